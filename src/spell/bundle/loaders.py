@@ -1,0 +1,200 @@
+"""Load ``spell.yaml`` (spell-runtime v1) or ``manifest.toml`` (Spell Platform) into ``SpellManifest``.
+
+YAML is parsed with the safe loader only, documents over ``MAX_MANIFEST_BYTES`` are refused before
+parsing, and a document whose aliases expand past ``MAX_EXPANDED_NODES`` (a "billion laughs") is
+refused before any value is built.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from spell.bundle.manifest import SpellManifest
+from spell.errors import InvalidManifest
+
+__all__ = [
+    "MANIFEST_NAMES",
+    "MAX_EXPANDED_NODES",
+    "MAX_MANIFEST_BYTES",
+    "find_manifest",
+    "load_manifest",
+    "parse_toml_manifest",
+    "parse_yaml_manifest",
+]
+
+MANIFEST_NAMES = ("spell.yaml", "manifest.toml")
+MAX_MANIFEST_BYTES = 256 * 1024
+MAX_EXPANDED_NODES = 20_000
+
+
+def find_manifest(bundle_dir: Path) -> Path:
+    """Return the manifest file of a bundle folder; ``spell.yaml`` wins when both exist."""
+    for name in MANIFEST_NAMES:
+        candidate = bundle_dir / name
+        if candidate.is_file():
+            return candidate
+    raise InvalidManifest(
+        f"{bundle_dir}: no spell.yaml or manifest.toml found",
+        details={"path": str(bundle_dir)},
+        hint="run `spell init NAME` to scaffold a spell, or point at the bundle folder",
+    )
+
+
+def load_manifest(bundle_dir: Path) -> SpellManifest:
+    """Find, read and validate the manifest of the bundle at ``bundle_dir``."""
+    path = find_manifest(bundle_dir)
+    data = _read_capped(path)
+    if path.name == "spell.yaml":
+        return parse_yaml_manifest(data, source=path.name)
+    return parse_toml_manifest(data, source=path.name)
+
+
+def parse_yaml_manifest(data: bytes, *, source: str = "spell.yaml") -> SpellManifest:
+    """Validate a ``spell.yaml`` document."""
+    raw = _safe_yaml(data, source)
+    if not isinstance(raw, dict):
+        raise InvalidManifest(f"{source}: the document must be a mapping", details={"file": source})
+    return _validate({**raw, "source_format": "yaml"}, source)
+
+
+def parse_toml_manifest(data: bytes, *, source: str = "manifest.toml") -> SpellManifest:
+    """Validate a ``manifest.toml`` document, mapping its sections onto the internal model."""
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise _too_big(source, len(data))
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidManifest(f"{source}: not valid TOML: {exc}", details={"file": source}) from exc
+    return _validate(_toml_to_model(raw, source), source)
+
+
+def _read_capped(path: Path) -> bytes:
+    size = path.stat().st_size
+    if size > MAX_MANIFEST_BYTES:
+        raise _too_big(path.name, size)
+    return path.read_bytes()
+
+
+def _too_big(source: str, size: int) -> InvalidManifest:
+    return InvalidManifest(
+        f"{source}: manifest is {size} bytes; the limit is {MAX_MANIFEST_BYTES}",
+        details={"file": source, "size": size, "limit": MAX_MANIFEST_BYTES},
+    )
+
+
+def _safe_yaml(data: bytes, source: str) -> Any:
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise _too_big(source, len(data))
+    try:
+        loader = yaml.SafeLoader(data.decode("utf-8"))
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            _check_expansion(node, source)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InvalidManifest(f"{source}: not valid YAML: {exc}", details={"file": source}) from exc
+
+
+def _check_expansion(root: yaml.Node, source: str) -> None:
+    """Count nodes as if every alias were expanded; refuse past the cap without expanding."""
+    memo: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in memo:
+            return memo[key]
+        memo[key] = 1  # a recursive alias counts once instead of looping
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        memo[key] = total
+        if total > MAX_EXPANDED_NODES:
+            raise InvalidManifest(
+                f"{source}: YAML aliases expand past {MAX_EXPANDED_NODES} nodes (alias bomb?)",
+                details={"file": source, "limit": MAX_EXPANDED_NODES},
+            )
+        return total
+
+    size(root)
+
+
+def _validate(raw: dict[str, Any], source: str) -> SpellManifest:
+    try:
+        return SpellManifest.model_validate(raw)
+    except ValidationError as exc:
+        problems = [
+            {"path": ".".join(str(p) for p in err["loc"]) or "(root)", "message": err["msg"]}
+            for err in exc.errors(include_url=False)
+        ]
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise InvalidManifest(
+            f"{source}: {first['path']}: {first['message']}{more}",
+            details={"file": source, "errors": problems},
+        ) from None
+
+
+def _toml_to_model(raw: dict[str, Any], source: str) -> dict[str, Any]:
+    """Map the Spell Platform TOML sections onto spell-runtime field names."""
+    known = {"spell", "runtime", "io", "pricing", "supply_chain", "metadata", "steps", "checks"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise InvalidManifest(
+            f"{source}: unknown section [{unknown[0]}]",
+            details={
+                "file": source,
+                "errors": [{"path": k, "message": "unknown section"} for k in unknown],
+            },
+        )
+    spell = dict(raw.get("spell", {}))
+    runtime = dict(raw.get("runtime", {}))
+    io = dict(raw.get("io", {}))
+    model: dict[str, Any] = {
+        "id": spell.pop("key", spell.pop("id", None)),
+        "version": spell.pop("version", None),
+        "name": spell.pop("name", None),
+        "summary": spell.pop("summary", spell.pop("description", "")),
+        "source_format": "toml",
+    }
+    for field in ("risk", "permissions", "effects"):
+        if field in spell:
+            model[field] = spell.pop(field)
+    if spell:
+        model["spell_unknown"] = spell  # surfaces as an "extra fields not permitted" error
+    if "input_schema" in io:
+        model["inputs_schema"] = io.pop("input_schema")
+    model["io"] = io
+    model["runtime"] = _toml_runtime(runtime)
+    for key in ("pricing", "supply_chain", "metadata", "steps", "checks"):
+        if key in raw:
+            model[key] = raw[key]
+    return {k: v for k, v in model.items() if v is not None}
+
+
+def _toml_runtime(runtime: dict[str, Any]) -> dict[str, Any]:
+    policy = runtime.pop("policy", {})
+    execution = runtime.pop("execution", "wasm")
+    out: dict[str, Any] = {"execution": execution, "policy": policy}
+    for key in ("platforms", "docker_image", "max_parallel_steps", "builtin", "api_url"):
+        if key in runtime:
+            out[key] = runtime.pop(key)
+    if execution == "wasm":
+        wasm = {"module": runtime.pop("entry", "spell.wasm")}
+        for key in ("target", "timeout_ms", "max_memory_mb", "max_output_mb", "fuel"):
+            if key in runtime:
+                wasm[key] = runtime.pop(key)
+        out["wasm"] = wasm
+    if runtime:
+        out["toml_unknown"] = runtime
+    return out

@@ -1,0 +1,1 @@
+"""The ``spell`` command line: one verb per file under ``commands/``, loaded lazily."""

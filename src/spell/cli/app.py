@@ -1,0 +1,93 @@
+"""Entry point of the ``spell`` command."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from spell.cli.lazy import LazyGroup
+
+__all__ = ["cli", "main"]
+
+_C = "spell.cli.commands"
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    # maker
+    "init": (f"{_C}.init:command", "Scaffold a new spell project from a template."),
+    "pack": (f"{_C}.pack:command", "Pack a bundle folder into a canonical, reproducible tar."),
+    "sign": (f"{_C}.sign:group", "Make signing keys and sign bundles."),
+    # caster
+    "install": (
+        f"{_C}.install:command",
+        "Install a spell from a folder, archive, git, registry or OCI.",
+    ),
+    "list": (f"{_C}.list:command", "List installed spells."),
+    "inspect": (
+        f"{_C}.inspect:command",
+        "Show an installed spell's manifest, digest and provenance.",
+    ),
+    "verify": (
+        f"{_C}.verify:command",
+        "Verify a spell's digest and signature against the trust store.",
+    ),
+    "cast": (
+        f"{_C}.cast:command",
+        "Run an installed spell locally, with every guard the platform applies.",
+    ),
+    "log": (f"{_C}.log:command", "Show the execution log of a local cast."),
+    "get-output": (
+        f"{_C}.get_output:command",
+        "Print one output of a local cast (step.NAME.stdout|json).",
+    ),
+    "trust": (f"{_C}.trust:group", "Manage trusted publisher keys."),
+    "policy": (f"{_C}.policy:group", "Show, validate and set the local policy file."),
+    "license": (f"{_C}.license:group", "Manage entitlement tokens for billed spells."),
+    "registry": (f"{_C}.registry:group", "Configure and query registry indexes."),
+}
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(package_name="spell-platform", prog_name="spell")
+def cli() -> None:
+    """Spell: package, sign, verify and cast sandboxed programs.
+
+    \b
+    Typical flow:
+      spell sign keygen acme              # once, makes .spell-keys/
+      spell sign bundle ./my-spell --private-key .spell-keys/acme__default.private.pem
+      spell trust add acme <public-key>   # on the caster's machine
+      spell install ./my-spell
+      spell cast acme/my-spell -p name=world
+
+    State lives in $SPELL_HOME (default ~/.spell). Add --json to data commands for scripts.
+    """
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI, rendering ``SpellError`` once, here, as text or JSON."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        cli.main(args=args, prog_name="spell", standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.stderr.write("aborted\n")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # the edge: every library error is rendered once, here
+        from spell.errors import SpellError
+
+        if not isinstance(exc, SpellError):
+            raise
+        from spell.cli.output import exit_code_for, render_error
+
+        render_error(exc, as_json="--json" in args)
+        sys.exit(exit_code_for(exc))
+    sys.exit(0)

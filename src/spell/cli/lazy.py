@@ -1,0 +1,47 @@
+"""A click group that imports a subcommand's module only when that subcommand runs.
+
+``spell --help`` therefore imports click and nothing else; each command's own heavy imports
+(pydantic, cryptography, wasmtime) happen inside the command.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+__all__ = ["LazyGroup"]
+
+
+class LazyGroup(click.Group):
+    """Subcommands given as ``{"name": ("module.path:attr", "one-line help")}``."""
+
+    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self._lazy:
+            target, _ = self._lazy[cmd_name]
+            module_name, attr = target.split(":")
+            command = getattr(importlib.import_module(module_name), attr)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{target} is not a click command")
+            return command
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List lazy commands from their registered help, without importing them."""
+        rows = [(name, self._lazy[name][1]) for name in sorted(self._lazy)]
+        rows += [
+            (name, cmd.get_short_help_str(60))
+            for name, cmd in sorted(self.commands.items())
+            if name not in self._lazy and not cmd.hidden
+        ]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(sorted(rows))

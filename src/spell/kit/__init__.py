@@ -1,0 +1,1 @@
+"""Domain-free helpers: encodings, canonical JSON, ids, time."""

@@ -1,0 +1,115 @@
+"""What every runtime takes and returns: ``(bundle, input, limits) -> CastResult``.
+
+Usage is measured, never estimated. Outcomes are a closed set so that billing and the API can
+decide what to charge and what to show without parsing messages.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from spell.bundle.manifest import SpellManifest
+
+__all__ = ["Artifact", "CastRequest", "CastResult", "Limits", "Outcome", "Runtime", "Usage"]
+
+
+class Outcome(enum.StrEnum):
+    """How a cast ended."""
+
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"  # the spell itself failed (non-zero exit, failed step or check)
+    TRAP = "TRAP"
+    TIMEOUT = "TIMEOUT"
+    FUEL_EXHAUSTED = "FUEL_EXHAUSTED"
+    MEMORY_LIMIT = "MEMORY_LIMIT"
+    OUTPUT_LIMIT = "OUTPUT_LIMIT"
+    POLICY_VIOLATION = "POLICY_VIOLATION"
+    CANCELED = "CANCELED"
+    INTERNAL = "INTERNAL"  # a platform fault, never the spell's
+
+    @property
+    def is_success(self) -> bool:
+        """True only for ``SUCCEEDED``."""
+        return self is Outcome.SUCCEEDED
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one cast; ``None`` means the runtime's default."""
+
+    timeout_ms: int = 30_000
+    fuel: int | None = 2_000_000_000
+    max_memory_bytes: int = 128 * 1024 * 1024
+    max_stack_bytes: int = 1024 * 1024
+    max_stdout_bytes: int = 4 * 1024 * 1024
+    max_stderr_bytes: int = 1024 * 1024
+    max_table_elements: int = 100_000
+
+
+@dataclass
+class Usage:
+    """Measured resource use of one cast."""
+
+    wall_ms: float = 0.0
+    cpu_ms: float = 0.0
+    fuel: int = 0
+    peak_memory_bytes: int = 0
+    stdout_bytes: int = 0
+    stderr_bytes: int = 0
+    output_bytes: int = 0
+    network_requests: int = 0
+    network_bytes: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe mapping."""
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A file a cast produced."""
+
+    name: str
+    path: Path
+    size: int
+    sha256: str
+    media_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class CastRequest:
+    """Everything a runtime needs to run one cast."""
+
+    bundle_dir: Path
+    manifest: SpellManifest
+    input: Any
+    limits: Limits = Limits()
+    env: dict[str, str] = field(default_factory=dict)
+    work_dir: Path | None = None  # where artifacts may be written; runtime-private when None
+
+
+@dataclass
+class CastResult:
+    """What a runtime returns."""
+
+    outcome: Outcome
+    output: Any = None
+    stdout: str = ""
+    stderr: str = ""
+    message: str = ""
+    exit_code: int | None = None
+    usage: Usage = field(default_factory=Usage)
+    artifacts: list[Artifact] = field(default_factory=list)
+    violations: list[dict[str, Any]] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Runtime(Protocol):
+    """A way to run spells."""
+
+    def run(self, request: CastRequest) -> CastResult:
+        """Run one cast to its end and return the measured result (never raises for spell faults)."""
+        ...

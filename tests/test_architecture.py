@@ -1,0 +1,93 @@
+"""The import direction of CONVENTIONS.md, checked by parsing every module under src/spell."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "spell"
+
+# Layer rank: a module may import only packages of the same or a lower rank.
+RANKS: dict[str, int] = {
+    "kit": 0,
+    "errors": 1,
+    "config": 1,
+    "bundle": 2,
+    "signing": 3,
+    "sbom": 3,
+    "policy": 4,
+    "runtimes": 5,
+    "testing": 6,
+    "client": 6,
+    "models": 7,
+    "storage": 7,
+    "queue": 7,
+    "platform": 8,
+    "api": 9,
+    "mcp": 9,
+    "web": 9,
+    "cli": 10,
+}
+CLIENT_MAY_IMPORT = {"kit", "errors", "bundle", "signing", "client"}
+SERVICE_FORBIDDEN = {"fastapi", "starlette", "mcp", "typer", "click", "uvicorn"}
+
+
+def _package_of(module_path: Path) -> str:
+    rel = module_path.relative_to(SRC)
+    return rel.parts[0].removesuffix(".py")
+
+
+def _spell_imports(module_path: Path) -> list[tuple[str, str]]:
+    tree = ast.parse(module_path.read_text(encoding="utf-8"))
+    found: list[tuple[str, str]] = []
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        for name in names:
+            top, _, rest = name.partition(".")
+            found.append((top, rest.split(".")[0] if rest else ""))
+    return found
+
+
+MODULES = sorted(p for p in SRC.rglob("*.py") if p.name != "__init__.py" or p.parent != SRC)
+
+
+def test_source_tree_is_not_empty() -> None:
+    assert len(MODULES) > 10
+
+
+@pytest.mark.parametrize("module_path", MODULES, ids=lambda p: str(p.relative_to(SRC)))
+def test_module_imports_only_same_or_lower_layers(module_path: Path) -> None:
+    package = _package_of(module_path)
+    rank = RANKS.get(package)
+    assert rank is not None, f"package {package!r} has no layer in RANKS"
+    for top, sub in _spell_imports(module_path):
+        if top != "spell" or not sub or sub == "__version__":
+            continue
+        target = RANKS.get(sub)
+        assert target is not None, f"{module_path.name} imports unknown package spell.{sub}"
+        assert target <= rank, f"{module_path.relative_to(SRC)} imports upward: spell.{sub}"
+        if package == "client":
+            assert sub in CLIENT_MAY_IMPORT, f"client imports spell.{sub}"
+
+
+def test_services_and_library_never_import_web_or_cli_frameworks() -> None:
+    inner = [p for p in MODULES if RANKS[_package_of(p)] <= RANKS["platform"]]
+    assert inner
+    for module_path in inner:
+        for top, _ in _spell_imports(module_path):
+            assert top not in SERVICE_FORBIDDEN, f"{module_path.relative_to(SRC)} imports {top}"
+
+
+def test_public_api_lists_only_existing_names() -> None:
+    import spell
+    import spell.errors
+
+    for module in (spell, spell.errors):
+        for name in module.__all__:
+            assert hasattr(module, name), f"{module.__name__}.__all__ names missing {name}"
