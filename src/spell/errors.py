@@ -13,7 +13,8 @@ Tree::
     │   ├── CastNotFound (CAST_NOT_FOUND)
     │   ├── PublisherNotFound (PUBLISHER_NOT_FOUND)
     │   ├── KeyNotFound (KEY_NOT_FOUND)
-    │   └── LogNotFound (LOG_NOT_FOUND)
+    │   ├── LogNotFound (LOG_NOT_FOUND)
+    │   └── OutputNotFound (OUTPUT_NOT_FOUND)
     ├── Conflict (CONFLICT, 409)
     │   ├── IdempotencyConflict (IDEMPOTENCY_CONFLICT)
     │   ├── AlreadyTerminal (ALREADY_TERMINAL)
@@ -24,7 +25,9 @@ Tree::
     │   ├── UserBanned (USER_BANNED)
     │   └── PolicyViolation (POLICY_DENIED)
     │       ├── ConfirmationRequired (CONFIRMATION_REQUIRED)
-    │       └── EntitlementRequired (ENTITLEMENT_REQUIRED)
+    │       ├── EntitlementRequired (ENTITLEMENT_REQUIRED)
+    │       ├── PlatformMismatch (PLATFORM_MISMATCH)
+    │       └── ConnectorTokenMissing (CONNECTOR_TOKEN_MISSING)
     ├── AuthError (UNAUTHORIZED, 401)
     ├── QuotaError (402 / 429)
     │   ├── BudgetCapExceeded (BUDGET_CAP_EXCEEDED, 402)
@@ -63,6 +66,7 @@ __all__ = [
     "CastNotFound",
     "ConfirmationRequired",
     "Conflict",
+    "ConnectorTokenMissing",
     "EngineUnavailable",
     "EntitlementRequired",
     "Gone",
@@ -78,9 +82,11 @@ __all__ = [
     "LogNotFound",
     "NotFound",
     "NotRetryable",
+    "OutputNotFound",
     "Overloaded",
     "PayloadTooLarge",
     "PermissionDenied",
+    "PlatformMismatch",
     "PolicyViolation",
     "PublisherNotFound",
     "QuotaError",
@@ -398,3 +404,21 @@ class Overloaded(SpellError):
 
     code = "OVERLOADED"
     status_code = 503
+
+
+class OutputNotFound(NotFound):
+    """A cast has no output under that reference (``step.<name>.stdout|json[.path]``)."""
+
+    code = "OUTPUT_NOT_FOUND"
+
+
+class PlatformMismatch(PolicyViolation):
+    """The spell does not support this machine's platform (``os/arch``)."""
+
+    code = "PLATFORM_MISMATCH"
+
+
+class ConnectorTokenMissing(PolicyViolation):
+    """A declared connector's ``CONNECTOR_<NAME>_TOKEN`` is not set."""
+
+    code = "CONNECTOR_TOKEN_MISSING"
