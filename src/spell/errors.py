@@ -14,12 +14,15 @@ Tree::
     │   ├── PublisherNotFound (PUBLISHER_NOT_FOUND)
     │   ├── KeyNotFound (KEY_NOT_FOUND)
     │   ├── LogNotFound (LOG_NOT_FOUND)
-    │   └── OutputNotFound (OUTPUT_NOT_FOUND)
+    │   ├── OutputNotFound (OUTPUT_NOT_FOUND)
+    │   ├── RegistryNotFound (REGISTRY_NOT_FOUND)
+    │   └── LicenseNotFound (LICENSE_NOT_FOUND)
     ├── Conflict (CONFLICT, 409)
     │   ├── IdempotencyConflict (IDEMPOTENCY_CONFLICT)
     │   ├── AlreadyTerminal (ALREADY_TERMINAL)
     │   ├── NotRetryable (NOT_RETRYABLE)
-    │   └── AlreadyExists (ALREADY_EXISTS)
+    │   ├── AlreadyExists (ALREADY_EXISTS)
+    │   └── StoreInconsistent (STORE_INCONSISTENT)
     ├── PermissionDenied (FORBIDDEN, 403)
     │   ├── TenantForbidden (TENANT_FORBIDDEN)
     │   ├── UserBanned (USER_BANNED)
@@ -27,7 +30,8 @@ Tree::
     │       ├── ConfirmationRequired (CONFIRMATION_REQUIRED)
     │       ├── EntitlementRequired (ENTITLEMENT_REQUIRED)
     │       ├── PlatformMismatch (PLATFORM_MISMATCH)
-    │       └── ConnectorTokenMissing (CONNECTOR_TOKEN_MISSING)
+    │       ├── ConnectorTokenMissing (CONNECTOR_TOKEN_MISSING)
+    │       └── PinRequired (PIN_REQUIRED)
     ├── AuthError (UNAUTHORIZED, 401)
     ├── QuotaError (402 / 429)
     │   ├── BudgetCapExceeded (BUDGET_CAP_EXCEEDED, 402)
@@ -41,15 +45,19 @@ Tree::
     │   ├── InvalidBundle (INVALID_BUNDLE)
     │   │   └── UnsafeArchive (UNSAFE_ARCHIVE)
     │   ├── InvalidPolicyFile (INVALID_POLICY)
-    │   └── InvalidTrustFile (INVALID_TRUST_FILE)
+    │   ├── InvalidTrustFile (INVALID_TRUST_FILE)
+    │   └── InvalidRegistry (INVALID_REGISTRY)
     ├── VerificationError (SIGNATURE_INVALID, 422)
     │   ├── SignatureMissing (SIGNATURE_MISSING)
-    │   └── SignatureUntrusted (SIGNATURE_UNTRUSTED)
+    │   ├── SignatureUntrusted (SIGNATURE_UNTRUSTED)
+    │   ├── PinMismatch (PIN_MISMATCH)
+    │   └── InvalidEntitlement (ENTITLEMENT_INVALID)
     ├── RuntimeFailure (RUNTIME_FAILED, 500)
     │   ├── Trap (TRAP)
     │   ├── Timeout (TIMEOUT, 504)
     │   ├── LimitExceeded (LIMIT_EXCEEDED)
     │   └── EngineUnavailable (ENGINE_UNAVAILABLE, 503)
+    ├── FetchFailed (FETCH_FAILED, 502)
     └── Overloaded (OVERLOADED, 503)
 """
 
@@ -69,15 +77,19 @@ __all__ = [
     "ConnectorTokenMissing",
     "EngineUnavailable",
     "EntitlementRequired",
+    "FetchFailed",
     "Gone",
     "IdempotencyConflict",
     "InsufficientCredits",
     "InvalidBundle",
+    "InvalidEntitlement",
     "InvalidInput",
     "InvalidManifest",
     "InvalidPolicyFile",
+    "InvalidRegistry",
     "InvalidTrustFile",
     "KeyNotFound",
+    "LicenseNotFound",
     "LimitExceeded",
     "LogNotFound",
     "NotFound",
@@ -86,16 +98,20 @@ __all__ = [
     "Overloaded",
     "PayloadTooLarge",
     "PermissionDenied",
+    "PinMismatch",
+    "PinRequired",
     "PlatformMismatch",
     "PolicyViolation",
     "PublisherNotFound",
     "QuotaError",
     "RateLimited",
+    "RegistryNotFound",
     "RuntimeFailure",
     "SignatureMissing",
     "SignatureUntrusted",
     "SpellError",
     "SpellNotFound",
+    "StoreInconsistent",
     "TenantForbidden",
     "Timeout",
     "Trap",
@@ -422,3 +438,52 @@ class ConnectorTokenMissing(PolicyViolation):
     """A declared connector's ``CONNECTOR_<NAME>_TOKEN`` is not set."""
 
     code = "CONNECTOR_TOKEN_MISSING"
+
+
+class RegistryNotFound(NotFound):
+    """No registry is configured, or none with that name."""
+
+    code = "REGISTRY_NOT_FOUND"
+
+
+class LicenseNotFound(NotFound):
+    """No stored licence with that name."""
+
+    code = "LICENSE_NOT_FOUND"
+
+
+class StoreInconsistent(Conflict):
+    """The local store disagrees with itself (e.g. ``spell.id.txt`` names another id)."""
+
+    code = "STORE_INCONSISTENT"
+
+
+class PinRequired(PolicyViolation):
+    """A registry entry lacks a commit or digest pin that the pin policy requires."""
+
+    code = "PIN_REQUIRED"
+
+
+class InvalidRegistry(InvalidInput):
+    """A registry config or index does not follow its schema."""
+
+    code = "INVALID_REGISTRY"
+
+
+class PinMismatch(VerificationError):
+    """What was fetched does not match the commit or digest pinned by the registry."""
+
+    code = "PIN_MISMATCH"
+
+
+class InvalidEntitlement(VerificationError):
+    """An entitlement token is malformed, expired, or not signed by an active trusted key."""
+
+    code = "ENTITLEMENT_INVALID"
+
+
+class FetchFailed(SpellError):
+    """A bundle source (git remote, registry index, image) could not be fetched."""
+
+    code = "FETCH_FAILED"
+    status_code = 502
