@@ -1,0 +1,1 @@
+"""Prices, estimates, charges and payment providers."""
