@@ -69,6 +69,7 @@ __all__ = [
     "AlreadyExists",
     "AlreadyTerminal",
     "ArtifactExpired",
+    "AuditChainBroken",
     "AuthError",
     "BudgetCapExceeded",
     "CastNotFound",
@@ -89,6 +90,8 @@ __all__ = [
     "InvalidRegistry",
     "InvalidTrustFile",
     "KeyNotFound",
+    "LedgerDrift",
+    "LedgerUnbalanced",
     "LicenseNotFound",
     "LimitExceeded",
     "LogNotFound",
@@ -97,6 +100,8 @@ __all__ = [
     "OutputNotFound",
     "Overloaded",
     "PayloadTooLarge",
+    "PaymentFailed",
+    "PaymentsUnavailable",
     "PermissionDenied",
     "PinMismatch",
     "PinRequired",
@@ -119,6 +124,7 @@ __all__ = [
     "UserBanned",
     "VerificationError",
     "VersionNotFound",
+    "WebhookSignatureInvalid",
 ]
 
 
@@ -487,3 +493,41 @@ class FetchFailed(SpellError):
 
     code = "FETCH_FAILED"
     status_code = 502
+
+
+class LedgerUnbalanced(SpellError):
+    """A ledger transaction's postings do not sum to zero (a bug; nothing was written)."""
+
+    code = "LEDGER_UNBALANCED"
+
+
+class LedgerDrift(VerificationError):
+    """A running balance differs from the sum of its postings; details list the accounts."""
+
+    code = "LEDGER_DRIFT"
+
+
+class AuditChainBroken(VerificationError):
+    """An audit record was edited, deleted or moved; details name the first bad one."""
+
+    code = "AUDIT_CHAIN_BROKEN"
+
+
+class PaymentFailed(QuotaError):
+    """The payment provider declined or failed a charge."""
+
+    code = "PAYMENT_FAILED"
+
+
+class PaymentsUnavailable(SpellError):
+    """Card payments are not configured on this platform (the prepaid wallet still works)."""
+
+    code = "PAYMENTS_UNAVAILABLE"
+    status_code = 503
+
+
+class WebhookSignatureInvalid(SpellError):
+    """A provider webhook's signature or timestamp does not verify."""
+
+    code = "WEBHOOK_SIGNATURE_INVALID"
+    status_code = 400
