@@ -7,6 +7,7 @@ decide what to charge and what to show without parsing messages.
 from __future__ import annotations
 
 import enum
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -89,6 +90,9 @@ class CastRequest:
     limits: Limits = Limits()
     env: dict[str, str] = field(default_factory=dict)
     work_dir: Path | None = None  # where artifacts may be written; runtime-private when None
+    # Set by anyone (another thread, a signal handler, the server) to stop the cast: the runtime
+    # ends it as soon as it can and reports CANCELED.
+    cancel: threading.Event | None = field(default=None, compare=False)
 
 
 @dataclass

@@ -1,0 +1,200 @@
+"""The ``spell.http_request`` host function: HTTPS egress to allow-listed hosts (see README.md).
+
+It is defined in a cast's linker only when ``runtime.policy.net_allow`` lists hosts. Every request
+is counted; every refusal is answered to the guest and recorded as a violation of the cast.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import socket
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin
+
+import wasmtime
+
+from spell.config.wasm import WasmSettings
+from spell.runtimes.wasm.egress_rules import Denied, Target, check_url, is_public_address
+from spell.runtimes.wasm.interrupt import Watch
+
+__all__ = ["EgressClient", "EgressOptions", "define_http_request"]
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_MAX_HOPS = 5
+_MAX_REQUEST_JSON = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class EgressOptions:
+    """How egress connects. The defaults are the production ones.
+
+    ``ssl_context`` replaces the system trust store and ``connect_to`` maps a host name to the
+    address to dial (private addresses allowed for mapped hosts): both exist so tests can stand up a
+    local HTTPS server with their own CA.
+    """
+
+    ssl_context: ssl.SSLContext | None = None
+    connect_to: Mapping[str, tuple[str, int]] = field(default_factory=dict)
+
+
+class _Refused(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class EgressClient:
+    """The egress state of one cast: allow-list, caps, counters and violations."""
+
+    def __init__(
+        self,
+        allow: tuple[str, ...],
+        settings: WasmSettings,
+        watch: Watch,
+        options: EgressOptions,
+        violations: list[dict[str, Any]],
+    ) -> None:
+        self.allow = allow
+        self.settings = settings
+        self.watch = watch
+        self.options = options
+        self.violations = violations
+        self.requests = 0
+        self.bytes = 0
+        self._ssl = options.ssl_context or ssl.create_default_context()
+
+    def handle(self, raw: bytes) -> dict[str, Any]:
+        """Answer one request document from the guest (always a JSON-able dict, never raises)."""
+        try:
+            method, url, headers, body = _parse_request(raw, self.settings.egress_max_request_bytes)
+            return self._send(method, url, headers, body)
+        except Denied as exc:
+            self.violations.append(
+                {"code": "EGRESS_DENIED", "reason": exc.reason, "message": exc.message, "url": exc.url}
+            )
+            return _error("EGRESS_DENIED", exc.message, reason=exc.reason)
+        except _Refused as exc:
+            return _error(exc.code, exc.message)
+        except (OSError, http.client.HTTPException) as exc:
+            return _error("NETWORK_ERROR", f"{type(exc).__name__}: {exc}")
+
+    def _send(self, method: str, url: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+        target = check_url(url, self.allow)
+        for _hop in range(_MAX_HOPS + 1):
+            status, resp_headers, data = self._one(method, target, headers, body)
+            location = resp_headers.get("location")
+            if status not in _REDIRECTS or location is None:
+                return _response(status, resp_headers, data)
+            target = check_url(urljoin(target.url, location), self.allow, reason_prefix="redirect_")
+            if status == 303:
+                method, body = "GET", b""
+        raise _Refused("TOO_MANY_REDIRECTS", f"more than {_MAX_HOPS} redirects")
+
+    def _one(
+        self, method: str, target: Target, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        if self.requests >= self.settings.egress_max_requests:
+            raise Denied(
+                "request_limit", f"a cast may make at most {self.settings.egress_max_requests} requests"
+            )
+        timeout = min(self.settings.egress_timeout_ms / 1000, self.watch.remaining_s())
+        if timeout <= 0:
+            raise _Refused("TIMEOUT", "the cast has no wall-clock time left")
+        self.requests += 1
+        self.bytes += len(body)
+        conn = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
+        conn.sock = self._connect(target, timeout)
+        try:
+            conn.request(method, target.path, body=body or None, headers=headers)
+            resp = conn.getresponse()
+            cap = self.settings.egress_max_response_bytes
+            data = resp.read(cap + 1)
+            self.bytes += len(data)
+            if len(data) > cap:
+                raise _Refused("RESPONSE_TOO_LARGE", f"the response body is larger than {cap} bytes")
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+        finally:
+            conn.close()
+
+    def _connect(self, target: Target, timeout: float) -> ssl.SSLSocket:
+        mapped = self.options.connect_to.get(target.host)
+        if mapped is not None:
+            address = mapped
+        else:
+            infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
+            if not infos:
+                raise _Refused("NETWORK_ERROR", f"{target.host} does not resolve")
+            ip = str(infos[0][4][0])
+            if not is_public_address(ip):
+                raise Denied("private_address", f"{target.host} resolves to a non-public address {ip}")
+            address = (ip, target.port)
+        sock = socket.create_connection(address, timeout=timeout)
+        try:
+            return self._ssl.wrap_socket(sock, server_hostname=target.host)
+        except BaseException:
+            sock.close()
+            raise
+
+
+def define_http_request(linker: wasmtime.Linker, client: EgressClient) -> None:
+    """Define ``spell.http_request(req_ptr, req_len, resp_ptr, resp_cap) -> i32`` in ``linker``."""
+    i32 = wasmtime.ValType.i32()
+    ty = wasmtime.FuncType([i32, i32, i32, i32], [i32])
+
+    def http_request(
+        caller: wasmtime.Caller, req_ptr: int, req_len: int, resp_ptr: int, resp_cap: int
+    ) -> int:
+        try:
+            memory = caller.get("memory")
+            if not isinstance(memory, wasmtime.Memory) or req_len > _MAX_REQUEST_JSON:
+                return -1
+            raw = bytes(memory.read(caller, req_ptr, req_ptr + req_len))
+            answer = json.dumps(client.handle(raw), separators=(",", ":")).encode()
+            memory.write(caller, answer[: max(resp_cap, 0)], resp_ptr)
+            return len(answer)
+        except Exception:  # out-of-bounds pointers: the ABI's -1, never an unwind into wasmtime
+            return -1
+
+    linker.define_func("spell", "http_request", ty, http_request, access_caller=True)
+
+
+def _parse_request(raw: bytes, max_body: int) -> tuple[str, str, dict[str, str], bytes]:
+    try:
+        doc = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise _Refused("BAD_REQUEST", "the request is not a JSON document") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("url"), str):
+        raise _Refused("BAD_REQUEST", 'the request must be an object with a "url" string')
+    method = str(doc.get("method", "GET")).upper()
+    if method not in _METHODS:
+        raise _Refused("BAD_REQUEST", f"method {method} is not supported")
+    headers = doc.get("headers", {})
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        raise _Refused("BAD_REQUEST", '"headers" must map names to strings')
+    body_text = doc.get("body", "")
+    if not isinstance(body_text, str):
+        raise _Refused("BAD_REQUEST", '"body" must be a string')
+    body = body_text.encode()
+    if len(body) > max_body:
+        raise _Refused("REQUEST_TOO_LARGE", f"the request body is larger than {max_body} bytes")
+    return method, doc["url"], {str(k): v for k, v in headers.items()}, body
+
+
+def _response(status: int, headers: dict[str, str], data: bytes) -> dict[str, Any]:
+    answer: dict[str, Any] = {"ok": True, "status": status, "headers": headers}
+    try:
+        answer["body"] = data.decode("utf-8")
+    except UnicodeDecodeError:
+        answer["body_base64"] = base64.b64encode(data).decode("ascii")
+    return answer
+
+
+def _error(code: str, message: str, **extra: str) -> dict[str, Any]:
+    return {"ok": False, "error": {"code": code, "message": message, **extra}}

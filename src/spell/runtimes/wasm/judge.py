@@ -1,0 +1,101 @@
+"""Turn the raw facts of a run into one outcome with a clear message (first matching rule wins)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import wasmtime
+
+from spell.runtimes.base import Limits, Outcome
+from spell.runtimes.wasm.interrupt import StopReason, Watch
+from spell.runtimes.wasm.sandbox import Ran
+
+__all__ = ["Verdict", "judge", "parse_output"]
+
+_EXCERPT = 2000
+Verdict = tuple[Outcome, str, dict[str, Any]]
+
+
+def judge(ran: Ran, watch: Watch, limits: Limits, violations: list[dict[str, Any]]) -> Verdict:
+    """Pick the outcome: host stops, then limits, then traps and exits, then policy."""
+    stopped = _stopped(watch, limits)
+    if stopped is not None:
+        return stopped
+    trap_code = ran.trap.trap_code if ran.trap is not None else None
+    if trap_code is wasmtime.TrapCode.OUT_OF_FUEL:
+        return Outcome.FUEL_EXHAUSTED, f"the cast used all its fuel ({limits.fuel} instructions)", {}
+    failed = ran.trap is not None or ran.error is not None or ran.exit_code not in (0, None)
+    if failed and _near_memory_limit(ran, limits):
+        return Outcome.MEMORY_LIMIT, f"linear memory reached the limit of {limits.max_memory_bytes} bytes", {}
+    if violations:
+        return Outcome.POLICY_VIOLATION, violations[0].get("message", "a policy violation"), {}
+    if ran.trap is not None:
+        message = ran.trap.message.splitlines()[0] if ran.trap.message else "trap"
+        code = trap_code.name if trap_code is not None else None
+        return Outcome.TRAP, f"the module trapped: {message}", {"trap_code": code}
+    if ran.error is not None:
+        return _link_or_start_error(ran.error, limits)
+    if ran.exit_code not in (0, None):
+        excerpt = _stderr_excerpt(ran)
+        return (
+            Outcome.FAILED,
+            f"the module exited with code {ran.exit_code}: {excerpt}",
+            {"reason": "exit_code"},
+        )
+    if ran.extra.get("no_start"):
+        return Outcome.FAILED, "the module exports no _start (not a WASI command)", {"reason": "no_start"}
+    return Outcome.SUCCEEDED, "", {}
+
+
+def parse_output(stdout: bytes, output_format: str) -> tuple[Any, str | None]:
+    """Parse stdout as the manifest says; returns ``(output, problem)``."""
+    text = stdout.decode("utf-8", errors="replace")
+    if output_format != "json":
+        return text, None
+    try:
+        return json.loads(stdout), None
+    except (ValueError, UnicodeDecodeError) as exc:
+        return None, f"stdout is not JSON ({exc}); set [io] output_format = 'text' for text output"
+
+
+def _stopped(watch: Watch, limits: Limits) -> Verdict | None:
+    if watch.reason == StopReason.CANCELED:
+        return Outcome.CANCELED, "the cast was canceled", {}
+    if watch.reason == StopReason.TIMEOUT:
+        return Outcome.TIMEOUT, f"the cast ran past its wall-clock limit of {limits.timeout_ms} ms", {}
+    if watch.output_overflow is not None:
+        cap = limits.max_stdout_bytes if watch.output_overflow == "stdout" else limits.max_stderr_bytes
+        return Outcome.OUTPUT_LIMIT, f"{watch.output_overflow} passed its limit of {cap} bytes", {}
+    return None
+
+
+def _near_memory_limit(ran: Ran, limits: Limits) -> bool:
+    # wasmtime answers a refused memory.grow with -1 and no event, so a failure while memory sits
+    # within one growth step of the cap is read as the cap's doing.
+    slack = max(1024 * 1024, limits.max_memory_bytes // 16)
+    return ran.peak_memory + slack >= limits.max_memory_bytes
+
+
+def _link_or_start_error(error: wasmtime.WasmtimeError, limits: Limits) -> Verdict:
+    text = str(error)
+    first = text.splitlines()[0] if text else "error"
+    lowered = text.lower()
+    if "memory" in lowered and ("limit" in lowered or "minimum size" in lowered):
+        return Outcome.MEMORY_LIMIT, f"the module needs more memory than {limits.max_memory_bytes} bytes", {}
+    if "unknown import" in lowered:
+        reason = "egress_not_granted" if "`spell::" in text else "unknown_import"
+        if reason == "egress_not_granted":
+            return (
+                Outcome.POLICY_VIOLATION,
+                "the module imports spell.http_request but runtime.policy.net_allow lists no hosts",
+                {"reason": reason},
+            )
+        return Outcome.FAILED, f"the module cannot be linked: {first}", {"reason": reason}
+    return Outcome.TRAP, f"the module failed: {first}", {"trap_code": None}
+
+
+def _stderr_excerpt(ran: Ran) -> str:
+    data = bytes(ran.stderr.buffer) if ran.stderr is not None else b""
+    text = data[-_EXCERPT:].decode("utf-8", errors="replace").strip()
+    return text or "(no stderr)"

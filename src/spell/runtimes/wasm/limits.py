@@ -1,0 +1,28 @@
+"""The limits of one WASM cast: what the manifest asks for, capped by the operator's maxima."""
+
+from __future__ import annotations
+
+from spell.bundle.manifest import WasmSpec
+from spell.config.wasm import WasmSettings
+from spell.runtimes.base import Limits
+
+__all__ = ["effective_limits"]
+
+_MIB = 1024 * 1024
+
+
+def effective_limits(spec: WasmSpec, defaults: Limits, maxima: WasmSettings) -> Limits:
+    """Take each value from the manifest (else ``defaults``) and never exceed the operator's maximum."""
+    timeout = spec.timeout_ms if spec.timeout_ms is not None else defaults.timeout_ms
+    memory = spec.max_memory_mb * _MIB if spec.max_memory_mb is not None else defaults.max_memory_bytes
+    stdout = int(spec.max_output_mb * _MIB) if spec.max_output_mb is not None else defaults.max_stdout_bytes
+    fuel = spec.fuel if spec.fuel is not None else defaults.fuel
+    return Limits(
+        timeout_ms=min(timeout, maxima.max_timeout_ms),
+        fuel=min(fuel if fuel is not None else maxima.max_fuel, maxima.max_fuel),
+        max_memory_bytes=min(memory, maxima.max_memory_bytes),
+        max_stack_bytes=min(defaults.max_stack_bytes, maxima.max_stack_bytes),
+        max_stdout_bytes=min(stdout, maxima.max_stdout_bytes),
+        max_stderr_bytes=min(defaults.max_stderr_bytes, maxima.max_stderr_bytes),
+        max_table_elements=min(defaults.max_table_elements, maxima.max_table_elements),
+    )

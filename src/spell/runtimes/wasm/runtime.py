@@ -1,0 +1,212 @@
+"""``WasmRuntime``: runs WASI command modules with limits, deny-by-default capabilities and measured usage."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import wasmtime
+
+from spell.config.wasm import WasmSettings
+from spell.runtimes.base import Artifact, CastRequest, CastResult, Limits, Outcome, Usage
+from spell.runtimes.wasm.cache import ModuleCache
+from spell.runtimes.wasm.capabilities import CapabilityError, plan_grants
+from spell.runtimes.wasm.egress import EgressClient, EgressOptions
+from spell.runtimes.wasm.engine import EngineConfig, EpochTicker, make_engine
+from spell.runtimes.wasm.interrupt import Watch
+from spell.runtimes.wasm.judge import judge, parse_output
+from spell.runtimes.wasm.limits import effective_limits
+from spell.runtimes.wasm.sandbox import run_module
+
+__all__ = ["WasmRuntime"]
+
+
+class WasmRuntime:
+    """The ``wasm`` runtime. One instance per process is enough: it is safe to call from many threads.
+
+    ``settings`` are the operator's maxima (``spell.config.wasm``); ``egress`` changes how the
+    egress host function connects (tests only).
+    """
+
+    def __init__(
+        self,
+        settings: WasmSettings | None = None,
+        *,
+        egress: EgressOptions | None = None,
+        tick_s: float = 0.005,
+    ) -> None:
+        self.settings = settings or WasmSettings()
+        self.egress_options = egress or EgressOptions()
+        config = EngineConfig(max_stack_bytes=self.settings.max_stack_bytes)
+        self.engine = make_engine(config)
+        directory = self.settings.cache_dir / "wasm" if self.settings.cache_dir is not None else None
+        self.cache = ModuleCache(
+            self.engine, config.cache_key, capacity=self.settings.module_cache_entries, directory=directory
+        )
+        self._ticker = EpochTicker(self.engine, tick_s=tick_s)
+
+    def close(self) -> None:
+        """Stop the epoch ticker thread."""
+        self._ticker.close()
+
+    def run(self, request: CastRequest) -> CastResult:
+        """Run one cast to its end and return the measured result (never raises for spell faults)."""
+        started = time.monotonic()
+        result = self._run(request)
+        result.usage.wall_ms = round((time.monotonic() - started) * 1000, 3)
+        return result
+
+    def _run(self, request: CastRequest) -> CastResult:
+        spec = request.manifest.runtime.wasm
+        if request.manifest.runtime.execution != "wasm" or spec is None:
+            return _fail(Outcome.FAILED, "the manifest's runtime.execution is not wasm", reason="not_wasm")
+        limits = effective_limits(spec, request.limits, self.settings)
+        if request.cancel is not None and request.cancel.is_set():
+            return _fail(Outcome.CANCELED, "the cast was canceled before it started")
+        loaded = self._load(request.bundle_dir, spec.module)
+        if isinstance(loaded, CastResult):
+            return loaded
+        policy = request.manifest.runtime.policy
+        scratch = self._scratch(request) if policy.fs_write else None
+        try:
+            grants = plan_grants(policy, bundle_dir=request.bundle_dir, scratch=scratch, env=request.env)
+        except CapabilityError as exc:
+            result = _fail(Outcome.POLICY_VIOLATION, exc.message, reason=exc.reason)
+            result.violations.append(
+                {"code": "CAPABILITY_DENIED", "reason": exc.reason, "message": exc.message}
+            )
+            return result
+        watch = Watch(timeout_s=limits.timeout_ms / 1000, cancel=request.cancel)
+        violations: list[dict[str, Any]] = []
+        egress = None
+        if policy.net_allow:
+            egress = EgressClient(policy.net_allow, self.settings, watch, self.egress_options, violations)
+        stdin = json.dumps(request.input, ensure_ascii=False, separators=(",", ":")).encode()
+        self._ticker.enter()
+        try:
+            ran = run_module(
+                self.engine,
+                loaded,
+                stdin=stdin,
+                limits=limits,
+                grants=grants,
+                watch=watch,
+                egress=egress,
+                argv0=Path(spec.module).name,
+            )
+        finally:
+            self._ticker.leave()
+        outcome, message, details = judge(ran, watch, limits, violations)
+        stdout = bytes(ran.stdout.buffer) if ran.stdout is not None else b""
+        stderr = bytes(ran.stderr.buffer) if ran.stderr is not None else b""
+        result = CastResult(
+            outcome=outcome,
+            stdout=stdout.decode("utf-8", errors="replace"),
+            stderr=stderr.decode("utf-8", errors="replace"),
+            message=message,
+            exit_code=ran.exit_code,
+            violations=violations,
+            details={k: v for k, v in details.items() if v is not None},
+            usage=Usage(
+                cpu_ms=round(ran.cpu_ms, 3),
+                fuel=ran.fuel_used,
+                peak_memory_bytes=ran.peak_memory,
+                stdout_bytes=ran.stdout.attempted if ran.stdout is not None else 0,
+                stderr_bytes=ran.stderr.attempted if ran.stderr is not None else 0,
+                output_bytes=len(stdout),
+                network_requests=egress.requests if egress is not None else 0,
+                network_bytes=egress.bytes if egress is not None else 0,
+            ),
+        )
+        if outcome is Outcome.SUCCEEDED:
+            self._finish_success(result, stdout, request, grants.writable, limits)
+        return result
+
+    def _finish_success(
+        self,
+        result: CastResult,
+        stdout: bytes,
+        request: CastRequest,
+        writable: dict[str, Path],
+        limits: Limits,
+    ) -> None:
+        output, problem = parse_output(stdout, request.manifest.io.output_format)
+        if problem is not None:
+            result.outcome, result.message = Outcome.FAILED, problem
+            result.details["reason"] = "output_not_json"
+            return
+        result.output = output
+        artifacts = _collect_artifacts(writable)
+        total = sum(a.size for a in artifacts)
+        if total > self.settings.max_artifact_bytes:
+            result.outcome = Outcome.OUTPUT_LIMIT
+            result.message = f"artifacts total {total} bytes; the limit is {self.settings.max_artifact_bytes}"
+            return
+        result.artifacts = artifacts
+
+    def _load(self, bundle_dir: Path, module_rel: str) -> wasmtime.Module | CastResult:
+        root = bundle_dir.resolve()
+        path = (root / module_rel).resolve()
+        if not path.is_relative_to(root):
+            return _fail(
+                Outcome.FAILED, f"runtime.wasm.module {module_rel!r} is outside the bundle", reason="bad_path"
+            )
+        try:
+            size = path.stat().st_size
+            if size > self.settings.max_module_bytes:
+                return _fail(
+                    Outcome.FAILED,
+                    f"the module is {size} bytes; the limit is {self.settings.max_module_bytes}",
+                    reason="module_too_large",
+                )
+            wasm = path.read_bytes()
+        except OSError as exc:
+            return _fail(
+                Outcome.FAILED,
+                f"cannot read the module {module_rel}: {exc.strerror}",
+                reason="module_missing",
+            )
+        try:
+            return self.cache.get(wasm)
+        except wasmtime.WasmtimeError as exc:
+            first = str(exc).splitlines()[0] if str(exc) else "invalid module"
+            return _fail(
+                Outcome.FAILED, f"the module is not valid WebAssembly: {first}", reason="module_invalid"
+            )
+
+    @staticmethod
+    def _scratch(request: CastRequest) -> Path:
+        if request.work_dir is not None:
+            request.work_dir.mkdir(parents=True, exist_ok=True)
+            return request.work_dir
+        return Path(tempfile.mkdtemp(prefix="spell-cast-"))
+
+
+def _fail(outcome: Outcome, message: str, *, reason: str | None = None) -> CastResult:
+    return CastResult(outcome=outcome, message=message, details={"reason": reason} if reason else {})
+
+
+def _collect_artifacts(writable: dict[str, Path]) -> list[Artifact]:
+    artifacts: list[Artifact] = []
+    for guest, folder in sorted(writable.items()):
+        for dirpath, _dirs, files in os.walk(folder):
+            for name in sorted(files):
+                path = Path(dirpath) / name
+                if path.is_symlink() or not path.is_file():
+                    continue  # only regular files the guest wrote become artifacts
+                data = path.read_bytes()
+                rel = path.relative_to(folder).as_posix()
+                artifacts.append(
+                    Artifact(
+                        name=f"{guest.lstrip('/')}/{rel}",
+                        path=path,
+                        size=len(data),
+                        sha256=hashlib.sha256(data).hexdigest(),
+                    )
+                )
+    return artifacts

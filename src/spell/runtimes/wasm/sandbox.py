@@ -1,0 +1,128 @@
+"""One cast's sandbox: a fresh Store, WASI context and Linker, and what it measured afterwards."""
+
+from __future__ import annotations
+
+import ctypes
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import wasmtime
+from wasmtime import _ffi as ffi
+
+from spell.runtimes.base import Limits
+from spell.runtimes.wasm.capabilities import Grants
+from spell.runtimes.wasm.capture import CappedSink
+from spell.runtimes.wasm.clock import define_poll_oneoff
+from spell.runtimes.wasm.egress import EgressClient, define_http_request
+from spell.runtimes.wasm.interrupt import Watch, attach_watch, detach_watch
+
+__all__ = ["Ran", "run_module"]
+
+_MAX_INSTANCES = 1
+_MAX_TABLES = 16
+_MAX_MEMORIES = 4
+
+
+@dataclass
+class Ran:
+    """The raw facts of one run, before they are judged into an outcome."""
+
+    exit_code: int | None = None
+    trap: wasmtime.Trap | None = None
+    error: wasmtime.WasmtimeError | None = None
+    instantiated: bool = False
+    fuel_used: int = 0
+    peak_memory: int = 0
+    cpu_ms: float = 0.0
+    stdout: CappedSink | None = None
+    stderr: CappedSink | None = None  # None only when the run never started
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def run_module(
+    engine: wasmtime.Engine,
+    module: wasmtime.Module,
+    *,
+    stdin: bytes,
+    limits: Limits,
+    grants: Grants,
+    watch: Watch,
+    egress: EgressClient | None,
+    argv0: str,
+) -> Ran:
+    """Instantiate ``module`` in a fresh store and run its ``_start`` to the end."""
+    store = wasmtime.Store(engine)
+    store.set_limits(
+        memory_size=limits.max_memory_bytes,
+        table_elements=limits.max_table_elements,
+        instances=_MAX_INSTANCES,
+        tables=_MAX_TABLES,
+        memories=_MAX_MEMORIES,
+    )
+    fuel = limits.fuel or 0
+    store.set_fuel(fuel)
+    stdout = CappedSink("stdout", limits.max_stdout_bytes, watch)
+    stderr = CappedSink("stderr", limits.max_stderr_bytes, watch)
+    ran = Ran(stdout=stdout, stderr=stderr)
+    store.set_wasi(_wasi_config(stdin, grants, stdout, stderr, argv0))
+    linker = wasmtime.Linker(engine)
+    linker.define_wasi()
+    linker.allow_shadowing = True
+    define_poll_oneoff(linker, watch)
+    if egress is not None:
+        define_http_request(linker, egress)
+    key = attach_watch(store, watch)
+    cpu0 = time.thread_time()
+    instance: wasmtime.Instance | None = None
+    try:
+        instance = linker.instantiate(store, module)
+        ran.instantiated = True
+        start = instance.exports(store).get("_start")
+        if not isinstance(start, wasmtime.Func):
+            ran.extra["no_start"] = True
+        else:
+            start(store)
+            ran.exit_code = 0
+    except wasmtime.ExitTrap as exc:
+        ran.exit_code = exc.code
+    except wasmtime.Trap as exc:
+        ran.trap = exc
+    except wasmtime.WasmtimeError as exc:
+        ran.error = exc
+    finally:
+        ran.cpu_ms = (time.thread_time() - cpu0) * 1000
+        detach_watch(key)
+    ran.fuel_used = fuel - store.get_fuel()
+    if instance is not None:
+        ran.peak_memory = sum(
+            ext.data_len(store)
+            for ext in instance.exports(store).values()
+            if isinstance(ext, wasmtime.Memory)
+        )
+    return ran
+
+
+def _wasi_config(
+    stdin: bytes, grants: Grants, stdout: CappedSink, stderr: CappedSink, argv0: str
+) -> wasmtime.WasiConfig:
+    wasi = wasmtime.WasiConfig()
+    wasi.argv = [argv0]
+    if grants.env:
+        wasi.env = list(grants.env.items())
+    _set_stdin_bytes(wasi, stdin)
+    wasi.stdout_custom = stdout.write
+    wasi.stderr_custom = stderr.write
+    for guest, host in grants.read_only.items():
+        wasi.preopen_dir(str(host), guest, fs_mutable=False)
+    for guest, host in grants.writable.items():
+        wasi.preopen_dir(str(host), guest, fs_mutable=True)
+    return wasi
+
+
+def _set_stdin_bytes(wasi: wasmtime.WasiConfig, data: bytes) -> None:
+    # wasmtime-py only offers a stdin *file*; the C API also takes bytes, which avoids a temp file per cast.
+    vec = ffi.wasm_byte_vec_t()
+    buf = (ffi.wasm_byte_t * len(data)).from_buffer_copy(data) if data else None
+    ffi.wasm_byte_vec_new(ctypes.byref(vec), len(data), buf)
+    ffi.wasi_config_set_stdin_bytes(wasi.ptr(), ctypes.byref(vec))  # takes ownership of the vector
