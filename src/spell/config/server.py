@@ -1,0 +1,120 @@
+"""Server settings: ``SPELL_DATABASE_URL`` and ``SPELL_SERVER_*``, read once by ``spell serve``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from spell.config.home import SpellHome
+from spell.config.runtime import env_int
+from spell.errors import InvalidInput
+
+__all__ = ["ServerSettings"]
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _env_bool(env: dict[str, str] | os._Environ[str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    if raw.strip().lower() in _TRUE:
+        return True
+    if raw.strip().lower() in _FALSE:
+        return False
+    raise InvalidInput(f"{name} must be true or false, got {raw!r}")
+
+
+def _env_list(env: dict[str, str] | os._Environ[str], name: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Everything the platform needs to start; the embedded default needs none of it set."""
+
+    data_dir: Path
+    database_url: str
+    # Keys API-key hashes and signed artifact URLs; None: a random one kept in data_dir/secret.key.
+    secret_key: str | None = None
+    workers: int = 2
+    max_body_bytes: int = 16 * 1024 * 1024
+    max_wait_seconds: int = 60
+    allow_unsigned: bool = False
+    allow_host_runtime: bool = False
+    allow_docker_runtime: bool = False
+    force_require_signature: bool = False
+    artifact_ttl_seconds: int = 7 * 24 * 3600
+    artifact_url_ttl_seconds: int = 300
+    public_url: str = "http://127.0.0.1:8787"
+    jwks_file: Path | None = None
+    jwks_url: str | None = None
+    jwt_issuers: tuple[str, ...] = ()
+    jwt_audience: str | None = None
+    jwt_algorithms: tuple[str, ...] = ("EdDSA", "ES256", "RS256")
+    key_rotation_grace_seconds: int = 24 * 3600
+    sse_heartbeat_seconds: float = 15.0
+    buttons_file: Path | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the database is a SQLite file (the embedded default)."""
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def bundles_dir(self) -> Path:
+        """Where published bundles are unpacked, one folder per digest."""
+        return self.data_dir / "bundles"
+
+    @property
+    def blobs_dir(self) -> Path:
+        """Content-addressed artifact store of the local blob backend."""
+        return self.data_dir / "blobs"
+
+    @classmethod
+    def for_home(cls, home: Path, **overrides: object) -> ServerSettings:
+        """Embedded defaults rooted at a ``SPELL_HOME`` folder (SQLite ``platform.db``)."""
+        data_dir = home / "server"
+        values: dict[str, object] = {
+            "data_dir": data_dir,
+            "database_url": f"sqlite:///{home / 'platform.db'}",
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> ServerSettings:
+        """Read ``SPELL_DATABASE_URL`` and ``SPELL_SERVER_*``; unset ones keep the embedded defaults."""
+        env = os.environ if environ is None else environ
+        home = SpellHome.from_env(dict(env)).root
+        base = cls.for_home(home)
+        jwks_file = env.get("SPELL_SERVER_JWKS_FILE")
+        return cls(
+            data_dir=Path(env.get("SPELL_SERVER_DATA_DIR") or base.data_dir),
+            database_url=env.get("SPELL_DATABASE_URL") or base.database_url,
+            secret_key=env.get("SPELL_SERVER_SECRET_KEY") or base.secret_key,
+            workers=env_int(env, "SPELL_SERVER_WORKERS", base.workers, minimum=1),
+            max_body_bytes=env_int(env, "SPELL_SERVER_MAX_BODY_BYTES", base.max_body_bytes, minimum=1024),
+            allow_unsigned=_env_bool(env, "SPELL_SERVER_ALLOW_UNSIGNED", base.allow_unsigned),
+            allow_host_runtime=_env_bool(env, "SPELL_SERVER_ALLOW_HOST_RUNTIME", base.allow_host_runtime),
+            allow_docker_runtime=_env_bool(
+                env, "SPELL_SERVER_ALLOW_DOCKER_RUNTIME", base.allow_docker_runtime
+            ),
+            force_require_signature=_env_bool(
+                env, "SPELL_FORCE_REQUIRE_SIGNATURE", base.force_require_signature
+            ),
+            artifact_ttl_seconds=env_int(
+                env, "SPELL_SERVER_ARTIFACT_TTL_SECONDS", base.artifact_ttl_seconds, minimum=1
+            ),
+            public_url=env.get("SPELL_SERVER_PUBLIC_URL") or base.public_url,
+            jwks_file=Path(jwks_file) if jwks_file else None,
+            jwks_url=env.get("SPELL_SERVER_JWKS_URL") or None,
+            jwt_issuers=_env_list(env, "SPELL_SERVER_JWT_ISSUERS"),
+            jwt_audience=env.get("SPELL_SERVER_JWT_AUDIENCE") or None,
+            buttons_file=Path(env["SPELL_SERVER_BUTTONS_FILE"])
+            if env.get("SPELL_SERVER_BUTTONS_FILE")
+            else None,
+        )

@@ -1,0 +1,30 @@
+"""SQLAlchemy 2 typed models, one table per file, sharing one MetaData (``Base.metadata``)."""
+
+from spell.models.api_key import ApiKey
+from spell.models.artifact import Artifact
+from spell.models.base import Base
+from spell.models.button import Button
+from spell.models.cast import TERMINAL_STATUSES, Cast
+from spell.models.cast_event import CastEvent
+from spell.models.publisher_key import Publisher, PublisherKey
+from spell.models.spell import VISIBILITIES, Spell, SpellVersion
+from spell.models.tenant import Tenant
+from spell.models.user import ROLES, User
+
+__all__ = [
+    "ROLES",
+    "TERMINAL_STATUSES",
+    "VISIBILITIES",
+    "ApiKey",
+    "Artifact",
+    "Base",
+    "Button",
+    "Cast",
+    "CastEvent",
+    "Publisher",
+    "PublisherKey",
+    "Spell",
+    "SpellVersion",
+    "Tenant",
+    "User",
+]

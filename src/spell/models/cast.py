@@ -1,0 +1,49 @@
+"""Casts: one execution each, with its idempotency key, digests, output, usage and timings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from spell.models.base import Base, JsonValue
+
+__all__ = ["TERMINAL_STATUSES", "Cast"]
+
+TERMINAL_STATUSES = frozenset({"succeeded", "failed", "timeout", "canceled", "aborted"})
+
+
+class Cast(Base):
+    """One execution of a spell version for a tenant."""
+
+    __tablename__ = "casts"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "idempotency_key"),
+        Index("ix_casts_tenant_id_created_at", "tenant_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    spell_id: Mapped[str] = mapped_column(ForeignKey("spells.id"), index=True)
+    version: Mapped[str] = mapped_column(String(50))
+    spell_digest: Mapped[str] = mapped_column(String(80))
+    button_id: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    request_digest: Mapped[str] = mapped_column(String(80))
+    input: Mapped[Any] = mapped_column(JsonValue)
+    input_digest: Mapped[str] = mapped_column(String(80))
+    output: Mapped[Any | None] = mapped_column(JsonValue)
+    usage: Mapped[dict[str, Any] | None] = mapped_column(JsonValue)
+    error_code: Mapped[str | None] = mapped_column(String(50))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    webhook_url: Mapped[str | None] = mapped_column(String(2000))
+    retry_of: Mapped[str | None] = mapped_column(String(40))
+    retried_by: Mapped[str | None] = mapped_column(String(40))
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

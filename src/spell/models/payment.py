@@ -1,0 +1,51 @@
+"""Payments: provider customers per user, payments (top-ups, charges, refunds) and seen webhook events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from spell.models.base import Base
+
+__all__ = ["PaymentCustomer", "PaymentRecord", "WebhookEvent"]
+
+
+class PaymentCustomer(Base):
+    """The payment provider's customer of one user."""
+
+    __tablename__ = "payment_customers"
+
+    user_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    customer_ref: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime]
+
+
+class PaymentRecord(Base):
+    """One money movement through the provider, keyed by our ledger transaction id."""
+
+    __tablename__ = "payment_records"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # also the provider's Idempotency-Key
+    user_id: Mapped[str] = mapped_column(String(40), index=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    provider_ref: Mapped[str | None] = mapped_column(String(100), unique=True)  # pi_… / re_…
+    kind: Mapped[str] = mapped_column(String(20))  # topup | refund | dispute
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_micros: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(20))  # pending | succeeded | failed | refunded | disputed
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class WebhookEvent(Base):
+    """A provider event we have handled; a redelivery finds its id here and does nothing."""
+
+    __tablename__ = "webhook_events"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)  # the provider's event id
+    provider: Mapped[str] = mapped_column(String(20))
+    type: Mapped[str] = mapped_column(String(60))
+    received_at: Mapped[datetime]

@@ -1,0 +1,86 @@
+"""Store a cast's artifacts and hand them out through HMAC-signed, short-lived URLs."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from spell.errors import ArtifactExpired, ArtifactNotFound, AuthError
+from spell.kit.ids import new_id
+from spell.kit.time import utcnow
+from spell.models import Artifact, Cast
+from spell.runtimes.base import Artifact as RuntimeArtifact
+from spell.storage.blobs.local import LocalBlobStore
+from spell.storage.session import UnitOfWork
+
+__all__ = ["ArtifactService"]
+
+
+class ArtifactService:
+    """Artifacts live ``ttl`` after their cast; download URLs live ``url_ttl``."""
+
+    def __init__(self, blobs: LocalBlobStore, secret_key: str, *, ttl: timedelta, url_ttl: timedelta) -> None:
+        self.blobs = blobs
+        self._secret = secret_key.encode("utf-8")
+        self.ttl = ttl
+        self.url_ttl = url_ttl
+
+    def store(self, uow: UnitOfWork, cast: Cast, produced: list[RuntimeArtifact]) -> list[Artifact]:
+        """Copy what a runtime produced into the blob store and record it."""
+        rows: list[Artifact] = []
+        now = utcnow()
+        for item in produced:
+            if not Path(item.path).is_file():
+                continue
+            sha, size = self.blobs.put_file(Path(item.path))
+            row = Artifact(
+                id=new_id("art"),
+                cast_id=cast.id,
+                tenant_id=cast.tenant_id,
+                name=item.name,
+                sha256=sha,
+                size=size,
+                media_type=item.media_type,
+                created_at=now,
+                expires_at=now + self.ttl,
+            )
+            uow.session.add(row)
+            rows.append(row)
+        uow.session.flush()
+        return rows
+
+    def list_for_cast(self, uow: UnitOfWork, cast_id: str) -> list[Artifact]:
+        """Every artifact of a cast, by name."""
+        return list(
+            uow.session.scalars(select(Artifact).where(Artifact.cast_id == cast_id).order_by(Artifact.name))
+        )
+
+    def sign(self, artifact_id: str, expires: int) -> str:
+        """The signature of a download URL (``/v1/artifacts/{id}?expires=…&sig=…``)."""
+        message = f"{artifact_id}:{expires}".encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+
+    def download_query(self, artifact_id: str) -> str:
+        """The query string of a fresh signed URL."""
+        expires = int((utcnow() + self.url_ttl).timestamp())
+        return f"expires={expires}&sig={self.sign(artifact_id, expires)}"
+
+    def open_signed(self, uow: UnitOfWork, artifact_id: str, expires: int, sig: str) -> tuple[Artifact, Path]:
+        """Check a signed URL and return the row and blob path; 401 for a bad/old URL, 410 when expired."""
+        if not hmac.compare_digest(self.sign(artifact_id, expires), sig):
+            raise AuthError("the download URL signature is invalid")
+        now = utcnow()
+        if expires < int(now.timestamp()):
+            raise AuthError("the download URL has expired", hint="list the cast's artifacts for a fresh URL")
+        row = uow.session.get(Artifact, artifact_id)
+        if row is None:
+            raise ArtifactNotFound(f"no artifact {artifact_id!r}", details={"artifact_id": artifact_id})
+        if row.expires_at <= now:
+            raise ArtifactExpired(
+                f"artifact {artifact_id} expired", details={"expired_at": str(row.expires_at)}
+            )
+        return row, self.blobs.path_of(row.sha256)

@@ -1,0 +1,1 @@
+"""Users, tenants, API keys, JWT bearer tokens, roles, scopes and bans."""

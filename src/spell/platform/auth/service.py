@@ -1,0 +1,197 @@
+"""Users, tenants, API keys and bans. Every function takes the caller's unit of work and only flushes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from spell.errors import AlreadyExists, InvalidInput, KeyNotFound, NotFound
+from spell.kit.ids import new_id
+from spell.kit.time import utcnow
+from spell.models import ROLES, ApiKey, Tenant, User
+from spell.platform.auth.errors import invalid_credentials, user_banned
+from spell.platform.auth.keys import hash_secret, new_secret, shown_prefix
+from spell.platform.auth.schemas import ALL_SCOPES, DEFAULT_KEY_SCOPES, Principal
+from spell.storage.session import UnitOfWork
+
+__all__ = ["AuthService", "CreatedKey"]
+
+_LAST_USED_EVERY = timedelta(seconds=60)  # write last-used at most once a minute per key
+
+
+@dataclass(frozen=True)
+class CreatedKey:
+    """A new key row and its secret (shown exactly once)."""
+
+    key: ApiKey
+    token: str
+
+
+class AuthService:
+    """Keys are looked up by the HMAC of their secret under ``secret_key``."""
+
+    def __init__(self, secret_key: str, *, rotation_grace: timedelta = timedelta(hours=24)) -> None:
+        self._secret_key = secret_key
+        self._grace = rotation_grace
+
+    # users and tenants ---------------------------------------------------------------------------
+    def create_user(
+        self,
+        uow: UnitOfWork,
+        *,
+        email: str | None,
+        roles: list[str],
+        tenant: str | None = None,
+        subject: str | None = None,
+    ) -> User:
+        """Create a user (and its tenant when ``tenant`` names none yet)."""
+        bad = [role for role in roles if role not in ROLES]
+        if bad or not roles:
+            raise InvalidInput(
+                f"unknown roles {bad}" if bad else "at least one role is needed",
+                details={"allowed": list(ROLES)},
+            )
+        session = uow.session
+        if email and session.scalar(select(User.id).where(User.email == email)):
+            raise AlreadyExists(f"a user with email {email!r} exists", details={"email": email})
+        tenant_name = tenant or email or subject or new_id("tenant")
+        tenant_row = session.scalar(select(Tenant).where(Tenant.name == tenant_name))
+        if tenant_row is None:
+            tenant_row = Tenant(id=new_id("ten"), name=tenant_name, created_at=utcnow())
+            session.add(tenant_row)
+        user = User(
+            id=new_id("usr"),
+            email=email,
+            subject=subject,
+            tenant_id=tenant_row.id,
+            roles=list(roles),
+            is_banned=False,
+            created_at=utcnow(),
+        )
+        session.add(user)
+        session.flush()
+        return user
+
+    def get_user(self, uow: UnitOfWork, user_id: str) -> User:
+        """Load a user or raise ``NOT_FOUND``."""
+        user = uow.session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"no user {user_id!r}", details={"user_id": user_id})
+        return user
+
+    def find_user(self, uow: UnitOfWork, ref: str) -> User:
+        """A user by id or email."""
+        user = uow.session.scalar(select(User).where((User.id == ref) | (User.email == ref)))
+        if user is None:
+            raise NotFound(f"no user {ref!r}", details={"user": ref})
+        return user
+
+    def set_ban(self, uow: UnitOfWork, user_id: str, *, banned: bool, reason: str | None = None) -> User:
+        """Ban or unban a user; a banned user gets ``USER_BANNED`` on every route."""
+        user = self.get_user(uow, user_id)
+        user.is_banned = banned
+        user.ban_reason = reason if banned else None
+        uow.session.flush()
+        return user
+
+    # keys ------------------------------------------------------------------------------------------
+    def create_key(
+        self,
+        uow: UnitOfWork,
+        user: User,
+        *,
+        name: str,
+        scopes: list[str] | None = None,
+        expires_at: datetime | None = None,
+        test: bool = False,
+    ) -> CreatedKey:
+        """Make a key for ``user``; scopes default to the everyday ones and must be known."""
+        chosen = list(scopes) if scopes else list(DEFAULT_KEY_SCOPES)
+        unknown = [scope for scope in chosen if scope not in ALL_SCOPES]
+        if unknown:
+            raise InvalidInput(f"unknown scopes {unknown}", details={"allowed": list(ALL_SCOPES)})
+        if expires_at is not None and expires_at <= utcnow():
+            raise InvalidInput("expires_at must be in the future")
+        token = new_secret(test=test)
+        key = ApiKey(
+            id=new_id("key"),
+            user_id=user.id,
+            tenant_id=user.tenant_id,
+            name=name,
+            prefix=shown_prefix(token),
+            secret_hash=hash_secret(self._secret_key, token),
+            scopes=chosen,
+            created_at=utcnow(),
+            expires_at=expires_at,
+        )
+        uow.session.add(key)
+        uow.session.flush()
+        return CreatedKey(key=key, token=token)
+
+    def list_keys(self, uow: UnitOfWork, principal: Principal) -> list[ApiKey]:
+        """The caller's own keys, newest first."""
+        query = select(ApiKey).where(ApiKey.user_id == principal.user_id).order_by(ApiKey.id.desc())
+        return list(uow.session.scalars(query))
+
+    def own_key(self, uow: UnitOfWork, principal: Principal, key_id: str) -> ApiKey:
+        """One of the caller's keys; other users' keys are simply not found."""
+        key = uow.session.get(ApiKey, key_id)
+        if key is None or key.user_id != principal.user_id:
+            raise KeyNotFound(f"no key {key_id!r}", details={"key_id": key_id})
+        return key
+
+    def revoke_key(self, uow: UnitOfWork, principal: Principal, key_id: str) -> ApiKey:
+        """Revoke at once; later requests with it get 401."""
+        key = self.own_key(uow, principal, key_id)
+        if key.revoked_at is None:
+            key.revoked_at = utcnow()
+        uow.session.flush()
+        return key
+
+    def rotate_key(self, uow: UnitOfWork, principal: Principal, key_id: str) -> CreatedKey:
+        """A new key with the same scopes; the old one keeps working for the grace period."""
+        old = self.own_key(uow, principal, key_id)
+        if old.revoked_at is not None:
+            raise KeyNotFound(f"key {key_id!r} is revoked", details={"key_id": key_id})
+        user = self.get_user(uow, old.user_id)
+        created = self.create_key(
+            uow,
+            user,
+            name=old.name,
+            scopes=list(old.scopes),
+            expires_at=old.expires_at,
+            test=old.prefix.startswith("sk_test_"),
+        )
+        grace_end = utcnow() + self._grace
+        old.expires_at = grace_end if old.expires_at is None else min(old.expires_at, grace_end)
+        old.rotated_to = created.key.id
+        uow.session.flush()
+        return created
+
+    def authenticate_key(self, uow: UnitOfWork, token: str) -> Principal:
+        """Resolve a key secret to a principal, or raise ``UNAUTHORIZED`` / ``USER_BANNED``."""
+        key = uow.session.scalar(
+            select(ApiKey).where(ApiKey.secret_hash == hash_secret(self._secret_key, token))
+        )
+        now = utcnow()
+        if key is None:
+            raise invalid_credentials("unknown key")
+        if key.revoked_at is not None:
+            raise invalid_credentials("key revoked")
+        if key.expires_at is not None and key.expires_at <= now:
+            raise invalid_credentials("key expired")
+        user = self.get_user(uow, key.user_id)
+        if user.is_banned:
+            raise user_banned(user.ban_reason)
+        if key.last_used_at is None or now - key.last_used_at > _LAST_USED_EVERY:
+            key.last_used_at = now
+            uow.session.flush()
+        return Principal(
+            user_id=user.id,
+            tenant_id=key.tenant_id,
+            roles=tuple(user.roles),
+            scopes=tuple(key.scopes),
+            key_id=key.id,
+        )

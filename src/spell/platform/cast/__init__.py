@@ -1,0 +1,1 @@
+"""Casting over HTTP: idempotent creation, the worker job, events, cancel and retry."""

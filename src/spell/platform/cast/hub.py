@@ -1,0 +1,77 @@
+"""In-process wake-ups: a worker thread tells waiting requests (``Prefer: wait``, SSE) that a cast moved.
+
+The database stays the source of truth: a wake-up only means "read again". Waiters also re-read on a
+timeout, so a missed notification (another process finished the cast) costs latency, never
+correctness.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import defaultdict
+
+__all__ = ["CancelTokens", "CastHub"]
+
+
+class CastHub:
+    """Per-cast sets of asyncio events, set from any thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = defaultdict(set)
+
+    def notify(self, cast_id: str) -> None:
+        """Wake everything waiting on ``cast_id`` (thread-safe)."""
+        with self._lock:
+            waiters = self._waiters.pop(cast_id, set())
+        for loop, event in waiters:
+            try:
+                loop.call_soon_threadsafe(event.set)
+            except RuntimeError:  # that request's loop has closed; nobody is waiting any more
+                continue
+
+    async def wait(self, cast_id: str, timeout: float) -> bool:
+        """Wait until the next notification for ``cast_id`` or ``timeout`` seconds; True if notified."""
+        entry = (asyncio.get_running_loop(), asyncio.Event())
+        with self._lock:
+            self._waiters[cast_id].add(entry)
+        try:
+            await asyncio.wait_for(entry[1].wait(), timeout=max(timeout, 0.0))
+        except TimeoutError:
+            return False
+        finally:
+            with self._lock:
+                bucket = self._waiters.get(cast_id)
+                if bucket is not None:
+                    bucket.discard(entry)
+                    if not bucket:
+                        del self._waiters[cast_id]
+        return True
+
+
+class CancelTokens:
+    """The cancel signal of each cast running in this process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tokens: dict[str, threading.Event] = {}
+
+    def open(self, cast_id: str) -> threading.Event:
+        """Create the token a runtime watches while ``cast_id`` runs here."""
+        with self._lock:
+            return self._tokens.setdefault(cast_id, threading.Event())
+
+    def close(self, cast_id: str) -> None:
+        """Forget the token once the cast ended."""
+        with self._lock:
+            self._tokens.pop(cast_id, None)
+
+    def cancel(self, cast_id: str) -> bool:
+        """Signal the runtime; False when the cast does not run in this process."""
+        with self._lock:
+            token = self._tokens.get(cast_id)
+        if token is None:
+            return False
+        token.set()
+        return True

@@ -1,0 +1,289 @@
+"""Creating, reading, canceling and retrying casts.
+
+Creation is idempotent per tenant and ``Idempotency-Key``: the same request gives back the same cast
+(``replay``), another request with the same key is ``IDEMPOTENCY_CONFLICT``. The cast row, its
+``queued`` event and the money hold commit together; the job is published only after that commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema  # type: ignore[import-untyped]
+from sqlalchemy.exc import IntegrityError
+
+from spell.errors import (
+    AlreadyTerminal,
+    IdempotencyConflict,
+    InvalidInput,
+    NotRetryable,
+    PolicyViolation,
+    SignatureMissing,
+    SpellSuspended,
+)
+from spell.kit.canonical_json import canonical_sha256
+from spell.kit.ids import new_id
+from spell.kit.time import utcnow
+from spell.models import TERMINAL_STATUSES, Cast, Spell, SpellVersion
+from spell.platform.auth.schemas import Principal
+from spell.platform.cast.hub import CancelTokens, CastHub
+from spell.platform.cast.money import CastMoney
+from spell.platform.cast.repository import CastRepository
+from spell.platform.spell.service import SpellService
+from spell.queue.base import Job, Queue, enqueue_after_commit
+from spell.runtimes.base import Limits
+from spell.storage.session import Database, UnitOfWork
+
+__all__ = ["CastPolicy", "CastRequestBody", "CastService", "limits_for"]
+
+RETRYABLE = frozenset({"failed", "timeout", "canceled", "aborted"})
+
+
+@dataclass(frozen=True)
+class CastPolicy:
+    """Operator switches that apply at cast time."""
+
+    allow_unsigned: bool = False
+    force_require_signature: bool = False
+    allowed_executions: frozenset[str] = frozenset({"wasm", "builtin"})
+
+
+@dataclass(frozen=True)
+class CastRequestBody:
+    """What a caster asks for."""
+
+    spell_id: str
+    input: Any
+    version: str | None = None
+    webhook_url: str | None = None
+    button_id: str | None = None
+    require_signature: bool = True
+
+
+def check_idempotency_key(key: str | None) -> str:
+    """Printable ASCII, 1 to 128 characters."""
+    if key is None or key == "":
+        raise InvalidInput(
+            "the Idempotency-Key header is required", hint="send a unique key per intended cast"
+        )
+    if len(key) > 128 or not all(0x20 <= ord(ch) < 0x7F for ch in key):
+        raise InvalidInput("Idempotency-Key must be 1-128 printable ASCII characters")
+    return key
+
+
+def limits_for(version: SpellVersion, manifest_timeout_ms: int | None) -> Limits:
+    """Limits of a cast: the manifest's timeout when it asks for one, else the defaults."""
+    return Limits(timeout_ms=manifest_timeout_ms) if manifest_timeout_ms else Limits()
+
+
+class CastService:
+    """Casts of one server process."""
+
+    def __init__(
+        self,
+        db: Database,
+        spells: SpellService,
+        queue: Queue,
+        money: CastMoney,
+        hub: CastHub,
+        cancels: CancelTokens,
+        policy: CastPolicy,
+    ) -> None:
+        self.db, self.spells, self.queue, self.money = db, spells, queue, money
+        self.hub, self.cancels, self.policy = hub, cancels, policy
+        self.repo = CastRepository()
+
+    def create(
+        self, principal: Principal, body: CastRequestBody, idempotency_key: str | None
+    ) -> tuple[Cast, bool]:
+        """Create (or replay) a cast in its own transaction; True as second value on replay."""
+        principal.require("cast:invoke")
+        key = check_idempotency_key(idempotency_key)
+        digest = canonical_sha256(
+            {
+                "spell_id": body.spell_id,
+                "version": body.version,
+                "input": body.input,
+                "webhook_url": body.webhook_url,
+                "button_id": body.button_id,
+            }
+        )
+        for attempt in range(2):
+            try:
+                with self.db.unit_of_work() as uow:
+                    return self._create(uow, principal, body, key, digest)
+            except IntegrityError:
+                # A concurrent request with the same key committed first (PostgreSQL); replay it.
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _create(
+        self, uow: UnitOfWork, principal: Principal, body: CastRequestBody, key: str, digest: str
+    ) -> tuple[Cast, bool]:
+        existing = self.repo.by_idempotency_key(uow, principal.tenant_id, key)
+        if existing is not None:
+            if existing.request_digest != digest:
+                raise IdempotencyConflict(
+                    "this Idempotency-Key was used with a different request",
+                    details={"idempotency_key": key, "cast_id": existing.id},
+                )
+            return existing, True
+        spell = self.spells.visible(uow, principal, body.spell_id)
+        version = self.spells.version(uow, spell, body.version)
+        self._guard(spell, version, body)
+        manifest = self.spells.manifest_of(version)
+        _validate_input(version.input_schema, body.input)
+        now = utcnow()
+        cast = Cast(
+            id=new_id("cast"),
+            tenant_id=principal.tenant_id,
+            user_id=principal.user_id,
+            spell_id=spell.id,
+            version=version.version,
+            spell_digest=version.digest,
+            button_id=body.button_id,
+            status="queued",
+            idempotency_key=key,
+            request_digest=digest,
+            input=body.input,
+            input_digest=canonical_sha256(body.input),
+            webhook_url=body.webhook_url,
+            cancel_requested=False,
+            created_at=now,
+        )
+        uow.session.add(cast)
+        uow.session.flush()
+        wasm = manifest.runtime.wasm
+        self.money.reserve(uow, cast, manifest, limits_for(version, wasm.timeout_ms if wasm else None))
+        self.repo.add_event(uow, cast.id, "queued", {"status": "queued"}, at=now)
+        spell.cast_count += 1
+        enqueue_after_commit(uow, self.queue, Job(name="cast.run", id=cast.id, payload={"cast_id": cast.id}))
+        return cast, False
+
+    def _guard(self, spell: Spell, version: SpellVersion, body: CastRequestBody) -> None:
+        if spell.is_suspended:
+            raise SpellSuspended(
+                f"spell {spell.id!r} is suspended",
+                details={"spell_id": spell.id, "reason": spell.suspend_reason},
+            )
+        if version.is_yanked and body.version is None:
+            raise PolicyViolation("the latest version is yanked; name a version explicitly")
+        if version.execution not in self.policy.allowed_executions:
+            raise PolicyViolation(
+                f"runtime {version.execution!r} is not enabled on this server",
+                details={"execution": version.execution},
+            )
+        signature_needed = self.policy.force_require_signature or (
+            body.require_signature and not self.policy.allow_unsigned
+        )
+        if signature_needed and version.signer_key_id is None:
+            raise SignatureMissing(
+                f"{spell.id}@{version.version} is unsigned and this cast requires a signature"
+            )
+
+    def get(self, principal: Principal, cast_id: str) -> Cast:
+        """One of the tenant's casts."""
+        with self.db.unit_of_work(write=False) as uow:
+            return self.repo.get_for_tenant(uow, principal.tenant_id, cast_id)
+
+    def list_casts(
+        self,
+        principal: Principal,
+        *,
+        status: str | None,
+        spell_id: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[Cast], str | None]:
+        """A page of the tenant's casts, newest first, and the next cursor."""
+        if not 1 <= limit <= 100:
+            raise InvalidInput("limit must be between 1 and 100", details={"limit": limit})
+        with self.db.unit_of_work(write=False) as uow:
+            rows = self.repo.page(
+                uow, principal.tenant_id, status=status, spell_id=spell_id, limit=limit + 1, before_id=cursor
+            )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return rows, (rows[-1].id if more else None)
+
+    def cancel(self, principal: Principal, cast_id: str) -> Cast:
+        """Cancel a queued or running cast at once (the running sandbox is signalled to stop)."""
+        principal.require("cast:invoke")
+        with self.db.unit_of_work() as uow:
+            cast = self.repo.get_for_tenant(uow, principal.tenant_id, cast_id)
+            if cast.status in TERMINAL_STATUSES:
+                raise AlreadyTerminal(
+                    f"cast {cast_id} already ended ({cast.status})", details={"status": cast.status}
+                )
+            was = cast.status
+            now = utcnow()
+            self.repo.transition(
+                uow,
+                cast.id,
+                from_status=was,
+                status="canceled",
+                finished_at=now,
+                cancel_requested=True,
+                error_code="CANCELED",
+                error_message="canceled by the caller",
+            )
+            if was == "queued":
+                self.money.release(uow, cast)
+            self.repo.add_event(uow, cast.id, "canceled", {"status": "canceled"}, at=now)
+            uow.after_commit(lambda: self._signal(cast_id))
+            uow.after_commit(lambda: self.hub.notify(cast_id))
+        return self.get(principal, cast_id)
+
+    def _signal(self, cast_id: str) -> None:
+        self.cancels.cancel(cast_id)
+
+    def retry(self, principal: Principal, cast_id: str) -> Cast:
+        """A new cast with the same request, linked both ways (``retry_of`` / ``retried_by``)."""
+        principal.require("cast:invoke")
+        with self.db.unit_of_work() as uow:
+            old = self.repo.get_for_tenant(uow, principal.tenant_id, cast_id)
+            if old.status not in RETRYABLE or old.retried_by is not None:
+                raise NotRetryable(
+                    f"cast {cast_id} cannot be retried ({old.status})",
+                    details={"status": old.status, "retried_by": old.retried_by},
+                )
+            body = CastRequestBody(
+                spell_id=old.spell_id,
+                input=old.input,
+                version=old.version,
+                webhook_url=old.webhook_url,
+                button_id=old.button_id,
+            )
+            digest = canonical_sha256({"retry_of": old.id})
+            new, _ = self._create(uow, principal, body, f"retry:{old.id}", digest)
+            new.retry_of = old.id
+            old.retried_by = new.id
+            uow.session.flush()
+            return new
+
+    def events_after(
+        self, principal: Principal, cast_id: str, after: int
+    ) -> tuple[Cast, list[dict[str, Any]]]:
+        """The cast and its events with ``seq > after``."""
+        from spell.platform.cast.schemas import event_out
+
+        with self.db.unit_of_work(write=False) as uow:
+            cast = self.repo.get_for_tenant(uow, principal.tenant_id, cast_id)
+            return cast, [event_out(e) for e in self.repo.events_after(uow, cast_id, after)]
+
+
+def _validate_input(schema: dict[str, Any], value: Any) -> None:
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise InvalidInput(
+            "input does not match the spell's schema",
+            details={
+                "errors": [
+                    {"path": "/".join(str(p) for p in e.absolute_path), "message": e.message}
+                    for e in errors[:20]
+                ]
+            },
+        )

@@ -1,0 +1,141 @@
+"""The ``cast.run`` job: claim ``queued → running`` once, run the sandbox, record the end in one commit."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+from spell.errors import SpellError
+from spell.kit.time import utcnow
+from spell.models import Cast, SpellVersion
+from spell.platform.artifact.service import ArtifactService
+from spell.platform.cast.service import CastService, limits_for
+from spell.queue.base import Job
+from spell.runtimes.base import CastRequest, CastResult, Outcome, Runtime, Usage
+
+__all__ = ["CastRunner", "status_for"]
+
+_log = logging.getLogger(__name__)
+
+_STATUS = {Outcome.SUCCEEDED: "succeeded", Outcome.TIMEOUT: "timeout", Outcome.CANCELED: "canceled"}
+
+
+def status_for(outcome: Outcome) -> str:
+    """The cast status an outcome ends in."""
+    return _STATUS.get(outcome, "failed")
+
+
+class CastRunner:
+    """Runs ``cast.run`` jobs on the worker threads."""
+
+    def __init__(
+        self,
+        casts: CastService,
+        artifacts: ArtifactService,
+        runtimes: dict[str, Runtime],
+        work_dir: Path,
+    ) -> None:
+        self.casts = casts
+        self.artifacts = artifacts
+        self.runtimes = runtimes
+        self.work_dir = work_dir
+
+    def __call__(self, job: Job) -> None:
+        """Handle one delivery (a second delivery of the same cast is a no-op)."""
+        cast_id = str(job.payload["cast_id"])
+        claimed = self._claim(cast_id)
+        if claimed is None:
+            return
+        cast, version = claimed
+        token = self.casts.cancels.open(cast_id)
+        work = self.work_dir / cast_id
+        try:
+            result = self._run(cast, version, token, work)
+            self._finish(cast_id, result)
+        finally:
+            self.casts.cancels.close(cast_id)
+            shutil.rmtree(work, ignore_errors=True)
+            self.casts.hub.notify(cast_id)
+
+    def _claim(self, cast_id: str) -> tuple[Cast, SpellVersion] | None:
+        repo = self.casts.repo
+        with self.casts.db.unit_of_work() as uow:
+            now = utcnow()
+            if not repo.transition(uow, cast_id, from_status="queued", status="running", started_at=now):
+                return None
+            repo.add_event(uow, cast_id, "running", {"status": "running"}, at=now)
+            cast = uow.session.get(Cast, cast_id, populate_existing=True)
+            assert cast is not None  # noqa: S101 - the conditional update just matched it
+            spell = uow.session.get(SpellVersion, _version_key(uow, cast))
+            assert spell is not None  # noqa: S101 - versions are never deleted
+            uow.after_commit(lambda: self.casts.hub.notify(cast_id))
+            return cast, spell
+
+    def _run(self, cast: Cast, version: SpellVersion, token: threading.Event, work: Path) -> CastResult:
+        manifest = self.casts.spells.manifest_of(version)
+        runtime = self.runtimes.get(version.execution)
+        if runtime is None:
+            return CastResult(
+                outcome=Outcome.INTERNAL, message=f"no {version.execution} runtime on this server"
+            )
+        work.mkdir(parents=True, exist_ok=True)
+        wasm = manifest.runtime.wasm
+        request = CastRequest(
+            bundle_dir=self.casts.spells.bundle_dir(version),
+            manifest=manifest,
+            input=cast.input,
+            limits=limits_for(version, wasm.timeout_ms if wasm else None),
+            work_dir=work,
+            cancel=token,
+        )
+        try:
+            return runtime.run(request)
+        except SpellError as exc:
+            return CastResult(outcome=Outcome.INTERNAL, message=exc.message, details={"code": exc.code})
+
+    def _finish(self, cast_id: str, result: CastResult) -> None:
+        repo = self.casts.repo
+        status = status_for(result.outcome)
+        error_code = None if result.outcome.is_success else result.details.get("code", result.outcome.value)
+        with self.casts.db.unit_of_work() as uow:
+            cast = uow.session.get(Cast, cast_id, populate_existing=True)
+            assert cast is not None  # noqa: S101 - claimed above
+            version = uow.session.get(SpellVersion, _version_key(uow, cast))
+            assert version is not None  # noqa: S101
+            manifest = self.casts.spells.manifest_of(version)
+            usage = result.usage if isinstance(result.usage, Usage) else Usage()
+            self.casts.money.settle(uow, cast, manifest, result.outcome, usage)
+            stored = self.artifacts.store(uow, cast, result.artifacts)
+            now = utcnow()
+            ended = repo.transition(
+                uow,
+                cast_id,
+                from_status="running",
+                status=status,
+                finished_at=now,
+                output=result.output,
+                usage=usage.to_dict(),
+                error_code=error_code,
+                error_message=(result.message or result.stderr[-2000:] or None) if error_code else None,
+            )
+            if ended:
+                data: dict[str, Any] = {"status": status, "artifacts": len(stored)}
+                if error_code:
+                    data["error_code"] = error_code
+                repo.add_event(uow, cast_id, status, data, at=now)
+            else:  # canceled while running: keep the cancel, record what it used
+                repo.transition(uow, cast_id, from_status="canceled", usage=usage.to_dict())
+
+
+def _version_key(uow: Any, cast: Cast) -> str:
+    from sqlalchemy import select
+
+    row_id = uow.session.scalar(
+        select(SpellVersion.id).where(
+            SpellVersion.spell_id == cast.spell_id, SpellVersion.version == cast.version
+        )
+    )
+    return str(row_id)

@@ -1,0 +1,170 @@
+"""Assembles the platform from settings: database, services, queue and worker pool.
+
+The edges (``create_app``, ``spell serve``, CLI admin verbs) build one ``Platform`` and pass it down;
+nothing below reads the environment.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from spell.config.server import ServerSettings
+from spell.kit.time import utcnow
+from spell.models import Cast
+from spell.platform.artifact.service import ArtifactService
+from spell.platform.auth.service import AuthService
+from spell.platform.cast.hub import CancelTokens, CastHub
+from spell.platform.cast.money import CastMoney, FreeCasts
+from spell.platform.cast.service import CastPolicy, CastService
+from spell.platform.cast.tasks import CastRunner
+from spell.platform.spell.service import RegistryPolicy, SpellService
+from spell.queue.base import Job, Queue
+from spell.queue.memory import MemoryQueue
+from spell.runtimes.base import CastRequest, CastResult, Runtime
+from spell.storage.blobs.local import LocalBlobStore
+from spell.storage.engine import make_engine
+from spell.storage.session import Database
+
+__all__ = ["Platform", "default_runtimes", "resolve_secret"]
+
+
+def resolve_secret(settings: ServerSettings) -> str:
+    """The configured secret, or a random one created once and kept in ``data_dir/secret.key``."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.data_dir / "secret.key"
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def default_runtimes(settings: ServerSettings) -> dict[str, Runtime]:
+    """The WASM runtime always; host steps only when the operator enabled them."""
+    from spell.runtimes.wasm import WasmRuntime
+
+    runtimes: dict[str, Runtime] = {"wasm": WasmRuntime()}
+    if settings.allow_host_runtime:
+        from spell.runtimes.host import HostRuntime
+
+        runtimes["host"] = _CancelAsKeyword(HostRuntime())
+    return runtimes
+
+
+class _CancelAsKeyword:
+    """Adapts a runtime that takes the cancel signal as a keyword to the ``Runtime`` contract."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def run(self, request: CastRequest) -> CastResult:
+        result: CastResult = self._inner.run(request, cancel=request.cancel)
+        return result
+
+
+@dataclass
+class Platform:
+    """Every service of one server process."""
+
+    settings: ServerSettings
+    db: Database
+    auth: AuthService
+    spells: SpellService
+    casts: CastService
+    artifacts: ArtifactService
+    queue: Queue
+    runner: CastRunner
+    secret: str
+    _started: bool = field(default=False, init=False)
+
+    @classmethod
+    def build(
+        cls,
+        settings: ServerSettings,
+        *,
+        runtimes: dict[str, Runtime] | None = None,
+        money: CastMoney | None = None,
+        queue: Queue | None = None,
+        database: Database | None = None,
+    ) -> Platform:
+        """Wire the services; ``runtimes``/``money``/``queue``/``database`` override the defaults."""
+        secret = resolve_secret(settings)
+        db = database or Database(make_engine(settings.database_url))
+        allowed = {"wasm", "builtin"} | ({"host"} if settings.allow_host_runtime else set())
+        allowed |= {"docker"} if settings.allow_docker_runtime else set()
+        spells = SpellService(
+            settings.bundles_dir,
+            RegistryPolicy(
+                allow_unsigned=settings.allow_unsigned and not settings.force_require_signature,
+                allow_host_runtime=settings.allow_host_runtime,
+                allow_docker_runtime=settings.allow_docker_runtime,
+            ),
+        )
+        broker = queue or MemoryQueue()
+        casts = CastService(
+            db,
+            spells,
+            broker,
+            money or FreeCasts(),
+            CastHub(),
+            CancelTokens(),
+            CastPolicy(
+                allow_unsigned=settings.allow_unsigned,
+                force_require_signature=settings.force_require_signature,
+                allowed_executions=frozenset(allowed),
+            ),
+        )
+        artifacts = ArtifactService(
+            LocalBlobStore(settings.blobs_dir),
+            secret,
+            ttl=timedelta(seconds=settings.artifact_ttl_seconds),
+            url_ttl=timedelta(seconds=settings.artifact_url_ttl_seconds),
+        )
+        chosen = runtimes if runtimes is not None else default_runtimes(settings)
+        runner = CastRunner(casts, artifacts, chosen, Path(settings.data_dir) / "work")
+        auth = AuthService(secret, rotation_grace=timedelta(seconds=settings.key_rotation_grace_seconds))
+        return cls(
+            settings=settings,
+            db=db,
+            auth=auth,
+            spells=spells,
+            casts=casts,
+            artifacts=artifacts,
+            queue=broker,
+            runner=runner,
+            secret=secret,
+        )
+
+    def start(self) -> None:
+        """Recover casts a previous process left behind, then start the worker pool."""
+        if self._started:
+            return
+        self._recover()
+        self.queue.start(self.runner, workers=self.settings.workers)
+        self._started = True
+
+    def stop(self) -> None:
+        """Stop the workers and close the database pool."""
+        if self._started:
+            self.queue.stop()
+            self._started = False
+        self.db.dispose()
+
+    def _recover(self) -> None:
+        # Running casts of a dead process never finish: abort them. Queued ones are re-published
+        # (the memory queue forgot them); the claim makes a duplicate delivery harmless.
+        with self.db.unit_of_work() as uow:
+            for cast in uow.session.scalars(select(Cast).where(Cast.status == "running")):
+                cast.status, cast.finished_at = "aborted", utcnow()
+                cast.error_code, cast.error_message = "INTERNAL", "the server stopped while the cast ran"
+                self.casts.repo.add_event(uow, cast.id, "aborted", {"status": "aborted"})
+            queued = list(uow.session.scalars(select(Cast.id).where(Cast.status == "queued")))
+        for cast_id in queued:
+            self.queue.publish(Job(name="cast.run", id=cast_id, payload={"cast_id": cast_id}))

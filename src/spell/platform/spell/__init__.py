@@ -1,0 +1,1 @@
+"""The grimoire: publishers and their keys, publishing archives, listing, visibility, yank, suspend."""

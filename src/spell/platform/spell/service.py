@@ -1,0 +1,332 @@
+"""Publishing and reading the grimoire.
+
+Publishing unpacks the archive into a private temp folder (hostile archives are refused before any
+file is written), loads the manifest, recomputes the digest, verifies the signature against the
+publisher's registered keys and only then records the version. Bundles are kept per digest.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from spell.bundle.archive import unpack_archive
+from spell.bundle.digest import bundle_digest
+from spell.bundle.loaders import load_manifest
+from spell.bundle.manifest import SpellManifest
+from spell.errors import InvalidBundle, InvalidInput, PolicyViolation
+from spell.kit.encoding import b64url_decode, b64url_encode
+from spell.kit.ids import new_id
+from spell.kit.time import utcnow
+from spell.models import VISIBILITIES, Spell, SpellVersion
+from spell.platform.auth.schemas import Principal
+from spell.platform.spell.errors import spell_not_found, version_exists, version_not_found
+from spell.platform.spell.publishers import active_keys, owned_publisher
+from spell.platform.spell.signature import verify_bundle_signature
+from spell.storage.session import UnitOfWork
+
+__all__ = ["RegistryPolicy", "SpellPage", "SpellService"]
+
+SORTS = ("recent", "popular", "price")
+
+
+@dataclass(frozen=True)
+class RegistryPolicy:
+    """What the operator allows to be published."""
+
+    allow_unsigned: bool = False
+    allow_host_runtime: bool = False
+    allow_docker_runtime: bool = False
+
+
+@dataclass(frozen=True)
+class SpellPage:
+    """One page of a listing and the cursor of the next (None at the end)."""
+
+    items: list[Spell]
+    next_cursor: str | None
+
+
+class SpellService:
+    """The registry over a bundles folder (``<bundles_dir>/<digest hex>/``)."""
+
+    def __init__(self, bundles_dir: Path, policy: RegistryPolicy) -> None:
+        self.bundles_dir = bundles_dir
+        self.policy = policy
+        self._manifests: dict[str, SpellManifest] = {}
+
+    # publishing ----------------------------------------------------------------------------------
+    def publish(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        archive: bytes,
+        *,
+        visibility: str = "public",
+        tags: list[str] | None = None,
+    ) -> SpellVersion:
+        """Publish a canonical archive; returns the new (or identical existing) version."""
+        principal.require("spell:publish")
+        if visibility not in VISIBILITIES:
+            raise InvalidInput(f"visibility must be one of {list(VISIBILITIES)}")
+        self.bundles_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".publish-", dir=self.bundles_dir))
+        try:
+            unpack_archive(archive, staging / "b")
+            return self._record(uow, principal, staging / "b", len(archive), visibility, tags or [])
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _record(
+        self, uow: UnitOfWork, principal: Principal, bundle: Path, size: int, visibility: str, tags: list[str]
+    ) -> SpellVersion:
+        manifest = load_manifest(bundle)
+        self._check_runtime(manifest)
+        owned_publisher(uow, principal, manifest.publisher, claim=False)
+        digest = bundle_digest(bundle, manifest)
+        signer = self._verify(uow, bundle, manifest, digest.hex)
+        schema = _input_schema(bundle, manifest)
+        existing = uow.session.scalar(
+            select(SpellVersion).where(
+                SpellVersion.spell_id == manifest.id, SpellVersion.version == manifest.version
+            )
+        )
+        if existing is not None:
+            if existing.digest != digest.text:
+                raise version_exists(manifest.id, manifest.version, existing.digest)
+            return existing
+        self._store(bundle, digest.hex)
+        now = utcnow()
+        spell = uow.session.get(Spell, manifest.id)
+        if spell is None:
+            spell = Spell(
+                id=manifest.id,
+                publisher=manifest.publisher,
+                tenant_id=principal.tenant_id,
+                name=manifest.name,
+                summary=manifest.summary,
+                tags=tags,
+                visibility=visibility,
+                latest_version=manifest.version,
+                price_amount=manifest.pricing.amount_micros,
+                cast_count=0,
+                is_suspended=False,
+                created_at=now,
+                updated_at=now,
+            )
+            uow.session.add(spell)
+        else:
+            spell.name, spell.summary, spell.updated_at = manifest.name, manifest.summary, now
+            spell.price_amount = manifest.pricing.amount_micros
+            if _semver(manifest.version) > _semver(spell.latest_version):
+                spell.latest_version = manifest.version
+        row = SpellVersion(
+            id=new_id("ver"),
+            spell_id=manifest.id,
+            version=manifest.version,
+            digest=digest.text,
+            execution=manifest.runtime.execution,
+            manifest=manifest.model_dump(mode="json"),
+            input_schema=schema,
+            signer_key_id=signer,
+            is_yanked=False,
+            archive_size=size,
+            created_at=now,
+        )
+        uow.session.add(row)
+        uow.session.flush()
+        return row
+
+    def _check_runtime(self, manifest: SpellManifest) -> None:
+        execution = manifest.runtime.execution
+        allowed = {"wasm", "builtin"}
+        if self.policy.allow_host_runtime:
+            allowed.add("host")
+        if self.policy.allow_docker_runtime:
+            allowed.add("docker")
+        if execution not in allowed:
+            raise PolicyViolation(
+                f"runtime {execution!r} is not enabled on this server",
+                details={"execution": execution, "allowed": sorted(allowed)},
+                hint="the operator enables it with SPELL_SERVER_ALLOW_HOST_RUNTIME / _DOCKER_RUNTIME",
+            )
+
+    def _verify(self, uow: UnitOfWork, bundle: Path, manifest: SpellManifest, digest_hex: str) -> str | None:
+        if self.policy.allow_unsigned and not (bundle / "spell.sig.json").exists():
+            return None
+        keys = active_keys(uow, manifest.publisher)
+        return verify_bundle_signature(bundle, publisher=manifest.publisher, digest_hex=digest_hex, keys=keys)
+
+    def _store(self, bundle: Path, digest_hex: str) -> None:
+        target = self.bundles_dir / digest_hex
+        if not target.exists():
+            tmp = bundle.with_name("store")
+            shutil.copytree(bundle, tmp)
+            tmp.rename(target)
+
+    # reading --------------------------------------------------------------------------------------
+    def bundle_dir(self, version: SpellVersion) -> Path:
+        """Where a version's bundle lives on disk."""
+        return self.bundles_dir / version.digest.removeprefix("sha256:")
+
+    def manifest_of(self, version: SpellVersion) -> SpellManifest:
+        """The version's manifest (parsed once per digest)."""
+        cached = self._manifests.get(version.digest)
+        if cached is None:
+            cached = SpellManifest.model_validate(version.manifest)
+            self._manifests[version.digest] = cached
+        return cached
+
+    def visible(self, uow: UnitOfWork, principal: Principal, spell_id: str) -> Spell:
+        """The spell if the caller may see it; private and team spells exist only for their tenant."""
+        spell = uow.session.get(Spell, spell_id)
+        if spell is None or not _may_see(spell, principal):
+            raise spell_not_found(spell_id)
+        return spell
+
+    def version(self, uow: UnitOfWork, spell: Spell, version: str | None) -> SpellVersion:
+        """A version (default: the latest non-yanked); yanked versions still resolve when named."""
+        query = select(SpellVersion).where(SpellVersion.spell_id == spell.id)
+        if version is not None:
+            row = uow.session.scalar(query.where(SpellVersion.version == version))
+            if row is None:
+                raise version_not_found(spell.id, version)
+            return row
+        rows = [r for r in uow.session.scalars(query) if not r.is_yanked]
+        if not rows:
+            raise version_not_found(spell.id, "latest")
+        return max(rows, key=lambda r: _semver(r.version))
+
+    def versions(self, uow: UnitOfWork, spell: Spell) -> list[SpellVersion]:
+        """Every version, newest first."""
+        rows = uow.session.scalars(select(SpellVersion).where(SpellVersion.spell_id == spell.id))
+        return sorted(rows, key=lambda r: _semver(r.version), reverse=True)
+
+    def search(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        *,
+        q: str | None = None,
+        tag: str | None = None,
+        sort: str = "recent",
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> SpellPage:
+        """Listed spells: public ones, plus private/team ones of the caller's tenant."""
+        if sort not in SORTS:
+            raise InvalidInput(f"sort must be one of {list(SORTS)}", details={"sort": sort})
+        if not 1 <= limit <= 100:
+            raise InvalidInput("limit must be between 1 and 100", details={"limit": limit})
+        offset = _decode_cursor(cursor)
+        query = select(Spell).where(
+            or_(
+                Spell.visibility == "public",
+                (Spell.tenant_id == principal.tenant_id)
+                & Spell.visibility.in_(("private", "team", "unlisted")),
+            )
+        )
+        if q:
+            like = f"%{q.lower()}%"
+            query = query.where(
+                or_(
+                    func.lower(Spell.id).like(like),
+                    func.lower(Spell.name).like(like),
+                    func.lower(Spell.summary).like(like),
+                )
+            )
+        if sort == "popular":
+            query = query.order_by(Spell.cast_count.desc(), Spell.id)
+        elif sort == "price":
+            query = query.order_by(Spell.price_amount.asc(), Spell.id)
+        else:
+            query = query.order_by(Spell.updated_at.desc(), Spell.id)
+        rows = list(uow.session.scalars(query))
+        if tag:
+            rows = [row for row in rows if tag in row.tags]
+        page = rows[offset : offset + limit]
+        more = offset + limit < len(rows)
+        return SpellPage(items=page, next_cursor=_encode_cursor(offset + limit) if more else None)
+
+    # maker and operator controls ------------------------------------------------------------------
+    def owned(self, uow: UnitOfWork, principal: Principal, spell_id: str) -> Spell:
+        """The spell if the caller's tenant publishes it (others: not found or forbidden)."""
+        principal.require("spell:publish")
+        spell = self.visible(uow, principal, spell_id)
+        owned_publisher(uow, principal, spell.publisher, claim=False)
+        return spell
+
+    def set_visibility(self, uow: UnitOfWork, principal: Principal, spell_id: str, visibility: str) -> Spell:
+        """Change who can see the spell."""
+        if visibility not in VISIBILITIES:
+            raise InvalidInput(f"visibility must be one of {list(VISIBILITIES)}")
+        spell = self.owned(uow, principal, spell_id)
+        spell.visibility = visibility
+        uow.session.flush()
+        return spell
+
+    def set_yanked(
+        self, uow: UnitOfWork, principal: Principal, spell_id: str, version: str, *, yanked: bool
+    ) -> SpellVersion:
+        """Yank (or restore) a version: it stays castable by exact version, never as the default."""
+        spell = self.owned(uow, principal, spell_id)
+        row = self.version(uow, spell, version)
+        row.is_yanked = yanked
+        uow.session.flush()
+        return row
+
+    def set_suspended(self, uow: UnitOfWork, spell_id: str, *, suspended: bool, reason: str | None) -> Spell:
+        """Operator action: a suspended spell is listed but refuses every cast."""
+        spell = uow.session.get(Spell, spell_id)
+        if spell is None:
+            raise spell_not_found(spell_id)
+        spell.is_suspended = suspended
+        spell.suspend_reason = reason if suspended else None
+        uow.session.flush()
+        return spell
+
+
+def _may_see(spell: Spell, principal: Principal) -> bool:
+    return spell.visibility in ("public", "unlisted") or spell.tenant_id == principal.tenant_id
+
+
+def _semver(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def _input_schema(bundle: Path, manifest: SpellManifest) -> dict[str, Any]:
+    path = bundle / manifest.schema_relpath
+    if not path.is_file():
+        return {"type": "object"}
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidBundle(f"{manifest.schema_relpath} is not JSON: {exc}") from exc
+    if not isinstance(schema, dict):
+        raise InvalidBundle(f"{manifest.schema_relpath} must hold a JSON object")
+    return schema
+
+
+def _encode_cursor(offset: int) -> str:
+    return b64url_encode(f"o:{offset}".encode())
+
+
+def _decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        text = b64url_decode(cursor).decode("ascii")
+        if not text.startswith("o:"):
+            raise ValueError(text)
+        offset = int(text[2:])
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("cursor is not one this server issued", details={"cursor": cursor}) from None
+    if offset < 0:
+        raise InvalidInput("cursor is not one this server issued", details={"cursor": cursor})
+    return offset

@@ -1,0 +1,1 @@
+"""Work queue: the Protocol, the in-process memory default, after-commit publishing."""

@@ -1,0 +1,48 @@
+"""The work-queue contract: publish a job after commit; workers call a handler per delivered job.
+
+Delivery is at least once: a handler must be idempotent (the cast worker claims ``queued → running``
+with a conditional update, so a redelivered job is a no-op).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from spell.storage.session import UnitOfWork
+
+__all__ = ["Handler", "Job", "Queue", "enqueue_after_commit"]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One unit of work: a job name (``"cast.run"``), a de-duplication id and a JSON payload."""
+
+    name: str
+    id: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+Handler = Callable[[Job], None]
+
+
+class Queue(Protocol):
+    """A broker: the in-process memory default, or NATS JetStream."""
+
+    def publish(self, job: Job) -> None:
+        """Hand a job to the broker (called only after the enqueuing transaction committed)."""
+        ...
+
+    def start(self, handler: Handler, *, workers: int) -> None:
+        """Start ``workers`` consumers that call ``handler`` for each job."""
+        ...
+
+    def stop(self) -> None:
+        """Stop consuming and wait for running handlers to return."""
+        ...
+
+
+def enqueue_after_commit(uow: UnitOfWork, queue: Queue, job: Job) -> None:
+    """Buffer ``job`` on the unit of work; it is published only if the transaction commits."""
+    uow.after_commit(lambda: queue.publish(job))

@@ -1,0 +1,53 @@
+"""The embedded default broker: an in-process FIFO drained by a pool of worker threads."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+
+from spell.queue.base import Handler, Job
+
+__all__ = ["MemoryQueue"]
+
+_log = logging.getLogger(__name__)
+_STOP = Job(name="__stop__", id="")
+
+
+class MemoryQueue:
+    """Jobs live in memory only: a restart forgets queued jobs (the server re-enqueues them from the DB)."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Job] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+
+    def publish(self, job: Job) -> None:
+        """Append a job; a worker picks it up in FIFO order."""
+        self._jobs.put(job)
+
+    def start(self, handler: Handler, *, workers: int) -> None:
+        """Start ``workers`` daemon threads calling ``handler``."""
+        for index in range(workers):
+            thread = threading.Thread(
+                target=self._consume, args=(handler,), name=f"spell-worker-{index}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        """Ask every worker to stop after its current job, and wait for them."""
+        for _ in self._threads:
+            self._jobs.put(_STOP)
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._threads.clear()
+
+    def _consume(self, handler: Handler) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is _STOP:
+                return
+            try:
+                handler(job)
+            except Exception:  # a worker must survive one bad job; the handler records failures itself
+                _log.exception("job %s %s failed", job.name, job.id)

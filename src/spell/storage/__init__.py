@@ -1,0 +1,1 @@
+"""Engines, units of work, migrations and blob stores of the platform."""

@@ -1,0 +1,1 @@
+"""Blob stores for artifacts: content-addressed by SHA-256."""

@@ -1,0 +1,71 @@
+"""Engines for SQLite (WAL, foreign keys, busy timeout, explicit BEGIN) and PostgreSQL.
+
+pysqlite's own transaction handling starts transactions lazily and never as ``IMMEDIATE``; we turn it
+off and emit ``BEGIN`` ourselves so that read-then-write paths can take the write lock up front
+(``engine.execution_options(sqlite_begin="IMMEDIATE")``) instead of failing on lock upgrade.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import NullPool
+
+__all__ = ["make_engine", "write_engine"]
+
+_BEGIN_MODES = {"DEFERRED", "IMMEDIATE"}
+
+
+def make_engine(url: str, *, echo: bool = False, connect_args: dict[str, Any] | None = None) -> Engine:
+    """Create an engine for ``url``; SQLite files get WAL, foreign keys and a busy timeout."""
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url, echo=echo)
+    return create_engine(
+        url,
+        echo=echo,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        connect_args=dict(connect_args or {}),
+    )
+
+
+def write_engine(engine: Engine) -> Engine:
+    """The same engine, but SQLite transactions begin ``IMMEDIATE`` (no-op elsewhere)."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(sqlite_begin="IMMEDIATE")
+    return engine
+
+
+def _sqlite_engine(url: str, *, echo: bool) -> Engine:
+    path = url.split(":///", 1)[1] if ":///" in url else ""
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        echo=echo,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        # Each thread keeps its own connection; NullPool would reopen (and re-pragma) per session.
+        poolclass=None if path and path != ":memory:" else NullPool,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        if mode not in _BEGIN_MODES:
+            raise ValueError(f"unknown SQLite begin mode {mode!r}")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine

@@ -1,0 +1,62 @@
+"""The unit of work: one session and transaction per request, job or CLI command.
+
+Services and repositories only ``flush()``. Work that must happen only if the transaction commits
+(publishing queue jobs, waking waiters) is registered with ``after_commit`` and run after ``COMMIT``,
+so a rolled-back cast is never run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from spell.storage.engine import write_engine
+
+__all__ = ["Database", "UnitOfWork"]
+
+
+class UnitOfWork:
+    """A session plus the callbacks to run once its transaction committed."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._after_commit: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` after a successful commit (dropped on rollback)."""
+        self._after_commit.append(callback)
+
+    def _run_after_commit(self) -> None:
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
+
+
+class Database:
+    """Session factories over one engine: read transactions and write (``BEGIN IMMEDIATE``) ones."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._read = sessionmaker(bind=engine, expire_on_commit=False)
+        self._write = sessionmaker(bind=write_engine(engine), expire_on_commit=False)
+
+    @contextmanager
+    def unit_of_work(self, *, write: bool = True) -> Iterator[UnitOfWork]:
+        """Open a transaction; commit on success, roll back on any exception."""
+        factory = self._write if write else self._read
+        with factory() as session:
+            uow = UnitOfWork(session)
+            try:
+                yield uow
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+        uow._run_after_commit()
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
