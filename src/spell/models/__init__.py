@@ -2,10 +2,14 @@
 
 from spell.models.api_key import ApiKey
 from spell.models.artifact import Artifact
+from spell.models.audit import AuditHead, AuditRecord
 from spell.models.base import Base
+from spell.models.budget import Budget, BudgetUsage, Hold
 from spell.models.button import Button
 from spell.models.cast import TERMINAL_STATUSES, Cast
 from spell.models.cast_event import CastEvent
+from spell.models.ledger import LedgerAccount, LedgerPosting, LedgerTransaction
+from spell.models.payment import PaymentCustomer, PaymentRecord, WebhookEvent
 from spell.models.publisher_key import Publisher, PublisherKey
 from spell.models.spell import VISIBILITIES, Spell, SpellVersion
 from spell.models.tenant import Tenant
@@ -17,14 +21,25 @@ __all__ = [
     "VISIBILITIES",
     "ApiKey",
     "Artifact",
+    "AuditHead",
+    "AuditRecord",
     "Base",
+    "Budget",
+    "BudgetUsage",
     "Button",
     "Cast",
     "CastEvent",
+    "Hold",
+    "LedgerAccount",
+    "LedgerPosting",
+    "LedgerTransaction",
+    "PaymentCustomer",
+    "PaymentRecord",
     "Publisher",
     "PublisherKey",
     "Spell",
     "SpellVersion",
     "Tenant",
     "User",
+    "WebhookEvent",
 ]

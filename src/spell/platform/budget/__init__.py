@@ -1,0 +1,1 @@
+"""Per-caster budget caps and atomic reservations against them."""

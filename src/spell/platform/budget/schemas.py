@@ -1,0 +1,38 @@
+"""Wire shapes of budgets: caps in integer micro-units, ``null`` meaning no cap."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["BudgetCaps", "BudgetView", "WindowUsage"]
+
+
+class BudgetCaps(BaseModel):
+    """The caps a caster sets with ``PUT /v1/budget``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    per_cast_micros: int | None = Field(default=None, ge=0)
+    daily_micros: int | None = Field(default=None, ge=0)
+    monthly_micros: int | None = Field(default=None, ge=0)
+    total_micros: int | None = Field(default=None, ge=0)
+
+
+class WindowUsage(BaseModel):
+    """Spent and reserved amounts in one window, with its cap and reset time."""
+
+    window: str
+    cap_micros: int | None
+    spent_micros: int
+    reserved_micros: int
+    resets_in_seconds: int | None
+
+
+class BudgetView(BaseModel):
+    """A caster's caps, current window usage and prepaid balance."""
+
+    caps: BudgetCaps
+    windows: list[WindowUsage]
+    balance_micros: int
+    currency: str

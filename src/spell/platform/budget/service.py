@@ -1,0 +1,280 @@
+"""Reserve a cast's estimate against the caster's caps and wallet, then capture, release or refund it.
+
+Race-freedom: a reservation first bumps the caster's budget row. On PostgreSQL that row lock
+serialises one caster's reservations until commit, so the checks below it read settled totals; on
+SQLite the write unit of work began ``IMMEDIATE`` and holds the database write lock. The wallet is
+debited with a guarded ``UPDATE … WHERE balance >= x`` on both. Settling a hold flips its status
+with a conditional update first, so a capture, release or refund happens exactly once however often
+it is retried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from spell.errors import BudgetCapExceeded, CastNotFound, InvalidInput
+from spell.kit.money import Money
+from spell.kit.time import utcnow
+from spell.models.budget import WINDOWS, Budget, Hold
+from spell.platform.billing.pricing import split_revenue
+from spell.platform.budget.repository import BudgetRepository
+from spell.platform.budget.schemas import BudgetCaps, BudgetView, WindowUsage
+from spell.platform.budget.windows import seconds_to_reset, window_start
+from spell.platform.ledger.service import PLATFORM, LedgerService, Leg
+
+__all__ = ["BudgetService", "Settlement"]
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What settling a hold did: ``applied`` is False when it had been settled before."""
+
+    cast_id: str
+    status: str
+    charged: Money
+    applied: bool
+
+
+class BudgetService:
+    """Budgets and holds of one unit of work."""
+
+    def __init__(self, session: Session, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.session = session
+        self.clock = clock
+        self.repo = BudgetRepository(session)
+        self.ledger = LedgerService(session)
+
+    # -- caps ---------------------------------------------------------------------------------
+    def caps(self, caster_id: str) -> BudgetCaps:
+        """The caster's caps (none set: all ``None``)."""
+        budget = self.repo.get(caster_id)
+        if budget is None:
+            return BudgetCaps()
+        return BudgetCaps(
+            currency=budget.currency,
+            per_cast_micros=budget.per_cast_micros,
+            daily_micros=budget.daily_micros,
+            monthly_micros=budget.monthly_micros,
+            total_micros=budget.total_micros,
+        )
+
+    def set_caps(self, caster_id: str, caps: BudgetCaps) -> BudgetCaps:
+        """Replace the caster's caps; the currency can change only while nothing is held."""
+        budget = self.repo.lock(caster_id, caps.currency)
+        if budget.currency != caps.currency and self._open_holds(caster_id):
+            raise InvalidInput(
+                "the budget currency cannot change while casts hold money",
+                details={"currency": budget.currency, "requested": caps.currency},
+            )
+        budget.currency = caps.currency
+        budget.per_cast_micros = caps.per_cast_micros
+        budget.daily_micros = caps.daily_micros
+        budget.monthly_micros = caps.monthly_micros
+        budget.total_micros = caps.total_micros
+        budget.updated_at = self.clock()
+        self.session.flush()
+        return self.caps(caster_id)
+
+    def view(self, caster_id: str) -> BudgetView:
+        """Caps, the usage of every window now, and the wallet balance."""
+        caps = self.caps(caster_id)
+        now = self.clock()
+        windows = []
+        for window in WINDOWS:
+            usage = self.repo.usage(caster_id, window, window_start(window, now))
+            windows.append(
+                WindowUsage(
+                    window=window,
+                    cap_micros=getattr(caps, f"{window}_micros"),
+                    spent_micros=usage.spent_micros if usage else 0,
+                    reserved_micros=usage.reserved_micros if usage else 0,
+                    resets_in_seconds=seconds_to_reset(window, now),
+                )
+            )
+        balance = self.ledger.balance(caster_id, "wallet", caps.currency)
+        return BudgetView(caps=caps, windows=windows, balance_micros=balance.micros, currency=caps.currency)
+
+    # -- holds --------------------------------------------------------------------------------
+    def reserve(
+        self,
+        *,
+        cast_id: str,
+        caster_id: str,
+        spell_id: str,
+        maker_id: str,
+        estimate: Money,
+        maker_share_bps: int,
+    ) -> Hold:
+        """Hold ``estimate`` for a cast, or raise ``BUDGET_CAP_EXCEEDED`` / ``INSUFFICIENT_CREDITS``."""
+        budget = self.repo.lock(caster_id, estimate.currency)
+        if budget.currency != estimate.currency:
+            raise InvalidInput(
+                f"this spell is priced in {estimate.currency} but the budget is in {budget.currency}",
+                details={"budget_currency": budget.currency, "spell_currency": estimate.currency},
+            )
+        now = self.clock()
+        self._check_caps(budget, estimate, now)
+        hold = Hold(
+            cast_id=cast_id,
+            caster_id=caster_id,
+            spell_id=spell_id,
+            maker_id=maker_id,
+            currency=estimate.currency,
+            amount_micros=estimate.micros,
+            captured_micros=0,
+            maker_share_bps=maker_share_bps,
+            status="held",
+            day_start=window_start("daily", now),
+            month_start=window_start("monthly", now),
+            created_at=now,
+        )
+        self.session.add(hold)
+        self.ledger.post(
+            f"{cast_id}:reserve",
+            kind="reserve",
+            currency=estimate.currency,
+            legs=[Leg(caster_id, "wallet", -estimate.micros), Leg(caster_id, "holds", estimate.micros)],
+            cast_id=cast_id,
+        )
+        self._move_windows(hold, reserved=estimate.micros, spent=0)
+        self.session.flush()
+        return hold
+
+    def _check_caps(self, budget: Budget, estimate: Money, now: datetime) -> None:
+        if budget.per_cast_micros is not None and estimate.micros > budget.per_cast_micros:
+            raise self._cap_error("per_cast", budget.per_cast_micros, 0, 0, estimate, None)
+        for window in WINDOWS:
+            cap = getattr(budget, f"{window}_micros")
+            if cap is None:
+                continue
+            usage = self.repo.usage(budget.caster_id, window, window_start(window, now))
+            spent = usage.spent_micros if usage else 0
+            reserved = usage.reserved_micros if usage else 0
+            if spent + reserved + estimate.micros > cap:
+                raise self._cap_error(window, cap, spent, reserved, estimate, seconds_to_reset(window, now))
+
+    @staticmethod
+    def _cap_error(
+        window: str, cap: int, spent: int, reserved: int, estimate: Money, retry_after: int | None
+    ) -> BudgetCapExceeded:
+        return BudgetCapExceeded(
+            f"the {window} budget cap would be exceeded: spent {spent} + reserved {reserved}"
+            f" + estimate {estimate.micros} > cap {cap} micro-{estimate.currency}",
+            details={
+                "cap": cap,
+                "window": window,
+                "spent": spent,
+                "reserved": reserved,
+                "estimate": estimate.micros,
+                "currency": estimate.currency,
+            },
+            retry_after=retry_after,
+            hint="raise the cap with PUT /v1/budget, or wait for the window to reset",
+        )
+
+    def capture(self, cast_id: str, amount: Money) -> Settlement:
+        """Charge ``amount`` (clamped to the hold) and release the rest; a second call changes nothing."""
+        hold = self._hold(cast_id)
+        charged = min(max(amount.micros, 0), hold.amount_micros)
+        if not self._flip(cast_id, "held", "captured", captured=charged):
+            return Settlement(cast_id, hold.status, Money(hold.captured_micros, hold.currency), applied=False)
+        split = split_revenue(Money(charged, hold.currency), maker_share_bps=hold.maker_share_bps)
+        self.ledger.post(
+            f"{cast_id}:capture",
+            kind="capture",
+            currency=hold.currency,
+            legs=[
+                Leg(hold.caster_id, "holds", -hold.amount_micros),
+                Leg(hold.caster_id, "wallet", hold.amount_micros - charged),
+                Leg(hold.maker_id, "earnings", split.maker.micros),
+                Leg(PLATFORM, "revenue", split.platform.micros),
+            ],
+            cast_id=cast_id,
+            memo={"spell_id": hold.spell_id, "maker_share_bps": hold.maker_share_bps},
+        )
+        self._move_windows(hold, reserved=-hold.amount_micros, spent=charged)
+        return Settlement(cast_id, "captured", Money(charged, hold.currency), applied=True)
+
+    def release(self, cast_id: str, *, reason: str) -> Settlement:
+        """Give the whole hold back (aborted, platform fault); a second call changes nothing."""
+        hold = self._hold(cast_id)
+        if not self._flip(cast_id, "held", "released", captured=0):
+            return Settlement(cast_id, hold.status, Money(hold.captured_micros, hold.currency), applied=False)
+        self.ledger.post(
+            f"{cast_id}:release",
+            kind="release",
+            currency=hold.currency,
+            legs=[
+                Leg(hold.caster_id, "holds", -hold.amount_micros),
+                Leg(hold.caster_id, "wallet", hold.amount_micros),
+            ],
+            cast_id=cast_id,
+            memo={"reason": reason},
+        )
+        self._move_windows(hold, reserved=-hold.amount_micros, spent=0)
+        return Settlement(cast_id, "released", Money.zero(hold.currency), applied=True)
+
+    def refund(self, cast_id: str, *, reason: str) -> Settlement:
+        """Reverse a captured charge (maker and platform give their parts back); at most once."""
+        hold = self._hold(cast_id)
+        if not self._flip(cast_id, "captured", "refunded", captured=hold.captured_micros):
+            return Settlement(cast_id, hold.status, Money.zero(hold.currency), applied=False)
+        split = split_revenue(
+            Money(hold.captured_micros, hold.currency), maker_share_bps=hold.maker_share_bps
+        )
+        self.ledger.post(
+            f"{cast_id}:refund",
+            kind="refund",
+            currency=hold.currency,
+            legs=[
+                Leg(hold.maker_id, "earnings", -split.maker.micros),
+                Leg(PLATFORM, "revenue", -split.platform.micros),
+                Leg(hold.caster_id, "wallet", hold.captured_micros),
+            ],
+            cast_id=cast_id,
+            memo={"reason": reason},
+        )
+        self._move_windows(hold, reserved=0, spent=-hold.captured_micros)
+        return Settlement(cast_id, "refunded", Money(hold.captured_micros, hold.currency), applied=True)
+
+    def hold(self, cast_id: str) -> Hold | None:
+        """The hold of a cast, if it has one (free casts have none)."""
+        return self.session.scalar(
+            select(Hold).where(Hold.cast_id == cast_id).execution_options(populate_existing=True)
+        )
+
+    def _hold(self, cast_id: str) -> Hold:
+        hold = self.hold(cast_id)
+        if hold is None:
+            raise CastNotFound(f"cast {cast_id} holds no money", details={"cast_id": cast_id})
+        return hold
+
+    def _flip(self, cast_id: str, old: str, new: str, *, captured: int) -> bool:
+        result = self.session.execute(
+            update(Hold)
+            .where(Hold.cast_id == cast_id, Hold.status == old)
+            .values(status=new, captured_micros=captured, settled_at=self.clock()),
+            execution_options={"synchronize_session": False},
+        )
+        return bool(getattr(result, "rowcount", 0) == 1)
+
+    def _move_windows(self, hold: Hold, *, reserved: int, spent: int) -> None:
+        # A hold counts in the windows it was reserved in, even when it settles after midnight.
+        starts = {
+            "daily": hold.day_start,
+            "monthly": hold.month_start,
+            "total": window_start("total", hold.day_start),
+        }
+        for window, start in starts.items():
+            self.repo.add(hold.caster_id, window, start, reserved=reserved, spent=spent)
+
+    def _open_holds(self, caster_id: str) -> bool:
+        found = self.session.scalar(
+            select(Hold.cast_id).where(Hold.caster_id == caster_id, Hold.status == "held").limit(1)
+        )
+        return found is not None

@@ -1,0 +1,1 @@
+"""Double-entry ledger: accounts, transactions, postings, running balances and their verification."""

@@ -1,0 +1,77 @@
+"""Databases for the money tests: a fresh SQLite file, or a fresh PostgreSQL database, per test.
+
+Money paths commit for real (races are only real across transactions), so each test gets its own
+database instead of a rolled-back transaction.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Table, text
+
+from spell.kit.ids import new_id
+from spell.models.audit import AuditHead, AuditRecord
+from spell.models.base import Base
+from spell.models.budget import Budget, BudgetUsage, Hold
+from spell.models.ledger import LedgerAccount, LedgerPosting, LedgerTransaction
+from spell.models.payment import PaymentCustomer, PaymentRecord, WebhookEvent
+from spell.storage.engine import make_engine
+from spell.storage.session import Database
+
+__all__ = ["MONEY_TABLES", "PG_ADMIN_URL", "database", "pg_database_url"]
+
+PG_ADMIN_URL = os.environ.get("SPELL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+MONEY_MODELS = (
+    LedgerAccount,
+    LedgerTransaction,
+    LedgerPosting,
+    Budget,
+    BudgetUsage,
+    Hold,
+    AuditRecord,
+    AuditHead,
+    PaymentCustomer,
+    PaymentRecord,
+    WebhookEvent,
+)
+MONEY_TABLES = [Base.metadata.tables[m.__tablename__] for m in MONEY_MODELS]
+
+
+def _create(url: str) -> Database:
+    db = Database(make_engine(url))
+    tables: list[Table] = list(MONEY_TABLES)
+    Base.metadata.create_all(db.engine, tables=tables)
+    return db
+
+
+@pytest.fixture
+def pg_database_url() -> Iterator[str]:
+    """A fresh PostgreSQL database, dropped afterwards."""
+    name = new_id("money").lower()
+    admin = make_engine(PG_ADMIN_URL).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    """The money tables on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('money') / 'money.db'}"
+        db = _create(url)
+        yield db
+        db.dispose()
+        return
+    url = request.getfixturevalue("pg_database_url")
+    db = _create(url)
+    yield db
+    db.dispose()
