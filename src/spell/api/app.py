@@ -1,0 +1,79 @@
+"""``create_app(settings)``: the FastAPI application of the platform."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from spell.api.errors import install_error_handlers
+from spell.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from spell.api.routes import admin, artifacts, casts, health, me, spells
+from spell.config.server import ServerSettings
+from spell.platform.server import Platform
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: ServerSettings, *, platform: Platform | None = None, manage: bool = True) -> FastAPI:
+    """Build the app; with ``manage`` the lifespan starts and stops the platform's worker pool."""
+    chosen = platform or Platform.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if manage:
+            chosen.start()
+        try:
+            yield
+        finally:
+            if manage:
+                chosen.stop()
+
+    app = FastAPI(
+        title="Spell",
+        version="1",
+        summary="Signed, sandboxed, pay-per-use programs.",
+        description='Every non-2xx response is {"ok": false, "error": {code, message, details, request_id}}.',
+        lifespan=lifespan,
+    )
+    app.state.platform = chosen
+    install_error_handlers(app)
+    for module in (health, me, spells, casts, artifacts, admin):
+        app.include_router(module.router, responses=_ERROR_RESPONSES)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["ok", "error"],
+    "properties": {
+        "ok": {"const": False},
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {"type": "object"},
+                "hint": {"type": "string"},
+                "retry_after": {"type": "integer"},
+                "request_id": {"type": "string"},
+            },
+        },
+    },
+}
+_ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"description": text, "content": {"application/json": {"schema": _ERROR_SCHEMA}}}
+    for status, text in [
+        (401, "UNAUTHORIZED"),
+        (403, "FORBIDDEN, TENANT_FORBIDDEN, USER_BANNED, POLICY_DENIED"),
+        (404, "*_NOT_FOUND"),
+        (409, "IDEMPOTENCY_CONFLICT, ALREADY_TERMINAL, NOT_RETRYABLE"),
+        (413, "PAYLOAD_TOO_LARGE"),
+        (422, "VALIDATION_ERROR"),
+        (500, "INTERNAL"),
+    ]
+}

@@ -1,0 +1,54 @@
+"""Request dependencies: the platform, the authenticated principal, blocking calls off the loop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from spell.errors import AuthError
+from spell.platform.auth.schemas import Principal
+from spell.platform.server import Platform
+
+__all__ = ["CurrentPlatform", "CurrentPrincipal", "blocking", "get_platform", "get_principal"]
+
+T = TypeVar("T")
+
+
+def get_platform(request: Request) -> Platform:
+    """The platform the app was built with."""
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+async def blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run database or sandbox work in the thread pool so the event loop keeps serving."""
+    return await run_in_threadpool(fn, *args, **kwargs)
+
+
+def _authenticate(platform: Platform, token: str) -> Principal:
+    if token.startswith(("sk_live_", "sk_test_")):
+        with platform.db.unit_of_work() as uow:
+            return platform.auth.authenticate_key(uow, token)
+    verifier = getattr(platform, "jwt", None)
+    if verifier is None:
+        raise AuthError("bearer token is not an API key and JWT auth is not configured")
+    principal: Principal = verifier.authenticate(platform, token)
+    return principal
+
+
+async def get_principal(request: Request) -> Principal:
+    """Authenticate ``Authorization: Bearer …`` (API key or JWT); 401 when absent or invalid."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError("missing credentials", hint="send 'Authorization: Bearer sk_live_…'")
+    principal = await blocking(_authenticate, get_platform(request), token.strip())
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+CurrentPlatform = Annotated[Platform, Depends(get_platform)]

@@ -1,0 +1,22 @@
+"""Artifact downloads through signed URLs (no bearer token needed: the URL is the capability)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+
+from spell.api.deps import CurrentPlatform, blocking
+
+router = APIRouter(tags=["artifacts"])
+
+
+@router.get("/v1/artifacts/{artifact_id}", response_class=FileResponse)
+async def download(artifact_id: str, expires: int, sig: str, platform: CurrentPlatform) -> FileResponse:
+    """Download an artifact; 401 for a bad or stale URL, 410 ``ARTIFACT_EXPIRED`` after its expiry."""
+
+    def run() -> FileResponse:
+        with platform.db.unit_of_work(write=False) as uow:
+            row, path = platform.artifacts.open_signed(uow, artifact_id, expires, sig)
+        return FileResponse(path, media_type=row.media_type, filename=row.name.rsplit("/", 1)[-1])
+
+    return await blocking(run)

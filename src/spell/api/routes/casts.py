@@ -1,0 +1,191 @@
+"""Casting: create (idempotent, ``Prefer: wait``), read, list, SSE events, cancel, retry, artifacts."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+from spell.api.deps import CurrentPlatform, CurrentPrincipal, blocking
+from spell.errors import InvalidInput
+from spell.kit.time import to_rfc3339
+from spell.models import TERMINAL_STATUSES
+from spell.platform.auth.schemas import Principal
+from spell.platform.cast.schemas import cast_out
+from spell.platform.cast.service import CastRequestBody
+from spell.platform.server import Platform
+
+router = APIRouter(tags=["casts"])
+
+_PREFER_WAIT = re.compile(r"(?:^|[;,\s])wait=(\d+)")
+
+
+class CastCreate(BaseModel):
+    """The input for the spell, an optional exact version and a webhook URL."""
+
+    input: Any = Field(default_factory=dict)
+    version: str | None = Field(default=None, max_length=50)
+    webhook_url: str | None = Field(default=None, max_length=2000)
+
+
+def prefer_wait(header: str | None, maximum: int) -> int:
+    """Seconds from ``Prefer: wait=N`` (0 when absent), capped at ``maximum``."""
+    match = _PREFER_WAIT.search(header or "")
+    return min(int(match.group(1)), maximum) if match else 0
+
+
+async def wait_for_end(
+    platform: Platform, principal: Principal, cast_id: str, seconds: float
+) -> dict[str, Any]:
+    """Re-read the cast on every wake-up until it ends or ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
+    while True:
+        cast = await blocking(platform.casts.get, principal, cast_id)
+        remaining = deadline - time.monotonic()
+        if cast.status in TERMINAL_STATUSES or remaining <= 0:
+            return cast_out(cast)
+        await platform.casts.hub.wait(cast_id, min(remaining, 1.0))
+
+
+async def _respond(
+    platform: Platform, principal: Principal, cast_id: str, replay: bool, wait: int
+) -> JSONResponse:
+    body = await wait_for_end(platform, principal, cast_id, wait)
+    body["idempotent_replay"] = replay
+    status = 200 if body["status"] in TERMINAL_STATUSES else 202
+    return JSONResponse(body, status_code=status, headers={"Location": f"/v1/casts/{cast_id}"})
+
+
+@router.post("/v1/spells/{spell_id:path}/cast", status_code=202)
+async def cast_spell(
+    spell_id: str,
+    body: CastCreate,
+    principal: CurrentPrincipal,
+    platform: CurrentPlatform,
+    idempotency_key: str | None = Header(default=None),
+    prefer: str | None = Header(default=None),
+) -> JSONResponse:
+    """Cast a spell. ``Idempotency-Key`` is required; ``Prefer: wait=N`` (N ≤ 60) answers 200 with the
+    finished cast when it ends in time, else 202 with the queued one."""
+    request = CastRequestBody(
+        spell_id=spell_id, input=body.input, version=body.version, webhook_url=body.webhook_url
+    )
+    cast, replay = await blocking(platform.casts.create, principal, request, idempotency_key)
+    wait = prefer_wait(prefer, platform.settings.max_wait_seconds)
+    return await _respond(platform, principal, cast.id, replay, wait)
+
+
+@router.get("/v1/casts")
+async def list_casts(
+    principal: CurrentPrincipal,
+    platform: CurrentPlatform,
+    status: str | None = None,
+    spell_id: str | None = None,
+    limit: int = 20,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """Your tenant's casts, newest first."""
+    rows, next_cursor = await blocking(
+        platform.casts.list_casts, principal, status=status, spell_id=spell_id, limit=limit, cursor=cursor
+    )
+    return {"items": [cast_out(r) for r in rows], "next_cursor": next_cursor}
+
+
+@router.get("/v1/casts/{cast_id}")
+async def get_cast(
+    cast_id: str, principal: CurrentPrincipal, platform: CurrentPlatform, wait: int = 0
+) -> dict[str, Any]:
+    """One cast; ``?wait=N`` long-polls up to N seconds (≤ 60) for it to end."""
+    if wait < 0:
+        raise InvalidInput("wait must be 0 or more seconds")
+    return await wait_for_end(platform, principal, cast_id, min(wait, platform.settings.max_wait_seconds))
+
+
+@router.post("/v1/casts/{cast_id}/cancel")
+async def cancel_cast(cast_id: str, principal: CurrentPrincipal, platform: CurrentPlatform) -> dict[str, Any]:
+    """Cancel a queued or running cast at once; 409 ``ALREADY_TERMINAL`` when it already ended."""
+    return cast_out(await blocking(platform.casts.cancel, principal, cast_id))
+
+
+@router.post("/v1/casts/{cast_id}/retry", status_code=202)
+async def retry_cast(cast_id: str, principal: CurrentPrincipal, platform: CurrentPlatform) -> dict[str, Any]:
+    """A new cast of the same request, linked by ``retry_of``; 409 ``NOT_RETRYABLE`` otherwise."""
+    return cast_out(await blocking(platform.casts.retry, principal, cast_id))
+
+
+@router.get("/v1/casts/{cast_id}/artifacts")
+async def list_artifacts(
+    cast_id: str, principal: CurrentPrincipal, platform: CurrentPlatform
+) -> dict[str, Any]:
+    """The files a cast produced, each with a short-lived signed download URL."""
+
+    def run() -> dict[str, Any]:
+        with platform.db.unit_of_work(write=False) as uow:
+            platform.casts.repo.get_for_tenant(uow, principal.tenant_id, cast_id)
+            rows = platform.artifacts.list_for_cast(uow, cast_id)
+            return {
+                "items": [
+                    {
+                        "id": a.id,
+                        "name": a.name,
+                        "sha256": a.sha256,
+                        "size": a.size,
+                        "media_type": a.media_type,
+                        "expires_at": to_rfc3339(a.expires_at),
+                        "url": f"/v1/artifacts/{a.id}?{platform.artifacts.download_query(a.id)}",
+                    }
+                    for a in rows
+                ]
+            }
+
+    return await blocking(run)
+
+
+def _last_event_id(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return 0
+    if not raw.isdigit() or len(raw) > 12:
+        raise InvalidInput(
+            "Last-Event-ID must be an event id this stream sent", details={"last_event_id": raw}
+        )
+    return int(raw)
+
+
+@router.get("/v1/casts/{cast_id}/events", response_class=StreamingResponse)
+async def cast_events(
+    cast_id: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    platform: CurrentPlatform,
+    last_event_id: str | None = Header(default=None),
+) -> StreamingResponse:
+    """Server-sent events of a cast: ``id`` per event, ``Last-Event-ID`` resumes, heartbeats, and the
+    stream closes after the terminal event."""
+    after = _last_event_id(last_event_id)
+    await blocking(platform.casts.get, principal, cast_id)  # 404 before the stream starts
+
+    async def stream() -> AsyncIterator[bytes]:
+        seen = after
+        heartbeat = platform.settings.sse_heartbeat_seconds
+        while True:
+            cast, events = await blocking(platform.casts.events_after, principal, cast_id, seen)
+            for event in events:
+                seen = event["id"]
+                payload = json.dumps({**event["data"], "at": event["at"]})
+                yield f"id: {event['id']}\nevent: {event['type']}\ndata: {payload}\n\n".encode()
+            if cast.status in TERMINAL_STATUSES and not events:
+                return
+            if cast.status in TERMINAL_STATUSES:
+                continue
+            if await request.is_disconnected():
+                return
+            if not await platform.casts.hub.wait(cast_id, heartbeat):
+                yield b": heartbeat\n\n"
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,30 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import text
+
+from spell.api.deps import CurrentPlatform, blocking
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, Any]:
+    """The process is up."""
+    return {"ok": True}
+
+
+@router.get("/readyz")
+async def readyz(platform: CurrentPlatform) -> dict[str, Any]:
+    """The database answers; 500 otherwise."""
+
+    def ping() -> None:
+        with platform.db.unit_of_work(write=False) as uow:
+            uow.session.execute(text("SELECT 1"))
+
+    await blocking(ping)
+    return {"ok": True, "database": platform.db.engine.dialect.name}
