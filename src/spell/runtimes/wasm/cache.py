@@ -15,6 +15,7 @@ import os
 import tempfile
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,9 +49,12 @@ class ModuleCache:
         self._key_locks: dict[str, threading.Lock] = {}
         self.stats = CacheStats()
 
-    def get(self, wasm: bytes, digest: str | None = None) -> wasmtime.Module:
+    def get(self, wasm: bytes) -> wasmtime.Module:
         """Return the compiled module for ``wasm`` (raises ``wasmtime.WasmtimeError`` if invalid)."""
-        key = digest or hashlib.sha256(wasm).hexdigest()
+        return self.get_by_digest(hashlib.sha256(wasm).hexdigest(), lambda: wasm)
+
+    def get_by_digest(self, key: str, load: Callable[[], bytes]) -> wasmtime.Module:
+        """Return the compiled module whose sha256 is ``key``; ``load`` gives its bytes on a miss."""
         with self._lock:
             module = self._lru.get(key)
             if module is not None:
@@ -62,7 +66,7 @@ class ModuleCache:
             with self._lock:
                 module = self._lru.get(key)
             if module is None:
-                module = self._load_or_compile(key, wasm)
+                module = self._load_or_compile(key, load)
             with self._lock:
                 self._lru[key] = module
                 self._lru.move_to_end(key)
@@ -82,13 +86,16 @@ class ModuleCache:
             return None
         return self._dir / f"{key}-{self._engine_key}.cwasm"
 
-    def _load_or_compile(self, key: str, wasm: bytes) -> wasmtime.Module:
+    def _load_or_compile(self, key: str, load: Callable[[], bytes]) -> wasmtime.Module:
         path = self.entry_path(key)
         if path is not None:
             module = self._load(path)
             if module is not None:
                 self.stats.disk_hits += 1
                 return module
+        wasm = load()
+        if hashlib.sha256(wasm).hexdigest() != key:
+            raise wasmtime.WasmtimeError("the module changed while it was being loaded")
         module = wasmtime.Module(self._engine, wasm)
         self.stats.compiles += 1
         if path is not None:

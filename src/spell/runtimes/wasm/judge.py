@@ -31,7 +31,7 @@ def judge(ran: Ran, watch: Watch, limits: Limits, violations: list[dict[str, Any
     if violations:
         return Outcome.POLICY_VIOLATION, violations[0].get("message", "a policy violation"), {}
     if ran.trap is not None:
-        message = ran.trap.message.splitlines()[0] if ran.trap.message else "trap"
+        message = _cause(ran.trap.message)
         code = trap_code.name if trap_code is not None else None
         return Outcome.TRAP, f"the module trapped: {message}", {"trap_code": code}
     if ran.error is not None:
@@ -79,7 +79,7 @@ def _near_memory_limit(ran: Ran, limits: Limits) -> bool:
 
 def _link_or_start_error(error: wasmtime.WasmtimeError, limits: Limits) -> Verdict:
     text = str(error)
-    first = text.splitlines()[0] if text else "error"
+    first = _cause(text)
     lowered = text.lower()
     if "memory" in lowered and ("limit" in lowered or "minimum size" in lowered):
         return Outcome.MEMORY_LIMIT, f"the module needs more memory than {limits.max_memory_bytes} bytes", {}
@@ -93,6 +93,13 @@ def _link_or_start_error(error: wasmtime.WasmtimeError, limits: Limits) -> Verdi
             )
         return Outcome.FAILED, f"the module cannot be linked: {first}", {"reason": reason}
     return Outcome.TRAP, f"the module failed: {first}", {"trap_code": None}
+
+
+def _cause(text: str) -> str:
+    """The root cause line of a wasmtime error (its text starts with a backtrace)."""
+    _, _, cause = text.rpartition("Caused by:")
+    lines = [line.strip() for line in (cause or text).splitlines() if line.strip()]
+    return lines[-1] if cause and lines else (lines[0] if lines else "error")
 
 
 def _stderr_excerpt(ran: Ran) -> str:

@@ -21,6 +21,7 @@ from spell.runtimes.wasm.engine import EngineConfig, EpochTicker, make_engine
 from spell.runtimes.wasm.interrupt import Watch
 from spell.runtimes.wasm.judge import judge, parse_output
 from spell.runtimes.wasm.limits import effective_limits
+from spell.runtimes.wasm.module_file import ModuleFileError, ModuleFiles
 from spell.runtimes.wasm.sandbox import run_module
 
 __all__ = ["WasmRuntime"]
@@ -49,6 +50,7 @@ class WasmRuntime:
             self.engine, config.cache_key, capacity=self.settings.module_cache_entries, directory=directory
         )
         self._ticker = EpochTicker(self.engine, tick_s=tick_s)
+        self._files = ModuleFiles(max_bytes=self.settings.max_module_bytes)
 
     def close(self) -> None:
         """Stop the epoch ticker thread."""
@@ -150,29 +152,17 @@ class WasmRuntime:
         result.artifacts = artifacts
 
     def _load(self, bundle_dir: Path, module_rel: str) -> wasmtime.Module | CastResult:
-        root = bundle_dir.resolve()
-        path = (root / module_rel).resolve()
-        if not path.is_relative_to(root):
-            return _fail(
-                Outcome.FAILED, f"runtime.wasm.module {module_rel!r} is outside the bundle", reason="bad_path"
-            )
         try:
-            size = path.stat().st_size
-            if size > self.settings.max_module_bytes:
-                return _fail(
-                    Outcome.FAILED,
-                    f"the module is {size} bytes; the limit is {self.settings.max_module_bytes}",
-                    reason="module_too_large",
-                )
-            wasm = path.read_bytes()
+            found = self._files.lookup(bundle_dir, module_rel)
+            return self.cache.get_by_digest(found.sha256, found.read)
+        except ModuleFileError as exc:
+            return _fail(Outcome.FAILED, exc.message, reason=exc.reason)
         except OSError as exc:
             return _fail(
                 Outcome.FAILED,
                 f"cannot read the module {module_rel}: {exc.strerror}",
                 reason="module_missing",
             )
-        try:
-            return self.cache.get(wasm)
         except wasmtime.WasmtimeError as exc:
             first = str(exc).splitlines()[0] if str(exc) else "invalid module"
             return _fail(

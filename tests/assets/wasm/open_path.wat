@@ -1,0 +1,41 @@
+;; Input: a JSON string "r:PATH" or "w:PATH". Opens PATH relative to the first preopened folder
+;; (fd 3) for reading or for writing (creating it), and exits with the WASI errno when refused.
+(module
+  (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 64) "{\"opened\":true}\n")
+  (data (i32.const 96) "{\"written\":true}\n")
+  (data (i32.const 128) "x")
+  (func $out (param $fd i32) (param $ptr i32) (param $len i32)
+    (local $err i32)
+    (i32.store (i32.const 0) (local.get $ptr))
+    (i32.store (i32.const 4) (local.get $len))
+    (local.set $err (call $fd_write (local.get $fd) (i32.const 0) (i32.const 1) (i32.const 16)))
+    (if (local.get $err) (then (call $proc_exit (local.get $err)))))
+  (func (export "_start")
+    (local $n i32)
+    (local $err i32)
+    (local $write i32)
+    (i32.store (i32.const 0) (i32.const 1024))
+    (i32.store (i32.const 4) (i32.const 4096))
+    (drop (call $fd_read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 16)))
+    (local.set $n (i32.load (i32.const 16)))
+    (if (i32.lt_u (local.get $n) (i32.const 5)) (then (call $proc_exit (i32.const 100))))
+    (local.set $write (i32.eq (i32.load8_u (i32.const 1025)) (i32.const 0x77)))
+    (local.set $err
+      (call $path_open
+        (i32.const 3) (i32.const 0)
+        (i32.const 1027) (i32.sub (local.get $n) (i32.const 4))
+        (select (i32.const 1) (i32.const 0) (local.get $write))
+        (select (i64.const 64) (i64.const 2) (local.get $write))
+        (i64.const 0) (i32.const 0) (i32.const 20)))
+    (if (local.get $err) (then (call $proc_exit (local.get $err))))
+    (if (local.get $write)
+      (then
+        (call $out (i32.load (i32.const 20)) (i32.const 128) (i32.const 1))
+        (call $out (i32.const 1) (i32.const 96) (i32.const 17)))
+      (else (call $out (i32.const 1) (i32.const 64) (i32.const 16))))))

@@ -1,0 +1,20 @@
+;; Sleeps 20 ms on the monotonic clock, then prints the userdata of the event it got: {"slept":7}.
+(module
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 512) "{\"slept\":7}\n")
+  (func (export "_start")
+    (i64.store (i32.const 64) (i64.const 7))
+    (i32.store8 (i32.const 72) (i32.const 0))
+    (i32.store (i32.const 80) (i32.const 1))
+    (i64.store (i32.const 88) (i64.const 20000000))
+    (if (call $poll (i32.const 64) (i32.const 128) (i32.const 1) (i32.const 256))
+      (then (call $proc_exit (i32.const 10))))
+    ;; exactly one event, carrying our userdata
+    (if (i32.ne (i32.load (i32.const 256)) (i32.const 1)) (then (call $proc_exit (i32.const 11))))
+    (if (i64.ne (i64.load (i32.const 128)) (i64.const 7)) (then (call $proc_exit (i32.const 12))))
+    (i32.store (i32.const 0) (i32.const 512))
+    (i32.store (i32.const 4) (i32.const 12))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 16)))))
