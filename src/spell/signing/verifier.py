@@ -56,6 +56,25 @@ class SignatureReport:
             "message": self.message,
         }
 
+    def raise_unless_verified(self) -> None:
+        """Return when verified; otherwise raise the error of this status, the report in its details."""
+        if self.ok:
+            return
+        details = self.to_dict()
+        if self.status == "unsigned":
+            raise SignatureMissing(
+                "signature required: spell.sig.json not found",
+                details=details,
+                hint="sign it with `spell sign bundle`, or cast with --allow-unsigned if you trust it",
+            )
+        if self.status == "untrusted":
+            raise SignatureUntrusted(
+                f"signature required: {self.message}",
+                details=details,
+                hint=f"trust the publisher's key: spell trust add {self.publisher} <public-key> --key-id KEY",
+            )
+        raise VerificationError(f"signature required: {self.message}", details=details)
+
 
 def check_bundle_signature(bundle_dir: Path, manifest: SpellManifest, trust: TrustStore) -> SignatureReport:
     """Evaluate the bundle's signature; a malformed ``spell.sig.json`` is reported as invalid."""
@@ -96,23 +115,7 @@ def check_bundle_signature(bundle_dir: Path, manifest: SpellManifest, trust: Tru
 def verify_bundle(bundle_dir: Path, manifest: SpellManifest, trust: TrustStore) -> None:
     """Return when the bundle is verified; raise ``SignatureMissing``, ``SignatureUntrusted`` or
     ``VerificationError`` (invalid) otherwise."""
-    report = check_bundle_signature(bundle_dir, manifest, trust)
-    if report.ok:
-        return
-    details = report.to_dict()
-    if report.status == "unsigned":
-        raise SignatureMissing(
-            "signature required: spell.sig.json not found",
-            details=details,
-            hint="sign it with `spell sign bundle`, or cast with --allow-unsigned if you trust it",
-        )
-    if report.status == "untrusted":
-        raise SignatureUntrusted(
-            f"signature required: {report.message}",
-            details=details,
-            hint=f"trust the publisher's key: spell trust add {report.publisher} <public-key> --key-id KEY",
-        )
-    raise VerificationError(f"signature required: {report.message}", details=details)
+    check_bundle_signature(bundle_dir, manifest, trust).raise_unless_verified()
 
 
 def _report(

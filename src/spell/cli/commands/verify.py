@@ -1,0 +1,61 @@
+"""``spell verify <id> [--version V]`` / ``spell verify --path DIR``: check digest and signature."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from spell.cli.output import emit, json_option
+
+__all__ = ["command"]
+
+
+@click.command(name="verify")
+@click.argument("spell_id", required=False)
+@click.option("--version", "version", help="Installed version to check (default: the highest).")
+@click.option(
+    "--path",
+    "bundle_path",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Check a bundle folder instead of an installed spell.",
+)
+@json_option
+def command(spell_id: str | None, version: str | None, bundle_path: Path | None, as_json: bool) -> None:
+    """Verify a spell's digest and signature against the trust store.
+
+    The outcome is verified, unsigned, untrusted or invalid, with the reason (for example
+    "digest mismatch" when a covered file changed after signing). Exits 0 only when verified;
+    otherwise the error on stderr carries the full report.
+
+    \b
+    Examples:
+      spell verify acme/hello
+      spell verify acme/hello --version 1.2.0 --json
+      spell verify --path ./hello
+    """
+    from spell.bundle.loaders import load_manifest
+    from spell.config.home import SpellHome
+    from spell.signing.trust import TrustStore
+    from spell.signing.verifier import check_bundle_signature
+
+    if (spell_id is None) == (bundle_path is None):
+        raise click.UsageError("give either a spell id or --path DIR")
+    home = SpellHome.from_env()
+    if spell_id is not None:
+        from spell.bundle.store import LocalStore
+
+        installed = LocalStore(home.spells).resolve(spell_id, version)
+        path, manifest = installed.path, installed.manifest
+    elif bundle_path is not None:
+        if version is not None:
+            raise click.UsageError("--version applies to installed spells, not to --path")
+        path, manifest = bundle_path, load_manifest(bundle_path)
+    report = check_bundle_signature(path, manifest, TrustStore(home.trust))
+    report.raise_unless_verified()
+    data = {**report.to_dict(), "id": manifest.id, "version": manifest.version, "path": str(path)}
+    human = (
+        f"verified {manifest.id}@{manifest.version}\n"
+        f"publisher: {report.publisher}\nkey_id: {report.key_id}\ndigest: sha256:{report.digest}"
+    )
+    emit(data, as_json=as_json, human=human)

@@ -1,0 +1,49 @@
+"""Run ``spell`` in-process through its real entry point, errors rendered as users see them.
+
+``main`` is the one place that turns a ``SpellError`` into stderr text or JSON and an exit code, so
+tests go through it (inside click's runner isolation) rather than calling the group directly.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from click.testing import CliRunner
+
+from spell.cli.app import main
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """Exit code and the text of both streams."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        """stdout parsed as JSON."""
+        return json.loads(self.stdout)
+
+    def error(self) -> dict[str, Any]:
+        """The ``error`` object of a ``--json`` failure on stderr."""
+        payload = json.loads(self.stderr)
+        assert payload["ok"] is False
+        error: dict[str, Any] = payload["error"]
+        return error
+
+
+def run_cli(*args: str) -> CliResult:
+    """Run ``spell ARGS``; ``SPELL_HOME`` comes from the (monkeypatched) environment."""
+    with CliRunner().isolation() as (out, err, _):
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        sys.stdout.flush()  # the isolated streams are buffered text wrappers
+        sys.stderr.flush()
+    return CliResult(code, out.getvalue().decode(), err.getvalue().decode())
