@@ -109,7 +109,8 @@ class EgressClient:
             raise _Refused("TIMEOUT", "the cast has no wall-clock time left")
         self.requests += 1
         self.bytes += len(body)
-        conn = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
+        conn = http.client.HTTPSConnection(target.host, target.port, timeout=timeout, context=self._ssl)
+        # Handing over a connected socket lets the TLS handshake name the host while we choose the address.
         conn.sock = self._connect(target, timeout)
         try:
             conn.request(method, target.path, body=body or None, headers=headers)
