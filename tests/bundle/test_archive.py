@@ -169,3 +169,19 @@ def test_unpack_refuses_something_that_is_not_a_tar(tmp_path: Path) -> None:
 def test_unpack_reports_a_missing_archive_file(tmp_path: Path) -> None:
     with pytest.raises(InvalidBundle):
         unpack_archive(tmp_path / "missing.tar", tmp_path / "d")
+
+
+def test_archive_made_with_a_dot_root_folder_is_accepted(tmp_path: Path) -> None:
+    root = tarfile.TarInfo(".")
+    root.type = tarfile.DIRTYPE
+    sub = tarfile.TarInfo("./steps")
+    sub.type = tarfile.DIRTYPE
+    archive = _tar((root, None), (sub, None), _file("./spell.yaml"), _file("./steps/run.sh"))
+    files = unpack_archive(archive, tmp_path / "d")
+    assert sorted(files) == ["spell.yaml", "steps/run.sh"]
+    assert (tmp_path / "d" / "steps" / "run.sh").read_bytes() == b"x"
+
+
+def test_file_named_dot_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(UnsafeArchive):
+        unpack_archive(_tar(_file(".")), tmp_path / "d")

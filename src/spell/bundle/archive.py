@@ -76,20 +76,21 @@ def unpack_archive(
 ) -> list[str]:
     """Check every member of the tar ``source``, then extract it into ``dest_dir``.
 
-    ``dest_dir`` must be absent or empty. Returns the extracted file paths. Raises ``UnsafeArchive``
-    (nothing written) for a hostile archive and ``InvalidBundle`` for one that is not a tar.
+    ``dest_dir`` must be absent or empty. Returns the extracted files' normalised relative paths.
+    Raises ``UnsafeArchive`` (nothing written) for a hostile archive and ``InvalidBundle`` for one
+    that is not a tar.
     """
     dest = Path(dest_dir)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise InvalidBundle(f"{dest} must be an empty or new folder", details={"path": str(dest)})
     with _open(source) as handle, _open_tar(handle) as tar:
-        members = _inspect(tar, limits)
+        members, files = _inspect(tar, limits)
         dest.mkdir(parents=True, exist_ok=True)
         try:
             tar.extractall(dest, members=members, filter="data")
         except (tarfile.TarError, OSError) as exc:
             raise UnsafeArchive(f"archive could not be extracted safely: {exc}") from exc
-    return [m.name for m in members if m.isreg()]
+    return files
 
 
 def _open(source: Path | bytes) -> BinaryIO:
@@ -108,11 +109,11 @@ def _open_tar(handle: BinaryIO) -> tarfile.TarFile:
         raise InvalidBundle(f"not an uncompressed tar archive: {exc}") from exc
 
 
-def _inspect(tar: tarfile.TarFile, limits: ArchiveLimits) -> list[tarfile.TarInfo]:
+def _inspect(tar: tarfile.TarFile, limits: ArchiveLimits) -> tuple[list[tarfile.TarInfo], list[str]]:
     """Read every header (not the data) and refuse the archive on the first unsafe member."""
     members: list[tarfile.TarInfo] = []
-    names: set[str] = set()
-    total = 0
+    names: dict[str, bool] = {}  # normalised name -> is a regular file
+    seen = total = 0
     while True:
         try:
             member = tar.next()
@@ -120,24 +121,28 @@ def _inspect(tar: tarfile.TarFile, limits: ArchiveLimits) -> list[tarfile.TarInf
             raise InvalidBundle(f"corrupt tar archive: {exc}") from exc
         if member is None:
             break
-        if len(members) >= limits.max_entries:
+        seen += 1
+        if seen > limits.max_entries:
             raise UnsafeArchive(
                 f"archive has more than {limits.max_entries} entries",
                 details={"max_entries": limits.max_entries},
             )
         name = _safe_name(member)
+        if not name:
+            continue  # the archive's own root folder ("./"), which extraction does not need
         if name in names:
             raise UnsafeArchive(f"archive holds {name!r} twice", details={"entry": name})
-        names.add(name)
+        names[name] = member.isreg()
         if member.isreg():
             _check_size(member, name, total, limits)
             total += member.size
         members.append(member)
-    _check_parents(members)
-    return members
+    _check_parents(names)
+    return members, [name for name, is_file in names.items() if is_file]
 
 
 def _safe_name(member: tarfile.TarInfo) -> str:
+    """The member's normalised relative path ("" for a root folder entry), or ``UnsafeArchive``."""
     raw = member.name
     kind = _unsafe_kind(member)
     if kind is not None:
@@ -149,7 +154,7 @@ def _safe_name(member: tarfile.TarInfo) -> str:
     parts = PurePosixPath(raw).parts
     if ".." in parts:
         raise UnsafeArchive(f"archive entry {raw!r} points outside the folder", details={"entry": raw})
-    if not parts or parts == (".",):
+    if not parts and not member.isdir():
         raise UnsafeArchive(f"archive entry {raw!r} has an empty path", details={"entry": raw})
     return "/".join(parts)
 
@@ -181,15 +186,13 @@ def _check_size(member: tarfile.TarInfo, name: str, total: int, limits: ArchiveL
         )
 
 
-def _check_parents(members: list[tarfile.TarInfo]) -> None:
+def _check_parents(names: dict[str, bool]) -> None:
     """Refuse a regular file that another entry uses as a folder."""
-    files = {"/".join(PurePosixPath(m.name).parts) for m in members if m.isreg()}
-    for member in members:
-        for parent in PurePosixPath(member.name).parents:
-            if str(parent) in files:
+    for name in names:
+        for parent in PurePosixPath(name).parents:
+            if names.get(str(parent)):
                 raise UnsafeArchive(
-                    f"archive entry {member.name!r} is inside the file {str(parent)!r}",
-                    details={"entry": member.name},
+                    f"archive entry {name!r} is inside the file {str(parent)!r}", details={"entry": name}
                 )
 
 
