@@ -1,4 +1,5 @@
-"""Registry settings: ``SPELL_REGISTRY_REQUIRED_PINS`` (none|commit|digest|both, default both)."""
+"""Registry settings: ``SPELL_REGISTRY_REQUIRED_PINS`` (none|commit|digest|both, default both) and
+``SPELL_REGISTRY_FETCH_TIMEOUT_S`` (seconds a clone, index download or image copy may take; 120)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ class RegistrySettings:
     """Which pins a registry entry must carry, and how long an index fetch may take."""
 
     required_pins: str = "both"
-    fetch_timeout_s: int = 30
+    fetch_timeout_s: int = 120
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> RegistrySettings:

@@ -1,0 +1,86 @@
+"""``spell inspect ID [--version V]``: what an installed spell is, needs, does and costs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from spell.cli.output import emit, json_option
+
+__all__ = ["command"]
+
+
+@click.command(name="inspect")
+@click.argument("spell_id")
+@click.option("--version", "version", help="Installed version (default: the highest).")
+@json_option
+def command(spell_id: str, version: str | None, as_json: bool) -> None:
+    """Show an installed spell: identity, inputs, permissions, effects, billing, runtime, checks
+    and provenance (source, commit, digest, signature status at install).
+
+    \b
+    Examples:
+      spell inspect acme/hello
+      spell inspect acme/hello --version 1.2.0 --json
+    """
+    from spell.bundle.store import LocalStore
+    from spell.config.home import SpellHome
+
+    spell = LocalStore(SpellHome.from_env().spells).resolve(spell_id, version)
+    m = spell.manifest
+    schema = _schema_summary(spell.path / m.schema_relpath)
+    data: dict[str, Any] = {
+        "id": m.id,
+        "version": m.version,
+        "path": str(spell.path),
+        "manifest": m.model_dump(mode="json"),
+        "schema": schema,
+        "source": spell.source.to_json() if spell.source else None,
+    }
+    lines = [
+        "identity",
+        f"  id@version: {m.id}@{m.version}",
+        f"  name: {m.name}",
+        f"  summary: {m.summary}",
+        "inputs",
+        f"  required: {','.join(schema['required']) or '(none)'}",
+        f"  key types: {','.join(f'{k}:{t}' for k, t in schema['types'].items()) or '(none)'}",
+        "permissions",
+        *([f"  connector={p.connector} scopes={','.join(p.scopes)}" for p in m.permissions] or ["  (none)"]),
+        "effects",
+        *(
+            [f"  type={e.type} target={e.target} mutates={str(e.mutates).lower()}" for e in m.effects]
+            or ["  (none)"]
+        ),
+        "billing",
+        f"  enabled={str(m.billing.enabled).lower()} mode={m.billing.mode} max_amount={m.billing.max_amount} "
+        f"currency={m.billing.currency}",
+        "runtime",
+        f"  execution={m.runtime.execution} docker_image={m.runtime.docker_image or '-'} "
+        f"platforms={','.join(m.runtime.platforms)}",
+        "checks",
+        *([f"  type={c.type} params={json.dumps(c.params)}" for c in m.checks] or ["  (none)"]),
+    ]
+    if spell.source is not None:
+        s = spell.source
+        lines += ["provenance", f"  type={s.kind} source={s.source}"]
+        lines += [f"  {k}={getattr(s, k)}" for k in ("ref", "commit", "image", "registry") if getattr(s, k)]
+        lines += [f"  digest={s.digest or '-'}", f"  signature={s.signature or '-'}"]
+    emit(data, as_json=as_json, human="\n".join(lines))
+
+
+def _schema_summary(path: Any) -> dict[str, Any]:
+    """Required keys and top-level property types of the input schema (empty when unreadable)."""
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"required": [], "types": {}}
+    if not isinstance(schema, dict):
+        return {"required": [], "types": {}}
+    raw_props = schema.get("properties")
+    props: dict[str, Any] = raw_props if isinstance(raw_props, dict) else {}
+    required = [str(r) for r in schema.get("required", []) if isinstance(r, str)]
+    types = {str(k): str(v.get("type", "any")) if isinstance(v, dict) else "any" for k, v in props.items()}
+    return {"required": required, "types": types}

@@ -1,0 +1,81 @@
+"""``spell install SOURCE``: fetch a bundle, check it and add it to the local store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from spell.cli.output import emit, json_option
+
+__all__ = ["command"]
+
+
+@click.command(name="install")
+@click.argument("source")
+@click.option("--registry", "registry_name", help="Registry index to resolve registry: sources in.")
+@click.option("--force", is_flag=True, help="Replace an installed version whose digest differs.")
+@json_option
+def command(source: str, registry_name: str | None, force: bool, as_json: bool) -> None:
+    """Install a spell from SOURCE into $SPELL_HOME/spells.
+
+    \b
+    SOURCE is one of:
+      ./my-spell                         a bundle folder
+      ./my-spell.tar                     a canonical archive made by `spell pack`
+      https://host/repo.git#v1.0.0       a git remote and the branch or tag to take (required)
+      registry:acme/hello[@1.2.0|@latest] an entry of the configured registry index
+      oci:ghcr.io/acme/hello:1.2.0       the /spell folder of a container image (needs Docker)
+
+    The digest is recomputed, registry commit/digest pins are enforced (which pins are required
+    is set by SPELL_REGISTRY_REQUIRED_PINS: none, commit, digest or both — the default), and the
+    signature status is recorded in source.json. Installing the same version with the same
+    digest again changes nothing; a different digest needs --force. Progress goes to stderr.
+
+    \b
+    Examples:
+      spell install ./hello
+      spell install registry:acme/hello --registry mirror --json
+    """
+    import sys
+
+    from spell.bundle.install import install
+    from spell.bundle.manifest import SpellManifest
+    from spell.bundle.sources import FetchContext
+    from spell.bundle.store import LocalStore
+    from spell.config.home import SpellHome
+    from spell.config.registry import RegistrySettings
+    from spell.signing.trust import TrustStore
+    from spell.signing.verifier import check_bundle_signature
+
+    home = SpellHome.from_env()
+    settings = RegistrySettings.from_env()
+    trust = TrustStore(home.trust)
+
+    def progress(message: str) -> None:
+        if not as_json:
+            sys.stderr.write(f"… {message}\n")
+            sys.stderr.flush()
+
+    def signature_status(root: Path, manifest: SpellManifest) -> str:
+        return check_bundle_signature(root, manifest, trust).status
+
+    ctx = FetchContext(
+        registry_file=home.registry_file,
+        registry_name=registry_name,
+        required_pins=settings.required_pins,
+        progress=progress,
+        timeout_s=float(settings.fetch_timeout_s),
+    )
+    outcome = install(source, LocalStore(home.spells), ctx, signature_check=signature_status, force=force)
+    spell = outcome.spell
+    record = spell.source.to_json() if spell.source else None
+    data: dict[str, Any] = {"id": spell.id, "version": spell.version, "status": outcome.status}
+    data.update(path=str(spell.path), source=record)
+    human = f"{spell.id}@{spell.version}"
+    if outcome.status != "installed":
+        human += f" ({outcome.status})"
+    if spell.source is not None:
+        human += f"\ndigest: {spell.source.digest}\nsignature: {spell.source.signature}"
+    emit(data, as_json=as_json, human=human)

@@ -1,0 +1,47 @@
+"""``spell list``: installed spells, one row per version."""
+
+from __future__ import annotations
+
+import click
+
+from spell.cli.output import emit, json_option
+
+__all__ = ["command"]
+
+
+@click.command(name="list")
+@json_option
+def command(as_json: bool) -> None:
+    """List installed spells: id@version, name, risk, billing, runtime and signature at install.
+
+    \b
+    Example:
+      spell list --json | jq '.[].id'
+    """
+    from spell.bundle.store import LocalStore
+    from spell.config.home import SpellHome
+
+    spells = LocalStore(SpellHome.from_env().spells).list()
+    rows = [
+        {
+            "id": s.id,
+            "version": s.version,
+            "name": s.manifest.name,
+            "risk": s.manifest.risk,
+            "billing_enabled": s.manifest.billing.enabled,
+            "execution": s.manifest.runtime.execution,
+            "signature": s.source.signature if s.source else None,
+            "source": s.source.kind if s.source else None,
+            "path": str(s.path),
+        }
+        for s in spells
+    ]
+    if not rows:
+        emit(rows, as_json=as_json, human="No spells installed")
+        return
+    lines = ["id@version\tname\trisk\tbilling.enabled\truntime.execution"]
+    lines += [
+        f"{r['id']}@{r['version']}\t{r['name']}\t{r['risk']}\t{str(r['billing_enabled']).lower()}\t{r['execution']}"
+        for r in rows
+    ]
+    emit(rows, as_json=as_json, human="\n".join(lines))
