@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
+from sqlalchemy import func, select
 
+from spell.models import Cast
 from spell.platform.server import Platform
-from tests.server_fixtures import publish, seed_maker, seed_user
+from tests.server_factories import SPIN_WAT
+from tests.server_fixtures import Caller, publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 
@@ -30,3 +36,251 @@ async def test_a_sync_cast_of_a_wasm_spell_returns_its_output_inline(
     assert body["output"] == {"greeting": "hello", "input": {"name": "world"}}
     assert body["idempotent_replay"] is False
     assert body["spell_digest"].startswith("sha256:")
+
+
+async def _ready(client: httpx.AsyncClient, platform: Platform, tmp_path: Path, **kwargs: object) -> Caller:
+    maker = await seed_maker(client, platform)
+    await publish(client, maker, tmp_path, **kwargs)  # type: ignore[arg-type]
+    return seed_user(platform, "caster@example.com", ["caster"])
+
+
+def _cast_headers(caller: Caller, key: str, wait: int | None = None) -> dict[str, str]:
+    headers = {**caller.headers, "Idempotency-Key": key}
+    if wait is not None:
+        headers["Prefer"] = f"wait={wait}"
+    return headers
+
+
+async def test_the_same_key_and_request_replays_the_same_cast(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    caster = await _ready(client, platform, tmp_path)
+    first = await client.post(
+        "/v1/spells/acme/hello/cast", headers=_cast_headers(caster, "r", 10), json={"input": {"name": "a"}}
+    )
+    again = await client.post(
+        "/v1/spells/acme/hello/cast", headers=_cast_headers(caster, "r", 10), json={"input": {"name": "a"}}
+    )
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["idempotent_replay"] is True
+    conflict = await client.post(
+        "/v1/spells/acme/hello/cast", headers=_cast_headers(caster, "r"), json={"input": {"name": "b"}}
+    )
+    assert conflict.status_code == 409
+    assert conflict.json()["error"]["code"] == "IDEMPOTENCY_CONFLICT"
+
+
+@pytest.mark.parametrize("key", [None, "", "x" * 129, "tab\there", "\x7f"])
+async def test_a_missing_or_malformed_idempotency_key_is_refused(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, key: str | None
+) -> None:
+    caster = await _ready(client, platform, tmp_path)
+    headers = dict(caster.headers)
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    response = await client.post("/v1/spells/acme/hello/cast", headers=headers, json={"input": {"name": "a"}})
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+async def test_input_failing_the_schema_is_422_with_the_errors_and_nothing_is_persisted(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    caster = await _ready(client, platform, tmp_path)
+    response = await client.post(
+        "/v1/spells/acme/hello/cast",
+        headers=_cast_headers(caster, "bad"),
+        json={"input": {"name": 5, "extra": True}},
+    )
+    assert response.status_code == 422
+    errors = response.json()["error"]["details"]["errors"]
+    assert len(errors) == 2
+    assert (await client.get("/v1/casts", headers=caster.headers)).json()["items"] == []
+
+
+async def test_wrong_body_types_are_validation_errors(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    caster = await _ready(client, platform, tmp_path)
+    response = await client.post(
+        "/v1/spells/acme/hello/cast",
+        headers=_cast_headers(caster, "t"),
+        json={"input": {"name": "a"}, "version": 7},
+    )
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+async def test_unknown_spell_or_version_is_not_found(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    caster = await _ready(client, platform, tmp_path)
+    spell = await client.post("/v1/spells/acme/nope/cast", headers=_cast_headers(caster, "1"), json={})
+    assert spell.json()["error"]["code"] == "SPELL_NOT_FOUND"
+    version = await client.post(
+        "/v1/spells/acme/hello/cast",
+        headers=_cast_headers(caster, "2"),
+        json={"input": {"name": "a"}, "version": "9.0.0"},
+    )
+    assert version.json()["error"]["code"] == "VERSION_NOT_FOUND"
+
+
+async def test_without_prefer_wait_the_cast_is_accepted_and_can_be_long_polled(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    caster = await _ready(client, platform, tmp_path)
+    accepted = await client.post(
+        "/v1/spells/acme/hello/cast", headers=_cast_headers(caster, "lp"), json={"input": {"name": "a"}}
+    )
+    assert accepted.status_code in {200, 202}
+    assert accepted.headers["location"] == f"/v1/casts/{accepted.json()['id']}"
+    done = (await client.get(f"{accepted.headers['location']}?wait=10", headers=caster.headers)).json()
+    assert done["status"] == "succeeded"
+    assert done["usage"]["fuel"] > 0
+    assert done["finished_at"] is not None
+    bad = await client.get(f"{accepted.headers['location']}?wait=-1", headers=caster.headers)
+    assert bad.status_code == 422
+
+
+async def test_casts_are_listed_newest_first_with_filters_and_cursor(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    caster = await _ready(client, platform, tmp_path)
+    ids = []
+    for index in range(3):
+        response = await client.post(
+            "/v1/spells/acme/hello/cast",
+            headers=_cast_headers(caster, f"l{index}", 10),
+            json={"input": {"name": str(index)}},
+        )
+        ids.append(response.json()["id"])
+    page = (
+        await client.get("/v1/casts?limit=2&status=succeeded&spell_id=acme/hello", headers=caster.headers)
+    ).json()
+    assert [c["id"] for c in page["items"]] == ids[::-1][:2]
+    rest = (
+        await client.get(f"/v1/casts?limit=2&cursor={page['next_cursor']}", headers=caster.headers)
+    ).json()
+    assert [c["id"] for c in rest["items"]] == [ids[0]]
+    assert rest["next_cursor"] is None
+    assert (await client.get("/v1/casts?limit=0", headers=caster.headers)).status_code == 422
+
+
+async def test_events_stream_every_step_and_resume_after_last_event_id(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    caster = await _ready(client, platform, tmp_path)
+    cast = (
+        await client.post(
+            "/v1/spells/acme/hello/cast", headers=_cast_headers(caster, "ev"), json={"input": {"name": "a"}}
+        )
+    ).json()
+    stream = await client.get(f"/v1/casts/{cast['id']}/events", headers=caster.headers)
+    assert stream.headers["content-type"].startswith("text/event-stream")
+    events = [line.split(": ", 1)[1] for line in stream.text.splitlines() if line.startswith("event: ")]
+    assert events == ["queued", "running", "succeeded"]
+    resumed = await client.get(
+        f"/v1/casts/{cast['id']}/events", headers={**caster.headers, "Last-Event-ID": "2"}
+    )
+    assert [line for line in resumed.text.splitlines() if line.startswith("id: ")] == ["id: 3"]
+    garbage = await client.get(
+        f"/v1/casts/{cast['id']}/events", headers={**caster.headers, "Last-Event-ID": "abc"}
+    )
+    assert garbage.status_code == 422
+    missing = await client.get("/v1/casts/cast_nope/events", headers=caster.headers)
+    assert missing.json()["error"]["code"] == "CAST_NOT_FOUND"
+
+
+async def _until(platform: Platform, cast_id: str, check: Callable[[], bool]) -> None:
+    with anyio.fail_after(10):
+        while not check():
+            await platform.casts.hub.wait(cast_id, 0.2)
+
+
+async def test_canceling_a_running_wasm_cast_stops_it_and_frees_the_worker(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    caster = await _ready(
+        client, platform, tmp_path, wat=SPIN_WAT, schema={"type": "object"}, timeout_ms=30_000
+    )
+    cast = (
+        await client.post(
+            "/v1/spells/acme/hello/cast", headers=_cast_headers(caster, "spin"), json={"input": {}}
+        )
+    ).json()
+    await _until(platform, cast["id"], lambda: platform.casts.get_status(cast["id"]) == "running")
+    canceled = await client.post(f"/v1/casts/{cast['id']}/cancel", headers=caster.headers)
+    assert canceled.status_code == 200
+    assert canceled.json()["status"] == "canceled"
+    await _until(platform, cast["id"], lambda: not platform.casts.cancels.is_running(cast["id"]))
+    final = (await client.get(f"/v1/casts/{cast['id']}", headers=caster.headers)).json()
+    assert final["status"] == "canceled"
+    assert final["usage"]["wall_ms"] < 10_000
+    again = await client.post(f"/v1/casts/{cast['id']}/cancel", headers=caster.headers)
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "ALREADY_TERMINAL"
+
+
+async def test_a_failed_cast_can_be_retried_once_and_a_success_cannot(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    caster = await _ready(client, platform, tmp_path, wat=SPIN_WAT, schema={"type": "object"}, timeout_ms=100)
+    failed = (
+        await client.post(
+            "/v1/spells/acme/hello/cast", headers=_cast_headers(caster, "to", 10), json={"input": {}}
+        )
+    ).json()
+    assert failed["status"] == "timeout"
+    assert failed["error"]["code"]
+    retry = await client.post(f"/v1/casts/{failed['id']}/retry", headers=caster.headers)
+    assert retry.status_code == 202
+    assert retry.json()["retry_of"] == failed["id"]
+    original = (await client.get(f"/v1/casts/{failed['id']}", headers=caster.headers)).json()
+    assert original["retried_by"] == retry.json()["id"]
+    twice = await client.post(f"/v1/casts/{failed['id']}/retry", headers=caster.headers)
+    assert twice.json()["error"]["code"] == "NOT_RETRYABLE"
+    done = (await client.get(f"/v1/casts/{retry.json()['id']}?wait=10", headers=caster.headers)).json()
+    assert done["status"] == "timeout"
+
+
+async def test_a_succeeded_cast_is_not_retryable(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    caster = await _ready(client, platform, tmp_path)
+    cast = (
+        await client.post(
+            "/v1/spells/acme/hello/cast",
+            headers=_cast_headers(caster, "ok", 10),
+            json={"input": {"name": "a"}},
+        )
+    ).json()
+    response = await client.post(f"/v1/casts/{cast['id']}/retry", headers=caster.headers)
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "NOT_RETRYABLE"
+
+
+async def test_two_hundred_concurrent_casts_on_twenty_keys_make_exactly_twenty_casts(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    caster = await _ready(client, platform, tmp_path)
+
+    async def one(index: int) -> httpx.Response:
+        key = f"burst-{index % 20}"
+        return await client.post(
+            "/v1/spells/acme/hello/cast",
+            headers=_cast_headers(caster, key),
+            json={"input": {"name": f"n{index % 20}"}},
+        )
+
+    responses = await asyncio.gather(*(one(i) for i in range(200)))
+    assert all(r.status_code in {200, 202} for r in responses), {r.status_code for r in responses}
+    ids = {r.json()["id"] for r in responses}
+    assert len(ids) == 20
+    assert sum(r.json()["idempotent_replay"] for r in responses) == 180
+    for cast_id in ids:
+        done = (await client.get(f"/v1/casts/{cast_id}?wait=30", headers=caster.headers)).json()
+        assert done["status"] == "succeeded"
+    with platform.db.unit_of_work(write=False) as uow:
+        started = uow.session.scalar(
+            select(func.count()).select_from(Cast).where(Cast.started_at.is_not(None))
+        )
+    assert started == 20

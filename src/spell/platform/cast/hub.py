@@ -67,6 +67,11 @@ class CancelTokens:
         with self._lock:
             self._tokens.pop(cast_id, None)
 
+    def is_running(self, cast_id: str) -> bool:
+        """True while ``cast_id`` runs in this process."""
+        with self._lock:
+            return cast_id in self._tokens
+
     def cancel(self, cast_id: str) -> bool:
         """Signal the runtime; False when the cast does not run in this process."""
         with self._lock:

@@ -183,6 +183,12 @@ class CastService:
                 f"{spell.id}@{version.version} is unsigned and this cast requires a signature"
             )
 
+    def get_status(self, cast_id: str) -> str | None:
+        """The status of any cast (for operators and tests; no tenant check)."""
+        with self.db.unit_of_work(write=False) as uow:
+            cast = uow.session.get(Cast, cast_id)
+            return cast.status if cast else None
+
     def get(self, principal: Principal, cast_id: str) -> Cast:
         """One of the tenant's casts."""
         with self.db.unit_of_work(write=False) as uow:

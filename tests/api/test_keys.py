@@ -1,0 +1,146 @@
+"""API keys, /v1/me, scopes and bans through the HTTP API."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from spell.kit.time import utcnow
+from spell.models import ApiKey
+from spell.platform.server import Platform
+from tests.server_fixtures import seed_user
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_me_names_the_user_tenant_roles_and_scopes(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    caller = seed_user(platform, "a@example.com", ["caster"])
+    body = (await client.get("/v1/me", headers=caller.headers)).json()
+    assert body["user_id"] == caller.user_id
+    assert body["tenant_id"] == caller.tenant_id
+    assert body["roles"] == ["caster"]
+    assert "cast:invoke" in body["scopes"]
+
+
+async def test_a_created_key_works_and_its_secret_is_shown_once(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    caller = seed_user(platform, "a@example.com", ["caster"])
+    created = await client.post("/v1/keys", headers=caller.headers, json={"name": "ci", "test": True})
+    assert created.status_code == 201
+    token = created.json()["token"]
+    assert token.startswith("sk_test_")
+    listed = (await client.get("/v1/keys", headers=caller.headers)).json()["items"]
+    assert {item["name"] for item in listed} == {"test", "ci"}
+    assert all("token" not in item for item in listed)
+    me = await client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.json()["key_id"] == created.json()["id"]
+
+
+async def test_a_revoked_key_is_refused(client: httpx.AsyncClient, platform: Platform) -> None:
+    caller = seed_user(platform, "a@example.com", ["caster"])
+    created = (await client.post("/v1/keys", headers=caller.headers, json={})).json()
+    revoked = await client.delete(f"/v1/keys/{created['id']}", headers=caller.headers)
+    assert revoked.json()["revoked_at"] is not None
+    response = await client.get("/v1/me", headers={"Authorization": f"Bearer {created['token']}"})
+    assert response.status_code == 401
+
+
+async def test_an_expired_key_is_refused(client: httpx.AsyncClient, platform: Platform) -> None:
+    caller = seed_user(platform, "a@example.com", ["caster"])
+    created = (await client.post("/v1/keys", headers=caller.headers, json={})).json()
+    with platform.db.unit_of_work() as uow:
+        key = uow.session.get(ApiKey, created["id"])
+        assert key is not None
+        key.expires_at = utcnow() - timedelta(seconds=1)
+    response = await client.get("/v1/me", headers={"Authorization": f"Bearer {created['token']}"})
+    assert response.status_code == 401
+
+
+async def test_an_expiry_in_the_past_is_a_validation_error(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    caller = seed_user(platform, "a@example.com", ["caster"])
+    response = await client.post(
+        "/v1/keys", headers=caller.headers, json={"expires_at": "2000-01-01T00:00:00Z"}
+    )
+    assert response.status_code == 422
+
+
+async def test_unknown_scopes_are_refused(client: httpx.AsyncClient, platform: Platform) -> None:
+    caller = seed_user(platform, "a@example.com", ["caster"])
+    response = await client.post("/v1/keys", headers=caller.headers, json={"scopes": ["root"]})
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+async def test_rotation_gives_a_new_key_and_keeps_the_old_one_for_the_grace_period(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    caller = seed_user(platform, "a@example.com", ["caster"])
+    created = (await client.post("/v1/keys", headers=caller.headers, json={"scopes": ["spell:read"]})).json()
+    rotated = await client.post(f"/v1/keys/{created['id']}/rotate", headers=caller.headers)
+    assert rotated.status_code == 201
+    assert rotated.json()["scopes"] == ["spell:read"]
+    old = await client.get("/v1/me", headers={"Authorization": f"Bearer {created['token']}"})
+    assert old.status_code == 200
+    keys = {k["id"]: k for k in (await client.get("/v1/keys", headers=caller.headers)).json()["items"]}
+    assert keys[created["id"]]["rotated_to"] == rotated.json()["id"]
+    assert keys[created["id"]]["expires_at"] is not None
+
+
+async def test_another_users_key_is_not_found(client: httpx.AsyncClient, platform: Platform) -> None:
+    first = seed_user(platform, "a@example.com", ["caster"])
+    second = seed_user(platform, "b@example.com", ["caster"])
+    mine = (await client.get("/v1/keys", headers=first.headers)).json()["items"][0]["id"]
+    for call in (
+        client.delete(f"/v1/keys/{mine}", headers=second.headers),
+        client.post(f"/v1/keys/{mine}/rotate", headers=second.headers),
+    ):
+        response = await call
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "KEY_NOT_FOUND"
+
+
+async def test_a_key_without_the_scope_is_forbidden(client: httpx.AsyncClient, platform: Platform) -> None:
+    caller = seed_user(platform, "a@example.com", ["caster"], scopes=["spell:read"])
+    response = await client.post("/v1/keys", headers=caller.headers, json={})
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "FORBIDDEN"
+
+
+async def test_a_banned_user_gets_user_banned_everywhere_until_unbanned(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    admin = seed_user(platform, "root@example.com", ["admin"], scopes=["admin", "keys:manage"])
+    target = seed_user(platform, "bad@example.com", ["caster"])
+    banned = await client.post(
+        "/v1/admin/bans", headers=admin.headers, json={"user_id": "bad@example.com", "reason": "abuse"}
+    )
+    assert banned.status_code == 201
+    for path in ("/v1/me", "/v1/keys", "/v1/spells", "/v1/casts"):
+        response = await client.get(path, headers=target.headers)
+        assert response.status_code == 403, path
+        assert response.json()["error"]["code"] == "USER_BANNED"
+    lifted = await client.delete(f"/v1/admin/bans/{target.user_id}", headers=admin.headers)
+    assert lifted.status_code == 200
+    assert (await client.get("/v1/me", headers=target.headers)).status_code == 200
+
+
+async def test_only_admins_ban(client: httpx.AsyncClient, platform: Platform) -> None:
+    caller = seed_user(platform, "a@example.com", ["caster"])
+    for call in (
+        client.post("/v1/admin/bans", headers=caller.headers, json={"user_id": caller.user_id}),
+        client.delete(f"/v1/admin/bans/{caller.user_id}", headers=caller.headers),
+    ):
+        response = await call
+        assert response.status_code == 403
+
+
+async def test_banning_an_unknown_user_is_not_found(client: httpx.AsyncClient, platform: Platform) -> None:
+    admin = seed_user(platform, "root@example.com", ["admin"], scopes=["admin"])
+    response = await client.post("/v1/admin/bans", headers=admin.headers, json={"user_id": "ghost"})
+    assert response.status_code == 404
