@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-HOSTS = ("api.example.test", "sub.api.example.test", "evil.example.org")
+HOSTS = ("api.example.test", "sub.api.example.test", "evil.example.org", "example.com")
 BIG_BODY = b"x" * 300_000
 
 

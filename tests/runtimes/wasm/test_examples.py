@@ -1,0 +1,76 @@
+"""The example spells: they cast with their demo input and their signatures are current."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from spell.bundle.digest import bundle_digest
+from spell.bundle.loaders import load_manifest
+from spell.runtimes.base import CastRequest, Outcome
+from spell.runtimes.wasm import EgressOptions, WasmRuntime
+from tests.runtimes.wasm.https_server import HOSTS, fake_https
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "spells"
+NAMES = ["hello-wasm", "word-count-c", "dict-lookup-rust", "egress-wasm"]
+
+
+@pytest.fixture(scope="module")
+def example_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WasmRuntime]:
+    with fake_https(tmp_path_factory.mktemp("tls")) as server:
+        options = EgressOptions(
+            ssl_context=server.client_context, connect_to=dict.fromkeys(HOSTS, ("127.0.0.1", server.port))
+        )
+        runtime = WasmRuntime(egress=options)
+        yield runtime
+        runtime.close()
+
+
+def _cast(runtime: WasmRuntime, name: str, payload: Any = None) -> Any:
+    folder = EXAMPLES / name
+    if payload is None:
+        payload = json.loads((folder / "demo-input.json").read_text(encoding="utf-8"))
+    result = runtime.run(CastRequest(bundle_dir=folder, manifest=load_manifest(folder), input=payload))
+    assert result.outcome is Outcome.SUCCEEDED, (result.message, result.stderr)
+    return result.output
+
+
+def test_hello_wasm_greets(example_runtime: WasmRuntime) -> None:
+    assert _cast(example_runtime, "hello-wasm") == {"greeting": "hello", "input": {"name": "world"}}
+
+
+def test_word_count_c_counts_like_wc(example_runtime: WasmRuntime) -> None:
+    assert _cast(example_runtime, "word-count-c") == {"lines": 2, "words": 9, "chars": 44}
+    assert _cast(example_runtime, "word-count-c", {"text": "é\ta b\n"}) == {
+        "lines": 1,
+        "words": 3,
+        "chars": 6,
+    }
+
+
+def test_dict_lookup_rust_reads_its_resources(example_runtime: WasmRuntime) -> None:
+    output = _cast(example_runtime, "dict-lookup-rust")
+    assert output["word"] == "grimoire"
+    assert output["definition"].startswith("a book of spells")
+    assert _cast(example_runtime, "dict-lookup-rust", {"word": "Nope"}) == {
+        "word": "nope",
+        "definition": None,
+    }
+
+
+def test_egress_wasm_fetches_an_allowed_host(example_runtime: WasmRuntime) -> None:
+    output = _cast(example_runtime, "egress-wasm")
+    assert output["status"] == 200
+    assert output["body"] == "hi from example.com"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_example_is_signed_over_its_current_files(name: str) -> None:
+    folder = EXAMPLES / name
+    signature = json.loads((folder / "spell.sig.json").read_text(encoding="utf-8"))
+    assert signature["publisher"] == "samples"
+    assert signature["digest"]["value"] == bundle_digest(folder, load_manifest(folder)).hex
