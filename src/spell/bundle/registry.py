@@ -12,9 +12,7 @@ import json
 import os
 import re
 import tempfile
-import urllib.error
 import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -210,6 +208,9 @@ def remove_index(path: Path, name: str) -> RegistryConfig:
 
 def fetch_index(url: str, *, timeout_s: float = 30.0, max_bytes: int = MAX_INDEX_BYTES) -> RegistryIndex:
     """Download (or read, for ``file://``) and validate an index."""
+    import urllib.error  # lazy: urllib.request loads http.client and ssl
+    import urllib.request
+
     parsed = urllib.parse.urlparse(normalize_index_url(url))
     try:
         if parsed.scheme == "file":

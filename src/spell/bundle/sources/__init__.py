@@ -13,8 +13,6 @@ from spell.bundle.sources.archive import fetch_archive, is_archive
 from spell.bundle.sources.base import FetchContext, Fetched, Progress, quiet
 from spell.bundle.sources.folder import fetch_folder
 from spell.bundle.sources.git import fetch_git, is_git_source
-from spell.bundle.sources.oci import fetch_oci
-from spell.bundle.sources.registry import fetch_registry
 from spell.errors import InvalidBundle, InvalidInput
 
 __all__ = ["FetchContext", "Fetched", "Progress", "fetch", "quiet", "source_kind"]
@@ -49,9 +47,14 @@ def source_kind(text: str) -> str:
 def fetch(text: str, workdir: Path, ctx: FetchContext) -> Fetched:
     """Fetch the bundle named by ``text`` (``workdir``: an empty temporary folder the caller owns)."""
     kind = source_kind(text)
+    # registry and OCI modules pull in pydantic models and urllib; only load them when used
     if kind == "registry":
+        from spell.bundle.sources.registry import fetch_registry
+
         return fetch_registry(text, workdir, ctx)
     if kind == "oci":
+        from spell.bundle.sources.oci import fetch_oci
+
         return fetch_oci(text, workdir, ctx)
     if kind == "git":
         return fetch_git(text, workdir, ctx)
