@@ -165,3 +165,27 @@ def test_version_key_orders_numerically_and_rejects_other_text() -> None:
     assert version_key("1.10.0") == (1, 10, 0)
     assert version_key("1.2") is None
     assert version_key("latest") is None
+
+
+def test_an_id_folder_created_meanwhile_is_joined(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = LocalStore(tmp_path / "spells")
+    _add(store, write_spell(tmp_path / "a", version="1.0.0"))
+    real_exists = Path.exists
+    id_dir = store.id_dir("acme/hello")
+
+    def stale_exists(self: Path) -> bool:  # the id folder "appears" between the check and the rename
+        return False if self == id_dir else real_exists(self)
+
+    monkeypatch.setattr(Path, "exists", stale_exists)
+    assert _add(store, write_spell(tmp_path / "b", version="2.0.0")) == "installed"
+    monkeypatch.undo()
+    assert store.versions("acme/hello") == ["1.0.0", "2.0.0"]
+
+
+def test_a_missing_id_file_is_reported_by_list(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "spells")
+    _add(store, write_spell(tmp_path / "a"))
+    (store.id_dir("acme/hello") / "spell.id.txt").unlink()
+    with pytest.raises(SpellError) as exc:
+        store.list()
+    assert exc.value.code == "STORE_INCONSISTENT"

@@ -57,3 +57,14 @@ def test_missing_licences_are_not_found_for_every_verb(home: Path) -> None:
         result = run_cli("license", verb, "ghost", "--json")
         assert result.exit_code == 3
         assert result.error()["code"] == "LICENSE_NOT_FOUND"
+
+
+def test_add_reads_the_token_from_stdin_when_given_a_dash(home: Path) -> None:
+    from click.testing import CliRunner
+
+    from spell.cli.commands.license.add import command
+
+    _, key = trusted_issuer(home / "trust" / "publishers")
+    result = CliRunner().invoke(command, ["team", "-"], input=make_token(key, **_window()) + "\n")
+    assert result.exit_code == 0, result.output
+    assert run_cli("license", "inspect", "team", "--json").json()["issuer"] == "billing"

@@ -183,11 +183,21 @@ class LocalStore:
             fresh.mkdir()
             (fresh / ID_FILE).write_text(f"{spell_id}\n", encoding="utf-8")
             os.rename(staged, fresh / target.name)
-            os.rename(fresh, id_dir)
-            return
+            try:
+                os.rename(fresh, id_dir)
+                return
+            except OSError:  # another install created the id folder meanwhile: join it
+                os.rename(fresh / target.name, staged)
+                self._check_id_file(id_dir, spell_id)
         if replacing:
             os.rename(target, staging / "previous")
-        os.rename(staged, target)
+        try:
+            os.rename(staged, target)
+        except OSError as exc:  # another install put this version in place meanwhile
+            raise AlreadyExists(
+                f"already installed: {spell_id}@{target.name} (installed concurrently)",
+                details={"id": spell_id, "version": target.name},
+            ) from exc
 
     def _load(self, spell_id: str, version: str) -> InstalledSpell:
         path = self.id_dir(spell_id) / version
