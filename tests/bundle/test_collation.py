@@ -48,6 +48,14 @@ def test_ascii_order_matches_pyicu_root_collation(paths: list[str]) -> None:
         assert collator.compare(left, right) <= 0, (left, right)
 
 
+def test_every_two_character_ascii_name_is_ordered_as_pyicu_orders_it() -> None:
+    icu = pytest.importorskip("icu")
+    collator = icu.Collator.createInstance(icu.Locale.getRoot())
+    names = [chr(a) + chr(b) for a in range(128) for b in range(128)]
+    ours = sort_paths(names)
+    assert all(collator.compare(x, y) <= 0 for x, y in itertools.pairwise(ours))
+
+
 def test_non_ascii_names_are_ordered_by_icu_when_installed() -> None:
     pytest.importorskip("icu")
     assert sort_paths(["z", "é", "e", "f"]) == ["e", "é", "f", "z"]

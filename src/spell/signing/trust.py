@@ -112,6 +112,8 @@ class TrustStore:
         found: dict[str, PublisherTrust] = {}
         for path in self.root.glob("*.json"):
             trust = _parse(_read(path), path, expected_publisher=None)
+            if path.stem != storage_key(trust.publisher):
+                raise _invalid(path, f"trust file name does not match its publisher '{trust.publisher}'")
             found[trust.publisher] = trust
         return [found[name] for name in sort_paths(found)]
 
