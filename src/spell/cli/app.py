@@ -44,6 +44,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "policy": (f"{_C}.policy:group", "Show, validate and set the local policy file."),
     "license": (f"{_C}.license:group", "Manage entitlement tokens for billed spells."),
     "registry": (f"{_C}.registry:group", "Configure and query registry indexes."),
+    # operator (server)
+    "serve": (f"{_C}.serve:command", "Run the Spell server (REST API + worker pool); --demo seeds examples."),
+    "db": (f"{_C}.db:group", "Migrate the platform database."),
+    "admin": (f"{_C}.admin:group", "Create users, ban and unban (server side)."),
+    "keys": (f"{_C}.keys:group", "Create platform API keys (server side)."),
 }
 
 

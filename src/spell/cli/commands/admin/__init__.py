@@ -1,0 +1,29 @@
+"""``spell admin``: bootstrap users and moderate (one verb per module)."""
+
+from __future__ import annotations
+
+import click
+
+from spell.cli.lazy import LazyGroup
+
+__all__ = ["group"]
+
+_V = "spell.cli.commands.admin"
+
+VERBS: dict[str, tuple[str, str]] = {
+    "create-user": (f"{_V}.create_user:command", "Create a platform user with roles (and its tenant)."),
+    "ban": (f"{_V}.ban:command", "Ban a user: every route answers 403 USER_BANNED."),
+    "unban": (f"{_V}.unban:command", "Lift a ban."),
+}
+
+
+@click.group(name="admin", cls=LazyGroup, lazy=VERBS)
+def group() -> None:
+    """Operator commands that act on the platform database directly.
+
+    \b
+    Typical bootstrap:
+      spell db upgrade
+      spell admin create-user ops@example.com --role admin
+      spell keys create ops@example.com --name laptop
+    """

@@ -1,0 +1,26 @@
+"""Open the platform for one CLI command (migrated SQLite by default), without starting workers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+__all__ = ["open_platform"]
+
+
+@contextmanager
+def open_platform() -> Iterator[Any]:
+    """The platform of the configured database; SQLite files are migrated first."""
+    from spell.config.server import ServerSettings
+    from spell.platform.server import Platform
+    from spell.storage.migrate import upgrade
+
+    settings = ServerSettings.from_env()
+    if settings.is_sqlite:
+        upgrade(settings.database_url)
+    platform = Platform.build(settings, runtimes={})
+    try:
+        yield platform
+    finally:
+        platform.stop()

@@ -1,0 +1,24 @@
+"""``spell db``: database migrations (one verb per module)."""
+
+from __future__ import annotations
+
+import click
+
+from spell.cli.lazy import LazyGroup
+
+__all__ = ["group"]
+
+VERBS: dict[str, tuple[str, str]] = {
+    "upgrade": ("spell.cli.commands.db.upgrade:command", "Apply migrations up to the newest revision."),
+}
+
+
+@click.group(name="db", cls=LazyGroup, lazy=VERBS)
+def group() -> None:
+    """Manage the platform database (SQLite by default, SPELL_DATABASE_URL for PostgreSQL).
+
+    \b
+    Examples:
+      spell db upgrade
+      SPELL_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/spell spell db upgrade
+    """

@@ -1,0 +1,32 @@
+"""``spell db upgrade``: apply the Alembic migrations."""
+
+from __future__ import annotations
+
+import click
+
+from spell.cli.output import emit, json_option
+
+__all__ = ["command"]
+
+
+@click.command(name="upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+@json_option
+def command(revision: str, as_json: bool) -> None:
+    """Bring the database named by SPELL_DATABASE_URL (default: $SPELL_HOME/platform.db) up to date.
+
+    \b
+    Example:
+      spell db upgrade --json
+    """
+    from spell.config.server import ServerSettings
+    from spell.storage.migrate import upgrade
+
+    settings = ServerSettings.from_env()
+    upgrade(settings.database_url, revision)
+    safe_url = settings.database_url.split("@")[-1]
+    emit(
+        {"ok": True, "database": safe_url, "revision": revision},
+        as_json=as_json,
+        human=f"database {safe_url} is at {revision}",
+    )

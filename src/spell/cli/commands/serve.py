@@ -1,0 +1,140 @@
+"""``spell serve``: run the platform (REST API + worker pool) on the embedded default or PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["command"]
+
+
+@click.command(name="serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8787, show_default=True, type=int, help="TCP port.")
+@click.option(
+    "--workers", type=int, default=None, help="Cast worker threads (default: SPELL_SERVER_WORKERS or 2)."
+)
+@click.option("--demo", is_flag=True, help="Seed a demo user, key and the example spells; print a curl cast.")
+@click.option(
+    "--examples",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("examples/spells"),
+    show_default=True,
+    help="Example spells published by --demo.",
+)
+@click.option(
+    "--demo-key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("examples/keys/samples__demo.public.b64url.txt"),
+    show_default=True,
+    help="Public key (base64url SPKI) that signed the examples; registered for publisher 'samples'.",
+)
+@click.option("--log-level", default="warning", show_default=True, help="uvicorn log level.")
+def command(
+    host: str, port: int, workers: int | None, demo: bool, examples: Path, demo_key: Path, log_level: str
+) -> None:
+    """Run the Spell server: REST /v1, OpenAPI at /openapi.json, casts on an in-process worker pool.
+
+    The embedded default needs nothing installed: SQLite at $SPELL_HOME/platform.db (migrated at
+    start), artifacts under $SPELL_HOME/server. Set SPELL_DATABASE_URL=postgresql+psycopg://… for
+    PostgreSQL (run `spell db upgrade` first).
+
+    \b
+    Examples:
+      spell serve --demo                      # seeds a demo key and the examples, prints a curl cast
+      spell serve --host 0.0.0.0 --port 9000
+      SPELL_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/spell spell serve
+    """
+    import dataclasses
+
+    import uvicorn
+
+    from spell.api import create_app
+    from spell.config.server import ServerSettings
+    from spell.platform.server import Platform
+    from spell.storage.migrate import upgrade
+
+    settings = ServerSettings.from_env()
+    if workers is not None:
+        settings = dataclasses.replace(settings, workers=workers)
+    settings = dataclasses.replace(settings, public_url=f"http://{host}:{port}")
+    if settings.is_sqlite:
+        upgrade(settings.database_url)
+    platform = Platform.build(settings)
+    if demo:
+        platform.start()
+        _demo(platform, examples, demo_key, settings.public_url)
+    app = create_app(settings, platform=platform)
+    click.echo(
+        f"spell: serving on {settings.public_url} (database: {platform.db.engine.dialect.name}, "
+        f"workers: {settings.workers}); Ctrl-C stops",
+        err=True,
+    )
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+
+
+def _demo(platform: Any, examples: Path, demo_key: Path, base_url: str) -> None:
+    from spell.errors import InvalidInput
+    from spell.platform.cast.service import CastRequestBody
+    from spell.platform.demo import seed_demo
+
+    if not demo_key.is_file():
+        raise InvalidInput(
+            f"demo key {demo_key} not found", hint="run from the repository root or pass --demo-key"
+        )
+    seed = seed_demo(
+        platform,
+        examples,
+        publisher="samples",
+        key_id="demo",
+        public_key=demo_key.read_text(encoding="utf-8").strip(),
+    )
+    click.echo(f"demo: published {', '.join(seed.published) or 'nothing'}", err=True)
+    for name, reason in seed.skipped.items():
+        click.echo(f"demo: skipped {name}: {reason}", err=True)
+    spell_id = "samples/hello-wasm"
+    payload = {"input": {"name": "world"}}
+    sample = examples / "hello-wasm" / "demo-input.json"
+    if sample.is_file():
+        payload = {"input": json.loads(sample.read_text(encoding="utf-8"))}
+    if not any(p.startswith(spell_id + "@") for p in seed.published):
+        return
+    with platform.db.unit_of_work() as uow:
+        principal = _principal(platform, uow, seed)
+    cast, _ = platform.casts.create(
+        principal, CastRequestBody(spell_id=spell_id, input=payload["input"]), f"demo-{int(time.time())}"
+    )
+    deadline = time.monotonic() + 15
+    while platform.casts.get_status(cast.id) not in {"succeeded", "failed", "timeout", "canceled", "aborted"}:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.02)  # a CLI printout, not a test: polling is fine here
+    from spell.platform.cast.schemas import cast_out
+
+    result = cast_out(platform.casts.get(principal, cast.id))
+    curl = (
+        f"curl -s -X POST {base_url}/v1/spells/{spell_id}/cast "
+        f"-H {shlex.quote('Authorization: Bearer ' + seed.token)} "
+        f"-H 'Idempotency-Key: '$(date +%s%N) -H 'Prefer: wait=10' "
+        f"-H 'Content-Type: application/json' -d {shlex.quote(json.dumps(payload))}"
+    )
+    click.echo(f"\nDemo API key (shown once): {seed.token}\n\nCast it:\n  {curl}\n")
+    click.echo("Result of that cast, run just now:")
+    click.echo(json.dumps({"status": result["status"], "output": result["output"]}, indent=2))
+
+
+def _principal(platform: Any, uow: Any, seed: Any) -> Any:
+    from spell.platform.auth.schemas import Principal
+
+    user = platform.auth.get_user(uow, seed.user_id)
+    return Principal(
+        user_id=user.id,
+        tenant_id=user.tenant_id,
+        roles=tuple(user.roles),
+        scopes=("cast:invoke", "spell:read"),
+    )

@@ -1,0 +1,79 @@
+"""Migrations, SQLite pragmas, explicit transactions and after-commit hooks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.exc import StatementError
+
+from spell.kit.time import utcnow
+from spell.models import Base, Tenant
+from spell.storage.engine import make_engine
+from spell.storage.migrate import upgrade
+from spell.storage.session import Database
+
+
+def test_migrations_build_exactly_the_models_schema(database_url: str) -> None:
+    upgrade(database_url)
+    upgrade(database_url)  # a second run is a no-op
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x' / 'db.sqlite'}")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+    engine.dispose()
+
+
+def test_an_unknown_sqlite_begin_mode_is_refused(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}").execution_options(
+        sqlite_begin="EXCLUSIVE;DROP"
+    )
+    with pytest.raises(ValueError, match="begin mode"), engine.begin():
+        pass
+    engine.dispose()
+
+
+def test_after_commit_callbacks_run_only_when_the_transaction_commits(database: Database) -> None:
+    ran: list[str] = []
+    with database.unit_of_work() as uow:
+        uow.session.add(Tenant(id="ten_1", name="one", created_at=utcnow()))
+        uow.after_commit(lambda: ran.append("committed"))
+
+    def failing() -> None:
+        with database.unit_of_work() as uow:
+            uow.session.add(Tenant(id="ten_2", name="two", created_at=utcnow()))
+            uow.after_commit(lambda: ran.append("rolled back"))
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        failing()
+    assert ran == ["committed"]
+    with database.unit_of_work(write=False) as uow:
+        assert uow.session.get(Tenant, "ten_2") is None
+        tenant = uow.session.get(Tenant, "ten_1")
+        assert tenant is not None
+        assert tenant.created_at.tzinfo is not None
+
+
+def test_naive_datetimes_are_refused(database: Database) -> None:
+    from datetime import datetime
+
+    def store_naive() -> None:
+        with database.unit_of_work() as uow:
+            uow.session.add(Tenant(id="ten_3", name="three", created_at=datetime(2026, 1, 1)))  # noqa: DTZ001
+            uow.session.flush()
+
+    with pytest.raises(StatementError, match="naive"):
+        store_naive()
