@@ -16,6 +16,8 @@ Tree::
     │   ├── LogNotFound (LOG_NOT_FOUND)
     │   ├── OutputNotFound (OUTPUT_NOT_FOUND)
     │   ├── RegistryNotFound (REGISTRY_NOT_FOUND)
+    │   ├── ArtifactNotFound (ARTIFACT_NOT_FOUND)
+    │   ├── ButtonNotFound (BUTTON_NOT_FOUND)
     │   └── LicenseNotFound (LICENSE_NOT_FOUND)
     ├── Conflict (CONFLICT, 409)
     │   ├── IdempotencyConflict (IDEMPOTENCY_CONFLICT)
@@ -26,6 +28,7 @@ Tree::
     ├── PermissionDenied (FORBIDDEN, 403)
     │   ├── TenantForbidden (TENANT_FORBIDDEN)
     │   ├── UserBanned (USER_BANNED)
+    │   ├── SpellSuspended (SPELL_SUSPENDED)
     │   └── PolicyViolation (POLICY_DENIED)
     │       ├── ConfirmationRequired (CONFIRMATION_REQUIRED)
     │       ├── EntitlementRequired (ENTITLEMENT_REQUIRED)
@@ -69,9 +72,11 @@ __all__ = [
     "AlreadyExists",
     "AlreadyTerminal",
     "ArtifactExpired",
+    "ArtifactNotFound",
     "AuditChainBroken",
     "AuthError",
     "BudgetCapExceeded",
+    "ButtonNotFound",
     "CastNotFound",
     "ConfirmationRequired",
     "Conflict",
@@ -116,6 +121,7 @@ __all__ = [
     "SignatureUntrusted",
     "SpellError",
     "SpellNotFound",
+    "SpellSuspended",
     "StoreInconsistent",
     "TenantForbidden",
     "Timeout",
@@ -531,3 +537,21 @@ class WebhookSignatureInvalid(SpellError):
 
     code = "WEBHOOK_SIGNATURE_INVALID"
     status_code = 400
+
+
+class SpellSuspended(PermissionDenied):
+    """An operator suspended the spell; it cannot be cast until unsuspended."""
+
+    code = "SPELL_SUSPENDED"
+
+
+class ArtifactNotFound(NotFound):
+    """No artifact with that id (or not visible to the caller)."""
+
+    code = "ARTIFACT_NOT_FOUND"
+
+
+class ButtonNotFound(NotFound):
+    """No button with that id (or not visible to the caller)."""
+
+    code = "BUTTON_NOT_FOUND"
