@@ -125,3 +125,42 @@ def test_oci_without_a_docker_engine_is_engine_unavailable(tmp_path: Path) -> No
 
 def test_an_empty_oci_reference_is_invalid_input(tmp_path: Path) -> None:
     assert _refused(tmp_path, "oci:") == "VALIDATION_ERROR"
+
+
+def _fake_docker(tmp_path: Path, image_root: Path, *, create_fails: bool = False) -> Path:
+    """A stand-in for the docker CLI: answers version, create, cp (from ``image_root``) and rm."""
+    log = tmp_path / "docker.log"
+    script = tmp_path / "docker"
+    create = 'echo "no such image" >&2; exit 1' if create_fails else "echo cid-1"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$@" >> "{log}"\n'
+        'case "$1" in\n'
+        "  version) echo 24.0.7 ;;\n"
+        f"  create) {create} ;;\n"
+        f'  cp) cp -R "{image_root}/." "$3" ;;\n'
+        "  rm) exit 0 ;;\n"
+        "esac\n"
+    )
+    script.chmod(0o755)
+    return script
+
+
+def test_oci_install_copies_slash_spell_out_of_the_image_and_removes_the_container(tmp_path: Path) -> None:
+    docker = _fake_docker(tmp_path, write_spell(tmp_path / "image-spell"))
+    outcome = install("oci:ghcr.io/acme/hello:1.0.0", _store(tmp_path), FetchContext(docker=str(docker)))
+    record = outcome.spell.source
+    assert record is not None
+    assert (record.kind, record.image) == ("oci", "ghcr.io/acme/hello:1.0.0")
+    calls = (tmp_path / "docker.log").read_text().splitlines()
+    assert calls[1:] == [
+        "create ghcr.io/acme/hello:1.0.0",
+        f"cp cid-1:/spell/. {calls[2].split()[-1]}",
+        "rm -f cid-1",
+    ]
+
+
+def test_an_oci_image_that_cannot_be_created_is_a_fetch_failure(tmp_path: Path) -> None:
+    docker = _fake_docker(tmp_path, tmp_path, create_fails=True)
+    ctx = FetchContext(docker=str(docker))
+    assert _refused(tmp_path, "oci:ghcr.io/acme/missing:1.0.0", ctx) == "FETCH_FAILED"
