@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import stat
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
@@ -185,3 +187,57 @@ def test_archive_made_with_a_dot_root_folder_is_accepted(tmp_path: Path) -> None
 def test_file_named_dot_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UnsafeArchive):
         unpack_archive(_tar(_file(".")), tmp_path / "d")
+
+
+def test_truncated_archive_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
+    first, data = _file("first.txt")
+    big = tarfile.TarInfo("big.txt")
+    big.size = 4096  # only 100 bytes follow
+    archive = first.tobuf(tarfile.USTAR_FORMAT) + data.ljust(512, b"\0") + big.tobuf(tarfile.USTAR_FORMAT)
+    with pytest.raises(InvalidBundle):
+        unpack_archive(archive + b"x" * 100, tmp_path / "dest")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_member_type_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(UnsafeArchive) as caught:
+        unpack_archive(_tar(_special("odd", b"Z")), tmp_path / "d")
+    assert caught.value.details["kind"] == "special file"
+
+
+def test_corrupt_header_after_an_extended_header_is_invalid(tmp_path: Path) -> None:
+    long_name = tarfile.TarInfo("x" * 200)
+    headers = long_name.tobuf(tarfile.PAX_FORMAT)
+    archive = headers[:-512] + b"garbage!" * 64 + b"\0" * 1024
+    with pytest.raises(InvalidBundle) as caught:
+        unpack_archive(archive, tmp_path / "d")
+    assert caught.value.code == "INVALID_BUNDLE"
+    assert not (tmp_path / "d").exists()
+
+
+def test_pack_refuses_special_files(tmp_path: Path) -> None:
+    bundle = make_host_bundle(tmp_path / "b")
+    os.mkfifo(bundle / "pipe")
+    with pytest.raises(InvalidBundle) as caught:
+        pack_bundle(bundle)
+    assert caught.value.details["path"] == "pipe"
+
+
+def test_unpacked_folder_is_world_readable(tmp_path: Path) -> None:
+    dest = tmp_path / "dest"
+    unpack_archive(_tar(_file("a.txt")), dest)
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o755
+
+
+def test_failure_during_extraction_leaves_nothing(tmp_path: Path) -> None:
+    archive = _tar(_file("ok.txt"), _file("n" * 300))  # legal in tar, too long for the file system
+    with pytest.raises(UnsafeArchive):
+        unpack_archive(archive, tmp_path / "dest")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unpack_into_an_existing_empty_folder(tmp_path: Path) -> None:
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    assert unpack_archive(_tar(_file("a.txt")), dest) == ["a.txt"]
+    assert (dest / "a.txt").read_bytes() == b"x"

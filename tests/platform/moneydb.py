@@ -17,7 +17,7 @@ from spell.models.audit import AuditHead, AuditRecord
 from spell.models.base import Base
 from spell.models.budget import Budget, BudgetUsage, Hold
 from spell.models.ledger import LedgerAccount, LedgerPosting, LedgerTransaction
-from spell.models.payment import PaymentCustomer, PaymentRecord, WebhookEvent
+from spell.models.payment import PaymentCustomer, PaymentRecord, RevenueShare, WebhookEvent
 from spell.storage.engine import make_engine
 from spell.storage.session import Database
 
@@ -36,6 +36,7 @@ MONEY_MODELS = (
     PaymentCustomer,
     PaymentRecord,
     WebhookEvent,
+    RevenueShare,
 )
 MONEY_TABLES = [Base.metadata.tables[m.__tablename__] for m in MONEY_MODELS]
 

@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from spell.errors import InvalidInput, VerificationError
 from spell.signing.signature import SignatureFile, read_signature, sign_bundle
-from tests.bundle.factories import COMPAT, make_host_bundle
+from tests.bundle.factories import COMPAT, compat_expected, copy_compat_bundle, make_host_bundle
 
 
 def test_compat_signature_file_round_trips_byte_for_byte() -> None:
@@ -83,3 +83,14 @@ def test_unreadable_signature_file_raises(tmp_path: Path) -> None:
     (bundle / "spell.sig.json").write_bytes(b"\xff\xfe")
     with pytest.raises(VerificationError):
         read_signature(bundle)
+
+
+def test_resigning_the_compat_bundle_keeps_spell_runtimes_digest(tmp_path: Path) -> None:
+    bundle = copy_compat_bundle(tmp_path / "greet")
+    original = json.loads((bundle / "spell.sig.json").read_text())
+    sig = sign_bundle(bundle, Ed25519PrivateKey.generate(), key_id="k1")
+    assert sig.digest_hex == compat_expected()["digest_sha256_hex"]
+    rewritten = json.loads((bundle / "spell.sig.json").read_text())
+    assert {k: v for k, v in rewritten.items() if k != "signature"} == {
+        k: v for k, v in original.items() if k != "signature"
+    }

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from spell.api.errors import install_error_handlers
 from spell.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from spell.api.routes import admin, artifacts, casts, health, me, spells
+from spell.api.routes import admin, artifacts, casts, health, me, money, spells
 from spell.config.server import ServerSettings
 from spell.platform.server import Platform
 
@@ -39,7 +39,7 @@ def create_app(settings: ServerSettings, *, platform: Platform | None = None, ma
     )
     app.state.platform = chosen
     install_error_handlers(app)
-    for module in (health, me, spells, casts, artifacts, admin):
+    for module in (health, me, spells, casts, artifacts, admin, money):
         app.include_router(module.router, responses=_ERROR_RESPONSES)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import stat
 import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -85,11 +87,19 @@ def unpack_archive(
         raise InvalidBundle(f"{dest} must be an empty or new folder", details={"path": str(dest)})
     with _open(source) as handle, _open_tar(handle) as tar:
         members, files = _inspect(tar, limits)
-        dest.mkdir(parents=True, exist_ok=True)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        # Extract beside the destination and rename at the end, so a failure half-way (a truncated
+        # archive, a full disk) leaves the destination as it was.
+        staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=dest.parent))
         try:
-            tar.extractall(dest, members=members, filter="data")
+            tar.extractall(staging, members=members, filter="data")
         except (tarfile.TarError, OSError) as exc:
+            shutil.rmtree(staging, ignore_errors=True)
             raise UnsafeArchive(f"archive could not be extracted safely: {exc}") from exc
+    staging.chmod(0o755)
+    if dest.exists():
+        dest.rmdir()
+    staging.replace(dest)
     return files
 
 

@@ -9,7 +9,7 @@ from spell.models.button import Button
 from spell.models.cast import TERMINAL_STATUSES, Cast
 from spell.models.cast_event import CastEvent
 from spell.models.ledger import LedgerAccount, LedgerPosting, LedgerTransaction
-from spell.models.payment import PaymentCustomer, PaymentRecord, WebhookEvent
+from spell.models.payment import PaymentCustomer, PaymentRecord, RevenueShare, WebhookEvent
 from spell.models.publisher_key import Publisher, PublisherKey
 from spell.models.spell import VISIBILITIES, Spell, SpellVersion
 from spell.models.tenant import Tenant
@@ -37,6 +37,7 @@ __all__ = [
     "PaymentRecord",
     "Publisher",
     "PublisherKey",
+    "RevenueShare",
     "Spell",
     "SpellVersion",
     "Tenant",

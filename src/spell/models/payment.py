@@ -1,4 +1,4 @@
-"""Payments: provider customers per user, payments (top-ups, charges, refunds) and seen webhook events."""
+"""Payments: provider customers, payments, seen webhook events, and per-spell revenue shares."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from spell.models.base import Base
 
-__all__ = ["PaymentCustomer", "PaymentRecord", "WebhookEvent"]
+__all__ = ["PaymentCustomer", "PaymentRecord", "RevenueShare", "WebhookEvent"]
 
 
 class PaymentCustomer(Base):
@@ -49,3 +49,14 @@ class WebhookEvent(Base):
     provider: Mapped[str] = mapped_column(String(20))
     type: Mapped[str] = mapped_column(String(60))
     received_at: Mapped[datetime]
+
+
+class RevenueShare(Base):
+    """An operator's override of the maker's share of one spell's revenue, in basis points."""
+
+    __tablename__ = "revenue_shares"
+
+    spell_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    maker_share_bps: Mapped[int] = mapped_column(BigInteger)
+    updated_by: Mapped[str | None] = mapped_column(String(40))
+    updated_at: Mapped[datetime]

@@ -19,8 +19,9 @@ from spell.kit.time import utcnow
 from spell.models import Cast
 from spell.platform.artifact.service import ArtifactService
 from spell.platform.auth.service import AuthService
+from spell.platform.billing.service import LedgerCastMoney
 from spell.platform.cast.hub import CancelTokens, CastHub
-from spell.platform.cast.money import CastMoney, FreeCasts
+from spell.platform.cast.money import CastMoney
 from spell.platform.cast.service import CastPolicy, CastService
 from spell.platform.cast.tasks import CastRunner
 from spell.platform.spell.service import RegistryPolicy, SpellService
@@ -112,7 +113,7 @@ class Platform:
             db,
             spells,
             broker,
-            money or FreeCasts(),
+            money or LedgerCastMoney(),
             CastHub(),
             CancelTokens(),
             CastPolicy(
@@ -165,6 +166,7 @@ class Platform:
                 cast.status, cast.finished_at = "aborted", utcnow()
                 cast.error_code, cast.error_message = "INTERNAL", "the server stopped while the cast ran"
                 self.casts.repo.add_event(uow, cast.id, "aborted", {"status": "aborted"})
+                self.casts.money.release(uow, cast)  # lost by the platform: nothing is charged
             queued = list(uow.session.scalars(select(Cast.id).where(Cast.status == "queued")))
         for cast_id in queued:
             self.queue.publish(Job(name="cast.run", id=cast_id, payload={"cast_id": cast_id}))

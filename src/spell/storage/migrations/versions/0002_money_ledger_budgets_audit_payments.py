@@ -182,8 +182,18 @@ def upgrade() -> None:
             batch_op.f("ix_ledger_postings_transaction_id"), ["transaction_id"], unique=False
         )
 
+    op.create_table(
+        "revenue_shares",
+        sa.Column("spell_id", sa.String(length=200), nullable=False),
+        sa.Column("maker_share_bps", sa.BigInteger(), nullable=False),
+        sa.Column("updated_by", sa.String(length=40), nullable=True),
+        sa.Column("updated_at", spell.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("spell_id", name=op.f("pk_revenue_shares")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("revenue_shares")
 
     with op.batch_alter_table("ledger_postings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ledger_postings_transaction_id"))

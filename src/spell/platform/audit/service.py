@@ -1,0 +1,152 @@
+"""Append to and verify the hash-chained audit log.
+
+Appends bump the single ``audit_head`` row first: on PostgreSQL that row lock orders concurrent
+appends, on SQLite the write transaction holds the database lock, so the chain never forks. Records
+are never updated or deleted by the platform; ``verify`` finds the first one that was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, select, update
+from sqlalchemy.orm import Session
+
+from spell.errors import AuditChainBroken
+from spell.kit.ids import new_id
+from spell.kit.time import utcnow
+from spell.models.audit import AuditHead, AuditRecord
+from spell.platform.audit.chain import GENESIS, record_hash
+from spell.platform.ledger.repository import insert_ignore
+
+__all__ = ["ACTIONS", "AuditService"]
+
+ACTIONS = frozenset(
+    {
+        "key.created", "key.rotated", "key.revoked",
+        "publisher_key.added", "publisher_key.revoked",
+        "spell.published", "spell.yanked", "spell.suspended", "spell.unsuspended",
+        "cast.created", "cast.terminal",
+        "budget.changed", "credit.granted", "charge.captured", "charge.refunded",
+        "payment.succeeded", "payment.failed", "payment.refunded", "payment.disputed",
+        "user.banned", "user.unbanned",
+    }
+)  # fmt: skip
+_BATCH = 1_000
+
+
+class AuditService:
+    """The audit log of one unit of work."""
+
+    def __init__(self, session: Session, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.session = session
+        self.clock = clock
+
+    def append(
+        self,
+        action: str,
+        *,
+        actor_id: str | None,
+        tenant_id: str | None = None,
+        subject: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> AuditRecord:
+        """Add one record at the end of the chain."""
+        if action not in ACTIONS:
+            raise ValueError(f"unknown audit action {action!r}")
+        head_table = AuditHead.__table__
+        assert isinstance(head_table, Table)  # noqa: S101 - declarative tables are Table objects
+        insert_ignore(self.session, head_table, {"id": 1, "seq": 0, "hash": GENESIS}, ["id"])
+        seq, prev_hash = self.session.execute(
+            update(AuditHead)
+            .where(AuditHead.id == 1)
+            .values(seq=AuditHead.seq + 1)
+            .returning(AuditHead.seq, AuditHead.hash)
+        ).one()
+        record = AuditRecord(
+            seq=seq,
+            id=new_id("aud"),
+            at=self.clock(),
+            action=action,
+            actor_id=actor_id,
+            tenant_id=tenant_id,
+            subject=subject,
+            data=dict(data or {}),
+            prev_hash=prev_hash,
+        )
+        record.hash = record_hash(record)
+        self.session.add(record)
+        self.session.execute(
+            update(AuditHead).where(AuditHead.id == 1).values(hash=record.hash),
+            execution_options={"synchronize_session": False},
+        )
+        self.session.flush()
+        return record
+
+    def list(
+        self,
+        *,
+        action: str | None = None,
+        actor_id: str | None = None,
+        tenant_id: str | None = None,
+        after_seq: int = 0,
+        limit: int = 100,
+    ) -> list[AuditRecord]:
+        """Records in chain order, filtered, from ``after_seq`` on (keyset pagination)."""
+        query = select(AuditRecord).where(AuditRecord.seq > after_seq).order_by(AuditRecord.seq).limit(limit)
+        if action is not None:
+            query = query.where(AuditRecord.action == action)
+        if actor_id is not None:
+            query = query.where(AuditRecord.actor_id == actor_id)
+        if tenant_id is not None:
+            query = query.where(AuditRecord.tenant_id == tenant_id)
+        return list(self.session.scalars(query))
+
+    def verify(self) -> dict[str, Any]:
+        """Walk the chain; raise ``AUDIT_CHAIN_BROKEN`` naming the first edited, missing or moved record."""
+        expected_seq, prev_hash, checked = 1, GENESIS, 0
+        last_seq = 0
+        while True:
+            batch = list(
+                self.session.scalars(
+                    select(AuditRecord)
+                    .where(AuditRecord.seq > last_seq)
+                    .order_by(AuditRecord.seq)
+                    .limit(_BATCH)
+                )
+            )
+            if not batch:
+                break
+            for record in batch:
+                _check(record, expected_seq, prev_hash)
+                expected_seq, prev_hash, checked = record.seq + 1, record.hash, checked + 1
+                last_seq = record.seq
+        head = self.session.get(AuditHead, 1)
+        head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
+        if (head_seq, head_hash) != (checked, prev_hash):
+            raise AuditChainBroken(
+                f"the audit log ends at record {checked} but its head says {head_seq}: records were deleted",
+                details={"seq": checked + 1, "problem": "deleted", "head_seq": head_seq},
+            )
+        return {"records": checked, "head_hash": prev_hash}
+
+
+def _check(record: AuditRecord, expected_seq: int, prev_hash: str) -> None:
+    where = {"seq": record.seq, "id": record.id, "action": record.action}
+    if record.seq != expected_seq:
+        raise AuditChainBroken(
+            f"audit record {expected_seq} is missing (next is {record.seq})",
+            details={**where, "seq": expected_seq, "problem": "deleted", "next_seq": record.seq},
+        )
+    if record.prev_hash != prev_hash:
+        raise AuditChainBroken(
+            f"audit record {record.seq} ({record.id}) does not follow the record before it",
+            details={**where, "problem": "reordered"},
+        )
+    if record_hash(record) != record.hash:
+        raise AuditChainBroken(
+            f"audit record {record.seq} ({record.id}) was edited",
+            details={**where, "problem": "edited"},
+        )

@@ -1,0 +1,108 @@
+"""The audit chain: appends link by hash; any edit, deletion or swap is found and named."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import delete, update
+
+from spell.errors import AuditChainBroken
+from spell.models.audit import AuditRecord
+from spell.platform.audit.chain import GENESIS
+from spell.platform.audit.service import AuditService
+from spell.storage.session import Database
+
+
+def _append(db: Database, count: int) -> None:
+    for i in range(count):
+        with db.unit_of_work() as uow:
+            AuditService(uow.session).append(
+                "charge.captured", actor_id="usr_a", subject=f"cast_{i}", data={"n": i}
+            )
+
+
+def _broken(db: Database) -> dict[str, object]:
+    with pytest.raises(AuditChainBroken) as exc, db.unit_of_work(write=False) as uow:
+        AuditService(uow.session).verify()
+    assert exc.value.code == "AUDIT_CHAIN_BROKEN"
+    return exc.value.details
+
+
+def test_records_chain_by_hash_and_verify(database: Database) -> None:
+    _append(database, 3)
+    with database.unit_of_work(write=False) as uow:
+        service = AuditService(uow.session)
+        records = service.list()
+        assert [r.seq for r in records] == [1, 2, 3]
+        assert records[0].prev_hash == GENESIS
+        assert records[1].prev_hash == records[0].hash
+        assert service.verify() == {"records": 3, "head_hash": records[2].hash}
+
+
+def test_list_filters_and_pages(database: Database) -> None:
+    _append(database, 3)
+    with database.unit_of_work() as uow:
+        AuditService(uow.session).append(
+            "user.banned", actor_id="usr_admin", tenant_id="ten_1", subject="usr_x"
+        )
+    with database.unit_of_work(write=False) as uow:
+        service = AuditService(uow.session)
+        assert [r.seq for r in service.list(action="user.banned")] == [4]
+        assert [r.seq for r in service.list(actor_id="usr_a", after_seq=1, limit=1)] == [2]
+        assert [r.subject for r in service.list(tenant_id="ten_1")] == ["usr_x"]
+
+
+def test_unknown_actions_are_refused(database: Database) -> None:
+    with pytest.raises(ValueError, match="audit action"), database.unit_of_work() as uow:
+        AuditService(uow.session).append("cast.exploded", actor_id=None)
+
+
+def test_an_edited_record_is_named(database: Database) -> None:
+    _append(database, 4)
+    with database.unit_of_work() as uow:
+        uow.session.execute(update(AuditRecord).where(AuditRecord.seq == 3).values(data={"n": 999}))
+    details = _broken(database)
+    assert (details["seq"], details["problem"]) == (3, "edited")
+
+
+def test_a_deleted_record_is_named(database: Database) -> None:
+    _append(database, 4)
+    with database.unit_of_work() as uow:
+        uow.session.execute(delete(AuditRecord).where(AuditRecord.seq == 2))
+    details = _broken(database)
+    assert (details["seq"], details["problem"]) == (2, "deleted")
+
+
+def test_a_deleted_last_record_is_found_through_the_head(database: Database) -> None:
+    _append(database, 3)
+    with database.unit_of_work() as uow:
+        uow.session.execute(delete(AuditRecord).where(AuditRecord.seq == 3))
+    details = _broken(database)
+    assert (details["seq"], details["problem"]) == (3, "deleted")
+
+
+def test_swapped_records_are_named(database: Database) -> None:
+    _append(database, 4)
+    with database.unit_of_work() as uow:
+        uow.session.execute(update(AuditRecord).where(AuditRecord.seq == 2).values(seq=-2))
+        uow.session.execute(update(AuditRecord).where(AuditRecord.seq == 3).values(seq=2))
+        uow.session.execute(update(AuditRecord).where(AuditRecord.seq == -2).values(seq=3))
+    details = _broken(database)
+    assert (details["seq"], details["problem"]) == (2, "reordered")
+
+
+def test_concurrent_appends_never_fork_the_chain(database: Database) -> None:
+    def one(i: int) -> None:
+        with database.unit_of_work() as uow:
+            AuditService(uow.session).append("cast.created", actor_id=f"usr_{i}")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(one, range(60)))
+    with database.unit_of_work(write=False) as uow:
+        assert AuditService(uow.session).verify()["records"] == 60
+
+
+def test_an_empty_log_verifies(database: Database) -> None:
+    with database.unit_of_work(write=False) as uow:
+        assert AuditService(uow.session).verify() == {"records": 0, "head_hash": GENESIS}
