@@ -49,6 +49,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "db": (f"{_C}.db:group", "Migrate the platform database."),
     "admin": (f"{_C}.admin:group", "Create users, ban and unban (server side)."),
     "keys": (f"{_C}.keys:group", "Create platform API keys (server side)."),
+    "ledger": (f"{_C}.ledger:group", "Verify the money ledger (server side)."),
+    "audit": (f"{_C}.audit:group", "Verify the hash-chained audit log (server side)."),
 }
 
 

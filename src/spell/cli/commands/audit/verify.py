@@ -1,0 +1,29 @@
+"""``spell audit verify``: the audit chain is whole, in order and unedited."""
+
+from __future__ import annotations
+
+import click
+
+from spell.cli.output import emit, json_option
+
+__all__ = ["command"]
+
+
+@click.command(name="verify")
+@json_option
+def command(as_json: bool) -> None:
+    """Recompute each audit record's hash and its link to the one before.
+
+    Exits 0 when the chain is intact; otherwise exits 4 with AUDIT_CHAIN_BROKEN naming the first
+    edited, deleted or reordered record (details.seq, details.id, details.problem).
+
+    \b
+    Example:
+      spell audit verify --json
+    """
+    from spell.cli.commands.admin._platform import open_platform
+    from spell.platform.audit.service import AuditService
+
+    with open_platform() as platform, platform.db.unit_of_work(write=False) as uow:
+        report = AuditService(uow.session).verify()
+    emit({"ok": True, **report}, as_json=as_json, human=f"audit chain ok: {report['records']} records")

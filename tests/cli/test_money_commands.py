@@ -1,0 +1,76 @@
+"""``spell admin credit``, ``spell ledger verify`` and ``spell audit verify`` on the embedded database."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.cli.run_cli import run_cli
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SPELL_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("SPELL_DATABASE_URL", raising=False)
+    monkeypatch.setenv("SPELL_SERVER_SECRET_KEY", "cli-test-secret")
+    assert run_cli("admin", "create-user", "alice@example.com").exit_code == 0
+    return tmp_path / "home"
+
+
+def test_credit_adds_to_the_wallet_once_per_reference(home: Path) -> None:
+    first = run_cli("admin", "credit", "alice@example.com", "10.50", "--reference", "inv-1", "--json")
+    assert first.exit_code == 0, first.stderr
+    assert first.json()["balance"]["amount_micros"] == 10_500_000
+    again = run_cli("admin", "credit", "alice@example.com", "10.50", "--reference", "inv-1", "--json")
+    assert again.json()["balance"]["amount_micros"] == 10_500_000
+    human = run_cli("admin", "credit", "alice@example.com", "1")
+    assert "balance 11.500000 USD" in human.stdout
+
+
+@pytest.mark.parametrize("amount", ["ten", "0", "0.0000001", "-5"])
+def test_credit_refuses_amounts_that_are_not_positive_decimals(home: Path, amount: str) -> None:
+    result = run_cli("admin", "credit", "--json", "--", "alice@example.com", amount)
+    assert result.exit_code == 6
+    assert result.error()["code"] == "VALIDATION_ERROR"
+
+
+def test_credit_to_an_unknown_user_is_not_found(home: Path) -> None:
+    assert run_cli("admin", "credit", "ghost@example.com", "1", "--json").exit_code == 3
+
+
+def test_ledger_verify_passes_then_names_a_drifted_account(home: Path) -> None:
+    run_cli("admin", "credit", "alice@example.com", "2")
+    ok = run_cli("ledger", "verify", "--json")
+    assert ok.exit_code == 0, ok.stderr
+    assert ok.json() == {"ok": True, "accounts": 2, "drift": [], "unbalanced_transactions": []}
+    assert "ledger ok" in run_cli("ledger", "verify").stdout
+    with sqlite3.connect(home / "platform.db") as db:
+        db.execute("UPDATE ledger_accounts SET balance_micros = balance_micros + 1 WHERE kind = 'wallet'")
+    bad = run_cli("ledger", "verify", "--json")
+    assert bad.exit_code == 4
+    error = bad.error()
+    assert error["code"] == "LEDGER_DRIFT"
+    assert error["details"]["drift"][0]["kind"] == "wallet"
+
+
+def test_audit_verify_names_the_first_edited_record(home: Path) -> None:
+    for reference in ("a", "b", "c"):
+        run_cli("admin", "credit", "alice@example.com", "1", "--reference", reference)
+    ok = run_cli("audit", "verify", "--json")
+    assert ok.exit_code == 0, ok.stderr
+    assert ok.json()["records"] == 3
+    assert "3 records" in run_cli("audit", "verify").stdout
+    with sqlite3.connect(home / "platform.db") as db:
+        db.execute("""UPDATE audit_records SET data = '{"amount_micros": 9}' WHERE seq = 2""")
+    bad = run_cli("audit", "verify", "--json")
+    assert bad.exit_code == 4
+    assert (bad.error()["code"], bad.error()["details"]["seq"]) == ("AUDIT_CHAIN_BROKEN", 2)
+
+
+def test_money_commands_teach_in_their_help(home: Path) -> None:
+    for args in (("admin", "credit"), ("ledger", "verify"), ("audit", "verify")):
+        result = run_cli(*args, "--help")
+        assert result.exit_code == 0
+        assert "Example" in result.stdout
