@@ -5,14 +5,9 @@
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
   (memory (export "memory") 2)
-  ;; 0..15: iovec scratch, 16..19: nread/nwritten, 64..: constant text, 1024..: input buffer
-  (data (i32.const 64) "{\"greeting\":\"hello\",\"input\":")
-  (data (i32.const 128) "}\n")
-  (func $write (param $ptr i32) (param $len i32)
-    (i32.store (i32.const 0) (local.get $ptr))
-    (i32.store (i32.const 4) (local.get $len))
-    (if (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 16))
-      (then (call $proc_exit (i32.const 1)))))
+  ;; 0..7: iovec, 16..19: nread/nwritten; the answer is built in one piece: the prefix sits right
+  ;; before the input buffer at 1024, and "}\n" is appended after the input, so one write sends it all.
+  (data (i32.const 996) "{\"greeting\":\"hello\",\"input\":")
   (func (export "_start")
     (local $used i32)
     (local $n i32)
@@ -32,6 +27,11 @@
       (then
         (i32.store (i32.const 1024) (i32.const 0x6c6c756e)) ;; "null" when stdin is empty
         (local.set $used (i32.const 4))))
-    (call $write (i32.const 64) (i32.const 28))
-    (call $write (i32.const 1024) (local.get $used))
-    (call $write (i32.const 128) (i32.const 2))))
+    (i32.store16 (i32.add (i32.const 1024) (local.get $used)) (i32.const 0x0a7d)) ;; "}\n"
+    (i32.store (i32.const 0) (i32.const 996))
+    (i32.store (i32.const 4) (i32.add (local.get $used) (i32.const 30)))
+    (if (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 16))
+      (then (call $proc_exit (i32.const 1))))
+    ;; a short write cannot happen with the runtime's in-memory stdout; fail loudly if it ever does
+    (if (i32.ne (i32.load (i32.const 16)) (i32.add (local.get $used) (i32.const 30)))
+      (then (call $proc_exit (i32.const 1))))))

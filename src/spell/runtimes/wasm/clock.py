@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import struct
 import time
+from collections.abc import Callable
 
 import wasmtime
 
@@ -27,13 +28,16 @@ _ABSTIME = 1
 _MAX_SUBSCRIPTIONS = 4096
 
 
-def define_poll_oneoff(linker: wasmtime.Linker, watch: Watch) -> None:
-    """Shadow WASI's ``poll_oneoff`` in ``linker`` with the bounded version."""
+def define_poll_oneoff(linker: wasmtime.Linker, watch_of: Callable[[], Watch | None]) -> None:
+    """Shadow WASI's ``poll_oneoff`` in ``linker``; ``watch_of`` gives the calling cast's watch."""
     i32 = wasmtime.ValType.i32()
     ty = wasmtime.FuncType([i32, i32, i32, i32], [i32])
 
     def poll_oneoff(caller: wasmtime.Caller, in_ptr: int, out_ptr: int, nsubs: int, nevents_ptr: int) -> int:
         try:
+            watch = watch_of()
+            if watch is None:  # called outside a cast: nothing bounds a sleep, so refuse it
+                return _ERRNO_FAULT
             return _poll(caller, watch, in_ptr, out_ptr, nsubs, nevents_ptr)
         except Exception:  # bad pointers and the like: an errno for the guest, never an unwind
             return _ERRNO_FAULT

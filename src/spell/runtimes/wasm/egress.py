@@ -11,7 +11,7 @@ import http.client
 import json
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
@@ -144,8 +144,11 @@ class EgressClient:
             raise
 
 
-def define_http_request(linker: wasmtime.Linker, client: EgressClient) -> None:
-    """Define ``spell.http_request(req_ptr, req_len, resp_ptr, resp_cap) -> i32`` in ``linker``."""
+def define_http_request(linker: wasmtime.Linker, client_of: Callable[[], EgressClient | None]) -> None:
+    """Define ``spell.http_request(req_ptr, req_len, resp_ptr, resp_cap) -> i32`` in ``linker``.
+
+    ``client_of`` gives the egress state of the calling cast (None: egress is not granted).
+    """
     i32 = wasmtime.ValType.i32()
     ty = wasmtime.FuncType([i32, i32, i32, i32], [i32])
 
@@ -153,8 +156,9 @@ def define_http_request(linker: wasmtime.Linker, client: EgressClient) -> None:
         caller: wasmtime.Caller, req_ptr: int, req_len: int, resp_ptr: int, resp_cap: int
     ) -> int:
         try:
+            client = client_of()
             memory = caller.get("memory")
-            if not isinstance(memory, wasmtime.Memory) or req_len > _MAX_REQUEST_JSON:
+            if client is None or not isinstance(memory, wasmtime.Memory) or req_len > _MAX_REQUEST_JSON:
                 return -1
             raw = bytes(memory.read(caller, req_ptr, req_ptr + req_len))
             answer = json.dumps(client.handle(raw), separators=(",", ":")).encode()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import platform
 import threading
+import time
 from dataclasses import dataclass
 from importlib.metadata import version
 
@@ -54,12 +55,19 @@ def make_engine(config: EngineConfig) -> wasmtime.Engine:
 
 
 class EpochTicker:
-    """Increments an engine's epoch every ``tick_s`` while at least one cast is running."""
+    """Increments an engine's epoch every ``tick_s`` while casts run.
 
-    def __init__(self, engine: wasmtime.Engine, *, tick_s: float = 0.005) -> None:
+    The thread idles on a condition once no cast has run for ``linger_s``; a cast wakes it only
+    when it idles, so back-to-back casts pay no thread hand-off.
+    """
+
+    def __init__(self, engine: wasmtime.Engine, *, tick_s: float = 0.005, linger_s: float = 1.0) -> None:
         self._engine = engine
         self._tick_s = tick_s
+        self._linger_s = linger_s
         self._active = 0
+        self._last_active = 0.0
+        self._idle = True
         self._closed = False
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -71,16 +79,15 @@ class EpochTicker:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="spell-wasm-epoch", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            if self._idle:
+                self._idle = False
+                self._cond.notify()
 
     def leave(self) -> None:
         """A cast ended."""
         with self._cond:
             self._active -= 1
-
-    def bump(self) -> None:
-        """Tick now, so running guests check their stop conditions at once."""
-        self._engine.increment_epoch()
+            self._last_active = time.monotonic()
 
     def close(self) -> None:
         """Stop the ticker thread (it is a daemon; closing is for tidy tests and servers)."""
@@ -94,11 +101,12 @@ class EpochTicker:
     def _loop(self) -> None:
         while True:
             with self._cond:
-                # Idle waits block without ticking; while casts run, wait_for times out every tick.
-                self._cond.wait_for(lambda: self._closed or self._active > 0)
+                if self._active == 0 and time.monotonic() - self._last_active > self._linger_s:
+                    self._idle = True
+                    self._cond.wait_for(lambda: self._closed or not self._idle)
                 if self._closed:
                     return
-                self._cond.wait(self._tick_s)
+                self._cond.wait(self._tick_s)  # doubles as the tick sleep; close() cuts it short
                 if self._closed:
                     return
             self._engine.increment_epoch()

@@ -29,13 +29,14 @@ class ModuleFileError(Exception):
 class ModuleFile:
     """A module file as last seen."""
 
-    path: Path
+    path: str
     identity: tuple[int, int, int, int]
     sha256: str
 
     def read(self) -> bytes:
         """The file's bytes (the cache checks them against ``sha256`` before compiling)."""
-        return self.path.read_bytes()
+        with open(self.path, "rb") as fh:
+            return fh.read()
 
 
 class ModuleFiles:
@@ -49,7 +50,7 @@ class ModuleFiles:
 
     def lookup(self, bundle_dir: Path, module_rel: str) -> ModuleFile:
         """Return the module file of a bundle, refusing paths outside it and files over the size cap."""
-        key = (str(bundle_dir), module_rel)
+        key = (os.fspath(bundle_dir), module_rel)
         with self._lock:
             known = self._seen.get(key)
         if known is not None:
@@ -81,7 +82,7 @@ class ModuleFiles:
             raise ModuleFileError(
                 "module_missing", f"cannot read the module {module_rel}: {exc.strerror}"
             ) from None
-        return ModuleFile(path=path, identity=_identity(st), sha256=hashlib.sha256(data).hexdigest())
+        return ModuleFile(path=str(path), identity=_identity(st), sha256=hashlib.sha256(data).hexdigest())
 
 
 def _identity(st: os.stat_result) -> tuple[int, int, int, int]:

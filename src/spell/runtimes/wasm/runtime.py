@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -12,6 +13,7 @@ from typing import Any
 
 import wasmtime
 
+from spell.bundle.manifest import WasmSpec
 from spell.config.wasm import WasmSettings
 from spell.runtimes.base import Artifact, CastRequest, CastResult, Limits, Outcome, Usage
 from spell.runtimes.wasm.cache import ModuleCache
@@ -21,6 +23,7 @@ from spell.runtimes.wasm.engine import EngineConfig, EpochTicker, make_engine
 from spell.runtimes.wasm.interrupt import Watch
 from spell.runtimes.wasm.judge import judge, parse_output
 from spell.runtimes.wasm.limits import effective_limits
+from spell.runtimes.wasm.linking import Linkers
 from spell.runtimes.wasm.module_file import ModuleFileError, ModuleFiles
 from spell.runtimes.wasm.sandbox import run_module
 
@@ -51,6 +54,7 @@ class WasmRuntime:
         )
         self._ticker = EpochTicker(self.engine, tick_s=tick_s)
         self._files = ModuleFiles(max_bytes=self.settings.max_module_bytes)
+        self._linkers = Linkers(self.engine, capacity=self.settings.module_cache_entries)
 
     def close(self) -> None:
         """Stop the epoch ticker thread."""
@@ -67,12 +71,13 @@ class WasmRuntime:
         spec = request.manifest.runtime.wasm
         if request.manifest.runtime.execution != "wasm" or spec is None:
             return _fail(Outcome.FAILED, "the manifest's runtime.execution is not wasm", reason="not_wasm")
-        limits = effective_limits(spec, request.limits, self.settings)
+        limits = _limits(spec, request.limits, self.settings)
         if request.cancel is not None and request.cancel.is_set():
             return _fail(Outcome.CANCELED, "the cast was canceled before it started")
         loaded = self._load(request.bundle_dir, spec.module)
         if isinstance(loaded, CastResult):
             return loaded
+        digest, module = loaded
         policy = request.manifest.runtime.policy
         scratch = self._scratch(request) if policy.fs_write else None
         try:
@@ -93,13 +98,13 @@ class WasmRuntime:
         try:
             ran = run_module(
                 self.engine,
-                loaded,
+                lambda: self._linkers.pre(digest, module, egress=egress is not None),
                 stdin=stdin,
                 limits=limits,
                 grants=grants,
                 watch=watch,
                 egress=egress,
-                argv0=Path(spec.module).name,
+                argv0="",  # no arguments: input is stdin only, and skipping argv saves time per cast
             )
         finally:
             self._ticker.leave()
@@ -151,10 +156,10 @@ class WasmRuntime:
             return
         result.artifacts = artifacts
 
-    def _load(self, bundle_dir: Path, module_rel: str) -> wasmtime.Module | CastResult:
+    def _load(self, bundle_dir: Path, module_rel: str) -> tuple[str, wasmtime.Module] | CastResult:
         try:
             found = self._files.lookup(bundle_dir, module_rel)
-            return self.cache.get_by_digest(found.sha256, found.read)
+            return found.sha256, self.cache.get_by_digest(found.sha256, found.read)
         except ModuleFileError as exc:
             return _fail(Outcome.FAILED, exc.message, reason=exc.reason)
         except OSError as exc:
@@ -175,6 +180,11 @@ class WasmRuntime:
             request.work_dir.mkdir(parents=True, exist_ok=True)
             return request.work_dir
         return Path(tempfile.mkdtemp(prefix="spell-cast-"))
+
+
+@functools.lru_cache(maxsize=1024)
+def _limits(spec: WasmSpec, defaults: Limits, maxima: WasmSettings) -> Limits:
+    return effective_limits(spec, defaults, maxima)  # pure and called per cast: remembered
 
 
 def _fail(outcome: Outcome, message: str, *, reason: str | None = None) -> CastResult:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,9 +14,9 @@ from wasmtime import _ffi as ffi
 from spell.runtimes.base import Limits
 from spell.runtimes.wasm.capabilities import Grants
 from spell.runtimes.wasm.capture import CappedSink
-from spell.runtimes.wasm.clock import define_poll_oneoff
-from spell.runtimes.wasm.egress import EgressClient, define_http_request
+from spell.runtimes.wasm.egress import EgressClient
 from spell.runtimes.wasm.interrupt import Watch, attach_watch, detach_watch
+from spell.runtimes.wasm.linking import HostContext, bind
 
 __all__ = ["Ran", "run_module"]
 
@@ -42,7 +43,7 @@ class Ran:
 
 def run_module(
     engine: wasmtime.Engine,
-    module: wasmtime.Module,
+    linked: Callable[[], wasmtime.InstancePre],
     *,
     stdin: bytes,
     limits: Limits,
@@ -51,7 +52,11 @@ def run_module(
     egress: EgressClient | None,
     argv0: str,
 ) -> Ran:
-    """Instantiate ``module`` in a fresh store and run its ``_start`` to the end."""
+    """Instantiate the pre-linked module in a fresh store and run its ``_start`` to the end.
+
+    ``linked`` returns the pre-linked module; it is called inside the run so that a link error
+    (an unknown import) is reported like any other failure of the run.
+    """
     store = wasmtime.Store(engine)
     store.set_limits(
         memory_size=limits.max_memory_bytes,
@@ -66,19 +71,14 @@ def run_module(
     stderr = CappedSink("stderr", limits.max_stderr_bytes, watch)
     ran = Ran(stdout=stdout, stderr=stderr)
     store.set_wasi(_wasi_config(stdin, grants, stdout, stderr, argv0))
-    linker = wasmtime.Linker(engine)
-    linker.define_wasi()
-    linker.allow_shadowing = True
-    define_poll_oneoff(linker, watch)
-    if egress is not None:
-        define_http_request(linker, egress)
     key = attach_watch(store, watch)
     cpu0 = time.thread_time()
-    instance: wasmtime.Instance | None = None
+    exports: Any = None
+    previous = bind(HostContext(watch=watch, egress=egress))
     try:
-        instance = linker.instantiate(store, module)
+        exports = linked().instantiate(store).exports(store)
         ran.instantiated = True
-        start = instance.exports(store).get("_start")
+        start = exports.get("_start")
         if not isinstance(start, wasmtime.Func):
             ran.extra["no_start"] = True
         else:
@@ -92,13 +92,12 @@ def run_module(
         ran.error = exc
     finally:
         ran.cpu_ms = (time.thread_time() - cpu0) * 1000
+        bind(previous)
         detach_watch(key)
     ran.fuel_used = fuel - store.get_fuel()
-    if instance is not None:
+    if exports is not None:
         ran.peak_memory = sum(
-            ext.data_len(store)
-            for ext in instance.exports(store).values()
-            if isinstance(ext, wasmtime.Memory)
+            ext.data_len(store) for ext in exports.values() if isinstance(ext, wasmtime.Memory)
         )
     return ran
 
@@ -107,7 +106,8 @@ def _wasi_config(
     stdin: bytes, grants: Grants, stdout: CappedSink, stderr: CappedSink, argv0: str
 ) -> wasmtime.WasiConfig:
     wasi = wasmtime.WasiConfig()
-    wasi.argv = [argv0]
+    if argv0:
+        wasi.argv = [argv0]
     if grants.env:
         wasi.env = list(grants.env.items())
     _set_stdin_bytes(wasi, stdin)

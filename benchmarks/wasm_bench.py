@@ -1,0 +1,268 @@
+"""WASM runtime benchmark: platform cast vs the raw wasmtime floor vs Extism; threads; cold start.
+
+Run: .venv/bin/python benchmarks/wasm_bench.py [--iterations 2000]
+
+Measurements interleave the contenders in one loop, so machine noise hits all of them alike.
+1. A fresh-instance cast of examples/spells/hello-wasm with a warm module cache (median, p99).
+2. The raw floor: the same module with wasmtime alone — new Store, WASI context with stdin bytes and
+   a stdout callback, Linker + define_wasi, instantiate, call ``_start`` — and no platform code.
+3. Extism (``pip install -e .[bench]``): an equivalent echo plugin, a new ``Plugin`` from one
+   ``CompiledPlugin`` per call (fresh instance, like a cast).
+4. Throughput with 1 and 2 threads (hello, and a CPU-bound guest where the guest dominates).
+5. Cold start of a module: compile vs load from the on-disk AOT cache.
+Targets: overhead over the raw floor <= 0.5 ms; not slower than Extism; 2 threads >= 1.7x one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import functools
+import json
+import os
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import wasmtime
+from wasmtime import _ffi as ffi
+
+from spell.bundle.loaders import load_manifest
+from spell.bundle.manifest import RuntimeSpec, SpellManifest, WasmSpec
+from spell.config.wasm import WasmSettings
+from spell.runtimes.base import CastRequest, Outcome
+from spell.runtimes.wasm import WasmRuntime
+from spell.runtimes.wasm.cache import ModuleCache
+from spell.runtimes.wasm.engine import EngineConfig, make_engine
+
+ROOT = Path(__file__).resolve().parents[1]
+HELLO = ROOT / "examples" / "spells" / "hello-wasm"
+RUST = ROOT / "examples" / "spells" / "dict-lookup-rust" / "spell.wasm"
+C_MODULE = ROOT / "examples" / "spells" / "word-count-c" / "spell.wasm"
+ASSETS = Path(__file__).resolve().parent / "assets"
+INPUT = {"name": "world"}
+INPUT_BYTES = json.dumps(INPUT, separators=(",", ":")).encode()
+EXPECTED = b'{"greeting":"hello","input":{"name":"world"}}\n'
+
+
+def _check(condition: bool, what: str) -> None:
+    if not condition:
+        raise SystemExit(f"benchmark setup failed: {what}")
+
+
+def _ms(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered) * 1000, ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
+
+
+class RawFloor:
+    """wasmtime alone, as a plain wasmtime-py program would run the hello module."""
+
+    def __init__(self, wasm: bytes, *, stdin: bytes = INPUT_BYTES) -> None:
+        self.stdin = stdin
+        config = wasmtime.Config()
+        config.consume_fuel = True
+        config.epoch_interruption = True
+        self.engine = wasmtime.Engine(config)
+        self.module = wasmtime.Module(self.engine, wasm)
+
+    def run(self) -> bytes:
+        store = wasmtime.Store(self.engine)
+        store.set_fuel(1_000_000_000)
+        store.set_epoch_deadline(1_000_000)
+        wasi = wasmtime.WasiConfig()
+        out = bytearray()
+        wasi.stdout_custom = out.extend
+        vec = ffi.wasm_byte_vec_t()
+        buf = (ffi.wasm_byte_t * len(self.stdin)).from_buffer_copy(self.stdin)
+        ffi.wasm_byte_vec_new(ctypes.byref(vec), len(self.stdin), buf)
+        ffi.wasi_config_set_stdin_bytes(wasi.ptr(), ctypes.byref(vec))
+        store.set_wasi(wasi)
+        linker = wasmtime.Linker(self.engine)
+        linker.define_wasi()
+        instance = linker.instantiate(store, self.module)
+        start = instance.exports(store)["_start"]
+        if isinstance(start, wasmtime.Func):
+            start(store)
+        return bytes(out)
+
+
+def _extism() -> Callable[[], bytes] | str:
+    try:
+        import extism
+    except ImportError as exc:  # the bench extra is optional
+        return f"extism not installed ({exc}); pip install -e '.[bench]'"
+    try:
+        wasm = bytes(wasmtime.wat2wasm((ASSETS / "extism_echo.wat").read_text(encoding="utf-8")))
+        compiled = extism.extism.CompiledPlugin(wasm, wasi=True)
+    except Exception as exc:  # a missing native library is reported, not fatal
+        return f"extism unavailable: {exc}"
+
+    def call() -> bytes:
+        plugin = extism.Plugin(compiled)
+        return bytes(plugin.call("echo", INPUT_BYTES))
+
+    return call
+
+
+def bench_latency(iterations: int) -> dict[str, Any]:
+    runtime = WasmRuntime(WasmSettings())
+    request = CastRequest(bundle_dir=HELLO, manifest=load_manifest(HELLO), input=INPUT)
+    raw = RawFloor((HELLO / "spell.wasm").read_bytes())
+    extism_call = _extism()
+    _check(raw.run() == EXPECTED, "raw floor output")
+    first = runtime.run(request)
+    _check(first.outcome is Outcome.SUCCEEDED, f"hello cast: {first.message}")
+    _check(first.stdout.encode() == EXPECTED, "hello cast output")
+    if callable(extism_call):
+        _check(extism_call() == EXPECTED, "extism output")
+    samples: dict[str, list[float]] = {"platform": [], "raw": [], "extism": []}
+    for _ in range(min(200, iterations)):  # warm-up
+        runtime.run(request)
+        raw.run()
+        if callable(extism_call):
+            extism_call()
+    clock = time.perf_counter
+    for _ in range(iterations):
+        t0 = clock()
+        runtime.run(request)
+        t1 = clock()
+        raw.run()
+        t2 = clock()
+        samples["platform"].append(t1 - t0)
+        samples["raw"].append(t2 - t1)
+        if callable(extism_call):
+            t3 = clock()
+            extism_call()
+            samples["extism"].append(clock() - t3)
+    runtime.close()
+    result: dict[str, Any] = {name: _ms(values) for name, values in samples.items() if values}
+    if not callable(extism_call):
+        result["extism_note"] = extism_call
+    return result
+
+
+def _throughput(run: Callable[[], object], threads: int, per_thread: int) -> float:
+    barrier = threading.Barrier(threads + 1)
+
+    def worker() -> None:
+        barrier.wait()
+        for _ in range(per_thread):
+            run()
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for t in pool:
+        t.join()
+    return threads * per_thread / (time.perf_counter() - start)
+
+
+def bench_threads(casts: int) -> dict[str, tuple[float, float]]:
+    runtime = WasmRuntime(WasmSettings())
+    hello = CastRequest(bundle_dir=HELLO, manifest=load_manifest(HELLO), input=INPUT)
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = Path(tmp)
+        (bundle / "spell.wasm").write_bytes(
+            wasmtime.wat2wasm((ASSETS / "spin.wat").read_text(encoding="utf-8"))
+        )
+        manifest = SpellManifest(
+            id="bench/spin",
+            version="1.0.0",
+            name="spin",
+            runtime=RuntimeSpec(execution="wasm", wasm=WasmSpec()),
+        )
+        spin = CastRequest(bundle_dir=bundle, manifest=manifest, input=3_000_000)
+        _check(runtime.run(spin).outcome is Outcome.SUCCEEDED, "spin cast")
+        out: dict[str, tuple[float, float]] = {}
+        for name, request, count in (
+            ("hello", hello, casts),
+            ("cpu-bound (3M-iteration loop)", spin, casts // 20),
+        ):
+            runtime.run(request)
+            one = _throughput(functools.partial(runtime.run, request), 1, count)
+            two = _throughput(functools.partial(runtime.run, request), 2, count // 2)
+            out[name] = (one, two)
+    runtime.close()
+    raw = RawFloor(
+        bytes(wasmtime.wat2wasm((ASSETS / "spin.wat").read_text(encoding="utf-8"))), stdin=b"3000000"
+    )
+    count = casts // 20
+    out["baseline: raw wasmtime, same CPU-bound guest"] = (
+        _throughput(raw.run, 1, count),
+        _throughput(raw.run, 2, count // 2),
+    )
+    return out
+
+
+def bench_cold(rounds: int) -> dict[str, tuple[float, float]]:
+    config = EngineConfig()
+    engine = make_engine(config)
+    out: dict[str, tuple[float, float]] = {}
+    for label, path in (("dict-lookup-rust (Rust)", RUST), ("word-count-c (C)", C_MODULE)):
+        wasm = path.read_bytes()
+        compile_s: list[float] = []
+        disk_s: list[float] = []
+        with tempfile.TemporaryDirectory() as tmp:
+            ModuleCache(engine, config.cache_key, directory=Path(tmp)).get(wasm)  # fill the disk cache
+            for _ in range(rounds):
+                t0 = time.perf_counter()
+                ModuleCache(engine, config.cache_key).get(wasm)
+                t1 = time.perf_counter()
+                cache = ModuleCache(engine, config.cache_key, directory=Path(tmp))
+                cache.get(wasm)
+                t2 = time.perf_counter()
+                _check(cache.stats.disk_hits == 1, "disk cache hit")
+                compile_s.append(t1 - t0)
+                disk_s.append(t2 - t1)
+        out[f"{label}, {len(wasm) // 1024} KiB"] = (_ms(compile_s)[0], _ms(disk_s)[0])
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--iterations", type=int, default=2000)
+    args = parser.parse_args()
+
+    lat = bench_latency(args.iterations)
+    rows = [
+        ("spell cast (fresh instance, warm cache)", "platform"),
+        ("raw floor (wasmtime only)", "raw"),
+        ("extism (new Plugin from CompiledPlugin)", "extism"),
+    ]
+    print(f"\nWASM runtime, hello module, {args.iterations} interleaved iterations (ms)")
+    print(f"{'contender':<44}{'median':>10}{'p99':>10}")
+    for label, key in rows:
+        if key in lat:
+            print(f"{label:<44}{lat[key][0]:>10.3f}{lat[key][1]:>10.3f}")
+        else:
+            print(f"{label:<44}{lat.get('extism_note', 'n/a')}")
+    overhead = lat["platform"][0] - lat["raw"][0]
+    verdict = "PASS" if overhead <= 0.5 else "FAIL"
+    print(f"\noverhead over the raw floor (median): {overhead:.3f} ms, target <= 0.5: {verdict}")
+    if "extism" in lat:
+        ratio = lat["platform"][0] / lat["extism"][0]
+        print(f"spell / extism (median): {ratio:.2f}, target <= 1.0: {'PASS' if ratio <= 1.0 else 'FAIL'}")
+
+    threads = bench_threads(max(200, args.iterations // 2))
+    print("\nThroughput (casts/s)")
+    print(f"{'module':<46}{'1 thread':>12}{'2 threads':>12}{'ratio':>8}")
+    for name, (one, two) in threads.items():
+        print(f"{name:<46}{one:>12.0f}{two:>12.0f}{two / one:>8.2f}")
+    print(f"(target: 2 threads >= 1.7x one for guest-bound casts; this machine has {os.cpu_count()} CPUs)")
+
+    cold = bench_cold(10)
+    print("\nCold start of a module (ms, median of 10)")
+    print(f"{'module':<36}{'compile':>12}{'disk cache':>12}{'speed-up':>10}")
+    for name, (comp, disk) in cold.items():
+        print(f"{name:<36}{comp:>12.2f}{disk:>12.2f}{comp / disk:>9.1f}x")
+
+
+if __name__ == "__main__":
+    main()
