@@ -2,5 +2,5 @@
 
 A guard has ``check(ctx) -> None`` and raises ``PolicyViolation`` (or a subclass) to refuse;
 ``AllOf`` / ``AnyOf`` compose guards. ``spell.policy.file`` reads ``$SPELL_HOME/policy.json`` and
-turns it into guards.
+turns it into the guards of ``spell.policy.rules``.
 """

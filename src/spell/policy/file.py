@@ -24,15 +24,24 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from spell.bundle.manifest import Effect, Execution, Risk, SpellManifest
-from spell.errors import InvalidPolicyFile, PolicyViolation
+from spell.bundle.manifest import Execution, Risk
+from spell.errors import InvalidPolicyFile
 from spell.policy.guards import AllOf, Guard
+from spell.policy.rules import (
+    DefaultGuard,
+    EffectsGuard,
+    ExecutionGuard,
+    MaxRiskGuard,
+    PolicyContext,
+    PublisherListGuard,
+    SignatureGuard,
+    SpellListGuard,
+)
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -52,7 +61,6 @@ __all__ = [
     "save_policy",
 ]
 
-RISK_ORDER: dict[str, int] = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 MAX_POLICY_BYTES = 1024 * 1024
 
 
@@ -125,160 +133,22 @@ class RuntimePolicy(_Strict):
 DEFAULT_POLICY = RuntimePolicy(version="v1", default="allow")
 
 
-@dataclass(frozen=True)
-class PolicyContext:
-    """What the policy looks at.
-
-    ``spell_id`` (``publisher/name``) and ``publisher`` (the part before the first ``/``); ``risk``
-    (low|medium|high|critical) and ``execution`` (host|docker|wasm|builtin|api) from the manifest;
-    ``effects`` the manifest's declared effects; ``signature_status`` the outcome of signature
-    verification (verified|unsigned|untrusted|invalid, or skipped/None when not checked).
-    """
-
-    spell_id: str
-    publisher: str
-    risk: str
-    execution: str
-    effects: tuple[Effect, ...] = ()
-    signature_status: str | None = None
-
-    @classmethod
-    def from_manifest(cls, manifest: SpellManifest, *, signature_status: str | None = None) -> PolicyContext:
-        """Build the context of casting ``manifest``."""
-        return cls(
-            spell_id=manifest.id,
-            publisher=manifest.publisher,
-            risk=manifest.risk,
-            execution=manifest.runtime.execution,
-            effects=manifest.effects,
-            signature_status=signature_status,
-        )
-
-
-def _deny(reason: str, rule: str, ctx: PolicyContext) -> PolicyViolation:
-    return PolicyViolation(
-        f"policy denied: {reason}",
-        details={"reason": reason, "rule": rule, "spell_id": ctx.spell_id},
-        hint="see `spell policy show`; change it with `spell policy set --file FILE`",
-    )
-
-
-@dataclass(frozen=True)
-class SpellListGuard:
-    """``spells.deny`` then ``spells.allow``."""
-
-    rules: ListRules
-
-    def check(self, ctx: PolicyContext) -> None:
-        """Refuse a denied spell, or one missing from a given allow list."""
-        if self.rules.deny and ctx.spell_id in self.rules.deny:
-            raise _deny(f"spell '{ctx.spell_id}' is denied", "spells.deny", ctx)
-        if self.rules.allow is not None and ctx.spell_id not in self.rules.allow:
-            raise _deny(f"spell '{ctx.spell_id}' is not allowed", "spells.allow", ctx)
-
-
-@dataclass(frozen=True)
-class PublisherListGuard:
-    """``publishers.deny`` then ``publishers.allow``."""
-
-    rules: ListRules
-
-    def check(self, ctx: PolicyContext) -> None:
-        """Refuse a denied publisher, or one missing from a given allow list."""
-        if self.rules.deny and ctx.publisher in self.rules.deny:
-            raise _deny(f"publisher '{ctx.publisher}' is denied", "publishers.deny", ctx)
-        if self.rules.allow is not None and ctx.publisher not in self.rules.allow:
-            raise _deny(f"publisher '{ctx.publisher}' is not allowed", "publishers.allow", ctx)
-
-
-@dataclass(frozen=True)
-class MaxRiskGuard:
-    """``max_risk``."""
-
-    max_risk: str
-
-    def check(self, ctx: PolicyContext) -> None:
-        """Refuse a spell riskier than the maximum."""
-        if RISK_ORDER.get(ctx.risk, 99) > RISK_ORDER[self.max_risk]:
-            raise _deny(f"risk '{ctx.risk}' exceeds max_risk '{self.max_risk}'", "max_risk", ctx)
-
-
-@dataclass(frozen=True)
-class ExecutionGuard:
-    """``runtime.allow_execution``."""
-
-    allowed: tuple[str, ...]
-
-    def check(self, ctx: PolicyContext) -> None:
-        """Refuse an execution kind that is not listed."""
-        if ctx.execution not in self.allowed:
-            raise _deny(f"runtime execution '{ctx.execution}' is not allowed", "runtime.allow_execution", ctx)
-
-
-@dataclass(frozen=True)
-class EffectsGuard:
-    """``effects.deny_mutations``, then ``deny_types``, then ``allow_types``."""
-
-    rules: EffectRules
-
-    def check(self, ctx: PolicyContext) -> None:
-        """Refuse mutating, denied or unlisted effect types."""
-        for effect in ctx.effects if self.rules.deny_mutations else ():
-            if effect.mutates:
-                reason = (
-                    f"effect type '{effect.type}' mutates target '{effect.target}' and mutations are denied"
-                )
-                raise _deny(reason, "effects.deny_mutations", ctx)
-        for effect in ctx.effects:
-            if self.rules.deny_types is not None and effect.type in self.rules.deny_types:
-                raise _deny(f"effect type '{effect.type}' is denied", "effects.deny_types", ctx)
-        for effect in ctx.effects:
-            if self.rules.allow_types is not None and effect.type not in self.rules.allow_types:
-                raise _deny(f"effect type '{effect.type}' is not allowed", "effects.allow_types", ctx)
-
-
-@dataclass(frozen=True)
-class SignatureGuard:
-    """``signature.require_verified``."""
-
-    def check(self, ctx: PolicyContext) -> None:
-        """Refuse anything but a verified signature."""
-        if ctx.signature_status != "verified":
-            status = ctx.signature_status or "unknown"
-            reason = f"signature status '{status}' is not allowed (verified required)"
-            raise _deny(reason, "signature.require_verified", ctx)
-
-
-@dataclass(frozen=True)
-class DefaultGuard:
-    """``default``: with ``deny``, only spells or publishers on an allow list pass."""
-
-    default: str
-    spells_allow: tuple[str, ...] = ()
-    publishers_allow: tuple[str, ...] = ()
-
-    def check(self, ctx: PolicyContext) -> None:
-        """Apply the default decision to whatever no explicit allow entry covers."""
-        if self.default == "allow":
-            return
-        if ctx.spell_id in self.spells_allow or ctx.publisher in self.publishers_allow:
-            return
-        raise _deny("default policy is deny", "default", ctx)
-
-
 def guards_for(policy: RuntimePolicy) -> AllOf[PolicyContext]:
     """The policy as a chain of guards, in evaluation order."""
     guards: list[Guard[PolicyContext]] = []
     if policy.spells is not None:
-        guards.append(SpellListGuard(policy.spells))
+        guards.append(SpellListGuard(_opt(policy.spells.allow), tuple(policy.spells.deny or ())))
     if policy.publishers is not None:
-        guards.append(PublisherListGuard(policy.publishers))
+        guards.append(PublisherListGuard(_opt(policy.publishers.allow), tuple(policy.publishers.deny or ())))
     if policy.max_risk is not None:
         guards.append(MaxRiskGuard(policy.max_risk))
     if policy.runtime is not None and policy.runtime.allow_execution is not None:
         guards.append(ExecutionGuard(tuple(policy.runtime.allow_execution)))
     if policy.effects is not None:
-        guards.append(EffectsGuard(policy.effects))
+        rules = policy.effects
+        guards.append(
+            EffectsGuard(_opt(rules.allow_types), tuple(rules.deny_types or ()), rules.deny_mutations is True)
+        )
     if policy.signature is not None and policy.signature.require_verified:
         guards.append(SignatureGuard())
     guards.append(
@@ -289,6 +159,10 @@ def guards_for(policy: RuntimePolicy) -> AllOf[PolicyContext]:
         )
     )
     return AllOf(tuple(guards))
+
+
+def _opt(values: list[str] | None) -> tuple[str, ...] | None:
+    return None if values is None else tuple(values)
 
 
 def evaluate(policy: RuntimePolicy, context: PolicyContext) -> None:
