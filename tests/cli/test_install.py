@@ -164,3 +164,22 @@ def test_a_registry_install_honours_the_pin_setting(
     assert result.exit_code == 0
     assert "fetching registry index" in result.stderr
     assert run_cli("list", "--json").json()[0]["source"] == "registry"
+
+
+def test_a_changed_byte_after_signing_is_recorded_as_invalid(home: Path, tmp_path: Path) -> None:
+    expected = compat_expected()
+    run_cli("trust", "add", "compat", expected["public_key_base64url"], "--key-id", "k1")
+    bundle = copy_compat_bundle(tmp_path / "greet")
+    script = bundle / "steps" / "greet.sh"
+    script.write_bytes(script.read_bytes() + b"\n")
+    data = run_cli("install", str(bundle), "--json").json()
+    assert data["source"]["signature"] == "invalid"
+    assert run_cli("verify", "compat/greet", "--json").error()["code"] == "SIGNATURE_INVALID"
+
+
+def test_a_nonsense_trust_file_stops_the_install_before_the_store_changes(home: Path, tmp_path: Path) -> None:
+    expected = compat_expected()
+    run_cli("trust", "add", "compat", expected["public_key_base64url"], "--key-id", "k1")
+    (home / "trust" / "publishers" / expected["trust_file_name"]).write_text("{nonsense")
+    bundle = copy_compat_bundle(tmp_path / "greet")
+    assert _refused(home, str(bundle))["code"] == "INVALID_TRUST_FILE"
