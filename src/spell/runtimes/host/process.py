@@ -1,0 +1,164 @@
+"""Run one executable in its own process group, with rlimits, a deadline and cancellation.
+
+Why a process group: a step may fork helpers (and they may fork again). On timeout, cancellation
+or normal exit the whole group gets SIGKILL, so nothing a step started outlives the step.
+Output goes to files, not pipes, so a grandchild holding stdout open never blocks the wait.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["ProcessLimits", "ProcessResult", "run_process"]
+
+_CANCEL_POLL_S = 0.02
+
+
+@dataclass(frozen=True)
+class ProcessLimits:
+    """Kernel limits applied to a step process before it starts (``setrlimit``)."""
+
+    cpu_seconds: int = 300
+    address_space_mb: int = 4096
+    open_files: int = 1024
+    processes: int = 256
+    max_output_bytes: int = 4 * 1024 * 1024
+
+    def preexec(self) -> Callable[[], None]:
+        """Return the function the child runs between fork and exec."""
+        limits = (
+            (resource.RLIMIT_CPU, self.cpu_seconds),
+            (resource.RLIMIT_AS, self.address_space_mb * 1024 * 1024),
+            (resource.RLIMIT_NOFILE, self.open_files),
+            (resource.RLIMIT_NPROC, self.processes),
+        )
+
+        def apply() -> None:
+            for kind, value in limits:
+                _, hard = resource.getrlimit(kind)
+                capped = value if hard == resource.RLIM_INFINITY else min(value, hard)
+                resource.setrlimit(kind, (capped, capped))
+
+        return apply
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    """How a process ended and what it used."""
+
+    exit_code: int | None
+    stdout: bytes
+    stderr: bytes
+    timed_out: bool
+    canceled: bool
+    wall_ms: float
+    cpu_ms: float
+    peak_rss_bytes: int
+    start_error: str | None = None
+    stdout_truncated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when the process ran and exited 0 within its time."""
+        return self.exit_code == 0 and not self.timed_out and not self.canceled
+
+
+def run_process(
+    argv: list[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    stdin_path: Path,
+    scratch: Path,
+    timeout_s: float,
+    limits: ProcessLimits,
+    cancel: threading.Event | None = None,
+) -> ProcessResult:
+    """Run ``argv`` (no shell) to its end, the deadline, or ``cancel``; the group is killed after."""
+    started = time.perf_counter()
+    out_path, err_path = scratch / "stdout", scratch / "stderr"
+    try:
+        with stdin_path.open("rb") as stdin, out_path.open("wb") as out, err_path.open("wb") as err:
+            proc = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=dict(env),
+                stdin=stdin,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+                preexec_fn=limits.preexec(),  # only setrlimit calls between fork and exec
+                close_fds=True,
+            )
+    except OSError as exc:
+        return ProcessResult(None, b"", b"", False, False, _ms(started), 0.0, 0, start_error=str(exc))
+    status, usage, timed_out, canceled = _wait(proc, started + timeout_s, cancel)
+    _kill_group(proc.pid)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    stdout, truncated = _read_capped(out_path, limits.max_output_bytes)
+    stderr, _ = _read_capped(err_path, limits.max_output_bytes)
+    return ProcessResult(
+        exit_code=proc.returncode,
+        stdout=stdout,
+        stderr=stderr,
+        timed_out=timed_out,
+        canceled=canceled,
+        wall_ms=_ms(started),
+        cpu_ms=(usage.ru_utime + usage.ru_stime) * 1000.0,
+        peak_rss_bytes=usage.ru_maxrss * 1024,  # Linux reports kilobytes
+        stdout_truncated=truncated,
+    )
+
+
+def _wait(
+    proc: subprocess.Popen[bytes], deadline: float, cancel: threading.Event | None
+) -> tuple[int, resource.struct_rusage, bool, bool]:
+    """Reap the child in a helper thread while this one watches the deadline and ``cancel``."""
+    reaped: list[tuple[int, int, resource.struct_rusage]] = []
+    done = threading.Event()
+
+    def reap() -> None:
+        reaped.append(os.wait4(proc.pid, 0))
+        done.set()
+
+    waiter = threading.Thread(target=reap, daemon=True)
+    waiter.start()
+    timed_out = canceled = False
+    while not done.is_set():
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0:
+            timed_out = True
+            break
+        if cancel is not None and cancel.is_set():
+            canceled = True
+            break
+        done.wait(min(remaining, _CANCEL_POLL_S) if cancel is not None else remaining)
+    if timed_out or canceled:
+        _kill_group(proc.pid)
+    waiter.join()
+    _, status, usage = reaped[0]
+    return status, usage, timed_out, canceled
+
+
+def _kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # the group is already empty
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def _read_capped(path: Path, limit: int) -> tuple[bytes, bool]:
+    with path.open("rb") as handle:
+        data = handle.read(limit + 1)
+    return data[:limit], len(data) > limit
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000.0, 3)

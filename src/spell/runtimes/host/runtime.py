@@ -1,0 +1,72 @@
+"""``HostRuntime``: the ``Runtime`` of ``execution: host`` spells (trusted code only)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from spell.errors import SpellError
+from spell.runtimes.base import CastRequest, CastResult, Outcome
+from spell.runtimes.host.engine import EngineResult, EngineSettings, ProgressHook, StepEngine
+from spell.runtimes.host.workspace import workspace
+
+__all__ = ["HostRuntime", "to_cast_result"]
+
+
+class HostRuntime:
+    """Run host steps in a private copy of the bundle; ``cancel`` kills the running step at once."""
+
+    def __init__(
+        self,
+        settings: EngineSettings | None = None,
+        *,
+        progress: ProgressHook | None = None,
+        temp_base: Path | None = None,
+    ) -> None:
+        self.settings = settings or EngineSettings()
+        self.progress = progress
+        self.temp_base = temp_base
+
+    def run(self, request: CastRequest, *, cancel: threading.Event | None = None) -> CastResult:
+        """Run one cast to its end; spell faults become the outcome, never an exception."""
+        try:
+            with workspace(request.bundle_dir, request.input, base=self.temp_base) as space:
+                engine = StepEngine(
+                    request.manifest,
+                    space.bundle,
+                    input_path=space.input_path,
+                    input_value=request.input,
+                    secrets_env=request.env,
+                    settings=self.settings,
+                    cancel=cancel,
+                    progress=self.progress,
+                )
+                return to_cast_result(engine.run())
+        except SpellError as exc:  # e.g. a bundle with a link in it
+            return CastResult(Outcome.FAILED, message=exc.message, details={"code": exc.code})
+
+
+def to_cast_result(result: EngineResult) -> CastResult:
+    """Map an engine result onto the runtime contract."""
+    shell_records = [
+        r for r in result.steps if r.exit_code is not None and not r.name.startswith("rollback.")
+    ]
+    last_stdout = ""
+    for record in reversed(result.steps):
+        key = f"step.{record.name}.stdout"
+        if key in result.outputs:
+            last_stdout = str(result.outputs[key])
+            break
+    return CastResult(
+        outcome=result.outcome,
+        output=result.outputs,
+        stdout=last_stdout,
+        message=result.message,
+        exit_code=shell_records[-1].exit_code if shell_records else None,
+        usage=result.usage,
+        details={
+            "steps": [s.to_dict() for s in result.steps],
+            "checks": [c.to_dict() for c in result.checks],
+            "rollback": result.rollback.to_dict(),
+        },
+    )

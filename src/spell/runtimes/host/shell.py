@@ -1,0 +1,68 @@
+"""The ``shell`` step: execute the step file directly (never through a shell).
+
+The process runs in the private copy of the bundle, reads the input from the file named by
+``INPUT_JSON`` (the same file is its stdin), and sees only a minimal environment plus the
+connector tokens the manifest declares.
+"""
+
+from __future__ import annotations
+
+import stat
+import tempfile
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+from spell.runtimes.host.process import ProcessLimits, ProcessResult, run_process
+
+__all__ = ["BASE_PATH", "run_shell_step", "step_environment"]
+
+BASE_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+def step_environment(*, work_dir: Path, input_path: Path, extra: Mapping[str, str]) -> dict[str, str]:
+    """The whole environment a step sees: nothing is inherited from the caster's shell."""
+    return {
+        "PATH": BASE_PATH,
+        "HOME": str(work_dir),
+        "TMPDIR": str(work_dir / ".tmp"),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "INPUT_JSON": str(input_path),
+        **extra,
+    }
+
+
+def run_shell_step(
+    script: Path,
+    *,
+    work_dir: Path,
+    input_path: Path,
+    env: Mapping[str, str],
+    timeout_s: float,
+    limits: ProcessLimits,
+    cancel: threading.Event | None,
+) -> ProcessResult:
+    """Run the step file; a missing or non-executable file is a failed start, not a crash."""
+    if not script.is_file():
+        return _not_started(f"step file not found: {script.relative_to(work_dir)}")
+    mode = script.stat().st_mode
+    if not mode & stat.S_IXUSR:
+        # Bundles unpacked from archives keep 0755 for executables; a copy may have lost it.
+        script.chmod(mode | stat.S_IXUSR)
+    (work_dir / ".tmp").mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="spell-step-") as scratch:
+        return run_process(
+            [str(script)],
+            cwd=work_dir,
+            env=env,
+            stdin_path=input_path,
+            scratch=Path(scratch),
+            timeout_s=timeout_s,
+            limits=limits,
+            cancel=cancel,
+        )
+
+
+def _not_started(message: str) -> ProcessResult:
+    return ProcessResult(None, b"", b"", False, False, 0.0, 0.0, 0, start_error=message)
