@@ -8,16 +8,27 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from spell.api.errors import install_error_handlers
+from spell.api.jwt_setup import jwt_verifier
 from spell.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from spell.api.routes import admin, artifacts, casts, health, me, money, spells
+from spell.api.routes import admin, artifacts, buttons, casts, health, me, money, spells
 from spell.config.server import ServerSettings
+from spell.platform.auth.jwt import JwtVerifier
 from spell.platform.server import Platform
 
 __all__ = ["create_app"]
 
 
-def create_app(settings: ServerSettings, *, platform: Platform | None = None, manage: bool = True) -> FastAPI:
-    """Build the app; with ``manage`` the lifespan starts and stops the platform's worker pool."""
+def create_app(
+    settings: ServerSettings,
+    *,
+    platform: Platform | None = None,
+    manage: bool = True,
+    jwt: JwtVerifier | None = None,
+) -> FastAPI:
+    """Build the app; with ``manage`` the lifespan starts and stops the platform's worker pool.
+
+    ``jwt`` overrides the verifier built from the JWKS settings (None there: API keys only).
+    """
     chosen = platform or Platform.build(settings)
 
     @asynccontextmanager
@@ -38,8 +49,9 @@ def create_app(settings: ServerSettings, *, platform: Platform | None = None, ma
         lifespan=lifespan,
     )
     app.state.platform = chosen
+    app.state.jwt = jwt or jwt_verifier(settings)
     install_error_handlers(app)
-    for module in (health, me, spells, casts, artifacts, admin, money):
+    for module in (health, me, spells, casts, buttons, artifacts, admin, money):
         app.include_router(module.router, responses=_ERROR_RESPONSES)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from spell.errors import AuthError
+from spell.platform.auth.jwt import JwtVerifier
 from spell.platform.auth.schemas import Principal
 from spell.platform.server import Platform
 
@@ -28,15 +29,14 @@ async def blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await run_in_threadpool(fn, *args, **kwargs)
 
 
-def _authenticate(platform: Platform, token: str) -> Principal:
+def _authenticate(platform: Platform, verifier: JwtVerifier | None, token: str) -> Principal:
     if token.startswith(("sk_live_", "sk_test_")):
         with platform.db.unit_of_work() as uow:
             return platform.auth.authenticate_key(uow, token)
-    verifier = getattr(platform, "jwt", None)
     if verifier is None:
         raise AuthError("bearer token is not an API key and JWT auth is not configured")
-    principal: Principal = verifier.authenticate(platform, token)
-    return principal
+    with platform.db.unit_of_work() as uow:
+        return verifier.authenticate(uow, platform.auth, token)
 
 
 async def get_principal(request: Request) -> Principal:
@@ -45,7 +45,8 @@ async def get_principal(request: Request) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthError("missing credentials", hint="send 'Authorization: Bearer sk_live_…'")
-    principal = await blocking(_authenticate, get_platform(request), token.strip())
+    verifier: JwtVerifier | None = getattr(request.app.state, "jwt", None)
+    principal = await blocking(_authenticate, get_platform(request), verifier, token.strip())
     request.state.principal = principal
     return principal
 

@@ -53,7 +53,7 @@ async def wait_for_end(
         await platform.casts.hub.wait(cast_id, min(remaining, 1.0))
 
 
-async def _respond(
+async def respond_with_cast(
     platform: Platform, principal: Principal, cast_id: str, replay: bool, wait: int
 ) -> JSONResponse:
     body = await wait_for_end(platform, principal, cast_id, wait)
@@ -78,7 +78,7 @@ async def cast_spell(
     )
     cast, replay = await blocking(platform.casts.create, principal, request, idempotency_key)
     wait = prefer_wait(prefer, platform.settings.max_wait_seconds)
-    return await _respond(platform, principal, cast.id, replay, wait)
+    return await respond_with_cast(platform, principal, cast.id, replay, wait)
 
 
 @router.get("/v1/casts")

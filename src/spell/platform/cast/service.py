@@ -7,7 +7,7 @@ Creation is idempotent per tenant and ``Idempotency-Key``: the same request give
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]
@@ -58,7 +58,8 @@ class CastRequestBody:
     version: str | None = None
     webhook_url: str | None = None
     button_id: str | None = None
-    require_signature: bool = True
+    require_signature: bool | None = None
+    as_tenant: str | None = None  # a button resolves its spell as the button owner's tenant sees it
 
 
 def check_idempotency_key(key: str | None) -> str:
@@ -130,7 +131,8 @@ class CastService:
                     details={"idempotency_key": key, "cast_id": existing.id},
                 )
             return existing, True
-        spell = self.spells.visible(uow, principal, body.spell_id)
+        viewer = principal if body.as_tenant is None else replace(principal, tenant_id=body.as_tenant)
+        spell = self.spells.visible(uow, viewer, body.spell_id)
         version = self.spells.version(uow, spell, body.version)
         self._guard(spell, version, body)
         manifest = self.spells.manifest_of(version)
@@ -175,8 +177,13 @@ class CastService:
                 f"runtime {version.execution!r} is not enabled on this server",
                 details={"execution": version.execution},
             )
-        signature_needed = self.policy.force_require_signature or (
-            body.require_signature and not self.policy.allow_unsigned
+        # None: the server default (signed unless unsigned spells are allowed); a button may demand or
+        # waive it; SPELL_FORCE_REQUIRE_SIGNATURE beats every waiver.
+        wanted = body.require_signature
+        signature_needed = (
+            self.policy.force_require_signature
+            or wanted is True
+            or (wanted is None and not self.policy.allow_unsigned)
         )
         if signature_needed and version.signer_key_id is None:
             raise SignatureMissing(

@@ -1,0 +1,125 @@
+"""Managing and pressing buttons. A press never names a spell: the button fixes spell and version."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from spell.errors import AlreadyExists, ButtonNotFound, ConfirmationRequired, InvalidInput, PermissionDenied
+from spell.kit.time import to_rfc3339, utcnow
+from spell.models import ROLES, Button
+from spell.platform.auth.schemas import Principal
+from spell.platform.spell.service import SpellService
+from spell.storage.session import UnitOfWork
+
+__all__ = ["ButtonCreate", "ButtonService", "button_out"]
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+ANY_TENANT = "*"
+
+
+@dataclass(frozen=True)
+class ButtonCreate:
+    """A new button."""
+
+    id: str
+    spell_id: str
+    version: str
+    label: str = ""
+    allowed_roles: tuple[str, ...] = ()
+    allowed_tenants: tuple[str, ...] = ()
+    require_signature: bool = True
+    require_confirmation: bool = False
+
+
+def button_out(button: Button) -> dict[str, Any]:
+    """A button as the API shows it."""
+    return {
+        "id": button.id,
+        "spell_id": button.spell_id,
+        "version": button.version,
+        "label": button.label,
+        "allowed_roles": list(button.allowed_roles),
+        "allowed_tenants": list(button.allowed_tenants),
+        "require_signature": button.require_signature,
+        "require_confirmation": button.require_confirmation,
+        "created_at": to_rfc3339(button.created_at),
+    }
+
+
+class ButtonService:
+    """Buttons belong to the tenant that publishes their spell."""
+
+    def __init__(self, spells: SpellService) -> None:
+        self.spells = spells
+
+    def create(self, uow: UnitOfWork, principal: Principal, data: ButtonCreate) -> Button:
+        """Create a button for one of the caller's own spells, pinned to an existing version."""
+        if not _ID.fullmatch(data.id):
+            raise InvalidInput("button id must be 1-100 letters, digits, '.', '_' or '-'")
+        bad_roles = [r for r in data.allowed_roles if r not in ROLES]
+        if bad_roles:
+            raise InvalidInput(f"unknown roles {bad_roles}", details={"allowed": list(ROLES)})
+        spell = self.spells.owned(uow, principal, data.spell_id)
+        self.spells.version(uow, spell, data.version)
+        if uow.session.get(Button, data.id) is not None:
+            raise AlreadyExists(f"button {data.id!r} exists", details={"button_id": data.id})
+        button = Button(
+            id=data.id,
+            tenant_id=principal.tenant_id,
+            spell_id=spell.id,
+            version=data.version,
+            label=data.label or spell.name,
+            allowed_roles=list(data.allowed_roles),
+            allowed_tenants=list(data.allowed_tenants),
+            require_signature=data.require_signature,
+            require_confirmation=data.require_confirmation,
+            created_at=utcnow(),
+        )
+        uow.session.add(button)
+        uow.session.flush()
+        return button
+
+    def visible(self, uow: UnitOfWork, principal: Principal) -> list[Button]:
+        """Buttons of the caller's tenant and buttons shared with it."""
+        rows = uow.session.scalars(select(Button).order_by(Button.id))
+        return [b for b in rows if _tenant_allowed(b, principal)]
+
+    def get(self, uow: UnitOfWork, principal: Principal, button_id: str) -> Button:
+        """A button the caller's tenant may see (others: not found)."""
+        button = uow.session.get(Button, button_id)
+        if button is None or not _tenant_allowed(button, principal):
+            raise ButtonNotFound(f"no button {button_id!r}", details={"button_id": button_id})
+        return button
+
+    def delete(self, uow: UnitOfWork, principal: Principal, button_id: str) -> None:
+        """Remove one of the caller's tenant's buttons."""
+        principal.require("spell:publish")
+        button = self.get(uow, principal, button_id)
+        if button.tenant_id != principal.tenant_id:
+            raise ButtonNotFound(f"no button {button_id!r}", details={"button_id": button_id})
+        uow.session.delete(button)
+        uow.session.flush()
+
+    def check_press(self, button: Button, principal: Principal, *, confirmed: bool) -> None:
+        """Roles and confirmation of a press (tenant visibility was checked by ``get``)."""
+        if button.allowed_roles and not principal.has_role(*button.allowed_roles):
+            raise PermissionDenied(
+                f"your roles may not press button {button.id!r}",
+                details={"allowed_roles": list(button.allowed_roles)},
+            )
+        if button.require_confirmation and not confirmed:
+            raise ConfirmationRequired(
+                f"button {button.id!r} needs confirmation", hint='send {"confirm": true} with the press'
+            )
+
+
+def _tenant_allowed(button: Button, principal: Principal) -> bool:
+    return (
+        button.tenant_id == principal.tenant_id
+        or ANY_TENANT in button.allowed_tenants
+        or principal.tenant_id in button.allowed_tenants
+    )

@@ -1,0 +1,166 @@
+"""JWT bearer tokens against a JWKS: algorithms, issuer, audience, expiry, ``alg: none``, provisioning."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt as pyjwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+from spell.api import create_app
+from spell.config.server import ServerSettings
+from spell.errors import InvalidInput
+from spell.kit.encoding import b64url_encode
+from spell.platform.auth.jwt import JwtVerifier
+from spell.platform.server import Platform
+
+pytestmark = pytest.mark.anyio
+
+ISSUER = "https://id.example.com"
+AUDIENCE = "spell-api"
+KEYS: dict[str, Any] = {
+    "EdDSA": ed25519.Ed25519PrivateKey.generate(),
+    "ES256": ec.generate_private_key(ec.SECP256R1()),
+    "RS256": rsa.generate_private_key(public_exponent=65537, key_size=2048),
+}
+
+
+def _jwks() -> dict[str, Any]:
+    algorithms = pyjwt.algorithms.get_default_algorithms()
+    keys = []
+    for alg, private in KEYS.items():
+        jwk = algorithms[alg].to_jwk(private.public_key(), as_dict=True)
+        keys.append({**jwk, "kid": alg.lower(), "alg": alg})
+    return {"keys": keys}
+
+
+def _token(alg: str = "EdDSA", **overrides: Any) -> str:
+    claims: dict[str, Any] = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "user-1",
+        "exp": int(time.time()) + 300,
+        "roles": ["maker", "admin"],
+    }
+    claims.update(overrides)
+    claims = {k: v for k, v in claims.items() if v is not None}
+    return pyjwt.encode(claims, KEYS[alg], algorithm=alg, headers={"kid": alg.lower()})
+
+
+@pytest.fixture
+async def jwt_client(platform: Platform, server_settings: ServerSettings) -> AsyncIterator[httpx.AsyncClient]:
+    verifier = JwtVerifier.from_jwks(_jwks(), issuers=(ISSUER,), audience=AUDIENCE)
+    app = create_app(server_settings, platform=platform, manage=False, jwt=verifier)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://spell.test"
+    ) as http:
+        yield http
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize("alg", ["EdDSA", "ES256", "RS256"])
+async def test_a_valid_token_provisions_its_user_once(jwt_client: httpx.AsyncClient, alg: str) -> None:
+    first = await jwt_client.get("/v1/me", headers=_auth(_token(alg)))
+    assert first.status_code == 200, first.text
+    assert first.json()["roles"] == ["maker"]  # admin is never granted by a token
+    assert "spell:publish" in first.json()["scopes"]
+    again = await jwt_client.get("/v1/me", headers=_auth(_token(alg)))
+    assert again.json()["user_id"] == first.json()["user_id"]
+
+
+def _none_token() -> str:
+    header = b64url_encode(json.dumps({"alg": "none", "kid": "eddsa"}).encode())
+    body = b64url_encode(json.dumps({"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "exp": 9999999999}).encode())
+    return f"{header}.{body}."
+
+
+def _hs256_token() -> str:
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "exp": int(time.time()) + 60}
+    return pyjwt.encode(
+        claims, "a-shared-secret-of-32-bytes-length!", algorithm="HS256", headers={"kid": "eddsa"}
+    )
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param(lambda: _token(iss="https://evil.example.com"), id="wrong-issuer"),
+        pytest.param(lambda: _token(aud="other"), id="wrong-audience"),
+        pytest.param(lambda: _token(exp=int(time.time()) - 10), id="expired"),
+        pytest.param(lambda: _token(exp=None), id="no-exp"),
+        pytest.param(lambda: _token(sub=None), id="no-sub"),
+        pytest.param(_none_token, id="alg-none"),
+        pytest.param(_hs256_token, id="alg-hs256"),
+        pytest.param(lambda: "not.a.jwt", id="garbage"),
+        pytest.param(lambda: _token("ES256")[:-8] + "AAAAAAAA", id="bad-signature"),
+    ],
+)
+async def test_bad_tokens_are_401(jwt_client: httpx.AsyncClient, token: Any) -> None:
+    response = await jwt_client.get("/v1/me", headers=_auth(token()))
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "UNAUTHORIZED"
+
+
+async def test_an_unknown_key_id_is_401(jwt_client: httpx.AsyncClient) -> None:
+    token = pyjwt.encode(
+        {"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "exp": int(time.time()) + 60},
+        KEYS["EdDSA"],
+        algorithm="EdDSA",
+        headers={"kid": "nope"},
+    )
+    assert (await jwt_client.get("/v1/me", headers=_auth(token))).status_code == 401
+
+
+async def test_a_banned_jwt_user_is_refused(jwt_client: httpx.AsyncClient, platform: Platform) -> None:
+    me = (await jwt_client.get("/v1/me", headers=_auth(_token()))).json()
+    with platform.db.unit_of_work() as uow:
+        platform.auth.set_ban(uow, me["user_id"], banned=True)
+    response = await jwt_client.get("/v1/me", headers=_auth(_token()))
+    assert response.json()["error"]["code"] == "USER_BANNED"
+
+
+def test_a_jwks_needs_issuers_and_audience(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput):
+        JwtVerifier.from_jwks(_jwks(), issuers=(), audience=AUDIENCE)
+    with pytest.raises(InvalidInput):
+        JwtVerifier.from_jwks(_jwks(), issuers=(ISSUER,), audience=AUDIENCE, algorithms=("HS256",))
+    with pytest.raises(InvalidInput):
+        JwtVerifier.from_jwks({"keys": "nope"}, issuers=(ISSUER,), audience=AUDIENCE)
+    with pytest.raises(InvalidInput):
+        JwtVerifier.from_file(tmp_path / "missing.json", issuers=(ISSUER,), audience=AUDIENCE)
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps(_jwks()), encoding="utf-8")
+    assert set(JwtVerifier.from_file(path, issuers=(ISSUER,), audience=AUDIENCE).keys) == {
+        "eddsa",
+        "es256",
+        "rs256",
+    }
+
+
+def test_settings_build_the_verifier_only_when_a_jwks_is_configured(tmp_path: Path) -> None:
+    from spell.api.jwt_setup import jwt_verifier
+
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps(_jwks()), encoding="utf-8")
+    base = ServerSettings.for_home(tmp_path)
+    assert jwt_verifier(base) is None
+    configured = ServerSettings.for_home(
+        tmp_path, jwks_file=path, jwt_issuers=(ISSUER,), jwt_audience=AUDIENCE
+    )
+    assert jwt_verifier(configured) is not None
+    with pytest.raises(InvalidInput):
+        jwt_verifier(ServerSettings.for_home(tmp_path, jwks_file=path))
+    unreachable = ServerSettings.for_home(
+        tmp_path, jwks_url="http://127.0.0.1:9/jwks.json", jwt_issuers=(ISSUER,), jwt_audience=AUDIENCE
+    )
+    with pytest.raises(InvalidInput):
+        jwt_verifier(unreachable)
