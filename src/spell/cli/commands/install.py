@@ -55,7 +55,7 @@ def command(source: str, registry_name: str | None, force: bool, as_json: bool) 
 
     def progress(message: str) -> None:
         if not as_json:
-            sys.stderr.write(f"… {message}\n")
+            sys.stderr.write(f"spell: {message}\n")
             sys.stderr.flush()
 
     def signature_status(root: Path, manifest: SpellManifest) -> str:
