@@ -46,6 +46,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(302, b"", location="https://sub.api.example.test/hello")
         elif self.path == "/redirect-http":
             self._send(301, b"", location="http://api.example.test/hello")
+        elif self.path == "/loop":
+            self._send(302, b"", location="/loop")
         elif self.path == "/big":
             self._send(200, BIG_BODY)
         elif self.path == "/echo":

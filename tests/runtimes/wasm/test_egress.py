@@ -12,7 +12,9 @@ from spell.bundle.manifest import Capabilities
 from spell.config.wasm import WasmSettings
 from spell.runtimes.base import CastResult, Outcome
 from spell.runtimes.wasm import EgressOptions, WasmRuntime
+from spell.runtimes.wasm.egress import EgressClient
 from spell.runtimes.wasm.egress_rules import Denied, check_url, host_allowed, is_public_address
+from spell.runtimes.wasm.interrupt import Watch
 from tests.runtimes.wasm.conftest import MakeCast
 from tests.runtimes.wasm.https_server import BIG_BODY, HOSTS, FakeHttps, fake_https
 
@@ -211,3 +213,41 @@ def test_check_url_refuses_nonsense(url: str) -> None:
 )
 def test_only_public_addresses_count_as_public(address: str, public: bool) -> None:
     assert is_public_address(address) is public
+
+
+def test_a_bad_pointer_gets_minus_one(egress_runtime: WasmRuntime, make_cast: MakeCast) -> None:
+    result = egress_runtime.run(make_cast("http_bad_pointer", policy=ALLOW))
+    assert result.exit_code == 90
+
+
+def test_a_redirect_loop_stops(egress_runtime: WasmRuntime, make_cast: MakeCast) -> None:
+    result = _fetch(egress_runtime, make_cast, {"url": "https://api.example.test/loop"})
+    assert result.output["error"]["code"] == "TOO_MANY_REDIRECTS"
+    assert result.usage.network_requests == 6
+
+
+def _client(allow: tuple[str, ...], *, timeout_s: float = 5.0) -> tuple[EgressClient, list[dict[str, Any]]]:
+    violations: list[dict[str, Any]] = []
+    watch = Watch(timeout_s=timeout_s, cancel=None)
+    return EgressClient(allow, WasmSettings(), watch, EgressOptions(), violations), violations
+
+
+def test_a_host_resolving_to_a_private_address_is_refused() -> None:
+    client, violations = _client(("localhost",))
+    answer = client.handle(b'{"url": "https://localhost/"}')
+    assert answer["error"]["code"] == "EGRESS_DENIED"
+    assert violations[0]["reason"] == "private_address"
+
+
+def test_no_request_is_sent_once_the_wall_clock_is_spent() -> None:
+    client, _ = _client(("example.com",), timeout_s=0)
+    answer = client.handle(b'{"url": "https://example.com/"}')
+    assert answer["error"]["code"] == "TIMEOUT"
+    assert client.requests == 0
+
+
+def test_a_host_that_does_not_resolve_is_a_network_error() -> None:
+    client, violations = _client(("invalid",))
+    answer = client.handle(b'{"url": "https://nothing.invalid/"}')
+    assert answer["error"]["code"] == "NETWORK_ERROR"
+    assert violations == []

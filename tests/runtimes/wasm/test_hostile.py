@@ -186,3 +186,21 @@ def test_the_work_dir_is_untouched_without_fs_write(runtime: WasmRuntime, make_c
     runtime.run(request)
     assert request.work_dir is not None
     assert not Path(request.work_dir).exists()
+
+
+def test_a_module_without_start_is_not_a_command(runtime: WasmRuntime, make_cast: MakeCast) -> None:
+    result = runtime.run(make_cast("no_start"))
+    assert result.outcome is Outcome.FAILED
+    assert result.details["reason"] == "no_start"
+
+
+def test_poll_oneoff_without_subscriptions_is_einval(runtime: WasmRuntime, make_cast: MakeCast) -> None:
+    result = runtime.run(make_cast("poll_variants", input=0))
+    assert result.exit_code == 28  # WASI EINVAL
+
+
+def test_poll_oneoff_reports_fd_subscriptions_ready_at_once(
+    runtime: WasmRuntime, make_cast: MakeCast
+) -> None:
+    result = runtime.run(make_cast("poll_variants", input=1))
+    assert result.exit_code == 41  # one event

@@ -176,3 +176,32 @@ def test_the_memory_cache_is_bounded(make_cast: MakeCast) -> None:
     runtime.run(hello)
     assert runtime.cache.stats.memory_hits == 1
     runtime.close()
+
+
+def test_a_module_file_deleted_after_a_cast_is_reported_missing(
+    runtime: WasmRuntime, make_cast: MakeCast
+) -> None:
+    request = make_cast("hello", input=1)
+    assert runtime.run(request).outcome is Outcome.SUCCEEDED
+    (request.bundle_dir / "spell.wasm").unlink()
+    result = runtime.run(request)
+    assert result.outcome is Outcome.FAILED
+    assert result.details["reason"] == "module_missing"
+
+
+def test_an_unwritable_disk_cache_only_costs_speed(make_cast: MakeCast, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    runtime = WasmRuntime(WasmSettings(cache_dir=blocker))
+    assert runtime.run(make_cast("hello", input=1)).outcome is Outcome.SUCCEEDED
+    runtime.close()
+
+
+def test_the_cache_refuses_bytes_that_do_not_match_their_digest(runtime: WasmRuntime) -> None:
+    import pytest
+    import wasmtime
+
+    from tests.runtimes.wasm.conftest import compile_wat
+
+    with pytest.raises(wasmtime.WasmtimeError):
+        runtime.cache.get_by_digest("0" * 64, lambda: compile_wat("hello"))

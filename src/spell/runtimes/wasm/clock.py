@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import wasmtime
 
+from spell.runtimes.wasm import guest_memory
 from spell.runtimes.wasm.interrupt import Watch
 
 __all__ = ["define_poll_oneoff"]
@@ -51,9 +52,10 @@ def _poll(
     memory = caller.get("memory")
     if not isinstance(memory, wasmtime.Memory):
         return _ERRNO_FAULT
+    nsubs = guest_memory.unsigned(nsubs)
     if nsubs == 0 or nsubs > _MAX_SUBSCRIPTIONS:
         return _ERRNO_INVAL
-    raw = memory.read(caller, in_ptr, in_ptr + nsubs * _SUB_SIZE)
+    raw = guest_memory.read(memory, caller, in_ptr, nsubs * _SUB_SIZE)
     subs = [raw[i * _SUB_SIZE : (i + 1) * _SUB_SIZE] for i in range(nsubs)]
     ready = [s for s in subs if s[8] != _EVENTTYPE_CLOCK]
     if not ready:
@@ -64,8 +66,8 @@ def _poll(
     for sub in ready:
         userdata, tag = struct.unpack_from("<QB", sub, 0)
         events += struct.pack("<QHB5xQH6x", userdata, _ERRNO_SUCCESS, tag, 0, 0)
-    memory.write(caller, bytes(events), out_ptr)
-    memory.write(caller, struct.pack("<I", len(ready)), nevents_ptr)
+    guest_memory.write(memory, caller, out_ptr, bytes(events))
+    guest_memory.write(memory, caller, nevents_ptr, struct.pack("<I", len(ready)))
     return _ERRNO_SUCCESS
 
 

@@ -19,6 +19,7 @@ from urllib.parse import urljoin
 import wasmtime
 
 from spell.config.wasm import WasmSettings
+from spell.runtimes.wasm import guest_memory
 from spell.runtimes.wasm.egress_rules import Denied, Target, check_url, is_public_address
 from spell.runtimes.wasm.interrupt import Watch
 
@@ -158,11 +159,15 @@ def define_http_request(linker: wasmtime.Linker, client_of: Callable[[], EgressC
         try:
             client = client_of()
             memory = caller.get("memory")
-            if client is None or not isinstance(memory, wasmtime.Memory) or req_len > _MAX_REQUEST_JSON:
+            if client is None or not isinstance(memory, wasmtime.Memory):
                 return -1
-            raw = bytes(memory.read(caller, req_ptr, req_ptr + req_len))
+            if guest_memory.unsigned(req_len) > _MAX_REQUEST_JSON:
+                return -1
+            raw = guest_memory.read(memory, caller, req_ptr, req_len)
+            cap = guest_memory.unsigned(resp_cap)
+            guest_memory.read(memory, caller, resp_ptr, cap)  # the whole buffer must be the guest's
             answer = json.dumps(client.handle(raw), separators=(",", ":")).encode()
-            memory.write(caller, answer[: max(resp_cap, 0)], resp_ptr)
+            guest_memory.write(memory, caller, resp_ptr, answer[:cap])
             return len(answer)
         except Exception:  # out-of-bounds pointers: the ABI's -1, never an unwind into wasmtime
             return -1
