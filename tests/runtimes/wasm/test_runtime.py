@@ -205,3 +205,9 @@ def test_the_cache_refuses_bytes_that_do_not_match_their_digest(runtime: WasmRun
 
     with pytest.raises(wasmtime.WasmtimeError):
         runtime.cache.get_by_digest("0" * 64, lambda: compile_wat("hello"))
+
+
+def test_integers_past_64_bits_survive_the_round_trip(runtime: WasmRuntime, make_cast: MakeCast) -> None:
+    result = runtime.run(make_cast("hello", input={"big": 2**70}))
+    assert result.outcome is Outcome.SUCCEEDED
+    assert result.output == {"greeting": "hello", "input": {"big": 2**70}}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 import wasmtime
 
 from spell.runtimes.base import Limits, Outcome
@@ -50,10 +51,13 @@ def judge(ran: Ran, watch: Watch, limits: Limits, violations: list[dict[str, Any
 
 def parse_output(stdout: bytes, output_format: str) -> tuple[Any, str | None]:
     """Parse stdout as the manifest says; returns ``(output, problem)``."""
-    text = stdout.decode("utf-8", errors="replace")
     if output_format != "json":
-        return text, None
+        return stdout.decode("utf-8", errors="replace"), None
     try:
+        return orjson.loads(stdout), None  # fast path: parsing is on every cast's clock
+    except orjson.JSONDecodeError:
+        pass
+    try:  # the standard parser accepts what orjson refuses on purpose (integers past 64 bits)
         return json.loads(stdout), None
     except (ValueError, UnicodeDecodeError) as exc:
         return None, f"stdout is not JSON ({exc}); set [io] output_format = 'text' for text output"
