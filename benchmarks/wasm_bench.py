@@ -186,19 +186,22 @@ def bench_threads(casts: int) -> dict[str, tuple[float, float]]:
             ("cpu-bound (3M-iteration loop)", spin, casts // 20),
         ):
             runtime.run(request)
-            one = _throughput(functools.partial(runtime.run, request), 1, count)
-            two = _throughput(functools.partial(runtime.run, request), 2, count // 2)
-            out[name] = (one, two)
+            out[name] = _best_pair(functools.partial(runtime.run, request), count)
     runtime.close()
     raw = RawFloor(
         bytes(wasmtime.wat2wasm((ASSETS / "spin.wat").read_text(encoding="utf-8"))), stdin=b"3000000"
     )
-    count = casts // 20
-    out["baseline: raw wasmtime, same CPU-bound guest"] = (
-        _throughput(raw.run, 1, count),
-        _throughput(raw.run, 2, count // 2),
-    )
+    out["baseline: raw wasmtime, same CPU-bound guest"] = _best_pair(raw.run, casts // 20)
     return out
+
+
+def _best_pair(run: Callable[[], object], count: int, rounds: int = 5) -> tuple[float, float]:
+    """Best of ``rounds`` alternating 1- and 2-thread runs: other load on the machine only lowers a figure."""
+    one = two = 0.0
+    for _ in range(rounds):
+        one = max(one, _throughput(run, 1, count))
+        two = max(two, _throughput(run, 2, count // 2))
+    return one, two
 
 
 def bench_cold(rounds: int) -> dict[str, tuple[float, float]]:
@@ -251,7 +254,7 @@ def main() -> None:
         print(f"spell / extism (median): {ratio:.2f}, target <= 1.0: {'PASS' if ratio <= 1.0 else 'FAIL'}")
 
     threads = bench_threads(max(200, args.iterations // 2))
-    print("\nThroughput (casts/s)")
+    print("\nThroughput (casts/s, best of 5 alternating rounds)")
     print(f"{'module':<46}{'1 thread':>12}{'2 threads':>12}{'ratio':>8}")
     for name, (one, two) in threads.items():
         print(f"{name:<46}{one:>12.0f}{two:>12.0f}{two / one:>8.2f}")

@@ -32,7 +32,7 @@ from spell.storage.blobs.local import LocalBlobStore
 from spell.storage.engine import make_engine
 from spell.storage.session import Database
 
-__all__ = ["Platform", "default_runtimes", "resolve_secret"]
+__all__ = ["CancelAsKeyword", "Platform", "default_runtimes", "resolve_secret"]
 
 
 def resolve_secret(settings: ServerSettings) -> str:
@@ -55,11 +55,11 @@ def default_runtimes(settings: ServerSettings) -> dict[str, Runtime]:
     if settings.allow_host_runtime:
         from spell.runtimes.host import HostRuntime
 
-        runtimes["host"] = _CancelAsKeyword(HostRuntime())
+        runtimes["host"] = CancelAsKeyword(HostRuntime())
     return runtimes
 
 
-class _CancelAsKeyword:
+class CancelAsKeyword:
     """Adapts a runtime that takes the cancel signal as a keyword to the ``Runtime`` contract."""
 
     def __init__(self, inner: Any) -> None:
