@@ -211,3 +211,13 @@ def test_integers_past_64_bits_survive_the_round_trip(runtime: WasmRuntime, make
     result = runtime.run(make_cast("hello", input={"big": 2**70}))
     assert result.outcome is Outcome.SUCCEEDED
     assert result.output == {"greeting": "hello", "input": {"big": 2**70}}
+
+
+def test_concurrent_casts_each_get_their_own_output(runtime: WasmRuntime, make_cast: MakeCast) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    base = make_cast("hello")
+    requests = [replace(base, input={"n": n}) for n in range(160)]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(runtime.run, requests))
+    assert [r.output["input"]["n"] for r in results] == list(range(160))
