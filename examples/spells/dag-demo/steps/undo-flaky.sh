@@ -1,0 +1,4 @@
+#!/bin/sh
+set -eu
+rm -f work/flaky.attempted
+echo "undid flaky"

@@ -1,0 +1,85 @@
+"""Shared edge code of ``spell cast``: settings from the environment, printing the result."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import click
+
+from spell.config.home import SpellHome
+from spell.config.runtime import RuntimeSettings, env_int
+from spell.kit.time import utcnow
+from spell.runtimes.base import Runtime
+from spell.runtimes.docker import DockerOptions
+from spell.runtimes.host.engine import EngineSettings, ProgressHook
+from spell.runtimes.host.process import ProcessLimits
+from spell.runtimes.local import CastOptions, LocalCast, LocalContext, Retention, RuntimeChoice, cast_local
+from spell.runtimes.local.summary import render_summary
+
+__all__ = ["build_context", "print_result", "run_cast"]
+
+
+def build_context(
+    environ: dict[str, str], *, progress: ProgressHook | None = None
+) -> tuple[LocalContext, RuntimeChoice, Retention]:
+    """Read SPELL_HOME, SPELL_RUNTIME_*, SPELL_DOCKER_* and SPELL_API_LOG_* once, here."""
+    home = SpellHome.from_env(environ)
+    settings = RuntimeSettings.from_env(environ)
+    engine = EngineSettings(
+        step_timeout_ms=settings.step_timeout_ms,
+        execution_timeout_ms=settings.execution_timeout_ms,
+        limits=ProcessLimits(
+            cpu_seconds=settings.cpu_seconds,
+            address_space_mb=settings.address_space_mb,
+            open_files=settings.open_files,
+            processes=settings.processes,
+        ),
+    )
+
+    def wasm_factory() -> Runtime:
+        from spell.config.wasm import WasmSettings
+        from spell.runtimes.wasm import WasmRuntime
+
+        return WasmRuntime(WasmSettings.from_env(environ, cache_dir=home.cache))
+
+    choice = RuntimeChoice(
+        engine=engine,
+        docker=DockerOptions.from_mapping(environ),
+        wasm_factory=wasm_factory,
+        progress=progress,
+    )
+    retention = Retention(
+        max_age_days=env_int(environ, "SPELL_API_LOG_RETENTION_DAYS", 14),
+        max_files=env_int(environ, "SPELL_API_LOG_MAX_FILES", 500),
+    )
+    ctx = LocalContext(home=home, environ=environ, input_max_bytes=settings.input_max_bytes, now=utcnow())
+    return ctx, choice, retention
+
+
+def run_cast(
+    options: CastOptions,
+    ctx: LocalContext,
+    choice: RuntimeChoice,
+    retention: Retention,
+    *,
+    stage: Callable[[str], None] | None = None,
+) -> LocalCast:
+    """Run the use case (kept here so tests and the command share one path)."""
+    return cast_local(options, ctx, choice=choice, retention=retention, stage=stage)
+
+
+def print_result(result: LocalCast) -> None:
+    """Human output: summary, then each output; stdout outputs are printed as they are."""
+    click.echo(render_summary(result.summary))
+    if result.dry_run:
+        click.echo(f"dry run: nothing executed (log: {result.execution_id})")
+        return
+    for key, value in result.outputs.items():
+        if key.endswith(".json") and f"{key.removesuffix('.json')}.stdout" in result.outputs:
+            continue  # the same text is shown once, as stdout
+        click.echo(f"--- {key}")
+        click.echo(
+            value if isinstance(value, str) else json.dumps(value, indent=2), nl=not str(value).endswith("\n")
+        )
+    click.echo(f"execution_id: {result.execution_id} ({result.outcome.value})")

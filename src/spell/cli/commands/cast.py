@@ -1,0 +1,109 @@
+"""``spell cast ID``: run an installed spell locally, after every guard the platform applies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from spell.cli.output import emit, json_option
+
+__all__ = ["command"]
+
+
+@click.command(name="cast")
+@click.argument("spell_id")
+@click.option("--version", "version", help="Installed version to cast (default: the highest).")
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Input value at a dot path; parsed as JSON when it is JSON (repeatable).",
+)
+@click.option(
+    "--input",
+    "input_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A JSON file with the input object; -p values are applied on top.",
+)
+@click.option("--dry-run", is_flag=True, help="Run every check and print the summary, but execute nothing.")
+@click.option("--yes", is_flag=True, help="Confirm a high or critical risk spell.")
+@click.option(
+    "--allow-billing", is_flag=True, help="Accept that a billed spell costs money (needs a licence)."
+)
+@click.option(
+    "--allow-unsigned",
+    is_flag=True,
+    help="Cast an unsigned or untrusted bundle (an invalid signature is always refused).",
+)
+@click.option(
+    "--require-signature", is_flag=True, help="Require a verified signature even with --allow-unsigned."
+)
+@click.option("--verbose", is_flag=True, help="Show check and step progress on stderr.")
+@json_option
+def command(
+    spell_id: str,
+    version: str | None,
+    params: tuple[str, ...],
+    input_file: Path | None,
+    dry_run: bool,
+    yes: bool,
+    allow_billing: bool,
+    allow_unsigned: bool,
+    require_signature: bool,
+    verbose: bool,
+    as_json: bool,
+) -> None:
+    """Cast SPELL_ID on this machine and print its outputs.
+
+    \b
+    Checks, in order (the first refusal stops the cast):
+      resolve → input (-p / --input) → size cap (SPELL_RUNTIME_INPUT_MAX_BYTES) → JSON Schema →
+      signature (required unless --allow-unsigned; policy signature.require_verified wins) →
+      policy → platform → risk (high/critical need --yes) → billing (--allow-billing and a
+      licence) → connector tokens (CONNECTOR_<NAME>_TOKEN) → execution summary.
+
+    Every cast writes an execution log; `spell log EXEC_ID` shows it and
+    `spell get-output EXEC_ID step.NAME.stdout` prints one output. Secrets are redacted.
+
+    \b
+    Examples:
+      spell cast samples/hello -p name=world
+      spell cast samples/word-count --input text.json --json
+      spell cast acme/deploy --dry-run
+    """
+    import os
+    import sys
+
+    from spell.cli.commands._local_cast import build_context, print_result, run_cast
+    from spell.runtimes.local import CastOptions
+
+    def stage(name: str) -> None:
+        if verbose:
+            sys.stderr.write(f"spell: check {name}\n" if name != "run" else "spell: running\n")
+
+    def progress(event: str, step: str, detail: str) -> None:
+        if verbose:
+            sys.stderr.write(f"spell: step {step}: {event}{f' ({detail})' if detail else ''}\n")
+            sys.stderr.flush()
+
+    options = CastOptions(
+        spell_id=spell_id,
+        version=version,
+        params=params,
+        input_file=input_file,
+        dry_run=dry_run,
+        yes=yes,
+        allow_billing=allow_billing,
+        allow_unsigned=allow_unsigned,
+        require_signature=require_signature,
+    )
+    ctx, choice, retention = build_context(dict(os.environ), progress=progress)
+    result = run_cast(options, ctx, choice, retention, stage=stage)
+    if as_json:
+        emit(result.to_dict(), as_json=True)
+    else:
+        print_result(result)
+    result.raise_for_outcome()

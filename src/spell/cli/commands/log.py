@@ -1,0 +1,55 @@
+"""``spell log EXEC_ID``: show the execution log of a local cast."""
+
+from __future__ import annotations
+
+import click
+
+from spell.cli.output import emit, json_option
+
+__all__ = ["command"]
+
+
+@click.command(name="log")
+@click.argument("execution_id")
+@json_option
+def command(execution_id: str, as_json: bool) -> None:
+    """Show the execution log EXEC_ID (printed by `spell cast`).
+
+    The log holds the redacted input, the signature status, every step with exit code, timings
+    and the head of stdout/stderr, the outputs, checks, rollback state and usage.
+
+    \b
+    Examples:
+      spell log exec_01JD3Q8Z4W0000000000000000
+      spell log exec_01JD3Q8Z4W0000000000000000 --json | jq .steps
+    """
+    from spell.config.home import SpellHome
+    from spell.runtimes.local.logs import ExecutionLogs
+
+    record = ExecutionLogs(SpellHome.from_env().logs).read(execution_id)
+    emit(record, as_json=as_json, human=_human(record))
+
+
+def _human(record: dict[str, object]) -> str:
+    lines = [
+        f"execution: {record.get('execution_id')}",
+        f"spell: {record.get('id')}@{record.get('version')}",
+        f"outcome: {record.get('outcome')}",
+        f"started: {record.get('started_at')}  finished: {record.get('finished_at')}",
+    ]
+    signature = record.get("signature")
+    if isinstance(signature, dict):
+        lines.append(f"signature: {signature.get('status')}")
+    steps = record.get("steps")
+    for step in steps if isinstance(steps, list) else []:
+        mark = "ok" if step.get("success") else "FAILED"
+        lines.append(
+            f"  step {step.get('name')}: {mark} exit={step.get('exit_code')} "
+            f"{step.get('duration_ms')} ms attempts={step.get('attempts')} {step.get('message')}"
+        )
+    rollback = record.get("rollback")
+    if isinstance(rollback, dict) and rollback.get("state") != "not_needed":
+        lines.append(f"rollback: {rollback.get('state')}")
+    if record.get("error"):
+        lines.append(f"error: {record.get('error')}")
+    return "\n".join(lines)

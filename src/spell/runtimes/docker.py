@@ -1,0 +1,177 @@
+"""The ``docker`` runtime: the ``spell-runner`` inside the spell's image, with hardened flags.
+
+The container gets no network, no capabilities, no privilege escalation, a read-only root, an
+unprivileged user, a process cap and tmpfs work dirs. The bundle and the input are mounted
+read-only. Connector tokens are passed by name (``-e NAME``) so their values never appear on the
+``docker`` command line; the ``docker`` process gets them in its environment instead.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from spell.errors import EngineUnavailable
+from spell.runtimes.base import CastRequest, CastResult, Outcome, Usage
+
+__all__ = ["DockerOptions", "DockerRuntime", "build_docker_argv", "parse_runner_output"]
+
+BUNDLE_MOUNT = "/spell"
+INPUT_MOUNT = "/spell-input"
+_ENGINE_DOWN = ("Cannot connect to the Docker daemon", "Is the docker daemon running", "error during connect")
+
+
+@dataclass(frozen=True)
+class DockerOptions:
+    """Hardening settings; every field can be overridden with ``SPELL_DOCKER_<FIELD>``."""
+
+    binary: str = "docker"
+    network: str = "none"
+    user: str = "65532:65532"
+    pids_limit: int = 256
+    memory: str = "512m"
+    cpus: str = "1"
+    tmpfs_size: str = "64m"
+    timeout_ms: int = 300_000
+
+    @classmethod
+    def from_mapping(cls, environ: Mapping[str, str]) -> DockerOptions:
+        """Apply ``SPELL_DOCKER_*`` values given by the edge (the library never reads the env)."""
+        base = cls()
+        values: dict[str, Any] = {}
+        for name in base.__dataclass_fields__:
+            raw = environ.get(f"SPELL_DOCKER_{name.upper()}")
+            if raw is not None and raw.strip():
+                values[name] = int(raw) if isinstance(getattr(base, name), int) else raw.strip()
+        return cls(**values)
+
+
+def build_docker_argv(
+    image: str,
+    *,
+    bundle_dir: Path,
+    input_dir: Path,
+    token_names: list[str],
+    options: DockerOptions,
+) -> list[str]:
+    """The exact ``docker run`` command line of one cast."""
+    argv = [
+        options.binary,
+        "run",
+        "--rm",
+        "-i",
+        "--network",
+        options.network,
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges",
+        "--read-only",
+        "--user",
+        options.user,
+        "--pids-limit",
+        str(options.pids_limit),
+        "--memory",
+        options.memory,
+        "--cpus",
+        options.cpus,
+        "--tmpfs",
+        f"/tmp:rw,nosuid,nodev,size={options.tmpfs_size}",  # noqa: S108 - the container's own tmpfs
+        "--tmpfs",
+        f"/home/spell:rw,nosuid,nodev,noexec,size={options.tmpfs_size}",
+        "--workdir",
+        "/tmp",  # noqa: S108
+        "-v",
+        f"{bundle_dir.resolve()}:{BUNDLE_MOUNT}:ro",
+        "-v",
+        f"{input_dir.resolve()}:{INPUT_MOUNT}:ro",
+        "-e",
+        "HOME=/home/spell",
+        "-e",
+        "TMPDIR=/tmp",
+        "-e",
+        f"INPUT_JSON={INPUT_MOUNT}/input.json",
+    ]
+    for name in sorted(token_names):
+        argv += ["-e", name]
+    argv += [image, "spell-runner", f"{BUNDLE_MOUNT}/spell.yaml", f"{INPUT_MOUNT}/input.json"]
+    return argv
+
+
+class DockerRuntime:
+    """Run a docker spell; ``EngineUnavailable`` when no Docker engine answers."""
+
+    def __init__(self, options: DockerOptions | None = None) -> None:
+        self.options = options or DockerOptions()
+
+    def run(self, request: CastRequest, *, cancel: threading.Event | None = None) -> CastResult:
+        """Run the cast in a container and map the runner's JSON line onto the contract."""
+        image = request.manifest.runtime.docker_image or ""
+        if shutil.which(self.options.binary) is None:
+            raise _unavailable(f"docker not found: {self.options.binary!r} is not on PATH")
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="spell-docker-") as tmp:
+            input_dir = Path(tmp)
+            (input_dir / "input.json").write_text(json.dumps(request.input), encoding="utf-8")
+            input_dir.chmod(0o755)
+            (input_dir / "input.json").chmod(0o644)  # the container user is not us
+            argv = build_docker_argv(
+                image,
+                bundle_dir=request.bundle_dir,
+                input_dir=input_dir,
+                token_names=list(request.env),
+                options=self.options,
+            )
+            env = {"PATH": "/usr/local/bin:/usr/bin:/bin", **request.env}
+            try:
+                done = subprocess.run(
+                    argv, env=env, capture_output=True, timeout=self.options.timeout_ms / 1000.0, check=False
+                )
+            except subprocess.TimeoutExpired:
+                return CastResult(Outcome.TIMEOUT, message="docker run timed out")
+        stderr = done.stderr.decode("utf-8", errors="replace")
+        if done.returncode == 125 or any(marker in stderr for marker in _ENGINE_DOWN):
+            raise _unavailable(stderr.strip().splitlines()[-1] if stderr.strip() else "docker run failed")
+        result = parse_runner_output(done.stdout.decode("utf-8", errors="replace"), stderr)
+        result.usage.wall_ms = round((time.perf_counter() - started) * 1000.0, 3)
+        return result
+
+
+def parse_runner_output(stdout: str, stderr: str = "") -> CastResult:
+    """Turn the runner's last JSON line into a ``CastResult``."""
+    lines = [line for line in stdout.strip().splitlines() if line.strip()]
+    try:
+        data = json.loads(lines[-1]) if lines else None
+    except json.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict):
+        return CastResult(Outcome.INTERNAL, stderr=stderr, message="spell-runner printed no JSON result line")
+    try:
+        outcome = Outcome(data.get("outcome", "SUCCEEDED" if data.get("success") else "FAILED"))
+    except ValueError:
+        outcome = Outcome.INTERNAL
+    usage = Usage(**{k: v for k, v in (data.get("usage") or {}).items() if k in Usage.__dataclass_fields__})
+    return CastResult(
+        outcome=outcome,
+        output=data.get("outputs") or {},
+        stderr=stderr,
+        message=str(data.get("error") or ""),
+        usage=usage,
+        details={k: data.get(k, []) for k in ("steps", "checks", "rollback")},
+    )
+
+
+def _unavailable(reason: str) -> EngineUnavailable:
+    return EngineUnavailable(
+        f"no Docker engine is reachable: {reason}",
+        details={"reason": reason},
+        hint="start Docker (or point SPELL_DOCKER_BINARY at a working client), or cast a host/wasm spell",
+    )

@@ -1,0 +1,178 @@
+"""The local cast use case: preflight → run → redact → execution log → result.
+
+Every cast, refused or not, leaves one execution log. Whatever is logged, returned or raised has
+gone through the cast's ``Redactor`` first.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from spell.errors import RuntimeFailure, SpellError, Timeout
+from spell.kit.time import to_rfc3339, utcnow
+from spell.runtimes.base import CastRequest, CastResult, Limits, Outcome
+from spell.runtimes.local.dispatch import RuntimeChoice, runtime_for
+from spell.runtimes.local.logs import ExecutionLogs
+from spell.runtimes.local.preflight import CastOptions, CastPlan, LocalContext, preflight
+from spell.runtimes.local.redaction import Redactor
+
+__all__ = ["LocalCast", "Retention", "cast_local"]
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long execution logs are kept (``SPELL_API_LOG_RETENTION_DAYS`` / ``_MAX_FILES``)."""
+
+    max_age_days: int = 14
+    max_files: int = 500
+
+
+@dataclass
+class LocalCast:
+    """A finished (or dry-run) local cast, already redacted."""
+
+    execution_id: str
+    log_path: Path
+    outcome: Outcome
+    summary: dict[str, Any]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+    dry_run: bool = False
+    record: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` document of ``spell cast``."""
+        return {
+            "ok": self.outcome.is_success,
+            "execution_id": self.execution_id,
+            "log_path": str(self.log_path),
+            "outcome": self.outcome.value,
+            "dry_run": self.dry_run,
+            "summary": self.summary,
+            "outputs": self.outputs,
+            "message": self.message,
+        }
+
+    def raise_for_outcome(self) -> None:
+        """Return when the cast succeeded; raise ``Timeout`` or ``RuntimeFailure`` otherwise."""
+        if self.outcome.is_success:
+            return
+        details = {
+            "execution_id": self.execution_id,
+            "outcome": self.outcome.value,
+            "log": str(self.log_path),
+        }
+        hint = f"see `spell log {self.execution_id}`"
+        if self.outcome is Outcome.TIMEOUT:
+            raise Timeout(self.message or "cast timed out", details=details, hint=hint)
+        raise RuntimeFailure(self.message or f"cast ended {self.outcome.value}", details=details, hint=hint)
+
+
+def cast_local(
+    options: CastOptions,
+    ctx: LocalContext,
+    *,
+    choice: RuntimeChoice,
+    retention: Retention,
+    cancel: threading.Event | None = None,
+    stage: Callable[[str], None] | None = None,
+) -> LocalCast:
+    """Cast an installed spell on this machine; refusals raise (redacted) after being logged."""
+    logs = ExecutionLogs(ctx.home.logs)
+    execution_id = logs.new_id()
+    started = utcnow()
+    record: dict[str, Any] = {
+        "execution_id": execution_id,
+        "id": options.spell_id,
+        "version": options.version or "latest",
+        "started_at": to_rfc3339(started),
+        "dry_run": options.dry_run,
+    }
+    redactor = Redactor.for_cast(ctx.environ, token_names=(), input_value={})
+    try:
+        plan = preflight(options, ctx, stage=stage)
+        redactor = Redactor.for_cast(
+            ctx.environ, token_names=plan.connector_env, input_value=plan.input_value
+        )
+        _plan_into(record, plan)
+        if options.dry_run:
+            result = CastResult(Outcome.SUCCEEDED, output={}, message="dry run: nothing was executed")
+        else:
+            if stage is not None:
+                stage("run")
+            result = _run(plan, choice, cancel)
+    except SpellError as exc:
+        safe = _redacted_error(exc, redactor)
+        record.update(
+            success=False, outcome="REFUSED", error=safe.to_dict(), finished_at=to_rfc3339(utcnow())
+        )
+        logs.write(redactor.value(record))
+        _prune(logs, retention)
+        raise safe from None
+    record.update(
+        success=result.outcome.is_success,
+        outcome=result.outcome.value,
+        error=result.message if not result.outcome.is_success else None,
+        steps=result.details.get("steps", []),
+        outputs=result.output if isinstance(result.output, dict) else {"output": result.output},
+        checks=result.details.get("checks", []),
+        rollback=result.details.get("rollback"),
+        usage=result.usage.to_dict(),
+        finished_at=to_rfc3339(utcnow()),
+    )
+    safe_record = redactor.value(record)
+    path = logs.write(safe_record)
+    _prune(logs, retention)
+    return LocalCast(
+        execution_id=execution_id,
+        log_path=path,
+        outcome=result.outcome,
+        summary=safe_record.get("summary", {}),
+        outputs=safe_record["outputs"],
+        message=safe_record["error"] or "",
+        dry_run=options.dry_run,
+        record=safe_record,
+    )
+
+
+def _plan_into(record: dict[str, Any], plan: CastPlan) -> None:
+    record.update(
+        id=plan.installed.id,
+        version=plan.installed.version,
+        input=plan.input_value,
+        signature=plan.signature.to_dict(),
+        summary=plan.summary,
+        entitlement=plan.entitlement,
+    )
+
+
+def _run(plan: CastPlan, choice: RuntimeChoice, cancel: threading.Event | None) -> CastResult:
+    manifest = plan.installed.manifest
+    runtime = runtime_for(manifest, choice)
+    request = CastRequest(
+        bundle_dir=plan.installed.path,
+        manifest=manifest,
+        input=plan.input_value,
+        limits=Limits(),
+        env=dict(plan.connector_env),
+    )
+    return runtime.run(request, cancel=cancel)
+
+
+def _redacted_error(exc: SpellError, redactor: Redactor) -> SpellError:
+    """The same error class with message, details and hint scrubbed."""
+    safe = type(exc)(
+        redactor.text(exc.message),
+        details=redactor.value(exc.details),
+        hint=redactor.text(exc.hint) if exc.hint else None,
+        retry_after=exc.retry_after,
+    )
+    return safe
+
+
+def _prune(logs: ExecutionLogs, retention: Retention) -> None:
+    logs.prune(max_age_days=retention.max_age_days, max_files=retention.max_files, now=utcnow())

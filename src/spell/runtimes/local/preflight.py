@@ -1,0 +1,196 @@
+"""Every check before a local cast runs, in a fixed order; the first refusal wins.
+
+Order: resolve → input assembly → size cap → JSON Schema 2020-12 → signature → policy → platform →
+risk → billing and entitlement → connector tokens → execution summary.
+"""
+
+from __future__ import annotations
+
+import json
+import platform as host_platform_module
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from spell.bundle.manifest import SpellManifest
+from spell.bundle.store import InstalledSpell, LocalStore
+from spell.config.home import SpellHome
+from spell.errors import (
+    ConfirmationRequired,
+    ConnectorTokenMissing,
+    EntitlementRequired,
+    InvalidBundle,
+    InvalidInput,
+    PlatformMismatch,
+)
+from spell.policy.file import PolicyContext, evaluate, load_policy
+from spell.runtimes.local.inputs import assemble_input, check_input_size
+from spell.runtimes.local.summary import execution_summary
+from spell.signing.licenses import LicenseStore, find_entitlement
+from spell.signing.trust import TrustStore
+from spell.signing.verifier import SignatureReport, check_bundle_signature
+
+__all__ = ["CastOptions", "CastPlan", "LocalContext", "host_platform", "platform_matches", "preflight"]
+
+_ARCH_ALIASES = {"x86_64": "amd64", "x64": "amd64", "aarch64": "arm64", "arm64": "arm64", "amd64": "amd64"}
+
+
+@dataclass(frozen=True)
+class CastOptions:
+    """What the caster asked for (the flags of ``spell cast``)."""
+
+    spell_id: str
+    version: str | None = None
+    params: tuple[str, ...] = ()
+    input_file: Path | None = None
+    dry_run: bool = False
+    yes: bool = False
+    allow_billing: bool = False
+    allow_unsigned: bool = False
+    require_signature: bool = False
+
+
+@dataclass(frozen=True)
+class LocalContext:
+    """Where and with what a local cast runs; built once by the edge."""
+
+    home: SpellHome
+    environ: Mapping[str, str]
+    input_max_bytes: int
+    now: datetime
+    platform: str = field(default_factory=lambda: host_platform())
+
+
+@dataclass
+class CastPlan:
+    """The outcome of a passed preflight."""
+
+    installed: InstalledSpell
+    input_value: dict[str, Any]
+    signature: SignatureReport
+    connector_env: dict[str, str]
+    summary: dict[str, Any]
+    entitlement: str | None = None
+
+
+Stage = Callable[[str], None]
+
+
+def host_platform() -> str:
+    """This machine as ``os/arch`` with spell-runtime's arch names aliased (``x64`` = ``amd64``)."""
+    machine = host_platform_module.machine().lower()
+    return f"{host_platform_module.system().lower()}/{_ARCH_ALIASES.get(machine, machine)}"
+
+
+def platform_matches(declared: tuple[str, ...], host: str) -> bool:
+    """True when ``host`` is among ``declared`` (after aliasing), or nothing is declared."""
+    if not declared:
+        return True
+    normal = set()
+    for entry in declared:
+        os_name, _, arch = entry.lower().partition("/")
+        normal.add(f"{os_name}/{_ARCH_ALIASES.get(arch, arch)}")
+    return host in normal
+
+
+def preflight(options: CastOptions, ctx: LocalContext, *, stage: Stage | None = None) -> CastPlan:
+    """Run the checks in order and return the plan, or raise the first refusal."""
+    note = stage or (lambda _name: None)
+    note("resolve")
+    installed = LocalStore(ctx.home.spells).resolve(options.spell_id, options.version)
+    manifest = installed.manifest
+    note("input")
+    value = assemble_input(options.params, options.input_file, max_bytes=ctx.input_max_bytes)
+    check_input_size(value, ctx.input_max_bytes)
+    validate_input(installed.path, manifest, value)
+    note("signature")
+    trust = TrustStore(ctx.home.trust)
+    report = check_bundle_signature(installed.path, manifest, trust)
+    signature_required = options.require_signature or not options.allow_unsigned
+    if signature_required or report.status == "invalid":
+        report.raise_unless_verified()
+    note("policy")
+    policy = load_policy(ctx.home.policy_file)
+    evaluate(policy, PolicyContext.from_manifest(manifest, signature_status=report.status))
+    note("platform")
+    if manifest.runtime.execution in ("host", "docker") and not platform_matches(
+        manifest.runtime.platforms, ctx.platform
+    ):
+        raise PlatformMismatch(
+            f"platform mismatch: host={ctx.platform}, spell supports={','.join(manifest.runtime.platforms)}",
+            details={"host": ctx.platform, "platforms": list(manifest.runtime.platforms)},
+        )
+    note("risk")
+    if manifest.risk in ("high", "critical") and not options.yes:
+        raise ConfirmationRequired(
+            f"risk {manifest.risk} requires --yes",
+            details={"risk": manifest.risk},
+            hint="read the execution summary (--dry-run), then cast again with --yes",
+        )
+    note("billing")
+    entitlement = _billing(manifest, options, ctx, trust)
+    note("connectors")
+    connector_env = connector_tokens(manifest, ctx.environ)
+    summary = execution_summary(manifest, report)
+    return CastPlan(installed, value, report, connector_env, summary, entitlement)
+
+
+def validate_input(bundle_dir: Path, manifest: SpellManifest, value: Any) -> None:
+    """Validate against the bundle's JSON Schema (2020-12); list every problem found."""
+    schema_path = bundle_dir / manifest.schema_relpath
+    try:
+        schema = json.loads(schema_path.read_text(encoding="utf-8"))
+        validator = Draft202012Validator(schema)
+        Draft202012Validator.check_schema(schema)
+    except (OSError, json.JSONDecodeError, SchemaError) as exc:
+        raise InvalidBundle(f"{manifest.schema_relpath}: not a usable JSON Schema: {exc}") from None
+    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+    if errors:
+        problems = [
+            {"path": "/" + "/".join(str(p) for p in error.absolute_path), "message": error.message}
+            for error in errors
+        ]
+        first = problems[0]
+        raise InvalidInput(
+            f"input does not match the schema: {first['path']}: {first['message']}"
+            + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+            details={"errors": problems},
+        )
+
+
+def connector_tokens(manifest: SpellManifest, environ: Mapping[str, str]) -> dict[str, str]:
+    """The declared connector tokens from the environment; the first missing one is refused."""
+    tokens = {}
+    for permission in manifest.permissions:
+        name = permission.token_env
+        value = environ.get(name, "")
+        if not value.strip():
+            raise ConnectorTokenMissing(
+                f"missing connector token {name}",
+                details={"connector": permission.connector, "env": name},
+                hint=f"export {name}=… before casting",
+            )
+        tokens[name] = value
+    return tokens
+
+
+def _billing(
+    manifest: SpellManifest, options: CastOptions, ctx: LocalContext, trust: TrustStore
+) -> str | None:
+    if not manifest.billing.enabled:
+        return None
+    if not options.allow_billing:
+        raise EntitlementRequired(
+            "billing enabled requires --allow-billing",
+            details={"billing": manifest.billing.model_dump()},
+            hint="cast again with --allow-billing once you accept the cost",
+        )
+    stored = find_entitlement(
+        LicenseStore(ctx.home.licenses), manifest.id, billing=manifest.billing, trust=trust, now=ctx.now
+    )
+    return stored.name
