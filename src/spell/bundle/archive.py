@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from spell.errors import InvalidBundle, UnsafeArchive
+from spell.errors import InvalidBundle, InvalidInput, UnsafeArchive
 
 __all__ = ["EXCLUDED_DIRS", "ArchiveLimits", "pack_bundle", "unpack_archive", "write_archive"]
 
@@ -64,12 +64,28 @@ def pack_bundle(bundle_dir: Path, *, exclude: Path | None = None) -> bytes:
 
 
 def write_archive(bundle_dir: Path, out_path: Path) -> bytes:
-    """Pack ``bundle_dir`` into ``out_path`` (left out of itself if inside) and return the bytes."""
-    data = pack_bundle(bundle_dir, exclude=out_path)
+    """Pack ``bundle_dir`` into ``out_path`` (left out of itself if inside) and return the bytes.
+
+    The file is written beside its destination and renamed into place, so the destination must be
+    absent or a regular file: renaming over a device such as ``/dev/null`` would replace the device.
+    """
     out = Path(out_path)
+    if out.exists() and not out.is_file():
+        raise InvalidInput(
+            f"cannot write the archive to {out}: it exists and is not a regular file",
+            details={"path": str(out)},
+            hint="give -o the path of a new or existing .tar file",
+        )
+    data = pack_bundle(bundle_dir, exclude=out_path)
     tmp = out.with_name(out.name + ".partial")
-    tmp.write_bytes(data)
-    tmp.replace(out)
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InvalidInput(
+            f"cannot write the archive to {out}: {exc.strerror or exc}", details={"path": str(out)}
+        ) from exc
     return data
 
 
