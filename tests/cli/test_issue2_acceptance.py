@@ -405,6 +405,22 @@ def test_pack_twice_gives_the_same_sha256_whatever_the_mtimes(home: Path, tmp_pa
     assert {r.json()["digest"] for r in results} == {f"sha256:{EXPECTED['digest_sha256_hex']}"}
 
 
+def test_pack_refuses_to_replace_a_device_or_fifo_named_by_output(home: Path, tmp_path: Path) -> None:
+    # Writing beside the target and renaming would replace a device such as /dev/null with a file.
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    error = assert_refused(home, "VALIDATION_ERROR", "pack", str(COMPAT / "greet"), "-o", str(fifo)).error()
+    assert error["details"]["path"] == str(fifo)
+    assert fifo.is_fifo()
+    assert list(tmp_path.glob("pipe.partial")) == []
+
+
+def test_pack_into_a_missing_folder_is_one_clear_error(home: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-folder" / "greet.tar"
+    assert_refused(home, "VALIDATION_ERROR", "pack", str(COMPAT / "greet"), "-o", str(missing))
+    assert not missing.parent.exists()
+
+
 def test_a_packed_bundle_installs_and_still_verifies(home: Path, tmp_path: Path) -> None:
     bundle = copy_compat_bundle(tmp_path / "greet")
     shutil.rmtree(home / "spells")
