@@ -76,13 +76,20 @@ def generate_keypair(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     public_text = public_key_to_b64url(key.public_key())
-    out.mkdir(parents=True, exist_ok=True)
-    private_path.unlink(missing_ok=True)
-    # Created with 0600 from the start, so the key is never readable by others, not even briefly.
-    fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
-    public_path.write_text(public_text + "\n", encoding="utf-8")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        private_path.unlink(missing_ok=True)
+        # Created with 0600 from the start, so the key is never readable by others, not even briefly.
+        fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+        public_path.write_text(public_text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(
+            f"cannot write key files to {out}: {exc.strerror or exc}",
+            details={"path": str(out)},
+            hint="give --out-dir a folder you can write to (it is created when missing)",
+        ) from exc
     return KeyPairFiles(publisher, key_id, private_path, public_path, public_text)
 
 
