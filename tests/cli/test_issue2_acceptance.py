@@ -421,6 +421,15 @@ def test_pack_into_a_missing_folder_is_one_clear_error(home: Path, tmp_path: Pat
     assert not missing.parent.exists()
 
 
+def test_keygen_into_a_folder_that_cannot_be_made_is_one_clear_error(home: Path, tmp_path: Path) -> None:
+    in_the_way = tmp_path / "keys"
+    in_the_way.write_text("a file, not a folder\n", encoding="utf-8")
+    out_dir = in_the_way / "sub"
+    error = assert_refused(home, "VALIDATION_ERROR", "sign", "keygen", "acme", "--out-dir", str(out_dir))
+    assert error.error()["details"]["path"] == str(out_dir)
+    assert in_the_way.read_text(encoding="utf-8") == "a file, not a folder\n"
+
+
 def test_a_packed_bundle_installs_and_still_verifies(home: Path, tmp_path: Path) -> None:
     bundle = copy_compat_bundle(tmp_path / "greet")
     shutil.rmtree(home / "spells")
