@@ -123,8 +123,12 @@ async def test_a_budget_cap_refuses_the_cast_that_would_pass_it(
     error = refused.json()["error"]
     assert error["code"] == "BUDGET_CAP_EXCEEDED"
     assert {k: error["details"][k] for k in ("cap", "window", "spent", "reserved", "estimate")} == {
-        "cap": 400_000, "window": "daily", "spent": 250_000, "reserved": 0, "estimate": 250_000
-    }  # fmt: skip
+        "cap": 400_000,
+        "window": "daily",
+        "spent": 250_000,
+        "reserved": 0,
+        "estimate": 250_000,
+    }
     assert 0 < error["retry_after"] <= 86_400
     view = (await client.get("/v1/budget", headers=caster.headers)).json()
     daily = next(w for w in view["windows"] if w["window"] == "daily")

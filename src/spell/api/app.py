@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from spell.api.errors import install_error_handlers
 from spell.api.jwt_setup import jwt_verifier
 from spell.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from spell.api.routes import admin, artifacts, buttons, casts, health, me, money, spells
+from spell.api.routes import admin, artifacts, billing, buttons, casts, health, me, money, spells
 from spell.config.server import ServerSettings
 from spell.platform.auth.jwt import JwtVerifier
 from spell.platform.server import Platform
@@ -51,7 +51,7 @@ def create_app(
     app.state.platform = chosen
     app.state.jwt = jwt or jwt_verifier(settings)
     install_error_handlers(app)
-    for module in (health, me, spells, casts, buttons, artifacts, admin, money):
+    for module in (health, me, spells, casts, buttons, artifacts, admin, money, billing):
         app.include_router(module.router, responses=_ERROR_RESPONSES)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)

@@ -35,6 +35,7 @@ class PaymentRecord(Base):
     kind: Mapped[str] = mapped_column(String(20))  # topup | refund | dispute
     currency: Mapped[str] = mapped_column(String(3))
     amount_micros: Mapped[int] = mapped_column(BigInteger)
+    refunded_micros: Mapped[int] = mapped_column(BigInteger, default=0)  # what the wallet gave back so far
     status: Mapped[str] = mapped_column(String(20))  # pending | succeeded | failed | refunded | disputed
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

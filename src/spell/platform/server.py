@@ -19,6 +19,7 @@ from spell.kit.time import utcnow
 from spell.models import Cast
 from spell.platform.artifact.service import ArtifactService
 from spell.platform.auth.service import AuthService
+from spell.platform.billing.provider import PaymentProvider, WalletOnly
 from spell.platform.billing.service import LedgerCastMoney
 from spell.platform.cast.hub import CancelTokens, CastHub
 from spell.platform.cast.money import CastMoney
@@ -83,6 +84,7 @@ class Platform:
     queue: Queue
     runner: CastRunner
     secret: str
+    payments: PaymentProvider = field(default_factory=WalletOnly)  # card processor; wallet-only default
     _started: bool = field(default=False, init=False)
 
     @classmethod

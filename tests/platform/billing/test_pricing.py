@@ -174,9 +174,14 @@ def test_charge_never_exceeds_the_estimate(
     model: str, outcome: Outcome, wall_ms: float, out_bytes: int, requests: int, pages: int, on_fail: bool
 ) -> None:
     pricing = Pricing.model_validate(
-        {**METERED.model_dump(), "model": model, "events": {"page": 7}, "max_events": 4,
-         "charge_on_failure": on_fail}
-    )  # fmt: skip
+        {
+            **METERED.model_dump(),
+            "model": model,
+            "events": {"page": 7},
+            "max_events": 4,
+            "charge_on_failure": on_fail,
+        }
+    )
     hold = estimate_max(pricing, BOUNDS)
     usage = Usage(wall_ms=wall_ms, output_bytes=out_bytes, network_requests=requests)
     charge = actual_cost(

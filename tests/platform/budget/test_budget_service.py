@@ -113,8 +113,13 @@ def test_a_cap_refuses_with_its_window_totals_and_reset_time(database: Database)
     error = exc.value
     assert error.code == "BUDGET_CAP_EXCEEDED"
     assert error.details == {
-        "cap": 500, "window": "daily", "spent": 0, "reserved": 300, "estimate": 201, "currency": "USD"
-    }  # fmt: skip
+        "cap": 500,
+        "window": "daily",
+        "spent": 0,
+        "reserved": 300,
+        "estimate": 201,
+        "currency": "USD",
+    }
     assert error.retry_after == 6 * 3600 + 30 * 60
     reserve(database, "cast_3", 200)
 

@@ -20,11 +20,13 @@ __all__ = ["NON_NEGATIVE_KINDS", "LedgerRepository", "insert_ignore"]
 NON_NEGATIVE_KINDS = frozenset({"wallet", "holds", "earnings", "revenue", "refunds"})
 
 
-def insert_ignore(session: Session, table: Table, values: dict[str, Any], keys: list[str]) -> None:
-    """``INSERT … ON CONFLICT (keys) DO NOTHING`` on SQLite and PostgreSQL."""
+def insert_ignore(session: Session, table: Table, values: dict[str, Any], keys: list[str]) -> bool:
+    """``INSERT … ON CONFLICT (keys) DO NOTHING`` on SQLite and PostgreSQL; True when a row was added."""
     dialect = session.get_bind().dialect.name
     module: Any = postgresql if dialect == "postgresql" else sqlite
-    session.execute(module.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys))
+    statement = module.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+    # RETURNING tells reliably whether the row went in (rowcount is not portable for upserts).
+    return session.execute(statement.returning(table.c[keys[0]])).first() is not None
 
 
 class LedgerRepository:

@@ -142,6 +142,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("amount_micros", sa.BigInteger(), nullable=False),
+        sa.Column("refunded_micros", sa.BigInteger(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("created_at", spell.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", spell.models.base.UTCDateTime(timezone=True), nullable=False),

@@ -1,0 +1,282 @@
+"""Card money in and out of prepaid wallets: customers, checkout, off-session top-ups, refunds, webhooks.
+
+Webhook deliveries are de-duplicated by event id (first insert wins, inside the same transaction as
+the effect), and every ledger write is keyed by the provider's object id, so a payment reported by
+both ``checkout.session.completed`` and ``payment_intent.succeeded`` credits the wallet once.
+Refunds and disputes take money back out of the wallet, never below zero: what the caster already
+spent stays spent and the shortfall is recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
+
+from spell.errors import InvalidInput, NotFound
+from spell.kit.ids import new_id
+from spell.kit.money import Money
+from spell.kit.time import utcnow
+from spell.models.payment import PaymentCustomer, PaymentRecord, WebhookEvent
+from spell.platform.audit.service import AuditService
+from spell.platform.billing.provider import PaymentProvider, ProviderEvent
+from spell.platform.ledger.repository import insert_ignore
+from spell.platform.ledger.service import PLATFORM, LedgerService, Leg
+
+__all__ = ["HANDLED_EVENTS", "PaymentService"]
+
+HANDLED_EVENTS = (
+    "checkout.session.completed",
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "charge.refunded",
+    "charge.dispute.created",
+)
+
+
+def _minor_to_money(minor: Any, currency: Any) -> Money:
+    return Money.from_minor(int(minor), str(currency).upper())
+
+
+class PaymentService:
+    """Payments of one unit of work through one provider."""
+
+    def __init__(self, session: Session, provider: PaymentProvider) -> None:
+        self.session = session
+        self.provider = provider
+        self.ledger = LedgerService(session)
+        self.audit = AuditService(session)
+
+    # -- customers and hosted pages -----------------------------------------------------------
+    def customer_ref(self, user_id: str, email: str | None) -> str:
+        """The provider's customer of this user, created on first use."""
+        row = self.session.get(PaymentCustomer, user_id)
+        if row is not None:
+            return row.customer_ref
+        ref = self.provider.create_customer(user_id=user_id, email=email)
+        self.session.add(
+            PaymentCustomer(
+                user_id=user_id, provider=self.provider.name, customer_ref=ref, created_at=utcnow()
+            )
+        )
+        self.session.flush()
+        return ref
+
+    def checkout_url(
+        self, user_id: str, email: str | None, *, success_url: str, cancel_url: str, top_up: Money | None
+    ) -> str:
+        """A hosted checkout page: a top-up of ``top_up``, or saving a card when it is None."""
+        if top_up is not None:
+            self._whole_minor(top_up)
+        return self.provider.checkout_url(
+            customer_ref=self.customer_ref(user_id, email),
+            user_id=user_id,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            top_up=top_up,
+        )
+
+    def portal_url(self, user_id: str, email: str | None, *, return_url: str) -> str:
+        """The provider's page for managing saved cards."""
+        return self.provider.portal_url(customer_ref=self.customer_ref(user_id, email), return_url=return_url)
+
+    # -- money in -----------------------------------------------------------------------------
+    def top_up(self, user_id: str, email: str | None, amount: Money) -> PaymentRecord:
+        """Charge the saved card off-session and credit the wallet when it succeeds."""
+        self._whole_minor(amount)
+        if amount.micros <= 0:
+            raise InvalidInput("a top-up must be positive", details={"amount_micros": amount.micros})
+        record = self._record(new_id("txn"), user_id, kind="topup", amount=amount)
+        payment = self.provider.charge(
+            customer_ref=self.customer_ref(user_id, email),
+            user_id=user_id,
+            amount=amount,
+            idempotency_key=record.id,
+        )
+        record.provider_ref = payment.ref
+        record.status = "succeeded" if payment.status == "succeeded" else "pending"
+        record.updated_at = utcnow()
+        self.session.flush()
+        if payment.status == "succeeded":
+            self._credit_payment(user_id, payment.ref, amount)
+        return record
+
+    def _credit_payment(self, user_id: str, payment_ref: str, amount: Money) -> None:
+        key = f"stripe:payment:{payment_ref}"
+        if self.ledger.find(key) is not None:
+            return
+        self.ledger.credit(user_id, amount, idempotency_key=key, memo={"payment_ref": payment_ref})
+        self.audit.append("payment.succeeded", actor_id=user_id, subject=payment_ref, data=amount.to_dict())
+
+    # -- money out ----------------------------------------------------------------------------
+    def refund(self, record_id: str, amount: Money) -> PaymentRecord:
+        """Refund part of a payment through the provider and take it back out of the wallet."""
+        record = self.session.get(PaymentRecord, record_id)
+        if record is None or record.provider_ref is None:
+            raise NotFound(f"no settled payment {record_id}", details={"payment_id": record_id})
+        total = record.refunded_micros + amount.micros
+        if amount.micros <= 0 or total > record.amount_micros or amount.currency != record.currency:
+            raise InvalidInput(
+                "refund must be positive, in the payment's currency and within what is left",
+                details={
+                    "amount_micros": amount.micros,
+                    "refundable_micros": record.amount_micros - record.refunded_micros,
+                },
+            )
+        self.provider.refund(
+            payment_ref=record.provider_ref, amount=amount, idempotency_key=f"refund:{record.id}:{total}"
+        )
+        self._take_back(record, Money(total, record.currency), kind="refund")
+        return record
+
+    def _take_back(
+        self, record: PaymentRecord, cumulative: Money, *, kind: str, ref: str | None = None
+    ) -> None:
+        """Debit the wallet up to ``cumulative`` refunded in all for this payment (never below zero)."""
+        delta = cumulative.micros - record.refunded_micros
+        if delta <= 0:
+            return
+        balance = self.ledger.balance(record.user_id, "wallet", record.currency).micros
+        taken = min(delta, balance)
+        key = f"stripe:{kind}:{ref or record.provider_ref}:{cumulative.micros}"
+        if taken > 0:
+            self.ledger.post(
+                key,
+                kind=kind,
+                currency=record.currency,
+                legs=[Leg(record.user_id, "wallet", -taken), Leg(PLATFORM, "refunds", taken)],
+                memo={"payment_ref": record.provider_ref, "shortfall_micros": delta - taken},
+            )
+        record.refunded_micros = cumulative.micros
+        record.status = "disputed" if kind == "dispute" else "refunded"
+        record.updated_at = utcnow()
+        self.audit.append(
+            "payment.disputed" if kind == "dispute" else "payment.refunded",
+            actor_id=record.user_id,
+            subject=record.provider_ref,
+            data={"amount_micros": delta, "taken_micros": taken, "currency": record.currency},
+        )
+        self.session.flush()
+
+    # -- webhooks -----------------------------------------------------------------------------
+    def handle_webhook(self, payload: bytes, signature: str | None) -> dict[str, Any]:
+        """Verify, de-duplicate and apply one delivery; a repeated event id changes nothing."""
+        event = self.provider.parse_webhook(payload, signature)
+        table = WebhookEvent.__table__
+        assert isinstance(table, Table)  # noqa: S101 - declarative tables are Table objects
+        first = insert_ignore(
+            self.session,
+            table,
+            {"id": event.id, "provider": self.provider.name, "type": event.type, "received_at": utcnow()},
+            ["id"],
+        )
+        if not first:
+            return {"event_id": event.id, "type": event.type, "duplicate": True, "handled": False}
+        handler = self._handlers().get(event.type)
+        if handler is not None:
+            handler(event)
+        return {"event_id": event.id, "type": event.type, "duplicate": False, "handled": handler is not None}
+
+    def _handlers(self) -> dict[str, Callable[[ProviderEvent], None]]:
+        return {
+            "checkout.session.completed": self._on_checkout,
+            "payment_intent.succeeded": self._on_intent_succeeded,
+            "payment_intent.payment_failed": self._on_intent_failed,
+            "charge.refunded": self._on_refunded,
+            "charge.dispute.created": self._on_dispute,
+        }
+
+    def _on_checkout(self, event: ProviderEvent) -> None:
+        obj = event.data
+        if (
+            obj.get("mode") != "payment"
+            or obj.get("payment_status") != "paid"
+            or not obj.get("payment_intent")
+        ):
+            return  # a saved card (setup mode) moves no money
+        user_id = str((obj.get("metadata") or {}).get("user_id") or obj.get("client_reference_id"))
+        amount = _minor_to_money(obj["amount_total"], obj["currency"])
+        self._settled(user_id, str(obj["payment_intent"]), amount)
+
+    def _on_intent_succeeded(self, event: ProviderEvent) -> None:
+        obj = event.data
+        user_id = (obj.get("metadata") or {}).get("user_id")
+        if not user_id:
+            return  # not a payment this platform started
+        self._settled(str(user_id), str(obj["id"]), _minor_to_money(obj["amount_received"], obj["currency"]))
+
+    def _settled(self, user_id: str, payment_ref: str, amount: Money) -> None:
+        record = self._by_ref(payment_ref)
+        if record is None:
+            record = self._record(new_id("txn"), user_id, kind="topup", amount=amount)
+            record.provider_ref = payment_ref
+        if record.status == "pending":
+            record.status = "succeeded"
+        record.updated_at = utcnow()
+        self.session.flush()
+        self._credit_payment(user_id, payment_ref, amount)
+
+    def _on_intent_failed(self, event: ProviderEvent) -> None:
+        obj = event.data
+        record = self._by_ref(str(obj["id"]))
+        if record is not None:
+            record.status = "failed"
+            record.updated_at = utcnow()
+        error = obj.get("last_payment_error") or {}
+        self.audit.append(
+            "payment.failed",
+            actor_id=(obj.get("metadata") or {}).get("user_id"),
+            subject=str(obj["id"]),
+            data={"code": error.get("code"), "decline_code": error.get("decline_code")},
+        )
+
+    def _on_refunded(self, event: ProviderEvent) -> None:
+        obj = event.data
+        record = self._by_ref(str(obj.get("payment_intent")))
+        if record is not None:
+            self._take_back(record, _minor_to_money(obj["amount_refunded"], obj["currency"]), kind="refund")
+
+    def _on_dispute(self, event: ProviderEvent) -> None:
+        obj = event.data
+        record = self._by_ref(str(obj.get("payment_intent")))
+        if record is not None:
+            disputed = _minor_to_money(obj["amount"], obj["currency"])
+            cumulative = Money(
+                min(record.amount_micros, record.refunded_micros + disputed.micros), record.currency
+            )
+            self._take_back(record, cumulative, kind="dispute", ref=str(obj["id"]))
+
+    # -- rows ---------------------------------------------------------------------------------
+    def _by_ref(self, payment_ref: str) -> PaymentRecord | None:
+        return self.session.scalar(select(PaymentRecord).where(PaymentRecord.provider_ref == payment_ref))
+
+    def _record(self, record_id: str, user_id: str, *, kind: str, amount: Money) -> PaymentRecord:
+        now = utcnow()
+        record = PaymentRecord(
+            id=record_id,
+            user_id=user_id,
+            provider=self.provider.name,
+            provider_ref=None,
+            kind=kind,
+            currency=amount.currency,
+            amount_micros=amount.micros,
+            refunded_micros=0,
+            status="pending",
+            created_at=now,
+            updated_at=now,
+        )
+        self.session.add(record)
+        self.session.flush()
+        return record
+
+    @staticmethod
+    def _whole_minor(amount: Money) -> None:
+        try:
+            amount.to_minor()
+        except ValueError:
+            raise InvalidInput(
+                f"{amount} is not a whole number of the currency's smallest unit",
+                details={"amount_micros": amount.micros, "currency": amount.currency},
+            ) from None

@@ -1,0 +1,119 @@
+"""Card payments through the HTTP API (real stripe SDK, fake Stripe server) on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from spell.platform.billing.stripe_provider import StripeProvider
+from spell.platform.ledger.service import LedgerService
+from spell.platform.server import Platform
+from tests.fakes.stripe_server import FakeStripe, event, running_fake_stripe, sign_payload
+from tests.server_fixtures import seed_user
+
+pytestmark = pytest.mark.anyio
+SECRET = "whsec_api_test"
+
+
+@pytest.fixture
+def fake_stripe() -> Iterator[FakeStripe]:
+    yield from running_fake_stripe()
+
+
+@pytest.fixture
+def stripe_platform(platform: Platform, fake_stripe: FakeStripe) -> Platform:
+    platform.payments = StripeProvider("sk_test_api", SECRET, api_base=fake_stripe.url)
+    return platform
+
+
+def _wallet(platform: Platform, user_id: str) -> int:
+    with platform.db.unit_of_work(write=False) as uow:
+        return LedgerService(uow.session).balance(user_id, "wallet", "USD").micros
+
+
+async def test_without_stripe_card_routes_answer_503(client: httpx.AsyncClient, platform: Platform) -> None:
+    caster = seed_user(platform, "c@example.com", ["caster"])
+    response = await client.post(
+        "/v1/billing/portal-url", headers=caster.headers, json={"return_url": "https://x"}
+    )
+    assert (response.status_code, response.json()["error"]["code"]) == (503, "PAYMENTS_UNAVAILABLE")
+    hook = await client.post("/v1/webhooks/stripe", content=b"{}", headers={"Stripe-Signature": "t=1,v1=x"})
+    assert hook.status_code == 503
+
+
+async def test_checkout_portal_and_top_up(
+    client: httpx.AsyncClient, stripe_platform: Platform, fake_stripe: FakeStripe
+) -> None:
+    caster = seed_user(stripe_platform, "c@example.com", ["caster"])
+    checkout = await client.post(
+        "/v1/billing/checkout-url",
+        headers=caster.headers,
+        json={"success_url": "https://x/ok", "cancel_url": "https://x/no", "top_up_micros": 20_000_000},
+    )
+    assert checkout.status_code == 200, checkout.text
+    assert checkout.json()["url"].startswith("https://checkout.stripe.test/")
+    portal = await client.post(
+        "/v1/billing/portal-url", headers=caster.headers, json={"return_url": "https://x"}
+    )
+    assert portal.json()["url"].startswith("https://billing.stripe.test/")
+    top_up = await client.post(
+        "/v1/billing/top-ups", headers=caster.headers, json={"amount_micros": 5_000_000}
+    )
+    assert top_up.status_code == 201, top_up.text
+    assert top_up.json()["status"] == "succeeded"
+    assert fake_stripe.calls("/v1/payment_intents")[0].idempotency_key == top_up.json()["id"]
+    assert len(fake_stripe.calls("/v1/customers")) == 1
+    assert _wallet(stripe_platform, caster.user_id) == 5_000_000
+    odd = await client.post("/v1/billing/top-ups", headers=caster.headers, json={"amount_micros": 1})
+    assert odd.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+async def test_a_declined_top_up_is_402(
+    client: httpx.AsyncClient, stripe_platform: Platform, fake_stripe: FakeStripe
+) -> None:
+    caster = seed_user(stripe_platform, "c@example.com", ["caster"])
+    await client.post("/v1/billing/portal-url", headers=caster.headers, json={"return_url": "https://x"})
+    fake_stripe.declining.add(_customer_id(fake_stripe))
+    declined = await client.post(
+        "/v1/billing/top-ups", headers=caster.headers, json={"amount_micros": 5_000_000}
+    )
+    assert (declined.status_code, declined.json()["error"]["code"]) == (402, "PAYMENT_FAILED")
+    assert _wallet(stripe_platform, caster.user_id) == 0
+
+
+def _customer_id(fake: FakeStripe) -> str:
+    (_, reply) = next(v for (path, _), v in fake.replies.items() if path == "/v1/customers")
+    return str(reply["id"])
+
+
+async def test_the_same_webhook_five_times_has_one_effect_and_a_bad_signature_is_400(
+    client: httpx.AsyncClient, stripe_platform: Platform
+) -> None:
+    caster = seed_user(stripe_platform, "c@example.com", ["caster"])
+    intent = {
+        "id": "pi_api",
+        "object": "payment_intent",
+        "amount": 700,
+        "amount_received": 700,
+        "currency": "usd",
+        "status": "succeeded",
+        "metadata": {"user_id": caster.user_id},
+    }
+    body = event("payment_intent.succeeded", intent, event_id="evt_api_1")
+    headers = {"Stripe-Signature": sign_payload(body, SECRET), "Content-Type": "application/json"}
+    forged = await client.post(
+        "/v1/webhooks/stripe",
+        content=body,
+        headers={**headers, "Stripe-Signature": sign_payload(body, "whsec_x")},
+    )
+    assert (forged.status_code, forged.json()["error"]["code"]) == (400, "WEBHOOK_SIGNATURE_INVALID")
+    assert _wallet(stripe_platform, caster.user_id) == 0
+    responses = await asyncio.gather(
+        *(client.post("/v1/webhooks/stripe", content=body, headers=headers) for _ in range(5))
+    )
+    assert [r.status_code for r in responses] == [200] * 5
+    assert sorted(r.json()["duplicate"] for r in responses) == [False, True, True, True, True]
+    assert _wallet(stripe_platform, caster.user_id) == 7_000_000
