@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from spell.bundle.digest import bundle_digest
 from spell.bundle.loaders import load_manifest
-from spell.errors import InvalidInput, VerificationError
+from spell.errors import InvalidBundle, InvalidInput, VerificationError
 from spell.kit.encoding import b64url_encode
 from spell.signing.keys import check_token
 
@@ -97,8 +97,18 @@ def read_signature(bundle_dir: Path) -> SignatureFile | None:
 
 
 def write_signature(bundle_dir: Path, signature: SignatureFile) -> Path:
-    """Write ``spell.sig.json`` into the bundle and return its path."""
+    """Write ``spell.sig.json`` into the bundle and return its path.
+
+    An existing ``spell.sig.json`` that is a link or not a regular file is refused: writing through
+    a link planted in a downloaded folder would overwrite whatever file it points at.
+    """
     path = Path(bundle_dir) / SIGNATURE_FILE
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise InvalidBundle(
+            f"{path} is a link or special file; refusing to write the signature through it",
+            details={"path": str(path)},
+            hint="delete it and sign again",
+        )
     path.write_text(signature.to_json(), encoding="utf-8")
     return path
 
