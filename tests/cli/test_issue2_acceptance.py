@@ -430,6 +430,19 @@ def test_keygen_into_a_folder_that_cannot_be_made_is_one_clear_error(home: Path,
     assert in_the_way.read_text(encoding="utf-8") == "a file, not a folder\n"
 
 
+def test_sign_refuses_to_write_through_a_planted_signature_link(home: Path, tmp_path: Path) -> None:
+    bundle = copy_compat_bundle(tmp_path / "greet")
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep me\n", encoding="utf-8")
+    (bundle / "spell.sig.json").unlink()
+    (bundle / "spell.sig.json").symlink_to(precious)
+    keys = tmp_path / "keys"
+    assert run_cli("sign", "keygen", "compat", "--out-dir", str(keys)).exit_code == 0
+    private = str(keys / "compat__default.private.pem")
+    assert_refused(home, "INVALID_BUNDLE", "sign", "bundle", str(bundle), "--private-key", private)
+    assert precious.read_text(encoding="utf-8") == "keep me\n"
+
+
 def test_a_packed_bundle_installs_and_still_verifies(home: Path, tmp_path: Path) -> None:
     bundle = copy_compat_bundle(tmp_path / "greet")
     shutil.rmtree(home / "spells")
