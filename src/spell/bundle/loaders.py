@@ -170,19 +170,29 @@ def _toml_to_model(raw: dict[str, Any], source: str) -> dict[str, Any]:
     for field in ("risk", "permissions", "effects"):
         if field in spell:
             model[field] = spell.pop(field)
-    if spell:
-        model["spell_unknown"] = spell  # surfaces as an "extra fields not permitted" error
+    _refuse_unknown(spell, "spell", source)
     if "input_schema" in io:
         model["inputs_schema"] = io.pop("input_schema")
     model["io"] = io
-    model["runtime"] = _toml_runtime(runtime)
+    model["runtime"] = _toml_runtime(runtime, source)
     for key in ("pricing", "supply_chain", "metadata", "steps", "checks"):
         if key in raw:
             model[key] = raw[key]
     return {k: v for k, v in model.items() if v is not None}
 
 
-def _toml_runtime(runtime: dict[str, Any]) -> dict[str, Any]:
+def _refuse_unknown(leftover: dict[str, Any], section: str, source: str) -> None:
+    """Name keys of a TOML section that map onto nothing, as ``section.key`` paths."""
+    if not leftover:
+        return
+    problems = [{"path": f"{section}.{key}", "message": f"unknown key in [{section}]"} for key in leftover]
+    raise InvalidManifest(
+        f"{source}: {problems[0]['path']}: {problems[0]['message']}",
+        details={"file": source, "errors": problems},
+    )
+
+
+def _toml_runtime(runtime: dict[str, Any], source: str) -> dict[str, Any]:
     policy = runtime.pop("policy", {})
     execution = runtime.pop("execution", "wasm")
     out: dict[str, Any] = {"execution": execution, "policy": policy}
@@ -195,6 +205,5 @@ def _toml_runtime(runtime: dict[str, Any]) -> dict[str, Any]:
             if key in runtime:
                 wasm[key] = runtime.pop(key)
         out["wasm"] = wasm
-    if runtime:
-        out["toml_unknown"] = runtime
+    _refuse_unknown(runtime, "runtime", source)
     return out
