@@ -266,6 +266,29 @@ def test_a_toml_manifest_with_an_unknown_runtime_or_bad_version_is_refused(
         assert any(p["path"].startswith(field) for p in error["details"]["errors"]), error
 
 
+@pytest.mark.parametrize(
+    ("section", "line", "path"),
+    [
+        ("spell", "billing = { enabled = false }", "spell.billing"),
+        ("runtime", "timeout = 5", "runtime.timeout"),
+    ],
+)
+def test_an_unknown_toml_key_is_named_by_its_section_path(
+    home: Path, tmp_path: Path, section: str, line: str, path: str
+) -> None:
+    bundle = tmp_path / "toml"
+    bundle.mkdir()
+    (bundle / "schema.json").write_text("{}\n", encoding="utf-8")
+    (bundle / "module.wasm").write_bytes(b"\0asm\1\0\0\0")
+    sections = {"spell": 'key = "acme/t"\nname = "T"\nversion = "1.0.0"', "runtime": 'entry = "module.wasm"'}
+    sections[section] += f"\n{line}"
+    text = "".join(f"[{name}]\n{body}\n\n" for name, body in sections.items())
+    (bundle / "manifest.toml").write_text(text, encoding="utf-8")
+    error = assert_refused(home, "INVALID_MANIFEST", "install", str(bundle)).error()
+    assert [problem["path"] for problem in error["details"]["errors"]] == [path]
+    assert error["message"] == f"manifest.toml: {path}: unknown key in [{section}]"
+
+
 # --- hostile trust store and signatures -------------------------------------------------------------
 
 NONSENSE_TRUST = [
