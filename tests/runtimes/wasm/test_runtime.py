@@ -221,3 +221,18 @@ def test_concurrent_casts_each_get_their_own_output(runtime: WasmRuntime, make_c
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(runtime.run, requests))
     assert [r.output["input"]["n"] for r in results] == list(range(160))
+
+
+def test_the_epoch_ticker_stops_when_idle_and_restarts_for_the_next_cast(make_cast: MakeCast) -> None:
+    from spell.runtimes.wasm.engine import EpochTicker
+
+    runtime = WasmRuntime()
+    idle_ticker = EpochTicker(runtime.engine, tick_s=0.001, linger_s=0.0)
+    runtime._ticker = idle_ticker  # a ticker that ends as soon as no cast runs
+    assert runtime.run(make_cast("hello", input=1)).outcome is Outcome.SUCCEEDED
+    thread = idle_ticker._thread
+    if thread is not None:
+        thread.join(timeout=5)
+    assert not idle_ticker.running
+    assert runtime.run(make_cast("infinite_loop", fuel=10**15, timeout_ms=50)).outcome is Outcome.TIMEOUT
+    runtime.close()

@@ -57,8 +57,8 @@ def make_engine(config: EngineConfig) -> wasmtime.Engine:
 class EpochTicker:
     """Increments an engine's epoch every ``tick_s`` while casts run.
 
-    The thread idles on a condition once no cast has run for ``linger_s``; a cast wakes it only
-    when it idles, so back-to-back casts pay no thread hand-off.
+    The thread starts with the first cast and ends once no cast has run for ``linger_s``, so
+    back-to-back casts pay no thread start and an unused runtime holds no thread.
     """
 
     def __init__(self, engine: wasmtime.Engine, *, tick_s: float = 0.005, linger_s: float = 1.0) -> None:
@@ -66,8 +66,7 @@ class EpochTicker:
         self._tick_s = tick_s
         self._linger_s = linger_s
         self._active = 0
-        self._last_active = 0.0
-        self._idle = True
+        self._last_active = time.monotonic()
         self._closed = False
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -76,12 +75,9 @@ class EpochTicker:
         """A cast starts: make sure the clock runs."""
         with self._cond:
             self._active += 1
-            if self._thread is None:
+            if self._thread is None and not self._closed:
                 self._thread = threading.Thread(target=self._loop, name="spell-wasm-epoch", daemon=True)
                 self._thread.start()
-            if self._idle:
-                self._idle = False
-                self._cond.notify()
 
     def leave(self) -> None:
         """A cast ended."""
@@ -89,8 +85,14 @@ class EpochTicker:
             self._active -= 1
             self._last_active = time.monotonic()
 
+    @property
+    def running(self) -> bool:
+        """True while the ticker thread exists."""
+        with self._cond:
+            return self._thread is not None
+
     def close(self) -> None:
-        """Stop the ticker thread (it is a daemon; closing is for tidy tests and servers)."""
+        """Stop the ticker thread now (it also stops by itself when idle)."""
         with self._cond:
             self._closed = True
             self._cond.notify()
@@ -101,12 +103,9 @@ class EpochTicker:
     def _loop(self) -> None:
         while True:
             with self._cond:
-                if self._active == 0 and time.monotonic() - self._last_active > self._linger_s:
-                    self._idle = True
-                    self._cond.wait_for(lambda: self._closed or not self._idle)
-                if self._closed:
+                idle = self._active == 0 and time.monotonic() - self._last_active > self._linger_s
+                if self._closed or idle:
+                    self._thread = None
                     return
-                self._cond.wait(self._tick_s)  # doubles as the tick sleep; close() cuts it short
-                if self._closed:
-                    return
+                self._cond.wait(self._tick_s)  # the tick's sleep; close() cuts it short
             self._engine.increment_epoch()
