@@ -36,11 +36,12 @@ class BudgetRepository:
 
         On SQLite the unit of work already holds the write lock (``BEGIN IMMEDIATE``).
         """
-        self.ensure(caster_id, currency)
-        self.session.execute(
-            update(Budget).where(Budget.caster_id == caster_id).values(lock_version=Budget.lock_version + 1),
-            execution_options={"synchronize_session": False},
-        )
+        row = Budget.caster_id == caster_id
+        bump = update(Budget).where(row).values(lock_version=Budget.lock_version + 1)
+        result = self.session.execute(bump, execution_options={"synchronize_session": False})
+        if getattr(result, "rowcount", 0) != 1:
+            self.ensure(caster_id, currency)
+            self.session.execute(bump, execution_options={"synchronize_session": False})
         budget = self.session.scalar(
             select(Budget).where(Budget.caster_id == caster_id).execution_options(populate_existing=True)
         )
@@ -65,6 +66,8 @@ class BudgetRepository:
 
     def add(self, caster_id: str, window: str, start: datetime, *, reserved: int, spent: int) -> None:
         """Move the window's totals by the given deltas (creating the row at zero first)."""
+        if self._bump(caster_id, window, start, reserved=reserved, spent=spent):
+            return
         values = {
             "caster_id": caster_id,
             "window": window,
@@ -73,7 +76,10 @@ class BudgetRepository:
             "reserved_micros": 0,
         }
         insert_ignore(self.session, _table(BudgetUsage), values, ["caster_id", "window", "window_start"])
-        self.session.execute(
+        self._bump(caster_id, window, start, reserved=reserved, spent=spent)
+
+    def _bump(self, caster_id: str, window: str, start: datetime, *, reserved: int, spent: int) -> bool:
+        result = self.session.execute(
             update(BudgetUsage)
             .where(
                 BudgetUsage.caster_id == caster_id,
@@ -86,3 +92,4 @@ class BudgetRepository:
             ),
             execution_options={"synchronize_session": False},
         )
+        return bool(getattr(result, "rowcount", 0) == 1)

@@ -42,6 +42,10 @@ class LedgerRepository:
         cached = self._ids.get(key)
         if cached is not None:
             return cached
+        found = self._lookup(owner_id, kind, currency)
+        if found is not None:
+            self._ids[key] = found
+            return found
         table = LedgerAccount.__table__
         assert isinstance(table, Table)  # noqa: S101 - declarative tables are Table objects
         values = {
@@ -53,16 +57,19 @@ class LedgerRepository:
             "created_at": utcnow(),
         }
         insert_ignore(self.session, table, values, ["owner_id", "kind", "currency"])
-        found = self.session.scalar(
+        found = self._lookup(owner_id, kind, currency)
+        assert found is not None  # noqa: S101 - inserted or already there, in this transaction
+        self._ids[key] = found
+        return found
+
+    def _lookup(self, owner_id: str, kind: str, currency: str) -> str | None:
+        return self.session.scalar(
             select(LedgerAccount.id).where(
                 LedgerAccount.owner_id == owner_id,
                 LedgerAccount.kind == kind,
                 LedgerAccount.currency == currency,
             )
         )
-        assert found is not None  # noqa: S101 - inserted or already there, in this transaction
-        self._ids[key] = found
-        return found
 
     def balance(self, account_id: str) -> int:
         """The running balance of one account."""
