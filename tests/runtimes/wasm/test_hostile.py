@@ -204,3 +204,26 @@ def test_poll_oneoff_reports_fd_subscriptions_ready_at_once(
 ) -> None:
     result = runtime.run(make_cast("poll_variants", input=1))
     assert result.exit_code == 41  # one event
+
+
+def test_a_table_over_the_limit_is_refused_at_instantiation(
+    runtime: WasmRuntime, make_cast: MakeCast
+) -> None:
+    result = runtime.run(make_cast("huge_table"))
+    assert result.outcome is Outcome.MEMORY_LIMIT
+    assert result.details["reason"] == "table_limit"
+
+
+def test_a_trap_during_instantiation_is_a_trap(runtime: WasmRuntime, make_cast: MakeCast) -> None:
+    result = runtime.run(make_cast("start_trap"))
+    assert result.outcome is Outcome.TRAP
+    assert result.details["trap_code"] == "UNREACHABLE"
+
+
+def test_a_wasi_import_with_the_wrong_signature_is_not_linked(
+    runtime: WasmRuntime, make_cast: MakeCast
+) -> None:
+    result = runtime.run(make_cast("bad_import_type"))
+    assert result.outcome is Outcome.FAILED
+    assert result.details["reason"] == "bad_import"
+    assert "fd_write" in result.message

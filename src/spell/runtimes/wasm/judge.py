@@ -87,15 +87,17 @@ def _link_or_start_error(error: wasmtime.WasmtimeError, limits: Limits) -> Verdi
     lowered = text.lower()
     if "memory" in lowered and ("limit" in lowered or "minimum size" in lowered):
         return Outcome.MEMORY_LIMIT, f"the module needs more memory than {limits.max_memory_bytes} bytes", {}
-    if "unknown import" in lowered:
-        reason = "egress_not_granted" if "`spell::" in text else "unknown_import"
-        if reason == "egress_not_granted":
-            return (
-                Outcome.POLICY_VIOLATION,
-                "the module imports spell.http_request but runtime.policy.net_allow lists no hosts",
-                {"reason": reason},
-            )
-        return Outcome.FAILED, f"the module cannot be linked: {first}", {"reason": reason}
+    if "table" in lowered and "limit" in lowered:
+        # tables live under the same store limits as memory: the closest outcome there is
+        message = f"the module needs tables larger than {limits.max_table_elements} elements"
+        return Outcome.MEMORY_LIMIT, message, {"reason": "table_limit"}
+    if "unknown import" in lowered or "incompatible import type" in lowered:
+        if "`spell::" in text and "unknown import" in lowered:
+            message = "the module imports spell.http_request but runtime.policy.net_allow lists no hosts"
+            return Outcome.POLICY_VIOLATION, message, {"reason": "egress_not_granted"}
+        reason = "unknown_import" if "unknown import" in lowered else "bad_import"
+        headline = text.strip().splitlines()[0]
+        return Outcome.FAILED, f"the module cannot be linked: {headline} ({first})", {"reason": reason}
     return Outcome.TRAP, f"the module failed: {first}", {"trap_code": None}
 
 
