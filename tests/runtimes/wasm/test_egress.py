@@ -148,7 +148,17 @@ def test_a_request_body_over_the_cap_is_refused(server: FakeHttps, make_cast: Ma
 
 
 @pytest.mark.parametrize(
-    "request_doc", ["not an object", {"url": 5}, {"url": "https://api.example.test/", "method": "TRACE"}]
+    "request_doc",
+    [
+        "not an object",
+        {"url": 5},
+        {"url": "https://api.example.test/", "method": "TRACE"},
+        {"url": "https://api.example.test/", "headers": {"Host": "evil.example.org"}},
+        {"url": "https://api.example.test/", "headers": {"Transfer-Encoding": "chunked"}},
+        {"url": "https://api.example.test/", "headers": {"X-A": "1\r\nX-Injected: 1"}},
+        {"url": "https://api.example.test/", "headers": {"X-A": 1}},
+        {"url": "https://api.example.test/", "body": 5},
+    ],
 )
 def test_a_malformed_request_document_gets_bad_request(
     egress_runtime: WasmRuntime, make_cast: MakeCast, request_doc: Any

@@ -29,6 +29,9 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_HOPS = 5
 _MAX_REQUEST_JSON = 4 * 1024 * 1024
+# Set by the host, never by the guest: Host would let a guest reach other sites behind an allowed
+# address, and the framing headers would let it smuggle a second request.
+_FORBIDDEN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection", "upgrade", "te"})
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,11 @@ def _parse_request(raw: bytes, max_body: int) -> tuple[str, str, dict[str, str],
     headers = doc.get("headers", {})
     if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
         raise _Refused("BAD_REQUEST", '"headers" must map names to strings')
+    for name, value in headers.items():
+        if name.lower() in _FORBIDDEN_HEADERS:
+            raise _Refused("BAD_REQUEST", f"header {name!r} is set by the host")
+        if any(c in name + value for c in "\r\n\0") or not name:
+            raise _Refused("BAD_REQUEST", f"header {name!r} holds a line break or is empty")
     body_text = doc.get("body", "")
     if not isinstance(body_text, str):
         raise _Refused("BAD_REQUEST", '"body" must be a string')

@@ -22,7 +22,7 @@ __all__ = ["Ran", "run_module"]
 
 _MAX_INSTANCES = 1
 _MAX_TABLES = 16
-_MAX_MEMORIES = 4
+_MAX_MEMORIES = 1  # memory_size caps each memory, so one memory makes it the cast's total
 
 
 @dataclass
