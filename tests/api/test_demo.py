@@ -25,7 +25,8 @@ async def test_the_demo_publishes_the_examples_and_casts_hello_wasm(
     key = DEMO_KEY.read_text(encoding="utf-8").strip()
     seed = seed_demo(platform, EXAMPLES, publisher="samples", key_id="demo", public_key=key)
     assert "samples/hello-wasm@1.0.0" in seed.published
-    assert seed.skipped == {}
+    # host/docker examples are refused by a server that has not enabled those runtimes; nothing else fails
+    assert all(reason.startswith("POLICY_DENIED") for reason in seed.skipped.values()), seed.skipped
     again = seed_demo(platform, EXAMPLES, publisher="samples", key_id="demo", public_key=key)
     assert again.user_id == seed.user_id
     response = await client.post(

@@ -31,8 +31,12 @@ async def blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 def _authenticate(platform: Platform, verifier: JwtVerifier | None, token: str) -> Principal:
     if token.startswith(("sk_live_", "sk_test_")):
-        with platform.db.unit_of_work() as uow:
-            return platform.auth.authenticate_key(uow, token)
+        with platform.db.unit_of_work(write=False) as uow:
+            principal = platform.auth.authenticate_key(uow, token)
+        if principal.key_stale and principal.key_id:
+            with platform.db.unit_of_work() as uow:
+                platform.auth.touch_key(uow, principal.key_id)
+        return principal
     if verifier is None:
         raise AuthError("bearer token is not an API key and JWT auth is not configured")
     with platform.db.unit_of_work() as uow:

@@ -117,5 +117,5 @@ async def press_button(
     request = await blocking(resolve)
     cast, replay = await blocking(platform.casts.create, principal, request, idempotency_key)
     return await respond_with_cast(
-        platform, principal, cast.id, replay, prefer_wait(prefer, platform.settings.max_wait_seconds)
+        platform, principal, cast, replay, prefer_wait(prefer, platform.settings.max_wait_seconds)
     )

@@ -15,8 +15,9 @@ from pydantic import BaseModel, Field
 from spell.api.deps import CurrentPlatform, CurrentPrincipal, blocking
 from spell.errors import InvalidInput
 from spell.kit.time import to_rfc3339
-from spell.models import TERMINAL_STATUSES
+from spell.models import TERMINAL_STATUSES, Cast
 from spell.platform.auth.schemas import Principal
+from spell.platform.cast.hub import wait_event
 from spell.platform.cast.schemas import cast_out
 from spell.platform.cast.service import CastRequestBody
 from spell.platform.server import Platform
@@ -43,20 +44,26 @@ def prefer_wait(header: str | None, maximum: int) -> int:
 async def wait_for_end(
     platform: Platform, principal: Principal, cast_id: str, seconds: float
 ) -> dict[str, Any]:
-    """Re-read the cast on every wake-up until it ends or ``seconds`` pass."""
+    """Re-read the cast on every wake-up until it ends or ``seconds`` pass (re-reading at least every
+    second, so a cast finished by another process is noticed too)."""
     deadline = time.monotonic() + seconds
     while True:
-        cast = await blocking(platform.casts.get, principal, cast_id)
-        remaining = deadline - time.monotonic()
-        if cast.status in TERMINAL_STATUSES or remaining <= 0:
-            return cast_out(cast)
-        await platform.casts.hub.wait(cast_id, min(remaining, 1.0))
+        with platform.casts.hub.watch(cast_id) as woke:
+            cast = await blocking(platform.casts.get, principal, cast_id)
+            remaining = deadline - time.monotonic()
+            if cast.status in TERMINAL_STATUSES or remaining <= 0:
+                return cast_out(cast)
+            await wait_event(woke, min(remaining, 1.0))
 
 
 async def respond_with_cast(
-    platform: Platform, principal: Principal, cast_id: str, replay: bool, wait: int
+    platform: Platform, principal: Principal, cast: Cast, replay: bool, wait: int
 ) -> JSONResponse:
-    body = await wait_for_end(platform, principal, cast_id, wait)
+    cast_id = cast.id
+    if wait <= 0 or cast.status in TERMINAL_STATUSES:
+        body = cast_out(cast)
+    else:
+        body = await wait_for_end(platform, principal, cast_id, wait)
     body["idempotent_replay"] = replay
     status = 200 if body["status"] in TERMINAL_STATUSES else 202
     return JSONResponse(body, status_code=status, headers={"Location": f"/v1/casts/{cast_id}"})
@@ -78,7 +85,7 @@ async def cast_spell(
     )
     cast, replay = await blocking(platform.casts.create, principal, request, idempotency_key)
     wait = prefer_wait(prefer, platform.settings.max_wait_seconds)
-    return await respond_with_cast(platform, principal, cast.id, replay, wait)
+    return await respond_with_cast(platform, principal, cast, replay, wait)
 
 
 @router.get("/v1/casts")
@@ -174,18 +181,19 @@ async def cast_events(
         seen = after
         heartbeat = platform.settings.sse_heartbeat_seconds
         while True:
-            cast, events = await blocking(platform.casts.events_after, principal, cast_id, seen)
-            for event in events:
-                seen = event["id"]
-                payload = json.dumps({**event["data"], "at": event["at"]})
-                yield f"id: {event['id']}\nevent: {event['type']}\ndata: {payload}\n\n".encode()
-            if cast.status in TERMINAL_STATUSES and not events:
-                return
-            if cast.status in TERMINAL_STATUSES:
-                continue
-            if await request.is_disconnected():
-                return
-            if not await platform.casts.hub.wait(cast_id, heartbeat):
-                yield b": heartbeat\n\n"
+            with platform.casts.hub.watch(cast_id) as woke:
+                cast, events = await blocking(platform.casts.events_after, principal, cast_id, seen)
+                for event in events:
+                    seen = event["id"]
+                    payload = json.dumps({**event["data"], "at": event["at"]})
+                    yield f"id: {event['id']}\nevent: {event['type']}\ndata: {payload}\n\n".encode()
+                if cast.status in TERMINAL_STATUSES:
+                    if not events:
+                        return
+                    continue
+                if await request.is_disconnected():
+                    return
+                if not await wait_event(woke, heartbeat):
+                    yield b": heartbeat\n\n"
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

@@ -35,6 +35,7 @@ class Principal:
     roles: tuple[str, ...]
     scopes: tuple[str, ...]
     key_id: str | None = None
+    key_stale: bool = False  # the key's last-used time is due for an update
 
     def require(self, scope: str) -> None:
         """Raise ``FORBIDDEN`` unless this credential carries ``scope``."""

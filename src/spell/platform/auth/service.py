@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from spell.errors import AlreadyExists, InvalidInput, KeyNotFound, NotFound
 from spell.kit.ids import new_id
@@ -171,7 +171,7 @@ class AuthService:
         return created
 
     def authenticate_key(self, uow: UnitOfWork, token: str) -> Principal:
-        """Resolve a key secret to a principal, or raise ``UNAUTHORIZED`` / ``USER_BANNED``."""
+        """Resolve a key secret to a principal, or raise ``UNAUTHORIZED`` / ``USER_BANNED`` (read only)."""
         key = uow.session.scalar(
             select(ApiKey).where(ApiKey.secret_hash == hash_secret(self._secret_key, token))
         )
@@ -185,13 +185,15 @@ class AuthService:
         user = self.get_user(uow, key.user_id)
         if user.is_banned:
             raise user_banned(user.ban_reason)
-        if key.last_used_at is None or now - key.last_used_at > _LAST_USED_EVERY:
-            key.last_used_at = now
-            uow.session.flush()
         return Principal(
             user_id=user.id,
             tenant_id=key.tenant_id,
             roles=tuple(user.roles),
             scopes=tuple(key.scopes),
             key_id=key.id,
+            key_stale=key.last_used_at is None or now - key.last_used_at > _LAST_USED_EVERY,
         )
+
+    def touch_key(self, uow: UnitOfWork, key_id: str) -> None:
+        """Record that a key was used now (done at most once a minute per key, in its own write)."""
+        uow.session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=utcnow()))

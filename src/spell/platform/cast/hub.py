@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-__all__ = ["CancelTokens", "CastHub"]
+__all__ = ["CancelTokens", "CastHub", "wait_event"]
 
 
 class CastHub:
@@ -31,15 +33,14 @@ class CastHub:
             except RuntimeError:  # that request's loop has closed; nobody is waiting any more
                 continue
 
-    async def wait(self, cast_id: str, timeout: float) -> bool:
-        """Wait until the next notification for ``cast_id`` or ``timeout`` seconds; True if notified."""
+    @contextmanager
+    def watch(self, cast_id: str) -> Iterator[asyncio.Event]:
+        """Register for wake-ups *before* reading the cast: a change between read and wait is not lost."""
         entry = (asyncio.get_running_loop(), asyncio.Event())
         with self._lock:
             self._waiters[cast_id].add(entry)
         try:
-            await asyncio.wait_for(entry[1].wait(), timeout=max(timeout, 0.0))
-        except TimeoutError:
-            return False
+            yield entry[1]
         finally:
             with self._lock:
                 bucket = self._waiters.get(cast_id)
@@ -47,7 +48,20 @@ class CastHub:
                     bucket.discard(entry)
                     if not bucket:
                         del self._waiters[cast_id]
-        return True
+
+    async def wait(self, cast_id: str, timeout: float) -> bool:
+        """Wait until the next notification for ``cast_id`` or ``timeout`` seconds; True if notified."""
+        with self.watch(cast_id) as event:
+            return await wait_event(event, timeout)
+
+
+async def wait_event(event: asyncio.Event, timeout: float) -> bool:
+    """Wait for ``event`` at most ``timeout`` seconds; True when it was set."""
+    try:
+        await asyncio.wait_for(event.wait(), timeout=max(timeout, 0.0))
+    except TimeoutError:
+        return False
+    return True
 
 
 class CancelTokens:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from spell.errors import CastNotFound
 from spell.kit.time import utcnow
@@ -60,15 +60,19 @@ class CastRepository:
 
     def add_event(
         self, uow: UnitOfWork, cast_id: str, type_: str, data: dict[str, Any], at: datetime | None = None
-    ) -> CastEvent:
-        """Append the next event (``seq`` counts from 1)."""
-        last = uow.session.scalar(select(func.max(CastEvent.seq)).where(CastEvent.cast_id == cast_id))
-        event = CastEvent(
-            cast_id=cast_id, seq=(last or 0) + 1, type=type_, data=data, created_at=at or utcnow()
+    ) -> int:
+        """Append the next event (``seq`` counts from 1) in one statement; return its ``seq``."""
+        next_seq = (
+            select(func.coalesce(func.max(CastEvent.seq), 0) + 1)
+            .where(CastEvent.cast_id == cast_id)
+            .scalar_subquery()
         )
-        uow.session.add(event)
-        uow.session.flush()
-        return event
+        statement = (
+            insert(CastEvent)
+            .values(cast_id=cast_id, seq=next_seq, type=type_, data=data, created_at=at or utcnow())
+            .returning(CastEvent.seq)
+        )
+        return int(uow.session.execute(statement).scalar_one())
 
     def events_after(self, uow: UnitOfWork, cast_id: str, after: int) -> list[CastEvent]:
         """Events with ``seq > after``, in order."""

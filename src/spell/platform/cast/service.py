@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-import jsonschema  # type: ignore[import-untyped]
+import jsonschema
 from sqlalchemy.exc import IntegrityError
 
 from spell.errors import (
@@ -94,6 +94,15 @@ class CastService:
         self.db, self.spells, self.queue, self.money = db, spells, queue, money
         self.hub, self.cancels, self.policy = hub, cancels, policy
         self.repo = CastRepository()
+        self._validators: dict[str, jsonschema.protocols.Validator] = {}
+
+    def _validator(self, version: SpellVersion) -> jsonschema.protocols.Validator:
+        # Building a validator costs more than validating a small input: keep one per digest.
+        validator = self._validators.get(version.digest)
+        if validator is None:
+            validator = jsonschema.Draft202012Validator(version.input_schema)
+            self._validators[version.digest] = validator
+        return validator
 
     def create(
         self, principal: Principal, body: CastRequestBody, idempotency_key: str | None
@@ -136,7 +145,7 @@ class CastService:
         version = self.spells.version(uow, spell, body.version)
         self._guard(spell, version, body)
         manifest = self.spells.manifest_of(version)
-        _validate_input(version.input_schema, body.input)
+        _validate_input(self._validator(version), body.input)
         now = utcnow()
         cast = Cast(
             id=new_id("cast"),
@@ -287,8 +296,7 @@ class CastService:
             return cast, [event_out(e) for e in self.repo.events_after(uow, cast_id, after)]
 
 
-def _validate_input(schema: dict[str, Any], value: Any) -> None:
-    validator = jsonschema.Draft202012Validator(schema)
+def _validate_input(validator: jsonschema.protocols.Validator, value: Any) -> None:
     errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
     if errors:
         raise InvalidInput(

@@ -8,6 +8,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
+from spell.bundle.manifest import SpellManifest
 from spell.errors import SpellError
 from spell.kit.time import utcnow
 from spell.models import Cast, SpellVersion
@@ -50,14 +53,18 @@ class CastRunner:
         if claimed is None:
             return
         cast, version = claimed
+        manifest = self.casts.spells.manifest_of(version)
         token = self.casts.cancels.open(cast_id)
-        work = self.work_dir / cast_id
+        # Only runtimes that may write files get a work dir (making one per cast is not free).
+        needs_work = version.execution != "wasm" or bool(manifest.runtime.policy.fs_write)
+        work = self.work_dir / cast_id if needs_work else None
         try:
             result = self._run(cast, version, token, work)
-            self._finish(cast_id, result)
+            self._finish(cast_id, manifest, result)
         finally:
             self.casts.cancels.close(cast_id)
-            shutil.rmtree(work, ignore_errors=True)
+            if work is not None:
+                shutil.rmtree(work, ignore_errors=True)
             self.casts.hub.notify(cast_id)
 
     def _claim(self, cast_id: str) -> tuple[Cast, SpellVersion] | None:
@@ -69,19 +76,26 @@ class CastRunner:
             repo.add_event(uow, cast_id, "running", {"status": "running"}, at=now)
             cast = uow.session.get(Cast, cast_id, populate_existing=True)
             assert cast is not None  # noqa: S101 - the conditional update just matched it
-            spell = uow.session.get(SpellVersion, _version_key(uow, cast))
+            spell = uow.session.scalar(
+                select(SpellVersion).where(
+                    SpellVersion.spell_id == cast.spell_id, SpellVersion.version == cast.version
+                )
+            )
             assert spell is not None  # noqa: S101 - versions are never deleted
             uow.after_commit(lambda: self.casts.hub.notify(cast_id))
             return cast, spell
 
-    def _run(self, cast: Cast, version: SpellVersion, token: threading.Event, work: Path) -> CastResult:
+    def _run(
+        self, cast: Cast, version: SpellVersion, token: threading.Event, work: Path | None
+    ) -> CastResult:
         manifest = self.casts.spells.manifest_of(version)
         runtime = self.runtimes.get(version.execution)
         if runtime is None:
             return CastResult(
                 outcome=Outcome.INTERNAL, message=f"no {version.execution} runtime on this server"
             )
-        work.mkdir(parents=True, exist_ok=True)
+        if work is not None:
+            work.mkdir(parents=True, exist_ok=True)
         wasm = manifest.runtime.wasm
         request = CastRequest(
             bundle_dir=self.casts.spells.bundle_dir(version),
@@ -96,16 +110,13 @@ class CastRunner:
         except SpellError as exc:
             return CastResult(outcome=Outcome.INTERNAL, message=exc.message, details={"code": exc.code})
 
-    def _finish(self, cast_id: str, result: CastResult) -> None:
+    def _finish(self, cast_id: str, manifest: SpellManifest, result: CastResult) -> None:
         repo = self.casts.repo
         status = status_for(result.outcome)
         error_code = None if result.outcome.is_success else result.details.get("code", result.outcome.value)
         with self.casts.db.unit_of_work() as uow:
             cast = uow.session.get(Cast, cast_id, populate_existing=True)
             assert cast is not None  # noqa: S101 - claimed above
-            version = uow.session.get(SpellVersion, _version_key(uow, cast))
-            assert version is not None  # noqa: S101
-            manifest = self.casts.spells.manifest_of(version)
             usage = result.usage if isinstance(result.usage, Usage) else Usage()
             self.casts.money.settle(uow, cast, manifest, result.outcome, usage)
             stored = self.artifacts.store(uow, cast, result.artifacts)
@@ -128,14 +139,3 @@ class CastRunner:
                 repo.add_event(uow, cast_id, status, data, at=now)
             else:  # canceled while running: keep the cancel, record what it used
                 repo.transition(uow, cast_id, from_status="canceled", usage=usage.to_dict())
-
-
-def _version_key(uow: Any, cast: Cast) -> str:
-    from sqlalchemy import select
-
-    row_id = uow.session.scalar(
-        select(SpellVersion.id).where(
-            SpellVersion.spell_id == cast.spell_id, SpellVersion.version == cast.version
-        )
-    )
-    return str(row_id)
