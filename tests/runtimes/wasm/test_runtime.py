@@ -6,8 +6,11 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from spell.bundle.manifest import SpellManifest, WasmSpec
 from spell.config.wasm import WasmSettings
+from spell.errors import InvalidInput
 from spell.runtimes.base import Limits, Outcome
 from spell.runtimes.wasm import WasmRuntime, effective_limits
 from tests.runtimes.wasm.conftest import MakeCast
@@ -198,7 +201,6 @@ def test_an_unwritable_disk_cache_only_costs_speed(make_cast: MakeCast, tmp_path
 
 
 def test_the_cache_refuses_bytes_that_do_not_match_their_digest(runtime: WasmRuntime) -> None:
-    import pytest
     import wasmtime
 
     from tests.runtimes.wasm.conftest import compile_wat
@@ -236,3 +238,12 @@ def test_the_epoch_ticker_stops_when_idle_and_restarts_for_the_next_cast(make_ca
     assert not idle_ticker.running
     assert runtime.run(make_cast("infinite_loop", fuel=10**15, timeout_ms=50)).outcome is Outcome.TIMEOUT
     runtime.close()
+
+
+@pytest.mark.parametrize("bad", [{1, 2}, {"k": object()}, {("tuple", "key"): 1}])
+def test_an_input_that_is_not_json_is_the_callers_error(
+    runtime: WasmRuntime, make_cast: MakeCast, bad: object
+) -> None:
+    with pytest.raises(InvalidInput) as info:
+        runtime.run(make_cast("hello", input=bad))
+    assert info.value.code == "VALIDATION_ERROR"

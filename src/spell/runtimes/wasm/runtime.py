@@ -16,6 +16,7 @@ import wasmtime
 
 from spell.bundle.manifest import WasmSpec
 from spell.config.wasm import WasmSettings
+from spell.errors import InvalidInput
 from spell.runtimes.base import Artifact, CastRequest, CastResult, Limits, Outcome, Usage
 from spell.runtimes.wasm.cache import ModuleCache
 from spell.runtimes.wasm.capabilities import CapabilityError, plan_grants
@@ -62,7 +63,11 @@ class WasmRuntime:
         self._ticker.close()
 
     def run(self, request: CastRequest) -> CastResult:
-        """Run one cast to its end and return the measured result (never raises for spell faults)."""
+        """Run one cast to its end and return the measured result.
+
+        Spell faults are outcomes, never exceptions; ``InvalidInput`` is raised only for a caller's
+        input that is not JSON.
+        """
         started = time.monotonic()
         result = self._run(request)
         result.usage.wall_ms = round((time.monotonic() - started) * 1000, 3)
@@ -132,7 +137,7 @@ class WasmRuntime:
             ),
         )
         if outcome is Outcome.SUCCEEDED:
-            self._finish_success(result, stdout, request, grants.writable, limits)
+            self._finish_success(result, stdout, request, grants.writable)
         return result
 
     def _finish_success(
@@ -141,7 +146,6 @@ class WasmRuntime:
         stdout: bytes,
         request: CastRequest,
         writable: dict[str, Path],
-        limits: Limits,
     ) -> None:
         output, problem = parse_output(stdout, request.manifest.io.output_format)
         if problem is not None:
@@ -184,10 +188,17 @@ class WasmRuntime:
 
 
 def _encode_input(value: Any) -> bytes:
+    # NaN and infinities are not JSON; like most encoders orjson writes them as null.
     try:
         return orjson.dumps(value)  # compact UTF-8, like json.dumps(separators=(",", ":")), faster
     except TypeError:  # e.g. integers past 64 bits, which the standard encoder handles
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        pass
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(
+            f"the cast input is not JSON: {exc}", details={"reason": "input_not_json"}
+        ) from None
 
 
 @functools.lru_cache(maxsize=1024)
