@@ -238,10 +238,12 @@ class SpellManifest(_Model):
             raise ValueError("must be 'publisher/name' in lowercase letters, digits, '.', '_' or '-'")
         return value
 
-    @field_validator("version")
+    @field_validator("version", mode="before")
     @classmethod
-    def _version(cls, value: str) -> str:
-        if not VERSION_PATTERN.fullmatch(value):
+    def _version(cls, value: Any) -> Any:
+        # Before type coercion: YAML reads `version: 1.0` as a float, and "a valid string" would not
+        # tell the maker what is wanted.
+        if not isinstance(value, str) or not VERSION_PATTERN.fullmatch(value):
             raise ValueError("must be a version like 1.2.3 (x.y.z)")
         return value
 
