@@ -236,8 +236,9 @@ def test_a_yaml_billion_laughs_is_refused_by_every_command_that_reads_it(home: P
         ("execution: host", "execution: jvm", "runtime.execution"),
         ("version: 1.0.0", "version: 1.0", "version"),
         ("version: 1.0.0", "version: v1.0.0-beta", "version"),
+        ("version: 1.0.0", "version: 2", "version"),
     ],
-    ids=["unknown-runtime", "two-part-version", "prefixed-version"],
+    ids=["unknown-runtime", "two-part-version", "prefixed-version", "number-version"],
 )
 def test_a_manifest_with_an_unknown_runtime_or_bad_version_is_refused_naming_the_field(
     home: Path, tmp_path: Path, old: str, new: str, field: str
@@ -247,6 +248,8 @@ def test_a_manifest_with_an_unknown_runtime_or_bad_version_is_refused_naming_the
     assert error["details"]["file"] == "spell.yaml"
     assert any(problem["path"].startswith(field) for problem in error["details"]["errors"]), error
     assert error["message"].startswith(f"spell.yaml: {field}")
+    expected = "'host', 'docker', 'wasm', 'builtin' or 'api'" if field == "runtime.execution" else "(x.y.z)"
+    assert expected in error["message"]  # what was expected, not only that it was wrong
 
 
 def test_a_toml_manifest_with_an_unknown_runtime_or_bad_version_is_refused(
