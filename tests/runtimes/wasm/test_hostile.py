@@ -227,3 +227,10 @@ def test_a_wasi_import_with_the_wrong_signature_is_not_linked(
     assert result.outcome is Outcome.FAILED
     assert result.details["reason"] == "bad_import"
     assert "fd_write" in result.message
+
+
+def test_a_failure_far_below_the_memory_cap_is_not_blamed_on_memory(
+    runtime: WasmRuntime, make_cast: MakeCast
+) -> None:
+    result = runtime.run(make_cast("unreachable", max_memory_mb=1))
+    assert result.outcome is Outcome.TRAP

@@ -77,7 +77,7 @@ def _stopped(watch: Watch, limits: Limits) -> Verdict | None:
 def _near_memory_limit(ran: Ran, limits: Limits) -> bool:
     # wasmtime answers a refused memory.grow with -1 and no event, so a failure while memory sits
     # within one growth step of the cap is read as the cap's doing.
-    slack = max(1024 * 1024, limits.max_memory_bytes // 16)
+    slack = max(65536, limits.max_memory_bytes // 16)  # one page, or a sixteenth of the cap
     return ran.peak_memory + slack >= limits.max_memory_bytes
 
 
