@@ -7,6 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from spell.platform.audit.service import AuditService
 from spell.platform.ledger.service import PLATFORM, LedgerService
 from spell.platform.server import Platform
 from tests.api.money_helpers import FLAT, credit, publish_priced
@@ -153,3 +154,23 @@ async def test_the_audit_log_is_for_auditors_and_admins(
     assert own_tenant["items"] == []
     no_role = seed_user(platform, "k@example.com", ["caster"], scopes=["audit:read"])
     assert (await client.get("/v1/audit", headers=no_role.headers)).status_code == 403
+
+
+async def test_a_cast_leaves_a_verified_audit_trail(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    maker = await seed_maker(client, platform)
+    await publish_priced(client, maker, tmp_path, FLAT)
+    caster = seed_user(platform, "c@example.com", ["caster"])
+    credit(platform, caster.user_id, 1_000_000)
+    cast = await _cast(client, caster.headers, "k1")
+    cast_id = cast.json()["id"]
+    with platform.db.unit_of_work(write=False) as uow:
+        audit = AuditService(uow.session)
+        assert audit.verify()["records"] == 3
+        mine = [
+            (r.action, r.data.get("outcome"))
+            for r in audit.list(tenant_id=caster.tenant_id)
+            if r.subject == cast_id
+        ]
+    assert mine == [("cast.created", None), ("cast.terminal", "SUCCEEDED"), ("charge.captured", None)]

@@ -83,8 +83,15 @@ class LedgerCastMoney:
         return estimate_max(effective_pricing(manifest), bounds_of(manifest, limits))
 
     def reserve(self, uow: UnitOfWork, cast: Cast, manifest: SpellManifest, limits: Limits) -> None:
-        """Hold the estimate; free spells hold nothing."""
+        """Record the cast in the audit log and hold its estimate; free spells hold nothing."""
         estimate = self.estimate(manifest, limits)
+        AuditService(uow.session, clock=self.clock).append(
+            "cast.created",
+            actor_id=cast.user_id,
+            tenant_id=cast.tenant_id,
+            subject=cast.id,
+            data={"spell_id": cast.spell_id, "version": cast.version, "estimate": estimate.to_dict()},
+        )
         if estimate.micros == 0:
             return
         spell = uow.session.get(Spell, cast.spell_id)
@@ -102,6 +109,7 @@ class LedgerCastMoney:
         self, uow: UnitOfWork, cast: Cast, manifest: SpellManifest, outcome: Outcome, usage: Usage
     ) -> None:
         """Capture the measured cost (never above the hold) or release it all, once."""
+        self._terminal(uow, cast, outcome.value)
         budgets = BudgetService(uow.session, clock=self.clock)
         hold = budgets.hold(cast.id)
         if hold is None or hold.status != "held":
@@ -128,6 +136,16 @@ class LedgerCastMoney:
 
     def release(self, uow: UnitOfWork, cast: Cast) -> None:
         """Give back the whole hold of a cast that never ran or was lost by the platform."""
+        self._terminal(uow, cast, "NOT_RUN")
         budgets = BudgetService(uow.session, clock=self.clock)
         if budgets.hold(cast.id) is not None:
             budgets.release(cast.id, reason="not_charged")
+
+    def _terminal(self, uow: UnitOfWork, cast: Cast, outcome: str) -> None:
+        AuditService(uow.session, clock=self.clock).append(
+            "cast.terminal",
+            actor_id=cast.user_id,
+            tenant_id=cast.tenant_id,
+            subject=cast.id,
+            data={"spell_id": cast.spell_id, "outcome": outcome},
+        )
