@@ -247,3 +247,15 @@ def test_an_input_that_is_not_json_is_the_callers_error(
     with pytest.raises(InvalidInput) as info:
         runtime.run(make_cast("hello", input=bad))
     assert info.value.code == "VALIDATION_ERROR"
+
+
+def test_runtimes_with_the_same_config_share_one_engine() -> None:
+    assert WasmRuntime().engine is WasmRuntime().engine
+    assert WasmRuntime(WasmSettings(max_stack_bytes=512 * 1024)).engine is not WasmRuntime().engine
+
+
+def test_a_closed_runtime_still_enforces_the_wall_clock(make_cast: MakeCast) -> None:
+    runtime = WasmRuntime()
+    runtime.close()
+    result = runtime.run(make_cast("infinite_loop", fuel=10**15, timeout_ms=50))
+    assert result.outcome is Outcome.TIMEOUT

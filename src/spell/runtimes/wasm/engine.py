@@ -16,7 +16,7 @@ from importlib.metadata import version
 
 import wasmtime
 
-__all__ = ["EngineConfig", "EpochTicker", "make_engine"]
+__all__ = ["EngineConfig", "EpochTicker", "make_engine", "shared_engine"]
 
 WASMTIME_VERSION = version("wasmtime")
 
@@ -54,6 +54,21 @@ def make_engine(config: EngineConfig) -> wasmtime.Engine:
     return wasmtime.Engine(cfg)
 
 
+_SHARED: dict[tuple[EngineConfig, float], tuple[wasmtime.Engine, EpochTicker]] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_engine(config: EngineConfig, *, tick_s: float) -> tuple[wasmtime.Engine, EpochTicker]:
+    """The process's one engine (and its ticker) for ``config``: compiled code is per engine."""
+    key = (config, tick_s)
+    with _SHARED_LOCK:
+        found = _SHARED.get(key)
+        if found is None:
+            engine = make_engine(config)
+            found = _SHARED[key] = (engine, EpochTicker(engine, tick_s=tick_s))
+        return found
+
+
 class EpochTicker:
     """Increments an engine's epoch every ``tick_s`` while casts run.
 
@@ -67,7 +82,7 @@ class EpochTicker:
         self._linger_s = linger_s
         self._active = 0
         self._last_active = time.monotonic()
-        self._closed = False
+        self._stop = False
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
 
@@ -75,9 +90,8 @@ class EpochTicker:
         """A cast starts: make sure the clock runs."""
         with self._cond:
             self._active += 1
-            if self._thread is None and not self._closed:
-                self._thread = threading.Thread(target=self._loop, name="spell-wasm-epoch", daemon=True)
-                self._thread.start()
+            if self._thread is None:
+                self._start()
 
     def leave(self) -> None:
         """A cast ended."""
@@ -92,19 +106,27 @@ class EpochTicker:
             return self._thread is not None
 
     def close(self) -> None:
-        """Stop the ticker thread now (it also stops by itself when idle)."""
+        """Stop the ticker thread now (it also stops by itself when idle; the next cast restarts it)."""
         with self._cond:
-            self._closed = True
+            self._stop = True
             self._cond.notify()
             thread = self._thread
         if thread is not None:
             thread.join()
+        with self._cond:
+            self._stop = False
+            if self._active > 0 and self._thread is None:  # a cast started while we stopped
+                self._start()
+
+    def _start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="spell-wasm-epoch", daemon=True)
+        self._thread.start()
 
     def _loop(self) -> None:
         while True:
             with self._cond:
                 idle = self._active == 0 and time.monotonic() - self._last_active > self._linger_s
-                if self._closed or idle:
+                if self._stop or idle:
                     self._thread = None
                     return
                 self._cond.wait(self._tick_s)  # the tick's sleep; close() cuts it short

@@ -21,7 +21,7 @@ from spell.runtimes.base import Artifact, CastRequest, CastResult, Limits, Outco
 from spell.runtimes.wasm.cache import ModuleCache
 from spell.runtimes.wasm.capabilities import CapabilityError, plan_grants
 from spell.runtimes.wasm.egress import EgressClient, EgressOptions
-from spell.runtimes.wasm.engine import EngineConfig, EpochTicker, make_engine
+from spell.runtimes.wasm.engine import EngineConfig, shared_engine
 from spell.runtimes.wasm.interrupt import Watch
 from spell.runtimes.wasm.judge import judge, parse_output
 from spell.runtimes.wasm.limits import effective_limits
@@ -49,17 +49,16 @@ class WasmRuntime:
         self.settings = settings or WasmSettings()
         self.egress_options = egress or EgressOptions()
         config = EngineConfig(max_stack_bytes=self.settings.max_stack_bytes)
-        self.engine = make_engine(config)
+        self.engine, self._ticker = shared_engine(config, tick_s=tick_s)
         directory = self.settings.cache_dir / "wasm" if self.settings.cache_dir is not None else None
         self.cache = ModuleCache(
             self.engine, config.cache_key, capacity=self.settings.module_cache_entries, directory=directory
         )
-        self._ticker = EpochTicker(self.engine, tick_s=tick_s)
         self._files = ModuleFiles(max_bytes=self.settings.max_module_bytes)
         self._linkers = Linkers(self.engine, capacity=self.settings.module_cache_entries)
 
     def close(self) -> None:
-        """Stop the epoch ticker thread."""
+        """Stop the epoch ticker thread now (it stops by itself when idle; a later cast restarts it)."""
         self._ticker.close()
 
     def run(self, request: CastRequest) -> CastResult:
