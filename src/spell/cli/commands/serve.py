@@ -55,7 +55,10 @@ def command(
     import uvicorn
 
     from spell.api import create_app
+    from spell.config.billing import BillingSettings
     from spell.config.server import ServerSettings
+    from spell.platform.billing.provider import provider_from_settings
+    from spell.platform.billing.service import LedgerCastMoney
     from spell.platform.server import Platform
     from spell.storage.migrate import upgrade
 
@@ -65,7 +68,10 @@ def command(
     settings = dataclasses.replace(settings, public_url=f"http://{host}:{port}")
     if settings.is_sqlite:
         upgrade(settings.database_url)
-    platform = Platform.build(settings)
+    billing = BillingSettings.from_env()
+    money = LedgerCastMoney(default_maker_share_bps=billing.maker_share_bps)
+    platform = Platform.build(settings, money=money)
+    platform.payments = provider_from_settings(billing)  # Stripe when SPELL_BILLING_STRIPE_* is set
     if demo:
         platform.start()
         _demo(platform, examples, demo_key, settings.public_url)
