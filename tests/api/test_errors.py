@@ -85,3 +85,11 @@ async def test_openapi_documents_every_route_and_the_error_envelope(client: http
     cast_post = paths["/v1/spells/{spell_id}/cast"]["post"]
     assert {"401", "404", "409", "422"} <= set(cast_post["responses"])
     assert cast_post["description"]
+    assert cast_post["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/CastOut")
+    schemas = document["components"]["schemas"]
+    assert {"CastOut", "SpellDetail", "KeyCreated", "ButtonOut", "ArtifactList", "MeOut"} <= set(schemas)
+    for path, methods in paths.items():
+        for method, operation in methods.items():
+            assert operation.get("description") or operation.get("summary"), (method, path)
+            if path.startswith("/v1/") and path != "/v1/artifacts/{artifact_id}":
+                assert "401" in operation["responses"], (method, path)

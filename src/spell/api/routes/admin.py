@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from spell.api.deps import CurrentPlatform, CurrentPrincipal, blocking
+from spell.api.schemas import BanOut
 from spell.errors import PermissionDenied
 
 router = APIRouter(tags=["admin"])
@@ -20,7 +21,7 @@ class BanCreate(BaseModel):
     reason: str | None = Field(default=None, max_length=500)
 
 
-@router.post("/v1/admin/bans", status_code=201)
+@router.post("/v1/admin/bans", status_code=201, response_model=BanOut)
 async def ban(body: BanCreate, principal: CurrentPrincipal, platform: CurrentPlatform) -> dict[str, Any]:
     """Ban a user (by id or email): every route answers them 403 ``USER_BANNED``."""
     if not principal.is_admin:
@@ -35,7 +36,7 @@ async def ban(body: BanCreate, principal: CurrentPrincipal, platform: CurrentPla
     return await blocking(run)
 
 
-@router.delete("/v1/admin/bans/{user_id}")
+@router.delete("/v1/admin/bans/{user_id}", response_model=BanOut)
 async def unban(user_id: str, principal: CurrentPrincipal, platform: CurrentPlatform) -> dict[str, Any]:
     """Lift a ban."""
     if not principal.is_admin:

@@ -10,8 +10,17 @@ from pydantic import BaseModel, Field
 
 from spell.api.deps import CurrentPlatform, CurrentPrincipal, blocking
 from spell.api.routes.casts import prefer_wait, respond_with_cast
+from spell.api.schemas import ButtonList, ButtonOut, CastOut, Deleted
 from spell.platform.button.service import ButtonCreate, ButtonService, button_out
 from spell.platform.cast.service import CastRequestBody
+
+_CAST_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": CastOut,
+        "description": "The cast ended within the Prefer: wait time (or a replay of one).",
+    },
+    202: {"model": CastOut, "description": "The cast is queued or running; follow Location."},
+}
 
 router = APIRouter(tags=["buttons"])
 
@@ -38,7 +47,7 @@ class PressBody(BaseModel):
     confirm: bool = False
 
 
-@router.get("/v1/buttons")
+@router.get("/v1/buttons", response_model=ButtonList)
 async def list_buttons(principal: CurrentPrincipal, platform: CurrentPlatform) -> dict[str, Any]:
     """Buttons of your tenant and buttons shared with it."""
     service = ButtonService(platform.spells)
@@ -50,7 +59,7 @@ async def list_buttons(principal: CurrentPrincipal, platform: CurrentPlatform) -
     return await blocking(run)
 
 
-@router.post("/v1/buttons", status_code=201)
+@router.post("/v1/buttons", status_code=201, response_model=ButtonOut)
 async def create_button(
     body: ButtonBody, principal: CurrentPrincipal, platform: CurrentPlatform
 ) -> dict[str, Any]:
@@ -74,7 +83,7 @@ async def create_button(
     return await blocking(run)
 
 
-@router.delete("/v1/buttons/{button_id}")
+@router.delete("/v1/buttons/{button_id}", response_model=Deleted)
 async def delete_button(
     button_id: str, principal: CurrentPrincipal, platform: CurrentPlatform
 ) -> dict[str, Any]:
@@ -89,7 +98,7 @@ async def delete_button(
     return await blocking(run)
 
 
-@router.post("/v1/buttons/{button_id}/cast", status_code=202)
+@router.post("/v1/buttons/{button_id}/cast", status_code=202, responses=_CAST_RESPONSES)
 async def press_button(
     button_id: str,
     body: PressBody,

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from spell.api.deps import CurrentPlatform, CurrentPrincipal, blocking
+from spell.api.schemas import ArtifactList, CastList, CastOut
 from spell.errors import InvalidInput
 from spell.kit.time import to_rfc3339
 from spell.models import TERMINAL_STATUSES, Cast
@@ -21,6 +22,14 @@ from spell.platform.cast.hub import wait_event
 from spell.platform.cast.schemas import cast_out
 from spell.platform.cast.service import CastRequestBody
 from spell.platform.server import Platform
+
+_CAST_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": CastOut,
+        "description": "The cast ended within the Prefer: wait time (or a replay of one).",
+    },
+    202: {"model": CastOut, "description": "The cast is queued or running; follow Location."},
+}
 
 router = APIRouter(tags=["casts"])
 
@@ -69,7 +78,7 @@ async def respond_with_cast(
     return JSONResponse(body, status_code=status, headers={"Location": f"/v1/casts/{cast_id}"})
 
 
-@router.post("/v1/spells/{spell_id:path}/cast", status_code=202)
+@router.post("/v1/spells/{spell_id:path}/cast", status_code=202, responses=_CAST_RESPONSES)
 async def cast_spell(
     spell_id: str,
     body: CastCreate,
@@ -88,7 +97,7 @@ async def cast_spell(
     return await respond_with_cast(platform, principal, cast, replay, wait)
 
 
-@router.get("/v1/casts")
+@router.get("/v1/casts", response_model=CastList)
 async def list_casts(
     principal: CurrentPrincipal,
     platform: CurrentPlatform,
@@ -104,7 +113,7 @@ async def list_casts(
     return {"items": [cast_out(r) for r in rows], "next_cursor": next_cursor}
 
 
-@router.get("/v1/casts/{cast_id}")
+@router.get("/v1/casts/{cast_id}", response_model=CastOut)
 async def get_cast(
     cast_id: str, principal: CurrentPrincipal, platform: CurrentPlatform, wait: int = 0
 ) -> dict[str, Any]:
@@ -114,19 +123,19 @@ async def get_cast(
     return await wait_for_end(platform, principal, cast_id, min(wait, platform.settings.max_wait_seconds))
 
 
-@router.post("/v1/casts/{cast_id}/cancel")
+@router.post("/v1/casts/{cast_id}/cancel", response_model=CastOut)
 async def cancel_cast(cast_id: str, principal: CurrentPrincipal, platform: CurrentPlatform) -> dict[str, Any]:
     """Cancel a queued or running cast at once; 409 ``ALREADY_TERMINAL`` when it already ended."""
     return cast_out(await blocking(platform.casts.cancel, principal, cast_id))
 
 
-@router.post("/v1/casts/{cast_id}/retry", status_code=202)
+@router.post("/v1/casts/{cast_id}/retry", status_code=202, response_model=CastOut)
 async def retry_cast(cast_id: str, principal: CurrentPrincipal, platform: CurrentPlatform) -> dict[str, Any]:
     """A new cast of the same request, linked by ``retry_of``; 409 ``NOT_RETRYABLE`` otherwise."""
     return cast_out(await blocking(platform.casts.retry, principal, cast_id))
 
 
-@router.get("/v1/casts/{cast_id}/artifacts")
+@router.get("/v1/casts/{cast_id}/artifacts", response_model=ArtifactList)
 async def list_artifacts(
     cast_id: str, principal: CurrentPrincipal, platform: CurrentPlatform
 ) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from spell.api.deps import CurrentPlatform, CurrentPrincipal, blocking
+from spell.api.schemas import KeyCreated, KeyList, KeyOut, MeOut
 from spell.kit.time import to_rfc3339
 from spell.models import ApiKey
 
@@ -39,7 +40,7 @@ def key_out(key: ApiKey) -> dict[str, Any]:
     }
 
 
-@router.get("/v1/me")
+@router.get("/v1/me", response_model=MeOut)
 async def me(principal: CurrentPrincipal, platform: CurrentPlatform) -> dict[str, Any]:
     """The caller: user, tenant, roles and the scopes of this credential."""
 
@@ -58,7 +59,7 @@ async def me(principal: CurrentPrincipal, platform: CurrentPlatform) -> dict[str
     return await blocking(load)
 
 
-@router.post("/v1/keys", status_code=201)
+@router.post("/v1/keys", status_code=201, response_model=KeyCreated)
 async def create_key(
     body: KeyCreate, principal: CurrentPrincipal, platform: CurrentPlatform
 ) -> dict[str, Any]:
@@ -76,7 +77,7 @@ async def create_key(
     return await blocking(run)
 
 
-@router.get("/v1/keys")
+@router.get("/v1/keys", response_model=KeyList)
 async def list_keys(principal: CurrentPrincipal, platform: CurrentPlatform) -> dict[str, Any]:
     """The caller's keys (never their secrets)."""
     principal.require("keys:manage")
@@ -88,7 +89,7 @@ async def list_keys(principal: CurrentPrincipal, platform: CurrentPlatform) -> d
     return await blocking(run)
 
 
-@router.delete("/v1/keys/{key_id}")
+@router.delete("/v1/keys/{key_id}", response_model=KeyOut)
 async def revoke_key(key_id: str, principal: CurrentPrincipal, platform: CurrentPlatform) -> dict[str, Any]:
     """Revoke a key at once."""
     principal.require("keys:manage")
@@ -100,7 +101,7 @@ async def revoke_key(key_id: str, principal: CurrentPrincipal, platform: Current
     return await blocking(run)
 
 
-@router.post("/v1/keys/{key_id}/rotate", status_code=201)
+@router.post("/v1/keys/{key_id}/rotate", status_code=201, response_model=KeyCreated)
 async def rotate_key(key_id: str, principal: CurrentPrincipal, platform: CurrentPlatform) -> dict[str, Any]:
     """A new key with the same scopes; the old one works until the grace period ends."""
     principal.require("keys:manage")

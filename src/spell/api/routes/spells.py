@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from spell.api.deps import CurrentPlatform, CurrentPrincipal, blocking
+from spell.api.schemas import PublisherKeyOut, SpellDetail, SpellList, SpellOut, VersionList, VersionOut
 from spell.errors import PermissionDenied
 from spell.kit.time import to_rfc3339
 from spell.platform.spell import publishers
@@ -35,7 +36,7 @@ class SuspendBody(BaseModel):
     reason: str | None = Field(default=None, max_length=500)
 
 
-@router.post("/v1/publishers/{publisher}/keys", status_code=201)
+@router.post("/v1/publishers/{publisher}/keys", status_code=201, response_model=PublisherKeyOut)
 async def register_publisher_key(
     publisher: str, body: PublisherKeyCreate, principal: CurrentPrincipal, platform: CurrentPlatform
 ) -> dict[str, Any]:
@@ -55,7 +56,7 @@ async def register_publisher_key(
     return await blocking(run)
 
 
-@router.delete("/v1/publishers/{publisher}/keys/{key_id}")
+@router.delete("/v1/publishers/{publisher}/keys/{key_id}", response_model=PublisherKeyOut)
 async def revoke_publisher_key(
     publisher: str, key_id: str, principal: CurrentPrincipal, platform: CurrentPlatform
 ) -> dict[str, Any]:
@@ -69,7 +70,7 @@ async def revoke_publisher_key(
     return await blocking(run)
 
 
-@router.post("/v1/spells", status_code=201)
+@router.post("/v1/spells", status_code=201, response_model=VersionOut)
 async def publish(
     request: Request,
     principal: CurrentPrincipal,
@@ -91,7 +92,7 @@ async def publish(
     return await blocking(run)
 
 
-@router.get("/v1/spells")
+@router.get("/v1/spells", response_model=SpellList)
 async def list_spells(
     principal: CurrentPrincipal,
     platform: CurrentPlatform,
@@ -112,7 +113,7 @@ async def list_spells(
     return await blocking(run)
 
 
-@router.get("/v1/spells/{spell_id:path}/versions")
+@router.get("/v1/spells/{spell_id:path}/versions", response_model=VersionList)
 async def list_versions(
     spell_id: str, principal: CurrentPrincipal, platform: CurrentPlatform
 ) -> dict[str, Any]:
@@ -127,7 +128,7 @@ async def list_versions(
     return await blocking(run)
 
 
-@router.post("/v1/spells/{spell_id:path}/versions/{version}/yank")
+@router.post("/v1/spells/{spell_id:path}/versions/{version}/yank", response_model=VersionOut)
 async def yank(
     spell_id: str, version: str, principal: CurrentPrincipal, platform: CurrentPlatform, undo: bool = False
 ) -> dict[str, Any]:
@@ -140,7 +141,7 @@ async def yank(
     return await blocking(run)
 
 
-@router.patch("/v1/spells/{spell_id:path}")
+@router.patch("/v1/spells/{spell_id:path}", response_model=SpellOut)
 async def update_spell(
     spell_id: str, body: VisibilityUpdate, principal: CurrentPrincipal, platform: CurrentPlatform
 ) -> dict[str, Any]:
@@ -153,7 +154,7 @@ async def update_spell(
     return await blocking(run)
 
 
-@router.post("/v1/admin/spells/{spell_id:path}/suspend")
+@router.post("/v1/admin/spells/{spell_id:path}/suspend", response_model=SpellOut)
 async def suspend(
     spell_id: str,
     body: SuspendBody,
@@ -174,7 +175,7 @@ async def suspend(
     return await blocking(run)
 
 
-@router.get("/v1/spells/{spell_id:path}")
+@router.get("/v1/spells/{spell_id:path}", response_model=SpellDetail)
 async def get_spell(spell_id: str, principal: CurrentPrincipal, platform: CurrentPlatform) -> dict[str, Any]:
     """A spell and its latest version."""
     principal.require("spell:read")
