@@ -533,3 +533,21 @@ def test_every_command_and_verb_has_help_with_a_usage_line(path: tuple[str, ...]
 def test_every_foundation_data_command_accepts_json(path: tuple[str, ...]) -> None:
     result = run_cli(*path, "--help")
     assert "--json" in result.stdout
+
+
+@pytest.mark.parametrize(("allowed", "code"), [("compat", None), ("someone-else", "POLICY_DENIED")])
+def test_a_deny_default_policy_lets_allow_listed_publishers_cast(
+    home: Path, tmp_path: Path, allowed: str, code: str | None
+) -> None:
+    policy = tmp_path / "deny.json"
+    policy.write_text(
+        json.dumps({"version": "v1", "default": "deny", "publishers": {"allow": [allowed]}}), encoding="utf-8"
+    )
+    assert run_cli("policy", "set", "--file", str(policy)).exit_code == 0
+    result = run_cli("cast", "compat/greet", "-p", "name=world", "--dry-run", "--json")
+    if code is None:
+        assert result.exit_code == 0, result.stderr
+    else:
+        assert result.exit_code == 5
+        assert result.error()["code"] == code
+        assert result.error()["details"]["rule"] == "publishers.allow"
