@@ -8,6 +8,7 @@ Output goes to files, not pipes, so a grandchild holding stdout open never block
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import resource
 import signal
@@ -21,6 +22,7 @@ from pathlib import Path
 __all__ = ["ProcessLimits", "ProcessResult", "run_process"]
 
 _CANCEL_POLL_S = 0.02
+_ETXTBSY_TRIES = 20
 
 
 @dataclass(frozen=True)
@@ -87,18 +89,9 @@ def run_process(
     started = time.perf_counter()
     out_path, err_path = scratch / "stdout", scratch / "stderr"
     try:
-        with stdin_path.open("rb") as stdin, out_path.open("wb") as out, err_path.open("wb") as err:
-            proc = subprocess.Popen(
-                argv,
-                cwd=cwd,
-                env=dict(env),
-                stdin=stdin,
-                stdout=out,
-                stderr=err,
-                start_new_session=True,
-                preexec_fn=limits.preexec(),  # only setrlimit calls between fork and exec
-                close_fds=True,
-            )
+        proc = _spawn(
+            argv, cwd=cwd, env=env, stdin_path=stdin_path, out_path=out_path, err_path=err_path, limits=limits
+        )
     except OSError as exc:
         return ProcessResult(None, b"", b"", False, False, _ms(started), 0.0, 0, start_error=str(exc))
     status, usage, timed_out, canceled = _wait(proc, started + timeout_s, cancel)
@@ -117,6 +110,39 @@ def run_process(
         peak_rss_bytes=usage.ru_maxrss * 1024,  # Linux reports kilobytes
         stdout_truncated=truncated,
     )
+
+
+def _spawn(
+    argv: list[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    stdin_path: Path,
+    out_path: Path,
+    err_path: Path,
+    limits: ProcessLimits,
+) -> subprocess.Popen[bytes]:
+    # A step file just copied by one thread can still be open for writing in a child that another
+    # thread forked but has not exec'd yet; exec then fails with ETXTBSY for a moment. Try again.
+    for attempt in range(_ETXTBSY_TRIES):
+        try:
+            with stdin_path.open("rb") as stdin, out_path.open("wb") as out, err_path.open("wb") as err:
+                return subprocess.Popen(
+                    argv,
+                    cwd=cwd,
+                    env=dict(env),
+                    stdin=stdin,
+                    stdout=out,
+                    stderr=err,
+                    start_new_session=True,
+                    preexec_fn=limits.preexec(),  # only setrlimit calls between fork and exec
+                    close_fds=True,
+                )
+        except OSError as exc:
+            if exc.errno != errno.ETXTBSY or attempt == _ETXTBSY_TRIES - 1:
+                raise
+            time.sleep(0.002 * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _wait(

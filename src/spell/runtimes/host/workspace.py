@@ -46,7 +46,9 @@ def workspace(bundle_dir: Path, input_value: Any, *, base: Path | None = None) -
 def copy_bundle(source: Path, target: Path) -> None:
     """Copy regular files and folders, keeping modes; links and special files are refused."""
     target.mkdir(parents=True)
-    for entry in os.scandir(source):
+    with os.scandir(source) as listing:
+        entries = list(listing)
+    for entry in entries:
         src, dst = Path(entry.path), target / entry.name
         if entry.is_symlink():
             raise InvalidBundle(f"bundle holds a symbolic link: {entry.name}", details={"path": entry.name})

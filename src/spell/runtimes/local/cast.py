@@ -16,6 +16,7 @@ from spell.errors import RuntimeFailure, SpellError, Timeout
 from spell.kit.time import to_rfc3339, utcnow
 from spell.runtimes.base import CastRequest, CastResult, Limits, Outcome
 from spell.runtimes.local.dispatch import RuntimeChoice, runtime_for
+from spell.runtimes.local.inputs import assemble_input
 from spell.runtimes.local.logs import ExecutionLogs
 from spell.runtimes.local.preflight import CastOptions, CastPlan, LocalContext, preflight
 from spell.runtimes.local.redaction import Redactor
@@ -106,6 +107,8 @@ def cast_local(
                 stage("run")
             result = _run(plan, choice, cancel)
     except SpellError as exc:
+        if "input" not in record:  # refused before the plan: find the input's secrets another way
+            redactor = _early_redactor(options, ctx)
         safe = _redacted_error(exc, redactor)
         record.update(
             success=False, outcome="REFUSED", error=safe.to_dict(), finished_at=to_rfc3339(utcnow())
@@ -172,6 +175,14 @@ def _redacted_error(exc: SpellError, redactor: Redactor) -> SpellError:
         retry_after=exc.retry_after,
     )
     return safe
+
+
+def _early_redactor(options: CastOptions, ctx: LocalContext) -> Redactor:
+    try:
+        value: Any = assemble_input(options.params, options.input_file, max_bytes=ctx.input_max_bytes)
+    except SpellError:
+        value = {}  # the input itself was refused; only its parse error is reported
+    return Redactor.for_cast(ctx.environ, token_names=(), input_value=value)
 
 
 def _prune(logs: ExecutionLogs, retention: Retention) -> None:

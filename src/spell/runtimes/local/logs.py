@@ -81,7 +81,9 @@ class ExecutionLogs:
             return []
         cutoff = (now - timedelta(days=max_age_days)).timestamp()
         entries: list[tuple[str, float]] = []
-        for entry in os.scandir(self.root):
+        with os.scandir(self.root) as listing:
+            found = list(listing)
+        for entry in found:
             stem = entry.name.removesuffix(".json")
             if entry.name.endswith(".json") and _ID.fullmatch(stem):
                 with contextlib.suppress(FileNotFoundError):
