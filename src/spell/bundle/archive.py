@@ -26,7 +26,7 @@ from typing import BinaryIO
 
 from spell.errors import InvalidBundle, InvalidInput, UnsafeArchive
 
-__all__ = ["EXCLUDED_DIRS", "ArchiveLimits", "pack_bundle", "unpack_archive", "write_archive"]
+__all__ = ["EXCLUDED_DIRS", "ArchiveLimits", "is_utf8", "pack_bundle", "unpack_archive", "write_archive"]
 
 EXCLUDED_DIRS = frozenset({".git", ".spell-keys"})
 
@@ -119,6 +119,15 @@ def unpack_archive(
     return files
 
 
+def is_utf8(name: str) -> bool:
+    """False for a file name the OS handed over with undecodable bytes (lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _open(source: Path | bytes) -> BinaryIO:
     if isinstance(source, bytes):
         return io.BytesIO(source)
@@ -173,6 +182,12 @@ def _safe_name(member: tarfile.TarInfo) -> str:
     kind = _unsafe_kind(member)
     if kind is not None:
         raise UnsafeArchive(f"archive entry {raw!r} is a {kind}", details={"entry": raw, "kind": kind})
+    if not is_utf8(raw):
+        # tarfile decodes undecodable bytes to lone surrogates; no digest or signature can name them
+        raise UnsafeArchive(
+            f"archive entry {raw!r} has a name that is not UTF-8",
+            details={"entry": raw.encode("utf-8", "backslashreplace").decode()},
+        )
     if not raw or "\0" in raw or "\\" in raw or raw.startswith("/") or (len(raw) > 1 and raw[1] == ":"):
         raise UnsafeArchive(
             f"archive entry {raw!r} has an absolute or malformed path", details={"entry": raw}
@@ -231,6 +246,11 @@ def _walk(root: Path) -> list[str]:
         with os.scandir(root / rel_dir if rel_dir else root) as entries:
             for entry in entries:
                 rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+                if not is_utf8(entry.name):
+                    raise InvalidBundle(
+                        f"file name is not UTF-8: {rel!r}",
+                        details={"path": rel.encode("utf-8", "backslashreplace").decode()},
+                    )
                 mode = entry.stat(follow_symlinks=False).st_mode
                 if stat.S_ISLNK(mode):
                     raise InvalidBundle(f"symlink is not allowed in a bundle: {rel}", details={"path": rel})

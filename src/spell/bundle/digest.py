@@ -16,6 +16,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from spell.bundle.archive import is_utf8
 from spell.bundle.collation import sort_paths
 from spell.bundle.manifest import SpellManifest
 from spell.errors import InvalidBundle
@@ -109,6 +110,11 @@ def _tree(root: Path, top: str, *, required: bool) -> list[str]:
         with os.scandir(root / rel_dir) as entries:
             for entry in entries:
                 rel = f"{rel_dir}/{entry.name}"
+                if not is_utf8(entry.name):
+                    raise InvalidBundle(
+                        f"file name is not UTF-8: {rel!r}",
+                        details={"path": rel.encode("utf-8", "backslashreplace").decode()},
+                    )
                 if entry.is_symlink():
                     raise InvalidBundle(f"symlink is not allowed in {top}/: {rel}", details={"path": rel})
                 if entry.is_dir(follow_symlinks=False):
