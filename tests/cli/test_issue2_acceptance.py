@@ -159,6 +159,29 @@ def test_install_refuses_an_archive_declaring_one_terabyte(home: Path, tmp_path:
     assert result.error()["details"]["size"] == 1 << 40
 
 
+def test_install_refuses_an_archive_entry_whose_name_is_not_utf8(home: Path, tmp_path: Path) -> None:
+    archive = tmp_path / "latin1.tar"
+    with tarfile.open(archive, "w", format=tarfile.USTAR_FORMAT, errors="surrogateescape") as tar:
+        for info, data in _bundle_members():
+            tar.addfile(info, io.BytesIO(data or b""))
+        tar.addfile(_entry(os.fsdecode(b"steps/\xff.txt")), io.BytesIO(b"x"))
+    error = assert_refused(home, "UNSAFE_ARCHIVE", "install", str(archive)).error()
+    assert error["details"]["entry"] == "steps/\\udcff.txt"
+
+
+def test_a_folder_file_name_that_is_not_utf8_is_refused_by_install_pack_and_verify(
+    home: Path, tmp_path: Path
+) -> None:
+    bundle = copy_compat_bundle(tmp_path / "greet")
+    (bundle / "steps" / os.fsdecode(b"\xff.txt")).write_text("x", encoding="utf-8")
+    for args in (
+        ("install", str(bundle)),
+        ("pack", str(bundle), "-o", str(tmp_path / "out.tar")),
+        ("verify", "--path", str(bundle)),
+    ):
+        assert_refused(home, "INVALID_BUNDLE", *args)
+
+
 def test_install_refuses_an_archive_holding_one_name_twice(home: Path, tmp_path: Path) -> None:
     def members() -> Iterator[tuple[tarfile.TarInfo, bytes | None]]:
         yield from _bundle_members()
