@@ -56,7 +56,7 @@ class ServerSettings:
     jwt_algorithms: tuple[str, ...] = ("EdDSA", "ES256", "RS256")
     key_rotation_grace_seconds: int = 24 * 3600
     sse_heartbeat_seconds: float = 15.0
-    buttons_file: Path | None = None
+    queue_url: str | None = None  # nats://… switches the work queue to NATS JetStream
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -114,7 +114,5 @@ class ServerSettings:
             jwks_url=env.get("SPELL_SERVER_JWKS_URL") or None,
             jwt_issuers=_env_list(env, "SPELL_SERVER_JWT_ISSUERS"),
             jwt_audience=env.get("SPELL_SERVER_JWT_AUDIENCE") or None,
-            buttons_file=Path(env["SPELL_SERVER_BUTTONS_FILE"])
-            if env.get("SPELL_SERVER_BUTTONS_FILE")
-            else None,
+            queue_url=env.get("SPELL_QUEUE_URL") or None,
         )

@@ -48,6 +48,15 @@ def resolve_secret(settings: ServerSettings) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
+def _queue_for(settings: ServerSettings) -> Queue:
+    """The in-process queue, or NATS JetStream when ``SPELL_QUEUE_URL`` names a broker."""
+    if settings.queue_url:
+        from spell.queue.nats import NatsQueue
+
+        return NatsQueue(settings.queue_url)
+    return MemoryQueue()
+
+
 def default_runtimes(settings: ServerSettings) -> dict[str, Runtime]:
     """The WASM runtime always; host steps only when the operator enabled them."""
     from spell.runtimes.wasm import WasmRuntime
@@ -110,7 +119,7 @@ class Platform:
                 allow_docker_runtime=settings.allow_docker_runtime,
             ),
         )
-        broker = queue or MemoryQueue()
+        broker = queue or _queue_for(settings)
         casts = CastService(
             db,
             spells,
@@ -161,6 +170,10 @@ class Platform:
         self.db.dispose()
 
     def _recover(self) -> None:
+        if self.settings.queue_url:
+            # Shared broker: other processes may be running casts right now, and the broker
+            # redelivers what a dead worker left unacknowledged; nothing to repair from here.
+            return
         # Running casts of a dead process never finish: abort them. Queued ones are re-published
         # (the memory queue forgot them); the claim makes a duplicate delivery harmless.
         with self.db.unit_of_work() as uow:

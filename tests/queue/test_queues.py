@@ -1,0 +1,113 @@
+"""The memory queue and the NATS JetStream adapter: delivery, de-duplication by job id, stop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from spell.queue.base import Job
+from spell.queue.memory import MemoryQueue
+from spell.queue.nats import NatsQueue
+
+NATS_URL = os.environ.get("SPELL_TEST_NATS_URL", "nats://127.0.0.1:4222")
+
+
+class Collector:
+    """Records handled jobs and signals when ``expected`` arrived."""
+
+    def __init__(self, expected: int) -> None:
+        self.jobs: list[Job] = []
+        self.expected = expected
+        self.done = threading.Event()
+        self.lock = threading.Lock()
+
+    def __call__(self, job: Job) -> None:
+        if job.payload.get("explode"):
+            raise RuntimeError("a bad job")
+        with self.lock:
+            self.jobs.append(job)
+            if len(self.jobs) >= self.expected:
+                self.done.set()
+
+
+def test_the_memory_queue_runs_every_job_and_survives_a_failing_one() -> None:
+    queue = MemoryQueue()
+    collector = Collector(expected=3)
+    queue.start(collector, workers=2)
+    queue.publish(Job(name="t", id="bad", payload={"explode": True}))
+    for index in range(3):
+        queue.publish(Job(name="t", id=f"j{index}"))
+    assert collector.done.wait(10)
+    queue.stop()
+    assert sorted(job.id for job in collector.jobs) == ["j0", "j1", "j2"]
+
+
+@pytest.fixture
+def nats_queue() -> Iterator[NatsQueue]:
+    suffix = secrets.token_hex(4)
+    try:
+        queue = NatsQueue(
+            NATS_URL,
+            stream=f"TEST_{suffix}",
+            subject=f"test{suffix}",
+            durable=f"w{suffix}",
+            connect_timeout_s=2,
+        )
+    except Exception as exc:  # no broker here
+        if os.environ.get("SPELL_TEST_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"NATS not reachable at {NATS_URL}: {exc} (SPELL_TEST_REQUIRE_SERVICES=1)")
+        pytest.skip(f"NATS not reachable at {NATS_URL}: {exc}")
+    yield queue
+    _delete_stream(f"TEST_{suffix}")
+
+
+def _delete_stream(name: str) -> None:
+    async def run() -> None:
+        import nats
+
+        connection = await nats.connect(NATS_URL)
+        await connection.jetstream().delete_stream(name)
+        await connection.close()
+
+    asyncio.run(run())
+
+
+def test_nats_delivers_each_job_id_once_even_when_published_twice(nats_queue: NatsQueue) -> None:
+    collector = Collector(expected=2)
+    nats_queue.publish(Job(name="cast.run", id="cast_1", payload={"cast_id": "cast_1"}))
+    nats_queue.publish(Job(name="cast.run", id="cast_1", payload={"cast_id": "cast_1"}))  # deduplicated
+    nats_queue.publish(Job(name="cast.run", id="cast_2", payload={"cast_id": "cast_2"}))
+    nats_queue.start(collector, workers=2)
+    assert collector.done.wait(10)
+    nats_queue.stop()
+    assert sorted(job.id for job in collector.jobs) == ["cast_1", "cast_2"]
+    assert collector.jobs[0].payload["cast_id"] in {"cast_1", "cast_2"}
+
+
+def test_nats_redelivers_a_job_whose_handler_failed(nats_queue: NatsQueue) -> None:
+    attempts: list[str] = []
+    done = threading.Event()
+
+    def flaky(job: Job) -> None:
+        attempts.append(job.id)
+        if len(attempts) == 1:
+            raise RuntimeError("worker crashed")
+        done.set()
+
+    nats_queue.start(flaky, workers=1)
+    nats_queue.publish(Job(name="cast.run", id="cast_x"))
+    assert done.wait(20)
+    nats_queue.stop()
+    assert attempts == ["cast_x", "cast_x"]
+
+
+def test_an_unreachable_broker_is_overloaded() -> None:
+    from spell.errors import Overloaded
+
+    with pytest.raises(Overloaded):
+        NatsQueue("nats://127.0.0.1:9", connect_timeout_s=0.5)
