@@ -1,7 +1,44 @@
 #!/usr/bin/env bash
 # Sets up Spell, then verifies, installs and casts every example spell with the demo key.
+# Every folder under examples/spells/ that has a demo-input.json takes part (demo-input.json is
+# not covered by the bundle digest, so it can change without re-signing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 export SPELL_HOME="${SPELL_HOME:-$PWD/.spell-demo}"
-exec .venv/bin/spell --help
+SPELL=.venv/bin/spell
+PY=.venv/bin/python
+
+echo "== trusting the demo key (publisher samples, key id demo) in $SPELL_HOME"
+"$SPELL" trust add samples "$(cat examples/keys/samples__demo.public.b64url.txt)" --key-id demo >/dev/null 2>&1 ||
+  "$SPELL" trust list >/dev/null
+
+# The http-call example fetches from this local server (its demo-input.json names port 8765).
+"$PY" -m http.server 8765 --bind 127.0.0.1 --directory examples/spells/http-call >/dev/null 2>&1 &
+SERVER=$!
+trap 'kill "$SERVER" 2>/dev/null || true' EXIT
+for _ in $(seq 50); do
+  "$PY" -c 'import socket; socket.create_connection(("127.0.0.1", 8765), 0.1)' 2>/dev/null && break
+  sleep 0.1
+done
+
+failed=0
+for dir in examples/spells/*/; do
+  dir="${dir%/}"
+  [ -f "$dir/demo-input.json" ] || continue
+  echo
+  echo "== $(basename "$dir")"
+  if ! "$SPELL" verify --path "$dir"; then failed=$((failed + 1)); continue; fi
+  if ! "$SPELL" install "$dir" >/dev/null; then failed=$((failed + 1)); continue; fi
+  id=$("$PY" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["id"])' "$dir/spell.yaml" 2>/dev/null ||
+    "$SPELL" verify --path "$dir" --json | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+  echo "-- spell cast $id --input $dir/demo-input.json"
+  if ! "$SPELL" cast "$id" --input "$dir/demo-input.json"; then failed=$((failed + 1)); fi
+done
+
+echo
+if [ "$failed" -ne 0 ]; then
+  echo "demo: $failed example(s) failed" >&2
+  exit 1
+fi
+echo "demo: every example verified, installed and cast (logs: spell log <execution_id>)"
