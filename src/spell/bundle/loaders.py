@@ -68,7 +68,7 @@ def parse_toml_manifest(data: bytes, *, source: str = "manifest.toml") -> SpellM
         raise _too_big(source, len(data))
     try:
         raw = tomllib.loads(data.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidManifest(f"{source}: not valid TOML: {exc}", details={"file": source}) from exc
     return _validate(_toml_to_model(raw, source), source)
 
@@ -102,6 +102,8 @@ def _safe_yaml(data: bytes, source: str) -> Any:
             loader.dispose()
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise InvalidManifest(f"{source}: not valid YAML: {exc}", details={"file": source}) from exc
+    except RecursionError:  # the composer recurses once per nesting level
+        raise InvalidManifest(f"{source}: YAML is nested too deeply", details={"file": source}) from None
 
 
 def _check_expansion(root: yaml.Node, source: str) -> None:

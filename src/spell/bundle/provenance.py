@@ -81,6 +81,6 @@ def read_source_record(path: Path) -> SourceRecord | None:
         return None
     try:
         data = json.loads(raw)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise StoreInconsistent(f"{path}: not valid JSON: {exc}", details={"path": str(path)}) from exc
     return SourceRecord.from_json(data, where=str(path))

@@ -284,7 +284,7 @@ def _index_name(raw: str) -> str:
 def _validated(model: type[_M], raw: bytes | str, kind: str, source: str) -> _M:
     try:
         data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidRegistry(
             f"failed to parse {kind} JSON ({source}): {exc}", details={"source": source}
         ) from exc

@@ -174,7 +174,7 @@ def parse_policy(raw: bytes | str, *, source: str = "policy.json") -> RuntimePol
     """Validate a policy document; ``InvalidPolicyFile`` names the first problem and its path."""
     try:
         data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidPolicyFile(
             f"invalid policy: failed to parse JSON: {exc}", details={"file": source}
         ) from exc

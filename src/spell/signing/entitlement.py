@@ -115,7 +115,7 @@ def parse_token(token: str) -> ParsedToken:
             raise InvalidEntitlement(f"invalid entitlement {label} segment: must be base64url")
     try:
         data = json.loads(b64url_decode(payload).decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidEntitlement(f"invalid entitlement payload JSON: {exc}") from None
     return ParsedToken(raw, parse_claims(data), payload, signature)
 

@@ -222,7 +222,7 @@ def _parse(text: str, path: Path) -> StoredLicense:
     """Read a v1 or v2 record; v1 records (token only) are re-parsed from the token."""
     try:
         data = json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         raise InvalidInput(f"failed to parse license file: {path}", details={"path": str(path)}) from None
     if not isinstance(data, dict) or data.get("version") not in ("v1", "v2"):
         raise InvalidInput(f"unsupported license file: {path}", details={"path": str(path)})

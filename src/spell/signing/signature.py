@@ -57,7 +57,7 @@ class SignatureFile:
         """Parse and check the file's text; ``VerificationError`` says what is wrong."""
         try:
             parsed = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise _bad(f"failed to parse spell.sig.json: {exc}") from None
         if not isinstance(parsed, dict):
             raise _bad("spell.sig.json must be a JSON object")

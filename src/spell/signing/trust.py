@@ -198,7 +198,7 @@ def _parse(text: str, path: Path, *, expected_publisher: str | None) -> Publishe
     """Check a trust file the way spell-runtime does, naming the file in every error."""
     try:
         obj = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise _invalid(path, "failed to parse trust file") from None
     if not isinstance(obj, dict):
         raise _invalid(path, "trust file must be a JSON object")
