@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from spell.cli.app import COMMANDS, cli
-from spell.kit.encoding import b64url_decode, storage_key
+from spell.kit.encoding import b64url_decode, b64url_encode, storage_key
 from tests.bundle.factories import COMPAT, compat_expected, copy_compat_bundle, make_host_bundle
 from tests.cli.run_cli import CliResult, run_cli
 
@@ -327,6 +327,7 @@ NONSENSE_TRUST = [
     '{"version": "v1", "publisher": "compat", "keys": [{"key_id": "k1", "algorithm": "ed25519", '
     '"public_key": "not base64url!"}]}',
     '{"version": "v1", "publisher": "compat", "keys": "k1"}',
+    "[" * 100_000 + "]" * 100_000,  # nesting deeper than any parser's recursion limit
 ]
 
 
@@ -574,3 +575,42 @@ def test_a_deny_default_policy_lets_allow_listed_publishers_cast(
         assert result.exit_code == 5
         assert result.error()["code"] == code
         assert result.error()["details"]["rule"] == "publishers.allow"
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+def test_a_deeply_nested_manifest_is_refused_not_a_crash(home: Path, tmp_path: Path) -> None:
+    yaml_bundle = _spell_yaml_bundle(tmp_path, text=f"id: {DEEP}\n")
+    assert_refused(home, "INVALID_MANIFEST", "install", str(yaml_bundle))
+    toml_bundle = tmp_path / "toml"
+    toml_bundle.mkdir()
+    (toml_bundle / "manifest.toml").write_text(f"[spell]\nkey = {DEEP}\n", encoding="utf-8")
+    assert_refused(home, "INVALID_MANIFEST", "install", str(toml_bundle))
+
+
+def test_deeply_nested_json_in_any_state_file_is_one_clear_error(home: Path, tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text(DEEP, encoding="utf-8")
+    assert_refused(home, "INVALID_POLICY", "policy", "set", "--file", str(deep))
+
+    bundle = copy_compat_bundle(tmp_path / "greet")
+    (bundle / "spell.sig.json").write_text(DEEP, encoding="utf-8")
+    error = assert_refused(home, "SIGNATURE_INVALID", "verify", "--path", str(bundle)).error()
+    assert error["details"]["status"] == "invalid"
+
+    payload = b64url_encode(("[" * 5_000 + "]" * 5_000).encode())
+    assert_refused(home, "ENTITLEMENT_INVALID", "license", "add", "team", f"ent1.{payload}.c2ln")
+
+    (home / "registry.json").write_text(DEEP, encoding="utf-8")
+    assert_refused(home, "INVALID_REGISTRY", "registry", "show")
+
+    licenses = home / "licenses"
+    licenses.mkdir()
+    (licenses / f"{storage_key('team')}.json").write_text(DEEP, encoding="utf-8")
+    assert_refused(home, "VALIDATION_ERROR", "license", "inspect", "team")
+    assert run_cli("license", "list", "--json").json() == []  # unreadable records are skipped
+
+    source = home / "spells" / storage_key("compat/greet") / EXPECTED["version"] / "source.json"
+    source.write_text(DEEP, encoding="utf-8")
+    assert_refused(home, "STORE_INCONSISTENT", "list")
