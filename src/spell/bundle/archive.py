@@ -142,6 +142,8 @@ def _open_tar(handle: BinaryIO) -> tarfile.TarFile:
         return tarfile.open(fileobj=handle, mode="r:", encoding="utf-8")
     except tarfile.TarError as exc:
         raise InvalidBundle(f"not an uncompressed tar archive: {exc}") from exc
+    except RecursionError:
+        raise _chained_headers() from None
 
 
 def _inspect(tar: tarfile.TarFile, limits: ArchiveLimits) -> tuple[list[tarfile.TarInfo], list[str]]:
@@ -154,6 +156,8 @@ def _inspect(tar: tarfile.TarFile, limits: ArchiveLimits) -> tuple[list[tarfile.
             member = tar.next()
         except tarfile.TarError as exc:
             raise InvalidBundle(f"corrupt tar archive: {exc}") from exc
+        except RecursionError:
+            raise _chained_headers() from None
         if member is None:
             break
         seen += 1
@@ -174,6 +178,11 @@ def _inspect(tar: tarfile.TarFile, limits: ArchiveLimits) -> tuple[list[tarfile.
         members.append(member)
     _check_parents(names)
     return members, [name for name, is_file in names.items() if is_file]
+
+
+def _chained_headers() -> UnsafeArchive:
+    # tarfile reads each pax or GNU long-name header by recursing into the next one
+    return UnsafeArchive("archive chains more extended headers than can be read")
 
 
 def _safe_name(member: tarfile.TarInfo) -> str:
