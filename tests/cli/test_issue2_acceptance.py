@@ -182,6 +182,19 @@ def test_a_folder_file_name_that_is_not_utf8_is_refused_by_install_pack_and_veri
         assert_refused(home, "INVALID_BUNDLE", *args)
 
 
+def test_install_refuses_an_archive_of_chained_extended_headers(home: Path, tmp_path: Path) -> None:
+    # tarfile follows each pax header into the next one recursively; thousands of them in a row
+    # must be an unsafe archive, not a RecursionError.
+    record = b"13 comment=a\n"  # a pax record: its own length, key=value, newline
+    pax = tarfile.TarInfo("././@PaxHeader")
+    pax.type, pax.size = tarfile.XHDTYPE, len(record)
+    header = pax.tobuf(format=tarfile.USTAR_FORMAT) + record.ljust(tarfile.BLOCKSIZE, b"\0")
+    last = tarfile.TarInfo("spell.yaml").tobuf(format=tarfile.USTAR_FORMAT)
+    archive = tmp_path / "chained.tar"
+    archive.write_bytes(header * 5_000 + last + b"\0" * 1024)
+    assert_refused(home, "UNSAFE_ARCHIVE", "install", str(archive))
+
+
 def test_install_refuses_an_archive_holding_one_name_twice(home: Path, tmp_path: Path) -> None:
     def members() -> Iterator[tuple[tarfile.TarInfo, bytes | None]]:
         yield from _bundle_members()
