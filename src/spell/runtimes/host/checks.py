@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +100,9 @@ def _http_status(
         url = resolve_output(outputs, params["url_from_output"])
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise InvalidManifest("http_status check needs params.step, params.url or params.url_from_output")
+    import urllib.error  # loaded only when a check fetches a URL
+    import urllib.request
+
     request = urllib.request.Request(url, method="GET")  # noqa: S310 - scheme checked above
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +74,9 @@ def load_request(path: Path, input_value: Any, env: Mapping[str, str]) -> HttpRe
 
 def send_request(request: HttpRequest, *, timeout_s: float, max_bytes: int) -> HttpResult:
     """Send the request; any status is returned, transport failures become ``error``."""
+    import urllib.error  # urllib.request pulls in ssl and email: loaded only by casts that need it
+    import urllib.request
+
     started = time.perf_counter()
     prepared = urllib.request.Request(  # noqa: S310 - scheme checked in load_request
         request.url, data=request.body, headers=request.headers, method=request.method
