@@ -5,6 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from spell.api import create_app
+from spell.config.server import ServerSettings
 from spell.platform.server import Platform
 from tests.server_fixtures import seed_user
 
@@ -93,3 +95,21 @@ async def test_openapi_documents_every_route_and_the_error_envelope(client: http
             assert operation.get("description") or operation.get("summary"), (method, path)
             if path.startswith("/v1/") and path != "/v1/artifacts/{artifact_id}":
                 assert "401" in operation["responses"], (method, path)
+
+
+async def test_an_unexpected_exception_is_a_500_internal_in_the_envelope(
+    platform: Platform, server_settings: ServerSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caller = seed_user(platform, "a@example.com", ["caster"])
+
+    def explode(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(platform.spells, "search", explode)
+    app = create_app(server_settings, platform=platform, manage=False)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://spell.test") as http:
+        response = await http.get("/v1/spells", headers=caller.headers)
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "INTERNAL"
+    assert "disk on fire" not in response.text

@@ -260,3 +260,14 @@ async def test_unknown_spells_are_not_found(client: httpx.AsyncClient, platform:
     for path in ("/v1/spells/acme/nope", "/v1/spells/acme/nope/versions"):
         response = await client.get(path, headers=caller.headers)
         assert response.json()["error"]["code"] == "SPELL_NOT_FOUND"
+
+
+async def test_a_bundle_with_a_broken_manifest_is_an_invalid_manifest(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    maker = await seed_maker(client, platform)
+    bundle = wasm_bundle(tmp_path / "b", "acme/hello", signer=maker.publisher)
+    (bundle / "spell.yaml").write_text("id: acme/hello\nversion: one\n", encoding="utf-8")
+    response = await client.post("/v1/spells", headers=maker.headers, content=archive_of(bundle))
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "INVALID_MANIFEST"
