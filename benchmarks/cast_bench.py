@@ -4,7 +4,8 @@
 
 Rows:
 - ``spell cast`` of a signed one-step ``sh`` spell (a new process per run, byte-code caches warm)
-  against ``python -c pass`` and ``spell --help``;
+  against ``python -c pass`` and ``spell --help``, with two attribution rows: a process that only
+  imports the manifest model, and one that imports everything the cast path needs and does nothing;
 - the in-process local cast use case (preflight, run, redaction, execution log) and the bare host
   runner (private bundle copy, one ``sh`` process, measured usage), as casts per second, against
   spawning ``/bin/true`` with ``subprocess.run``.
@@ -39,6 +40,8 @@ from spell.signing.trust import TrustStore
 
 BIN = Path(sys.executable).parent
 TARGET_MS = 250.0
+_IMPORT_MODEL = "import spell.bundle.manifest"
+_IMPORT_CAST = "import jsonschema, spell.cli.app, spell.cli.commands.cast, spell.cli.commands._local_cast"
 
 
 def _median_ms(fn: Callable[[], object], runs: int) -> float:
@@ -100,6 +103,14 @@ def main() -> None:
         rows = [
             ("`python -c pass`", _median_ms(lambda: run(sys.executable, "-c", "pass"), args.runs)),
             ("`spell --help`", _median_ms(lambda: run(str(BIN / "spell"), "--help"), args.runs)),
+            (
+                "import the manifest model only",
+                _median_ms(lambda: run(sys.executable, "-c", _IMPORT_MODEL), args.runs),
+            ),
+            (
+                "import everything `spell cast` needs",
+                _median_ms(lambda: run(sys.executable, "-c", _IMPORT_CAST), args.runs),
+            ),
             ("`spell cast` one-step sh spell", _median_ms(lambda: run(*cast_argv), args.runs)),
         ]
         ctx = LocalContext(home=home, environ={}, input_max_bytes=65536, now=utcnow())

@@ -266,3 +266,24 @@ def test_docker_spell_without_an_engine_is_engine_unavailable(
     result = run_cli("cast", spell, "--json")
     assert result.exit_code == 10
     assert result.error()["code"] == "ENGINE_UNAVAILABLE"
+
+
+def test_billed_spell_casts_with_a_matching_entitlement(tmp_path: Path, home: SpellHome) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from spell.kit.time import utcnow
+    from spell.signing.keys import public_key_to_b64url
+    from spell.signing.licenses import LicenseStore
+    from tests.signing.entitlements import make_token
+
+    issuer = Ed25519PrivateKey.generate()
+    trust = TrustStore(home.trust)
+    trust.add_key("billing", public_key_to_b64url(issuer.public_key()), key_id="k1")
+    token = make_token(issuer, max_amount=10, expires_at="2099-01-01T00:00:00Z")
+    LicenseStore(home.licenses).add("team", token, trust=trust, now=utcnow())
+    billing = {"enabled": True, "mode": "upfront", "currency": "USD", "max_amount": 5}
+    spell = host_spell(tmp_path, "paid", ECHO_INPUT, billing=billing)
+    result = run_cli("cast", spell, "--allow-billing", "--json")
+    assert result.exit_code == 0, result.stderr
+    log = run_cli("log", result.json()["execution_id"], "--json").json()
+    assert log["entitlement"] == "team"

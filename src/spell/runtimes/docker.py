@@ -26,6 +26,17 @@ __all__ = ["DockerOptions", "DockerRuntime", "build_docker_argv", "parse_runner_
 
 BUNDLE_MOUNT = "/spell"
 INPUT_MOUNT = "/spell-input"
+_CLIENT_ENV = frozenset(
+    {
+        "DOCKER_HOST",
+        "DOCKER_CONFIG",
+        "DOCKER_CONTEXT",
+        "DOCKER_CERT_PATH",
+        "DOCKER_TLS_VERIFY",
+        "HOME",
+        "XDG_RUNTIME_DIR",
+    }
+)
 _ENGINE_DOWN = ("Cannot connect to the Docker daemon", "Is the docker daemon running", "error during connect")
 
 
@@ -41,6 +52,8 @@ class DockerOptions:
     cpus: str = "1"
     tmpfs_size: str = "64m"
     timeout_ms: int = 300_000
+    # What the docker *client* needs to find its engine; never forwarded into the container.
+    client_env: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_mapping(cls, environ: Mapping[str, str]) -> DockerOptions:
@@ -49,8 +62,9 @@ class DockerOptions:
         values: dict[str, Any] = {}
         for name in base.__dataclass_fields__:
             raw = environ.get(f"SPELL_DOCKER_{name.upper()}")
-            if raw is not None and raw.strip():
+            if name != "client_env" and raw is not None and raw.strip():
                 values[name] = int(raw) if isinstance(getattr(base, name), int) else raw.strip()
+        values["client_env"] = tuple(sorted((k, v) for k, v in environ.items() if k in _CLIENT_ENV))
         return cls(**values)
 
 
@@ -130,7 +144,7 @@ class DockerRuntime:
                 token_names=list(request.env),
                 options=self.options,
             )
-            env = {"PATH": "/usr/local/bin:/usr/bin:/bin", **request.env}
+            env = {"PATH": "/usr/local/bin:/usr/bin:/bin", **dict(self.options.client_env), **request.env}
             try:
                 done = subprocess.run(
                     argv, env=env, capture_output=True, timeout=self.options.timeout_ms / 1000.0, check=False

@@ -28,10 +28,8 @@ from spell.errors import (
     InvalidInput,
     PlatformMismatch,
 )
-from spell.policy.file import PolicyContext, evaluate, load_policy
 from spell.runtimes.local.inputs import assemble_input, check_input_size
 from spell.runtimes.local.summary import execution_summary
-from spell.signing.licenses import LicenseStore, find_entitlement
 from spell.signing.trust import TrustStore
 from spell.signing.verifier import SignatureReport, check_bundle_signature
 
@@ -115,8 +113,13 @@ def preflight(options: CastOptions, ctx: LocalContext, *, stage: Stage | None = 
     if signature_required or report.status == "invalid":
         report.raise_unless_verified()
     note("policy")
-    policy = load_policy(ctx.home.policy_file)
-    evaluate(policy, PolicyContext.from_manifest(manifest, signature_status=report.status))
+    if ctx.home.policy_file.exists():  # no file is the default policy, which allows everything
+        from spell.policy.file import PolicyContext, evaluate, load_policy
+
+        evaluate(
+            load_policy(ctx.home.policy_file),
+            PolicyContext.from_manifest(manifest, signature_status=report.status),
+        )
     note("platform")
     if manifest.runtime.execution in ("host", "docker") and not platform_matches(
         manifest.runtime.platforms, ctx.platform
@@ -190,6 +193,8 @@ def _billing(
             details={"billing": manifest.billing.model_dump()},
             hint="cast again with --allow-billing once you accept the cost",
         )
+    from spell.signing.licenses import LicenseStore, find_entitlement  # only billed spells need it
+
     stored = find_entitlement(
         LicenseStore(ctx.home.licenses), manifest.id, billing=manifest.billing, trust=trust, now=ctx.now
     )
