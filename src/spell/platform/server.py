@@ -18,6 +18,7 @@ from spell.config.server import ServerSettings
 from spell.kit.time import utcnow
 from spell.models import Cast
 from spell.platform.artifact.service import ArtifactService
+from spell.platform.audit.hooks import install as install_audit_hooks
 from spell.platform.auth.service import AuthService
 from spell.platform.billing.provider import PaymentProvider, WalletOnly
 from spell.platform.billing.service import LedgerCastMoney
@@ -107,6 +108,7 @@ class Platform:
         database: Database | None = None,
     ) -> Platform:
         """Wire the services; ``runtimes``/``money``/``queue``/``database`` override the defaults."""
+        install_audit_hooks()  # key, publisher-key, spell and ban changes land in the audit chain
         secret = resolve_secret(settings)
         db = database or Database(make_engine(settings.database_url))
         allowed = {"wasm", "builtin"} | ({"host"} if settings.allow_host_runtime else set())

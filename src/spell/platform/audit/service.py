@@ -52,8 +52,9 @@ class AuditService:
         tenant_id: str | None = None,
         subject: str | None = None,
         data: dict[str, Any] | None = None,
+        flush: bool = True,
     ) -> AuditRecord:
-        """Add one record at the end of the chain."""
+        """Add one record at the end of the chain (``flush=False`` from inside a flush hook)."""
         if action not in ACTIONS:
             raise ValueError(f"unknown audit action {action!r}")
         head_table = AuditHead.__table__
@@ -82,7 +83,8 @@ class AuditService:
             update(AuditHead).where(AuditHead.id == 1).values(hash=record.hash),
             execution_options={"synchronize_session": False},
         )
-        self.session.flush()
+        if flush:
+            self.session.flush()
         return record
 
     def list(
