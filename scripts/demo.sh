@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up Spell, then verifies, installs and casts every example spell with the demo key.
+# Sets up Spell, then verifies, installs and casts every example spell with the demo key, then runs
+# `spell serve --demo`: a local server with the examples published, printing a working curl cast.
 # Every folder under examples/spells/ that has a demo-input.json takes part (demo-input.json is
 # not covered by the bundle digest, so it can change without re-signing).
 set -euo pipefail
@@ -42,3 +43,10 @@ if [ "$failed" -ne 0 ]; then
   exit 1
 fi
 echo "demo: every example verified, installed and cast (logs: spell log <execution_id>)"
+
+# Then the platform: the same examples published to a local server, cast over HTTP.
+[ "${SPELL_DEMO_NO_SERVE:-0}" = "1" ] && exit 0
+echo
+echo "== spell serve --demo (http://127.0.0.1:${SPELL_DEMO_PORT:-8787}; Ctrl-C stops)"
+kill "$SERVER" 2>/dev/null || true
+"$SPELL" serve --demo --port "${SPELL_DEMO_PORT:-8787}"

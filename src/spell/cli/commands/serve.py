@@ -101,8 +101,16 @@ def _demo(platform: Any, examples: Path, demo_key: Path, base_url: str) -> None:
         public_key=demo_key.read_text(encoding="utf-8").strip(),
     )
     click.echo(f"demo: published {', '.join(seed.published) or 'nothing'}", err=True)
+    refused = sorted(name for name, reason in seed.skipped.items() if reason.startswith("POLICY_DENIED"))
+    if refused:
+        click.echo(
+            f"demo: not published here: {', '.join(refused)} (host/docker runtimes are off on this "
+            "server; SPELL_SERVER_ALLOW_HOST_RUNTIME=1 turns host steps on)",
+            err=True,
+        )
     for name, reason in seed.skipped.items():
-        click.echo(f"demo: skipped {name}: {reason}", err=True)
+        if name not in refused:
+            click.echo(f"demo: skipped {name}: {reason}", err=True)
     spell_id = "samples/hello-wasm"
     payload = {"input": {"name": "world"}}
     sample = examples / "hello-wasm" / "demo-input.json"
