@@ -287,3 +287,14 @@ def test_billed_spell_casts_with_a_matching_entitlement(tmp_path: Path, home: Sp
     assert result.exit_code == 0, result.stderr
     log = run_cli("log", result.json()["execution_id"], "--json").json()
     assert log["entitlement"] == "team"
+
+
+def test_get_output_reads_a_whole_document_output(home: SpellHome) -> None:
+    from spell.runtimes.local.logs import ExecutionLogs
+
+    logs = ExecutionLogs(home.logs)
+    execution_id = logs.new_id()
+    logs.write({"execution_id": execution_id, "outputs": {"lines": 2, "top": [{"word": "a"}]}})
+    assert run_cli("get-output", execution_id, "output.top.0.word").stdout == "a\n"
+    assert run_cli("get-output", execution_id, "output", "--json").json()["value"]["lines"] == 2
+    assert run_cli("get-output", execution_id, "output.nope", "--json").error()["code"] == "OUTPUT_NOT_FOUND"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -18,7 +19,8 @@ __all__ = ["command"]
 def command(execution_id: str, ref: str, as_json: bool) -> None:
     """Print output REF of the cast EXEC_ID.
 
-    REF is step.NAME.stdout, step.NAME.json or step.NAME.json.PATH (a dot path into the JSON).
+    REF is step.NAME.stdout, step.NAME.json or step.NAME.json.PATH (a dot path into the JSON) for
+    step spells, and output or output.PATH for spells that return one JSON document (wasm).
     Text is printed as it is; JSON is printed as JSON.
 
     \b
@@ -32,10 +34,23 @@ def command(execution_id: str, ref: str, as_json: bool) -> None:
 
     record = ExecutionLogs(SpellHome.from_env().logs).read(execution_id)
     outputs = record.get("outputs")
-    value = resolve_output(outputs if isinstance(outputs, dict) else {}, ref)
+    outputs = outputs if isinstance(outputs, dict) else {}
+    value = (
+        _document_output(outputs, ref) if ref.split(".", 1)[0] == "output" else resolve_output(outputs, ref)
+    )
     if as_json:
         emit({"execution_id": execution_id, "ref": ref, "value": value}, as_json=True)
     elif isinstance(value, str):
         click.echo(value, nl=not value.endswith("\n"))
     else:
         click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _document_output(outputs: dict[str, Any], ref: str) -> Any:
+    from spell.errors import OutputNotFound
+    from spell.kit.jsonpath import MISSING, get_path
+
+    found = get_path(outputs, ref.partition(".")[2])
+    if found is MISSING:
+        raise OutputNotFound(f"output not found: {ref}", details={"ref": ref})
+    return found
