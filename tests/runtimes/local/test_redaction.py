@@ -39,3 +39,9 @@ def test_for_cast_collects_tokens_secret_env_and_secret_input_values() -> None:
 def test_is_secret_key_matches_common_names() -> None:
     assert all(is_secret_key(k) for k in ("token", "X-Api-Key", "client_secret", "cookie", "authorization"))
     assert not any(is_secret_key(k) for k in ("name", "count", "url"))
+
+
+def test_env_names_are_matched_by_whole_parts() -> None:
+    environ = {"GIT_AUTHOR_NAME": "root", "GITHUB_AUTH_TOKEN": "gh-value-1", "DB_PASSWORD": "pw-value-2"}
+    redactor = Redactor.for_cast(environ, token_names=(), input_value={})
+    assert redactor.text("root gh-value-1 pw-value-2") == f"root {REDACTED} {REDACTED}"

@@ -17,8 +17,10 @@ REDACTED = "[REDACTED]"
 _SECRET_KEY = re.compile(
     r"(authorization|token|secret|passw(or)?d|api[-_]?key|private[-_]?key|cookie|credential|session)", re.I
 )
+# Whole name parts only: GIT_AUTHOR_NAME is not a secret, GITHUB_AUTH_TOKEN is.
 _SECRET_ENV = re.compile(
-    r"(TOKEN|SECRET|PASSWORD|PASSWD|PRIVATE_KEY|API_KEY|ACCESS_KEY|AUTH|COOKIE|SESSION|CREDENTIAL)", re.I
+    r"(^|_)(TOKEN|SECRET|PASSWORD|PASSWD|PRIVATE_KEY|API_KEY|ACCESS_KEY|AUTH|COOKIE|SESSION|CREDENTIALS?)(_|$)",
+    re.I,
 )
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
 _TOKEN_LIKE = re.compile(
