@@ -6,7 +6,6 @@ database instead of a rolled-back transaction.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -20,10 +19,10 @@ from spell.models.ledger import LedgerAccount, LedgerPosting, LedgerTransaction
 from spell.models.payment import PaymentCustomer, PaymentRecord, RevenueShare, WebhookEvent
 from spell.storage.engine import make_engine
 from spell.storage.session import Database
+from tests.server_fixtures import PG_ADMIN_URL, _require_postgres
 
 __all__ = ["MONEY_TABLES", "PG_ADMIN_URL", "database", "pg_database_url"]
 
-PG_ADMIN_URL = os.environ.get("SPELL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 MONEY_MODELS = (
     LedgerAccount,
     LedgerTransaction,
@@ -50,7 +49,8 @@ def _create(url: str) -> Database:
 
 @pytest.fixture
 def pg_database_url() -> Iterator[str]:
-    """A fresh PostgreSQL database, dropped afterwards."""
+    """A fresh PostgreSQL database, dropped afterwards (skipped without a server, as the server tests are)."""
+    _require_postgres()
     name = new_id("money").lower()
     admin = make_engine(PG_ADMIN_URL).execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
