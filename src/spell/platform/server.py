@@ -27,6 +27,7 @@ from spell.platform.cast.money import CastMoney
 from spell.platform.cast.service import CastPolicy, CastService
 from spell.platform.cast.tasks import CastRunner
 from spell.platform.spell.service import RegistryPolicy, SpellService
+from spell.platform.webhook.service import WebhookSender
 from spell.queue.base import Job, Queue
 from spell.queue.memory import MemoryQueue
 from spell.runtimes.base import CastRequest, CastResult, Runtime
@@ -133,6 +134,7 @@ class Platform:
                 allow_unsigned=settings.allow_unsigned,
                 force_require_signature=settings.force_require_signature,
                 allowed_executions=frozenset(allowed),
+                allow_private_webhooks=settings.allow_private_webhooks,
             ),
         )
         artifacts = ArtifactService(
@@ -141,6 +143,7 @@ class Platform:
             ttl=timedelta(seconds=settings.artifact_ttl_seconds),
             url_ttl=timedelta(seconds=settings.artifact_url_ttl_seconds),
         )
+        casts.webhooks = WebhookSender(secret)
         chosen = runtimes if runtimes is not None else default_runtimes(settings)
         runner = CastRunner(casts, artifacts, chosen, Path(settings.data_dir) / "work")
         auth = AuthService(secret, rotation_grace=timedelta(seconds=settings.key_rotation_grace_seconds))

@@ -259,3 +259,18 @@ def test_a_closed_runtime_still_enforces_the_wall_clock(make_cast: MakeCast) -> 
     runtime.close()
     result = runtime.run(make_cast("infinite_loop", fuel=10**15, timeout_ms=50))
     assert result.outcome is Outcome.TIMEOUT
+
+
+@pytest.mark.parametrize(
+    ("source", "outcome"),
+    [("hello", Outcome.SUCCEEDED), ("unreachable", Outcome.TRAP), ("fail_with_stderr", Outcome.FAILED)],
+)
+def test_the_public_wasmtime_call_path_gives_the_same_outcomes(
+    runtime: WasmRuntime, make_cast: MakeCast, monkeypatch: pytest.MonkeyPatch, source: str, outcome: Outcome
+) -> None:
+    from spell.runtimes.wasm import calls
+
+    monkeypatch.setattr(calls, "_FAST", False)
+    result = runtime.run(make_cast(source, input=1))
+    assert result.outcome is outcome
+    assert result.usage.peak_memory_bytes > 0

@@ -31,6 +31,7 @@ from spell.platform.cast.hub import CancelTokens, CastHub
 from spell.platform.cast.money import CastMoney
 from spell.platform.cast.repository import CastRepository
 from spell.platform.spell.service import SpellService
+from spell.platform.webhook.service import WebhookSender, check_webhook_url
 from spell.queue.base import Job, Queue, enqueue_after_commit
 from spell.runtimes.base import Limits
 from spell.storage.session import Database, UnitOfWork
@@ -47,6 +48,7 @@ class CastPolicy:
     allow_unsigned: bool = False
     force_require_signature: bool = False
     allowed_executions: frozenset[str] = frozenset({"wasm", "builtin"})
+    allow_private_webhooks: bool = False  # http:// and internal addresses (tests, closed networks)
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class CastService:
         self.db, self.spells, self.queue, self.money = db, spells, queue, money
         self.hub, self.cancels, self.policy = hub, cancels, policy
         self.repo = CastRepository()
+        self.webhooks: WebhookSender | None = None  # set by the platform; None sends nothing
         self._validators: dict[str, jsonschema.protocols.Validator] = {}
 
     def _validator(self, version: SpellVersion) -> jsonschema.protocols.Validator:
@@ -110,6 +113,8 @@ class CastService:
         """Create (or replay) a cast in its own transaction; True as second value on replay."""
         principal.require("cast:invoke")
         key = check_idempotency_key(idempotency_key)
+        if body.webhook_url is not None:
+            check_webhook_url(body.webhook_url, allow_private=self.policy.allow_private_webhooks)
         digest = canonical_sha256(
             {
                 "spell_id": body.spell_id,
@@ -255,8 +260,24 @@ class CastService:
                 self.money.release(uow, cast)
             self.repo.add_event(uow, cast.id, "canceled", {"status": "canceled"}, at=now)
             uow.after_commit(lambda: self._signal(cast_id))
+            if cast.webhook_url:
+                url = cast.webhook_url
+                uow.after_commit(lambda: self.send_webhook(url, cast_id))
             uow.after_commit(lambda: self.hub.notify(cast_id))
         return self.get(principal, cast_id)
+
+    def send_webhook(self, url: str, cast_id: str) -> None:
+        """Post the cast's current state to its webhook (in the background)."""
+        if self.webhooks is None:
+            return
+        from spell.platform.cast.schemas import cast_out
+
+        with self.db.unit_of_work(write=False) as uow:
+            cast = uow.session.get(Cast, cast_id)
+            if cast is None:
+                return
+            payload = cast_out(cast)
+        self.webhooks.send_async(url, f"cast.{payload['status']}", payload)
 
     def _signal(self, cast_id: str) -> None:
         self.cancels.cancel(cast_id)

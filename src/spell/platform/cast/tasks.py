@@ -61,6 +61,8 @@ class CastRunner:
         try:
             result = self._run(cast, version, token, work)
             self._finish(cast_id, manifest, result)
+            if cast.webhook_url:
+                self.casts.send_webhook(cast.webhook_url, cast_id)
         finally:
             self.casts.cancels.close(cast_id)
             if work is not None:

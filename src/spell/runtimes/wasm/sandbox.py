@@ -12,6 +12,7 @@ import wasmtime
 from wasmtime import _ffi as ffi
 
 from spell.runtimes.base import Limits
+from spell.runtimes.wasm.calls import call_no_args, get_export
 from spell.runtimes.wasm.capabilities import Grants
 from spell.runtimes.wasm.capture import CappedSink
 from spell.runtimes.wasm.egress import EgressClient
@@ -73,16 +74,16 @@ def run_module(
     store.set_wasi(_wasi_config(stdin, grants, stdout, stderr, argv0))
     key = attach_watch(store, watch)
     cpu0 = time.thread_time()
-    exports: Any = None
+    instance: wasmtime.Instance | None = None
     previous = bind(HostContext(watch=watch, egress=egress))
     try:
-        exports = linked().instantiate(store).exports(store)
+        instance = linked().instantiate(store)
         ran.instantiated = True
-        start = exports.get("_start")
+        start = get_export(store, instance, "_start")
         if not isinstance(start, wasmtime.Func):
             ran.extra["no_start"] = True
         else:
-            start(store)
+            call_no_args(store, start)
             ran.exit_code = 0
     except wasmtime.ExitTrap as exc:
         ran.exit_code = exc.code
@@ -95,10 +96,10 @@ def run_module(
         bind(previous)
         detach_watch(key)
     ran.fuel_used = fuel - store.get_fuel()
-    if exports is not None:
-        ran.peak_memory = sum(
-            ext.data_len(store) for ext in exports.values() if isinstance(ext, wasmtime.Memory)
-        )
+    if instance is not None:
+        # A cast has at most one linear memory (store limits); WASI modules export it as "memory".
+        memory = get_export(store, instance, "memory")
+        ran.peak_memory = memory.data_len(store) if isinstance(memory, wasmtime.Memory) else 0
     return ran
 
 
