@@ -5,8 +5,11 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
-from spell.runtimes.host import EngineSettings, ProcessLimits
+from spell.bundle.loaders import load_manifest
+from spell.runtimes.base import CastRequest
+from spell.runtimes.host import EngineSettings, HostRuntime, ProcessLimits
 from tests.runtimes.host.bundles import cast, make_bundle
 
 ONE = [{"uses": "shell", "name": "main", "run": "steps/main.sh"}]
@@ -159,3 +162,31 @@ def test_usage_is_measured_from_the_process(tmp_path: Path) -> None:
     assert result.usage.cpu_ms > 0
     assert result.usage.peak_memory_bytes > 0
     assert result.usage.wall_ms >= result.details["steps"][0]["duration_ms"]
+
+
+def test_canceled_cast_runs_no_further_steps_or_rollbacks(tmp_path: Path) -> None:
+    steps: list[dict[str, Any]] = [
+        {"uses": "shell", "name": "first", "run": "steps/first.sh", "rollback": "steps/undo.sh"},
+        {"uses": "shell", "name": "second", "run": "steps/second.sh", "depends_on": ["first"]},
+        {"uses": "shell", "name": "third", "run": "steps/first.sh", "depends_on": ["second"]},
+    ]
+    files = {
+        "steps/first.sh": "#!/bin/sh\necho 1\n",
+        "steps/second.sh": "#!/bin/sh\nsleep 300\n",
+        "steps/undo.sh": "#!/bin/sh\n",
+    }
+    bundle = make_bundle(tmp_path / "b", steps, files)
+    cancel = threading.Event()
+
+    def progress(event: str, step: str, _detail: str) -> None:
+        if (event, step) == ("started", "second"):
+            cancel.set()  # the cast is canceled while "second" runs
+
+    request = CastRequest(bundle_dir=bundle, manifest=load_manifest(bundle), input={})
+    started = time.monotonic()
+    result = HostRuntime(progress=progress).run(request, cancel=cancel)
+    assert time.monotonic() - started < 10
+    assert result.outcome == "CANCELED"
+    assert [s["name"] for s in result.details["steps"]] == ["first", "second"]
+    rollback = result.details["rollback"]
+    assert (rollback["planned"], rollback["attempted"], rollback["state"]) == (1, 0, "not_compensated")

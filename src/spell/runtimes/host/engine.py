@@ -173,6 +173,9 @@ class StepEngine:
         return stop
 
     def _attempt(self, step: Step, record: StepRecord, *, keep_output: bool = True) -> _Stop | None:
+        if self.cancel.is_set():
+            record.message = "cast canceled before the step started"
+            return _Stop(Outcome.CANCELED, "cast canceled")
         timeout_s, cast_bound = self._step_timeout(step)
         if timeout_s <= 0:
             record.message = "cast timed out before the step started"
@@ -278,6 +281,8 @@ class StepEngine:
                 summary.without_handler += 1
                 continue
             summary.planned += 1
+            if self.cancel.is_set():  # canceled means stop now: compensation is left to the operator
+                continue
             summary.attempted += 1
             fake = Step(uses="shell", name=f"rollback-{name}", run=handler)
             record = StepRecord(name=f"rollback.{name}", uses="shell", started_at=to_rfc3339(utcnow()))
