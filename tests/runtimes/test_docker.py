@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -21,9 +22,11 @@ def test_docker_argv_is_exactly_the_hardened_command(tmp_path: Path) -> None:
         input_dir=tmp_path / "in",
         token_names=["CONNECTOR_Z_TOKEN", "CONNECTOR_A_TOKEN"],
         options=DockerOptions(),
+        name="spell-0123",
     )
     assert argv == [
         "docker", "run", "--rm", "-i",
+        "--name", "spell-0123",
         "--network", "none",
         "--cap-drop", "ALL",
         "--security-opt", "no-new-privileges",
@@ -55,7 +58,9 @@ def test_spell_docker_overrides_apply(tmp_path: Path) -> None:
             "X": "y",
         }
     )
-    argv = build_docker_argv("i", bundle_dir=tmp_path, input_dir=tmp_path, token_names=[], options=options)
+    argv = build_docker_argv(
+        "i", bundle_dir=tmp_path, input_dir=tmp_path, token_names=[], options=options, name="n"
+    )
     assert argv[0] == "podman"
     assert argv[argv.index("--pids-limit") + 1] == "64"
     assert argv[argv.index("--memory") + 1] == "1g"
@@ -69,6 +74,7 @@ def test_token_values_never_reach_the_command_line(tmp_path: Path) -> None:
         input_dir=tmp_path,
         token_names=["CONNECTOR_A_TOKEN"],
         options=DockerOptions(),
+        name="n",
     )
     assert "CONNECTOR_A_TOKEN" in argv
     assert not any("=" in a and a.startswith("CONNECTOR_") for a in argv)
@@ -127,3 +133,29 @@ def test_real_docker_client_here_reports_engine_unavailable(tmp_path: Path) -> N
         pytest.skip("no docker client installed on this machine")
     with pytest.raises(EngineUnavailable):
         DockerRuntime().run(_docker_request(tmp_path))
+
+
+def test_cancel_kills_the_container_by_name(tmp_path: Path) -> None:
+    # a stand-in client: `run` blocks until killed, `kill NAME` records the name it was given
+    fake = tmp_path / "fake-docker"
+    fake.write_text(
+        f'#!/bin/sh\nif [ "$1" = kill ]; then echo "$2" > {tmp_path}/killed; exit 0; fi\n'
+        f"touch {tmp_path}/running\nexec sleep 300\n"
+    )
+    fake.chmod(0o755)
+    cancel = threading.Event()
+    cancel.set()
+    result = DockerRuntime(DockerOptions(binary=str(fake))).run(_docker_request(tmp_path), cancel=cancel)
+    assert result.outcome == "CANCELED"
+    assert (tmp_path / "killed").read_text().startswith("spell-")
+
+
+def test_docker_timeout_kills_the_container(tmp_path: Path) -> None:
+    fake = tmp_path / "fake-docker"
+    fake.write_text(
+        f'#!/bin/sh\nif [ "$1" = kill ]; then echo "$2" > {tmp_path}/killed; exit 0; fi\nexec sleep 300\n'
+    )
+    fake.chmod(0o755)
+    result = DockerRuntime(DockerOptions(binary=str(fake), timeout_ms=200)).run(_docker_request(tmp_path))
+    assert result.outcome == "TIMEOUT"
+    assert (tmp_path / "killed").exists()

@@ -8,12 +8,14 @@ read-only. Connector tokens are passed by name (``-e NAME``) so their values nev
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,13 +77,16 @@ def build_docker_argv(
     input_dir: Path,
     token_names: list[str],
     options: DockerOptions,
+    name: str,
 ) -> list[str]:
-    """The exact ``docker run`` command line of one cast."""
+    """The exact ``docker run`` command line of one cast (``name`` lets a cancel kill it)."""
     argv = [
         options.binary,
         "run",
         "--rm",
         "-i",
+        "--name",
+        name,
         "--network",
         options.network,
         "--cap-drop",
@@ -137,26 +142,54 @@ class DockerRuntime:
             (input_dir / "input.json").write_text(json.dumps(request.input), encoding="utf-8")
             input_dir.chmod(0o755)
             (input_dir / "input.json").chmod(0o644)  # the container user is not us
+            name = f"spell-{uuid.uuid4().hex[:16]}"
             argv = build_docker_argv(
                 image,
                 bundle_dir=request.bundle_dir,
                 input_dir=input_dir,
                 token_names=list(request.env),
                 options=self.options,
+                name=name,
             )
             env = {"PATH": "/usr/local/bin:/usr/bin:/bin", **dict(self.options.client_env), **request.env}
-            try:
-                done = subprocess.run(
-                    argv, env=env, capture_output=True, timeout=self.options.timeout_ms / 1000.0, check=False
-                )
-            except subprocess.TimeoutExpired:
-                return CastResult(Outcome.TIMEOUT, message="docker run timed out")
+            ended = self._run_client(argv, env, name, cancel)
+            if ended is None:
+                return CastResult(Outcome.CANCELED, message="cast canceled")
+            if isinstance(ended, str):
+                return CastResult(Outcome.TIMEOUT, message=ended)
+            done = ended
         stderr = done.stderr.decode("utf-8", errors="replace")
         if done.returncode == 125 or any(marker in stderr for marker in _ENGINE_DOWN):
             raise _unavailable(stderr.strip().splitlines()[-1] if stderr.strip() else "docker run failed")
         result = parse_runner_output(done.stdout.decode("utf-8", errors="replace"), stderr)
         result.usage.wall_ms = round((time.perf_counter() - started) * 1000.0, 3)
         return result
+
+    def _run_client(
+        self, argv: list[str], env: dict[str, str], name: str, cancel: threading.Event | None
+    ) -> subprocess.CompletedProcess[bytes] | str | None:
+        """Run ``docker run``; on timeout or cancel kill the container by name (the client alone
+        would leave it running). Returns the finished process, a timeout message, or None."""
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            proc = subprocess.Popen(argv, env=env, stdout=out, stderr=err)
+            deadline = time.monotonic() + self.options.timeout_ms / 1000.0
+            stop: str | None = None
+            while proc.poll() is None:
+                if cancel is not None and cancel.is_set():
+                    stop = "canceled"
+                elif time.monotonic() >= deadline:
+                    stop = f"docker run timed out after {self.options.timeout_ms} ms"
+                if stop is not None:
+                    kill = [self.options.binary, "kill", name]
+                    subprocess.run(kill, env=env, capture_output=True, timeout=30, check=False)
+                    proc.kill()
+                    proc.wait()
+                    return None if stop == "canceled" else stop
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=0.05)
+            out.seek(0)
+            err.seek(0)
+            return subprocess.CompletedProcess(argv, proc.returncode, out.read(), err.read())
 
 
 def parse_runner_output(stdout: str, stderr: str = "") -> CastResult:
