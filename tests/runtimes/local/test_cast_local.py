@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -115,3 +118,32 @@ def test_temporary_input_files_are_deleted(tmp_path: Path, home: SpellHome) -> N
     spell = host_spell(tmp_path, "where", '#!/bin/sh\necho "$INPUT_JSON"\n')
     result = _cast(home, CastOptions(spell, params=("a=1",)))
     assert not Path(result.outputs["step.main.stdout"].strip()).exists()
+
+
+@pytest.mark.slow
+def test_hundred_concurrent_spell_cast_processes_write_hundred_distinct_logs(
+    tmp_path: Path, home: SpellHome
+) -> None:
+    spell = host_spell(tmp_path, "proc", '#!/bin/sh\ncat "$INPUT_JSON"\n')
+    spell_bin = Path(sys.executable).parent / "spell"
+    # byte-code caches on (as for users): otherwise each of the 100 processes recompiles every module
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | {
+        "SPELL_HOME": str(home.root)
+    }
+    procs = [
+        subprocess.Popen(
+            [str(spell_bin), "cast", spell, "-p", f"n={n}", "--json"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for n in range(100)
+    ]
+    outputs = [proc.communicate(timeout=600) for proc in procs]
+    assert [p.returncode for p in procs] == [0] * 100, outputs[0][1]
+    ids = {json.loads(out)["execution_id"] for out, _ in outputs}
+    assert len(ids) == 100
+    files = list(home.logs.iterdir())
+    assert {f.stem for f in files} == ids
+    seen = {json.loads(json.loads(f.read_text())["outputs"]["step.main.stdout"])["n"] for f in files}
+    assert seen == set(range(100))
