@@ -20,8 +20,8 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def runtimes() -> dict[str, Runtime]:
-    return {"wasm": FileWritingRuntime()}
+def runtimes(tmp_path: Path) -> dict[str, Runtime]:
+    return {"wasm": FileWritingRuntime(tmp_path / "scratch")}
 
 
 async def _cast_with_files(

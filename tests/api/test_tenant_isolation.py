@@ -18,8 +18,8 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def runtimes() -> dict[str, Runtime]:
-    return {"wasm": FileWritingRuntime()}
+def runtimes(tmp_path: Path) -> dict[str, Runtime]:
+    return {"wasm": FileWritingRuntime(tmp_path / "scratch")}
 
 
 @dataclass

@@ -12,11 +12,16 @@ __all__ = ["FileWritingRuntime"]
 
 
 class FileWritingRuntime:
-    """Writes ``input["files"]`` (``{name: text}``) into the cast's work dir and returns them as artifacts."""
+    """Writes ``input["files"]`` (``{name: text}``) into the cast's work dir (else ``scratch``) and
+    returns them as artifacts."""
+
+    def __init__(self, scratch: Path) -> None:
+        self.scratch = scratch
 
     def run(self, request: CastRequest) -> CastResult:
         """Write the files and succeed with ``{"written": [...]}``."""
-        work = request.work_dir or Path(".")
+        work = request.work_dir or self.scratch
+        work.mkdir(parents=True, exist_ok=True)
         files: dict[str, Any] = (
             dict(request.input.get("files", {})) if isinstance(request.input, dict) else {}
         )
