@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from spell.errors import InvalidInput
+from spell.platform.button.service import ButtonService, read_buttons_file
 from spell.platform.server import Platform
 from tests.server_fixtures import Caller, publish, seed_maker, seed_user
 
@@ -104,3 +107,46 @@ async def test_button_management_errors(
     assert (await client.delete("/v1/buttons/greet", headers=other.headers)).status_code == 404
     assert (await client.delete("/v1/buttons/greet", headers=maker.headers)).json()["deleted"] is True
     assert (await client.get("/v1/buttons", headers=maker.headers)).json()["items"] == []
+
+
+async def test_operator_buttons_load_from_a_file_and_bad_entries_skip_only_themselves(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    maker = await seed_maker(client, platform)
+    await publish(client, maker, tmp_path)
+    path = tmp_path / "buttons.json"
+    entries = [
+        {"id": "greet", "spell_id": "acme/hello", "version": "1.0.0", "allowed_tenants": ["*"]},
+        {"id": "ghost", "spell_id": "acme/nope", "version": "1.0.0"},
+        {"id": "old", "spell_id": "acme/hello", "version": "0.0.1"},
+    ]
+    path.write_text(json.dumps({"buttons": entries}), encoding="utf-8")
+    service = ButtonService(platform.spells)
+    with platform.db.unit_of_work() as uow:
+        report = service.load(uow, read_buttons_file(path))
+    assert report["greet"] == "created"
+    assert report["ghost"].startswith("SPELL_NOT_FOUND")
+    assert report["old"].startswith("VERSION_NOT_FOUND")
+    with platform.db.unit_of_work() as uow:
+        assert service.load(uow, read_buttons_file(path))["greet"] == "updated"
+    caster = seed_user(platform, "c@example.com", ["caster"])
+    pressed = await client.post(
+        "/v1/buttons/greet/cast", headers=_press_headers(caster, "f"), json={"input": {"name": "file"}}
+    )
+    assert pressed.json()["status"] == "succeeded"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not json",
+        "[]",
+        '{"buttons": [{"id": "x"}]}',
+        '{"buttons": [{"id": "x", "spell_id": "a/b", "version": "1.0.0", "colour": "red"}]}',
+    ],
+)
+def test_a_malformed_buttons_file_is_refused(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "buttons.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InvalidInput):
+        read_buttons_file(path)

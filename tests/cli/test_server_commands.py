@@ -72,3 +72,18 @@ def test_a_garbage_setting_is_refused_with_its_name(home: Path, monkeypatch: pyt
     result = run_cli("db", "upgrade", "--json")
     assert result.exit_code == 6
     assert "SPELL_SERVER_WORKERS" in result.error()["message"]
+
+
+def test_load_buttons_reports_each_entry_and_refuses_a_malformed_file(home: Path, tmp_path: Path) -> None:
+    path = tmp_path / "buttons.json"
+    path.write_text(
+        '{"buttons": [{"id": "b", "spell_id": "acme/none", "version": "1.0.0"}]}', encoding="utf-8"
+    )
+    result = run_cli("admin", "load-buttons", str(path), "--json")
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["failed"] == 1
+    assert result.json()["buttons"]["b"].startswith("SPELL_NOT_FOUND")
+    path.write_text("{}", encoding="utf-8")
+    bad = run_cli("admin", "load-buttons", str(path), "--json")
+    assert bad.exit_code == 6
+    assert bad.error()["code"] == "VALIDATION_ERROR"

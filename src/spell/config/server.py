@@ -57,6 +57,7 @@ class ServerSettings:
     key_rotation_grace_seconds: int = 24 * 3600
     sse_heartbeat_seconds: float = 15.0
     allow_private_webhooks: bool = False  # http:// and internal webhook targets (closed networks, tests)
+    buttons_file: Path | None = None  # operator-managed buttons, loaded by `spell serve` at start
     queue_url: str | None = None  # nats://… switches the work queue to NATS JetStream
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -116,6 +117,9 @@ class ServerSettings:
             jwt_issuers=_env_list(env, "SPELL_SERVER_JWT_ISSUERS"),
             jwt_audience=env.get("SPELL_SERVER_JWT_AUDIENCE") or None,
             queue_url=env.get("SPELL_QUEUE_URL") or None,
+            buttons_file=Path(env["SPELL_SERVER_BUTTONS_FILE"])
+            if env.get("SPELL_SERVER_BUTTONS_FILE")
+            else None,
             allow_private_webhooks=_env_bool(
                 env, "SPELL_SERVER_ALLOW_PRIVATE_WEBHOOKS", base.allow_private_webhooks
             ),

@@ -75,6 +75,8 @@ def command(
     if demo:
         platform.start()
         _demo(platform, examples, demo_key, settings.public_url)
+    if settings.buttons_file is not None:
+        _load_buttons(platform, settings.buttons_file)
     app = create_app(settings, platform=platform)
     click.echo(
         f"spell: serving on {settings.public_url} (database: {platform.db.engine.dialect.name}, "
@@ -140,6 +142,15 @@ def _demo(platform: Any, examples: Path, demo_key: Path, base_url: str) -> None:
     click.echo(f"\nDemo API key (shown once): {seed.token}\n\nCast it:\n  {curl}\n")
     click.echo("Result of that cast, run just now:")
     click.echo(json.dumps({"status": result["status"], "output": result["output"]}, indent=2))
+
+
+def _load_buttons(platform: Any, path: Path) -> None:
+    from spell.platform.button.service import ButtonService, read_buttons_file
+
+    with platform.db.unit_of_work() as uow:
+        report = ButtonService(platform.spells).load(uow, read_buttons_file(path))
+    for button, outcome in sorted(report.items()):
+        click.echo(f"buttons: {button}: {outcome}", err=True)
 
 
 def _principal(platform: Any, uow: Any, seed: Any) -> Any:

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
-from spell.errors import AlreadyExists, ButtonNotFound, ConfirmationRequired, InvalidInput, PermissionDenied
+from spell.errors import (
+    AlreadyExists,
+    ButtonNotFound,
+    ConfirmationRequired,
+    InvalidInput,
+    PermissionDenied,
+    SpellError,
+    SpellNotFound,
+)
 from spell.kit.time import to_rfc3339, utcnow
-from spell.models import ROLES, Button
+from spell.models import ROLES, Button, Spell
 from spell.platform.auth.schemas import Principal
 from spell.platform.spell.service import SpellService
 from spell.storage.session import UnitOfWork
 
-__all__ = ["ButtonCreate", "ButtonService", "button_out"]
+__all__ = ["ButtonCreate", "ButtonService", "button_out", "read_buttons_file"]
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 ANY_TENANT = "*"
@@ -83,6 +93,47 @@ class ButtonService:
         uow.session.flush()
         return button
 
+    def load(self, uow: UnitOfWork, entries: list[ButtonCreate]) -> dict[str, str]:
+        """Create or update operator-managed buttons, each owned by its spell's publishing tenant.
+
+        Returns ``{button_id: "created"|"updated"|"<CODE>: message"}``; one bad entry skips only itself.
+        """
+        report: dict[str, str] = {}
+        for data in entries:
+            try:
+                with uow.session.begin_nested():
+                    report[data.id] = self._upsert(uow, data)
+            except SpellError as exc:
+                report[data.id] = f"{exc.code}: {exc.message}"
+        return report
+
+    def _upsert(self, uow: UnitOfWork, data: ButtonCreate) -> str:
+        if not _ID.fullmatch(data.id):
+            raise InvalidInput("button id must be 1-100 letters, digits, '.', '_' or '-'")
+        spell = uow.session.get(Spell, data.spell_id)
+        if spell is None:
+            raise SpellNotFound(f"no spell {data.spell_id!r}")
+        self.spells.version(uow, spell, data.version)
+        values = {
+            "tenant_id": spell.tenant_id,
+            "spell_id": spell.id,
+            "version": data.version,
+            "label": data.label or spell.name,
+            "allowed_roles": list(data.allowed_roles),
+            "allowed_tenants": list(data.allowed_tenants),
+            "require_signature": data.require_signature,
+            "require_confirmation": data.require_confirmation,
+        }
+        button = uow.session.get(Button, data.id)
+        if button is None:
+            uow.session.add(Button(id=data.id, created_at=utcnow(), **values))
+            uow.session.flush()
+            return "created"
+        for key, value in values.items():
+            setattr(button, key, value)
+        uow.session.flush()
+        return "updated"
+
     def visible(self, uow: UnitOfWork, principal: Principal) -> list[Button]:
         """Buttons of the caller's tenant and buttons shared with it."""
         rows = uow.session.scalars(select(Button).order_by(Button.id))
@@ -115,6 +166,43 @@ class ButtonService:
             raise ConfirmationRequired(
                 f"button {button.id!r} needs confirmation", hint='send {"confirm": true} with the press'
             )
+
+
+def read_buttons_file(path: Path) -> list[ButtonCreate]:
+    """Parse a buttons file: ``{"buttons": [{"id", "spell_id", "version", …}]}`` (JSON)."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"cannot read the buttons file {path}: {exc}") from exc
+    entries = raw.get("buttons") if isinstance(raw, dict) else None
+    if not isinstance(entries, list):
+        raise InvalidInput(f'{path} must hold {{"buttons": [...]}}')
+    fields = {
+        "id",
+        "spell_id",
+        "version",
+        "label",
+        "allowed_roles",
+        "allowed_tenants",
+        "require_signature",
+        "require_confirmation",
+    }
+    out: list[ButtonCreate] = []
+    for index, entry in enumerate(entries):
+        if (
+            not isinstance(entry, dict)
+            or not {"id", "spell_id", "version"} <= set(entry)
+            or set(entry) - fields
+        ):
+            raise InvalidInput(
+                f"buttons[{index}] needs id, spell_id, version and only known fields",
+                details={"index": index, "fields": sorted(fields)},
+            )
+        values = dict(entry)
+        for key in ("allowed_roles", "allowed_tenants"):
+            values[key] = tuple(values.get(key, ()))
+        out.append(ButtonCreate(**values))
+    return out
 
 
 def _tenant_allowed(button: Button, principal: Principal) -> bool:

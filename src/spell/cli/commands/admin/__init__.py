@@ -14,6 +14,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "create-user": (f"{_V}.create_user:command", "Create a platform user with roles (and its tenant)."),
     "ban": (f"{_V}.ban:command", "Ban a user: every route answers 403 USER_BANNED."),
     "unban": (f"{_V}.unban:command", "Lift a ban."),
+    "load-buttons": (f"{_V}.load_buttons:command", "Create or update buttons from a JSON file."),
     "credit": (f"{_V}.credit:command", "Credit a user's prepaid wallet (decimal amount)."),
 }
 
