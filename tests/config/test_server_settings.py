@@ -1,0 +1,72 @@
+"""``ServerSettings.from_env``: embedded defaults, every variable read, garbage refused by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from spell.config.server import ServerSettings
+from spell.errors import InvalidInput
+
+
+def test_the_embedded_default_is_sqlite_under_spell_home(tmp_path: Path) -> None:
+    settings = ServerSettings.from_env({"SPELL_HOME": str(tmp_path)})
+    assert settings.database_url == f"sqlite:///{tmp_path / 'platform.db'}"
+    assert settings.is_sqlite
+    assert settings.bundles_dir == tmp_path / "server" / "bundles"
+    assert settings.blobs_dir == tmp_path / "server" / "blobs"
+    assert settings.queue_url is None
+    assert settings.allow_unsigned is False
+
+
+def test_every_variable_is_read(tmp_path: Path) -> None:
+    env = {
+        "SPELL_HOME": str(tmp_path),
+        "SPELL_DATABASE_URL": "postgresql+psycopg://u@h/db",
+        "SPELL_QUEUE_URL": "nats://h:4222",
+        "SPELL_SERVER_WORKERS": "8",
+        "SPELL_SERVER_ALLOW_UNSIGNED": "yes",
+        "SPELL_SERVER_ALLOW_HOST_RUNTIME": "1",
+        "SPELL_SERVER_ALLOW_DOCKER_RUNTIME": "true",
+        "SPELL_FORCE_REQUIRE_SIGNATURE": "on",
+        "SPELL_SERVER_ALLOW_PRIVATE_WEBHOOKS": "true",
+        "SPELL_SERVER_JWKS_FILE": str(tmp_path / "jwks.json"),
+        "SPELL_SERVER_JWT_ISSUERS": "https://a, https://b",
+        "SPELL_SERVER_JWT_AUDIENCE": "spell",
+        "SPELL_SERVER_BUTTONS_FILE": str(tmp_path / "buttons.json"),
+        "SPELL_SERVER_SECRET_KEY": "k",
+    }
+    settings = ServerSettings.from_env(env)
+    assert not settings.is_sqlite
+    assert settings.queue_url == "nats://h:4222"
+    assert settings.workers == 8
+    flags = (
+        "allow_unsigned",
+        "allow_host_runtime",
+        "allow_docker_runtime",
+        "force_require_signature",
+        "allow_private_webhooks",
+    )
+    assert all(getattr(settings, flag) is True for flag in flags)
+    assert settings.jwt_issuers == ("https://a", "https://b")
+    assert settings.jwks_file == tmp_path / "jwks.json"
+    assert settings.buttons_file == tmp_path / "buttons.json"
+    assert settings.secret_key == "k"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("SPELL_SERVER_ALLOW_UNSIGNED", "maybe"), ("SPELL_SERVER_WORKERS", "0")]
+)
+def test_garbage_settings_are_refused_by_name(tmp_path: Path, name: str, value: str) -> None:
+    with pytest.raises(InvalidInput, match=name):
+        ServerSettings.from_env({"SPELL_HOME": str(tmp_path), name: value})
+
+
+def test_a_generated_secret_is_kept_across_restarts(tmp_path: Path) -> None:
+    from spell.platform.server import resolve_secret
+
+    settings = ServerSettings.for_home(tmp_path)
+    first = resolve_secret(settings)
+    assert first == resolve_secret(settings)
+    assert (tmp_path / "server" / "secret.key").stat().st_mode & 0o077 == 0
