@@ -144,3 +144,19 @@ async def test_banning_an_unknown_user_is_not_found(client: httpx.AsyncClient, p
     admin = seed_user(platform, "root@example.com", ["admin"], scopes=["admin"])
     response = await client.post("/v1/admin/bans", headers=admin.headers, json={"user_id": "ghost"})
     assert response.status_code == 404
+
+
+async def test_using_a_key_records_its_last_use_and_a_revoked_key_cannot_be_rotated(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    caller = seed_user(platform, "a@example.com", ["caster"])
+    created = (await client.post("/v1/keys", headers=caller.headers, json={"name": "x"})).json()
+    assert created["last_used_at"] is None
+    await client.get("/v1/me", headers={"Authorization": f"Bearer {created['token']}"})
+    keys = {k["id"]: k for k in (await client.get("/v1/keys", headers=caller.headers)).json()["items"]}
+    assert keys[created["id"]]["last_used_at"] is not None
+    await client.delete(f"/v1/keys/{created['id']}", headers=caller.headers)
+    again = await client.delete(f"/v1/keys/{created['id']}", headers=caller.headers)
+    assert again.status_code == 200  # revoking twice is harmless
+    rotated = await client.post(f"/v1/keys/{created['id']}/rotate", headers=caller.headers)
+    assert rotated.json()["error"]["code"] == "KEY_NOT_FOUND"
