@@ -17,11 +17,17 @@ from tests.server_fixtures import Caller
 
 
 async def publish_priced(
-    client: httpx.AsyncClient, maker: Caller, tmp_path: Path, pricing: str, spell_id: str = "acme/paid"
+    client: httpx.AsyncClient,
+    maker: Caller,
+    tmp_path: Path,
+    pricing: str,
+    spell_id: str = "acme/paid",
+    wat: str | None = None,
 ) -> dict[str, Any]:
-    """Publish a signed hello spell whose manifest carries the given ``pricing:`` YAML block."""
+    """Publish a signed hello (or ``wat``) spell whose manifest carries the given ``pricing:`` YAML block."""
     assert maker.publisher is not None
-    bundle = wasm_bundle(tmp_path / f"b-{secrets.token_hex(4)}", spell_id)
+    folder = tmp_path / f"b-{secrets.token_hex(4)}"
+    bundle = wasm_bundle(folder, spell_id) if wat is None else wasm_bundle(folder, spell_id, wat=wat)
     with (bundle / "spell.yaml").open("a", encoding="utf-8") as manifest:
         manifest.write(pricing)
     sign_bundle(bundle, maker.publisher.private_key, key_id=maker.publisher.key_id)
@@ -38,3 +44,19 @@ def credit(platform: Platform, user_id: str, micros: int, key: str = "test-credi
 
 
 FLAT = "pricing:\n  model: flat\n  amount_micros: 250000\n"
+
+# Writes {"spell_events":{"page":3,"bogus":9}} to stdout, whatever the input.
+EVENTS_WAT = """
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 64) "{\\"spell_events\\":{\\"page\\":3,\\"bogus\\":9}}")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 64))
+    (i32.store (i32.const 4) (i32.const 37))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 16)))))
+"""
+PER_EVENT = (
+    "pricing:\n  model: per_event\n  amount_micros: 10\n  events:\n    page: 100\n    image: 500\n"
+    "  max_events: 5\n"
+)

@@ -10,7 +10,7 @@ import pytest
 from spell.platform.audit.service import AuditService
 from spell.platform.ledger.service import PLATFORM, LedgerService
 from spell.platform.server import Platform
-from tests.api.money_helpers import FLAT, credit, publish_priced
+from tests.api.money_helpers import EVENTS_WAT, FLAT, PER_EVENT, credit, publish_priced
 from tests.server_fixtures import publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
@@ -174,3 +174,19 @@ async def test_a_cast_leaves_a_verified_audit_trail(
             if r.subject == cast_id
         ]
     assert mine == [("cast.created", None), ("cast.terminal", "SUCCEEDED"), ("charge.captured", None)]
+
+
+async def test_a_per_event_spell_is_charged_for_the_declared_events_it_reports(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    maker = await seed_maker(client, platform)
+    await publish_priced(client, maker, tmp_path, PER_EVENT, wat=EVENTS_WAT)
+    caster = seed_user(platform, "c@example.com", ["caster"])
+    credit(platform, caster.user_id, 1_000_000)
+    estimate = await client.post("/v1/spells/acme/paid/estimate", headers=caster.headers, json={})
+    assert estimate.json()["estimate"]["amount_micros"] == 10 + 5 * 500
+    cast = await _cast(client, caster.headers, "k1")
+    assert cast.json()["output"] == {"spell_events": {"page": 3, "bogus": 9}}
+    with platform.db.unit_of_work(write=False) as uow:
+        ledger = LedgerService(uow.session)
+        assert ledger.balance(caster.user_id, "wallet", "USD").micros == 1_000_000 - (10 + 3 * 100)

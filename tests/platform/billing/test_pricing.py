@@ -17,6 +17,7 @@ from spell.platform.billing.pricing import (
     effective_pricing,
     estimate_max,
     pricing_from_billing,
+    reported_events,
     split_revenue,
 )
 from spell.runtimes.base import Limits, Outcome, Usage
@@ -190,3 +191,10 @@ def test_charge_never_exceeds_the_estimate(
     assert 0 <= charge.amount.micros <= hold.micros
     split = split_revenue(charge.amount)
     assert split.maker.micros + split.platform.micros == charge.amount.micros
+
+
+def test_reported_events_keep_only_declared_whole_non_negative_counts() -> None:
+    output = {"spell_events": {"page": 2, "image": -1, "video": 4, "x": True}, "result": 1}
+    assert reported_events(output, PER_EVENT) == {"page": 2}
+    assert reported_events({"spell_events": [1]}, PER_EVENT) == {}
+    assert reported_events(["not", "an", "object"], PER_EVENT) == {}

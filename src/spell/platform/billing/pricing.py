@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
+from typing import Any
 
 from spell.bundle.manifest import Billing, Pricing, SpellManifest
 from spell.errors import InvalidInput
@@ -32,10 +33,12 @@ __all__ = [
     "effective_pricing",
     "estimate_max",
     "pricing_from_billing",
+    "reported_events",
     "split_revenue",
 ]
 
 BYTES_PER_MB = 1_000_000  # output is priced per SI megabyte, pro rata
+EVENTS_FIELD = "spell_events"  # where a per_event spell reports its events in its JSON output
 DEFAULT_MAKER_SHARE_BPS = 8_000
 # The spell's own failures: charged only with ``charge_on_failure``.
 _SPELL_FAULTS = frozenset(
@@ -224,3 +227,21 @@ def _whole_ms(measured: float) -> int:
     if measured <= 0:
         return 0
     return int(Decimal(repr(measured)).to_integral_value(rounding=ROUND_CEILING))
+
+
+def reported_events(output: Any, pricing: Pricing) -> dict[str, int]:
+    """The priced events a spell reported under ``spell_events`` in its output object.
+
+    Only events its pricing declares, with whole non-negative counts, are kept: what a spell writes
+    can lower its own bill to zero but never raise it beyond the declared prices and the hold.
+    """
+    if not isinstance(output, dict):
+        return {}
+    raw = output.get(EVENTS_FIELD)
+    if not isinstance(raw, dict):
+        return {}
+    return {
+        name: count
+        for name, count in raw.items()
+        if name in pricing.events and isinstance(count, int) and not isinstance(count, bool) and count >= 0
+    }

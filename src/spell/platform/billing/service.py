@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,7 @@ from spell.platform.billing.pricing import (
     actual_cost,
     effective_pricing,
     estimate_max,
+    reported_events,
 )
 from spell.platform.budget.service import BudgetService
 from spell.runtimes.base import Limits, Outcome, Usage
@@ -106,20 +108,32 @@ class LedgerCastMoney:
         )
 
     def settle(
-        self, uow: UnitOfWork, cast: Cast, manifest: SpellManifest, outcome: Outcome, usage: Usage
+        self,
+        uow: UnitOfWork,
+        cast: Cast,
+        manifest: SpellManifest,
+        outcome: Outcome,
+        usage: Usage,
+        *,
+        output: Any = None,
     ) -> None:
-        """Capture the measured cost (never above the hold) or release it all, once."""
+        """Capture the measured cost (never above the hold) or release it all, once.
+
+        ``output`` is the spell's JSON output; a ``per_event`` spell reports its events in it.
+        """
         self._terminal(uow, cast, outcome.value)
         budgets = BudgetService(uow.session, clock=self.clock)
         hold = budgets.hold(cast.id)
         if hold is None or hold.status != "held":
             return
+        pricing = effective_pricing(manifest)
         charge = actual_cost(
-            effective_pricing(manifest),
+            pricing,
             outcome=outcome,
             usage=usage,
             hold=Money(hold.amount_micros, hold.currency),
             bounds=bounds_of(manifest),
+            events=reported_events(output, pricing),
         )
         if charge.amount.micros == 0:
             budgets.release(cast.id, reason=charge.reason)

@@ -7,7 +7,7 @@ calls run inside the cast's own transactions, so a reservation and the cast row 
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from spell.bundle.manifest import SpellManifest
 from spell.models import Cast
@@ -25,9 +25,19 @@ class CastMoney(Protocol):
         ...
 
     def settle(
-        self, uow: UnitOfWork, cast: Cast, manifest: SpellManifest, outcome: Outcome, usage: Usage
+        self,
+        uow: UnitOfWork,
+        cast: Cast,
+        manifest: SpellManifest,
+        outcome: Outcome,
+        usage: Usage,
+        *,
+        output: Any = None,
     ) -> None:
-        """Capture what the cast cost (never above the hold), split it, release the rest."""
+        """Capture what the cast cost (never above the hold), split it, release the rest.
+
+        ``output`` is the spell's JSON output (``per_event`` spells report their events in it).
+        """
         ...
 
     def release(self, uow: UnitOfWork, cast: Cast) -> None:
@@ -42,7 +52,14 @@ class FreeCasts:
         """Nothing to hold."""
 
     def settle(
-        self, uow: UnitOfWork, cast: Cast, manifest: SpellManifest, outcome: Outcome, usage: Usage
+        self,
+        uow: UnitOfWork,
+        cast: Cast,
+        manifest: SpellManifest,
+        outcome: Outcome,
+        usage: Usage,
+        *,
+        output: Any = None,
     ) -> None:
         """Nothing to capture."""
 

@@ -120,7 +120,7 @@ class CastRunner:
             cast = uow.session.get(Cast, cast_id, populate_existing=True)
             assert cast is not None  # noqa: S101 - claimed above
             usage = result.usage if isinstance(result.usage, Usage) else Usage()
-            self.casts.money.settle(uow, cast, manifest, result.outcome, usage)
+            self.casts.money.settle(uow, cast, manifest, result.outcome, usage, output=result.output)
             stored = self.artifacts.store(uow, cast, result.artifacts)
             now = utcnow()
             ended = repo.transition(
