@@ -284,3 +284,21 @@ async def test_two_hundred_concurrent_casts_on_twenty_keys_make_exactly_twenty_c
             select(func.count()).select_from(Cast).where(Cast.started_at.is_not(None))
         )
     assert started == 20
+
+
+async def test_the_event_stream_sends_heartbeats_while_a_cast_runs_and_closes_at_its_end(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    caster = await _ready(
+        client, platform, tmp_path, wat=SPIN_WAT, schema={"type": "object"}, timeout_ms=1500
+    )
+    cast = (
+        await client.post(
+            "/v1/spells/acme/hello/cast", headers=_cast_headers(caster, "hb"), json={"input": {}}
+        )
+    ).json()
+    with anyio.fail_after(20):
+        stream = await client.get(f"/v1/casts/{cast['id']}/events", headers=caster.headers)
+    assert ": heartbeat" in stream.text
+    assert stream.text.rstrip().splitlines()[-1].startswith("data: ")
+    assert "event: timeout" in stream.text
