@@ -74,3 +74,16 @@ def test_money_commands_teach_in_their_help(home: Path) -> None:
         result = run_cli(*args, "--help")
         assert result.exit_code == 0
         assert "Example" in result.stdout
+
+
+def test_revenue_share_is_set_in_basis_points(home: Path) -> None:
+    result = run_cli("admin", "revenue-share", "acme/x", "92.5", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert result.json() == {"spell_id": "acme/x", "maker_share_bps": 9_250}
+    assert "maker share 92.5 %" in run_cli("admin", "revenue-share", "acme/x", "92.5").stdout
+
+
+@pytest.mark.parametrize("percent", ["abc", "100.5", "12.345"])
+def test_revenue_share_refuses_bad_percentages(home: Path, percent: str) -> None:
+    result = run_cli("admin", "revenue-share", "acme/x", percent, "--json")
+    assert (result.exit_code, result.error()["code"]) == (6, "VALIDATION_ERROR")
