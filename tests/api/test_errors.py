@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 import pytest
 
@@ -113,3 +115,17 @@ async def test_an_unexpected_exception_is_a_500_internal_in_the_envelope(
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "INTERNAL"
     assert "disk on fire" not in response.text
+
+
+async def test_a_streamed_body_over_the_limit_is_413_too(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    caller = seed_user(platform, "a@example.com", ["maker"])
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(40):
+            yield b"x" * (100 * 1024)
+
+    response = await client.post("/v1/spells", headers=caller.headers, content=chunks())
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"

@@ -8,6 +8,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from spell.errors import PayloadTooLarge
+
 __all__ = ["BodyLimitMiddleware", "RequestIdMiddleware"]
 
 
@@ -49,32 +51,21 @@ class BodyLimitMiddleware:
             await _too_large(scope, send, self.max_bytes)
             return
         seen = 0
-        too_large = False
 
         async def limited() -> Message:
-            nonlocal seen, too_large
+            # Bodies without a Content-Length are counted as they arrive; the route's read then fails
+            # with PAYLOAD_TOO_LARGE, rendered like any other error.
+            nonlocal seen
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    too_large = True
-                    return {"type": "http.disconnect"}
+                    raise PayloadTooLarge(
+                        f"the body exceeds {self.max_bytes} bytes", details={"max_bytes": self.max_bytes}
+                    )
             return message
 
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if too_large and not started and message["type"] == "http.response.start":
-                started = True
-                await _too_large(scope, send, self.max_bytes)
-                return
-            if too_large:
-                return
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        await self.app(scope, limited, tracking_send)
+        await self.app(scope, limited, send)
 
 
 async def _too_large(scope: Scope, send: Send, max_bytes: int) -> None:
