@@ -163,6 +163,7 @@ async def test_casts_are_listed_newest_first_with_filters_and_cursor(
     assert [c["id"] for c in rest["items"]] == [ids[0]]
     assert rest["next_cursor"] is None
     assert (await client.get("/v1/casts?limit=0", headers=caster.headers)).status_code == 422
+    assert (await client.get("/v1/casts?status=done", headers=caster.headers)).status_code == 422
 
 
 async def test_events_stream_every_step_and_resume_after_last_event_id(

@@ -140,6 +140,15 @@ async def test_a_hostile_archive_is_refused_and_nothing_is_recorded(
     assert (await client.get("/v1/spells", headers=maker.headers)).json()["items"] == []
 
 
+async def test_an_unknown_visibility_on_publish_is_refused(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    maker = await seed_maker(client, platform)
+    response = await client.post("/v1/spells?visibility=secret", headers=maker.headers, content=b"")
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
 async def test_a_body_that_is_not_a_tar_is_an_invalid_bundle(
     client: httpx.AsyncClient, platform: Platform
 ) -> None:

@@ -39,6 +39,7 @@ from spell.storage.session import Database, UnitOfWork
 __all__ = ["CastPolicy", "CastRequestBody", "CastService", "limits_for"]
 
 RETRYABLE = frozenset({"failed", "timeout", "canceled", "aborted"})
+STATUSES = ("queued", "running", "succeeded", "failed", "timeout", "canceled", "aborted")
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,8 @@ class CastService:
         """A page of the tenant's casts, newest first, and the next cursor."""
         if not 1 <= limit <= 100:
             raise InvalidInput("limit must be between 1 and 100", details={"limit": limit})
+        if status is not None and status not in STATUSES:
+            raise InvalidInput(f"status must be one of {list(STATUSES)}", details={"status": status})
         with self.db.unit_of_work(write=False) as uow:
             rows = self.repo.page(
                 uow, principal.tenant_id, status=status, spell_id=spell_id, limit=limit + 1, before_id=cursor
