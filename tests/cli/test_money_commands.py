@@ -27,6 +27,7 @@ def test_credit_adds_to_the_wallet_once_per_reference(home: Path) -> None:
     assert again.json()["balance"]["amount_micros"] == 10_500_000
     human = run_cli("admin", "credit", "alice@example.com", "1")
     assert "balance 11.500000 USD" in human.stdout
+    assert run_cli("audit", "verify", "--json").json()["records"] == 2  # one grant per reference
 
 
 @pytest.mark.parametrize("amount", ["ten", "0", "0.0000001", "-5"])

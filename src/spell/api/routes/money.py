@@ -87,15 +87,15 @@ async def put_budget(caps: BudgetCaps, principal: CurrentPrincipal, platform: Cu
 
     def run() -> BudgetView:
         with platform.db.unit_of_work() as uow:
-            service = BudgetService(uow.session)
-            service.set_caps(principal.user_id, caps)
-            AuditService(uow.session).append(
+            AuditService(uow.session).append(  # audit first: one lock order for every money transaction
                 "budget.changed",
                 actor_id=principal.user_id,
                 tenant_id=principal.tenant_id,
                 subject=principal.user_id,
                 data=caps.model_dump(),
             )
+            service = BudgetService(uow.session)
+            service.set_caps(principal.user_id, caps)
             return service.view(principal.user_id)
 
     return await blocking(run)

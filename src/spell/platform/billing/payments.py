@@ -107,8 +107,9 @@ class PaymentService:
         key = f"stripe:payment:{payment_ref}"
         if self.ledger.find(key) is not None:
             return
-        self.ledger.credit(user_id, amount, idempotency_key=key, memo={"payment_ref": payment_ref})
+        # The audit append comes first in every money transaction: one lock order, no deadlocks.
         self.audit.append("payment.succeeded", actor_id=user_id, subject=payment_ref, data=amount.to_dict())
+        self.ledger.credit(user_id, amount, idempotency_key=key, memo={"payment_ref": payment_ref})
 
     # -- money out ----------------------------------------------------------------------------
     def refund(self, record_id: str, amount: Money) -> PaymentRecord:
@@ -141,6 +142,12 @@ class PaymentService:
         balance = self.ledger.balance(record.user_id, "wallet", record.currency).micros
         taken = min(delta, balance)
         key = f"stripe:{kind}:{ref or record.provider_ref}:{cumulative.micros}"
+        self.audit.append(
+            "payment.disputed" if kind == "dispute" else "payment.refunded",
+            actor_id=record.user_id,
+            subject=record.provider_ref,
+            data={"amount_micros": delta, "taken_micros": taken, "currency": record.currency},
+        )
         if taken > 0:
             self.ledger.post(
                 key,
@@ -152,12 +159,6 @@ class PaymentService:
         record.refunded_micros = cumulative.micros
         record.status = "disputed" if kind == "dispute" else "refunded"
         record.updated_at = utcnow()
-        self.audit.append(
-            "payment.disputed" if kind == "dispute" else "payment.refunded",
-            actor_id=record.user_id,
-            subject=record.provider_ref,
-            data={"amount_micros": delta, "taken_micros": taken, "currency": record.currency},
-        )
         self.session.flush()
 
     # -- webhooks -----------------------------------------------------------------------------

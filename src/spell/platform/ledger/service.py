@@ -84,9 +84,14 @@ class LedgerService:
             created_at=now,
         )
         self.session.add(txn)
-        # Credits before debits, so a transfer between two guarded accounts never trips its own guard.
-        for leg in sorted(legs, key=lambda item: -item.amount):
-            account_id = self.accounts.account_id(leg.owner_id, leg.kind, currency)
+        # Row locks are taken in account-id order, the same in every transaction, so two concurrent
+        # transfers touching the same accounts wait for each other instead of deadlocking.
+        # Within one account credits come first, so a leg pair on it never trips its own guard.
+        resolved = sorted(
+            ((self.accounts.account_id(leg.owner_id, leg.kind, currency), leg) for leg in legs),
+            key=lambda pair: (pair[0], -pair[1].amount),
+        )
+        for account_id, leg in resolved:
             if not self.accounts.move(account_id, leg.amount, guard=leg.kind in NON_NEGATIVE_KINDS):
                 raise self._refusal(leg, account_id, currency)
             self.session.add(

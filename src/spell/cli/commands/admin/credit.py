@@ -43,15 +43,17 @@ def command(user: str, amount: str, currency: str, reference: str | None, as_jso
     with open_platform() as platform, platform.db.unit_of_work() as uow:
         row = platform.auth.find_user(uow, user)
         ledger = LedgerService(uow.session)
+        if ledger.find(key) is None:  # a repeated reference credits nothing and records nothing
+            # Audit first, as in every money transaction: one lock order on PostgreSQL.
+            AuditService(uow.session).append(
+                "credit.granted",
+                actor_id=None,
+                tenant_id=row.tenant_id,
+                subject=row.id,
+                data={"key": key, **money.to_dict()},
+            )
         txn = ledger.credit(
             row.id, money, idempotency_key=key, memo={"source": "admin", "reference": reference}
-        )
-        AuditService(uow.session).append(
-            "credit.granted",
-            actor_id=None,
-            tenant_id=row.tenant_id,
-            subject=row.id,
-            data={"key": key, **money.to_dict()},
         )
         balance = ledger.balance(row.id, "wallet", money.currency)
         data = {
