@@ -36,6 +36,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         "SPELL_SERVER_JWT_AUDIENCE": "spell",
         "SPELL_SERVER_BUTTONS_FILE": str(tmp_path / "buttons.json"),
         "SPELL_SERVER_SECRET_KEY": "k",
+        "SPELL_SERVER_RATE_LIMIT_PER_MINUTE": "120",
     }
     settings = ServerSettings.from_env(env)
     assert not settings.is_sqlite
@@ -53,6 +54,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
     assert settings.jwks_file == tmp_path / "jwks.json"
     assert settings.buttons_file == tmp_path / "buttons.json"
     assert settings.secret_key == "k"
+    assert settings.rate_limit_per_minute == 120
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from spell.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from spell.api.routes import admin, artifacts, billing, buttons, casts, health, me, money, spells
 from spell.config.server import ServerSettings
 from spell.platform.auth.jwt import JwtVerifier
+from spell.platform.ratelimit.memory import MemoryRateLimiter, NoRateLimit
 from spell.platform.server import Platform
 
 __all__ = ["create_app"]
@@ -50,6 +51,8 @@ def create_app(
     )
     app.state.platform = chosen
     app.state.jwt = jwt or jwt_verifier(settings)
+    per_minute = settings.rate_limit_per_minute
+    app.state.limiter = MemoryRateLimiter(per_minute) if per_minute > 0 else NoRateLimit()
     install_error_handlers(app)
     for module in (health, me, spells, casts, buttons, artifacts, admin, money, billing):
         app.include_router(module.router, responses=_ERROR_RESPONSES)
@@ -84,7 +87,9 @@ _ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
         (403, "FORBIDDEN, TENANT_FORBIDDEN, USER_BANNED, POLICY_DENIED"),
         (404, "*_NOT_FOUND"),
         (409, "IDEMPOTENCY_CONFLICT, ALREADY_TERMINAL, NOT_RETRYABLE"),
+        (410, "ARTIFACT_EXPIRED"),
         (413, "PAYLOAD_TOO_LARGE"),
+        (429, "RATE_LIMITED (with Retry-After)"),
         (422, "VALIDATION_ERROR"),
         (500, "INTERNAL"),
     ]

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from spell.errors import AuthError
 from spell.platform.auth.jwt import JwtVerifier
 from spell.platform.auth.schemas import Principal
+from spell.platform.ratelimit.memory import RateLimiter
 from spell.platform.server import Platform
 
 __all__ = ["CurrentPlatform", "CurrentPrincipal", "blocking", "get_platform", "get_principal"]
@@ -55,5 +56,14 @@ async def get_principal(request: Request) -> Principal:
     return principal
 
 
+async def get_cast_principal(request: Request) -> Principal:
+    """The principal, after taking one token from its cast rate limit (429 ``RATE_LIMITED`` when empty)."""
+    principal = await get_principal(request)
+    limiter: RateLimiter = request.app.state.limiter
+    limiter.hit(f"cast:{principal.key_id or principal.user_id}")
+    return principal
+
+
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+CastingPrincipal = Annotated[Principal, Depends(get_cast_principal)]
 CurrentPlatform = Annotated[Platform, Depends(get_platform)]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from spell.api.deps import CurrentPlatform, CurrentPrincipal, blocking
+from spell.api.deps import CastingPrincipal, CurrentPlatform, CurrentPrincipal, blocking
 from spell.api.routes.casts import prefer_wait, respond_with_cast
 from spell.api.schemas import ButtonList, ButtonOut, CastOut, Deleted
 from spell.platform.button.service import ButtonCreate, ButtonService, button_out
@@ -102,7 +102,7 @@ async def delete_button(
 async def press_button(
     button_id: str,
     body: PressBody,
-    principal: CurrentPrincipal,
+    principal: CastingPrincipal,
     platform: CurrentPlatform,
     idempotency_key: str | None = Header(default=None),
     prefer: str | None = Header(default=None),

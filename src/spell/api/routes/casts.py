@@ -12,7 +12,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from spell.api.deps import CurrentPlatform, CurrentPrincipal, blocking
+from spell.api.deps import CastingPrincipal, CurrentPlatform, CurrentPrincipal, blocking
 from spell.api.schemas import ArtifactList, CastList, CastOut
 from spell.errors import InvalidInput
 from spell.kit.time import to_rfc3339
@@ -82,7 +82,7 @@ async def respond_with_cast(
 async def cast_spell(
     spell_id: str,
     body: CastCreate,
-    principal: CurrentPrincipal,
+    principal: CastingPrincipal,
     platform: CurrentPlatform,
     idempotency_key: str | None = Header(default=None),
     prefer: str | None = Header(default=None),
