@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from spell.models import Cast
+from spell.models import Cast, Spell
 from spell.platform.server import Platform
 from tests.server_factories import SPIN_WAT
 from tests.server_fixtures import Caller, publish, seed_maker, seed_user
@@ -284,6 +284,9 @@ async def test_two_hundred_concurrent_casts_on_twenty_keys_make_exactly_twenty_c
         started = uow.session.scalar(
             select(func.count()).select_from(Cast).where(Cast.started_at.is_not(None))
         )
+        spell = uow.session.get(Spell, "acme/hello")
+        assert spell is not None
+        assert spell.cast_count == 20  # concurrent creations never lose an increment
     assert started == 20
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import jsonschema
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from spell.errors import (
@@ -175,7 +176,9 @@ class CastService:
         wasm = manifest.runtime.wasm
         self.money.reserve(uow, cast, manifest, limits_for(version, wasm.timeout_ms if wasm else None))
         self.repo.add_event(uow, cast.id, "queued", {"status": "queued"}, at=now)
-        spell.cast_count += 1
+        # An atomic increment, last: no lost updates under READ COMMITTED, and the hot spell row is
+        # locked only for the end of the transaction.
+        uow.session.execute(update(Spell).where(Spell.id == spell.id).values(cast_count=Spell.cast_count + 1))
         enqueue_after_commit(uow, self.queue, Job(name="cast.run", id=cast.id, payload={"cast_id": cast.id}))
         return cast, False
 
