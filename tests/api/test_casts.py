@@ -306,3 +306,23 @@ async def test_the_event_stream_sends_heartbeats_while_a_cast_runs_and_closes_at
     assert ": heartbeat" in stream.text
     assert stream.text.rstrip().splitlines()[-1].startswith("data: ")
     assert "event: timeout" in stream.text
+
+
+async def test_a_cancel_that_keeps_losing_the_race_is_a_conflict(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caster = await _ready(
+        client, platform, tmp_path, wat=SPIN_WAT, schema={"type": "object"}, timeout_ms=30_000
+    )
+    cast = (
+        await client.post(
+            "/v1/spells/acme/hello/cast", headers=_cast_headers(caster, "race"), json={"input": {}}
+        )
+    ).json()
+    real = platform.casts.repo.transition
+    monkeypatch.setattr(platform.casts.repo, "transition", lambda *_a, **_k: False)
+    response = await client.post(f"/v1/casts/{cast['id']}/cancel", headers=caster.headers)
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "CONFLICT"
+    monkeypatch.setattr(platform.casts.repo, "transition", real)
+    assert (await client.post(f"/v1/casts/{cast['id']}/cancel", headers=caster.headers)).status_code == 200

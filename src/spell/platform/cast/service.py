@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from spell.errors import (
     AlreadyTerminal,
+    Conflict,
     IdempotencyConflict,
     InvalidInput,
     NotRetryable,
@@ -245,23 +246,30 @@ class CastService:
         """Cancel a queued or running cast at once (the running sandbox is signalled to stop)."""
         principal.require("cast:invoke")
         with self.db.unit_of_work() as uow:
-            cast = self.repo.get_for_tenant(uow, principal.tenant_id, cast_id)
-            if cast.status in TERMINAL_STATUSES:
-                raise AlreadyTerminal(
-                    f"cast {cast_id} already ended ({cast.status})", details={"status": cast.status}
-                )
-            was = cast.status
             now = utcnow()
-            self.repo.transition(
-                uow,
-                cast.id,
-                from_status=was,
-                status="canceled",
-                finished_at=now,
-                cancel_requested=True,
-                error_code="CANCELED",
-                error_message="canceled by the caller",
-            )
+            # The worker may move the cast on between our read and our update (PostgreSQL, READ
+            # COMMITTED): the conditional update then misses, and we look again.
+            for _ in range(3):
+                cast = self.repo.get_for_tenant(uow, principal.tenant_id, cast_id)
+                if cast.status in TERMINAL_STATUSES:
+                    raise AlreadyTerminal(
+                        f"cast {cast_id} already ended ({cast.status})", details={"status": cast.status}
+                    )
+                was = cast.status
+                moved = self.repo.transition(
+                    uow,
+                    cast.id,
+                    from_status=was,
+                    status="canceled",
+                    finished_at=now,
+                    cancel_requested=True,
+                    error_code="CANCELED",
+                    error_message="canceled by the caller",
+                )
+                if moved:
+                    break
+            else:
+                raise Conflict(f"cast {cast_id} kept changing; try again", retry_after=1)
             if was == "queued":
                 self.money.release(uow, cast)
             self.repo.add_event(uow, cast.id, "canceled", {"status": "canceled"}, at=now)
