@@ -326,3 +326,19 @@ async def test_a_cancel_that_keeps_losing_the_race_is_a_conflict(
     assert response.json()["error"]["code"] == "CONFLICT"
     monkeypatch.setattr(platform.casts.repo, "transition", real)
     assert (await client.post(f"/v1/casts/{cast['id']}/cancel", headers=caster.headers)).status_code == 200
+
+
+async def test_concurrent_retries_of_one_cast_make_exactly_one_new_cast(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    caster = await _ready(client, platform, tmp_path, wat=SPIN_WAT, schema={"type": "object"}, timeout_ms=100)
+    failed = (
+        await client.post(
+            "/v1/spells/acme/hello/cast", headers=_cast_headers(caster, "rr", 10), json={"input": {}}
+        )
+    ).json()
+    responses = await asyncio.gather(
+        *(client.post(f"/v1/casts/{failed['id']}/retry", headers=caster.headers) for _ in range(6))
+    )
+    assert sorted(r.status_code for r in responses) == [202] + [409] * 5
+    assert {r.json()["error"]["code"] for r in responses if r.status_code == 409} == {"NOT_RETRYABLE"}

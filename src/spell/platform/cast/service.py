@@ -299,6 +299,13 @@ class CastService:
     def retry(self, principal: Principal, cast_id: str) -> Cast:
         """A new cast with the same request, linked both ways (``retry_of`` / ``retried_by``)."""
         principal.require("cast:invoke")
+        try:
+            return self._retry(principal, cast_id)
+        except IntegrityError:
+            # A concurrent retry of the same cast won (PostgreSQL); its key is retry:<cast id>.
+            raise NotRetryable(f"cast {cast_id} was retried already", details={"cast_id": cast_id}) from None
+
+    def _retry(self, principal: Principal, cast_id: str) -> Cast:
         with self.db.unit_of_work() as uow:
             old = self.repo.get_for_tenant(uow, principal.tenant_id, cast_id)
             if old.status not in RETRYABLE or old.retried_by is not None:
