@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import tarfile
 from pathlib import Path
@@ -280,3 +281,17 @@ async def test_a_bundle_with_a_broken_manifest_is_an_invalid_manifest(
     response = await client.post("/v1/spells", headers=maker.headers, content=archive_of(bundle))
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "INVALID_MANIFEST"
+
+
+async def test_concurrent_publishes_of_one_version_all_succeed_with_one_digest(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    maker = await seed_maker(client, platform)
+    archive = archive_of(wasm_bundle(tmp_path / "b", "acme/hello", signer=maker.publisher))
+    responses = await asyncio.gather(
+        *(client.post("/v1/spells", headers=maker.headers, content=archive) for _ in range(5))
+    )
+    assert [r.status_code for r in responses] == [201] * 5, [r.text for r in responses]
+    assert len({r.json()["digest"] for r in responses}) == 1
+    versions = (await client.get("/v1/spells/acme/hello/versions", headers=maker.headers)).json()["items"]
+    assert len(versions) == 1

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
 
 from spell.api.deps import CurrentPlatform, CurrentPrincipal, blocking
 from spell.api.schemas import PublisherKeyOut, SpellDetail, SpellList, SpellOut, VersionList, VersionOut
@@ -85,9 +86,20 @@ async def publish(
     archive = await request.body()
 
     def run() -> dict[str, Any]:
-        with platform.db.unit_of_work() as uow:
-            version = platform.spells.publish(uow, principal, archive, visibility=visibility, tags=tag or [])
-            return version_out(version)
+        try:
+            with platform.db.unit_of_work() as uow:
+                version = platform.spells.publish(
+                    uow, principal, archive, visibility=visibility, tags=tag or []
+                )
+                return version_out(version)
+        except IntegrityError:
+            # The same spell or version was published concurrently (PostgreSQL): publishing again now
+            # finds it, and answers as for any republish (same digest) or ALREADY_EXISTS (another).
+            with platform.db.unit_of_work() as uow:
+                version = platform.spells.publish(
+                    uow, principal, archive, visibility=visibility, tags=tag or []
+                )
+                return version_out(version)
 
     return await blocking(run)
 

@@ -168,7 +168,11 @@ class SpellService:
         if not target.exists():
             tmp = bundle.with_name("store")
             shutil.copytree(bundle, tmp)
-            tmp.rename(target)
+            try:
+                tmp.rename(target)
+            except OSError:
+                if not target.is_dir():  # a concurrent publish of the same digest put it there: fine
+                    raise
 
     # reading --------------------------------------------------------------------------------------
     def bundle_dir(self, version: SpellVersion) -> Path:
