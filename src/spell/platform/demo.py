@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,10 +49,8 @@ def seed_demo(
             scopes=tuple(created.key.scopes),
             key_id=created.key.id,
         )
-        try:
+        with suppress(AlreadyExists):  # registered by an earlier demo run
             publishers.register_key(uow, principal, publisher, key_id=key_id, public_key=public_key)
-        except AlreadyExists:
-            pass
     seed = DemoSeed(token=created.token, user_id=user.id)
     for folder in sorted(p for p in examples.iterdir() if p.is_dir()) if examples.is_dir() else []:
         if not ((folder / "spell.yaml").exists() or (folder / "manifest.toml").exists()):
