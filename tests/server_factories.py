@@ -82,6 +82,7 @@ def wasm_bundle(
     schema: dict[str, object] | None = None,
     timeout_ms: int = 10_000,
     signer: Publisher | None = None,
+    fs_write: tuple[str, ...] = (),
 ) -> Path:
     """Write a wasm spell folder (signed when ``signer`` is given)."""
     dest.mkdir(parents=True, exist_ok=True)
@@ -92,7 +93,8 @@ def wasm_bundle(
     (dest / "spell.yaml").write_text(
         f"id: {spell_id}\nversion: {version}\nname: {spell_id.split('/')[-1]}\nsummary: test spell\n"
         f"inputs_schema: ./schema.json\nruntime:\n  execution: wasm\n  wasm:\n    module: spell.wasm\n"
-        f"    timeout_ms: {timeout_ms}\n",
+        f"    timeout_ms: {timeout_ms}\n"
+        + (f"  policy:\n    fs_write: [{', '.join(fs_write)}]\n" if fs_write else ""),
         encoding="utf-8",
     )
     if signer is not None:

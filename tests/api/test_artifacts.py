@@ -13,6 +13,7 @@ from spell.kit.time import utcnow
 from spell.models import Artifact
 from spell.platform.server import Platform
 from spell.runtimes.base import Runtime
+from spell.runtimes.wasm import WasmRuntime
 from spell.testing.runtimes import FileWritingRuntime
 from tests.server_fixtures import Caller, publish, seed_maker, seed_user
 
@@ -107,3 +108,28 @@ async def test_another_tenant_cannot_list_a_casts_artifacts(
     other = seed_user(platform, "o@example.com", ["caster"])
     response = await client.get(f"/v1/casts/{cast['id']}/artifacts", headers=other.headers)
     assert response.json()["error"]["code"] == "CAST_NOT_FOUND"
+
+
+async def test_a_wasm_spell_that_writes_a_file_yields_a_downloadable_artifact(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, wasm_runtime: WasmRuntime
+) -> None:
+    platform.runner.runtimes = {"wasm": wasm_runtime}  # the real sandbox, not the file-writing double
+    maker = await seed_maker(client, platform)
+    wat = (Path(__file__).resolve().parents[1] / "assets" / "wasm" / "open_path.wat").read_text(
+        encoding="utf-8"
+    )
+    await publish(
+        client, maker, tmp_path, spell_id="acme/writer", wat=wat, schema={"type": "string"}, fs_write=("out",)
+    )
+    cast = (
+        await client.post(
+            "/v1/spells/acme/writer/cast",
+            json={"input": "w:report.txt"},
+            headers={**maker.headers, "Idempotency-Key": "w", "Prefer": "wait=10"},
+        )
+    ).json()
+    assert cast["status"] == "succeeded", cast
+    listed = (await client.get(f"/v1/casts/{cast['id']}/artifacts", headers=maker.headers)).json()["items"]
+    assert [a["name"] for a in listed] == ["out/report.txt"]
+    assert (await client.get(listed[0]["url"])).content == b"x"
+    assert not (platform.runner.work_dir / cast["id"]).exists()  # the scratch folder is gone after the cast
