@@ -58,3 +58,42 @@ def test_buckets_refill_with_time_and_are_per_key() -> None:
     NoRateLimit().hit("a")
     with pytest.raises(ValueError, match="per_minute"):
         MemoryRateLimiter(0)
+
+
+def test_redis_limits_count_across_processes_and_an_outage_is_overloaded() -> None:
+    import os
+    import secrets
+
+    from spell.errors import Overloaded
+    from spell.platform.ratelimit.redis import RedisRateLimiter
+
+    url = os.environ.get("SPELL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    first = RedisRateLimiter(url, 2, prefix=f"test:{secrets.token_hex(4)}:")
+    try:
+        first.hit("probe-connection")
+    except Overloaded as exc:
+        if os.environ.get("SPELL_TEST_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"Redis not reachable at {url}: {exc} (SPELL_TEST_REQUIRE_SERVICES=1)")
+        pytest.skip(f"Redis not reachable at {url}: {exc}")
+    second = RedisRateLimiter(url, 2, prefix=first.prefix)  # another process, same counters
+    first.hit("k")
+    second.hit("k")
+    with pytest.raises(RateLimited) as refused:
+        first.hit("k")
+    assert 1 <= (refused.value.retry_after or 0) <= 60
+    with pytest.raises(Overloaded):
+        RedisRateLimiter("redis://127.0.0.1:9/0", 5).hit("k")
+    with pytest.raises(ValueError, match="per_minute"):
+        RedisRateLimiter(url, 0)
+
+
+def test_settings_choose_the_limiter(tmp_path: Path) -> None:
+    from spell.api.app import _limiter
+    from spell.platform.ratelimit.redis import RedisRateLimiter
+
+    assert isinstance(_limiter(ServerSettings.for_home(tmp_path)), NoRateLimit)
+    assert isinstance(_limiter(ServerSettings.for_home(tmp_path, rate_limit_per_minute=5)), MemoryRateLimiter)
+    shared = ServerSettings.for_home(
+        tmp_path, rate_limit_per_minute=5, rate_limit_url="redis://127.0.0.1:6379/0"
+    )
+    assert isinstance(_limiter(shared), RedisRateLimiter)

@@ -37,6 +37,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         "SPELL_SERVER_BUTTONS_FILE": str(tmp_path / "buttons.json"),
         "SPELL_SERVER_SECRET_KEY": "k",
         "SPELL_SERVER_RATE_LIMIT_PER_MINUTE": "120",
+        "SPELL_RATE_LIMIT_URL": "redis://h:6379/0",
     }
     settings = ServerSettings.from_env(env)
     assert not settings.is_sqlite
@@ -55,6 +56,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
     assert settings.buttons_file == tmp_path / "buttons.json"
     assert settings.secret_key == "k"
     assert settings.rate_limit_per_minute == 120
+    assert settings.rate_limit_url == "redis://h:6379/0"
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from spell.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from spell.api.routes import admin, artifacts, billing, buttons, casts, health, me, money, spells
 from spell.config.server import ServerSettings
 from spell.platform.auth.jwt import JwtVerifier
-from spell.platform.ratelimit.memory import MemoryRateLimiter, NoRateLimit
+from spell.platform.ratelimit.memory import MemoryRateLimiter, NoRateLimit, RateLimiter
 from spell.platform.server import Platform
 
 __all__ = ["create_app"]
@@ -51,14 +51,24 @@ def create_app(
     )
     app.state.platform = chosen
     app.state.jwt = jwt or jwt_verifier(settings)
-    per_minute = settings.rate_limit_per_minute
-    app.state.limiter = MemoryRateLimiter(per_minute) if per_minute > 0 else NoRateLimit()
+    app.state.limiter = _limiter(settings)
     install_error_handlers(app)
     for module in (health, me, spells, casts, buttons, artifacts, admin, money, billing):
         app.include_router(module.router, responses=_ERROR_RESPONSES)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app
+
+
+def _limiter(settings: ServerSettings) -> RateLimiter:
+    per_minute = settings.rate_limit_per_minute
+    if per_minute <= 0:
+        return NoRateLimit()
+    if settings.rate_limit_url:
+        from spell.platform.ratelimit.redis import RedisRateLimiter
+
+        return RedisRateLimiter(settings.rate_limit_url, per_minute)
+    return MemoryRateLimiter(per_minute)
 
 
 _ERROR_SCHEMA = {

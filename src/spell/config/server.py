@@ -59,6 +59,7 @@ class ServerSettings:
     allow_private_webhooks: bool = False  # http:// and internal webhook targets (closed networks, tests)
     buttons_file: Path | None = None  # operator-managed buttons, loaded by `spell serve` at start
     rate_limit_per_minute: int = 0  # casts per credential per minute; 0 switches rate limiting off
+    rate_limit_url: str | None = None  # redis://… shares the limits between server processes
     queue_url: str | None = None  # nats://… switches the work queue to NATS JetStream
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -118,6 +119,7 @@ class ServerSettings:
             jwt_issuers=_env_list(env, "SPELL_SERVER_JWT_ISSUERS"),
             jwt_audience=env.get("SPELL_SERVER_JWT_AUDIENCE") or None,
             queue_url=env.get("SPELL_QUEUE_URL") or None,
+            rate_limit_url=env.get("SPELL_RATE_LIMIT_URL") or None,
             rate_limit_per_minute=env_int(
                 env, "SPELL_SERVER_RATE_LIMIT_PER_MINUTE", base.rate_limit_per_minute
             ),
