@@ -117,3 +117,21 @@ async def test_the_same_webhook_five_times_has_one_effect_and_a_bad_signature_is
     assert [r.status_code for r in responses] == [200] * 5
     assert sorted(r.json()["duplicate"] for r in responses) == [False, True, True, True, True]
     assert _wallet(stripe_platform, caster.user_id) == 7_000_000
+
+
+async def test_openapi_documents_the_money_routes_and_their_errors(client: httpx.AsyncClient) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    for path in (
+        "/v1/budget",
+        "/v1/usage",
+        "/v1/ledger",
+        "/v1/earnings",
+        "/v1/audit",
+        "/v1/webhooks/stripe",
+        "/v1/billing/checkout-url",
+        "/v1/billing/portal-url",
+        "/v1/billing/top-ups",
+    ):
+        assert path in paths, path
+    assert "400" in paths["/v1/webhooks/stripe"]["post"]["responses"]
+    assert "402" in paths["/v1/budget"]["put"]["responses"]

@@ -12,7 +12,14 @@ from spell.kit.money import Money
 from spell.models import User
 from spell.platform.billing.payments import PaymentService
 
-router = APIRouter(tags=["billing"])
+router = APIRouter(
+    tags=["billing"],
+    responses={
+        400: {"description": "WEBHOOK_SIGNATURE_INVALID (error envelope)"},
+        402: {"description": "PAYMENT_FAILED (error envelope)"},
+        503: {"description": "PAYMENTS_UNAVAILABLE: no card processor configured (error envelope)"},
+    },
+)
 
 
 class CheckoutRequest(BaseModel):

@@ -19,7 +19,10 @@ from spell.platform.budget.service import BudgetService
 from spell.platform.cast.service import limits_for
 from spell.platform.ledger import queries
 
-router = APIRouter(tags=["money"])
+router = APIRouter(
+    tags=["money"],
+    responses={402: {"description": "BUDGET_CAP_EXCEEDED, INSUFFICIENT_CREDITS (error envelope)"}},
+)
 
 
 class EstimateRequest(BaseModel):
