@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,9 @@ def command(
     from spell.platform.server import Platform
     from spell.storage.migrate import upgrade
 
+    # Requests hop between the event loop, the thread pool and cast workers: a shorter GIL switch
+    # interval than the default 5 ms keeps each hop from waiting for a busy thread's full slice.
+    sys.setswitchinterval(0.0005)
     settings = ServerSettings.from_env()
     if workers is not None:
         settings = dataclasses.replace(settings, workers=workers)
