@@ -74,3 +74,18 @@ def test_a_generated_secret_is_kept_across_restarts(tmp_path: Path) -> None:
     first = resolve_secret(settings)
     assert first == resolve_secret(settings)
     assert (tmp_path / "server" / "secret.key").stat().st_mode & 0o077 == 0
+
+
+def test_runtimes_follow_the_operator_switches(tmp_path: Path) -> None:
+    from spell.platform.server import default_runtimes
+
+    plain = default_runtimes(ServerSettings.for_home(tmp_path))
+    everything = default_runtimes(
+        ServerSettings.for_home(tmp_path, allow_host_runtime=True, allow_docker_runtime=True)
+    )
+    try:
+        assert set(plain) == {"wasm"}
+        assert set(everything) == {"wasm", "host", "docker"}
+    finally:
+        for runtimes in (plain, everything):
+            runtimes["wasm"].close()  # type: ignore[attr-defined]

@@ -60,7 +60,7 @@ def _queue_for(settings: ServerSettings) -> Queue:
 
 
 def default_runtimes(settings: ServerSettings) -> dict[str, Runtime]:
-    """The WASM runtime always; host steps only when the operator enabled them."""
+    """The WASM runtime always; host steps and Docker only when the operator enabled them."""
     from spell.runtimes.wasm import WasmRuntime
 
     runtimes: dict[str, Runtime] = {"wasm": WasmRuntime()}
@@ -68,6 +68,10 @@ def default_runtimes(settings: ServerSettings) -> dict[str, Runtime]:
         from spell.runtimes.host import HostRuntime
 
         runtimes["host"] = CancelAsKeyword(HostRuntime())
+    if settings.allow_docker_runtime:
+        from spell.runtimes.docker import DockerRuntime
+
+        runtimes["docker"] = CancelAsKeyword(DockerRuntime())
     return runtimes
 
 
@@ -112,7 +116,7 @@ class Platform:
         install_audit_hooks()  # key, publisher-key, spell and ban changes land in the audit chain
         secret = resolve_secret(settings)
         db = database or Database(make_engine(settings.database_url))
-        allowed = {"wasm", "builtin"} | ({"host"} if settings.allow_host_runtime else set())
+        allowed = {"wasm"} | ({"host"} if settings.allow_host_runtime else set())
         allowed |= {"docker"} if settings.allow_docker_runtime else set()
         spells = SpellService(
             settings.bundles_dir,

@@ -50,7 +50,7 @@ class CastPolicy:
 
     allow_unsigned: bool = False
     force_require_signature: bool = False
-    allowed_executions: frozenset[str] = frozenset({"wasm", "builtin"})
+    allowed_executions: frozenset[str] = frozenset({"wasm"})
     allow_private_webhooks: bool = False  # http:// and internal addresses (tests, closed networks)
 
 

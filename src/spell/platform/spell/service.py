@@ -145,7 +145,7 @@ class SpellService:
 
     def _check_runtime(self, manifest: SpellManifest) -> None:
         execution = manifest.runtime.execution
-        allowed = {"wasm", "builtin"}
+        allowed = {"wasm"}
         if self.policy.allow_host_runtime:
             allowed.add("host")
         if self.policy.allow_docker_runtime:
