@@ -4,8 +4,11 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -147,3 +150,41 @@ def test_hundred_concurrent_spell_cast_processes_write_hundred_distinct_logs(
     assert {f.stem for f in files} == ids
     seen = {json.loads(json.loads(f.read_text())["outputs"]["step.main.stdout"])["n"] for f in files}
     assert seen == set(range(100))
+
+
+def test_progress_lines_are_redacted(tmp_path: Path, home: SpellHome) -> None:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/x?key={{{{ENV.CONNECTOR_API_TOKEN}}}}"
+        spell = host_spell(
+            tmp_path,
+            "web",
+            "",
+            steps=[{"uses": "http", "name": "call", "run": "steps/call.json"}],
+            files={"steps/call.json": json.dumps({"method": "GET", "url": url})},
+            permissions=[{"connector": "api", "scopes": []}],
+        )
+        lines: list[str] = []
+        choice = RuntimeChoice(progress=lambda event, step, detail: lines.append(f"{event} {step} {detail}"))
+        environ = {"CONNECTOR_API_TOKEN": TOKEN}
+        result = cast_local(CastOptions(spell), _ctx(home, environ), choice=choice, retention=Retention())
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+    assert result.outcome.is_success, result.message
+    assert any("[REDACTED]" in line for line in lines)
+    assert all(TOKEN not in line for line in lines)
+
+
+class _Ok(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("content-length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return

@@ -6,6 +6,7 @@ gone through the cast's ``Redactor`` first.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -105,7 +106,7 @@ def cast_local(
         else:
             if stage is not None:
                 stage("run")
-            result = _run(plan, choice, cancel)
+            result = _run(plan, choice, cancel, redactor)
     except SpellError as exc:
         if "input" not in record:  # refused before the plan: find the input's secrets another way
             redactor = _early_redactor(options, ctx)
@@ -153,8 +154,17 @@ def _plan_into(record: dict[str, Any], plan: CastPlan) -> None:
     )
 
 
-def _run(plan: CastPlan, choice: RuntimeChoice, cancel: threading.Event | None) -> CastResult:
+def _run(
+    plan: CastPlan, choice: RuntimeChoice, cancel: threading.Event | None, redactor: Redactor
+) -> CastResult:
     manifest = plan.installed.manifest
+    hook = choice.progress
+    if hook is not None:  # progress lines (e.g. an http step's URL) are output too: redact them
+
+        def redacted(event: str, step: str, detail: str) -> None:
+            hook(event, step, redactor.text(detail))
+
+        choice = dataclasses.replace(choice, progress=redacted)
     runtime = runtime_for(manifest, choice)
     request = CastRequest(
         bundle_dir=plan.installed.path,
