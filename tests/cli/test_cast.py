@@ -298,3 +298,13 @@ def test_get_output_reads_a_whole_document_output(home: SpellHome) -> None:
     assert run_cli("get-output", execution_id, "output.top.0.word").stdout == "a\n"
     assert run_cli("get-output", execution_id, "output", "--json").json()["value"]["lines"] == 2
     assert run_cli("get-output", execution_id, "output.nope", "--json").error()["code"] == "OUTPUT_NOT_FOUND"
+
+
+def test_engine_failure_is_logged_as_internal_not_refused(
+    tmp_path: Path, home: SpellHome, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spell = host_spell(tmp_path, "boxed", ECHO_INPUT, runtime={"execution": "docker", "docker_image": "x:1"})
+    monkeypatch.setenv("SPELL_DOCKER_BINARY", "spell-no-such-docker")
+    error = run_cli("cast", spell, "--json").error()
+    record = run_cli("log", next(home.logs.iterdir()).stem, "--json").json()
+    assert (record["outcome"], record["error"]["code"]) == ("INTERNAL", error["code"])

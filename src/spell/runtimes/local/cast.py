@@ -108,12 +108,12 @@ def cast_local(
                 stage("run")
             result = _run(plan, choice, cancel, redactor)
     except SpellError as exc:
-        if "input" not in record:  # refused before the plan: find the input's secrets another way
+        refused = "input" not in record  # the preflight said no; otherwise the runtime could not run
+        if refused:  # find the input's secrets without the plan
             redactor = _early_redactor(options, ctx)
         safe = _redacted_error(exc, redactor)
-        record.update(
-            success=False, outcome="REFUSED", error=safe.to_dict(), finished_at=to_rfc3339(utcnow())
-        )
+        outcome = "REFUSED" if refused else Outcome.INTERNAL.value
+        record.update(success=False, outcome=outcome, error=safe.to_dict(), finished_at=to_rfc3339(utcnow()))
         logs.write(redactor.value(record))
         _prune(logs, retention)
         raise safe from None
