@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import anyio
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from spell.kit.time import utcnow
 from spell.models import Cast, Spell
 from spell.platform.server import Platform
+from spell.queue.base import Job
 from tests.server_factories import SPIN_WAT
 from tests.server_fixtures import Caller, publish, seed_maker, seed_user
 
@@ -342,3 +345,37 @@ async def test_concurrent_retries_of_one_cast_make_exactly_one_new_cast(
     )
     assert sorted(r.status_code for r in responses) == [202] + [409] * 5
     assert {r.json()["error"]["code"] for r in responses if r.status_code == 409} == {"NOT_RETRYABLE"}
+
+
+async def test_a_redelivered_job_aborts_a_cast_whose_worker_was_lost_long_ago(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    caster = await _ready(client, platform, tmp_path)
+    ids = []
+    for key in ("lost", "recent", "here"):
+        response = await client.post(
+            "/v1/spells/acme/hello/cast",
+            headers=_cast_headers(caster, key, 10),
+            json={"input": {"name": key}},
+        )
+        ids.append(response.json()["id"])
+    lost, recent, here = ids
+    with platform.db.unit_of_work() as uow:
+        for cast_id, age in (
+            (lost, timedelta(hours=1)),
+            (recent, timedelta(seconds=1)),
+            (here, timedelta(hours=1)),
+        ):
+            uow.session.execute(
+                update(Cast).where(Cast.id == cast_id).values(status="running", started_at=utcnow() - age)
+            )
+    platform.casts.cancels.open(here)  # still running in this process: never orphaned
+    try:
+        for cast_id in ids:
+            platform.runner(Job(name="cast.run", id=cast_id, payload={"cast_id": cast_id}))
+    finally:
+        platform.casts.cancels.close(here)
+    statuses = {cast_id: platform.casts.get_status(cast_id) for cast_id in ids}
+    assert statuses == {lost: "aborted", recent: "running", here: "running"}
+    events = (await client.get(f"/v1/casts/{lost}/events", headers=caster.headers)).text
+    assert "event: aborted" in events

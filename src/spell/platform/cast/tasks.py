@@ -17,11 +17,13 @@ from spell.models import Cast, SpellVersion
 from spell.platform.artifact.service import ArtifactService
 from spell.platform.cast.service import CastService, limits_for
 from spell.queue.base import Job
-from spell.runtimes.base import CastRequest, CastResult, Outcome, Runtime, Usage
+from spell.runtimes.base import CastRequest, CastResult, Limits, Outcome, Runtime, Usage
 
 __all__ = ["CastRunner", "status_for"]
 
 _log = logging.getLogger(__name__)
+
+ORPHAN_GRACE_S = 60.0  # beyond the cast's own time limit, before a running cast counts as orphaned
 
 _STATUS = {Outcome.SUCCEEDED: "succeeded", Outcome.TIMEOUT: "timeout", Outcome.CANCELED: "canceled"}
 
@@ -51,6 +53,7 @@ class CastRunner:
         cast_id = str(job.payload["cast_id"])
         claimed = self._claim(cast_id)
         if claimed is None:
+            self._abort_if_orphaned(cast_id)
             return
         cast, version = claimed
         manifest = self.casts.spells.manifest_of(version)
@@ -68,6 +71,43 @@ class CastRunner:
             if work is not None:
                 shutil.rmtree(work, ignore_errors=True)
             self.casts.hub.notify(cast_id)
+
+    def _abort_if_orphaned(self, cast_id: str) -> None:
+        """A redelivered job for a cast still ``running`` long past its time limit: its worker died
+        (the broker redelivers what was never acked). End it as ``aborted``, free of charge."""
+        if self.casts.cancels.is_running(cast_id):
+            return
+        repo = self.casts.repo
+        with self.casts.db.unit_of_work() as uow:
+            cast = uow.session.get(Cast, cast_id, populate_existing=True)
+            if cast is None or cast.status != "running" or cast.started_at is None:
+                return
+            version = uow.session.scalar(
+                select(SpellVersion).where(
+                    SpellVersion.spell_id == cast.spell_id, SpellVersion.version == cast.version
+                )
+            )
+            timeout_ms = Limits().timeout_ms
+            if version is not None:
+                wasm = self.casts.spells.manifest_of(version).runtime.wasm
+                timeout_ms = limits_for(version, wasm.timeout_ms if wasm else None).timeout_ms
+            if (utcnow() - cast.started_at).total_seconds() < timeout_ms / 1000 + ORPHAN_GRACE_S:
+                return
+            now = utcnow()
+            if repo.transition(
+                uow,
+                cast_id,
+                from_status="running",
+                status="aborted",
+                finished_at=now,
+                error_code="INTERNAL",
+                error_message="the worker running this cast was lost",
+            ):
+                self.casts.money.release(uow, cast)
+                repo.add_event(
+                    uow, cast_id, "aborted", {"status": "aborted", "error_code": "INTERNAL"}, at=now
+                )
+                uow.after_commit(lambda: self.casts.hub.notify(cast_id))
 
     def _claim(self, cast_id: str) -> tuple[Cast, SpellVersion] | None:
         repo = self.casts.repo
