@@ -77,3 +77,14 @@ def test_naive_datetimes_are_refused(database: Database) -> None:
 
     with pytest.raises(StatementError, match="naive"):
         store_naive()
+
+
+def test_a_database_behind_the_newest_revision_is_refused_until_upgraded(database_url: str) -> None:
+    from spell.errors import InvalidInput
+    from spell.storage.migrate import require_current
+
+    with pytest.raises(InvalidInput) as refused:
+        require_current(database_url)
+    assert refused.value.details["current"] is None
+    upgrade(database_url)
+    require_current(database_url)

@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-__all__ = ["alembic_config", "upgrade"]
+__all__ = ["alembic_config", "require_current", "upgrade"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -24,3 +24,26 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at ``url`` up to ``revision``."""
     command.upgrade(alembic_config(url), revision)
+
+
+def require_current(url: str) -> None:
+    """Raise ``VALIDATION_ERROR`` unless the database at ``url`` is at the newest revision."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from spell.errors import InvalidInput
+    from spell.storage.engine import make_engine
+
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+    if current != head:
+        raise InvalidInput(
+            f"the database is at revision {current or 'none'}, the server needs {head}",
+            details={"current": current, "head": head},
+            hint="run `spell db upgrade` with the same SPELL_DATABASE_URL",
+        )

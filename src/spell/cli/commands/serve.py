@@ -61,7 +61,7 @@ def command(
     from spell.platform.billing.provider import provider_from_settings
     from spell.platform.billing.service import LedgerCastMoney
     from spell.platform.server import Platform
-    from spell.storage.migrate import upgrade
+    from spell.storage.migrate import require_current, upgrade
 
     # Requests hop between the event loop, the thread pool and cast workers: a shorter GIL switch
     # interval than the default 5 ms keeps each hop from waiting for a busy thread's full slice.
@@ -72,6 +72,8 @@ def command(
     settings = dataclasses.replace(settings, public_url=f"http://{host}:{port}")
     if settings.is_sqlite:
         upgrade(settings.database_url)
+    else:  # a shared database is migrated on purpose, by `spell db upgrade`
+        require_current(settings.database_url)
     billing = BillingSettings.from_env()
     money = LedgerCastMoney(default_maker_share_bps=billing.maker_share_bps)
     platform = Platform.build(settings, money=money)
