@@ -89,3 +89,17 @@ def test_runtimes_follow_the_operator_switches(tmp_path: Path) -> None:
     finally:
         for runtimes in (plain, everything):
             runtimes["wasm"].close()  # type: ignore[attr-defined]
+
+
+def test_the_server_wasm_runtime_reads_the_wasm_maxima_and_caches_under_spell_home(tmp_path: Path) -> None:
+    from spell.platform.server import default_runtimes
+
+    settings = ServerSettings.from_env({"SPELL_HOME": str(tmp_path), "SPELL_WASM_MAX_FUEL": "1234"})
+    assert settings.wasm.cache_dir == tmp_path / "cache"
+    runtimes = default_runtimes(settings)
+    try:
+        wasm = runtimes["wasm"]
+        assert wasm.settings.max_fuel == 1234  # type: ignore[attr-defined]
+        assert wasm.settings.cache_dir == tmp_path / "cache"  # type: ignore[attr-defined]
+    finally:
+        runtimes["wasm"].close()  # type: ignore[attr-defined]

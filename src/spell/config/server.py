@@ -8,6 +8,7 @@ from pathlib import Path
 
 from spell.config.home import SpellHome
 from spell.config.runtime import env_int
+from spell.config.wasm import WasmSettings
 from spell.errors import InvalidInput
 
 __all__ = ["ServerSettings"]
@@ -61,6 +62,8 @@ class ServerSettings:
     rate_limit_per_minute: int = 0  # casts per credential per minute; 0 switches rate limiting off
     rate_limit_url: str | None = None  # redis://… shares the limits between server processes
     queue_url: str | None = None  # nats://… switches the work queue to NATS JetStream
+    # Maxima and module caches of the WASM runtime; the AOT disk cache lives under $SPELL_HOME/cache.
+    wasm: WasmSettings = field(default_factory=WasmSettings)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -85,6 +88,7 @@ class ServerSettings:
         values: dict[str, object] = {
             "data_dir": data_dir,
             "database_url": f"sqlite:///{home / 'platform.db'}",
+            "wasm": WasmSettings(cache_dir=SpellHome(home).cache),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -93,8 +97,8 @@ class ServerSettings:
     def from_env(cls, environ: dict[str, str] | None = None) -> ServerSettings:
         """Read ``SPELL_DATABASE_URL`` and ``SPELL_SERVER_*``; unset ones keep the embedded defaults."""
         env = os.environ if environ is None else environ
-        home = SpellHome.from_env(dict(env)).root
-        base = cls.for_home(home)
+        spell_home = SpellHome.from_env(dict(env))
+        base = cls.for_home(spell_home.root)
         jwks_file = env.get("SPELL_SERVER_JWKS_FILE")
         return cls(
             data_dir=Path(env.get("SPELL_SERVER_DATA_DIR") or base.data_dir),
@@ -129,4 +133,5 @@ class ServerSettings:
             allow_private_webhooks=_env_bool(
                 env, "SPELL_SERVER_ALLOW_PRIVATE_WEBHOOKS", base.allow_private_webhooks
             ),
+            wasm=WasmSettings.from_env(dict(env), cache_dir=spell_home.cache),
         )

@@ -60,10 +60,11 @@ def _queue_for(settings: ServerSettings) -> Queue:
 
 
 def default_runtimes(settings: ServerSettings) -> dict[str, Runtime]:
-    """The WASM runtime always; host steps and Docker only when the operator enabled them."""
+    """The WASM runtime (the operator's maxima, AOT disk cache) always; host steps and Docker only when
+    the operator enabled them."""
     from spell.runtimes.wasm import WasmRuntime
 
-    runtimes: dict[str, Runtime] = {"wasm": WasmRuntime()}
+    runtimes: dict[str, Runtime] = {"wasm": WasmRuntime(settings.wasm)}
     if settings.allow_host_runtime:
         from spell.runtimes.host import HostRuntime
 
