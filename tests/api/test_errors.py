@@ -58,6 +58,22 @@ async def test_malformed_json_is_a_422_validation_error(
     )
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert "hint" not in response.json()["error"]
+
+
+async def test_a_form_encoded_body_gets_a_hint_to_send_json(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    caller = seed_user(platform, "a@example.com", ["caster"])
+    response = await client.post(
+        "/v1/keys",
+        headers={**caller.headers, "Content-Type": "application/x-www-form-urlencoded"},
+        content=b'{"name": "laptop"}',
+    )
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "VALIDATION_ERROR"
+    assert "Content-Type: application/json" in error["hint"]
 
 
 async def test_a_body_over_the_limit_is_413(client: httpx.AsyncClient, platform: Platform) -> None:

@@ -47,7 +47,15 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         {"path": "/".join(str(p) for p in e.get("loc", ())), "message": str(e.get("msg", ""))}
         for e in exc.errors()[:20]
     ]
-    body = {"code": "VALIDATION_ERROR", "message": "the request is malformed", "details": {"errors": errors}}
+    body: dict[str, Any] = {
+        "code": "VALIDATION_ERROR",
+        "message": "the request is malformed",
+        "details": {"errors": errors},
+    }
+    content_type = request.headers.get("content-type", "")
+    if request.method in ("POST", "PUT", "PATCH") and "json" not in content_type.lower():
+        # The usual cause: `curl -d` sends form encoding, so the JSON body is never parsed.
+        body["hint"] = "send the body as JSON with the header Content-Type: application/json"
     return error_response(request, 422, body)
 
 
