@@ -83,9 +83,7 @@ def _sleep(watch: Watch, wait_s: float) -> bool:
     """Sleep up to ``wait_s``; False when the cast's deadline or a cancel cut the sleep short."""
     budget = watch.remaining_s()
     span = min(wait_s, budget)
-    if watch.cancel is not None:
-        watch.cancel.wait(span)
-    elif span > 0:
-        time.sleep(span)  # the guest asked to sleep; this is the sleep it asked for, bounded
+    if span > 0 and watch.check() is None:  # already stopped (e.g. the process is exiting): no sleep
+        watch.cancel.wait(span)  # the sleep the guest asked for, bounded; a cancel cuts it short
     # Recording the stop here makes it stick even if the guest returns before the next epoch tick.
     return watch.check() is None

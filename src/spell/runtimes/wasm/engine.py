@@ -16,7 +16,7 @@ from importlib.metadata import version
 
 import wasmtime
 
-__all__ = ["EngineConfig", "EpochTicker", "make_engine", "shared_engine"]
+__all__ = ["EngineConfig", "EpochTicker", "make_engine", "shared_engine", "shared_tickers"]
 
 WASMTIME_VERSION = version("wasmtime")
 
@@ -69,6 +69,12 @@ def shared_engine(config: EngineConfig, *, tick_s: float) -> tuple[wasmtime.Engi
         return found
 
 
+def shared_tickers() -> list[EpochTicker]:
+    """The tickers of every shared engine made so far (process exit stops them)."""
+    with _SHARED_LOCK:
+        return [ticker for _engine, ticker in _SHARED.values()]
+
+
 class EpochTicker:
     """Increments an engine's epoch every ``tick_s`` while casts run.
 
@@ -83,7 +89,9 @@ class EpochTicker:
         self._active = 0
         self._last_active = time.monotonic()
         self._stop = False
-        self._cond = threading.Condition()
+        lock = threading.Lock()
+        self._cond = threading.Condition(lock)  # wakes the ticker thread
+        self._idle = threading.Condition(lock)  # wakes whoever waits for the last cast to end
         self._thread: threading.Thread | None = None
 
     def enter(self) -> None:
@@ -98,6 +106,13 @@ class EpochTicker:
         with self._cond:
             self._active -= 1
             self._last_active = time.monotonic()
+            if self._active == 0:
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        """Wait until no cast runs on this engine; False when ``timeout_s`` passed first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._active == 0, timeout_s)
 
     @property
     def running(self) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 import wasmtime
 from wasmtime import _ffi as ffi
 
-__all__ = ["StopReason", "Watch", "attach_watch", "detach_watch"]
+__all__ = ["StopReason", "Watch", "attach_watch", "cancel_running", "detach_watch"]
 
 
 class StopReason:
@@ -34,7 +34,8 @@ class Watch:
     def __init__(self, *, timeout_s: float, cancel: threading.Event | None) -> None:
         self.started = time.monotonic()
         self.deadline = self.started + timeout_s
-        self.cancel = cancel
+        # Always an event, so that a sleeping guest can be woken (by its caller or at process exit).
+        self.cancel = cancel if cancel is not None else threading.Event()
         self.reason: str | None = None
         self.output_overflow: str | None = None  # "stdout" or "stderr"
 
@@ -47,7 +48,7 @@ class Watch:
         if self.reason is None:
             if self.output_overflow is not None:
                 self.reason = StopReason.OUTPUT
-            elif self.cancel is not None and self.cancel.is_set():
+            elif self.cancel.is_set() or _CLOSING.is_set():
                 self.reason = StopReason.CANCELED
             elif time.monotonic() >= self.deadline:
                 self.reason = StopReason.TIMEOUT
@@ -55,6 +56,7 @@ class Watch:
 
 
 _WATCHES: dict[int, Watch] = {}
+_CLOSING = threading.Event()  # the process is exiting: every guest, running or about to run, stops
 _IDS = itertools.count(1)
 _CALLBACK_TYPE: Any = ctypes.CFUNCTYPE(
     ctypes.c_size_t,
@@ -96,3 +98,12 @@ def attach_watch(store: wasmtime.Store, watch: Watch) -> int:
 def detach_watch(key: int) -> None:
     """Forget a watch once its store is finished."""
     _WATCHES.pop(key, None)
+
+
+def cancel_running() -> int:
+    """Process exit: cancel every guest running now or started later; returns how many were running."""
+    _CLOSING.set()
+    running = list(_WATCHES.values())
+    for watch in running:
+        watch.cancel.set()
+    return len(running)

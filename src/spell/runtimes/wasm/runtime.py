@@ -28,6 +28,7 @@ from spell.runtimes.wasm.limits import effective_limits
 from spell.runtimes.wasm.linking import Linkers
 from spell.runtimes.wasm.module_file import ModuleFileError, ModuleFiles
 from spell.runtimes.wasm.sandbox import run_module
+from spell.runtimes.wasm.shutdown import install as install_exit_hook
 
 __all__ = ["WasmRuntime"]
 
@@ -56,6 +57,7 @@ class WasmRuntime:
         )
         self._files = ModuleFiles(max_bytes=self.settings.max_module_bytes)
         self._linkers = Linkers(self.engine, capacity=self.settings.module_cache_entries)
+        install_exit_hook()  # wasmtime must be quiet before the interpreter finalizes
 
     def close(self) -> None:
         """Stop the epoch ticker thread now (it stops by itself when idle; a later cast restarts it)."""

@@ -14,7 +14,7 @@ from wasmtime import _ffi as ffi
 from spell.runtimes.base import Limits
 from spell.runtimes.wasm.calls import call_no_args, get_export
 from spell.runtimes.wasm.capabilities import Grants
-from spell.runtimes.wasm.capture import CappedSink
+from spell.runtimes.wasm.capture import CappedSink, connect_output
 from spell.runtimes.wasm.egress import EgressClient
 from spell.runtimes.wasm.interrupt import Watch, attach_watch, detach_watch
 from spell.runtimes.wasm.linking import HostContext, bind
@@ -59,6 +59,27 @@ def run_module(
     (an unknown import) is reported like any other failure of the run.
     """
     store = wasmtime.Store(engine)
+    try:
+        return _run_in(
+            store, linked, stdin=stdin, limits=limits, grants=grants, watch=watch, egress=egress, argv0=argv0
+        )
+    finally:
+        # Freed now, not whenever the garbage collector finds it (a trap's traceback keeps this frame,
+        # and so the store, in a cycle): wasmtime then releases the output sinks right after the cast.
+        store.close()
+
+
+def _run_in(
+    store: wasmtime.Store,
+    linked: Callable[[], wasmtime.InstancePre],
+    *,
+    stdin: bytes,
+    limits: Limits,
+    grants: Grants,
+    watch: Watch,
+    egress: EgressClient | None,
+    argv0: str,
+) -> Ran:
     store.set_limits(
         memory_size=limits.max_memory_bytes,
         table_elements=limits.max_table_elements,
@@ -112,8 +133,7 @@ def _wasi_config(
     if grants.env:
         wasi.env = list(grants.env.items())
     _set_stdin_bytes(wasi, stdin)
-    wasi.stdout_custom = stdout.write
-    wasi.stderr_custom = stderr.write
+    connect_output(wasi, stdout=stdout, stderr=stderr)
     for guest, host in grants.read_only.items():
         wasi.preopen_dir(str(host), guest, fs_mutable=False)
     for guest, host in grants.writable.items():
