@@ -41,7 +41,7 @@ from spell.signing.trust import TrustStore
 BIN = Path(sys.executable).parent
 TARGET_MS = 250.0
 _IMPORT_MODEL = "import spell.bundle.manifest"
-_IMPORT_CAST = "import jsonschema, spell.cli.app, spell.cli.commands.cast, spell.cli.commands._local_cast"
+_IMPORT_CAST = "import spell.cli.app, spell.cli.commands.cast, spell.cli.commands._local_cast"
 
 
 def _median_ms(fn: Callable[[], object], runs: int) -> float:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-import jsonschema
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
@@ -18,6 +17,7 @@ from spell.errors import (
     AlreadyTerminal,
     Conflict,
     IdempotencyConflict,
+    InvalidBundle,
     InvalidInput,
     NotRetryable,
     PolicyViolation,
@@ -26,6 +26,7 @@ from spell.errors import (
 )
 from spell.kit.canonical_json import canonical_sha256
 from spell.kit.ids import new_id
+from spell.kit.json_schema import CompiledSchema, SchemaInvalid, compile_schema
 from spell.kit.time import utcnow
 from spell.models import TERMINAL_STATUSES, Cast, Spell, SpellVersion
 from spell.platform.auth.schemas import Principal
@@ -100,13 +101,18 @@ class CastService:
         self.hub, self.cancels, self.policy = hub, cancels, policy
         self.repo = CastRepository()
         self.webhooks: WebhookSender | None = None  # set by the platform; None sends nothing
-        self._validators: dict[str, jsonschema.protocols.Validator] = {}
+        self._validators: dict[str, CompiledSchema] = {}
 
-    def _validator(self, version: SpellVersion) -> jsonschema.protocols.Validator:
+    def _validator(self, version: SpellVersion) -> CompiledSchema:
         # Building a validator costs more than validating a small input: keep one per digest.
         validator = self._validators.get(version.digest)
         if validator is None:
-            validator = jsonschema.Draft202012Validator(version.input_schema)
+            try:
+                validator = compile_schema(version.input_schema)
+            except SchemaInvalid as exc:  # the maker's schema, not the caster's input, is at fault
+                raise InvalidBundle(
+                    f"the spell's input schema is unusable: {exc}", details={"errors": exc.problems}
+                ) from None
             self._validators[version.digest] = validator
         return validator
 
@@ -338,15 +344,7 @@ class CastService:
             return cast, [event_out(e) for e in self.repo.events_after(uow, cast_id, after)]
 
 
-def _validate_input(validator: jsonschema.protocols.Validator, value: Any) -> None:
-    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
-    if errors:
-        raise InvalidInput(
-            "input does not match the spell's schema",
-            details={
-                "errors": [
-                    {"path": "/".join(str(p) for p in e.absolute_path), "message": e.message}
-                    for e in errors[:20]
-                ]
-            },
-        )
+def _validate_input(validator: CompiledSchema, value: Any) -> None:
+    problems = validator.problems(value)
+    if problems:
+        raise InvalidInput("input does not match the spell's schema", details={"errors": problems[:20]})

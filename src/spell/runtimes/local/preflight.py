@@ -14,9 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-
 from spell.bundle.manifest import SpellManifest
 from spell.bundle.store import InstalledSpell, LocalStore
 from spell.config.home import SpellHome
@@ -28,6 +25,7 @@ from spell.errors import (
     InvalidInput,
     PlatformMismatch,
 )
+from spell.kit.json_schema import SchemaInvalid, compile_schema
 from spell.runtimes.local.inputs import assemble_input, check_input_size
 from spell.runtimes.local.summary import execution_summary
 from spell.signing.trust import TrustStore
@@ -147,17 +145,16 @@ def validate_input(bundle_dir: Path, manifest: SpellManifest, value: Any) -> Non
     """Validate against the bundle's JSON Schema (2020-12); list every problem found."""
     schema_path = bundle_dir / manifest.schema_relpath
     try:
-        schema = json.loads(schema_path.read_text(encoding="utf-8"))
-        validator = Draft202012Validator(schema)
-        Draft202012Validator.check_schema(schema)
-    except (OSError, json.JSONDecodeError, SchemaError) as exc:
+        compiled = compile_schema(json.loads(schema_path.read_text(encoding="utf-8")))
+    except SchemaInvalid as exc:
+        raise InvalidBundle(
+            f"{manifest.schema_relpath}: not a usable JSON Schema: {exc}",
+            details={"file": manifest.schema_relpath, "errors": exc.problems},
+        ) from None
+    except (OSError, json.JSONDecodeError) as exc:
         raise InvalidBundle(f"{manifest.schema_relpath}: not a usable JSON Schema: {exc}") from None
-    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
-    if errors:
-        problems = [
-            {"path": "/" + "/".join(str(p) for p in error.absolute_path), "message": error.message}
-            for error in errors
-        ]
+    problems = compiled.problems(value)
+    if problems:
         first = problems[0]
         raise InvalidInput(
             f"input does not match the schema: {first['path']}: {first['message']}"
