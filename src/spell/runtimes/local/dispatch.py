@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ def runtime_for(manifest: SpellManifest, choice: RuntimeChoice) -> CancellableRu
     if execution == "docker":
         return DockerRuntime(choice.docker)
     if execution == "wasm":
-        return _Uncancellable(choice.wasm_factory or _default_wasm)
+        return _CancelThroughRequest(choice.wasm_factory or _default_wasm)
     raise PolicyViolation(
         f"execution {execution!r} is not available for local casts",
         details={"execution": execution},
@@ -57,12 +58,14 @@ def _default_wasm() -> Runtime:
     return WasmRuntime()
 
 
-class _Uncancellable:
-    """Adapts a runtime whose own limits end the cast (WASM fuel/epochs) to the cancellable shape."""
+class _CancelThroughRequest:
+    """Adapts a runtime that reads its cancel signal from ``CastRequest.cancel`` (WASM)."""
 
     def __init__(self, factory: Callable[[], Runtime]) -> None:
         self.factory = factory
 
     def run(self, request: CastRequest, *, cancel: threading.Event | None = None) -> CastResult:
-        """Run the cast; ``cancel`` is not observed."""
+        """Run the cast; setting ``cancel`` stops a running guest within one epoch tick (``CANCELED``)."""
+        if cancel is not None:
+            request = dataclasses.replace(request, cancel=cancel)
         return self.factory().run(request)

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from spell.config.home import SpellHome
+from spell.kit.time import utcnow
+from spell.runtimes.base import Outcome
+from spell.runtimes.local import CastOptions, LocalContext, Retention, RuntimeChoice, cast_local
+from spell.runtimes.local.logs import ExecutionLogs
+from tests.runtimes.local.harness import use_home
+from tests.runtimes.local.wasm_spells import wasm_spell
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SpellHome:
+    return use_home(tmp_path, monkeypatch)
+
+
+def _ctx(home: SpellHome) -> LocalContext:
+    return LocalContext(home=home, environ={}, input_max_bytes=65536, now=utcnow())
+
+
+@pytest.mark.parametrize("wat", ["infinite_loop", "sleeper"])
+def test_canceling_a_local_cast_stops_its_running_wasm_guest(
+    tmp_path: Path, home: SpellHome, wat: str
+) -> None:
+    spell = wasm_spell(tmp_path, wat, wat, fuel=10**15, timeout_ms=30_000)
+    cancel = threading.Event()
+
+    def stage(name: str) -> None:
+        if name == "run":  # the guest is about to start: cancel it while it runs
+            threading.Timer(0.05, cancel.set).start()
+
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(
+            cast_local,
+            CastOptions(spell),
+            _ctx(home),
+            choice=RuntimeChoice(),
+            retention=Retention(),
+            cancel=cancel,
+            stage=stage,
+        )
+        result = future.result(timeout=20)  # far less than the guest's 30 s wall clock
+    assert result.outcome is Outcome.CANCELED
+    assert ExecutionLogs(home.logs).read(result.execution_id)["outcome"] == "CANCELED"
+
+
+def test_a_cancel_set_before_the_run_ends_the_wasm_cast_before_it_starts(
+    tmp_path: Path, home: SpellHome
+) -> None:
+    spell = wasm_spell(tmp_path, "spin", "infinite_loop", fuel=10**15, timeout_ms=30_000)
+    cancel = threading.Event()
+    cancel.set()
+    result = cast_local(
+        CastOptions(spell), _ctx(home), choice=RuntimeChoice(), retention=Retention(), cancel=cancel
+    )
+    assert result.outcome is Outcome.CANCELED
+    assert result.record["usage"]["fuel"] == 0
