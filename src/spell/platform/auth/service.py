@@ -172,17 +172,22 @@ class AuthService:
 
     def authenticate_key(self, uow: UnitOfWork, token: str) -> Principal:
         """Resolve a key secret to a principal, or raise ``UNAUTHORIZED`` / ``USER_BANNED`` (read only)."""
-        key = uow.session.scalar(
-            select(ApiKey).where(ApiKey.secret_hash == hash_secret(self._secret_key, token))
-        )
+        # Key and owner in one statement: this runs on every request.
+        row = uow.session.execute(
+            select(ApiKey, User)
+            .outerjoin(User, User.id == ApiKey.user_id)
+            .where(ApiKey.secret_hash == hash_secret(self._secret_key, token))
+        ).first()
         now = utcnow()
-        if key is None:
+        if row is None:
             raise invalid_credentials("unknown key")
+        key, user = row
         if key.revoked_at is not None:
             raise invalid_credentials("key revoked")
         if key.expires_at is not None and key.expires_at <= now:
             raise invalid_credentials("key expired")
-        user = self.get_user(uow, key.user_id)
+        if user is None:
+            raise NotFound(f"no user {key.user_id!r}", details={"user_id": key.user_id})
         if user.is_banned:
             raise user_banned(user.ban_reason)
         return Principal(
