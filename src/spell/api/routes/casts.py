@@ -51,14 +51,28 @@ def prefer_wait(header: str | None, maximum: int) -> int:
 
 
 async def wait_for_end(
-    platform: Platform, principal: Principal, cast_id: str, seconds: float
+    platform: Platform,
+    principal: Principal,
+    cast_id: str,
+    seconds: float,
+    *,
+    fresh: tuple[Cast, int] | None = None,
 ) -> dict[str, Any]:
     """Re-read the cast on every wake-up until it ends or ``seconds`` pass (re-reading at least every
-    second, so a cast finished by another process is noticed too)."""
+    second, so a cast finished by another process is noticed too).
+
+    ``fresh`` is the cast this request just created and the hub's ``mark`` from before: while the hub
+    knows it has not ended, the first read is skipped.
+    """
     deadline = time.monotonic() + seconds
+    hub = platform.casts.hub
     while True:
-        with platform.casts.hub.watch(cast_id) as woke:
-            cast = await blocking(platform.casts.get, principal, cast_id)
+        with hub.watch(cast_id, terminal_only=True) as woke:
+            if fresh is not None and not hub.may_have_ended(cast_id, fresh[1]):
+                cast = fresh[0]
+            else:
+                cast = await blocking(platform.casts.get, principal, cast_id)
+            fresh = None
             remaining = deadline - time.monotonic()
             if cast.status in TERMINAL_STATUSES or remaining <= 0:
                 return cast_out(cast)
@@ -66,13 +80,18 @@ async def wait_for_end(
 
 
 async def respond_with_cast(
-    platform: Platform, principal: Principal, cast: Cast, replay: bool, wait: int
+    platform: Platform, principal: Principal, cast: Cast, replay: bool, wait: int, *, mark: int | None = None
 ) -> JSONResponse:
+    """The cast as a response: inline when it ended (waiting up to ``wait`` s), else 202.
+
+    ``mark`` (the hub's, taken before a new cast was created) lets the wait skip its first read.
+    """
     cast_id = cast.id
     if wait <= 0 or cast.status in TERMINAL_STATUSES:
         body = cast_out(cast)
     else:
-        body = await wait_for_end(platform, principal, cast_id, wait)
+        fresh = (cast, mark) if mark is not None and not replay else None
+        body = await wait_for_end(platform, principal, cast_id, wait, fresh=fresh)
     body["idempotent_replay"] = replay
     status = 200 if body["status"] in TERMINAL_STATUSES else 202
     return JSONResponse(body, status_code=status, headers={"Location": f"/v1/casts/{cast_id}"})
@@ -92,9 +111,10 @@ async def cast_spell(
     request = CastRequestBody(
         spell_id=spell_id, input=body.input, version=body.version, webhook_url=body.webhook_url
     )
+    mark = platform.casts.hub.mark()
     cast, replay = await blocking(platform.casts.create, principal, request, idempotency_key)
     wait = prefer_wait(prefer, platform.settings.max_wait_seconds)
-    return await respond_with_cast(platform, principal, cast, replay, wait)
+    return await respond_with_cast(platform, principal, cast, replay, wait, mark=mark)
 
 
 @router.get("/v1/casts", response_model=CastList)

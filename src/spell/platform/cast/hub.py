@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 __all__ = ["CancelTokens", "CastHub", "wait_event"]
+
+_ENDED_KEPT = 4096
 
 
 class CastHub:
@@ -21,22 +23,55 @@ class CastHub:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = defaultdict(set)
+        # (loop, event, terminal_only): a ``Prefer: wait`` waiter only cares about the end of a cast.
+        self._waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event, bool]]] = defaultdict(
+            set
+        )
+        # Casts that ended here lately: a request that just created a cast can tell, without reading
+        # the database, whether it may already have ended before the request started watching.
+        self._ended: OrderedDict[str, None] = OrderedDict()
+        self._ended_total = 0
 
-    def notify(self, cast_id: str) -> None:
-        """Wake everything waiting on ``cast_id`` (thread-safe)."""
+    def notify(self, cast_id: str, *, terminal: bool = True) -> None:
+        """Wake everything waiting on ``cast_id`` (thread-safe); ``terminal=False`` (the cast moved but
+        has not ended) leaves the waiters that asked for the end only."""
         with self._lock:
-            waiters = self._waiters.pop(cast_id, set())
-        for loop, event in waiters:
+            if terminal:
+                self._ended[cast_id] = None
+                self._ended_total += 1
+                if len(self._ended) > _ENDED_KEPT:
+                    self._ended.popitem(last=False)
+                waiters = self._waiters.pop(cast_id, set())
+            else:
+                bucket = self._waiters.get(cast_id, set())
+                waiters = {entry for entry in bucket if not entry[2]}
+                bucket -= waiters
+                if not bucket:
+                    self._waiters.pop(cast_id, None)
+        for loop, event, _ in waiters:
             try:
                 loop.call_soon_threadsafe(event.set)
             except RuntimeError:  # that request's loop has closed; nobody is waiting any more
                 continue
 
+    def mark(self) -> int:
+        """A bookmark to take *before* creating a cast, for ``may_have_ended``."""
+        with self._lock:
+            return self._ended_total
+
+    def may_have_ended(self, cast_id: str, since: int) -> bool:
+        """False only when ``cast_id`` surely has not ended in this process since ``since`` (``mark``):
+        no terminal notification for it was sent, and none could have been forgotten for space."""
+        with self._lock:
+            return cast_id in self._ended or self._ended_total - since >= _ENDED_KEPT
+
     @contextmanager
-    def watch(self, cast_id: str) -> Iterator[asyncio.Event]:
-        """Register for wake-ups *before* reading the cast: a change between read and wait is not lost."""
-        entry = (asyncio.get_running_loop(), asyncio.Event())
+    def watch(self, cast_id: str, *, terminal_only: bool = False) -> Iterator[asyncio.Event]:
+        """Register for wake-ups *before* reading the cast: a change between read and wait is not lost.
+
+        ``terminal_only`` sleeps through notifications that the cast merely moved (queued → running).
+        """
+        entry = (asyncio.get_running_loop(), asyncio.Event(), terminal_only)
         with self._lock:
             self._waiters[cast_id].add(entry)
         try:

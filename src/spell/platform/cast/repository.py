@@ -58,6 +58,16 @@ class CastRepository:
         )
         return bool(getattr(result, "rowcount", 0) == 1)
 
+    def claim(self, uow: UnitOfWork, cast_id: str, *, started_at: datetime) -> Cast | None:
+        """Move a cast ``queued → running`` and return it in the same statement; None if not queued."""
+        statement = (
+            update(Cast)
+            .where(Cast.id == cast_id, Cast.status == "queued")
+            .values(status="running", started_at=started_at)
+            .returning(Cast)
+        )
+        return uow.session.scalars(statement, execution_options={"populate_existing": True}).one_or_none()
+
     def add_event(
         self, uow: UnitOfWork, cast_id: str, type_: str, data: dict[str, Any], at: datetime | None = None
     ) -> int:

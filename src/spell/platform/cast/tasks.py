@@ -18,6 +18,7 @@ from spell.platform.artifact.service import ArtifactService
 from spell.platform.cast.service import CastService, limits_for
 from spell.queue.base import Job
 from spell.runtimes.base import CastRequest, CastResult, Limits, Outcome, Runtime, Usage
+from spell.storage.session import UnitOfWork
 
 __all__ = ["CastRunner", "status_for"]
 
@@ -47,6 +48,7 @@ class CastRunner:
         self.artifacts = artifacts
         self.runtimes = runtimes
         self.work_dir = work_dir
+        self._versions: dict[tuple[str, str], SpellVersion] = {}
 
     def __call__(self, job: Job) -> None:
         """Handle one delivery (a second delivery of the same cast is a no-op)."""
@@ -110,22 +112,31 @@ class CastRunner:
                 uow.after_commit(lambda: self.casts.hub.notify(cast_id))
 
     def _claim(self, cast_id: str) -> tuple[Cast, SpellVersion] | None:
-        repo = self.casts.repo
         with self.casts.db.unit_of_work() as uow:
             now = utcnow()
-            if not repo.transition(uow, cast_id, from_status="queued", status="running", started_at=now):
+            cast = self.casts.repo.claim(uow, cast_id, started_at=now)
+            if cast is None:
                 return None
-            repo.add_event(uow, cast_id, "running", {"status": "running"}, at=now)
-            cast = uow.session.get(Cast, cast_id, populate_existing=True)
-            assert cast is not None  # noqa: S101 - the conditional update just matched it
-            spell = uow.session.scalar(
+            self.casts.repo.add_event(uow, cast_id, "running", {"status": "running"}, at=now)
+            version = self._version_of(uow, cast)
+            uow.after_commit(lambda: self.casts.hub.notify(cast_id, terminal=False))
+            return cast, version
+
+    def _version_of(self, uow: UnitOfWork, cast: Cast) -> SpellVersion:
+        # A published version never changes what it runs (same version, other digest is refused), so
+        # the row is read once per process; ``is_yanked`` may change but does not matter once queued.
+        key = (cast.spell_id, cast.version)
+        version = self._versions.get(key)
+        if version is None:
+            version = uow.session.scalar(
                 select(SpellVersion).where(
                     SpellVersion.spell_id == cast.spell_id, SpellVersion.version == cast.version
                 )
             )
-            assert spell is not None  # noqa: S101 - versions are never deleted
-            uow.after_commit(lambda: self.casts.hub.notify(cast_id))
-            return cast, spell
+            assert version is not None  # noqa: S101 - versions are never deleted
+            uow.session.expunge(version)
+            self._versions[key] = version
+        return version
 
     def _run(
         self, cast: Cast, version: SpellVersion, token: threading.Event, work: Path | None

@@ -1,0 +1,60 @@
+"""``CastHub``: wake-ups from worker threads, and waiters that only care about the end of a cast."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from spell.platform.cast.hub import CastHub, wait_event
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_waiter_for_the_end_sleeps_through_a_move_and_wakes_at_the_end() -> None:
+    hub = CastHub()
+    with hub.watch("cast_1", terminal_only=True) as end, hub.watch("cast_1") as any_move:
+        hub.notify("cast_1", terminal=False)
+        assert await wait_event(any_move, 1.0)
+        assert not end.is_set()
+        worker = threading.Thread(target=hub.notify, args=("cast_1",))
+        worker.start()
+        assert await wait_event(end, 1.0)
+        worker.join()
+
+
+async def test_a_move_with_only_end_waiters_keeps_them_registered() -> None:
+    hub = CastHub()
+    with hub.watch("cast_1", terminal_only=True) as end:
+        hub.notify("cast_1", terminal=False)
+        hub.notify("cast_1")
+        assert await wait_event(end, 1.0)
+    assert not hub._waiters
+
+
+async def test_notifying_a_cast_nobody_watches_does_nothing() -> None:
+    hub = CastHub()
+    hub.notify("cast_2", terminal=False)
+    hub.notify("cast_2")
+    assert not hub._waiters
+
+
+def test_the_hub_tells_whether_a_cast_may_have_ended_since_a_mark() -> None:
+    hub = CastHub()
+    mark = hub.mark()
+    assert not hub.may_have_ended("cast_1", mark)
+    hub.notify("cast_1", terminal=False)
+    assert not hub.may_have_ended("cast_1", mark)
+    hub.notify("cast_1")
+    assert hub.may_have_ended("cast_1", mark)
+
+
+def test_a_cast_forgotten_for_space_counts_as_maybe_ended(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("spell.platform.cast.hub._ENDED_KEPT", 2)
+    hub = CastHub()
+    mark = hub.mark()
+    for cast_id in ("cast_1", "cast_2", "cast_3"):
+        hub.notify(cast_id)
+    assert "cast_1" not in hub._ended
+    assert hub.may_have_ended("cast_1", mark)
+    assert not hub.may_have_ended("cast_9", hub.mark())
