@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -78,6 +79,9 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI, rendering ``SpellError`` once, here, as text or JSON."""
     args = sys.argv[1:] if argv is None else argv
+    # The CLI uses no pydantic plugins; without this, building the first model scans the entry
+    # points of every installed package for them (an operator can still set the variable to "").
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         cli.main(args=args, prog_name="spell", standalone_mode=False)
     except click.exceptions.Abort:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from spell.errors import AlreadyExists, InvalidInput
@@ -30,6 +29,10 @@ __all__ = [
 
 _UNSAFE_FILENAME_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+# SubjectPublicKeyInfo DER of an Ed25519 key is always this 12-byte header followed by the 32 raw key
+# bytes (RFC 8410). Reading it directly keeps verification from importing cryptography's
+# serialization package, which costs a CLI process about 20 ms.
+_ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,8 @@ def generate_keypair(
             details={"path": str(private_path)},
             hint="choose another --key-id, or pass --force to replace them",
         )
+    from cryptography.hazmat.primitives import serialization  # heavy (SSH, ciphers): keygen only
+
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -99,6 +104,8 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
         data = Path(path).read_bytes()
     except OSError:
         raise InvalidInput(f"private key file not found: {path}", details={"path": str(path)}) from None
+    from cryptography.hazmat.primitives import serialization  # heavy (SSH, ciphers): signing only
+
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
@@ -110,14 +117,18 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
 
 def public_key_to_b64url(key: Ed25519PublicKey) -> str:
     """SPKI DER of ``key`` as unpadded base64url."""
-    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return b64url_encode(der)
+    return b64url_encode(_ED25519_SPKI_PREFIX + key.public_bytes_raw())
 
 
 def public_key_from_b64url(text: str) -> Ed25519PublicKey:
     """Parse base64url SPKI DER into an Ed25519 public key; ``InvalidInput`` when it is not one."""
     try:
-        key = serialization.load_der_public_key(b64url_decode(text))
+        der = b64url_decode(text)
+        if len(der) == len(_ED25519_SPKI_PREFIX) + 32 and der.startswith(_ED25519_SPKI_PREFIX):
+            return Ed25519PublicKey.from_public_bytes(der[len(_ED25519_SPKI_PREFIX) :])
+        from cryptography.hazmat.primitives import serialization  # any other DER: let OpenSSL judge it
+
+        key = serialization.load_der_public_key(der)
     except (ValueError, UnsupportedAlgorithm) as exc:
         raise InvalidInput(f"invalid public key: {exc}") from None
     if not isinstance(key, Ed25519PublicKey):

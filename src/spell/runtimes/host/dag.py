@@ -7,7 +7,6 @@ The manifest model already refuses unknown, self, duplicate and cyclic dependenc
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from spell.bundle.manifest import Step
@@ -42,5 +41,7 @@ def run_wave(items: Iterable[Step], work: Callable[[Step], T], *, max_parallel: 
     batch = list(items)
     if max_parallel <= 1 or len(batch) <= 1:
         return [work(step) for step in batch]
+    from concurrent.futures import ThreadPoolExecutor  # only parallel waves pay for it (and logging)
+
     with ThreadPoolExecutor(max_workers=min(max_parallel, len(batch)), thread_name_prefix="step") as pool:
         return list(pool.map(work, batch))
