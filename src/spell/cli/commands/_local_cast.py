@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from types import FrameType
 
 import click
 
 from spell.config.home import SpellHome
 from spell.config.runtime import RuntimeSettings, env_int
+from spell.config.wasm import WasmSettings
 from spell.kit.time import utcnow
 from spell.runtimes.base import Runtime
 from spell.runtimes.docker import DockerOptions
@@ -37,16 +43,18 @@ def build_context(
         ),
     )
 
-    def wasm_factory() -> Runtime:
-        from spell.config.wasm import WasmSettings
-        from spell.runtimes.wasm import WasmRuntime
+    wasm_settings = WasmSettings.from_env(environ, cache_dir=home.cache)
 
-        return WasmRuntime(WasmSettings.from_env(environ, cache_dir=home.cache))
+    def wasm_factory() -> Runtime:
+        from spell.runtimes.wasm import WasmRuntime  # wasmtime: loaded only for wasm spells
+
+        return WasmRuntime(wasm_settings)
 
     choice = RuntimeChoice(
         engine=engine,
         docker=DockerOptions.from_mapping(environ),
         wasm_factory=wasm_factory,
+        wasm_settings=wasm_settings,
         progress=progress,
     )
     retention = Retention(
@@ -65,8 +73,33 @@ def run_cast(
     *,
     stage: Callable[[str], None] | None = None,
 ) -> LocalCast:
-    """Run the use case (kept here so tests and the command share one path)."""
-    return cast_local(options, ctx, choice=choice, retention=retention, stage=stage)
+    """Run the use case (kept here so tests and the command share one path).
+
+    The first Ctrl-C cancels the cast — the runtime stops the running step or guest and the log
+    records ``CANCELED`` — a second one interrupts at once.
+    """
+    cancel = threading.Event()
+    with _ctrl_c_cancels(cancel):
+        return cast_local(options, ctx, choice=choice, retention=retention, cancel=cancel, stage=stage)
+
+
+@contextlib.contextmanager
+def _ctrl_c_cancels(cancel: threading.Event) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        sys.stderr.write("spell: canceling the cast (Ctrl-C again to interrupt)\n")
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def print_result(result: LocalCast) -> None:
@@ -82,4 +115,7 @@ def print_result(result: LocalCast) -> None:
         click.echo(
             value if isinstance(value, str) else json.dumps(value, indent=2), nl=not str(value).endswith("\n")
         )
+    for artifact in result.record.get("artifacts", []):
+        click.echo(f"artifact: {artifact['name']} ({artifact['size']} bytes, sha256 {artifact['sha256']})")
+        click.echo(f"  saved at {artifact['path']}")
     click.echo(f"execution_id: {result.execution_id} ({result.outcome.value})")

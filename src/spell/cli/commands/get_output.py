@@ -35,9 +35,11 @@ def command(execution_id: str, ref: str, as_json: bool) -> None:
     record = ExecutionLogs(SpellHome.from_env().logs).read(execution_id)
     outputs = record.get("outputs")
     outputs = outputs if isinstance(outputs, dict) else {}
-    value = (
-        _document_output(outputs, ref) if ref.split(".", 1)[0] == "output" else resolve_output(outputs, ref)
-    )
+    if ref.split(".", 1)[0] == "output":
+        # The runtime's own document when the log has it (wasm casts), else the outputs object.
+        value = _document_output(record.get("output", outputs), ref)
+    else:
+        value = resolve_output(outputs, ref)
     if as_json:
         emit({"execution_id": execution_id, "ref": ref, "value": value}, as_json=True)
     elif isinstance(value, str):
@@ -46,11 +48,11 @@ def command(execution_id: str, ref: str, as_json: bool) -> None:
         click.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 
-def _document_output(outputs: dict[str, Any], ref: str) -> Any:
+def _document_output(document: Any, ref: str) -> Any:
     from spell.errors import OutputNotFound
     from spell.kit.jsonpath import MISSING, get_path
 
-    found = get_path(outputs, ref.partition(".")[2])
+    found = get_path(document, ref.partition(".")[2])
     if found is MISSING:
         raise OutputNotFound(f"output not found: {ref}", details={"ref": ref})
     return found

@@ -16,7 +16,8 @@ def command(execution_id: str, as_json: bool) -> None:
     """Show the execution log EXEC_ID (printed by `spell cast`).
 
     The log holds the redacted input, the signature status, every step with exit code, timings
-    and the head of stdout/stderr, the outputs, checks, rollback state and usage.
+    and the head of stdout/stderr, the outputs (and a wasm spell's output document), checks,
+    rollback state, usage and the artifacts a cast wrote (name, size, sha256, saved path).
 
     \b
     Examples:
@@ -46,6 +47,15 @@ def _human(record: dict[str, object]) -> str:
         lines.append(
             f"  step {step.get('name')}: {mark} exit={step.get('exit_code')} "
             f"{step.get('duration_ms')} ms attempts={step.get('attempts')} {step.get('message')}"
+        )
+    usage = record.get("usage")
+    if isinstance(usage, dict) and usage:
+        lines.append("usage: " + ", ".join(f"{k}={v}" for k, v in usage.items() if v))
+    artifacts = record.get("artifacts")
+    for artifact in artifacts if isinstance(artifacts, list) else []:
+        lines.append(
+            f"  artifact {artifact.get('name')}: {artifact.get('size')} bytes "
+            f"sha256={artifact.get('sha256')} at {artifact.get('path')}"
         )
     rollback = record.get("rollback")
     if isinstance(rollback, dict) and rollback.get("state") != "not_needed":

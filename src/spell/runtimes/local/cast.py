@@ -7,6 +7,7 @@ gone through the cast's ``Redactor`` first.
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from spell.runtimes.local.inputs import assemble_input
 from spell.runtimes.local.logs import ExecutionLogs
 from spell.runtimes.local.preflight import CastOptions, CastPlan, LocalContext, preflight
 from spell.runtimes.local.redaction import Redactor
+from spell.runtimes.local.summary import wasm_summary
 
 __all__ = ["LocalCast", "Retention", "cast_local"]
 
@@ -56,6 +58,10 @@ class LocalCast:
             "dry_run": self.dry_run,
             "summary": self.summary,
             "outputs": self.outputs,
+            # The same keys a server cast shows: the runtime's output document, usage, artifacts.
+            "output": self.record.get("output", self.outputs),
+            "usage": self.record.get("usage", {}),
+            "artifacts": self.record.get("artifacts", []),
             "message": self.message,
         }
 
@@ -95,8 +101,12 @@ def cast_local(
         "dry_run": options.dry_run,
     }
     redactor = Redactor.for_cast(ctx.environ, token_names=(), input_value={})
+    wasm: dict[str, Any] | None = None
     try:
         plan = preflight(options, ctx, stage=stage)
+        wasm = wasm_summary(plan.installed.manifest, choice.wasm_settings)
+        if wasm is not None:  # the limits that will apply, shown before the cast runs
+            plan.summary["runtime"]["wasm"] = wasm
         redactor = Redactor.for_cast(
             ctx.environ, token_names=plan.connector_env, input_value=plan.input_value
         )
@@ -106,7 +116,7 @@ def cast_local(
         else:
             if stage is not None:
                 stage("run")
-            result = _run(plan, choice, cancel, redactor)
+            result = _run(plan, choice, cancel, redactor, _work_dir(ctx, plan, execution_id))
     except SpellError as exc:
         refused = "input" not in record  # the preflight said no; otherwise the runtime could not run
         if refused:  # find the input's secrets without the plan
@@ -115,7 +125,7 @@ def cast_local(
         outcome = "REFUSED" if refused else Outcome.INTERNAL.value
         record.update(success=False, outcome=outcome, error=safe.to_dict(), finished_at=to_rfc3339(utcnow()))
         logs.write(redactor.value(record))
-        _prune(logs, retention)
+        _prune(logs, retention, ctx)
         raise safe from None
     record.update(
         success=result.outcome.is_success,
@@ -126,11 +136,14 @@ def cast_local(
         checks=result.details.get("checks", []),
         rollback=result.details.get("rollback"),
         usage=result.usage.to_dict(),
+        artifacts=_artifacts(result, ctx, execution_id),
         finished_at=to_rfc3339(utcnow()),
     )
+    if wasm is not None:  # a document output: `get-output output` gives it back exactly
+        record["output"] = result.output
     safe_record = redactor.value(record)
     path = logs.write(safe_record)
-    _prune(logs, retention)
+    _prune(logs, retention, ctx)
     return LocalCast(
         execution_id=execution_id,
         log_path=path,
@@ -155,7 +168,11 @@ def _plan_into(record: dict[str, Any], plan: CastPlan) -> None:
 
 
 def _run(
-    plan: CastPlan, choice: RuntimeChoice, cancel: threading.Event | None, redactor: Redactor
+    plan: CastPlan,
+    choice: RuntimeChoice,
+    cancel: threading.Event | None,
+    redactor: Redactor,
+    work_dir: Path | None,
 ) -> CastResult:
     manifest = plan.installed.manifest
     hook = choice.progress
@@ -172,8 +189,31 @@ def _run(
         input=plan.input_value,
         limits=Limits(),
         env=dict(plan.connector_env),
+        work_dir=work_dir,
     )
     return runtime.run(request, cancel=cancel)
+
+
+def _artifacts_root(ctx: LocalContext) -> Path:
+    return ctx.home.root / "artifacts"
+
+
+def _work_dir(ctx: LocalContext, plan: CastPlan, execution_id: str) -> Path | None:
+    """Where a WASM spell's ``fs_write`` folders live: kept with the log, pruned with it."""
+    runtime = plan.installed.manifest.runtime
+    if runtime.execution != "wasm" or not runtime.policy.fs_write:
+        return None
+    return _artifacts_root(ctx) / execution_id
+
+
+def _artifacts(result: CastResult, ctx: LocalContext, execution_id: str) -> list[dict[str, Any]]:
+    """The artifacts as the log lists them; a cast that produced none leaves no folder behind."""
+    if not result.artifacts:
+        shutil.rmtree(_artifacts_root(ctx) / execution_id, ignore_errors=True)
+    return [
+        {"name": a.name, "size": a.size, "sha256": a.sha256, "media_type": a.media_type, "path": str(a.path)}
+        for a in result.artifacts
+    ]
 
 
 def _redacted_error(exc: SpellError, redactor: Redactor) -> SpellError:
@@ -195,5 +235,7 @@ def _early_redactor(options: CastOptions, ctx: LocalContext) -> Redactor:
     return Redactor.for_cast(ctx.environ, token_names=(), input_value=value)
 
 
-def _prune(logs: ExecutionLogs, retention: Retention) -> None:
-    logs.prune(max_age_days=retention.max_age_days, max_files=retention.max_files, now=utcnow())
+def _prune(logs: ExecutionLogs, retention: Retention, ctx: LocalContext) -> None:
+    removed = logs.prune(max_age_days=retention.max_age_days, max_files=retention.max_files, now=utcnow())
+    for execution_id in removed:  # artifacts go with their log
+        shutil.rmtree(_artifacts_root(ctx) / execution_id, ignore_errors=True)

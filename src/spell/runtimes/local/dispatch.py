@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from spell.bundle.manifest import SpellManifest
+from spell.config.wasm import WasmSettings
 from spell.errors import PolicyViolation
 from spell.runtimes.base import CastRequest, CastResult, Runtime
 from spell.runtimes.docker import DockerOptions, DockerRuntime
@@ -33,6 +34,9 @@ class RuntimeChoice:
     engine: EngineSettings = field(default_factory=EngineSettings)
     docker: DockerOptions = field(default_factory=DockerOptions)
     wasm_factory: Callable[[], Runtime] | None = None
+    wasm_settings: WasmSettings | None = (
+        None  # the operator's maxima (shown in the summary); defaults if None
+    )
     progress: ProgressHook | None = None
 
 
@@ -44,7 +48,8 @@ def runtime_for(manifest: SpellManifest, choice: RuntimeChoice) -> CancellableRu
     if execution == "docker":
         return DockerRuntime(choice.docker)
     if execution == "wasm":
-        return _CancelThroughRequest(choice.wasm_factory or _default_wasm)
+        settings = choice.wasm_settings
+        return _CancelThroughRequest(choice.wasm_factory or (lambda: _default_wasm(settings)))
     raise PolicyViolation(
         f"execution {execution!r} is not available for local casts",
         details={"execution": execution},
@@ -52,10 +57,10 @@ def runtime_for(manifest: SpellManifest, choice: RuntimeChoice) -> CancellableRu
     )
 
 
-def _default_wasm() -> Runtime:
+def _default_wasm(settings: WasmSettings | None) -> Runtime:
     from spell.runtimes.wasm import WasmRuntime  # wasmtime is heavy: imported only for wasm spells
 
-    return WasmRuntime()
+    return WasmRuntime(settings)
 
 
 class _CancelThroughRequest:
