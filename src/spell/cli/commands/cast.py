@@ -66,7 +66,12 @@ def command(
       licence) → connector tokens (CONNECTOR_<NAME>_TOKEN) → execution summary.
 
     Every cast writes an execution log; `spell log EXEC_ID` shows it and
-    `spell get-output EXEC_ID step.NAME.stdout` prints one output. Secrets are redacted.
+    `spell get-output EXEC_ID step.NAME.stdout` (or `output.PATH` for wasm spells) prints one
+    output. Secrets are redacted. Files a wasm spell writes to its fs_write folders are kept
+    under $SPELL_HOME/artifacts/EXEC_ID and listed with their sha256. Ctrl-C cancels the
+    cast (the log records CANCELED); a second Ctrl-C interrupts at once.
+
+    --json prints execution_id, outcome, output, outputs, usage, artifacts and the summary.
 
     \b
     Examples:
