@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,31 @@ def test_a_database_behind_the_newest_revision_is_refused_until_upgraded(databas
     assert refused.value.details["current"] is None
     upgrade(database_url)
     require_current(database_url)
+
+
+def test_sqlite_writers_of_one_process_queue_on_a_lock_that_is_free_again_after_commit(
+    database: Database,
+) -> None:
+    writer = database._writer
+    if database.engine.dialect.name != "sqlite":
+        assert writer is None  # PostgreSQL writers run concurrently; row locks order them
+        return
+    assert writer is not None
+    held: list[bool] = []
+
+    def other_thread_can_write() -> None:
+        got = writer.acquire(blocking=False)
+        if got:
+            writer.release()
+        held.append(not got)
+
+    with database.unit_of_work(write=False):
+        probe = threading.Thread(target=other_thread_can_write)
+        probe.start()
+        probe.join()
+    with database.unit_of_work() as uow:
+        uow.after_commit(other_thread_can_write)  # runs after the lock was handed back
+        probe = threading.Thread(target=other_thread_can_write)
+        probe.start()
+        probe.join()
+    assert held == [False, True, False]

@@ -7,8 +7,9 @@ so a rolled-back cast is never run.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -42,12 +43,17 @@ class Database:
         self.engine = engine
         self._read = sessionmaker(bind=engine, expire_on_commit=False)
         self._write = sessionmaker(bind=write_engine(engine), expire_on_commit=False)
+        # SQLite has one writer at a time. Threads of this process wait for it on a Python lock, handed
+        # over at once, rather than in SQLite's busy handler, which sleeps 1, 2, 5, 10… ms between tries
+        # (most of a cast's latency under concurrency). Other processes still meet the busy timeout.
+        self._writer: threading.RLock | None = threading.RLock() if engine.dialect.name == "sqlite" else None
 
     @contextmanager
     def unit_of_work(self, *, write: bool = True) -> Iterator[UnitOfWork]:
         """Open a transaction; commit on success, roll back on any exception."""
         factory = self._write if write else self._read
-        with factory() as session:
+        writer = self._writer if write and self._writer is not None else nullcontext()
+        with writer, factory() as session:
             uow = UnitOfWork(session)
             try:
                 yield uow
