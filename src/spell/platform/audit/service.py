@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from spell.errors import AuditChainBroken
 from spell.kit.ids import new_id
 from spell.kit.time import utcnow
 from spell.models.audit import AuditHead, AuditRecord
-from spell.platform.audit.chain import GENESIS, record_hash
+from spell.platform.audit.chain import GENESIS, fields_hash, record_hash
 from spell.platform.ledger.repository import insert_ignore
 
 __all__ = ["ACTIONS", "AuditService"]
@@ -35,7 +35,14 @@ ACTIONS = frozenset(
     }
 )  # fmt: skip
 _BATCH = 1_000
-_COLUMNS = ("seq", "id", "at", "action", "actor_id", "tenant_id", "subject", "data", "prev_hash", "hash")
+_HEAD = cast(Table, AuditHead.__table__)  # declarative tables are Table objects
+_RECORDS = cast(Table, AuditRecord.__table__)
+# Built once: the two or three statements of every append cost no construction or cache-key work.
+_BUMP_HEAD = (
+    update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + 1).returning(_HEAD.c.seq, _HEAD.c.hash)
+)
+_SET_HEAD_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(hash=bindparam("hash"))
+_INSERT_RECORD = insert(_RECORDS)
 
 
 class AuditService:
@@ -54,46 +61,34 @@ class AuditService:
         subject: str | None = None,
         data: dict[str, Any] | None = None,
         flush: bool = True,
-    ) -> AuditRecord:
+    ) -> None:
         """Add one record at the end of the chain (``flush=False`` from inside a flush hook)."""
         if action not in ACTIONS:
             raise ValueError(f"unknown audit action {action!r}")
         seq, prev_hash = self._advance_head()
-        record = AuditRecord(
-            seq=seq,
-            id=new_id("aud"),
-            at=self.clock(),
-            action=action,
-            actor_id=actor_id,
-            tenant_id=tenant_id,
-            subject=subject,
-            data=dict(data or {}),
-            prev_hash=prev_hash,
-        )
-        record.hash = record_hash(record)
-        # Core statements, not the unit of work: two plain statements are much cheaper than an ORM
-        # flush, and they are safe inside a ``before_flush`` hook (``flush`` is kept for callers).
-        self.session.execute(insert(AuditRecord).values({c: getattr(record, c) for c in _COLUMNS}))
-        self.session.execute(
-            update(AuditHead).where(AuditHead.id == 1).values(hash=record.hash),
-            execution_options={"synchronize_session": False},
-        )
-        return record
+        fields: dict[str, Any] = {
+            "seq": seq,
+            "id": new_id("aud"),
+            "at": self.clock(),
+            "action": action,
+            "actor_id": actor_id,
+            "tenant_id": tenant_id,
+            "subject": subject,
+            "data": dict(data or {}),
+            "prev_hash": prev_hash,
+        }
+        fields["hash"] = fields_hash(fields)
+        # Plain statements built once, not the unit of work: much cheaper than an ORM flush, and safe
+        # inside a ``before_flush`` hook (``flush`` is kept for callers).
+        self.session.execute(_INSERT_RECORD, fields)
+        self.session.execute(_SET_HEAD_HASH, {"hash": fields["hash"]})
 
     def _advance_head(self) -> tuple[int, str]:
         """Take the next ``seq`` and the previous hash; the head row is created on first use."""
-        bump = (
-            update(AuditHead)
-            .where(AuditHead.id == 1)
-            .values(seq=AuditHead.seq + 1)
-            .returning(AuditHead.seq, AuditHead.hash)
-        )
-        row = self.session.execute(bump, execution_options={"synchronize_session": False}).first()
+        row = self.session.execute(_BUMP_HEAD).first()
         if row is None:
-            head_table = AuditHead.__table__
-            assert isinstance(head_table, Table)  # noqa: S101 - declarative tables are Table objects
-            insert_ignore(self.session, head_table, {"id": 1, "seq": 0, "hash": GENESIS}, ["id"])
-            row = self.session.execute(bump, execution_options={"synchronize_session": False}).one()
+            insert_ignore(self.session, _HEAD, {"id": 1, "seq": 0, "hash": GENESIS}, ["id"])
+            row = self.session.execute(_BUMP_HEAD).one()
         return int(row[0]), str(row[1])
 
     def list(
