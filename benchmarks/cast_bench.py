@@ -44,13 +44,14 @@ _IMPORT_MODEL = "import spell.bundle.manifest"
 _IMPORT_CAST = "import spell.cli.app, spell.cli.commands.cast, spell.cli.commands._local_cast"
 
 
-def _median_ms(fn: Callable[[], object], runs: int) -> float:
+def _median_ms(fn: Callable[[], object], runs: int) -> tuple[float, float]:
+    """Median and fastest of ``runs`` timings (the fastest is the least disturbed by other load)."""
     samples = []
     for _ in range(runs):
         start = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
+    return statistics.median(samples), min(samples)
 
 
 def _per_second(fn: Callable[[], object], count: int) -> float:
@@ -131,13 +132,13 @@ def main() -> None:
             ("host runner (`HostRuntime.run`)", _per_second(lambda: runtime.run(request), args.casts)),
             ("local cast use case (`cast_local`)", _per_second(use_case, args.casts)),
         ]
-    base = rows[0][1]
+    base = rows[0][1][0]
     print(f"runs={args.runs} casts={args.casts} load={os.getloadavg()[0]:.2f} cpus={os.cpu_count()}")
-    print("| measure | median ms | over `python -c pass` ms |")
-    print("| --- | ---: | ---: |")
-    for name, ms in rows:
-        print(f"| {name} | {ms:.1f} | {ms - base:.1f} |")
-    verdict = "met" if rows[-1][1] < TARGET_MS else "NOT met"
+    print("| measure | median ms | over `python -c pass` ms | fastest ms |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, (ms, fastest) in rows:
+        print(f"| {name} | {ms:.1f} | {ms - base:.1f} | {fastest:.1f} |")
+    verdict = "met" if rows[-1][1][0] < TARGET_MS else "NOT met"
     print(f"\ntarget: `spell cast` under {TARGET_MS:.0f} ms wall — {verdict}\n")
     print("| in process | casts/s | ms per cast |")
     print("| --- | ---: | ---: |")
