@@ -347,6 +347,24 @@ async def test_concurrent_retries_of_one_cast_make_exactly_one_new_cast(
     assert {r.json()["error"]["code"] for r in responses if r.status_code == 409} == {"NOT_RETRYABLE"}
 
 
+async def test_a_retry_that_finds_a_concurrent_retrys_cast_is_not_retryable(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    caster = await _ready(client, platform, tmp_path, wat=SPIN_WAT, schema={"type": "object"}, timeout_ms=100)
+    failed = (
+        await client.post(
+            "/v1/spells/acme/hello/cast", headers=_cast_headers(caster, "rr1", 10), json={"input": {}}
+        )
+    ).json()
+    assert (await client.post(f"/v1/casts/{failed['id']}/retry", headers=caster.headers)).status_code == 202
+    # What a second retry sees when it read the old cast before the first one committed.
+    with platform.db.unit_of_work() as uow:
+        uow.session.execute(update(Cast).where(Cast.id == failed["id"]).values(retried_by=None))
+    response = await client.post(f"/v1/casts/{failed['id']}/retry", headers=caster.headers)
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "NOT_RETRYABLE"
+
+
 async def test_a_redelivered_job_aborts_a_cast_whose_worker_was_lost_long_ago(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path
 ) -> None:

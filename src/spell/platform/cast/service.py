@@ -327,7 +327,11 @@ class CastService:
                 button_id=old.button_id,
             )
             digest = canonical_sha256({"retry_of": old.id})
-            new, _ = self._create(uow, principal, body, f"retry:{old.id}", digest)
+            new, replay = self._create(uow, principal, body, f"retry:{old.id}", digest)
+            if replay:
+                # A concurrent retry committed its new cast after we read the old one (PostgreSQL,
+                # READ COMMITTED): that retry won.
+                raise NotRetryable(f"cast {cast_id} was retried already", details={"cast_id": cast_id})
             new.retry_of = old.id
             old.retried_by = new.id
             uow.session.flush()
