@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 
 from spell.errors import CastNotFound
 from spell.kit.time import utcnow
@@ -13,6 +13,23 @@ from spell.models import Cast, CastEvent
 from spell.storage.session import UnitOfWork
 
 __all__ = ["CastRepository"]
+
+_EVENTS = cast(Table, CastEvent.__table__)  # declarative tables are Table objects
+_CASTS = cast(Table, Cast.__table__)
+# Built once (three events per cast): no statement construction or cache-key work per call.
+_ADD_EVENT = (
+    insert(_EVENTS)
+    .values(
+        cast_id=bindparam("cid", type_=_EVENTS.c.cast_id.type),
+        seq=select(func.coalesce(func.max(_EVENTS.c.seq), 0) + 1)
+        .where(_EVENTS.c.cast_id == bindparam("cid"))
+        .scalar_subquery(),
+        type=bindparam("etype", type_=_EVENTS.c.type.type),
+        data=bindparam("edata", type_=_EVENTS.c.data.type),
+        created_at=bindparam("eat", type_=_EVENTS.c.created_at.type),
+    )
+    .returning(_EVENTS.c.seq)
+)
 
 
 class CastRepository:
@@ -58,31 +75,34 @@ class CastRepository:
         )
         return bool(getattr(result, "rowcount", 0) == 1)
 
+    def move(self, uow: UnitOfWork, cast_id: str, *, from_status: str, **values: Any) -> bool:
+        """``transition`` for callers that hold no ``Cast`` of this session: a plain UPDATE, without the
+        ORM's bookkeeping of loaded objects (the cast worker's terminal write)."""
+        statement = update(_CASTS).where(_CASTS.c.id == cast_id, _CASTS.c.status == from_status)
+        result = uow.session.execute(statement.values(**values))
+        return bool(getattr(result, "rowcount", 0) == 1)
+
     def claim(self, uow: UnitOfWork, cast_id: str, *, started_at: datetime) -> Cast | None:
-        """Move a cast ``queued → running`` and return it in the same statement; None if not queued."""
+        """Move a cast ``queued → running`` and return it in the same statement; None if not queued.
+
+        The returned ``Cast`` is not attached to the session (a plain UPDATE … RETURNING, no ORM
+        bookkeeping): read its fields, do not expect changes to it to be saved.
+        """
         statement = (
-            update(Cast)
-            .where(Cast.id == cast_id, Cast.status == "queued")
+            update(_CASTS)
+            .where(_CASTS.c.id == cast_id, _CASTS.c.status == "queued")
             .values(status="running", started_at=started_at)
-            .returning(Cast)
+            .returning(*_CASTS.c)
         )
-        return uow.session.scalars(statement, execution_options={"populate_existing": True}).one_or_none()
+        row = uow.session.execute(statement).first()
+        return None if row is None else Cast(**row._asdict())
 
     def add_event(
         self, uow: UnitOfWork, cast_id: str, type_: str, data: dict[str, Any], at: datetime | None = None
     ) -> int:
         """Append the next event (``seq`` counts from 1) in one statement; return its ``seq``."""
-        next_seq = (
-            select(func.coalesce(func.max(CastEvent.seq), 0) + 1)
-            .where(CastEvent.cast_id == cast_id)
-            .scalar_subquery()
-        )
-        statement = (
-            insert(CastEvent)
-            .values(cast_id=cast_id, seq=next_seq, type=type_, data=data, created_at=at or utcnow())
-            .returning(CastEvent.seq)
-        )
-        return int(uow.session.execute(statement).scalar_one())
+        params = {"cid": cast_id, "etype": type_, "edata": data, "eat": at or utcnow()}
+        return int(uow.session.execute(_ADD_EVENT, params).scalar_one())
 
     def events_after(self, uow: UnitOfWork, cast_id: str, after: int) -> list[CastEvent]:
         """Events with ``seq > after``, in order."""

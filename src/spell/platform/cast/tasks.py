@@ -65,7 +65,7 @@ class CastRunner:
         work = self.work_dir / cast_id if needs_work else None
         try:
             result = self._run(cast, version, token, work)
-            self._finish(cast_id, manifest, result)
+            self._finish(cast, manifest, result)
             if cast.webhook_url:
                 self.casts.send_webhook(cast.webhook_url, cast_id)
         finally:
@@ -163,18 +163,19 @@ class CastRunner:
         except SpellError as exc:
             return CastResult(outcome=Outcome.INTERNAL, message=exc.message, details={"code": exc.code})
 
-    def _finish(self, cast_id: str, manifest: SpellManifest, result: CastResult) -> None:
+    def _finish(self, cast: Cast, manifest: SpellManifest, result: CastResult) -> None:
+        # ``cast`` is the row as claimed: money and artifacts read only fields that never change (ids,
+        # spell), and the status moves by a conditional update below, so it is not read again.
+        cast_id = cast.id
         repo = self.casts.repo
         status = status_for(result.outcome)
         error_code = None if result.outcome.is_success else result.details.get("code", result.outcome.value)
         with self.casts.db.unit_of_work() as uow:
-            cast = uow.session.get(Cast, cast_id, populate_existing=True)
-            assert cast is not None  # noqa: S101 - claimed above
             usage = result.usage if isinstance(result.usage, Usage) else Usage()
             self.casts.money.settle(uow, cast, manifest, result.outcome, usage, output=result.output)
             stored = self.artifacts.store(uow, cast, result.artifacts)
             now = utcnow()
-            ended = repo.transition(
+            ended = repo.move(
                 uow,
                 cast_id,
                 from_status="running",
@@ -191,4 +192,4 @@ class CastRunner:
                     data["error_code"] = error_code
                 repo.add_event(uow, cast_id, status, data, at=now)
             else:  # canceled while running: keep the cancel, record what it used
-                repo.transition(uow, cast_id, from_status="canceled", usage=usage.to_dict())
+                repo.move(uow, cast_id, from_status="canceled", usage=usage.to_dict())
