@@ -295,3 +295,15 @@ async def test_concurrent_publishes_of_one_version_all_succeed_with_one_digest(
     assert len({r.json()["digest"] for r in responses}) == 1
     versions = (await client.get("/v1/spells/acme/hello/versions", headers=maker.headers)).json()["items"]
     assert len(versions) == 1
+
+
+async def test_a_bundle_whose_schema_no_cast_could_use_is_refused_at_publish(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    maker = await seed_maker(client, platform)
+    bundle = wasm_bundle(tmp_path / "bad", "acme/bad", signer=maker.publisher, schema={"type": "nonsense"})
+    response = await client.post("/v1/spells", headers=maker.headers, content=archive_of(bundle))
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "INVALID_BUNDLE"
+    assert response.json()["error"]["details"]["errors"]
+    assert (await client.get("/v1/spells", headers=maker.headers)).json()["items"] == []

@@ -23,6 +23,7 @@ from spell.bundle.manifest import SpellManifest
 from spell.errors import InvalidBundle, InvalidInput, PolicyViolation
 from spell.kit.encoding import b64url_decode, b64url_encode
 from spell.kit.ids import new_id
+from spell.kit.json_schema import SchemaInvalid, compile_schema
 from spell.kit.time import utcnow
 from spell.models import VISIBILITIES, Spell, SpellVersion
 from spell.platform.auth.schemas import Principal
@@ -314,6 +315,13 @@ def _input_schema(bundle: Path, manifest: SpellManifest) -> dict[str, Any]:
         raise InvalidBundle(f"{manifest.schema_relpath} is not JSON: {exc}") from exc
     if not isinstance(schema, dict):
         raise InvalidBundle(f"{manifest.schema_relpath} must hold a JSON object")
+    try:
+        compile_schema(schema)  # a schema no cast could use is refused now, not at every cast
+    except SchemaInvalid as exc:
+        raise InvalidBundle(
+            f"{manifest.schema_relpath}: not a usable JSON Schema: {exc}",
+            details={"file": manifest.schema_relpath, "errors": exc.problems},
+        ) from None
     return schema
 
 
