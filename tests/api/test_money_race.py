@@ -1,4 +1,4 @@
-"""Casts racing through the HTTP API (sync and async mixed) against a cap worth exactly ten of them."""
+"""Casts racing through the HTTP API (sync and async mixed) against a cap worth exactly a hundred of them (1000 casts)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from tests.api.money_helpers import FLAT, credit, publish_priced
 from tests.server_fixtures import seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
-PRICE, CASTS, WINNERS = 250_000, 40, 10
+PRICE, CASTS, WINNERS = 250_000, 1000, 100
 
 
 async def test_racing_casts_over_http_charge_exactly_the_cap(
