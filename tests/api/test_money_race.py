@@ -1,4 +1,4 @@
-"""Casts racing through the HTTP API (sync and async mixed) against a cap worth exactly a hundred of them (1000 casts)."""
+"""1000 casts racing through the HTTP API (sync and async mixed) against a cap worth exactly 100."""
 
 from __future__ import annotations
 
