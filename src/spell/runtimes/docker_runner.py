@@ -18,7 +18,6 @@ from spell.config.runtime import RuntimeSettings
 from spell.errors import InvalidInput, SpellError
 from spell.runtimes.base import Outcome
 from spell.runtimes.host.engine import EngineResult, EngineSettings, StepEngine
-from spell.runtimes.host.process import ProcessLimits
 from spell.runtimes.host.workspace import workspace
 
 __all__ = ["main", "run_bundle"]
@@ -35,16 +34,7 @@ def run_bundle(manifest_path: Path, input_path: Path, settings: RuntimeSettings)
     if not isinstance(input_value, dict):
         raise InvalidInput("the input must be a JSON object")
     tokens = {p.token_env: os.environ[p.token_env] for p in manifest.permissions if p.token_env in os.environ}
-    engine_settings = EngineSettings(
-        step_timeout_ms=settings.step_timeout_ms,
-        execution_timeout_ms=settings.execution_timeout_ms,
-        limits=ProcessLimits(
-            cpu_seconds=settings.cpu_seconds,
-            address_space_mb=settings.address_space_mb,
-            open_files=settings.open_files,
-            processes=settings.processes,
-        ),
-    )
+    engine_settings = EngineSettings.from_runtime_settings(settings)
     with workspace(bundle_dir, input_value) as space:
         engine = StepEngine(
             manifest,

@@ -19,7 +19,6 @@ from spell.kit.time import utcnow
 from spell.runtimes.base import Runtime
 from spell.runtimes.docker import DockerOptions
 from spell.runtimes.host.engine import EngineSettings, ProgressHook
-from spell.runtimes.host.process import ProcessLimits
 from spell.runtimes.local import CastOptions, LocalCast, LocalContext, Retention, RuntimeChoice, cast_local
 from spell.runtimes.local.summary import render_summary
 
@@ -32,16 +31,7 @@ def build_context(
     """Read SPELL_HOME, SPELL_RUNTIME_*, SPELL_DOCKER_* and SPELL_API_LOG_* once, here."""
     home = SpellHome.from_env(environ)
     settings = RuntimeSettings.from_env(environ)
-    engine = EngineSettings(
-        step_timeout_ms=settings.step_timeout_ms,
-        execution_timeout_ms=settings.execution_timeout_ms,
-        limits=ProcessLimits(
-            cpu_seconds=settings.cpu_seconds,
-            address_space_mb=settings.address_space_mb,
-            open_files=settings.open_files,
-            processes=settings.processes,
-        ),
-    )
+    engine = EngineSettings.from_runtime_settings(settings)
 
     wasm_settings = WasmSettings.from_env(environ, cache_dir=home.cache)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from spell.bundle.manifest import SpellManifest, Step, When
+from spell.config.runtime import RuntimeSettings
 from spell.errors import SpellError
 from spell.kit.jsonpath import MISSING, get_path
 from spell.kit.time import to_rfc3339, utcnow
@@ -40,6 +41,20 @@ class EngineSettings:
     execution_timeout_ms: int = 0  # 0 = only the per-step limit applies
     limits: ProcessLimits = field(default_factory=ProcessLimits)
     max_http_bytes: int = 4 * 1024 * 1024
+
+    @classmethod
+    def from_runtime_settings(cls, settings: RuntimeSettings) -> EngineSettings:
+        """Map the ``SPELL_RUNTIME_*`` settings onto the engine's timeouts and process limits."""
+        return cls(
+            step_timeout_ms=settings.step_timeout_ms,
+            execution_timeout_ms=settings.execution_timeout_ms,
+            limits=ProcessLimits(
+                cpu_seconds=settings.cpu_seconds,
+                address_space_mb=settings.address_space_mb,
+                open_files=settings.open_files,
+                processes=settings.processes,
+            ),
+        )
 
 
 @dataclass
