@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
-from spell.bundle.manifest import SpellManifest
+from spell.bundle.manifest import ManifestValidationError, SpellManifest
 from spell.errors import InvalidManifest
 
 __all__ = [
@@ -133,17 +132,11 @@ def _check_expansion(root: yaml.Node, source: str) -> None:
 
 def _validate(raw: dict[str, Any], source: str) -> SpellManifest:
     try:
-        return SpellManifest.model_validate(raw)
-    except ValidationError as exc:
-        problems = [
-            {"path": ".".join(str(p) for p in err["loc"]) or "(root)", "message": err["msg"]}
-            for err in exc.errors(include_url=False)
-        ]
-        first = problems[0]
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        return SpellManifest.from_dict(raw)
+    except ManifestValidationError as exc:
         raise InvalidManifest(
-            f"{source}: {first['path']}: {first['message']}{more}",
-            details={"file": source, "errors": problems},
+            f"{source}: {exc.path}: {exc.message}",
+            details={"file": source, "errors": [{"path": exc.path, "message": exc.message}]},
         ) from None
 
 

@@ -151,7 +151,7 @@ def _manifest(**extra: Any) -> SpellManifest:
         "name": "x",
         "runtime": {"execution": "builtin", "builtin": "echo"},
     }
-    return SpellManifest.model_validate({**base, **extra})
+    return SpellManifest.from_dict({**base, **extra})
 
 
 def test_effective_pricing_prefers_declared_pricing_over_billing() -> None:
@@ -174,9 +174,9 @@ def test_effective_pricing_prefers_declared_pricing_over_billing() -> None:
 def test_charge_never_exceeds_the_estimate(
     model: str, outcome: Outcome, wall_ms: float, out_bytes: int, requests: int, pages: int, on_fail: bool
 ) -> None:
-    pricing = Pricing.model_validate(
+    pricing = Pricing.from_dict(
         {
-            **METERED.model_dump(),
+            **METERED.to_dict(),
             "model": model,
             "events": {"page": 7},
             "max_events": 4,

@@ -59,7 +59,7 @@ def make_cast(tmp_path: Path) -> MakeCast:
             version="1.0.0",
             name="corpus",
             runtime=RuntimeSpec(execution="wasm", wasm=WasmSpec(**wasm), policy=policy or Capabilities()),
-            io=IoSpec(output_format=output_format),
+            io=IoSpec.from_dict({"output_format": output_format}),
         )
         return CastRequest(bundle_dir=bundle, manifest=manifest, input=input, work_dir=bundle.parent / "work")
 

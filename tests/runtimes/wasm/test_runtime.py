@@ -40,8 +40,8 @@ def test_text_output_is_returned_as_text_when_the_manifest_says_so(
 
 def test_a_non_wasm_manifest_is_refused_without_running(runtime: WasmRuntime, make_cast: MakeCast) -> None:
     request = make_cast("hello")
-    manifest = SpellManifest.model_validate(
-        {**request.manifest.model_dump(), "runtime": {"execution": "builtin", "builtin": "echo"}}
+    manifest = SpellManifest.from_dict(
+        {**request.manifest.to_dict(), "runtime": {"execution": "builtin", "builtin": "echo"}}
     )
     result = runtime.run(replace(request, manifest=manifest))
     assert result.outcome is Outcome.FAILED

@@ -35,7 +35,7 @@ def command(spell_id: str, version: str | None, as_json: bool) -> None:
         "id": m.id,
         "version": m.version,
         "path": str(spell.path),
-        "manifest": m.model_dump(mode="json"),
+        "manifest": m.to_dict(),
         "schema": schema,
         "source": spell.source.to_json() if spell.source else None,
     }

@@ -133,7 +133,7 @@ class SpellService:
             version=manifest.version,
             digest=digest.text,
             execution=manifest.runtime.execution,
-            manifest=manifest.model_dump(mode="json"),
+            manifest=manifest.to_dict(),
             input_schema=schema,
             signer_key_id=signer,
             is_yanked=False,
@@ -184,7 +184,7 @@ class SpellService:
         """The version's manifest (parsed once per digest)."""
         cached = self._manifests.get(version.digest)
         if cached is None:
-            cached = SpellManifest.model_validate(version.manifest)
+            cached = SpellManifest.from_dict(version.manifest)
             self._manifests[version.digest] = cached
         return cached
 

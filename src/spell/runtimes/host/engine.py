@@ -281,7 +281,7 @@ class StepEngine:
                     actual = resolve_output(self._outputs, when.output_path or "")
             except SpellError:
                 return False  # the step it names did not run or produced no such value
-        if "equals" in when.model_fields_set:
+        if when.has_equals:
             return actual is not MISSING and actual == when.equals
         return actual is MISSING or actual != when.not_equals
 

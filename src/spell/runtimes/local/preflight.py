@@ -187,7 +187,7 @@ def _billing(
     if not options.allow_billing:
         raise EntitlementRequired(
             "billing enabled requires --allow-billing",
-            details={"billing": manifest.billing.model_dump()},
+            details={"billing": manifest.billing.to_dict()},
             hint="cast again with --allow-billing once you accept the cost",
         )
     from spell.signing.licenses import LicenseStore, find_entitlement  # only billed spells need it

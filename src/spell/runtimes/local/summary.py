@@ -18,9 +18,9 @@ def execution_summary(manifest: SpellManifest, signature: SignatureReport) -> di
         "id": manifest.id,
         "version": manifest.version,
         "risk": manifest.risk,
-        "effects": [e.model_dump() for e in manifest.effects],
+        "effects": [e.to_dict() for e in manifest.effects],
         "permissions": [{"connector": p.connector, "scopes": list(p.scopes)} for p in manifest.permissions],
-        "billing": manifest.billing.model_dump(),
+        "billing": manifest.billing.to_dict(),
         "runtime": {
             "execution": manifest.runtime.execution,
             "platforms": list(manifest.runtime.platforms),
