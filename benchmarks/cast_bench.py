@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from _timing import median_and_fastest_ms, user_env
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from spell.bundle.install import install
@@ -42,16 +42,6 @@ BIN = Path(sys.executable).parent
 TARGET_MS = 250.0
 _IMPORT_MODEL = "import spell.bundle.manifest"
 _IMPORT_CAST = "import spell.cli.app, spell.cli.commands.cast, spell.cli.commands._local_cast"
-
-
-def _median_ms(fn: Callable[[], object], runs: int) -> tuple[float, float]:
-    """Median and fastest of ``runs`` timings (the fastest is the least disturbed by other load)."""
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples), min(samples)
 
 
 def _per_second(fn: Callable[[], object], count: int) -> float:
@@ -92,9 +82,7 @@ def main() -> None:
         trust = TrustStore(home.trust)
         trust.add_key("bench", public_key_to_b64url(key.public_key()))
         install(str(bundle), LocalStore(home.spells), FetchContext())
-        # Byte-code caches on, as on a user's machine (this sandbox sets PYTHONDONTWRITEBYTECODE).
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-        env["SPELL_HOME"] = str(home.root)
+        env = user_env(SPELL_HOME=str(home.root))
 
         def run(*argv: str) -> None:
             subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
@@ -102,17 +90,17 @@ def main() -> None:
         cast_argv = (str(BIN / "spell"), "cast", "bench/hello")
         run(*cast_argv)  # warm the byte-code cache
         rows = [
-            ("`python -c pass`", _median_ms(lambda: run(sys.executable, "-c", "pass"), args.runs)),
-            ("`spell --help`", _median_ms(lambda: run(str(BIN / "spell"), "--help"), args.runs)),
+            ("`python -c pass`", median_and_fastest_ms(lambda: run(sys.executable, "-c", "pass"), args.runs)),
+            ("`spell --help`", median_and_fastest_ms(lambda: run(str(BIN / "spell"), "--help"), args.runs)),
             (
                 "import the manifest model only",
-                _median_ms(lambda: run(sys.executable, "-c", _IMPORT_MODEL), args.runs),
+                median_and_fastest_ms(lambda: run(sys.executable, "-c", _IMPORT_MODEL), args.runs),
             ),
             (
                 "import everything `spell cast` needs",
-                _median_ms(lambda: run(sys.executable, "-c", _IMPORT_CAST), args.runs),
+                median_and_fastest_ms(lambda: run(sys.executable, "-c", _IMPORT_CAST), args.runs),
             ),
-            ("`spell cast` one-step sh spell", _median_ms(lambda: run(*cast_argv), args.runs)),
+            ("`spell cast` one-step sh spell", median_and_fastest_ms(lambda: run(*cast_argv), args.runs)),
         ]
         ctx = LocalContext(home=home, environ={}, input_max_bytes=65536, now=utcnow())
         retention = Retention(max_files=50)

@@ -14,14 +14,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
+from _timing import median_ms, user_env
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from spell.bundle.loaders import load_manifest
@@ -32,15 +31,6 @@ from spell.signing.verifier import check_bundle_signature
 
 BIN = Path(sys.executable).parent
 START_TARGET_MS = 150.0
-
-
-def _median_ms(fn: Callable[[], object], runs: int) -> float:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
 
 
 def _proc(*argv: str, env: dict[str, str]) -> Callable[[], object]:
@@ -74,7 +64,7 @@ def main() -> None:
     runs = parser.parse_args().runs
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        env = {**os.environ, "SPELL_HOME": str(root / "home")}
+        env = user_env(SPELL_HOME=str(root / "home"))
         bundle = _make_bundle(root, 500)
         key = Ed25519PrivateKey.generate()
         sign_bundle(bundle, key)
@@ -89,11 +79,11 @@ def main() -> None:
                 digest.update(path.read_bytes())
             return digest.digest()
 
-        python_pass = _median_ms(_proc(sys.executable, "-c", "pass", env=env), runs)
-        spell_help = _median_ms(_proc(str(BIN / "spell"), "--help", env=env), runs)
-        verify_cli = _median_ms(_proc(str(BIN / "spell"), "verify", "--path", str(bundle), env=env), runs)
-        verify_lib = _median_ms(lambda: check_bundle_signature(bundle, manifest, trust), runs)
-        hash_only = _median_ms(raw_hash, runs)
+        python_pass = median_ms(_proc(sys.executable, "-c", "pass", env=env), runs)
+        spell_help = median_ms(_proc(str(BIN / "spell"), "--help", env=env), runs)
+        verify_cli = median_ms(_proc(str(BIN / "spell"), "verify", "--path", str(bundle), env=env), runs)
+        verify_lib = median_ms(lambda: check_bundle_signature(bundle, manifest, trust), runs)
+        hash_only = median_ms(raw_hash, runs)
 
     rows = [
         ("spell --help (cold start)", spell_help, "python -c pass", python_pass),

@@ -14,16 +14,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
+from _timing import median_ms, user_env
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from spell.bundle.install import install
@@ -36,15 +33,6 @@ from spell.signing.trust import TrustStore
 from spell.signing.verifier import check_bundle_signature
 
 BIN = Path(sys.executable).parent
-
-
-def _median_ms(fn: Callable[[], object], runs: int) -> float:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
 
 
 def _make_bundle(root: Path) -> Path:
@@ -78,7 +66,7 @@ def main() -> None:
             home = root / f"home-{next(counter)}"
             (home / "trust").mkdir(parents=True)
             shutil.copytree(trust_root, home / "trust" / "publishers")
-            return {**os.environ, "SPELL_HOME": str(home)}
+            return user_env(SPELL_HOME=str(home))
 
         def cli_install_fresh() -> object:
             env = fresh_home()
@@ -101,7 +89,9 @@ def main() -> None:
             )
 
         def python_pass() -> object:
-            return subprocess.run([sys.executable, "-c", "pass"], check=True, capture_output=True)
+            return subprocess.run(
+                [sys.executable, "-c", "pass"], env=user_env(), check=True, capture_output=True
+            )
 
         trust = TrustStore(trust_root)
 
@@ -115,12 +105,12 @@ def main() -> None:
         def copytree() -> object:
             return shutil.copytree(bundle, root / f"copy-{next(counter)}")
 
-        install_ms = _median_ms(cli_install_fresh, runs)
-        again_ms = _median_ms(cli_install_again, runs)
-        help_ms = _median_ms(cli_help, runs)
-        pass_ms = _median_ms(python_pass, runs)
-        lib_ms = _median_ms(in_process, runs)
-        copy_ms = _median_ms(copytree, runs)
+        install_ms = median_ms(cli_install_fresh, runs)
+        again_ms = median_ms(cli_install_again, runs)
+        help_ms = median_ms(cli_help, runs)
+        pass_ms = median_ms(python_pass, runs)
+        lib_ms = median_ms(in_process, runs)
+        copy_ms = median_ms(copytree, runs)
 
     rows = [
         ("`spell install` small signed bundle, empty home", install_ms, "`python -c pass`", pass_ms),
