@@ -24,7 +24,7 @@ _SCRIPT = textwrap.dedent(
     import wasmtime
     from spell.bundle.manifest import IoSpec, RuntimeSpec, SpellManifest, WasmSpec
     from spell.runtimes.base import CastRequest
-    from spell.runtimes.wasm import WasmRuntime, sandbox
+    from spell.runtimes.wasm import WasmRuntime, capture, sandbox
 
     threads, outcomes = [], []
 
@@ -43,7 +43,8 @@ _SCRIPT = textwrap.dedent(
     sandbox.attach_watch = attach
 
     runtime = WasmRuntime()
-    assets, work, names = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:]
+    assets, work, sinks, names = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4:]
+    capture.NATIVE_OUTPUT = capture.NATIVE_OUTPUT and sinks == "memfd"
     for name in names:
         bundle = work / name
         bundle.mkdir()
@@ -66,9 +67,10 @@ _SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.slow
-def test_exit_with_guests_running_on_daemon_threads_is_clean_and_prompt(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sinks", ["memfd", "python"])
+def test_exit_with_guests_running_on_daemon_threads_is_clean_and_prompt(tmp_path: Path, sinks: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-c", _SCRIPT, str(ASSETS), str(tmp_path), "infinite_loop", "sleeper"],
+        [sys.executable, "-c", _SCRIPT, str(ASSETS), str(tmp_path), sinks, "infinite_loop", "sleeper"],
         capture_output=True,
         text=True,
         timeout=50,  # the guests' own wall clock is 60 s: finishing earlier means they were stopped

@@ -12,12 +12,12 @@ import ctypes
 import itertools
 import threading
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import wasmtime
 from wasmtime import _ffi as ffi
 
-__all__ = ["StopReason", "Watch", "attach_watch", "cancel_running", "detach_watch"]
+__all__ = ["Output", "StopReason", "Watch", "attach_watch", "cancel_running", "detach_watch"]
 
 
 class StopReason:
@@ -26,6 +26,17 @@ class StopReason:
     TIMEOUT = "timeout"
     CANCELED = "canceled"
     OUTPUT = "output"
+
+
+class Output(Protocol):
+    """A captured output stream, as the watch sees it."""
+
+    name: str
+
+    @property
+    def overflowed(self) -> bool:
+        """True once the guest wrote more than the stream's cap."""
+        ...
 
 
 class Watch:
@@ -38,6 +49,7 @@ class Watch:
         self.cancel = cancel if cancel is not None else threading.Event()
         self.reason: str | None = None
         self.output_overflow: str | None = None  # "stdout" or "stderr"
+        self.outputs: tuple[Output, ...] = ()  # the cast's streams, checked for overflow at each tick
 
     def remaining_s(self) -> float:
         """Seconds left on the wall clock (never negative)."""
@@ -46,6 +58,7 @@ class Watch:
     def check(self) -> str | None:
         """Record and return the stop reason, if there is one now."""
         if self.reason is None:
+            self.check_outputs()
             if self.output_overflow is not None:
                 self.reason = StopReason.OUTPUT
             elif self.cancel.is_set() or _CLOSING.is_set():
@@ -53,6 +66,15 @@ class Watch:
             elif time.monotonic() >= self.deadline:
                 self.reason = StopReason.TIMEOUT
         return self.reason
+
+    def check_outputs(self) -> str | None:
+        """Record and return the first stream that passed its cap, if any."""
+        if self.output_overflow is None:
+            for output in self.outputs:
+                if output.overflowed:
+                    self.output_overflow = output.name
+                    break
+        return self.output_overflow
 
 
 _WATCHES: dict[int, Watch] = {}

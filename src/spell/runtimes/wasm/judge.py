@@ -12,7 +12,7 @@ from spell.runtimes.base import Limits, Outcome
 from spell.runtimes.wasm.interrupt import StopReason, Watch
 from spell.runtimes.wasm.sandbox import Ran
 
-__all__ = ["Verdict", "judge", "parse_output"]
+__all__ = ["Verdict", "judge", "judge_pool_refusal", "parse_output"]
 
 _EXCERPT = 2000
 Verdict = tuple[Outcome, str, dict[str, Any]]
@@ -47,6 +47,17 @@ def judge(ran: Ran, watch: Watch, limits: Limits, violations: list[dict[str, Any
     if ran.extra.get("no_start"):
         return Outcome.FAILED, "the module exports no _start (not a WASI command)", {"reason": "no_start"}
     return Outcome.SUCCEEDED, "", {}
+
+
+def judge_pool_refusal(error: wasmtime.WasmtimeError, limits: Limits) -> Verdict | None:
+    """A module the pooled engine refuses to load (memory or tables past any slot) is over a limit.
+
+    Without the pool, the same module loads and the store limits refuse it at instantiation; the
+    outcome is the same either way. None when ``error`` is not such a refusal.
+    """
+    if "pooling allocator" not in str(error):
+        return None
+    return _link_or_start_error(error, limits)
 
 
 def parse_output(stdout: bytes, output_format: str) -> tuple[Any, str | None]:
@@ -109,6 +120,5 @@ def _cause(text: str) -> str:
 
 
 def _stderr_excerpt(ran: Ran) -> str:
-    data = bytes(ran.stderr.buffer) if ran.stderr is not None else b""
-    text = data[-_EXCERPT:].decode("utf-8", errors="replace").strip()
+    text = ran.stderr[-_EXCERPT:].decode("utf-8", errors="replace").strip()
     return text or "(no stderr)"

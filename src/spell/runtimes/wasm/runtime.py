@@ -23,7 +23,7 @@ from spell.runtimes.wasm.capabilities import CapabilityError, plan_grants
 from spell.runtimes.wasm.egress import EgressClient, EgressOptions
 from spell.runtimes.wasm.engine import EngineConfig, shared_engine
 from spell.runtimes.wasm.interrupt import Watch
-from spell.runtimes.wasm.judge import judge, parse_output
+from spell.runtimes.wasm.judge import judge, judge_pool_refusal, parse_output
 from spell.runtimes.wasm.limits import effective_limits
 from spell.runtimes.wasm.linking import Linkers
 from spell.runtimes.wasm.module_file import ModuleFileError, ModuleFiles
@@ -37,7 +37,9 @@ class WasmRuntime:
     """The ``wasm`` runtime. One instance per process is enough: it is safe to call from many threads.
 
     ``settings`` are the operator's maxima (``spell.config.wasm``); ``egress`` changes how the
-    egress host function connects (tests only).
+    egress host function connects (tests only). ``instance_slots`` is how many casts can hold an
+    instance at once on the pooled engine (``engine.py``); a cast waits, within its wall clock, for
+    a free slot. 0 allocates every instance afresh, with no bound.
     """
 
     def __init__(
@@ -46,11 +48,17 @@ class WasmRuntime:
         *,
         egress: EgressOptions | None = None,
         tick_s: float = 0.005,
+        instance_slots: int = 128,
     ) -> None:
         self.settings = settings or WasmSettings()
         self.egress_options = egress or EgressOptions()
-        config = EngineConfig(max_stack_bytes=self.settings.max_stack_bytes)
-        self.engine, self._ticker = shared_engine(config, tick_s=tick_s)
+        config = EngineConfig(
+            max_stack_bytes=self.settings.max_stack_bytes,
+            instance_slots=instance_slots,
+            max_table_elements=self.settings.max_table_elements,
+        )
+        shared = shared_engine(config, tick_s=tick_s)
+        self.engine, self._ticker = shared.engine, shared.ticker
         directory = self.settings.cache_dir / "wasm" if self.settings.cache_dir is not None else None
         self.cache = ModuleCache(
             self.engine, config.cache_key, capacity=self.settings.module_cache_entries, directory=directory
@@ -81,7 +89,7 @@ class WasmRuntime:
         limits = _limits(spec, request.limits, self.settings)
         if request.cancel is not None and request.cancel.is_set():
             return _fail(Outcome.CANCELED, "the cast was canceled before it started")
-        loaded = self._load(request.bundle_dir, spec.module)
+        loaded = self._load(request.bundle_dir, spec.module, limits)
         if isinstance(loaded, CastResult):
             return loaded
         digest, module = loaded
@@ -101,7 +109,9 @@ class WasmRuntime:
         if policy.net_allow:
             egress = EgressClient(policy.net_allow, self.settings, watch, self.egress_options, violations)
         stdin = _encode_input(request.input)
-        self._ticker.enter()
+        if not self._ticker.enter(watch.remaining_s()):  # waits only when every instance slot is taken
+            message = f"no instance slot became free within the wall-clock limit of {limits.timeout_ms} ms"
+            return _fail(Outcome.TIMEOUT, message, reason="no_instance_slot")
         try:
             ran = run_module(
                 self.engine,
@@ -114,10 +124,9 @@ class WasmRuntime:
                 argv0="",  # no arguments: input is stdin only, and skipping argv saves time per cast
             )
         finally:
-            self._ticker.leave()
+            self._ticker.leave()  # after run_module closed the store: its instance slot is free
         outcome, message, details = judge(ran, watch, limits, violations)
-        stdout = bytes(ran.stdout.buffer) if ran.stdout is not None else b""
-        stderr = bytes(ran.stderr.buffer) if ran.stderr is not None else b""
+        stdout, stderr = ran.stdout, ran.stderr
         result = CastResult(
             outcome=outcome,
             stdout=stdout.decode("utf-8", errors="replace"),
@@ -130,8 +139,8 @@ class WasmRuntime:
                 cpu_ms=round(ran.cpu_ms, 3),
                 fuel=ran.fuel_used,
                 peak_memory_bytes=ran.peak_memory,
-                stdout_bytes=ran.stdout.attempted if ran.stdout is not None else 0,
-                stderr_bytes=ran.stderr.attempted if ran.stderr is not None else 0,
+                stdout_bytes=ran.stdout_attempted,
+                stderr_bytes=ran.stderr_attempted,
                 output_bytes=len(stdout),
                 network_requests=egress.requests if egress is not None else 0,
                 network_bytes=egress.bytes if egress is not None else 0,
@@ -162,7 +171,9 @@ class WasmRuntime:
             return
         result.artifacts = artifacts
 
-    def _load(self, bundle_dir: Path, module_rel: str) -> tuple[str, wasmtime.Module] | CastResult:
+    def _load(
+        self, bundle_dir: Path, module_rel: str, limits: Limits
+    ) -> tuple[str, wasmtime.Module] | CastResult:
         try:
             found = self._files.lookup(bundle_dir, module_rel)
             return found.sha256, self.cache.get_by_digest(found.sha256, found.read)
@@ -175,6 +186,11 @@ class WasmRuntime:
                 reason="module_missing",
             )
         except wasmtime.WasmtimeError as exc:
+            refused = judge_pool_refusal(exc, limits)
+            if refused is not None:
+                outcome, message, details = refused
+                kept = {k: v for k, v in details.items() if v is not None}
+                return CastResult(outcome=outcome, message=message, details=kept)
             first = str(exc).splitlines()[0] if str(exc) else "invalid module"
             return _fail(
                 Outcome.FAILED, f"the module is not valid WebAssembly: {first}", reason="module_invalid"

@@ -12,9 +12,9 @@ import wasmtime
 from wasmtime import _ffi as ffi
 
 from spell.runtimes.base import Limits
-from spell.runtimes.wasm.calls import call_no_args, get_export
+from spell.runtimes.wasm.calls import memory_bytes, run_start
 from spell.runtimes.wasm.capabilities import Grants
-from spell.runtimes.wasm.capture import CappedSink, connect_output
+from spell.runtimes.wasm.capture import OutputSink, open_output
 from spell.runtimes.wasm.egress import EgressClient
 from spell.runtimes.wasm.interrupt import Watch, attach_watch, detach_watch
 from spell.runtimes.wasm.linking import HostContext, bind
@@ -37,8 +37,10 @@ class Ran:
     fuel_used: int = 0
     peak_memory: int = 0
     cpu_ms: float = 0.0
-    stdout: CappedSink | None = None
-    stderr: CappedSink | None = None  # None only when the run never started
+    stdout: bytes = b""  # kept, at most the cap
+    stderr: bytes = b""
+    stdout_attempted: int = 0  # bytes the guest wrote, kept or not (see capture.py)
+    stderr_attempted: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -89,10 +91,30 @@ def _run_in(
     )
     fuel = limits.fuel or 0
     store.set_fuel(fuel)
-    stdout = CappedSink("stdout", limits.max_stdout_bytes, watch)
-    stderr = CappedSink("stderr", limits.max_stderr_bytes, watch)
-    ran = Ran(stdout=stdout, stderr=stderr)
-    store.set_wasi(_wasi_config(stdin, grants, stdout, stderr, argv0))
+    ran = Ran()
+    wasi = _wasi_config(stdin, grants, argv0)
+    outputs = open_output(
+        wasi, stdout_limit=limits.max_stdout_bytes, stderr_limit=limits.max_stderr_bytes, watch=watch
+    )
+    try:
+        store.set_wasi(wasi)
+        instance = _start(store, linked, ran, watch, egress)
+    finally:
+        _collect(ran, outputs, watch)
+    ran.fuel_used = fuel - store.get_fuel()
+    if instance is not None:
+        # A cast has at most one linear memory (store limits); WASI modules export it as "memory".
+        ran.peak_memory = memory_bytes(store, instance)
+    return ran
+
+
+def _start(
+    store: wasmtime.Store,
+    linked: Callable[[], wasmtime.InstancePre],
+    ran: Ran,
+    watch: Watch,
+    egress: EgressClient | None,
+) -> wasmtime.Instance | None:
     key = attach_watch(store, watch)
     cpu0 = time.thread_time()
     instance: wasmtime.Instance | None = None
@@ -100,12 +122,10 @@ def _run_in(
     try:
         instance = linked().instantiate(store)
         ran.instantiated = True
-        start = get_export(store, instance, "_start")
-        if not isinstance(start, wasmtime.Func):
-            ran.extra["no_start"] = True
-        else:
-            call_no_args(store, start)
+        if run_start(store, instance):
             ran.exit_code = 0
+        else:
+            ran.extra["no_start"] = True
     except wasmtime.ExitTrap as exc:
         ran.exit_code = exc.code
     except wasmtime.Trap as exc:
@@ -116,24 +136,27 @@ def _run_in(
         ran.cpu_ms = (time.thread_time() - cpu0) * 1000
         bind(previous)
         detach_watch(key)
-    ran.fuel_used = fuel - store.get_fuel()
-    if instance is not None:
-        # A cast has at most one linear memory (store limits); WASI modules export it as "memory".
-        memory = get_export(store, instance, "memory")
-        ran.peak_memory = memory.data_len(store) if isinstance(memory, wasmtime.Memory) else 0
-    return ran
+    return instance
 
 
-def _wasi_config(
-    stdin: bytes, grants: Grants, stdout: CappedSink, stderr: CappedSink, argv0: str
-) -> wasmtime.WasiConfig:
+def _collect(ran: Ran, outputs: tuple[OutputSink, OutputSink], watch: Watch) -> None:
+    # The guest has stopped and wasmtime has finished every write it accepted.
+    stdout, stderr = outputs
+    try:
+        ran.stdout = stdout.finish()
+    finally:
+        ran.stderr = stderr.finish()
+    ran.stdout_attempted, ran.stderr_attempted = stdout.attempted, stderr.attempted
+    watch.check_outputs()  # an overflow in the last moments before the guest stopped
+
+
+def _wasi_config(stdin: bytes, grants: Grants, argv0: str) -> wasmtime.WasiConfig:
     wasi = wasmtime.WasiConfig()
     if argv0:
         wasi.argv = [argv0]
     if grants.env:
         wasi.env = list(grants.env.items())
     _set_stdin_bytes(wasi, stdin)
-    connect_output(wasi, stdout=stdout, stderr=stderr)
     for guest, host in grants.read_only.items():
         wasi.preopen_dir(str(host), guest, fs_mutable=False)
     for guest, host in grants.writable.items():
