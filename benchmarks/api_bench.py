@@ -109,14 +109,21 @@ async def load(
     return latencies, failures, wall
 
 
-def row(name: str, concurrency: int, latencies: list[float], failures: int, wall: float) -> str:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def row(name: str, concurrency: int, latencies: list[float], failures: int, wall: float, cpu: float) -> str:
+    """One table row; ``cpu`` is the server process's CPU seconds during the row."""
     if not latencies:
-        return f"| {name} | {concurrency} | 0 | - | - | - | {failures} |"
+        return f"| {name} | {concurrency} | 0 | - | - | - | - | {failures} |"
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     return (
         f"| {name} | {concurrency} | {len(ordered)} | {statistics.median(ordered):.2f} | {p99:.2f} | "
-        f"{len(ordered) / wall:.0f} | {failures} |"
+        f"{len(ordered) / wall:.0f} | {cpu * 1000 / len(ordered):.2f} | {failures} |"
     )
 
 
@@ -213,17 +220,24 @@ def main() -> None:
             body: dict[str, object] = {"input": {"name": "world"}}
             asyncio.run(load(cast_url, cast_headers, body, 4, 1.0, cast=True))  # warm-up (compile, caches)
             print(f"api_bench: {args.seconds:.0f} s per row, server workers={args.workers}, SQLite (WAL)\n")
-            print("| target | concurrency | requests | median ms | p99 ms | req/s | failed |")
-            print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+            print(
+                "| target | concurrency | requests | median ms | p99 ms | req/s "
+                "| server CPU ms/req | failed |"
+            )
+            print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
             for level in levels:
+                before = cpu_seconds(hello.pid)
                 lat, fail, wall = asyncio.run(
                     load(f"http://127.0.0.1:{hello_port}/hello", {}, body, level, args.seconds, cast=False)
                 )
-                print(row("bare FastAPI hello (baseline)", level, lat, fail, wall), flush=True)
+                used = cpu_seconds(hello.pid) - before
+                print(row("bare FastAPI hello (baseline)", level, lat, fail, wall, used), flush=True)
+                before = cpu_seconds(spell.pid)
                 lat, fail, wall = asyncio.run(
                     load(cast_url, cast_headers, body, level, args.seconds, cast=True)
                 )
-                print(row("spell sync cast hello-wasm", level, lat, fail, wall), flush=True)
+                used = cpu_seconds(spell.pid) - before
+                print(row("spell sync cast hello-wasm", level, lat, fail, wall, used), flush=True)
         finally:
             for proc in (spell, hello):
                 proc.terminate()

@@ -296,9 +296,7 @@ async def test_two_hundred_concurrent_casts_on_twenty_keys_make_exactly_twenty_c
 async def test_the_event_stream_sends_heartbeats_while_a_cast_runs_and_closes_at_its_end(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path
 ) -> None:
-    caster = await _ready(
-        client, platform, tmp_path, wat=SPIN_WAT, schema={"type": "object"}, timeout_ms=1500
-    )
+    caster = await _ready(client, platform, tmp_path, wat=SPIN_WAT, schema={"type": "object"}, timeout_ms=600)
     cast = (
         await client.post(
             "/v1/spells/acme/hello/cast", headers=_cast_headers(caster, "hb"), json={"input": {}}
@@ -397,3 +395,35 @@ async def test_a_redelivered_job_aborts_a_cast_whose_worker_was_lost_long_ago(
     assert statuses == {lost: "aborted", recent: "running", here: "running"}
     events = (await client.get(f"/v1/casts/{lost}/events", headers=caster.headers)).text
     assert "event: aborted" in events
+
+
+async def test_the_sweep_aborts_casts_left_running_by_a_dead_process_and_nothing_else(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    caster = await _ready(client, platform, tmp_path)
+    ids = []
+    for key in ("dead", "young", "alive", "done"):
+        response = await client.post(
+            "/v1/spells/acme/hello/cast",
+            headers=_cast_headers(caster, key, 10),
+            json={"input": {"name": key}},
+        )
+        ids.append(response.json()["id"])
+    dead, young, alive, done = ids
+    with platform.db.unit_of_work() as uow:
+        for cast_id, age in (
+            (dead, timedelta(hours=1)),
+            (young, timedelta(seconds=1)),
+            (alive, timedelta(hours=1)),
+        ):
+            uow.session.execute(
+                update(Cast).where(Cast.id == cast_id).values(status="running", started_at=utcnow() - age)
+            )
+    platform.casts.cancels.open(alive)  # running in this process: not an orphan
+    try:
+        assert platform.runner.sweep_orphans() == 2  # the two old enough to look; "alive" is kept
+    finally:
+        platform.casts.cancels.close(alive)
+    statuses = {cast_id: platform.casts.get_status(cast_id) for cast_id in ids}
+    assert statuses == {dead: "aborted", young: "running", alive: "running", done: "succeeded"}
+    assert platform.runner.sweep_orphans() == 1  # only "alive" is still old and running

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from spell.api import create_app
 from spell.config.server import ServerSettings
-from spell.errors import InvalidInput
+from spell.errors import AuthError, InvalidInput
 from spell.kit.encoding import b64url_encode
 from spell.platform.auth.jwt import JwtVerifier
 from spell.platform.server import Platform
@@ -164,3 +164,89 @@ def test_settings_build_the_verifier_only_when_a_jwks_is_configured(tmp_path: Pa
     )
     with pytest.raises(InvalidInput):
         jwt_verifier(unreachable)
+
+
+class _JwksServer:
+    """A JWKS endpoint on localhost whose document the test changes, counting fetches."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        import http.server
+        import threading
+
+        self.document: dict[str, Any] | None = document
+        self.fetches = 0
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.fetches += 1
+                if outer.document is None:
+                    self.send_response(503)
+                    self.end_headers()
+                    return
+                body = json.dumps(outer.document).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_args: Any) -> None:
+                return
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/jwks.json"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _only(*algs: str) -> dict[str, Any]:
+    return {"keys": [key for key in _jwks()["keys"] if key["alg"] in algs]}
+
+
+def test_a_jwks_url_is_refetched_when_a_token_names_a_new_key(tmp_path: Path) -> None:
+    from spell.api.jwt_setup import jwt_verifier
+
+    served = _JwksServer(_only("EdDSA"))
+    try:
+        settings = ServerSettings.for_home(
+            tmp_path, jwks_url=served.url, jwt_issuers=(ISSUER,), jwt_audience=AUDIENCE
+        )
+        verifier = jwt_verifier(settings)
+        assert verifier is not None
+        assert served.fetches == 1
+        assert verifier.claims(_token("EdDSA"))["sub"] == "user-1"
+        served.document = _only("EdDSA", "ES256")  # the provider rotates a new key in
+        object.__setattr__(verifier, "min_refresh_s", 0.0)
+        assert verifier.claims(_token("ES256"))["sub"] == "user-1"
+        assert served.fetches == 2
+    finally:
+        served.close()
+
+
+def test_unknown_key_ids_refetch_at_most_once_per_interval_and_failures_keep_the_keys() -> None:
+    served = _JwksServer(_only("EdDSA"))
+    try:
+
+        def fetch() -> dict[str, Any]:
+            return httpx.get(served.url, timeout=5).raise_for_status().json()  # type: ignore[no-any-return]
+
+        verifier = JwtVerifier.from_jwks(fetch(), issuers=(ISSUER,), audience=AUDIENCE, fetch=fetch)
+        object.__setattr__(verifier, "min_refresh_s", 60.0)
+        for _ in range(5):  # a flood of tokens with an unknown kid: no refetch within the interval
+            with pytest.raises(AuthError):
+                verifier.claims(_token("RS256"))
+        assert served.fetches == 1
+        served.document = None  # the provider is down
+        assert verifier.refresh() is False
+        assert verifier.claims(_token("EdDSA"))["sub"] == "user-1"  # the old keys still work
+        served.document = _only("ES256")  # the provider withdrew the EdDSA key
+        object.__setattr__(verifier, "max_age_s", 0.0)
+        with pytest.raises(AuthError):
+            verifier.claims(_token("EdDSA"))
+        assert verifier.claims(_token("ES256"))["sub"] == "user-1"
+    finally:
+        served.close()

@@ -26,6 +26,8 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         "SPELL_DATABASE_URL": "postgresql+psycopg://u@h/db",
         "SPELL_QUEUE_URL": "nats://h:4222",
         "SPELL_SERVER_WORKERS": "8",
+        "SPELL_SERVER_INLINE_CASTS": "0",
+        "SPELL_SERVER_CACHE_MS": "250",
         "SPELL_SERVER_ALLOW_UNSIGNED": "yes",
         "SPELL_SERVER_ALLOW_HOST_RUNTIME": "1",
         "SPELL_SERVER_ALLOW_DOCKER_RUNTIME": "true",
@@ -56,11 +58,19 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
     assert settings.buttons_file == tmp_path / "buttons.json"
     assert settings.secret_key == "k"
     assert settings.rate_limit_per_minute == 120
+    assert settings.inline_casts == 0
+    assert settings.cache_ms == 250
     assert settings.rate_limit_url == "redis://h:6379/0"
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("SPELL_SERVER_ALLOW_UNSIGNED", "maybe"), ("SPELL_SERVER_WORKERS", "0")]
+    ("name", "value"),
+    [
+        ("SPELL_SERVER_ALLOW_UNSIGNED", "maybe"),
+        ("SPELL_SERVER_WORKERS", "0"),
+        ("SPELL_SERVER_INLINE_CASTS", "-1"),
+        ("SPELL_SERVER_CACHE_MS", "soon"),
+    ],
 )
 def test_garbage_settings_are_refused_by_name(tmp_path: Path, name: str, value: str) -> None:
     with pytest.raises(InvalidInput, match=name):

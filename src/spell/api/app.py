@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from spell.api.errors import install_error_handlers
+from spell.api.inline import InlineCasts
 from spell.api.jwt_setup import jwt_verifier
 from spell.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from spell.api.routes import admin, artifacts, billing, buttons, casts, health, me, money, spells
@@ -31,6 +32,7 @@ def create_app(
     ``jwt`` overrides the verifier built from the JWKS settings (None there: API keys only).
     """
     chosen = platform or Platform.build(settings)
+    inline = InlineCasts(chosen.runner, settings.inline_casts)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -39,6 +41,7 @@ def create_app(
         try:
             yield
         finally:
+            inline.close()
             if manage:
                 chosen.stop()
 
@@ -50,10 +53,12 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.platform = chosen
+    app.state.inline = inline
     app.state.jwt = jwt or jwt_verifier(settings)
     app.state.limiter = _limiter(settings)
     install_error_handlers(app)
-    for module in (health, me, spells, casts, buttons, artifacts, admin, money, billing):
+    # Casts first: the router tries routes in order, and the cast route is by far the busiest.
+    for module in (casts, health, me, spells, buttons, artifacts, admin, money, billing):
         app.include_router(module.router, responses=_ERROR_RESPONSES)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)

@@ -19,8 +19,8 @@ __all__ = ["CurrentPlatform", "CurrentPrincipal", "blocking", "get_platform", "g
 T = TypeVar("T")
 
 
-def get_platform(request: Request) -> Platform:
-    """The platform the app was built with."""
+async def get_platform(request: Request) -> Platform:
+    """The platform the app was built with (async: FastAPI runs plain functions in a thread)."""
     platform: Platform = request.app.state.platform
     return platform
 
@@ -50,8 +50,12 @@ async def get_principal(request: Request) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthError("missing credentials", hint="send 'Authorization: Bearer sk_live_…'")
-    verifier: JwtVerifier | None = getattr(request.app.state, "jwt", None)
-    principal = await blocking(_authenticate, get_platform(request), verifier, token.strip())
+    token = token.strip()
+    platform: Platform = request.app.state.platform
+    principal = platform.auth.cached_principal(token) if token.startswith(("sk_live_", "sk_test_")) else None
+    if principal is None:
+        verifier: JwtVerifier | None = getattr(request.app.state, "jwt", None)
+        principal = await blocking(_authenticate, platform, verifier, token)
     request.state.principal = principal
     return principal
 

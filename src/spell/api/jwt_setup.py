@@ -1,4 +1,4 @@
-"""Build the JWT verifier from settings at start-up (a JWKS file, or a URL fetched once)."""
+"""Build the JWT verifier from settings at start-up (a JWKS file, or a URL fetched then kept fresh)."""
 
 from __future__ import annotations
 
@@ -29,10 +29,15 @@ def jwt_verifier(settings: ServerSettings) -> JwtVerifier | None:
     if settings.jwks_file is not None:
         return JwtVerifier.from_file(settings.jwks_file, **options)
     assert settings.jwks_url is not None  # noqa: S101 - checked above
-    try:
-        response = httpx.get(settings.jwks_url, timeout=10)
-        response.raise_for_status()
-        jwks = response.json()
-    except (httpx.HTTPError, ValueError) as exc:
-        raise InvalidInput(f"cannot fetch the JWKS from {settings.jwks_url}: {exc}") from exc
-    return JwtVerifier.from_jwks(jwks, **options)
+    url = settings.jwks_url
+
+    def fetch() -> dict[str, Any]:
+        try:
+            response = httpx.get(url, timeout=10)
+            response.raise_for_status()
+            jwks: dict[str, Any] = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise InvalidInput(f"cannot fetch the JWKS from {url}: {exc}") from exc
+        return jwks
+
+    return JwtVerifier.from_jwks(fetch(), fetch=fetch, **options)

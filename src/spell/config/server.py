@@ -41,6 +41,11 @@ class ServerSettings:
     # Keys API-key hashes and signed artifact URLs; None: a random one kept in data_dir/secret.key.
     secret_key: str | None = None
     workers: int = 2
+    # ``Prefer: wait`` casts run on the requesting side, up to this many at once (0: always queue them).
+    inline_casts: int = 4
+    # How long key and spell lookups stay cached; changes made by this process are seen at once, those
+    # of other processes sharing the database within this time. 0 turns the caches off.
+    cache_ms: int = 2000
     max_body_bytes: int = 16 * 1024 * 1024
     max_wait_seconds: int = 60
     allow_unsigned: bool = False
@@ -105,6 +110,8 @@ class ServerSettings:
             database_url=env.get("SPELL_DATABASE_URL") or base.database_url,
             secret_key=env.get("SPELL_SERVER_SECRET_KEY") or base.secret_key,
             workers=env_int(env, "SPELL_SERVER_WORKERS", base.workers, minimum=1),
+            inline_casts=env_int(env, "SPELL_SERVER_INLINE_CASTS", base.inline_casts, minimum=0),
+            cache_ms=env_int(env, "SPELL_SERVER_CACHE_MS", base.cache_ms, minimum=0),
             max_body_bytes=env_int(env, "SPELL_SERVER_MAX_BODY_BYTES", base.max_body_bytes, minimum=1024),
             allow_unsigned=_env_bool(env, "SPELL_SERVER_ALLOW_UNSIGNED", base.allow_unsigned),
             allow_host_runtime=_env_bool(env, "SPELL_SERVER_ALLOW_HOST_RUNTIME", base.allow_host_runtime),

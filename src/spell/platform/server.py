@@ -6,7 +6,9 @@ nothing below reads the environment.
 
 from __future__ import annotations
 
+import logging
 import secrets
+import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -34,6 +36,10 @@ from spell.runtimes.base import CastRequest, CastResult, Runtime
 from spell.storage.blobs.local import LocalBlobStore
 from spell.storage.engine import make_engine
 from spell.storage.session import Database
+
+_log = logging.getLogger(__name__)
+
+ORPHAN_SWEEP_SECONDS = 30.0
 
 __all__ = ["CancelAsKeyword", "Platform", "default_runtimes", "resolve_secret"]
 
@@ -102,6 +108,7 @@ class Platform:
     secret: str
     payments: PaymentProvider = field(default_factory=WalletOnly)  # card processor; wallet-only default
     _started: bool = field(default=False, init=False)
+    _sweeping: threading.Event = field(default_factory=threading.Event, init=False)
 
     @classmethod
     def build(
@@ -126,6 +133,7 @@ class Platform:
                 allow_host_runtime=settings.allow_host_runtime,
                 allow_docker_runtime=settings.allow_docker_runtime,
             ),
+            cache_ms=settings.cache_ms,
         )
         broker = queue or _queue_for(settings)
         casts = CastService(
@@ -151,7 +159,11 @@ class Platform:
         casts.webhooks = WebhookSender(secret)
         chosen = runtimes if runtimes is not None else default_runtimes(settings)
         runner = CastRunner(casts, artifacts, chosen, Path(settings.data_dir) / "work")
-        auth = AuthService(secret, rotation_grace=timedelta(seconds=settings.key_rotation_grace_seconds))
+        auth = AuthService(
+            secret,
+            rotation_grace=timedelta(seconds=settings.key_rotation_grace_seconds),
+            cache_ms=settings.cache_ms,
+        )
         return cls(
             settings=settings,
             db=db,
@@ -170,14 +182,27 @@ class Platform:
             return
         self._recover()
         self.queue.start(self.runner, workers=self.settings.workers)
+        if self.settings.queue_url:
+            # Casts run by a request (``Prefer: wait``) have no job a broker could redeliver: when the
+            # process running one dies, any surviving process ends it here once its time is surely up.
+            self._sweeping.clear()
+            threading.Thread(target=self._sweep, name="spell-orphan-sweep", daemon=True).start()
         self._started = True
 
     def stop(self) -> None:
         """Stop the workers and close the database pool."""
         if self._started:
+            self._sweeping.set()
             self.queue.stop()
             self._started = False
         self.db.dispose()
+
+    def _sweep(self) -> None:
+        while not self._sweeping.wait(ORPHAN_SWEEP_SECONDS):
+            try:
+                self.runner.sweep_orphans()
+            except Exception:  # a database hiccup must not end the sweeping for good
+                _log.exception("sweeping orphaned casts failed; trying again later")
 
     def _recover(self) -> None:
         if self.settings.queue_url:

@@ -47,8 +47,11 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
         url,
         echo=echo,
         connect_args={"check_same_thread": False, "timeout": 30},
-        # Each thread keeps its own connection; NullPool would reopen (and re-pragma) per session.
+        # Pooled, not reopened (and re-pragma'd) per session (NullPool). LIFO: each connection keeps its
+        # own page cache, which any other connection's commit makes stale; handing out the connection
+        # used last (most often the last writer's) keeps the cache warm instead of rotating through all.
         poolclass=None if path and path != ":memory:" else NullPool,
+        **({"pool_use_lifo": True} if path and path != ":memory:" else {}),
     )
 
     @event.listens_for(engine, "connect")

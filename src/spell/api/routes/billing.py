@@ -121,7 +121,7 @@ async def stripe_webhook(
     Handled: ``checkout.session.completed``, ``payment_intent.succeeded``, ``payment_intent.payment_failed``,
     ``charge.refunded``, ``charge.dispute.created``; others are acknowledged. A bad signature → 400.
     """
-    platform = get_platform(request)
+    platform = await get_platform(request)
     payload = await request.body()
 
     def run() -> dict[str, Any]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from spell.api.deps import CastingPrincipal, CurrentPlatform, CurrentPrincipal, blocking
-from spell.api.routes.casts import prefer_wait, respond_with_cast
+from spell.api.routes.casts import start_cast
 from spell.api.schemas import ButtonList, ButtonOut, CastOut, Deleted
 from spell.platform.button.service import ButtonCreate, ButtonService, button_out
 from spell.platform.cast.service import CastRequestBody
@@ -102,6 +102,7 @@ async def delete_button(
 async def press_button(
     button_id: str,
     body: PressBody,
+    http: Request,
     principal: CastingPrincipal,
     platform: CurrentPlatform,
     idempotency_key: str | None = Header(default=None),
@@ -124,7 +125,4 @@ async def press_button(
             )
 
     request = await blocking(resolve)
-    cast, replay = await blocking(platform.casts.create, principal, request, idempotency_key)
-    return await respond_with_cast(
-        platform, principal, cast, replay, prefer_wait(prefer, platform.settings.max_wait_seconds)
-    )
+    return await start_cast(http, platform, principal, request, idempotency_key, prefer)

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from spell.api.deps import CastingPrincipal, CurrentPlatform, CurrentPrincipal, blocking
+from spell.api.inline import InlineCasts
 from spell.api.schemas import ArtifactList, CastList, CastOut
 from spell.errors import InvalidInput
 from spell.kit.time import to_rfc3339
@@ -101,6 +102,7 @@ async def respond_with_cast(
 async def cast_spell(
     spell_id: str,
     body: CastCreate,
+    http: Request,
     principal: CastingPrincipal,
     platform: CurrentPlatform,
     idempotency_key: str | None = Header(default=None),
@@ -111,9 +113,30 @@ async def cast_spell(
     request = CastRequestBody(
         spell_id=spell_id, input=body.input, version=body.version, webhook_url=body.webhook_url
     )
+    return await start_cast(http, platform, principal, request, idempotency_key, prefer)
+
+
+async def start_cast(
+    http: Request,
+    platform: Platform,
+    principal: Principal,
+    request: CastRequestBody,
+    idempotency_key: str | None,
+    prefer: str | None,
+) -> JSONResponse:
+    """Create (or replay) a cast and answer: run on the request side when the caller waits and a slot
+    is free (see ``InlineCasts``), else queued, waiting up to ``Prefer: wait`` for its end."""
+    wait = prefer_wait(prefer, platform.settings.max_wait_seconds)
+    if wait > 0:
+        inline: InlineCasts = http.app.state.inline
+        ran = await inline.cast(principal, request, idempotency_key, wait)
+        if ran is not None:
+            cast, replay = ran
+            # A replay may still be running elsewhere: wait for it like any other; a cast run here
+            # either ended or used up the wait.
+            return await respond_with_cast(platform, principal, cast, replay, wait if replay else 0)
     mark = platform.casts.hub.mark()
     cast, replay = await blocking(platform.casts.create, principal, request, idempotency_key)
-    wait = prefer_wait(prefer, platform.settings.max_wait_seconds)
     return await respond_with_cast(platform, principal, cast, replay, wait, mark=mark)
 
 

@@ -5,7 +5,11 @@ allow-list, ``aud``, ``exp`` and ``sub`` required. The subject maps to a user, c
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +25,37 @@ from spell.storage.session import UnitOfWork
 
 __all__ = ["SUPPORTED_ALGORITHMS", "JwtVerifier"]
 
+_log = logging.getLogger(__name__)
+
 SUPPORTED_ALGORITHMS = ("EdDSA", "ES256", "RS256")
+
+
+@dataclass
+class _Refresh:
+    """When the keys were last fetched (guarded: tokens are verified on many threads)."""
+
+    at: float = field(default_factory=time.monotonic)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 @dataclass(frozen=True)
 class JwtVerifier:
-    """Verifies tokens with the keys of one JWKS document."""
+    """Verifies tokens with the keys of one JWKS document.
+
+    With ``fetch`` (a JWKS URL) the keys follow the identity provider's rotations: a token naming an
+    unknown ``kid`` refetches them (at most once per ``min_refresh_s``, so garbage tokens cannot hammer
+    the provider), and keys older than ``max_age_s`` are refetched before use, so a key the provider
+    withdrew stops verifying. A failed fetch keeps the keys there are.
+    """
 
     keys: dict[str, pyjwt.PyJWK]
     issuers: tuple[str, ...]
     audience: str
     algorithms: tuple[str, ...] = SUPPORTED_ALGORITHMS
+    fetch: Callable[[], dict[str, Any]] | None = None
+    min_refresh_s: float = 30.0
+    max_age_s: float = 600.0
+    _refresh: _Refresh = field(default_factory=_Refresh, compare=False, repr=False)
 
     @classmethod
     def from_jwks(
@@ -41,20 +65,18 @@ class JwtVerifier:
         issuers: tuple[str, ...],
         audience: str,
         algorithms: tuple[str, ...] = SUPPORTED_ALGORITHMS,
+        fetch: Callable[[], dict[str, Any]] | None = None,
     ) -> JwtVerifier:
-        """Build from a parsed JWKS; every key needs a ``kid``."""
+        """Build from a parsed JWKS (every key needs a ``kid``); ``fetch`` gets a fresh one later."""
         bad = [alg for alg in algorithms if alg not in SUPPORTED_ALGORITHMS]
         if bad or not issuers or not audience:
             raise InvalidInput(
                 f"JWT auth needs issuers, an audience and algorithms among {list(SUPPORTED_ALGORITHMS)}",
                 details={"unsupported": bad},
             )
-        try:
-            keyset = pyjwt.PyJWKSet.from_dict(jwks)
-        except pyjwt.PyJWTError as exc:
-            raise InvalidInput(f"the JWKS is unusable: {exc}") from exc
-        keys = {key.key_id: key for key in keyset.keys if key.key_id}
-        return cls(keys=keys, issuers=issuers, audience=audience, algorithms=algorithms)
+        return cls(
+            keys=_keys_of(jwks), issuers=issuers, audience=audience, algorithms=algorithms, fetch=fetch
+        )
 
     @classmethod
     def from_file(cls, path: Path, **kwargs: Any) -> JwtVerifier:
@@ -74,7 +96,8 @@ class JwtVerifier:
         alg = header.get("alg")
         if alg not in self.algorithms:
             raise invalid_credentials(f"algorithm {alg!r} is not accepted")
-        key = self.keys.get(str(header.get("kid", "")))
+        kid = str(header.get("kid", ""))
+        key = self._key(kid)
         if key is None:
             raise invalid_credentials("unknown key id")
         try:
@@ -95,6 +118,28 @@ class JwtVerifier:
         except pyjwt.PyJWTError as exc:
             raise invalid_credentials(type(exc).__name__) from None
         return claims
+
+    def _key(self, kid: str) -> pyjwt.PyJWK | None:
+        if self.fetch is not None:
+            age = time.monotonic() - self._refresh.at
+            if age > self.max_age_s or (kid not in self.keys and age >= self.min_refresh_s):
+                self.refresh()
+        return self.keys.get(kid)
+
+    def refresh(self) -> bool:
+        """Fetch the JWKS again and swap the keys in; False (keys kept) when the fetch failed."""
+        if self.fetch is None:
+            return False
+        with self._refresh.lock:
+            self._refresh.at = time.monotonic()  # failures count too: retry only after the interval
+            try:
+                keys = _keys_of(self.fetch())
+            except Exception as exc:  # whatever the provider or the network did, keep verifying
+                _log.warning("refreshing the JWKS failed; keeping the current keys: %s", exc)
+                return False
+            self.keys.clear()
+            self.keys.update(keys)
+            return True
 
     def authenticate(self, uow: UnitOfWork, auth: AuthService, token: str) -> Principal:
         """Verify and map ``iss|sub`` to a user (created with the token's known ``roles``, else caster)."""
@@ -120,3 +165,11 @@ class JwtVerifier:
         return Principal(
             user_id=user.id, tenant_id=user.tenant_id, roles=roles_tuple, scopes=scopes_for_roles(roles_tuple)
         )
+
+
+def _keys_of(jwks: dict[str, Any]) -> dict[str, pyjwt.PyJWK]:
+    try:
+        keyset = pyjwt.PyJWKSet.from_dict(jwks)
+    except (pyjwt.PyJWTError, AttributeError, TypeError) as exc:
+        raise InvalidInput(f"the JWKS is unusable: {exc}") from exc
+    return {key.key_id: key for key in keyset.keys if key.key_id}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -14,6 +14,7 @@ from spell.models import ROLES, ApiKey, Tenant, User
 from spell.platform.auth.errors import invalid_credentials, user_banned
 from spell.platform.auth.keys import hash_secret, new_secret, shown_prefix
 from spell.platform.auth.schemas import ALL_SCOPES, DEFAULT_KEY_SCOPES, Principal
+from spell.storage.changes import CachedReads
 from spell.storage.session import UnitOfWork
 
 __all__ = ["AuthService", "CreatedKey"]
@@ -32,9 +33,16 @@ class CreatedKey:
 class AuthService:
     """Keys are looked up by the HMAC of their secret under ``secret_key``."""
 
-    def __init__(self, secret_key: str, *, rotation_grace: timedelta = timedelta(hours=24)) -> None:
+    def __init__(
+        self, secret_key: str, *, rotation_grace: timedelta = timedelta(hours=24), cache_ms: int = 0
+    ) -> None:
         self._secret_key = secret_key
         self._grace = rotation_grace
+        # Keyed by the secret's hash, never the secret. Revocation, rotation and bans in this process
+        # drop entries at once (the key and user tables are watched); elsewhere within ``cache_ms``.
+        self._principals: CachedReads[str, tuple[Principal, datetime | None]] = CachedReads(
+            ApiKey, User, ttl_s=cache_ms / 1000
+        )
 
     # users and tenants ---------------------------------------------------------------------------
     def create_user(
@@ -170,13 +178,25 @@ class AuthService:
         uow.session.flush()
         return created
 
+    def cached_principal(self, token: str) -> Principal | None:
+        """The principal of a key seen lately and unchanged since, without touching the database."""
+        hit = self._principals.get(hash_secret(self._secret_key, token))
+        if hit is None:
+            return None
+        principal, expires_at = hit
+        if expires_at is not None and expires_at <= utcnow():
+            return None  # the full lookup gives the exact error
+        return principal
+
     def authenticate_key(self, uow: UnitOfWork, token: str) -> Principal:
         """Resolve a key secret to a principal, or raise ``UNAUTHORIZED`` / ``USER_BANNED`` (read only)."""
-        # Key and owner in one statement: this runs on every request.
+        secret_hash = hash_secret(self._secret_key, token)
+        seen = self._principals.snapshot()
+        # Key and owner in one statement: this runs on every request not served from the cache.
         row = uow.session.execute(
             select(ApiKey, User)
             .outerjoin(User, User.id == ApiKey.user_id)
-            .where(ApiKey.secret_hash == hash_secret(self._secret_key, token))
+            .where(ApiKey.secret_hash == secret_hash)
         ).first()
         now = utcnow()
         if row is None:
@@ -190,7 +210,7 @@ class AuthService:
             raise NotFound(f"no user {key.user_id!r}", details={"user_id": key.user_id})
         if user.is_banned:
             raise user_banned(user.ban_reason)
-        return Principal(
+        principal = Principal(
             user_id=user.id,
             tenant_id=key.tenant_id,
             roles=tuple(user.roles),
@@ -198,6 +218,10 @@ class AuthService:
             key_id=key.id,
             key_stale=key.last_used_at is None or now - key.last_used_at > _LAST_USED_EVERY,
         )
+        # Cached without the stale flag: the caller touches the key now, and the cache lives far
+        # shorter than the interval between touches.
+        self._principals.put(secret_hash, (replace(principal, key_stale=False), key.expires_at), seen)
+        return principal
 
     def touch_key(self, uow: UnitOfWork, key_id: str) -> None:
         """Record that a key was used now (done at most once a minute per key, in its own write)."""

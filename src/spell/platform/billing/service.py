@@ -122,11 +122,13 @@ class LedgerCastMoney:
         ``output`` is the spell's JSON output; a ``per_event`` spell reports its events in it.
         """
         self._terminal(uow, cast, outcome.value)
+        pricing = effective_pricing(manifest)
+        if pricing.model == "free":  # ``reserve`` never holds anything for a free spell
+            return
         budgets = BudgetService(uow.session, clock=self.clock)
         hold = budgets.hold(cast.id)
         if hold is None or hold.status != "held":
             return
-        pricing = effective_pricing(manifest)
         charge = actual_cost(
             pricing,
             outcome=outcome,

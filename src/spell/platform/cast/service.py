@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from spell.errors import (
@@ -117,9 +116,13 @@ class CastService:
         return validator
 
     def create(
-        self, principal: Principal, body: CastRequestBody, idempotency_key: str | None
+        self, principal: Principal, body: CastRequestBody, idempotency_key: str | None, *, claim: bool = False
     ) -> tuple[Cast, bool]:
-        """Create (or replay) a cast in its own transaction; True as second value on replay."""
+        """Create (or replay) a cast in its own transaction; True as second value on replay.
+
+        ``claim``: the caller runs the new cast itself, now (``CastRunner.execute``): it is created
+        ``running`` and no job is queued. A replay is returned as it is, whatever its status.
+        """
         principal.require("cast:invoke")
         key = check_idempotency_key(idempotency_key)
         if body.webhook_url is not None:
@@ -136,7 +139,7 @@ class CastService:
         for attempt in range(2):
             try:
                 with self.db.unit_of_work() as uow:
-                    return self._create(uow, principal, body, key, digest)
+                    return self._create(uow, principal, body, key, digest, claim=claim)
             except IntegrityError:
                 # A concurrent request with the same key committed first (PostgreSQL); replay it.
                 if attempt:
@@ -144,7 +147,14 @@ class CastService:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _create(
-        self, uow: UnitOfWork, principal: Principal, body: CastRequestBody, key: str, digest: str
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        body: CastRequestBody,
+        key: str,
+        digest: str,
+        *,
+        claim: bool = False,
     ) -> tuple[Cast, bool]:
         existing = self.repo.by_idempotency_key(uow, principal.tenant_id, key)
         if existing is not None:
@@ -155,38 +165,41 @@ class CastService:
                 )
             return existing, True
         viewer = principal if body.as_tenant is None else replace(principal, tenant_id=body.as_tenant)
-        spell = self.spells.visible(uow, viewer, body.spell_id)
-        version = self.spells.version(uow, spell, body.version)
+        spell, version = self.spells.resolve(uow, viewer, body.spell_id, body.version)
         self._guard(spell, version, body)
         manifest = self.spells.manifest_of(version)
         _validate_input(self._validator(version), body.input)
         now = utcnow()
-        cast = Cast(
-            id=new_id("cast"),
-            tenant_id=principal.tenant_id,
-            user_id=principal.user_id,
-            spell_id=spell.id,
-            version=version.version,
-            spell_digest=version.digest,
-            button_id=body.button_id,
-            status="queued",
-            idempotency_key=key,
-            request_digest=digest,
-            input=body.input,
-            input_digest=canonical_sha256(body.input),
-            webhook_url=body.webhook_url,
-            cancel_requested=False,
-            created_at=now,
+        cast = self.repo.insert(
+            uow,
+            {
+                "id": new_id("cast"),
+                "tenant_id": principal.tenant_id,
+                "user_id": principal.user_id,
+                "spell_id": spell.id,
+                "version": version.version,
+                "spell_digest": version.digest,
+                "button_id": body.button_id,
+                "status": "running" if claim else "queued",
+                "idempotency_key": key,
+                "request_digest": digest,
+                "input": body.input,
+                "input_digest": canonical_sha256(body.input),
+                "webhook_url": body.webhook_url,
+                "cancel_requested": False,
+                "created_at": now,
+                "started_at": now if claim else None,
+            },
         )
-        uow.session.add(cast)
-        uow.session.flush()
         wasm = manifest.runtime.wasm
         self.money.reserve(uow, cast, manifest, limits_for(version, wasm.timeout_ms if wasm else None))
-        self.repo.add_event(uow, cast.id, "queued", {"status": "queued"}, at=now)
+        self.repo.add_first_events(uow, cast.id, ("queued", "running") if claim else ("queued",), at=now)
         # An atomic increment, last: no lost updates under READ COMMITTED, and the hot spell row is
         # locked only for the end of the transaction.
-        uow.session.execute(update(Spell).where(Spell.id == spell.id).values(cast_count=Spell.cast_count + 1))
-        enqueue_after_commit(uow, self.queue, Job(name="cast.run", id=cast.id, payload={"cast_id": cast.id}))
+        self.repo.count_cast(uow, spell.id)
+        if not claim:
+            job = Job(name="cast.run", id=cast.id, payload={"cast_id": cast.id})
+            enqueue_after_commit(uow, self.queue, job)
         return cast, False
 
     def _guard(self, spell: Spell, version: SpellVersion, body: CastRequestBody) -> None:
@@ -332,6 +345,7 @@ class CastService:
                 # A concurrent retry committed its new cast after we read the old one (PostgreSQL,
                 # READ COMMITTED): that retry won.
                 raise NotRetryable(f"cast {cast_id} was retried already", details={"cast_id": cast_id})
+            self.repo.transition(uow, new.id, from_status="queued", retry_of=old.id)
             new.retry_of = old.id
             old.retried_by = new.id
             uow.session.flush()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,8 @@ from spell.errors import SpellError
 from spell.kit.time import utcnow
 from spell.models import Cast, SpellVersion
 from spell.platform.artifact.service import ArtifactService
-from spell.platform.cast.service import CastService, limits_for
+from spell.platform.auth.schemas import Principal
+from spell.platform.cast.service import CastRequestBody, CastService, limits_for
 from spell.queue.base import Job
 from spell.runtimes.base import CastRequest, CastResult, Limits, Outcome, Runtime, Usage
 from spell.storage.session import UnitOfWork
@@ -26,6 +29,7 @@ _log = logging.getLogger(__name__)
 
 ORPHAN_GRACE_S = 60.0  # beyond the cast's own time limit, before a running cast counts as orphaned
 
+_CAST_COLUMNS = tuple(column.key for column in Cast.__table__.columns)
 _STATUS = {Outcome.SUCCEEDED: "succeeded", Outcome.TIMEOUT: "timeout", Outcome.CANCELED: "canceled"}
 
 
@@ -57,7 +61,32 @@ class CastRunner:
         if claimed is None:
             self._abort_if_orphaned(cast_id)
             return
-        cast, version = claimed
+        self.execute(*claimed)
+
+    def cast_now(
+        self,
+        principal: Principal,
+        body: CastRequestBody,
+        idempotency_key: str | None,
+        *,
+        on_created: Callable[[Cast, bool], None] | None = None,
+    ) -> tuple[Cast, bool]:
+        """Create a cast and run it in this thread, skipping the queue (``Prefer: wait`` casts).
+
+        Returns the ended cast, or on a replay the earlier cast as it is now, and the replay flag.
+        ``on_created`` gets the new (or replayed) cast and the replay flag before the cast runs.
+        """
+        cast, replay = self.casts.create(principal, body, idempotency_key, claim=True)
+        if on_created is not None:
+            on_created(cast, replay)
+        if replay:
+            return cast, True
+        version = self._version_for(cast)
+        return self.execute(cast, version), False
+
+    def execute(self, cast: Cast, version: SpellVersion) -> Cast:
+        """Run a cast already claimed ``running`` to its end; return it as it ended."""
+        cast_id = cast.id
         manifest = self.casts.spells.manifest_of(version)
         token = self.casts.cancels.open(cast_id)
         # Only runtimes that may write files get a work dir (making one per cast is not free).
@@ -65,7 +94,7 @@ class CastRunner:
         work = self.work_dir / cast_id if needs_work else None
         try:
             result = self._run(cast, version, token, work)
-            self._finish(cast, manifest, result)
+            ended = self._finish(cast, manifest, result)
             if cast.webhook_url:
                 self.casts.send_webhook(cast.webhook_url, cast_id)
         finally:
@@ -73,6 +102,33 @@ class CastRunner:
             if work is not None:
                 shutil.rmtree(work, ignore_errors=True)
             self.casts.hub.notify(cast_id)
+        if ended is None:  # canceled while it ran: the database has the final word
+            with self.casts.db.unit_of_work(write=False) as uow:
+                final = uow.session.get(Cast, cast_id)
+                assert final is not None  # noqa: S101 - casts are never deleted
+                return final
+        ended_cast = Cast(**{column: getattr(cast, column) for column in _CAST_COLUMNS})
+        for name, value in ended.items():
+            setattr(ended_cast, name, value)
+        return ended_cast
+
+    def sweep_orphans(self) -> int:
+        """Abort casts left ``running`` by a process that died (no job will ever finish them)."""
+        cutoff = utcnow() - timedelta(seconds=ORPHAN_GRACE_S)
+        with self.casts.db.unit_of_work(write=False) as uow:
+            stale = list(
+                uow.session.scalars(select(Cast.id).where(Cast.status == "running", Cast.started_at < cutoff))
+            )
+        for cast_id in stale:
+            self._abort_if_orphaned(cast_id)
+        return len(stale)
+
+    def _version_for(self, cast: Cast) -> SpellVersion:
+        version = self._versions.get((cast.spell_id, cast.version))
+        if version is not None:
+            return version
+        with self.casts.db.unit_of_work(write=False) as uow:
+            return self._version_of(uow, cast)
 
     def _abort_if_orphaned(self, cast_id: str) -> None:
         """A redelivered job for a cast still ``running`` long past its time limit: its worker died
@@ -163,7 +219,8 @@ class CastRunner:
         except SpellError as exc:
             return CastResult(outcome=Outcome.INTERNAL, message=exc.message, details={"code": exc.code})
 
-    def _finish(self, cast: Cast, manifest: SpellManifest, result: CastResult) -> None:
+    def _finish(self, cast: Cast, manifest: SpellManifest, result: CastResult) -> dict[str, Any] | None:
+        """Record the end in one commit; the values written, or None when the cast was canceled."""
         # ``cast`` is the row as claimed: money and artifacts read only fields that never change (ids,
         # spell), and the status moves by a conditional update below, so it is not read again.
         cast_id = cast.id
@@ -174,22 +231,20 @@ class CastRunner:
             usage = result.usage if isinstance(result.usage, Usage) else Usage()
             self.casts.money.settle(uow, cast, manifest, result.outcome, usage, output=result.output)
             stored = self.artifacts.store(uow, cast, result.artifacts)
-            now = utcnow()
-            ended = repo.move(
-                uow,
-                cast_id,
-                from_status="running",
-                status=status,
-                finished_at=now,
-                output=result.output,
-                usage=usage.to_dict(),
-                error_code=error_code,
-                error_message=(result.message or result.stderr[-2000:] or None) if error_code else None,
-            )
-            if ended:
+            values: dict[str, Any] = {
+                "status": status,
+                "finished_at": utcnow(),
+                "output": result.output,
+                "usage": usage.to_dict(),
+                "error_code": error_code,
+                "error_message": (result.message or result.stderr[-2000:] or None) if error_code else None,
+            }
+            if repo.end(uow, cast_id, values):
                 data: dict[str, Any] = {"status": status, "artifacts": len(stored)}
                 if error_code:
                     data["error_code"] = error_code
-                repo.add_event(uow, cast_id, status, data, at=now)
-            else:  # canceled while running: keep the cancel, record what it used
-                repo.move(uow, cast_id, from_status="canceled", usage=usage.to_dict())
+                repo.add_event(uow, cast_id, status, data, at=values["finished_at"])
+                return values
+            # canceled while running: keep the cancel, record what it used
+            repo.move(uow, cast_id, from_status="canceled", usage=values["usage"])
+            return None

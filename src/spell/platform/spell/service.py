@@ -30,6 +30,7 @@ from spell.platform.auth.schemas import Principal
 from spell.platform.spell.errors import spell_not_found, version_exists, version_not_found
 from spell.platform.spell.publishers import active_keys, owned_publisher
 from spell.platform.spell.signature import verify_bundle_signature
+from spell.storage.changes import CachedReads
 from spell.storage.session import UnitOfWork
 
 __all__ = ["RegistryPolicy", "SpellPage", "SpellService"]
@@ -57,10 +58,14 @@ class SpellPage:
 class SpellService:
     """The registry over a bundles folder (``<bundles_dir>/<digest hex>/``)."""
 
-    def __init__(self, bundles_dir: Path, policy: RegistryPolicy) -> None:
+    def __init__(self, bundles_dir: Path, policy: RegistryPolicy, *, cache_ms: int = 0) -> None:
         self.bundles_dir = bundles_dir
         self.policy = policy
         self._manifests: dict[str, SpellManifest] = {}
+        # (spell id, version or None for the latest) -> detached rows, for ``resolve``.
+        self._resolved: CachedReads[tuple[str, str | None], tuple[Spell, SpellVersion]] = CachedReads(
+            Spell, SpellVersion, ttl_s=cache_ms / 1000
+        )
 
     # publishing ----------------------------------------------------------------------------------
     def publish(
@@ -194,6 +199,29 @@ class SpellService:
         if spell is None or not _may_see(spell, principal):
             raise spell_not_found(spell_id)
         return spell
+
+    def resolve(
+        self, uow: UnitOfWork, principal: Principal, spell_id: str, version: str | None
+    ) -> tuple[Spell, SpellVersion]:
+        """``visible`` and ``version`` together, served from memory while neither table changed.
+
+        The rows returned are detached snapshots shared between threads: read them, never change them.
+        """
+        key = (spell_id, version)
+        hit = self._resolved.get(key)
+        if hit is None:
+            seen = self._resolved.snapshot()
+            spell = uow.session.get(Spell, spell_id)
+            if spell is None:
+                raise spell_not_found(spell_id)
+            row = self.version(uow, spell, version)
+            uow.session.expunge(spell)
+            uow.session.expunge(row)
+            hit = (spell, row)
+            self._resolved.put(key, hit, seen)
+        if not _may_see(hit[0], principal):
+            raise spell_not_found(spell_id)
+        return hit
 
     def version(self, uow: UnitOfWork, spell: Spell, version: str | None) -> SpellVersion:
         """A version (default: the latest non-yanked); yanked versions still resolve when named."""
