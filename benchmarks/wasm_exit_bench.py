@@ -6,8 +6,9 @@ Interleaves, in one loop, a cast of examples/spells/hello-wasm with output captu
 (memory files written by wasmtime with libc, no Python callback, nothing to wait for at exit) and
 with the fallback Python sinks (used where memory files cannot be made: callbacks registered until
 wasmtime releases them, store closed when the cast ends). Also: how long after a fallback cast
-wasmtime releases its sinks, and what the exit hook costs. Target: the shipped path is not slower
-than the fallback, and the exit hook costs <= 10 ms once per process.
+wasmtime releases its sinks, and what the exit hook costs. Targets: a shipped cast is not slower
+than a fallback cast up to the release of its sinks (until then, exit would have to wait), and the
+exit hook costs <= 10 ms once per process.
 """
 
 from __future__ import annotations
@@ -63,23 +64,30 @@ def main() -> None:
     for _ in range(50):  # warm the module cache and both paths
         shipped()
         fallback()
-    times: dict[str, list[float]] = {"shipped": [], "fallback": [], "release": []}
+    times: dict[str, list[float]] = {"shipped": [], "fallback": [], "release": [], "whole": []}
     for _ in range(n):
         times["shipped"].append(_timed(shipped))
-        times["fallback"].append(_timed(fallback))
-        times["release"].append(_timed(lambda: wait_released(5.0)))
+        cast = _timed(fallback)
+        release = _timed(lambda: wait_released(5.0))
+        times["fallback"].append(cast)
+        times["release"].append(release)
+        times["whole"].append(cast + release)
     print(f"WASM exit safety, hello module, {n} interleaved iterations (ms)")
-    print(f"{'measure':<58}{'median':>9}{'p99':>9}")
+    print(f"{'measure':<62}{'median':>9}{'p99':>9}")
     rows = [
         ("cast, shipped (memory files, no Python callback)", "shipped"),
         ("cast, fallback (Python sinks, released by wasmtime)", "fallback"),
         ("wait after a fallback cast until wasmtime released its sinks", "release"),
+        ("fallback cast up to the release of its sinks", "whole"),
     ]
     for label, key in rows:
         values = sorted(times[key])
-        print(f"{label:<58}{statistics.median(values):>9.3f}{values[int(len(values) * 0.99)]:>9.3f}")
-    gain = statistics.median(times["fallback"]) - statistics.median(times["shipped"])
-    print(f"shipped faster than the fallback by (median): {gain:.3f} ms: {'PASS' if gain >= 0 else 'FAIL'}")
+        print(f"{label:<62}{statistics.median(values):>9.3f}{values[int(len(values) * 0.99)]:>9.3f}")
+    gain = statistics.median(times["whole"]) - statistics.median(times["shipped"])
+    print(
+        f"shipped faster than the fallback up to its release (median): {gain:.3f} ms: "
+        f"{'PASS' if gain >= 0 else 'FAIL'}"
+    )
     hook = _timed(quiesce)
     print(
         f"exit hook (quiesce: cancel, join ticker, wait for releases): {hook:.3f} ms, target <= 10: "
