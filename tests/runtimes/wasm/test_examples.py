@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -74,3 +75,32 @@ def test_each_example_is_signed_over_its_current_files(name: str) -> None:
     signature = json.loads((folder / "spell.sig.json").read_text(encoding="utf-8"))
     assert signature["publisher"] == "samples"
     assert signature["digest"]["value"] == bundle_digest(folder, load_manifest(folder)).hex
+
+
+def _run(runtime: WasmRuntime, name: str, payload: Any) -> Any:
+    folder = EXAMPLES / name
+    return runtime.run(CastRequest(bundle_dir=folder, manifest=load_manifest(folder), input=payload))
+
+
+def test_egress_wasm_fails_the_cast_when_the_request_fails() -> None:
+    with socket.socket() as probe:  # a port nothing listens on: the connection is refused
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    runtime = WasmRuntime(egress=EgressOptions(connect_to={"example.com": ("127.0.0.1", closed_port)}))
+    try:
+        result = _run(runtime, "egress-wasm", {"url": "https://example.com/"})
+    finally:
+        runtime.close()
+    assert result.outcome is Outcome.FAILED
+    assert result.exit_code == 1
+    assert "NETWORK_ERROR" in result.message
+    assert result.output is None
+    assert result.usage.network_requests == 1
+
+
+def test_egress_wasm_to_an_unlisted_host_is_a_policy_violation(example_runtime: WasmRuntime) -> None:
+    result = _run(example_runtime, "egress-wasm", {"url": "https://evil.example.org/"})
+    assert result.outcome is Outcome.POLICY_VIOLATION
+    assert result.violations[0]["reason"] == "host_not_allowed"
+    assert '"EGRESS_DENIED"' in result.stderr
+    assert result.usage.network_requests == 0
