@@ -18,10 +18,12 @@ __all__ = [
     "KeyList",
     "KeyOut",
     "MeOut",
+    "MemberOut",
     "PublisherKeyOut",
     "SpellDetail",
     "SpellList",
     "SpellOut",
+    "TenantOut",
     "VersionList",
     "VersionOut",
 ]
@@ -36,6 +38,25 @@ class MeOut(BaseModel):
     roles: list[str]
     scopes: list[str]
     key_id: str | None
+
+
+class MemberOut(BaseModel):
+    """A user of the caller's tenant."""
+
+    user_id: str
+    email: str | None
+    roles: list[str]
+    banned: bool
+    joined_at: str
+
+
+class TenantOut(BaseModel):
+    """The caller's tenant (organization) and its members."""
+
+    id: str
+    name: str
+    created_at: str
+    members: list[MemberOut]
 
 
 class KeyOut(BaseModel):

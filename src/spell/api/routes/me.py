@@ -1,4 +1,4 @@
-"""Who am I, and my API keys."""
+"""Who am I, my tenant, and my API keys."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from spell.api.deps import CurrentPlatform, CurrentPrincipal, blocking
-from spell.api.schemas import KeyCreated, KeyList, KeyOut, MeOut
+from spell.api.schemas import KeyCreated, KeyList, KeyOut, MeOut, TenantOut
 from spell.kit.time import to_rfc3339
 from spell.models import ApiKey
 
@@ -54,6 +54,37 @@ async def me(principal: CurrentPrincipal, platform: CurrentPlatform) -> dict[str
                 "roles": list(principal.roles),
                 "scopes": list(principal.scopes),
                 "key_id": principal.key_id,
+            }
+
+    return await blocking(load)
+
+
+@router.get("/v1/tenant", response_model=TenantOut)
+async def my_tenant(principal: CurrentPrincipal, platform: CurrentPlatform) -> dict[str, Any]:
+    """The caller's tenant (organization) and its members; needs the ``keys:manage`` scope.
+
+    Members are the users whose home tenant this is (``spell admin create-user --tenant NAME``
+    adds one); only the caller's own tenant is ever shown.
+    """
+    principal.require("keys:manage")
+
+    def load() -> dict[str, Any]:
+        with platform.db.unit_of_work(write=False) as uow:
+            tenant, members = platform.auth.tenant_members(uow, principal.tenant_id)
+            return {
+                "id": tenant.id,
+                "name": tenant.name,
+                "created_at": to_rfc3339(tenant.created_at),
+                "members": [
+                    {
+                        "user_id": user.id,
+                        "email": user.email,
+                        "roles": list(user.roles),
+                        "banned": user.is_banned,
+                        "joined_at": to_rfc3339(user.created_at),
+                    }
+                    for user in members
+                ],
             }
 
     return await blocking(load)

@@ -89,6 +89,16 @@ class AuthService:
             raise NotFound(f"no user {user_id!r}", details={"user_id": user_id})
         return user
 
+    def tenant_members(self, uow: UnitOfWork, tenant_id: str) -> tuple[Tenant, list[User]]:
+        """A tenant and its users, oldest member first; ``NOT_FOUND`` for an unknown tenant."""
+        tenant = uow.session.get(Tenant, tenant_id)
+        if tenant is None:
+            raise NotFound(f"no tenant {tenant_id!r}", details={"tenant_id": tenant_id})
+        members = uow.session.scalars(
+            select(User).where(User.tenant_id == tenant_id).order_by(User.created_at, User.id)
+        )
+        return tenant, list(members)
+
     def find_user(self, uow: UnitOfWork, ref: str) -> User:
         """A user by id or email."""
         user = uow.session.scalar(select(User).where((User.id == ref) | (User.email == ref)))
