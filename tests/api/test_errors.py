@@ -96,6 +96,7 @@ async def test_openapi_documents_every_route_and_the_error_envelope(client: http
     paths = document["paths"]
     for path in (
         "/v1/me",
+        "/v1/tenant",
         "/v1/keys",
         "/v1/spells",
         "/v1/spells/{spell_id}/cast",
@@ -107,7 +108,8 @@ async def test_openapi_documents_every_route_and_the_error_envelope(client: http
     assert cast_post["description"]
     assert cast_post["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/CastOut")
     schemas = document["components"]["schemas"]
-    assert {"CastOut", "SpellDetail", "KeyCreated", "ButtonOut", "ArtifactList", "MeOut"} <= set(schemas)
+    documented = {"CastOut", "SpellDetail", "KeyCreated", "ButtonOut", "ArtifactList", "MeOut", "TenantOut"}
+    assert documented <= set(schemas)
     for path, methods in paths.items():
         for method, operation in methods.items():
             assert operation.get("description") or operation.get("summary"), (method, path)
