@@ -12,7 +12,7 @@ Measurements interleave the contenders in one loop, so machine noise hits all of
 3. Extism (``pip install -e .[bench]``): an equivalent echo plugin, a new ``Plugin`` from one
    ``CompiledPlugin`` per call (fresh instance, like a cast).
 4. Throughput with 1 and 2 threads (hello, a CPU-bound guest where the guest dominates, and that guest
-   on raw wasmtime), best of 5 rounds in which the contenders alternate.
+   on raw wasmtime), best of 9 rounds in which the contenders alternate.
 5. Cold start of a module: compile vs load from the on-disk AOT cache.
 Targets: overhead over the raw floor <= 0.5 ms; not slower than Extism; 2 threads >= 1.7x one.
 """
@@ -246,7 +246,7 @@ def bench_threads(casts: int) -> dict[str, tuple[float, float]]:
 
 
 def _best_pairs(
-    contenders: dict[str, tuple[Callable[[], object], int]], rounds: int = 5
+    contenders: dict[str, tuple[Callable[[], object], int]], rounds: int = 9
 ) -> dict[str, tuple[float, float]]:
     """Best of ``rounds`` 1- and 2-thread runs per contender, the contenders alternating in each round.
 
@@ -312,7 +312,7 @@ def main() -> None:
         print(f"spell / extism (median): {ratio:.2f}, target <= 1.0: {'PASS' if ratio <= 1.0 else 'FAIL'}")
 
     threads = bench_threads(max(200, args.iterations // 2))
-    print("\nThroughput (casts/s, best of 5 rounds, contenders and thread counts alternating)")
+    print("\nThroughput (casts/s, best of 9 rounds, contenders and thread counts alternating)")
     print(f"{'module':<46}{'1 thread':>12}{'2 threads':>12}{'ratio':>8}")
     for name, (one, two) in threads.items():
         print(f"{name:<46}{one:>12.0f}{two:>12.0f}{two / one:>8.2f}")
