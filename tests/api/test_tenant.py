@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from spell.errors import NotFound
 from spell.platform.server import Platform
 from tests.server_fixtures import Caller, seed_user
 
@@ -80,3 +81,9 @@ async def test_needs_a_credential(client: httpx.AsyncClient) -> None:
 
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "UNAUTHORIZED"
+
+
+def test_an_unknown_tenant_is_not_found(platform: Platform) -> None:
+    with platform.db.unit_of_work(write=False) as uow, pytest.raises(NotFound) as raised:
+        platform.auth.tenant_members(uow, "ten_missing")
+    assert raised.value.details == {"tenant_id": "ten_missing"}
