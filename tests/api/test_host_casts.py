@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import anyio
 import httpx
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from spell.config.server import ServerSettings
 from spell.platform.server import CancelAsKeyword, Platform
@@ -14,7 +16,7 @@ from spell.runtimes.base import Runtime
 from spell.runtimes.host import HostRuntime
 from spell.runtimes.wasm import WasmRuntime
 from tests.server_factories import archive_of, host_bundle
-from tests.server_fixtures import seed_maker
+from tests.server_fixtures import Caller, seed_maker
 
 pytestmark = pytest.mark.anyio
 
@@ -76,3 +78,82 @@ async def test_a_host_spell_runs_when_enabled(
         headers={**maker.headers, "Idempotency-Key": "e", "Prefer": "wait=20"},
     )
     assert done.json()["status"] == "succeeded", done.text
+
+
+def _events(stream: str) -> list[tuple[str, dict[str, object]]]:
+    """(type, data) of each event of an SSE body."""
+    found = []
+    for block in stream.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if not line.startswith(":"))
+        if "event" in fields:
+            found.append((fields["event"], json.loads(fields["data"])))
+    return found
+
+
+async def _published_echo(client: httpx.AsyncClient, platform: Platform, tmp_path: Path) -> Caller:
+    maker = await seed_maker(client, platform)
+    assert maker.publisher is not None
+    bundle = host_bundle(tmp_path / "h", "acme/echo", script="#!/bin/sh\necho hi\n", signer=maker.publisher)
+    published = await client.post("/v1/spells", headers=maker.headers, content=archive_of(bundle))
+    assert published.status_code == 201, published.text
+    return maker
+
+
+async def test_a_host_casts_steps_stream_as_progress_events(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    maker = await _published_echo(client, platform, tmp_path)
+    done = await client.post(
+        "/v1/spells/acme/echo/cast",
+        json={"input": {}},
+        headers={**maker.headers, "Idempotency-Key": "p", "Prefer": "wait=20"},
+    )
+    assert done.json()["status"] == "succeeded", done.text
+
+    stream = await client.get(f"/v1/casts/{done.json()['id']}/events", headers=maker.headers)
+
+    events = _events(stream.text)
+    assert [kind for kind, _ in events] == ["queued", "running", "progress", "progress", "succeeded"]
+    started, ended = events[2][1], events[3][1]
+    assert (started["event"], started["step"], started["detail"]) == ("started", "run", "attempt 1/1")
+    assert (ended["event"], ended["step"]) == ("succeeded", "run")
+    assert "at" in started
+
+
+async def test_progress_after_the_end_of_a_cast_is_not_recorded(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    maker = await _published_echo(client, platform, tmp_path)
+    done = await client.post(
+        "/v1/spells/acme/echo/cast",
+        json={"input": {}},
+        headers={**maker.headers, "Idempotency-Key": "late", "Prefer": "wait=20"},
+    )
+    cast_id = done.json()["id"]
+
+    assert platform.casts.add_progress(cast_id, "started", "run", "late") is False
+    assert platform.casts.add_progress("cast_nope", "started", "run", "x") is False
+
+    stream = await client.get(f"/v1/casts/{cast_id}/events", headers=maker.headers)
+    assert [kind for kind, _ in _events(stream.text)][-1] == "succeeded"
+    assert "late" not in stream.text
+
+
+async def test_a_progress_event_that_cannot_be_written_does_not_fail_the_cast(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    maker = await _published_echo(client, platform, tmp_path)
+
+    def broken(*_args: object) -> bool:
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(platform.casts, "add_progress", broken)
+    done = await client.post(
+        "/v1/spells/acme/echo/cast",
+        json={"input": {}},
+        headers={**maker.headers, "Idempotency-Key": "broken", "Prefer": "wait=20"},
+    )
+
+    assert done.json()["status"] == "succeeded", done.text
+    stream = await client.get(f"/v1/casts/{done.json()['id']}/events", headers=maker.headers)
+    assert [kind for kind, _ in _events(stream.text)] == ["queued", "running", "succeeded"]

@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import enum
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from spell.bundle.manifest import SpellManifest
 
-__all__ = ["Artifact", "CastRequest", "CastResult", "Limits", "Outcome", "Runtime", "Usage"]
+__all__ = [
+    "Artifact",
+    "CastRequest",
+    "CastResult",
+    "Limits",
+    "Outcome",
+    "ProgressSink",
+    "Runtime",
+    "Usage",
+]
 
 
 class Outcome(enum.StrEnum):
@@ -80,6 +90,11 @@ class Artifact:
     media_type: str = "application/octet-stream"
 
 
+#: Step progress from runtimes that run steps: (event, step name, detail), e.g. ("started", "fetch",
+#: "attempt 1/3"). Called on the thread that runs the step; it must not raise.
+ProgressSink = Callable[[str, str, str], None]
+
+
 @dataclass(frozen=True)
 class CastRequest:
     """Everything a runtime needs to run one cast."""
@@ -93,6 +108,8 @@ class CastRequest:
     # Set by anyone (another thread, a signal handler, the server) to stop the cast: the runtime
     # ends it as soon as it can and reports CANCELED.
     cancel: threading.Event | None = field(default=None, compare=False)
+    # Where step progress goes, besides the runtime's own hook (the server: the cast's events).
+    progress: ProgressSink | None = field(default=None, compare=False)
 
 
 @dataclass

@@ -41,6 +41,7 @@ from spell.storage.session import Database, UnitOfWork
 __all__ = ["CastPolicy", "CastRequestBody", "CastService", "limits_for"]
 
 RETRYABLE = frozenset({"failed", "timeout", "canceled", "aborted"})
+_PROGRESS_DETAIL_CHARS = 500  # a step's message can be long; the event keeps its start
 STATUSES = ("queued", "running", "succeeded", "failed", "timeout", "canceled", "aborted")
 
 
@@ -233,6 +234,16 @@ class CastService:
         with self.db.unit_of_work(write=False) as uow:
             cast = uow.session.get(Cast, cast_id)
             return cast.status if cast else None
+
+    def add_progress(self, cast_id: str, event: str, step: str, detail: str) -> bool:
+        """Append a ``progress`` event while the cast runs; False (nothing written) once it ended."""
+        with self.db.unit_of_work() as uow:
+            if self.repo.status(uow, cast_id) != "running":
+                return False
+            data = {"event": event, "step": step, "detail": detail[:_PROGRESS_DETAIL_CHARS]}
+            self.repo.add_event(uow, cast_id, "progress", data)
+        self.hub.notify(cast_id)
+        return True
 
     def get(self, principal: Principal, cast_id: str) -> Cast:
         """One of the tenant's casts."""

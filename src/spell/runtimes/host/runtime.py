@@ -39,11 +39,22 @@ class HostRuntime:
                     secrets_env=request.env,
                     settings=self.settings,
                     cancel=cancel,
-                    progress=self.progress,
+                    progress=_both(self.progress, request.progress),
                 )
                 return to_cast_result(engine.run())
         except SpellError as exc:  # e.g. a bundle with a link in it
             return CastResult(Outcome.FAILED, message=exc.message, details={"code": exc.code})
+
+
+def _both(first: ProgressHook | None, second: ProgressHook | None) -> ProgressHook | None:
+    if first is None or second is None:
+        return first or second
+
+    def hook(event: str, step: str, detail: str) -> None:
+        first(event, step, detail)
+        second(event, step, detail)
+
+    return hook
 
 
 def to_cast_result(result: EngineResult) -> CastResult:
