@@ -157,3 +157,33 @@ async def test_a_progress_event_that_cannot_be_written_does_not_fail_the_cast(
     assert done.json()["status"] == "succeeded", done.text
     stream = await client.get(f"/v1/casts/{done.json()['id']}/events", headers=maker.headers)
     assert [kind for kind, _ in _events(stream.text)] == ["queued", "running", "succeeded"]
+
+
+def _stored_event_types(platform: Platform, cast_id: str) -> list[str]:
+    with platform.db.unit_of_work(write=False) as uow:
+        return [event.type for event in platform.casts.repo.events_after(uow, cast_id, 0)]
+
+
+async def test_a_canceled_host_cast_ends_its_events_with_canceled(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    maker = await seed_maker(client, platform)
+    assert maker.publisher is not None
+    script = "#!/bin/sh\nsleep 30\n"
+    bundle = host_bundle(tmp_path / "h", "acme/sleepy", script=script, signer=maker.publisher)
+    published = await client.post("/v1/spells", headers=maker.headers, content=archive_of(bundle))
+    assert published.status_code == 201, published.text
+    headers = {**maker.headers, "Idempotency-Key": "c"}
+    created = await client.post("/v1/spells/acme/sleepy/cast", json={"input": {}}, headers=headers)
+    cast_id = created.json()["id"]
+    with anyio.fail_after(10):  # the step has started: its progress event is stored
+        while "progress" not in _stored_event_types(platform, cast_id):
+            await platform.casts.hub.wait(cast_id, 0.2)
+    assert (await client.post(f"/v1/casts/{cast_id}/cancel", headers=maker.headers)).status_code == 200
+    with anyio.fail_after(10):  # the killed step reports "failed" to a cast that already ended
+        while platform.casts.cancels.is_running(cast_id):
+            await platform.casts.hub.wait(cast_id, 0.2)
+
+    stream = await client.get(f"/v1/casts/{cast_id}/events", headers=maker.headers)
+
+    assert [kind for kind, _ in _events(stream.text)] == ["queued", "running", "progress", "canceled"]

@@ -58,10 +58,6 @@ class CastRepository:
             raise CastNotFound(f"no cast {cast_id!r}", details={"cast_id": cast_id})
         return cast
 
-    def status(self, uow: UnitOfWork, cast_id: str) -> str | None:
-        """A cast's status (no tenant check: for the platform's own bookkeeping); None when unknown."""
-        return uow.session.scalar(select(_CASTS.c.status).where(_CASTS.c.id == cast_id))
-
     def by_idempotency_key(self, uow: UnitOfWork, tenant_id: str, key: str) -> Cast | None:
         """The cast an idempotency key made in this tenant, if any."""
         # Nearly always a miss: look up the id alone, and load the whole cast only on a hit.

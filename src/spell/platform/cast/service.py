@@ -238,7 +238,9 @@ class CastService:
     def add_progress(self, cast_id: str, event: str, step: str, detail: str) -> bool:
         """Append a ``progress`` event while the cast runs; False (nothing written) once it ended."""
         with self.db.unit_of_work() as uow:
-            if self.repo.status(uow, cast_id) != "running":
+            # A no-op update: it takes the cast's row lock, as cancel and the end do before they add
+            # their event, so the events' ``seq`` never collide and none follows the terminal one.
+            if not self.repo.move(uow, cast_id, from_status="running", status="running"):
                 return False
             data = {"event": event, "step": step, "detail": detail[:_PROGRESS_DETAIL_CHARS]}
             self.repo.add_event(uow, cast_id, "progress", data)
