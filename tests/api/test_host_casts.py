@@ -99,7 +99,7 @@ async def _published_echo(client: httpx.AsyncClient, platform: Platform, tmp_pat
     return maker
 
 
-async def test_a_host_casts_steps_stream_as_progress_events(
+async def test_a_host_casts_steps_stream_as_progress_and_log_events(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path
 ) -> None:
     maker = await _published_echo(client, platform, tmp_path)
@@ -113,8 +113,9 @@ async def test_a_host_casts_steps_stream_as_progress_events(
     stream = await client.get(f"/v1/casts/{done.json()['id']}/events", headers=maker.headers)
 
     events = _events(stream.text)
-    assert [kind for kind, _ in events] == ["queued", "running", "progress", "progress", "succeeded"]
-    started, ended = events[2][1], events[3][1]
+    assert [kind for kind, _ in events] == ["queued", "running", "progress", "log", "progress", "succeeded"]
+    started, output, ended = events[2][1], events[3][1], events[4][1]
+    assert (output["step"], output["stream"], output["text"]) == ("run", "stdout", "hi\n")
     assert (started["event"], started["step"], started["detail"]) == ("started", "run", "attempt 1/1")
     assert (ended["event"], ended["step"]) == ("succeeded", "run")
     assert "at" in started
@@ -131,8 +132,9 @@ async def test_progress_after_the_end_of_a_cast_is_not_recorded(
     )
     cast_id = done.json()["id"]
 
-    assert platform.casts.add_progress(cast_id, "started", "run", "late") is False
-    assert platform.casts.add_progress("cast_nope", "started", "run", "x") is False
+    late = {"event": "started", "step": "run", "detail": "late"}
+    assert platform.casts.add_running_event(cast_id, "progress", late) is False
+    assert platform.casts.add_running_event("cast_nope", "progress", late) is False
 
     stream = await client.get(f"/v1/casts/{cast_id}/events", headers=maker.headers)
     assert [kind for kind, _ in _events(stream.text)][-1] == "succeeded"
@@ -147,7 +149,7 @@ async def test_a_progress_event_that_cannot_be_written_does_not_fail_the_cast(
     def broken(*_args: object) -> bool:
         raise OperationalError("INSERT", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(platform.casts, "add_progress", broken)
+    monkeypatch.setattr(platform.casts, "add_running_event", broken)
     done = await client.post(
         "/v1/spells/acme/echo/cast",
         json={"input": {}},

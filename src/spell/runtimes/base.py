@@ -20,6 +20,7 @@ __all__ = [
     "CastRequest",
     "CastResult",
     "Limits",
+    "LogSink",
     "Outcome",
     "ProgressSink",
     "Runtime",
@@ -93,6 +94,8 @@ class Artifact:
 #: Step progress from runtimes that run steps: (event, step name, detail), e.g. ("started", "fetch",
 #: "attempt 1/3"). Called on the thread that runs the step; it must not raise.
 ProgressSink = Callable[[str, str, str], None]
+#: Output of a running step: (step name, "stdout" or "stderr", complete lines of text). Same rules.
+LogSink = Callable[[str, str, str], None]
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,7 @@ class CastRequest:
     cancel: threading.Event | None = field(default=None, compare=False)
     # Where step progress goes, besides the runtime's own hook (the server: the cast's events).
     progress: ProgressSink | None = field(default=None, compare=False)
+    log: LogSink | None = field(default=None, compare=False)  # where step output goes as it is written
 
 
 @dataclass

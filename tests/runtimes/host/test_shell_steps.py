@@ -190,3 +190,35 @@ def test_canceled_cast_runs_no_further_steps_or_rollbacks(tmp_path: Path) -> Non
     assert [s["name"] for s in result.details["steps"]] == ["first", "second"]
     rollback = result.details["rollback"]
     assert (rollback["planned"], rollback["attempted"], rollback["state"]) == (1, 0, "not_compensated")
+
+
+def test_step_output_reaches_the_log_sink_while_the_step_runs(tmp_path: Path) -> None:
+    bundle = _one(tmp_path, "#!/bin/sh\necho one\nsleep 1\necho two >&2\nprintf 'no newline'\n")
+    seen: list[tuple[float, str, str, str]] = []
+    request = CastRequest(
+        bundle_dir=bundle,
+        manifest=load_manifest(bundle),
+        input={},
+        log=lambda step, stream, text: seen.append((time.monotonic(), step, stream, text)),
+    )
+
+    result = HostRuntime().run(request)
+    ended = time.monotonic()
+
+    assert result.outcome == "SUCCEEDED"
+    assert [(step, stream, text) for _, step, stream, text in seen] == [
+        ("main", "stdout", "one\n"),
+        ("main", "stderr", "two\n"),
+        ("main", "stdout", "no newline"),
+    ]
+    assert ended - seen[0][0] > 0.5  # the first line came while the step still slept
+    assert "one" in result.stdout
+
+
+def test_without_a_log_sink_a_step_runs_as_before(tmp_path: Path) -> None:
+    bundle = _one(tmp_path, "#!/bin/sh\necho quiet\n")
+
+    result = cast(bundle)
+
+    assert result.outcome == "SUCCEEDED"
+    assert result.stdout.strip() == "quiet"

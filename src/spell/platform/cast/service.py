@@ -41,7 +41,6 @@ from spell.storage.session import Database, UnitOfWork
 __all__ = ["CastPolicy", "CastRequestBody", "CastService", "limits_for"]
 
 RETRYABLE = frozenset({"failed", "timeout", "canceled", "aborted"})
-_PROGRESS_DETAIL_CHARS = 500  # a step's message can be long; the event keeps its start
 STATUSES = ("queued", "running", "succeeded", "failed", "timeout", "canceled", "aborted")
 
 
@@ -235,15 +234,15 @@ class CastService:
             cast = uow.session.get(Cast, cast_id)
             return cast.status if cast else None
 
-    def add_progress(self, cast_id: str, event: str, step: str, detail: str) -> bool:
-        """Append a ``progress`` event while the cast runs; False (nothing written) once it ended."""
+    def add_running_event(self, cast_id: str, type_: str, data: dict[str, Any]) -> bool:
+        """Append a ``progress`` or ``log`` event while the cast runs; False (nothing written) once it
+        ended."""
         with self.db.unit_of_work() as uow:
             # A no-op update: it takes the cast's row lock, as cancel and the end do before they add
             # their event, so the events' ``seq`` never collide and none follows the terminal one.
             if not self.repo.move(uow, cast_id, from_status="running", status="running"):
                 return False
-            data = {"event": event, "step": step, "detail": detail[:_PROGRESS_DETAIL_CHARS]}
-            self.repo.add_event(uow, cast_id, "progress", data)
+            self.repo.add_event(uow, cast_id, type_, data)
         self.hub.notify(cast_id)
         return True
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 import threading
@@ -18,9 +19,10 @@ from spell.kit.time import utcnow
 from spell.models import Cast, SpellVersion
 from spell.platform.artifact.service import ArtifactService
 from spell.platform.auth.schemas import Principal
+from spell.platform.cast.live_events import LiveEvents
 from spell.platform.cast.service import CastRequestBody, CastService, limits_for
 from spell.queue.base import Job
-from spell.runtimes.base import CastRequest, CastResult, Limits, Outcome, ProgressSink, Runtime, Usage
+from spell.runtimes.base import CastRequest, CastResult, Limits, Outcome, Runtime, Usage
 from spell.storage.session import UnitOfWork
 
 __all__ = ["CastRunner", "status_for"]
@@ -213,25 +215,14 @@ class CastRunner:
             limits=limits_for(version, wasm.timeout_ms if wasm else None),
             work_dir=work,
             cancel=token,
-            progress=self._progress_of(cast.id) if version.execution != "wasm" else None,
         )
+        if version.execution != "wasm":  # a WASM cast is one step: it has no step events
+            live = LiveEvents(self.casts, cast.id)
+            request = dataclasses.replace(request, progress=live.progress, log=live.log)
         try:
             return runtime.run(request)
         except SpellError as exc:
             return CastResult(outcome=Outcome.INTERNAL, message=exc.message, details={"code": exc.code})
-
-    def _progress_of(self, cast_id: str) -> ProgressSink:
-        """The cast's step progress as ``progress`` events, one at a time (parallel steps share it)."""
-        lock = threading.Lock()
-
-        def record(event: str, step: str, detail: str) -> None:
-            try:
-                with lock:
-                    self.casts.add_progress(cast_id, event, step, detail)
-            except Exception:  # progress is informative: losing an event must not fail the cast
-                _log.exception("cast %s: progress event %s of step %s not recorded", cast_id, event, step)
-
-        return record
 
     def _finish(self, cast: Cast, manifest: SpellManifest, result: CastResult) -> dict[str, Any] | None:
         """Record the end in one commit; the values written, or None when the cast was canceled."""

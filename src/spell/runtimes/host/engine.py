@@ -28,9 +28,10 @@ from spell.runtimes.host.process import ProcessLimits, ProcessResult
 from spell.runtimes.host.records import RollbackSummary, StepRecord, head
 from spell.runtimes.host.shell import run_shell_step, step_environment
 
-__all__ = ["EngineResult", "EngineSettings", "ProgressHook", "StepEngine"]
+__all__ = ["EngineResult", "EngineSettings", "LogHook", "ProgressHook", "StepEngine"]
 
 ProgressHook = Callable[[str, str, str], None]  # (event, step name, detail)
+LogHook = Callable[[str, str, str], None]  # (step name, "stdout" or "stderr", lines of text)
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class StepEngine:
         settings: EngineSettings,
         cancel: threading.Event | None = None,
         progress: ProgressHook | None = None,
+        log: LogHook | None = None,
     ) -> None:
         self.manifest = manifest
         self.work_dir = work_dir
@@ -114,6 +116,7 @@ class StepEngine:
         self.settings = settings
         self.cancel = cancel if cancel is not None else threading.Event()
         self.progress = progress or (lambda _e, _s, _d: None)
+        self.log = log
         self.env = step_environment(work_dir=work_dir, input_path=input_path, extra=secrets_env)
         self._lock = threading.Lock()
         self._records: list[StepRecord] = []
@@ -205,6 +208,7 @@ class StepEngine:
             timeout_s=timeout_s,
             limits=self.settings.limits,
             cancel=self.cancel,
+            on_output=self._output_of(step.name),
         )
         self._record_process(record, result)
         if result.canceled:
@@ -226,6 +230,12 @@ class StepEngine:
             if parsed is not MISSING:
                 self._outputs[f"step.{step.name}.json"] = parsed
         return None
+
+    def _output_of(self, step: str) -> Callable[[str, str], None] | None:
+        log = self.log
+        if log is None:
+            return None
+        return lambda stream, text: log(step, stream, text)
 
     def _attempt_http(self, step: Step, record: StepRecord, timeout_s: float) -> _Stop | None:
         try:

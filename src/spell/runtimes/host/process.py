@@ -19,9 +19,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ProcessLimits", "ProcessResult", "run_process"]
+__all__ = ["OutputHook", "ProcessLimits", "ProcessResult", "run_process"]
+
+#: Output while the process runs: (stream "stdout" or "stderr", text of complete lines).
+OutputHook = Callable[[str, str], None]
 
 _CANCEL_POLL_S = 0.02
+_OUTPUT_POLL_S = 0.2
+_TAIL_CHUNK = 64 * 1024  # read at most this much of each stream per poll
 _ETXTBSY_TRIES = 20
 
 
@@ -84,8 +89,13 @@ def run_process(
     timeout_s: float,
     limits: ProcessLimits,
     cancel: threading.Event | None = None,
+    on_output: OutputHook | None = None,
 ) -> ProcessResult:
-    """Run ``argv`` (no shell) to its end, the deadline, or ``cancel``; the group is killed after."""
+    """Run ``argv`` (no shell) to its end, the deadline, or ``cancel``; the group is killed after.
+
+    ``on_output`` gets the output as it is written, in complete lines, a few times a second; the
+    result still holds the whole (capped) output.
+    """
     started = time.perf_counter()
     out_path, err_path = scratch / "stdout", scratch / "stderr"
     try:
@@ -94,8 +104,11 @@ def run_process(
         )
     except OSError as exc:
         return ProcessResult(None, b"", b"", False, False, _ms(started), 0.0, 0, start_error=str(exc))
-    status, usage, timed_out, canceled = _wait(proc, started + timeout_s, cancel)
+    tails = [_Tail(out_path, "stdout", on_output), _Tail(err_path, "stderr", on_output)] if on_output else []
+    status, usage, timed_out, canceled = _wait(proc, started + timeout_s, cancel, tails)
     _kill_group(proc.pid)
+    for tail in tails:
+        tail.poll(final=True)
     proc.returncode = os.waitstatus_to_exitcode(status)
     stdout, truncated = _read_capped(out_path, limits.max_output_bytes)
     stderr, _ = _read_capped(err_path, limits.max_output_bytes)
@@ -146,9 +159,10 @@ def _spawn(
 
 
 def _wait(
-    proc: subprocess.Popen[bytes], deadline: float, cancel: threading.Event | None
+    proc: subprocess.Popen[bytes], deadline: float, cancel: threading.Event | None, tails: list[_Tail]
 ) -> tuple[int, resource.struct_rusage, bool, bool]:
-    """Reap the child in a helper thread while this one watches the deadline and ``cancel``."""
+    """Reap the child in a helper thread while this one watches the deadline and ``cancel`` and
+    passes new output on."""
     reaped: list[tuple[int, int, resource.struct_rusage]] = []
     done = threading.Event()
 
@@ -167,12 +181,40 @@ def _wait(
         if cancel is not None and cancel.is_set():
             canceled = True
             break
+        if tails:
+            remaining = min(remaining, _OUTPUT_POLL_S)
         done.wait(min(remaining, _CANCEL_POLL_S) if cancel is not None else remaining)
+        for tail in tails:
+            tail.poll()
     if timed_out or canceled:
         _kill_group(proc.pid)
     waiter.join()
     _, status, usage = reaped[0]
     return status, usage, timed_out, canceled
+
+
+class _Tail:
+    """Passes on what was appended to a process's output file since the last poll, in whole lines."""
+
+    def __init__(self, path: Path, stream: str, hook: OutputHook) -> None:
+        self.path, self.stream, self.hook = path, stream, hook
+        self.offset = 0
+        self.partial = b""
+
+    def poll(self, *, final: bool = False) -> None:
+        """Pass on new complete lines; with ``final`` also a last line without its newline."""
+        try:
+            with self.path.open("rb") as handle:
+                handle.seek(self.offset)
+                data = handle.read(_TAIL_CHUNK)
+        except OSError:
+            return
+        self.offset += len(data)
+        data = self.partial + data
+        cut = len(data) if final or len(data) >= _TAIL_CHUNK else data.rfind(b"\n") + 1
+        self.partial = data[cut:]
+        if cut:
+            self.hook(self.stream, data[:cut].decode("utf-8", errors="replace"))
 
 
 def _kill_group(pgid: int) -> None:

@@ -40,6 +40,7 @@ class HostRuntime:
                     settings=self.settings,
                     cancel=cancel,
                     progress=_both(self.progress, request.progress),
+                    log=request.log,
                 )
                 return to_cast_result(engine.run())
         except SpellError as exc:  # e.g. a bundle with a link in it

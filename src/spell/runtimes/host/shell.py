@@ -13,7 +13,7 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-from spell.runtimes.host.process import ProcessLimits, ProcessResult, run_process
+from spell.runtimes.host.process import OutputHook, ProcessLimits, ProcessResult, run_process
 
 __all__ = ["BASE_PATH", "run_shell_step", "step_environment"]
 
@@ -42,6 +42,7 @@ def run_shell_step(
     timeout_s: float,
     limits: ProcessLimits,
     cancel: threading.Event | None,
+    on_output: OutputHook | None = None,
 ) -> ProcessResult:
     """Run the step file; a missing or non-executable file is a failed start, not a crash."""
     if not script.is_file():
@@ -61,6 +62,7 @@ def run_shell_step(
             timeout_s=timeout_s,
             limits=limits,
             cancel=cancel,
+            on_output=on_output,
         )
 
 
