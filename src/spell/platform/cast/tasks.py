@@ -216,6 +216,7 @@ class CastRunner:
             work_dir=work,
             cancel=token,
         )
+        live = None
         if version.execution != "wasm":  # a WASM cast is one step: it has no step events
             live = LiveEvents(self.casts, cast.id)
             request = dataclasses.replace(request, progress=live.progress, log=live.log)
@@ -223,6 +224,9 @@ class CastRunner:
             return runtime.run(request)
         except SpellError as exc:
             return CastResult(outcome=Outcome.INTERNAL, message=exc.message, details={"code": exc.code})
+        finally:
+            if live is not None:
+                live.close()  # the step events are written before the cast's end
 
     def _finish(self, cast: Cast, manifest: SpellManifest, result: CastResult) -> dict[str, Any] | None:
         """Record the end in one commit; the values written, or None when the cast was canceled."""
