@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -33,51 +34,34 @@ def runtimes(wasm_runtime: WasmRuntime) -> dict[str, Runtime]:
     return {"wasm": wasm_runtime, "host": CancelAsKeyword(HostRuntime())}
 
 
-async def test_canceling_a_running_host_cast_kills_it_and_frees_the_worker(
-    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
-) -> None:
-    maker = await seed_maker(client, platform)
-    assert maker.publisher is not None
-    bundle = host_bundle(
-        tmp_path / "h", "acme/sleepy", script="#!/bin/sh\nsleep 30\n", signer=maker.publisher
-    )
-    assert (
-        await client.post("/v1/spells", headers=maker.headers, content=archive_of(bundle))
-    ).status_code == 201
-    cast = (
-        await client.post(
-            "/v1/spells/acme/sleepy/cast",
-            json={"input": {}},
-            headers={**maker.headers, "Idempotency-Key": "h"},
-        )
-    ).json()
-    with anyio.fail_after(10):
-        while platform.casts.get_status(cast["id"]) != "running":
-            await platform.casts.hub.wait(cast["id"], 0.2)
-    started = anyio.current_time()
-    canceled = await client.post(f"/v1/casts/{cast['id']}/cancel", headers=maker.headers)
-    assert canceled.json()["status"] == "canceled"
-    with anyio.fail_after(10):
-        while platform.casts.cancels.is_running(cast["id"]):
-            await platform.casts.hub.wait(cast["id"], 0.2)
-    assert anyio.current_time() - started < 10
+ECHO = "#!/bin/sh\necho hi\n"
+SLEEPY = "#!/bin/sh\nsleep 30\n"
 
 
-async def test_a_host_spell_runs_when_enabled(
-    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
-) -> None:
+async def _published(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, name: str, script: str
+) -> Caller:
+    """A maker who published the host spell ``acme/<name>`` running ``script``."""
     maker = await seed_maker(client, platform)
     assert maker.publisher is not None
-    bundle = host_bundle(tmp_path / "h", "acme/echo", script="#!/bin/sh\necho hi\n", signer=maker.publisher)
-    assert (
-        await client.post("/v1/spells", headers=maker.headers, content=archive_of(bundle))
-    ).status_code == 201
-    done = await client.post(
-        "/v1/spells/acme/echo/cast",
-        json={"input": {}},
-        headers={**maker.headers, "Idempotency-Key": "e", "Prefer": "wait=20"},
-    )
-    assert done.json()["status"] == "succeeded", done.text
+    bundle = host_bundle(tmp_path / "h", f"acme/{name}", script=script, signer=maker.publisher)
+    published = await client.post("/v1/spells", headers=maker.headers, content=archive_of(bundle))
+    assert published.status_code == 201, published.text
+    return maker
+
+
+async def _cast(
+    client: httpx.AsyncClient, caller: Caller, name: str, key: str, *, wait: bool = True
+) -> dict[str, Any]:
+    headers = {**caller.headers, "Idempotency-Key": key} | ({"Prefer": "wait=20"} if wait else {})
+    response = await client.post(f"/v1/spells/acme/{name}/cast", json={"input": {}}, headers=headers)
+    return dict(response.json())
+
+
+async def _until_freed(platform: Platform, cast_id: str) -> None:
+    with anyio.fail_after(10):
+        while platform.casts.cancels.is_running(cast_id):
+            await platform.casts.hub.wait(cast_id, 0.2)
 
 
 def _events(stream: str) -> list[tuple[str, dict[str, object]]]:
@@ -90,27 +74,47 @@ def _events(stream: str) -> list[tuple[str, dict[str, object]]]:
     return found
 
 
-async def _published_echo(client: httpx.AsyncClient, platform: Platform, tmp_path: Path) -> Caller:
-    maker = await seed_maker(client, platform)
-    assert maker.publisher is not None
-    bundle = host_bundle(tmp_path / "h", "acme/echo", script="#!/bin/sh\necho hi\n", signer=maker.publisher)
-    published = await client.post("/v1/spells", headers=maker.headers, content=archive_of(bundle))
-    assert published.status_code == 201, published.text
-    return maker
+async def _event_types(client: httpx.AsyncClient, caller: Caller, cast_id: str) -> list[str]:
+    stream = await client.get(f"/v1/casts/{cast_id}/events", headers=caller.headers)
+    return [kind for kind, _ in _events(stream.text)]
+
+
+def _stored_event_types(platform: Platform, cast_id: str) -> list[str]:
+    with platform.db.unit_of_work(write=False) as uow:
+        return [event.type for event in platform.casts.repo.events_after(uow, cast_id, 0)]
+
+
+async def test_canceling_a_running_host_cast_kills_it_and_frees_the_worker(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    maker = await _published(client, platform, tmp_path, "sleepy", SLEEPY)
+    cast = await _cast(client, maker, "sleepy", "h", wait=False)
+    with anyio.fail_after(10):
+        while platform.casts.get_status(cast["id"]) != "running":
+            await platform.casts.hub.wait(cast["id"], 0.2)
+    started = anyio.current_time()
+    canceled = await client.post(f"/v1/casts/{cast['id']}/cancel", headers=maker.headers)
+    assert canceled.json()["status"] == "canceled"
+    await _until_freed(platform, cast["id"])
+    assert anyio.current_time() - started < 10
+
+
+async def test_a_host_spell_runs_when_enabled(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    maker = await _published(client, platform, tmp_path, "echo", ECHO)
+    done = await _cast(client, maker, "echo", "e")
+    assert done["status"] == "succeeded", done
 
 
 async def test_a_host_casts_steps_stream_as_progress_and_log_events(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path
 ) -> None:
-    maker = await _published_echo(client, platform, tmp_path)
-    done = await client.post(
-        "/v1/spells/acme/echo/cast",
-        json={"input": {}},
-        headers={**maker.headers, "Idempotency-Key": "p", "Prefer": "wait=20"},
-    )
-    assert done.json()["status"] == "succeeded", done.text
+    maker = await _published(client, platform, tmp_path, "echo", ECHO)
+    done = await _cast(client, maker, "echo", "p")
+    assert done["status"] == "succeeded", done
 
-    stream = await client.get(f"/v1/casts/{done.json()['id']}/events", headers=maker.headers)
+    stream = await client.get(f"/v1/casts/{done['id']}/events", headers=maker.headers)
 
     events = _events(stream.text)
     assert [kind for kind, _ in events] == ["queued", "running", "progress", "log", "progress", "succeeded"]
@@ -124,13 +128,8 @@ async def test_a_host_casts_steps_stream_as_progress_and_log_events(
 async def test_progress_after_the_end_of_a_cast_is_not_recorded(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path
 ) -> None:
-    maker = await _published_echo(client, platform, tmp_path)
-    done = await client.post(
-        "/v1/spells/acme/echo/cast",
-        json={"input": {}},
-        headers={**maker.headers, "Idempotency-Key": "late", "Prefer": "wait=20"},
-    )
-    cast_id = done.json()["id"]
+    maker = await _published(client, platform, tmp_path, "echo", ECHO)
+    cast_id = (await _cast(client, maker, "echo", "late"))["id"]
 
     late = {"event": "started", "step": "run", "detail": "late"}
     assert platform.casts.add_running_event(cast_id, "progress", late) is False
@@ -144,48 +143,27 @@ async def test_progress_after_the_end_of_a_cast_is_not_recorded(
 async def test_a_progress_event_that_cannot_be_written_does_not_fail_the_cast(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    maker = await _published_echo(client, platform, tmp_path)
+    maker = await _published(client, platform, tmp_path, "echo", ECHO)
 
     def broken(*_args: object) -> bool:
         raise OperationalError("INSERT", {}, Exception("database is locked"))
 
     monkeypatch.setattr(platform.casts, "add_running_event", broken)
-    done = await client.post(
-        "/v1/spells/acme/echo/cast",
-        json={"input": {}},
-        headers={**maker.headers, "Idempotency-Key": "broken", "Prefer": "wait=20"},
-    )
+    done = await _cast(client, maker, "echo", "broken")
 
-    assert done.json()["status"] == "succeeded", done.text
-    stream = await client.get(f"/v1/casts/{done.json()['id']}/events", headers=maker.headers)
-    assert [kind for kind, _ in _events(stream.text)] == ["queued", "running", "succeeded"]
-
-
-def _stored_event_types(platform: Platform, cast_id: str) -> list[str]:
-    with platform.db.unit_of_work(write=False) as uow:
-        return [event.type for event in platform.casts.repo.events_after(uow, cast_id, 0)]
+    assert done["status"] == "succeeded", done
+    assert await _event_types(client, maker, done["id"]) == ["queued", "running", "succeeded"]
 
 
 async def test_a_canceled_host_cast_ends_its_events_with_canceled(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path
 ) -> None:
-    maker = await seed_maker(client, platform)
-    assert maker.publisher is not None
-    script = "#!/bin/sh\nsleep 30\n"
-    bundle = host_bundle(tmp_path / "h", "acme/sleepy", script=script, signer=maker.publisher)
-    published = await client.post("/v1/spells", headers=maker.headers, content=archive_of(bundle))
-    assert published.status_code == 201, published.text
-    headers = {**maker.headers, "Idempotency-Key": "c"}
-    created = await client.post("/v1/spells/acme/sleepy/cast", json={"input": {}}, headers=headers)
-    cast_id = created.json()["id"]
+    maker = await _published(client, platform, tmp_path, "sleepy", SLEEPY)
+    cast_id = (await _cast(client, maker, "sleepy", "c", wait=False))["id"]
     with anyio.fail_after(10):  # the step has started: its progress event is stored
         while "progress" not in _stored_event_types(platform, cast_id):
             await platform.casts.hub.wait(cast_id, 0.2)
     assert (await client.post(f"/v1/casts/{cast_id}/cancel", headers=maker.headers)).status_code == 200
-    with anyio.fail_after(10):  # the killed step reports "failed" to a cast that already ended
-        while platform.casts.cancels.is_running(cast_id):
-            await platform.casts.hub.wait(cast_id, 0.2)
+    await _until_freed(platform, cast_id)  # the killed step reports "failed" to a cast that already ended
 
-    stream = await client.get(f"/v1/casts/{cast_id}/events", headers=maker.headers)
-
-    assert [kind for kind, _ in _events(stream.text)] == ["queued", "running", "progress", "canceled"]
+    assert await _event_types(client, maker, cast_id) == ["queued", "running", "progress", "canceled"]

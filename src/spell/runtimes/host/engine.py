@@ -19,7 +19,7 @@ from spell.config.runtime import RuntimeSettings
 from spell.errors import SpellError
 from spell.kit.jsonpath import MISSING, get_path
 from spell.kit.time import to_rfc3339, utcnow
-from spell.runtimes.base import Outcome, Usage
+from spell.runtimes.base import LogSink, Outcome, ProgressSink, Usage
 from spell.runtimes.host.checks import CheckResult, evaluate_checks
 from spell.runtimes.host.dag import run_wave, waves
 from spell.runtimes.host.http_step import load_request, send_request
@@ -28,10 +28,9 @@ from spell.runtimes.host.process import ProcessLimits, ProcessResult
 from spell.runtimes.host.records import RollbackSummary, StepRecord, head
 from spell.runtimes.host.shell import run_shell_step, step_environment
 
-__all__ = ["EngineResult", "EngineSettings", "LogHook", "ProgressHook", "StepEngine"]
+__all__ = ["EngineResult", "EngineSettings", "ProgressHook", "StepEngine"]
 
-ProgressHook = Callable[[str, str, str], None]  # (event, step name, detail)
-LogHook = Callable[[str, str, str], None]  # (step name, "stdout" or "stderr", lines of text)
+ProgressHook = ProgressSink  # (event, step name, detail), the contract of ``CastRequest.progress``
 
 
 @dataclass(frozen=True)
@@ -107,7 +106,7 @@ class StepEngine:
         settings: EngineSettings,
         cancel: threading.Event | None = None,
         progress: ProgressHook | None = None,
-        log: LogHook | None = None,
+        log: LogSink | None = None,
     ) -> None:
         self.manifest = manifest
         self.work_dir = work_dir
