@@ -37,7 +37,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if manage:
-            chosen.start()
+            # one of several processes: the others' casts are alive (the parent recovered dead ones)
+            chosen.start(recover=settings.processes == 1)
         try:
             yield
         finally:
@@ -73,7 +74,8 @@ def _limiter(settings: ServerSettings) -> RateLimiter:
         from spell.platform.ratelimit.redis import RedisRateLimiter
 
         return RedisRateLimiter(settings.rate_limit_url, per_minute)
-    return MemoryRateLimiter(per_minute)
+    # Each server process keeps its own buckets: each gets its share, so the sum stays the limit.
+    return MemoryRateLimiter(max(1, per_minute // settings.processes))
 
 
 _ERROR_SCHEMA = {

@@ -41,6 +41,8 @@ class ServerSettings:
     # Keys API-key hashes and signed artifact URLs; None: a random one kept in data_dir/secret.key.
     secret_key: str | None = None
     workers: int = 2
+    # Server processes sharing the port (``spell serve --processes``); each has its own workers and slots.
+    processes: int = 1
     # ``Prefer: wait`` casts run on the requesting side, up to this many at once (0: always queue them).
     inline_casts: int = 4
     # How long key and spell lookups stay cached; changes made by this process are seen at once, those
@@ -82,6 +84,11 @@ class ServerSettings:
         return self.data_dir / "bundles"
 
     @property
+    def run_dir(self) -> Path:
+        """What the processes serving one data dir share while they run (generations, cancel inboxes)."""
+        return self.data_dir / "run"
+
+    @property
     def blobs_dir(self) -> Path:
         """Content-addressed artifact store of the local blob backend."""
         return self.data_dir / "blobs"
@@ -110,6 +117,7 @@ class ServerSettings:
             database_url=env.get("SPELL_DATABASE_URL") or base.database_url,
             secret_key=env.get("SPELL_SERVER_SECRET_KEY") or base.secret_key,
             workers=env_int(env, "SPELL_SERVER_WORKERS", base.workers, minimum=1),
+            processes=env_int(env, "SPELL_SERVER_PROCESSES", base.processes, minimum=1),
             inline_casts=env_int(env, "SPELL_SERVER_INLINE_CASTS", base.inline_casts, minimum=0),
             cache_ms=env_int(env, "SPELL_SERVER_CACHE_MS", base.cache_ms, minimum=0),
             max_body_bytes=env_int(env, "SPELL_SERVER_MAX_BODY_BYTES", base.max_body_bytes, minimum=1024),

@@ -26,14 +26,16 @@ from spell.platform.billing.provider import PaymentProvider, WalletOnly
 from spell.platform.billing.service import LedgerCastMoney
 from spell.platform.cast.hub import CancelTokens, CastHub
 from spell.platform.cast.money import CastMoney
+from spell.platform.cast.relay import CancelRelay
 from spell.platform.cast.service import CastPolicy, CastService
-from spell.platform.cast.tasks import CastRunner
+from spell.platform.cast.tasks import ORPHAN_GRACE_S, CastRunner
 from spell.platform.spell.service import RegistryPolicy, SpellService
 from spell.platform.webhook.service import WebhookSender
 from spell.queue.base import Job, Queue
 from spell.queue.memory import MemoryQueue
 from spell.runtimes.base import CastRequest, CastResult, Runtime
 from spell.storage.blobs.local import LocalBlobStore
+from spell.storage.changes import share_generations
 from spell.storage.engine import make_engine
 from spell.storage.session import Database
 
@@ -176,15 +178,28 @@ class Platform:
             secret=secret,
         )
 
-    def start(self) -> None:
-        """Recover casts a previous process left behind, then start the worker pool."""
+    def share_with_siblings(self, *, relay_cancels: bool) -> None:
+        """Share cache generations with every process of this data dir (CLI commands included) and,
+        with ``relay_cancels``, take and send cancels of casts running in a sibling server process."""
+        share_generations(self.settings.run_dir / "generations")
+        if relay_cancels and self.casts.relay is None:
+            self.casts.relay = CancelRelay(self.settings.run_dir, self.casts.cancels.cancel)
+
+    def start(self, *, recover: bool = True) -> None:
+        """Recover casts a previous process left behind, then start the worker pool.
+
+        A process of ``spell serve --processes N`` passes ``recover=False``: its siblings' casts are
+        alive, and the parent recovered the dead ones before starting them all.
+        """
         if self._started:
             return
-        self._recover()
+        if recover:
+            self.recover()
         self.queue.start(self.runner, workers=self.settings.workers)
-        if self.settings.queue_url:
+        if self.settings.queue_url or self.settings.processes > 1:
             # Casts run by a request (``Prefer: wait``) have no job a broker could redeliver: when the
-            # process running one dies, any surviving process ends it here once its time is surely up.
+            # process running one dies, any surviving process ends it here once its time is surely up
+            # (and, on the in-process queue, runs the casts it had queued).
             self._sweeping.clear()
             threading.Thread(target=self._sweep, name="spell-orphan-sweep", daemon=True).start()
         self._started = True
@@ -195,16 +210,34 @@ class Platform:
             self._sweeping.set()
             self.queue.stop()
             self._started = False
+        if self.casts.relay is not None:
+            self.casts.relay.close()
+            self.casts.relay = None
         self.db.dispose()
 
     def _sweep(self) -> None:
         while not self._sweeping.wait(ORPHAN_SWEEP_SECONDS):
             try:
                 self.runner.sweep_orphans()
+                if not self.settings.queue_url:
+                    self._requeue_stale()
             except Exception:  # a database hiccup must not end the sweeping for good
                 _log.exception("sweeping orphaned casts failed; trying again later")
 
-    def _recover(self) -> None:
+    def _requeue_stale(self) -> None:
+        # A sibling process that died took its in-memory queue along: casts queued long ago are
+        # published here again. One still waiting in a live sibling's queue costs a duplicate job,
+        # which the claim turns away.
+        cutoff = utcnow() - timedelta(seconds=ORPHAN_GRACE_S)
+        with self.db.unit_of_work(write=False) as uow:
+            stale = list(
+                uow.session.scalars(select(Cast.id).where(Cast.status == "queued", Cast.created_at < cutoff))
+            )
+        for cast_id in stale:
+            self.queue.publish(Job(name="cast.run", id=cast_id, payload={"cast_id": cast_id}))
+
+    def recover(self) -> None:
+        """End the casts a stopped server left running (aborted, free) and queue its queued ones again."""
         if self.settings.queue_url:
             # Shared broker: other processes may be running casts right now, and the broker
             # redelivers what a dead worker left unacknowledged; nothing to repair from here.

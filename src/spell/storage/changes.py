@@ -4,20 +4,30 @@ Hot read paths (API key lookup, spell resolution on every cast) keep results in 
 with the generation they were read under; a commit in this process that inserted, updated or deleted
 a row of that model through the ORM bumps the generation, so the next read misses and goes back to
 the database. The bump happens *after* the commit: a reader racing a writer may cache the old row
-under the old generation, never the old row under the new one. Other processes' writes are not seen
-here; callers bound that with a short time to live.
+under the old generation, never the old row under the new one.
+
+With ``share_generations`` the counters live in a small file mapped by every process of one Spell home
+(several server processes, a CLI command beside the server), so a key revoked by any of them is
+refused by all on the next request. Processes on other machines are not seen; callers bound that with
+a short time to live.
 """
 
 from __future__ import annotations
 
+import fcntl
+import mmap
+import os
+import struct
 import threading
 import time
+import zlib
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, UOWTransaction
 
-__all__ = ["CachedReads", "Generation", "generation_of"]
+__all__ = ["CachedReads", "Generation", "SharedCounters", "generation_of", "share_generations"]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -25,17 +35,79 @@ V = TypeVar("V")
 _KEY = "spell.changed_models"
 
 
+class SharedCounters:
+    """``SLOTS`` 64-bit counters in a file that every process maps; a bump holds the file's ``flock``."""
+
+    SLOTS = 64
+    _WORD = struct.Struct("<Q")
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        size = self.SLOTS * self._WORD.size
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            if os.fstat(self._fd).st_size < size:
+                os.ftruncate(self._fd, size)  # new pages read as zeros
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._map = mmap.mmap(self._fd, size)
+
+    def read(self, slot: int) -> int:
+        """The counter's current value (an aligned 8-byte load: never torn)."""
+        return int(self._WORD.unpack_from(self._map, slot * self._WORD.size)[0])
+
+    def bump(self, slot: int) -> None:
+        """Add one, exclusive against every other process's bump."""
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            self._WORD.pack_into(self._map, slot * self._WORD.size, self.read(slot) + 1)
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        """Unmap and close the file."""
+        self._map.close()
+        os.close(self._fd)
+
+
+_SHARED: SharedCounters | None = None
+
+
 class Generation:
     """A counter that only grows; read ``value`` before reading the rows it guards."""
 
-    def __init__(self) -> None:
-        self.value = 0
+    def __init__(self, name: str) -> None:
+        self._local = 0
+        self._slot = zlib.crc32(name.encode()) % SharedCounters.SLOTS  # a shared clash only costs misses
         self._lock = threading.Lock()
 
+    @property
+    def value(self) -> int:
+        shared = _SHARED
+        return self._local if shared is None else self._local + shared.read(self._slot)
+
     def bump(self) -> None:
-        """Mark every result read before now as possibly stale."""
+        """Mark every result read before now as possibly stale, here and in processes sharing the file."""
         with self._lock:
-            self.value += 1
+            self._local += 1
+        shared = _SHARED
+        if shared is not None:
+            shared.bump(self._slot)
+
+
+def share_generations(path: Path | None) -> None:
+    """Keep the generations in ``path``, shared with every process that names the same file (None: here only).
+
+    Every cached read in this process misses once, as its generations jump to the shared values. A
+    file replaced here stays mapped: a reader on another thread may still hold it.
+    """
+    global _SHARED
+    with _INSTALL_LOCK:
+        if _SHARED is not None and path is not None and _SHARED.path == path:
+            return
+        _SHARED = SharedCounters(path) if path is not None else None
 
 
 _GENERATIONS: dict[type[Any], Generation] = {}
@@ -49,7 +121,10 @@ def generation_of(model: type[Any]) -> Generation:
             event.listen(Session, "after_flush", _after_flush)
             event.listen(Session, "after_commit", _after_commit)
             event.listen(Session, "after_soft_rollback", _after_rollback)
-        return _GENERATIONS.setdefault(model, Generation())
+        generation = _GENERATIONS.get(model)
+        if generation is None:
+            generation = _GENERATIONS[model] = Generation(f"{model.__module__}.{model.__qualname__}")
+        return generation
 
 
 def _after_flush(session: Session, _flush: UOWTransaction) -> None:

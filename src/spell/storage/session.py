@@ -7,14 +7,15 @@ so a rolled-back cast is never run.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from spell.storage.engine import write_engine
+from spell.storage.writer_lock import WriterLock
 
 __all__ = ["Database", "UnitOfWork"]
 
@@ -43,10 +44,7 @@ class Database:
         self.engine = engine
         self._read = sessionmaker(bind=engine, expire_on_commit=False)
         self._write = sessionmaker(bind=write_engine(engine), expire_on_commit=False)
-        # SQLite has one writer at a time. Threads of this process wait for it on a Python lock, handed
-        # over at once, rather than in SQLite's busy handler, which sleeps 1, 2, 5, 10… ms between tries
-        # (most of a cast's latency under concurrency). Other processes still meet the busy timeout.
-        self._writer: threading.RLock | None = threading.RLock() if engine.dialect.name == "sqlite" else None
+        self._writer = _sqlite_writer(engine)
 
     @contextmanager
     def unit_of_work(self, *, write: bool = True) -> Iterator[UnitOfWork]:
@@ -66,3 +64,15 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+        if self._writer is not None:
+            self._writer.close()
+
+
+def _sqlite_writer(engine: Engine) -> WriterLock | None:
+    """SQLite's writers queue on a lock (see ``writer_lock``); an in-memory database has no file to share."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return WriterLock(None)
+    return WriterLock(Path(f"{database}.writer"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,12 @@ __all__ = ["command"]
 @click.option("--port", default=8787, show_default=True, type=int, help="TCP port.")
 @click.option(
     "--workers", type=int, default=None, help="Cast worker threads (default: SPELL_SERVER_WORKERS or 2)."
+)
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Server processes sharing the port, to use more cores (default: SPELL_SERVER_PROCESSES or 1).",
 )
 @click.option("--demo", is_flag=True, help="Seed a demo user, key and the example spells; print a curl cast.")
 @click.option(
@@ -37,7 +42,14 @@ __all__ = ["command"]
 )
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn log level.")
 def command(
-    host: str, port: int, workers: int | None, demo: bool, examples: Path, demo_key: Path, log_level: str
+    host: str,
+    port: int,
+    workers: int | None,
+    processes: int | None,
+    demo: bool,
+    examples: Path,
+    demo_key: Path,
+    log_level: str,
 ) -> None:
     """Run the Spell server: REST /v1, OpenAPI at /openapi.json, casts on an in-process worker pool.
 
@@ -49,47 +61,69 @@ def command(
     Examples:
       spell serve --demo                      # seeds a demo key and the examples, prints a curl cast
       spell serve --host 0.0.0.0 --port 9000
+      spell serve --processes 2               # one process per core
       SPELL_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/spell spell serve
     """
     import dataclasses
+    import os
 
     import uvicorn
 
     from spell.api import create_app
-    from spell.config.billing import BillingSettings
+    from spell.api.serving import serving_platform, tune_interpreter
     from spell.config.server import ServerSettings
-    from spell.platform.billing.provider import provider_from_settings
-    from spell.platform.billing.service import LedgerCastMoney
-    from spell.platform.server import Platform
     from spell.storage.migrate import require_current, upgrade
 
-    # Requests hop between the event loop, the thread pool and cast workers: a shorter GIL switch
-    # interval than the default 5 ms keeps each hop from waiting for a busy thread's full slice.
-    sys.setswitchinterval(0.0005)
     settings = ServerSettings.from_env()
+    overrides: dict[str, Any] = {"public_url": f"http://{host}:{port}"}
     if workers is not None:
-        settings = dataclasses.replace(settings, workers=workers)
-    settings = dataclasses.replace(settings, public_url=f"http://{host}:{port}")
+        overrides["workers"] = workers
+    if processes is not None:
+        overrides["processes"] = processes
+    settings = dataclasses.replace(settings, **overrides)
     if settings.is_sqlite:
         upgrade(settings.database_url)
     else:  # a shared database is migrated on purpose, by `spell db upgrade`
         require_current(settings.database_url)
-    billing = BillingSettings.from_env()
-    money = LedgerCastMoney(default_maker_share_bps=billing.maker_share_bps)
-    platform = Platform.build(settings, money=money)
-    platform.payments = provider_from_settings(billing)  # Stripe when SPELL_BILLING_STRIPE_* is set
+    several = settings.processes > 1
+    platform = serving_platform(settings, serving=not several)
     if demo:
         platform.start()
         _demo(platform, examples, demo_key, settings.public_url)
     if settings.buttons_file is not None:
         _load_buttons(platform, settings.buttons_file)
-    app = create_app(settings, platform=platform)
-    click.echo(
+    where = (
         f"spell: serving on {settings.public_url} (database: {platform.db.engine.dialect.name}, "
-        f"workers: {settings.workers}); Ctrl-C stops",
-        err=True,
+        f"processes: {settings.processes}, workers: {settings.workers} each); Ctrl-C stops"
     )
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    if not several:
+        tune_interpreter()
+        app = create_app(settings, platform=platform)
+        click.echo(where, err=True)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+        return
+    # Several processes: this one sets up (migrations, secret key, demo, recovery of a previous run's
+    # casts) and then only supervises; each process builds its own platform from the environment.
+    if not settings.queue_url:
+        platform.recover()
+    platform.stop()
+    os.environ.update(
+        {
+            "SPELL_SERVER_WORKERS": str(settings.workers),
+            "SPELL_SERVER_PROCESSES": str(settings.processes),
+            "SPELL_SERVER_PUBLIC_URL": settings.public_url,
+        }
+    )
+    click.echo(where, err=True)
+    uvicorn.run(
+        "spell.api.serving:app_from_env",
+        factory=True,
+        workers=settings.processes,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+    )
 
 
 def _demo(platform: Any, examples: Path, demo_key: Path, base_url: str) -> None:

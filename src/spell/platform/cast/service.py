@@ -31,6 +31,7 @@ from spell.models import TERMINAL_STATUSES, Cast, Spell, SpellVersion
 from spell.platform.auth.schemas import Principal
 from spell.platform.cast.hub import CancelTokens, CastHub
 from spell.platform.cast.money import CastMoney
+from spell.platform.cast.relay import CancelRelay
 from spell.platform.cast.repository import CastRepository
 from spell.platform.spell.service import SpellService
 from spell.platform.webhook.service import WebhookSender, check_webhook_url
@@ -100,6 +101,8 @@ class CastService:
         self.hub, self.cancels, self.policy = hub, cancels, policy
         self.repo = CastRepository()
         self.webhooks: WebhookSender | None = None  # set by the platform; None sends nothing
+        # Set when other server processes share the data dir: cancels for casts running there.
+        self.relay: CancelRelay | None = None
         self._validators: dict[str, CompiledSchema] = {}
 
     def _validator(self, version: SpellVersion) -> CompiledSchema:
@@ -325,7 +328,8 @@ class CastService:
         self.webhooks.send_async(url, f"cast.{payload['status']}", payload)
 
     def _signal(self, cast_id: str) -> None:
-        self.cancels.cancel(cast_id)
+        if not self.cancels.cancel(cast_id) and self.relay is not None:
+            self.relay.send(cast_id)
 
     def retry(self, principal: Principal, cast_id: str) -> Cast:
         """A new cast with the same request, linked both ways (``retry_of`` / ``retried_by``)."""

@@ -1,0 +1,40 @@
+"""The platform and app that ``spell serve`` runs, in its one process or in each of ``--processes N``."""
+
+from __future__ import annotations
+
+import sys
+
+from fastapi import FastAPI
+
+from spell.api.app import create_app
+from spell.config.billing import BillingSettings
+from spell.config.server import ServerSettings
+from spell.platform.billing.provider import provider_from_settings
+from spell.platform.billing.service import LedgerCastMoney
+from spell.platform.server import Platform
+
+__all__ = ["app_from_env", "serving_platform", "tune_interpreter"]
+
+
+def tune_interpreter() -> None:
+    """Requests hop between the event loop, the thread pool and cast threads: a GIL switch interval
+    shorter than the default 5 ms keeps each hop from waiting out a busy thread's full slice."""
+    sys.setswitchinterval(0.0005)
+
+
+def serving_platform(settings: ServerSettings, *, serving: bool = True) -> Platform:
+    """The platform with the configured money and card processor, sharing cache generations with the
+    other processes of its data dir; a ``serving`` process of several also relays cancels."""
+    billing = BillingSettings.from_env()
+    money = LedgerCastMoney(default_maker_share_bps=billing.maker_share_bps)
+    platform = Platform.build(settings, money=money)
+    platform.payments = provider_from_settings(billing)  # Stripe when SPELL_BILLING_STRIPE_* is set
+    platform.share_with_siblings(relay_cancels=serving and settings.processes > 1)
+    return platform
+
+
+def app_from_env() -> FastAPI:
+    """The app of one process of ``spell serve --processes N`` (uvicorn's factory; settings from env)."""
+    tune_interpreter()
+    settings = ServerSettings.from_env()
+    return create_app(settings, platform=serving_platform(settings))

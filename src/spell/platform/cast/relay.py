@@ -1,0 +1,98 @@
+"""Cancels for casts running in another server process of the same data dir.
+
+``POST /v1/casts/{id}/cancel`` may land on any process of ``spell serve --processes N``; the cast may
+run in another. The database already says ``canceled`` when the signal is sent, so the signal only has
+to stop the sandbox at once: each process listens on a Unix datagram socket and the cancelling process
+sends the cast id to every other one. Sockets live in Linux's abstract namespace (no path-length
+limit for deep data dirs); the processes are found through one empty file each in ``run/cancel`` and
+a message from another user is ignored (the sender's credentials come with each datagram).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import socket
+import struct
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+__all__ = ["CancelRelay"]
+
+_log = logging.getLogger(__name__)
+_MAX_ID = 200
+_STOP = b"\x00stop"
+_UCRED = struct.Struct("3i")  # pid, uid, gid
+
+
+class CancelRelay:
+    """This process's inbox for cancels, and the sender to the other processes' inboxes."""
+
+    def __init__(self, run_dir: Path, deliver: Callable[[str], bool]) -> None:
+        self._dir = run_dir / "cancel"
+        self._dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._tag = hashlib.sha256(str(run_dir.resolve()).encode()).hexdigest()[:20]
+        self._deliver = deliver
+        self._pid = os.getpid()
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        self._sock.bind(self._address(self._pid))
+        (self._dir / str(self._pid)).touch(mode=0o600)
+        self._thread = threading.Thread(target=self._listen, name="spell-cancel-relay", daemon=True)
+        self._thread.start()
+
+    def _address(self, pid: int) -> str:
+        return f"\0spell-cancel-{self._tag}-{pid}"
+
+    def send(self, cast_id: str) -> int:
+        """Ask every other process to stop ``cast_id`` if it runs there; the number of processes asked."""
+        payload = cast_id.encode()[:_MAX_ID]
+        asked = 0
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as out:
+            for entry in self._dir.iterdir():
+                if not entry.name.isdigit() or int(entry.name) == self._pid:
+                    continue
+                try:
+                    out.sendto(payload, self._address(int(entry.name)))
+                    asked += 1
+                except (ConnectionRefusedError, FileNotFoundError):  # that process is gone
+                    entry.unlink(missing_ok=True)
+                except OSError as exc:  # a full inbox: the cast ends by its own time limit instead
+                    _log.warning("cancel of %s not relayed to process %s: %s", cast_id, entry.name, exc)
+        return asked
+
+    def _listen(self) -> None:
+        space = socket.CMSG_SPACE(_UCRED.size)
+        uid = os.getuid()
+        while True:
+            try:
+                data, ancillary, _flags, _addr = self._sock.recvmsg(_MAX_ID, space)
+            except OSError:
+                return  # closed
+            sender = next(
+                (
+                    _UCRED.unpack(payload[: _UCRED.size])
+                    for level, kind, payload in ancillary
+                    if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS
+                ),
+                None,
+            )
+            if sender is None or sender[1] != uid:
+                continue
+            if data == _STOP and sender[0] == self._pid:
+                return
+            try:
+                self._deliver(data.decode("utf-8", "replace"))
+            except Exception:  # one bad cancel must not stop the inbox
+                _log.exception("relayed cancel failed")
+
+    def close(self) -> None:
+        """Stop listening and leave the directory of running processes."""
+        (self._dir / str(self._pid)).unlink(missing_ok=True)
+        with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as out:
+            out.sendto(_STOP, self._address(self._pid))
+        self._thread.join(timeout=2)
+        self._sock.close()
