@@ -32,7 +32,10 @@ def create_app(
     ``jwt`` overrides the verifier built from the JWKS settings (None there: API keys only).
     """
     chosen = platform or Platform.build(settings)
-    inline = InlineCasts(chosen.runner, settings.inline_casts)
+    # Quick casts block the event loop for their statements: only where those never wait on a network.
+    inline = InlineCasts(
+        chosen.runner, settings.inline_casts, quick=settings.quick_casts and settings.is_sqlite
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

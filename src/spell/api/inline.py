@@ -1,10 +1,17 @@
-"""``Prefer: wait`` casts run by the request itself, on a few threads of their own.
+"""``Prefer: wait`` casts run by the request itself, on a few threads of their own or on the event loop.
 
 A queued cast crosses four threads before its answer leaves (request → queue worker → hub → event
 loop) and commits three times (create, claim, finish). A caller who waits for the result gains
 nothing from the queue, so while a slot is free the cast is created already ``running``, run and
 finished on one thread, in two commits. When every slot is busy the cast takes the queue as before,
 so a burst never piles up unbounded work here.
+
+With ``quick`` (SQLite, whose statements never wait on a network), the cast is created on the event
+loop itself, and a pure WASM spell is tried right there within a budget of a few milliseconds
+(``CastRunner.cast_quick``): most casts then never leave the loop's thread, which saves the hand-offs
+to and from a cast thread — under load, the largest cost of a short cast after its own work. A cast
+that overruns the budget is run again from the start on a cast thread; with no network access, the
+abandoned attempt left no trace outside the cast.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import asyncio
 import concurrent.futures
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from spell.models import Cast
 from spell.platform.auth.schemas import Principal
@@ -25,8 +33,9 @@ __all__ = ["InlineCasts"]
 class InlineCasts:
     """Up to ``slots`` casts running on the requesting side at once (0: none, every cast is queued)."""
 
-    def __init__(self, runner: CastRunner, slots: int) -> None:
+    def __init__(self, runner: CastRunner, slots: int, *, quick: bool = False) -> None:
         self._runner = runner
+        self._quick = quick
         self._size = slots
         self._slots = threading.BoundedSemaphore(slots) if slots > 0 else None
         self._pool: ThreadPoolExecutor | None = None  # made on first use, again after ``close``
@@ -42,6 +51,8 @@ class InlineCasts:
         """
         if self._slots is None or not self._slots.acquire(blocking=False):
             return None
+        if self._quick:
+            return await self._cast_quick(principal, body, idempotency_key, wait_s)
         created: concurrent.futures.Future[tuple[Cast, bool]] = concurrent.futures.Future()
         try:
             job = asyncio.get_running_loop().run_in_executor(
@@ -56,6 +67,36 @@ class InlineCasts:
             return await asyncio.wait_for(asyncio.shield(job), wait_s)
         except TimeoutError:
             return await asyncio.wrap_future(created)
+
+    async def _cast_quick(
+        self, principal: Principal, body: CastRequestBody, idempotency_key: str | None, wait_s: float
+    ) -> tuple[Cast, bool]:
+        assert self._slots is not None  # noqa: S101 - only called with a slot taken
+        try:
+            cast, replay, done = self._runner.cast_quick(principal, body, idempotency_key)
+        except BaseException:
+            self._slots.release()
+            raise
+        if done:
+            self._slots.release()
+            return cast, replay
+        try:
+            job = asyncio.get_running_loop().run_in_executor(self._executor(), self._run_created, cast)
+        except BaseException:
+            self._slots.release()
+            raise
+        job.add_done_callback(_retrieve)
+        try:
+            return await asyncio.wait_for(asyncio.shield(job), wait_s), False
+        except TimeoutError:
+            return cast, False  # still running; it goes on to its end
+
+    def _run_created(self, cast: Cast) -> Cast:
+        assert self._slots is not None  # noqa: S101 - only submitted when slots exist
+        try:
+            return self._runner.execute(cast, self._runner.version_of(cast))
+        finally:
+            self._slots.release()
 
     def _run(
         self,
@@ -93,7 +134,7 @@ class InlineCasts:
             pool.shutdown(wait=True)
 
 
-def _retrieve(job: asyncio.Future[tuple[Cast, bool]]) -> None:
+def _retrieve(job: asyncio.Future[Any]) -> None:
     # A cast whose caller stopped waiting may still fail; its error is recorded on the cast, not here.
     if not job.cancelled():
         job.exception()

@@ -45,6 +45,9 @@ class ServerSettings:
     processes: int = 1
     # ``Prefer: wait`` casts run on the requesting side, up to this many at once (0: always queue them).
     inline_casts: int = 4
+    # On SQLite, create ``Prefer: wait`` casts on the event loop and try pure WASM spells there within a
+    # few milliseconds (docs/server.md); off: every inline cast runs on a cast thread.
+    quick_casts: bool = True
     # How long key and spell lookups stay cached; changes made by this process are seen at once, those
     # of other processes sharing the database within this time. 0 turns the caches off.
     cache_ms: int = 2000
@@ -120,6 +123,7 @@ class ServerSettings:
             processes=env_int(env, "SPELL_SERVER_PROCESSES", base.processes, minimum=1),
             inline_casts=env_int(env, "SPELL_SERVER_INLINE_CASTS", base.inline_casts, minimum=0),
             cache_ms=env_int(env, "SPELL_SERVER_CACHE_MS", base.cache_ms, minimum=0),
+            quick_casts=_env_bool(env, "SPELL_SERVER_QUICK_CASTS", base.quick_casts),
             max_body_bytes=env_int(env, "SPELL_SERVER_MAX_BODY_BYTES", base.max_body_bytes, minimum=1024),
             allow_unsigned=_env_bool(env, "SPELL_SERVER_ALLOW_UNSIGNED", base.allow_unsigned),
             allow_host_runtime=_env_bool(env, "SPELL_SERVER_ALLOW_HOST_RUNTIME", base.allow_host_runtime),

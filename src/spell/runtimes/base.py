@@ -114,6 +114,8 @@ class CastRequest:
     # Where step progress goes, besides the runtime's own hook (the server: the cast's events).
     progress: ProgressSink | None = field(default=None, compare=False)
     log: LogSink | None = field(default=None, compare=False)  # where step output goes as it is written
+    # A budgeted attempt: the wall-clock limit is at most this (WASM; the caller reruns what overran it).
+    within_s: float | None = None
 
 
 @dataclass

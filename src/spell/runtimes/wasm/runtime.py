@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -87,6 +88,10 @@ class WasmRuntime:
         if request.manifest.runtime.execution != "wasm" or spec is None:
             return _fail(Outcome.FAILED, "the manifest's runtime.execution is not wasm", reason="not_wasm")
         limits = _limits(spec, request.limits, self.settings)
+        if request.within_s is not None:
+            limits = dataclasses.replace(
+                limits, timeout_ms=min(limits.timeout_ms, int(request.within_s * 1000))
+            )
         if request.cancel is not None and request.cancel.is_set():
             return _fail(Outcome.CANCELED, "the cast was canceled before it started")
         loaded = self._load(request.bundle_dir, spec.module, limits)
