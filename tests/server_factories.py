@@ -83,8 +83,12 @@ def wasm_bundle(
     timeout_ms: int = 10_000,
     signer: Publisher | None = None,
     fs_write: tuple[str, ...] = (),
+    net_allow: tuple[str, ...] = (),
 ) -> Path:
     """Write a wasm spell folder (signed when ``signer`` is given)."""
+    policy = (f"    fs_write: [{', '.join(fs_write)}]\n" if fs_write else "") + (
+        f"    net_allow: [{', '.join(net_allow)}]\n" if net_allow else ""
+    )
     dest.mkdir(parents=True, exist_ok=True)
     (dest / "spell.wasm").write_bytes(wasmtime.wat2wasm(wat))
     (dest / "schema.json").write_text(
@@ -93,8 +97,7 @@ def wasm_bundle(
     (dest / "spell.yaml").write_text(
         f"id: {spell_id}\nversion: {version}\nname: {spell_id.split('/')[-1]}\nsummary: test spell\n"
         f"inputs_schema: ./schema.json\nruntime:\n  execution: wasm\n  wasm:\n    module: spell.wasm\n"
-        f"    timeout_ms: {timeout_ms}\n"
-        + (f"  policy:\n    fs_write: [{', '.join(fs_write)}]\n" if fs_write else ""),
+        f"    timeout_ms: {timeout_ms}\n" + (f"  policy:\n{policy}" if policy else ""),
         encoding="utf-8",
     )
     if signer is not None:
