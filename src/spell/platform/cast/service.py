@@ -126,6 +126,21 @@ class CastService:
         ``claim``: the caller runs the new cast itself, now (``CastRunner.execute``): it is created
         ``running`` and no job is queued. A replay is returned as it is, whatever its status.
         """
+        key, digest = self.admit(principal, body, idempotency_key)
+        for attempt in range(2):
+            try:
+                with self.db.unit_of_work() as uow:
+                    return self.create_in(uow, principal, body, key, digest, claim=claim)
+            except IntegrityError:
+                # A concurrent request with the same key committed first (PostgreSQL); replay it.
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def admit(
+        self, principal: Principal, body: CastRequestBody, idempotency_key: str | None
+    ) -> tuple[str, str]:
+        """Checks that need no database: scope, key and webhook; the key and the request's digest."""
         principal.require("cast:invoke")
         key = check_idempotency_key(idempotency_key)
         if body.webhook_url is not None:
@@ -139,17 +154,9 @@ class CastService:
                 "button_id": body.button_id,
             }
         )
-        for attempt in range(2):
-            try:
-                with self.db.unit_of_work() as uow:
-                    return self._create(uow, principal, body, key, digest, claim=claim)
-            except IntegrityError:
-                # A concurrent request with the same key committed first (PostgreSQL); replay it.
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        return key, digest
 
-    def _create(
+    def create_in(
         self,
         uow: UnitOfWork,
         principal: Principal,
@@ -159,6 +166,7 @@ class CastService:
         *,
         claim: bool = False,
     ) -> tuple[Cast, bool]:
+        """``create`` inside the caller's transaction, with ``key`` and ``digest`` from ``admit``."""
         existing = self.repo.by_idempotency_key(uow, principal.tenant_id, key)
         if existing is not None:
             if existing.request_digest != digest:
@@ -356,7 +364,7 @@ class CastService:
                 button_id=old.button_id,
             )
             digest = canonical_sha256({"retry_of": old.id})
-            new, replay = self._create(uow, principal, body, f"retry:{old.id}", digest)
+            new, replay = self.create_in(uow, principal, body, f"retry:{old.id}", digest)
             if replay:
                 # A concurrent retry committed its new cast after we read the old one (PostgreSQL,
                 # READ COMMITTED): that retry won.

@@ -8,6 +8,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,14 @@ QUICK_BENCH_S = 60.0
 
 _CAST_COLUMNS = tuple(column.key for column in Cast.__table__.columns)
 _STATUS = {Outcome.SUCCEEDED: "succeeded", Outcome.TIMEOUT: "timeout", Outcome.CANCELED: "canceled"}
+
+
+def _ended(cast: Cast, values: dict[str, Any]) -> Cast:
+    """A detached copy of ``cast`` with the values its end wrote."""
+    ended = Cast(**{column: getattr(cast, column) for column in _CAST_COLUMNS})
+    for name, value in values.items():
+        setattr(ended, name, value)
+    return ended
 
 
 def status_for(outcome: Outcome) -> str:
@@ -96,22 +105,46 @@ class CastRunner:
         self, principal: Principal, body: CastRequestBody, idempotency_key: str | None
     ) -> tuple[Cast, bool, bool]:
         """Create a cast and, when it is a pure WASM spell, try to run it to its end within
-        ``QUICK_BUDGET_S`` (see ``quick_fits``), on the calling thread.
+        ``QUICK_BUDGET_S`` (see ``quick_fits``), on the calling thread and in one transaction.
 
         Returns the cast, the replay flag and whether it is done here: False means the cast is
         ``running`` and ``execute`` (on a thread that may block) must run it from the start.
         """
-        cast, replay = self.casts.create(principal, body, idempotency_key, claim=True)
-        if replay:
-            return cast, True, True
-        version = self._version_for(cast)
-        if not self.quick_fits(version):
-            return cast, False, False
-        ended = self._execute(cast, version, within_s=QUICK_BUDGET_S)
+        key, digest = self.casts.admit(principal, body, idempotency_key)
+        with self.casts.db.unit_of_work() as uow:
+            cast, replay = self.casts.create_in(uow, principal, body, key, digest, claim=True)
+            if replay:
+                return cast, True, True
+            version = self._version_of(uow, cast)
+            if not self.quick_fits(version):
+                return cast, False, False
+            # Created, run and ended in one commit: nobody can see the cast, or cancel it, before it
+            # ended. An attempt that gives up commits the cast ``running`` for the rerun.
+            ended = self._attempt(uow, cast, version)
         if ended is None:
             self._slow[version.digest] = time.monotonic() + QUICK_BENCH_S
             return cast, False, False
         return ended, False, True
+
+    def _attempt(self, uow: UnitOfWork, cast: Cast, version: SpellVersion) -> Cast | None:
+        manifest = self.casts.spells.manifest_of(version)
+        work = self.work_dir / cast.id if manifest.runtime.policy.fs_write else None
+        token = self.casts.cancels.open(cast.id)
+        try:
+            result = self._run(cast, version, token, work, within_s=QUICK_BUDGET_S)
+            if result.outcome is Outcome.TIMEOUT:
+                return None  # the attempt's output, files and usage are dropped; the rerun counts
+            ended = self._finish(cast, manifest, result, uow=uow)
+        finally:
+            self.casts.cancels.close(cast.id)
+            if work is not None:
+                shutil.rmtree(work, ignore_errors=True)
+        assert ended is not None  # noqa: S101 - uncommitted, the cast cannot have been canceled
+        cast_id, webhook = cast.id, cast.webhook_url
+        uow.after_commit(lambda: self.casts.hub.notify(cast_id))
+        if webhook:
+            uow.after_commit(lambda: self.casts.send_webhook(webhook, cast_id))
+        return _ended(cast, ended)
 
     def quick_fits(self, version: SpellVersion) -> bool:
         """A WASM spell with no network access (re-running it changes nothing outside the cast), whose
@@ -134,24 +167,14 @@ class CastRunner:
 
     def execute(self, cast: Cast, version: SpellVersion) -> Cast:
         """Run a cast already claimed ``running`` to its end; return it as it ended."""
-        ended = self._execute(cast, version, within_s=None)
-        assert ended is not None  # noqa: S101 - only a budgeted attempt gives up
-        return ended
-
-    def _execute(self, cast: Cast, version: SpellVersion, *, within_s: float | None) -> Cast | None:
-        """Run and finish the cast; with ``within_s``, give up (None, nothing recorded) past that time."""
         cast_id = cast.id
         manifest = self.casts.spells.manifest_of(version)
         token = self.casts.cancels.open(cast_id)
         # Only runtimes that may write files get a work dir (making one per cast is not free).
         needs_work = version.execution != "wasm" or bool(manifest.runtime.policy.fs_write)
         work = self.work_dir / cast_id if needs_work else None
-        gave_up = False
         try:
-            result = self._run(cast, version, token, work, within_s=within_s)
-            if within_s is not None and result.outcome is Outcome.TIMEOUT:
-                gave_up = True  # the attempt's output, files and usage are dropped; the rerun counts
-                return None
+            result = self._run(cast, version, token, work)
             ended = self._finish(cast, manifest, result)
             if cast.webhook_url:
                 self.casts.send_webhook(cast.webhook_url, cast_id)
@@ -159,17 +182,13 @@ class CastRunner:
             self.casts.cancels.close(cast_id)
             if work is not None:
                 shutil.rmtree(work, ignore_errors=True)
-            if not gave_up:
-                self.casts.hub.notify(cast_id)
+            self.casts.hub.notify(cast_id)
         if ended is None:  # canceled while it ran: the database has the final word
             with self.casts.db.unit_of_work(write=False) as uow:
                 final = uow.session.get(Cast, cast_id)
                 assert final is not None  # noqa: S101 - casts are never deleted
                 return final
-        ended_cast = Cast(**{column: getattr(cast, column) for column in _CAST_COLUMNS})
-        for name, value in ended.items():
-            setattr(ended_cast, name, value)
-        return ended_cast
+        return _ended(cast, ended)
 
     def sweep_orphans(self) -> int:
         """Abort casts left ``running`` by a process that died (no job will ever finish them)."""
@@ -292,15 +311,18 @@ class CastRunner:
             if live is not None:
                 live.close()  # the step events are written before the cast's end
 
-    def _finish(self, cast: Cast, manifest: SpellManifest, result: CastResult) -> dict[str, Any] | None:
-        """Record the end in one commit; the values written, or None when the cast was canceled."""
+    def _finish(
+        self, cast: Cast, manifest: SpellManifest, result: CastResult, *, uow: UnitOfWork | None = None
+    ) -> dict[str, Any] | None:
+        """Record the end in one commit (or in ``uow``); the values written, or None when the cast was
+        canceled."""
         # ``cast`` is the row as claimed: money and artifacts read only fields that never change (ids,
         # spell), and the status moves by a conditional update below, so it is not read again.
         cast_id = cast.id
         repo = self.casts.repo
         status = status_for(result.outcome)
         error_code = None if result.outcome.is_success else result.details.get("code", result.outcome.value)
-        with self.casts.db.unit_of_work() as uow:
+        with self.casts.db.unit_of_work() if uow is None else nullcontext(uow) as uow:
             usage = result.usage if isinstance(result.usage, Usage) else Usage()
             self.casts.money.settle(uow, cast, manifest, result.outcome, usage, output=result.output)
             stored = self.artifacts.store(uow, cast, result.artifacts)
