@@ -3,6 +3,9 @@
 Appends bump the single ``audit_head`` row first: on PostgreSQL that row lock orders concurrent
 appends, on SQLite the write transaction holds the database lock, so the chain never forks. Records
 are never updated or deleted by the platform; ``verify`` finds the first one that was.
+
+A transaction bumps the head once: its later appends follow the record before them in memory, and the
+head row gets its final ``seq`` and hash just before the commit (a cast appends two records in one).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
 
 from spell.errors import AuditChainBroken
@@ -41,8 +44,27 @@ _RECORDS = cast(Table, AuditRecord.__table__)
 _BUMP_HEAD = (
     update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + 1).returning(_HEAD.c.seq, _HEAD.c.hash)
 )
-_SET_HEAD_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(hash=bindparam("hash"))
+_SET_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("seq"), hash=bindparam("hash"))
 _INSERT_RECORD = insert(_RECORDS)
+_PENDING = "spell.audit_head"  # Session.info: (seq, hash) of the last record, not yet on the head row
+_WRITER: list[bool] = []
+
+
+def _write_head(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending is not None:
+        session.execute(_SET_HEAD, {"seq": pending[0], "hash": pending[1]})
+
+
+def _forget_head(session: Session, _previous: Any = None) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def _install_head_writer() -> None:
+    if not _WRITER:
+        event.listen(Session, "before_commit", _write_head)
+        event.listen(Session, "after_soft_rollback", _forget_head)
+        _WRITER.append(True)
 
 
 class AuditService:
@@ -65,7 +87,8 @@ class AuditService:
         """Add one record at the end of the chain (``flush=False`` from inside a flush hook)."""
         if action not in ACTIONS:
             raise ValueError(f"unknown audit action {action!r}")
-        seq, prev_hash = self._advance_head()
+        pending = self.session.info.get(_PENDING)
+        seq, prev_hash = self._advance_head() if pending is None else (pending[0] + 1, pending[1])
         fields: dict[str, Any] = {
             "seq": seq,
             "id": new_id("aud"),
@@ -79,9 +102,14 @@ class AuditService:
         }
         fields["hash"] = fields_hash(fields)
         # Plain statements built once, not the unit of work: much cheaper than an ORM flush, and safe
-        # inside a ``before_flush`` hook (``flush`` is kept for callers).
+        # inside a ``before_flush`` hook.
         self.session.execute(_INSERT_RECORD, fields)
-        self.session.execute(_SET_HEAD_HASH, {"hash": fields["hash"]})
+        if flush:
+            _install_head_writer()
+            self.session.info[_PENDING] = (seq, fields["hash"])
+        else:  # inside a flush, which may run after the commit hook: the head is written now
+            self.session.info.pop(_PENDING, None)
+            self.session.execute(_SET_HEAD, {"seq": seq, "hash": fields["hash"]})
 
     def _advance_head(self) -> tuple[int, str]:
         """Take the next ``seq`` and the previous hash; the head row is created on first use."""
@@ -112,6 +140,7 @@ class AuditService:
 
     def verify(self) -> dict[str, Any]:
         """Walk the chain; raise ``AUDIT_CHAIN_BROKEN`` naming the first edited, missing or moved record."""
+        _write_head(self.session)
         expected_seq, prev_hash, checked = 1, GENESIS, 0
         last_seq = 0
         while True:
