@@ -1,20 +1,29 @@
 """Sync casts over HTTP against a live ``spell serve`` and, in the same run, a bare FastAPI hello.
 
-Starts both servers as subprocesses on free ports (SQLite embedded default in a temp SPELL_HOME, the
-example ``samples/hello-wasm`` spell), then for each concurrency sends requests for a fixed time and
-prints median, p99 and requests/s. Each cast uses ``Prefer: wait=10`` and a fresh Idempotency-Key, so
-every request is a real cast (auth, validation, DB writes, WASM run, result inline; see docs/server.md
-for the inline path). Also prints the server process's CPU per request (from /proc) and where one
-cast's time goes in process.
+Starts the servers as subprocesses on free ports (SQLite embedded default in a temp SPELL_HOME, the
+example ``samples/hello-wasm`` spell): the bare hello, then ``spell serve`` with each ``--processes``
+count asked for. For each concurrency it sends requests for a fixed time, ``--rounds`` times, and
+prints the median round: median and p99 latency, requests/s, and the server's CPU per request (all its
+processes, from /proc). Each cast uses ``Prefer: wait=10`` and a fresh Idempotency-Key, so every
+request is a real cast (auth, validation, DB writes, WASM run, result inline; see docs/server.md).
 
-    .venv/bin/python benchmarks/api_bench.py [--seconds 5] [--concurrency 1,8,32]
+The load comes from ``wrk`` (a C load generator, Debian package ``wrk``) when it is installed, so
+that the generator takes little of the machine's CPU from the server; else from an httpx client in
+Python, which needs about as much CPU per request as the bare hello server does. Last, it prints where
+one cast's time goes in process.
+
+    .venv/bin/python benchmarks/api_bench.py [--seconds 4] [--rounds 3] [--concurrency 1,8,32]
+                                             [--processes 1,2] [--load wrk|httpx]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -22,6 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -55,6 +65,53 @@ platform.stop()
 print(seed.token)
 """
 
+# wrk: a fresh Idempotency-Key per request; a response counts only when it is 200 and, for a cast,
+# the cast succeeded.
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.body = '{"input":{"name":"world"}}'
+wrk.headers["Content-Type"] = "application/json"
+local cast = %(cast)s
+local counter, prefix = 0, ""
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args)
+  math.randomseed(os.time())
+  prefix = string.format("b%%d-", math.random(1, 1000000000))
+end
+request = function()
+  if cast then
+    counter = counter + 1
+    wrk.headers["Idempotency-Key"] = prefix .. counter
+  end
+  return wrk.format(nil, nil, wrk.headers, wrk.body)
+end
+bad = 0
+response = function(status, headers, body)
+  if status ~= 200 or (cast and not string.find(body, '"succeeded"', 1, true)) then bad = bad + 1 end
+end
+function done(summary, latency, requests)
+  local total = 0
+  for _, t in ipairs(threads) do total = total + t:get("bad") end
+  io.write(string.format("RESULT %%d %%d %%.3f %%.3f %%d\\n", summary.requests, total,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.duration))
+end
+"""
+
+
+@dataclass
+class Round:
+    requests: int
+    failures: int
+    median_ms: float
+    p99_ms: float
+    wall_s: float
+    cpu_s: float
+
+    @property
+    def rate(self) -> float:
+        return (self.requests - self.failures) / self.wall_s
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -75,15 +132,25 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise SystemExit(f"{url} never became ready")
 
 
-async def load(
-    url: str,
-    headers: dict[str, str],
-    body: dict[str, object],
-    concurrency: int,
-    seconds: float,
-    *,
-    cast: bool,
-) -> tuple[list[float], int, float]:
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children so far (Linux ``/proc``)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            _, _, rest = (entry / "stat").read_text().rpartition(")")
+        except OSError:
+            continue
+        fields = rest.split()
+        if int(entry.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+async def httpx_load(
+    url: str, headers: dict[str, str], concurrency: int, seconds: float, *, cast: bool
+) -> tuple[int, int, float, float, float]:
     latencies: list[float] = []
     failures = 0
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -95,12 +162,11 @@ async def load(
             while time.perf_counter() < stop:
                 extra = {"Idempotency-Key": uuid.uuid4().hex} if cast else {}
                 started = time.perf_counter()
-                response = await client.post(url, headers={**headers, **extra}, json=body)
-                elapsed = time.perf_counter() - started
-                ok = response.status_code == 200 and (
-                    not cast or response.json().get("status") == "succeeded"
+                response = await client.post(
+                    url, headers={**headers, **extra}, json={"input": {"name": "world"}}
                 )
-                if ok:
+                elapsed = time.perf_counter() - started
+                if response.status_code == 200 and (not cast or response.json().get("status") == "succeeded"):
                     latencies.append(elapsed * 1000)
                 else:
                     failures += 1
@@ -108,24 +174,55 @@ async def load(
         began = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         wall = time.perf_counter() - began
-    return latencies, failures, wall
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process used so far (Linux ``/proc``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def row(name: str, concurrency: int, latencies: list[float], failures: int, wall: float, cpu: float) -> str:
-    """One table row; ``cpu`` is the server process's CPU seconds during the row."""
-    if not latencies:
-        return f"| {name} | {concurrency} | 0 | - | - | - | - | {failures} |"
-    ordered = sorted(latencies)
+    ordered = sorted(latencies) or [0.0]
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return len(latencies) + failures, failures, statistics.median(ordered), p99, wall
+
+
+def wrk_load(
+    url: str, headers: dict[str, str], concurrency: int, seconds: float, *, cast: bool, scratch: Path
+) -> tuple[int, int, float, float, float]:
+    script = scratch / ("cast.lua" if cast else "hello.lua")
+    script.write_text(WRK_SCRIPT % {"cast": "true" if cast else "false"}, encoding="utf-8")
+    command = ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script)]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*command, url], check=True, capture_output=True, text=True).stdout
+    found = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) (\d+)", out)
+    if found is None:
+        raise SystemExit(f"wrk printed no result:\n{out}")
+    requests, failures = int(found[1]), int(found[2])
+    return requests, failures, float(found[3]), float(found[4]), int(found[5]) / 1e6
+
+
+def measure(
+    load: str,
+    url: str,
+    headers: dict[str, str],
+    level: int,
+    seconds: float,
+    pid: int,
+    *,
+    cast: bool,
+    scratch: Path,
+) -> Round:
+    before = tree_cpu_seconds(pid)
+    if load == "wrk":
+        got = wrk_load(url, headers, level, seconds, cast=cast, scratch=scratch)
+    else:
+        got = asyncio.run(httpx_load(url, headers, level, seconds, cast=cast))
+    return Round(*got, cpu_s=tree_cpu_seconds(pid) - before)
+
+
+def row(name: str, level: int, rounds: list[Round]) -> str:
+    """The median round (by requests/s) as a table row, with the spread of the rate over the rounds."""
+    ordered = sorted(rounds, key=lambda r: r.rate)
+    mid = ordered[len(ordered) // 2]
+    good = max(mid.requests - mid.failures, 1)
+    spread = f"{ordered[0].rate:.0f} to {ordered[-1].rate:.0f}"
     return (
-        f"| {name} | {concurrency} | {len(ordered)} | {statistics.median(ordered):.2f} | {p99:.2f} | "
-        f"{len(ordered) / wall:.0f} | {cpu * 1000 / len(ordered):.2f} | {failures} |"
+        f"| {name} | {level} | {mid.requests} | {mid.median_ms:.2f} | {mid.p99_ms:.2f} | {mid.rate:.0f} "
+        f"| {spread} | {mid.cpu_s * 1000 / good:.2f} | {sum(r.failures for r in rounds)} |"
     )
 
 
@@ -137,109 +234,115 @@ from spell.platform.server import Platform
 
 token = sys.argv[1]
 platform = Platform.build(ServerSettings.from_env())
-rows = []
+with platform.db.unit_of_work(write=False) as uow:
+    principal = platform.auth.authenticate_key(uow, token)
+body = CastRequestBody(spell_id="samples/hello-wasm", input={"name": "w"})
+quick, threaded = [], []
 for index in range(int(sys.argv[2])):
-    marks = []
     t0 = time.perf_counter()
-    principal = platform.auth.cached_principal(token)
-    if principal is None:  # first use: the cache is filled by a full lookup, as in the server
-        with platform.db.unit_of_work(write=False) as uow:
-            principal = platform.auth.authenticate_key(uow, token)
+    cast, _, done = platform.runner.cast_quick(principal, body, f"stage-q-{index}")
     t1 = time.perf_counter()
-    body = CastRequestBody(spell_id="samples/hello-wasm", input={"name": "w"})
-    # what a Prefer: wait request runs on its cast thread: create it running, run it, finish it
-    cast, _ = platform.runner.cast_now(
-        principal, body, f"stage-{index}", on_created=lambda c, r: marks.append(time.perf_counter())
-    )
-    t3 = time.perf_counter()
+    assert done and cast.status == "succeeded", cast.status
+    quick.append(t1 - t0)
+    cast, _ = platform.runner.cast_now(principal, body, f"stage-t-{index}")
+    threaded.append(time.perf_counter() - t1)
     assert cast.status == "succeeded", cast.status
-    rows.append((t1 - t0, marks[0] - t1, t3 - marks[0]))
 platform.stop()
-rows = rows[len(rows) // 5:]  # drop the warm-up fifth
-names = ["authenticate (cached key lookup)", "create running (validate, idempotency, insert, hold, audit)",
-         "run and finish (wasm, settle, terminal write, audit)"]
-print(json.dumps({n: statistics.median(r[i] for r in rows) * 1000 for i, n in enumerate(names)}))
+skip = len(quick) // 5  # the warm-up fifth
+print(json.dumps({
+    "quick cast: create, run and end in one transaction (the event-loop path)":
+        statistics.median(quick[skip:]) * 1000,
+    "cast thread path: create, commit, run, end, commit": statistics.median(threaded[skip:]) * 1000,
+}))
 """
 
 
 def stage_table(env: dict[str, str], token: str, count: int) -> None:
-    """Median ms of each stage of one cast, in process and sequential (no HTTP, no threads)."""
-    import json
-
-    out = (
-        subprocess.run(
-            [PY, "-c", STAGES, token, str(count)],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
+    """Median ms of one cast in process, sequential (no HTTP): the quick path and the thread path."""
+    out = subprocess.run(
+        [PY, "-c", STAGES, token, str(count)], env=env, cwd=ROOT, check=True, capture_output=True, text=True
     )
-    stages = json.loads(out)
-    print("\n| stage of one cast (in process) | median ms |")
+    stages = json.loads(out.stdout.strip().splitlines()[-1])
+    print("\n| one cast in process (no HTTP) | median ms |")
     print("| --- | ---: |")
     for name, ms in stages.items():
         print(f"| {name} | {ms:.2f} |")
-    print(f"| total | {sum(stages.values()):.2f} |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", default="1,8,32")
-    parser.add_argument("--workers", type=int, default=2, help="cast worker threads of the server")
+    parser.add_argument("--processes", default="1,2", help="server process counts to measure")
+    parser.add_argument("--load", choices=["wrk", "httpx"], default="wrk" if shutil.which("wrk") else "httpx")
     args = parser.parse_args()
     levels = [int(part) for part in args.concurrency.split(",")]
+    counts = [int(part) for part in args.processes.split(",")]
     with tempfile.TemporaryDirectory() as home:
-        env = {**os.environ, "SPELL_HOME": home, "SPELL_SERVER_WORKERS": str(args.workers)}
+        scratch = Path(home)
+        env = {**os.environ, "SPELL_HOME": str(scratch / "home")}
         env.pop("SPELL_DATABASE_URL", None)
-        token = (
-            subprocess.run([PY, "-c", SEED], env=env, cwd=ROOT, check=True, capture_output=True, text=True)
-            .stdout.strip()
-            .splitlines()[-1]
+        seeded = subprocess.run(
+            [PY, "-c", SEED], env=env, cwd=ROOT, check=True, capture_output=True, text=True
         )
-        spell_port, hello_port = free_port(), free_port()
-        spell = subprocess.Popen(
-            [str(ROOT / ".venv/bin/spell"), "serve", "--port", str(spell_port)],
-            env=env,
-            cwd=ROOT,
-            stderr=subprocess.DEVNULL,
+        token = seeded.stdout.strip().splitlines()[-1]
+        print(
+            f"api_bench: load from {args.load}, {args.seconds} s per round, {args.rounds} rounds per row "
+            f"(the median round shown, the rate's spread beside it), SQLite (WAL)\n"
         )
+        print(
+            "| target | concurrency | requests | median ms | p99 ms | req/s | req/s over rounds "
+            "| server CPU ms/req | failed |"
+        )
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        hello_port = free_port()
         hello = subprocess.Popen([PY, "-c", HELLO_APP, str(hello_port)], cwd=ROOT, stderr=subprocess.DEVNULL)
         try:
-            wait_ready(f"http://127.0.0.1:{spell_port}/healthz", spell)
             wait_ready(f"http://127.0.0.1:{hello_port}/docs", hello)
-            cast_url = f"http://127.0.0.1:{spell_port}/v1/spells/samples/hello-wasm/cast"
-            cast_headers = {"Authorization": f"Bearer {token}", "Prefer": "wait=10"}
-            body: dict[str, object] = {"input": {"name": "world"}}
-            asyncio.run(load(cast_url, cast_headers, body, 4, 1.0, cast=True))  # warm-up (compile, caches)
-            print(f"api_bench: {args.seconds:.0f} s per row, server workers={args.workers}, SQLite (WAL)\n")
-            print(
-                "| target | concurrency | requests | median ms | p99 ms | req/s "
-                "| server CPU ms/req | failed |"
-            )
-            print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+            url = f"http://127.0.0.1:{hello_port}/hello"
             for level in levels:
-                before = cpu_seconds(hello.pid)
-                lat, fail, wall = asyncio.run(
-                    load(f"http://127.0.0.1:{hello_port}/hello", {}, body, level, args.seconds, cast=False)
-                )
-                used = cpu_seconds(hello.pid) - before
-                print(row("bare FastAPI hello (baseline)", level, lat, fail, wall, used), flush=True)
-                before = cpu_seconds(spell.pid)
-                lat, fail, wall = asyncio.run(
-                    load(cast_url, cast_headers, body, level, args.seconds, cast=True)
-                )
-                used = cpu_seconds(spell.pid) - before
-                print(row("spell sync cast hello-wasm", level, lat, fail, wall, used), flush=True)
+                rounds = [
+                    measure(args.load, url, {}, level, args.seconds, hello.pid, cast=False, scratch=scratch)
+                    for _ in range(args.rounds)
+                ]
+                print(row("bare FastAPI hello (baseline)", level, rounds), flush=True)
         finally:
-            for proc in (spell, hello):
-                proc.terminate()
-                proc.wait(timeout=10)
-        stage_table(env, token, 200)
+            hello.terminate()
+            hello.wait(timeout=10)
+        headers = {"Authorization": f"Bearer {token}", "Prefer": "wait=10"}
+        for count in counts:
+            port = free_port()
+            spell = subprocess.Popen(
+                [str(ROOT / ".venv/bin/spell"), "serve", "--port", str(port), "--processes", str(count)],
+                env=env,
+                cwd=ROOT,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                wait_ready(f"http://127.0.0.1:{port}/healthz", spell)
+                url = f"http://127.0.0.1:{port}/v1/spells/samples/hello-wasm/cast"
+                measure(args.load, url, headers, 8, 2, spell.pid, cast=True, scratch=scratch)  # warm-up
+                for level in levels:
+                    rounds = [
+                        measure(
+                            args.load,
+                            url,
+                            headers,
+                            level,
+                            args.seconds,
+                            spell.pid,
+                            cast=True,
+                            scratch=scratch,
+                        )
+                        for _ in range(args.rounds)
+                    ]
+                    name = f"spell sync cast hello-wasm, {count} process{'es' if count > 1 else ''}"
+                    print(row(name, level, rounds), flush=True)
+            finally:
+                spell.terminate()
+                spell.wait(timeout=20)
+        stage_table(env, token, 400)
 
 
 if __name__ == "__main__":

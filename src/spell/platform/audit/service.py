@@ -23,6 +23,7 @@ from spell.kit.time import utcnow
 from spell.models.audit import AuditHead, AuditRecord
 from spell.platform.audit.chain import GENESIS, fields_hash, record_hash
 from spell.platform.ledger.repository import insert_ignore
+from spell.storage.prepared import Prepared
 
 __all__ = ["ACTIONS", "AuditService"]
 
@@ -41,11 +42,13 @@ _BATCH = 1_000
 _HEAD = cast(Table, AuditHead.__table__)  # declarative tables are Table objects
 _RECORDS = cast(Table, AuditRecord.__table__)
 # Built once: the two or three statements of every append cost no construction or cache-key work.
-_BUMP_HEAD = (
+_BUMP_HEAD = Prepared(
     update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + 1).returning(_HEAD.c.seq, _HEAD.c.hash)
 )
-_SET_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("seq"), hash=bindparam("hash"))
-_INSERT_RECORD = insert(_RECORDS)
+_SET_HEAD = Prepared(
+    update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("seq"), hash=bindparam("hash"))
+)
+_INSERT_RECORD = Prepared(insert(_RECORDS))
 _PENDING = "spell.audit_head"  # Session.info: (seq, hash) of the last record, not yet on the head row
 _WRITER: list[bool] = []
 
@@ -53,7 +56,7 @@ _WRITER: list[bool] = []
 def _write_head(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if pending is not None:
-        session.execute(_SET_HEAD, {"seq": pending[0], "hash": pending[1]})
+        _SET_HEAD.run(session, {"seq": pending[0], "hash": pending[1]})
 
 
 def _forget_head(session: Session, _previous: Any = None) -> None:
@@ -103,20 +106,20 @@ class AuditService:
         fields["hash"] = fields_hash(fields)
         # Plain statements built once, not the unit of work: much cheaper than an ORM flush, and safe
         # inside a ``before_flush`` hook.
-        self.session.execute(_INSERT_RECORD, fields)
+        _INSERT_RECORD.run(self.session, fields)
         if flush:
             _install_head_writer()
             self.session.info[_PENDING] = (seq, fields["hash"])
         else:  # inside a flush, which may run after the commit hook: the head is written now
             self.session.info.pop(_PENDING, None)
-            self.session.execute(_SET_HEAD, {"seq": seq, "hash": fields["hash"]})
+            _SET_HEAD.run(self.session, {"seq": seq, "hash": fields["hash"]})
 
     def _advance_head(self) -> tuple[int, str]:
         """Take the next ``seq`` and the previous hash; the head row is created on first use."""
-        row = self.session.execute(_BUMP_HEAD).first()
+        row = _BUMP_HEAD.run(self.session).fetchone()
         if row is None:
             insert_ignore(self.session, _HEAD, {"id": 1, "seq": 0, "hash": GENESIS}, ["id"])
-            row = self.session.execute(_BUMP_HEAD).one()
+            row = _BUMP_HEAD.run(self.session).fetchone()
         return int(row[0]), str(row[1])
 
     def list(

@@ -10,6 +10,7 @@ from sqlalchemy import Table, bindparam, func, insert, select, update
 from spell.errors import CastNotFound
 from spell.kit.time import utcnow
 from spell.models import Cast, CastEvent, Spell
+from spell.storage.prepared import Prepared
 from spell.storage.session import UnitOfWork
 
 __all__ = ["CastRepository"]
@@ -18,11 +19,11 @@ _EVENTS = cast(Table, CastEvent.__table__)  # declarative tables are Table objec
 _CASTS = cast(Table, Cast.__table__)
 _SPELLS = cast(Table, Spell.__table__)
 # A plain table UPDATE: an ORM one would also bump ``cast_count`` on a cached, shared Spell row.
-_COUNT_CAST = (
+_COUNT_CAST = Prepared(
     update(_SPELLS).where(_SPELLS.c.id == bindparam("sid")).values(cast_count=_SPELLS.c.cast_count + 1)
 )
 # Built once (three events per cast): no statement construction or cache-key work per call.
-_ADD_EVENT = (
+_ADD_EVENT = Prepared(
     insert(_EVENTS)
     .values(
         cast_id=bindparam("cid", type_=_EVENTS.c.cast_id.type),
@@ -35,13 +36,15 @@ _ADD_EVENT = (
     )
     .returning(_EVENTS.c.seq)
 )
-_INSERT_EVENT = insert(_EVENTS)
-_INSERT_CAST = insert(_CASTS)
-_BY_KEY = select(_CASTS.c.id).where(
-    _CASTS.c.tenant_id == bindparam("tid"), _CASTS.c.idempotency_key == bindparam("key")
+_INSERT_EVENT = Prepared(insert(_EVENTS))
+_INSERT_CAST = Prepared(insert(_CASTS))
+_BY_KEY = Prepared(
+    select(_CASTS.c.id).where(
+        _CASTS.c.tenant_id == bindparam("tid"), _CASTS.c.idempotency_key == bindparam("key")
+    )
 )
 END_FIELDS = ("status", "finished_at", "output", "usage", "error_code", "error_message")
-_END = (
+_END = Prepared(
     update(_CASTS)
     .where(_CASTS.c.id == bindparam("cid"), _CASTS.c.status == "running")
     .values({name: bindparam(name, type_=_CASTS.c[name].type) for name in END_FIELDS})
@@ -61,12 +64,12 @@ class CastRepository:
     def by_idempotency_key(self, uow: UnitOfWork, tenant_id: str, key: str) -> Cast | None:
         """The cast an idempotency key made in this tenant, if any."""
         # Nearly always a miss: look up the id alone, and load the whole cast only on a hit.
-        cast_id = uow.session.scalar(_BY_KEY, {"tid": tenant_id, "key": key})
-        return None if cast_id is None else uow.session.get(Cast, cast_id, populate_existing=True)
+        row = _BY_KEY.run(uow.session, {"tid": tenant_id, "key": key}).fetchone()
+        return None if row is None else uow.session.get(Cast, row[0], populate_existing=True)
 
     def insert(self, uow: UnitOfWork, values: dict[str, Any]) -> Cast:
         """Insert a new cast with one plain INSERT (no ORM flush); return it, detached."""
-        uow.session.execute(_INSERT_CAST, values)
+        _INSERT_CAST.run(uow.session, values)
         return Cast(**values)
 
     def page(
@@ -91,7 +94,7 @@ class CastRepository:
 
     def count_cast(self, uow: UnitOfWork, spell_id: str) -> None:
         """One more cast of the spell (an atomic increment: no lost updates under READ COMMITTED)."""
-        uow.session.execute(_COUNT_CAST, {"sid": spell_id})
+        _COUNT_CAST.run(uow.session, {"sid": spell_id})
 
     def transition(self, uow: UnitOfWork, cast_id: str, *, from_status: str, **values: Any) -> bool:
         """Move a cast out of ``from_status`` exactly once; False when someone else already did."""
@@ -110,8 +113,7 @@ class CastRepository:
     def end(self, uow: UnitOfWork, cast_id: str, values: dict[str, Any]) -> bool:
         """Move a cast ``running`` → its terminal status with its results (``END_FIELDS``); False when it
         is not running any more (canceled meanwhile)."""
-        result = uow.session.execute(_END, {"cid": cast_id, **values})
-        return bool(getattr(result, "rowcount", 0) == 1)
+        return bool(_END.run(uow.session, {"cid": cast_id, **values}).rowcount == 1)
 
     def claim(self, uow: UnitOfWork, cast_id: str, *, started_at: datetime) -> Cast | None:
         """Move a cast ``queued → running`` and return it in the same statement; None if not queued.
@@ -133,7 +135,7 @@ class CastRepository:
     ) -> int:
         """Append the next event (``seq`` counts from 1) in one statement; return its ``seq``."""
         params = {"cid": cast_id, "etype": type_, "edata": data, "eat": at or utcnow()}
-        return int(uow.session.execute(_ADD_EVENT, params).scalar_one())
+        return int(_ADD_EVENT.run(uow.session, params).fetchone()[0])
 
     def add_first_events(
         self, uow: UnitOfWork, cast_id: str, statuses: tuple[str, ...], at: datetime
@@ -143,7 +145,7 @@ class CastRepository:
             {"cast_id": cast_id, "seq": seq, "type": status, "data": {"status": status}, "created_at": at}
             for seq, status in enumerate(statuses, start=1)
         ]
-        uow.session.execute(_INSERT_EVENT, rows)
+        _INSERT_EVENT.run_many(uow.session, rows)
 
     def events_after(self, uow: UnitOfWork, cast_id: str, after: int) -> list[CastEvent]:
         """Events with ``seq > after``, in order."""
