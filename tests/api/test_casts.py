@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -427,3 +428,36 @@ async def test_the_sweep_aborts_casts_left_running_by_a_dead_process_and_nothing
     statuses = {cast_id: platform.casts.get_status(cast_id) for cast_id in ids}
     assert statuses == {dead: "aborted", young: "running", alive: "running", done: "succeeded"}
     assert platform.runner.sweep_orphans() == 1  # only "alive" is still old and running
+
+
+async def test_with_sibling_processes_an_event_stream_notices_an_end_it_was_not_told_of(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caster = await _ready(
+        client, platform, tmp_path, wat=SPIN_WAT, schema={"type": "object"}, timeout_ms=30_000
+    )
+    monkeypatch.setattr(
+        platform, "settings", dataclasses.replace(platform.settings, processes=2, sse_heartbeat_seconds=30)
+    )
+    cast = (
+        await client.post(
+            "/v1/spells/acme/hello/cast", headers=_cast_headers(caster, "sib"), json={"input": {}}
+        )
+    ).json()
+    with anyio.fail_after(10):
+        while platform.casts.get_status(cast["id"]) != "running":
+            await anyio.sleep(0.02)
+
+    async def ended_elsewhere() -> None:
+        await anyio.sleep(0.3)
+        # what a sibling process's cancel leaves behind: the row and event, and no wake-up here
+        with platform.db.unit_of_work() as uow:
+            platform.casts.repo.transition(uow, cast["id"], from_status="running", status="canceled")
+            platform.casts.repo.add_event(uow, cast["id"], "canceled", {"status": "canceled"})
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(ended_elsewhere)
+        with anyio.fail_after(5):  # the heartbeat is 30 s: the stream re-read on its own
+            stream = await client.get(f"/v1/casts/{cast['id']}/events", headers=caster.headers)
+    assert "event: canceled" in stream.text
+    platform.casts.cancels.cancel(cast["id"])  # stop the sandbox this test left running

@@ -232,6 +232,10 @@ async def cast_events(
     async def stream() -> AsyncIterator[bytes]:
         seen = after
         heartbeat = platform.settings.sse_heartbeat_seconds
+        # Wake-ups come only from casts of this process: with siblings, re-read every second as well.
+        shared = platform.settings.processes > 1 or platform.settings.queue_url is not None
+        reread = min(heartbeat, 1.0) if shared else heartbeat
+        beat = time.monotonic()
         while True:
             with platform.casts.hub.watch(cast_id) as woke:
                 cast, events = await blocking(platform.casts.events_after, principal, cast_id, seen)
@@ -245,7 +249,8 @@ async def cast_events(
                     continue
                 if await request.is_disconnected():
                     return
-                if not await wait_event(woke, heartbeat):
+                if not await wait_event(woke, reread) and time.monotonic() - beat >= heartbeat - 0.001:
+                    beat = time.monotonic()
                     yield b": heartbeat\n\n"
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
