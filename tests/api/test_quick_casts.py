@@ -67,10 +67,33 @@ def _quick_here(platform: Platform) -> bool:
     return platform.db.engine.dialect.name == "sqlite"
 
 
+async def _warm_up(client: httpx.AsyncClient, caster: Caller, **body: Any) -> None:
+    """The first cast of a spell in a process runs on a cast thread (its module gets loaded there)."""
+    first = await client.post(
+        "/v1/spells/acme/hello/cast",
+        headers={**caster.headers, "Idempotency-Key": "warm-up", "Prefer": "wait=20"},
+        json={"input": body or {"name": "w"}},
+    )
+    assert first.status_code == 200, first.text
+
+
+async def test_the_first_cast_of_a_spell_loads_it_on_a_cast_thread(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caster = await _caster(client, platform, tmp_path)
+    threads = _Threads(platform, monkeypatch)
+    assert platform.runner.quick_fits(_version(platform)) is False
+    await _warm_up(client, caster)
+    assert len(threads.names) == 1
+    assert threads.names[0].startswith("spell-cast")
+    assert platform.runner.quick_fits(_version(platform)) is True
+
+
 async def test_a_pure_wasm_cast_ends_on_the_event_loop_without_a_cast_thread(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     caster = await _caster(client, platform, tmp_path)
+    await _warm_up(client, caster)
     threads = _Threads(platform, monkeypatch)
     response = await client.post(
         "/v1/spells/acme/hello/cast",
@@ -97,6 +120,8 @@ async def test_a_cast_over_the_budget_runs_again_with_its_full_limit_and_only_th
     caster = await _caster(
         client, platform, tmp_path, wat=SPIN_WAT, schema={"type": "object"}, timeout_ms=400
     )
+    await _warm_up(client, caster, x=1)
+    platform.runner._slow.clear()  # the warm-up overran too: try the spell quickly again
     threads = _Threads(platform, monkeypatch)
     response = await client.post(
         "/v1/spells/acme/hello/cast",
@@ -112,7 +137,7 @@ async def test_a_cast_over_the_budget_runs_again_with_its_full_limit_and_only_th
     assert threads.names[0].startswith("spell-cast")
     assert _events(platform, body["id"]) == ["queued", "running", "timeout"]
     with platform.db.unit_of_work(write=False) as uow:
-        assert uow.session.scalar(select(func.count()).select_from(Cast)) == 1
+        assert uow.session.scalar(select(func.count()).select_from(Cast)) == 2  # with the warm-up
     # an overrun spell is not tried on the loop again for a while
     assert platform.runner.quick_fits(_version(platform)) is not _quick_here(platform)
     again = await client.post(
@@ -130,11 +155,14 @@ async def test_a_budgeted_attempt_that_gives_up_records_nothing_and_leaves_the_c
     caster = await _caster(
         client, platform, tmp_path, wat=SPIN_WAT, schema={"type": "object"}, timeout_ms=300, fs_write=("out",)
     )
+    await _warm_up(client, caster, x=1)
+    platform.runner._slow.clear()
     with platform.db.unit_of_work(write=False) as uow:
         principal = platform.auth.authenticate_key(uow, caster.token)
     body = CastRequestBody(spell_id="acme/hello", input={})
     cast, replay, done = platform.runner.cast_quick(principal, body, "attempt")
     assert (replay, done) == (False, False)
+    assert _version(platform).digest in platform.runner._slow  # it was tried, and overran
     assert platform.casts.get_status(cast.id) == "running"
     assert _events(platform, cast.id) == ["queued", "running"]
     assert not platform.casts.cancels.is_running(cast.id)
@@ -157,6 +185,7 @@ async def test_spells_with_network_access_or_a_limit_under_the_budget_are_not_tr
         versions = {v.spell_id: v for v in uow.session.scalars(select(SpellVersion))}
         for version in versions.values():
             uow.session.expunge(version)
+    platform.runner._warm.update(v.digest for v in versions.values())  # as if each had run here
     # re-running a spell that may call out could repeat what it did outside the cast
     assert platform.runner.quick_fits(versions["acme/hello"]) is False
     assert platform.runner.quick_fits(versions["acme/tiny"]) is False

@@ -70,6 +70,9 @@ class CastRunner:
         self.work_dir = work_dir
         self._versions: dict[tuple[str, str], SpellVersion] = {}
         self._slow: dict[str, float] = {}  # spell digest → until when it is not tried quickly
+        # Spells that ran here on a cast thread: their module is compiled and cached, so a quick
+        # attempt's time goes to running it (loading a big module could hold the event loop for long).
+        self._warm: set[str] = set()
 
     def __call__(self, job: Job) -> None:
         """Handle one delivery (a second delivery of the same cast is a no-op)."""
@@ -148,8 +151,9 @@ class CastRunner:
 
     def quick_fits(self, version: SpellVersion) -> bool:
         """A WASM spell with no network access (re-running it changes nothing outside the cast), whose
-        time limit is over the budget, and that did not overrun the budget lately."""
-        if version.execution != "wasm":
+        time limit is over the budget, that ran here before (its module is loaded) and did not overrun
+        the budget lately."""
+        if version.execution != "wasm" or version.digest not in self._warm:
             return False
         benched = self._slow.get(version.digest)
         if benched is not None:
@@ -175,6 +179,7 @@ class CastRunner:
         work = self.work_dir / cast_id if needs_work else None
         try:
             result = self._run(cast, version, token, work)
+            self._warm.add(version.digest)
             ended = self._finish(cast, manifest, result)
             if cast.webhook_url:
                 self.casts.send_webhook(cast.webhook_url, cast_id)
