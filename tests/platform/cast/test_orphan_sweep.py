@@ -44,3 +44,69 @@ def test_a_failed_sweep_is_logged_and_the_next_round_still_runs(
     assert not worker.is_alive()
     assert "sweeping orphaned casts failed" in caplog.text
     platform.db.dispose()
+
+
+def _queued_cast(platform: Platform, cast_id: str, age_s: float) -> None:
+    from datetime import timedelta
+
+    from spell.kit.time import utcnow
+    from spell.models import Cast, Publisher, Spell, Tenant, User
+
+    now = utcnow()
+    with platform.db.unit_of_work() as uow:
+        if uow.session.get(User, "usr_1") is None:
+            uow.session.add(Tenant(id="ten_1", name="acme", created_at=now))
+            uow.session.flush()
+            uow.session.add(Publisher(name="acme", tenant_id="ten_1", created_at=now))
+            uow.session.add(
+                User(id="usr_1", tenant_id="ten_1", email="a@example.com", roles=[], created_at=now)
+            )
+            uow.session.flush()
+            uow.session.add(
+                Spell(
+                    id="acme/x",
+                    publisher="acme",
+                    tenant_id="ten_1",
+                    name="x",
+                    tags=[],
+                    latest_version="1",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            uow.session.flush()
+        uow.session.add(
+            Cast(
+                id=cast_id,
+                tenant_id="ten_1",
+                user_id="usr_1",
+                spell_id="acme/x",
+                version="1",
+                spell_digest="sha256:x",
+                status="queued",
+                idempotency_key=cast_id,
+                request_digest="d",
+                input={},
+                input_digest="d",
+                cancel_requested=False,
+                created_at=now - timedelta(seconds=age_s),
+            )
+        )
+
+
+def test_a_sibling_process_takes_casts_a_dead_one_left_queued_and_not_fresh_ones(tmp_path: Path) -> None:
+    from spell.platform.cast.tasks import ORPHAN_GRACE_S
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    upgrade(url)
+    settings = ServerSettings.for_home(tmp_path, database_url=url, secret_key="k", processes=2)
+    platform = Platform.build(settings, runtimes={}, database=Database(make_engine(url)))
+    published: list[str] = []
+    platform.queue.publish = lambda job: published.append(job.id)  # type: ignore[method-assign]
+    try:
+        _queued_cast(platform, "cast_old", ORPHAN_GRACE_S + 30)
+        _queued_cast(platform, "cast_new", 1)
+        platform._requeue_stale()
+        assert published == ["cast_old"]  # a fresh one may be waiting in a live sibling's queue
+    finally:
+        platform.db.dispose()
