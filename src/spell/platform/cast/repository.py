@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy.orm import configure_mappers
 
 from spell.errors import CastNotFound
 from spell.kit.time import utcnow
@@ -51,6 +52,25 @@ _END = Prepared(
 )
 
 
+_MAPPERS_READY: list[bool] = []
+_CAST_MANAGER = Cast.__mapper__.class_manager
+_UNSET = dict.fromkeys(column.key for column in _CASTS.columns)  # a new cast's columns not given: NULL
+
+
+def detached_cast(values: dict[str, Any]) -> Cast:
+    """A ``Cast`` holding ``values``, outside any session, for reading only.
+
+    Made without the ORM's constructor, which spends about 25 µs on attribute events for a cast's 25
+    columns; nothing here is ever added to a session (writes go through the statements above).
+    """
+    if not _MAPPERS_READY:
+        configure_mappers()
+        _MAPPERS_READY.append(True)
+    cast: Cast = _CAST_MANAGER.new_instance()
+    cast.__dict__.update(values)
+    return cast
+
+
 class CastRepository:
     """All SQL the cast domain runs."""
 
@@ -70,7 +90,7 @@ class CastRepository:
     def insert(self, uow: UnitOfWork, values: dict[str, Any]) -> Cast:
         """Insert a new cast with one plain INSERT (no ORM flush); return it, detached."""
         _INSERT_CAST.run(uow.session, values)
-        return Cast(**values)
+        return detached_cast({**_UNSET, **values})
 
     def page(
         self,
@@ -128,7 +148,7 @@ class CastRepository:
             .returning(*_CASTS.c)
         )
         row = uow.session.execute(statement).first()
-        return None if row is None else Cast(**row._asdict())
+        return None if row is None else detached_cast(row._asdict())
 
     def add_event(
         self, uow: UnitOfWork, cast_id: str, type_: str, data: dict[str, Any], at: datetime | None = None

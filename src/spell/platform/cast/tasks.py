@@ -22,6 +22,7 @@ from spell.models import Cast, SpellVersion
 from spell.platform.artifact.service import ArtifactService
 from spell.platform.auth.schemas import Principal
 from spell.platform.cast.live_events import LiveEvents
+from spell.platform.cast.repository import detached_cast
 from spell.platform.cast.service import CastRequestBody, CastService, limits_for
 from spell.queue.base import Job
 from spell.runtimes.base import CastRequest, CastResult, Limits, Outcome, Runtime, Usage
@@ -43,10 +44,7 @@ _STATUS = {Outcome.SUCCEEDED: "succeeded", Outcome.TIMEOUT: "timeout", Outcome.C
 
 def _ended(cast: Cast, values: dict[str, Any]) -> Cast:
     """A detached copy of ``cast`` with the values its end wrote."""
-    ended = Cast(**{column: getattr(cast, column) for column in _CAST_COLUMNS})
-    for name, value in values.items():
-        setattr(ended, name, value)
-    return ended
+    return detached_cast({**{column: getattr(cast, column) for column in _CAST_COLUMNS}, **values})
 
 
 def status_for(outcome: Outcome) -> str:
