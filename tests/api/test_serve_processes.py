@@ -39,14 +39,23 @@ def _children(pid: int) -> list[int]:
 
 
 class Served:
-    def __init__(self, url: str, process: subprocess.Popen[bytes], platform: Platform) -> None:
-        self.url, self.process, self.platform = url, process, platform
+    def __init__(
+        self, url: str, process: subprocess.Popen[bytes], platform: Platform, env: dict[str, str]
+    ) -> None:
+        self.url, self.process, self.platform, self.env = url, process, platform, env
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPELL_")}
-    env.update({"SPELL_HOME": str(tmp_path / "home"), "SPELL_SERVER_SECRET_KEY": "processes-test"})
+    # Keys stay cached for ten minutes: a change seen at once is seen through the shared generations.
+    env.update(
+        {
+            "SPELL_HOME": str(tmp_path / "home"),
+            "SPELL_SERVER_SECRET_KEY": "processes-test",
+            "SPELL_SERVER_CACHE_MS": "600000",
+        }
+    )
     settings = ServerSettings.from_env(env)
     upgrade(settings.database_url)
     port = _free_port()
@@ -74,7 +83,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
                 pass
             assert time.monotonic() < deadline, "the server never became ready"
             time.sleep(0.1)
-        yield Served(url, process, platform)
+        yield Served(url, process, platform, env)
     finally:
         process.terminate()
         try:
@@ -177,3 +186,23 @@ def test_a_key_revoked_outside_the_server_is_refused_by_every_process_at_once(
                 refused = fresh.get("/v1/me", headers=caster.headers)
                 assert refused.status_code == 401, refused.text
         assert http.get("/readyz").status_code == 200
+
+
+def test_a_ban_by_the_cli_beside_the_server_is_refused_by_every_process_at_once(served: Served) -> None:
+    caster = seed_user(served.platform, "banned@example.com", ["caster"])
+    for _ in range(6):  # fill both processes' key caches
+        with httpx.Client(base_url=served.url, timeout=30) as fresh:
+            assert fresh.get("/v1/me", headers=caster.headers).status_code == 200
+    banned = subprocess.run(
+        [str(SPELL), "admin", "ban", "banned@example.com", "--reason", "abuse"],
+        env=served.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert banned.returncode == 0, banned.stderr
+    for _ in range(6):
+        with httpx.Client(base_url=served.url, timeout=30) as fresh:
+            refused = fresh.get("/v1/me", headers=caster.headers)
+            assert refused.status_code == 403, refused.text
+            assert refused.json()["error"]["code"] == "USER_BANNED"

@@ -20,6 +20,8 @@ def open_platform() -> Iterator[Any]:
     if settings.is_sqlite:
         upgrade(settings.database_url)
     platform = Platform.build(settings, runtimes={})
+    # A running server of this data dir sees what this command changes (keys, bans) on its next request.
+    platform.share_with_siblings(relay_cancels=False)
     try:
         yield platform
     finally:
