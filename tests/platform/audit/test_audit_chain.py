@@ -6,9 +6,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import delete, update
+from sqlalchemy.orm import Session
 
 from spell.errors import AuditChainBroken
-from spell.models.audit import AuditRecord
+from spell.models.audit import AuditHead, AuditRecord
 from spell.platform.audit.chain import GENESIS
 from spell.platform.audit.service import AuditService
 from spell.storage.session import Database
@@ -106,3 +107,53 @@ def test_concurrent_appends_never_fork_the_chain(database: Database) -> None:
 def test_an_empty_log_verifies(database: Database) -> None:
     with database.unit_of_work(write=False) as uow:
         assert AuditService(uow.session).verify() == {"records": 0, "head_hash": GENESIS}
+
+
+def test_several_appends_in_one_transaction_chain_and_move_the_head_once(database: Database) -> None:
+    def three(i: int) -> None:
+        with database.unit_of_work() as uow:
+            audit = AuditService(uow.session)
+            for n in range(3):
+                audit.append("cast.created", actor_id=f"usr_{i}", data={"n": n})
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(three, range(12)))
+    with database.unit_of_work(write=False) as uow:
+        service = AuditService(uow.session)
+        assert service.verify()["records"] == 36
+        head = uow.session.get(AuditHead, 1)
+        assert head is not None
+        assert (head.seq, head.hash) == (36, service.list(after_seq=35)[0].hash)
+
+
+def test_an_append_from_inside_a_flush_follows_the_pending_ones(database: Database) -> None:
+    with database.unit_of_work() as uow:
+        audit = AuditService(uow.session)
+        audit.append("cast.created", actor_id="usr_a")
+        audit.append("key.created", actor_id="usr_a", flush=False)  # as the before_flush hook does
+        audit.append("cast.terminal", actor_id="usr_a")
+    with database.unit_of_work(write=False) as uow:
+        service = AuditService(uow.session)
+        assert [r.action for r in service.list()] == ["cast.created", "key.created", "cast.terminal"]
+        assert service.verify()["records"] == 3
+
+
+def test_appends_rolled_back_leave_nothing_pending_for_the_next_transaction(database: Database) -> None:
+    _append(database, 1)
+
+    def failing() -> None:
+        with database.unit_of_work() as uow:
+            AuditService(uow.session).append("cast.created", actor_id="usr_b")
+            raise RuntimeError("the cast failed to start")
+
+    with pytest.raises(RuntimeError):
+        failing()
+    with Session(database.engine) as session:  # one session across a rollback and a commit
+        AuditService(session).append("cast.created", actor_id="usr_c")
+        session.rollback()
+        AuditService(session).append("cast.created", actor_id="usr_d")
+        session.commit()
+    with database.unit_of_work(write=False) as uow:
+        service = AuditService(uow.session)
+        assert [r.actor_id for r in service.list()] == ["usr_a", "usr_d"]
+        assert service.verify()["records"] == 2
