@@ -9,7 +9,6 @@ A statement that needs what only the full path does (Python-side column defaults
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -46,36 +45,31 @@ class Prepared:
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
         self._plans: dict[tuple[str, frozenset[str]], _Plan | None] = {}
-        self._lock = threading.Lock()
 
     def run(self, session: Session, params: Mapping[str, Any] | None = None) -> Any:
         """Execute in ``session``'s transaction; the DB-API cursor (``fetchone``, ``rowcount``)."""
-        given = params or {}
-        connection = session.connection()
-        plan = self._plan(connection.dialect, given)
-        if plan is None:
-            return _Fallback(session.execute(self.statement, dict(given)))
-        cursor = connection.connection.cursor()
-        args = plan.args(given)
-        try:
-            cursor.execute(plan.sql, args)
-        except connection.dialect.loaded_dbapi.Error as exc:
-            raise _wrapped(plan.sql, args, exc, connection.dialect) from exc
-        return cursor
+        return self._execute(session, [params or {}], many=False)
 
     def run_many(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
         """Execute once per row (all rows with the same keys)."""
+        self._execute(session, rows, many=True)
+
+    def _execute(self, session: Session, rows: Sequence[Mapping[str, Any]], *, many: bool) -> Any:
         connection = session.connection()
         plan = self._plan(connection.dialect, rows[0])
         if plan is None:
-            session.execute(self.statement, [dict(row) for row in rows])
-            return
+            given = [dict(row) for row in rows] if many else dict(rows[0])
+            return _Fallback(session.execute(self.statement, given))
         cursor = connection.connection.cursor()
         args = [plan.args(row) for row in rows]
         try:
-            cursor.executemany(plan.sql, args)
+            if many:
+                cursor.executemany(plan.sql, args)
+            else:
+                cursor.execute(plan.sql, args[0])
         except connection.dialect.loaded_dbapi.Error as exc:
-            raise _wrapped(plan.sql, args, exc, connection.dialect) from exc
+            raise _wrapped(plan.sql, args if many else args[0], exc, connection.dialect) from exc
+        return cursor
 
     def _plan(self, dialect: Any, params: Mapping[str, Any]) -> _Plan | None:
         key = (dialect.name, frozenset(params))
@@ -88,9 +82,7 @@ class Prepared:
         needs_context = bool(
             getattr(compiled, "insert_prefetch", None) or getattr(compiled, "update_prefetch", None)
         )
-        plan = None if needs_context else _Plan(compiled)
-        with self._lock:
-            self._plans[key] = plan
+        plan = self._plans[key] = None if needs_context else _Plan(compiled)  # races only redo this
         return plan
 
 

@@ -99,7 +99,7 @@ class CastRunner:
             on_created(cast, replay)
         if replay:
             return cast, True
-        version = self._version_for(cast)
+        version = self.version_of(cast)
         return self.execute(cast, version), False
 
     def cast_quick(
@@ -163,10 +163,6 @@ class CastRunner:
         limit = limits_for(version, wasm.timeout_ms if wasm else None)
         return not manifest.runtime.policy.net_allow and limit.timeout_ms / 1000 > QUICK_BUDGET_S
 
-    def version_of(self, cast: Cast) -> SpellVersion:
-        """The spell version a cast runs."""
-        return self._version_for(cast)
-
     def execute(self, cast: Cast, version: SpellVersion) -> Cast:
         """Run a cast already claimed ``running`` to its end; return it as it ended."""
         cast_id = cast.id
@@ -204,7 +200,8 @@ class CastRunner:
             self._abort_if_orphaned(cast_id)
         return len(stale)
 
-    def _version_for(self, cast: Cast) -> SpellVersion:
+    def version_of(self, cast: Cast) -> SpellVersion:
+        """The spell version a cast runs (read once per process)."""
         version = self._versions.get((cast.spell_id, cast.version))
         if version is not None:
             return version
