@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from sqlalchemy import func, select
@@ -210,3 +211,36 @@ async def test_a_failing_quick_cast_frees_its_slot_and_answers_the_catalog_error
     assert all(taken)
     for _ in taken:
         slots.release()
+
+
+async def test_a_rerun_longer_than_the_wait_answers_202_running_and_frees_its_slot_at_its_end(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    caster = await _caster(
+        client, platform, tmp_path, wat=SPIN_WAT, schema={"type": "object"}, timeout_ms=2500
+    )
+    await _warm_up(client, caster, x=1)
+    platform.runner._slow.clear()
+    response = await client.post(
+        "/v1/spells/acme/hello/cast",
+        headers={**caster.headers, "Idempotency-Key": "q-long", "Prefer": "wait=1"},
+        json={"input": {}},
+    )
+    assert response.status_code == 202, response.text
+    assert response.json()["status"] == "running"
+    slots = _inline(client)._slots
+    assert slots is not None
+    assert not all(_take_all(slots, platform.settings.inline_casts))  # the rerun holds one
+    with anyio.fail_after(10):
+        while not all(_take_all(slots, platform.settings.inline_casts)):  # given back at its end
+            await anyio.sleep(0.02)
+    assert platform.casts.get_status(response.json()["id"]) == "timeout"
+
+
+def _take_all(slots: threading.BoundedSemaphore, count: int) -> list[bool]:
+    """Try to take every slot, then give back what was taken."""
+    taken = [slots.acquire(blocking=False) for _ in range(count)]
+    for got in taken:
+        if got:
+            slots.release()
+    return taken

@@ -48,8 +48,8 @@ class ServerSettings:
     # On SQLite, create ``Prefer: wait`` casts on the event loop and try pure WASM spells there within a
     # few milliseconds (docs/server.md); off: every inline cast runs on a cast thread.
     quick_casts: bool = True
-    # How long key and spell lookups stay cached; changes made by this process are seen at once, those
-    # of other processes sharing the database within this time. 0 turns the caches off.
+    # How long key and spell lookups stay cached; changes made by the processes of this data dir are seen
+    # at once, those of processes elsewhere sharing the database within this time. 0 turns caches off.
     cache_ms: int = 2000
     max_body_bytes: int = 16 * 1024 * 1024
     max_wait_seconds: int = 60

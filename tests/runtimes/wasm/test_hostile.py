@@ -36,6 +36,16 @@ def test_an_infinite_loop_with_fuel_to_spare_hits_the_wall_clock(
     _then_hello_works(runtime, make_cast)
 
 
+def test_a_budgeted_attempt_stops_at_its_budget_under_a_longer_manifest_limit(
+    runtime: WasmRuntime, make_cast: MakeCast
+) -> None:
+    request = replace(make_cast("infinite_loop", fuel=10**15, timeout_ms=30_000), within_s=0.05)
+    result = runtime.run(request)
+    assert result.outcome is Outcome.TIMEOUT
+    assert 50 <= result.usage.wall_ms < 2000  # the budget, not the manifest's 30 s
+    _then_hello_works(runtime, make_cast)
+
+
 def test_a_memory_grow_bomb_stops_at_the_memory_limit(runtime: WasmRuntime, make_cast: MakeCast) -> None:
     result = runtime.run(make_cast("memory_bomb", max_memory_mb=8))
     assert result.outcome is Outcome.MEMORY_LIMIT
