@@ -95,3 +95,13 @@ def test_shared_counters_start_at_zero_and_survive_reopening(tmp_path: Path) -> 
     assert second.read(4) == 0
     first.close()
     second.close()
+
+
+def test_with_shared_counters_a_bump_here_adds_exactly_one(shared: Path) -> None:
+    from spell.models import ApiKey
+    from spell.storage.changes import generation_of
+
+    generation = generation_of(ApiKey)
+    before = generation.value
+    generation.bump()
+    assert generation.value == before + 1

@@ -89,12 +89,16 @@ class Generation:
         return self._local if shared is None else self._local + shared.read(self._slot)
 
     def bump(self) -> None:
-        """Mark every result read before now as possibly stale, here and in processes sharing the file."""
-        with self._lock:
-            self._local += 1
+        """Mark every result read before now as possibly stale, here and in processes sharing the file.
+
+        One bump adds one to ``value``: to the shared counter when there is one, else to this process's.
+        """
         shared = _SHARED
         if shared is not None:
             shared.bump(self._slot)
+            return
+        with self._lock:
+            self._local += 1
 
 
 def share_generations(path: Path | None) -> None:
