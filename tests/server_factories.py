@@ -45,6 +45,9 @@ SPIN_WAT = """
   (memory (export "memory") 1)
   (func (export "_start") (loop $forever (br $forever))))
 """
+# The operator's maximum fuel (SPELL_WASM_MAX_FUEL's default): a spinning spell that asks for it
+# runs to its wall-clock limit, however fast the machine burns the default fuel.
+SPIN_FUEL = 10_000_000_000
 
 NAME_SCHEMA = {
     "type": "object",
@@ -84,6 +87,7 @@ def wasm_bundle(
     signer: Publisher | None = None,
     fs_write: tuple[str, ...] = (),
     net_allow: tuple[str, ...] = (),
+    fuel: int | None = None,
 ) -> Path:
     """Write a wasm spell folder (signed when ``signer`` is given)."""
     policy = (f"    fs_write: [{', '.join(fs_write)}]\n" if fs_write else "") + (
@@ -97,7 +101,9 @@ def wasm_bundle(
     (dest / "spell.yaml").write_text(
         f"id: {spell_id}\nversion: {version}\nname: {spell_id.split('/')[-1]}\nsummary: test spell\n"
         f"inputs_schema: ./schema.json\nruntime:\n  execution: wasm\n  wasm:\n    module: spell.wasm\n"
-        f"    timeout_ms: {timeout_ms}\n" + (f"  policy:\n{policy}" if policy else ""),
+        f"    timeout_ms: {timeout_ms}\n"
+        + (f"    fuel: {fuel}\n" if fuel is not None else "")
+        + (f"  policy:\n{policy}" if policy else ""),
         encoding="utf-8",
     )
     if signer is not None:

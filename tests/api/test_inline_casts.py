@@ -14,7 +14,7 @@ from spell.api.inline import InlineCasts
 from spell.models import Cast, CastEvent
 from spell.platform.server import Platform
 from spell.queue.base import Job
-from tests.server_factories import SPIN_WAT
+from tests.server_factories import SPIN_FUEL, SPIN_WAT
 from tests.server_fixtures import Caller, publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
@@ -104,7 +104,7 @@ async def test_a_cast_longer_than_the_wait_answers_202_running_and_can_be_cancel
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path
 ) -> None:
     caster = await _caster(
-        client, platform, tmp_path, wat=SPIN_WAT, schema={"type": "object"}, timeout_ms=30_000
+        client, platform, tmp_path, wat=SPIN_WAT, schema={"type": "object"}, timeout_ms=30_000, fuel=SPIN_FUEL
     )
     with anyio.fail_after(20):
         response = await client.post(
