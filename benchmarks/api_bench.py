@@ -49,6 +49,9 @@ async def hello(body: dict) -> dict:
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
 """
 
+# Rate limits are on by default; the bench measures casts, not the limiter's refusals.
+BENCH_SETTINGS = {"SPELL_SERVER_RATE_LIMIT_PER_MINUTE": "100000000"}
+
 SEED = """
 import sys
 from pathlib import Path
@@ -238,13 +241,17 @@ with platform.db.unit_of_work(write=False) as uow:
     principal = platform.auth.authenticate_key(uow, token)
 body = CastRequestBody(spell_id="samples/hello-wasm", input={"name": "w"})
 platform.runner.cast_now(principal, body, "stage-warm-up")  # loads the module: quick casts may follow
-quick, threaded = [], []
+quick, threaded, overran = [], [], 0
 for index in range(int(sys.argv[2])):
     t0 = time.perf_counter()
     cast, _, done = platform.runner.cast_quick(principal, body, f"stage-q-{index}")
     t1 = time.perf_counter()
-    assert done and cast.status == "succeeded", cast.status
-    quick.append(t1 - t0)
+    if done:
+        assert cast.status == "succeeded", cast.status
+        quick.append(t1 - t0)
+    else:  # a slow moment of the machine overran the quick budget: the cast reruns on a thread
+        overran += 1
+        platform.runner._slow.clear()  # un-bench the spell so the next attempts stay quick
     cast, _ = platform.runner.cast_now(principal, body, f"stage-t-{index}")
     threaded.append(time.perf_counter() - t1)
     assert cast.status == "succeeded", cast.status
@@ -254,6 +261,7 @@ print(json.dumps({
     "quick cast: create, run and end in one transaction (the event-loop path)":
         statistics.median(quick[skip:]) * 1000,
     "cast thread path: create, commit, run, end, commit": statistics.median(threaded[skip:]) * 1000,
+    "quick attempts that overran their budget (left out above)": overran,
 }))
 """
 
@@ -261,13 +269,66 @@ print(json.dumps({
 def stage_table(env: dict[str, str], token: str, count: int) -> None:
     """Median ms of one cast in process, sequential (no HTTP): the quick path and the thread path."""
     out = subprocess.run(
-        [PY, "-c", STAGES, token, str(count)], env=env, cwd=ROOT, check=True, capture_output=True, text=True
+        [PY, "-c", STAGES, token, str(count)], env=env, cwd=ROOT, capture_output=True, text=True
     )
+    if out.returncode != 0:
+        raise SystemExit(f"api_bench: the in-process stage run failed:\n{out.stderr}")
     stages = json.loads(out.stdout.strip().splitlines()[-1])
     print("\n| one cast in process (no HTTP) | median ms |")
     print("| --- | ---: |")
     for name, ms in stages.items():
-        print(f"| {name} | {ms:.2f} |")
+        print(f"| {name} | {ms:.2f} |" if isinstance(ms, float) else f"| {name} | {ms} |")
+
+
+def seed(home: Path, src: Path) -> tuple[dict[str, str], str]:
+    """A fresh SPELL_HOME seeded by the code under ``src``: its environment and a demo key."""
+    env = {**os.environ, "SPELL_HOME": str(home), "PYTHONPATH": str(src), **BENCH_SETTINGS}
+    env.pop("SPELL_DATABASE_URL", None)
+    seeded = subprocess.run([PY, "-c", SEED], env=env, cwd=ROOT, check=True, capture_output=True, text=True)
+    return env, seeded.stdout.strip().splitlines()[-1]
+
+
+def serve_and_measure(
+    args: argparse.Namespace,
+    env: dict[str, str],
+    token: str,
+    count: int,
+    label: str,
+    scratch: Path,
+    levels: list[int],
+) -> None:
+    """Start ``spell serve`` with ``count`` processes and print a row per concurrency level."""
+    headers = {"Authorization": f"Bearer {token}", "Prefer": "wait=10"}
+    port = free_port()
+    spell = subprocess.Popen(
+        [
+            PY,
+            "-c",
+            "from spell.cli.app import main; main()",
+            "serve",
+            "--port",
+            str(port),
+            "--processes",
+            str(count),
+        ],
+        env=env,
+        cwd=ROOT,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/healthz", spell)
+        url = f"http://127.0.0.1:{port}/v1/spells/samples/hello-wasm/cast"
+        measure(args.load, url, headers, 8, 2, spell.pid, cast=True, scratch=scratch)  # warm-up
+        for level in levels:
+            rounds = [
+                measure(args.load, url, headers, level, args.seconds, spell.pid, cast=True, scratch=scratch)
+                for _ in range(args.rounds)
+            ]
+            name = f"spell sync cast hello-wasm, {count} process{'es' if count > 1 else ''}{label}"
+            print(row(name, level, rounds), flush=True)
+    finally:
+        spell.terminate()
+        spell.wait(timeout=20)
 
 
 def main() -> None:
@@ -277,20 +338,24 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,8,32")
     parser.add_argument("--processes", default="1,2", help="server process counts to measure")
     parser.add_argument("--load", choices=["wrk", "httpx"], default="wrk" if shutil.which("wrk") else "httpx")
+    parser.add_argument(
+        "--baseline-src",
+        help="another checkout (e.g. a git worktree of the previous commit) measured in the same run",
+    )
     args = parser.parse_args()
     levels = [int(part) for part in args.concurrency.split(",")]
     counts = [int(part) for part in args.processes.split(",")]
+    trees = [("", ROOT / "src")]
+    if args.baseline_src:
+        trees.insert(0, (" (baseline)", Path(args.baseline_src).resolve() / "src"))
     with tempfile.TemporaryDirectory() as home:
         scratch = Path(home)
-        env = {**os.environ, "SPELL_HOME": str(scratch / "home")}
-        env.pop("SPELL_DATABASE_URL", None)
-        seeded = subprocess.run(
-            [PY, "-c", SEED], env=env, cwd=ROOT, check=True, capture_output=True, text=True
-        )
-        token = seeded.stdout.strip().splitlines()[-1]
+        seeded = {label: seed(scratch / f"home{index}", src) for index, (label, src) in enumerate(trees)}
         print(
             f"api_bench: load from {args.load}, {args.seconds} s per round, {args.rounds} rounds per row "
-            f"(the median round shown, the rate's spread beside it), SQLite (WAL)\n"
+            f"(the median round shown, the rate's spread beside it), SQLite (WAL)"
+            + (f"; baseline code from {args.baseline_src}" if args.baseline_src else "")
+            + "\n"
         )
         print(
             "| target | concurrency | requests | median ms | p99 ms | req/s | req/s over rounds "
@@ -311,38 +376,11 @@ def main() -> None:
         finally:
             hello.terminate()
             hello.wait(timeout=10)
-        headers = {"Authorization": f"Bearer {token}", "Prefer": "wait=10"}
         for count in counts:
-            port = free_port()
-            spell = subprocess.Popen(
-                [str(ROOT / ".venv/bin/spell"), "serve", "--port", str(port), "--processes", str(count)],
-                env=env,
-                cwd=ROOT,
-                stderr=subprocess.DEVNULL,
-            )
-            try:
-                wait_ready(f"http://127.0.0.1:{port}/healthz", spell)
-                url = f"http://127.0.0.1:{port}/v1/spells/samples/hello-wasm/cast"
-                measure(args.load, url, headers, 8, 2, spell.pid, cast=True, scratch=scratch)  # warm-up
-                for level in levels:
-                    rounds = [
-                        measure(
-                            args.load,
-                            url,
-                            headers,
-                            level,
-                            args.seconds,
-                            spell.pid,
-                            cast=True,
-                            scratch=scratch,
-                        )
-                        for _ in range(args.rounds)
-                    ]
-                    name = f"spell sync cast hello-wasm, {count} process{'es' if count > 1 else ''}"
-                    print(row(name, level, rounds), flush=True)
-            finally:
-                spell.terminate()
-                spell.wait(timeout=20)
+            for label, _src in trees:  # the baseline tree and this one back to back, per process count
+                env, token = seeded[label]
+                serve_and_measure(args, env, token, count, label, scratch, levels)
+        env, token = seeded[""]
         stage_table(env, token, 400)
 
 
