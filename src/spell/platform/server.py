@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from spell.config.server import ServerSettings
+from spell.kit.private_files import private_dir, private_file, write_private_text
 from spell.kit.time import utcnow
 from spell.models import Cast
 from spell.platform.artifact.service import ArtifactService
@@ -47,14 +48,17 @@ __all__ = ["CancelAsKeyword", "Platform", "default_runtimes", "resolve_secret"]
 
 
 def resolve_secret(settings: ServerSettings) -> str:
-    """The configured secret, or a random one created once and kept in ``data_dir/secret.key``."""
+    """The configured secret, or a random one created once and kept in ``data_dir/secret.key``.
+
+    The data dir is made (or tightened to) 0700 here, first thing a platform does with it.
+    """
+    private_dir(settings.data_dir)
     if settings.secret_key:
         return settings.secret_key
     path = settings.data_dir / "secret.key"
-    if not path.exists():
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
-        path.chmod(0o600)
+    # Created 0600 in one step: never readable by others, and a racing process keeps the first one.
+    write_private_text(path, secrets.token_urlsafe(32))
+    private_file(path)
     return path.read_text(encoding="utf-8").strip()
 
 
