@@ -31,6 +31,7 @@ from spell.platform.cast.relay import CancelRelay
 from spell.platform.cast.service import CastPolicy, CastService
 from spell.platform.cast.tasks import ORPHAN_GRACE_S, CastRunner
 from spell.platform.spell.service import RegistryPolicy, SpellService
+from spell.platform.webhook.secret import WebhookSecretService
 from spell.platform.webhook.service import WebhookSender
 from spell.queue.base import Job, Queue
 from spell.queue.memory import MemoryQueue
@@ -112,6 +113,7 @@ class Platform:
     queue: Queue
     runner: CastRunner
     secret: str
+    webhook_secrets: WebhookSecretService
     payments: PaymentProvider = field(default_factory=WalletOnly)  # card processor; wallet-only default
     _started: bool = field(default=False, init=False)
     _sweeping: threading.Event = field(default_factory=threading.Event, init=False)
@@ -142,6 +144,7 @@ class Platform:
             cache_ms=settings.cache_ms,
         )
         broker = queue or _queue_for(settings)
+        webhook_secrets = WebhookSecretService(secret)
         casts = CastService(
             db,
             spells,
@@ -155,6 +158,7 @@ class Platform:
                 allowed_executions=frozenset(allowed),
                 allow_private_webhooks=settings.allow_private_webhooks,
             ),
+            webhook_secrets,
         )
         artifacts = ArtifactService(
             LocalBlobStore(settings.blobs_dir),
@@ -162,7 +166,7 @@ class Platform:
             ttl=timedelta(seconds=settings.artifact_ttl_seconds),
             url_ttl=timedelta(seconds=settings.artifact_url_ttl_seconds),
         )
-        casts.webhooks = WebhookSender(secret)
+        casts.webhooks = WebhookSender()
         chosen = runtimes if runtimes is not None else default_runtimes(settings)
         runner = CastRunner(casts, artifacts, chosen, Path(settings.data_dir) / "work")
         auth = AuthService(
@@ -180,6 +184,7 @@ class Platform:
             queue=broker,
             runner=runner,
             secret=secret,
+            webhook_secrets=webhook_secrets,
         )
 
     def share_with_siblings(self, *, relay_cancels: bool) -> None:
