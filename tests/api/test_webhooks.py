@@ -19,8 +19,8 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from spell.config.server import ServerSettings
 from spell.errors import InvalidInput
-from spell.platform.server import Platform
 from spell.models import WebhookSecret
+from spell.platform.server import Platform
 from spell.platform.webhook.secret import WebhookSecretService
 from spell.platform.webhook.service import WebhookSender, check_webhook_url, redact_url
 from tests.server_fixtures import Caller, publish, seed_maker, seed_user
