@@ -14,12 +14,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from spell.config.server import ServerSettings
 from spell.errors import InvalidInput
-from spell.models import WebhookSecret
+from spell.models import AuditRecord, WebhookSecret
 from spell.platform.server import Platform
 from spell.platform.webhook.secret import WebhookSecretService
 from spell.platform.webhook.service import WebhookSender, check_webhook_url, redact_url
@@ -157,6 +158,13 @@ async def test_a_rotated_secret_signs_next_deliveries_and_the_old_one_only_withi
     assert rotated.json()["rotated_at"] is not None
     assert rotated.json()["previous_valid_until"] is not None
     assert await _secret(client, maker) == new
+    with platform.db.unit_of_work(write=False) as uow:
+        records = uow.session.scalars(
+            select(AuditRecord).where(AuditRecord.action == "webhook_secret.rotated")
+        ).all()
+        assert [(r.actor_id, r.tenant_id) for r in records] == [(maker.user_id, maker.tenant_id)]
+        assert old not in json.dumps(records[0].data)
+        assert new not in json.dumps(records[0].data)
     headers, body = await _cast_with_hook(client, maker, receiver, "r1")
     Webhook(new).verify(body, headers)
     Webhook(old).verify(body, headers)  # receivers still on the old secret keep working a while

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from spell.kit.time import utcnow
 from spell.models import WebhookSecret
+from spell.platform.audit.service import AuditService
 from spell.platform.auth.schemas import Principal
 from spell.storage.session import UnitOfWork
 
@@ -76,6 +77,13 @@ class WebhookSecretService:
         row.sealed = self._seal(principal.tenant_id, secret)
         row.rotated_at = utcnow()
         uow.session.flush()
+        AuditService(uow.session).append(
+            "webhook_secret.rotated",
+            actor_id=principal.user_id,
+            tenant_id=principal.tenant_id,
+            subject=principal.tenant_id,
+            data={"key_id": principal.key_id},
+        )
         return self._describe(row, secret)
 
     def signing_secrets(self, uow: UnitOfWork, tenant_id: str) -> list[str] | None:
