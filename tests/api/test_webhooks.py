@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -315,3 +316,40 @@ def test_the_sender_retries_and_reports_a_receiver_that_keeps_failing() -> None:
         assert quick.send("http://127.0.0.1:9/x", "e", {}, secrets=[_SECRET]) is False
     finally:
         failing.close()
+
+
+async def test_a_secret_sealed_under_another_server_secret_is_replaced_by_a_fresh_one(
+    client: httpx.AsyncClient, platform: Platform, caplog: pytest.LogCaptureFixture
+) -> None:
+    caller = seed_user(platform, "a@example.com", ["caster"])
+    before = await _secret(client, caller)
+    platform.webhook_secrets = WebhookSecretService("the-server-secret-changed")
+    with caplog.at_level(logging.WARNING, logger="spell.platform.webhook.secret"):
+        after = (await client.get("/v1/webhooks/secret", headers=caller.headers)).json()
+    assert after["secret"] != before
+    assert after["rotated_at"] is not None
+    assert after["previous_valid_until"] is None  # the old one cannot be opened, so it cannot sign
+    assert await _secret(client, caller) == after["secret"]
+    assert before not in caplog.text
+    assert len(caplog.records) == 1
+
+
+def test_the_loser_of_a_race_to_create_a_tenants_secret_uses_the_winners(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caller = seed_user(platform, "a@example.com", ["caster"])
+    service = platform.webhook_secrets
+    with platform.db.unit_of_work() as uow:
+        winner = service.ensure_signing_secrets(uow, caller.tenant_id)
+    with platform.db.unit_of_work() as uow:
+        real_get = uow.session.get
+        hidden: list[bool] = []
+
+        def get_missing_once(*args: Any, **kwargs: Any) -> Any:
+            if not hidden:  # as if the winner committed just after this lookup
+                hidden.append(True)
+                return None
+            return real_get(*args, **kwargs)
+
+        monkeypatch.setattr(uow.session, "get", get_missing_once)
+        assert service.ensure_signing_secrets(uow, caller.tenant_id) == winner
