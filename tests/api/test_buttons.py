@@ -150,3 +150,64 @@ def test_a_malformed_buttons_file_is_refused(tmp_path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
     with pytest.raises(InvalidInput):
         read_buttons_file(path)
+
+
+async def _two_makers_with_hello(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, **fields: Any
+) -> tuple[Caller, Caller]:
+    first = await seed_maker(client, platform)
+    second = await seed_maker(client, platform, "beta@example.com", "beta")
+    await publish(client, first, tmp_path)
+    await publish(client, second, tmp_path, spell_id="beta/hello")
+    for maker, spell_id in ((first, "acme/hello"), (second, "beta/hello")):
+        created = await _button(client, maker, id="hello", spell_id=spell_id, **fields)
+        assert created.status_code == 201, created.text
+    return first, second
+
+
+async def test_two_tenants_each_have_their_own_button_of_the_same_id(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    first, second = await _two_makers_with_hello(client, platform, tmp_path)
+    for maker, spell_id in ((first, "acme/hello"), (second, "beta/hello")):
+        listed = (await client.get("/v1/buttons", headers=maker.headers)).json()["items"]
+        assert [(b["id"], b["spell_id"]) for b in listed] == [("hello", spell_id)]
+        pressed = await client.post(
+            "/v1/buttons/hello/cast", headers=_press_headers(maker, spell_id), json={"input": {"name": "x"}}
+        )
+        assert pressed.status_code == 200, pressed.text
+        assert (pressed.json()["spell_id"], pressed.json()["button_id"]) == (spell_id, "hello")
+    qualified = f"{first.tenant_id}:hello"
+    hidden = await client.post(f"/v1/buttons/{qualified}/cast", headers=_press_headers(second, "q"), json={})
+    assert hidden.json()["error"]["code"] == "BUTTON_NOT_FOUND"
+    deleted = await client.delete("/v1/buttons/hello", headers=second.headers)
+    assert deleted.json()["deleted"] is True
+    assert (await client.delete("/v1/buttons/hello", headers=second.headers)).status_code == 404
+    assert (await client.delete(f"/v1/buttons/{qualified}", headers=second.headers)).status_code == 404
+    left = (await client.get("/v1/buttons", headers=first.headers)).json()["items"]
+    assert [(b["id"], b["spell_id"]) for b in left] == [("hello", "acme/hello")]
+
+
+async def test_a_bare_id_shared_by_several_tenants_is_ambiguous_and_the_owner_qualified_id_is_not(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    first, second = await _two_makers_with_hello(client, platform, tmp_path, allowed_tenants=["*"])
+    own = await client.post(
+        "/v1/buttons/hello/cast", headers=_press_headers(first, "own"), json={"input": {"name": "x"}}
+    )
+    assert own.json()["spell_id"] == "acme/hello"  # the caller's own button comes first
+    caster = seed_user(platform, "c@example.com", ["caster"])
+    listed = (await client.get("/v1/buttons", headers=caster.headers)).json()["items"]
+    assert sorted(b["spell_id"] for b in listed) == ["acme/hello", "beta/hello"]
+    ambiguous = await client.post(
+        "/v1/buttons/hello/cast", headers=_press_headers(caster, "a"), json={"input": {"name": "x"}}
+    )
+    assert ambiguous.status_code == 409
+    assert ambiguous.json()["error"]["code"] == "CONFLICT"
+    pressed = await client.post(
+        f"/v1/buttons/{second.tenant_id}:hello/cast",
+        headers=_press_headers(caster, "b"),
+        json={"input": {"name": "x"}},
+    )
+    assert pressed.status_code == 200, pressed.text
+    assert pressed.json()["spell_id"] == "beta/hello"

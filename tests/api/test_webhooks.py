@@ -1,23 +1,35 @@
-"""Signed webhooks for finished casts, and webhook URLs that must not reach inside the network."""
+"""Webhooks for finished casts: signed with the tenant's own secret (Standard Webhooks, checked with the
+stock ``standardwebhooks`` verifier), URLs without credentials and outside the network."""
 
 from __future__ import annotations
 
+import base64
 import json
+import logging
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from spell.config.server import ServerSettings
 from spell.errors import InvalidInput
+from spell.models import AuditRecord, WebhookSecret
 from spell.platform.server import Platform
-from spell.platform.webhook.service import WebhookSender, check_webhook_url, sign_payload
-from tests.server_fixtures import publish, seed_maker
+from spell.platform.webhook.secret import WebhookSecretService
+from spell.platform.webhook.service import WebhookSender, check_webhook_url, redact_url
+from tests.server_fixtures import Caller, publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
+
+_SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
 
 
 class Receiver:
@@ -70,23 +82,197 @@ def server_settings(tmp_path: Path, database_url: str) -> ServerSettings:
     )
 
 
-async def test_a_finished_cast_is_posted_signed_to_its_webhook(
+async def _cast_with_hook(
+    client: httpx.AsyncClient, caller: Caller, receiver: Receiver, key: str
+) -> tuple[dict[str, str], bytes]:
+    receiver.arrived.clear()
+    before = len(receiver.requests)
+    cast = await client.post(
+        "/v1/spells/acme/hello/cast",
+        json={"input": {"name": "w"}, "webhook_url": receiver.url},
+        headers={**caller.headers, "Idempotency-Key": key, "Prefer": "wait=10"},
+    )
+    assert cast.json()["status"] == "succeeded", cast.text
+    assert receiver.arrived.wait(10)
+    headers, body = receiver.requests[before]
+    assert json.loads(body)["data"]["id"] == cast.json()["id"]
+    return headers, body
+
+
+async def _secret(client: httpx.AsyncClient, caller: Caller) -> str:
+    response = await client.get("/v1/webhooks/secret", headers=caller.headers)
+    assert response.status_code == 200, response.text
+    secret: str = response.json()["secret"]
+    return secret
+
+
+def _refused_by(secret: str | bytes, headers: dict[str, str], body: bytes) -> bool:
+    try:
+        Webhook(secret).verify(body, headers)
+    except WebhookVerificationError:
+        return True
+    return False
+
+
+async def test_a_finished_cast_is_posted_signed_with_the_tenants_secret_not_the_master_secret(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path, receiver: Receiver
 ) -> None:
     maker = await seed_maker(client, platform)
     await publish(client, maker, tmp_path)
-    cast = await client.post(
-        "/v1/spells/acme/hello/cast",
-        json={"input": {"name": "w"}, "webhook_url": receiver.url},
-        headers={**maker.headers, "Idempotency-Key": "wh", "Prefer": "wait=10"},
-    )
-    assert cast.json()["status"] == "succeeded"
-    assert receiver.arrived.wait(10)
-    headers, body = receiver.requests[0]
+    headers, body = await _cast_with_hook(client, maker, receiver, "wh")
     assert headers["Spell-Event"] == "cast.succeeded"
-    timestamp = int(headers["Spell-Signature"].split(",")[0].removeprefix("t="))
-    assert headers["Spell-Signature"] == sign_payload("hook-secret", timestamp, body)
-    assert json.loads(body)["data"]["id"] == cast.json()["id"]
+    assert {"webhook-id", "webhook-timestamp", "webhook-signature"} <= {h.lower() for h in headers}
+    assert "Spell-Signature" not in headers
+    secret = await _secret(client, maker)
+    assert secret.startswith("whsec_")
+    assert Webhook(secret).verify(body, headers)["type"] == "cast.succeeded"
+    master = platform.secret.encode()
+    assert _refused_by(master, headers, body)
+    assert _refused_by("whsec_" + base64.b64encode(master).decode(), headers, body)
+    assert _refused_by(secret, {**headers, "webhook-id": "msg_other"}, body)
+
+
+async def test_two_tenants_get_different_secrets_and_each_verifies_only_its_own_deliveries(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, receiver: Receiver
+) -> None:
+    maker = await seed_maker(client, platform)
+    await publish(client, maker, tmp_path)
+    caster = seed_user(platform, "c@example.com", ["caster"])
+    maker_secret, caster_secret = await _secret(client, maker), await _secret(client, caster)
+    assert maker_secret != caster_secret
+    assert await _secret(client, maker) == maker_secret  # stable until rotated
+    headers, body = await _cast_with_hook(client, caster, receiver, "c1")
+    Webhook(caster_secret).verify(body, headers)
+    assert _refused_by(maker_secret, headers, body)
+
+
+async def test_a_rotated_secret_signs_next_deliveries_and_the_old_one_only_within_the_grace(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, receiver: Receiver
+) -> None:
+    maker = await seed_maker(client, platform)
+    await publish(client, maker, tmp_path)
+    old = await _secret(client, maker)
+    rotated = await client.post("/v1/webhooks/secret/rotate", headers=maker.headers)
+    assert rotated.status_code == 200, rotated.text
+    new = rotated.json()["secret"]
+    assert new != old
+    assert rotated.json()["rotated_at"] is not None
+    assert rotated.json()["previous_valid_until"] is not None
+    assert await _secret(client, maker) == new
+    with platform.db.unit_of_work(write=False) as uow:
+        records = uow.session.scalars(
+            select(AuditRecord).where(AuditRecord.action == "webhook_secret.rotated")
+        ).all()
+        assert [(r.actor_id, r.tenant_id) for r in records] == [(maker.user_id, maker.tenant_id)]
+        assert old not in json.dumps(records[0].data)
+        assert new not in json.dumps(records[0].data)
+    headers, body = await _cast_with_hook(client, maker, receiver, "r1")
+    Webhook(new).verify(body, headers)
+    Webhook(old).verify(body, headers)  # receivers still on the old secret keep working a while
+    platform.webhook_secrets.rotation_grace = timedelta(0)
+    newest = (await client.post("/v1/webhooks/secret/rotate", headers=maker.headers)).json()
+    assert newest["previous_valid_until"] is None
+    headers, body = await _cast_with_hook(client, maker, receiver, "r2")
+    Webhook(newest["secret"]).verify(body, headers)
+    assert _refused_by(new, headers, body)
+    assert _refused_by(old, headers, body)
+
+
+async def test_the_stored_secret_is_sealed_and_opens_only_with_this_servers_key_for_its_tenant(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    owner = seed_user(platform, "a@example.com", ["caster"])
+    other = seed_user(platform, "b@example.com", ["caster"])
+    secret = await _secret(client, owner)
+    await _secret(client, other)
+    raw = base64.b64decode(secret.removeprefix("whsec_"))
+    with platform.db.unit_of_work() as uow:
+        row = uow.session.get(WebhookSecret, owner.tenant_id)
+        assert row is not None
+        assert raw not in row.sealed
+        assert secret.encode() not in row.sealed
+        assert platform.webhook_secrets.signing_secrets(uow, owner.tenant_id) == [secret]
+        assert WebhookSecretService("another-master").signing_secrets(uow, owner.tenant_id) is None
+        victim = uow.session.get(WebhookSecret, other.tenant_id)
+        assert victim is not None
+        own_sealed, victim.sealed = victim.sealed, row.sealed  # copied onto another tenant, it does not open
+        uow.session.flush()
+        assert platform.webhook_secrets.signing_secrets(uow, other.tenant_id) is None
+        victim.sealed = own_sealed
+
+
+async def test_the_webhook_secret_needs_the_keys_manage_scope(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    narrow = seed_user(platform, "n@example.com", ["caster"], scopes=["cast:invoke"])
+    for response in (
+        await client.get("/v1/webhooks/secret", headers=narrow.headers),
+        await client.post("/v1/webhooks/secret/rotate", headers=narrow.headers),
+    ):
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "FORBIDDEN"
+    with platform.db.unit_of_work(write=False) as uow:
+        assert uow.session.get(WebhookSecret, narrow.tenant_id) is None
+
+
+async def test_a_webhook_url_with_credentials_is_refused_and_not_echoed(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, receiver: Receiver
+) -> None:
+    maker = await seed_maker(client, platform)
+    await publish(client, maker, tmp_path)
+    with_credentials = receiver.url.replace("http://", "http://hookuser:hookpass@")
+    response = await client.post(
+        "/v1/spells/acme/hello/cast",
+        json={"input": {"name": "w"}, "webhook_url": with_credentials},
+        headers={**maker.headers, "Idempotency-Key": "cred"},
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert "hookpass" not in response.text
+    assert (await client.get("/v1/casts", headers=maker.headers)).json()["items"] == []
+    assert receiver.requests == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://user:pass@example.com/hook",
+        "https://user@example.com/hook",
+        "https://:pass@example.com/hook",
+        "http://u:p@127.0.0.1:9/x",
+    ],
+)
+def test_webhook_urls_with_credentials_are_refused_even_where_private_targets_are_allowed(url: str) -> None:
+    for allow_private in (False, True):
+        with pytest.raises(InvalidInput) as refused:
+            check_webhook_url(url, allow_private=allow_private)
+        assert "credentials" in refused.value.message
+        assert "pass" not in str(refused.value.details)
+
+
+def test_urls_are_redacted_of_user_info_query_and_fragment() -> None:
+    assert redact_url("https://u:p@hooks.example.com:8443/a/b?token=t0k#frag") == (
+        "https://hooks.example.com:8443/a/b"
+    )
+    assert redact_url("https://[::1]/x?k=v") == "https://[::1]/x"
+    assert redact_url("https://host:notaport/") == "<unparsable url>"
+
+
+def test_a_failing_delivery_is_logged_without_credentials_or_query(caplog: pytest.LogCaptureFixture) -> None:
+    failing = Receiver(status=500)
+    try:
+        sender = WebhookSender(attempts=1, backoff_s=0.0)
+        with caplog.at_level(logging.WARNING, logger="spell.platform.webhook.service"):
+            assert (
+                sender.send(failing.url + "?token=query-secret", "cast.failed", {}, secrets=[_SECRET])
+                is False
+            )
+            assert sender.send("http://u:pw-secret@127.0.0.1:9/x", "e", {}, secrets=[_SECRET]) is False
+    finally:
+        failing.close()
+    assert len(caplog.records) == 2
+    assert "query-secret" not in caplog.text
+    assert "pw-secret" not in caplog.text
 
 
 def test_webhook_urls_must_be_public_https() -> None:
@@ -121,9 +307,49 @@ async def test_a_cast_with_an_internal_webhook_is_refused_by_default(
 def test_the_sender_retries_and_reports_a_receiver_that_keeps_failing() -> None:
     failing = Receiver(status=500)
     try:
-        sender = WebhookSender("s", attempts=2, backoff_s=0.0)
-        assert sender.send(failing.url, "cast.failed", {"id": "cast_1"}) is False
+        sender = WebhookSender(attempts=2, backoff_s=0.0)
+        assert sender.send(failing.url, "cast.failed", {"id": "cast_1"}, secrets=[_SECRET]) is False
         assert len(failing.requests) == 2
-        assert WebhookSender("s", attempts=1, timeout_s=0.5).send("http://127.0.0.1:9/x", "e", {}) is False
+        ids = {headers["webhook-id"] for headers, _ in failing.requests}
+        assert len(ids) == 1  # a retry is the same message: receivers de-duplicate on its id
+        quick = WebhookSender(attempts=1, timeout_s=0.5)
+        assert quick.send("http://127.0.0.1:9/x", "e", {}, secrets=[_SECRET]) is False
     finally:
         failing.close()
+
+
+async def test_a_secret_sealed_under_another_server_secret_is_replaced_by_a_fresh_one(
+    client: httpx.AsyncClient, platform: Platform, caplog: pytest.LogCaptureFixture
+) -> None:
+    caller = seed_user(platform, "a@example.com", ["caster"])
+    before = await _secret(client, caller)
+    platform.webhook_secrets = WebhookSecretService("the-server-secret-changed")
+    with caplog.at_level(logging.WARNING, logger="spell.platform.webhook.secret"):
+        after = (await client.get("/v1/webhooks/secret", headers=caller.headers)).json()
+    assert after["secret"] != before
+    assert after["rotated_at"] is not None
+    assert after["previous_valid_until"] is None  # the old one cannot be opened, so it cannot sign
+    assert await _secret(client, caller) == after["secret"]
+    assert before not in caplog.text
+    assert len(caplog.records) == 1
+
+
+def test_the_loser_of_a_race_to_create_a_tenants_secret_uses_the_winners(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caller = seed_user(platform, "a@example.com", ["caster"])
+    service = platform.webhook_secrets
+    with platform.db.unit_of_work() as uow:
+        winner = service.ensure_signing_secrets(uow, caller.tenant_id)
+    with platform.db.unit_of_work() as uow:
+        real_get = uow.session.get
+        hidden: list[bool] = []
+
+        def get_missing_once(*args: Any, **kwargs: Any) -> Any:
+            if not hidden:  # as if the winner committed just after this lookup
+                hidden.append(True)
+                return None
+            return real_get(*args, **kwargs)
+
+        monkeypatch.setattr(uow.session, "get", get_missing_once)
+        assert service.ensure_signing_secrets(uow, caller.tenant_id) == winner

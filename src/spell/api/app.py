@@ -11,7 +11,7 @@ from spell.api.errors import install_error_handlers
 from spell.api.inline import InlineCasts
 from spell.api.jwt_setup import jwt_verifier
 from spell.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from spell.api.routes import admin, artifacts, billing, buttons, casts, health, me, money, spells
+from spell.api.routes import admin, artifacts, billing, buttons, casts, health, me, money, spells, webhooks
 from spell.config.server import ServerSettings
 from spell.platform.auth.jwt import JwtVerifier
 from spell.platform.ratelimit.memory import MemoryRateLimiter, NoRateLimit, RateLimiter
@@ -62,7 +62,7 @@ def create_app(
     app.state.limiter = _limiter(settings)
     install_error_handlers(app)
     # Casts first: the router tries routes in order, and the cast route is by far the busiest.
-    for module in (casts, health, me, spells, buttons, artifacts, admin, money, billing):
+    for module in (casts, health, me, spells, buttons, artifacts, admin, money, billing, webhooks):
         app.include_router(module.router, responses=_ERROR_RESPONSES)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)

@@ -14,6 +14,7 @@ from spell.models.publisher_key import Publisher, PublisherKey
 from spell.models.spell import VISIBILITIES, Spell, SpellVersion
 from spell.models.tenant import Tenant
 from spell.models.user import ROLES, User
+from spell.models.webhook_secret import WebhookSecret
 
 __all__ = [
     "ROLES",
@@ -43,4 +44,5 @@ __all__ = [
     "Tenant",
     "User",
     "WebhookEvent",
+    "WebhookSecret",
 ]

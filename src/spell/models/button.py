@@ -14,12 +14,16 @@ __all__ = ["Button"]
 
 
 class Button(Base):
-    """One button, owned by a tenant, with the roles and tenants allowed to press it."""
+    """One button, owned by a tenant, with the roles and tenants allowed to press it.
+
+    Identified by (tenant, id): two tenants may both have a ``hello`` button, and neither can take,
+    see or change the other's by naming it.
+    """
 
     __tablename__ = "buttons"
 
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
     spell_id: Mapped[str] = mapped_column(ForeignKey("spells.id"))
     version: Mapped[str] = mapped_column(String(50))
     label: Mapped[str] = mapped_column(String(200))

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from spell.config.server import ServerSettings
+from spell.kit.private_files import private_dir, private_file, write_private_text
 from spell.kit.time import utcnow
 from spell.models import Cast
 from spell.platform.artifact.service import ArtifactService
@@ -30,6 +31,7 @@ from spell.platform.cast.relay import CancelRelay
 from spell.platform.cast.service import CastPolicy, CastService
 from spell.platform.cast.tasks import ORPHAN_GRACE_S, CastRunner
 from spell.platform.spell.service import RegistryPolicy, SpellService
+from spell.platform.webhook.secret import WebhookSecretService
 from spell.platform.webhook.service import WebhookSender
 from spell.queue.base import Job, Queue
 from spell.queue.memory import MemoryQueue
@@ -47,14 +49,17 @@ __all__ = ["CancelAsKeyword", "Platform", "default_runtimes", "resolve_secret"]
 
 
 def resolve_secret(settings: ServerSettings) -> str:
-    """The configured secret, or a random one created once and kept in ``data_dir/secret.key``."""
+    """The configured secret, or a random one created once and kept in ``data_dir/secret.key``.
+
+    The data dir is made (or tightened to) 0700 here, first thing a platform does with it.
+    """
+    private_dir(settings.data_dir)
     if settings.secret_key:
         return settings.secret_key
     path = settings.data_dir / "secret.key"
-    if not path.exists():
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
-        path.chmod(0o600)
+    # Created 0600 in one step: never readable by others, and a racing process keeps the first one.
+    write_private_text(path, secrets.token_urlsafe(32))
+    private_file(path)
     return path.read_text(encoding="utf-8").strip()
 
 
@@ -108,6 +113,7 @@ class Platform:
     queue: Queue
     runner: CastRunner
     secret: str
+    webhook_secrets: WebhookSecretService
     payments: PaymentProvider = field(default_factory=WalletOnly)  # card processor; wallet-only default
     _started: bool = field(default=False, init=False)
     _sweeping: threading.Event = field(default_factory=threading.Event, init=False)
@@ -138,6 +144,7 @@ class Platform:
             cache_ms=settings.cache_ms,
         )
         broker = queue or _queue_for(settings)
+        webhook_secrets = WebhookSecretService(secret)
         casts = CastService(
             db,
             spells,
@@ -151,6 +158,7 @@ class Platform:
                 allowed_executions=frozenset(allowed),
                 allow_private_webhooks=settings.allow_private_webhooks,
             ),
+            webhook_secrets,
         )
         artifacts = ArtifactService(
             LocalBlobStore(settings.blobs_dir),
@@ -158,7 +166,7 @@ class Platform:
             ttl=timedelta(seconds=settings.artifact_ttl_seconds),
             url_ttl=timedelta(seconds=settings.artifact_url_ttl_seconds),
         )
-        casts.webhooks = WebhookSender(secret)
+        casts.webhooks = WebhookSender()
         chosen = runtimes if runtimes is not None else default_runtimes(settings)
         runner = CastRunner(casts, artifacts, chosen, Path(settings.data_dir) / "work")
         auth = AuthService(
@@ -176,6 +184,7 @@ class Platform:
             queue=broker,
             runner=runner,
             secret=secret,
+            webhook_secrets=webhook_secrets,
         )
 
     def share_with_siblings(self, *, relay_cancels: bool) -> None:

@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
+from spell.kit.private_files import DIR_MODE, private_file
+
 __all__ = ["make_engine", "write_engine"]
 
 _BEGIN_MODES = {"DEFERRED", "IMMEDIATE"}
@@ -42,7 +44,7 @@ def write_engine(engine: Engine) -> Engine:
 def _sqlite_engine(url: str, *, echo: bool) -> Engine:
     path = url.split(":///", 1)[1] if ":///" in url else ""
     if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _private_database_file(Path(path.split("?", 1)[0]))
     engine = create_engine(
         url,
         echo=echo,
@@ -72,3 +74,16 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def _private_database_file(path: Path) -> None:
+    # The folder is made owner-only only when we create it: an existing one may be shared on purpose
+    # (e.g. /tmp). The file is created 0600 before SQLite opens it, and SQLite gives its -wal and -shm
+    # files the database file's mode; ones left by an older version are tightened here.
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    private_file(path)
+    for suffix in ("-wal", "-shm", "-journal"):
+        sidecar = path.with_name(path.name + suffix)
+        if sidecar.exists():
+            private_file(sidecar)

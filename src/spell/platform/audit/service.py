@@ -36,6 +36,7 @@ ACTIONS = frozenset(
         "budget.changed", "credit.granted", "charge.captured", "charge.refunded",
         "payment.succeeded", "payment.failed", "payment.refunded", "payment.disputed",
         "user.banned", "user.unbanned",
+        "webhook_secret.rotated",
     }
 )  # fmt: skip
 _BATCH = 1_000

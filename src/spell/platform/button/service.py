@@ -14,6 +14,7 @@ from spell.errors import (
     AlreadyExists,
     ButtonNotFound,
     ConfirmationRequired,
+    Conflict,
     InvalidInput,
     PermissionDenied,
     SpellError,
@@ -75,7 +76,7 @@ class ButtonService:
             raise InvalidInput(f"unknown roles {bad_roles}", details={"allowed": list(ROLES)})
         spell = self.spells.owned(uow, principal, data.spell_id)
         self.spells.version(uow, spell, data.version)
-        if uow.session.get(Button, data.id) is not None:
+        if uow.session.get(Button, (principal.tenant_id, data.id)) is not None:
             raise AlreadyExists(f"button {data.id!r} exists", details={"button_id": data.id})
         button = Button(
             id=data.id,
@@ -124,7 +125,7 @@ class ButtonService:
             "require_signature": data.require_signature,
             "require_confirmation": data.require_confirmation,
         }
-        button = uow.session.get(Button, data.id)
+        button = uow.session.get(Button, (spell.tenant_id, data.id))
         if button is None:
             uow.session.add(Button(id=data.id, created_at=utcnow(), **values))
             uow.session.flush()
@@ -136,21 +137,45 @@ class ButtonService:
 
     def visible(self, uow: UnitOfWork, principal: Principal) -> list[Button]:
         """Buttons of the caller's tenant and buttons shared with it."""
-        rows = uow.session.scalars(select(Button).order_by(Button.id))
+        rows = uow.session.scalars(select(Button).order_by(Button.id, Button.tenant_id))
         return [b for b in rows if _tenant_allowed(b, principal)]
 
     def get(self, uow: UnitOfWork, principal: Principal, button_id: str) -> Button:
-        """A button the caller's tenant may see (others: not found)."""
-        button = uow.session.get(Button, button_id)
-        if button is None or not _tenant_allowed(button, principal):
-            raise ButtonNotFound(f"no button {button_id!r}", details={"button_id": button_id})
-        return button
+        """A button the caller's tenant may see: its own of that id first, else the one shared with it.
+
+        ``<tenant id>:<button id>`` names a shared button exactly, for when several tenants share
+        buttons of the same id (a bare id is then ambiguous: ``CONFLICT``).
+        """
+        missing = ButtonNotFound(f"no button {button_id!r}", details={"button_id": button_id})
+        owner, _, bare = button_id.rpartition(":")
+        if owner:
+            button = uow.session.get(Button, (owner, bare))
+            if button is None or not _tenant_allowed(button, principal):
+                raise missing
+            return button
+        own = uow.session.get(Button, (principal.tenant_id, button_id))
+        if own is not None:
+            return own
+        shared = [
+            b
+            for b in uow.session.scalars(select(Button).where(Button.id == button_id))
+            if _tenant_allowed(b, principal)
+        ]
+        if not shared:
+            raise missing
+        if len(shared) > 1:
+            raise Conflict(
+                f"several tenants share a button {button_id!r} with you",
+                details={"button_id": button_id},
+                hint="press it as <owner tenant id>:<button id>",
+            )
+        return shared[0]
 
     def delete(self, uow: UnitOfWork, principal: Principal, button_id: str) -> None:
-        """Remove one of the caller's tenant's buttons."""
+        """Remove one of the caller's tenant's buttons (another tenant's, shared or not, is not found)."""
         principal.require("spell:publish")
-        button = self.get(uow, principal, button_id)
-        if button.tenant_id != principal.tenant_id:
+        button = uow.session.get(Button, (principal.tenant_id, button_id))
+        if button is None:
             raise ButtonNotFound(f"no button {button_id!r}", details={"button_id": button_id})
         uow.session.delete(button)
         uow.session.flush()

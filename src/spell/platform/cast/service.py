@@ -34,6 +34,7 @@ from spell.platform.cast.money import CastMoney
 from spell.platform.cast.relay import CancelRelay
 from spell.platform.cast.repository import CastRepository
 from spell.platform.spell.service import SpellService
+from spell.platform.webhook.secret import WebhookSecretService
 from spell.platform.webhook.service import WebhookSender, check_webhook_url
 from spell.queue.base import Job, Queue, enqueue_after_commit
 from spell.runtimes.base import Limits
@@ -96,11 +97,13 @@ class CastService:
         hub: CastHub,
         cancels: CancelTokens,
         policy: CastPolicy,
+        webhook_secrets: WebhookSecretService,
     ) -> None:
         self.db, self.spells, self.queue, self.money = db, spells, queue, money
         self.hub, self.cancels, self.policy = hub, cancels, policy
         self.repo = CastRepository()
         self.webhooks: WebhookSender | None = None  # set by the platform; None sends nothing
+        self.webhook_secrets = webhook_secrets
         # Set when other server processes share the data dir: cancels for casts running there.
         self.relay: CancelRelay | None = None
         self._validators: dict[str, CompiledSchema] = {}
@@ -332,8 +335,12 @@ class CastService:
             cast = uow.session.get(Cast, cast_id)
             if cast is None:
                 return
-            payload = cast_out(cast)
-        self.webhooks.send_async(url, f"cast.{payload['status']}", payload)
+            payload, tenant_id = cast_out(cast), cast.tenant_id
+            secrets = self.webhook_secrets.signing_secrets(uow, tenant_id)
+        if secrets is None:  # the tenant's first delivery: its secret is made now
+            with self.db.unit_of_work() as uow:
+                secrets = self.webhook_secrets.ensure_signing_secrets(uow, tenant_id)
+        self.webhooks.send_async(url, f"cast.{payload['status']}", payload, secrets=secrets)
 
     def _signal(self, cast_id: str) -> None:
         if not self.cancels.cancel(cast_id) and self.relay is not None:

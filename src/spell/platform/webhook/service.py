@@ -1,93 +1,138 @@
 """Deliver signed webhooks for finished casts, and refuse webhook URLs that point inside the network.
 
-Signature: ``Spell-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``; receivers
-recompute it with the shared secret and reject old timestamps (replay protection is theirs).
+Signatures follow Standard Webhooks (https://www.standardwebhooks.com): headers ``webhook-id`` (one id
+per event, the same on every retry), ``webhook-timestamp`` (unix seconds of the attempt) and
+``webhook-signature`` (``v1,<base64 HMAC-SHA256(secret, "<id>.<timestamp>.<body>")>``, space-separated
+when a rotation leaves two secrets signing). The secret is the tenant's own (``secret.py``); receivers
+verify with any stock verifier and reject old timestamps.
+
+Webhook URLs never carry credentials, and are logged without their query string (which may).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ipaddress
 import json
 import logging
 import socket
 import threading
 import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from standardwebhooks import Webhook
 
 from spell.errors import InvalidInput
+from spell.kit.ids import new_id
 
-__all__ = ["WebhookSender", "check_webhook_url", "sign_payload"]
+__all__ = ["WebhookSender", "check_webhook_url", "redact_url", "signature_headers"]
 
 _log = logging.getLogger(__name__)
 
 
-def sign_payload(secret: str, timestamp: int, body: bytes) -> str:
-    """The ``Spell-Signature`` header value for ``body`` sent at ``timestamp``."""
-    mac = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"
+def signature_headers(secrets: Sequence[str], msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The Standard Webhooks headers for ``body``: one ``v1,`` signature per secret."""
+    at = datetime.fromtimestamp(timestamp, tz=UTC)
+    signatures = " ".join(Webhook(secret).sign(msg_id, at, body) for secret in secrets)
+    return {"webhook-id": msg_id, "webhook-timestamp": str(timestamp), "webhook-signature": signatures}
+
+
+def redact_url(url: str) -> str:
+    """``url`` fit for logs and error details: no user info, query or fragment."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<unparsable url>"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 def check_webhook_url(url: str, *, allow_private: bool) -> None:
-    """https only (http too when ``allow_private``), and never a private, loopback or link-local address."""
-    parts = urlsplit(url)
+    """https only (http too when ``allow_private``), no credentials in the URL, and never a private,
+    loopback or link-local address."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # parsing the port is what raises on a malformed one
+    except ValueError as exc:
+        raise InvalidInput(
+            "webhook_url is not a valid URL", details={"webhook_url": redact_url(url)}
+        ) from exc
+    if parts.username is not None or parts.password is not None:
+        raise InvalidInput(
+            "webhook_url must not contain credentials (user:password@host)",
+            details={"webhook_url": redact_url(url)},
+            hint="receivers authenticate deliveries by their webhook-signature; "
+            "fetch the secret from GET /v1/webhooks/secret",
+        )
     schemes = {"https", "http"} if allow_private else {"https"}
     if parts.scheme not in schemes or not parts.hostname:
-        raise InvalidInput("webhook_url must be an https:// URL", details={"webhook_url": url})
+        raise InvalidInput("webhook_url must be an https:// URL", details={"webhook_url": redact_url(url)})
     if allow_private:
         return
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
     except OSError as exc:
-        raise InvalidInput(f"webhook_url host does not resolve: {exc}", details={"webhook_url": url}) from exc
+        raise InvalidInput(
+            f"webhook_url host does not resolve: {exc}", details={"webhook_url": redact_url(url)}
+        ) from exc
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
         if not address.is_global:
             raise InvalidInput(
-                "webhook_url points to a private or local address", details={"webhook_url": url}
+                "webhook_url points to a private or local address", details={"webhook_url": redact_url(url)}
             )
 
 
 class WebhookSender:
     """Sends in a background thread with a few retries; a receiver that is down never blocks a worker."""
 
-    def __init__(
-        self, secret: str, *, timeout_s: float = 5.0, attempts: int = 3, backoff_s: float = 1.0
-    ) -> None:
-        self._secret = secret
+    def __init__(self, *, timeout_s: float = 5.0, attempts: int = 3, backoff_s: float = 1.0) -> None:
         self.timeout_s = timeout_s
         self.attempts = attempts
         self.backoff_s = backoff_s
 
-    def send_async(self, url: str, event: str, payload: dict[str, Any]) -> threading.Thread:
+    def send_async(
+        self, url: str, event: str, payload: dict[str, Any], *, secrets: Sequence[str]
+    ) -> threading.Thread:
         """Start delivering and return the thread (tests join it)."""
         thread = threading.Thread(
-            target=self.send, args=(url, event, payload), name="spell-webhook", daemon=True
+            target=self.send,
+            args=(url, event, payload),
+            kwargs={"secrets": secrets},
+            name="spell-webhook",
+            daemon=True,
         )
         thread.start()
         return thread
 
-    def send(self, url: str, event: str, payload: dict[str, Any]) -> bool:
-        """Deliver now; True when the receiver answered 2xx within the attempts."""
-        body = json.dumps({"type": event, "data": payload}, sort_keys=True).encode()
+    def send(self, url: str, event: str, payload: dict[str, Any], *, secrets: Sequence[str]) -> bool:
+        """Deliver now, signed with each of ``secrets``; True when the receiver answered 2xx."""
+        if not secrets:
+            raise ValueError("a webhook is never sent unsigned")
+        msg_id = new_id("msg")
+        sent_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        body = json.dumps({"type": event, "timestamp": sent_at, "data": payload}, sort_keys=True).encode()
+        shown = redact_url(url)
         for attempt in range(self.attempts):
-            timestamp = int(time.time())
             headers = {
                 "Content-Type": "application/json",
                 "Spell-Event": event,
-                "Spell-Signature": sign_payload(self._secret, timestamp, body),
+                **signature_headers(secrets, msg_id, int(time.time()), body),
             }
             try:
                 response = httpx.post(url, content=body, headers=headers, timeout=self.timeout_s)
                 if 200 <= response.status_code < 300:
                     return True
-                _log.warning("webhook %s answered %s", url, response.status_code)
+                _log.warning("webhook %s answered %s", shown, response.status_code)
             except httpx.HTTPError as exc:
-                _log.warning("webhook %s failed: %s", url, exc)
+                # The exception's text may quote the full URL; its type says enough.
+                _log.warning("webhook %s failed: %s", shown, type(exc).__name__)
             if attempt + 1 < self.attempts:
                 time.sleep(self.backoff_s * (2**attempt))  # retry pacing of a background sender
         return False
