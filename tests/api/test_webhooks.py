@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -12,12 +13,15 @@ import httpx
 import pytest
 
 from spell.config.server import ServerSettings
-from spell.errors import InvalidInput
+from spell.errors import EgressDenied
 from spell.platform.server import Platform
 from spell.platform.webhook.service import WebhookSender, check_webhook_url, sign_payload
+from spell.runtimes.egress import EgressPolicy
 from tests.server_fixtures import publish, seed_maker
 
 pytestmark = pytest.mark.anyio
+
+OPEN = EgressPolicy.unsafe_private_allowed()  # the receivers of these tests listen on 127.0.0.1
 
 
 class Receiver:
@@ -98,15 +102,15 @@ def test_webhook_urls_must_be_public_https() -> None:
         "https://[::1]/x",
         "https://nonexistent.invalid/x",
     ):
-        with pytest.raises(InvalidInput):
-            check_webhook_url(url, allow_private=False)
-    check_webhook_url("http://127.0.0.1:9/x", allow_private=True)
+        with pytest.raises(EgressDenied):
+            check_webhook_url(url, EgressPolicy())
+    check_webhook_url("http://127.0.0.1:9/x", EgressPolicy.unsafe_private_allowed())
 
 
 async def test_a_cast_with_an_internal_webhook_is_refused_by_default(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path
 ) -> None:
-    platform.casts.policy = type(platform.casts.policy)(allow_private_webhooks=False)
+    platform.casts.policy = replace(platform.casts.policy, webhook_egress=EgressPolicy())
     maker = await seed_maker(client, platform)
     await publish(client, maker, tmp_path)
     response = await client.post(
@@ -114,16 +118,17 @@ async def test_a_cast_with_an_internal_webhook_is_refused_by_default(
         json={"input": {"name": "w"}, "webhook_url": "https://127.0.0.1/hook"},
         headers={**maker.headers, "Idempotency-Key": "bad"},
     )
-    assert response.status_code == 422
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "EGRESS_DENIED"
     assert (await client.get("/v1/casts", headers=maker.headers)).json()["items"] == []
 
 
 def test_the_sender_retries_and_reports_a_receiver_that_keeps_failing() -> None:
     failing = Receiver(status=500)
     try:
-        sender = WebhookSender("s", attempts=2, backoff_s=0.0)
+        sender = WebhookSender("s", egress=OPEN, attempts=2, backoff_s=0.0)
         assert sender.send(failing.url, "cast.failed", {"id": "cast_1"}) is False
         assert len(failing.requests) == 2
-        assert WebhookSender("s", attempts=1, timeout_s=0.5).send("http://127.0.0.1:9/x", "e", {}) is False
+        assert WebhookSender("s", egress=OPEN, attempts=1, timeout_s=0.5).send("http://127.0.0.1:9/x", "e", {}) is False
     finally:
         failing.close()

@@ -3,4 +3,13 @@
 from spell.runtimes.egress.client import EgressPolicy, Refused, Response
 from spell.runtimes.egress.rules import Denied, Target, check_url, host_allowed, is_public_address
 
-__all__ = ["Denied", "EgressPolicy", "Refused", "Response", "Target", "check_url", "host_allowed", "is_public_address"]
+__all__ = [
+    "Denied",
+    "EgressPolicy",
+    "Refused",
+    "Response",
+    "Target",
+    "check_url",
+    "host_allowed",
+    "is_public_address",
+]

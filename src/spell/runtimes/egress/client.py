@@ -120,7 +120,9 @@ class EgressPolicy:
             address = answers[0]
         opened = in_networks(address, self.networks) and not is_public_address(address)
         if not target.listed and not opened:
-            raise Denied(prefix + "host_not_allowed", f"host {target.host} is not in runtime.policy.net_allow")
+            raise Denied(
+                prefix + "host_not_allowed", f"host {target.host} is not in runtime.policy.net_allow"
+            )
         if target.scheme == "http" and not (self.allow_http or opened):
             raise Denied(prefix + "not_https", "only https:// URLs are allowed, got 'http'")
         return str(address)
@@ -160,7 +162,9 @@ class EgressPolicy:
         prefix = ""
         for hop in range(max_redirects + 1):
             address = self.pin(target, reason_prefix=prefix)
-            status, answer_headers, data = self._one(method, target, address, headers, body, timeout_s, max_bytes)
+            status, answer_headers, data = self._one(
+                method, target, address, headers, body, timeout_s, max_bytes
+            )
             location = answer_headers.get("location")
             if status not in REDIRECTS or location is None or max_redirects == 0:
                 return Response(status, answer_headers, data, target.url, hop + 1)

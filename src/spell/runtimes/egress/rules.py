@@ -196,9 +196,9 @@ def _check(
     if parts.username or parts.password:
         raise Denied(prefix + "bad_url", "credentials in URLs are not allowed")
     literal = ip_literal(host)
-    if literal is not None or _looks_numeric(host):
-        if literal is None or not in_networks(literal, networks):
-            raise Denied(prefix + "ip_literal", f"IP addresses are not allowed, name a host: {host}")
+    numeric = literal is not None or _looks_numeric(host)
+    if numeric and (literal is None or not in_networks(literal, networks)):
+        raise Denied(prefix + "ip_literal", f"IP addresses are not allowed, name a host: {host}")
     listed = allow is None or host_allowed(host, allow)
     if literal is None and not listed and not networks:
         raise Denied(prefix + "host_not_allowed", f"host {host} is not in runtime.policy.net_allow")
@@ -207,6 +207,4 @@ def _check(
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
-    return Target(
-        url=url, host=host, port=port, path=path, scheme=scheme, literal=literal, listed=listed
-    )
+    return Target(url=url, host=host, port=port, path=path, scheme=scheme, literal=literal, listed=listed)

@@ -19,8 +19,8 @@ from urllib.parse import urljoin
 import wasmtime
 
 from spell.config.wasm import WasmSettings
-from spell.runtimes.wasm import guest_memory
 from spell.runtimes.egress import Denied, EgressPolicy, Target
+from spell.runtimes.wasm import guest_memory
 from spell.runtimes.wasm.interrupt import Watch
 
 __all__ = ["EgressClient", "EgressOptions", "define_http_request"]
