@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import replace
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -129,6 +129,7 @@ def test_the_sender_retries_and_reports_a_receiver_that_keeps_failing() -> None:
         sender = WebhookSender("s", egress=OPEN, attempts=2, backoff_s=0.0)
         assert sender.send(failing.url, "cast.failed", {"id": "cast_1"}) is False
         assert len(failing.requests) == 2
-        assert WebhookSender("s", egress=OPEN, attempts=1, timeout_s=0.5).send("http://127.0.0.1:9/x", "e", {}) is False
+        closed = WebhookSender("s", egress=OPEN, attempts=1, timeout_s=0.5)
+        assert closed.send("http://127.0.0.1:9/x", "e", {}) is False
     finally:
         failing.close()

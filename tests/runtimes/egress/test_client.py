@@ -30,8 +30,8 @@ def _world(local: Local, **extra: list[list[str]]) -> World:
     return World(answers, public_port=local.port)
 
 
-def _policy(world: World, **options: bool) -> EgressPolicy:
-    return EgressPolicy(resolver=world.resolve, dial=world.dial, **options)
+def _policy(world: World, *, allow_http: bool = False) -> EgressPolicy:
+    return EgressPolicy(allow_http=allow_http, resolver=world.resolve, dial=world.dial)
 
 
 def _get(policy: EgressPolicy, url: str, allow: tuple[str, ...] | None = ALLOW) -> int:

@@ -7,12 +7,11 @@ by hop, or not followed.
 
 from __future__ import annotations
 
-import http.client
 import ipaddress
 import socket
-import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 from spell.runtimes.egress.rules import (
@@ -29,6 +28,10 @@ from spell.runtimes.egress.rules import (
     is_public_address,
     system_resolver,
 )
+
+if TYPE_CHECKING:  # http.client and ssl load email and OpenSSL: only requests that are sent pay for them
+    import http.client
+    import ssl
 
 __all__ = ["REDIRECTS", "Dial", "EgressPolicy", "Refused", "Response"]
 
@@ -129,6 +132,9 @@ class EgressPolicy:
 
     def connect(self, target: Target, address: str, timeout: float) -> http.client.HTTPConnection:
         """An HTTP(S) connection to ``address`` for ``target``; TLS names and verifies ``target.host``."""
+        import http.client
+        import ssl
+
         sock = self.dial((address, target.port), timeout)
         if target.scheme == "http":
             conn = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
