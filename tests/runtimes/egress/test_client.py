@@ -166,3 +166,16 @@ def test_a_name_that_does_not_resolve_is_an_os_error(local: Local) -> None:
     world = _world(local)
     with pytest.raises(OSError, match="not known"):
         _get(_policy(world), "https://nowhere.example.test/")
+
+
+def test_credentials_are_not_carried_to_another_origin(local: Local) -> None:
+    world = _world(local, **{"other.example.test": [[PUBLIC]]})
+    url = local.url("/to", "api.example.test") + "?u=" + local.url("/next", "other.example.test")
+    headers = {"Authorization": "Bearer t0k", "Cookie": "s=1", "X-Note": "kept"}
+    policy = _policy(world, allow_http=True)
+    assert policy.fetch("GET", url, allow=ALLOW, headers=headers, timeout_s=5, max_bytes=1024).status == 200
+    first, second = local.headers
+    assert (first["authorization"], first["cookie"]) == ("Bearer t0k", "s=1")
+    assert "authorization" not in second
+    assert "cookie" not in second
+    assert second["x-note"] == "kept"

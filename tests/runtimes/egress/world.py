@@ -20,12 +20,14 @@ PUBLIC = "8.8.8.8"  # stands for a public host; dialled as the local server, nev
 
 class _Handler(BaseHTTPRequestHandler):
     seen: list[str]
+    headers_seen: list[dict[str, str]]
 
     def log_message(self, format: str, *args: object) -> None:
         return
 
     def _route(self) -> None:
         self.seen.append(f"{self.command} {self.path}")
+        self.headers_seen.append({k.lower(): v for k, v in self.headers.items()})
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
@@ -50,10 +52,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 @dataclass
 class Local:
-    """A plain HTTP server on 127.0.0.1 and the request lines it received."""
+    """A plain HTTP server on 127.0.0.1, the request lines and the headers it received."""
 
     port: int
     seen: list[str]
+    headers: list[dict[str, str]]
 
     def url(self, path: str, host: str = "127.0.0.1") -> str:
         """A URL of this server under ``host``."""
@@ -64,13 +67,14 @@ class Local:
 def local_server() -> Iterator[Local]:
     """Serve until the block ends."""
     seen: list[str] = []
-    handler = type("Handler", (_Handler,), {"seen": seen})
+    headers: list[dict[str, str]] = []
+    handler = type("Handler", (_Handler,), {"seen": seen, "headers_seen": headers})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     # A short poll lets shutdown return at once instead of after the default half second.
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
-        yield Local(server.server_address[1], seen)
+        yield Local(server.server_address[1], seen, headers)
     finally:
         server.shutdown()
         server.server_close()

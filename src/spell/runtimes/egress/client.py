@@ -39,6 +39,7 @@ Dial = Callable[[tuple[str, int], float], socket.socket]
 """``((address, port), timeout) -> connected socket``; always given an address, never a name."""
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_CREDENTIALS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 
 def _dial(address: tuple[str, int], timeout: float) -> socket.socket:
@@ -175,7 +176,11 @@ class EgressPolicy:
             if status not in REDIRECTS or location is None or max_redirects == 0:
                 return Response(status, answer_headers, data, target.url, hop + 1)
             prefix = "redirect_"
+            previous = target
             target = self.check(urljoin(target.url, location), allow, reason_prefix=prefix)
+            if (target.host, target.port, target.scheme) != (previous.host, previous.port, previous.scheme):
+                # Credentials meant for one origin are not handed to the next (as browsers do).
+                headers = {k: v for k, v in (headers or {}).items() if k.lower() not in _CREDENTIALS}
             if status == 303 or (status in (301, 302) and method == "POST"):
                 method, body = "GET", None
         raise Refused("TOO_MANY_REDIRECTS", f"more than {max_redirects} redirects")
