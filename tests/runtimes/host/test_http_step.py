@@ -125,3 +125,27 @@ def test_http_status_check_reads_the_step_status_or_fetches_a_url(tmp_path: Path
     result = cast(bundle, settings=LOOPBACK)
     assert result.outcome == "SUCCEEDED", result.details["checks"]
     assert [c["success"] for c in result.details["checks"]] == [True, True, True]
+
+
+def test_a_step_to_loopback_is_a_policy_violation_by_default(tmp_path: Path, server: str) -> None:
+    bundle = _http_bundle(tmp_path / "b", {"method": "GET", "url": f"{server}/ok"})
+    result = cast(bundle)
+    assert result.outcome == "POLICY_VIOLATION"
+    assert result.details["code"] == "EGRESS_DENIED"
+    assert [v["reason"] for v in result.violations] == ["ip_literal"]
+    assert result.usage.network_requests == 0
+    assert _Handler.received == []
+
+
+def test_a_check_that_fetches_loopback_fails_by_default(tmp_path: Path, server: str) -> None:
+    checks = [{"type": "http_status", "params": {"url": f"{server}/status/204", "expect": 204}}]
+    bundle = make_bundle(
+        tmp_path / "b",
+        [{"uses": "shell", "name": "main", "run": "steps/main.sh"}],
+        {"steps/main.sh": "#!/bin/sh\nexit 0\n"},
+        checks=checks,
+    )
+    result = cast(bundle)
+    assert result.outcome == "FAILED"
+    assert "egress denied (ip_literal)" in result.details["checks"][0]["message"]
+    assert _Handler.received == []
