@@ -34,6 +34,7 @@ Tree::
     │       ├── EntitlementRequired (ENTITLEMENT_REQUIRED)
     │       ├── PlatformMismatch (PLATFORM_MISMATCH)
     │       ├── ConnectorTokenMissing (CONNECTOR_TOKEN_MISSING)
+    │       ├── EgressDenied (EGRESS_DENIED)
     │       └── PinRequired (PIN_REQUIRED)
     ├── AuthError (UNAUTHORIZED, 401)
     ├── QuotaError (402 / 429)
@@ -81,6 +82,7 @@ __all__ = [
     "ConfirmationRequired",
     "Conflict",
     "ConnectorTokenMissing",
+    "EgressDenied",
     "EngineUnavailable",
     "EntitlementRequired",
     "FetchFailed",
@@ -450,6 +452,12 @@ class ConnectorTokenMissing(PolicyViolation):
     """A declared connector's ``CONNECTOR_<NAME>_TOKEN`` is not set."""
 
     code = "CONNECTOR_TOKEN_MISSING"
+
+
+class EgressDenied(PolicyViolation):
+    """An outbound URL or the address it resolves to is refused; ``details.reason`` says which rule."""
+
+    code = "EGRESS_DENIED"
 
 
 class RegistryNotFound(NotFound):

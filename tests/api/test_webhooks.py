@@ -8,6 +8,7 @@ import json
 import logging
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,15 +21,17 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from spell.config.server import ServerSettings
-from spell.errors import InvalidInput
+from spell.errors import EgressDenied, InvalidInput
 from spell.models import AuditRecord, WebhookSecret
 from spell.platform.server import Platform
 from spell.platform.webhook.secret import WebhookSecretService
 from spell.platform.webhook.service import WebhookSender, check_webhook_url, redact_url
+from spell.runtimes.egress import EgressPolicy
 from tests.server_fixtures import Caller, publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 
+OPEN = EgressPolicy.unsafe_private_allowed()  # the receivers of these tests listen on 127.0.0.1
 _SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
 
 
@@ -243,9 +246,9 @@ async def test_a_webhook_url_with_credentials_is_refused_and_not_echoed(
     ],
 )
 def test_webhook_urls_with_credentials_are_refused_even_where_private_targets_are_allowed(url: str) -> None:
-    for allow_private in (False, True):
+    for egress in (EgressPolicy(), OPEN):
         with pytest.raises(InvalidInput) as refused:
-            check_webhook_url(url, allow_private=allow_private)
+            check_webhook_url(url, egress)
         assert "credentials" in refused.value.message
         assert "pass" not in str(refused.value.details)
 
@@ -261,7 +264,7 @@ def test_urls_are_redacted_of_user_info_query_and_fragment() -> None:
 def test_a_failing_delivery_is_logged_without_credentials_or_query(caplog: pytest.LogCaptureFixture) -> None:
     failing = Receiver(status=500)
     try:
-        sender = WebhookSender(attempts=1, backoff_s=0.0)
+        sender = WebhookSender(egress=OPEN, attempts=1, backoff_s=0.0)
         with caplog.at_level(logging.WARNING, logger="spell.platform.webhook.service"):
             assert (
                 sender.send(failing.url + "?token=query-secret", "cast.failed", {}, secrets=[_SECRET])
@@ -284,15 +287,15 @@ def test_webhook_urls_must_be_public_https() -> None:
         "https://[::1]/x",
         "https://nonexistent.invalid/x",
     ):
-        with pytest.raises(InvalidInput):
-            check_webhook_url(url, allow_private=False)
-    check_webhook_url("http://127.0.0.1:9/x", allow_private=True)
+        with pytest.raises(EgressDenied):
+            check_webhook_url(url, EgressPolicy())
+    check_webhook_url("http://127.0.0.1:9/x", OPEN)
 
 
 async def test_a_cast_with_an_internal_webhook_is_refused_by_default(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path
 ) -> None:
-    platform.casts.policy = type(platform.casts.policy)(allow_private_webhooks=False)
+    platform.casts.policy = replace(platform.casts.policy, webhook_egress=EgressPolicy())
     maker = await seed_maker(client, platform)
     await publish(client, maker, tmp_path)
     response = await client.post(
@@ -300,19 +303,20 @@ async def test_a_cast_with_an_internal_webhook_is_refused_by_default(
         json={"input": {"name": "w"}, "webhook_url": "https://127.0.0.1/hook"},
         headers={**maker.headers, "Idempotency-Key": "bad"},
     )
-    assert response.status_code == 422
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "EGRESS_DENIED"
     assert (await client.get("/v1/casts", headers=maker.headers)).json()["items"] == []
 
 
 def test_the_sender_retries_and_reports_a_receiver_that_keeps_failing() -> None:
     failing = Receiver(status=500)
     try:
-        sender = WebhookSender(attempts=2, backoff_s=0.0)
+        sender = WebhookSender(egress=OPEN, attempts=2, backoff_s=0.0)
         assert sender.send(failing.url, "cast.failed", {"id": "cast_1"}, secrets=[_SECRET]) is False
         assert len(failing.requests) == 2
         ids = {headers["webhook-id"] for headers, _ in failing.requests}
         assert len(ids) == 1  # a retry is the same message: receivers de-duplicate on its id
-        quick = WebhookSender(attempts=1, timeout_s=0.5)
+        quick = WebhookSender(egress=OPEN, attempts=1, timeout_s=0.5)
         assert quick.send("http://127.0.0.1:9/x", "e", {}, secrets=[_SECRET]) is False
     finally:
         failing.close()

@@ -18,6 +18,9 @@ def test_the_embedded_default_is_sqlite_under_spell_home(tmp_path: Path) -> None
     assert settings.blobs_dir == tmp_path / "server" / "blobs"
     assert settings.queue_url is None
     assert settings.allow_unsigned is False
+    assert settings.egress_allow_http is False
+    assert settings.unsafe_egress_allow_private is False
+    assert settings.allow_private_webhooks is False
 
 
 def test_every_variable_is_read(tmp_path: Path) -> None:
@@ -33,6 +36,8 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         "SPELL_SERVER_ALLOW_DOCKER_RUNTIME": "true",
         "SPELL_FORCE_REQUIRE_SIGNATURE": "on",
         "SPELL_SERVER_ALLOW_PRIVATE_WEBHOOKS": "true",
+        "SPELL_SERVER_EGRESS_ALLOW_HTTP": "true",
+        "SPELL_SERVER_UNSAFE_EGRESS_ALLOW_PRIVATE": "true",
         "SPELL_SERVER_JWKS_FILE": str(tmp_path / "jwks.json"),
         "SPELL_SERVER_JWT_ISSUERS": "https://a, https://b",
         "SPELL_SERVER_JWT_AUDIENCE": "spell",
@@ -51,6 +56,8 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         "allow_docker_runtime",
         "force_require_signature",
         "allow_private_webhooks",
+        "egress_allow_http",
+        "unsafe_egress_allow_private",
     )
     assert all(getattr(settings, flag) is True for flag in flags)
     assert settings.jwt_issuers == ("https://a", "https://b")

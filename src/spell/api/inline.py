@@ -51,7 +51,8 @@ class InlineCasts:
         """
         if self._slots is None or not self._slots.acquire(blocking=False):
             return None
-        if self._quick:
+        # A webhook URL is resolved when the cast is created: never on the loop's thread.
+        if self._quick and body.webhook_url is None:
             return await self._cast_quick(principal, body, idempotency_key, wait_s)
         created: concurrent.futures.Future[tuple[Cast, bool]] = concurrent.futures.Future()
         try:

@@ -68,6 +68,10 @@ class ServerSettings:
     key_rotation_grace_seconds: int = 24 * 3600
     sse_heartbeat_seconds: float = 15.0
     allow_private_webhooks: bool = False  # http:// and internal webhook targets (closed networks, tests)
+    # Host http steps and webhooks: plain http to public hosts (addresses are still checked).
+    egress_allow_http: bool = False
+    # Host http steps may reach any address, loopback included: closed networks and tests only.
+    unsafe_egress_allow_private: bool = False
     buttons_file: Path | None = None  # operator-managed buttons, loaded by `spell serve` at start
     rate_limit_per_minute: int = 0  # casts per credential per minute; 0 switches rate limiting off
     rate_limit_url: str | None = None  # redis://… shares the limits between server processes
@@ -151,6 +155,10 @@ class ServerSettings:
             else None,
             allow_private_webhooks=_env_bool(
                 env, "SPELL_SERVER_ALLOW_PRIVATE_WEBHOOKS", base.allow_private_webhooks
+            ),
+            egress_allow_http=_env_bool(env, "SPELL_SERVER_EGRESS_ALLOW_HTTP", base.egress_allow_http),
+            unsafe_egress_allow_private=_env_bool(
+                env, "SPELL_SERVER_UNSAFE_EGRESS_ALLOW_PRIVATE", base.unsafe_egress_allow_private
             ),
             wasm=WasmSettings.from_env(dict(env), cache_dir=spell_home.cache),
         )

@@ -36,6 +36,7 @@ from spell.platform.webhook.service import WebhookSender
 from spell.queue.base import Job, Queue
 from spell.queue.memory import MemoryQueue
 from spell.runtimes.base import CastRequest, CastResult, Runtime
+from spell.runtimes.egress import EgressPolicy
 from spell.storage.blobs.local import LocalBlobStore
 from spell.storage.changes import share_generations
 from spell.storage.engine import make_engine
@@ -79,14 +80,28 @@ def default_runtimes(settings: ServerSettings) -> dict[str, Runtime]:
 
     runtimes: dict[str, Runtime] = {"wasm": WasmRuntime(settings.wasm)}
     if settings.allow_host_runtime:
-        from spell.runtimes.host import HostRuntime
+        from spell.runtimes.host import EngineSettings, HostRuntime
 
-        runtimes["host"] = CancelAsKeyword(HostRuntime())
+        runtimes["host"] = CancelAsKeyword(HostRuntime(EngineSettings(egress=host_egress(settings))))
     if settings.allow_docker_runtime:
         from spell.runtimes.docker import DockerRuntime
 
         runtimes["docker"] = CancelAsKeyword(DockerRuntime())
     return runtimes
+
+
+def host_egress(settings: ServerSettings) -> EgressPolicy:
+    """Where host ``http`` steps may connect: https to public, allow-listed hosts unless opened."""
+    if settings.unsafe_egress_allow_private:
+        return EgressPolicy.unsafe_private_allowed()
+    return EgressPolicy(allow_http=settings.egress_allow_http)
+
+
+def webhook_egress(settings: ServerSettings) -> EgressPolicy:
+    """Where webhook URLs may point: public https unless the operator opened more."""
+    if settings.allow_private_webhooks:
+        return EgressPolicy.unsafe_private_allowed()
+    return EgressPolicy(allow_http=settings.egress_allow_http)
 
 
 class CancelAsKeyword:
@@ -156,7 +171,7 @@ class Platform:
                 allow_unsigned=settings.allow_unsigned,
                 force_require_signature=settings.force_require_signature,
                 allowed_executions=frozenset(allowed),
-                allow_private_webhooks=settings.allow_private_webhooks,
+                webhook_egress=webhook_egress(settings),
             ),
             webhook_secrets,
         )
@@ -166,7 +181,7 @@ class Platform:
             ttl=timedelta(seconds=settings.artifact_ttl_seconds),
             url_ttl=timedelta(seconds=settings.artifact_url_ttl_seconds),
         )
-        casts.webhooks = WebhookSender()
+        casts.webhooks = WebhookSender(egress=casts.policy.webhook_egress)
         chosen = runtimes if runtimes is not None else default_runtimes(settings)
         runner = CastRunner(casts, artifacts, chosen, Path(settings.data_dir) / "work")
         auth = AuthService(

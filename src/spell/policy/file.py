@@ -9,7 +9,8 @@ Example::
      "runtime": {"allow_execution": ["host", "docker"]},
      "effects": {"allow_types": ["notify"], "deny_types": ["delete"], "deny_mutations": false},
      "signature": {"require_verified": false},
-     "rollback": {"require_full_compensation": false}}
+     "rollback": {"require_full_compensation": false},
+     "network": {"allow_loopback": false, "allow_http": false}}
 
 Unknown keys anywhere are an error. A missing file means the default policy (allow everything).
 Rules are checked in spell-runtime's order and the first refusal wins: spell deny, spell allow,
@@ -17,6 +18,10 @@ publisher deny, publisher allow, max risk, runtime execution, effect mutations, 
 allowed effect types, signature, default. One deliberate difference: with ``"default": "deny"``, a
 spell listed in ``spells.allow`` or whose publisher is in ``publishers.allow`` is allowed (once the
 other rules pass) — an allow list that cannot allow anything would be pointless.
+
+``network`` is this project's addition: host ``http`` steps and checks of local casts reach only
+https, public addresses and the manifest's ``net_allow`` hosts unless it opens this machine
+(``allow_loopback``, plain http included for it) or plain http to public hosts (``allow_http``).
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ __all__ = [
     "DEFAULT_POLICY",
     "EffectRules",
     "ListRules",
+    "NetworkRules",
     "PolicyContext",
     "RollbackRules",
     "RuntimePolicy",
@@ -116,6 +122,13 @@ class RollbackRules(_Strict):
     require_full_compensation: bool | None = None
 
 
+class NetworkRules(_Strict):
+    """Where host steps may connect beyond https to public, allow-listed hosts (all off by default)."""
+
+    allow_loopback: bool | None = None
+    allow_http: bool | None = None
+
+
 class RuntimePolicy(_Strict):
     """The whole policy file."""
 
@@ -128,6 +141,7 @@ class RuntimePolicy(_Strict):
     effects: EffectRules | None = None
     signature: SignatureRules | None = None
     rollback: RollbackRules | None = None
+    network: NetworkRules | None = None
 
 
 DEFAULT_POLICY = RuntimePolicy(version="v1", default="allow")

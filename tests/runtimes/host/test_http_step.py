@@ -9,7 +9,12 @@ from typing import Any, ClassVar
 
 import pytest
 
+from spell.runtimes.egress import EgressPolicy
+from spell.runtimes.host import EngineSettings
 from tests.runtimes.host.bundles import cast, make_bundle
+
+# The test server listens on 127.0.0.1, which only an operator (or a local policy) may open.
+LOOPBACK = EngineSettings(egress=EgressPolicy.loopback_allowed())
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -71,7 +76,10 @@ def test_http_step_sends_templated_json_and_keeps_the_response(tmp_path: Path, s
     }
     bundle = _http_bundle(tmp_path / "b", definition)
     result = cast(
-        bundle, {"base": server, "text": "cost $& and $$ too", "n": 4}, env={"CONNECTOR_API_TOKEN": "t0k"}
+        bundle,
+        {"base": server, "text": "cost $& and $$ too", "n": 4},
+        env={"CONNECTOR_API_TOKEN": "t0k"},
+        settings=LOOPBACK,
     )
     assert result.outcome == "SUCCEEDED", result.message
     sent = _Handler.received[0]
@@ -85,14 +93,14 @@ def test_http_step_sends_templated_json_and_keeps_the_response(tmp_path: Path, s
 @pytest.mark.parametrize("status", [500, 404, 302])
 def test_non_2xx_response_fails_the_step(tmp_path: Path, server: str, status: int) -> None:
     bundle = _http_bundle(tmp_path / "b", {"method": "GET", "url": f"{server}/status/{status}"})
-    result = cast(bundle)
+    result = cast(bundle, settings=LOOPBACK)
     assert result.outcome == "FAILED"
     assert f"-> {status}" in result.message
 
 
 def test_unreachable_host_fails_the_step(tmp_path: Path) -> None:
     bundle = _http_bundle(tmp_path / "b", {"method": "GET", "url": "http://127.0.0.1:9/nothing"})
-    result = cast(bundle)
+    result = cast(bundle, settings=LOOPBACK)
     assert result.outcome == "FAILED"
     assert "request failed" in result.message
 
@@ -114,6 +122,30 @@ def test_http_status_check_reads_the_step_status_or_fetches_a_url(tmp_path: Path
         },
     ]
     bundle = _http_bundle(tmp_path / "b", {"method": "GET", "url": f"{server}/ok"}, checks=checks)
-    result = cast(bundle)
+    result = cast(bundle, settings=LOOPBACK)
     assert result.outcome == "SUCCEEDED", result.details["checks"]
     assert [c["success"] for c in result.details["checks"]] == [True, True, True]
+
+
+def test_a_step_to_loopback_is_a_policy_violation_by_default(tmp_path: Path, server: str) -> None:
+    bundle = _http_bundle(tmp_path / "b", {"method": "GET", "url": f"{server}/ok"})
+    result = cast(bundle)
+    assert result.outcome == "POLICY_VIOLATION"
+    assert result.details["code"] == "EGRESS_DENIED"
+    assert [v["reason"] for v in result.violations] == ["ip_literal"]
+    assert result.usage.network_requests == 0
+    assert _Handler.received == []
+
+
+def test_a_check_that_fetches_loopback_fails_by_default(tmp_path: Path, server: str) -> None:
+    checks = [{"type": "http_status", "params": {"url": f"{server}/status/204", "expect": 204}}]
+    bundle = make_bundle(
+        tmp_path / "b",
+        [{"uses": "shell", "name": "main", "run": "steps/main.sh"}],
+        {"steps/main.sh": "#!/bin/sh\nexit 0\n"},
+        checks=checks,
+    )
+    result = cast(bundle)
+    assert result.outcome == "FAILED"
+    assert "egress denied (ip_literal)" in result.details["checks"][0]["message"]
+    assert _Handler.received == []

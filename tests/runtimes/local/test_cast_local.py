@@ -153,6 +153,7 @@ def test_hundred_concurrent_spell_cast_processes_write_hundred_distinct_logs(
 
 
 def test_progress_lines_are_redacted(tmp_path: Path, home: SpellHome) -> None:
+    home.policy_file.write_text('{"version": "v1", "default": "allow", "network": {"allow_loopback": true}}')
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()

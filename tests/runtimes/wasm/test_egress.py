@@ -11,9 +11,9 @@ import pytest
 from spell.bundle.manifest import Capabilities
 from spell.config.wasm import WasmSettings
 from spell.runtimes.base import CastResult, Outcome
+from spell.runtimes.egress.rules import Denied, check_url, host_allowed, is_public_address
 from spell.runtimes.wasm import EgressOptions, WasmRuntime
 from spell.runtimes.wasm.egress import EgressClient
-from spell.runtimes.wasm.egress_rules import Denied, check_url, host_allowed, is_public_address
 from spell.runtimes.wasm.interrupt import Watch
 from tests.runtimes.wasm.conftest import MakeCast
 from tests.runtimes.wasm.https_server import BIG_BODY, HOSTS, FakeHttps, fake_https

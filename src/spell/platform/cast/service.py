@@ -7,7 +7,7 @@ Creation is idempotent per tenant and ``Idempotency-Key``: the same request give
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -38,6 +38,7 @@ from spell.platform.webhook.secret import WebhookSecretService
 from spell.platform.webhook.service import WebhookSender, check_webhook_url
 from spell.queue.base import Job, Queue, enqueue_after_commit
 from spell.runtimes.base import Limits
+from spell.runtimes.egress import EgressPolicy
 from spell.storage.session import Database, UnitOfWork
 
 __all__ = ["CastPolicy", "CastRequestBody", "CastService", "limits_for"]
@@ -53,7 +54,8 @@ class CastPolicy:
     allow_unsigned: bool = False
     force_require_signature: bool = False
     allowed_executions: frozenset[str] = frozenset({"wasm"})
-    allow_private_webhooks: bool = False  # http:// and internal addresses (tests, closed networks)
+    # Where webhook URLs may point; the platform builds it from the settings (strict by default).
+    webhook_egress: EgressPolicy = field(default_factory=EgressPolicy)
 
 
 @dataclass(frozen=True)
@@ -143,11 +145,13 @@ class CastService:
     def admit(
         self, principal: Principal, body: CastRequestBody, idempotency_key: str | None
     ) -> tuple[str, str]:
-        """Checks that need no database: scope, key and webhook; the key and the request's digest."""
+        """Checks that need no database: scope, key and webhook; the key and the request's digest.
+
+        With a ``webhook_url`` it resolves a name: blocking, so never call it on an event loop."""
         principal.require("cast:invoke")
         key = check_idempotency_key(idempotency_key)
         if body.webhook_url is not None:
-            check_webhook_url(body.webhook_url, allow_private=self.policy.allow_private_webhooks)
+            check_webhook_url(body.webhook_url, self.policy.webhook_egress)
         digest = canonical_sha256(
             {
                 "spell_id": body.spell_id,

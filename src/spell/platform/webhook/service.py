@@ -6,15 +6,18 @@ per event, the same on every retry), ``webhook-timestamp`` (unix seconds of the 
 when a rotation leaves two secrets signing). The secret is the tenant's own (``secret.py``); receivers
 verify with any stock verifier and reject old timestamps.
 
-Webhook URLs never carry credentials, and are logged without their query string (which may).
+URLs follow the shared egress rules (``spell.runtimes.egress``): https, no IP literals, public
+addresses only unless the operator opened more. The check when a cast is created resolves the name
+(blocking: callers run it off the event loop); delivery resolves again, checks again and dials the
+address it checked, and never follows a redirect. Webhook URLs never carry credentials, and are logged
+without their query string (which may).
 """
 
 from __future__ import annotations
 
-import ipaddress
+import http.client
 import json
 import logging
-import socket
 import threading
 import time
 from collections.abc import Sequence
@@ -22,11 +25,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from standardwebhooks import Webhook
 
-from spell.errors import InvalidInput
+from spell.errors import EgressDenied, InvalidInput
 from spell.kit.ids import new_id
+from spell.runtimes.egress import Denied, EgressPolicy, Refused
 
 __all__ = ["WebhookSender", "check_webhook_url", "redact_url", "signature_headers"]
 
@@ -53,9 +56,9 @@ def redact_url(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
-def check_webhook_url(url: str, *, allow_private: bool) -> None:
-    """https only (http too when ``allow_private``), no credentials in the URL, and never a private,
-    loopback or link-local address."""
+def check_webhook_url(url: str, egress: EgressPolicy) -> None:
+    """Refuse credentials in ``url`` (``VALIDATION_ERROR``), then raise ``EgressDenied`` unless ``egress``
+    lets a webhook reach it (resolves: blocking)."""
     try:
         parts = urlsplit(url)
         _ = parts.port  # parsing the port is what raises on a malformed one
@@ -70,29 +73,32 @@ def check_webhook_url(url: str, *, allow_private: bool) -> None:
             hint="receivers authenticate deliveries by their webhook-signature; "
             "fetch the secret from GET /v1/webhooks/secret",
         )
-    schemes = {"https", "http"} if allow_private else {"https"}
-    if parts.scheme not in schemes or not parts.hostname:
-        raise InvalidInput("webhook_url must be an https:// URL", details={"webhook_url": redact_url(url)})
-    if allow_private:
-        return
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+        egress.pin(egress.check(url, None))
+    except Denied as exc:
+        raise EgressDenied(
+            f"webhook_url refused: {exc.message}",
+            details={"reason": exc.reason, "webhook_url": redact_url(url)},
+        ) from None
     except OSError as exc:
-        raise InvalidInput(
-            f"webhook_url host does not resolve: {exc}", details={"webhook_url": redact_url(url)}
-        ) from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise InvalidInput(
-                "webhook_url points to a private or local address", details={"webhook_url": redact_url(url)}
-            )
+        raise EgressDenied(
+            f"webhook_url host does not resolve: {exc}",
+            details={"reason": "unresolvable", "webhook_url": redact_url(url)},
+        ) from None
 
 
 class WebhookSender:
     """Sends in a background thread with a few retries; a receiver that is down never blocks a worker."""
 
-    def __init__(self, *, timeout_s: float = 5.0, attempts: int = 3, backoff_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        *,
+        egress: EgressPolicy | None = None,
+        timeout_s: float = 5.0,
+        attempts: int = 3,
+        backoff_s: float = 1.0,
+    ) -> None:
+        self.egress = egress or EgressPolicy()
         self.timeout_s = timeout_s
         self.attempts = attempts
         self.backoff_s = backoff_s
@@ -126,13 +132,30 @@ class WebhookSender:
                 **signature_headers(secrets, msg_id, int(time.time()), body),
             }
             try:
-                response = httpx.post(url, content=body, headers=headers, timeout=self.timeout_s)
-                if 200 <= response.status_code < 300:
+                status = self._post(url, body, headers)
+                if 200 <= status < 300:
                     return True
-                _log.warning("webhook %s answered %s", shown, response.status_code)
-            except httpx.HTTPError as exc:
+                _log.warning("webhook %s answered %s", shown, status)
+            except Denied as exc:
+                # What the address check refuses now it refuses on every retry.
+                _log.warning("webhook %s refused (%s): %s", shown, exc.reason, exc.message)
+                return False
+            except (Refused, OSError, http.client.HTTPException) as exc:
                 # The exception's text may quote the full URL; its type says enough.
                 _log.warning("webhook %s failed: %s", shown, type(exc).__name__)
             if attempt + 1 < self.attempts:
                 time.sleep(self.backoff_s * (2**attempt))  # retry pacing of a background sender
         return False
+
+    def _post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        response = self.egress.fetch(
+            "POST",
+            url,
+            allow=None,
+            headers=headers,
+            body=body,
+            timeout_s=self.timeout_s,
+            max_bytes=64 * 1024,
+            max_redirects=0,
+        )
+        return response.status

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from spell.bundle.manifest import Check
-from spell.errors import InvalidManifest, SpellError
+from spell.errors import EgressDenied, InvalidManifest, SpellError
 from spell.kit.jsonpath import MISSING, get_path
+from spell.runtimes.egress import Denied, EgressPolicy, Refused
 from spell.runtimes.host.outputs import resolve_output
 
 __all__ = ["CheckResult", "evaluate_checks"]
@@ -36,12 +37,19 @@ def evaluate_checks(
     http_statuses: Mapping[str, int],
     steps_succeeded: bool,
     timeout_s: float = 10.0,
+    egress: EgressPolicy | None = None,
+    net_allow: tuple[str, ...] = (),
 ) -> list[CheckResult]:
-    """Evaluate every check in order; a malformed check is a failed check, not a crash."""
+    """Evaluate every check in order; a malformed check is a failed check, not a crash.
+
+    An ``http_status`` check that fetches a URL leaves by the egress rules of the steps
+    (``egress``, strict when None, and the manifest's ``net_allow``).
+    """
+    out = _Egress(egress or EgressPolicy(), net_allow, timeout_s)
     results = []
     for check in checks:
         try:
-            results.append(_evaluate(check, work_dir, outputs, http_statuses, steps_succeeded, timeout_s))
+            results.append(_evaluate(check, work_dir, outputs, http_statuses, steps_succeeded, out))
         except SpellError as exc:
             results.append(CheckResult(check.type, False, exc.message))
     return results
@@ -53,7 +61,7 @@ def _evaluate(
     outputs: Mapping[str, Any],
     http_statuses: Mapping[str, int],
     steps_succeeded: bool,
-    timeout_s: float,
+    out: _Egress,
 ) -> CheckResult:
     params = check.params
     if check.type == "exit_code":
@@ -70,7 +78,7 @@ def _evaluate(
         expect = params.get("expect")
         if not isinstance(expect, int):
             raise InvalidManifest("http_status check needs params.expect (an integer)")
-        got = _http_status(params, outputs, http_statuses, timeout_s)
+        got = _http_status(params, outputs, http_statuses, out)
         ok = got == expect
         detail = f"got {got}, expected {expect}"
         return CheckResult(check.type, ok, f"http status {'matched' if ok else 'mismatch'}: {detail}")
@@ -87,8 +95,15 @@ def _evaluate(
     )
 
 
+@dataclass(frozen=True)
+class _Egress:
+    policy: EgressPolicy
+    allow: tuple[str, ...]
+    timeout_s: float
+
+
 def _http_status(
-    params: Mapping[str, Any], outputs: Mapping[str, Any], statuses: Mapping[str, int], timeout_s: float
+    params: Mapping[str, Any], outputs: Mapping[str, Any], statuses: Mapping[str, int], out: _Egress
 ) -> int:
     step = params.get("step")
     if isinstance(step, str):
@@ -100,17 +115,18 @@ def _http_status(
         url = resolve_output(outputs, params["url_from_output"])
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise InvalidManifest("http_status check needs params.step, params.url or params.url_from_output")
-    import urllib.error  # loaded only when a check fetches a URL
-    import urllib.request
+    import http.client  # loaded only when a check fetches a URL
 
-    request = urllib.request.Request(url, method="GET")  # noqa: S310 - scheme checked above
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        response = out.policy.fetch("GET", url, allow=out.allow, timeout_s=out.timeout_s, max_bytes=1 << 20)
+    except Denied as exc:
+        raise EgressDenied(
+            f"http_status check: egress denied ({exc.reason}): {exc.message}",
+            details={"reason": exc.reason, "url": exc.url},
+        ) from None
+    except (Refused, OSError, http.client.HTTPException) as exc:
         raise InvalidManifest(f"http_status check could not reach {url}: {exc}") from None
+    return response.status
 
 
 def _string(params: Mapping[str, Any], key: str, kind: str) -> str:

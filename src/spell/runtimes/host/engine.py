@@ -20,6 +20,7 @@ from spell.errors import SpellError
 from spell.kit.jsonpath import MISSING, get_path
 from spell.kit.time import to_rfc3339, utcnow
 from spell.runtimes.base import LogSink, Outcome, ProgressSink, Usage
+from spell.runtimes.egress import EgressPolicy
 from spell.runtimes.host.checks import CheckResult, evaluate_checks
 from spell.runtimes.host.dag import run_wave, waves
 from spell.runtimes.host.http_step import load_request, send_request
@@ -41,6 +42,8 @@ class EngineSettings:
     execution_timeout_ms: int = 0  # 0 = only the per-step limit applies
     limits: ProcessLimits = field(default_factory=ProcessLimits)
     max_http_bytes: int = 4 * 1024 * 1024
+    # What the operator opens beyond https to the manifest's public hosts (nothing by default).
+    egress: EgressPolicy = field(default_factory=EgressPolicy)
 
     @classmethod
     def from_runtime_settings(cls, settings: RuntimeSettings) -> EngineSettings:
@@ -68,6 +71,7 @@ class EngineResult:
     checks: list[CheckResult] = field(default_factory=list)
     rollback: RollbackSummary = field(default_factory=RollbackSummary)
     usage: Usage = field(default_factory=Usage)
+    violations: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe mapping (as the docker runner prints it)."""
@@ -123,6 +127,7 @@ class StepEngine:
         self._statuses: dict[str, int] = {}
         self._executed: list[str] = []
         self._usage = Usage()
+        self._violations: list[dict[str, Any]] = []
         self._deadline: float | None = None
 
     def run(self) -> EngineResult:
@@ -146,6 +151,8 @@ class StepEngine:
                 outputs=self._outputs,
                 http_statuses=self._statuses,
                 steps_succeeded=True,
+                egress=self.settings.egress,
+                net_allow=self.manifest.runtime.policy.net_allow,
             )
             failed = [c for c in checks if not c.success]
             if failed:
@@ -156,7 +163,9 @@ class StepEngine:
             outcome, message = Outcome.FAILED, exc.message
         rollback = RollbackSummary() if outcome.is_success else self._rollback()
         self._usage.wall_ms = round((time.perf_counter() - started) * 1000.0, 3)
-        return EngineResult(outcome, message, self._records, self._outputs, checks, rollback, self._usage)
+        return EngineResult(
+            outcome, message, self._records, self._outputs, checks, rollback, self._usage, self._violations
+        )
 
     # -- one step -------------------------------------------------------------------------------
 
@@ -242,15 +251,33 @@ class StepEngine:
         except SpellError as exc:
             record.message = exc.message
             return _Stop(Outcome.FAILED, f"step {step.name!r} failed: {exc.message}")
-        result = send_request(request, timeout_s=timeout_s, max_bytes=self.settings.max_http_bytes)
+        result = send_request(
+            request,
+            policy=self.settings.egress,
+            allow=self.manifest.runtime.policy.net_allow,
+            timeout_s=timeout_s,
+            max_bytes=self.settings.max_http_bytes,
+        )
         record.http_status = result.status or None
         record.duration_ms = result.wall_ms
         with self._lock:
-            self._usage.network_requests += 1
+            self._usage.network_requests += result.requests
             self._usage.network_bytes += result.raw_bytes
             if result.status:
                 self._statuses[step.name] = result.status
         record.message = result.error or f"http {request.method} {request.url} -> {result.status}"
+        if result.denied is not None:
+            denied = result.denied
+            with self._lock:
+                self._violations.append(
+                    {
+                        "code": "EGRESS_DENIED",
+                        "reason": denied.reason,
+                        "message": denied.message,
+                        "url": denied.url,
+                    }
+                )
+            return _Stop(Outcome.POLICY_VIOLATION, f"step {step.name!r}: {record.message}")
         if not result.ok:
             return _Stop(Outcome.FAILED, f"step {step.name!r} failed: {record.message}")
         with self._lock:

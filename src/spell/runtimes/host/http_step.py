@@ -1,4 +1,9 @@
-"""The ``http`` step: a JSON request definition, templated, sent once; non-2xx is a failure."""
+"""The ``http`` step: a JSON request definition, templated, sent once; non-2xx is a failure.
+
+It leaves through the shared egress rules (``spell.runtimes.egress``): https to the hosts of
+``runtime.policy.net_allow``, public addresses only (the one checked is the one dialled), redirects
+checked hop by hop, unless the operator's ``EgressPolicy`` opens more.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from spell.errors import InvalidInput, InvalidManifest
+from spell.runtimes.egress import Denied, EgressPolicy, Refused
 from spell.runtimes.host.templating import render
 
 __all__ = ["HttpRequest", "HttpResult", "load_request", "send_request"]
@@ -29,13 +35,15 @@ class HttpRequest:
 
 @dataclass(frozen=True)
 class HttpResult:
-    """What came back (``status`` 0 when nothing did)."""
+    """What came back (``status`` 0 when nothing did); ``denied`` when the egress rules refused it."""
 
     status: int
     body: Any
     raw_bytes: int
     wall_ms: float
     error: str | None = None
+    denied: Denied | None = None
+    requests: int = 1
 
     @property
     def ok(self) -> bool:
@@ -72,34 +80,43 @@ def load_request(path: Path, input_value: Any, env: Mapping[str, str]) -> HttpRe
     return HttpRequest(method, url, headers, payload)
 
 
-def send_request(request: HttpRequest, *, timeout_s: float, max_bytes: int) -> HttpResult:
-    """Send the request; any status is returned, transport failures become ``error``."""
-    import urllib.error  # urllib.request pulls in ssl and email: loaded only by casts that need it
-    import urllib.request
+def send_request(
+    request: HttpRequest,
+    *,
+    policy: EgressPolicy,
+    allow: tuple[str, ...],
+    timeout_s: float,
+    max_bytes: int,
+) -> HttpResult:
+    """Send the request to an ``allow``-listed host; any status is returned, refusals and transport
+    failures become ``denied`` / ``error``. Blocking (resolution included)."""
+    import http.client  # loaded only by casts that send requests
 
     started = time.perf_counter()
-    prepared = urllib.request.Request(  # noqa: S310 - scheme checked in load_request
-        request.url, data=request.body, headers=request.headers, method=request.method
-    )
     try:
-        with urllib.request.urlopen(prepared, timeout=max(timeout_s, 0.001)) as response:  # noqa: S310
-            status, raw = int(response.status), response.read(max_bytes + 1)
-    except urllib.error.HTTPError as exc:
-        status, raw = int(exc.code), exc.read(max_bytes + 1)
-        exc.close()
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return HttpResult(0, None, 0, _ms(started), error=f"request failed: {reason}")
-    if len(raw) > max_bytes:
-        return HttpResult(
-            status, None, len(raw), _ms(started), error=f"response larger than {max_bytes} bytes"
+        response = policy.fetch(
+            request.method,
+            request.url,
+            allow=allow,
+            headers=request.headers,
+            body=request.body,
+            timeout_s=timeout_s,
+            max_bytes=max_bytes,
         )
+    except Denied as exc:
+        error = f"egress denied ({exc.reason}): {exc.message}"
+        return HttpResult(0, None, 0, _ms(started), error=error, denied=exc, requests=0)
+    except Refused as exc:
+        return HttpResult(0, None, 0, _ms(started), error=f"request failed: {exc.message}")
+    except (OSError, http.client.HTTPException) as exc:
+        return HttpResult(0, None, 0, _ms(started), error=f"request failed: {exc}")
+    raw = response.body
     text = raw.decode("utf-8", errors="replace")
     try:
         body: Any = json.loads(text)
     except json.JSONDecodeError:
         body = text
-    return HttpResult(status, body, len(raw), _ms(started))
+    return HttpResult(response.status, body, len(raw), _ms(started), requests=response.requests)
 
 
 def _ms(started: float) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 from spell.errors import SpellError
 from spell.runtimes.base import CastRequest, CastResult, Outcome
@@ -69,6 +70,14 @@ def to_cast_result(result: EngineResult) -> CastResult:
         if key in result.outputs:
             last_stdout = str(result.outputs[key])
             break
+    details: dict[str, Any] = {
+        "steps": [s.to_dict() for s in result.steps],
+        "checks": [c.to_dict() for c in result.checks],
+        "rollback": result.rollback.to_dict(),
+    }
+    if result.violations and result.outcome is Outcome.POLICY_VIOLATION:
+        details["code"] = "EGRESS_DENIED"
+        details["reason"] = result.violations[0]["reason"]
     return CastResult(
         outcome=result.outcome,
         output=result.outputs,
@@ -76,9 +85,6 @@ def to_cast_result(result: EngineResult) -> CastResult:
         message=result.message,
         exit_code=shell_records[-1].exit_code if shell_records else None,
         usage=result.usage,
-        details={
-            "steps": [s.to_dict() for s in result.steps],
-            "checks": [c.to_dict() for c in result.checks],
-            "rollback": result.rollback.to_dict(),
-        },
+        violations=list(result.violations),
+        details=details,
     )

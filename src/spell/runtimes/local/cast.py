@@ -182,6 +182,7 @@ def _run(
             hook(event, step, redactor.text(detail))
 
         choice = dataclasses.replace(choice, progress=redacted)
+    choice = dataclasses.replace(choice, engine=dataclasses.replace(choice.engine, egress=plan.egress))
     runtime = runtime_for(manifest, choice)
     request = CastRequest(
         bundle_dir=plan.installed.path,

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spell.bundle.manifest import SpellManifest
 from spell.bundle.store import InstalledSpell, LocalStore
@@ -26,10 +26,14 @@ from spell.errors import (
     PlatformMismatch,
 )
 from spell.kit.json_schema import SchemaInvalid, compile_schema
+from spell.runtimes.egress import EgressPolicy
 from spell.runtimes.local.inputs import assemble_input, check_input_size
 from spell.runtimes.local.summary import execution_summary
 from spell.signing.trust import TrustStore
 from spell.signing.verifier import SignatureReport, check_bundle_signature
+
+if TYPE_CHECKING:
+    from spell.policy.file import NetworkRules
 
 __all__ = ["CastOptions", "CastPlan", "LocalContext", "host_platform", "platform_matches", "preflight"]
 
@@ -72,6 +76,7 @@ class CastPlan:
     connector_env: dict[str, str]
     summary: dict[str, Any]
     entitlement: str | None = None
+    egress: EgressPolicy = field(default_factory=EgressPolicy)  # from the policy file's ``network``
 
 
 Stage = Callable[[str], None]
@@ -111,13 +116,13 @@ def preflight(options: CastOptions, ctx: LocalContext, *, stage: Stage | None = 
     if signature_required or report.status == "invalid":
         report.raise_unless_verified()
     note("policy")
+    egress = EgressPolicy()
     if ctx.home.policy_file.exists():  # no file is the default policy, which allows everything
         from spell.policy.file import PolicyContext, evaluate, load_policy
 
-        evaluate(
-            load_policy(ctx.home.policy_file),
-            PolicyContext.from_manifest(manifest, signature_status=report.status),
-        )
+        policy = load_policy(ctx.home.policy_file)
+        evaluate(policy, PolicyContext.from_manifest(manifest, signature_status=report.status))
+        egress = egress_for(policy.network)
     note("platform")
     if manifest.runtime.execution in ("host", "docker") and not platform_matches(
         manifest.runtime.platforms, ctx.platform
@@ -138,7 +143,17 @@ def preflight(options: CastOptions, ctx: LocalContext, *, stage: Stage | None = 
     note("connectors")
     connector_env = connector_tokens(manifest, ctx.environ)
     summary = execution_summary(manifest, report)
-    return CastPlan(installed, value, report, connector_env, summary, entitlement)
+    return CastPlan(installed, value, report, connector_env, summary, entitlement, egress)
+
+
+def egress_for(rules: NetworkRules | None) -> EgressPolicy:
+    """The egress a local policy's ``network`` block opens (nothing when it is absent)."""
+    if rules is None:
+        return EgressPolicy()
+    allow_http = rules.allow_http is True
+    if rules.allow_loopback:
+        return EgressPolicy.loopback_allowed(allow_http=allow_http)
+    return EgressPolicy(allow_http=allow_http)
 
 
 def validate_input(bundle_dir: Path, manifest: SpellManifest, value: Any) -> None:

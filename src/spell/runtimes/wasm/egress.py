@@ -19,8 +19,8 @@ from urllib.parse import urljoin
 import wasmtime
 
 from spell.config.wasm import WasmSettings
+from spell.runtimes.egress import Denied, EgressPolicy, Target
 from spell.runtimes.wasm import guest_memory
-from spell.runtimes.wasm.egress_rules import Denied, Target, check_url, is_public_address
 from spell.runtimes.wasm.interrupt import Watch
 
 __all__ = ["EgressClient", "EgressOptions", "define_http_request"]
@@ -73,6 +73,8 @@ class EgressClient:
         self.requests = 0
         self.bytes = 0
         self._ssl = options.ssl_context or ssl.create_default_context()
+        # WASM egress is https to listed public hosts only: no operator setting opens more.
+        self._policy = EgressPolicy(ssl_context=self._ssl)
 
     def handle(self, raw: bytes) -> dict[str, Any]:
         """Answer one request document from the guest (always a JSON-able dict, never raises)."""
@@ -90,13 +92,13 @@ class EgressClient:
             return _error("NETWORK_ERROR", f"{type(exc).__name__}: {exc}")
 
     def _send(self, method: str, url: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
-        target = check_url(url, self.allow)
+        target = self._policy.check(url, self.allow)
         for _hop in range(_MAX_HOPS + 1):
             status, resp_headers, data = self._one(method, target, headers, body)
             location = resp_headers.get("location")
             if status not in _REDIRECTS or location is None:
                 return _response(status, resp_headers, data)
-            target = check_url(urljoin(target.url, location), self.allow, reason_prefix="redirect_")
+            target = self._policy.check(urljoin(target.url, location), self.allow, reason_prefix="redirect_")
             if status == 303:
                 method, body = "GET", b""
         raise _Refused("TOO_MANY_REDIRECTS", f"more than {_MAX_HOPS} redirects")
@@ -113,9 +115,7 @@ class EgressClient:
             raise _Refused("TIMEOUT", "the cast has no wall-clock time left")
         self.requests += 1
         self.bytes += len(body)
-        conn = http.client.HTTPSConnection(target.host, target.port, timeout=timeout, context=self._ssl)
-        # Handing over a connected socket lets the TLS handshake name the host while we choose the address.
-        conn.sock = self._connect(target, timeout)
+        conn = self._connect(target, timeout)
         try:
             conn.request(method, target.path, body=body or None, headers=headers)
             resp = conn.getresponse()
@@ -128,24 +128,23 @@ class EgressClient:
         finally:
             conn.close()
 
-    def _connect(self, target: Target, timeout: float) -> ssl.SSLSocket:
+    def _connect(self, target: Target, timeout: float) -> http.client.HTTPConnection:
         mapped = self.options.connect_to.get(target.host)
-        if mapped is not None:
-            address = mapped
-        else:
-            infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
-            if not infos:
-                raise _Refused("NETWORK_ERROR", f"{target.host} does not resolve")
-            ip = str(infos[0][4][0])
-            if not is_public_address(ip):
-                raise Denied("private_address", f"{target.host} resolves to a non-public address {ip}")
-            address = (ip, target.port)
-        sock = socket.create_connection(address, timeout=timeout)
+        if mapped is None:
+            try:
+                address = self._policy.pin(target)
+            except OSError as exc:
+                raise _Refused("NETWORK_ERROR", f"{target.host} does not resolve: {exc}") from None
+            return self._policy.connect(target, address, timeout)
+        # Tests: a mapped host is dialled at its local address while TLS still names the host.
+        sock = socket.create_connection(mapped, timeout=timeout)
+        conn = http.client.HTTPSConnection(target.host, target.port, timeout=timeout, context=self._ssl)
         try:
-            return self._ssl.wrap_socket(sock, server_hostname=target.host)
+            conn.sock = self._ssl.wrap_socket(sock, server_hostname=target.host)
         except BaseException:
             sock.close()
             raise
+        return conn
 
 
 def define_http_request(linker: wasmtime.Linker, client_of: Callable[[], EgressClient | None]) -> None:

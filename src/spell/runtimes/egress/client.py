@@ -1,0 +1,207 @@
+"""Outbound HTTP that connects to the address it checked (no DNS-rebinding window).
+
+A name is resolved once, every answer is checked, and the connection dials that checked address
+while TLS still sends and verifies the host name (SNI, certificate). Redirects are checked again hop
+by hop, or not followed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin
+
+from spell.runtimes.egress.rules import (
+    LOOPBACK_NETWORKS,
+    PRIVATE_NETWORKS,
+    Address,
+    Denied,
+    Network,
+    Resolver,
+    Target,
+    address_allowed,
+    check_url,
+    in_networks,
+    is_public_address,
+    system_resolver,
+)
+
+if TYPE_CHECKING:  # http.client and ssl load email and OpenSSL: only requests that are sent pay for them
+    import http.client
+    import ssl
+
+__all__ = ["REDIRECTS", "Dial", "EgressPolicy", "Refused", "Response"]
+
+Dial = Callable[[tuple[str, int], float], socket.socket]
+"""``((address, port), timeout) -> connected socket``; always given an address, never a name."""
+
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_CREDENTIALS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+def _dial(address: tuple[str, int], timeout: float) -> socket.socket:
+    return socket.create_connection(address, timeout=timeout)
+
+
+class Refused(Exception):
+    """A request given up for a reason other than the rules (``TOO_MANY_REDIRECTS``…)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Response:
+    """What the last hop answered; ``requests`` counts every hop sent."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    url: str
+    requests: int
+
+
+@dataclass(frozen=True)
+class EgressPolicy:
+    """The operator's side of egress; the spell's side is the host allow-list given per request.
+
+    ``allow_http``: plain http to public hosts. ``networks``: non-public networks opened (loopback
+    for a local developer, everything for a closed network); plain http is allowed to addresses in
+    them, and a host name off the allow-list is allowed when it resolves only into them.
+    ``resolver``, ``dial`` and ``ssl_context`` default to the system's; tests replace them.
+    """
+
+    allow_http: bool = False
+    networks: tuple[Network, ...] = ()
+    resolver: Resolver = system_resolver
+    dial: Dial = _dial
+    ssl_context: ssl.SSLContext | None = field(default=None, compare=False)
+
+    @classmethod
+    def loopback_allowed(cls, *, allow_http: bool = False) -> EgressPolicy:
+        """Public hosts as usual, plus this machine (``127.0.0.0/8``, ``::1``)."""
+        return cls(allow_http=allow_http, networks=LOOPBACK_NETWORKS)
+
+    @classmethod
+    def unsafe_private_allowed(cls) -> EgressPolicy:
+        """Any address and plain http: only for receivers inside a closed network, and tests."""
+        return cls(allow_http=True, networks=PRIVATE_NETWORKS)
+
+    def check(self, url: str, allow: tuple[str, ...] | None, *, reason_prefix: str = "") -> Target:
+        """The URL rules alone (no resolution): raise ``Denied`` or return the target."""
+        return check_url(
+            url, allow, allow_http=self.allow_http, networks=self.networks, reason_prefix=reason_prefix
+        )
+
+    def pin(self, target: Target, *, reason_prefix: str = "") -> str:
+        """Resolve ``target`` once and return the address to dial; raise ``Denied`` when an answer is
+        not allowed, ``OSError`` when the name does not resolve. Blocking: call it off the event loop."""
+        try:
+            return self._pin(target, reason_prefix)
+        except Denied as exc:
+            exc.url = target.url[:2048]
+            raise
+
+    def _pin(self, target: Target, prefix: str) -> str:
+        address: Address
+        if target.literal is not None:
+            address = target.literal
+        else:
+            answers = [ipaddress.ip_address(a) for a in self.resolver(target.host, target.port)]
+            if not answers:
+                raise OSError(f"{target.host} does not resolve")
+            for answer in answers:
+                if not address_allowed(answer, self.networks):
+                    raise Denied(
+                        prefix + "private_address",
+                        f"{target.host} resolves to a non-public address {answer}",
+                    )
+            address = answers[0]
+        opened = in_networks(address, self.networks) and not is_public_address(address)
+        if not target.listed and not opened:
+            raise Denied(
+                prefix + "host_not_allowed", f"host {target.host} is not in runtime.policy.net_allow"
+            )
+        if target.scheme == "http" and not (self.allow_http or opened):
+            raise Denied(prefix + "not_https", "only https:// URLs are allowed, got 'http'")
+        return str(address)
+
+    def connect(self, target: Target, address: str, timeout: float) -> http.client.HTTPConnection:
+        """An HTTP(S) connection to ``address`` for ``target``; TLS names and verifies ``target.host``."""
+        import http.client
+        import ssl
+
+        sock = self.dial((address, target.port), timeout)
+        if target.scheme == "http":
+            conn = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
+            conn.sock = sock
+            return conn
+        context = self.ssl_context or ssl.create_default_context()
+        try:
+            wrapped = context.wrap_socket(sock, server_hostname=target.host)
+        except BaseException:
+            sock.close()
+            raise
+        conn = http.client.HTTPSConnection(target.host, target.port, timeout=timeout, context=context)
+        conn.sock = wrapped
+        return conn
+
+    def fetch(
+        self,
+        method: str,
+        url: str,
+        *,
+        allow: tuple[str, ...] | None,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        timeout_s: float,
+        max_bytes: int,
+        max_redirects: int = 5,
+    ) -> Response:
+        """Send the request, following up to ``max_redirects`` redirects (0: none), each hop checked
+        and pinned like the first. Raises ``Denied``, ``Refused``, ``OSError`` or ``HTTPException``."""
+        target = self.check(url, allow)
+        prefix = ""
+        for hop in range(max_redirects + 1):
+            address = self.pin(target, reason_prefix=prefix)
+            status, answer_headers, data = self._one(
+                method, target, address, headers, body, timeout_s, max_bytes
+            )
+            location = answer_headers.get("location")
+            if status not in REDIRECTS or location is None or max_redirects == 0:
+                return Response(status, answer_headers, data, target.url, hop + 1)
+            prefix = "redirect_"
+            previous = target
+            target = self.check(urljoin(target.url, location), allow, reason_prefix=prefix)
+            if (target.host, target.port, target.scheme) != (previous.host, previous.port, previous.scheme):
+                # Credentials meant for one origin are not handed to the next (as browsers do).
+                headers = {k: v for k, v in (headers or {}).items() if k.lower() not in _CREDENTIALS}
+            if status == 303 or (status in (301, 302) and method == "POST"):
+                method, body = "GET", None
+        raise Refused("TOO_MANY_REDIRECTS", f"more than {max_redirects} redirects")
+
+    def _one(
+        self,
+        method: str,
+        target: Target,
+        address: str,
+        headers: Mapping[str, str] | None,
+        body: bytes | None,
+        timeout_s: float,
+        max_bytes: int,
+    ) -> tuple[int, dict[str, str], bytes]:
+        conn = self.connect(target, address, max(timeout_s, 0.001))
+        try:
+            conn.request(method, target.path, body=body, headers=dict(headers or {}))
+            response = conn.getresponse()
+            data = response.read(max_bytes + 1)
+            if len(data) > max_bytes:
+                raise Refused("RESPONSE_TOO_LARGE", f"the response body is larger than {max_bytes} bytes")
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, data
+        finally:
+            conn.close()
