@@ -60,6 +60,7 @@ Tree::
     │   ├── Timeout (TIMEOUT, 504)
     │   ├── LimitExceeded (LIMIT_EXCEEDED)
     │   └── EngineUnavailable (ENGINE_UNAVAILABLE, 503)
+    │       └── SandboxUnavailable (SANDBOX_UNAVAILABLE)
     ├── FetchFailed (FETCH_FAILED, 502)
     └── Overloaded (OVERLOADED, 503)
 """
@@ -117,6 +118,7 @@ __all__ = [
     "RateLimited",
     "RegistryNotFound",
     "RuntimeFailure",
+    "SandboxUnavailable",
     "SignatureMissing",
     "SignatureUntrusted",
     "SpellError",
@@ -425,6 +427,12 @@ class EngineUnavailable(RuntimeFailure):
 
     code = "ENGINE_UNAVAILABLE"
     status_code = 503
+
+
+class SandboxUnavailable(EngineUnavailable):
+    """The sandbox host steps must run in cannot be used on this machine."""
+
+    code = "SANDBOX_UNAVAILABLE"
 
 
 class Overloaded(SpellError):

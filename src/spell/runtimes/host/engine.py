@@ -26,6 +26,7 @@ from spell.runtimes.host.http_step import load_request, send_request
 from spell.runtimes.host.outputs import resolve_output
 from spell.runtimes.host.process import ProcessLimits, ProcessResult
 from spell.runtimes.host.records import RollbackSummary, StepRecord, head
+from spell.runtimes.host.sandbox import Sandbox
 from spell.runtimes.host.shell import run_shell_step, step_environment
 
 __all__ = ["EngineResult", "EngineSettings", "ProgressHook", "StepEngine"]
@@ -107,8 +108,12 @@ class StepEngine:
         cancel: threading.Event | None = None,
         progress: ProgressHook | None = None,
         log: LogSink | None = None,
+        sandbox: Sandbox | None = None,
+        sandbox_root: Path | None = None,
     ) -> None:
         self.manifest = manifest
+        self.sandbox = sandbox
+        self.sandbox_root = sandbox_root
         self.work_dir = work_dir
         self.input_path = input_path
         self.input_value = input_value
@@ -208,6 +213,8 @@ class StepEngine:
             limits=self.settings.limits,
             cancel=self.cancel,
             on_output=self._output_of(step.name),
+            sandbox=self.sandbox,
+            root=self.sandbox_root,
         )
         self._record_process(record, result)
         if result.canceled:

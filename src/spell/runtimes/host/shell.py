@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from spell.runtimes.host.process import OutputHook, ProcessLimits, ProcessResult, run_process
+from spell.runtimes.host.sandbox import Sandbox
 
 __all__ = ["BASE_PATH", "run_shell_step", "step_environment"]
 
@@ -43,8 +44,14 @@ def run_shell_step(
     limits: ProcessLimits,
     cancel: threading.Event | None,
     on_output: OutputHook | None = None,
+    sandbox: Sandbox | None = None,
+    root: Path | None = None,
 ) -> ProcessResult:
-    """Run the step file; a missing or non-executable file is a failed start, not a crash."""
+    """Run the step file; a missing or non-executable file is a failed start, not a crash.
+
+    ``sandbox`` starts the process (default: unconfined); it may see only ``root`` (default
+    ``work_dir``), which must hold ``work_dir`` and ``input_path``.
+    """
     if not script.is_file():
         return _not_started(f"step file not found: {script.relative_to(work_dir)}")
     mode = script.stat().st_mode
@@ -63,6 +70,8 @@ def run_shell_step(
             limits=limits,
             cancel=cancel,
             on_output=on_output,
+            sandbox=sandbox,
+            root=root,
         )
 
 
