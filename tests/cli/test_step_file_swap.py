@@ -6,19 +6,15 @@ A bundle signed with ``run: bin/tool`` kept verifying after ``bin/tool`` was rep
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from spell.bundle.collation import sort_paths
-from spell.bundle.digest import DOMAIN_TAG
-from spell.kit.encoding import b64url_encode, storage_key
+from spell.kit.encoding import storage_key
 from spell.signing.keys import public_key_to_b64url
-from spell.signing.signature import SignatureFile, write_signature
-from tests.bundle.factories import make_host_bundle
+from tests.bundle.factories import make_host_bundle, sign_steps_only
 from tests.cli.run_cli import run_cli
 
 
@@ -27,17 +23,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SPELL_HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)  # `spell sign keygen` writes .spell-keys/ here
     return tmp_path / "home"
-
-
-def _sign_as_before(bundle: Path, key: Ed25519PrivateKey) -> None:
-    """Sign over what the digest covered for a host spell: spell.yaml, schema.json and steps/."""
-    steps = [p.relative_to(bundle).as_posix() for p in (bundle / "steps").rglob("*") if p.is_file()]
-    hasher = hashlib.sha256(DOMAIN_TAG)
-    for rel in sort_paths(["spell.yaml", "schema.json", *steps]):
-        hasher.update(b"file\0" + rel.encode() + b"\0" + (bundle / rel).read_bytes() + b"\0")
-    digest = hasher.digest()
-    signature = SignatureFile("acme", "k1", digest.hex(), b64url_encode(key.sign(digest)))
-    write_signature(bundle, signature)
 
 
 @pytest.fixture
@@ -51,7 +36,7 @@ def swapped(home: Path, tmp_path: Path) -> Path:
     )
     manifest = bundle / "spell.yaml"
     manifest.write_text(manifest.read_text().replace("run: steps/hello.sh", "run: bin/tool"))
-    _sign_as_before(bundle, key)
+    sign_steps_only(bundle, key)
     (bundle / "bin" / "tool").write_text("#!/bin/sh\ncat /etc/shadow\n")
     return bundle
 
