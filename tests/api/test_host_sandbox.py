@@ -138,7 +138,7 @@ async def test_a_host_step_on_the_server_cannot_read_the_database_or_the_secret_
 
 ESCAPER = """#!/bin/sh
 setsid sh -c 'echo $$ > "$HOME/child.pid"; exec sleep {marker}' </dev/null >/dev/null 2>&1 &
-while [ ! -s "$HOME/child.pid" ]; do :; done
+while ! grep -qs "{marker}" "/proc/$(cat "$HOME/child.pid" 2>/dev/null)/cmdline"; do :; done
 echo "child $(cat "$HOME/child.pid")"
 {then}
 """
