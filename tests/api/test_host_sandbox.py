@@ -254,21 +254,3 @@ def test_the_unsafe_choice_is_taken_only_when_named(tmp_path: Path) -> None:
     assert ServerSettings.for_home(tmp_path).host_sandbox == "bwrap"
     with pytest.raises(InvalidInput):
         sandbox_named("none")
-
-
-def test_the_host_sandbox_settings_are_read_from_the_environment(tmp_path: Path) -> None:
-    env = {
-        "SPELL_HOME": str(tmp_path),
-        "SPELL_SERVER_HOST_SANDBOX": "unsafe-none",
-        "SPELL_SERVER_HOST_SANDBOX_BWRAP": "/opt/bwrap",
-        "SPELL_SERVER_HOST_SANDBOX_UID": "1234",
-        "SPELL_SERVER_HOST_SANDBOX_GID": "4321",
-    }
-
-    settings = ServerSettings.from_env(env)
-
-    assert (settings.host_sandbox, settings.host_sandbox_bwrap) == ("unsafe-none", "/opt/bwrap")
-    assert (settings.host_sandbox_uid, settings.host_sandbox_gid) == (1234, 4321)
-    with pytest.raises(InvalidInput) as raised:
-        ServerSettings.from_env({**env, "SPELL_SERVER_HOST_SANDBOX": "none"})
-    assert "SPELL_SERVER_HOST_SANDBOX" in raised.value.message
