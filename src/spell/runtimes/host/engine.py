@@ -110,8 +110,12 @@ class StepEngine:
         log: LogSink | None = None,
         sandbox: Sandbox | None = None,
         sandbox_root: Path | None = None,
+        definitions_dir: Path | None = None,
     ) -> None:
         self.manifest = manifest
+        # http step definitions are read from here (default ``work_dir``): the runtime passes the
+        # signed bundle, which no step can write, rather than the workspace, which every step can.
+        self.definitions_dir = definitions_dir or work_dir
         self.sandbox = sandbox
         self.sandbox_root = sandbox_root
         self.work_dir = work_dir
@@ -245,7 +249,7 @@ class StepEngine:
 
     def _attempt_http(self, step: Step, record: StepRecord, timeout_s: float) -> _Stop | None:
         try:
-            request = load_request(self.work_dir / step.run, self.input_value, self.env)
+            request = load_request(self.definitions_dir / step.run, self.input_value, self.env)
         except SpellError as exc:
             record.message = exc.message
             return _Stop(Outcome.FAILED, f"step {step.name!r} failed: {exc.message}")

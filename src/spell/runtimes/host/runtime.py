@@ -52,6 +52,7 @@ class HostRuntime:
                     log=request.log,
                     sandbox=self.sandbox,
                     sandbox_root=space.root,
+                    definitions_dir=request.bundle_dir,
                 )
                 return to_cast_result(engine.run())
         except SpellError as exc:  # e.g. a bundle with a link in it
