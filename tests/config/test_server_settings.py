@@ -138,3 +138,10 @@ def test_the_host_sandbox_defaults_to_bubblewrap_as_nobody(tmp_path: Path) -> No
 
     assert (settings.host_sandbox, settings.host_sandbox_bwrap) == ("bwrap", "bwrap")
     assert (settings.host_sandbox_uid, settings.host_sandbox_gid) == (65534, 65534)
+
+
+def test_host_steps_cannot_be_set_to_run_as_root(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        ServerSettings.from_env({"SPELL_HOME": str(tmp_path), "SPELL_SERVER_HOST_SANDBOX_UID": "0"})
+
+    assert "SPELL_SERVER_HOST_SANDBOX_UID" in raised.value.message

@@ -14,9 +14,17 @@ from pathlib import Path
 import pytest
 
 from spell.bundle.loaders import load_manifest
+from spell.config.server import HOST_SANDBOXES
 from spell.runtimes.base import CastRequest, CastResult, Outcome
 from spell.runtimes.host import HostRuntime
-from spell.runtimes.host.sandbox import BwrapSandbox, Spawned, Unconfined, _init_pidfd
+from spell.runtimes.host.sandbox import (
+    SANDBOX_NAMES,
+    BwrapSandbox,
+    Spawned,
+    Unconfined,
+    _init_pidfd,
+    sandbox_named,
+)
 from tests.runtimes.host.bundles import make_bundle
 
 ONE = [{"uses": "shell", "name": "main", "run": "steps/main.sh"}]
@@ -160,3 +168,8 @@ def test_ending_an_unconfined_step_has_nothing_more_to_wait_for(tmp_path: Path) 
     proc.wait()
 
     Spawned(proc).end()
+
+
+def test_the_server_setting_offers_exactly_the_sandboxes_there_are() -> None:
+    assert HOST_SANDBOXES == SANDBOX_NAMES
+    assert {sandbox_named(name).name for name in SANDBOX_NAMES} == set(SANDBOX_NAMES)
