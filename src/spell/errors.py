@@ -61,6 +61,7 @@ Tree::
     │   ├── Timeout (TIMEOUT, 504)
     │   ├── LimitExceeded (LIMIT_EXCEEDED)
     │   └── EngineUnavailable (ENGINE_UNAVAILABLE, 503)
+    │       └── SandboxUnavailable (SANDBOX_UNAVAILABLE)
     ├── FetchFailed (FETCH_FAILED, 502)
     └── Overloaded (OVERLOADED, 503)
 """
@@ -119,6 +120,7 @@ __all__ = [
     "RateLimited",
     "RegistryNotFound",
     "RuntimeFailure",
+    "SandboxUnavailable",
     "SignatureMissing",
     "SignatureUntrusted",
     "SpellError",
@@ -427,6 +429,12 @@ class EngineUnavailable(RuntimeFailure):
 
     code = "ENGINE_UNAVAILABLE"
     status_code = 503
+
+
+class SandboxUnavailable(EngineUnavailable):
+    """The sandbox host steps must run in cannot be used on this machine."""
+
+    code = "SANDBOX_UNAVAILABLE"
 
 
 class Overloaded(SpellError):

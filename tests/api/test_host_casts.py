@@ -12,9 +12,8 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from spell.config.server import ServerSettings
-from spell.platform.server import CancelAsKeyword, Platform
+from spell.platform.server import Platform, default_runtimes
 from spell.runtimes.base import Runtime
-from spell.runtimes.host import HostRuntime
 from spell.runtimes.wasm import WasmRuntime
 from tests.server_factories import archive_of, host_bundle
 from tests.server_fixtures import Caller, seed_maker
@@ -30,8 +29,9 @@ def server_settings(tmp_path: Path, database_url: str) -> ServerSettings:
 
 
 @pytest.fixture
-def runtimes(wasm_runtime: WasmRuntime) -> dict[str, Runtime]:
-    return {"wasm": wasm_runtime, "host": CancelAsKeyword(HostRuntime())}
+def runtimes(wasm_runtime: WasmRuntime, server_settings: ServerSettings) -> dict[str, Runtime]:
+    # The host runtime as the server builds it: steps in the default (bubblewrap) sandbox.
+    return {"wasm": wasm_runtime, "host": default_runtimes(server_settings)["host"]}
 
 
 ECHO = "#!/bin/sh\necho hi\n"

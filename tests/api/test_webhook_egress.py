@@ -40,12 +40,12 @@ class RecordingSender(WebhookSender):
     """Delivers as the platform does and records each delivery's result."""
 
     def __init__(self, egress: EgressPolicy) -> None:
-        super().__init__("s", egress=egress, attempts=1, timeout_s=5)
+        super().__init__(egress=egress, attempts=1, timeout_s=5)
         self.results: list[bool] = []
         self.delivered = threading.Event()
 
-    def send(self, url: str, event: str, payload: dict[str, Any]) -> bool:
-        result = super().send(url, event, payload)
+    def send(self, url: str, event: str, payload: dict[str, Any], *, secrets: Sequence[str]) -> bool:
+        result = super().send(url, event, payload, secrets=secrets)
         self.results.append(result)
         self.delivered.set()
         return result

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
 from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from spell.bundle.collation import sort_paths
+from spell.bundle.digest import DOMAIN_TAG
+from spell.kit.encoding import b64url_encode
+from spell.signing.signature import SignatureFile, write_signature
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 COMPAT = ASSETS / "compat" / "spell-runtime-v1"
@@ -60,3 +68,17 @@ def make_wasm_bundle(dest: Path) -> Path:
     (dest / "resources" / "data.txt").write_text("data\n", encoding="utf-8")
     (dest / "README.md").write_text("not covered\n", encoding="utf-8")
     return dest
+
+
+def sign_steps_only(
+    bundle: Path, key: Ed25519PrivateKey, *, publisher: str = "acme", key_id: str = "k1"
+) -> None:
+    """Sign a host bundle over what its digest covers (spell.yaml, schema.json, steps/), without
+    loading its manifest: how a bundle whose step runs a file outside steps/ was signed before that
+    was refused."""
+    steps = [p.relative_to(bundle).as_posix() for p in (bundle / "steps").rglob("*") if p.is_file()]
+    hasher = hashlib.sha256(DOMAIN_TAG)
+    for rel in sort_paths(["spell.yaml", "schema.json", *steps]):
+        hasher.update(b"file\0" + rel.encode() + b"\0" + (bundle / rel).read_bytes() + b"\0")
+    digest = hasher.digest()
+    write_signature(bundle, SignatureFile(publisher, key_id, digest.hex(), b64url_encode(key.sign(digest))))

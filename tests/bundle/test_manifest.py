@@ -93,23 +93,26 @@ def test_bad_fields_name_the_file_and_field_path(patch: dict[str, object], path:
 @pytest.mark.parametrize(
     ("steps", "fragment"),
     [
-        ([{"uses": "shell", "name": "a", "run": "a.sh", "depends_on": ["zz"]}], "unknown step"),
-        ([{"uses": "shell", "name": "a", "run": "a.sh", "depends_on": ["a"]}], "itself"),
+        ([{"uses": "shell", "name": "a", "run": "steps/a.sh", "depends_on": ["zz"]}], "unknown step"),
+        ([{"uses": "shell", "name": "a", "run": "steps/a.sh", "depends_on": ["a"]}], "itself"),
         (
-            [{"uses": "shell", "name": "a", "run": "a.sh"}, {"uses": "shell", "name": "a", "run": "b"}],
+            [
+                {"uses": "shell", "name": "a", "run": "steps/a.sh"},
+                {"uses": "shell", "name": "a", "run": "steps/b"},
+            ],
             "twice",
         ),
         (
             [
-                {"uses": "shell", "name": "a", "run": "a.sh", "depends_on": ["b"]},
-                {"uses": "shell", "name": "b", "run": "b.sh", "depends_on": ["a"]},
+                {"uses": "shell", "name": "a", "run": "steps/a.sh", "depends_on": ["b"]},
+                {"uses": "shell", "name": "b", "run": "steps/b.sh", "depends_on": ["a"]},
             ],
             "cycle",
         ),
         (
             [
-                {"uses": "shell", "name": "a", "run": "a.sh", "depends_on": ["b", "b"]},
-                {"uses": "shell", "name": "b", "run": "b"},
+                {"uses": "shell", "name": "a", "run": "steps/a.sh", "depends_on": ["b", "b"]},
+                {"uses": "shell", "name": "b", "run": "steps/b"},
             ],
             "twice",
         ),

@@ -120,3 +120,35 @@ def test_the_server_wasm_runtime_reads_the_wasm_maxima_and_caches_under_spell_ho
         assert wasm.settings.cache_dir == tmp_path / "cache"  # type: ignore[attr-defined]
     finally:
         runtimes["wasm"].close()  # type: ignore[attr-defined]
+
+
+def test_the_host_sandbox_settings_are_read_from_the_environment(tmp_path: Path) -> None:
+    env = {
+        "SPELL_HOME": str(tmp_path),
+        "SPELL_SERVER_HOST_SANDBOX": "unsafe-none",
+        "SPELL_SERVER_HOST_SANDBOX_BWRAP": "/opt/bwrap",
+        "SPELL_SERVER_HOST_SANDBOX_UID": "1234",
+        "SPELL_SERVER_HOST_SANDBOX_GID": "4321",
+    }
+
+    settings = ServerSettings.from_env(env)
+
+    assert (settings.host_sandbox, settings.host_sandbox_bwrap) == ("unsafe-none", "/opt/bwrap")
+    assert (settings.host_sandbox_uid, settings.host_sandbox_gid) == (1234, 4321)
+    with pytest.raises(InvalidInput) as raised:
+        ServerSettings.from_env({**env, "SPELL_SERVER_HOST_SANDBOX": "none"})
+    assert "SPELL_SERVER_HOST_SANDBOX" in raised.value.message
+
+
+def test_the_host_sandbox_defaults_to_bubblewrap_as_nobody(tmp_path: Path) -> None:
+    settings = ServerSettings.from_env({"SPELL_HOME": str(tmp_path)})
+
+    assert (settings.host_sandbox, settings.host_sandbox_bwrap) == ("bwrap", "bwrap")
+    assert (settings.host_sandbox_uid, settings.host_sandbox_gid) == (65534, 65534)
+
+
+def test_host_steps_cannot_be_set_to_run_as_root(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        ServerSettings.from_env({"SPELL_HOME": str(tmp_path), "SPELL_SERVER_HOST_SANDBOX_UID": "0"})
+
+    assert "SPELL_SERVER_HOST_SANDBOX_UID" in raised.value.message

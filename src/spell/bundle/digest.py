@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from spell.bundle.archive import is_utf8
 from spell.bundle.collation import sort_paths
-from spell.bundle.manifest import SpellManifest
+from spell.bundle.manifest import STEPS_DIR, SpellManifest
 from spell.errors import InvalidBundle
 
 __all__ = ["DOMAIN_TAG", "BundleDigest", "bundle_digest", "covered_files"]
@@ -65,7 +65,7 @@ def covered_files(bundle_dir: Path, manifest: SpellManifest) -> list[str]:
     manifest_name = "spell.yaml" if manifest.source_format == "yaml" else "manifest.toml"
     found = {_regular_file(root, manifest_name), _regular_file(root, manifest.schema_relpath)}
     execution = manifest.runtime.execution
-    found.update(_tree(root, "steps", required=execution in ("host", "docker")))
+    found.update(_tree(root, STEPS_DIR, required=execution in ("host", "docker")))
     if execution == "wasm" and manifest.runtime.wasm is not None:
         found.add(_regular_file(root, manifest.runtime.wasm.module))
         found.update(_tree(root, "resources", required=False))

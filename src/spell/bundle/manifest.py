@@ -18,6 +18,7 @@ from msgspec.structs import force_setattr
 
 __all__ = [
     "ID_PATTERN",
+    "STEPS_DIR",
     "Billing",
     "Capabilities",
     "Check",
@@ -123,6 +124,26 @@ def _relative(field: str, value: str | None) -> None:
         raise _FieldError(field, "must be a relative path inside the bundle")
 
 
+STEPS_DIR = "steps"
+
+
+def _step_file(step: str, field: str, value: str | None) -> None:
+    """A step's ``run``/``rollback`` file must be a plain path under ``steps/``.
+
+    The digest covers ``steps/`` (and nothing else a step could name), so a file outside it could be
+    swapped after signing and still verify; a ``..`` or ``.`` part could lead back out of it.
+    """
+    if value is None:
+        return
+    parts = value.removeprefix("./").split("/")
+    if len(parts) < 2 or parts[0] != STEPS_DIR or any(part in ("", ".", "..") for part in parts):
+        raise _FieldError(
+            field,
+            f"step {step!r}: {field} file {value!r} is not under {STEPS_DIR}/; only files under "
+            f"{STEPS_DIR}/ are covered by the signature, so move it there (e.g. {STEPS_DIR}/<file>)",
+        )
+
+
 class Permission(_Model, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """A connector the spell uses, with the scopes it needs (token from ``CONNECTOR_<NAME>_TOKEN``)."""
 
@@ -199,8 +220,8 @@ class Step(_Model, frozen=True, forbid_unknown_fields=True, kw_only=True):
     timeout_ms: _Positive | None = None
 
     def __post_init__(self) -> None:
-        _relative("run", self.run)
-        _relative("rollback", self.rollback)
+        _step_file(self.name, "run", self.run)
+        _step_file(self.name, "rollback", self.rollback)
 
 
 class Check(_Model, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -11,7 +11,10 @@ from spell.config.runtime import env_int
 from spell.config.wasm import WasmSettings
 from spell.errors import InvalidInput
 
-__all__ = ["ServerSettings"]
+__all__ = ["HOST_SANDBOXES", "ServerSettings"]
+
+#: The host step sandboxes (``spell.runtimes.host.sandbox``); the unsafe one says so in its name.
+HOST_SANDBOXES = ("bwrap", "unsafe-none")
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -26,6 +29,15 @@ def _env_bool(env: dict[str, str] | os._Environ[str], name: str, default: bool) 
     if raw.strip().lower() in _FALSE:
         return False
     raise InvalidInput(f"{name} must be true or false, got {raw!r}")
+
+
+def _env_choice(
+    env: dict[str, str] | os._Environ[str], name: str, default: str, choices: tuple[str, ...]
+) -> str:
+    raw = env.get(name, "").strip() or default
+    if raw not in choices:
+        raise InvalidInput(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
 
 
 def _env_list(env: dict[str, str] | os._Environ[str], name: str) -> tuple[str, ...]:
@@ -55,6 +67,12 @@ class ServerSettings:
     max_wait_seconds: int = 60
     allow_unsigned: bool = False
     allow_host_runtime: bool = False
+    # Where host steps run on the server: "bwrap" (bubblewrap namespaces, an unprivileged uid/gid, only
+    # the cast's workspace mounted) or "unsafe-none" (as the server's own user, with its files in reach).
+    host_sandbox: str = "bwrap"
+    host_sandbox_bwrap: str = "bwrap"  # the bubblewrap binary, a name on PATH or a path
+    host_sandbox_uid: int = 65534
+    host_sandbox_gid: int = 65534
     allow_docker_runtime: bool = False
     force_require_signature: bool = False
     artifact_ttl_seconds: int = 7 * 24 * 3600
@@ -131,6 +149,10 @@ class ServerSettings:
             max_body_bytes=env_int(env, "SPELL_SERVER_MAX_BODY_BYTES", base.max_body_bytes, minimum=1024),
             allow_unsigned=_env_bool(env, "SPELL_SERVER_ALLOW_UNSIGNED", base.allow_unsigned),
             allow_host_runtime=_env_bool(env, "SPELL_SERVER_ALLOW_HOST_RUNTIME", base.allow_host_runtime),
+            host_sandbox=_env_choice(env, "SPELL_SERVER_HOST_SANDBOX", base.host_sandbox, HOST_SANDBOXES),
+            host_sandbox_bwrap=env.get("SPELL_SERVER_HOST_SANDBOX_BWRAP") or base.host_sandbox_bwrap,
+            host_sandbox_uid=env_int(env, "SPELL_SERVER_HOST_SANDBOX_UID", base.host_sandbox_uid, minimum=1),
+            host_sandbox_gid=env_int(env, "SPELL_SERVER_HOST_SANDBOX_GID", base.host_sandbox_gid, minimum=1),
             allow_docker_runtime=_env_bool(
                 env, "SPELL_SERVER_ALLOW_DOCKER_RUNTIME", base.allow_docker_runtime
             ),

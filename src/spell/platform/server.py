@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -42,11 +42,14 @@ from spell.storage.changes import share_generations
 from spell.storage.engine import make_engine
 from spell.storage.session import Database
 
+if TYPE_CHECKING:
+    from spell.runtimes.host import HostRuntime
+
 _log = logging.getLogger(__name__)
 
 ORPHAN_SWEEP_SECONDS = 30.0
 
-__all__ = ["CancelAsKeyword", "Platform", "default_runtimes", "resolve_secret"]
+__all__ = ["CancelAsKeyword", "Platform", "default_runtimes", "host_runtime", "resolve_secret"]
 
 
 def resolve_secret(settings: ServerSettings) -> str:
@@ -80,9 +83,7 @@ def default_runtimes(settings: ServerSettings) -> dict[str, Runtime]:
 
     runtimes: dict[str, Runtime] = {"wasm": WasmRuntime(settings.wasm)}
     if settings.allow_host_runtime:
-        from spell.runtimes.host import EngineSettings, HostRuntime
-
-        runtimes["host"] = CancelAsKeyword(HostRuntime(EngineSettings(egress=host_egress(settings))))
+        runtimes["host"] = CancelAsKeyword(host_runtime(settings))
     if settings.allow_docker_runtime:
         from spell.runtimes.docker import DockerRuntime
 
@@ -102,6 +103,24 @@ def webhook_egress(settings: ServerSettings) -> EgressPolicy:
     if settings.allow_private_webhooks:
         return EgressPolicy.unsafe_private_allowed()
     return EgressPolicy(allow_http=settings.egress_allow_http)
+
+
+def host_runtime(settings: ServerSettings) -> HostRuntime:
+    """The host runtime in the sandbox the operator chose; ``SandboxUnavailable`` when it cannot run here.
+
+    Checked once at start, so a server never falls back to running host steps unconfined.
+    """
+    from spell.runtimes.host import EngineSettings, HostRuntime
+    from spell.runtimes.host.sandbox import sandbox_named
+
+    sandbox = sandbox_named(
+        settings.host_sandbox,
+        binary=settings.host_sandbox_bwrap,
+        uid=settings.host_sandbox_uid,
+        gid=settings.host_sandbox_gid,
+    )
+    sandbox.check()
+    return HostRuntime(EngineSettings(egress=host_egress(settings)), sandbox=sandbox)
 
 
 class CancelAsKeyword:

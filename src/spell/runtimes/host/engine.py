@@ -27,6 +27,7 @@ from spell.runtimes.host.http_step import load_request, send_request
 from spell.runtimes.host.outputs import resolve_output
 from spell.runtimes.host.process import ProcessLimits, ProcessResult
 from spell.runtimes.host.records import RollbackSummary, StepRecord, head
+from spell.runtimes.host.sandbox import Sandbox
 from spell.runtimes.host.shell import run_shell_step, step_environment
 
 __all__ = ["EngineResult", "EngineSettings", "ProgressHook", "StepEngine"]
@@ -111,8 +112,16 @@ class StepEngine:
         cancel: threading.Event | None = None,
         progress: ProgressHook | None = None,
         log: LogSink | None = None,
+        sandbox: Sandbox | None = None,
+        sandbox_root: Path | None = None,
+        definitions_dir: Path | None = None,
     ) -> None:
         self.manifest = manifest
+        # http step definitions are read from here (default ``work_dir``): the runtime passes the
+        # signed bundle, which no step can write, rather than the workspace, which every step can.
+        self.definitions_dir = definitions_dir or work_dir
+        self.sandbox = sandbox
+        self.sandbox_root = sandbox_root
         self.work_dir = work_dir
         self.input_path = input_path
         self.input_value = input_value
@@ -217,6 +226,8 @@ class StepEngine:
             limits=self.settings.limits,
             cancel=self.cancel,
             on_output=self._output_of(step.name),
+            sandbox=self.sandbox,
+            root=self.sandbox_root,
         )
         self._record_process(record, result)
         if result.canceled:
@@ -247,7 +258,7 @@ class StepEngine:
 
     def _attempt_http(self, step: Step, record: StepRecord, timeout_s: float) -> _Stop | None:
         try:
-            request = load_request(self.work_dir / step.run, self.input_value, self.env)
+            request = load_request(self.definitions_dir / step.run, self.input_value, self.env)
         except SpellError as exc:
             record.message = exc.message
             return _Stop(Outcome.FAILED, f"step {step.name!r} failed: {exc.message}")

@@ -1,7 +1,9 @@
 """Run one executable in its own process group, with rlimits, a deadline and cancellation.
 
 Why a process group: a step may fork helpers (and they may fork again). On timeout, cancellation
-or normal exit the whole group gets SIGKILL, so nothing a step started outlives the step.
+or normal exit the whole group gets SIGKILL, so nothing a step started outlives the step. A helper
+that left the group with ``setsid()`` is only caught by a sandbox with its own PID namespace
+(``sandbox.BwrapSandbox``), which is then ended too.
 Output goes to files, not pipes, so a grandchild holding stdout open never blocks the wait.
 """
 
@@ -18,6 +20,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from spell.runtimes.host.sandbox import Sandbox, Spawned, Unconfined
 
 __all__ = ["OutputHook", "ProcessLimits", "ProcessResult", "run_process"]
 
@@ -90,23 +94,38 @@ def run_process(
     limits: ProcessLimits,
     cancel: threading.Event | None = None,
     on_output: OutputHook | None = None,
+    sandbox: Sandbox | None = None,
+    root: Path | None = None,
 ) -> ProcessResult:
     """Run ``argv`` (no shell) to its end, the deadline, or ``cancel``; the group is killed after.
 
-    ``on_output`` gets the output as it is written, in complete lines, a few times a second; the
-    result still holds the whole (capped) output.
+    ``sandbox`` (default: unconfined) starts the process and may see only ``root`` (default ``cwd``)
+    of the host's files. ``on_output`` gets the output as it is written, in complete lines, a few
+    times a second; the result still holds the whole (capped) output.
     """
     started = time.perf_counter()
     out_path, err_path = scratch / "stdout", scratch / "stderr"
     try:
-        proc = _spawn(
-            argv, cwd=cwd, env=env, stdin_path=stdin_path, out_path=out_path, err_path=err_path, limits=limits
+        spawned = _spawn(
+            argv,
+            sandbox=sandbox or Unconfined(),
+            root=root or cwd,
+            cwd=cwd,
+            env=env,
+            stdin_path=stdin_path,
+            out_path=out_path,
+            err_path=err_path,
+            limits=limits,
         )
     except OSError as exc:
         return ProcessResult(None, b"", b"", False, False, _ms(started), 0.0, 0, start_error=str(exc))
+    proc = spawned.proc
     tails = [_Tail(out_path, "stdout", on_output), _Tail(err_path, "stderr", on_output)] if on_output else []
-    status, usage, timed_out, canceled = _wait(proc, started + timeout_s, cancel, tails)
-    _kill_group(proc.pid)
+    try:
+        status, usage, timed_out, canceled = _wait(proc, started + timeout_s, cancel, tails)
+    finally:
+        _kill_group(proc.pid)
+        spawned.end()
     for tail in tails:
         tail.poll(final=True)
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -128,28 +147,29 @@ def run_process(
 def _spawn(
     argv: list[str],
     *,
+    sandbox: Sandbox,
+    root: Path,
     cwd: Path,
     env: Mapping[str, str],
     stdin_path: Path,
     out_path: Path,
     err_path: Path,
     limits: ProcessLimits,
-) -> subprocess.Popen[bytes]:
+) -> Spawned:
     # A step file just copied by one thread can still be open for writing in a child that another
     # thread forked but has not exec'd yet; exec then fails with ETXTBSY for a moment. Try again.
     for attempt in range(_ETXTBSY_TRIES):
         try:
             with stdin_path.open("rb") as stdin, out_path.open("wb") as out, err_path.open("wb") as err:
-                return subprocess.Popen(
+                return sandbox.spawn(
                     argv,
+                    root=root,
                     cwd=cwd,
-                    env=dict(env),
+                    env=env,
                     stdin=stdin,
                     stdout=out,
                     stderr=err,
-                    start_new_session=True,
-                    preexec_fn=limits.preexec(),  # only setrlimit calls between fork and exec
-                    close_fds=True,
+                    preexec=limits.preexec(),
                 )
         except OSError as exc:
             if exc.errno != errno.ETXTBSY or attempt == _ETXTBSY_TRIES - 1:

@@ -9,13 +9,18 @@ from typing import Any
 from spell.errors import SpellError
 from spell.runtimes.base import CastRequest, CastResult, Outcome
 from spell.runtimes.host.engine import EngineResult, EngineSettings, ProgressHook, StepEngine
+from spell.runtimes.host.sandbox import Sandbox, Unconfined
 from spell.runtimes.host.workspace import workspace
 
 __all__ = ["HostRuntime", "to_cast_result"]
 
 
 class HostRuntime:
-    """Run host steps in a private copy of the bundle; ``cancel`` kills the running step at once."""
+    """Run host steps in a private copy of the bundle; ``cancel`` kills the running step at once.
+
+    ``sandbox`` starts each shell step (default: unconfined, for trusted code run locally); the
+    server passes the one its operator chose (``sandbox.py``).
+    """
 
     def __init__(
         self,
@@ -23,15 +28,19 @@ class HostRuntime:
         *,
         progress: ProgressHook | None = None,
         temp_base: Path | None = None,
+        sandbox: Sandbox | None = None,
     ) -> None:
         self.settings = settings or EngineSettings()
         self.progress = progress
         self.temp_base = temp_base
+        self.sandbox: Sandbox = sandbox or Unconfined()
 
     def run(self, request: CastRequest, *, cancel: threading.Event | None = None) -> CastResult:
         """Run one cast to its end; spell faults become the outcome, never an exception."""
         try:
             with workspace(request.bundle_dir, request.input, base=self.temp_base) as space:
+                (space.bundle / ".tmp").mkdir(exist_ok=True)
+                self.sandbox.prepare(space.root)
                 engine = StepEngine(
                     request.manifest,
                     space.bundle,
@@ -42,6 +51,9 @@ class HostRuntime:
                     cancel=cancel,
                     progress=_both(self.progress, request.progress),
                     log=request.log,
+                    sandbox=self.sandbox,
+                    sandbox_root=space.root,
+                    definitions_dir=request.bundle_dir,
                 )
                 return to_cast_result(engine.run())
         except SpellError as exc:  # e.g. a bundle with a link in it

@@ -7,6 +7,7 @@ connector tokens the manifest declares.
 
 from __future__ import annotations
 
+import contextlib
 import stat
 import tempfile
 import threading
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from spell.runtimes.host.process import OutputHook, ProcessLimits, ProcessResult, run_process
+from spell.runtimes.host.sandbox import Sandbox
 
 __all__ = ["BASE_PATH", "run_shell_step", "step_environment"]
 
@@ -43,15 +45,25 @@ def run_shell_step(
     limits: ProcessLimits,
     cancel: threading.Event | None,
     on_output: OutputHook | None = None,
+    sandbox: Sandbox | None = None,
+    root: Path | None = None,
 ) -> ProcessResult:
-    """Run the step file; a missing or non-executable file is a failed start, not a crash."""
-    if not script.is_file():
+    """Run the step file; a missing or non-executable file is a failed start, not a crash.
+
+    ``sandbox`` starts the process (default: unconfined); it may see only ``root`` (default
+    ``work_dir``), which must hold ``work_dir`` and ``input_path``.
+    """
+    # A step may have replaced a later step's file with a link (or its folder with a link to /);
+    # what is checked and made executable here, as the server's user, must stay inside the bundle.
+    resolved = script.resolve()
+    if not resolved.is_relative_to(work_dir.resolve()) or not resolved.is_file():
         return _not_started(f"step file not found: {script.relative_to(work_dir)}")
-    mode = script.stat().st_mode
+    mode = resolved.stat().st_mode
     if not mode & stat.S_IXUSR:
         # Bundles unpacked from archives keep 0755 for executables; a copy may have lost it.
-        script.chmod(mode | stat.S_IXUSR)
-    (work_dir / ".tmp").mkdir(exist_ok=True)
+        resolved.chmod(mode | stat.S_IXUSR)
+    with contextlib.suppress(FileExistsError):  # e.g. a step left a link there; TMPDIR is then its problem
+        (work_dir / ".tmp").mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="spell-step-") as scratch:
         return run_process(
             [str(script)],
@@ -63,6 +75,8 @@ def run_shell_step(
             limits=limits,
             cancel=cancel,
             on_output=on_output,
+            sandbox=sandbox,
+            root=root,
         )
 
 

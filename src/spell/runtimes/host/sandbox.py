@@ -1,0 +1,328 @@
+"""Where a shell step's process runs: inside bubblewrap (the server), or unconfined (local casts).
+
+``bwrap`` gives every step process fresh user, mount, PID, network, IPC, UTS and cgroup namespaces,
+an unprivileged uid/gid (the process is started as that user when the server runs as root, so it
+is unprivileged outside the namespace too), no capabilities, no nested user namespaces, and a root
+file system that holds only read-only ``/usr`` (with the ``/bin``, ``/lib*`` links), a few files of
+``/etc``, private ``/proc``, ``/dev`` and ``/tmp``, and the cast's own workspace. The server's data
+dir, database and secret key are not mounted at all. There is no network: ``http`` steps are sent
+by the engine itself, outside the sandbox.
+
+Ending a step ends everything it started: bubblewrap's init is PID 1 of the step's PID namespace,
+and when PID 1 dies the kernel kills every process in the namespace, including those that called
+``setsid()`` to leave the process group. After a step ends (exit, timeout or cancel) the init is
+killed through a pidfd and waited for, so nothing of the step is alive when ``run_process`` returns.
+
+``unsafe-none`` is today's behaviour for trusted code: the process runs as the caller's user in its
+own process group only. It is named unsafe on purpose; the server uses it only when the operator
+chooses it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Protocol
+
+from spell.errors import InvalidInput, SandboxUnavailable
+
+__all__ = [
+    "BWRAP",
+    "SANDBOX_NAMES",
+    "UNSAFE_NONE",
+    "BwrapSandbox",
+    "Sandbox",
+    "Spawned",
+    "Unconfined",
+    "sandbox_named",
+]
+
+BWRAP = "bwrap"
+UNSAFE_NONE = "unsafe-none"
+SANDBOX_NAMES = (BWRAP, UNSAFE_NONE)
+
+NOBODY = 65534
+_SETTLE_S = 5.0  # PID 1 of a namespace exits once the kernel has reaped every process in it
+_PROBE_S = 10.0
+# The parts of /etc a program needs to start and to name users; nothing that configures the host.
+_ETC = (
+    "alternatives",
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "localtime",
+    "passwd",
+    "group",
+    "nsswitch.conf",
+)
+_TOP_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
+
+
+@dataclass
+class Spawned:
+    """A started step process and, when sandboxed, a pidfd of the init of its PID namespace."""
+
+    proc: subprocess.Popen[bytes]
+    init_pidfd: int | None = None
+
+    def end(self) -> None:
+        """Kill what is left of the step and wait until none of it runs any more."""
+        if self.init_pidfd is None:
+            return
+        try:
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(self.init_pidfd, signal.SIGKILL)
+            select.select([self.init_pidfd], [], [], _SETTLE_S)
+        finally:
+            os.close(self.init_pidfd)
+            self.init_pidfd = None
+
+
+class Sandbox(Protocol):
+    """How a step process is started; ``check`` raises ``SandboxUnavailable`` when it cannot be."""
+
+    @property
+    def name(self) -> str:
+        """The setting's value that chooses this sandbox."""
+
+    def check(self) -> None:
+        """Raise ``SandboxUnavailable`` unless a step can be started on this machine."""
+
+    def prepare(self, root: Path) -> None:
+        """Make the cast's workspace ``root`` usable by the step's user."""
+
+    def spawn(
+        self,
+        argv: list[str],
+        *,
+        root: Path,
+        cwd: Path,
+        env: Mapping[str, str],
+        stdin: IO[bytes],
+        stdout: IO[bytes],
+        stderr: IO[bytes],
+        preexec: Callable[[], None],
+    ) -> Spawned:
+        """Start ``argv`` (no shell) in a new session; ``root`` is the only host folder it may see."""
+
+
+@dataclass(frozen=True)
+class Unconfined:
+    """``unsafe-none``: the step runs as the caller's user, in its own process group only."""
+
+    name: str = UNSAFE_NONE
+
+    def check(self) -> None:
+        """Always usable."""
+
+    def prepare(self, root: Path) -> None:
+        """Nothing to do: the step runs as the user who made the workspace."""
+
+    def spawn(
+        self,
+        argv: list[str],
+        *,
+        root: Path,
+        cwd: Path,
+        env: Mapping[str, str],
+        stdin: IO[bytes],
+        stdout: IO[bytes],
+        stderr: IO[bytes],
+        preexec: Callable[[], None],
+    ) -> Spawned:
+        """Start ``argv`` directly."""
+        del root
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=dict(env),
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+            preexec_fn=preexec,  # only setrlimit calls between fork and exec
+            close_fds=True,
+        )
+        return Spawned(proc)
+
+
+@dataclass(frozen=True)
+class BwrapSandbox:
+    """``bwrap``: bubblewrap namespaces, an unprivileged uid/gid, only the workspace of the cast."""
+
+    binary: str = "bwrap"
+    uid: int = NOBODY
+    gid: int = NOBODY
+    name: str = field(default=BWRAP, init=False)
+
+    @property
+    def _as_root(self) -> bool:
+        return os.geteuid() == 0
+
+    def check(self) -> None:
+        """Start ``true`` in the sandbox once; any failure names the binary and bubblewrap's words."""
+        hint = (
+            "install bubblewrap (apt-get install bubblewrap), point SPELL_SERVER_HOST_SANDBOX_BWRAP at it, "
+            f"or set SPELL_SERVER_HOST_SANDBOX={UNSAFE_NONE} to run host steps unconfined"
+        )
+        true = shutil.which("true", path="/usr/bin:/bin") or "/usr/bin/true"
+        with tempfile.TemporaryDirectory(prefix="spell-probe-") as probe:
+            root = Path(probe)
+            self.prepare(root)
+            try:
+                user, group, extra_groups = self._user()
+                done = subprocess.run(
+                    self._argv([true], root=root, cwd=root, info_fd=None),
+                    capture_output=True,
+                    timeout=_PROBE_S,
+                    check=False,
+                    user=user,
+                    group=group,
+                    extra_groups=extra_groups,
+                )
+            except (OSError, subprocess.SubprocessError) as exc:
+                raise SandboxUnavailable(
+                    f"the host step sandbox cannot start {self.binary!r}: {exc}",
+                    details={"sandbox": self.name, "binary": self.binary},
+                    hint=hint,
+                ) from exc
+        if done.returncode != 0:
+            said = done.stderr.decode("utf-8", errors="replace").strip()[:500]
+            raise SandboxUnavailable(
+                f"the host step sandbox does not work on this machine: {said or f'exit {done.returncode}'}",
+                details={"sandbox": self.name, "binary": self.binary, "exit_code": done.returncode},
+                hint=hint,
+            )
+
+    def prepare(self, root: Path) -> None:
+        """Give the workspace to the step's user (only root can, and only root needs to)."""
+        if not self._as_root:
+            return
+        os.chown(root, self.uid, self.gid)
+        for folder, dirs, files in os.walk(root):
+            for name in (*dirs, *files):
+                os.chown(os.path.join(folder, name), self.uid, self.gid, follow_symlinks=False)
+
+    def spawn(
+        self,
+        argv: list[str],
+        *,
+        root: Path,
+        cwd: Path,
+        env: Mapping[str, str],
+        stdin: IO[bytes],
+        stdout: IO[bytes],
+        stderr: IO[bytes],
+        preexec: Callable[[], None],
+    ) -> Spawned:
+        """Start ``argv`` under bubblewrap and keep a pidfd of the namespace's init."""
+        user, group, extra_groups = self._user()
+        info_read, info_write = os.pipe()
+        try:
+            proc = subprocess.Popen(
+                self._argv(argv, root=root, cwd=cwd, info_fd=info_write),
+                cwd=root,
+                env=dict(env),
+                stdin=stdin,
+                stdout=stdout,
+                stderr=stderr,
+                start_new_session=True,
+                preexec_fn=preexec,  # only setrlimit calls between fork and exec
+                close_fds=True,
+                pass_fds=(info_write,),
+                user=user,
+                group=group,
+                extra_groups=extra_groups,
+            )
+        except BaseException:
+            os.close(info_read)
+            raise
+        finally:
+            os.close(info_write)
+        with os.fdopen(info_read, "rb") as info:
+            # bubblewrap writes the JSON and closes the descriptor once the namespaces exist, or
+            # exits (closing it too) when it cannot make them.
+            report = info.read()
+        return Spawned(proc, _init_pidfd(report, parent=proc.pid))
+
+    def _user(self) -> tuple[int | None, int | None, list[int] | None]:
+        """Who bubblewrap itself runs as: the step's user when we may switch to it, else us."""
+        return (self.uid, self.gid, []) if self._as_root else (None, None, None)
+
+    def _argv(self, argv: list[str], *, root: Path, cwd: Path, info_fd: int | None) -> list[str]:
+        args = [
+            self.binary,
+            "--unshare-all",
+            "--unshare-user",
+            "--disable-userns",
+            "--die-with-parent",
+            "--new-session",
+            "--uid",
+            str(self.uid),
+            "--gid",
+            str(self.gid),
+            "--ro-bind",
+            "/usr",
+            "/usr",
+        ]
+        for top in _TOP_LINKS:
+            path = Path("/") / top
+            if path.is_symlink():
+                args += ["--symlink", os.readlink(path), str(path)]
+            elif path.is_dir():
+                args += ["--ro-bind", str(path), str(path)]
+        for name in _ETC:
+            args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+        # A private, empty /tmp: the host's is not a place a step may look (S108 is about using it).
+        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--bind", str(root), str(root)]  # noqa: S108
+        args += ["--chdir", str(cwd)]
+        if info_fd is not None:
+            args += ["--info-fd", str(info_fd)]
+        return [*args, "--", *argv]
+
+
+def _init_pidfd(report: bytes, *, parent: int) -> int | None:
+    """A pidfd of the init bubblewrap reported, if that process is still bubblewrap's child."""
+    try:
+        child = int(json.loads(report)["child-pid"])
+    except (ValueError, KeyError, TypeError):
+        return None  # bubblewrap stopped before making the namespaces: nothing runs in them
+    try:
+        pidfd = os.pidfd_open(child)
+    except ProcessLookupError:
+        return None
+    # The pid is only that init's while bubblewrap (our unreaped child) is still its parent.
+    if _parent_of(child) != parent:
+        os.close(pidfd)
+        return None
+    return pidfd
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def sandbox_named(name: str, *, binary: str = "bwrap", uid: int = NOBODY, gid: int = NOBODY) -> Sandbox:
+    """The sandbox backend ``name`` (one of ``SANDBOX_NAMES``)."""
+    if name == BWRAP:
+        return BwrapSandbox(binary=binary, uid=uid, gid=gid)
+    if name == UNSAFE_NONE:
+        return Unconfined()
+    raise InvalidInput(
+        f"unknown host step sandbox {name!r}",
+        details={"sandbox": name, "choices": list(SANDBOX_NAMES)},
+        hint=f"choose one of {', '.join(SANDBOX_NAMES)}",
+    )
