@@ -14,6 +14,14 @@ echo "== trusting the demo key (publisher samples, key id demo) in $SPELL_HOME"
 "$SPELL" trust add samples "$(cat examples/keys/samples__demo.public.b64url.txt)" --key-id demo >/dev/null 2>&1 ||
   "$SPELL" trust list >/dev/null
 
+# The http-call example fetches from a server on this machine, which the egress rules close by
+# default: the demo's policy opens loopback to host http steps (an existing policy file is kept).
+if [ ! -f "$SPELL_HOME/policy.json" ]; then
+  echo '{"version": "v1", "default": "allow", "network": {"allow_loopback": true}}' >"$SPELL_HOME/demo-policy.json"
+  "$SPELL" policy set --file "$SPELL_HOME/demo-policy.json" >/dev/null
+  rm -f "$SPELL_HOME/demo-policy.json"
+fi
+
 # The http-call example fetches from this local server (its demo-input.json names port 8765).
 "$PY" -m http.server 8765 --bind 127.0.0.1 --directory examples/spells/http-call >/dev/null 2>&1 &
 SERVER=$!
