@@ -168,6 +168,22 @@ def test_settings_build_the_verifier_only_when_a_jwks_is_configured(tmp_path: Pa
     assert jwt_verifier(configured) is not None
     with pytest.raises(InvalidInput):
         jwt_verifier(ServerSettings.for_home(tmp_path, jwks_file=path))
+    mapped = ServerSettings.for_home(
+        tmp_path, jwks_file=path, jwt_issuers=(ISSUER,), jwt_audience=AUDIENCE, jwt_role_map=ROLE_MAP
+    )
+    verifier = jwt_verifier(mapped)
+    assert verifier is not None
+    assert verifier.role_map == ROLE_MAP
+    with pytest.raises(InvalidInput):  # the map names an issuer the server does not trust
+        jwt_verifier(
+            ServerSettings.for_home(
+                tmp_path,
+                jwks_file=path,
+                jwt_issuers=(OTHER_ISSUER,),
+                jwt_audience=AUDIENCE,
+                jwt_role_map=ROLE_MAP,
+            )
+        )
     unreachable = ServerSettings.for_home(
         tmp_path, jwks_url="http://127.0.0.1:9/jwks.json", jwt_issuers=(ISSUER,), jwt_audience=AUDIENCE
     )
