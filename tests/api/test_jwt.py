@@ -12,6 +12,7 @@ import httpx
 import jwt as pyjwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from sqlalchemy.exc import IntegrityError
 
 from spell.api import create_app
 from spell.config.server import ServerSettings
@@ -360,3 +361,35 @@ def test_a_role_map_naming_an_untrusted_issuer_or_an_unknown_role_is_refused() -
     for role_map in ({"https://stranger.example": {"a": "maker"}}, {ISSUER: {"a": "superuser"}}):
         with pytest.raises(InvalidInput):
             JwtVerifier.from_jwks(_jwks(), issuers=(ISSUER,), audience=AUDIENCE, role_map=role_map)
+
+
+async def test_a_tenant_named_like_a_token_tenant_is_not_joined_by_that_name(
+    jwt_client: httpx.AsyncClient, platform: Platform
+) -> None:
+    with platform.db.unit_of_work() as uow:
+        squatter = platform.auth.create_user(
+            uow, email="squat@example.com", roles=["caster"], tenant=f"acme @ {ISSUER}"
+        )
+    me = await _me(jwt_client, sub="alice", org="acme")
+    assert me["tenant_id"] != squatter.tenant_id
+    with platform.db.unit_of_work(write=False) as uow:
+        tenant, _ = platform.auth.tenant_members(uow, me["tenant_id"])
+        assert tenant.name.startswith(f"acme @ {ISSUER} #")
+
+
+async def test_a_first_sign_in_that_loses_a_race_is_retried(
+    jwt_client: httpx.AsyncClient, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    provision = platform.auth.token_user
+    calls: list[str] = []
+
+    def racing(uow: Any, **fields: Any) -> Any:
+        calls.append(fields["subject"])
+        if len(calls) == 1:  # another request inserted the same row first
+            raise IntegrityError("INSERT INTO tenants", {}, Exception("unique"))
+        return provision(uow, **fields)
+
+    monkeypatch.setattr(platform.auth, "token_user", racing)
+    me = await _me(jwt_client, sub="racer", org="acme")
+    assert len(calls) == 2
+    assert me["roles"] == ["maker"]
