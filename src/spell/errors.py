@@ -18,17 +18,21 @@ Tree::
     │   ├── RegistryNotFound (REGISTRY_NOT_FOUND)
     │   ├── ArtifactNotFound (ARTIFACT_NOT_FOUND)
     │   ├── ButtonNotFound (BUTTON_NOT_FOUND)
+    │   ├── TenantNotFound (TENANT_NOT_FOUND)
     │   └── LicenseNotFound (LICENSE_NOT_FOUND)
     ├── Conflict (CONFLICT, 409)
     │   ├── IdempotencyConflict (IDEMPOTENCY_CONFLICT)
     │   ├── AlreadyTerminal (ALREADY_TERMINAL)
     │   ├── NotRetryable (NOT_RETRYABLE)
     │   ├── AlreadyExists (ALREADY_EXISTS)
+    │   ├── TenantAlreadyBound (TENANT_ALREADY_BOUND)
     │   └── StoreInconsistent (STORE_INCONSISTENT)
     ├── PermissionDenied (FORBIDDEN, 403)
     │   ├── TenantForbidden (TENANT_FORBIDDEN)
     │   ├── UserBanned (USER_BANNED)
     │   ├── SpellSuspended (SPELL_SUSPENDED)
+    │   ├── RoleRequired (ROLE_REQUIRED)
+    │   ├── ScopeNotAllowed (SCOPE_NOT_ALLOWED)
     │   └── PolicyViolation (POLICY_DENIED)
     │       ├── ConfirmationRequired (CONFIRMATION_REQUIRED)
     │       ├── EntitlementRequired (ENTITLEMENT_REQUIRED)
@@ -119,15 +123,19 @@ __all__ = [
     "QuotaError",
     "RateLimited",
     "RegistryNotFound",
+    "RoleRequired",
     "RuntimeFailure",
     "SandboxUnavailable",
+    "ScopeNotAllowed",
     "SignatureMissing",
     "SignatureUntrusted",
     "SpellError",
     "SpellNotFound",
     "SpellSuspended",
     "StoreInconsistent",
+    "TenantAlreadyBound",
     "TenantForbidden",
+    "TenantNotFound",
     "Timeout",
     "Trap",
     "UnsafeArchive",
@@ -571,3 +579,27 @@ class ButtonNotFound(NotFound):
     """No button with that id (or not visible to the caller)."""
 
     code = "BUTTON_NOT_FOUND"
+
+
+class RoleRequired(PermissionDenied):
+    """The user lacks the role the action needs (e.g. publishing needs ``maker``)."""
+
+    code = "ROLE_REQUIRED"
+
+
+class ScopeNotAllowed(PermissionDenied):
+    """A key was asked for scopes beyond the calling credential's or the user's roles'."""
+
+    code = "SCOPE_NOT_ALLOWED"
+
+
+class TenantNotFound(NotFound):
+    """No tenant with that id or name."""
+
+    code = "TENANT_NOT_FOUND"
+
+
+class TenantAlreadyBound(Conflict):
+    """The issuer and org pair already names a tenant, or the tenant is bound to another pair."""
+
+    code = "TENANT_ALREADY_BOUND"

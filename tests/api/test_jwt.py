@@ -12,17 +12,22 @@ import httpx
 import jwt as pyjwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from sqlalchemy.exc import IntegrityError
 
 from spell.api import create_app
 from spell.config.server import ServerSettings
-from spell.errors import AuthError, InvalidInput
+from spell.errors import AuthError, InvalidInput, TenantAlreadyBound, TenantNotFound
 from spell.kit.encoding import b64url_encode
+from spell.platform.audit.service import AuditService
 from spell.platform.auth.jwt import JwtVerifier
 from spell.platform.server import Platform
 
 pytestmark = pytest.mark.anyio
 
 ISSUER = "https://id.example.com"
+OTHER_ISSUER = "https://other-id.example.net"
+# The operator lets ISSUER's tokens make makers, auditors and (under its own name) operators.
+ROLE_MAP = {ISSUER: {"maker": "maker", "auditor": "auditor", "spell-ops": "operator"}}
 AUDIENCE = "spell-api"
 KEYS: dict[str, Any] = {
     "EdDSA": ed25519.Ed25519PrivateKey.generate(),
@@ -55,7 +60,9 @@ def _token(alg: str = "EdDSA", **overrides: Any) -> str:
 
 @pytest.fixture
 async def jwt_client(platform: Platform, server_settings: ServerSettings) -> AsyncIterator[httpx.AsyncClient]:
-    verifier = JwtVerifier.from_jwks(_jwks(), issuers=(ISSUER,), audience=AUDIENCE)
+    verifier = JwtVerifier.from_jwks(
+        _jwks(), issuers=(ISSUER, OTHER_ISSUER), audience=AUDIENCE, role_map=ROLE_MAP
+    )
     app = create_app(server_settings, platform=platform, manage=False, jwt=verifier)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://spell.test"
@@ -94,6 +101,9 @@ def _hs256_token() -> str:
     "token",
     [
         pytest.param(lambda: _token(iss="https://evil.example.com"), id="wrong-issuer"),
+        pytest.param(lambda: _token(org=["acme"]), id="org-not-a-string"),
+        pytest.param(lambda: _token(org="x" * 201), id="org-too-long"),
+        pytest.param(lambda: _token(sub="s" * 500), id="subject-too-long"),
         pytest.param(lambda: _token(aud="other"), id="wrong-audience"),
         pytest.param(lambda: _token(exp=int(time.time()) - 10), id="expired"),
         pytest.param(lambda: _token(exp=None), id="no-exp"),
@@ -159,6 +169,22 @@ def test_settings_build_the_verifier_only_when_a_jwks_is_configured(tmp_path: Pa
     assert jwt_verifier(configured) is not None
     with pytest.raises(InvalidInput):
         jwt_verifier(ServerSettings.for_home(tmp_path, jwks_file=path))
+    mapped = ServerSettings.for_home(
+        tmp_path, jwks_file=path, jwt_issuers=(ISSUER,), jwt_audience=AUDIENCE, jwt_role_map=ROLE_MAP
+    )
+    verifier = jwt_verifier(mapped)
+    assert verifier is not None
+    assert verifier.role_map == ROLE_MAP
+    with pytest.raises(InvalidInput):  # the map names an issuer the server does not trust
+        jwt_verifier(
+            ServerSettings.for_home(
+                tmp_path,
+                jwks_file=path,
+                jwt_issuers=(OTHER_ISSUER,),
+                jwt_audience=AUDIENCE,
+                jwt_role_map=ROLE_MAP,
+            )
+        )
     unreachable = ServerSettings.for_home(
         tmp_path, jwks_url="http://127.0.0.1:9/jwks.json", jwt_issuers=(ISSUER,), jwt_audience=AUDIENCE
     )
@@ -250,3 +276,120 @@ def test_unknown_key_ids_refetch_at_most_once_per_interval_and_failures_keep_the
         assert verifier.claims(_token("ES256"))["sub"] == "user-1"
     finally:
         served.close()
+
+
+async def _me(client: httpx.AsyncClient, **claims: Any) -> dict[str, Any]:
+    response = await client.get("/v1/me", headers=_auth(_token(**claims)))
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_another_issuers_token_naming_the_same_org_gets_a_tenant_of_its_own(
+    jwt_client: httpx.AsyncClient, platform: Platform
+) -> None:
+    alice = await _me(jwt_client, sub="alice", org="acme", roles=["maker"])
+    bob = await _me(jwt_client, sub="bob", org="acme", roles=[])
+    assert bob["tenant_id"] == alice["tenant_id"]  # same issuer, same org: the same tenant
+    mallory = await _me(jwt_client, iss=OTHER_ISSUER, sub="mallory", org="acme", roles=["auditor"])
+    assert mallory["tenant_id"] != alice["tenant_id"]
+    assert mallory["roles"] == ["caster"]  # the other issuer has no role map
+    again = await _me(jwt_client, iss=OTHER_ISSUER, sub="trent", org="acme")
+    assert again["tenant_id"] == mallory["tenant_id"]
+    with platform.db.unit_of_work(write=False) as uow:
+        tenant, members = platform.auth.tenant_members(uow, alice["tenant_id"])
+        assert (tenant.issuer, tenant.org) == (ISSUER, "acme")
+        assert {user.id for user in members} == {alice["user_id"], bob["user_id"]}
+
+
+async def test_a_token_naming_a_cli_tenant_does_not_join_it_until_the_operator_binds_it(
+    jwt_client: httpx.AsyncClient, platform: Platform
+) -> None:
+    with platform.db.unit_of_work() as uow:
+        owner = platform.auth.create_user(uow, email="owner@acme.test", roles=["maker"], tenant="acme")
+    stranger = await _me(jwt_client, sub="stranger", org="acme")
+    assert stranger["tenant_id"] != owner.tenant_id
+    with platform.db.unit_of_work() as uow:
+        bound = platform.auth.bind_tenant(uow, "acme", issuer=ISSUER, org="acme-corp")
+        assert bound.id == owner.tenant_id
+    colleague = await _me(jwt_client, sub="colleague", org="acme-corp")
+    assert colleague["tenant_id"] == owner.tenant_id
+    with platform.db.unit_of_work(write=False) as uow:
+        record = AuditService(uow.session).list(action="tenant.bound")[0]
+        assert (record.tenant_id, record.data) == (owner.tenant_id, {"issuer": ISSUER, "org": "acme-corp"})
+
+
+async def test_binding_a_tenant_refuses_a_taken_pair_a_second_pair_and_unknown_tenants(
+    jwt_client: httpx.AsyncClient, platform: Platform
+) -> None:
+    token_tenant = (await _me(jwt_client, sub="first", org="acme"))["tenant_id"]
+    with platform.db.unit_of_work() as uow:
+        platform.auth.create_user(uow, email="owner@acme.test", roles=["caster"], tenant="acme")
+    refusals: list[tuple[str, str, str, type[Exception]]] = [
+        ("acme", ISSUER, "acme", TenantAlreadyBound),  # the pair is the token-made tenant's
+        (token_tenant, ISSUER, "elsewhere", TenantAlreadyBound),  # that tenant has its binding
+        ("ghost", ISSUER, "ghost", TenantNotFound),
+        ("acme", ISSUER, " ", InvalidInput),
+    ]
+    for ref, issuer, org, error in refusals:
+        with pytest.raises(error), platform.db.unit_of_work() as uow:
+            platform.auth.bind_tenant(uow, ref, issuer=issuer, org=org)
+    with platform.db.unit_of_work() as uow:
+        same = platform.auth.bind_tenant(uow, token_tenant, issuer=ISSUER, org="acme")
+        assert same.id == token_tenant  # binding a tenant to its own pair again changes nothing
+        assert platform.auth.find_tenant(uow, "acme").issuer is None
+
+
+@pytest.mark.parametrize(
+    ("issuer", "claimed", "expected"),
+    [
+        (ISSUER, ["operator", "admin", "maker"], ["maker"]),  # operator/admin never by default
+        (ISSUER, ["spell-ops"], ["operator"]),  # only under the name the operator mapped
+        (ISSUER, ["auditor", "unknown"], ["auditor"]),
+        (ISSUER, "maker", ["caster"]),  # not a list
+        (OTHER_ISSUER, ["maker", "operator"], ["caster"]),  # an issuer without a map grants nothing
+    ],
+)
+async def test_token_roles_count_only_through_the_role_map_of_their_issuer(
+    jwt_client: httpx.AsyncClient, issuer: str, claimed: Any, expected: list[str]
+) -> None:
+    me = await _me(jwt_client, iss=issuer, sub="someone", roles=claimed)
+    assert me["roles"] == expected
+
+
+def test_a_role_map_naming_an_untrusted_issuer_or_an_unknown_role_is_refused() -> None:
+    for role_map in ({"https://stranger.example": {"a": "maker"}}, {ISSUER: {"a": "superuser"}}):
+        with pytest.raises(InvalidInput):
+            JwtVerifier.from_jwks(_jwks(), issuers=(ISSUER,), audience=AUDIENCE, role_map=role_map)
+
+
+async def test_a_tenant_named_like_a_token_tenant_is_not_joined_by_that_name(
+    jwt_client: httpx.AsyncClient, platform: Platform
+) -> None:
+    with platform.db.unit_of_work() as uow:
+        squatter = platform.auth.create_user(
+            uow, email="squat@example.com", roles=["caster"], tenant=f"acme @ {ISSUER}"
+        )
+    me = await _me(jwt_client, sub="alice", org="acme")
+    assert me["tenant_id"] != squatter.tenant_id
+    with platform.db.unit_of_work(write=False) as uow:
+        tenant, _ = platform.auth.tenant_members(uow, me["tenant_id"])
+        assert tenant.name.startswith(f"acme @ {ISSUER} #")
+
+
+async def test_a_first_sign_in_that_loses_a_race_is_retried(
+    jwt_client: httpx.AsyncClient, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    provision = platform.auth.token_user
+    calls: list[str] = []
+
+    def racing(uow: Any, **fields: Any) -> Any:
+        calls.append(fields["subject"])
+        if len(calls) == 1:  # another request inserted the same row first
+            raise IntegrityError("INSERT INTO tenants", {}, Exception("unique"))
+        return provision(uow, **fields)
+
+    monkeypatch.setattr(platform.auth, "token_user", racing)
+    me = await _me(jwt_client, sub="racer", org="acme")
+    assert len(calls) == 2
+    assert me["roles"] == ["maker"]

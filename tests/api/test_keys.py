@@ -7,12 +7,16 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from spell.errors import ScopeNotAllowed
 from spell.kit.time import utcnow
 from spell.models import ApiKey
+from spell.platform.audit.service import AuditService
 from spell.platform.server import Platform
 from tests.server_fixtures import seed_user
 
 pytestmark = pytest.mark.anyio
+
+PUBLISHER_KEY = {"key_id": "k1", "public_key": "MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE"}
 
 
 async def test_me_names_the_user_tenant_roles_and_scopes(
@@ -160,3 +164,96 @@ async def test_using_a_key_records_its_last_use_and_a_revoked_key_cannot_be_rota
     assert again.status_code == 200  # revoking twice is harmless
     rotated = await client.post(f"/v1/keys/{created['id']}/rotate", headers=caller.headers)
     assert rotated.json()["error"]["code"] == "KEY_NOT_FOUND"
+
+
+@pytest.mark.parametrize(
+    ("roles", "expected"),
+    [
+        (["caster"], ["cast:invoke", "spell:read", "keys:manage"]),
+        (["maker"], ["cast:invoke", "spell:read", "spell:publish", "keys:manage"]),
+        (["auditor"], ["spell:read", "audit:read"]),
+        (["operator"], ["cast:invoke", "spell:read", "keys:manage", "audit:read", "operator"]),
+        (["admin"], ["cast:invoke", "spell:read", "spell:publish", "keys:manage", "audit:read", "operator"]),
+    ],
+)
+async def test_default_key_scopes_follow_the_roles(
+    client: httpx.AsyncClient, platform: Platform, roles: list[str], expected: list[str]
+) -> None:
+    caller = seed_user(platform, "a@example.com", roles)
+    me = (await client.get("/v1/me", headers=caller.headers)).json()
+    assert me["scopes"] == expected
+
+
+async def test_a_new_key_never_gets_a_scope_the_calling_key_lacks(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    caller = seed_user(platform, "a@example.com", ["maker"], scopes=["keys:manage", "spell:read"])
+    wider = await client.post("/v1/keys", headers=caller.headers, json={"scopes": ["cast:invoke"]})
+    assert wider.status_code == 403
+    assert wider.json()["error"]["code"] == "SCOPE_NOT_ALLOWED"
+    assert wider.json()["error"]["details"]["not_allowed"] == ["cast:invoke"]
+    default = await client.post("/v1/keys", headers=caller.headers, json={})
+    assert default.status_code == 201
+    assert default.json()["scopes"] == ["spell:read", "keys:manage"]
+    names = {k["name"] for k in (await client.get("/v1/keys", headers=caller.headers)).json()["items"]}
+    assert names == {"test", "default"}  # the refused request made nothing
+
+
+@pytest.mark.parametrize("scope", ["spell:publish", "audit:read", "operator", "admin"])
+async def test_a_new_key_never_gets_a_scope_the_users_roles_do_not_allow(
+    client: httpx.AsyncClient, platform: Platform, scope: str
+) -> None:
+    caller = seed_user(platform, "a@example.com", ["caster"])
+    response = await client.post("/v1/keys", headers=caller.headers, json={"scopes": [scope]})
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "SCOPE_NOT_ALLOWED"
+
+
+async def test_seeding_a_key_beyond_the_roles_is_refused(platform: Platform) -> None:
+    with pytest.raises(ScopeNotAllowed):
+        seed_user(platform, "a@example.com", ["caster"], scopes=["admin"])
+
+
+async def test_rotating_with_a_narrow_key_cannot_mint_a_wide_one(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    caller = seed_user(platform, "a@example.com", ["caster"])
+    wide = (await client.get("/v1/keys", headers=caller.headers)).json()["items"][0]
+    narrow = (await client.post("/v1/keys", headers=caller.headers, json={"scopes": ["keys:manage"]})).json()
+    rotated = await client.post(
+        f"/v1/keys/{wide['id']}/rotate", headers={"Authorization": f"Bearer {narrow['token']}"}
+    )
+    assert rotated.status_code == 403
+    assert rotated.json()["error"]["code"] == "SCOPE_NOT_ALLOWED"
+    keys = {k["id"]: k for k in (await client.get("/v1/keys", headers=caller.headers)).json()["items"]}
+    assert keys[wide["id"]]["rotated_to"] is None  # nothing changed
+    assert len(keys) == 2
+
+
+async def test_a_role_taken_away_takes_its_scopes_from_existing_keys(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    caller = seed_user(platform, "m@example.com", ["maker"])
+    assert "spell:publish" in (await client.get("/v1/me", headers=caller.headers)).json()["scopes"]
+    with platform.db.unit_of_work() as uow:
+        platform.auth.get_user(uow, caller.user_id).roles = ["caster"]
+    me = (await client.get("/v1/me", headers=caller.headers)).json()
+    assert me["scopes"] == ["cast:invoke", "spell:read", "keys:manage"]
+    response = await client.post("/v1/publishers/mine/keys", headers=caller.headers, json=PUBLISHER_KEY)
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "ROLE_REQUIRED"
+
+
+async def test_bans_name_the_admin_who_banned_in_the_audit_log(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    admin = seed_user(platform, "root@example.com", ["admin"], scopes=["admin"])
+    target = seed_user(platform, "bad@example.com", ["caster"])
+    await client.post("/v1/admin/bans", headers=admin.headers, json={"user_id": target.user_id})
+    await client.delete(f"/v1/admin/bans/{target.user_id}", headers=admin.headers)
+    with platform.db.unit_of_work(write=False) as uow:
+        records = [r for r in AuditService(uow.session).list(limit=1000) if r.subject == target.user_id]
+        assert [(r.action, r.actor_id) for r in records] == [
+            ("user.banned", admin.user_id),
+            ("user.unbanned", admin.user_id),
+        ]

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from spell.platform.audit.service import AuditService
 from spell.platform.server import Platform
 from tests.server_factories import archive_of, host_bundle, new_publisher, wasm_bundle
 from tests.server_fixtures import publish, seed_maker, seed_user
@@ -307,3 +308,54 @@ async def test_a_bundle_whose_schema_no_cast_could_use_is_refused_at_publish(
     assert response.json()["error"]["code"] == "INVALID_BUNDLE"
     assert response.json()["error"]["details"]["errors"]
     assert (await client.get("/v1/spells", headers=maker.headers)).json()["items"] == []
+
+
+@pytest.mark.parametrize("roles", [["caster"], ["admin"], ["operator", "auditor"]])
+async def test_registering_a_publisher_and_publishing_need_the_maker_role(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, roles: list[str]
+) -> None:
+    caller = seed_user(platform, "c@example.com", roles)
+    signer = new_publisher("acme")
+    registered = await client.post(
+        "/v1/publishers/acme/keys",
+        headers=caller.headers,
+        json={"key_id": signer.key_id, "public_key": signer.public_key},
+    )
+    assert registered.status_code == 403
+    assert registered.json()["error"]["code"] == "ROLE_REQUIRED"
+    bundle = wasm_bundle(tmp_path / "b", "acme/hello", signer=signer)
+    published = await client.post("/v1/spells", headers=caller.headers, content=archive_of(bundle))
+    assert published.status_code == 403
+    assert published.json()["error"]["code"] == "ROLE_REQUIRED"
+    listed = (await client.get("/v1/spells", headers=caller.headers)).json()["items"]
+    assert listed == []
+
+
+async def test_suspending_needs_the_operator_scope(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    maker = await seed_maker(client, platform)
+    await publish(client, maker, tmp_path)
+    narrow = seed_user(platform, "ops@example.com", ["operator"], scopes=["spell:read", "audit:read"])
+    refused = await client.post("/v1/admin/spells/acme/hello/suspend", headers=narrow.headers, json={})
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "FORBIDDEN"
+    assert refused.json()["error"]["details"]["required_scope"] == "operator"
+    assert (await client.get("/v1/spells/acme/hello", headers=maker.headers)).json()["is_suspended"] is False
+
+
+async def test_suspending_another_tenants_private_spell_shows_nothing_private_and_audits_the_actor(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    maker = await seed_maker(client, platform)
+    await publish(client, maker, tmp_path, spell_id="acme/secret")
+    await client.patch("/v1/spells/acme/secret", headers=maker.headers, json={"visibility": "private"})
+    operator = seed_user(platform, "ops@example.com", ["operator"])
+    suspended = await client.post(
+        "/v1/admin/spells/acme/secret/suspend", headers=operator.headers, json={"reason": "malware"}
+    )
+    assert suspended.status_code == 200, suspended.text
+    assert suspended.json() == {"spell_id": "acme/secret", "is_suspended": True, "reason": "malware"}
+    with platform.db.unit_of_work(write=False) as uow:
+        records = AuditService(uow.session).list(action="spell.suspended")
+        assert [(r.subject, r.actor_id) for r in records] == [("acme/secret", operator.user_id)]

@@ -87,3 +87,38 @@ def test_load_buttons_reports_each_entry_and_refuses_a_malformed_file(home: Path
     bad = run_cli("admin", "load-buttons", str(path), "--json")
     assert bad.exit_code == 6
     assert bad.error()["code"] == "VALIDATION_ERROR"
+
+
+def test_tenant_bind_lets_an_issuers_org_reach_a_cli_tenant_once(home: Path) -> None:
+    user = run_cli("admin", "create-user", "a@acme.test", "--tenant", "acme", "--json")
+    assert run_cli("admin", "create-user", "b@other.test", "--tenant", "other").exit_code == 0
+    args = ("--issuer", "https://id.example.com", "--org", "acme", "--json")
+    bound = run_cli("admin", "tenant", "bind", "acme", *args)
+    assert bound.exit_code == 0, bound.stderr
+    assert bound.json() == {
+        "tenant_id": user.json()["tenant_id"],
+        "name": "acme",
+        "issuer": "https://id.example.com",
+        "org": "acme",
+    }
+    assert run_cli("admin", "tenant", "bind", user.json()["tenant_id"], *args).exit_code == 0  # idempotent
+    taken = run_cli("admin", "tenant", "bind", "other", *args)
+    assert taken.exit_code == 7
+    assert taken.error()["code"] == "TENANT_ALREADY_BOUND"
+    rebound = run_cli(
+        "admin", "tenant", "bind", "acme", "--issuer", "https://x.example", "--org", "x", "--json"
+    )
+    assert rebound.error()["code"] == "TENANT_ALREADY_BOUND"
+    missing = run_cli("admin", "tenant", "bind", "ghost", *args)
+    assert missing.exit_code == 3
+    assert missing.error()["code"] == "TENANT_NOT_FOUND"
+
+
+def test_keys_create_follows_the_users_roles(home: Path) -> None:
+    assert run_cli("admin", "create-user", "c@example.com", "--role", "caster").exit_code == 0
+    default = run_cli("keys", "create", "c@example.com", "--json")
+    assert default.json()["scopes"] == ["cast:invoke", "spell:read", "keys:manage"]
+    for scope in ("spell:publish", "admin", "operator"):
+        refused = run_cli("keys", "create", "c@example.com", "--scope", scope, "--json")
+        assert refused.exit_code == 5
+        assert refused.error()["code"] == "SCOPE_NOT_ALLOWED"

@@ -77,11 +77,25 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         ("SPELL_SERVER_WORKERS", "0"),
         ("SPELL_SERVER_INLINE_CASTS", "-1"),
         ("SPELL_SERVER_CACHE_MS", "soon"),
+        ("SPELL_SERVER_JWT_ROLE_MAP", "{not json"),
+        ("SPELL_SERVER_JWT_ROLE_MAP", '["maker"]'),
+        ("SPELL_SERVER_JWT_ROLE_MAP", '{"https://id.example.com": "maker"}'),
+        ("SPELL_SERVER_JWT_ROLE_MAP", '{"https://id.example.com": {"m": 1}}'),
     ],
 )
 def test_garbage_settings_are_refused_by_name(tmp_path: Path, name: str, value: str) -> None:
     with pytest.raises(InvalidInput, match=name):
         ServerSettings.from_env({"SPELL_HOME": str(tmp_path), name: value})
+
+
+def test_the_jwt_role_map_takes_an_object_or_a_list_per_issuer(tmp_path: Path) -> None:
+    raw = '{"https://a.example": {"makers": "maker"}, "https://b.example": ["auditor"]}'
+    settings = ServerSettings.from_env({"SPELL_HOME": str(tmp_path), "SPELL_SERVER_JWT_ROLE_MAP": raw})
+    assert settings.jwt_role_map == {
+        "https://a.example": {"makers": "maker"},
+        "https://b.example": {"auditor": "auditor"},
+    }
+    assert ServerSettings.from_env({"SPELL_HOME": str(tmp_path)}).jwt_role_map == {}
 
 
 def test_a_generated_secret_is_kept_across_restarts(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
+from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from spell.errors import AuthError
@@ -40,8 +41,13 @@ def _authenticate(platform: Platform, verifier: JwtVerifier | None, token: str) 
         return principal
     if verifier is None:
         raise AuthError("bearer token is not an API key and JWT auth is not configured")
-    with platform.db.unit_of_work() as uow:
-        return verifier.authenticate(uow, platform.auth, token)
+    try:
+        with platform.db.unit_of_work() as uow:
+            return verifier.authenticate(uow, platform.auth, token)
+    except IntegrityError:
+        # A concurrent first request of the same user or org provisioned it first: use theirs.
+        with platform.db.unit_of_work() as uow:
+            return verifier.authenticate(uow, platform.auth, token)
 
 
 async def get_principal(request: Request) -> Principal:

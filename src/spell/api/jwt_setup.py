@@ -25,6 +25,7 @@ def jwt_verifier(settings: ServerSettings) -> JwtVerifier | None:
         "issuers": settings.jwt_issuers,
         "audience": settings.jwt_audience,
         "algorithms": settings.jwt_algorithms,
+        "role_map": settings.jwt_role_map,
     }
     if settings.jwks_file is not None:
         return JwtVerifier.from_file(settings.jwks_file, **options)

@@ -125,6 +125,14 @@ class SpellOut(BaseModel):
     updated_at: str
 
 
+class SuspensionOut(BaseModel):
+    """A spell's suspension, as an operator action answers it (nothing of the spell beyond that)."""
+
+    spell_id: str
+    is_suspended: bool
+    reason: str | None
+
+
 class SpellDetail(SpellOut):
     """A spell and its latest version."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,30 @@ def _env_list(env: dict[str, str] | os._Environ[str], name: str) -> tuple[str, .
     return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
 
 
+def _env_role_map(env: dict[str, str] | os._Environ[str], name: str) -> dict[str, dict[str, str]]:
+    """``{"issuer": {"token role": "platform role"}}``; a list of names maps each to itself."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidInput(f"{name} is not JSON: {exc}") from None
+    if not isinstance(parsed, dict):
+        raise InvalidInput(f"{name} must be a JSON object of issuer -> role map")
+    result: dict[str, dict[str, str]] = {}
+    for issuer, roles in parsed.items():
+        if isinstance(roles, list) and all(isinstance(role, str) for role in roles):
+            result[issuer] = {role: role for role in roles}
+        elif isinstance(roles, dict) and all(isinstance(role, str) for role in roles.values()):
+            result[issuer] = dict(roles)
+        else:
+            raise InvalidInput(
+                f"{name}: the roles of {issuer!r} must be a list of names or an object of name -> role"
+            )
+    return result
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     """Everything the platform needs to start; the embedded default needs none of it set."""
@@ -83,6 +108,9 @@ class ServerSettings:
     jwt_issuers: tuple[str, ...] = ()
     jwt_audience: str | None = None
     jwt_algorithms: tuple[str, ...] = ("EdDSA", "ES256", "RS256")
+    # Per trusted issuer, which roles its tokens may carry (token role -> platform role). Unmapped
+    # issuers and roles give a caster; operator and admin come only from an explicit entry.
+    jwt_role_map: dict[str, dict[str, str]] = field(default_factory=dict)
     key_rotation_grace_seconds: int = 24 * 3600
     sse_heartbeat_seconds: float = 15.0
     allow_private_webhooks: bool = False  # http:// and internal webhook targets (closed networks, tests)
@@ -167,6 +195,7 @@ class ServerSettings:
             jwks_url=env.get("SPELL_SERVER_JWKS_URL") or None,
             jwt_issuers=_env_list(env, "SPELL_SERVER_JWT_ISSUERS"),
             jwt_audience=env.get("SPELL_SERVER_JWT_AUDIENCE") or None,
+            jwt_role_map=_env_role_map(env, "SPELL_SERVER_JWT_ROLE_MAP"),
             queue_url=env.get("SPELL_QUEUE_URL") or None,
             rate_limit_url=env.get("SPELL_RATE_LIMIT_URL") or None,
             rate_limit_per_minute=env_int(

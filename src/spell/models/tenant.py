@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from spell.models.base import Base
@@ -13,10 +13,18 @@ __all__ = ["Tenant"]
 
 
 class Tenant(Base):
-    """An organization; every user has a home tenant."""
+    """An organization; every user has a home tenant.
+
+    A token reaches a tenant only through its binding: the ``(issuer, org)`` pair that created it, or that
+    the operator bound it to. The name is a label, never how a token finds its tenant; a tenant with no
+    binding (made with the CLI) is reached by no token.
+    """
 
     __tablename__ = "tenants"
+    __table_args__ = (UniqueConstraint("issuer", "org"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    issuer: Mapped[str | None] = mapped_column(String(500))
+    org: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]

@@ -23,14 +23,17 @@ class BanCreate(BaseModel):
 
 @router.post("/v1/admin/bans", status_code=201, response_model=BanOut)
 async def ban(body: BanCreate, principal: CurrentPrincipal, platform: CurrentPlatform) -> dict[str, Any]:
-    """Ban a user (by id or email): every route answers them 403 ``USER_BANNED``."""
+    """Ban a user (by id or email): every route answers them 403 ``USER_BANNED``.
+
+    Admins only (the ``admin`` role with the ``admin`` scope); the audit record names who banned.
+    """
     if not principal.is_admin:
         raise PermissionDenied("only admins ban users")
 
     def run() -> dict[str, Any]:
         with platform.db.unit_of_work() as uow:
             user = platform.auth.find_user(uow, body.user_id)
-            platform.auth.set_ban(uow, user.id, banned=True, reason=body.reason)
+            platform.auth.set_ban(uow, user.id, banned=True, reason=body.reason, actor_id=principal.user_id)
             return {"user_id": user.id, "is_banned": True, "reason": body.reason}
 
     return await blocking(run)
@@ -45,7 +48,7 @@ async def unban(user_id: str, principal: CurrentPrincipal, platform: CurrentPlat
     def run() -> dict[str, Any]:
         with platform.db.unit_of_work() as uow:
             user = platform.auth.find_user(uow, user_id)
-            platform.auth.set_ban(uow, user.id, banned=False)
+            platform.auth.set_ban(uow, user.id, banned=False, actor_id=principal.user_id)
             return {"user_id": user.id, "is_banned": False}
 
     return await blocking(run)

@@ -94,14 +94,24 @@ async def my_tenant(principal: CurrentPrincipal, platform: CurrentPlatform) -> d
 async def create_key(
     body: KeyCreate, principal: CurrentPrincipal, platform: CurrentPlatform
 ) -> dict[str, Any]:
-    """Create a key; the secret (``token``) is in this response only."""
+    """Create a key; the secret (``token``) is in this response only.
+
+    Its scopes are at most those of the calling credential and of the user's roles (403
+    ``SCOPE_NOT_ALLOWED`` beyond them); left out, they are the roles' everyday scopes this credential holds.
+    """
     principal.require("keys:manage")
 
     def run() -> dict[str, Any]:
         with platform.db.unit_of_work() as uow:
             user = platform.auth.get_user(uow, principal.user_id)
             created = platform.auth.create_key(
-                uow, user, name=body.name, scopes=body.scopes, expires_at=body.expires_at, test=body.test
+                uow,
+                user,
+                name=body.name,
+                scopes=body.scopes,
+                expires_at=body.expires_at,
+                test=body.test,
+                granted_by=principal,
             )
             return {**key_out(created.key), "token": created.token}
 
@@ -134,7 +144,10 @@ async def revoke_key(key_id: str, principal: CurrentPrincipal, platform: Current
 
 @router.post("/v1/keys/{key_id}/rotate", status_code=201, response_model=KeyCreated)
 async def rotate_key(key_id: str, principal: CurrentPrincipal, platform: CurrentPlatform) -> dict[str, Any]:
-    """A new key with the same scopes; the old one works until the grace period ends."""
+    """A new key with the same scopes; the old one works until the grace period ends.
+
+    403 ``SCOPE_NOT_ALLOWED`` when the key has scopes the calling credential or the user's roles lack.
+    """
     principal.require("keys:manage")
 
     def run() -> dict[str, Any]:

@@ -9,11 +9,18 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 
 from spell.api.deps import CurrentPlatform, CurrentPrincipal, blocking
-from spell.api.schemas import PublisherKeyOut, SpellDetail, SpellList, SpellOut, VersionList, VersionOut
-from spell.errors import PermissionDenied
+from spell.api.schemas import (
+    PublisherKeyOut,
+    SpellDetail,
+    SpellList,
+    SpellOut,
+    SuspensionOut,
+    VersionList,
+    VersionOut,
+)
 from spell.kit.time import to_rfc3339
 from spell.platform.spell import publishers
-from spell.platform.spell.schemas import spell_out, version_out
+from spell.platform.spell.schemas import spell_out, suspension_out, version_out
 
 router = APIRouter(tags=["spells"])
 
@@ -41,7 +48,7 @@ class SuspendBody(BaseModel):
 async def register_publisher_key(
     publisher: str, body: PublisherKeyCreate, principal: CurrentPrincipal, platform: CurrentPlatform
 ) -> dict[str, Any]:
-    """Register a signing key; the first tenant to register a publisher name owns it."""
+    """Register a signing key; the first tenant to register a publisher name owns it (makers only)."""
 
     def run() -> dict[str, Any]:
         with platform.db.unit_of_work() as uow:
@@ -79,7 +86,7 @@ async def publish(
     visibility: str = "public",
     tag: Annotated[list[str] | None, Query()] = None,
 ) -> dict[str, Any]:
-    """Publish a canonical archive (``application/x-tar`` body).
+    """Publish a canonical archive (``application/x-tar`` body); makers only (403 ``ROLE_REQUIRED``).
 
     The server unpacks it safely, checks the manifest, recomputes the digest and verifies the signature.
     """
@@ -166,7 +173,7 @@ async def update_spell(
     return await blocking(run)
 
 
-@router.post("/v1/admin/spells/{spell_id:path}/suspend", response_model=SpellOut)
+@router.post("/v1/admin/spells/{spell_id:path}/suspend", response_model=SuspensionOut)
 async def suspend(
     spell_id: str,
     body: SuspendBody,
@@ -174,15 +181,19 @@ async def suspend(
     platform: CurrentPlatform,
     undo: bool = False,
 ) -> dict[str, Any]:
-    """Operator: suspend a spell (``?undo=true`` lifts it); casts get 403 ``SPELL_SUSPENDED``."""
-    if not (principal.is_admin or principal.has_role("operator")):
-        raise PermissionDenied("only operators and admins suspend spells")
+    """Operator: suspend a spell (``?undo=true`` lifts it); casts get 403 ``SPELL_SUSPENDED``.
+
+    Needs the ``operator`` scope (operator or admin role) or an admin credential. Platform-wide, so the
+    answer names only the spell and its suspension, never another tenant's private details.
+    """
+    principal.require_operator()
 
     def run() -> dict[str, Any]:
         with platform.db.unit_of_work() as uow:
-            return spell_out(
-                platform.spells.set_suspended(uow, spell_id, suspended=not undo, reason=body.reason)
+            spell = platform.spells.set_suspended(
+                uow, spell_id, suspended=not undo, reason=body.reason, actor_id=principal.user_id
             )
+            return suspension_out(spell)
 
     return await blocking(run)
 

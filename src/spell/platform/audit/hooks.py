@@ -15,9 +15,18 @@ from sqlalchemy.orm import Session
 from spell.models import ApiKey, PublisherKey, Spell, SpellVersion, User
 from spell.platform.audit.service import AuditService
 
-__all__ = ["install"]
+__all__ = ["act_as", "install"]
 
 _INSTALLED: list[bool] = []
+_ACTOR = "spell.audit_actor"  # Session.info: the user doing what this unit of work writes
+
+
+def act_as(session: Session, actor_id: str | None) -> None:
+    """Name who acts in this unit of work: records with no actor of their own get this one."""
+    if actor_id is None:
+        session.info.pop(_ACTOR, None)
+    else:
+        session.info[_ACTOR] = actor_id
 
 
 def _changed_to(obj: Any, attr: str) -> tuple[bool, Any]:
@@ -99,7 +108,10 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
     if not found:
         return
     audit = AuditService(session)
+    actor = session.info.get(_ACTOR)
     for action, fields in found:
+        if fields.get("actor_id") is None:
+            fields["actor_id"] = actor
         audit.append(action, flush=False, **fields)
 
 

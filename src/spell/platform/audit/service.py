@@ -35,7 +35,7 @@ ACTIONS = frozenset(
         "cast.created", "cast.terminal",
         "budget.changed", "credit.granted", "charge.captured", "charge.refunded",
         "payment.succeeded", "payment.failed", "payment.refunded", "payment.disputed",
-        "user.banned", "user.unbanned",
+        "user.banned", "user.unbanned", "tenant.bound",
         "webhook_secret.rotated",
     }
 )  # fmt: skip

@@ -1,5 +1,8 @@
 """JWT bearer tokens verified against a JWKS: allowed algorithms only (never ``none``), ``iss`` from an
 allow-list, ``aud``, ``exp`` and ``sub`` required. The subject maps to a user, created on first sight.
+
+A token's ``org`` names a tenant only together with its issuer (the tenant bound to that pair), and its
+``roles`` count only through the operator's role map for that issuer; everyone else is a caster.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ __all__ = ["SUPPORTED_ALGORITHMS", "JwtVerifier"]
 _log = logging.getLogger(__name__)
 
 SUPPORTED_ALGORITHMS = ("EdDSA", "ES256", "RS256")
+_MAX_SUBJECT = 500  # users.subject
+_MAX_ORG = 200  # tenants.org
 
 
 @dataclass
@@ -53,6 +58,8 @@ class JwtVerifier:
     audience: str
     algorithms: tuple[str, ...] = SUPPORTED_ALGORITHMS
     fetch: Callable[[], dict[str, Any]] | None = None
+    # issuer -> {role named in its tokens -> platform role}; an issuer not here grants no role.
+    role_map: dict[str, dict[str, str]] = field(default_factory=dict)
     min_refresh_s: float = 30.0
     max_age_s: float = 600.0
     _refresh: _Refresh = field(default_factory=_Refresh, compare=False, repr=False)
@@ -66,16 +73,27 @@ class JwtVerifier:
         audience: str,
         algorithms: tuple[str, ...] = SUPPORTED_ALGORITHMS,
         fetch: Callable[[], dict[str, Any]] | None = None,
+        role_map: dict[str, dict[str, str]] | None = None,
     ) -> JwtVerifier:
-        """Build from a parsed JWKS (every key needs a ``kid``); ``fetch`` gets a fresh one later."""
+        """Build from a parsed JWKS (every key needs a ``kid``); ``fetch`` gets a fresh one later.
+
+        ``role_map`` maps, per issuer, the role names its tokens carry to platform roles.
+        """
         bad = [alg for alg in algorithms if alg not in SUPPORTED_ALGORITHMS]
         if bad or not issuers or not audience:
             raise InvalidInput(
                 f"JWT auth needs issuers, an audience and algorithms among {list(SUPPORTED_ALGORITHMS)}",
                 details={"unsupported": bad},
             )
+        mapping = dict(role_map or {})
+        _check_role_map(mapping, issuers)
         return cls(
-            keys=_keys_of(jwks), issuers=issuers, audience=audience, algorithms=algorithms, fetch=fetch
+            keys=_keys_of(jwks),
+            issuers=issuers,
+            audience=audience,
+            algorithms=algorithms,
+            fetch=fetch,
+            role_map=mapping,
         )
 
     @classmethod
@@ -142,28 +160,43 @@ class JwtVerifier:
             return True
 
     def authenticate(self, uow: UnitOfWork, auth: AuthService, token: str) -> Principal:
-        """Verify and map ``iss|sub`` to a user (created with the token's known ``roles``, else caster)."""
+        """Verify and map ``iss|sub`` to a user, created on first sight in the tenant of ``(iss, org)``
+        with the roles the operator maps for ``iss`` (caster when none)."""
         claims = self.claims(token)
-        subject = f"{claims['iss']}|{claims['sub']}"
+        issuer = str(claims["iss"])
+        subject = f"{issuer}|{claims['sub']}"
+        if len(subject) > _MAX_SUBJECT:
+            raise invalid_credentials("subject too long")
         user = uow.session.scalar(select(User).where(User.subject == subject))
         if user is None:
-            raw_roles = claims.get("roles")
-            roles = (
-                [r for r in raw_roles if r in ROLES and r != "admin"] if isinstance(raw_roles, list) else []
-            )
             org = claims.get("org")
-            user = auth.create_user(
-                uow,
-                email=None,
-                subject=subject,
-                roles=roles or ["caster"],
-                tenant=org if isinstance(org, str) and org else subject,
+            if org is not None and (not isinstance(org, str) or not 0 < len(org) <= _MAX_ORG):
+                raise invalid_credentials(f"the org claim must be a string of 1 to {_MAX_ORG} characters")
+            user = auth.token_user(
+                uow, issuer=issuer, subject=subject, org=org, roles=self.roles_of(issuer, claims.get("roles"))
             )
         if user.is_banned:
             raise user_banned(user.ban_reason)
         roles_tuple = tuple(user.roles)
         return Principal(
             user_id=user.id, tenant_id=user.tenant_id, roles=roles_tuple, scopes=scopes_for_roles(roles_tuple)
+        )
+
+    def roles_of(self, issuer: str, claimed: object) -> list[str]:
+        """The platform roles a token of ``issuer`` naming ``claimed`` gets: mapped ones only, else caster."""
+        mapping = self.role_map.get(issuer, {})
+        names = claimed if isinstance(claimed, list) else []
+        granted = {mapping[name] for name in names if isinstance(name, str) and name in mapping}
+        return [role for role in ROLES if role in granted] or ["caster"]
+
+
+def _check_role_map(role_map: dict[str, dict[str, str]], issuers: tuple[str, ...]) -> None:
+    strangers = [issuer for issuer in role_map if issuer not in issuers]
+    unknown = sorted({role for roles in role_map.values() for role in roles.values() if role not in ROLES})
+    if strangers or unknown:
+        raise InvalidInput(
+            "the JWT role map names issuers that are not trusted or roles that do not exist",
+            details={"issuers": strangers, "roles": unknown, "allowed_roles": list(ROLES)},
         )
 
 

@@ -7,13 +7,28 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from spell.errors import AlreadyExists, InvalidInput, KeyNotFound, NotFound
+from spell.errors import (
+    AlreadyExists,
+    InvalidInput,
+    KeyNotFound,
+    NotFound,
+    ScopeNotAllowed,
+    TenantAlreadyBound,
+    TenantNotFound,
+)
 from spell.kit.ids import new_id
 from spell.kit.time import utcnow
 from spell.models import ROLES, ApiKey, Tenant, User
+from spell.platform.audit.hooks import act_as
+from spell.platform.audit.service import AuditService
 from spell.platform.auth.errors import invalid_credentials, user_banned
 from spell.platform.auth.keys import hash_secret, new_secret, shown_prefix
-from spell.platform.auth.schemas import ALL_SCOPES, DEFAULT_KEY_SCOPES, Principal
+from spell.platform.auth.schemas import (
+    ALL_SCOPES,
+    Principal,
+    default_scopes_for_roles,
+    scopes_for_roles,
+)
 from spell.storage.changes import CachedReads
 from spell.storage.session import UnitOfWork
 
@@ -54,13 +69,12 @@ class AuthService:
         tenant: str | None = None,
         subject: str | None = None,
     ) -> User:
-        """Create a user (and its tenant when ``tenant`` names none yet)."""
-        bad = [role for role in roles if role not in ROLES]
-        if bad or not roles:
-            raise InvalidInput(
-                f"unknown roles {bad}" if bad else "at least one role is needed",
-                details={"allowed": list(ROLES)},
-            )
+        """Create a user (and its tenant when ``tenant`` names none yet); the operator's path (CLI).
+
+        Tenants are found here by name because only the operator calls this; tokens never do (see
+        ``token_user``), so a tenant made here is reached by no token until ``bind_tenant``.
+        """
+        _check_roles(roles)
         session = uow.session
         if email and session.scalar(select(User.id).where(User.email == email)):
             raise AlreadyExists(f"a user with email {email!r} exists", details={"email": email})
@@ -69,6 +83,36 @@ class AuthService:
         if tenant_row is None:
             tenant_row = Tenant(id=new_id("ten"), name=tenant_name, created_at=utcnow())
             session.add(tenant_row)
+        return self._add_user(uow, tenant_row, email=email, subject=subject, roles=roles)
+
+    def token_user(
+        self, uow: UnitOfWork, *, issuer: str, subject: str, org: str | None, roles: list[str]
+    ) -> User:
+        """Provision the user of a verified token in the tenant bound to ``(issuer, org)``.
+
+        The tenant is found by the pair, never by name: another issuer's token naming the same org gets
+        a tenant of its own. With no org the user gets a personal tenant.
+        """
+        _check_roles(roles)
+        session = uow.session
+        tenant_row = None
+        if org is not None:
+            tenant_row = session.scalar(select(Tenant).where(Tenant.issuer == issuer, Tenant.org == org))
+        if tenant_row is None:
+            tenant_row = Tenant(
+                id=new_id("ten"),
+                name=_free_name(uow, f"{org} @ {issuer}" if org is not None else subject),
+                issuer=issuer,
+                org=org,
+                created_at=utcnow(),
+            )
+            session.add(tenant_row)
+        return self._add_user(uow, tenant_row, email=None, subject=subject, roles=roles)
+
+    def _add_user(
+        self, uow: UnitOfWork, tenant_row: Tenant, *, email: str | None, subject: str | None, roles: list[str]
+    ) -> User:
+        session = uow.session
         user = User(
             id=new_id("usr"),
             email=email,
@@ -81,6 +125,47 @@ class AuthService:
         session.add(user)
         session.flush()
         return user
+
+    def find_tenant(self, uow: UnitOfWork, ref: str) -> Tenant:
+        """A tenant by id or name, or ``TENANT_NOT_FOUND``."""
+        tenant = uow.session.scalar(select(Tenant).where((Tenant.id == ref) | (Tenant.name == ref)))
+        if tenant is None:
+            raise TenantNotFound(f"no tenant {ref!r}", details={"tenant": ref})
+        return tenant
+
+    def bind_tenant(
+        self, uow: UnitOfWork, ref: str, *, issuer: str, org: str, actor_id: str | None = None
+    ) -> Tenant:
+        """Operator: tokens of ``issuer`` naming ``org`` land in this tenant from now on.
+
+        Refused (``TENANT_ALREADY_BOUND``) when the pair already names another tenant, or the tenant is
+        bound to another pair; binding it again to its own pair changes nothing.
+        """
+        if not issuer.strip() or not org.strip():
+            raise InvalidInput("binding a tenant needs an issuer and an org")
+        tenant = self.find_tenant(uow, ref)
+        holder = uow.session.scalar(select(Tenant).where(Tenant.issuer == issuer, Tenant.org == org))
+        if holder is not None and holder.id != tenant.id:
+            raise TenantAlreadyBound(
+                f"{org!r} of {issuer!r} is already bound to tenant {holder.id}",
+                details={"issuer": issuer, "org": org, "tenant_id": holder.id},
+            )
+        if tenant.issuer is not None and (tenant.issuer, tenant.org) != (issuer, org):
+            raise TenantAlreadyBound(
+                f"tenant {tenant.id} is already bound to another issuer and org",
+                details={"tenant_id": tenant.id, "issuer": tenant.issuer, "org": tenant.org},
+            )
+        if (tenant.issuer, tenant.org) != (issuer, org):
+            tenant.issuer, tenant.org = issuer, org
+            uow.session.flush()
+            AuditService(uow.session).append(
+                "tenant.bound",
+                actor_id=actor_id,
+                tenant_id=tenant.id,
+                subject=tenant.id,
+                data={"issuer": issuer, "org": org},
+            )
+        return tenant
 
     def get_user(self, uow: UnitOfWork, user_id: str) -> User:
         """Load a user or raise ``NOT_FOUND``."""
@@ -106,9 +191,21 @@ class AuthService:
             raise NotFound(f"no user {ref!r}", details={"user": ref})
         return user
 
-    def set_ban(self, uow: UnitOfWork, user_id: str, *, banned: bool, reason: str | None = None) -> User:
-        """Ban or unban a user; a banned user gets ``USER_BANNED`` on every route."""
+    def set_ban(
+        self,
+        uow: UnitOfWork,
+        user_id: str,
+        *,
+        banned: bool,
+        reason: str | None = None,
+        actor_id: str | None = None,
+    ) -> User:
+        """Ban or unban a user; a banned user gets ``USER_BANNED`` on every route.
+
+        ``actor_id`` (who did it; None for the operator's CLI) goes into the audit record.
+        """
         user = self.get_user(uow, user_id)
+        act_as(uow.session, actor_id)
         user.is_banned = banned
         user.ban_reason = reason if banned else None
         uow.session.flush()
@@ -124,12 +221,32 @@ class AuthService:
         scopes: list[str] | None = None,
         expires_at: datetime | None = None,
         test: bool = False,
+        granted_by: Principal | None = None,
     ) -> CreatedKey:
-        """Make a key for ``user``; scopes default to the everyday ones and must be known."""
-        chosen = list(scopes) if scopes else list(DEFAULT_KEY_SCOPES)
-        unknown = [scope for scope in chosen if scope not in ALL_SCOPES]
-        if unknown:
-            raise InvalidInput(f"unknown scopes {unknown}", details={"allowed": list(ALL_SCOPES)})
+        """Make a key for ``user``: scopes must be known, allowed by the user's roles and, when a
+        credential asks (``granted_by``), held by that credential too. Scopes never grow.
+
+        With no scopes named, the key gets the roles' everyday scopes (``default_scopes_for_roles``)
+        that the asking credential holds.
+        """
+        allowed = scopes_for_roles(user.roles)
+        if granted_by is not None:
+            allowed = tuple(scope for scope in allowed if scope in granted_by.scopes)
+        if scopes:
+            chosen = list(dict.fromkeys(scopes))
+            unknown = [scope for scope in chosen if scope not in ALL_SCOPES]
+            if unknown:
+                raise InvalidInput(f"unknown scopes {unknown}", details={"allowed": list(ALL_SCOPES)})
+            beyond = [scope for scope in chosen if scope not in allowed]
+            if beyond:
+                raise ScopeNotAllowed(
+                    f"a key may not carry {beyond}: neither this user's roles nor the asking credential"
+                    " grant more than they hold",
+                    details={"not_allowed": beyond, "allowed": list(allowed)},
+                )
+        else:
+            # Never empty: every role has an everyday scope, and an asking credential holds keys:manage.
+            chosen = [scope for scope in default_scopes_for_roles(user.roles) if scope in allowed]
         if expires_at is not None and expires_at <= utcnow():
             raise InvalidInput("expires_at must be in the future")
         token = new_secret(test=test)
@@ -169,7 +286,11 @@ class AuthService:
         return key
 
     def rotate_key(self, uow: UnitOfWork, principal: Principal, key_id: str) -> CreatedKey:
-        """A new key with the same scopes; the old one keeps working for the grace period."""
+        """A new key with the same scopes; the old one keeps working for the grace period.
+
+        The scopes must still be allowed by the user's roles and held by the calling credential
+        (``SCOPE_NOT_ALLOWED`` otherwise): rotating never turns a narrow credential into a wide key.
+        """
         old = self.own_key(uow, principal, key_id)
         if old.revoked_at is not None:
             raise KeyNotFound(f"key {key_id!r} is revoked", details={"key_id": key_id})
@@ -181,6 +302,7 @@ class AuthService:
             scopes=list(old.scopes),
             expires_at=old.expires_at,
             test=old.prefix.startswith("sk_test_"),
+            granted_by=principal,
         )
         grace_end = utcnow() + self._grace
         old.expires_at = grace_end if old.expires_at is None else min(old.expires_at, grace_end)
@@ -220,11 +342,15 @@ class AuthService:
             raise NotFound(f"no user {key.user_id!r}", details={"user_id": key.user_id})
         if user.is_banned:
             raise user_banned(user.ban_reason)
+        roles = tuple(user.roles)
+        # A key carries at most what its user's roles allow now: a role taken away takes its scopes
+        # from every key made before.
+        allowed = scopes_for_roles(roles)
         principal = Principal(
             user_id=user.id,
             tenant_id=key.tenant_id,
-            roles=tuple(user.roles),
-            scopes=tuple(key.scopes),
+            roles=roles,
+            scopes=tuple(scope for scope in key.scopes if scope in allowed),
             key_id=key.id,
             key_stale=key.last_used_at is None or now - key.last_used_at > _LAST_USED_EVERY,
         )
@@ -236,3 +362,20 @@ class AuthService:
     def touch_key(self, uow: UnitOfWork, key_id: str) -> None:
         """Record that a key was used now (done at most once a minute per key, in its own write)."""
         uow.session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=utcnow()))
+
+
+def _check_roles(roles: list[str]) -> None:
+    bad = [role for role in roles if role not in ROLES]
+    if bad or not roles:
+        raise InvalidInput(
+            f"unknown roles {bad}" if bad else "at least one role is needed",
+            details={"allowed": list(ROLES)},
+        )
+
+
+def _free_name(uow: UnitOfWork, wanted: str) -> str:
+    """``wanted`` (cut to the column), or with a random suffix when another tenant holds that name."""
+    name = wanted[:160]
+    if uow.session.scalar(select(Tenant.id).where(Tenant.name == name)) is None:
+        return name
+    return f"{name} #{new_id('t')}"

@@ -8,6 +8,7 @@ from spell.errors import AlreadyExists, InvalidInput, KeyNotFound, TenantForbidd
 from spell.kit.ids import new_id
 from spell.kit.time import utcnow
 from spell.models import Publisher, PublisherKey
+from spell.platform.audit.hooks import act_as
 from spell.platform.auth.schemas import Principal
 from spell.platform.spell.signature import check_public_key
 from spell.storage.session import UnitOfWork
@@ -40,8 +41,10 @@ def owned_publisher(uow: UnitOfWork, principal: Principal, name: str, *, claim: 
 def register_key(
     uow: UnitOfWork, principal: Principal, publisher: str, *, key_id: str, public_key: str
 ) -> PublisherKey:
-    """Add an active key (``key_id`` unique per publisher, revoked ids are never reused)."""
+    """Add an active key (``key_id`` unique per publisher, revoked ids are never reused); makers only."""
+    principal.require_role("maker")
     principal.require("spell:publish")
+    act_as(uow.session, principal.user_id)
     check_public_key(public_key)
     owned_publisher(uow, principal, publisher, claim=True)
     existing = uow.session.scalar(
@@ -60,6 +63,7 @@ def register_key(
 def revoke_key(uow: UnitOfWork, principal: Principal, publisher: str, key_id: str) -> PublisherKey:
     """Revoke a key: bundles signed with it no longer publish."""
     principal.require("spell:publish")
+    act_as(uow.session, principal.user_id)
     owned_publisher(uow, principal, publisher, claim=False)
     row = uow.session.scalar(
         select(PublisherKey).where(PublisherKey.publisher == publisher, PublisherKey.key_id == key_id)

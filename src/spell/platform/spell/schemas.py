@@ -7,7 +7,7 @@ from typing import Any
 from spell.kit.time import to_rfc3339
 from spell.models import Spell, SpellVersion
 
-__all__ = ["spell_out", "version_out"]
+__all__ = ["spell_out", "suspension_out", "version_out"]
 
 
 def spell_out(spell: Spell) -> dict[str, Any]:
@@ -26,6 +26,11 @@ def spell_out(spell: Spell) -> dict[str, Any]:
         "created_at": to_rfc3339(spell.created_at),
         "updated_at": to_rfc3339(spell.updated_at),
     }
+
+
+def suspension_out(spell: Spell) -> dict[str, Any]:
+    """What an operator's suspension answers: the spell's id and state, nothing its tenant keeps private."""
+    return {"spell_id": spell.id, "is_suspended": spell.is_suspended, "reason": spell.suspend_reason}
 
 
 def version_out(version: SpellVersion) -> dict[str, Any]:

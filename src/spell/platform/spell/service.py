@@ -26,6 +26,7 @@ from spell.kit.ids import new_id
 from spell.kit.json_schema import SchemaInvalid, compile_schema
 from spell.kit.time import utcnow
 from spell.models import VISIBILITIES, Spell, SpellVersion
+from spell.platform.audit.hooks import act_as
 from spell.platform.auth.schemas import Principal
 from spell.platform.spell.errors import spell_not_found, version_exists, version_not_found
 from spell.platform.spell.publishers import active_keys, owned_publisher
@@ -77,8 +78,10 @@ class SpellService:
         visibility: str = "public",
         tags: list[str] | None = None,
     ) -> SpellVersion:
-        """Publish a canonical archive; returns the new (or identical existing) version."""
+        """Publish a canonical archive; returns the new (or identical existing) version (makers only)."""
+        principal.require_role("maker")
         principal.require("spell:publish")
+        act_as(uow.session, principal.user_id)
         if visibility not in VISIBILITIES:
             raise InvalidInput(f"visibility must be one of {list(VISIBILITIES)}")
         self.bundles_dir.mkdir(parents=True, exist_ok=True)
@@ -291,6 +294,7 @@ class SpellService:
     def owned(self, uow: UnitOfWork, principal: Principal, spell_id: str) -> Spell:
         """The spell if the caller's tenant publishes it (others: not found or forbidden)."""
         principal.require("spell:publish")
+        act_as(uow.session, principal.user_id)
         spell = self.visible(uow, principal, spell_id)
         owned_publisher(uow, principal, spell.publisher, claim=False)
         return spell
@@ -314,11 +318,20 @@ class SpellService:
         uow.session.flush()
         return row
 
-    def set_suspended(self, uow: UnitOfWork, spell_id: str, *, suspended: bool, reason: str | None) -> Spell:
-        """Operator action: a suspended spell is listed but refuses every cast."""
+    def set_suspended(
+        self,
+        uow: UnitOfWork,
+        spell_id: str,
+        *,
+        suspended: bool,
+        reason: str | None,
+        actor_id: str | None = None,
+    ) -> Spell:
+        """Operator action: a suspended spell is listed but refuses every cast (audited with the actor)."""
         spell = uow.session.get(Spell, spell_id)
         if spell is None:
             raise spell_not_found(spell_id)
+        act_as(uow.session, actor_id)
         spell.is_suspended = suspended
         spell.suspend_reason = reason if suspended else None
         uow.session.flush()

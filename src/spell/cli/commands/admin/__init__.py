@@ -17,6 +17,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "load-buttons": (f"{_V}.load_buttons:command", "Create or update buttons from a JSON file."),
     "credit": (f"{_V}.credit:command", "Credit a user's prepaid wallet (decimal amount)."),
     "revenue-share": (f"{_V}.revenue_share:command", "Set the maker's share of a spell's revenue."),
+    "tenant": (f"{_V}.tenant:group", "Bind a tenant to a token issuer and org."),
 }
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 import click
 
 from spell.cli.output import emit, json_option
+from spell.platform.auth.schemas import ALL_SCOPES
 
 __all__ = ["command"]
 
@@ -18,8 +19,8 @@ __all__ = ["command"]
     "--scope",
     "scopes",
     multiple=True,
-    type=click.Choice(["cast:invoke", "spell:read", "spell:publish", "keys:manage", "audit:read", "admin"]),
-    help="Repeat for several (default: cast, read, publish, keys).",
+    type=click.Choice(list(ALL_SCOPES)),
+    help="Repeat for several; only scopes the user's roles allow (default: the roles' everyday scopes).",
 )
 @click.option("--expires-in-days", type=click.IntRange(min=1), help="Expire the key after this many days.")
 @click.option("--test", "is_test", is_flag=True, help="Make an sk_test_ key instead of sk_live_.")
@@ -28,6 +29,10 @@ def command(
     user: str, name: str, scopes: tuple[str, ...], expires_in_days: int | None, is_test: bool, as_json: bool
 ) -> None:
     """Create an API key for USER (id or email). The secret is printed once and never stored.
+
+    A key carries only scopes the user's roles allow (SCOPE_NOT_ALLOWED otherwise): caster gets
+    cast:invoke spell:read keys:manage, maker adds spell:publish, auditor spell:read audit:read;
+    the operator and admin scopes only for those roles (admin only when named with --scope).
 
     \b
     Examples:
