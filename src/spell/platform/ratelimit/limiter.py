@@ -54,6 +54,7 @@ class RateLimiter:
     ) -> None:
         if per_credential < 0 or per_tenant < 0:
             raise ValueError("rate limits must be 0 (off) or more")
+        self.prefix = prefix
         storage: Storage
         if storage_uri.startswith("memory"):
             storage = MemoryStorage()
