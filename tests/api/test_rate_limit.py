@@ -1,12 +1,17 @@
-"""Cast rate limits, on by default: per credential and per tenant (all its keys together), one moving
+"""Cast rate limits, on by default: per credential and per tenant (all its keys together), one sliding
 window in memory and in Redis, ``RateLimit-*`` headers on answers, 429 ``RATE_LIMITED`` with
-``Retry-After``."""
+``Retry-After``.
+
+The window's clock is pinned (``limits`` reads ``time.time``): a count never straddles two minutes,
+whose weighting would make the exact number of admitted casts depend on when the test runs.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import os
 import secrets
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,7 +32,26 @@ from tests.server_fixtures import Caller, publish, seed_maker, seed_user
 pytestmark = pytest.mark.anyio
 
 REDIS_URL = os.environ.get("SPELL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+LIMITER = "spell.platform.ratelimit.limiter"  # reads the same clock for the seconds to reset
 MISSING = "/v1/spells/acme/missing/cast"  # counted before the spell is looked up: a cheap cast request
+
+
+class PinnedClock:
+    """``time`` for the ``limits`` modules: the middle of a minute, moved only by the test."""
+
+    def __init__(self) -> None:
+        self.now = float(int(time.time()) // 60 * 60 + 30)
+
+    def time(self) -> float:
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> PinnedClock:
+    pinned = PinnedClock()
+    for module in ("limits.strategies", "limits.storage.memory", "limits.storage.redis", LIMITER):
+        monkeypatch.setattr(f"{module}.time", pinned)
+    return pinned
 
 
 @pytest.fixture
@@ -188,12 +212,25 @@ def test_redis_counts_across_processes_and_an_outage_is_overloaded() -> None:
     assert outage.value.code == "OVERLOADED"
 
 
+def test_a_refused_credential_casts_again_once_the_window_moved_on(clock: PinnedClock) -> None:
+    limiter = RateLimiter.in_memory(per_credential=2, per_tenant=0)
+    limiter.hit(credential="k", tenant_id="t")
+    limiter.hit(credential="k", tenant_id="t")
+    with pytest.raises(CastRateLimited) as refused:
+        limiter.hit(credential="k", tenant_id="t")
+    assert refused.value.retry_after == 30  # the end of this minute's counter
+    clock.now += 45  # half of the last minute's casts still count: one of two left
+    assert limiter.hit(credential="k", tenant_id="t") == Quota("credential", 2, 0, 15)
+    clock.now += 60
+    assert limiter.hit(credential="k", tenant_id="t") is not None
+
+
 def test_limits_of_zero_are_off_and_negative_ones_are_refused() -> None:
     off = RateLimiter.in_memory(per_credential=0, per_tenant=0)
     assert not off.is_on
     assert off.hit(credential="k", tenant_id="t") is None
     tenant_only = RateLimiter.in_memory(per_credential=0, per_tenant=1)
-    assert tenant_only.hit(credential="k", tenant_id="t") == Quota("tenant", 1, 0, 60)
+    assert tenant_only.hit(credential="k", tenant_id="t") == Quota("tenant", 1, 0, 30)
     with pytest.raises(ValueError, match="0 \\(off\\) or more"):
         RateLimiter.in_memory(per_credential=-1, per_tenant=0)
 

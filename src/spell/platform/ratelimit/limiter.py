@@ -1,5 +1,9 @@
-"""Casts per credential and per tenant in a moving window (the ``limits`` library), counted in
-process memory or in Redis with the same algorithm.
+"""Casts per credential and per tenant in a sliding window (the ``limits`` library's sliding-window
+counter), counted in process memory or in Redis with the same algorithm.
+
+The sliding-window counter keeps two counters per key (this minute and the last, weighted by how much
+of it still overlaps the window), so a hit costs the same at 100 casts a minute as at a million; a
+moving window keeps every hit of the window and costs in proportion to the limit.
 
 Both limits apply to every cast: a credential's own one, then its tenant's, which caps the sum of
 every key and token of the tenant (minting more keys does not buy more casts). The credential is
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.errors import StorageError
 from limits.storage import MemoryStorage, Storage, storage_from_string
-from limits.strategies import MovingWindowRateLimiter
+from limits.strategies import SlidingWindowCounterRateLimiter
 
 from spell.errors import Overloaded
 from spell.platform.ratelimit.errors import CastRateLimited
@@ -27,8 +31,8 @@ WINDOW_S = 60
 
 @dataclass(frozen=True)
 class Quota:
-    """One limit as a hit left it: the window's limit, the hits remaining and the seconds until the
-    oldest hit of the window leaves it (when one more hit is allowed again)."""
+    """One limit as a hit left it: the window's limit, the hits remaining and the seconds until one
+    more hit is allowed again (at the latest when the current minute's counter ends)."""
 
     scope: str  # "credential" or "tenant"
     limit: int
@@ -66,7 +70,7 @@ class RateLimiter:
             if not isinstance(shared, Storage):
                 raise ValueError(f"{storage_uri!r} names an asynchronous store")
             storage = shared
-        self._strategy = MovingWindowRateLimiter(storage)
+        self._strategy = SlidingWindowCounterRateLimiter(storage)
         self._limits: list[tuple[str, RateLimitItem]] = [
             (scope, RateLimitItemPerSecond(amount, WINDOW_S, namespace=f"{prefix}-cast-{scope}"))
             for scope, amount in (("credential", per_credential), ("tenant", per_tenant))
