@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import anyio
 import httpx
@@ -16,8 +15,6 @@ import pytest
 from spell.config.server import ServerSettings
 from spell.platform.cast.slots import TenantSlots
 from spell.platform.server import Platform
-from spell.queue.base import Deferred, Job
-from spell.queue.memory import MemoryQueue
 from spell.runtimes.base import CastRequest, CastResult, Runtime
 from spell.runtimes.wasm import WasmRuntime
 from tests.server_fixtures import Caller, publish, seed_maker, seed_user
@@ -146,57 +143,3 @@ def test_slots_cap_each_tenant_and_wake_a_waiter_when_one_frees() -> None:
     uncapped.give_back("a")
     with pytest.raises(ValueError, match="per_tenant"):
         TenantSlots(-1)
-
-
-def test_the_memory_queue_parks_a_deferred_job_until_it_is_resumed() -> None:
-    queue = MemoryQueue()
-    resume: list[Any] = []
-    ran = threading.Event()
-    parked = threading.Event()
-    seen: list[str] = []
-
-    def handler(job: Job) -> None:
-        if not resume:
-
-            def park(callback: Any) -> bool:
-                resume.append(callback)
-                parked.set()
-                return True
-
-            raise Deferred(park=park)
-        seen.append(job.id)
-        ran.set()
-
-    queue.start(handler, workers=1)
-    try:
-        queue.publish(Job(name="cast.run", id="j1"))
-        assert parked.wait(10)
-        assert not ran.is_set()
-        resume[0]()
-        assert ran.wait(10)
-        assert seen == ["j1"]
-    finally:
-        queue.stop()
-
-
-def test_the_memory_queue_runs_a_deferred_job_again_when_it_may_run_at_once_or_later() -> None:
-    queue = MemoryQueue()
-    calls: list[str] = []
-    done = threading.Event()
-
-    def handler(job: Job) -> None:
-        calls.append(job.id)
-        if job.id == "now" and calls.count("now") == 1:
-            raise Deferred(park=lambda _resume: False)  # a slot freed meanwhile: back in line
-        if job.id == "later" and calls.count("later") == 1:
-            raise Deferred(delay_s=0.01)  # no way to park: delivered again after the delay
-        if {"now", "later"} <= set(calls) and calls.count("now") == 2 and calls.count("later") == 2:
-            done.set()
-
-    queue.start(handler, workers=1)
-    try:
-        queue.publish(Job(name="cast.run", id="now"))
-        queue.publish(Job(name="cast.run", id="later"))
-        assert done.wait(10), calls
-    finally:
-        queue.stop()
