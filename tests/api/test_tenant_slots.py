@@ -4,6 +4,7 @@ casts still run."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,8 +64,6 @@ def runtimes(gated: GatedRuntime) -> dict[str, Runtime]:
 @pytest.fixture
 def server_settings(server_settings: ServerSettings) -> ServerSettings:
     # Every ``Prefer: wait`` cast on a cast thread: a quick attempt would run on the event loop.
-    import dataclasses
-
     return dataclasses.replace(server_settings, workers=4, inline_casts=4, quick_casts=False)
 
 
