@@ -49,8 +49,12 @@ async def hello(body: dict) -> dict:
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
 """
 
-# Rate limits are on by default; the bench measures casts, not the limiter's refusals.
-BENCH_SETTINGS = {"SPELL_SERVER_RATE_LIMIT_PER_MINUTE": "100000000"}
+# Rate limits stay on, as by default, above what one tenant's load reaches here: the table shows what
+# counting costs, not refusals.
+BENCH_SETTINGS = {
+    "SPELL_SERVER_RATE_LIMIT_PER_MINUTE": "100000000",
+    "SPELL_SERVER_TENANT_RATE_LIMIT_PER_MINUTE": "100000000",
+}
 
 SEED = """
 import sys

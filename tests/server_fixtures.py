@@ -96,7 +96,8 @@ def wasm_runtime() -> Iterator[WasmRuntime]:
 
 @pytest.fixture
 def server_settings(tmp_path: Path, database_url: str) -> ServerSettings:
-    """Settings of a test server: embedded layout under tmp_path, the parametrised database."""
+    """Settings of a test server: embedded layout under tmp_path, the parametrised database; rate limits
+    stay on, high enough for the tests that cast many times (tests/api/test_rate_limit.py lowers them)."""
     return ServerSettings.for_home(
         tmp_path / "home",
         database_url=database_url,
@@ -104,6 +105,8 @@ def server_settings(tmp_path: Path, database_url: str) -> ServerSettings:
         workers=4,
         max_body_bytes=2 * 1024 * 1024,
         sse_heartbeat_seconds=0.2,
+        rate_limit_per_minute=100_000,
+        tenant_rate_limit_per_minute=100_000,
     )
 
 

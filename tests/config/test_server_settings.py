@@ -21,6 +21,11 @@ def test_the_embedded_default_is_sqlite_under_spell_home(tmp_path: Path) -> None
     assert settings.egress_allow_http is False
     assert settings.unsafe_egress_allow_private is False
     assert settings.allow_private_webhooks is False
+    # fair share is on by default: rate limits, and half of each pool of cast threads per tenant
+    assert settings.rate_limit_per_minute > 0
+    assert settings.tenant_rate_limit_per_minute > 0
+    assert (settings.tenant_slots(2), settings.tenant_slots(4), settings.tenant_slots(1)) == (1, 2, 1)
+    assert settings.tenant_slots(0) == 0
 
 
 def test_every_variable_is_read(tmp_path: Path) -> None:
@@ -43,7 +48,9 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         "SPELL_SERVER_JWT_AUDIENCE": "spell",
         "SPELL_SERVER_BUTTONS_FILE": str(tmp_path / "buttons.json"),
         "SPELL_SERVER_SECRET_KEY": "k",
-        "SPELL_SERVER_RATE_LIMIT_PER_MINUTE": "120",
+        "SPELL_SERVER_RATE_LIMIT_PER_MINUTE": "30",
+        "SPELL_SERVER_TENANT_RATE_LIMIT_PER_MINUTE": "90",
+        "SPELL_SERVER_TENANT_CASTS": "3",
         "SPELL_RATE_LIMIT_URL": "redis://h:6379/0",
     }
     settings = ServerSettings.from_env(env)
@@ -64,7 +71,11 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
     assert settings.jwks_file == tmp_path / "jwks.json"
     assert settings.buttons_file == tmp_path / "buttons.json"
     assert settings.secret_key == "k"
-    assert settings.rate_limit_per_minute == 120
+    assert settings.rate_limit_per_minute == 30
+    assert settings.tenant_rate_limit_per_minute == 90
+    assert settings.tenant_casts == 3
+    assert settings.tenant_slots(8) == 3
+    assert settings.tenant_slots(2) == 2
     assert settings.inline_casts == 0
     assert settings.cache_ms == 250
     assert settings.rate_limit_url == "redis://h:6379/0"
@@ -81,6 +92,9 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         ("SPELL_SERVER_JWT_ROLE_MAP", '["maker"]'),
         ("SPELL_SERVER_JWT_ROLE_MAP", '{"https://id.example.com": "maker"}'),
         ("SPELL_SERVER_JWT_ROLE_MAP", '{"https://id.example.com": {"m": 1}}'),
+        ("SPELL_SERVER_RATE_LIMIT_PER_MINUTE", "-1"),
+        ("SPELL_SERVER_TENANT_RATE_LIMIT_PER_MINUTE", "many"),
+        ("SPELL_SERVER_TENANT_CASTS", "-2"),
     ],
 )
 def test_garbage_settings_are_refused_by_name(tmp_path: Path, name: str, value: str) -> None:

@@ -7,10 +7,11 @@ import os
 import secrets
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from spell.queue.base import Job
+from spell.queue.base import Deferred, Job
 from spell.queue.memory import MemoryQueue
 from spell.queue.nats import NatsQueue
 
@@ -45,6 +46,60 @@ def test_the_memory_queue_runs_every_job_and_survives_a_failing_one() -> None:
     assert collector.done.wait(10)
     queue.stop()
     assert sorted(job.id for job in collector.jobs) == ["j0", "j1", "j2"]
+
+
+def test_the_memory_queue_parks_a_deferred_job_until_it_is_resumed() -> None:
+    queue = MemoryQueue()
+    resume: list[Any] = []
+    ran = threading.Event()
+    parked = threading.Event()
+    seen: list[str] = []
+
+    def handler(job: Job) -> None:
+        if not resume:
+
+            def park(callback: Any) -> bool:
+                resume.append(callback)
+                parked.set()
+                return True
+
+            raise Deferred(park=park)
+        seen.append(job.id)
+        ran.set()
+
+    queue.start(handler, workers=1)
+    try:
+        queue.publish(Job(name="cast.run", id="j1"))
+        assert parked.wait(10)
+        assert not ran.is_set()
+        resume[0]()
+        assert ran.wait(10)
+        assert seen == ["j1"]
+    finally:
+        queue.stop()
+
+
+def test_the_memory_queue_runs_a_deferred_job_again_when_it_may_run_at_once_or_later() -> None:
+    queue = MemoryQueue()
+    calls: list[str] = []
+    done = threading.Event()
+
+    def handler(job: Job) -> None:
+        calls.append(job.id)
+        if job.id == "now" and calls.count("now") == 1:
+            raise Deferred(park=lambda _resume: False)  # a slot freed meanwhile: back in line
+        if job.id == "later" and calls.count("later") == 1:
+            raise Deferred(delay_s=0.01)  # no way to park: delivered again after the delay
+        if {"now", "later"} <= set(calls) and calls.count("now") == 2 and calls.count("later") == 2:
+            done.set()
+
+    queue.start(handler, workers=1)
+    try:
+        queue.publish(Job(name="cast.run", id="now"))
+        queue.publish(Job(name="cast.run", id="later"))
+        assert done.wait(10), calls
+    finally:
+        queue.stop()
 
 
 @pytest.fixture
@@ -104,6 +159,25 @@ def test_nats_redelivers_a_job_whose_handler_failed(nats_queue: NatsQueue) -> No
     assert done.wait(20)
     nats_queue.stop()
     assert attempts == ["cast_x", "cast_x"]
+
+
+def test_nats_hands_a_deferred_job_back_and_runs_the_next_one_meanwhile(nats_queue: NatsQueue) -> None:
+    attempts: list[str] = []
+    done = threading.Event()
+
+    def busy_tenant(job: Job) -> None:
+        attempts.append(job.id)
+        if attempts == ["cast_a"]:
+            raise Deferred(delay_s=0.5)  # its tenant holds all its slots: not now
+        if attempts.count("cast_a") == 2:
+            done.set()
+
+    nats_queue.publish(Job(name="cast.run", id="cast_a"))
+    nats_queue.publish(Job(name="cast.run", id="cast_b"))
+    nats_queue.start(busy_tenant, workers=1)
+    assert done.wait(20)
+    nats_queue.stop()
+    assert attempts == ["cast_a", "cast_b", "cast_a"]
 
 
 def test_an_unreachable_broker_is_overloaded() -> None:

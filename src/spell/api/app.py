@@ -14,7 +14,7 @@ from spell.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from spell.api.routes import admin, artifacts, billing, buttons, casts, health, me, money, spells, webhooks
 from spell.config.server import ServerSettings
 from spell.platform.auth.jwt import JwtVerifier
-from spell.platform.ratelimit.memory import MemoryRateLimiter, NoRateLimit, RateLimiter
+from spell.platform.ratelimit.limiter import RateLimiter
 from spell.platform.server import Platform
 
 __all__ = ["create_app"]
@@ -34,7 +34,10 @@ def create_app(
     chosen = platform or Platform.build(settings)
     # Quick casts block the event loop for their statements: only where those never wait on a network.
     inline = InlineCasts(
-        chosen.runner, settings.inline_casts, quick=settings.quick_casts and settings.is_sqlite
+        chosen.runner,
+        settings.inline_casts,
+        per_tenant=settings.tenant_slots(settings.inline_casts),
+        quick=settings.quick_casts and settings.is_sqlite,
     )
 
     @asynccontextmanager
@@ -70,15 +73,18 @@ def create_app(
 
 
 def _limiter(settings: ServerSettings) -> RateLimiter:
-    per_minute = settings.rate_limit_per_minute
-    if per_minute <= 0:
-        return NoRateLimit()
+    per_credential, per_tenant = settings.rate_limit_per_minute, settings.tenant_rate_limit_per_minute
     if settings.rate_limit_url:
-        from spell.platform.ratelimit.redis import RedisRateLimiter
+        return RateLimiter(settings.rate_limit_url, per_credential=per_credential, per_tenant=per_tenant)
+    # Each server process keeps its own counters: each gets its share, so the sum stays the limit.
+    return RateLimiter.in_memory(
+        per_credential=_share(per_credential, settings.processes),
+        per_tenant=_share(per_tenant, settings.processes),
+    )
 
-        return RedisRateLimiter(settings.rate_limit_url, per_minute)
-    # Each server process keeps its own buckets: each gets its share, so the sum stays the limit.
-    return MemoryRateLimiter(max(1, per_minute // settings.processes))
+
+def _share(limit: int, processes: int) -> int:
+    return max(1, limit // processes) if limit > 0 else 0
 
 
 _ERROR_SCHEMA = {

@@ -12,7 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from spell.errors import AuthError
 from spell.platform.auth.jwt import JwtVerifier
 from spell.platform.auth.schemas import Principal
-from spell.platform.ratelimit.memory import RateLimiter
+from spell.platform.ratelimit.errors import CastRateLimited
+from spell.platform.ratelimit.limiter import RateLimiter
 from spell.platform.server import Platform
 
 __all__ = ["CurrentPlatform", "CurrentPrincipal", "blocking", "get_platform", "get_principal"]
@@ -67,10 +68,20 @@ async def get_principal(request: Request) -> Principal:
 
 
 async def get_cast_principal(request: Request) -> Principal:
-    """The principal, after taking one token from its cast rate limit (429 ``RATE_LIMITED`` when empty)."""
+    """The principal, after counting one cast against its credential's and its tenant's rate limits
+    (429 ``RATE_LIMITED`` past either); the answer carries the ``RateLimit-*`` headers."""
     principal = await get_principal(request)
     limiter: RateLimiter = request.app.state.limiter
-    limiter.hit(f"cast:{principal.key_id or principal.user_id}")
+    if not limiter.is_on:
+        return principal
+    credential = f"key:{principal.key_id}" if principal.key_id else f"user:{principal.user_id}"
+    try:
+        quota = limiter.hit(credential=credential, tenant_id=principal.tenant_id)
+    except CastRateLimited as exc:
+        request.state.rate_limit_headers = exc.quota.headers(limiter.policies)
+        raise
+    if quota is not None:
+        request.state.rate_limit_headers = quota.headers(limiter.policies)
     return principal
 
 

@@ -4,7 +4,8 @@ A queued cast crosses four threads before its answer leaves (request → queue w
 loop) and commits three times (create, claim, finish). A caller who waits for the result gains
 nothing from the queue, so while a slot is free the cast is created already ``running``, run and
 finished on one thread, in two commits. When every slot is busy the cast takes the queue as before,
-so a burst never piles up unbounded work here.
+so a burst never piles up unbounded work here. A tenant holds at most ``per_tenant`` of the slots:
+its further casts take the queue too, and the slots left stay free for other tenants.
 
 With ``quick`` (SQLite, whose statements never wait on a network), the cast is created on the event
 loop itself, and a pure WASM spell is tried right there within a budget of a few milliseconds
@@ -25,19 +26,22 @@ from typing import Any
 from spell.models import Cast
 from spell.platform.auth.schemas import Principal
 from spell.platform.cast.service import CastRequestBody
+from spell.platform.cast.slots import TenantSlots
 from spell.platform.cast.tasks import CastRunner
 
 __all__ = ["InlineCasts"]
 
 
 class InlineCasts:
-    """Up to ``slots`` casts running on the requesting side at once (0: none, every cast is queued)."""
+    """Up to ``slots`` casts running on the requesting side at once (0: none, every cast is queued),
+    up to ``per_tenant`` of them of one tenant (0: no cap)."""
 
-    def __init__(self, runner: CastRunner, slots: int, *, quick: bool = False) -> None:
+    def __init__(self, runner: CastRunner, slots: int, *, per_tenant: int = 0, quick: bool = False) -> None:
         self._runner = runner
         self._quick = quick
         self._size = slots
         self._slots = threading.BoundedSemaphore(slots) if slots > 0 else None
+        self._tenants = TenantSlots(per_tenant)
         self._pool: ThreadPoolExecutor | None = None  # made on first use, again after ``close``
         self._lock = threading.Lock()
 
@@ -51,6 +55,9 @@ class InlineCasts:
         """
         if self._slots is None or not self._slots.acquire(blocking=False):
             return None
+        if not self._tenants.take(principal.tenant_id):
+            self._slots.release()
+            return None
         # A webhook URL is resolved when the cast is created: never on the loop's thread.
         if self._quick and body.webhook_url is None:
             return await self._cast_quick(principal, body, idempotency_key, wait_s)
@@ -60,7 +67,7 @@ class InlineCasts:
                 self._executor(), self._run, principal, body, idempotency_key, created
             )
         except BaseException:
-            self._slots.release()
+            self._free(principal.tenant_id)
             raise
         job.add_done_callback(_retrieve)
         try:
@@ -72,19 +79,18 @@ class InlineCasts:
     async def _cast_quick(
         self, principal: Principal, body: CastRequestBody, idempotency_key: str | None, wait_s: float
     ) -> tuple[Cast, bool]:
-        assert self._slots is not None  # noqa: S101 - only called with a slot taken
         try:
             cast, replay, done = self._runner.cast_quick(principal, body, idempotency_key)
         except BaseException:
-            self._slots.release()
+            self._free(principal.tenant_id)
             raise
         if done:
-            self._slots.release()
+            self._free(principal.tenant_id)
             return cast, replay
         try:
             job = asyncio.get_running_loop().run_in_executor(self._executor(), self._run_created, cast)
         except BaseException:
-            self._slots.release()
+            self._free(principal.tenant_id)
             raise
         job.add_done_callback(_retrieve)
         try:
@@ -93,11 +99,10 @@ class InlineCasts:
             return cast, False  # still running; it goes on to its end
 
     def _run_created(self, cast: Cast) -> Cast:
-        assert self._slots is not None  # noqa: S101 - only submitted when slots exist
         try:
             return self._runner.execute(cast, self._runner.version_of(cast))
         finally:
-            self._slots.release()
+            self._free(cast.tenant_id)
 
     def _run(
         self,
@@ -106,7 +111,6 @@ class InlineCasts:
         idempotency_key: str | None,
         created: concurrent.futures.Future[tuple[Cast, bool]],
     ) -> tuple[Cast, bool]:
-        assert self._slots is not None  # noqa: S101 - only submitted when slots exist
         try:
             return self._runner.cast_now(
                 principal,
@@ -119,7 +123,12 @@ class InlineCasts:
                 created.set_exception(exc)
             raise
         finally:
-            self._slots.release()
+            self._free(principal.tenant_id)
+
+    def _free(self, tenant_id: str) -> None:
+        assert self._slots is not None  # noqa: S101 - only called with a slot taken
+        self._tenants.give_back(tenant_id)
+        self._slots.release()
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._lock:

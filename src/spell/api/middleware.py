@@ -1,4 +1,5 @@
-"""ASGI middleware: a request id on every request and response, and the body size limit (413)."""
+"""ASGI middleware: a request id on every request and response (with the rate-limit headers a route
+left in the request state), and the body size limit (413)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ __all__ = ["BodyLimitMiddleware", "RequestIdMiddleware"]
 
 
 class RequestIdMiddleware:
-    """Take a sane ``X-Request-Id`` from the client or make one; echo it on the response."""
+    """Take a sane ``X-Request-Id`` from the client or make one; echo it on the response, beside the
+    ``RateLimit-*`` headers of a rate-limited route (also on its errors, rendered past the route)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -25,11 +27,16 @@ class RequestIdMiddleware:
             return
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = given if 0 < len(given) <= 100 and given.isprintable() else "req_" + secrets.token_hex(8)
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", []).append((b"x-request-id", request_id.encode("latin-1")))
+                headers = message.setdefault("headers", [])
+                headers.append((b"x-request-id", request_id.encode("latin-1")))
+                limits = state.get("rate_limit_headers")
+                if limits:
+                    headers.extend(limits)
             await send(message)
 
         await self.app(scope, receive, send_with_id)

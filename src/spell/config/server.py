@@ -119,8 +119,14 @@ class ServerSettings:
     # Host http steps may reach any address, loopback included: closed networks and tests only.
     unsafe_egress_allow_private: bool = False
     buttons_file: Path | None = None  # operator-managed buttons, loaded by `spell serve` at start
-    rate_limit_per_minute: int = 0  # casts per credential per minute; 0 switches rate limiting off
+    # Casts a minute per credential (API key or token) and per tenant (all its credentials together);
+    # 0 turns that limit off. Without ``rate_limit_url`` each of ``processes`` counts its share.
+    rate_limit_per_minute: int = 120
+    tenant_rate_limit_per_minute: int = 600
     rate_limit_url: str | None = None  # redis://… shares the limits between server processes
+    # Casts of one tenant running at once in each pool of a process (queue workers, inline slots); the
+    # tenant's further casts wait queued. 0: half of each pool (at least one).
+    tenant_casts: int = 0
     queue_url: str | None = None  # nats://… switches the work queue to NATS JetStream
     # Maxima and module caches of the WASM runtime; the AOT disk cache lives under $SPELL_HOME/cache.
     wasm: WasmSettings = field(default_factory=WasmSettings)
@@ -130,6 +136,12 @@ class ServerSettings:
     def is_sqlite(self) -> bool:
         """True when the database is a SQLite file (the embedded default)."""
         return self.database_url.startswith("sqlite")
+
+    def tenant_slots(self, pool: int) -> int:
+        """How many of a pool's ``pool`` threads one tenant's casts may hold at once."""
+        if pool <= 0:
+            return 0
+        return min(pool, self.tenant_casts) if self.tenant_casts > 0 else max(1, pool // 2)
 
     @property
     def bundles_dir(self) -> Path:
@@ -199,8 +211,15 @@ class ServerSettings:
             queue_url=env.get("SPELL_QUEUE_URL") or None,
             rate_limit_url=env.get("SPELL_RATE_LIMIT_URL") or None,
             rate_limit_per_minute=env_int(
-                env, "SPELL_SERVER_RATE_LIMIT_PER_MINUTE", base.rate_limit_per_minute
+                env, "SPELL_SERVER_RATE_LIMIT_PER_MINUTE", base.rate_limit_per_minute, minimum=0
             ),
+            tenant_rate_limit_per_minute=env_int(
+                env,
+                "SPELL_SERVER_TENANT_RATE_LIMIT_PER_MINUTE",
+                base.tenant_rate_limit_per_minute,
+                minimum=0,
+            ),
+            tenant_casts=env_int(env, "SPELL_SERVER_TENANT_CASTS", base.tenant_casts, minimum=0),
             buttons_file=Path(env["SPELL_SERVER_BUTTONS_FILE"])
             if env.get("SPELL_SERVER_BUTTONS_FILE")
             else None,

@@ -28,12 +28,13 @@ from spell.platform.billing.service import LedgerCastMoney
 from spell.platform.cast.hub import CancelTokens, CastHub
 from spell.platform.cast.money import CastMoney
 from spell.platform.cast.relay import CancelRelay
-from spell.platform.cast.service import CastPolicy, CastService
+from spell.platform.cast.service import CastPolicy, CastService, cast_job
+from spell.platform.cast.slots import TenantSlots
 from spell.platform.cast.tasks import ORPHAN_GRACE_S, CastRunner
 from spell.platform.spell.service import RegistryPolicy, SpellService
 from spell.platform.webhook.secret import WebhookSecretService
 from spell.platform.webhook.service import WebhookSender
-from spell.queue.base import Job, Queue
+from spell.queue.base import Queue
 from spell.queue.memory import MemoryQueue
 from spell.runtimes.base import CastRequest, CastResult, Runtime
 from spell.runtimes.egress import EgressPolicy
@@ -202,7 +203,13 @@ class Platform:
         )
         casts.webhooks = WebhookSender(egress=casts.policy.webhook_egress)
         chosen = runtimes if runtimes is not None else default_runtimes(settings)
-        runner = CastRunner(casts, artifacts, chosen, Path(settings.data_dir) / "work")
+        runner = CastRunner(
+            casts,
+            artifacts,
+            chosen,
+            Path(settings.data_dir) / "work",
+            slots=TenantSlots(settings.tenant_slots(settings.workers)),
+        )
         auth = AuthService(
             secret,
             rotation_grace=timedelta(seconds=settings.key_rotation_grace_seconds),
@@ -274,10 +281,12 @@ class Platform:
         cutoff = utcnow() - timedelta(seconds=ORPHAN_GRACE_S)
         with self.db.unit_of_work(write=False) as uow:
             stale = list(
-                uow.session.scalars(select(Cast.id).where(Cast.status == "queued", Cast.created_at < cutoff))
+                uow.session.execute(
+                    select(Cast.id, Cast.tenant_id).where(Cast.status == "queued", Cast.created_at < cutoff)
+                )
             )
-        for cast_id in stale:
-            self.queue.publish(Job(name="cast.run", id=cast_id, payload={"cast_id": cast_id}))
+        for cast_id, tenant_id in stale:
+            self.queue.publish(cast_job(cast_id, tenant_id))
 
     def recover(self) -> None:
         """End the casts a stopped server left running (aborted, free) and queue its queued ones again."""
@@ -293,6 +302,6 @@ class Platform:
                 cast.error_code, cast.error_message = "INTERNAL", "the server stopped while the cast ran"
                 self.casts.repo.add_event(uow, cast.id, "aborted", {"status": "aborted"})
                 self.casts.money.release(uow, cast)  # lost by the platform: nothing is charged
-            queued = list(uow.session.scalars(select(Cast.id).where(Cast.status == "queued")))
-        for cast_id in queued:
-            self.queue.publish(Job(name="cast.run", id=cast_id, payload={"cast_id": cast_id}))
+            queued = list(uow.session.execute(select(Cast.id, Cast.tenant_id).where(Cast.status == "queued")))
+        for cast_id, tenant_id in queued:
+            self.queue.publish(cast_job(cast_id, tenant_id))

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from spell.storage.session import UnitOfWork
 
-__all__ = ["Handler", "Job", "Queue", "enqueue_after_commit"]
+__all__ = ["Deferred", "Handler", "Job", "Queue", "enqueue_after_commit"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,22 @@ class Job:
 
 
 Handler = Callable[[Job], None]
+
+
+class Deferred(Exception):
+    """Raised by a handler: the job may not run yet (its tenant holds all the slots it may hold).
+
+    A broker that keeps jobs in memory parks it: ``park(resume)`` registers ``resume`` to be called
+    when the job may run and returns True, or returns False when it may run at once. A durable broker
+    hands it back for redelivery after ``delay_s``.
+    """
+
+    def __init__(
+        self, *, park: Callable[[Callable[[], None]], bool] | None = None, delay_s: float = 1.0
+    ) -> None:
+        super().__init__("the job was deferred")
+        self.park = park
+        self.delay_s = delay_s
 
 
 class Queue(Protocol):

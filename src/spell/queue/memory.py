@@ -6,7 +6,7 @@ import logging
 import queue
 import threading
 
-from spell.queue.base import Handler, Job
+from spell.queue.base import Deferred, Handler, Job
 
 __all__ = ["MemoryQueue"]
 
@@ -49,5 +49,16 @@ class MemoryQueue:
                 return
             try:
                 handler(job)
+            except Deferred as later:
+                self._defer(job, later)
             except Exception:  # a worker must survive one bad job; the handler records failures itself
                 _log.exception("job %s %s failed", job.name, job.id)
+
+    def _defer(self, job: Job, later: Deferred) -> None:
+        if later.park is not None:
+            if not later.park(lambda: self.publish(job)):
+                self.publish(job)  # it may run at once: back in line
+            return
+        timer = threading.Timer(later.delay_s, self.publish, (job,))
+        timer.daemon = True
+        timer.start()

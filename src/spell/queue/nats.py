@@ -15,7 +15,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from spell.errors import Overloaded
-from spell.queue.base import Handler, Job
+from spell.queue.base import Deferred, Handler, Job
 
 __all__ = ["NatsQueue"]
 
@@ -128,6 +128,10 @@ class NatsQueue:
                 job = Job(name=data["name"], id=data["id"], payload=data.get("payload", {}))
                 try:
                     await asyncio.to_thread(handler, job)
+                except Deferred as later:
+                    # the stream keeps it: another worker (or this one, later) takes it again
+                    await message.nak(delay=later.delay_s)
+                    continue
                 except Exception:  # the handler records cast failures itself; redeliver anything else
                     _log.exception("job %s %s failed; it will be redelivered", job.name, job.id)
                     await message.nak(delay=5)

@@ -173,7 +173,7 @@ async def cancel_cast(cast_id: str, principal: CurrentPrincipal, platform: Curre
 
 
 @router.post("/v1/casts/{cast_id}/retry", status_code=202, response_model=CastOut)
-async def retry_cast(cast_id: str, principal: CurrentPrincipal, platform: CurrentPlatform) -> dict[str, Any]:
+async def retry_cast(cast_id: str, principal: CastingPrincipal, platform: CurrentPlatform) -> dict[str, Any]:
     """A new cast of the same request, linked by ``retry_of``; 409 ``NOT_RETRYABLE`` otherwise."""
     return cast_out(await blocking(platform.casts.retry, principal, cast_id))
 

@@ -41,7 +41,7 @@ from spell.runtimes.base import Limits
 from spell.runtimes.egress import EgressPolicy
 from spell.storage.session import Database, UnitOfWork
 
-__all__ = ["CastPolicy", "CastRequestBody", "CastService", "limits_for"]
+__all__ = ["CastPolicy", "CastRequestBody", "CastService", "cast_job", "limits_for"]
 
 RETRYABLE = frozenset({"failed", "timeout", "canceled", "aborted"})
 STATUSES = ("queued", "running", "succeeded", "failed", "timeout", "canceled", "aborted")
@@ -69,6 +69,11 @@ class CastRequestBody:
     button_id: str | None = None
     require_signature: bool | None = None
     as_tenant: str | None = None  # a button resolves its spell as the button owner's tenant sees it
+
+
+def cast_job(cast_id: str, tenant_id: str) -> Job:
+    """The ``cast.run`` job of a queued cast (the tenant lets a worker keep to the tenant's share)."""
+    return Job(name="cast.run", id=cast_id, payload={"cast_id": cast_id, "tenant_id": tenant_id})
 
 
 def check_idempotency_key(key: str | None) -> str:
@@ -216,8 +221,7 @@ class CastService:
         # locked only for the end of the transaction.
         self.repo.count_cast(uow, spell.id)
         if not claim:
-            job = Job(name="cast.run", id=cast.id, payload={"cast_id": cast.id})
-            enqueue_after_commit(uow, self.queue, job)
+            enqueue_after_commit(uow, self.queue, cast_job(cast.id, cast.tenant_id))
         return cast, False
 
     def _guard(self, spell: Spell, version: SpellVersion, body: CastRequestBody) -> None:

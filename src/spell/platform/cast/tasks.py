@@ -24,7 +24,8 @@ from spell.platform.auth.schemas import Principal
 from spell.platform.cast.live_events import LiveEvents
 from spell.platform.cast.repository import detached_cast
 from spell.platform.cast.service import CastRequestBody, CastService, limits_for
-from spell.queue.base import Job
+from spell.platform.cast.slots import TenantSlots
+from spell.queue.base import Deferred, Job
 from spell.runtimes.base import CastRequest, CastResult, Limits, Outcome, Runtime, Usage
 from spell.storage.session import UnitOfWork
 
@@ -61,6 +62,8 @@ class CastRunner:
         artifacts: ArtifactService,
         runtimes: dict[str, Runtime],
         work_dir: Path,
+        *,
+        slots: TenantSlots | None = None,
     ) -> None:
         self.casts = casts
         self.artifacts = artifacts
@@ -71,15 +74,38 @@ class CastRunner:
         # Spells that ran here on a cast thread: their module is compiled and cached, so a quick
         # attempt's time goes to running it (loading a big module could hold the event loop for long).
         self._warm: set[str] = set()
+        # The queue workers' share per tenant: a tenant holding all of its own defers its next jobs.
+        self.slots = slots or TenantSlots(0)
 
     def __call__(self, job: Job) -> None:
-        """Handle one delivery (a second delivery of the same cast is a no-op)."""
+        """Handle one delivery (a second delivery of the same cast is a no-op); raise ``Deferred``
+        while the cast's tenant holds all of its worker slots."""
         cast_id = str(job.payload["cast_id"])
+        tenant = job.payload.get("tenant_id")
+        if not isinstance(tenant, str):  # a job published without its tenant: run it uncounted
+            self._handle(cast_id)
+            return
+        if not self.slots.take(tenant):
+            raise Deferred(park=lambda resume: self._park(tenant, resume))
+        try:
+            self._handle(cast_id)
+        finally:
+            self.slots.give_back(tenant)
+
+    def _handle(self, cast_id: str) -> None:
         claimed = self._claim(cast_id)
         if claimed is None:
             self._abort_if_orphaned(cast_id)
             return
         self.execute(*claimed)
+
+    def _park(self, tenant: str, resume: Callable[[], None]) -> bool:
+        """Have ``resume`` called when one of the tenant's casts ends (True), or False when a slot
+        freed since the job was turned away (it may run at once)."""
+        if self.slots.take(tenant, or_wait=resume):
+            self.slots.give_back(tenant)
+            return False
+        return True
 
     def cast_now(
         self,

@@ -1,1 +1,1 @@
-"""Rate limits per credential: a Protocol and the in-process token bucket default."""
+"""Cast rate limits per credential and per tenant, in process memory or shared through Redis."""

@@ -1,0 +1,112 @@
+"""Casts per credential and per tenant in a sliding window (the ``limits`` library's sliding-window
+counter), counted in process memory or in Redis with the same algorithm.
+
+The sliding-window counter keeps two counters per key (this minute and the last, weighted by how much
+of it still overlaps the window), so a hit costs the same at 100 casts a minute as at a million; a
+moving window keeps every hit of the window and costs in proportion to the limit.
+
+Both limits apply to every cast: a credential's own one, then its tenant's, which caps the sum of
+every key and token of the tenant (minting more keys does not buy more casts). The credential is
+counted first, so a key refused by its own limit spends none of its tenant's share.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.strategies import SlidingWindowCounterRateLimiter
+
+from spell.errors import Overloaded
+from spell.platform.ratelimit.errors import CastRateLimited
+
+__all__ = ["Quota", "RateLimiter"]
+
+WINDOW_S = 60
+
+
+@dataclass(frozen=True)
+class Quota:
+    """One limit as a hit left it: the window's limit, the hits remaining and the seconds until one
+    more hit is allowed again (at the latest when the current minute's counter ends)."""
+
+    scope: str  # "credential" or "tenant"
+    limit: int
+    remaining: int
+    reset_s: int
+    window_s: int = WINDOW_S
+
+    def headers(self, policies: str) -> list[tuple[bytes, bytes]]:
+        """The ``RateLimit-*`` response headers (IETF httpapi-ratelimit-headers) for this quota."""
+        return [
+            (b"ratelimit-limit", str(self.limit).encode()),
+            (b"ratelimit-remaining", str(self.remaining).encode()),
+            (b"ratelimit-reset", str(self.reset_s).encode()),
+            (b"ratelimit-policy", policies.encode()),
+        ]
+
+
+class RateLimiter:
+    """Casts per credential and per tenant per minute; a limit of 0 is not enforced."""
+
+    def __init__(
+        self, storage_uri: str, *, per_credential: int, per_tenant: int, prefix: str = "spell"
+    ) -> None:
+        if per_credential < 0 or per_tenant < 0:
+            raise ValueError("rate limits must be 0 (off) or more")
+        self.prefix = prefix
+        storage: Storage
+        if storage_uri.startswith("memory"):
+            storage = MemoryStorage()
+        else:
+            # socket_timeout: a hung Redis answers OVERLOADED in two seconds instead of holding requests
+            shared = storage_from_string(
+                storage_uri, wrap_exceptions=True, key_prefix=prefix, socket_timeout=2
+            )
+            if not isinstance(shared, Storage):
+                raise ValueError(f"{storage_uri!r} names an asynchronous store")
+            storage = shared
+        self._strategy = SlidingWindowCounterRateLimiter(storage)
+        self._limits: list[tuple[str, RateLimitItem]] = [
+            (scope, RateLimitItemPerSecond(amount, WINDOW_S, namespace=f"{prefix}-cast-{scope}"))
+            for scope, amount in (("credential", per_credential), ("tenant", per_tenant))
+            if amount > 0
+        ]
+        self.policies = ", ".join(f"{item.amount};w={WINDOW_S}" for _, item in self._limits)
+
+    @classmethod
+    def in_memory(cls, *, per_credential: int, per_tenant: int) -> RateLimiter:
+        """Counters of this process only."""
+        return cls("memory://", per_credential=per_credential, per_tenant=per_tenant)
+
+    @property
+    def is_on(self) -> bool:
+        """False when both limits are 0."""
+        return bool(self._limits)
+
+    def hit(self, *, credential: str, tenant_id: str) -> Quota | None:
+        """Count one cast; return the quota closest to refusing (None when no limit is on).
+
+        Raises ``RATE_LIMITED`` (``CastRateLimited``, with the quota) when either limit is used up,
+        ``OVERLOADED`` when the shared store does not answer.
+        """
+        tightest: Quota | None = None
+        for scope, item in self._limits:
+            identifier = credential if scope == "credential" else tenant_id
+            try:
+                allowed = self._strategy.hit(item, identifier)
+                reset_at, remaining = self._strategy.get_window_stats(item, identifier)
+            except StorageError as exc:
+                raise Overloaded(
+                    f"the rate limiter is unavailable: {exc.storage_error}", retry_after=5
+                ) from exc
+            quota = Quota(scope, item.amount, remaining, max(1, math.ceil(reset_at - time.time())))
+            if not allowed:
+                raise CastRateLimited(quota)
+            if tightest is None or quota.remaining < tightest.remaining:
+                tightest = quota
+        return tightest
