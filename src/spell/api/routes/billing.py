@@ -8,11 +8,13 @@ from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, Field
 
 from spell.api.deps import CurrentPlatform, CurrentPrincipal, blocking, get_platform
-from spell.kit.money import Money
+from spell.api.routing import GuardedRoute
+from spell.kit.money import MAX_MICROS, Money
 from spell.models import User
 from spell.platform.billing.payments import PaymentService
 
 router = APIRouter(
+    route_class=GuardedRoute,
     tags=["billing"],
     responses={
         400: {"description": "WEBHOOK_SIGNATURE_INVALID (error envelope)"},
@@ -27,7 +29,7 @@ class CheckoutRequest(BaseModel):
 
     success_url: str = Field(min_length=1, max_length=2000)
     cancel_url: str = Field(min_length=1, max_length=2000)
-    top_up_micros: int | None = Field(default=None, gt=0)
+    top_up_micros: int | None = Field(default=None, gt=0, le=MAX_MICROS)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
 
 
@@ -40,7 +42,7 @@ class PortalRequest(BaseModel):
 class TopUpRequest(BaseModel):
     """Charge the saved card now and credit the wallet."""
 
-    amount_micros: int = Field(gt=0)
+    amount_micros: int = Field(gt=0, le=MAX_MICROS)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from spell.api.deps import CurrentPlatform, CurrentPrincipal, blocking
+from spell.api.routing import GuardedRoute
 from spell.errors import InvalidInput, PermissionDenied
 from spell.kit.time import parse_rfc3339, to_rfc3339, utcnow
 from spell.platform.audit.service import AuditService
@@ -20,6 +21,7 @@ from spell.platform.cast.service import limits_for
 from spell.platform.ledger import queries
 
 router = APIRouter(
+    route_class=GuardedRoute,
     tags=["money"],
     responses={402: {"description": "BUDGET_CAP_EXCEEDED, INSUFFICIENT_CREDITS (error envelope)"}},
 )

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from spell.errors import AlreadyExists, InvalidInput, KeyNotFound, NotFound
 from spell.kit.ids import new_id
-from spell.kit.time import utcnow
+from spell.kit.time import aware_utc, utcnow
 from spell.models import ROLES, ApiKey, Tenant, User
 from spell.platform.auth.errors import invalid_credentials, user_banned
 from spell.platform.auth.keys import hash_secret, new_secret, shown_prefix
@@ -130,8 +130,13 @@ class AuthService:
         unknown = [scope for scope in chosen if scope not in ALL_SCOPES]
         if unknown:
             raise InvalidInput(f"unknown scopes {unknown}", details={"allowed": list(ALL_SCOPES)})
-        if expires_at is not None and expires_at <= utcnow():
-            raise InvalidInput("expires_at must be in the future")
+        if expires_at is not None:
+            try:
+                expires_at = aware_utc(expires_at)
+            except ValueError as exc:
+                raise InvalidInput(f"expires_at: {exc}", details={"field": "expires_at"}) from None
+            if expires_at <= utcnow():
+                raise InvalidInput("expires_at must be in the future")
         token = new_secret(test=test)
         key = ApiKey(
             id=new_id("key"),
