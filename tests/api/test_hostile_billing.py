@@ -154,7 +154,7 @@ async def test_a_malformed_event_with_a_bad_signature_is_still_400(
     body = b"{this is not json"
     for signature in (sign_payload(body, "whsec_other").encode(), b"t=1,v1=00", "\u00e9".encode()):
         answer = await client.post(
-            "/v1/webhooks/stripe", content=body, headers={"Stripe-Signature": signature}
+            "/v1/webhooks/stripe", content=body, headers={b"Stripe-Signature": signature}
         )
         assert (answer.status_code, answer.json()["error"]["code"]) == (400, "WEBHOOK_SIGNATURE_INVALID")
     assert _count(stripe_platform, WebhookEvent) == 0
