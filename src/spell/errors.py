@@ -61,6 +61,7 @@ Tree::
     │   ├── LimitExceeded (LIMIT_EXCEEDED)
     │   └── EngineUnavailable (ENGINE_UNAVAILABLE, 503)
     ├── FetchFailed (FETCH_FAILED, 502)
+    ├── PaymentsUnavailable (PAYMENTS_UNAVAILABLE, 503)
     └── Overloaded (OVERLOADED, 503)
 """
 
@@ -526,7 +527,8 @@ class PaymentFailed(QuotaError):
 
 
 class PaymentsUnavailable(SpellError):
-    """Card payments are not configured on this platform (the prepaid wallet still works)."""
+    """Card payments are not configured here, or the card processor cannot be reached (the prepaid
+    wallet still works)."""
 
     code = "PAYMENTS_UNAVAILABLE"
     status_code = 503

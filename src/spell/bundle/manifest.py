@@ -44,7 +44,7 @@ VERSION_PATTERN = re.compile(r"^(?=.{5,50}$)(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]
 STEP_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 Execution = Literal["host", "docker", "wasm", "builtin", "api"]
 Risk = Literal["low", "medium", "high", "critical"]
-_VERSION_MESSAGE = "must be a version like 1.2.3 (x.y.z, at most 50 characters)"
+_VERSION_MESSAGE = "must be a version like 1.2.3 (x.y.z), at most 50 characters long"
 
 _Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
 _NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]

@@ -19,7 +19,10 @@ router = APIRouter(
     responses={
         400: {"description": "WEBHOOK_SIGNATURE_INVALID (error envelope)"},
         402: {"description": "PAYMENT_FAILED (error envelope)"},
-        503: {"description": "PAYMENTS_UNAVAILABLE: no card processor configured (error envelope)"},
+        503: {
+            "description": "PAYMENTS_UNAVAILABLE: no card processor configured, or it cannot be reached"
+            " (error envelope, Retry-After)"
+        },
     },
 )
 
@@ -122,6 +125,8 @@ async def stripe_webhook(
 
     Handled: ``checkout.session.completed``, ``payment_intent.succeeded``, ``payment_intent.payment_failed``,
     ``charge.refunded``, ``charge.dispute.created``; others are acknowledged. A bad signature → 400.
+    A verified event that cannot be read is recorded (audit ``payment.webhook_malformed``), moves no
+    money and is acknowledged with its ``problem``, so Stripe does not resend it for days.
     """
     platform = await get_platform(request)
     payload = await request.body()
