@@ -42,6 +42,7 @@ HOSTILE_INPUTS = {
     "a number that overflows to infinity": b'{"name": "x", "n": 1e400}',
     "lone surrogate": b'{"name": "\\ud800"}',
     "lone surrogate in a member name": b'{"name": "x", "\\udfff": 1}',
+    "NUL, which PostgreSQL cannot store": b'{"name": "a\\u0000b"}',
     "600 levels of nesting": b'{"name": "x", "deep": ' + _nested(600) + b"}",
     "100000 levels of nesting": b'{"name": "x", "deep": ' + _nested(100_000) + b"}",
 }
@@ -117,6 +118,37 @@ async def test_the_cast_service_refuses_input_that_no_json_reader_holds(platform
                 principal, CastRequestBody(spell_id="acme/hello", input=value), f"k{secrets.token_hex(4)}"
             )
         assert exc.value.code == "VALIDATION_ERROR"
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("GET", "/v1/spells?q=%00", None),
+        ("GET", "/v1/spells/acme%00x", None),
+        ("GET", "/v1/spells/acme/hello%00/versions", None),
+        ("GET", "/v1/casts?spell_id=%00", None),
+        ("GET", "/v1/casts?cursor=a%00", None),
+        ("GET", "/v1/casts/cast%00", None),
+        ("DELETE", "/v1/keys/key%00", None),
+        ("DELETE", "/v1/buttons/b%00", None),
+        ("POST", "/v1/spells/acme/hello/versions/1.0.0%00/yank", None),
+        ("POST", "/v1/keys", {"name": "a\x00"}),
+    ],
+)
+async def test_nul_in_a_url_or_body_is_422_on_every_backend(
+    client: httpx.AsyncClient, platform: Platform, method: str, url: str, body: Any
+) -> None:
+    caller = seed_user(platform, "c@example.com", ["maker"])
+    answer = await client.request(method, url, headers=caller.headers, json=body)
+    assert (answer.status_code, answer.json()["error"]["code"]) == (422, "VALIDATION_ERROR"), answer.text
+    keys = await client.get("/v1/keys", headers=caller.headers)
+    assert len(keys.json()["items"]) == 1
+
+
+async def test_a_ledger_cursor_past_int64_is_422(client: httpx.AsyncClient, platform: Platform) -> None:
+    caster = seed_user(platform, "c@example.com", ["caster"])
+    ledger = await client.get("/v1/ledger?cursor=9999999999999999999", headers=caster.headers)
+    assert (ledger.status_code, ledger.json()["error"]["code"]) == (422, "VALIDATION_ERROR")
 
 
 def _api_routes(routes: list[Any]) -> list[APIRoute]:

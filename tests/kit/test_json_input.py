@@ -31,6 +31,8 @@ from spell.kit.json_input import MAX_SAFE_INTEGER, JsonInputError, check, loads
         (b"[" * 100_000 + b"]" * 100_000, ""),
         (b'{"a/b~": [{"c": NaN}]}', ""),
         (b'{"a/b~": "\\udc00"}', "/a~1b~0"),
+        (b'{"a": ["\\u0000"]}', "/a/0"),
+        (b'{"\\u0000": 1}', "/\ufffd"),
     ],
 )
 def test_loads_refuses_what_is_not_strict_json(raw: bytes, pointer: str) -> None:
@@ -63,14 +65,15 @@ def test_check_refuses_values_that_are_not_strict_json(value: Any) -> None:
         check(value)
 
 
+_TEXT = st.characters(codec="utf-8", exclude_characters="\x00")
 json_values = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(min_value=-MAX_SAFE_INTEGER, max_value=MAX_SAFE_INTEGER)
     | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
+    | st.text(_TEXT),
     lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+        st.lists(children, max_size=4) | st.dictionaries(st.text(_TEXT, max_size=8), children, max_size=4)
     ),
     max_leaves=20,
 )

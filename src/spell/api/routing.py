@@ -2,8 +2,9 @@
 
 FastAPI reads a JSON body with ``Request.json()`` (the standard library's lenient parser). Routes of
 this app use ``GuardedRoute``, whose requests parse with ``spell.kit.json_input`` instead, so a body
-with ``NaN``, a lone surrogate, an integer past ±(2^53 - 1) or deep nesting is refused with 422
-``VALIDATION_ERROR`` before any route or service sees it.
+with ``NaN``, a lone surrogate, NUL, an integer past ±(2^53 - 1) or deep nesting is refused with 422
+``VALIDATION_ERROR`` before any route or service sees it. So is a path or query with NUL, which
+PostgreSQL cannot compare with stored text (SQLite can: the two would answer differently).
 """
 
 from __future__ import annotations
@@ -49,6 +50,13 @@ class GuardedRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:
-            return await handler(StrictJsonRequest(request.scope, request.receive))
+            scope = request.scope
+            query = scope["query_string"]
+            if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
+                raise InvalidInput(
+                    "the URL contains a NUL character",
+                    details={"errors": [{"path": "url", "message": "NUL (%00) is not allowed"}]},
+                )
+            return await handler(StrictJsonRequest(scope, request.receive))
 
         return guarded

@@ -6,7 +6,8 @@ breaks something further in (canonical digests, UTF-8 columns, recursive validat
 outside is held to what every JSON reader and the canonical form (RFC 8785) agree on:
 
 - numbers are finite, and integers lie within ±(2^53 - 1) (exact in every reader);
-- strings and member names are Unicode scalar values (no lone surrogates);
+- strings and member names are Unicode scalar values (no lone surrogates) without U+0000, which
+  PostgreSQL text and jsonb cannot store;
 - arrays and objects nest at most ``max_depth`` levels.
 
 ``loads`` parses and checks text; ``check`` checks a value that was parsed elsewhere. Both raise
@@ -99,6 +100,8 @@ def _check_scalar(item: Any, path: tuple[str | int, ...]) -> None:
 
 
 def _check_text(text: str, path: tuple[str | int, ...]) -> None:
+    if "\x00" in text:
+        raise JsonInputError("text contains U+0000 (NUL)", _pointer(path))
     if text.isascii():
         return
     try:
@@ -108,11 +111,12 @@ def _check_text(text: str, path: tuple[str | int, ...]) -> None:
 
 
 def _pointer(path: tuple[str | int, ...]) -> str:
-    """RFC 6901 JSON Pointer of ``path``, lone surrogates shown as U+FFFD so the error itself is UTF-8."""
+    """RFC 6901 JSON Pointer of ``path``; NUL and lone surrogates shown as U+FFFD (storable text)."""
     return "".join("/" + _printable(str(part)).replace("~", "~0").replace("/", "~1") for part in path)
 
 
 def _printable(text: str) -> str:
+    text = text.replace("\x00", "\ufffd")
     if text.isascii():
         return text
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
