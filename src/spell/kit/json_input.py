@@ -65,7 +65,76 @@ def loads(raw: bytes | str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
 
 def check(value: Any, *, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
     """Raise ``JsonInputError`` unless ``value`` is strict JSON data nested at most ``max_depth`` levels."""
+    # The quick pass keeps no paths; only a refused value is walked again to say where.
+    if not _acceptable(value, max_depth):
+        _locate(value, max_depth)
+        raise JsonInputError("the value is not strict JSON")  # pragma: no cover - _locate raised
+
+
+def _acceptable(value: Any, max_depth: int) -> bool:
+    kind = type(value)
+    if kind is not dict and kind is not list:
+        return _scalar_ok(value, kind)
     # Iterative, so a value nested past the interpreter's stack is refused rather than crashing here.
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        container, depth = stack.pop()
+        if depth >= max_depth:
+            return False
+        if type(container) is dict:
+            for key in container:
+                if type(key) is not str or "\x00" in key or (not key.isascii() and not _text_ok(key)):
+                    return False
+            members: Any = container.values()
+        else:
+            members = container
+        if not _members_ok(members, depth + 1, stack):
+            return False
+    return True
+
+
+def _members_ok(members: Any, depth: int, stack: list[tuple[Any, int]]) -> bool:
+    """Check the scalars among ``members`` inline (this runs once per value of every request body);
+    containers go on ``stack``."""
+    for member in members:
+        kind = type(member)
+        if kind is str:
+            if "\x00" in member or (not member.isascii() and not _text_ok(member)):
+                return False
+        elif kind is dict or kind is list:
+            stack.append((member, depth))
+        elif kind is int:
+            if not -MAX_SAFE_INTEGER <= member <= MAX_SAFE_INTEGER:
+                return False
+        elif not _scalar_ok(member, kind):
+            return False
+    return True
+
+
+def _scalar_ok(item: Any, kind: type) -> bool:
+    if kind is str:
+        return _text_ok(item)
+    if kind is int:
+        return -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER
+    if kind is float:
+        return math.isfinite(item)
+    return item is None or kind is bool
+
+
+def _text_ok(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _locate(value: Any, max_depth: int) -> None:
+    """Walk a refused value again, with paths, and raise for the first problem found."""
     stack: list[tuple[Any, int, tuple[str | int, ...]]] = [(value, 0, ())]
     while stack:
         item, depth, path = stack.pop()
