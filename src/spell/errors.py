@@ -67,6 +67,7 @@ Tree::
     │   └── EngineUnavailable (ENGINE_UNAVAILABLE, 503)
     │       └── SandboxUnavailable (SANDBOX_UNAVAILABLE)
     ├── FetchFailed (FETCH_FAILED, 502)
+    ├── PaymentsUnavailable (PAYMENTS_UNAVAILABLE, 503)
     └── Overloaded (OVERLOADED, 503)
 """
 
@@ -550,7 +551,8 @@ class PaymentFailed(QuotaError):
 
 
 class PaymentsUnavailable(SpellError):
-    """Card payments are not configured on this platform (the prepaid wallet still works)."""
+    """Card payments are not configured here, or the card processor cannot be reached (the prepaid
+    wallet still works)."""
 
     code = "PAYMENTS_UNAVAILABLE"
     status_code = 503

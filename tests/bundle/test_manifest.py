@@ -76,6 +76,11 @@ amount_micros = 1000
         ({"runtime": {"execution": "quantum"}}, "runtime.execution"),
         ({"risk": "extreme"}, "risk"),
         ({"id": "NoSlash"}, "id"),
+        ({"version": "1.0." + "9" * 5000}, "version"),
+        ({"version": "1.0." + "9" * 47}, "version"),
+        ({"pricing": {"model": "flat", "amount_micros": 2**63}}, "pricing.amount_micros"),
+        ({"pricing": {"model": "metered", "per_compute_ms_micros": 2**53}}, "pricing.per_compute_ms_micros"),
+        ({"pricing": {"model": "per_event", "events": {"page": 2**70}}}, "pricing.events"),
     ],
 )
 def test_bad_fields_name_the_file_and_field_path(patch: dict[str, object], path: str) -> None:

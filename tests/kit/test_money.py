@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from spell.kit.money import (
+    MAX_MICROS,
     Money,
     allocate,
     ceil_div,
@@ -137,3 +138,10 @@ def test_allocate_parts_always_sum_to_the_amount(amount: int, weights: list[int]
     assert all(p >= 0 for p in parts)
     for part, weight in zip(parts, weights, strict=True):
         assert abs(part * sum(weights) - amount * weight) < sum(weights)
+
+
+@pytest.mark.parametrize("text", ["9007199254.740992", "-9007199254.740992", "1e20", "1e999999999"])
+def test_parse_micros_refuses_amounts_past_the_largest(text: str) -> None:
+    with pytest.raises(ValueError, match="largest amount"):
+        parse_micros(text)
+    assert parse_micros("9007199254.740991") == MAX_MICROS

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from spell.errors import SpellError
 
-__all__ = ["error_response", "install_error_handlers"]
+__all__ = ["SpellErrorResponse", "error_response", "install_error_handlers"]
 
 _log = logging.getLogger(__name__)
 
@@ -25,6 +25,15 @@ _HTTP_CODES = {
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
 }
+
+
+class SpellErrorResponse(StarletteHTTPException):
+    """Carries a ``SpellError`` through framework code that lets only HTTP exceptions pass (body
+    reading: FastAPI turns any other exception there into a bare 400); rendered as that error."""
+
+    def __init__(self, error: SpellError) -> None:
+        super().__init__(error.status_code, error.message)
+        self.error = error
 
 
 def error_response(
@@ -61,6 +70,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101
+    if isinstance(exc, SpellErrorResponse):
+        return await _spell_error(request, exc.error)
     code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
     body = {"code": code, "message": str(exc.detail)}
     return error_response(request, exc.status_code, body, dict(exc.headers or {}))

@@ -9,6 +9,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from spell.api.errors import SpellErrorResponse
 from spell.errors import PayloadTooLarge
 
 __all__ = ["BodyLimitMiddleware", "RequestIdMiddleware"]
@@ -60,15 +61,17 @@ class BodyLimitMiddleware:
         seen = 0
 
         async def limited() -> Message:
-            # Bodies without a Content-Length are counted as they arrive; the route's read then fails
-            # with PAYLOAD_TOO_LARGE, rendered like any other error.
+            # Bodies without a Content-Length (chunked) are counted as they arrive; the route's read
+            # then fails with PAYLOAD_TOO_LARGE, rendered like any other error.
             nonlocal seen
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise PayloadTooLarge(
-                        f"the body exceeds {self.max_bytes} bytes", details={"max_bytes": self.max_bytes}
+                    raise SpellErrorResponse(
+                        PayloadTooLarge(
+                            f"the body exceeds {self.max_bytes} bytes", details={"max_bytes": self.max_bytes}
+                        )
                     )
             return message
 

@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal, TypeVar, Union
 import msgspec
 from msgspec.structs import force_setattr
 
+from spell.kit.money import MAX_MICROS
+
 __all__ = [
     "ID_PATTERN",
     "STEPS_DIR",
@@ -38,15 +40,17 @@ __all__ = [
 ]
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)+$")
-VERSION_PATTERN = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+# At most 50 characters: what the registry stores and routes accept, and numbers int() reads at once.
+VERSION_PATTERN = re.compile(r"^(?=.{5,50}$)(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 STEP_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 Execution = Literal["host", "docker", "wasm", "builtin", "api"]
 Risk = Literal["low", "medium", "high", "critical"]
-_VERSION_MESSAGE = "must be a version like 1.2.3 (x.y.z)"
+_VERSION_MESSAGE = "must be a version like 1.2.3 (x.y.z), at most 50 characters long"
 
 _Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
 _NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 _NonNegative = Annotated[int, msgspec.Meta(ge=0)]
+_Micros = Annotated[int, msgspec.Meta(ge=0, le=MAX_MICROS)]
 _Positive = Annotated[int, msgspec.Meta(ge=1)]
 _M = TypeVar("_M", bound="_Model")
 _PATH_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
@@ -293,11 +297,11 @@ class Pricing(_Model, frozen=True, forbid_unknown_fields=True, kw_only=True):
 
     model: Literal["free", "flat", "metered", "per_event", "one_time"] = "free"
     currency: _Currency = "USD"
-    amount_micros: _NonNegative = 0
-    per_compute_ms_micros: _NonNegative = 0
-    per_output_mb_micros: _NonNegative = 0
-    per_network_request_micros: _NonNegative = 0
-    events: dict[str, int] = msgspec.field(default_factory=dict)
+    amount_micros: _Micros = 0
+    per_compute_ms_micros: _Micros = 0
+    per_output_mb_micros: _Micros = 0
+    per_network_request_micros: _Micros = 0
+    events: dict[str, _Micros] = msgspec.field(default_factory=dict)
     max_events: _NonNegative = 0
     charge_on_failure: bool = False
 

@@ -14,6 +14,7 @@ from typing import Any
 
 __all__ = [
     "BASIS_POINTS",
+    "MAX_MICROS",
     "MICROS_PER_UNIT",
     "Money",
     "allocate",
@@ -25,6 +26,10 @@ __all__ = [
 ]
 
 MICROS_PER_UNIT = 1_000_000
+# The largest amount anything takes from outside: JSON readers and the canonical form (RFC 8785) keep
+# integers exact only up to 2^53 - 1, which is about 9 billion units; database columns hold 2^63 - 1.
+MAX_MICROS = 2**53 - 1
+_MAX_UNITS = Decimal(MAX_MICROS).scaleb(-6)
 BASIS_POINTS = 10_000
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 # ISO 4217 currencies whose minor unit is not 1/100 (the ones a card processor meets in practice).
@@ -59,6 +64,9 @@ def parse_micros(text: str) -> int:
         raise ValueError(f"not a decimal amount: {text!r}") from None
     if not value.is_finite():
         raise ValueError(f"not a finite amount: {text!r}")
+    # Compared before multiplying: an exponent like 1e999999999 would overflow the decimal context.
+    if value.copy_abs() > _MAX_UNITS:
+        raise ValueError(f"{text[:40]!r} is beyond the largest amount, {MAX_MICROS} micro-units")
     micros = value * MICROS_PER_UNIT
     if micros != micros.to_integral_value():
         raise ValueError(f"{text!r} is finer than one micro-unit (6 decimal places)")

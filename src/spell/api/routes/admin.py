@@ -8,10 +8,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from spell.api.deps import CurrentPlatform, CurrentPrincipal, blocking
+from spell.api.routing import GuardedRoute
 from spell.api.schemas import BanOut
 from spell.errors import PermissionDenied
 
-router = APIRouter(tags=["admin"])
+router = APIRouter(route_class=GuardedRoute, tags=["admin"])
 
 
 class BanCreate(BaseModel):

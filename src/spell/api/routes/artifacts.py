@@ -6,8 +6,9 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 from spell.api.deps import CurrentPlatform, blocking
+from spell.api.routing import GuardedRoute
 
-router = APIRouter(tags=["artifacts"])
+router = APIRouter(route_class=GuardedRoute, tags=["artifacts"])
 
 
 @router.get("/v1/artifacts/{artifact_id}", response_class=FileResponse)

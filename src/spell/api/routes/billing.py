@@ -8,16 +8,21 @@ from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, Field
 
 from spell.api.deps import CurrentPlatform, CurrentPrincipal, blocking, get_platform
-from spell.kit.money import Money
+from spell.api.routing import GuardedRoute
+from spell.kit.money import MAX_MICROS, Money
 from spell.models import User
 from spell.platform.billing.payments import PaymentService
 
 router = APIRouter(
+    route_class=GuardedRoute,
     tags=["billing"],
     responses={
         400: {"description": "WEBHOOK_SIGNATURE_INVALID (error envelope)"},
         402: {"description": "PAYMENT_FAILED (error envelope)"},
-        503: {"description": "PAYMENTS_UNAVAILABLE: no card processor configured (error envelope)"},
+        503: {
+            "description": "PAYMENTS_UNAVAILABLE: no card processor configured, or it cannot be reached"
+            " (error envelope, Retry-After)"
+        },
     },
 )
 
@@ -27,7 +32,7 @@ class CheckoutRequest(BaseModel):
 
     success_url: str = Field(min_length=1, max_length=2000)
     cancel_url: str = Field(min_length=1, max_length=2000)
-    top_up_micros: int | None = Field(default=None, gt=0)
+    top_up_micros: int | None = Field(default=None, gt=0, le=MAX_MICROS)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
 
 
@@ -40,7 +45,7 @@ class PortalRequest(BaseModel):
 class TopUpRequest(BaseModel):
     """Charge the saved card now and credit the wallet."""
 
-    amount_micros: int = Field(gt=0)
+    amount_micros: int = Field(gt=0, le=MAX_MICROS)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
 
 
@@ -120,6 +125,8 @@ async def stripe_webhook(
 
     Handled: ``checkout.session.completed``, ``payment_intent.succeeded``, ``payment_intent.payment_failed``,
     ``charge.refunded``, ``charge.dispute.created``; others are acknowledged. A bad signature → 400.
+    A verified event that cannot be read is recorded (audit ``payment.webhook_malformed``), moves no
+    money and is acknowledged with its ``problem``, so Stripe does not resend it for days.
     """
     platform = await get_platform(request)
     payload = await request.body()

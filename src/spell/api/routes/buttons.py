@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from spell.api.deps import CastingPrincipal, CurrentPlatform, CurrentPrincipal, blocking
 from spell.api.routes.casts import start_cast
+from spell.api.routing import GuardedRoute
 from spell.api.schemas import ButtonList, ButtonOut, CastOut, Deleted
 from spell.platform.button.service import ButtonCreate, ButtonService, button_out
 from spell.platform.cast.service import CastRequestBody
@@ -22,7 +23,7 @@ _CAST_RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {"model": CastOut, "description": "The cast is queued or running; follow Location."},
 }
 
-router = APIRouter(tags=["buttons"])
+router = APIRouter(route_class=GuardedRoute, tags=["buttons"])
 
 
 class ButtonBody(BaseModel):

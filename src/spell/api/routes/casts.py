@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from spell.api.deps import CastingPrincipal, CurrentPlatform, CurrentPrincipal, blocking
 from spell.api.inline import InlineCasts
+from spell.api.routing import GuardedRoute
 from spell.api.schemas import ArtifactList, CastList, CastOut
 from spell.errors import InvalidInput
 from spell.kit.time import to_rfc3339
@@ -32,7 +33,7 @@ _CAST_RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {"model": CastOut, "description": "The cast is queued or running; follow Location."},
 }
 
-router = APIRouter(tags=["casts"])
+router = APIRouter(route_class=GuardedRoute, tags=["casts"])
 
 _PREFER_WAIT = re.compile(r"(?:^|[;,\s])wait=(\d+)")
 

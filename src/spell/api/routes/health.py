@@ -8,8 +8,9 @@ from fastapi import APIRouter
 from sqlalchemy import text
 
 from spell.api.deps import CurrentPlatform, blocking
+from spell.api.routing import GuardedRoute
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=GuardedRoute, tags=["health"])
 
 
 @router.get("/healthz")

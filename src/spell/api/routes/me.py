@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from spell.api.deps import CurrentPlatform, CurrentPrincipal, blocking
+from spell.api.routing import GuardedRoute
 from spell.api.schemas import KeyCreated, KeyList, KeyOut, MeOut, TenantOut
 from spell.kit.time import to_rfc3339
 from spell.models import ApiKey
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(route_class=GuardedRoute, tags=["auth"])
 
 
 class KeyCreate(BaseModel):
@@ -21,7 +21,7 @@ class KeyCreate(BaseModel):
 
     name: str = Field(default="default", min_length=1, max_length=200)
     scopes: list[str] | None = None
-    expires_at: datetime | None = None
+    expires_at: AwareDatetime | None = Field(default=None, description="RFC 3339 with Z or an offset")
     test: bool = False
 
 

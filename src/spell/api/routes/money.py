@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from spell.api.deps import CurrentPlatform, CurrentPrincipal, blocking
+from spell.api.routing import GuardedRoute
 from spell.errors import InvalidInput, PermissionDenied
 from spell.kit.time import parse_rfc3339, to_rfc3339, utcnow
 from spell.platform.audit.service import AuditService
@@ -20,6 +21,7 @@ from spell.platform.cast.service import limits_for
 from spell.platform.ledger import queries
 
 router = APIRouter(
+    route_class=GuardedRoute,
     tags=["money"],
     responses={402: {"description": "BUDGET_CAP_EXCEEDED, INSUFFICIENT_CREDITS (error envelope)"}},
 )
@@ -130,7 +132,7 @@ async def get_ledger(
     principal: CurrentPrincipal,
     platform: CurrentPlatform,
     limit: int = Query(default=50, ge=1, le=500),
-    cursor: str | None = Query(default=None, pattern=r"^\d{1,19}$"),
+    cursor: str | None = Query(default=None, pattern=r"^\d{1,18}$"),
 ) -> dict[str, Any]:
     """Your own ledger postings (wallet and holds), newest first, paginated with ``cursor``."""
     principal.require("cast:invoke")
@@ -170,7 +172,7 @@ async def get_audit(
     action: str | None = Query(default=None, max_length=60),
     actor_id: str | None = Query(default=None, max_length=40),
     limit: int = Query(default=100, ge=1, le=1000),
-    cursor: str | None = Query(default=None, pattern=r"^\d{1,19}$"),
+    cursor: str | None = Query(default=None, pattern=r"^\d{1,18}$"),
 ) -> AuditPage:
     """Audit records (``audit:read``); admins see every tenant, auditors their own."""
     principal.require("audit:read")

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 
 from spell.api.deps import CurrentPlatform, CurrentPrincipal, blocking
+from spell.api.routing import GuardedRoute
 from spell.api.schemas import (
     PublisherKeyOut,
     SpellDetail,
@@ -22,7 +23,7 @@ from spell.kit.time import to_rfc3339
 from spell.platform.spell import publishers
 from spell.platform.spell.schemas import spell_out, suspension_out, version_out
 
-router = APIRouter(tags=["spells"])
+router = APIRouter(route_class=GuardedRoute, tags=["spells"])
 
 
 class PublisherKeyCreate(BaseModel):

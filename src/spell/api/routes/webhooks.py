@@ -8,10 +8,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from spell.api.deps import CurrentPlatform, CurrentPrincipal, blocking
+from spell.api.routing import GuardedRoute
 from spell.kit.time import to_rfc3339
 from spell.platform.webhook.secret import TenantWebhookSecret
 
-router = APIRouter(tags=["webhooks"])
+router = APIRouter(route_class=GuardedRoute, tags=["webhooks"])
 
 
 class WebhookSecretOut(BaseModel):

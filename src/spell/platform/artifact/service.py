@@ -71,7 +71,8 @@ class ArtifactService:
 
     def open_signed(self, uow: UnitOfWork, artifact_id: str, expires: int, sig: str) -> tuple[Artifact, Path]:
         """Check a signed URL and return the row and blob path; 401 for a bad/old URL, 410 when expired."""
-        if not hmac.compare_digest(self.sign(artifact_id, expires), sig):
+        # compare_digest refuses non-ASCII text; a signature is ASCII, so anything else is simply wrong.
+        if not sig.isascii() or not hmac.compare_digest(self.sign(artifact_id, expires), sig):
             raise AuthError("the download URL signature is invalid")
         now = utcnow()
         if expires < int(now.timestamp()):

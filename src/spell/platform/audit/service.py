@@ -35,6 +35,7 @@ ACTIONS = frozenset(
         "cast.created", "cast.terminal",
         "budget.changed", "credit.granted", "charge.captured", "charge.refunded",
         "payment.succeeded", "payment.failed", "payment.refunded", "payment.disputed",
+        "payment.webhook_malformed",
         "user.banned", "user.unbanned", "tenant.bound",
         "webhook_secret.rotated",
     }

@@ -17,7 +17,7 @@ from spell.errors import (
     TenantNotFound,
 )
 from spell.kit.ids import new_id
-from spell.kit.time import utcnow
+from spell.kit.time import aware_utc, utcnow
 from spell.models import ROLES, ApiKey, Tenant, User
 from spell.platform.audit.hooks import act_as
 from spell.platform.audit.service import AuditService
@@ -247,8 +247,13 @@ class AuthService:
         else:
             # Never empty: every role has an everyday scope, and an asking credential holds keys:manage.
             chosen = [scope for scope in default_scopes_for_roles(user.roles) if scope in allowed]
-        if expires_at is not None and expires_at <= utcnow():
-            raise InvalidInput("expires_at must be in the future")
+        if expires_at is not None:
+            try:
+                expires_at = aware_utc(expires_at)
+            except ValueError as exc:
+                raise InvalidInput(f"expires_at: {exc}", details={"field": "expires_at"}) from None
+            if expires_at <= utcnow():
+                raise InvalidInput("expires_at must be in the future")
         token = new_secret(test=test)
         key = ApiKey(
             id=new_id("key"),

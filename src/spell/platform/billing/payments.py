@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from spell.errors import InvalidInput, NotFound
 from spell.kit.ids import new_id
-from spell.kit.money import Money
+from spell.kit.money import MAX_MICROS, Money
 from spell.kit.time import utcnow
 from spell.models.payment import PaymentCustomer, PaymentRecord, WebhookEvent
 from spell.platform.audit.service import AuditService
@@ -36,8 +36,41 @@ HANDLED_EVENTS = (
 )
 
 
-def _minor_to_money(minor: Any, currency: Any) -> Money:
-    return Money.from_minor(int(minor), str(currency).upper())
+class MalformedEvent(ValueError):
+    """A verified event whose object lacks a field this platform reads, or holds the wrong kind of value."""
+
+
+def _money(obj: dict[str, Any], field: str) -> Money:
+    """``obj[field]`` minor units of ``obj["currency"]`` as Money, or ``MalformedEvent``."""
+    minor, currency = obj.get(field), obj.get("currency")
+    if type(minor) is not int or minor < 0 or not isinstance(currency, str):
+        raise MalformedEvent(f"{field} and currency must be a non-negative integer and a currency code")
+    try:
+        money = Money.from_minor(minor, currency.upper())
+    except ValueError as exc:
+        raise MalformedEvent(f"{field}: {exc}") from None
+    if money.micros > MAX_MICROS:
+        raise MalformedEvent(f"{field} is beyond the largest amount")
+    return money
+
+
+def _ref(obj: dict[str, Any], field: str) -> str:
+    """``obj[field]`` as a provider object id, or ``MalformedEvent``."""
+    value = obj.get(field)
+    if not (isinstance(value, str) and 0 < len(value) <= 100 and value.isprintable()):
+        raise MalformedEvent(f"{field} must be an object id")
+    return value
+
+
+def _user_id(obj: dict[str, Any]) -> str | None:
+    """The user id this platform put in ``metadata`` (None when absent), or ``MalformedEvent``."""
+    metadata = obj.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise MalformedEvent("metadata must be an object")
+    user_id = metadata.get("user_id")
+    if user_id is None or (isinstance(user_id, str) and 0 < len(user_id) <= 40):
+        return user_id
+    raise MalformedEvent("metadata.user_id must be a user id")
 
 
 class PaymentService:
@@ -163,7 +196,12 @@ class PaymentService:
 
     # -- webhooks -----------------------------------------------------------------------------
     def handle_webhook(self, payload: bytes, signature: str | None) -> dict[str, Any]:
-        """Verify, de-duplicate and apply one delivery; a repeated event id changes nothing."""
+        """Verify, de-duplicate and apply one delivery; a repeated event id changes nothing.
+
+        A verified event that cannot be read is recorded (event row and ``payment.webhook_malformed``
+        audit record), moves no money, and is acknowledged: the provider would otherwise resend it
+        for days.
+        """
         event = self.provider.parse_webhook(payload, signature)
         table = WebhookEvent.__table__
         assert isinstance(table, Table)  # noqa: S101 - declarative tables are Table objects
@@ -175,10 +213,24 @@ class PaymentService:
         )
         if not first:
             return {"event_id": event.id, "type": event.type, "duplicate": True, "handled": False}
-        handler = self._handlers().get(event.type)
+        handler = None if event.problem else self._handlers().get(event.type)
+        problem = event.problem
         if handler is not None:
-            handler(event)
-        return {"event_id": event.id, "type": event.type, "duplicate": False, "handled": handler is not None}
+            try:
+                handler(event)
+            except MalformedEvent as exc:  # raised while reading fields, before any write
+                problem = str(exc)
+        handled = handler is not None
+        result = {"event_id": event.id, "type": event.type, "duplicate": False, "handled": handled}
+        if problem is not None:
+            self.audit.append(
+                "payment.webhook_malformed",
+                actor_id=None,
+                subject=event.id,
+                data={"provider": self.provider.name, "type": event.type, "problem": problem[:200]},
+            )
+            return {**result, "handled": False, "problem": problem[:200]}
+        return result
 
     def _handlers(self) -> dict[str, Callable[[ProviderEvent], None]]:
         return {
@@ -197,16 +249,16 @@ class PaymentService:
             or not obj.get("payment_intent")
         ):
             return  # a saved card (setup mode) moves no money
-        user_id = str((obj.get("metadata") or {}).get("user_id") or obj.get("client_reference_id"))
-        amount = _minor_to_money(obj["amount_total"], obj["currency"])
-        self._settled(user_id, str(obj["payment_intent"]), amount)
+        user_id = _user_id(obj) or _ref(obj, "client_reference_id")
+        amount = _money(obj, "amount_total")
+        self._settled(user_id, _ref(obj, "payment_intent"), amount)
 
     def _on_intent_succeeded(self, event: ProviderEvent) -> None:
         obj = event.data
-        user_id = (obj.get("metadata") or {}).get("user_id")
+        user_id = _user_id(obj)
         if not user_id:
             return  # not a payment this platform started
-        self._settled(str(user_id), str(obj["id"]), _minor_to_money(obj["amount_received"], obj["currency"]))
+        self._settled(user_id, _ref(obj, "id"), _money(obj, "amount_received"))
 
     def _settled(self, user_id: str, payment_ref: str, amount: Money) -> None:
         record = self._by_ref(payment_ref)
@@ -221,33 +273,42 @@ class PaymentService:
 
     def _on_intent_failed(self, event: ProviderEvent) -> None:
         obj = event.data
-        record = self._by_ref(str(obj["id"]))
+        ref, user_id = _ref(obj, "id"), _user_id(obj)
+        error = obj.get("last_payment_error") or {}
+        if not isinstance(error, dict):
+            raise MalformedEvent("last_payment_error must be an object")
+        code, decline = error.get("code"), error.get("decline_code")
+        record = self._by_ref(ref)
         if record is not None:
             record.status = "failed"
             record.updated_at = utcnow()
-        error = obj.get("last_payment_error") or {}
         self.audit.append(
             "payment.failed",
-            actor_id=(obj.get("metadata") or {}).get("user_id"),
-            subject=str(obj["id"]),
-            data={"code": error.get("code"), "decline_code": error.get("decline_code")},
+            actor_id=user_id,
+            subject=ref,
+            data={"code": _short(code), "decline_code": _short(decline)},
         )
 
     def _on_refunded(self, event: ProviderEvent) -> None:
         obj = event.data
-        record = self._by_ref(str(obj.get("payment_intent")))
+        if obj.get("payment_intent") is None:
+            return  # a charge without a PaymentIntent was not made by this platform
+        ref, refunded = _ref(obj, "payment_intent"), _money(obj, "amount_refunded")
+        record = self._by_ref(ref)
         if record is not None:
-            self._take_back(record, _minor_to_money(obj["amount_refunded"], obj["currency"]), kind="refund")
+            self._take_back(record, refunded, kind="refund")
 
     def _on_dispute(self, event: ProviderEvent) -> None:
         obj = event.data
-        record = self._by_ref(str(obj.get("payment_intent")))
+        if obj.get("payment_intent") is None:
+            return  # a charge without a PaymentIntent was not made by this platform
+        ref, dispute_id, disputed = _ref(obj, "payment_intent"), _ref(obj, "id"), _money(obj, "amount")
+        record = self._by_ref(ref)
         if record is not None:
-            disputed = _minor_to_money(obj["amount"], obj["currency"])
             cumulative = Money(
                 min(record.amount_micros, record.refunded_micros + disputed.micros), record.currency
             )
-            self._take_back(record, cumulative, kind="dispute", ref=str(obj["id"]))
+            self._take_back(record, cumulative, kind="dispute", ref=dispute_id)
 
     # -- rows ---------------------------------------------------------------------------------
     def _by_ref(self, payment_ref: str) -> PaymentRecord | None:
@@ -281,3 +342,8 @@ class PaymentService:
                 f"{amount} is not a whole number of the currency's smallest unit",
                 details={"amount_micros": amount.micros, "currency": amount.currency},
             ) from None
+
+
+def _short(value: Any) -> str | None:
+    """A provider's code as short text for the audit log (None when absent or not text)."""
+    return value[:100] if isinstance(value, str) else None

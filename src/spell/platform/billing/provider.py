@@ -13,7 +13,14 @@ from spell.config.billing import BillingSettings
 from spell.errors import PaymentsUnavailable
 from spell.kit.money import Money
 
-__all__ = ["PaymentProvider", "ProviderEvent", "ProviderPayment", "WalletOnly", "provider_from_settings"]
+__all__ = [
+    "PaymentProvider",
+    "ProviderEvent",
+    "ProviderPayment",
+    "WalletOnly",
+    "provider_from_settings",
+    "unreachable",
+]
 
 
 @dataclass(frozen=True)
@@ -28,11 +35,16 @@ class ProviderPayment:
 
 @dataclass(frozen=True)
 class ProviderEvent:
-    """A verified webhook event."""
+    """A verified webhook event; ``problem`` says why it cannot be applied (None: well formed).
+
+    A delivery that verifies but is not an event this platform can read still gets an id (derived
+    from its bytes when it has none), so it is recorded once and acknowledged, never retried forever.
+    """
 
     id: str
     type: str
     data: dict[str, Any]
+    problem: str | None = None
 
 
 class PaymentProvider(Protocol):
@@ -67,6 +79,15 @@ class PaymentProvider(Protocol):
     def parse_webhook(self, payload: bytes, signature: str | None) -> ProviderEvent:
         """Verify and decode a webhook delivery; raise ``WEBHOOK_SIGNATURE_INVALID`` if it does not verify."""
         ...
+
+
+def unreachable(provider: str, reason: str) -> PaymentsUnavailable:
+    """The card processor did not answer (network, its outage, its rate limit); nothing was charged."""
+    return PaymentsUnavailable(
+        f"the payment provider cannot be reached; try again shortly ({reason})",
+        details={"provider": provider},
+        retry_after=30,
+    )
 
 
 def _unavailable() -> PaymentsUnavailable:

@@ -5,13 +5,17 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import stripe
 
 from spell.errors import PaymentFailed, WebhookSignatureInvalid
+from spell.kit import json_input
 from spell.kit.money import Money
-from spell.platform.billing.provider import ProviderEvent, ProviderPayment
+from spell.platform.billing.provider import ProviderEvent, ProviderPayment, unreachable
 
 __all__ = ["StripeProvider"]
 
@@ -23,17 +27,32 @@ class StripeProvider:
 
     name = "stripe"
 
-    def __init__(self, api_key: str, webhook_secret: str, *, api_base: str | None = None) -> None:
+    def __init__(
+        self, api_key: str, webhook_secret: str, *, api_base: str | None = None, max_network_retries: int = 2
+    ) -> None:
         addresses: Any = {"api": api_base} if api_base else None
-        self.client = stripe.StripeClient(api_key, base_addresses=addresses, max_network_retries=2)
+        self.client = stripe.StripeClient(
+            api_key, base_addresses=addresses, max_network_retries=max_network_retries
+        )
         self.webhook_secret = webhook_secret
+
+    @contextmanager
+    def _reachable(self) -> Iterator[None]:
+        """Stripe down, slow or refusing for load (after the SDK's retries): 503 ``PAYMENTS_UNAVAILABLE``."""
+        try:
+            yield
+        except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
+            raise unreachable(self.name, type(exc).__name__) from None
+        except stripe.APIError as exc:  # Stripe's own 5xx
+            raise unreachable(self.name, f"{type(exc).__name__} {exc.http_status}") from None
 
     def create_customer(self, *, user_id: str, email: str | None) -> str:
         """A Stripe customer carrying our user id in its metadata."""
         params: Any = {"metadata": {"user_id": user_id}}
         if email:
             params["email"] = email
-        customer = self.client.v1.customers.create(params, {"idempotency_key": f"customer:{user_id}"})
+        with self._reachable():
+            customer = self.client.v1.customers.create(params, {"idempotency_key": f"customer:{user_id}"})
         return str(customer.id)
 
     def checkout_url(
@@ -64,14 +83,16 @@ class StripeProvider:
                     }
                 ],
             )
-        session = self.client.v1.checkout.sessions.create(params)
+        with self._reachable():
+            session = self.client.v1.checkout.sessions.create(params)
         return str(session.url)
 
     def portal_url(self, *, customer_ref: str, return_url: str) -> str:
         """The Stripe billing portal for this customer."""
-        session = self.client.v1.billing_portal.sessions.create(
-            {"customer": customer_ref, "return_url": return_url}
-        )
+        with self._reachable():
+            session = self.client.v1.billing_portal.sessions.create(
+                {"customer": customer_ref, "return_url": return_url}
+            )
         return str(session.url)
 
     def charge(
@@ -87,7 +108,8 @@ class StripeProvider:
             "metadata": {"user_id": user_id, "ledger_transaction": idempotency_key},
         }
         try:
-            intent = self.client.v1.payment_intents.create(params, {"idempotency_key": idempotency_key})
+            with self._reachable():
+                intent = self.client.v1.payment_intents.create(params, {"idempotency_key": idempotency_key})
         except stripe.CardError as exc:
             raise PaymentFailed(
                 f"the card was declined: {exc.user_message or exc.code}",
@@ -98,20 +120,47 @@ class StripeProvider:
 
     def refund(self, *, payment_ref: str, amount: Money, idempotency_key: str) -> ProviderPayment:
         """Refund part or all of a PaymentIntent."""
-        refund = self.client.v1.refunds.create(
-            {"payment_intent": payment_ref, "amount": amount.to_minor(round_up=False)},
-            {"idempotency_key": idempotency_key},
-        )
+        with self._reachable():
+            refund = self.client.v1.refunds.create(
+                {"payment_intent": payment_ref, "amount": amount.to_minor(round_up=False)},
+                {"idempotency_key": idempotency_key},
+            )
         status = "succeeded" if refund.status in ("succeeded", "pending") else "failed"
         return ProviderPayment(str(refund.id), status, amount, raw=refund.to_dict())
 
     def parse_webhook(self, payload: bytes, signature: str | None) -> ProviderEvent:
-        """``stripe.Webhook.construct_event``: signature and timestamp (5 minutes' tolerance) checked."""
+        """Signature and timestamp (5 minutes' tolerance) checked by the SDK, then the event read strictly.
+
+        A delivery that verifies but does not read as an event is returned with its ``problem`` set.
+        """
         try:
-            event = stripe.Webhook.construct_event(payload, signature, self.webhook_secret)
-        except (stripe.SignatureVerificationError, ValueError) as exc:
+            stripe.WebhookSignature.verify_header(
+                payload, signature, self.webhook_secret, stripe.Webhook.DEFAULT_TOLERANCE
+            )
+        except (stripe.SignatureVerificationError, ValueError) as exc:  # ValueError: not UTF-8
             raise WebhookSignatureInvalid(
                 "the Stripe-Signature header does not verify", details={"reason": str(exc)[:200]}
             ) from None
-        data = event.to_dict()
-        return ProviderEvent(id=str(data["id"]), type=str(data["type"]), data=dict(data["data"]["object"]))
+        return read_event(payload)
+
+
+def read_event(payload: bytes) -> ProviderEvent:
+    """A verified delivery as an event: ``id``, ``type`` and ``data.object``, or with ``problem`` set."""
+    # Redeliveries of the same bytes share this id, so a malformed event is recorded once.
+    fallback = "malformed_" + hashlib.sha256(payload).hexdigest()[:40]
+    try:
+        data = json_input.loads(payload)
+    except json_input.JsonInputError as exc:
+        return ProviderEvent(id=fallback, type="malformed", data={}, problem=f"not JSON: {exc.message}")
+    if not isinstance(data, dict):
+        return ProviderEvent(id=fallback, type="malformed", data={}, problem="the event is not an object")
+    event_id, event_type = data.get("id"), data.get("type")
+    body = data.get("data")
+    obj = body.get("object") if isinstance(body, dict) else None
+    if not (isinstance(event_id, str) and 0 < len(event_id) <= 100 and event_id.isprintable()):
+        return ProviderEvent(id=fallback, type="malformed", data={}, problem="the event has no usable id")
+    if not (isinstance(event_type, str) and 0 < len(event_type) <= 60):
+        return ProviderEvent(id=event_id, type="malformed", data={}, problem="the event has no usable type")
+    if not isinstance(obj, dict):
+        return ProviderEvent(id=event_id, type=event_type, data={}, problem="the event has no data.object")
+    return ProviderEvent(id=event_id, type=event_type, data=obj)

@@ -23,6 +23,7 @@ from spell.errors import (
     SignatureMissing,
     SpellSuspended,
 )
+from spell.kit import json_input
 from spell.kit.canonical_json import canonical_sha256
 from spell.kit.ids import new_id
 from spell.kit.json_schema import CompiledSchema, SchemaInvalid, compile_schema
@@ -155,6 +156,7 @@ class CastService:
         With a ``webhook_url`` it resolves a name: blocking, so never call it on an event loop."""
         principal.require("cast:invoke")
         key = check_idempotency_key(idempotency_key)
+        check_input_json(body.input)
         if body.webhook_url is not None:
             check_webhook_url(body.webhook_url, self.policy.webhook_egress)
         digest = canonical_sha256(
@@ -399,6 +401,17 @@ class CastService:
         with self.db.unit_of_work(write=False) as uow:
             cast = self.repo.get_for_tenant(uow, principal.tenant_id, cast_id)
             return cast, [event_out(e) for e in self.repo.events_after(uow, cast_id, after)]
+
+
+def check_input_json(value: Any) -> None:
+    """Refuse input the digests and the database cannot hold as it is (``spell.kit.json_input``)."""
+    try:
+        json_input.check(value)
+    except json_input.JsonInputError as exc:
+        raise InvalidInput(
+            "the input is not acceptable JSON",
+            details={"errors": [{"path": "input" + exc.pointer, "message": exc.message}]},
+        ) from None
 
 
 def _validate_input(validator: CompiledSchema, value: Any) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from spell.errors import InsufficientCredits, InvalidInput, LedgerDrift, LedgerUnbalanced
 from spell.kit.ids import new_id
-from spell.kit.money import Money, check_currency
+from spell.kit.money import MAX_MICROS, Money, check_currency
 from spell.kit.time import utcnow
 from spell.models.ledger import ACCOUNT_KINDS, LedgerAccount, LedgerPosting, LedgerTransaction
 from spell.platform.ledger.repository import NON_NEGATIVE_KINDS, LedgerRepository
@@ -73,6 +73,11 @@ class LedgerService:
         for leg in legs:
             if leg.kind not in ACCOUNT_KINDS:
                 raise LedgerUnbalanced(f"unknown account kind {leg.kind!r}", details={"kind": leg.kind})
+            if abs(leg.amount) > MAX_MICROS:
+                raise InvalidInput(
+                    f"{leg.amount} micro-units is beyond the largest amount",
+                    details={"amount_micros": str(leg.amount), "max_micros": MAX_MICROS},
+                )
         now = utcnow()
         txn = LedgerTransaction(
             id=new_id("txn"),

@@ -20,14 +20,17 @@ from spell.bundle.archive import unpack_archive
 from spell.bundle.digest import bundle_digest
 from spell.bundle.loaders import load_manifest
 from spell.bundle.manifest import SpellManifest
-from spell.errors import InvalidBundle, InvalidInput, PolicyViolation
+from spell.errors import InvalidBundle, InvalidInput, InvalidManifest, PolicyViolation
 from spell.kit.encoding import b64url_decode, b64url_encode
 from spell.kit.ids import new_id
 from spell.kit.json_schema import SchemaInvalid, compile_schema
+from spell.kit.money import MAX_MICROS
 from spell.kit.time import utcnow
 from spell.models import VISIBILITIES, Spell, SpellVersion
 from spell.platform.audit.hooks import act_as
 from spell.platform.auth.schemas import Principal
+from spell.platform.billing.pricing import effective_pricing, estimate_max
+from spell.platform.billing.service import bounds_of
 from spell.platform.spell.errors import spell_not_found, version_exists, version_not_found
 from spell.platform.spell.publishers import active_keys, owned_publisher
 from spell.platform.spell.signature import verify_bundle_signature
@@ -97,6 +100,7 @@ class SpellService:
     ) -> SpellVersion:
         manifest = load_manifest(bundle)
         self._check_runtime(manifest)
+        _check_price(manifest)
         owned_publisher(uow, principal, manifest.publisher, claim=False)
         digest = bundle_digest(bundle, manifest)
         signer = self._verify(uow, bundle, manifest, digest.hex)
@@ -383,3 +387,16 @@ def _decode_cursor(cursor: str | None) -> int:
     if offset < 0:
         raise InvalidInput("cursor is not one this server issued", details={"cursor": cursor})
     return offset
+
+
+def _check_price(manifest: SpellManifest) -> None:
+    """Refuse pricing whose dearest cast (the hold every cast takes) is past ``MAX_MICROS``."""
+    try:
+        most = estimate_max(effective_pricing(manifest), bounds_of(manifest)).micros
+    except InvalidInput as exc:  # spell-runtime's billing.max_amount, read as decimal text
+        raise InvalidManifest(f"spell.yaml: {exc.message}", details=exc.details) from None
+    if most > MAX_MICROS:
+        raise InvalidManifest(
+            f"spell.yaml: pricing: one cast could cost {most} micro-units, more than the largest amount",
+            details={"estimate_micros": str(most), "max_micros": MAX_MICROS},
+        )
