@@ -17,9 +17,10 @@ from typing import Any
 from spell.bundle.manifest import SpellManifest, Step, When
 from spell.config.runtime import RuntimeSettings
 from spell.errors import SpellError
+from spell.kit.json_depth import nests_beyond
 from spell.kit.jsonpath import MISSING, get_path
 from spell.kit.time import to_rfc3339, utcnow
-from spell.runtimes.base import LogSink, Outcome, ProgressSink, Usage
+from spell.runtimes.base import MAX_OUTPUT_DEPTH, LogSink, Outcome, ProgressSink, Usage
 from spell.runtimes.host.checks import CheckResult, evaluate_checks
 from spell.runtimes.host.dag import run_wave, waves
 from spell.runtimes.host.http_step import load_request, send_request
@@ -329,6 +330,8 @@ def _json_or_missing(text: str) -> Any:
     if not stripped or stripped[0] not in "{[":
         return MISSING
     try:
-        return json.loads(stripped)
-    except json.JSONDecodeError:
+        parsed = json.loads(stripped)
+    except (json.JSONDecodeError, RecursionError):
         return MISSING
+    # too deep to hand on as JSON (see MAX_OUTPUT_DEPTH): the step's text output stays
+    return MISSING if nests_beyond(parsed, MAX_OUTPUT_DEPTH) else parsed
