@@ -43,6 +43,10 @@ _CAST_COLUMNS = tuple(column.key for column in Cast.__table__.columns)
 _STATUS = {Outcome.SUCCEEDED: "succeeded", Outcome.TIMEOUT: "timeout", Outcome.CANCELED: "canceled"}
 
 
+class _RecordingFailed(Exception):
+    """Recording the end of a quick attempt failed: its transaction (the cast's too) must roll back."""
+
+
 def _ended(cast: Cast, values: dict[str, Any]) -> Cast:
     """A detached copy of ``cast`` with the values its end wrote."""
     return detached_cast({**{column: getattr(cast, column) for column in _CAST_COLUMNS}, **values})
@@ -113,16 +117,22 @@ class CastRunner:
         ``running`` and ``execute`` (on a thread that may block) must run it from the start.
         """
         key, digest = self.casts.admit(principal, body, idempotency_key)
-        with self.casts.db.unit_of_work() as uow:
-            cast, replay = self.casts.create_in(uow, principal, body, key, digest, claim=True)
-            if replay:
-                return cast, True, True
-            version = self._version_of(uow, cast)
-            if not self.quick_fits(version):
-                return cast, False, False
-            # Created, run and ended in one commit: nobody can see the cast, or cancel it, before it
-            # ended. An attempt that gives up commits the cast ``running`` for the rerun.
-            ended = self._attempt(uow, cast, version)
+        try:
+            with self.casts.db.unit_of_work() as uow:
+                cast, replay = self.casts.create_in(uow, principal, body, key, digest, claim=True)
+                if replay:
+                    return cast, True, True
+                version = self._version_of(uow, cast)
+                if not self.quick_fits(version):
+                    return cast, False, False
+                # Created, run and ended in one commit: nobody can see the cast, or cancel it, before
+                # it ended. An attempt that gives up commits the cast ``running`` for the rerun.
+                ended = self._attempt(uow, cast, version)
+        except _RecordingFailed:
+            # The cast and its attempt were rolled back together: create it again for a rerun, where
+            # a fault that persists ends it as the platform's failure (``execute``).
+            cast, replay = self.casts.create(principal, body, idempotency_key, claim=True)
+            return cast, replay, replay
         if ended is None:
             self._slow[version.digest] = time.monotonic() + QUICK_BENCH_S
             return cast, False, False
@@ -141,8 +151,11 @@ class CastRunner:
             else:
                 if result.outcome is Outcome.TIMEOUT:
                     return None  # the attempt's output, files and usage are dropped; the rerun counts
-                # A fault while recording rolls the whole transaction back: the cast never existed.
-                ended = self._finish(cast, manifest, result, uow=uow)
+                try:
+                    ended = self._finish(cast, manifest, result, uow=uow)
+                except Exception as exc:  # its writes are in the creating transaction: roll all back
+                    _log.exception("cast %s: recording the quick attempt failed; it runs again", cast.id)
+                    raise _RecordingFailed from exc
         finally:
             self.casts.cancels.close(cast.id)
             if work is not None:
