@@ -113,3 +113,12 @@ def test_the_server_wasm_runtime_reads_the_wasm_maxima_and_caches_under_spell_ho
         assert wasm.settings.cache_dir == tmp_path / "cache"  # type: ignore[attr-defined]
     finally:
         runtimes["wasm"].close()  # type: ignore[attr-defined]
+
+
+def test_the_sweep_interval_is_read_and_a_bad_one_refused(tmp_path: Path) -> None:
+    home = {"SPELL_HOME": str(tmp_path)}
+    assert ServerSettings.from_env(home).sweep_seconds == 30
+    assert ServerSettings.from_env({**home, "SPELL_SERVER_SWEEP_SECONDS": "5"}).sweep_seconds == 5
+    for bad in ("0", "often"):
+        with pytest.raises(InvalidInput, match="SPELL_SERVER_SWEEP_SECONDS"):
+            ServerSettings.from_env({**home, "SPELL_SERVER_SWEEP_SECONDS": bad})

@@ -47,6 +47,24 @@ def test_the_memory_queue_runs_every_job_and_survives_a_failing_one() -> None:
     assert sorted(job.id for job in collector.jobs) == ["j0", "j1", "j2"]
 
 
+def test_the_memory_queue_drops_a_job_whose_id_is_still_waiting_and_takes_it_again_once_taken() -> None:
+    queue = MemoryQueue()
+    for job_id in ("a", "a", "b", "a"):
+        queue.publish(Job(name="t", id=job_id))
+    first = Collector(expected=2)
+    queue.start(first, workers=1)
+    assert first.done.wait(10)
+    queue.stop()
+    assert [job.id for job in first.jobs] == ["a", "b"]
+
+    queue.publish(Job(name="t", id="a"))  # taken by a worker before: a new delivery
+    again = Collector(expected=1)
+    queue.start(again, workers=1)
+    assert again.done.wait(10)
+    queue.stop()
+    assert [job.id for job in again.jobs] == ["a"]
+
+
 @pytest.fixture
 def nats_queue() -> Iterator[NatsQueue]:
     suffix = secrets.token_hex(4)
