@@ -9,17 +9,38 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["may_nest_beyond", "nests_beyond"]
+__all__ = ["nests_beyond", "text_nests_beyond"]
+
+_BRACKETS_ONLY = bytes.maketrans(b"{}", b"[]")
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
 
 
-def may_nest_beyond(data: bytes, max_depth: int) -> bool:
-    """Whether ``data`` could hold JSON nested deeper than ``max_depth``.
+def text_nests_beyond(data: bytes, max_depth: int) -> bool:
+    """Whether the JSON text ``data`` nests deeper than ``max_depth``, told without parsing it.
 
-    Each level opens a bracket, so fewer opening brackets than ``max_depth + 1`` settle it without
-    parsing (brackets inside strings only make the answer cautious). Counting runs in C, so the exact
-    check (``nests_beyond``) is left to the rare document with that many brackets.
+    Each level opens a bracket, so text with at most ``max_depth`` of them is settled by counting.
+    Otherwise strings are cut out and the brackets left are peeled one level per pass (every ``[]``
+    left is an innermost pair), in C and before any parser recurses, however deep the text (a walk of
+    the parsed value in Python costs several times the parse). Text that is not JSON may be misjudged,
+    but a parser refuses it anyway.
     """
-    return data.count(b"[") + data.count(b"{") > max_depth
+    if data.count(b"[") + data.count(b"{") <= max_depth:
+        return False
+    brackets = _outside_strings(data).translate(_BRACKETS_ONLY, _NOT_BRACKETS)
+    for _ in range(max_depth):
+        peeled = brackets.replace(b"[]", b"")
+        if not peeled or len(peeled) == len(brackets):
+            return False  # all peeled within the limit (or unbalanced: not JSON)
+        brackets = peeled
+    return True
+
+
+def _outside_strings(data: bytes) -> bytes:
+    # Escapes pair up from the left, and outside strings JSON has no backslash: dropping ``\\`` pairs
+    # and then ``\"`` leaves every quote a string's bound, so every other piece between quotes is out.
+    if b"\\" in data:
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    return b"".join(data.split(b'"')[::2])
 
 
 def nests_beyond(value: Any, max_depth: int) -> bool:

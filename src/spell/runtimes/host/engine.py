@@ -17,7 +17,7 @@ from typing import Any
 from spell.bundle.manifest import SpellManifest, Step, When
 from spell.config.runtime import RuntimeSettings
 from spell.errors import SpellError
-from spell.kit.json_depth import nests_beyond
+from spell.kit.json_depth import text_nests_beyond
 from spell.kit.jsonpath import MISSING, get_path
 from spell.kit.time import to_rfc3339, utcnow
 from spell.runtimes.base import MAX_OUTPUT_DEPTH, LogSink, Outcome, ProgressSink, Usage
@@ -329,9 +329,9 @@ def _json_or_missing(text: str) -> Any:
     stripped = text.strip()
     if not stripped or stripped[0] not in "{[":
         return MISSING
+    if text_nests_beyond(stripped.encode("utf-8", errors="surrogatepass"), MAX_OUTPUT_DEPTH):
+        return MISSING  # too deep to hand on as JSON: the step's text output stays
     try:
-        parsed = json.loads(stripped)
-    except (json.JSONDecodeError, RecursionError):
+        return json.loads(stripped)
+    except (json.JSONDecodeError, RecursionError):  # deep text that is not JSON either
         return MISSING
-    # too deep to hand on as JSON (see MAX_OUTPUT_DEPTH): the step's text output stays
-    return MISSING if nests_beyond(parsed, MAX_OUTPUT_DEPTH) else parsed

@@ -9,7 +9,7 @@ import orjson
 import wasmtime
 
 from spell.errors import OutputInvalid
-from spell.kit.json_depth import may_nest_beyond, nests_beyond
+from spell.kit.json_depth import text_nests_beyond
 from spell.runtimes.base import MAX_OUTPUT_DEPTH, Limits, Outcome
 from spell.runtimes.wasm.interrupt import StopReason, Watch
 from spell.runtimes.wasm.sandbox import Ran
@@ -70,20 +70,19 @@ def parse_output(stdout: bytes, output_format: str) -> tuple[Any, OutputInvalid 
     """
     if output_format != "json":
         return stdout.decode("utf-8", errors="replace"), None
-    deep = may_nest_beyond(stdout, MAX_OUTPUT_DEPTH)
-    try:
-        output = orjson.loads(stdout)  # fast path: parsing is on every cast's clock
-    except orjson.JSONDecodeError:
-        try:  # the standard parser accepts what orjson refuses on purpose (integers past 64 bits)
-            output = json.loads(stdout)
-        except RecursionError:  # past orjson's own depth limit, the standard parser recurses out
-            return None, _too_deep()
-        except (ValueError, UnicodeDecodeError) as exc:
-            message = f"stdout is not JSON ({exc}); set [io] output_format = 'text' for text output"
-            return None, OutputInvalid(message, details={"reason": "output_not_json"})
-    if deep and nests_beyond(output, MAX_OUTPUT_DEPTH):
+    if text_nests_beyond(stdout, MAX_OUTPUT_DEPTH):
         return None, _too_deep()
-    return output, None
+    try:
+        return orjson.loads(stdout), None  # fast path: parsing is on every cast's clock
+    except orjson.JSONDecodeError:
+        pass
+    try:  # the standard parser accepts what orjson refuses on purpose (integers past 64 bits)
+        return json.loads(stdout), None
+    except RecursionError:  # deep text that is not JSON either (the check above let it by)
+        return None, _too_deep()
+    except (ValueError, UnicodeDecodeError) as exc:
+        message = f"stdout is not JSON ({exc}); set [io] output_format = 'text' for text output"
+        return None, OutputInvalid(message, details={"reason": "output_not_json"})
 
 
 def _too_deep() -> OutputInvalid:
