@@ -293,7 +293,7 @@ async def test_a_fault_of_the_runtime_ends_a_cast_run_by_a_nats_worker_failed_an
         _assert_failed_free(platform, caster, queued, "INTERNAL")
         _assert_failed_free(platform, caster, waited, "INTERNAL")
     finally:
-        platform.queue.stop()
+        platform.stop()
         await anyio.to_thread.run_sync(_delete_stream, stream)  # it runs an event loop of its own
 
 
@@ -368,5 +368,4 @@ async def test_the_single_process_default_sweeps_on_its_own(tmp_path: Path, data
         assert rounds.acquire(timeout=10)
         assert rounds.acquire(timeout=10)  # and again
     finally:
-        platform.queue.stop()
-        platform._sweeping.set()
+        platform.stop()
