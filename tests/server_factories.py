@@ -49,6 +49,23 @@ SPIN_WAT = """
 # runs to its wall-clock limit, however fast the machine burns the default fuel.
 SPIN_FUEL = 10_000_000_000
 
+
+def nested_json_wat(depth: int) -> str:
+    """A module printing ``depth`` times ``[`` then as many ``]``: valid JSON nested ``depth`` levels."""
+    pages = (1024 + 2 * depth) // 65536 + 1
+    return f"""
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") {pages})
+  (func (export "_start")
+    (memory.fill (i32.const 1024) (i32.const 0x5b) (i32.const {depth}))
+    (memory.fill (i32.const {1024 + depth}) (i32.const 0x5d) (i32.const {depth}))
+    (i32.store (i32.const 0) (i32.const 1024))
+    (i32.store (i32.const 4) (i32.const {2 * depth}))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 16)))))
+"""
+
+
 NAME_SCHEMA = {
     "type": "object",
     "properties": {"name": {"type": "string", "maxLength": 50}},

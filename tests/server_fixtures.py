@@ -124,7 +124,7 @@ def platform(
     built = Platform.build(server_settings, runtimes=runtimes, database=database)
     built.start()
     yield built
-    built.queue.stop()
+    built.stop()  # the workers and the sweep thread
 
 
 @pytest.fixture

@@ -64,6 +64,7 @@ Tree::
     │   ├── Trap (TRAP)
     │   ├── Timeout (TIMEOUT, 504)
     │   ├── LimitExceeded (LIMIT_EXCEEDED)
+    │   ├── OutputInvalid (OUTPUT_INVALID)
     │   └── EngineUnavailable (ENGINE_UNAVAILABLE, 503)
     │       └── SandboxUnavailable (SANDBOX_UNAVAILABLE)
     ├── FetchFailed (FETCH_FAILED, 502)
@@ -110,6 +111,7 @@ __all__ = [
     "LogNotFound",
     "NotFound",
     "NotRetryable",
+    "OutputInvalid",
     "OutputNotFound",
     "Overloaded",
     "PayloadTooLarge",
@@ -431,6 +433,12 @@ class LimitExceeded(RuntimeFailure):
     """A resource limit (fuel, memory, output) was hit."""
 
     code = "LIMIT_EXCEEDED"
+
+
+class OutputInvalid(RuntimeFailure):
+    """The spell's output is not what its manifest declares (not JSON, or JSON nested too deep)."""
+
+    code = "OUTPUT_INVALID"
 
 
 class EngineUnavailable(RuntimeFailure):

@@ -180,3 +180,12 @@ def test_host_steps_cannot_be_set_to_run_as_root(tmp_path: Path) -> None:
         ServerSettings.from_env({"SPELL_HOME": str(tmp_path), "SPELL_SERVER_HOST_SANDBOX_UID": "0"})
 
     assert "SPELL_SERVER_HOST_SANDBOX_UID" in raised.value.message
+
+
+def test_the_sweep_interval_is_read_and_a_bad_one_refused(tmp_path: Path) -> None:
+    home = {"SPELL_HOME": str(tmp_path)}
+    assert ServerSettings.from_env(home).sweep_seconds == 30
+    assert ServerSettings.from_env({**home, "SPELL_SERVER_SWEEP_SECONDS": "5"}).sweep_seconds == 5
+    for bad in ("0", "often"):
+        with pytest.raises(InvalidInput, match="SPELL_SERVER_SWEEP_SECONDS"):
+            ServerSettings.from_env({**home, "SPELL_SERVER_SWEEP_SECONDS": bad})

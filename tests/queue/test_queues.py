@@ -102,6 +102,24 @@ def test_the_memory_queue_runs_a_deferred_job_again_when_it_may_run_at_once_or_l
         queue.stop()
 
 
+def test_the_memory_queue_drops_a_job_whose_id_is_still_waiting_and_takes_it_again_once_taken() -> None:
+    queue = MemoryQueue()
+    for job_id in ("a", "a", "b", "a"):
+        queue.publish(Job(name="t", id=job_id))
+    first = Collector(expected=2)
+    queue.start(first, workers=1)
+    assert first.done.wait(10)
+    queue.stop()
+    assert [job.id for job in first.jobs] == ["a", "b"]
+
+    queue.publish(Job(name="t", id="a"))  # taken by a worker before: a new delivery
+    again = Collector(expected=1)
+    queue.start(again, workers=1)
+    assert again.done.wait(10)
+    queue.stop()
+    assert [job.id for job in again.jobs] == ["a"]
+
+
 @pytest.fixture
 def nats_queue() -> Iterator[NatsQueue]:
     suffix = secrets.token_hex(4)

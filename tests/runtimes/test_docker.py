@@ -128,6 +128,15 @@ def test_garbage_runner_output_is_an_internal_outcome() -> None:
     assert parse_runner_output('{"success": false, "error": "boom"}').message == "boom"
 
 
+def test_a_result_line_nested_100000_deep_is_invalid_output_not_a_crash() -> None:
+    deep = '{"success": true, "outputs": {"x": ' + "[" * 100_000 + "]" * 100_000 + "}}"
+    result = parse_runner_output(deep + "\n")
+    assert result.outcome == "FAILED"
+    assert result.details["code"] == "OUTPUT_INVALID"
+    fine = '{"success": true, "outputs": {"x": ' + "[" * 100 + "]" * 100 + "}}"
+    assert parse_runner_output(fine).outcome == "SUCCEEDED"
+
+
 def test_real_docker_client_here_reports_engine_unavailable(tmp_path: Path) -> None:
     if not any(os.access(Path(p) / "docker", os.X_OK) for p in os.environ.get("PATH", "").split(":") if p):
         pytest.skip("no docker client installed on this machine")

@@ -128,6 +128,8 @@ class ServerSettings:
     # tenant's further casts wait queued. 0: half of each pool (at least one).
     tenant_casts: int = 0
     queue_url: str | None = None  # nats://… switches the work queue to NATS JetStream
+    # How often each process looks for casts nothing will end (a dead runner) or run (a lost job).
+    sweep_seconds: float = 30.0
     # Maxima and module caches of the WASM runtime; the AOT disk cache lives under $SPELL_HOME/cache.
     wasm: WasmSettings = field(default_factory=WasmSettings)
     extra: dict[str, str] = field(default_factory=dict)
@@ -209,6 +211,7 @@ class ServerSettings:
             jwt_audience=env.get("SPELL_SERVER_JWT_AUDIENCE") or None,
             jwt_role_map=_env_role_map(env, "SPELL_SERVER_JWT_ROLE_MAP"),
             queue_url=env.get("SPELL_QUEUE_URL") or None,
+            sweep_seconds=env_int(env, "SPELL_SERVER_SWEEP_SECONDS", int(base.sweep_seconds), minimum=1),
             rate_limit_url=env.get("SPELL_RATE_LIMIT_URL") or None,
             rate_limit_per_minute=env_int(
                 env, "SPELL_SERVER_RATE_LIMIT_PER_MINUTE", base.rate_limit_per_minute, minimum=0

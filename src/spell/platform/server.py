@@ -48,8 +48,6 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 
-ORPHAN_SWEEP_SECONDS = 30.0
-
 __all__ = ["CancelAsKeyword", "Platform", "default_runtimes", "host_runtime", "resolve_secret"]
 
 
@@ -246,12 +244,11 @@ class Platform:
         if recover:
             self.recover()
         self.queue.start(self.runner, workers=self.settings.workers)
-        if self.settings.queue_url or self.settings.processes > 1:
-            # Casts run by a request (``Prefer: wait``) have no job a broker could redeliver: when the
-            # process running one dies, any surviving process ends it here once its time is surely up
-            # (and, on the in-process queue, runs the casts it had queued).
-            self._sweeping.clear()
-            threading.Thread(target=self._sweep, name="spell-orphan-sweep", daemon=True).start()
+        # Casts run by a request (``Prefer: wait``) have no job a broker could redeliver: when whatever
+        # ran one died (a sibling process, or a thread of this one), the sweep ends it once its time is
+        # surely up, and runs queued casts whose job was lost (on the in-process queue).
+        self._sweeping.clear()
+        threading.Thread(target=self._sweep, name="spell-orphan-sweep", daemon=True).start()
         self._started = True
 
     def stop(self) -> None:
@@ -265,19 +262,25 @@ class Platform:
             self.casts.relay = None
         self.db.dispose()
 
+    def sweep(self) -> None:
+        """One round: end casts left ``running`` past their time limit by no live runner of this
+        process (aborted, free), and, on the in-process queue, queue stale ``queued`` casts again."""
+        self.runner.sweep_orphans()
+        if not self.settings.queue_url:
+            self._requeue_stale()
+
     def _sweep(self) -> None:
-        while not self._sweeping.wait(ORPHAN_SWEEP_SECONDS):
+        while not self._sweeping.wait(self.settings.sweep_seconds):
             try:
-                self.runner.sweep_orphans()
-                if not self.settings.queue_url:
-                    self._requeue_stale()
+                self.sweep()
             except Exception:  # a database hiccup must not end the sweeping for good
                 _log.exception("sweeping orphaned casts failed; trying again later")
 
     def _requeue_stale(self) -> None:
-        # A sibling process that died took its in-memory queue along: casts queued long ago are
-        # published here again. One still waiting in a live sibling's queue costs a duplicate job,
-        # which the claim turns away.
+        # A sibling process that died took its in-memory queue along, and a job whose publishing
+        # failed after its commit was never queued: casts queued long ago are published here again.
+        # One still waiting in a queue costs a duplicate job, which the claim turns away (and the
+        # in-process queue drops while it holds the first).
         cutoff = utcnow() - timedelta(seconds=ORPHAN_GRACE_S)
         with self.db.unit_of_work(write=False) as uow:
             stale = list(

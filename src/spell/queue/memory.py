@@ -20,9 +20,16 @@ class MemoryQueue:
     def __init__(self) -> None:
         self._jobs: queue.SimpleQueue[Job] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
+        self._waiting: set[str] = set()  # ids of published jobs no worker has taken yet
+        self._lock = threading.Lock()
 
     def publish(self, job: Job) -> None:
-        """Append a job; a worker picks it up in FIFO order."""
+        """Append a job; a worker picks it up in FIFO order. A job whose id is still waiting is dropped
+        (as NATS drops a repeated id), so a sweep re-publishing stale casts does not pile them up."""
+        with self._lock:
+            if job.id in self._waiting:
+                return
+            self._waiting.add(job.id)
         self._jobs.put(job)
 
     def start(self, handler: Handler, *, workers: int) -> None:
@@ -47,6 +54,8 @@ class MemoryQueue:
             job = self._jobs.get()
             if job is _STOP:
                 return
+            with self._lock:
+                self._waiting.discard(job.id)
             try:
                 handler(job)
             except Deferred as later:

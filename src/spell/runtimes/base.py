@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from spell.bundle.manifest import SpellManifest
 
 __all__ = [
+    "MAX_OUTPUT_DEPTH",
     "Artifact",
     "CastRequest",
     "CastResult",
@@ -26,6 +27,11 @@ __all__ = [
     "Runtime",
     "Usage",
 ]
+
+# Deepest JSON output a runtime hands on: the JSON column, the response serializer and canonical
+# hashing each recurse once per level (and a cast's input may already be deep), so this stays far
+# below Python's recursion limit; a realistic result nests a few levels.
+MAX_OUTPUT_DEPTH = 128
 
 
 class Outcome(enum.StrEnum):

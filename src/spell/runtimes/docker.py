@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spell.errors import EngineUnavailable
-from spell.runtimes.base import CastRequest, CastResult, Outcome, Usage
+from spell.errors import EngineUnavailable, OutputInvalid
+from spell.kit.json_depth import text_nests_beyond
+from spell.runtimes.base import MAX_OUTPUT_DEPTH, CastRequest, CastResult, Outcome, Usage
 
 __all__ = ["DockerOptions", "DockerRuntime", "build_docker_argv", "parse_runner_output"]
 
@@ -195,9 +196,14 @@ class DockerRuntime:
 def parse_runner_output(stdout: str, stderr: str = "") -> CastResult:
     """Turn the runner's last JSON line into a ``CastResult``."""
     lines = [line for line in stdout.strip().splitlines() if line.strip()]
+    # The result line wraps the step outputs (each nested at most MAX_OUTPUT_DEPTH) a few levels deep.
+    if lines and text_nests_beyond(lines[-1].encode("utf-8", errors="surrogatepass"), MAX_OUTPUT_DEPTH + 4):
+        problem = OutputInvalid(f"the result line is JSON nested deeper than {MAX_OUTPUT_DEPTH} levels")
+        details = {"code": problem.code, "reason": "output_too_deep"}
+        return CastResult(Outcome.FAILED, stderr=stderr, message=problem.message, details=details)
     try:
         data = json.loads(lines[-1]) if lines else None
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         data = None
     if not isinstance(data, dict):
         return CastResult(Outcome.INTERNAL, stderr=stderr, message="spell-runner printed no JSON result line")

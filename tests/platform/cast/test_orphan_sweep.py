@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-import spell.platform.server as server_module
 from spell.config.server import ServerSettings
 from spell.platform.server import Platform
 from spell.storage.engine import make_engine
@@ -20,9 +19,8 @@ def test_a_failed_sweep_is_logged_and_the_next_round_still_runs(
 ) -> None:
     url = f"sqlite:///{tmp_path / 'p.db'}"
     upgrade(url)
-    settings = ServerSettings.for_home(tmp_path, database_url=url, secret_key="k")
+    settings = ServerSettings.for_home(tmp_path, database_url=url, secret_key="k", sweep_seconds=0.01)
     platform = Platform.build(settings, runtimes={}, database=Database(make_engine(url)))
-    monkeypatch.setattr(server_module, "ORPHAN_SWEEP_SECONDS", 0.01)
     rounds: list[int] = []
     second = threading.Event()
 

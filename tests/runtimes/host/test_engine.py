@@ -152,3 +152,13 @@ def test_bundle_with_a_symlink_is_refused(tmp_path: Path) -> None:
     result = cast(bundle)
     assert result.outcome == "FAILED"
     assert "symbolic link" in result.message
+
+
+def test_a_step_printing_json_nested_too_deep_keeps_its_text_but_no_json(tmp_path: Path) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    files = {"steps/deep.sh": f"#!/bin/sh\nprintf '%s' '{deep}'\n", "steps/fine.sh": _echo("'[[1]]'")}
+    result = cast(make_bundle(tmp_path / "b", [_sh("deep"), _sh("fine")], files))
+    assert result.outcome == "SUCCEEDED"
+    assert result.output["step.deep.stdout"] == deep
+    assert "step.deep.json" not in result.output
+    assert result.output["step.fine.json"] == [[1]]

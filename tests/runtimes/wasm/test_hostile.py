@@ -8,10 +8,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import wasmtime
 
-from spell.runtimes.base import CastRequest, CastResult, Outcome
+from spell.kit.json_depth import nests_beyond
+from spell.runtimes.base import MAX_OUTPUT_DEPTH, CastRequest, CastResult, Outcome
 from spell.runtimes.wasm import WasmRuntime
 from tests.runtimes.wasm.conftest import MakeCast
+from tests.server_factories import nested_json_wat
 
 
 def _then_hello_works(runtime: WasmRuntime, make_cast: MakeCast) -> None:
@@ -244,3 +247,30 @@ def test_a_failure_far_below_the_memory_cap_is_not_blamed_on_memory(
 ) -> None:
     result = runtime.run(make_cast("unreachable", max_memory_mb=1))
     assert result.outcome is Outcome.TRAP
+
+
+def test_output_nested_100000_levels_deep_is_invalid_output_not_a_crash(
+    runtime: WasmRuntime, make_cast: MakeCast
+) -> None:
+    result = runtime.run(make_cast(wasmtime.wat2wasm(nested_json_wat(100_000))))
+    assert result.outcome is Outcome.FAILED
+    assert result.details["code"] == "OUTPUT_INVALID"
+    assert result.details["reason"] == "output_too_deep"
+    assert result.output is None
+    _then_hello_works(runtime, make_cast)
+
+
+def test_output_just_past_the_depth_limit_is_invalid_and_at_it_is_kept(
+    runtime: WasmRuntime, make_cast: MakeCast
+) -> None:
+    over = runtime.run(make_cast(wasmtime.wat2wasm(nested_json_wat(MAX_OUTPUT_DEPTH + 1))))
+    assert over.outcome is Outcome.FAILED
+    assert over.details["code"] == "OUTPUT_INVALID"
+    at = runtime.run(make_cast(wasmtime.wat2wasm(nested_json_wat(MAX_OUTPUT_DEPTH))))
+    assert at.outcome is Outcome.SUCCEEDED, at.message
+    assert not nests_beyond(at.output, MAX_OUTPUT_DEPTH)
+    assert nests_beyond(at.output, MAX_OUTPUT_DEPTH - 1)
+
+
+def test_output_that_is_not_json_is_invalid_output(runtime: WasmRuntime, make_cast: MakeCast) -> None:
+    assert runtime.run(make_cast("not_json")).details["code"] == "OUTPUT_INVALID"

@@ -33,6 +33,7 @@ __all__ = ["CastRunner", "status_for"]
 
 _log = logging.getLogger(__name__)
 
+PLATFORM_FAULT = "INTERNAL"  # the error code of a cast the platform (not the spell) failed
 ORPHAN_GRACE_S = 60.0  # beyond the cast's own time limit, before a running cast counts as orphaned
 # A quick attempt (``cast_quick``) runs on the request's event loop, which serves nothing else
 # meanwhile: it gets this long, and a spell that overran it is not tried quickly again for a while.
@@ -41,6 +42,10 @@ QUICK_BENCH_S = 60.0
 
 _CAST_COLUMNS = tuple(column.key for column in Cast.__table__.columns)
 _STATUS = {Outcome.SUCCEEDED: "succeeded", Outcome.TIMEOUT: "timeout", Outcome.CANCELED: "canceled"}
+
+
+class _RecordingFailed(Exception):
+    """Recording the end of a quick attempt failed: its transaction (the cast's too) must roll back."""
 
 
 def _ended(cast: Cast, values: dict[str, Any]) -> Cast:
@@ -138,16 +143,22 @@ class CastRunner:
         ``running`` and ``execute`` (on a thread that may block) must run it from the start.
         """
         key, digest = self.casts.admit(principal, body, idempotency_key)
-        with self.casts.db.unit_of_work() as uow:
-            cast, replay = self.casts.create_in(uow, principal, body, key, digest, claim=True)
-            if replay:
-                return cast, True, True
-            version = self._version_of(uow, cast)
-            if not self.quick_fits(version):
-                return cast, False, False
-            # Created, run and ended in one commit: nobody can see the cast, or cancel it, before it
-            # ended. An attempt that gives up commits the cast ``running`` for the rerun.
-            ended = self._attempt(uow, cast, version)
+        try:
+            with self.casts.db.unit_of_work() as uow:
+                cast, replay = self.casts.create_in(uow, principal, body, key, digest, claim=True)
+                if replay:
+                    return cast, True, True
+                version = self._version_of(uow, cast)
+                if not self.quick_fits(version):
+                    return cast, False, False
+                # Created, run and ended in one commit: nobody can see the cast, or cancel it, before
+                # it ended. An attempt that gives up commits the cast ``running`` for the rerun.
+                ended = self._attempt(uow, cast, version)
+        except _RecordingFailed:
+            # The cast and its attempt were rolled back together: create it again for a rerun, where
+            # a fault that persists ends it as the platform's failure (``execute``).
+            cast, replay = self.casts.create(principal, body, idempotency_key, claim=True)
+            return cast, replay, replay
         if ended is None:
             self._slow[version.digest] = time.monotonic() + QUICK_BENCH_S
             return cast, False, False
@@ -158,10 +169,19 @@ class CastRunner:
         work = self.work_dir / cast.id if manifest.runtime.policy.fs_write else None
         token = self.casts.cancels.open(cast.id)
         try:
-            result = self._run(cast, version, token, work, within_s=QUICK_BUDGET_S)
-            if result.outcome is Outcome.TIMEOUT:
-                return None  # the attempt's output, files and usage are dropped; the rerun counts
-            ended = self._finish(cast, manifest, result, uow=uow)
+            try:
+                result = self._run(cast, version, token, work, within_s=QUICK_BUDGET_S)
+            except Exception:  # the request's edge: a fault of the runtime still ends the cast
+                _log.exception("cast %s: the platform failed running it; it ends failed, free", cast.id)
+                ended = self._end_as_platform_fault(cast, uow=uow)
+            else:
+                if result.outcome is Outcome.TIMEOUT:
+                    return None  # the attempt's output, files and usage are dropped; the rerun counts
+                try:
+                    ended = self._finish(cast, manifest, result, uow=uow)
+                except Exception as exc:  # its writes are in the creating transaction: roll all back
+                    _log.exception("cast %s: recording the quick attempt failed; it runs again", cast.id)
+                    raise _RecordingFailed from exc
         finally:
             self.casts.cancels.close(cast.id)
             if work is not None:
@@ -190,19 +210,28 @@ class CastRunner:
         return not manifest.runtime.policy.net_allow and limit.timeout_ms / 1000 > QUICK_BUDGET_S
 
     def execute(self, cast: Cast, version: SpellVersion) -> Cast:
-        """Run a cast already claimed ``running`` to its end; return it as it ended."""
+        """Run a cast already claimed ``running`` to its end; return it as it ended.
+
+        Whatever goes wrong on the platform's side, the cast ends here (``failed``, ``INTERNAL``, free
+        of charge) rather than staying ``running`` with its money held.
+        """
         cast_id = cast.id
-        manifest = self.casts.spells.manifest_of(version)
         token = self.casts.cancels.open(cast_id)
-        # Only runtimes that may write files get a work dir (making one per cast is not free).
-        needs_work = version.execution != "wasm" or bool(manifest.runtime.policy.fs_write)
-        work = self.work_dir / cast_id if needs_work else None
+        work: Path | None = None
         try:
-            result = self._run(cast, version, token, work)
-            self._warm.add(version.digest)
-            ended = self._finish(cast, manifest, result)
-            if cast.webhook_url:
-                self.casts.send_webhook(cast.webhook_url, cast_id)
+            try:
+                manifest = self.casts.spells.manifest_of(version)
+                # Only runtimes that may write files get a work dir (making one per cast is not free).
+                if version.execution != "wasm" or bool(manifest.runtime.policy.fs_write):
+                    work = self.work_dir / cast_id
+                result = self._run(cast, version, token, work)
+                self._warm.add(version.digest)
+                ended = self._finish(cast, manifest, result)
+            except Exception:  # the job's edge: any fault must still end the cast
+                _log.exception("cast %s: the platform failed running it; it ends failed, free", cast_id)
+                ended = self._end_as_platform_fault(cast)
+            if ended is not None and cast.webhook_url:
+                self._send_webhook(cast.webhook_url, cast_id)
         finally:
             self.casts.cancels.close(cast_id)
             if work is not None:
@@ -214,6 +243,30 @@ class CastRunner:
                 assert final is not None  # noqa: S101 - casts are never deleted
                 return final
         return _ended(cast, ended)
+
+    def _end_as_platform_fault(self, cast: Cast, *, uow: UnitOfWork | None = None) -> dict[str, Any] | None:
+        """End a ``running`` cast as ``failed`` by the platform: hold released, nothing charged, terminal
+        event written. The values written, or None when it is not running any more (canceled)."""
+        cast_id = cast.id
+        values: dict[str, Any] = {
+            "status": "failed",
+            "finished_at": utcnow(),
+            "error_code": PLATFORM_FAULT,
+            "error_message": "the platform failed while running this cast; nothing is charged",
+        }
+        with self.casts.db.unit_of_work() if uow is None else nullcontext(uow) as uow:
+            if not self.casts.repo.move(uow, cast_id, from_status="running", **values):
+                return None
+            self.casts.money.release(uow, cast)
+            data = {"status": "failed", "error_code": PLATFORM_FAULT, "artifacts": 0}
+            self.casts.repo.add_event(uow, cast_id, "failed", data, at=values["finished_at"])
+        return values
+
+    def _send_webhook(self, url: str, cast_id: str) -> None:
+        try:
+            self.casts.send_webhook(url, cast_id)
+        except Exception:  # the cast has ended; a failed notice must not undo that
+            _log.exception("cast %s: its webhook could not be sent", cast_id)
 
     def sweep_orphans(self) -> int:
         """Abort casts left ``running`` by a process that died (no job will ever finish them)."""

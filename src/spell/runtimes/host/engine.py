@@ -17,9 +17,10 @@ from typing import Any
 from spell.bundle.manifest import SpellManifest, Step, When
 from spell.config.runtime import RuntimeSettings
 from spell.errors import SpellError
+from spell.kit.json_depth import text_nests_beyond
 from spell.kit.jsonpath import MISSING, get_path
 from spell.kit.time import to_rfc3339, utcnow
-from spell.runtimes.base import LogSink, Outcome, ProgressSink, Usage
+from spell.runtimes.base import MAX_OUTPUT_DEPTH, LogSink, Outcome, ProgressSink, Usage
 from spell.runtimes.egress import EgressPolicy
 from spell.runtimes.host.checks import CheckResult, evaluate_checks
 from spell.runtimes.host.dag import run_wave, waves
@@ -366,7 +367,9 @@ def _json_or_missing(text: str) -> Any:
     stripped = text.strip()
     if not stripped or stripped[0] not in "{[":
         return MISSING
+    if text_nests_beyond(stripped.encode("utf-8", errors="surrogatepass"), MAX_OUTPUT_DEPTH):
+        return MISSING  # too deep to hand on as JSON: the step's text output stays
     try:
         return json.loads(stripped)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # deep text that is not JSON either
         return MISSING

@@ -8,7 +8,9 @@ from typing import Any
 import orjson
 import wasmtime
 
-from spell.runtimes.base import Limits, Outcome
+from spell.errors import OutputInvalid
+from spell.kit.json_depth import text_nests_beyond
+from spell.runtimes.base import MAX_OUTPUT_DEPTH, Limits, Outcome
 from spell.runtimes.wasm.interrupt import StopReason, Watch
 from spell.runtimes.wasm.sandbox import Ran
 
@@ -60,18 +62,32 @@ def judge_pool_refusal(error: wasmtime.WasmtimeError, limits: Limits) -> Verdict
     return _link_or_start_error(error, limits)
 
 
-def parse_output(stdout: bytes, output_format: str) -> tuple[Any, str | None]:
-    """Parse stdout as the manifest says; returns ``(output, problem)``."""
+def parse_output(stdout: bytes, output_format: str) -> tuple[Any, OutputInvalid | None]:
+    """Parse stdout as the manifest says; returns ``(output, problem)``.
+
+    The problem (the spell's fault) is stdout that is not JSON, or JSON nested deeper than
+    ``MAX_OUTPUT_DEPTH``; its ``details["reason"]`` says which.
+    """
     if output_format != "json":
         return stdout.decode("utf-8", errors="replace"), None
+    if text_nests_beyond(stdout, MAX_OUTPUT_DEPTH):
+        return None, _too_deep()
     try:
         return orjson.loads(stdout), None  # fast path: parsing is on every cast's clock
     except orjson.JSONDecodeError:
         pass
     try:  # the standard parser accepts what orjson refuses on purpose (integers past 64 bits)
         return json.loads(stdout), None
+    except RecursionError:  # deep text that is not JSON either (the check above let it by)
+        return None, _too_deep()
     except (ValueError, UnicodeDecodeError) as exc:
-        return None, f"stdout is not JSON ({exc}); set [io] output_format = 'text' for text output"
+        message = f"stdout is not JSON ({exc}); set [io] output_format = 'text' for text output"
+        return None, OutputInvalid(message, details={"reason": "output_not_json"})
+
+
+def _too_deep() -> OutputInvalid:
+    message = f"stdout is JSON nested deeper than {MAX_OUTPUT_DEPTH} levels"
+    return OutputInvalid(message, details={"reason": "output_too_deep", "max_depth": MAX_OUTPUT_DEPTH})
 
 
 def _stopped(watch: Watch, limits: Limits) -> Verdict | None:

@@ -164,8 +164,8 @@ class WasmRuntime:
     ) -> None:
         output, problem = parse_output(stdout, request.manifest.io.output_format)
         if problem is not None:
-            result.outcome, result.message = Outcome.FAILED, problem
-            result.details["reason"] = "output_not_json"
+            result.outcome, result.message = Outcome.FAILED, problem.message
+            result.details.update(problem.details, code=problem.code)
             return
         result.output = output
         artifacts = _collect_artifacts(writable)
