@@ -69,7 +69,12 @@ def test_a_slow_database_never_holds_up_the_step_that_reports() -> None:
 
     assert reported < 1.0  # the writer was stuck the whole time
     assert live.dropped >= 6  # at most the queue's 3 and the one being written got through
-    assert [data["text"] for _, _, data in writer.events] == [f"{i}\n" for i in range(10 - live.dropped)]
+    written = [int(data["text"]) for _, _, data in writer.events]
+    assert len(written) == 10 - live.dropped
+    # the first three filled the queue; which later ones got in depends on when the writer thread
+    # took the first, but they keep their order
+    assert written[:3] == [0, 1, 2]
+    assert written == sorted(set(written))
 
 
 def test_close_gives_up_on_a_writer_that_does_not_finish() -> None:
