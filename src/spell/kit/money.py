@@ -14,6 +14,7 @@ from typing import Any
 
 __all__ = [
     "BASIS_POINTS",
+    "MAX_MICROS",
     "MICROS_PER_UNIT",
     "Money",
     "allocate",
@@ -25,6 +26,9 @@ __all__ = [
 ]
 
 MICROS_PER_UNIT = 1_000_000
+# The largest amount every record of it can hold exactly: audit records are RFC 8785 JSON, whose numbers
+# are IEEE doubles (integers past 2^53 are refused), and so are the numbers of JavaScript clients.
+MAX_MICROS = 2**53 - 1
 BASIS_POINTS = 10_000
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 # ISO 4217 currencies whose minor unit is not 1/100 (the ones a card processor meets in practice).

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from spell.api.deps import CastingPrincipal, CurrentPlatform, CurrentPrincipal, blocking
 from spell.api.inline import InlineCasts
-from spell.api.schemas import ArtifactList, CastList, CastOut
+from spell.api.schemas import ArtifactList, CastList, CastOut, error_docs
 from spell.errors import InvalidInput
 from spell.kit.time import to_rfc3339
 from spell.models import TERMINAL_STATUSES, Cast
@@ -30,6 +30,12 @@ _CAST_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "The cast ended within the Prefer: wait time (or a replay of one).",
     },
     202: {"model": CastOut, "description": "The cast is queued or running; follow Location."},
+    **error_docs(
+        {
+            402: "BUDGET_CAP_EXCEEDED, INSUFFICIENT_CREDITS",
+            503: "OVERLOADED: the queue or the rate limiter is unavailable (with Retry-After)",
+        }
+    ),
 }
 
 router = APIRouter(tags=["casts"])
@@ -172,7 +178,12 @@ async def cancel_cast(cast_id: str, principal: CurrentPrincipal, platform: Curre
     return cast_out(await blocking(platform.casts.cancel, principal, cast_id))
 
 
-@router.post("/v1/casts/{cast_id}/retry", status_code=202, response_model=CastOut)
+@router.post(
+    "/v1/casts/{cast_id}/retry",
+    status_code=202,
+    response_model=CastOut,
+    responses=error_docs({402: "BUDGET_CAP_EXCEEDED, INSUFFICIENT_CREDITS"}),
+)
 async def retry_cast(cast_id: str, principal: CurrentPrincipal, platform: CurrentPlatform) -> dict[str, Any]:
     """A new cast of the same request, linked by ``retry_of``; 409 ``NOT_RETRYABLE`` otherwise."""
     return cast_out(await blocking(platform.casts.retry, principal, cast_id))
@@ -216,7 +227,11 @@ def _last_event_id(raw: str | None) -> int:
     return int(raw)
 
 
-@router.get("/v1/casts/{cast_id}/events", response_class=StreamingResponse)
+@router.get(
+    "/v1/casts/{cast_id}/events",
+    response_class=StreamingResponse,
+    responses={200: {"description": "Server-sent events", "content": {"text/event-stream": {}}}},
+)
 async def cast_events(
     cast_id: str,
     request: Request,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from spell.api.deps import CurrentPlatform, CurrentPrincipal, blocking
+from spell.api.schemas import error_docs
 from spell.errors import InvalidInput, PermissionDenied
 from spell.kit.time import parse_rfc3339, to_rfc3339, utcnow
 from spell.platform.audit.service import AuditService
@@ -21,7 +22,7 @@ from spell.platform.ledger import queries
 
 router = APIRouter(
     tags=["money"],
-    responses={402: {"description": "BUDGET_CAP_EXCEEDED, INSUFFICIENT_CREDITS (error envelope)"}},
+    responses=error_docs({402: "BUDGET_CAP_EXCEEDED, INSUFFICIENT_CREDITS"}),
 )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from spell.kit.money import MAX_MICROS
+
 __all__ = ["BudgetCaps", "BudgetView", "WindowUsage"]
 
 
@@ -13,10 +15,10 @@ class BudgetCaps(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
-    per_cast_micros: int | None = Field(default=None, ge=0)
-    daily_micros: int | None = Field(default=None, ge=0)
-    monthly_micros: int | None = Field(default=None, ge=0)
-    total_micros: int | None = Field(default=None, ge=0)
+    per_cast_micros: int | None = Field(default=None, ge=0, le=MAX_MICROS)
+    daily_micros: int | None = Field(default=None, ge=0, le=MAX_MICROS)
+    monthly_micros: int | None = Field(default=None, ge=0, le=MAX_MICROS)
+    total_micros: int | None = Field(default=None, ge=0, le=MAX_MICROS)
 
 
 class WindowUsage(BaseModel):
