@@ -9,18 +9,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from spell.api.deps import CastingPrincipal, CurrentPlatform, CurrentPrincipal, blocking
-from spell.api.routes.casts import start_cast
-from spell.api.schemas import ButtonList, ButtonOut, CastOut, Deleted
+from spell.api.routes.casts import CAST_RESPONSES, IDEMPOTENCY_KEY_DOC, IdempotencyKey, start_cast
+from spell.api.schemas import ButtonList, ButtonOut, Deleted
 from spell.platform.button.service import ButtonCreate, ButtonService, button_out
 from spell.platform.cast.service import CastRequestBody
-
-_CAST_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "model": CastOut,
-        "description": "The cast ended within the Prefer: wait time (or a replay of one).",
-    },
-    202: {"model": CastOut, "description": "The cast is queued or running; follow Location."},
-}
 
 router = APIRouter(tags=["buttons"])
 
@@ -98,14 +90,19 @@ async def delete_button(
     return await blocking(run)
 
 
-@router.post("/v1/buttons/{button_id}/cast", status_code=202, responses=_CAST_RESPONSES)
+@router.post(
+    "/v1/buttons/{button_id}/cast",
+    status_code=202,
+    responses=CAST_RESPONSES,
+    openapi_extra=IDEMPOTENCY_KEY_DOC,
+)
 async def press_button(
     button_id: str,
     body: PressBody,
     http: Request,
     principal: CastingPrincipal,
     platform: CurrentPlatform,
-    idempotency_key: str | None = Header(default=None),
+    idempotency_key: IdempotencyKey = None,
     prefer: str | None = Header(default=None),
 ) -> JSONResponse:
     """Cast the button's fixed spell@version (same idempotency and ``Prefer: wait`` rules as casting)."""

@@ -6,7 +6,7 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -24,7 +24,7 @@ from spell.platform.cast.schemas import cast_out
 from spell.platform.cast.service import CastRequestBody
 from spell.platform.server import Platform
 
-_CAST_RESPONSES: dict[int | str, dict[str, Any]] = {
+CAST_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "model": CastOut,
         "description": "The cast ended within the Prefer: wait time (or a replay of one).",
@@ -37,6 +37,21 @@ _CAST_RESPONSES: dict[int | str, dict[str, Any]] = {
         }
     ),
 }
+
+# The key is checked by the cast service (which says how to fix a missing one), so the parameter is
+# documented here as required rather than left to the framework's own check.
+IDEMPOTENCY_KEY_DOC: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": True,
+            "description": "A unique key per intended cast: the same key and request replay the same cast.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[ -~]+$"},
+        }
+    ]
+}
+IdempotencyKey = Annotated[str | None, Header(include_in_schema=False)]
 
 router = APIRouter(tags=["casts"])
 
@@ -104,14 +119,19 @@ async def respond_with_cast(
     return JSONResponse(body, status_code=status, headers={"Location": f"/v1/casts/{cast_id}"})
 
 
-@router.post("/v1/spells/{spell_id:path}/cast", status_code=202, responses=_CAST_RESPONSES)
+@router.post(
+    "/v1/spells/{spell_id:path}/cast",
+    status_code=202,
+    responses=CAST_RESPONSES,
+    openapi_extra=IDEMPOTENCY_KEY_DOC,
+)
 async def cast_spell(
     spell_id: str,
     body: CastCreate,
     http: Request,
     principal: CastingPrincipal,
     platform: CurrentPlatform,
-    idempotency_key: str | None = Header(default=None),
+    idempotency_key: IdempotencyKey = None,
     prefer: str | None = Header(default=None),
 ) -> JSONResponse:
     """Cast a spell. ``Idempotency-Key`` is required; ``Prefer: wait=N`` (N ≤ 60) answers 200 with the
