@@ -1,5 +1,6 @@
 """What the API fuzz (tests/api/test_fuzz.py) found, each pinned by a focused test: answers the OpenAPI
-document did not list, request shapes it did not describe, and a 500 on large budget caps."""
+document did not list, request shapes it did not describe, a 500 on large budget caps and booleans or
+floats taken as budget caps."""
 
 from __future__ import annotations
 
@@ -38,6 +39,22 @@ async def test_budget_caps_past_the_exact_json_integers_are_refused_and_change_n
     largest = await client.put("/v1/budget", headers=caster.headers, json={"total_micros": MAX_MICROS})
     assert largest.status_code == 200, largest.text
     assert largest.json()["caps"]["total_micros"] == MAX_MICROS
+
+
+@pytest.mark.parametrize("amount", [False, True, 2.0, "7"])
+async def test_budget_caps_are_json_integers_only(
+    client: httpx.AsyncClient, platform: Platform, amount: object
+) -> None:
+    caster = seed_user(platform, "caster@example.com", ["caster"])
+    assert (
+        await client.put("/v1/budget", headers=caster.headers, json={"daily_micros": 5})
+    ).status_code == 200
+    # `false` was taken as a cap of 0, `true` as 1 micro-unit
+    response = await client.put("/v1/budget", headers=caster.headers, json={"daily_micros": amount})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    caps = (await client.get("/v1/budget", headers=caster.headers)).json()["caps"]
+    assert caps["daily_micros"] == 5
 
 
 async def test_a_body_that_is_not_utf8_answers_the_documented_400(
