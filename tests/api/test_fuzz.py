@@ -3,14 +3,14 @@
 Two tenants share one platform. Tenant A owns private things whose ids, names and contents carry unique
 marker strings (two private spells, a cast with an artifact, a second key, a button, budget caps);
 tenant B owns the same kinds of things, public. Every operation of the document is sent generated
-requests, valid and invalid ones, as B or without credentials, about a third of them naming A's or B's
-real resources. Each answer must:
+requests, valid and invalid ones, mostly as B (reads as A too, some without credentials), many of them
+naming A's or B's real resources. Each answer must:
 
 - never be a 5xx (a 503 that says a feature is not configured here excepted);
 - conform to the document: a documented status code and content type, a body matching its schema;
 - never carry anything of A's that the request did not itself contain (an error may echo the id B
-  asked for, never A's cast input, key secret or name, user, tenant, email or private spell), and,
-  without credentials, nothing of either tenant.
+  asked for, never A's cast input, key secret or name, user, tenant, email or private spell); A's
+  reads show nothing of B's but its public spells; without credentials, nothing of either tenant.
 
 Bounded per operation (``_EXAMPLES``) and in time (``_BUDGET_S`` per backend); derandomized, so a run
 is repeatable and a failure names a request to replay.
@@ -323,6 +323,22 @@ def _problem(case: Any, response: Any, forbidden: set[str]) -> str | None:
     return f"leaked {leaked}: {response.text[:500]}" if leaked else None
 
 
+def _identity(case: Any, data: st.DataObject, world: World) -> tuple[dict[str, str], set[str]]:
+    """Who sends this request, and what its answer must not contain.
+
+    Mostly B; one request in ten without credentials (nothing of either tenant may show); and a quarter
+    of the reads as A, whose answers must show nothing of B's but its public spells. A never writes:
+    making its private spell public or sharing it through a button would be a legitimate way for B to
+    see it.
+    """
+    draw = data.draw(st.integers(0, 99), label="identity")  # 0, the value drawn most, means B
+    if draw >= 90:
+        return {}, world.a.secrets | world.b.secrets
+    if draw >= 65 and case.method.upper() == "GET":
+        return world.a.caller.headers, world.b.secrets - {world.b.publisher}
+    return world.b.caller.headers, world.a.secrets
+
+
 def _fuzz(operation: Any, world: World, examples: int, failures: list[str], answered: Counter[str]) -> None:
     """Send ``examples`` generated requests to one operation; add what is wrong to ``failures``."""
     cases = st.one_of(*(operation.as_strategy(mode) for mode in GenerationMode))
@@ -338,10 +354,8 @@ def _fuzz(operation: Any, world: World, examples: int, failures: list[str], answ
     @given(case=cases, data=st.data())
     def fuzz(case: Any, data: st.DataObject) -> None:
         _steer(case, data, world)
-        # one request in ten without credentials (0, the value drawn most, means a key)
-        anonymous = data.draw(st.integers(0, 99), label="identity") >= 90
-        case.headers = {**(case.headers or {}), **({} if anonymous else world.b.caller.headers)}
-        forbidden = world.a.secrets | (world.b.secrets if anonymous else set())
+        headers, forbidden = _identity(case, data, world)
+        case.headers = {**(case.headers or {}), **headers}
         try:
             response = case.call(timeout=30)
         except Exception as exc:  # the in-process client re-raises what the app let escape (a 500)
