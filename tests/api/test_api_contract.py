@@ -1,9 +1,10 @@
 """What the API fuzz (tests/api/test_fuzz.py) found, each pinned by a focused test: answers the OpenAPI
 document did not list, request shapes it did not describe, a 500 on large budget caps and booleans or
-floats taken as budget caps."""
+floats taken as budget caps, and NUL characters that PostgreSQL text refuses (a 500 there)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,9 +12,23 @@ import pytest
 
 from spell.kit.money import MAX_MICROS
 from spell.platform.server import Platform
-from tests.server_fixtures import seed_user
+from tests.server_fixtures import publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
+
+# Writes "\0oops" to stderr and exits with code 3.
+NUL_STDERR_WAT = """
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 64) "\\00oops")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 64))
+    (i32.store (i32.const 4) (i32.const 5))
+    (drop (call $fd_write (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 16)))
+    (call $exit (i32.const 3))))
+"""
 
 
 async def _operation(client: httpx.AsyncClient, method: str, path: str) -> dict[str, Any]:
@@ -92,3 +107,46 @@ async def test_the_document_describes_the_publish_body_the_event_stream_and_arti
     assert "*/*" in download["responses"]["200"]["content"]
     stripe = await _operation(client, "post", "/v1/webhooks/stripe")
     assert "application/json" in stripe["requestBody"]["content"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/v1/spells/acme/a%00b", None),
+        ("GET", "/v1/casts?spell_id=a%00b", None),
+        ("DELETE", "/v1/keys/key_%00", None),
+        ("POST", "/v1/spells/acme/a%00b/cast", {"input": {}}),
+        ("POST", "/v1/keys", {"name": "a\u0000b"}),
+        (
+            "POST",
+            "/v1/publishers/a%00b/keys",
+            {"key_id": "k1", "public_key": "MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE"},
+        ),
+    ],
+)
+async def test_text_with_nul_is_refused_alike_on_both_backends(
+    client: httpx.AsyncClient, platform: Platform, method: str, path: str, body: object
+) -> None:
+    maker = seed_user(platform, "maker@example.com", ["maker", "caster"])
+    headers = {**maker.headers, "Idempotency-Key": "nul"}
+    response = await client.request(method, path, headers=headers, json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    keys = (await client.get("/v1/keys", headers=maker.headers)).json()["items"]
+    assert [key["name"] for key in keys] == ["test"]
+
+
+async def test_a_spell_failing_with_nul_in_its_stderr_ends_failed_with_its_message(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    maker = await seed_maker(client, platform)
+    await publish(client, maker, tmp_path, spell_id="acme/nul", wat=NUL_STDERR_WAT, schema={"type": "object"})
+    response = await client.post(
+        "/v1/spells/acme/nul/cast",
+        headers={**maker.headers, "Idempotency-Key": "nul", "Prefer": "wait=10"},
+        json={"input": {}},
+    )
+    assert response.status_code == 200, response.text
+    cast = response.json()
+    assert cast["status"] == "failed"
+    assert "\ufffdoops" in cast["error"]["message"]
