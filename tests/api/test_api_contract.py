@@ -1,6 +1,6 @@
 """What the API fuzz (tests/api/test_fuzz.py) found, each pinned by a focused test: answers the OpenAPI
-document did not list, request shapes it did not describe, a 500 on large budget caps and booleans or
-floats taken as budget caps, and NUL characters that PostgreSQL text refuses (a 500 there)."""
+document did not list, request shapes it did not describe, a 500 on large budget caps, booleans or
+floats taken as budget caps and numbers as booleans, and NUL characters PostgreSQL refuses (a 500)."""
 
 from __future__ import annotations
 
@@ -70,6 +70,28 @@ async def test_budget_caps_are_json_integers_only(
     assert response.json()["error"]["code"] == "VALIDATION_ERROR"
     caps = (await client.get("/v1/budget", headers=caster.headers)).json()["caps"]
     assert caps["daily_micros"] == 5
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/keys", {"name": "k", "test": 1}),
+        ("/v1/keys", {"name": "k", "test": "yes"}),
+        ("/v1/buttons", {"id": "b", "spell_id": "acme/x", "version": "1.0.0", "require_signature": 0}),
+        ("/v1/buttons", {"id": "b", "spell_id": "acme/x", "version": "1.0.0", "require_confirmation": 1.0}),
+        ("/v1/buttons/b/cast", {"input": {}, "confirm": 1}),
+    ],
+)
+async def test_json_booleans_are_true_or_false_only(
+    client: httpx.AsyncClient, platform: Platform, path: str, body: dict[str, Any]
+) -> None:
+    maker = seed_user(platform, "maker@example.com", ["maker", "caster"])
+    headers = {**maker.headers, "Idempotency-Key": "bool"}
+    response = await client.post(path, headers=headers, json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    keys = (await client.get("/v1/keys", headers=maker.headers)).json()["items"]
+    assert [key["name"] for key in keys] == ["test"]
 
 
 async def test_a_body_that_is_not_utf8_answers_the_documented_400(

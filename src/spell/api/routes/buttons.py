@@ -28,15 +28,15 @@ class ButtonBody(BaseModel):
     allowed_tenants: list[str] = Field(
         default_factory=list, description='Tenant ids, or "*" for every tenant.'
     )
-    require_signature: bool = True
-    require_confirmation: bool = False
+    require_signature: bool = Field(default=True, strict=True)
+    require_confirmation: bool = Field(default=False, strict=True)
 
 
 class PressBody(BaseModel):
     """The input for the button's spell, and the confirmation when the button asks for one."""
 
     input: Any = Field(default_factory=dict)
-    confirm: bool = False
+    confirm: bool = Field(default=False, strict=True)
 
 
 @router.get("/v1/buttons", response_model=ButtonList)

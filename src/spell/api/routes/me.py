@@ -22,7 +22,7 @@ class KeyCreate(BaseModel):
     name: str = Field(default="default", min_length=1, max_length=200)
     scopes: list[str] | None = None
     expires_at: datetime | None = None
-    test: bool = False
+    test: bool = Field(default=False, strict=True)  # JSON true or false: 1 or "yes" is refused
 
 
 def key_out(key: ApiKey) -> dict[str, Any]:
