@@ -1,6 +1,7 @@
 """What the API fuzz (tests/api/test_fuzz.py) found, each pinned by a focused test: answers the OpenAPI
 document did not list, request shapes it did not describe, a 500 on large budget caps, booleans or
-floats taken as budget caps and numbers as booleans, and NUL characters PostgreSQL refuses (a 500)."""
+floats taken as budget caps and numbers as booleans, NUL characters PostgreSQL refuses (a 500) and
+webhook URLs with a bad port or host (a 500)."""
 
 from __future__ import annotations
 
@@ -172,3 +173,21 @@ async def test_a_spell_failing_with_nul_in_its_stderr_ends_failed_with_its_messa
     cast = response.json()
     assert cast["status"] == "failed"
     assert "\ufffdoops" in cast["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "url", ["https://10.1.2.3:99999/hook", "https://192.168.1.1:port/hook", "https://[::1/hook"]
+)
+async def test_a_malformed_webhook_url_is_refused_before_the_cast_is_made(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, url: str
+) -> None:
+    maker = await seed_maker(client, platform)
+    await publish(client, maker, tmp_path, spell_id="acme/hook", schema={"type": "object"})
+    response = await client.post(
+        "/v1/spells/acme/hook/cast",
+        headers={**maker.headers, "Idempotency-Key": "hook"},
+        json={"input": {}, "webhook_url": url},
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert (await client.get("/v1/casts", headers=maker.headers)).json()["items"] == []

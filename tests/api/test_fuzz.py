@@ -72,10 +72,11 @@ _UNAVAILABLE = {"PAYMENTS_UNAVAILABLE", "OVERLOADED"}
 # Webhook URLs the fuzz may send: none needs a DNS lookup (the network is closed) and none is accepted
 # (private and loopback targets are refused), so no cast ever calls out.
 _WEBHOOK_URLS = [
-    "https://127.0.0.1/hook",
-    "https://[::1]:8443/hook",
     "https://10.1.2.3:99999/hook",
     "https://192.168.1.1:port/hook",
+    "https://[::1/hook",
+    "https://127.0.0.1/hook",
+    "https://[::1]:8443/hook",
     "http://127.0.0.1/hook",
     "ftp://127.0.0.1/",
     "https://",
@@ -272,9 +273,9 @@ def _steer(case: Any, data: st.DataObject, world: World) -> None:
         case.body = data.draw(st.sampled_from(owner.archives))
     if _takes_input(case) and data.draw(st.booleans(), label="well-formed input"):
         case.body = {"input": {"name": data.draw(st.text(max_size=50))}}
-    if isinstance(case.body, dict):
+    if isinstance(case.body, dict) and _takes_input(case):
         url = case.body.get("webhook_url")
-        if isinstance(url, str) and "//" in url:
+        if (isinstance(url, str) and "//" in url) or data.draw(st.booleans(), label="webhook"):
             case.body["webhook_url"] = data.draw(st.sampled_from(_WEBHOOK_URLS))
     if "prefer" in (case.headers or {}) and data.draw(st.booleans(), label="wait"):
         case.headers["prefer"] = "wait=5"

@@ -34,14 +34,18 @@ def sign_payload(secret: str, timestamp: int, body: bytes) -> str:
 
 def check_webhook_url(url: str, *, allow_private: bool) -> None:
     """https only (http too when ``allow_private``), and never a private, loopback or link-local address."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # parsed on first use: a port past 65535 or not a number raises here
+    except ValueError as exc:
+        raise InvalidInput(f"webhook_url is not a valid URL: {exc}", details={"webhook_url": url}) from exc
     schemes = {"https", "http"} if allow_private else {"https"}
     if parts.scheme not in schemes or not parts.hostname:
         raise InvalidInput("webhook_url must be an https:// URL", details={"webhook_url": url})
     if allow_private:
         return
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(parts.hostname, port or 443, type=socket.SOCK_STREAM)
     except OSError as exc:
         raise InvalidInput(f"webhook_url host does not resolve: {exc}", details={"webhook_url": url}) from exc
     for info in infos:
