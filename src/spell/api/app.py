@@ -12,6 +12,7 @@ from spell.api.inline import InlineCasts
 from spell.api.jwt_setup import jwt_verifier
 from spell.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from spell.api.routes import admin, artifacts, billing, buttons, casts, health, me, money, spells, webhooks
+from spell.api.schemas import error_docs
 from spell.config.server import ServerSettings
 from spell.platform.auth.jwt import JwtVerifier
 from spell.platform.ratelimit.limiter import RateLimiter
@@ -87,36 +88,17 @@ def _share(limit: int, processes: int) -> int:
     return max(1, limit // processes) if limit > 0 else 0
 
 
-_ERROR_SCHEMA = {
-    "type": "object",
-    "required": ["ok", "error"],
-    "properties": {
-        "ok": {"const": False},
-        "error": {
-            "type": "object",
-            "required": ["code", "message"],
-            "properties": {
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-                "details": {"type": "object"},
-                "hint": {"type": "string"},
-                "retry_after": {"type": "integer"},
-                "request_id": {"type": "string"},
-            },
-        },
-    },
-}
-_ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
-    status: {"description": text, "content": {"application/json": {"schema": _ERROR_SCHEMA}}}
-    for status, text in [
-        (401, "UNAUTHORIZED"),
-        (403, "FORBIDDEN, TENANT_FORBIDDEN, USER_BANNED, POLICY_DENIED"),
-        (404, "*_NOT_FOUND"),
-        (409, "IDEMPOTENCY_CONFLICT, ALREADY_TERMINAL, NOT_RETRYABLE"),
-        (410, "ARTIFACT_EXPIRED"),
-        (413, "PAYLOAD_TOO_LARGE"),
-        (429, "RATE_LIMITED (with Retry-After)"),
-        (422, "VALIDATION_ERROR"),
-        (500, "INTERNAL"),
-    ]
-}
+_ERROR_RESPONSES = error_docs(
+    {
+        400: "BAD_REQUEST: a request the server cannot read",
+        401: "UNAUTHORIZED",
+        403: "FORBIDDEN, TENANT_FORBIDDEN, USER_BANNED, POLICY_DENIED",
+        404: "*_NOT_FOUND",
+        409: "IDEMPOTENCY_CONFLICT, ALREADY_TERMINAL, NOT_RETRYABLE",
+        410: "ARTIFACT_EXPIRED",
+        413: "PAYLOAD_TOO_LARGE",
+        429: "RATE_LIMITED (with Retry-After)",
+        422: "VALIDATION_ERROR",
+        500: "INTERNAL",
+    }
+)

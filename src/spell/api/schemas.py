@@ -26,7 +26,36 @@ __all__ = [
     "TenantOut",
     "VersionList",
     "VersionOut",
+    "error_docs",
 ]
+
+_ERROR_ENVELOPE: dict[str, Any] = {
+    "type": "object",
+    "required": ["ok", "error"],
+    "properties": {
+        "ok": {"const": False},
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {"type": "object"},
+                "hint": {"type": "string"},
+                "retry_after": {"type": "integer"},
+                "request_id": {"type": "string"},
+            },
+        },
+    },
+}
+
+
+def error_docs(codes: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for error statuses: each with the codes it carries and the error envelope."""
+    return {
+        status: {"description": text, "content": {"application/json": {"schema": _ERROR_ENVELOPE}}}
+        for status, text in codes.items()
+    }
 
 
 class MeOut(BaseModel):

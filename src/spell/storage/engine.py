@@ -3,6 +3,10 @@
 pysqlite's own transaction handling starts transactions lazily and never as ``IMMEDIATE``; we turn it
 off and emit ``BEGIN`` ourselves so that read-then-write paths can take the write lock up front
 (``engine.execution_options(sqlite_begin="IMMEDIATE")``) instead of failing on lock upgrade.
+
+PostgreSQL text cannot hold NUL (U+0000): a statement with such a string is refused before it is sent,
+on both backends alike, as ``VALIDATION_ERROR`` (a lookup of ``a%00b`` or a key named ``"a\u0000b"``
+was a 500 on PostgreSQL and a 404 or a stored name on SQLite).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
+from spell.errors import InvalidInput
 from spell.kit.private_files import DIR_MODE, private_file
 
 __all__ = ["make_engine", "write_engine"]
@@ -23,15 +28,27 @@ _BEGIN_MODES = {"DEFERRED", "IMMEDIATE"}
 def make_engine(url: str, *, echo: bool = False, connect_args: dict[str, Any] | None = None) -> Engine:
     """Create an engine for ``url``; SQLite files get WAL, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
-        return _sqlite_engine(url, echo=echo)
-    return create_engine(
-        url,
-        echo=echo,
-        pool_size=10,
-        max_overflow=20,
-        pool_pre_ping=True,
-        connect_args=dict(connect_args or {}),
-    )
+        engine = _sqlite_engine(url, echo=echo)
+    else:
+        engine = create_engine(
+            url,
+            echo=echo,
+            pool_size=10,
+            max_overflow=20,
+            pool_pre_ping=True,
+            connect_args=dict(connect_args or {}),
+        )
+    event.listen(engine, "before_cursor_execute", _refuse_nul)
+    return engine
+
+
+def _refuse_nul(
+    _conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, executemany: bool
+) -> None:
+    for row in parameters if executemany else (parameters,):
+        for value in row.values() if isinstance(row, dict) else row or ():
+            if type(value) is str and "\x00" in value:
+                raise InvalidInput("text may not contain NUL (U+0000) characters")
 
 
 def write_engine(engine: Engine) -> Engine:

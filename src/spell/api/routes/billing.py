@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from spell.api.deps import CurrentPlatform, CurrentPrincipal, blocking, get_platform
 from spell.api.routing import GuardedRoute
+from spell.api.schemas import error_docs
 from spell.kit.money import MAX_MICROS, Money
 from spell.models import User
 from spell.platform.billing.payments import PaymentService
@@ -16,14 +17,13 @@ from spell.platform.billing.payments import PaymentService
 router = APIRouter(
     route_class=GuardedRoute,
     tags=["billing"],
-    responses={
-        400: {"description": "WEBHOOK_SIGNATURE_INVALID (error envelope)"},
-        402: {"description": "PAYMENT_FAILED (error envelope)"},
-        503: {
-            "description": "PAYMENTS_UNAVAILABLE: no card processor configured, or it cannot be reached"
-            " (error envelope, Retry-After)"
-        },
-    },
+    responses=error_docs(
+        {
+            400: "WEBHOOK_SIGNATURE_INVALID",
+            402: "PAYMENT_FAILED",
+            503: "PAYMENTS_UNAVAILABLE: no card processor configured, or it cannot be reached (Retry-After)",
+        }
+    ),
 )
 
 
@@ -117,7 +117,15 @@ async def top_up(
     return await blocking(run)
 
 
-@router.post("/v1/webhooks/stripe")
+@router.post(
+    "/v1/webhooks/stripe",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object", "description": "A Stripe event"}}},
+        }
+    },
+)
 async def stripe_webhook(
     request: Request, stripe_signature: str | None = Header(default=None)
 ) -> dict[str, Any]:

@@ -9,19 +9,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from spell.api.deps import CastingPrincipal, CurrentPlatform, CurrentPrincipal, blocking
-from spell.api.routes.casts import start_cast
+from spell.api.routes.casts import CAST_RESPONSES, IDEMPOTENCY_KEY_DOC, IdempotencyKey, start_cast
 from spell.api.routing import GuardedRoute
-from spell.api.schemas import ButtonList, ButtonOut, CastOut, Deleted
+from spell.api.schemas import ButtonList, ButtonOut, Deleted
 from spell.platform.button.service import ButtonCreate, ButtonService, button_out
 from spell.platform.cast.service import CastRequestBody
-
-_CAST_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "model": CastOut,
-        "description": "The cast ended within the Prefer: wait time (or a replay of one).",
-    },
-    202: {"model": CastOut, "description": "The cast is queued or running; follow Location."},
-}
 
 router = APIRouter(route_class=GuardedRoute, tags=["buttons"])
 
@@ -37,15 +29,15 @@ class ButtonBody(BaseModel):
     allowed_tenants: list[str] = Field(
         default_factory=list, description='Tenant ids, or "*" for every tenant.'
     )
-    require_signature: bool = True
-    require_confirmation: bool = False
+    require_signature: bool = Field(default=True, strict=True)
+    require_confirmation: bool = Field(default=False, strict=True)
 
 
 class PressBody(BaseModel):
     """The input for the button's spell, and the confirmation when the button asks for one."""
 
     input: Any = Field(default_factory=dict)
-    confirm: bool = False
+    confirm: bool = Field(default=False, strict=True)
 
 
 @router.get("/v1/buttons", response_model=ButtonList)
@@ -99,14 +91,19 @@ async def delete_button(
     return await blocking(run)
 
 
-@router.post("/v1/buttons/{button_id}/cast", status_code=202, responses=_CAST_RESPONSES)
+@router.post(
+    "/v1/buttons/{button_id}/cast",
+    status_code=202,
+    responses=CAST_RESPONSES,
+    openapi_extra=IDEMPOTENCY_KEY_DOC,
+)
 async def press_button(
     button_id: str,
     body: PressBody,
     http: Request,
     principal: CastingPrincipal,
     platform: CurrentPlatform,
-    idempotency_key: str | None = Header(default=None),
+    idempotency_key: IdempotencyKey = None,
     prefer: str | None = Header(default=None),
 ) -> JSONResponse:
     """Cast the button's fixed spell@version (same idempotency and ``Prefer: wait`` rules as casting)."""

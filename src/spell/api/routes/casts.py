@@ -6,7 +6,7 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from spell.api.deps import CastingPrincipal, CurrentPlatform, CurrentPrincipal, blocking
 from spell.api.inline import InlineCasts
 from spell.api.routing import GuardedRoute
-from spell.api.schemas import ArtifactList, CastList, CastOut
+from spell.api.schemas import ArtifactList, CastList, CastOut, error_docs
 from spell.errors import InvalidInput
 from spell.kit.time import to_rfc3339
 from spell.models import TERMINAL_STATUSES, Cast
@@ -25,13 +25,34 @@ from spell.platform.cast.schemas import cast_out
 from spell.platform.cast.service import CastRequestBody
 from spell.platform.server import Platform
 
-_CAST_RESPONSES: dict[int | str, dict[str, Any]] = {
+CAST_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "model": CastOut,
         "description": "The cast ended within the Prefer: wait time (or a replay of one).",
     },
     202: {"model": CastOut, "description": "The cast is queued or running; follow Location."},
+    **error_docs(
+        {
+            402: "BUDGET_CAP_EXCEEDED, INSUFFICIENT_CREDITS",
+            503: "OVERLOADED: the queue or the rate limiter is unavailable (with Retry-After)",
+        }
+    ),
 }
+
+# The key is checked by the cast service (which says how to fix a missing one), so the parameter is
+# documented here as required rather than left to the framework's own check.
+IDEMPOTENCY_KEY_DOC: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": True,
+            "description": "A unique key per intended cast: the same key and request replay the same cast.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[ -~]+$"},
+        }
+    ]
+}
+IdempotencyKey = Annotated[str | None, Header(include_in_schema=False)]
 
 router = APIRouter(route_class=GuardedRoute, tags=["casts"])
 
@@ -99,14 +120,19 @@ async def respond_with_cast(
     return JSONResponse(body, status_code=status, headers={"Location": f"/v1/casts/{cast_id}"})
 
 
-@router.post("/v1/spells/{spell_id:path}/cast", status_code=202, responses=_CAST_RESPONSES)
+@router.post(
+    "/v1/spells/{spell_id:path}/cast",
+    status_code=202,
+    responses=CAST_RESPONSES,
+    openapi_extra=IDEMPOTENCY_KEY_DOC,
+)
 async def cast_spell(
     spell_id: str,
     body: CastCreate,
     http: Request,
     principal: CastingPrincipal,
     platform: CurrentPlatform,
-    idempotency_key: str | None = Header(default=None),
+    idempotency_key: IdempotencyKey = None,
     prefer: str | None = Header(default=None),
 ) -> JSONResponse:
     """Cast a spell. ``Idempotency-Key`` is required; ``Prefer: wait=N`` (N ≤ 60) answers 200 with the
@@ -173,7 +199,12 @@ async def cancel_cast(cast_id: str, principal: CurrentPrincipal, platform: Curre
     return cast_out(await blocking(platform.casts.cancel, principal, cast_id))
 
 
-@router.post("/v1/casts/{cast_id}/retry", status_code=202, response_model=CastOut)
+@router.post(
+    "/v1/casts/{cast_id}/retry",
+    status_code=202,
+    response_model=CastOut,
+    responses=error_docs({402: "BUDGET_CAP_EXCEEDED, INSUFFICIENT_CREDITS"}),
+)
 async def retry_cast(cast_id: str, principal: CastingPrincipal, platform: CurrentPlatform) -> dict[str, Any]:
     """A new cast of the same request, linked by ``retry_of``; 409 ``NOT_RETRYABLE`` otherwise."""
     return cast_out(await blocking(platform.casts.retry, principal, cast_id))
@@ -217,7 +248,11 @@ def _last_event_id(raw: str | None) -> int:
     return int(raw)
 
 
-@router.get("/v1/casts/{cast_id}/events", response_class=StreamingResponse)
+@router.get(
+    "/v1/casts/{cast_id}/events",
+    response_class=StreamingResponse,
+    responses={200: {"description": "Server-sent events", "content": {"text/event-stream": {}}}},
+)
 async def cast_events(
     cast_id: str,
     request: Request,

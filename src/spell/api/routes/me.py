@@ -22,7 +22,7 @@ class KeyCreate(BaseModel):
     name: str = Field(default="default", min_length=1, max_length=200)
     scopes: list[str] | None = None
     expires_at: AwareDatetime | None = Field(default=None, description="RFC 3339 with Z or an offset")
-    test: bool = False
+    test: bool = Field(default=False, strict=True)  # JSON true or false: 1 or "yes" is refused
 
 
 def key_out(key: ApiKey) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from spell.api.deps import CurrentPlatform, CurrentPrincipal, blocking
 from spell.api.routing import GuardedRoute
+from spell.api.schemas import error_docs
 from spell.errors import InvalidInput, PermissionDenied
 from spell.kit.time import parse_rfc3339, to_rfc3339, utcnow
 from spell.platform.audit.service import AuditService
@@ -23,7 +24,7 @@ from spell.platform.ledger import queries
 router = APIRouter(
     route_class=GuardedRoute,
     tags=["money"],
-    responses={402: {"description": "BUDGET_CAP_EXCEEDED, INSUFFICIENT_CREDITS (error envelope)"}},
+    responses=error_docs({402: "BUDGET_CAP_EXCEEDED, INSUFFICIENT_CREDITS"}),
 )
 
 

@@ -79,7 +79,17 @@ async def revoke_publisher_key(
     return await blocking(run)
 
 
-@router.post("/v1/spells", status_code=201, response_model=VersionOut)
+@router.post(
+    "/v1/spells",
+    status_code=201,
+    response_model=VersionOut,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-tar": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 async def publish(
     request: Request,
     principal: CurrentPrincipal,

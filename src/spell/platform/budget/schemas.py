@@ -10,15 +10,15 @@ __all__ = ["BudgetCaps", "BudgetView", "WindowUsage"]
 
 
 class BudgetCaps(BaseModel):
-    """The caps a caster sets with ``PUT /v1/budget``."""
+    """The caps a caster sets with ``PUT /v1/budget``: JSON integers (``false`` or ``2.0`` is refused)."""
 
     model_config = ConfigDict(extra="forbid")
 
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
-    per_cast_micros: int | None = Field(default=None, ge=0, le=MAX_MICROS)
-    daily_micros: int | None = Field(default=None, ge=0, le=MAX_MICROS)
-    monthly_micros: int | None = Field(default=None, ge=0, le=MAX_MICROS)
-    total_micros: int | None = Field(default=None, ge=0, le=MAX_MICROS)
+    per_cast_micros: int | None = Field(default=None, ge=0, le=MAX_MICROS, strict=True)
+    daily_micros: int | None = Field(default=None, ge=0, le=MAX_MICROS, strict=True)
+    monthly_micros: int | None = Field(default=None, ge=0, le=MAX_MICROS, strict=True)
+    total_micros: int | None = Field(default=None, ge=0, le=MAX_MICROS, strict=True)
 
 
 class WindowUsage(BaseModel):

@@ -411,7 +411,7 @@ class CastRunner:
                 "output": result.output,
                 "usage": usage.to_dict(),
                 "error_code": error_code,
-                "error_message": (result.message or result.stderr[-2000:] or None) if error_code else None,
+                "error_message": _storable(result.message or result.stderr[-2000:]) if error_code else None,
             }
             if repo.end(uow, cast_id, values):
                 data: dict[str, Any] = {"status": status, "artifacts": len(stored)}
@@ -422,3 +422,8 @@ class CastRunner:
             # canceled while running: keep the cancel, record what it used
             repo.move(uow, cast_id, from_status="canceled", usage=values["usage"])
             return None
+
+
+def _storable(text: str) -> str | None:
+    """A spell's own words as a database holds them: NUL, which PostgreSQL text refuses, as U+FFFD."""
+    return text.replace("\x00", "\ufffd") or None
