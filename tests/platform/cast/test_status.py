@@ -74,4 +74,3 @@ def _string_constants(module: Path) -> list[tuple[int, str]]:
 def test_cast_code_names_statuses_only_through_the_enum(module: Path) -> None:
     literals = [(line, value) for line, value in _string_constants(module) if value in WIRE]
     assert literals == [], f"{module.relative_to(SRC)} spells out cast statuses: {literals}"
-
