@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from spell.errors import PermissionDenied, RoleRequired
+from spell.errors import PermissionDenied
+from spell.platform.auth.errors import RoleRequired
 
 __all__ = [
     "ALL_SCOPES",

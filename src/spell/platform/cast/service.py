@@ -12,17 +12,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from spell.errors import (
-    AlreadyTerminal,
-    Conflict,
-    IdempotencyConflict,
-    InvalidBundle,
-    InvalidInput,
-    NotRetryable,
-    PolicyViolation,
-    SignatureMissing,
-    SpellSuspended,
-)
+from spell.errors import Conflict, InvalidBundle, InvalidInput, PolicyViolation, SignatureMissing
 from spell.kit import json_input
 from spell.kit.canonical_json import canonical_sha256
 from spell.kit.ids import new_id
@@ -30,6 +20,7 @@ from spell.kit.json_schema import CompiledSchema, SchemaInvalid, compile_schema
 from spell.kit.time import utcnow
 from spell.models import RETRYABLE_STATUSES, TERMINAL_STATUSES, Cast, CastStatus, Spell, SpellVersion
 from spell.platform.auth.schemas import Principal
+from spell.platform.cast.errors import AlreadyTerminal, IdempotencyConflict, NotRetryable, SpellSuspended
 from spell.platform.cast.hub import CancelTokens, CastHub
 from spell.platform.cast.money import CastMoney
 from spell.platform.cast.relay import CancelRelay
