@@ -1,6 +1,6 @@
 """Spell: signed, sandboxed, pay-per-use programs.
 
-The library core (``spell.bundle``, ``spell.signing``, ``spell.sbom``, ``spell.policy``,
+The library core (``spell.bundle``, ``spell.signing``, ``spell.policy``,
 ``spell.runtimes``) works without a server; ``spell.errors`` holds the one error catalog.
 """
 

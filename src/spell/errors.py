@@ -4,7 +4,9 @@ Every failure that crosses a boundary is a ``SpellError`` with a stable ``code``
 (UPPER_SNAKE, listed in DESIGN.md §3), an HTTP ``status_code``, a human ``message``,
 optional ``details`` (JSON-safe) and an optional ``hint`` that says what to do.
 
-Tree::
+Tree: each class with its ``code``, and its ``status_code`` where it differs from its parent's. A
+``[platform.<domain>]`` leaf is defined in ``spell.platform.<domain>.errors``, beside the one domain
+that raises it; everything else is here. A test keeps this tree equal to the classes::
 
     SpellError (INTERNAL, 500)
     ├── NotFound (NOT_FOUND, 404)
@@ -16,23 +18,23 @@ Tree::
     │   ├── LogNotFound (LOG_NOT_FOUND)
     │   ├── OutputNotFound (OUTPUT_NOT_FOUND)
     │   ├── RegistryNotFound (REGISTRY_NOT_FOUND)
-    │   ├── ArtifactNotFound (ARTIFACT_NOT_FOUND)
-    │   ├── ButtonNotFound (BUTTON_NOT_FOUND)
-    │   ├── TenantNotFound (TENANT_NOT_FOUND)
+    │   ├── ArtifactNotFound (ARTIFACT_NOT_FOUND)  [platform.artifact]
+    │   ├── ButtonNotFound (BUTTON_NOT_FOUND)  [platform.button]
+    │   ├── TenantNotFound (TENANT_NOT_FOUND)  [platform.auth]
     │   └── LicenseNotFound (LICENSE_NOT_FOUND)
     ├── Conflict (CONFLICT, 409)
-    │   ├── IdempotencyConflict (IDEMPOTENCY_CONFLICT)
-    │   ├── AlreadyTerminal (ALREADY_TERMINAL)
-    │   ├── NotRetryable (NOT_RETRYABLE)
+    │   ├── IdempotencyConflict (IDEMPOTENCY_CONFLICT)  [platform.cast]
+    │   ├── AlreadyTerminal (ALREADY_TERMINAL)  [platform.cast]
+    │   ├── NotRetryable (NOT_RETRYABLE)  [platform.cast]
     │   ├── AlreadyExists (ALREADY_EXISTS)
-    │   ├── TenantAlreadyBound (TENANT_ALREADY_BOUND)
+    │   ├── TenantAlreadyBound (TENANT_ALREADY_BOUND)  [platform.auth]
     │   └── StoreInconsistent (STORE_INCONSISTENT)
     ├── PermissionDenied (FORBIDDEN, 403)
-    │   ├── TenantForbidden (TENANT_FORBIDDEN)
-    │   ├── UserBanned (USER_BANNED)
-    │   ├── SpellSuspended (SPELL_SUSPENDED)
-    │   ├── RoleRequired (ROLE_REQUIRED)
-    │   ├── ScopeNotAllowed (SCOPE_NOT_ALLOWED)
+    │   ├── TenantForbidden (TENANT_FORBIDDEN)  [platform.spell]
+    │   ├── UserBanned (USER_BANNED)  [platform.auth]
+    │   ├── SpellSuspended (SPELL_SUSPENDED)  [platform.cast]
+    │   ├── RoleRequired (ROLE_REQUIRED)  [platform.auth]
+    │   ├── ScopeNotAllowed (SCOPE_NOT_ALLOWED)  [platform.auth]
     │   └── PolicyViolation (POLICY_DENIED)
     │       ├── ConfirmationRequired (CONFIRMATION_REQUIRED)
     │       ├── EntitlementRequired (ENTITLEMENT_REQUIRED)
@@ -41,12 +43,14 @@ Tree::
     │       ├── EgressDenied (EGRESS_DENIED)
     │       └── PinRequired (PIN_REQUIRED)
     ├── AuthError (UNAUTHORIZED, 401)
-    ├── QuotaError (402 / 429)
-    │   ├── BudgetCapExceeded (BUDGET_CAP_EXCEEDED, 402)
-    │   ├── InsufficientCredits (INSUFFICIENT_CREDITS, 402)
-    │   └── RateLimited (RATE_LIMITED, 429)
+    ├── QuotaError (QUOTA_EXCEEDED, 402)
+    │   ├── BudgetCapExceeded (BUDGET_CAP_EXCEEDED)  [platform.budget]
+    │   ├── InsufficientCredits (INSUFFICIENT_CREDITS)  [platform.ledger]
+    │   ├── RateLimited (RATE_LIMITED, 429)  [platform.ratelimit]
+    │   │   └── CastRateLimited (RATE_LIMITED)  [platform.ratelimit]
+    │   └── PaymentFailed (PAYMENT_FAILED)  [platform.billing]
     ├── Gone (GONE, 410)
-    │   └── ArtifactExpired (ARTIFACT_EXPIRED)
+    │   └── ArtifactExpired (ARTIFACT_EXPIRED)  [platform.artifact]
     ├── PayloadTooLarge (PAYLOAD_TOO_LARGE, 413)
     ├── InvalidInput (VALIDATION_ERROR, 422)
     │   ├── InvalidManifest (INVALID_MANIFEST)
@@ -59,8 +63,10 @@ Tree::
     │   ├── SignatureMissing (SIGNATURE_MISSING)
     │   ├── SignatureUntrusted (SIGNATURE_UNTRUSTED)
     │   ├── PinMismatch (PIN_MISMATCH)
-    │   └── InvalidEntitlement (ENTITLEMENT_INVALID)
-    ├── RuntimeFailure (RUNTIME_FAILED, 500)
+    │   ├── InvalidEntitlement (ENTITLEMENT_INVALID)
+    │   ├── AuditChainBroken (AUDIT_CHAIN_BROKEN)  [platform.audit]
+    │   └── LedgerDrift (LEDGER_DRIFT)  [platform.ledger]
+    ├── RuntimeFailure (RUNTIME_FAILED)
     │   ├── Trap (TRAP)
     │   ├── Timeout (TIMEOUT, 504)
     │   ├── LimitExceeded (LIMIT_EXCEEDED)
@@ -68,8 +74,10 @@ Tree::
     │   └── EngineUnavailable (ENGINE_UNAVAILABLE, 503)
     │       └── SandboxUnavailable (SANDBOX_UNAVAILABLE)
     ├── FetchFailed (FETCH_FAILED, 502)
-    ├── PaymentsUnavailable (PAYMENTS_UNAVAILABLE, 503)
-    └── Overloaded (OVERLOADED, 503)
+    ├── PaymentsUnavailable (PAYMENTS_UNAVAILABLE, 503)  [platform.billing]
+    ├── Overloaded (OVERLOADED, 503)
+    ├── LedgerUnbalanced (LEDGER_UNBALANCED)  [platform.ledger]
+    └── WebhookSignatureInvalid (WEBHOOK_SIGNATURE_INVALID, 400)  [platform.billing]
 """
 
 from __future__ import annotations
@@ -78,13 +86,7 @@ from typing import Any, ClassVar
 
 __all__ = [
     "AlreadyExists",
-    "AlreadyTerminal",
-    "ArtifactExpired",
-    "ArtifactNotFound",
-    "AuditChainBroken",
     "AuthError",
-    "BudgetCapExceeded",
-    "ButtonNotFound",
     "CastNotFound",
     "ConfirmationRequired",
     "Conflict",
@@ -94,8 +96,6 @@ __all__ = [
     "EntitlementRequired",
     "FetchFailed",
     "Gone",
-    "IdempotencyConflict",
-    "InsufficientCredits",
     "InvalidBundle",
     "InvalidEntitlement",
     "InvalidInput",
@@ -104,19 +104,14 @@ __all__ = [
     "InvalidRegistry",
     "InvalidTrustFile",
     "KeyNotFound",
-    "LedgerDrift",
-    "LedgerUnbalanced",
     "LicenseNotFound",
     "LimitExceeded",
     "LogNotFound",
     "NotFound",
-    "NotRetryable",
     "OutputInvalid",
     "OutputNotFound",
     "Overloaded",
     "PayloadTooLarge",
-    "PaymentFailed",
-    "PaymentsUnavailable",
     "PermissionDenied",
     "PinMismatch",
     "PinRequired",
@@ -124,28 +119,19 @@ __all__ = [
     "PolicyViolation",
     "PublisherNotFound",
     "QuotaError",
-    "RateLimited",
     "RegistryNotFound",
-    "RoleRequired",
     "RuntimeFailure",
     "SandboxUnavailable",
-    "ScopeNotAllowed",
     "SignatureMissing",
     "SignatureUntrusted",
     "SpellError",
     "SpellNotFound",
-    "SpellSuspended",
     "StoreInconsistent",
-    "TenantAlreadyBound",
-    "TenantForbidden",
-    "TenantNotFound",
     "Timeout",
     "Trap",
     "UnsafeArchive",
-    "UserBanned",
     "VerificationError",
     "VersionNotFound",
-    "WebhookSignatureInvalid",
 ]
 
 
@@ -239,24 +225,6 @@ class Conflict(SpellError):
     status_code = 409
 
 
-class IdempotencyConflict(Conflict):
-    """The idempotency key was used before with a different request."""
-
-    code = "IDEMPOTENCY_CONFLICT"
-
-
-class AlreadyTerminal(Conflict):
-    """The cast already ended."""
-
-    code = "ALREADY_TERMINAL"
-
-
-class NotRetryable(Conflict):
-    """The cast cannot be retried in its current state."""
-
-    code = "NOT_RETRYABLE"
-
-
 class AlreadyExists(Conflict):
     """Something with that identity exists already (e.g. an immutable version)."""
 
@@ -268,18 +236,6 @@ class PermissionDenied(SpellError):
 
     code = "FORBIDDEN"
     status_code = 403
-
-
-class TenantForbidden(PermissionDenied):
-    """The resource belongs to another tenant."""
-
-    code = "TENANT_FORBIDDEN"
-
-
-class UserBanned(PermissionDenied):
-    """The caller is banned."""
-
-    code = "USER_BANNED"
 
 
 class PolicyViolation(PermissionDenied):
@@ -314,36 +270,11 @@ class QuotaError(SpellError):
     status_code = 402
 
 
-class BudgetCapExceeded(QuotaError):
-    """Spent + reserved + estimate would pass a budget cap."""
-
-    code = "BUDGET_CAP_EXCEEDED"
-
-
-class InsufficientCredits(QuotaError):
-    """The prepaid balance cannot cover the estimate."""
-
-    code = "INSUFFICIENT_CREDITS"
-
-
-class RateLimited(QuotaError):
-    """Too many requests; retry after ``retry_after`` seconds."""
-
-    code = "RATE_LIMITED"
-    status_code = 429
-
-
 class Gone(SpellError):
     """The resource existed but is no longer available."""
 
     code = "GONE"
     status_code = 410
-
-
-class ArtifactExpired(Gone):
-    """The artifact passed its expiry."""
-
-    code = "ARTIFACT_EXPIRED"
 
 
 class PayloadTooLarge(SpellError):
@@ -532,84 +463,3 @@ class FetchFailed(SpellError):
 
     code = "FETCH_FAILED"
     status_code = 502
-
-
-class LedgerUnbalanced(SpellError):
-    """A ledger transaction's postings do not sum to zero (a bug; nothing was written)."""
-
-    code = "LEDGER_UNBALANCED"
-
-
-class LedgerDrift(VerificationError):
-    """A running balance differs from the sum of its postings; details list the accounts."""
-
-    code = "LEDGER_DRIFT"
-
-
-class AuditChainBroken(VerificationError):
-    """An audit record was edited, deleted or moved; details name the first bad one."""
-
-    code = "AUDIT_CHAIN_BROKEN"
-
-
-class PaymentFailed(QuotaError):
-    """The payment provider declined or failed a charge."""
-
-    code = "PAYMENT_FAILED"
-
-
-class PaymentsUnavailable(SpellError):
-    """Card payments are not configured here, or the card processor cannot be reached (the prepaid
-    wallet still works)."""
-
-    code = "PAYMENTS_UNAVAILABLE"
-    status_code = 503
-
-
-class WebhookSignatureInvalid(SpellError):
-    """A provider webhook's signature or timestamp does not verify."""
-
-    code = "WEBHOOK_SIGNATURE_INVALID"
-    status_code = 400
-
-
-class SpellSuspended(PermissionDenied):
-    """An operator suspended the spell; it cannot be cast until unsuspended."""
-
-    code = "SPELL_SUSPENDED"
-
-
-class ArtifactNotFound(NotFound):
-    """No artifact with that id (or not visible to the caller)."""
-
-    code = "ARTIFACT_NOT_FOUND"
-
-
-class ButtonNotFound(NotFound):
-    """No button with that id (or not visible to the caller)."""
-
-    code = "BUTTON_NOT_FOUND"
-
-
-class RoleRequired(PermissionDenied):
-    """The user lacks the role the action needs (e.g. publishing needs ``maker``)."""
-
-    code = "ROLE_REQUIRED"
-
-
-class ScopeNotAllowed(PermissionDenied):
-    """A key was asked for scopes beyond the calling credential's or the user's roles'."""
-
-    code = "SCOPE_NOT_ALLOWED"
-
-
-class TenantNotFound(NotFound):
-    """No tenant with that id or name."""
-
-    code = "TENANT_NOT_FOUND"
-
-
-class TenantAlreadyBound(Conflict):
-    """The issuer and org pair already names a tenant, or the tenant is bound to another pair."""
-
-    code = "TENANT_ALREADY_BOUND"

@@ -16,9 +16,10 @@ from sqlalchemy.exc import IntegrityError
 
 from spell.api import create_app
 from spell.config.server import ServerSettings
-from spell.errors import AuthError, InvalidInput, TenantAlreadyBound, TenantNotFound
+from spell.errors import AuthError, InvalidInput
 from spell.kit.encoding import b64url_encode
 from spell.platform.audit.service import AuditService
+from spell.platform.auth.errors import TenantAlreadyBound, TenantNotFound
 from spell.platform.auth.jwt import JwtVerifier
 from spell.platform.server import Platform
 

@@ -7,10 +7,10 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from spell.errors import ScopeNotAllowed
 from spell.kit.time import utcnow
 from spell.models import ApiKey
 from spell.platform.audit.service import AuditService
+from spell.platform.auth.errors import ScopeNotAllowed
 from spell.platform.server import Platform
 from tests.server_fixtures import seed_user
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from spell.errors import ScopeNotAllowed
 from spell.platform.audit.service import AuditService
+from spell.platform.auth.errors import ScopeNotAllowed
 from spell.platform.ledger.service import PLATFORM, LedgerService
 from spell.platform.server import Platform
 from tests.api.money_helpers import EVENTS_WAT, FLAT, PER_EVENT, credit, publish_priced

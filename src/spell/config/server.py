@@ -132,7 +132,6 @@ class ServerSettings:
     sweep_seconds: float = 30.0
     # Maxima and module caches of the WASM runtime; the AOT disk cache lives under $SPELL_HOME/cache.
     wasm: WasmSettings = field(default_factory=WasmSettings)
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_sqlite(self) -> bool:

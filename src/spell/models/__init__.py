@@ -6,7 +6,7 @@ from spell.models.audit import AuditHead, AuditRecord
 from spell.models.base import Base
 from spell.models.budget import Budget, BudgetUsage, Hold
 from spell.models.button import Button
-from spell.models.cast import TERMINAL_STATUSES, Cast
+from spell.models.cast import RETRYABLE_STATUSES, TERMINAL_STATUSES, Cast, CastStatus
 from spell.models.cast_event import CastEvent
 from spell.models.ledger import LedgerAccount, LedgerPosting, LedgerTransaction
 from spell.models.payment import PaymentCustomer, PaymentRecord, RevenueShare, WebhookEvent
@@ -17,6 +17,7 @@ from spell.models.user import ROLES, User
 from spell.models.webhook_secret import WebhookSecret
 
 __all__ = [
+    "RETRYABLE_STATUSES",
     "ROLES",
     "TERMINAL_STATUSES",
     "VISIBILITIES",
@@ -30,6 +31,7 @@ __all__ = [
     "Button",
     "Cast",
     "CastEvent",
+    "CastStatus",
     "Hold",
     "LedgerAccount",
     "LedgerPosting",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
@@ -10,9 +11,32 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from spell.models.base import Base, JsonValue
 
-__all__ = ["TERMINAL_STATUSES", "Cast"]
+__all__ = ["RETRYABLE_STATUSES", "TERMINAL_STATUSES", "Cast", "CastStatus"]
 
-TERMINAL_STATUSES = frozenset({"succeeded", "failed", "timeout", "canceled", "aborted"})
+
+class CastStatus(StrEnum):
+    """Where a cast is in its life: ``queued`` → ``running`` → one terminal status.
+
+    The column stays a plain string; members compare and hash equal to their values, so rows, events
+    and the wire format read the same strings. The status of a cast is also the kind of the event that
+    records the move to it.
+    """
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    CANCELED = "canceled"
+    ABORTED = "aborted"
+
+
+# A cast in one of these never changes status again.
+TERMINAL_STATUSES: frozenset[CastStatus] = frozenset(
+    {CastStatus.SUCCEEDED, CastStatus.FAILED, CastStatus.TIMEOUT, CastStatus.CANCELED, CastStatus.ABORTED}
+)
+# Ended without succeeding: a new cast may retry it.
+RETRYABLE_STATUSES: frozenset[CastStatus] = TERMINAL_STATUSES - {CastStatus.SUCCEEDED}
 
 
 class Cast(Base):

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from spell.config.server import ServerSettings
 from spell.kit.private_files import private_dir, private_file, write_private_text
 from spell.kit.time import utcnow
-from spell.models import Cast
+from spell.models import Cast, CastStatus
 from spell.platform.artifact.service import ArtifactService
 from spell.platform.audit.hooks import install as install_audit_hooks
 from spell.platform.auth.service import AuthService
@@ -285,7 +285,9 @@ class Platform:
         with self.db.unit_of_work(write=False) as uow:
             stale = list(
                 uow.session.execute(
-                    select(Cast.id, Cast.tenant_id).where(Cast.status == "queued", Cast.created_at < cutoff)
+                    select(Cast.id, Cast.tenant_id).where(
+                        Cast.status == CastStatus.QUEUED, Cast.created_at < cutoff
+                    )
                 )
             )
         for cast_id, tenant_id in stale:
@@ -300,11 +302,13 @@ class Platform:
         # Running casts of a dead process never finish: abort them. Queued ones are re-published
         # (the memory queue forgot them); the claim makes a duplicate delivery harmless.
         with self.db.unit_of_work() as uow:
-            for cast in uow.session.scalars(select(Cast).where(Cast.status == "running")):
-                cast.status, cast.finished_at = "aborted", utcnow()
+            for cast in uow.session.scalars(select(Cast).where(Cast.status == CastStatus.RUNNING)):
+                cast.status, cast.finished_at = CastStatus.ABORTED, utcnow()
                 cast.error_code, cast.error_message = "INTERNAL", "the server stopped while the cast ran"
-                self.casts.repo.add_event(uow, cast.id, "aborted", {"status": "aborted"})
+                self.casts.repo.add_event(uow, cast.id, CastStatus.ABORTED, {"status": CastStatus.ABORTED})
                 self.casts.money.release(uow, cast)  # lost by the platform: nothing is charged
-            queued = list(uow.session.execute(select(Cast.id, Cast.tenant_id).where(Cast.status == "queued")))
+            queued = list(
+                uow.session.execute(select(Cast.id, Cast.tenant_id).where(Cast.status == CastStatus.QUEUED))
+            )
         for cast_id, tenant_id in queued:
             self.queue.publish(cast_job(cast_id, tenant_id))

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from spell.errors import AuditChainBroken
 from spell.models.audit import AuditHead, AuditRecord
 from spell.platform.audit.chain import GENESIS
+from spell.platform.audit.errors import AuditChainBroken
 from spell.platform.audit.service import AuditService
 from spell.storage.session import Database
 

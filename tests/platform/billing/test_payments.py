@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import func, select
 
 from spell.config.billing import BillingSettings
-from spell.errors import InvalidInput, NotFound, PaymentFailed, PaymentsUnavailable, WebhookSignatureInvalid
+from spell.errors import InvalidInput, NotFound
 from spell.kit.money import Money
 from spell.models.audit import AuditRecord
 from spell.models.payment import PaymentRecord, WebhookEvent
+from spell.platform.billing.errors import PaymentFailed, PaymentsUnavailable, WebhookSignatureInvalid
 from spell.platform.billing.payments import PaymentService
 from spell.platform.billing.provider import WalletOnly, provider_from_settings
 from spell.platform.billing.stripe_provider import StripeProvider

@@ -6,11 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from spell.errors import BudgetCapExceeded, CastNotFound, InsufficientCredits, InvalidInput
+from spell.errors import CastNotFound, InvalidInput
 from spell.kit.money import Money
+from spell.platform.budget.errors import BudgetCapExceeded
 from spell.platform.budget.schemas import BudgetCaps
 from spell.platform.budget.service import BudgetService
 from spell.platform.budget.windows import seconds_to_reset, window_start
+from spell.platform.ledger.errors import InsufficientCredits
 from spell.platform.ledger.service import PLATFORM, LedgerService
 from spell.storage.session import Database
 from tests.platform.budget.helpers import clock, fund, reserve, set_caps

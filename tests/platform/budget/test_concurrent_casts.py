@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from spell.errors import BudgetCapExceeded
 from spell.kit.money import Money
 from spell.models.ledger import LedgerAccount, LedgerPosting
+from spell.platform.budget.errors import BudgetCapExceeded
 from spell.platform.budget.service import BudgetService
 from spell.platform.ledger.service import LedgerService
 from spell.storage.session import Database

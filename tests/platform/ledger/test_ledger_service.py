@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
-from spell.errors import InsufficientCredits, InvalidInput, LedgerDrift, LedgerUnbalanced
+from spell.errors import InvalidInput
 from spell.kit.money import Money
 from spell.models.ledger import LedgerAccount
+from spell.platform.ledger.errors import InsufficientCredits, LedgerDrift, LedgerUnbalanced
 from spell.platform.ledger.service import PLATFORM, LedgerService, Leg
 from spell.storage.session import Database
 

@@ -128,6 +128,7 @@ def command(
 
 def _demo(platform: Any, examples: Path, demo_key: Path, base_url: str) -> None:
     from spell.errors import InvalidInput
+    from spell.models import TERMINAL_STATUSES
     from spell.platform.cast.service import CastRequestBody
     from spell.platform.demo import seed_demo
 
@@ -166,7 +167,7 @@ def _demo(platform: Any, examples: Path, demo_key: Path, base_url: str) -> None:
         principal, CastRequestBody(spell_id=spell_id, input=payload["input"]), f"demo-{int(time.time())}"
     )
     deadline = time.monotonic() + 15
-    while platform.casts.get_status(cast.id) not in {"succeeded", "failed", "timeout", "canceled", "aborted"}:
+    while platform.casts.get_status(cast.id) not in TERMINAL_STATUSES:
         if time.monotonic() > deadline:
             break
         time.sleep(0.02)  # a CLI printout, not a test: polling is fine here

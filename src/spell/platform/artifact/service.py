@@ -9,10 +9,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from spell.errors import ArtifactExpired, ArtifactNotFound, AuthError
+from spell.errors import AuthError
 from spell.kit.ids import new_id
 from spell.kit.time import utcnow
 from spell.models import Artifact, Cast
+from spell.platform.artifact.errors import ArtifactExpired, ArtifactNotFound
 from spell.runtimes.base import Artifact as RuntimeArtifact
 from spell.storage.blobs.local import LocalBlobStore
 from spell.storage.session import UnitOfWork

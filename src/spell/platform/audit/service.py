@@ -17,11 +17,11 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
 
-from spell.errors import AuditChainBroken
 from spell.kit.ids import new_id
 from spell.kit.time import utcnow
 from spell.models.audit import AuditHead, AuditRecord
 from spell.platform.audit.chain import GENESIS, fields_hash, record_hash
+from spell.platform.audit.errors import AuditChainBroken
 from spell.platform.ledger.repository import insert_ignore
 from spell.storage.prepared import Prepared
 

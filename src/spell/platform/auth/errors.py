@@ -1,10 +1,49 @@
-"""Auth errors used by this domain (all from the one catalog)."""
+"""Auth errors: the auth domain's leaves of the one catalog (tree in ``spell.errors``) and the
+constructors of the 401 and 403 every route shares."""
 
 from __future__ import annotations
 
-from spell.errors import AuthError, UserBanned
+from spell.errors import AuthError, Conflict, NotFound, PermissionDenied
 
-__all__ = ["invalid_credentials", "user_banned"]
+__all__ = [
+    "RoleRequired",
+    "ScopeNotAllowed",
+    "TenantAlreadyBound",
+    "TenantNotFound",
+    "UserBanned",
+    "invalid_credentials",
+    "user_banned",
+]
+
+
+class UserBanned(PermissionDenied):
+    """The caller is banned."""
+
+    code = "USER_BANNED"
+
+
+class RoleRequired(PermissionDenied):
+    """The user lacks the role the action needs (e.g. publishing needs ``maker``)."""
+
+    code = "ROLE_REQUIRED"
+
+
+class ScopeNotAllowed(PermissionDenied):
+    """A key was asked for scopes beyond the calling credential's or the user's roles'."""
+
+    code = "SCOPE_NOT_ALLOWED"
+
+
+class TenantNotFound(NotFound):
+    """No tenant with that id or name."""
+
+    code = "TENANT_NOT_FOUND"
+
+
+class TenantAlreadyBound(Conflict):
+    """The issuer and org pair already names a tenant, or the tenant is bound to another pair."""
+
+    code = "TENANT_ALREADY_BOUND"
 
 
 def invalid_credentials(reason: str) -> AuthError:

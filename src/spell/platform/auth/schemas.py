@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from spell.errors import PermissionDenied, RoleRequired
+from spell.errors import PermissionDenied
+from spell.platform.auth.errors import RoleRequired
 
 __all__ = [
     "ALL_SCOPES",
-    "DEFAULT_KEY_SCOPES",
     "OPT_IN_SCOPES",
     "Principal",
     "default_scopes_for_roles",
@@ -24,8 +24,6 @@ ALL_SCOPES = (
     "operator",
     "admin",
 )
-# The everyday scopes of a caster's key; a user's default key follows its roles (default_scopes_for_roles).
-DEFAULT_KEY_SCOPES = ("cast:invoke", "spell:read", "keys:manage")
 # Only admins may hold it, and even their keys get it only when it is asked for by name.
 OPT_IN_SCOPES = ("admin",)
 

@@ -7,21 +7,19 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from spell.errors import (
-    AlreadyExists,
-    InvalidInput,
-    KeyNotFound,
-    NotFound,
-    ScopeNotAllowed,
-    TenantAlreadyBound,
-    TenantNotFound,
-)
+from spell.errors import AlreadyExists, InvalidInput, KeyNotFound, NotFound
 from spell.kit.ids import new_id
 from spell.kit.time import aware_utc, utcnow
 from spell.models import ROLES, ApiKey, Tenant, User
 from spell.platform.audit.hooks import act_as
 from spell.platform.audit.service import AuditService
-from spell.platform.auth.errors import invalid_credentials, user_banned
+from spell.platform.auth.errors import (
+    ScopeNotAllowed,
+    TenantAlreadyBound,
+    TenantNotFound,
+    invalid_credentials,
+    user_banned,
+)
 from spell.platform.auth.keys import hash_secret, new_secret, shown_prefix
 from spell.platform.auth.schemas import (
     ALL_SCOPES,

@@ -25,15 +25,7 @@ from spell.platform.billing.provider import PaymentProvider, ProviderEvent
 from spell.platform.ledger.repository import insert_ignore
 from spell.platform.ledger.service import PLATFORM, LedgerService, Leg
 
-__all__ = ["HANDLED_EVENTS", "PaymentService"]
-
-HANDLED_EVENTS = (
-    "checkout.session.completed",
-    "payment_intent.succeeded",
-    "payment_intent.payment_failed",
-    "charge.refunded",
-    "charge.dispute.created",
-)
+__all__ = ["PaymentService"]
 
 
 class MalformedEvent(ValueError):

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from spell.config.billing import BillingSettings
-from spell.errors import PaymentsUnavailable
 from spell.kit.money import Money
+from spell.platform.billing.errors import PaymentsUnavailable
 
 __all__ = [
     "PaymentProvider",

@@ -12,9 +12,9 @@ from typing import Any
 
 import stripe
 
-from spell.errors import PaymentFailed, WebhookSignatureInvalid
 from spell.kit import json_input
 from spell.kit.money import Money
+from spell.platform.billing.errors import PaymentFailed, WebhookSignatureInvalid
 from spell.platform.billing.provider import ProviderEvent, ProviderPayment, unreachable
 
 __all__ = ["StripeProvider"]

@@ -17,11 +17,12 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from spell.errors import BudgetCapExceeded, CastNotFound, InvalidInput
+from spell.errors import CastNotFound, InvalidInput
 from spell.kit.money import Money
 from spell.kit.time import utcnow
 from spell.models.budget import WINDOWS, Budget, Hold
 from spell.platform.billing.pricing import split_revenue
+from spell.platform.budget.errors import BudgetCapExceeded
 from spell.platform.budget.repository import BudgetRepository
 from spell.platform.budget.schemas import BudgetCaps, BudgetView, WindowUsage
 from spell.platform.budget.windows import seconds_to_reset, window_start

@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from spell.errors import (
     AlreadyExists,
-    ButtonNotFound,
     ConfirmationRequired,
     Conflict,
     InvalidInput,
@@ -23,6 +22,7 @@ from spell.errors import (
 from spell.kit.time import to_rfc3339, utcnow
 from spell.models import ROLES, Button, Spell
 from spell.platform.auth.schemas import Principal
+from spell.platform.button.errors import ButtonNotFound
 from spell.platform.spell.service import SpellService
 from spell.storage.session import UnitOfWork
 

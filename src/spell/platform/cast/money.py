@@ -1,8 +1,8 @@
 """The pricing and budget seam every cast goes through.
 
-The money domain implements ``CastMoney`` (estimate, reserve against caps and balance, capture the
-actual cost, release the rest); until it is wired in, ``FreeCasts`` makes every cast free. All three
-calls run inside the cast's own transactions, so a reservation and the cast row commit together.
+The money domain implements ``CastMoney`` (``platform/billing``'s ``LedgerCastMoney``: reserve against
+caps and balance, capture the actual cost, release the rest). All three calls run inside the cast's own
+transactions, so a reservation and the cast row commit together.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from spell.models import Cast
 from spell.runtimes.base import Limits, Outcome, Usage
 from spell.storage.session import UnitOfWork
 
-__all__ = ["CastMoney", "FreeCasts"]
+__all__ = ["CastMoney"]
 
 
 class CastMoney(Protocol):
@@ -43,25 +43,3 @@ class CastMoney(Protocol):
     def release(self, uow: UnitOfWork, cast: Cast) -> None:
         """Release the whole hold of a cast that never ran (canceled or aborted before start)."""
         ...
-
-
-class FreeCasts:
-    """Every cast costs nothing."""
-
-    def reserve(self, uow: UnitOfWork, cast: Cast, manifest: SpellManifest, limits: Limits) -> None:
-        """Nothing to hold."""
-
-    def settle(
-        self,
-        uow: UnitOfWork,
-        cast: Cast,
-        manifest: SpellManifest,
-        outcome: Outcome,
-        usage: Usage,
-        *,
-        output: Any = None,
-    ) -> None:
-        """Nothing to capture."""
-
-    def release(self, uow: UnitOfWork, cast: Cast) -> None:
-        """Nothing to release."""

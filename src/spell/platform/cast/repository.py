@@ -10,7 +10,7 @@ from sqlalchemy.orm import configure_mappers
 
 from spell.errors import CastNotFound
 from spell.kit.time import utcnow
-from spell.models import Cast, CastEvent, Spell
+from spell.models import Cast, CastEvent, CastStatus, Spell
 from spell.storage.prepared import Prepared
 from spell.storage.session import UnitOfWork
 
@@ -47,7 +47,7 @@ _BY_KEY = Prepared(
 END_FIELDS = ("status", "finished_at", "output", "usage", "error_code", "error_message")
 _END = Prepared(
     update(_CASTS)
-    .where(_CASTS.c.id == bindparam("cid"), _CASTS.c.status == "running")
+    .where(_CASTS.c.id == bindparam("cid"), _CASTS.c.status == CastStatus.RUNNING)
     .values({name: bindparam(name, type_=_CASTS.c[name].type) for name in END_FIELDS})
 )
 
@@ -143,8 +143,8 @@ class CastRepository:
         """
         statement = (
             update(_CASTS)
-            .where(_CASTS.c.id == cast_id, _CASTS.c.status == "queued")
-            .values(status="running", started_at=started_at)
+            .where(_CASTS.c.id == cast_id, _CASTS.c.status == CastStatus.QUEUED)
+            .values(status=CastStatus.RUNNING, started_at=started_at)
             .returning(*_CASTS.c)
         )
         row = uow.session.execute(statement).first()

@@ -12,24 +12,15 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from spell.errors import (
-    AlreadyTerminal,
-    Conflict,
-    IdempotencyConflict,
-    InvalidBundle,
-    InvalidInput,
-    NotRetryable,
-    PolicyViolation,
-    SignatureMissing,
-    SpellSuspended,
-)
+from spell.errors import Conflict, InvalidBundle, InvalidInput, PolicyViolation, SignatureMissing
 from spell.kit import json_input
 from spell.kit.canonical_json import canonical_sha256
 from spell.kit.ids import new_id
 from spell.kit.json_schema import CompiledSchema, SchemaInvalid, compile_schema
 from spell.kit.time import utcnow
-from spell.models import TERMINAL_STATUSES, Cast, Spell, SpellVersion
+from spell.models import RETRYABLE_STATUSES, TERMINAL_STATUSES, Cast, CastStatus, Spell, SpellVersion
 from spell.platform.auth.schemas import Principal
+from spell.platform.cast.errors import AlreadyTerminal, IdempotencyConflict, NotRetryable, SpellSuspended
 from spell.platform.cast.hub import CancelTokens, CastHub
 from spell.platform.cast.money import CastMoney
 from spell.platform.cast.relay import CancelRelay
@@ -43,9 +34,6 @@ from spell.runtimes.egress import EgressPolicy
 from spell.storage.session import Database, UnitOfWork
 
 __all__ = ["CastPolicy", "CastRequestBody", "CastService", "cast_job", "limits_for"]
-
-RETRYABLE = frozenset({"failed", "timeout", "canceled", "aborted"})
-STATUSES = ("queued", "running", "succeeded", "failed", "timeout", "canceled", "aborted")
 
 
 @dataclass(frozen=True)
@@ -205,7 +193,7 @@ class CastService:
                 "version": version.version,
                 "spell_digest": version.digest,
                 "button_id": body.button_id,
-                "status": "running" if claim else "queued",
+                "status": CastStatus.RUNNING if claim else CastStatus.QUEUED,
                 "idempotency_key": key,
                 "request_digest": digest,
                 "input": body.input,
@@ -218,7 +206,8 @@ class CastService:
         )
         wasm = manifest.runtime.wasm
         self.money.reserve(uow, cast, manifest, limits_for(version, wasm.timeout_ms if wasm else None))
-        self.repo.add_first_events(uow, cast.id, ("queued", "running") if claim else ("queued",), at=now)
+        first = (CastStatus.QUEUED, CastStatus.RUNNING) if claim else (CastStatus.QUEUED,)
+        self.repo.add_first_events(uow, cast.id, first, at=now)
         # An atomic increment, last: no lost updates under READ COMMITTED, and the hot spell row is
         # locked only for the end of the transaction.
         self.repo.count_cast(uow, spell.id)
@@ -264,7 +253,7 @@ class CastService:
         with self.db.unit_of_work() as uow:
             # A no-op update: it takes the cast's row lock, as cancel and the end do before they add
             # their event, so the events' ``seq`` never collide and none follows the terminal one.
-            if not self.repo.move(uow, cast_id, from_status="running", status="running"):
+            if not self.repo.move(uow, cast_id, from_status=CastStatus.RUNNING, status=CastStatus.RUNNING):
                 return False
             self.repo.add_event(uow, cast_id, type_, data)
         self.hub.notify(cast_id)
@@ -287,8 +276,12 @@ class CastService:
         """A page of the tenant's casts, newest first, and the next cursor."""
         if not 1 <= limit <= 100:
             raise InvalidInput("limit must be between 1 and 100", details={"limit": limit})
-        if status is not None and status not in STATUSES:
-            raise InvalidInput(f"status must be one of {list(STATUSES)}", details={"status": status})
+        if status is not None:
+            try:
+                status = CastStatus(status)
+            except ValueError:
+                choices = [member.value for member in CastStatus]
+                raise InvalidInput(f"status must be one of {choices}", details={"status": status}) from None
         with self.db.unit_of_work(write=False) as uow:
             rows = self.repo.page(
                 uow, principal.tenant_id, status=status, spell_id=spell_id, limit=limit + 1, before_id=cursor
@@ -315,7 +308,7 @@ class CastService:
                     uow,
                     cast.id,
                     from_status=was,
-                    status="canceled",
+                    status=CastStatus.CANCELED,
                     finished_at=now,
                     cancel_requested=True,
                     error_code="CANCELED",
@@ -325,9 +318,9 @@ class CastService:
                     break
             else:
                 raise Conflict(f"cast {cast_id} kept changing; try again", retry_after=1)
-            if was == "queued":
+            if was == CastStatus.QUEUED:
                 self.money.release(uow, cast)
-            self.repo.add_event(uow, cast.id, "canceled", {"status": "canceled"}, at=now)
+            self.repo.add_event(uow, cast.id, CastStatus.CANCELED, {"status": CastStatus.CANCELED}, at=now)
             uow.after_commit(lambda: self._signal(cast_id))
             if cast.webhook_url:
                 url = cast.webhook_url
@@ -368,7 +361,7 @@ class CastService:
     def _retry(self, principal: Principal, cast_id: str) -> Cast:
         with self.db.unit_of_work() as uow:
             old = self.repo.get_for_tenant(uow, principal.tenant_id, cast_id)
-            if old.status not in RETRYABLE or old.retried_by is not None:
+            if old.status not in RETRYABLE_STATUSES or old.retried_by is not None:
                 raise NotRetryable(
                     f"cast {cast_id} cannot be retried ({old.status})",
                     details={"status": old.status, "retried_by": old.retried_by},
@@ -386,7 +379,7 @@ class CastService:
                 # A concurrent retry committed its new cast after we read the old one (PostgreSQL,
                 # READ COMMITTED): that retry won.
                 raise NotRetryable(f"cast {cast_id} was retried already", details={"cast_id": cast_id})
-            self.repo.transition(uow, new.id, from_status="queued", retry_of=old.id)
+            self.repo.transition(uow, new.id, from_status=CastStatus.QUEUED, retry_of=old.id)
             new.retry_of = old.id
             old.retried_by = new.id
             uow.session.flush()

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from spell.bundle.manifest import SpellManifest
 from spell.errors import SpellError
 from spell.kit.time import utcnow
-from spell.models import Cast, SpellVersion
+from spell.models import Cast, CastStatus, SpellVersion
 from spell.platform.artifact.service import ArtifactService
 from spell.platform.auth.schemas import Principal
 from spell.platform.cast.live_events import LiveEvents
@@ -41,7 +41,11 @@ QUICK_BUDGET_S = 0.010
 QUICK_BENCH_S = 60.0
 
 _CAST_COLUMNS = tuple(column.key for column in Cast.__table__.columns)
-_STATUS = {Outcome.SUCCEEDED: "succeeded", Outcome.TIMEOUT: "timeout", Outcome.CANCELED: "canceled"}
+_STATUS = {
+    Outcome.SUCCEEDED: CastStatus.SUCCEEDED,
+    Outcome.TIMEOUT: CastStatus.TIMEOUT,
+    Outcome.CANCELED: CastStatus.CANCELED,
+}
 
 
 class _RecordingFailed(Exception):
@@ -53,9 +57,9 @@ def _ended(cast: Cast, values: dict[str, Any]) -> Cast:
     return detached_cast({**{column: getattr(cast, column) for column in _CAST_COLUMNS}, **values})
 
 
-def status_for(outcome: Outcome) -> str:
+def status_for(outcome: Outcome) -> CastStatus:
     """The cast status an outcome ends in."""
-    return _STATUS.get(outcome, "failed")
+    return _STATUS.get(outcome, CastStatus.FAILED)
 
 
 class CastRunner:
@@ -249,17 +253,17 @@ class CastRunner:
         event written. The values written, or None when it is not running any more (canceled)."""
         cast_id = cast.id
         values: dict[str, Any] = {
-            "status": "failed",
+            "status": CastStatus.FAILED,
             "finished_at": utcnow(),
             "error_code": PLATFORM_FAULT,
             "error_message": "the platform failed while running this cast; nothing is charged",
         }
         with self.casts.db.unit_of_work() if uow is None else nullcontext(uow) as uow:
-            if not self.casts.repo.move(uow, cast_id, from_status="running", **values):
+            if not self.casts.repo.move(uow, cast_id, from_status=CastStatus.RUNNING, **values):
                 return None
             self.casts.money.release(uow, cast)
-            data = {"status": "failed", "error_code": PLATFORM_FAULT, "artifacts": 0}
-            self.casts.repo.add_event(uow, cast_id, "failed", data, at=values["finished_at"])
+            data = {"status": CastStatus.FAILED, "error_code": PLATFORM_FAULT, "artifacts": 0}
+            self.casts.repo.add_event(uow, cast_id, CastStatus.FAILED, data, at=values["finished_at"])
         return values
 
     def _send_webhook(self, url: str, cast_id: str) -> None:
@@ -273,7 +277,9 @@ class CastRunner:
         cutoff = utcnow() - timedelta(seconds=ORPHAN_GRACE_S)
         with self.casts.db.unit_of_work(write=False) as uow:
             stale = list(
-                uow.session.scalars(select(Cast.id).where(Cast.status == "running", Cast.started_at < cutoff))
+                uow.session.scalars(
+                    select(Cast.id).where(Cast.status == CastStatus.RUNNING, Cast.started_at < cutoff)
+                )
             )
         for cast_id in stale:
             self._abort_if_orphaned(cast_id)
@@ -295,7 +301,7 @@ class CastRunner:
         repo = self.casts.repo
         with self.casts.db.unit_of_work() as uow:
             cast = uow.session.get(Cast, cast_id, populate_existing=True)
-            if cast is None or cast.status != "running" or cast.started_at is None:
+            if cast is None or cast.status != CastStatus.RUNNING or cast.started_at is None:
                 return
             version = uow.session.scalar(
                 select(SpellVersion).where(
@@ -312,16 +318,15 @@ class CastRunner:
             if repo.transition(
                 uow,
                 cast_id,
-                from_status="running",
-                status="aborted",
+                from_status=CastStatus.RUNNING,
+                status=CastStatus.ABORTED,
                 finished_at=now,
                 error_code="INTERNAL",
                 error_message="the worker running this cast was lost",
             ):
                 self.casts.money.release(uow, cast)
-                repo.add_event(
-                    uow, cast_id, "aborted", {"status": "aborted", "error_code": "INTERNAL"}, at=now
-                )
+                data = {"status": CastStatus.ABORTED, "error_code": "INTERNAL"}
+                repo.add_event(uow, cast_id, CastStatus.ABORTED, data, at=now)
                 uow.after_commit(lambda: self.casts.hub.notify(cast_id))
 
     def _claim(self, cast_id: str) -> tuple[Cast, SpellVersion] | None:
@@ -330,7 +335,9 @@ class CastRunner:
             cast = self.casts.repo.claim(uow, cast_id, started_at=now)
             if cast is None:
                 return None
-            self.casts.repo.add_event(uow, cast_id, "running", {"status": "running"}, at=now)
+            self.casts.repo.add_event(
+                uow, cast_id, CastStatus.RUNNING, {"status": CastStatus.RUNNING}, at=now
+            )
             version = self._version_of(uow, cast)
             uow.after_commit(lambda: self.casts.hub.notify(cast_id, terminal=False))
             return cast, version
@@ -420,7 +427,7 @@ class CastRunner:
                 repo.add_event(uow, cast_id, status, data, at=values["finished_at"])
                 return values
             # canceled while running: keep the cancel, record what it used
-            repo.move(uow, cast_id, from_status="canceled", usage=values["usage"])
+            repo.move(uow, cast_id, from_status=CastStatus.CANCELED, usage=values["usage"])
             return None
 
 

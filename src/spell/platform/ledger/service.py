@@ -15,11 +15,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from spell.errors import InsufficientCredits, InvalidInput, LedgerDrift, LedgerUnbalanced
+from spell.errors import InvalidInput
 from spell.kit.ids import new_id
 from spell.kit.money import MAX_MICROS, Money, check_currency
 from spell.kit.time import utcnow
 from spell.models.ledger import ACCOUNT_KINDS, LedgerAccount, LedgerPosting, LedgerTransaction
+from spell.platform.ledger.errors import InsufficientCredits, LedgerDrift, LedgerUnbalanced
 from spell.platform.ledger.repository import NON_NEGATIVE_KINDS, LedgerRepository
 
 __all__ = ["PLATFORM", "LedgerService", "Leg"]

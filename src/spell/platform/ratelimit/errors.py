@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from spell.errors import RateLimited
+from spell.errors import QuotaError
 
 if TYPE_CHECKING:
     from spell.platform.ratelimit.limiter import Quota
 
-__all__ = ["CastRateLimited"]
+__all__ = ["CastRateLimited", "RateLimited"]
+
+
+class RateLimited(QuotaError):
+    """Too many requests; retry after ``retry_after`` seconds."""
+
+    code = "RATE_LIMITED"
+    status_code = 429
 
 
 class CastRateLimited(RateLimited):

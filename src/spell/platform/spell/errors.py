@@ -1,10 +1,17 @@
-"""Registry errors (leaves of the one catalog)."""
+"""Grimoire errors: the spell domain's leaves of the one catalog (tree in ``spell.errors``) and their
+constructors."""
 
 from __future__ import annotations
 
-from spell.errors import AlreadyExists, SpellNotFound, VersionNotFound
+from spell.errors import AlreadyExists, PermissionDenied, SpellNotFound, VersionNotFound
 
-__all__ = ["spell_not_found", "version_exists", "version_not_found"]
+__all__ = ["TenantForbidden", "spell_not_found", "version_exists", "version_not_found"]
+
+
+class TenantForbidden(PermissionDenied):
+    """The resource belongs to another tenant."""
+
+    code = "TENANT_FORBIDDEN"
 
 
 def spell_not_found(spell_id: str) -> SpellNotFound:

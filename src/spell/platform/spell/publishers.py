@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from spell.errors import AlreadyExists, InvalidInput, KeyNotFound, TenantForbidden
+from spell.errors import AlreadyExists, InvalidInput, KeyNotFound
 from spell.kit.ids import new_id
 from spell.kit.time import utcnow
 from spell.models import Publisher, PublisherKey
 from spell.platform.audit.hooks import act_as
 from spell.platform.auth.schemas import Principal
+from spell.platform.spell.errors import TenantForbidden
 from spell.platform.spell.signature import check_public_key
 from spell.storage.session import UnitOfWork
 

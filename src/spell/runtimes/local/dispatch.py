@@ -53,7 +53,7 @@ def runtime_for(manifest: SpellManifest, choice: RuntimeChoice) -> CancellableRu
     raise PolicyViolation(
         f"execution {execution!r} is not available for local casts",
         details={"execution": execution},
-        hint="builtin and api spells run on a Spell server: use `spell cast --remote`",
+        hint="builtin and api spells run on a Spell server: publish the spell there and cast it over its API",
     )
 
 

@@ -75,11 +75,6 @@ class ModuleCache:
                 self._key_locks.pop(key, None)
             return module
 
-    def clear_memory(self) -> None:
-        """Drop the in-memory entries (the disk cache stays)."""
-        with self._lock:
-            self._lru.clear()
-
     def entry_path(self, key: str) -> Path | None:
         """Where the AOT artifact of a module digest lives (None without a cache directory)."""
         if self._dir is None:

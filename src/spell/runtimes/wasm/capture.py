@@ -38,7 +38,6 @@ __all__ = [
     "MemfdSink",
     "OutputSink",
     "open_output",
-    "pending_sinks",
     "wait_released",
 ]
 
@@ -252,12 +251,6 @@ def _on_release(data: Any) -> None:
 
 _WRITE = _WRITE_TYPE(_on_write)
 _RELEASE = _FINALIZE_TYPE(_on_release)
-
-
-def pending_sinks() -> int:
-    """How many Python sinks wasmtime still holds (released shortly after their store)."""
-    with _RELEASED:
-        return len(_SINKS)
 
 
 def wait_released(timeout_s: float) -> bool:

@@ -33,7 +33,6 @@ class Ran:
     exit_code: int | None = None
     trap: wasmtime.Trap | None = None
     error: wasmtime.WasmtimeError | None = None
-    instantiated: bool = False
     fuel_used: int = 0
     peak_memory: int = 0
     cpu_ms: float = 0.0
@@ -121,7 +120,6 @@ def _start(
     previous = bind(HostContext(watch=watch, egress=egress))
     try:
         instance = linked().instantiate(store)
-        ran.instantiated = True
         if run_start(store, instance):
             ran.exit_code = 0
         else:
