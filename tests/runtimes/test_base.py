@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from spell.bundle.loaders import load_manifest
-from spell.runtimes.base import CastRequest, Outcome
+from spell.runtimes.base import CastRequest, Outcome, Runtime
 from spell.runtimes.docker import DockerRuntime
 from spell.runtimes.host import HostRuntime
 from spell.runtimes.wasm import WasmRuntime
@@ -18,7 +18,7 @@ from tests.runtimes.host.bundles import make_bundle
 
 
 @pytest.mark.parametrize("runtime", [WasmRuntime, HostRuntime, DockerRuntime, FileWritingRuntime])
-def test_every_runtime_takes_the_request_and_nothing_else(runtime: type) -> None:
+def test_every_runtime_takes_the_request_and_nothing_else(runtime: type[Runtime]) -> None:
     assert list(inspect.signature(runtime.run).parameters) == ["self", "request"]
 
 
