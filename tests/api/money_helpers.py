@@ -23,11 +23,15 @@ async def publish_priced(
     pricing: str,
     spell_id: str = "acme/paid",
     wat: str | None = None,
+    **bundle_options: Any,
 ) -> dict[str, Any]:
-    """Publish a signed hello (or ``wat``) spell whose manifest carries the given ``pricing:`` YAML block."""
+    """Publish a signed hello (or ``wat``) spell whose manifest carries the given ``pricing:`` YAML block
+    (``bundle_options`` go to ``wasm_bundle``, e.g. ``timeout_ms``)."""
     assert maker.publisher is not None
     folder = tmp_path / f"b-{secrets.token_hex(4)}"
-    bundle = wasm_bundle(folder, spell_id) if wat is None else wasm_bundle(folder, spell_id, wat=wat)
+    if wat is not None:
+        bundle_options["wat"] = wat
+    bundle = wasm_bundle(folder, spell_id, **bundle_options)
     with (bundle / "spell.yaml").open("a", encoding="utf-8") as manifest:
         manifest.write(pricing)
     sign_bundle(bundle, maker.publisher.private_key, key_id=maker.publisher.key_id)

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from spell.config.server import ServerSettings
-from spell.platform.server import CancelAsKeyword, Platform, host_egress
+from spell.platform.server import Platform, host_egress
 from spell.runtimes.base import Runtime
 from spell.runtimes.egress import EgressPolicy
 from spell.runtimes.host import EngineSettings, HostRuntime
@@ -63,7 +63,7 @@ def world(local: Local) -> World:
 
 
 def _host(egress: EgressPolicy) -> Runtime:
-    return CancelAsKeyword(HostRuntime(EngineSettings(egress=egress)))
+    return HostRuntime(EngineSettings(egress=egress))
 
 
 @pytest.fixture

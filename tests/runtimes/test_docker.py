@@ -4,6 +4,7 @@ import json
 import os
 import stat
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -154,7 +155,8 @@ def test_cancel_kills_the_container_by_name(tmp_path: Path) -> None:
     fake.chmod(0o755)
     cancel = threading.Event()
     cancel.set()
-    result = DockerRuntime(DockerOptions(binary=str(fake))).run(_docker_request(tmp_path), cancel=cancel)
+    request = replace(_docker_request(tmp_path), cancel=cancel)
+    result = DockerRuntime(DockerOptions(binary=str(fake))).run(request)
     assert result.outcome == "CANCELED"
     assert (tmp_path / "killed").read_text().startswith("spell-")
 

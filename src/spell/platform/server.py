@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -36,7 +36,7 @@ from spell.platform.webhook.secret import WebhookSecretService
 from spell.platform.webhook.service import WebhookSender
 from spell.queue.base import Queue
 from spell.queue.memory import MemoryQueue
-from spell.runtimes.base import CastRequest, CastResult, Runtime
+from spell.runtimes.base import Runtime
 from spell.runtimes.egress import EgressPolicy
 from spell.storage.blobs.local import LocalBlobStore
 from spell.storage.changes import share_generations
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 
-__all__ = ["CancelAsKeyword", "Platform", "default_runtimes", "host_runtime", "resolve_secret"]
+__all__ = ["Platform", "default_runtimes", "host_runtime", "resolve_secret"]
 
 
 def resolve_secret(settings: ServerSettings) -> str:
@@ -82,11 +82,11 @@ def default_runtimes(settings: ServerSettings) -> dict[str, Runtime]:
 
     runtimes: dict[str, Runtime] = {"wasm": WasmRuntime(settings.wasm)}
     if settings.allow_host_runtime:
-        runtimes["host"] = CancelAsKeyword(host_runtime(settings))
+        runtimes["host"] = host_runtime(settings)
     if settings.allow_docker_runtime:
         from spell.runtimes.docker import DockerRuntime
 
-        runtimes["docker"] = CancelAsKeyword(DockerRuntime())
+        runtimes["docker"] = DockerRuntime()
     return runtimes
 
 
@@ -120,17 +120,6 @@ def host_runtime(settings: ServerSettings) -> HostRuntime:
     )
     sandbox.check()
     return HostRuntime(EngineSettings(egress=host_egress(settings)), sandbox=sandbox)
-
-
-class CancelAsKeyword:
-    """Adapts a runtime that takes the cancel signal as a keyword to the ``Runtime`` contract."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def run(self, request: CastRequest) -> CastResult:
-        result: CastResult = self._inner.run(request, cancel=request.cancel)
-        return result
 
 
 @dataclass
@@ -190,6 +179,7 @@ class Platform:
                 force_require_signature=settings.force_require_signature,
                 allowed_executions=frozenset(allowed),
                 webhook_egress=webhook_egress(settings),
+                wasm_maxima=settings.wasm,
             ),
             webhook_secrets,
         )

@@ -1,4 +1,7 @@
-"""What every runtime takes and returns: ``(bundle, input, limits) -> CastResult``.
+"""What every runtime takes and returns: ``run(CastRequest) -> CastResult``.
+
+The request carries everything one cast needs, including how the caller talks to it while it runs:
+the cancel signal and the progress and log sinks. A runtime takes nothing else.
 
 Usage is measured, never estimated. Outcomes are a closed set so that billing and the API can
 decide what to charge and what to show without parsing messages.
@@ -111,13 +114,13 @@ class CastRequest:
     bundle_dir: Path
     manifest: SpellManifest
     input: Any
-    limits: Limits = Limits()
+    limits: Limits = Limits()  # ``spell.runtimes.limits.limits_for`` gives a manifest's, capped
     env: dict[str, str] = field(default_factory=dict)
     work_dir: Path | None = None  # where artifacts may be written; runtime-private when None
     # Set by anyone (another thread, a signal handler, the server) to stop the cast: the runtime
     # ends it as soon as it can and reports CANCELED.
     cancel: threading.Event | None = field(default=None, compare=False)
-    # Where step progress goes, besides the runtime's own hook (the server: the cast's events).
+    # Where step progress goes (the server: the cast's events; the CLI: its verbose lines).
     progress: ProgressSink | None = field(default=None, compare=False)
     log: LogSink | None = field(default=None, compare=False)  # where step output goes as it is written
     # A budgeted attempt: the wall-clock limit is at most this (WASM; the caller reruns what overran it).

@@ -132,8 +132,9 @@ class DockerRuntime:
     def __init__(self, options: DockerOptions | None = None) -> None:
         self.options = options or DockerOptions()
 
-    def run(self, request: CastRequest, *, cancel: threading.Event | None = None) -> CastResult:
-        """Run the cast in a container and map the runner's JSON line onto the contract."""
+    def run(self, request: CastRequest) -> CastResult:
+        """Run the cast in a container and map the runner's JSON line onto the contract; setting
+        ``request.cancel`` kills the container (``CANCELED``)."""
         image = request.manifest.runtime.docker_image or ""
         if shutil.which(self.options.binary) is None:
             raise _unavailable(f"docker not found: {self.options.binary!r} is not on PATH")
@@ -153,7 +154,7 @@ class DockerRuntime:
                 name=name,
             )
             env = {"PATH": "/usr/local/bin:/usr/bin:/bin", **dict(self.options.client_env), **request.env}
-            ended = self._run_client(argv, env, name, cancel)
+            ended = self._run_client(argv, env, name, request.cancel)
             if ended is None:
                 return CastResult(Outcome.CANCELED, message="cast canceled")
             if isinstance(ended, str):

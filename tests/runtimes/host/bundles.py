@@ -51,6 +51,10 @@ def cast(
 ) -> CastResult:
     """Run the bundle with the host runtime."""
     request = CastRequest(
-        bundle_dir=bundle, manifest=load_manifest(bundle), input=input_value or {}, env=env or {}
+        bundle_dir=bundle,
+        manifest=load_manifest(bundle),
+        input=input_value or {},
+        env=env or {},
+        cancel=cancel,
     )
-    return HostRuntime(settings).run(request, cancel=cancel)
+    return HostRuntime(settings).run(request)

@@ -34,8 +34,10 @@ def _cast(
     tmp_path: Path, script: str, sandbox: BwrapSandbox, *, cancel: threading.Event | None = None
 ) -> CastResult:
     bundle = make_bundle(tmp_path / "bundle", ONE, {"steps/main.sh": script})
-    request = CastRequest(bundle_dir=bundle, manifest=load_manifest(bundle), input={"name": "x"}, env={})
-    return HostRuntime(sandbox=sandbox).run(request, cancel=cancel)
+    request = CastRequest(
+        bundle_dir=bundle, manifest=load_manifest(bundle), input={"name": "x"}, env={}, cancel=cancel
+    )
+    return HostRuntime(sandbox=sandbox).run(request)
 
 
 @pytest.fixture
@@ -109,9 +111,11 @@ exec sleep 300
             found.extend(_sleeping(marker))
             cancel.set()
 
-    request = CastRequest(bundle_dir=bundle, manifest=load_manifest(bundle), input={}, env={}, log=on_log)
+    request = CastRequest(
+        bundle_dir=bundle, manifest=load_manifest(bundle), input={}, env={}, log=on_log, cancel=cancel
+    )
     try:
-        result = HostRuntime(sandbox=BwrapSandbox()).run(request, cancel=cancel)
+        result = HostRuntime(sandbox=BwrapSandbox()).run(request)
 
         assert result.outcome is Outcome.CANCELED
         assert len(found) == 1  # the descendant was running when the cast was canceled

@@ -182,9 +182,11 @@ def test_canceled_cast_runs_no_further_steps_or_rollbacks(tmp_path: Path) -> Non
         if (event, step) == ("started", "second"):
             cancel.set()  # the cast is canceled while "second" runs
 
-    request = CastRequest(bundle_dir=bundle, manifest=load_manifest(bundle), input={})
+    request = CastRequest(
+        bundle_dir=bundle, manifest=load_manifest(bundle), input={}, cancel=cancel, progress=progress
+    )
     started = time.monotonic()
-    result = HostRuntime(progress=progress).run(request, cancel=cancel)
+    result = HostRuntime().run(request)
     assert time.monotonic() - started < 10
     assert result.outcome == "CANCELED"
     assert [s["name"] for s in result.details["steps"]] == ["first", "second"]

@@ -168,9 +168,14 @@ def test_progress_lines_are_redacted(tmp_path: Path, home: SpellHome) -> None:
             permissions=[{"connector": "api", "scopes": []}],
         )
         lines: list[str] = []
-        choice = RuntimeChoice(progress=lambda event, step, detail: lines.append(f"{event} {step} {detail}"))
         environ = {"CONNECTOR_API_TOKEN": TOKEN}
-        result = cast_local(CastOptions(spell), _ctx(home, environ), choice=choice, retention=Retention())
+        result = cast_local(
+            CastOptions(spell),
+            _ctx(home, environ),
+            choice=RuntimeChoice(),
+            retention=Retention(),
+            progress=lambda event, step, detail: lines.append(f"{event} {step} {detail}"),
+        )
     finally:
         httpd.shutdown()
         httpd.server_close()

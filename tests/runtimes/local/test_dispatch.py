@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from spell.config.home import SpellHome
+from spell.config.wasm import WasmSettings
 from spell.kit.time import utcnow
-from spell.runtimes.base import Outcome
+from spell.runtimes.base import CastRequest, CastResult, Outcome
 from spell.runtimes.local import CastOptions, LocalContext, Retention, RuntimeChoice, cast_local
 from spell.runtimes.local.logs import ExecutionLogs
 from tests.runtimes.local.harness import use_home
@@ -61,3 +62,32 @@ def test_a_cancel_set_before_the_run_ends_the_wasm_cast_before_it_starts(
     )
     assert result.outcome is Outcome.CANCELED
     assert result.record["usage"]["fuel"] == 0
+
+
+class _Recording:
+    """A runtime that keeps the request it was given."""
+
+    def __init__(self) -> None:
+        self.requests: list[CastRequest] = []
+
+    def run(self, request: CastRequest) -> CastResult:
+        self.requests.append(request)
+        return CastResult(Outcome.SUCCEEDED, output={})
+
+
+def test_a_local_wasm_cast_hands_its_runtime_the_cancel_and_the_capped_limits_on_the_request(
+    tmp_path: Path, home: SpellHome
+) -> None:
+    spell = wasm_spell(tmp_path, "greedy", "short_sleep", timeout_ms=120_000, fuel=10**15)
+    maxima = WasmSettings(max_timeout_ms=5_000, max_fuel=10**9)
+    recording = _Recording()
+    choice = RuntimeChoice(wasm_factory=lambda: recording, wasm_settings=maxima)
+    cancel = threading.Event()
+
+    result = cast_local(CastOptions(spell), _ctx(home), choice=choice, retention=Retention(), cancel=cancel)
+
+    assert result.outcome is Outcome.SUCCEEDED
+    [request] = recording.requests  # the factory's runtime itself ran it, not an adapter around it
+    assert request.cancel is cancel
+    assert (request.limits.timeout_ms, request.limits.fuel) == (5_000, 10**9)  # as the platform caps them
+    assert result.summary["runtime"]["wasm"]["timeout_ms"] == request.limits.timeout_ms

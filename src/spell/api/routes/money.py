@@ -18,7 +18,6 @@ from spell.platform.billing.pricing import effective_pricing
 from spell.platform.billing.service import LedgerCastMoney
 from spell.platform.budget.schemas import BudgetCaps, BudgetView
 from spell.platform.budget.service import BudgetService
-from spell.platform.cast.service import limits_for
 from spell.platform.ledger import queries
 
 router = APIRouter(
@@ -56,10 +55,7 @@ async def estimate(
             spell = platform.spells.visible(uow, principal, spell_id)
             version = platform.spells.version(uow, spell, body.version)
             manifest = platform.spells.manifest_of(version)
-            wasm = manifest.runtime.wasm
-            amount = LedgerCastMoney().estimate(
-                manifest, limits_for(version, wasm.timeout_ms if wasm else None)
-            )
+            amount = LedgerCastMoney().estimate(manifest, platform.casts.limits_of(manifest))
             pricing = effective_pricing(manifest)
             view = BudgetService(uow.session).view(principal.user_id)
         return {

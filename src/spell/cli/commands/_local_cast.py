@@ -16,18 +16,16 @@ from spell.config.home import SpellHome
 from spell.config.runtime import RuntimeSettings, env_int
 from spell.config.wasm import WasmSettings
 from spell.kit.time import utcnow
-from spell.runtimes.base import Runtime
+from spell.runtimes.base import ProgressSink, Runtime
 from spell.runtimes.docker import DockerOptions
-from spell.runtimes.host.engine import EngineSettings, ProgressHook
+from spell.runtimes.host.engine import EngineSettings
 from spell.runtimes.local import CastOptions, LocalCast, LocalContext, Retention, RuntimeChoice, cast_local
 from spell.runtimes.local.summary import render_summary
 
 __all__ = ["build_context", "print_result", "run_cast"]
 
 
-def build_context(
-    environ: dict[str, str], *, progress: ProgressHook | None = None
-) -> tuple[LocalContext, RuntimeChoice, Retention]:
+def build_context(environ: dict[str, str]) -> tuple[LocalContext, RuntimeChoice, Retention]:
     """Read SPELL_HOME, SPELL_RUNTIME_*, SPELL_DOCKER_* and SPELL_API_LOG_* once, here."""
     home = SpellHome.from_env(environ)
     settings = RuntimeSettings.from_env(environ)
@@ -45,7 +43,6 @@ def build_context(
         docker=DockerOptions.from_mapping(environ),
         wasm_factory=wasm_factory,
         wasm_settings=wasm_settings,
-        progress=progress,
     )
     retention = Retention(
         max_age_days=env_int(environ, "SPELL_API_LOG_RETENTION_DAYS", 14),
@@ -61,6 +58,7 @@ def run_cast(
     choice: RuntimeChoice,
     retention: Retention,
     *,
+    progress: ProgressSink | None = None,
     stage: Callable[[str], None] | None = None,
 ) -> LocalCast:
     """Run the use case (kept here so tests and the command share one path).
@@ -70,7 +68,9 @@ def run_cast(
     """
     cancel = threading.Event()
     with _ctrl_c_cancels(cancel):
-        return cast_local(options, ctx, choice=choice, retention=retention, cancel=cancel, stage=stage)
+        return cast_local(
+            options, ctx, choice=choice, retention=retention, cancel=cancel, progress=progress, stage=stage
+        )
 
 
 @contextlib.contextmanager

@@ -105,8 +105,8 @@ def command(
         allow_unsigned=allow_unsigned,
         require_signature=require_signature,
     )
-    ctx, choice, retention = build_context(dict(os.environ), progress=progress)
-    result = run_cast(options, ctx, choice, retention, stage=stage)
+    ctx, choice, retention = build_context(dict(os.environ))
+    result = run_cast(options, ctx, choice, retention, progress=progress, stage=stage)
     if as_json:
         emit(result.to_dict(), as_json=True)
     else:

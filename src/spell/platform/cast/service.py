@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from spell.bundle.manifest import SpellManifest
+from spell.config.wasm import WasmSettings
 from spell.errors import Conflict, InvalidBundle, InvalidInput, PolicyViolation, SignatureMissing
 from spell.kit import json_input
 from spell.kit.canonical_json import canonical_sha256
@@ -31,9 +33,10 @@ from spell.platform.webhook.service import WebhookSender, check_webhook_url
 from spell.queue.base import Job, Queue, enqueue_after_commit
 from spell.runtimes.base import Limits
 from spell.runtimes.egress import EgressPolicy
+from spell.runtimes.limits import limits_for
 from spell.storage.session import Database, UnitOfWork
 
-__all__ = ["CastPolicy", "CastRequestBody", "CastService", "cast_job", "limits_for"]
+__all__ = ["CastPolicy", "CastRequestBody", "CastService", "cast_job"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ class CastPolicy:
     allowed_executions: frozenset[str] = frozenset({"wasm"})
     # Where webhook URLs may point; the platform builds it from the settings (strict by default).
     webhook_egress: EgressPolicy = field(default_factory=EgressPolicy)
+    # The operator's WASM maxima: a cast's limits (its hold, its orphan deadline) never exceed them.
+    wasm_maxima: WasmSettings = field(default_factory=WasmSettings)
 
 
 @dataclass(frozen=True)
@@ -76,11 +81,6 @@ def check_idempotency_key(key: str | None) -> str:
     return key
 
 
-def limits_for(version: SpellVersion, manifest_timeout_ms: int | None) -> Limits:
-    """Limits of a cast: the manifest's timeout when it asks for one, else the defaults."""
-    return Limits(timeout_ms=manifest_timeout_ms) if manifest_timeout_ms else Limits()
-
-
 class CastService:
     """Casts of one server process."""
 
@@ -103,6 +103,11 @@ class CastService:
         # Set when other server processes share the data dir: cancels for casts running there.
         self.relay: CancelRelay | None = None
         self._validators: dict[str, CompiledSchema] = {}
+
+    def limits_of(self, manifest: SpellManifest) -> Limits:
+        """The limits a cast of ``manifest`` runs under here: what its runtime enforces, so also what
+        its hold is sized for and how long it may run before a lost runner's cast counts as orphaned."""
+        return limits_for(manifest, self.policy.wasm_maxima)
 
     def _validator(self, version: SpellVersion) -> CompiledSchema:
         # Building a validator costs more than validating a small input: keep one per digest.
@@ -204,8 +209,7 @@ class CastService:
                 "started_at": now if claim else None,
             },
         )
-        wasm = manifest.runtime.wasm
-        self.money.reserve(uow, cast, manifest, limits_for(version, wasm.timeout_ms if wasm else None))
+        self.money.reserve(uow, cast, manifest, self.limits_of(manifest))
         first = (CastStatus.QUEUED, CastStatus.RUNNING) if claim else (CastStatus.QUEUED,)
         self.repo.add_first_events(uow, cast.id, first, at=now)
         # An atomic increment, last: no lost updates under READ COMMITTED, and the hot spell row is

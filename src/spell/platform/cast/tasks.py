@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import shutil
 import threading
@@ -23,7 +22,7 @@ from spell.platform.artifact.service import ArtifactService
 from spell.platform.auth.schemas import Principal
 from spell.platform.cast.live_events import LiveEvents
 from spell.platform.cast.repository import detached_cast
-from spell.platform.cast.service import CastRequestBody, CastService, limits_for
+from spell.platform.cast.service import CastRequestBody, CastService
 from spell.platform.cast.slots import TenantSlots
 from spell.queue.base import Deferred, Job
 from spell.runtimes.base import CastRequest, CastResult, Limits, Outcome, Runtime, Usage
@@ -209,8 +208,7 @@ class CastRunner:
                 return False
             self._slow.pop(version.digest, None)
         manifest = self.casts.spells.manifest_of(version)
-        wasm = manifest.runtime.wasm
-        limit = limits_for(version, wasm.timeout_ms if wasm else None)
+        limit = self.casts.limits_of(manifest)
         return not manifest.runtime.policy.net_allow and limit.timeout_ms / 1000 > QUICK_BUDGET_S
 
     def execute(self, cast: Cast, version: SpellVersion) -> Cast:
@@ -310,8 +308,7 @@ class CastRunner:
             )
             timeout_ms = Limits().timeout_ms
             if version is not None:
-                wasm = self.casts.spells.manifest_of(version).runtime.wasm
-                timeout_ms = limits_for(version, wasm.timeout_ms if wasm else None).timeout_ms
+                timeout_ms = self.casts.limits_of(self.casts.spells.manifest_of(version)).timeout_ms
             if (utcnow() - cast.started_at).total_seconds() < timeout_ms / 1000 + ORPHAN_GRACE_S:
                 return
             now = utcnow()
@@ -375,20 +372,19 @@ class CastRunner:
             )
         if work is not None:
             work.mkdir(parents=True, exist_ok=True)
-        wasm = manifest.runtime.wasm
+        # A WASM cast is one step: it has no step events.
+        live = LiveEvents(self.casts, cast.id) if version.execution != "wasm" else None
         request = CastRequest(
             bundle_dir=self.casts.spells.bundle_dir(version),
             manifest=manifest,
             input=cast.input,
-            limits=limits_for(version, wasm.timeout_ms if wasm else None),
+            limits=self.casts.limits_of(manifest),
             within_s=within_s,
             work_dir=work,
             cancel=token,
+            progress=live.progress if live is not None else None,
+            log=live.log if live is not None else None,
         )
-        live = None
-        if version.execution != "wasm":  # a WASM cast is one step: it has no step events
-            live = LiveEvents(self.casts, cast.id)
-            request = dataclasses.replace(request, progress=live.progress, log=live.log)
         try:
             return runtime.run(request)
         except SpellError as exc:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
 from spell.errors import SpellError
 from spell.runtimes.base import CastRequest, CastResult, Outcome
-from spell.runtimes.host.engine import EngineResult, EngineSettings, ProgressHook, StepEngine
+from spell.runtimes.host.engine import EngineResult, EngineSettings, StepEngine
 from spell.runtimes.host.sandbox import Sandbox, Unconfined
 from spell.runtimes.host.workspace import workspace
 
@@ -16,7 +15,8 @@ __all__ = ["HostRuntime", "to_cast_result"]
 
 
 class HostRuntime:
-    """Run host steps in a private copy of the bundle; ``cancel`` kills the running step at once.
+    """Run host steps in a private copy of the bundle; ``CastRequest.cancel`` kills the running step
+    at once, ``CastRequest.progress`` and ``CastRequest.log`` get the steps' live reports.
 
     ``sandbox`` starts each shell step (default: unconfined, for trusted code run locally); the
     server passes the one its operator chose (``sandbox.py``).
@@ -26,16 +26,14 @@ class HostRuntime:
         self,
         settings: EngineSettings | None = None,
         *,
-        progress: ProgressHook | None = None,
         temp_base: Path | None = None,
         sandbox: Sandbox | None = None,
     ) -> None:
         self.settings = settings or EngineSettings()
-        self.progress = progress
         self.temp_base = temp_base
         self.sandbox: Sandbox = sandbox or Unconfined()
 
-    def run(self, request: CastRequest, *, cancel: threading.Event | None = None) -> CastResult:
+    def run(self, request: CastRequest) -> CastResult:
         """Run one cast to its end; spell faults become the outcome, never an exception."""
         try:
             with workspace(request.bundle_dir, request.input, base=self.temp_base) as space:
@@ -48,8 +46,8 @@ class HostRuntime:
                     input_value=request.input,
                     secrets_env=request.env,
                     settings=self.settings,
-                    cancel=cancel,
-                    progress=_both(self.progress, request.progress),
+                    cancel=request.cancel,
+                    progress=request.progress,
                     log=request.log,
                     sandbox=self.sandbox,
                     sandbox_root=space.root,
@@ -58,17 +56,6 @@ class HostRuntime:
                 return to_cast_result(engine.run())
         except SpellError as exc:  # e.g. a bundle with a link in it
             return CastResult(Outcome.FAILED, message=exc.message, details={"code": exc.code})
-
-
-def _both(first: ProgressHook | None, second: ProgressHook | None) -> ProgressHook | None:
-    if first is None or second is None:
-        return first or second
-
-    def hook(event: str, step: str, detail: str) -> None:
-        first(event, step, detail)
-        second(event, step, detail)
-
-    return hook
 
 
 def to_cast_result(result: EngineResult) -> CastResult:

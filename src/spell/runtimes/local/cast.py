@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spell.config.wasm import WasmSettings
 from spell.errors import RuntimeFailure, SpellError, Timeout
 from spell.kit.time import to_rfc3339, utcnow
-from spell.runtimes.base import CastRequest, CastResult, Limits, Outcome
+from spell.runtimes.base import CastRequest, CastResult, Outcome, ProgressSink
+from spell.runtimes.limits import limits_for
 from spell.runtimes.local.dispatch import RuntimeChoice, runtime_for
 from spell.runtimes.local.inputs import assemble_input
 from spell.runtimes.local.logs import ExecutionLogs
@@ -87,9 +89,14 @@ def cast_local(
     choice: RuntimeChoice,
     retention: Retention,
     cancel: threading.Event | None = None,
+    progress: ProgressSink | None = None,
     stage: Callable[[str], None] | None = None,
 ) -> LocalCast:
-    """Cast an installed spell on this machine; refusals raise (redacted) after being logged."""
+    """Cast an installed spell on this machine; refusals raise (redacted) after being logged.
+
+    Setting ``cancel`` stops the running step or guest (``CANCELED``); ``progress`` gets the steps'
+    progress, redacted.
+    """
     logs = ExecutionLogs(ctx.home.logs)
     execution_id = logs.new_id()
     started = utcnow()
@@ -116,7 +123,8 @@ def cast_local(
         else:
             if stage is not None:
                 stage("run")
-            result = _run(plan, choice, cancel, redactor, _work_dir(ctx, plan, execution_id))
+            work_dir = _work_dir(ctx, plan, execution_id)
+            result = _run(plan, choice, redactor, work_dir, cancel=cancel, progress=progress)
     except SpellError as exc:
         refused = "input" not in record  # the preflight said no; otherwise the runtime could not run
         if refused:  # find the input's secrets without the plan
@@ -170,29 +178,34 @@ def _plan_into(record: dict[str, Any], plan: CastPlan) -> None:
 def _run(
     plan: CastPlan,
     choice: RuntimeChoice,
-    cancel: threading.Event | None,
     redactor: Redactor,
     work_dir: Path | None,
+    *,
+    cancel: threading.Event | None,
+    progress: ProgressSink | None,
 ) -> CastResult:
     manifest = plan.installed.manifest
-    hook = choice.progress
-    if hook is not None:  # progress lines (e.g. an http step's URL) are output too: redact them
-
-        def redacted(event: str, step: str, detail: str) -> None:
-            hook(event, step, redactor.text(detail))
-
-        choice = dataclasses.replace(choice, progress=redacted)
     choice = dataclasses.replace(choice, engine=dataclasses.replace(choice.engine, egress=plan.egress))
-    runtime = runtime_for(manifest, choice)
     request = CastRequest(
         bundle_dir=plan.installed.path,
         manifest=manifest,
         input=plan.input_value,
-        limits=Limits(),
+        limits=limits_for(manifest, choice.wasm_settings or WasmSettings()),
         env=dict(plan.connector_env),
         work_dir=work_dir,
+        cancel=cancel,
+        progress=None if progress is None else _redacting(progress, redactor),
     )
-    return runtime.run(request, cancel=cancel)
+    return runtime_for(manifest, choice).run(request)
+
+
+def _redacting(progress: ProgressSink, redactor: Redactor) -> ProgressSink:
+    """Progress lines (e.g. an http step's URL) are output too: redact them."""
+
+    def sink(event: str, step: str, detail: str) -> None:
+        progress(event, step, redactor.text(detail))
+
+    return sink
 
 
 def _artifacts_root(ctx: LocalContext) -> Path:

@@ -6,7 +6,7 @@ from typing import Any
 
 from spell.bundle.manifest import SpellManifest
 from spell.config.wasm import WasmSettings
-from spell.runtimes.base import Limits
+from spell.runtimes.limits import limits_for
 from spell.signing.verifier import SignatureReport
 
 __all__ = ["execution_summary", "render_summary", "wasm_summary"]
@@ -36,10 +36,8 @@ def wasm_summary(manifest: SpellManifest, settings: WasmSettings | None) -> dict
     spec = manifest.runtime.wasm
     if manifest.runtime.execution != "wasm" or spec is None:
         return None
-    from spell.runtimes.wasm.limits import effective_limits  # loads wasmtime: only for wasm spells
-
     maxima = settings or WasmSettings()
-    limits = effective_limits(spec, Limits(), maxima)  # the defaults the local cast passes to the runtime
+    limits = limits_for(manifest, maxima)  # what the local cast passes to the runtime
     policy = manifest.runtime.policy
     return {
         "module": spec.module,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from spell.runtimes.limits import effective_limits
 from spell.runtimes.wasm.egress import EgressOptions
-from spell.runtimes.wasm.limits import effective_limits
 from spell.runtimes.wasm.runtime import WasmRuntime
 
 __all__ = ["EgressOptions", "WasmRuntime", "effective_limits"]

@@ -19,13 +19,13 @@ from spell.bundle.manifest import WasmSpec
 from spell.config.wasm import WasmSettings
 from spell.errors import InvalidInput
 from spell.runtimes.base import Artifact, CastRequest, CastResult, Limits, Outcome, Usage
+from spell.runtimes.limits import effective_limits
 from spell.runtimes.wasm.cache import ModuleCache
 from spell.runtimes.wasm.capabilities import CapabilityError, plan_grants
 from spell.runtimes.wasm.egress import EgressClient, EgressOptions
 from spell.runtimes.wasm.engine import EngineConfig, shared_engine
 from spell.runtimes.wasm.interrupt import Watch
 from spell.runtimes.wasm.judge import judge, judge_pool_refusal, parse_output
-from spell.runtimes.wasm.limits import effective_limits
 from spell.runtimes.wasm.linking import Linkers
 from spell.runtimes.wasm.module_file import ModuleFileError, ModuleFiles
 from spell.runtimes.wasm.sandbox import run_module

@@ -1,12 +1,17 @@
-"""The limits of one WASM cast: what the manifest asks for, capped by the operator's maxima."""
+"""The limits of one cast: what the manifest asks for, capped by the operator's maxima.
+
+One rule for everyone who needs them: the WASM runtime (what it enforces), the platform (what it
+holds money for, and when it gives up on a cast whose runner was lost) and the local cast (what its
+summary shows). Wasmtime-free, so none of them loads the runtime just to know its limits.
+"""
 
 from __future__ import annotations
 
-from spell.bundle.manifest import WasmSpec
+from spell.bundle.manifest import SpellManifest, WasmSpec
 from spell.config.wasm import WasmSettings
 from spell.runtimes.base import Limits
 
-__all__ = ["effective_limits"]
+__all__ = ["effective_limits", "limits_for"]
 
 _MIB = 1024 * 1024
 
@@ -26,3 +31,12 @@ def effective_limits(spec: WasmSpec, defaults: Limits, maxima: WasmSettings) -> 
         max_stderr_bytes=min(defaults.max_stderr_bytes, maxima.max_stderr_bytes),
         max_table_elements=min(defaults.max_table_elements, maxima.max_table_elements),
     )
+
+
+def limits_for(manifest: SpellManifest, maxima: WasmSettings) -> Limits:
+    """The limits a cast of ``manifest`` runs under: a WASM spell's ``effective_limits``; the other
+    runtimes bound themselves (step and container timeouts) and get the defaults."""
+    spec = manifest.runtime.wasm
+    if manifest.runtime.execution != "wasm" or spec is None:
+        return Limits()
+    return effective_limits(spec, Limits(), maxima)
