@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from spell.bundle.input_schema import MAX_REPORTED, InputSchema, read_input_schema
+from spell.bundle.input_schema import MAX_REPORTED, InputSchema, check_input_json, read_input_schema
 from spell.bundle.loaders import load_manifest
 from spell.errors import InvalidBundle, InvalidInput
 from tests.bundle.factories import make_host_bundle
@@ -85,3 +85,19 @@ def test_a_stored_schema_compiles_under_the_name_it_came_from() -> None:
         InputSchema.compile(stored, source="inputs/schema.json")
     assert caught.value.message.startswith("inputs/schema.json: not a usable JSON Schema")
     assert caught.value.details["errors"]
+
+
+def test_input_must_be_strict_json_before_any_schema_sees_it() -> None:
+    check_input_json({"n": 2**53 - 1, "s": "é"})
+    for bad in ({"n": float("nan")}, {"n": 2**53}, {"s": "a\x00b"}, {"deep": _nested(70)}):
+        with pytest.raises(InvalidInput) as caught:
+            check_input_json(bad)
+        assert caught.value.message == "the input is not acceptable JSON"
+        assert caught.value.details["errors"][0]["path"].startswith("input/")
+
+
+def _nested(depth: int) -> Any:
+    value: Any = []
+    for _ in range(depth):
+        value = [value]
+    return value

@@ -1,9 +1,10 @@
-"""A spell's input schema: read from its bundle, compiled, and an input checked against it.
+"""A cast's input, checked the same way by the local cast and the server: strict JSON first
+(``check_input_json``), then the spell's input schema (``InputSchema.check``).
 
-One implementation for the local cast and the server (publish reads and checks the schema, every
-cast checks its input), so an input is accepted or refused with the same words in both places.
-A schema that cannot be used is the maker's fault (``InvalidBundle``); an input it refuses is the
-caster's (``InvalidInput``, every problem by JSON Pointer, at most ``MAX_REPORTED`` of them).
+Publish reads and checks the schema (``read_input_schema``), every cast checks its input, so an
+input is accepted or refused with the same words in both places. A schema that cannot be used is the
+maker's fault (``InvalidBundle``); an input it refuses is the caster's (``InvalidInput``, every
+problem by JSON Pointer, at most ``MAX_REPORTED`` of them).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from typing import Any
 
 from spell.bundle.manifest import SpellManifest
 from spell.errors import InvalidBundle, InvalidInput
+from spell.kit import json_input
 from spell.kit.json_schema import CompiledSchema, SchemaInvalid, compile_schema
 
-__all__ = ["MAX_REPORTED", "InputSchema", "read_input_schema"]
+__all__ = ["MAX_REPORTED", "InputSchema", "check_input_json", "read_input_schema"]
 
 # A hostile input can fail a schema a million times; the answer names the first ones and the count.
 MAX_REPORTED = 20
@@ -66,3 +68,14 @@ def read_input_schema(bundle_dir: Path, manifest: SpellManifest) -> InputSchema:
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise InvalidBundle(f"{source}: not a usable JSON Schema: {exc}", details={"file": source}) from None
     return InputSchema.compile(schema, source=source)
+
+
+def check_input_json(value: Any) -> None:
+    """Refuse input the digests and the database cannot hold as it is (``spell.kit.json_input``)."""
+    try:
+        json_input.check(value)
+    except json_input.JsonInputError as exc:
+        raise InvalidInput(
+            "the input is not acceptable JSON",
+            details={"errors": [{"path": "input" + exc.pointer, "message": exc.message}]},
+        ) from None

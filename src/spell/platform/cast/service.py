@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from spell.bundle.input_schema import InputSchema
+from spell.bundle.input_schema import InputSchema, check_input_json
 from spell.bundle.manifest import SpellManifest
 from spell.errors import (
     AlreadyTerminal,
@@ -23,7 +23,6 @@ from spell.errors import (
     PolicyViolation,
     SpellSuspended,
 )
-from spell.kit import json_input
 from spell.kit.canonical_json import canonical_sha256
 from spell.kit.ids import new_id
 from spell.kit.time import utcnow
@@ -394,14 +393,3 @@ class CastService:
         with self.db.unit_of_work(write=False) as uow:
             cast = self.repo.get_for_tenant(uow, principal.tenant_id, cast_id)
             return cast, [event_out(e) for e in self.repo.events_after(uow, cast_id, after)]
-
-
-def check_input_json(value: Any) -> None:
-    """Refuse input the digests and the database cannot hold as it is (``spell.kit.json_input``)."""
-    try:
-        json_input.check(value)
-    except json_input.JsonInputError as exc:
-        raise InvalidInput(
-            "the input is not acceptable JSON",
-            details={"errors": [{"path": "input" + exc.pointer, "message": exc.message}]},
-        ) from None

@@ -1,7 +1,9 @@
 """Every check before a local cast runs, in a fixed order; the first refusal wins.
 
-Order: resolve → input assembly → size cap → JSON Schema 2020-12 → signature → policy → platform →
-risk → billing and entitlement → connector tokens → execution summary.
+Order: resolve → input assembly → size cap → strict JSON → JSON Schema 2020-12 → signature → policy →
+platform → risk → billing and entitlement → connector tokens → execution summary. The input, signature
+and runtime checks are the server's own functions, so a cast is refused here exactly where it would
+be refused there.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from spell.bundle.input_schema import read_input_schema
+from spell.bundle.input_schema import check_input_json, read_input_schema
 from spell.bundle.manifest import SpellManifest
 from spell.bundle.store import InstalledSpell, LocalStore
 from spell.config.home import SpellHome
@@ -105,6 +107,7 @@ def preflight(options: CastOptions, ctx: LocalContext, *, stage: Stage | None = 
     note("input")
     value = assemble_input(options.params, options.input_file, max_bytes=ctx.input_max_bytes)
     check_input_size(value, ctx.input_max_bytes)
+    check_input_json(value)
     read_input_schema(installed.path, manifest).check(value)
     note("signature")
     trust = TrustStore(ctx.home.trust)
