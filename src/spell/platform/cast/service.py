@@ -239,8 +239,8 @@ class CastService:
             )
         if version.is_yanked and body.version is None:
             raise PolicyViolation("the latest version is yanked; name a version explicitly")
-        # The runtime allow-list and the signature rule a local `spell cast` applies too; the
-        # signature was verified at publish. A button may demand or waive it (None: the default).
+        # The runtime guard and the signature rule of a local `spell cast`, with the operator's
+        # settings; the signature itself was verified at publish. A button may demand or waive it.
         self.policy.runtimes.check(PolicyContext.from_manifest(manifest))
         self.policy.signature.enforce(published_signature(spell, version), wanted=body.require_signature)
 
