@@ -45,6 +45,14 @@ async def test_input_problems_are_named_by_json_pointer(
     assert [p["path"] for p in error["details"]["errors"]] == ["/", "/tags/1"]
 
 
+async def test_the_server_refuses_input_in_the_words_of_the_local_cast(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    error = (await _cast(client, platform, tmp_path, TYPED)).json()["error"]
+    assert error["message"].startswith("input does not match the schema: /: ")
+    assert error["message"].endswith("(and 1 more)")
+
+
 async def test_a_schema_that_cannot_compile_is_refused_at_publish(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path
 ) -> None:

@@ -167,3 +167,26 @@ async def test_a_canceled_host_cast_ends_its_events_with_canceled(
     await _until_freed(platform, cast_id)  # the killed step reports "failed" to a cast that already ended
 
     assert await _event_types(client, maker, cast_id) == ["queued", "running", "progress", "canceled"]
+
+
+async def test_a_runtime_the_operator_turned_off_refuses_casts_of_spells_published_before(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from spell.platform.spell.service import runtime_allow_list
+
+    maker = await _published(client, platform, tmp_path, "echo", ECHO)
+    # The same allow-list publish checks, as a server restarted without host steps builds it.
+    platform.casts.policy = replace(platform.casts.policy, runtimes=runtime_allow_list())
+    response = await client.post(
+        "/v1/spells/acme/echo/cast", json={"input": {}}, headers={**maker.headers, "Idempotency-Key": "off"}
+    )
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert (error["code"], error["details"]["rule"], error["details"]["allowed"]) == (
+        "POLICY_DENIED",
+        "server.runtimes",
+        ["wasm"],
+    )
+    assert "SPELL_SERVER_ALLOW_HOST_RUNTIME" in error["hint"]

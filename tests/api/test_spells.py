@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import tarfile
 from pathlib import Path
 
@@ -86,6 +87,38 @@ async def test_a_revoked_publisher_key_no_longer_publishes(
     assert response.json()["error"]["code"] == "SIGNATURE_UNTRUSTED"
     missing = await client.delete("/v1/publishers/acme/keys/nope", headers=maker.headers)
     assert missing.json()["error"]["code"] == "KEY_NOT_FOUND"
+
+
+@pytest.mark.parametrize(("field", "value"), [("version", "v2"), ("algorithm", "rsa")])
+async def test_a_signature_file_spell_verify_refuses_is_refused_at_publish_too(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, field: str, value: str
+) -> None:
+    maker = await seed_maker(client, platform)
+    bundle = wasm_bundle(tmp_path / "b", "acme/hello", signer=maker.publisher)
+    path = bundle / "spell.sig.json"
+    path.write_text(
+        json.dumps({**json.loads(path.read_text(encoding="utf-8")), field: value}), encoding="utf-8"
+    )
+    response = await client.post("/v1/spells", headers=maker.headers, content=archive_of(bundle))
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert (error["code"], error["details"]["status"]) == ("SIGNATURE_INVALID", "invalid")
+
+
+async def test_an_unregistered_key_is_reported_as_spell_verify_reports_it(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    maker = await seed_maker(client, platform)
+    bundle = wasm_bundle(tmp_path / "b", "acme/hello", signer=new_publisher("acme", key_id="k2"))
+    error = (await client.post("/v1/spells", headers=maker.headers, content=archive_of(bundle))).json()[
+        "error"
+    ]
+    assert (error["code"], error["message"]) == (
+        "SIGNATURE_UNTRUSTED",
+        "signature required: trusted key_id not found: k2",
+    )
+    assert (error["details"]["status"], error["details"]["key_id"]) == ("untrusted", "k2")
+    assert error["hint"] == "register the signing key: POST /v1/publishers/acme/keys"
 
 
 async def test_publisher_keys_are_validated_and_unique(client: httpx.AsyncClient, platform: Platform) -> None:

@@ -83,6 +83,18 @@ def test_schema_errors_are_all_listed(tmp_path: Path, home: SpellHome) -> None:
     assert len(error["details"]["errors"]) == 2
 
 
+@pytest.mark.parametrize("param", ["n=NaN", "n=9007199254740993", "n=1e400"])
+def test_input_a_server_would_refuse_as_not_strict_json_is_refused_here_too(
+    tmp_path: Path, home: SpellHome, param: str
+) -> None:
+    spell = host_spell(tmp_path, "echo", ECHO_INPUT)
+    result = run_cli("cast", spell, "-p", param, "--json")
+    assert result.exit_code == 6
+    error = result.error()
+    assert (error["code"], error["message"]) == ("VALIDATION_ERROR", "the input is not acceptable JSON")
+    assert error["details"]["errors"][0]["path"] == "input/n"
+
+
 def test_unsigned_spell_is_refused_unless_allowed(tmp_path: Path, home: SpellHome) -> None:
     spell = host_spell(tmp_path, "unsigned", ECHO_INPUT, sign=False)
     refused = run_cli("cast", spell, "--json")

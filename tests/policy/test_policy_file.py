@@ -169,3 +169,29 @@ def test_guards_compose_with_all_of_and_any_of() -> None:
         AnyOf((_Refuse(), _Refuse())).check(CTX)
     with pytest.raises(PolicyViolation):
         AnyOf[PolicyContext](()).check(CTX)
+
+
+def test_the_runtime_allow_list_guard_names_its_rule_hint_and_the_allowed_kinds() -> None:
+    from spell.policy.rules import POLICY_FILE_HINT, ExecutionGuard
+
+    with pytest.raises(PolicyViolation) as from_file:
+        ExecutionGuard(("wasm",)).check(CTX)
+    assert from_file.value.details["rule"] == "runtime.allow_execution"
+    assert from_file.value.hint == POLICY_FILE_HINT
+    server = ExecutionGuard(("wasm", "docker"), rule="server.runtimes", hint="ask the operator")
+    with pytest.raises(PolicyViolation) as caught:
+        server.check(CTX)
+    error = caught.value
+    assert (error.code, error.message, error.hint) == (
+        "POLICY_DENIED",
+        "policy denied: runtime execution 'host' is not allowed",
+        "ask the operator",
+    )
+    assert error.details == {
+        "reason": "runtime execution 'host' is not allowed",
+        "rule": "server.runtimes",
+        "spell_id": "samples/call-webhook",
+        "execution": "host",
+        "allowed": ["docker", "wasm"],
+    }
+    ExecutionGuard(("host",)).check(CTX)

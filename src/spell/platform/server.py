@@ -31,7 +31,7 @@ from spell.platform.cast.relay import CancelRelay
 from spell.platform.cast.service import CastPolicy, CastService, cast_job
 from spell.platform.cast.slots import TenantSlots
 from spell.platform.cast.tasks import ORPHAN_GRACE_S, CastRunner
-from spell.platform.spell.service import RegistryPolicy, SpellService
+from spell.platform.spell.service import RegistryPolicy, SpellService, runtime_allow_list
 from spell.platform.webhook.secret import WebhookSecretService
 from spell.platform.webhook.service import WebhookSender
 from spell.queue.base import Queue
@@ -154,14 +154,14 @@ class Platform:
         install_audit_hooks()  # key, publisher-key, spell and ban changes land in the audit chain
         secret = resolve_secret(settings)
         db = database or Database(make_engine(settings.database_url))
-        allowed = {"wasm"} | ({"host"} if settings.allow_host_runtime else set())
-        allowed |= {"docker"} if settings.allow_docker_runtime else set()
+        runtimes_allowed = runtime_allow_list(
+            host=settings.allow_host_runtime, docker=settings.allow_docker_runtime
+        )
         spells = SpellService(
             settings.bundles_dir,
             RegistryPolicy(
                 allow_unsigned=settings.allow_unsigned and not settings.force_require_signature,
-                allow_host_runtime=settings.allow_host_runtime,
-                allow_docker_runtime=settings.allow_docker_runtime,
+                runtimes=runtimes_allowed,
             ),
             cache_ms=settings.cache_ms,
         )
@@ -177,7 +177,7 @@ class Platform:
             CastPolicy(
                 allow_unsigned=settings.allow_unsigned,
                 force_require_signature=settings.force_require_signature,
-                allowed_executions=frozenset(allowed),
+                runtimes=runtimes_allowed,
                 webhook_egress=webhook_egress(settings),
                 wasm_maxima=settings.wasm,
             ),

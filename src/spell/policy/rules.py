@@ -8,6 +8,7 @@ from spell.bundle.manifest import Effect, SpellManifest
 from spell.errors import PolicyViolation
 
 __all__ = [
+    "POLICY_FILE_HINT",
     "RISK_ORDER",
     "DefaultGuard",
     "EffectsGuard",
@@ -52,11 +53,16 @@ class PolicyContext:
         )
 
 
-def _deny(reason: str, rule: str, ctx: PolicyContext) -> PolicyViolation:
+POLICY_FILE_HINT = "see `spell policy show`; change it with `spell policy set --file FILE`"
+
+
+def _deny(
+    reason: str, rule: str, ctx: PolicyContext, *, hint: str = POLICY_FILE_HINT, **extra: object
+) -> PolicyViolation:
     return PolicyViolation(
         f"policy denied: {reason}",
-        details={"reason": reason, "rule": rule, "spell_id": ctx.spell_id},
-        hint="see `spell policy show`; change it with `spell policy set --file FILE`",
+        details={"reason": reason, "rule": rule, "spell_id": ctx.spell_id, **extra},
+        hint=hint,
     )
 
 
@@ -104,14 +110,20 @@ class MaxRiskGuard:
 
 @dataclass(frozen=True)
 class ExecutionGuard:
-    """``runtime.allow_execution``."""
+    """The runtime allow-list: a policy file's ``runtime.allow_execution``, and a server's enabled
+    runtimes (checked at publish and at every cast), which name their own ``rule`` and ``hint``."""
 
     allowed: tuple[str, ...]
+    rule: str = "runtime.allow_execution"
+    hint: str = POLICY_FILE_HINT
 
     def check(self, ctx: PolicyContext) -> None:
         """Refuse an execution kind that is not listed."""
         if ctx.execution not in self.allowed:
-            raise _deny(f"runtime execution '{ctx.execution}' is not allowed", "runtime.allow_execution", ctx)
+            reason = f"runtime execution '{ctx.execution}' is not allowed"
+            raise _deny(
+                reason, self.rule, ctx, hint=self.hint, execution=ctx.execution, allowed=sorted(self.allowed)
+            )
 
 
 @dataclass(frozen=True)

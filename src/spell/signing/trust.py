@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from spell.bundle.collation import sort_paths
 from spell.errors import InvalidTrustFile, KeyNotFound, PublisherNotFound
@@ -22,7 +22,7 @@ from spell.kit.encoding import b64url_decode, storage_key
 from spell.kit.time import parse_rfc3339, to_rfc3339, utcnow
 from spell.signing.keys import check_token, public_key_from_b64url
 
-__all__ = ["PublisherTrust", "TrustStore", "TrustedKey"]
+__all__ = ["PublisherTrust", "TrustSource", "TrustStore", "TrustedKey"]
 
 _B64URL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
@@ -77,6 +77,14 @@ class PublisherTrust:
     def to_dict(self) -> dict[str, Any]:
         """The trust file's JSON object."""
         return {"version": "v1", "publisher": self.publisher, "keys": [k.to_dict() for k in self.keys]}
+
+
+class TrustSource(Protocol):
+    """Where the verifier finds a publisher's trusted keys: this machine's ``TrustStore``, or a key set
+    a server builds from the publisher keys registered with it."""
+
+    def load(self, publisher: str) -> PublisherTrust | None:
+        """The publisher's trusted keys, or ``None`` when none are known."""
 
 
 class TrustStore:

@@ -1,8 +1,10 @@
-"""Check a bundle's signature against the trust store, in spell-runtime's order and words.
+"""Check a bundle's signature against trusted keys, in spell-runtime's order and words.
 
 ``check_bundle_signature`` reports one of four outcomes — verified, unsigned, untrusted, invalid —
 with the reason; ``verify_bundle`` is the same check for callers that must not go on unless the
-bundle is verified: it returns None or raises.
+bundle is verified: it returns None or raises. The keys come from a ``TrustSource``: the local
+trust store, or the publisher keys a server has registered. ``SignatureRule`` decides whether a
+cast may go on with a report that is not ``verified``; the local cast and the server both use it.
 
 Order: no ``spell.sig.json`` → unsigned; signer is not the spell's publisher → invalid; no trust file
 → untrusted; key id not trusted → untrusted; key revoked → invalid; recomputed digest differs →
@@ -11,23 +13,39 @@ invalid ("digest mismatch"); trusted key unusable → untrusted; Ed25519 check f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from cryptography.exceptions import InvalidSignature
 
-from spell.bundle.digest import bundle_digest
+from spell.bundle.digest import BundleDigest, bundle_digest
 from spell.bundle.manifest import SpellManifest
 from spell.errors import InvalidInput, SignatureMissing, SignatureUntrusted, VerificationError
 from spell.kit.encoding import b64url_decode
 from spell.signing.keys import public_key_from_b64url
 from spell.signing.signature import SignatureFile, read_signature
-from spell.signing.trust import TrustStore
+from spell.signing.trust import TrustSource
 
-__all__ = ["SignatureReport", "SignatureStatus", "check_bundle_signature", "verify_bundle"]
+__all__ = [
+    "SignatureHints",
+    "SignatureReport",
+    "SignatureRule",
+    "SignatureStatus",
+    "check_bundle_signature",
+    "verify_bundle",
+]
 
 SignatureStatus = Literal["verified", "unsigned", "untrusted", "invalid"]
+
+
+@dataclass(frozen=True)
+class SignatureHints:
+    """What a refusal tells the user to do; ``{publisher}`` is filled in. The defaults speak to the
+    CLI user, a server gives its own."""
+
+    unsigned: str = "sign it with `spell sign bundle`, or cast with --allow-unsigned if you trust it"
+    untrusted: str = "trust the publisher's key: spell trust add {publisher} <public-key> --key-id KEY"
 
 
 @dataclass(frozen=True)
@@ -56,28 +74,54 @@ class SignatureReport:
             "message": self.message,
         }
 
-    def raise_unless_verified(self) -> None:
+    def raise_unless_verified(self, hints: SignatureHints | None = None) -> None:
         """Return when verified; otherwise raise the error of this status, the report in its details."""
         if self.ok:
             return
+        hints = hints or SignatureHints()
+        message = f"signature required: {self.message}"
         details = self.to_dict()
         if self.status == "unsigned":
             raise SignatureMissing(
-                "signature required: spell.sig.json not found",
-                details=details,
-                hint="sign it with `spell sign bundle`, or cast with --allow-unsigned if you trust it",
+                message, details=details, hint=hints.unsigned.format(publisher=self.publisher)
             )
         if self.status == "untrusted":
-            raise SignatureUntrusted(
-                f"signature required: {self.message}",
-                details=details,
-                hint=f"trust the publisher's key: spell trust add {self.publisher} <public-key> --key-id KEY",
-            )
-        raise VerificationError(f"signature required: {self.message}", details=details)
+            hint = hints.untrusted.format(publisher=self.publisher)
+            raise SignatureUntrusted(message, details=details, hint=hint)
+        raise VerificationError(message, details=details)
 
 
-def check_bundle_signature(bundle_dir: Path, manifest: SpellManifest, trust: TrustStore) -> SignatureReport:
-    """Evaluate the bundle's signature; a malformed ``spell.sig.json`` is reported as invalid."""
+@dataclass(frozen=True)
+class SignatureRule:
+    """Whether a cast may go on without a verified signature — one rule for the local cast and the server.
+
+    A verified signature is required unless ``allow_unsigned`` waives it; a cast may ask for one or
+    waive it itself (``wanted``: a CLI flag, a button's ``require_signature``); ``force`` beats every
+    waiver. An invalid signature is refused whatever the rule: it shows tampering, not a missing
+    signature.
+    """
+
+    allow_unsigned: bool = False
+    force: bool = False
+    hints: SignatureHints = field(default_factory=SignatureHints)
+
+    def required(self, wanted: bool | None = None) -> bool:
+        """True when this cast needs a verified signature (``wanted`` None: the rule's default)."""
+        return self.force or wanted is True or (wanted is None and not self.allow_unsigned)
+
+    def enforce(self, report: SignatureReport, wanted: bool | None = None) -> None:
+        """Return when the cast may go on with ``report``; raise its signature error otherwise."""
+        if report.status == "invalid" or self.required(wanted):
+            report.raise_unless_verified(self.hints)
+
+
+def check_bundle_signature(
+    bundle_dir: Path, manifest: SpellManifest, trust: TrustSource, *, digest: BundleDigest | None = None
+) -> SignatureReport:
+    """Evaluate the bundle's signature; a malformed ``spell.sig.json`` is reported as invalid.
+
+    ``digest``: the bundle's digest when the caller computed it already (it is recomputed otherwise).
+    """
     publisher = manifest.publisher
     try:
         sig = read_signature(bundle_dir)
@@ -97,7 +141,7 @@ def check_bundle_signature(bundle_dir: Path, manifest: SpellManifest, trust: Tru
     if key.revoked:
         reason = f" ({key.revoke_reason})" if key.revoke_reason else ""
         return _report("invalid", sig, publisher, f"trusted key_id is revoked: {sig.key_id}{reason}")
-    digest = bundle_digest(bundle_dir, manifest)
+    digest = digest or bundle_digest(bundle_dir, manifest)
     if digest.hex != sig.digest_hex:
         return _report("invalid", sig, publisher, "digest mismatch", digest=digest.hex)
     try:
@@ -112,7 +156,7 @@ def check_bundle_signature(bundle_dir: Path, manifest: SpellManifest, trust: Tru
     return _report("verified", sig, publisher, "verified", digest=digest.hex)
 
 
-def verify_bundle(bundle_dir: Path, manifest: SpellManifest, trust: TrustStore) -> None:
+def verify_bundle(bundle_dir: Path, manifest: SpellManifest, trust: TrustSource) -> None:
     """Return when the bundle is verified; raise ``SignatureMissing``, ``SignatureUntrusted`` or
     ``VerificationError`` (invalid) otherwise."""
     check_bundle_signature(bundle_dir, manifest, trust).raise_unless_verified()

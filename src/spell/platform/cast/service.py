@@ -12,13 +12,12 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from spell.bundle.input_schema import InputSchema, check_input_json
 from spell.bundle.manifest import SpellManifest
 from spell.config.wasm import WasmSettings
-from spell.errors import Conflict, InvalidBundle, InvalidInput, PolicyViolation, SignatureMissing
-from spell.kit import json_input
+from spell.errors import Conflict, InvalidInput, PolicyViolation
 from spell.kit.canonical_json import canonical_sha256
 from spell.kit.ids import new_id
-from spell.kit.json_schema import CompiledSchema, SchemaInvalid, compile_schema
 from spell.kit.time import utcnow
 from spell.models import RETRYABLE_STATUSES, TERMINAL_STATUSES, Cast, CastStatus, Spell, SpellVersion
 from spell.platform.auth.schemas import Principal
@@ -27,13 +26,16 @@ from spell.platform.cast.hub import CancelTokens, CastHub
 from spell.platform.cast.money import CastMoney
 from spell.platform.cast.relay import CancelRelay
 from spell.platform.cast.repository import CastRepository
-from spell.platform.spell.service import SpellService
+from spell.platform.spell.publishers import SIGNATURE_HINTS
+from spell.platform.spell.service import SpellService, published_signature, runtime_allow_list
 from spell.platform.webhook.secret import WebhookSecretService
 from spell.platform.webhook.service import WebhookSender, check_webhook_url
+from spell.policy.rules import ExecutionGuard, PolicyContext
 from spell.queue.base import Job, Queue, enqueue_after_commit
 from spell.runtimes.base import Limits
 from spell.runtimes.egress import EgressPolicy
 from spell.runtimes.limits import limits_for
+from spell.signing.verifier import SignatureRule
 from spell.storage.session import Database, UnitOfWork
 
 __all__ = ["CastPolicy", "CastRequestBody", "CastService", "cast_job"]
@@ -45,11 +47,18 @@ class CastPolicy:
 
     allow_unsigned: bool = False
     force_require_signature: bool = False
-    allowed_executions: frozenset[str] = frozenset({"wasm"})
+    runtimes: ExecutionGuard = field(default_factory=runtime_allow_list)
     # Where webhook URLs may point; the platform builds it from the settings (strict by default).
     webhook_egress: EgressPolicy = field(default_factory=EgressPolicy)
     # The operator's WASM maxima: a cast's limits (its hold, its orphan deadline) never exceed them.
     wasm_maxima: WasmSettings = field(default_factory=WasmSettings)
+
+    @property
+    def signature(self) -> SignatureRule:
+        """The signature rule of ``spell cast``, with the operator's switches."""
+        return SignatureRule(
+            allow_unsigned=self.allow_unsigned, force=self.force_require_signature, hints=SIGNATURE_HINTS
+        )
 
 
 @dataclass(frozen=True)
@@ -102,25 +111,20 @@ class CastService:
         self.webhook_secrets = webhook_secrets
         # Set when other server processes share the data dir: cancels for casts running there.
         self.relay: CancelRelay | None = None
-        self._validators: dict[str, CompiledSchema] = {}
+        self._schemas: dict[str, InputSchema] = {}
 
     def limits_of(self, manifest: SpellManifest) -> Limits:
         """The limits a cast of ``manifest`` runs under here: what its runtime enforces, so also what
         its hold is sized for and how long it may run before a lost runner's cast counts as orphaned."""
         return limits_for(manifest, self.policy.wasm_maxima)
 
-    def _validator(self, version: SpellVersion) -> CompiledSchema:
+    def _input_schema(self, version: SpellVersion, manifest: SpellManifest) -> InputSchema:
         # Building a validator costs more than validating a small input: keep one per digest.
-        validator = self._validators.get(version.digest)
-        if validator is None:
-            try:
-                validator = compile_schema(version.input_schema)
-            except SchemaInvalid as exc:  # the maker's schema, not the caster's input, is at fault
-                raise InvalidBundle(
-                    f"the spell's input schema is unusable: {exc}", details={"errors": exc.problems}
-                ) from None
-            self._validators[version.digest] = validator
-        return validator
+        schema = self._schemas.get(version.digest)
+        if schema is None:
+            schema = InputSchema.compile(version.input_schema, source=manifest.schema_relpath)
+            self._schemas[version.digest] = schema
+        return schema
 
     def create(
         self, principal: Principal, body: CastRequestBody, idempotency_key: str | None, *, claim: bool = False
@@ -184,9 +188,9 @@ class CastService:
             return existing, True
         viewer = principal if body.as_tenant is None else replace(principal, tenant_id=body.as_tenant)
         spell, version = self.spells.resolve(uow, viewer, body.spell_id, body.version)
-        self._guard(spell, version, body)
         manifest = self.spells.manifest_of(version)
-        _validate_input(self._validator(version), body.input)
+        self._guard(spell, version, manifest, body)
+        self._input_schema(version, manifest).check(body.input)
         now = utcnow()
         cast = self.repo.insert(
             uow,
@@ -219,7 +223,9 @@ class CastService:
             enqueue_after_commit(uow, self.queue, cast_job(cast.id, cast.tenant_id))
         return cast, False
 
-    def _guard(self, spell: Spell, version: SpellVersion, body: CastRequestBody) -> None:
+    def _guard(
+        self, spell: Spell, version: SpellVersion, manifest: SpellManifest, body: CastRequestBody
+    ) -> None:
         if spell.is_suspended:
             raise SpellSuspended(
                 f"spell {spell.id!r} is suspended",
@@ -227,23 +233,10 @@ class CastService:
             )
         if version.is_yanked and body.version is None:
             raise PolicyViolation("the latest version is yanked; name a version explicitly")
-        if version.execution not in self.policy.allowed_executions:
-            raise PolicyViolation(
-                f"runtime {version.execution!r} is not enabled on this server",
-                details={"execution": version.execution},
-            )
-        # None: the server default (signed unless unsigned spells are allowed); a button may demand or
-        # waive it; SPELL_FORCE_REQUIRE_SIGNATURE beats every waiver.
-        wanted = body.require_signature
-        signature_needed = (
-            self.policy.force_require_signature
-            or wanted is True
-            or (wanted is None and not self.policy.allow_unsigned)
-        )
-        if signature_needed and version.signer_key_id is None:
-            raise SignatureMissing(
-                f"{spell.id}@{version.version} is unsigned and this cast requires a signature"
-            )
+        # The runtime guard and the signature rule of a local `spell cast`, with the operator's
+        # settings; the signature itself was verified at publish. A button may demand or waive it.
+        self.policy.runtimes.check(PolicyContext.from_manifest(manifest))
+        self.policy.signature.enforce(published_signature(spell, version), wanted=body.require_signature)
 
     def get_status(self, cast_id: str) -> str | None:
         """The status of any cast (for operators and tests; no tenant check)."""
@@ -398,20 +391,3 @@ class CastService:
         with self.db.unit_of_work(write=False) as uow:
             cast = self.repo.get_for_tenant(uow, principal.tenant_id, cast_id)
             return cast, [event_out(e) for e in self.repo.events_after(uow, cast_id, after)]
-
-
-def check_input_json(value: Any) -> None:
-    """Refuse input the digests and the database cannot hold as it is (``spell.kit.json_input``)."""
-    try:
-        json_input.check(value)
-    except json_input.JsonInputError as exc:
-        raise InvalidInput(
-            "the input is not acceptable JSON",
-            details={"errors": [{"path": "input" + exc.pointer, "message": exc.message}]},
-        ) from None
-
-
-def _validate_input(validator: CompiledSchema, value: Any) -> None:
-    problems = validator.problems(value)
-    if problems:
-        raise InvalidInput("input does not match the spell's schema", details={"errors": problems[:20]})

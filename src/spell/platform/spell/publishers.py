@@ -1,20 +1,34 @@
-"""Publisher names and their registered signing keys."""
+"""Publisher names and their registered signing keys.
+
+The keys a publisher registered are this server's trust: ``RegisteredKeys`` hands them to the
+library verifier (``spell.signing.verifier``), the same one ``spell verify`` and ``spell cast`` use.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 
-from spell.errors import AlreadyExists, InvalidInput, KeyNotFound
+from spell.errors import AlreadyExists, InvalidInput, KeyNotFound, VerificationError
 from spell.kit.ids import new_id
 from spell.kit.time import utcnow
 from spell.models import Publisher, PublisherKey
 from spell.platform.audit.hooks import act_as
 from spell.platform.auth.schemas import Principal
 from spell.platform.spell.errors import TenantForbidden
-from spell.platform.spell.signature import check_public_key
+from spell.signing.keys import public_key_from_b64url
+from spell.signing.trust import PublisherTrust, TrustedKey
+from spell.signing.verifier import SignatureHints
 from spell.storage.session import UnitOfWork
 
-__all__ = ["active_keys", "owned_publisher", "register_key", "revoke_key"]
+__all__ = ["SIGNATURE_HINTS", "RegisteredKeys", "owned_publisher", "register_key", "revoke_key"]
+
+# What a signature refusal on this server tells the maker to do.
+SIGNATURE_HINTS = SignatureHints(
+    unsigned="sign it with `spell sign bundle` and publish it again",
+    untrusted="register the signing key: POST /v1/publishers/{publisher}/keys",
+)
 
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
 
@@ -46,7 +60,10 @@ def register_key(
     principal.require_role("maker")
     principal.require("spell:publish")
     act_as(uow.session, principal.user_id)
-    check_public_key(public_key)
+    try:
+        public_key_from_b64url(public_key)
+    except InvalidInput as exc:  # a key that can never verify anything: a signature error, as ever
+        raise VerificationError(exc.message, details={"key_id": key_id}) from None
     owned_publisher(uow, principal, publisher, claim=True)
     existing = uow.session.scalar(
         select(PublisherKey).where(PublisherKey.publisher == publisher, PublisherKey.key_id == key_id)
@@ -77,9 +94,22 @@ def revoke_key(uow: UnitOfWork, principal: Principal, publisher: str, key_id: st
     return row
 
 
-def active_keys(uow: UnitOfWork, publisher: str) -> dict[str, str]:
-    """``key_id → public key`` of the publisher's unrevoked keys."""
-    rows = uow.session.scalars(
-        select(PublisherKey).where(PublisherKey.publisher == publisher, PublisherKey.revoked_at.is_(None))
-    )
-    return {row.key_id: row.public_key for row in rows}
+@dataclass(frozen=True)
+class RegisteredKeys:
+    """The publishers' unrevoked registered keys as a ``TrustSource`` for the library verifier.
+
+    A revoked key is left out, so a bundle signed with it is as untrusted as one signed with a key
+    never registered.
+    """
+
+    uow: UnitOfWork
+
+    def load(self, publisher: str) -> PublisherTrust | None:
+        """The publisher's active keys, or ``None`` when it has none."""
+        rows = self.uow.session.scalars(
+            select(PublisherKey)
+            .where(PublisherKey.publisher == publisher, PublisherKey.revoked_at.is_(None))
+            .order_by(PublisherKey.key_id)
+        )
+        keys = tuple(TrustedKey(key_id=row.key_id, public_key=row.public_key) for row in rows)
+        return PublisherTrust(publisher, keys) if keys else None

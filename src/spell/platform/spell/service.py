@@ -7,23 +7,21 @@ publisher's registered keys and only then records the version. Bundles are kept 
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, or_, select
 
 from spell.bundle.archive import unpack_archive
-from spell.bundle.digest import bundle_digest
+from spell.bundle.digest import BundleDigest, bundle_digest
+from spell.bundle.input_schema import read_input_schema
 from spell.bundle.loaders import load_manifest
 from spell.bundle.manifest import SpellManifest
-from spell.errors import InvalidBundle, InvalidInput, InvalidManifest, PolicyViolation
+from spell.errors import InvalidInput, InvalidManifest
 from spell.kit.encoding import b64url_decode, b64url_encode
 from spell.kit.ids import new_id
-from spell.kit.json_schema import SchemaInvalid, compile_schema
 from spell.kit.money import MAX_MICROS
 from spell.kit.time import utcnow
 from spell.models import VISIBILITIES, Spell, SpellVersion
@@ -32,14 +30,26 @@ from spell.platform.auth.schemas import Principal
 from spell.platform.billing.pricing import effective_pricing, estimate_max
 from spell.platform.billing.service import bounds_of
 from spell.platform.spell.errors import spell_not_found, version_exists, version_not_found
-from spell.platform.spell.publishers import active_keys, owned_publisher
-from spell.platform.spell.signature import verify_bundle_signature
+from spell.platform.spell.publishers import SIGNATURE_HINTS, RegisteredKeys, owned_publisher
+from spell.policy.rules import ExecutionGuard, PolicyContext
+from spell.signing.verifier import SignatureReport, check_bundle_signature
 from spell.storage.changes import CachedReads
 from spell.storage.session import UnitOfWork
 
-__all__ = ["RegistryPolicy", "SpellPage", "SpellService"]
+__all__ = ["RegistryPolicy", "SpellPage", "SpellService", "published_signature", "runtime_allow_list"]
 
 SORTS = ("recent", "popular", "price")
+
+
+def runtime_allow_list(*, host: bool = False, docker: bool = False) -> ExecutionGuard:
+    """The runtimes this server runs, checked at publish and at every cast: WASM always, host steps
+    and Docker only when the operator enabled them."""
+    allowed = ("wasm", *(("host",) if host else ()), *(("docker",) if docker else ()))
+    return ExecutionGuard(
+        allowed,
+        rule="server.runtimes",
+        hint="the operator enables it with SPELL_SERVER_ALLOW_HOST_RUNTIME / _DOCKER_RUNTIME",
+    )
 
 
 @dataclass(frozen=True)
@@ -47,8 +57,7 @@ class RegistryPolicy:
     """What the operator allows to be published."""
 
     allow_unsigned: bool = False
-    allow_host_runtime: bool = False
-    allow_docker_runtime: bool = False
+    runtimes: ExecutionGuard = field(default_factory=runtime_allow_list)
 
 
 @dataclass(frozen=True)
@@ -99,12 +108,12 @@ class SpellService:
         self, uow: UnitOfWork, principal: Principal, bundle: Path, size: int, visibility: str, tags: list[str]
     ) -> SpellVersion:
         manifest = load_manifest(bundle)
-        self._check_runtime(manifest)
+        self.policy.runtimes.check(PolicyContext.from_manifest(manifest))
         _check_price(manifest)
         owned_publisher(uow, principal, manifest.publisher, claim=False)
         digest = bundle_digest(bundle, manifest)
-        signer = self._verify(uow, bundle, manifest, digest.hex)
-        schema = _input_schema(bundle, manifest)
+        signer = self._verify(uow, bundle, manifest, digest)
+        schema = read_input_schema(bundle, manifest).schema
         existing = uow.session.scalar(
             select(SpellVersion).where(
                 SpellVersion.spell_id == manifest.id, SpellVersion.version == manifest.version
@@ -156,25 +165,18 @@ class SpellService:
         uow.session.flush()
         return row
 
-    def _check_runtime(self, manifest: SpellManifest) -> None:
-        execution = manifest.runtime.execution
-        allowed = {"wasm"}
-        if self.policy.allow_host_runtime:
-            allowed.add("host")
-        if self.policy.allow_docker_runtime:
-            allowed.add("docker")
-        if execution not in allowed:
-            raise PolicyViolation(
-                f"runtime {execution!r} is not enabled on this server",
-                details={"execution": execution, "allowed": sorted(allowed)},
-                hint="the operator enables it with SPELL_SERVER_ALLOW_HOST_RUNTIME / _DOCKER_RUNTIME",
-            )
+    def _verify(
+        self, uow: UnitOfWork, bundle: Path, manifest: SpellManifest, digest: BundleDigest
+    ) -> str | None:
+        """The signing key id, or None for an unsigned bundle where the operator allows those.
 
-    def _verify(self, uow: UnitOfWork, bundle: Path, manifest: SpellManifest, digest_hex: str) -> str | None:
-        if self.policy.allow_unsigned and not (bundle / "spell.sig.json").exists():
-            return None
-        keys = active_keys(uow, manifest.publisher)
-        return verify_bundle_signature(bundle, publisher=manifest.publisher, digest_hex=digest_hex, keys=keys)
+        A signature that is there must verify even then: the version records who signed it, and a
+        maker whose key is not registered learns it now rather than at the first cast that needs it.
+        """
+        report = check_bundle_signature(bundle, manifest, RegisteredKeys(uow), digest=digest)
+        if not (report.status == "unsigned" and self.policy.allow_unsigned):
+            report.raise_unless_verified(SIGNATURE_HINTS)
+        return report.key_id
 
     def _store(self, bundle: Path, digest_hex: str) -> None:
         target = self.bundles_dir / digest_hex
@@ -342,32 +344,28 @@ class SpellService:
         return spell
 
 
+def published_signature(spell: Spell, version: SpellVersion) -> SignatureReport:
+    """The signature outcome recorded when ``version`` was published (verified, or unsigned)."""
+    if version.signer_key_id is None:
+        message = f"{spell.id}@{version.version} was published unsigned"
+        return SignatureReport(
+            "unsigned", spell.publisher, message, digest=version.digest.removeprefix("sha256:")
+        )
+    return SignatureReport(
+        "verified",
+        spell.publisher,
+        "verified at publish",
+        key_id=version.signer_key_id,
+        digest=version.digest.removeprefix("sha256:"),
+    )
+
+
 def _may_see(spell: Spell, principal: Principal) -> bool:
     return spell.visibility in ("public", "unlisted") or spell.tenant_id == principal.tenant_id
 
 
 def _semver(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
-
-
-def _input_schema(bundle: Path, manifest: SpellManifest) -> dict[str, Any]:
-    path = bundle / manifest.schema_relpath
-    if not path.is_file():
-        return {"type": "object"}
-    try:
-        schema = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InvalidBundle(f"{manifest.schema_relpath} is not JSON: {exc}") from exc
-    if not isinstance(schema, dict):
-        raise InvalidBundle(f"{manifest.schema_relpath} must hold a JSON object")
-    try:
-        compile_schema(schema)  # a schema no cast could use is refused now, not at every cast
-    except SchemaInvalid as exc:
-        raise InvalidBundle(
-            f"{manifest.schema_relpath}: not a usable JSON Schema: {exc}",
-            details={"file": manifest.schema_relpath, "errors": exc.problems},
-        ) from None
-    return schema
 
 
 def _encode_cursor(offset: int) -> str:

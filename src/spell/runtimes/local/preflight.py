@@ -1,12 +1,13 @@
 """Every check before a local cast runs, in a fixed order; the first refusal wins.
 
-Order: resolve → input assembly → size cap → JSON Schema 2020-12 → signature → policy → platform →
-risk → billing and entitlement → connector tokens → execution summary.
+Order: resolve → input assembly → size cap → strict JSON → JSON Schema 2020-12 → signature → policy →
+platform → risk → billing and entitlement → connector tokens → execution summary. The input, signature
+and runtime checks are the server's own functions, so a cast is refused here exactly where it would
+be refused there.
 """
 
 from __future__ import annotations
 
-import json
 import platform as host_platform_module
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from spell.bundle.input_schema import check_input_json, read_input_schema
 from spell.bundle.manifest import SpellManifest
 from spell.bundle.store import InstalledSpell, LocalStore
 from spell.config.home import SpellHome
@@ -21,16 +23,13 @@ from spell.errors import (
     ConfirmationRequired,
     ConnectorTokenMissing,
     EntitlementRequired,
-    InvalidBundle,
-    InvalidInput,
     PlatformMismatch,
 )
-from spell.kit.json_schema import SchemaInvalid, compile_schema
 from spell.runtimes.egress import EgressPolicy
 from spell.runtimes.local.inputs import assemble_input, check_input_size
 from spell.runtimes.local.summary import execution_summary
 from spell.signing.trust import TrustStore
-from spell.signing.verifier import SignatureReport, check_bundle_signature
+from spell.signing.verifier import SignatureReport, SignatureRule, check_bundle_signature
 
 if TYPE_CHECKING:
     from spell.policy.file import NetworkRules
@@ -108,13 +107,12 @@ def preflight(options: CastOptions, ctx: LocalContext, *, stage: Stage | None = 
     note("input")
     value = assemble_input(options.params, options.input_file, max_bytes=ctx.input_max_bytes)
     check_input_size(value, ctx.input_max_bytes)
-    validate_input(installed.path, manifest, value)
+    check_input_json(value)
+    read_input_schema(installed.path, manifest).check(value)
     note("signature")
     trust = TrustStore(ctx.home.trust)
     report = check_bundle_signature(installed.path, manifest, trust)
-    signature_required = options.require_signature or not options.allow_unsigned
-    if signature_required or report.status == "invalid":
-        report.raise_unless_verified()
+    SignatureRule(allow_unsigned=options.allow_unsigned, force=options.require_signature).enforce(report)
     note("policy")
     egress = EgressPolicy()
     if ctx.home.policy_file.exists():  # no file is the default policy, which allows everything
@@ -154,28 +152,6 @@ def egress_for(rules: NetworkRules | None) -> EgressPolicy:
     if rules.allow_loopback:
         return EgressPolicy.loopback_allowed(allow_http=allow_http)
     return EgressPolicy(allow_http=allow_http)
-
-
-def validate_input(bundle_dir: Path, manifest: SpellManifest, value: Any) -> None:
-    """Validate against the bundle's JSON Schema (2020-12); list every problem found."""
-    schema_path = bundle_dir / manifest.schema_relpath
-    try:
-        compiled = compile_schema(json.loads(schema_path.read_text(encoding="utf-8")))
-    except SchemaInvalid as exc:
-        raise InvalidBundle(
-            f"{manifest.schema_relpath}: not a usable JSON Schema: {exc}",
-            details={"file": manifest.schema_relpath, "errors": exc.problems},
-        ) from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InvalidBundle(f"{manifest.schema_relpath}: not a usable JSON Schema: {exc}") from None
-    problems = compiled.problems(value)
-    if problems:
-        first = problems[0]
-        raise InvalidInput(
-            f"input does not match the schema: {first['path']}: {first['message']}"
-            + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
-            details={"errors": problems},
-        )
 
 
 def connector_tokens(manifest: SpellManifest, environ: Mapping[str, str]) -> dict[str, str]:
