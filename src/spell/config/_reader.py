@@ -54,7 +54,7 @@ class _MappingEnv(EnvSettingsSource):
 def _annotation(hint: Any, meta: Setting) -> Any:
     # Metadata stays outermost: pydantic-settings looks for NoDecode there only.
     if meta.choices:
-        return Annotated[Literal[meta.choices] | None, BeforeValidator(_normalise_choice)]  # type: ignore[valid-type]
+        return Annotated[Literal[meta.choices] | None, BeforeValidator(_normalise_choice)]
     if meta.parse is not None:
         return Annotated[hint | None, NoDecode, BeforeValidator(_raw_only(meta.parse))]
     return hint | None

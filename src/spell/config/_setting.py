@@ -132,7 +132,7 @@ def read(group: type[G], env: Mapping[str, str], base: G) -> G:
     from spell.config._reader import parse
 
     changes = parse(group, env)
-    return dataclasses.replace(base, **changes)  # type: ignore[type-var]
+    return dataclasses.replace(base, **changes)
 
 
 def _all_names(group: type[Group]) -> Iterator[str]:

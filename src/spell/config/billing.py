@@ -27,7 +27,9 @@ class BillingSettings:
     stripe_api_base: str | None = setting(
         None, "another Stripe-compatible endpoint (tests, proxies)", shown_default="Stripe's"
     )
-    maker_share_bps: int = setting(8_000, "the maker's share of each charge, in basis points", ge=0, le=10_000)
+    maker_share_bps: int = setting(
+        8_000, "the maker's share of each charge, in basis points", ge=0, le=10_000
+    )
 
     @property
     def stripe_enabled(self) -> bool:

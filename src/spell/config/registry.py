@@ -24,9 +24,7 @@ class RegistrySettings:
         "pins a registry entry must carry: none, commit, digest or both",
         choices=REQUIRED_PINS_CHOICES,
     )
-    fetch_timeout_s: int = setting(
-        120, "seconds a clone, index download or image copy may take", ge=1
-    )
+    fetch_timeout_s: int = setting(120, "seconds a clone, index download or image copy may take", ge=1)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RegistrySettings:

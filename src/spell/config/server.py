@@ -1,4 +1,4 @@
-"""Server settings: ``SPELL_SERVER_*`` (and the older ``SPELL_DATABASE_URL`` …), read once by ``spell serve``."""
+"""Server settings: ``SPELL_SERVER_*`` (and older names like ``SPELL_DATABASE_URL``), read once at start."""
 
 from __future__ import annotations
 
@@ -64,7 +64,9 @@ class ServerSettings:
     )
     workers: int = setting(2, "queue worker threads (queued casts), per process", ge=1)
     processes: int = setting(1, "server processes sharing the port (`spell serve --processes N`)", ge=1)
-    inline_casts: int = setting(4, "`Prefer: wait` casts run by the request at once; 0 queues every cast", ge=0)
+    inline_casts: int = setting(
+        4, "`Prefer: wait` casts run by the request at once; 0 queues every cast", ge=0
+    )
     quick_casts: bool = setting(
         True, "on SQLite, try pure WASM `Prefer: wait` casts on the event loop (below)"
     )
@@ -120,9 +122,11 @@ class ServerSettings:
         shown_default="none (everyone a caster)",
     )
     key_rotation_grace_seconds: int = setting(
-        24 * 3600, "how long a rotated API key keeps working", ge=0, shown_default="1 day"
+        24 * 3600, "how long the old secret of a rotated API key keeps working", ge=0, shown_default="1 day"
     )
-    sse_heartbeat_seconds: float = setting(15.0, "seconds between keep-alive comments on event streams", ge=0.01)
+    sse_heartbeat_seconds: float = setting(
+        15.0, "seconds between keep-alive comments on event streams", ge=0.01
+    )
     allow_private_webhooks: bool = setting(
         False, "allow `http://` and internal webhook targets (closed networks)"
     )
@@ -207,7 +211,7 @@ class ServerSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerSettings:
-        """Read ``SPELL_SERVER_*`` (and its older names) and ``SPELL_WASM_*``; unset ones keep the defaults."""
+        """Read ``SPELL_SERVER_*`` (and older names) and ``SPELL_WASM_*``; unset ones keep the defaults."""
         env = layered(environ)
         home = SpellHome.from_env(env)
         settings = read(cls, env, cls.for_home(home.root))

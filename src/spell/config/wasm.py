@@ -71,7 +71,9 @@ class WasmSettings:
         64 * _MIB, "artifacts of one WASM cast together", ge=1, shown_default="64 MiB"
     )
     egress_max_requests: int = setting(32, "HTTPS requests of one WASM cast (allow-listed hosts)", ge=0)
-    egress_max_request_bytes: int = setting(1 * _MIB, "body of one egress request", ge=1, shown_default="1 MiB")
+    egress_max_request_bytes: int = setting(
+        1 * _MIB, "body of one egress request", ge=1, shown_default="1 MiB"
+    )
     egress_max_response_bytes: int = setting(
         4 * _MIB, "body of one egress response", ge=1, shown_default="4 MiB"
     )

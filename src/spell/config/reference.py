@@ -1,0 +1,55 @@
+"""The settings table of docs/server.md, written from the groups' declarations.
+
+``scripts/settings_reference.py`` prints it; a test checks that the documented table is this one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spell.config._setting import Group, Setting, env_names, settings_of
+from spell.config.billing import BillingSettings
+from spell.config.server import ServerSettings
+from spell.config.wasm import WasmSettings
+
+__all__ = ["SERVER_GROUPS", "settings_table"]
+
+#: The groups a server reads, in the order docs/server.md lists them.
+SERVER_GROUPS: tuple[type[Group], ...] = (ServerSettings, WasmSettings, BillingSettings)
+
+_UNITS = {1024: "KiB", 1024 * 1024: "MiB"}
+
+
+def settings_table(groups: tuple[type[Group], ...] = SERVER_GROUPS) -> str:
+    """A Markdown table: variable (and its older names), default, meaning."""
+    lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for group in groups:
+        for f, meta in settings_of(group):
+            default = f.default_factory() if callable(f.default_factory) else f.default
+            lines.append(
+                f"| {_variables(group, f.name, meta)} | {_default(default, meta)} | {meta.description} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _variables(group: type[Group], name: str, meta: Setting) -> str:
+    first, *older = env_names(group, name, meta)
+    also = [f"`{alias}`" for alias in older]
+    also += [f"`{alias}` in {_UNITS[unit]}" for alias, unit in meta.unit_aliases.items()]
+    return f"`{first}`" + (f" (or {', '.join(also)})" if also else "")
+
+
+def _default(value: Any, meta: Setting) -> str:
+    if meta.shown_default is not None:
+        return meta.shown_default
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None or value in ((), {}):
+        return "none"
+    if isinstance(value, tuple):
+        return ", ".join(f"`{item}`" for item in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str):
+        return f"`{value}`"
+    return str(value)
