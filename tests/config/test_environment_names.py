@@ -11,13 +11,15 @@ from typing import Any
 
 import pytest
 
-from spell.config._setting import Group, Setting, env_names, settings_of
 from spell.config.billing import BillingSettings
+from spell.config.group import Group, Setting, env_names, settings_of
+from spell.config.logs import LogSettings
 from spell.config.registry import RegistrySettings
 from spell.config.runtime import RuntimeSettings
 from spell.config.server import ServerSettings
 from spell.config.wasm import WasmSettings
 from spell.errors import InvalidInput
+from spell.runtimes.docker import DockerOptions
 
 GROUPS: tuple[type[Group], ...] = (
     ServerSettings,
@@ -25,10 +27,14 @@ GROUPS: tuple[type[Group], ...] = (
     RuntimeSettings,
     BillingSettings,
     RegistrySettings,
+    LogSettings,
+    DockerOptions,
 )
 
 
 def _read(group: type[Group], env: dict[str, str]) -> Any:
+    if group is DockerOptions:
+        return DockerOptions.from_mapping(env)
     return group.from_env(env)  # type: ignore[attr-defined]
 
 
@@ -115,6 +121,8 @@ def test_wasm_sizes_are_read_in_bytes_or_in_their_older_units() -> None:
         (BillingSettings, "SPELL_BILLING_MAKER_SHARE_BPS", "-1"),
         (RegistrySettings, "SPELL_REGISTRY_REQUIRED_PINS", "some"),
         (RegistrySettings, "SPELL_REGISTRY_FETCH_TIMEOUT_S", "0"),
+        (LogSettings, "SPELL_API_LOG_MAX_FILES", "many"),
+        (DockerOptions, "SPELL_DOCKER_PIDS_LIMIT", "lots"),
     ],
 )
 def test_a_malformed_value_is_refused_naming_its_variable(

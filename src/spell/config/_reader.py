@@ -1,6 +1,6 @@
 """Reads a settings group from an environment mapping with pydantic-settings.
 
-Imported only when a variable of the group is set (``spell.config._setting.read``). Each group gets a
+Imported only when a variable of the group is set (``spell.config.group.read``). Each group gets a
 settings model built from its dataclass declaration: one field per setting, its variables as
 validation aliases, its constraints as pydantic constraints. Errors become ``InvalidInput`` naming the
 variable that held the bad value.
@@ -17,7 +17,7 @@ from pydantic import AliasChoices, BeforeValidator, Field, ValidationError, crea
 from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource
 from pydantic_settings.sources.utils import parse_env_vars
 
-from spell.config._setting import Group, Setting, env_names, settings_of
+from spell.config.group import Group, Setting, env_names, settings_of
 from spell.errors import InvalidInput
 
 __all__ = ["parse"]

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-from spell.config._setting import layered, read, setting
+from spell.config.group import layered, read, setting
 from spell.errors import InvalidInput
 
 __all__ = ["BillingSettings"]

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from spell.config._setting import Group, Setting, env_names, settings_of
 from spell.config.billing import BillingSettings
+from spell.config.group import Group, Setting, env_names, settings_of
 from spell.config.server import ServerSettings
 from spell.config.wasm import WasmSettings
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-from spell.config._setting import layered, read, setting
+from spell.config.group import layered, read, setting
 
 __all__ = ["REQUIRED_PINS_CHOICES", "RegistrySettings"]
 

@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-from spell.config._setting import layered, read, setting
-from spell.errors import InvalidInput
+from spell.config.group import layered, read, setting
 
-__all__ = ["RuntimeSettings", "env_int"]
-
-
-def env_int(env: Mapping[str, str] | os._Environ[str], name: str, default: int, *, minimum: int = 0) -> int:
-    """Read one integer variable outside a settings group; refuse garbage naming the variable."""
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(
-            f"{name} must be an integer, got {raw!r}", hint=f"unset {name} or give a whole number"
-        ) from None
-    if value < minimum:
-        raise InvalidInput(f"{name} must be at least {minimum}, got {value}")
-    return value
+__all__ = ["RuntimeSettings"]
 
 
 @dataclass(frozen=True)

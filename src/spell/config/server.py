@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
 
-from spell.config._setting import layered, read, setting
+from spell.config.group import layered, read, setting
 from spell.config.home import SpellHome
 from spell.config.wasm import WasmSettings
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from spell.config._setting import layered, read, setting
+from spell.config.group import layered, read, setting
 
 __all__ = ["WasmSettings"]
 

@@ -1,5 +1,7 @@
 """How a settings group declares its fields, and the cheap part of reading them (no pydantic here).
 
+Every group (``spell.config.*``, and the docker runtime's options) is declared and read this way.
+
 A group is a frozen dataclass with an ``env_prefix``; each field is declared with :func:`setting`,
 which records its description, constraints and extra environment names. The variable of a field is
 ``<env_prefix><FIELD>``; older names stay accepted as aliases. When no variable of a group is set the
