@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from spell.config.billing import BillingSettings
+from spell.config.docker import DockerOptions
 from spell.config.group import Group, Setting, env_names, settings_of
 from spell.config.logs import LogSettings
 from spell.config.registry import RegistrySettings
@@ -19,7 +20,6 @@ from spell.config.runtime import RuntimeSettings
 from spell.config.server import ServerSettings
 from spell.config.wasm import WasmSettings
 from spell.errors import InvalidInput
-from spell.runtimes.docker import DockerOptions
 
 GROUPS: tuple[type[Group], ...] = (
     ServerSettings,

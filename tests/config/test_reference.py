@@ -1,24 +1,27 @@
-"""docs/server.md's settings table is the one written from the settings groups."""
+"""The settings tables of the docs are the ones written from the settings groups."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from spell.config.reference import SERVER_GROUPS, settings_table
+import pytest
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "server.md"
+from spell.config.reference import SERVER_GROUPS, TABLES, settings_table
+
+ROOT = Path(__file__).resolve().parents[2]
 START = "<!-- settings table:"
 END = "<!-- end of settings table -->"
 
 
-def _documented_table() -> str:
-    text = DOC.read_text(encoding="utf-8")
+def _documented_table(page: str) -> str:
+    text = (ROOT / page).read_text(encoding="utf-8")
     after_start = text[text.index(START) :].split("\n", 1)[1]
     return after_start[: after_start.index(END)].strip("\n") + "\n"
 
 
-def test_the_documented_settings_table_is_the_generated_one() -> None:
-    assert _documented_table() == settings_table(), "run scripts/settings_reference.py and paste its output"
+@pytest.mark.parametrize("page", sorted(TABLES))
+def test_the_documented_settings_table_is_the_generated_one(page: str) -> None:
+    assert _documented_table(page) == settings_table(TABLES[page]), f"scripts/settings_reference.py {page}"
 
 
 def test_every_server_setting_has_a_row_with_a_meaning() -> None:

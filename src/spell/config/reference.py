@@ -1,4 +1,4 @@
-"""The settings table of docs/server.md, written from the groups' declarations.
+"""The settings tables of docs/server.md and docs/local-store.md, written from the groups' declarations.
 
 ``scripts/settings_reference.py`` prints it; a test checks that the documented table is this one.
 """
@@ -8,14 +8,31 @@ from __future__ import annotations
 from typing import Any
 
 from spell.config.billing import BillingSettings
+from spell.config.docker import DockerOptions
 from spell.config.group import Group, Setting, env_names, settings_of
+from spell.config.logs import LogSettings
+from spell.config.registry import RegistrySettings
+from spell.config.runtime import RuntimeSettings
 from spell.config.server import ServerSettings
 from spell.config.wasm import WasmSettings
 
-__all__ = ["SERVER_GROUPS", "settings_table"]
+__all__ = ["LOCAL_GROUPS", "SERVER_GROUPS", "TABLES", "settings_table"]
 
 #: The groups a server reads, in the order docs/server.md lists them.
 SERVER_GROUPS: tuple[type[Group], ...] = (ServerSettings, WasmSettings, BillingSettings)
+#: The groups the CLI reads for local casts and installs (docs/local-store.md).
+LOCAL_GROUPS: tuple[type[Group], ...] = (
+    RuntimeSettings,
+    WasmSettings,
+    DockerOptions,
+    LogSettings,
+    RegistrySettings,
+)
+#: Each documented table: the page and the groups it lists.
+TABLES: dict[str, tuple[type[Group], ...]] = {
+    "docs/server.md": SERVER_GROUPS,
+    "docs/local-store.md": LOCAL_GROUPS,
+}
 
 _UNITS = {1024: "KiB", 1024 * 1024: "MiB"}
 
