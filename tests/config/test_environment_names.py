@@ -143,6 +143,10 @@ def test_the_older_name_is_the_one_named_when_its_value_is_bad(tmp_path: Path) -
     with pytest.raises(InvalidInput) as raised:
         ServerSettings.from_env({"SPELL_HOME": str(tmp_path), "SPELL_FORCE_REQUIRE_SIGNATURE": "perhaps"})
     assert raised.value.details == {"variable": "SPELL_FORCE_REQUIRE_SIGNATURE"}
+    for older, value in (("SPELL_WASM_MAX_MEMORY_MB", "lots"), ("SPELL_WASM_MAX_STACK_KB", "8")):
+        with pytest.raises(InvalidInput) as raised:
+            WasmSettings.from_env({older: value})
+        assert raised.value.details == {"variable": older}
 
 
 def test_a_toml_settings_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:

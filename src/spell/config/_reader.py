@@ -96,7 +96,9 @@ def _unit_converted(group: type[Group], env: Mapping[str, str]) -> tuple[dict[st
                 out[derived] = str(int(raw) * unit)
             except ValueError:
                 raise InvalidInput(
-                    f"{name} must be an integer, got {raw!r}", hint=f"unset {name} or give a whole number"
+                    f"{name} must be an integer, got {raw!r}",
+                    details={"variable": name},
+                    hint=f"unset {name} or give a whole number",
                 ) from None
             origin[derived] = name
     return out, origin
@@ -120,7 +122,7 @@ def parse(group: type[Group], env: Mapping[str, str]) -> dict[str, Any]:
         raise InvalidInput(
             f"{shown}: {reason}, got {raw!r}",
             details={"variable": shown},
-            hint=f"unset {shown} or fix its value (docs/server.md lists every setting)",
+            hint=f"unset {shown} or fix its value (the settings tables of docs/ list each one)",
         ) from None
     return {name: getattr(parsed, name) for name in parsed.model_fields_set}
 
