@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
-from spell.config.runtime import env_int
+from spell.config.group import layered, read, setting
 from spell.errors import InvalidInput
 
 __all__ = ["BillingSettings"]
@@ -15,10 +16,20 @@ __all__ = ["BillingSettings"]
 class BillingSettings:
     """Card payments are on when a Stripe API key is set; otherwise wallets are operator-credited only."""
 
-    stripe_api_key: str | None = None
-    stripe_webhook_secret: str | None = None
-    stripe_api_base: str | None = None  # another Stripe-compatible endpoint (tests, proxies)
-    maker_share_bps: int = 8_000
+    env_prefix: ClassVar[str] = "SPELL_BILLING_"
+
+    stripe_api_key: str | None = setting(
+        None, "turns card payments through Stripe on", shown_default="none (operator-credited wallets)"
+    )
+    stripe_webhook_secret: str | None = setting(
+        None, "the signing secret (`whsec_…`) of the Stripe webhook endpoint; required with the API key"
+    )
+    stripe_api_base: str | None = setting(
+        None, "another Stripe-compatible endpoint (tests, proxies)", shown_default="Stripe's"
+    )
+    maker_share_bps: int = setting(
+        8_000, "the maker's share of each charge, in basis points", ge=0, le=10_000
+    )
 
     @property
     def stripe_enabled(self) -> bool:
@@ -26,17 +37,12 @@ class BillingSettings:
         return bool(self.stripe_api_key)
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> BillingSettings:
-        """Read ``SPELL_BILLING_STRIPE_{API_KEY,WEBHOOK_SECRET,API_BASE}`` and ``…_MAKER_SHARE_BPS``."""
-        env = os.environ if environ is None else environ
-        key = env.get("SPELL_BILLING_STRIPE_API_KEY") or None
-        secret = env.get("SPELL_BILLING_STRIPE_WEBHOOK_SECRET") or None
-        if key and not secret:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> BillingSettings:
+        """Read ``SPELL_BILLING_*``; a Stripe key needs its webhook secret."""
+        settings = read(cls, layered(environ), cls())
+        if settings.stripe_api_key and not settings.stripe_webhook_secret:
             raise InvalidInput(
                 "SPELL_BILLING_STRIPE_WEBHOOK_SECRET is required when SPELL_BILLING_STRIPE_API_KEY is set",
                 hint="copy the signing secret (whsec_…) of your webhook endpoint",
             )
-        share = env_int(env, "SPELL_BILLING_MAKER_SHARE_BPS", 8_000)
-        if share > 10_000:
-            raise InvalidInput(f"SPELL_BILLING_MAKER_SHARE_BPS must be at most 10000, got {share}")
-        return cls(key, secret, env.get("SPELL_BILLING_STRIPE_API_BASE") or None, share)
+        return settings

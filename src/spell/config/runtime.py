@@ -2,53 +2,32 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
-from spell.errors import InvalidInput
+from spell.config.group import layered, read, setting
 
-__all__ = ["RuntimeSettings", "env_int"]
-
-
-def env_int(env: dict[str, str] | os._Environ[str], name: str, default: int, *, minimum: int = 0) -> int:
-    """Read an integer setting; refuse garbage with a message naming the variable."""
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(
-            f"{name} must be an integer, got {raw!r}", hint=f"unset {name} or give a whole number"
-        ) from None
-    if value < minimum:
-        raise InvalidInput(f"{name} must be at least {minimum}, got {value}")
-    return value
+__all__ = ["RuntimeSettings"]
 
 
 @dataclass(frozen=True)
 class RuntimeSettings:
     """Limits applied to every local cast."""
 
-    input_max_bytes: int = 65536
-    step_timeout_ms: int = 60_000
-    execution_timeout_ms: int = 0  # 0 = no cast-wide limit beyond the step timeouts
-    cpu_seconds: int = 300
-    address_space_mb: int = 4096
-    open_files: int = 1024
-    processes: int = 256
+    env_prefix: ClassVar[str] = "SPELL_RUNTIME_"
+
+    input_max_bytes: int = setting(65536, "largest cast input accepted, in bytes", ge=1)
+    step_timeout_ms: int = setting(60_000, "time limit of one host step", ge=1)
+    execution_timeout_ms: int = setting(
+        0, "time limit of a whole cast; 0: none beyond the step timeouts", ge=0
+    )
+    cpu_seconds: int = setting(300, "CPU seconds a host step may use (RLIMIT_CPU)", ge=1)
+    address_space_mb: int = setting(4096, "address space of a host step in MiB (RLIMIT_AS)", ge=16)
+    open_files: int = setting(1024, "open files of a host step (RLIMIT_NOFILE)", ge=16)
+    processes: int = setting(256, "processes of the host steps' user (RLIMIT_NPROC)", ge=1)
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> RuntimeSettings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RuntimeSettings:
         """Read ``SPELL_RUNTIME_*`` variables, keeping defaults for the ones not set."""
-        env = os.environ if environ is None else environ
-        d = cls()
-        return cls(
-            input_max_bytes=env_int(env, "SPELL_RUNTIME_INPUT_MAX_BYTES", d.input_max_bytes, minimum=1),
-            step_timeout_ms=env_int(env, "SPELL_RUNTIME_STEP_TIMEOUT_MS", d.step_timeout_ms, minimum=1),
-            execution_timeout_ms=env_int(env, "SPELL_RUNTIME_EXECUTION_TIMEOUT_MS", d.execution_timeout_ms),
-            cpu_seconds=env_int(env, "SPELL_RUNTIME_CPU_SECONDS", d.cpu_seconds, minimum=1),
-            address_space_mb=env_int(env, "SPELL_RUNTIME_ADDRESS_SPACE_MB", d.address_space_mb, minimum=16),
-            open_files=env_int(env, "SPELL_RUNTIME_OPEN_FILES", d.open_files, minimum=16),
-            processes=env_int(env, "SPELL_RUNTIME_PROCESSES", d.processes, minimum=1),
-        )
+        return read(cls, layered(environ), cls())

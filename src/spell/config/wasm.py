@@ -6,62 +6,89 @@ the matching maximum here. The edges (CLI, server) read them once and pass the f
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
-from spell.config.runtime import env_int
+from spell.config.group import layered, read, setting
 
 __all__ = ["WasmSettings"]
 
+_KIB = 1024
 _MIB = 1024 * 1024
+
+
+def _path(raw: str) -> Path:
+    return Path(raw).expanduser()
 
 
 @dataclass(frozen=True)
 class WasmSettings:
     """Operator maxima and defaults of the WASM runtime (all sizes in bytes, times in ms)."""
 
-    max_timeout_ms: int = 30_000
-    max_fuel: int = 10_000_000_000
-    max_memory_bytes: int = 256 * _MIB
-    max_stdout_bytes: int = 8 * _MIB
-    max_stderr_bytes: int = 1 * _MIB
-    max_stack_bytes: int = 1 * _MIB
-    max_table_elements: int = 100_000
-    max_module_bytes: int = 32 * _MIB
-    max_artifact_bytes: int = 64 * _MIB
-    egress_max_requests: int = 32
-    egress_max_request_bytes: int = 1 * _MIB
-    egress_max_response_bytes: int = 4 * _MIB
-    egress_timeout_ms: int = 10_000
-    module_cache_entries: int = 64
-    cache_dir: Path | None = None  # on-disk AOT cache; None keeps compiled modules in memory only
+    env_prefix: ClassVar[str] = "SPELL_WASM_"
+
+    max_timeout_ms: int = setting(30_000, "wall-clock limit of a WASM cast", ge=1)
+    max_fuel: int = setting(10_000_000_000, "instructions (fuel) a WASM cast may execute", ge=1)
+    max_memory_bytes: int = setting(
+        256 * _MIB,
+        "linear memory of a WASM cast",
+        ge=_MIB,
+        unit_aliases={"SPELL_WASM_MAX_MEMORY_MB": _MIB},
+        shown_default="256 MiB",
+    )
+    max_stdout_bytes: int = setting(
+        8 * _MIB,
+        "output (stdout) of a WASM cast",
+        ge=_MIB,
+        unit_aliases={"SPELL_WASM_MAX_OUTPUT_MB": _MIB},
+        shown_default="8 MiB",
+    )
+    max_stderr_bytes: int = setting(
+        1 * _MIB,
+        "captured stderr of a WASM cast",
+        ge=_KIB,
+        unit_aliases={"SPELL_WASM_MAX_STDERR_KB": _KIB},
+        shown_default="1 MiB",
+    )
+    max_stack_bytes: int = setting(
+        1 * _MIB,
+        "WASM stack of a cast",
+        ge=64 * _KIB,
+        unit_aliases={"SPELL_WASM_MAX_STACK_KB": _KIB},
+        shown_default="1 MiB",
+    )
+    max_table_elements: int = setting(100_000, "elements of a WASM table", ge=1)
+    max_module_bytes: int = setting(
+        32 * _MIB,
+        "size of a WASM module",
+        ge=_MIB,
+        unit_aliases={"SPELL_WASM_MAX_MODULE_MB": _MIB},
+        shown_default="32 MiB",
+    )
+    max_artifact_bytes: int = setting(
+        64 * _MIB, "artifacts of one WASM cast together", ge=1, shown_default="64 MiB"
+    )
+    egress_max_requests: int = setting(32, "HTTPS requests of one WASM cast (allow-listed hosts)", ge=0)
+    egress_max_request_bytes: int = setting(
+        1 * _MIB, "body of one egress request", ge=1, shown_default="1 MiB"
+    )
+    egress_max_response_bytes: int = setting(
+        4 * _MIB, "body of one egress response", ge=1, shown_default="4 MiB"
+    )
+    egress_timeout_ms: int = setting(10_000, "time limit of one egress request", ge=1)
+    module_cache_entries: int = setting(64, "compiled modules kept in memory", ge=1)
+    cache_dir: Path | None = setting(
+        None,
+        "the on-disk cache of compiled modules",
+        parse=_path,
+        shown_default="`$SPELL_HOME/cache`",
+    )
 
     @classmethod
     def from_env(
-        cls, environ: dict[str, str] | None = None, *, cache_dir: Path | None = None
+        cls, environ: Mapping[str, str] | None = None, *, cache_dir: Path | None = None
     ) -> WasmSettings:
         """Read ``SPELL_WASM_*``; ``cache_dir`` comes from the edge (usually ``$SPELL_HOME/cache``)."""
-        env = os.environ if environ is None else environ
-        d = cls()
-        raw_cache = env.get("SPELL_WASM_CACHE_DIR")
-        return cls(
-            max_timeout_ms=env_int(env, "SPELL_WASM_MAX_TIMEOUT_MS", d.max_timeout_ms, minimum=1),
-            max_fuel=env_int(env, "SPELL_WASM_MAX_FUEL", d.max_fuel, minimum=1),
-            max_memory_bytes=env_int(env, "SPELL_WASM_MAX_MEMORY_MB", d.max_memory_bytes // _MIB, minimum=1)
-            * _MIB,
-            max_stdout_bytes=env_int(env, "SPELL_WASM_MAX_OUTPUT_MB", d.max_stdout_bytes // _MIB, minimum=1)
-            * _MIB,
-            max_stderr_bytes=env_int(env, "SPELL_WASM_MAX_STDERR_KB", d.max_stderr_bytes // 1024, minimum=1)
-            * 1024,
-            max_stack_bytes=env_int(env, "SPELL_WASM_MAX_STACK_KB", d.max_stack_bytes // 1024, minimum=64)
-            * 1024,
-            max_module_bytes=env_int(env, "SPELL_WASM_MAX_MODULE_MB", d.max_module_bytes // _MIB, minimum=1)
-            * _MIB,
-            egress_max_requests=env_int(env, "SPELL_WASM_EGRESS_MAX_REQUESTS", d.egress_max_requests),
-            egress_timeout_ms=env_int(env, "SPELL_WASM_EGRESS_TIMEOUT_MS", d.egress_timeout_ms, minimum=1),
-            module_cache_entries=env_int(
-                env, "SPELL_WASM_MODULE_CACHE_ENTRIES", d.module_cache_entries, minimum=1
-            ),
-            cache_dir=Path(raw_cache).expanduser() if raw_cache else cache_dir,
-        )
+        return read(cls, layered(environ), cls(cache_dir=cache_dir))

@@ -16,11 +16,9 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from spell.config.docker import DockerOptions
 from spell.errors import EngineUnavailable, OutputInvalid
 from spell.kit.json_depth import text_nests_beyond
 from spell.runtimes.base import MAX_OUTPUT_DEPTH, CastRequest, CastResult, Outcome, Usage
@@ -29,46 +27,7 @@ __all__ = ["DockerOptions", "DockerRuntime", "build_docker_argv", "parse_runner_
 
 BUNDLE_MOUNT = "/spell"
 INPUT_MOUNT = "/spell-input"
-_CLIENT_ENV = frozenset(
-    {
-        "DOCKER_HOST",
-        "DOCKER_CONFIG",
-        "DOCKER_CONTEXT",
-        "DOCKER_CERT_PATH",
-        "DOCKER_TLS_VERIFY",
-        "HOME",
-        "XDG_RUNTIME_DIR",
-    }
-)
 _ENGINE_DOWN = ("Cannot connect to the Docker daemon", "Is the docker daemon running", "error during connect")
-
-
-@dataclass(frozen=True)
-class DockerOptions:
-    """Hardening settings; every field can be overridden with ``SPELL_DOCKER_<FIELD>``."""
-
-    binary: str = "docker"
-    network: str = "none"
-    user: str = "65532:65532"
-    pids_limit: int = 256
-    memory: str = "512m"
-    cpus: str = "1"
-    tmpfs_size: str = "64m"
-    timeout_ms: int = 300_000
-    # What the docker *client* needs to find its engine; never forwarded into the container.
-    client_env: tuple[tuple[str, str], ...] = ()
-
-    @classmethod
-    def from_mapping(cls, environ: Mapping[str, str]) -> DockerOptions:
-        """Apply ``SPELL_DOCKER_*`` values given by the edge (the library never reads the env)."""
-        base = cls()
-        values: dict[str, Any] = {}
-        for name in base.__dataclass_fields__:
-            raw = environ.get(f"SPELL_DOCKER_{name.upper()}")
-            if name != "client_env" and raw is not None and raw.strip():
-                values[name] = int(raw) if isinstance(getattr(base, name), int) else raw.strip()
-        values["client_env"] = tuple(sorted((k, v) for k, v in environ.items() if k in _CLIENT_ENV))
-        return cls(**values)
 
 
 def build_docker_argv(

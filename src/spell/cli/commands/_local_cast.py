@@ -12,8 +12,10 @@ from types import FrameType
 
 import click
 
+from spell.config.group import layered
 from spell.config.home import SpellHome
-from spell.config.runtime import RuntimeSettings, env_int
+from spell.config.logs import LogSettings
+from spell.config.runtime import RuntimeSettings
 from spell.config.wasm import WasmSettings
 from spell.kit.time import utcnow
 from spell.runtimes.base import ProgressSink, Runtime
@@ -26,12 +28,14 @@ __all__ = ["build_context", "print_result", "run_cast"]
 
 
 def build_context(environ: dict[str, str]) -> tuple[LocalContext, RuntimeChoice, Retention]:
-    """Read SPELL_HOME, SPELL_RUNTIME_*, SPELL_DOCKER_* and SPELL_API_LOG_* once, here."""
-    home = SpellHome.from_env(environ)
-    settings = RuntimeSettings.from_env(environ)
+    """Read SPELL_HOME, SPELL_RUNTIME_*, SPELL_WASM_*, SPELL_DOCKER_* and SPELL_API_LOG_* once, here."""
+    settings_env = layered(environ)  # the settings file under the environment; templates see only the latter
+    home = SpellHome.from_env(settings_env)
+    settings = RuntimeSettings.from_env(settings_env)
     engine = EngineSettings.from_runtime_settings(settings)
+    logs = LogSettings.from_env(settings_env)
 
-    wasm_settings = WasmSettings.from_env(environ, cache_dir=home.cache)
+    wasm_settings = WasmSettings.from_env(settings_env, cache_dir=home.cache)
 
     def wasm_factory() -> Runtime:
         from spell.runtimes.wasm import WasmRuntime  # wasmtime: loaded only for wasm spells
@@ -40,14 +44,11 @@ def build_context(environ: dict[str, str]) -> tuple[LocalContext, RuntimeChoice,
 
     choice = RuntimeChoice(
         engine=engine,
-        docker=DockerOptions.from_mapping(environ),
+        docker=DockerOptions.from_mapping(settings_env),
         wasm_factory=wasm_factory,
         wasm_settings=wasm_settings,
     )
-    retention = Retention(
-        max_age_days=env_int(environ, "SPELL_API_LOG_RETENTION_DAYS", 14),
-        max_files=env_int(environ, "SPELL_API_LOG_MAX_FILES", 500),
-    )
+    retention = Retention(max_age_days=logs.retention_days, max_files=logs.max_files)
     ctx = LocalContext(home=home, environ=environ, input_max_bytes=settings.input_max_bytes, now=utcnow())
     return ctx, choice, retention
 
