@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,16 +16,11 @@ from spell.platform.audit.service import AuditService
 from spell.platform.billing.stripe_provider import StripeProvider
 from spell.platform.ledger.service import LedgerService
 from spell.platform.server import Platform
-from tests.fakes.stripe_server import FakeStripe, event, running_fake_stripe, sign_payload
+from tests.fakes.stripe_server import FakeStripe, event, sign_payload
 from tests.server_fixtures import seed_user
 
 pytestmark = pytest.mark.anyio
 SECRET = "whsec_hostile_test"
-
-
-@pytest.fixture
-def fake_stripe() -> Iterator[FakeStripe]:
-    yield from running_fake_stripe()
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,10 +10,10 @@ import pytest
 
 from spell.config.server import ServerSettings
 from spell.platform.server import Platform
-from spell.queue.nats import NatsQueue
 from spell.runtimes.base import Runtime
 from spell.storage.session import Database
-from tests.queue.test_queues import NATS_URL, _delete_stream
+from tests.nats_helpers import nats_queue_or_skip
+from tests.queue.test_queues import _delete_stream
 from tests.server_fixtures import publish, seed_maker
 
 pytestmark = pytest.mark.anyio
@@ -25,24 +23,12 @@ pytestmark = pytest.mark.anyio
 def platform(
     server_settings: ServerSettings, database: Database, runtimes: dict[str, Runtime]
 ) -> Iterator[Platform]:
-    suffix = secrets.token_hex(4)
-    try:
-        queue = NatsQueue(
-            NATS_URL,
-            stream=f"CASTS_{suffix}",
-            subject=f"casts{suffix}",
-            durable=f"w{suffix}",
-            connect_timeout_s=2,
-        )
-    except Exception as exc:  # no broker here
-        if os.environ.get("SPELL_TEST_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"NATS not reachable at {NATS_URL}: {exc} (SPELL_TEST_REQUIRE_SERVICES=1)")
-        pytest.skip(f"NATS not reachable at {NATS_URL}: {exc}")
+    queue, stream = nats_queue_or_skip()
     built = Platform.build(server_settings, runtimes=runtimes, database=database, queue=queue)
     built.start()
     yield built
     built.queue.stop()
-    _delete_stream(f"CASTS_{suffix}")
+    _delete_stream(stream)
 
 
 async def test_a_cast_runs_through_nats_and_a_replay_does_not_run_twice(

@@ -3,8 +3,6 @@ execution path, and the sweep of the single-process default ends what a dead run
 
 from __future__ import annotations
 
-import os
-import secrets
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -24,11 +22,11 @@ from spell.models import Cast, CastEvent, Hold
 from spell.platform.cast.tasks import ORPHAN_GRACE_S
 from spell.platform.ledger.service import LedgerService
 from spell.platform.server import Platform
-from spell.queue.nats import NatsQueue
 from spell.runtimes.base import MAX_OUTPUT_DEPTH, CastRequest, CastResult, Runtime
 from spell.storage.session import Database
 from tests.api.money_helpers import FLAT, credit, publish_priced
-from tests.queue.test_queues import NATS_URL, _delete_stream
+from tests.nats_helpers import nats_queue_or_skip
+from tests.queue.test_queues import _delete_stream
 from tests.server_factories import nested_json_wat
 from tests.server_fixtures import Caller, seed_maker, seed_user
 
@@ -260,27 +258,10 @@ async def test_a_fault_while_recording_a_quick_cast_rolls_it_back_and_the_rerun_
     _assert_failed_free(platform, caster, ended, "INTERNAL", balance=FULL - PRICE)
 
 
-def _nats_queue_or_skip() -> tuple[NatsQueue, str]:
-    suffix = secrets.token_hex(4)
-    try:
-        queue = NatsQueue(
-            NATS_URL,
-            stream=f"CASTS_{suffix}",
-            subject=f"casts{suffix}",
-            durable=f"w{suffix}",
-            connect_timeout_s=2,
-        )
-    except Exception as exc:  # no broker here
-        if os.environ.get("SPELL_TEST_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"NATS not reachable at {NATS_URL}: {exc} (SPELL_TEST_REQUIRE_SERVICES=1)")
-        pytest.skip(f"NATS not reachable at {NATS_URL}: {exc}")
-    return queue, f"CASTS_{suffix}"
-
-
 async def test_a_fault_of_the_runtime_ends_a_cast_run_by_a_nats_worker_failed_and_free(
     server_settings: ServerSettings, database: Database, wasm_runtime: Runtime, tmp_path: Path
 ) -> None:
-    queue, stream = _nats_queue_or_skip()
+    queue, stream = nats_queue_or_skip()
     faulty = Faulty(wasm_runtime)
     platform = Platform.build(server_settings, runtimes={"wasm": faulty}, database=database, queue=queue)
     platform.start()
