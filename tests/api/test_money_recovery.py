@@ -79,7 +79,7 @@ async def test_a_cast_lost_after_running_is_released_not_charged(
     first.start()
     cast_id, user_id = await _queue_paid_cast(first, server_settings, tmp_path)
     assert dying.ran.wait(timeout=30)
-    first.queue.stop()
+    first.stop()
     assert _state(database, cast_id, user_id) == ("running", "held", 750_000)
 
     restarted = Platform.build(server_settings, runtimes=runtimes, database=database)
@@ -89,7 +89,7 @@ async def test_a_cast_lost_after_running_is_released_not_charged(
         restarted.runner(Job(name="cast.run", id=cast_id, payload={"cast_id": cast_id}))  # a late redelivery
         assert _state(database, cast_id, user_id) == ("aborted", "released", 1_000_000)
     finally:
-        restarted.queue.stop()
+        restarted.stop()
 
 
 async def test_a_cast_queued_when_the_worker_died_is_rerun_and_charged_once(
@@ -101,7 +101,7 @@ async def test_a_cast_queued_when_the_worker_died_is_rerun_and_charged_once(
 
     restarted = Platform.build(server_settings, runtimes=runtimes, database=database)
     restarted.start()
-    restarted.queue.stop()  # drains the re-published job, then joins the workers
+    restarted.stop()  # drains the re-published job, joins the workers, ends the sweep
     try:
         assert _state(database, cast_id, user_id) == ("succeeded", "captured", 750_000)
         restarted.runner(Job(name="cast.run", id=cast_id, payload={"cast_id": cast_id}))

@@ -27,7 +27,7 @@ def platform(
     built = Platform.build(server_settings, runtimes=runtimes, database=database, queue=queue)
     built.start()
     yield built
-    built.queue.stop()
+    built.stop()
     _delete_stream(stream)
 
 
