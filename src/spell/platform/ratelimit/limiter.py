@@ -27,6 +27,29 @@ from spell.platform.ratelimit.errors import CastRateLimited
 __all__ = ["Quota", "RateLimiter"]
 
 WINDOW_S = 60
+_SWEEP_EVERY_S = 1.0
+
+
+class _InlineSweptMemoryStorage(MemoryStorage):
+    """``MemoryStorage`` that drops expired counters inline, at most once a second.
+
+    Its parent starts a ``threading.Timer`` each time the last one ended (every 10 ms under load), to
+    free expired keys; at hundreds of casts a second that is a new thread per request, and the timer
+    thread walking every key competes for the GIL (measured: +0.13 ms of CPU per cast). Counting
+    never depends on that sweep (``get`` expires a key lazily), only memory does.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timer.cancel()
+        self.timer.join()  # the parent started one; it ends as soon as it sees the cancel
+        self._swept_at = time.time()
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # the parent's private hook, name-mangled
+        now = time.time()
+        if now - self._swept_at >= _SWEEP_EVERY_S:
+            self._swept_at = now
+            self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -61,7 +84,7 @@ class RateLimiter:
         self.prefix = prefix
         storage: Storage
         if storage_uri.startswith("memory"):
-            storage = MemoryStorage()
+            storage = _InlineSweptMemoryStorage()
         else:
             # socket_timeout: a hung Redis answers OVERLOADED in two seconds instead of holding requests
             shared = storage_from_string(
