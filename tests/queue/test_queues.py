@@ -198,6 +198,23 @@ def test_nats_hands_a_deferred_job_back_and_runs_the_next_one_meanwhile(nats_que
     assert attempts == ["cast_a", "cast_b", "cast_a"]
 
 
+def test_nats_a_job_published_after_idle_workers_stopped_goes_to_the_next_workers(
+    nats_queue: NatsQueue,
+) -> None:
+    # idle workers leave a pull request waiting at the consumer; once stopped it must not take jobs
+    nats_queue.start(Collector(expected=1), workers=2)
+    nats_queue.stop()
+    again = NatsQueue(
+        NATS_URL, stream=nats_queue.stream, subject=nats_queue.subject, durable=nats_queue.durable
+    )
+    collector = Collector(expected=1)
+    again.publish(Job(name="cast.run", id="cast_late"))
+    again.start(collector, workers=1)
+    assert collector.done.wait(20)
+    again.stop()
+    assert [job.id for job in collector.jobs] == ["cast_late"]
+
+
 def test_an_unreachable_broker_is_overloaded() -> None:
     from spell.errors import Overloaded
 
