@@ -112,11 +112,22 @@ class CastService:
         # Set when other server processes share the data dir: cancels for casts running there.
         self.relay: CancelRelay | None = None
         self._schemas: dict[str, InputSchema] = {}
+        # A cast asks for its limits three times (hold, run, sweep); manifests are cached per version,
+        # so their identity (kept alive by the entry) is a sound key.
+        self._limits: dict[tuple[int, int], tuple[SpellManifest, WasmSettings, Limits]] = {}
 
     def limits_of(self, manifest: SpellManifest) -> Limits:
         """The limits a cast of ``manifest`` runs under here: what its runtime enforces, so also what
         its hold is sized for and how long it may run before a lost runner's cast counts as orphaned."""
-        return limits_for(manifest, self.policy.wasm_maxima)
+        maxima = self.policy.wasm_maxima
+        hit = self._limits.get((id(manifest), id(maxima)))
+        if hit is not None and hit[0] is manifest and hit[1] is maxima:
+            return hit[2]
+        limits = limits_for(manifest, maxima)
+        if len(self._limits) >= 1024:
+            self._limits.clear()
+        self._limits[(id(manifest), id(maxima))] = (manifest, maxima, limits)
+        return limits
 
     def _input_schema(self, version: SpellVersion, manifest: SpellManifest) -> InputSchema:
         # Building a validator costs more than validating a small input: keep one per digest.
