@@ -64,7 +64,7 @@ def runtimes(gated: GatedRuntime) -> dict[str, Runtime]:
 @pytest.fixture
 def server_settings(server_settings: ServerSettings) -> ServerSettings:
     # Every ``Prefer: wait`` cast on a cast thread: a quick attempt would run on the event loop.
-    return dataclasses.replace(server_settings, workers=4, inline_casts=4, quick_casts=False)
+    return dataclasses.replace(server_settings, workers=4, inline_casts=4, tenant_casts=2, quick_casts=False)
 
 
 async def _cast(

@@ -21,10 +21,10 @@ def test_the_embedded_default_is_sqlite_under_spell_home(tmp_path: Path) -> None
     assert settings.egress_allow_http is False
     assert settings.unsafe_egress_allow_private is False
     assert settings.allow_private_webhooks is False
-    # fair share is on by default: rate limits, and half of each pool of cast threads per tenant
+    # fair share is on by default: rate limits, and all but one of each pool of cast threads per tenant
     assert settings.rate_limit_per_minute > 0
     assert settings.tenant_rate_limit_per_minute > 0
-    assert (settings.tenant_slots(2), settings.tenant_slots(4), settings.tenant_slots(1)) == (1, 2, 1)
+    assert (settings.tenant_slots(2), settings.tenant_slots(4), settings.tenant_slots(1)) == (1, 3, 1)
     assert settings.tenant_slots(0) == 0
 
 
