@@ -12,8 +12,7 @@ from spell.config.server import ServerSettings
 from spell.platform.server import Platform
 from spell.runtimes.base import Runtime
 from spell.storage.session import Database
-from tests.nats_helpers import nats_queue_or_skip
-from tests.queue.test_queues import _delete_stream
+from tests.nats_helpers import delete_stream, nats_queue_or_skip
 from tests.server_fixtures import publish, seed_maker
 
 pytestmark = pytest.mark.anyio
@@ -28,7 +27,7 @@ def platform(
     built.start()
     yield built
     built.stop()
-    _delete_stream(stream)
+    delete_stream(stream)
 
 
 async def test_a_cast_runs_through_nats_and_a_replay_does_not_run_twice(

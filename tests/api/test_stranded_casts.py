@@ -25,8 +25,7 @@ from spell.platform.server import Platform
 from spell.runtimes.base import MAX_OUTPUT_DEPTH, CastRequest, CastResult, Runtime
 from spell.storage.session import Database
 from tests.api.money_helpers import FLAT, credit, publish_priced
-from tests.nats_helpers import nats_queue_or_skip
-from tests.queue.test_queues import _delete_stream
+from tests.nats_helpers import delete_stream, nats_queue_or_skip
 from tests.server_factories import nested_json_wat
 from tests.server_fixtures import Caller, seed_maker, seed_user
 
@@ -275,7 +274,7 @@ async def test_a_fault_of_the_runtime_ends_a_cast_run_by_a_nats_worker_failed_an
         _assert_failed_free(platform, caster, waited, "INTERNAL")
     finally:
         platform.stop()
-        await anyio.to_thread.run_sync(_delete_stream, stream)  # it runs an event loop of its own
+        await anyio.to_thread.run_sync(delete_stream, stream)  # it runs an event loop of its own
 
 
 # -- the sweep -------------------------------------------------------------------------------------

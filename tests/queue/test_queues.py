@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import secrets
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -14,8 +11,7 @@ import pytest
 from spell.queue.base import Deferred, Job
 from spell.queue.memory import MemoryQueue
 from spell.queue.nats import NatsQueue
-
-NATS_URL = os.environ.get("SPELL_TEST_NATS_URL", "nats://127.0.0.1:4222")
+from tests.nats_helpers import NATS_URL, delete_stream, nats_queue_or_skip
 
 
 class Collector:
@@ -122,32 +118,9 @@ def test_the_memory_queue_drops_a_job_whose_id_is_still_waiting_and_takes_it_aga
 
 @pytest.fixture
 def nats_queue() -> Iterator[NatsQueue]:
-    suffix = secrets.token_hex(4)
-    try:
-        queue = NatsQueue(
-            NATS_URL,
-            stream=f"TEST_{suffix}",
-            subject=f"test{suffix}",
-            durable=f"w{suffix}",
-            connect_timeout_s=2,
-        )
-    except Exception as exc:  # no broker here
-        if os.environ.get("SPELL_TEST_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"NATS not reachable at {NATS_URL}: {exc} (SPELL_TEST_REQUIRE_SERVICES=1)")
-        pytest.skip(f"NATS not reachable at {NATS_URL}: {exc}")
+    queue, stream = nats_queue_or_skip("TEST")
     yield queue
-    _delete_stream(f"TEST_{suffix}")
-
-
-def _delete_stream(name: str) -> None:
-    async def run() -> None:
-        import nats
-
-        connection = await nats.connect(NATS_URL)
-        await connection.jetstream().delete_stream(name)
-        await connection.close()
-
-    asyncio.run(run())
+    delete_stream(stream)
 
 
 def test_nats_delivers_each_job_id_once_even_when_published_twice(nats_queue: NatsQueue) -> None:
