@@ -179,3 +179,53 @@ def test_credentials_are_not_carried_to_another_origin(local: Local) -> None:
     assert "authorization" not in second
     assert "cookie" not in second
     assert second["x-note"] == "kept"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Host": "internal.corp"},
+        {"content-length": "0"},
+        {"Transfer-Encoding": "chunked"},
+        {"X-Note": "a\r\nX-Injected: 1"},
+        {"": "empty name"},
+    ],
+)
+def test_headers_the_sender_sets_or_that_break_lines_are_refused_before_any_lookup(
+    local: Local, headers: dict[str, str]
+) -> None:
+    world = _world(local)
+    with pytest.raises(Refused) as caught:
+        _policy(world, allow_http=True).fetch(
+            "GET",
+            local.url("/a", "api.example.test"),
+            allow=ALLOW,
+            headers=headers,
+            timeout_s=5,
+            max_bytes=1024,
+        )
+    assert caught.value.code == "BAD_REQUEST"
+    assert world.dialled == []
+    assert local.seen == []
+
+
+def test_a_name_with_one_public_answer_among_opened_ones_stays_under_the_allow_list(local: Local) -> None:
+    world = _world(local, **{"mixed.example.net": [["127.0.0.1", PUBLIC]]})
+    opened = EgressPolicy.loopback_allowed()
+    policy = EgressPolicy(networks=opened.networks, resolver=world.resolve, dial=world.dial)
+    with pytest.raises(Denied) as caught:
+        _get(policy, local.url("/a", "mixed.example.net"))  # not allow-listed, and not wholly opened
+    assert caught.value.reason == "host_not_allowed"
+    assert world.dialled == []
+
+
+def test_the_redirect_header_rule_wasm_egress_shares_keeps_credentials_on_one_origin_only() -> None:
+    from spell.runtimes.egress import check_url
+    from spell.runtimes.egress.client import without_credentials_across_origins
+
+    headers = {"Authorization": "Bearer t0k", "Cookie": "s=1", "X-Note": "kept"}
+    here = check_url("https://api.example.test/a", ALLOW)
+    same = check_url("https://api.example.test/b", ALLOW)
+    other = check_url("https://cdn.example.test/b", ALLOW)
+    assert without_credentials_across_origins(here, same, headers) == headers
+    assert without_credentials_across_origins(here, other, headers) == {"X-Note": "kept"}

@@ -33,7 +33,16 @@ if TYPE_CHECKING:  # http.client and ssl load email and OpenSSL: only requests t
     import http.client
     import ssl
 
-__all__ = ["REDIRECTS", "Dial", "EgressPolicy", "Refused", "Response"]
+__all__ = [
+    "FORBIDDEN_HEADERS",
+    "REDIRECTS",
+    "Dial",
+    "EgressPolicy",
+    "Refused",
+    "Response",
+    "check_headers",
+    "without_credentials_across_origins",
+]
 
 Dial = Callable[[tuple[str, int], float], socket.socket]
 """``((address, port), timeout) -> connected socket``; always given an address, never a name."""
@@ -44,6 +53,11 @@ _CREDENTIALS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 def _dial(address: tuple[str, int], timeout: float) -> socket.socket:
     return socket.create_connection(address, timeout=timeout)
+
+
+# Set by the sender, never by the spell: Host would reach other sites behind an allowed address, and
+# the framing headers would smuggle a second request.
+FORBIDDEN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection", "upgrade", "te"})
 
 
 class Refused(Exception):
@@ -122,7 +136,10 @@ class EgressPolicy:
                         f"{target.host} resolves to a non-public address {answer}",
                     )
             address = answers[0]
-        opened = in_networks(address, self.networks) and not is_public_address(address)
+        # A name counts as opened only when every answer is: one private answer among public ones
+        # must not lift the allow-list for the rest.
+        pinned = [address] if target.literal is not None else answers
+        opened = all(in_networks(a, self.networks) and not is_public_address(a) for a in pinned)
         if not target.listed and not opened:
             raise Denied(
                 prefix + "host_not_allowed", f"host {target.host} is not in runtime.policy.net_allow"
@@ -165,6 +182,7 @@ class EgressPolicy:
     ) -> Response:
         """Send the request, following up to ``max_redirects`` redirects (0: none), each hop checked
         and pinned like the first. Raises ``Denied``, ``Refused``, ``OSError`` or ``HTTPException``."""
+        check_headers(headers or {})
         target = self.check(url, allow)
         prefix = ""
         for hop in range(max_redirects + 1):
@@ -178,9 +196,7 @@ class EgressPolicy:
             prefix = "redirect_"
             previous = target
             target = self.check(urljoin(target.url, location), allow, reason_prefix=prefix)
-            if (target.host, target.port, target.scheme) != (previous.host, previous.port, previous.scheme):
-                # Credentials meant for one origin are not handed to the next (as browsers do).
-                headers = {k: v for k, v in (headers or {}).items() if k.lower() not in _CREDENTIALS}
+            headers = without_credentials_across_origins(previous, target, headers or {})
             if status == 303 or (status in (301, 302) and method == "POST"):
                 method, body = "GET", None
         raise Refused("TOO_MANY_REDIRECTS", f"more than {max_redirects} redirects")
@@ -205,3 +221,23 @@ class EgressPolicy:
             return response.status, {k.lower(): v for k, v in response.getheaders()}, data
         finally:
             conn.close()
+
+
+def check_headers(headers: Mapping[str, str]) -> None:
+    """Raise ``Refused("BAD_REQUEST")`` for a header the sender sets itself, an empty name, or a line
+    break or NUL in a name or value (which ``http.client`` would refuse with a bare ``ValueError``)."""
+    for name, value in headers.items():
+        if name.lower() in FORBIDDEN_HEADERS:
+            raise Refused("BAD_REQUEST", f"header {name!r} is set by the sender")
+        if not name or any(c in name + value for c in "\r\n\0"):
+            raise Refused("BAD_REQUEST", f"header {name!r} holds a line break or is empty")
+
+
+def without_credentials_across_origins(
+    previous: Target, target: Target, headers: Mapping[str, str]
+) -> dict[str, str]:
+    """``headers`` for the next hop of a redirect: credentials meant for one origin are not handed to
+    another (as browsers do)."""
+    if (target.host, target.port, target.scheme) == (previous.host, previous.port, previous.scheme):
+        return dict(headers)
+    return {k: v for k, v in headers.items() if k.lower() not in _CREDENTIALS}

@@ -19,7 +19,8 @@ from urllib.parse import urljoin
 import wasmtime
 
 from spell.config.wasm import WasmSettings
-from spell.runtimes.egress import Denied, EgressPolicy, Target
+from spell.runtimes.egress import Denied, EgressPolicy, Refused, Target, check_headers
+from spell.runtimes.egress.client import without_credentials_across_origins
 from spell.runtimes.wasm import guest_memory
 from spell.runtimes.wasm.interrupt import Watch
 
@@ -29,9 +30,6 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_HOPS = 5
 _MAX_REQUEST_JSON = 4 * 1024 * 1024
-# Set by the host, never by the guest: Host would let a guest reach other sites behind an allowed
-# address, and the framing headers would let it smuggle a second request.
-_FORBIDDEN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection", "upgrade", "te"})
 
 
 @dataclass(frozen=True)
@@ -45,13 +43,6 @@ class EgressOptions:
 
     ssl_context: ssl.SSLContext | None = None
     connect_to: Mapping[str, tuple[str, int]] = field(default_factory=dict)
-
-
-class _Refused(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class EgressClient:
@@ -86,7 +77,7 @@ class EgressClient:
                 {"code": "EGRESS_DENIED", "reason": exc.reason, "message": exc.message, "url": exc.url}
             )
             return _error("EGRESS_DENIED", exc.message, reason=exc.reason)
-        except _Refused as exc:
+        except Refused as exc:
             return _error(exc.code, exc.message)
         except (OSError, http.client.HTTPException) as exc:
             return _error("NETWORK_ERROR", f"{type(exc).__name__}: {exc}")
@@ -98,10 +89,12 @@ class EgressClient:
             location = resp_headers.get("location")
             if status not in _REDIRECTS or location is None:
                 return _response(status, resp_headers, data)
+            previous = target
             target = self._policy.check(urljoin(target.url, location), self.allow, reason_prefix="redirect_")
+            headers = without_credentials_across_origins(previous, target, headers)
             if status == 303:
                 method, body = "GET", b""
-        raise _Refused("TOO_MANY_REDIRECTS", f"more than {_MAX_HOPS} redirects")
+        raise Refused("TOO_MANY_REDIRECTS", f"more than {_MAX_HOPS} redirects")
 
     def _one(
         self, method: str, target: Target, headers: dict[str, str], body: bytes
@@ -112,7 +105,7 @@ class EgressClient:
             )
         timeout = min(self.settings.egress_timeout_ms / 1000, self.watch.remaining_s())
         if timeout <= 0:
-            raise _Refused("TIMEOUT", "the cast has no wall-clock time left")
+            raise Refused("TIMEOUT", "the cast has no wall-clock time left")
         self.requests += 1
         self.bytes += len(body)
         conn = self._connect(target, timeout)
@@ -123,7 +116,7 @@ class EgressClient:
             data = resp.read(cap + 1)
             self.bytes += len(data)
             if len(data) > cap:
-                raise _Refused("RESPONSE_TOO_LARGE", f"the response body is larger than {cap} bytes")
+                raise Refused("RESPONSE_TOO_LARGE", f"the response body is larger than {cap} bytes")
             return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
         finally:
             conn.close()
@@ -134,7 +127,7 @@ class EgressClient:
             try:
                 address = self._policy.pin(target)
             except OSError as exc:
-                raise _Refused("NETWORK_ERROR", f"{target.host} does not resolve: {exc}") from None
+                raise Refused("NETWORK_ERROR", f"{target.host} does not resolve: {exc}") from None
             return self._policy.connect(target, address, timeout)
         # Tests: a mapped host is dialled at its local address while TLS still names the host.
         sock = socket.create_connection(mapped, timeout=timeout)
@@ -181,26 +174,22 @@ def _parse_request(raw: bytes, max_body: int) -> tuple[str, str, dict[str, str],
     try:
         doc = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        raise _Refused("BAD_REQUEST", "the request is not a JSON document") from None
+        raise Refused("BAD_REQUEST", "the request is not a JSON document") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("url"), str):
-        raise _Refused("BAD_REQUEST", 'the request must be an object with a "url" string')
+        raise Refused("BAD_REQUEST", 'the request must be an object with a "url" string')
     method = str(doc.get("method", "GET")).upper()
     if method not in _METHODS:
-        raise _Refused("BAD_REQUEST", f"method {method} is not supported")
+        raise Refused("BAD_REQUEST", f"method {method} is not supported")
     headers = doc.get("headers", {})
     if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
-        raise _Refused("BAD_REQUEST", '"headers" must map names to strings')
-    for name, value in headers.items():
-        if name.lower() in _FORBIDDEN_HEADERS:
-            raise _Refused("BAD_REQUEST", f"header {name!r} is set by the host")
-        if any(c in name + value for c in "\r\n\0") or not name:
-            raise _Refused("BAD_REQUEST", f"header {name!r} holds a line break or is empty")
+        raise Refused("BAD_REQUEST", '"headers" must map names to strings')
+    check_headers(headers)
     body_text = doc.get("body", "")
     if not isinstance(body_text, str):
-        raise _Refused("BAD_REQUEST", '"body" must be a string')
+        raise Refused("BAD_REQUEST", '"body" must be a string')
     body = body_text.encode()
     if len(body) > max_body:
-        raise _Refused("REQUEST_TOO_LARGE", f"the request body is larger than {max_body} bytes")
+        raise Refused("REQUEST_TOO_LARGE", f"the request body is larger than {max_body} bytes")
     return method, doc["url"], {str(k): v for k, v in headers.items()}, body
 
 
