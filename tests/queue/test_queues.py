@@ -47,12 +47,16 @@ def test_the_memory_queue_runs_every_job_and_survives_a_failing_one() -> None:
 def test_the_memory_queue_parks_a_deferred_job_until_it_is_resumed() -> None:
     queue = MemoryQueue()
     resume: list[Any] = []
-    ran = threading.Event()
     parked = threading.Event()
+    probed = threading.Event()
+    blocked = [True]
     seen: list[str] = []
 
     def handler(job: Job) -> None:
-        if not resume:
+        if job.id == "probe":
+            probed.set()
+            return
+        if blocked[0]:
 
             def park(callback: Any) -> bool:
                 resume.append(callback)
@@ -61,18 +65,23 @@ def test_the_memory_queue_parks_a_deferred_job_until_it_is_resumed() -> None:
 
             raise Deferred(park=park)
         seen.append(job.id)
-        ran.set()
 
     queue.start(handler, workers=1)
     try:
         queue.publish(Job(name="cast.run", id="j1"))
         assert parked.wait(10)
-        assert not ran.is_set()
+        for _ in range(3):  # a sweep publishing the parked id again adds no copy
+            queue.publish(Job(name="cast.run", id="j1"))
+        queue.publish(Job(name="cast.run", id="probe"))  # one worker, in order: behind any copy
+        assert probed.wait(10)
+        assert len(resume) == 1
+        assert seen == []
+        blocked[0] = False
         resume[0]()
-        assert ran.wait(10)
-        assert seen == ["j1"]
+        queue.publish(Job(name="cast.run", id="j2"))
     finally:
-        queue.stop()
+        queue.stop()  # after the jobs already in line
+    assert seen == ["j1", "j2"]
 
 
 def test_the_memory_queue_runs_a_deferred_job_again_when_it_may_run_at_once_or_later() -> None:

@@ -64,10 +64,13 @@ class MemoryQueue:
                 _log.exception("job %s %s failed", job.name, job.id)
 
     def _defer(self, job: Job, later: Deferred) -> None:
+        # A deferred job is waiting again: a sweep publishing its id meanwhile must not add a copy.
+        with self._lock:
+            self._waiting.add(job.id)
         if later.park is not None:
-            if not later.park(lambda: self.publish(job)):
-                self.publish(job)  # it may run at once: back in line
+            if not later.park(lambda: self._jobs.put(job)):
+                self._jobs.put(job)  # it may run at once: back in line
             return
-        timer = threading.Timer(later.delay_s, self.publish, (job,))
+        timer = threading.Timer(later.delay_s, self._jobs.put, (job,))
         timer.daemon = True
         timer.start()
