@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
@@ -358,3 +359,17 @@ def test_the_loser_of_a_race_to_create_a_tenants_secret_uses_the_winners(
 
         monkeypatch.setattr(uow.session, "get", get_missing_once)
         assert service.ensure_signing_secrets(uow, caller.tenant_id) == winner
+
+
+def test_an_integrity_error_that_is_no_race_is_raised_not_retried_forever(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caller = seed_user(platform, "a@example.com", ["caster"])
+    service = platform.webhook_secrets
+    with platform.db.unit_of_work() as uow:
+        service.ensure_signing_secrets(uow, caller.tenant_id)
+    with platform.db.unit_of_work() as uow:
+        monkeypatch.setattr(uow.session, "get", lambda *args, **kwargs: None)  # never sees the row
+        with pytest.raises(IntegrityError):
+            service.ensure_signing_secrets(uow, caller.tenant_id)
+        uow.session.rollback()

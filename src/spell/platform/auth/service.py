@@ -125,8 +125,8 @@ class AuthService:
         return user
 
     def find_tenant(self, uow: UnitOfWork, ref: str) -> Tenant:
-        """A tenant by id or name, or ``TENANT_NOT_FOUND``."""
-        tenant = uow.session.scalar(select(Tenant).where((Tenant.id == ref) | (Tenant.name == ref)))
+        """A tenant by id, else by name, or ``TENANT_NOT_FOUND`` (an id wins over a tenant named like it)."""
+        tenant = uow.session.get(Tenant, ref) or uow.session.scalar(select(Tenant).where(Tenant.name == ref))
         if tenant is None:
             raise TenantNotFound(f"no tenant {ref!r}", details={"tenant": ref})
         return tenant
@@ -173,10 +173,10 @@ class AuthService:
         return user
 
     def tenant_members(self, uow: UnitOfWork, tenant_id: str) -> tuple[Tenant, list[User]]:
-        """A tenant and its users, oldest member first; ``NOT_FOUND`` for an unknown tenant."""
+        """A tenant and its users, oldest member first; ``TENANT_NOT_FOUND`` for an unknown tenant."""
         tenant = uow.session.get(Tenant, tenant_id)
         if tenant is None:
-            raise NotFound(f"no tenant {tenant_id!r}", details={"tenant_id": tenant_id})
+            raise TenantNotFound(f"no tenant {tenant_id!r}", details={"tenant_id": tenant_id})
         members = uow.session.scalars(
             select(User).where(User.tenant_id == tenant_id).order_by(User.created_at, User.id)
         )

@@ -99,7 +99,9 @@ class WebhookSecretService:
         row, current = self._ensure(uow, tenant_id)
         return self._with_previous(row, current)
 
-    def _ensure(self, uow: UnitOfWork, tenant_id: str) -> tuple[WebhookSecret, str]:
+    def _ensure(
+        self, uow: UnitOfWork, tenant_id: str, *, lost_race: bool = False
+    ) -> tuple[WebhookSecret, str]:
         row = uow.session.get(WebhookSecret, tenant_id)
         current = None if row is None else self._unseal(tenant_id, row.sealed)
         if row is not None and current is not None:
@@ -125,8 +127,10 @@ class WebhookSecretService:
                 uow.session.add(row)
                 uow.session.flush()
         except IntegrityError:  # a concurrent first delivery or request created it: use that one
+            if lost_race:  # no row appeared, so the failure was not a race: it is not ours to hide
+                raise
             uow.session.expire_all()
-            return self._ensure(uow, tenant_id)
+            return self._ensure(uow, tenant_id, lost_race=True)
         return row, secret
 
     def _with_previous(self, row: WebhookSecret, current: str) -> list[str]:
