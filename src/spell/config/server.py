@@ -152,7 +152,7 @@ class ServerSettings:
     tenant_casts: int = setting(
         0,
         "casts of one tenant running at once in each pool of a process (workers, inline slots); 0: all"
-        " but one, so another tenant always finds a free thread",
+        " but one, so another tenant finds a free thread in any pool of two or more",
         ge=0,
         shown_default="all but one of each pool",
     )

@@ -5,8 +5,8 @@ off and emit ``BEGIN`` ourselves so that read-then-write paths can take the writ
 (``engine.execution_options(sqlite_begin="IMMEDIATE")``) instead of failing on lock upgrade.
 
 PostgreSQL text cannot hold NUL (U+0000): a statement with such a string is refused before it is sent,
-on both backends alike, as ``VALIDATION_ERROR`` (a lookup of ``a%00b`` or a key named ``"a\u0000b"``
-was a 500 on PostgreSQL and a 404 or a stored name on SQLite).
+on both backends alike, as ``VALIDATION_ERROR``, so the two answer the same (PostgreSQL would raise a
+driver error, SQLite would store the name or miss the lookup).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ and when PID 1 dies the kernel kills every process in the namespace, including t
 ``setsid()`` to leave the process group. After a step ends (exit, timeout or cancel) the init is
 killed through a pidfd and waited for, so nothing of the step is alive when ``run_process`` returns.
 
-``unsafe-none`` is today's behaviour for trusted code: the process runs as the caller's user in its
+``unsafe-none`` is for trusted code only: the process runs as the caller's user in its
 own process group only. It is named unsafe on purpose; the server uses it only when the operator
 chooses it.
 """
