@@ -62,7 +62,8 @@ def register_key(
     act_as(uow.session, principal.user_id)
     try:
         public_key_from_b64url(public_key)
-    except InvalidInput as exc:  # a key that can never verify anything is a signature error, the family publish reports too
+    # A key that can never verify anything is a signature error: the family publish reports too.
+    except InvalidInput as exc:
         raise VerificationError(exc.message, details={"key_id": key_id}) from None
     owned_publisher(uow, principal, publisher, claim=True)
     existing = uow.session.scalar(
