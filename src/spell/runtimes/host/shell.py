@@ -8,6 +8,7 @@ connector tokens the manifest declares.
 from __future__ import annotations
 
 import contextlib
+import os
 import stat
 import tempfile
 import threading
@@ -53,15 +54,11 @@ def run_shell_step(
     ``sandbox`` starts the process (default: unconfined); it may see only ``root`` (default
     ``work_dir``), which must hold ``work_dir`` and ``input_path``.
     """
-    # A step may have replaced a later step's file with a link (or its folder with a link to /);
-    # what is checked and made executable here, as the server's user, must stay inside the bundle.
-    resolved = script.resolve()
-    if not resolved.is_relative_to(work_dir.resolve()) or not resolved.is_file():
+    # A step may have replaced a later step's file with a link (or its folder with a link to /), even
+    # while this runs (steps of a wave run in parallel): what is checked and made executable here, as
+    # the server's user, is the file opened once, and where that open file lies is what is checked.
+    if not _make_executable_inside(script, work_dir.resolve()):
         return _not_started(f"step file not found: {script.relative_to(work_dir)}")
-    mode = resolved.stat().st_mode
-    if not mode & stat.S_IXUSR:
-        # Bundles unpacked from archives keep 0755 for executables; a copy may have lost it.
-        resolved.chmod(mode | stat.S_IXUSR)
     with contextlib.suppress(FileExistsError):  # e.g. a step left a link there; TMPDIR is then its problem
         (work_dir / ".tmp").mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="spell-step-") as scratch:
@@ -82,3 +79,22 @@ def run_shell_step(
 
 def _not_started(message: str) -> ProcessResult:
     return ProcessResult(None, b"", b"", False, False, 0.0, 0.0, 0, start_error=message)
+
+
+def _make_executable_inside(script: Path, root: Path) -> bool:
+    """Open ``script`` once; False unless the opened file is a regular file under ``root``. Bundles
+    unpacked from archives keep 0755 for executables; a copy may have lost it, so it is set again."""
+    try:
+        fd = os.open(script, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:  # missing, a link, or unreadable
+        return False
+    try:
+        opened = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        mode = os.fstat(fd).st_mode
+        if not opened.is_relative_to(root) or not stat.S_ISREG(mode):
+            return False
+        if not mode & stat.S_IXUSR:
+            os.fchmod(fd, mode | stat.S_IXUSR)
+        return True
+    finally:
+        os.close(fd)
