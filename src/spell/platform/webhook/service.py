@@ -16,7 +16,6 @@ without their query string (which may).
 from __future__ import annotations
 
 import http.client
-import json
 import logging
 import threading
 import time
@@ -28,7 +27,9 @@ from urllib.parse import urlsplit
 from standardwebhooks import Webhook
 
 from spell.errors import EgressDenied, InvalidInput
+from spell.kit.canonical_json import canonical_bytes
 from spell.kit.ids import new_id
+from spell.kit.time import to_rfc3339, utcnow
 from spell.runtimes.egress import Denied, EgressPolicy, Refused
 
 __all__ = ["WebhookSender", "check_webhook_url", "redact_url", "signature_headers"]
@@ -122,8 +123,8 @@ class WebhookSender:
         if not secrets:
             raise ValueError("a webhook is never sent unsigned")
         msg_id = new_id("msg")
-        sent_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-        body = json.dumps({"type": event, "timestamp": sent_at, "data": payload}, sort_keys=True).encode()
+        # What is signed is serialised canonically (RFC 8785), as everything signed here is.
+        body = canonical_bytes({"type": event, "timestamp": to_rfc3339(utcnow()), "data": payload})
         shown = redact_url(url)
         for attempt in range(self.attempts):
             headers = {
