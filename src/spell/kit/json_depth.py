@@ -32,7 +32,9 @@ def text_nests_beyond(data: bytes, max_depth: int) -> bool:
         if not peeled or len(peeled) == len(brackets):
             return False  # all peeled within the limit (or unbalanced: not JSON)
         brackets = peeled
-    return True
+    # Brackets left after ``max_depth`` peels nest deeper; with a limit of 0 there may be none at all
+    # (the counted ones were inside strings).
+    return bool(brackets)
 
 
 def _outside_strings(data: bytes) -> bytes:
