@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from spell.api.errors import install_error_handlers
 from spell.api.inline import InlineCasts
@@ -59,6 +60,7 @@ def create_app(
         summary="Signed, sandboxed, pay-per-use programs.",
         description='Every non-2xx response is {"ok": false, "error": {code, message, details, request_id}}.',
         lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
     )
     app.state.platform = chosen
     app.state.inline = inline
@@ -71,6 +73,11 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app
+
+
+def _operation_id(route: APIRoute) -> str:
+    """The handler's name (``cast_spell``, ``list_casts``): what generated clients call their methods."""
+    return route.name
 
 
 def _limiter(settings: ServerSettings) -> RateLimiter:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
@@ -51,13 +52,22 @@ def _authenticate(platform: Platform, verifier: JwtVerifier | None, token: str) 
             return verifier.authenticate(uow, platform.auth, token)
 
 
-async def get_principal(request: Request) -> Principal:
+# Declared as a security scheme so the OpenAPI document (and /docs' Authorize button) knows how to
+# authenticate; the scheme itself never answers, so a missing token gets our 401 envelope.
+_BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    bearerFormat="API key (sk_live_…) or JWT",
+    description="An API key from POST /v1/me/keys, or a JWT from the configured issuer.",
+)
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)]
+
+
+async def get_principal(request: Request, credentials: Bearer) -> Principal:
     """Authenticate ``Authorization: Bearer …`` (API key or JWT); 401 when absent or invalid."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = credentials.credentials.strip() if credentials is not None else ""
+    if not token:
         raise AuthError("missing credentials", hint="send 'Authorization: Bearer sk_live_…'")
-    token = token.strip()
     platform: Platform = request.app.state.platform
     principal = platform.auth.cached_principal(token) if token.startswith(("sk_live_", "sk_test_")) else None
     if principal is None:
@@ -67,10 +77,10 @@ async def get_principal(request: Request) -> Principal:
     return principal
 
 
-async def get_cast_principal(request: Request) -> Principal:
+async def get_cast_principal(request: Request, credentials: Bearer) -> Principal:
     """The principal, after counting one cast against its credential's and its tenant's rate limits
     (429 ``RATE_LIMITED`` past either); the answer carries the ``RateLimit-*`` headers."""
-    principal = await get_principal(request)
+    principal = await get_principal(request, credentials)
     limiter: RateLimiter = request.app.state.limiter
     if not limiter.is_on:
         return principal

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -14,6 +14,8 @@ __all__ = [
     "CastList",
     "CastOut",
     "Deleted",
+    "ErrorBody",
+    "ErrorEnvelope",
     "KeyCreated",
     "KeyList",
     "KeyOut",
@@ -29,33 +31,28 @@ __all__ = [
     "error_docs",
 ]
 
-_ERROR_ENVELOPE: dict[str, Any] = {
-    "type": "object",
-    "required": ["ok", "error"],
-    "properties": {
-        "ok": {"const": False},
-        "error": {
-            "type": "object",
-            "required": ["code", "message"],
-            "properties": {
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-                "details": {"type": "object"},
-                "hint": {"type": "string"},
-                "retry_after": {"type": "integer"},
-                "request_id": {"type": "string"},
-            },
-        },
-    },
-}
+
+class ErrorBody(BaseModel):
+    """What went wrong: a stable code, a message for people, and what to do about it."""
+
+    code: str
+    message: str
+    details: dict[str, Any] | None = None
+    hint: str | None = None
+    retry_after: int | None = None
+    request_id: str | None = None
+
+
+class ErrorEnvelope(BaseModel):
+    """The body of every non-2xx answer."""
+
+    ok: Literal[False]
+    error: ErrorBody
 
 
 def error_docs(codes: dict[int, str]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for error statuses: each with the codes it carries and the error envelope."""
-    return {
-        status: {"description": text, "content": {"application/json": {"schema": _ERROR_ENVELOPE}}}
-        for status, text in codes.items()
-    }
+    return {status: {"description": text, "model": ErrorEnvelope} for status, text in codes.items()}
 
 
 class MeOut(BaseModel):

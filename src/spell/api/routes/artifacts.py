@@ -15,7 +15,15 @@ router = APIRouter(route_class=GuardedRoute, tags=["artifacts"])
     "/v1/artifacts/{artifact_id}",
     response_class=FileResponse,
     # the artifact's own media type, as the spell declared it
-    responses={200: {"description": "The artifact's bytes", "content": {"*/*": {}}}},
+    responses={
+        200: {
+            "description": "The artifact's bytes",
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+                "*/*": {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
 )
 async def download(artifact_id: str, expires: int, sig: str, platform: CurrentPlatform) -> FileResponse:
     """Download an artifact; 401 for a bad or stale URL, 410 ``ARTIFACT_EXPIRED`` after its expiry."""

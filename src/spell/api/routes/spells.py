@@ -86,7 +86,11 @@ async def revoke_publisher_key(
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/x-tar": {"schema": {"type": "string", "format": "binary"}}},
+            # The body is read as bytes whatever its type; generated clients know octet-stream.
+            "content": {
+                "application/x-tar": {"schema": {"type": "string", "format": "binary"}},
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            },
         }
     },
 )
