@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ssl
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -229,3 +231,40 @@ def test_the_redirect_header_rule_wasm_egress_shares_keeps_credentials_on_one_or
     other = check_url("https://cdn.example.test/b", ALLOW)
     assert without_credentials_across_origins(here, same, headers) == headers
     assert without_credentials_across_origins(here, other, headers) == {"X-Note": "kept"}
+
+
+def test_a_server_that_trickles_its_answer_is_given_up_at_the_request_deadline(local: Local) -> None:
+    policy = _policy(_world(local), allow_http=True)
+    started = time.monotonic()
+    with pytest.raises(Refused) as refused:
+        policy.fetch("GET", "http://api.example.test/trickle", allow=ALLOW, timeout_s=0.5, max_bytes=1024)
+    assert refused.value.code == "TIMEOUT"
+    # The answer would take ten seconds; every single read was quick, so only a deadline stops it.
+    assert time.monotonic() - started < 5
+
+
+def test_a_lookup_that_hangs_is_given_up_at_the_request_deadline(local: Local) -> None:
+    released = threading.Event()
+
+    def hanging(host: str, port: int) -> list[str]:
+        released.wait(30)
+        return [PUBLIC]
+
+    policy = EgressPolicy(allow_http=True, resolver=hanging, dial=_world(local).dial)
+    try:
+        with pytest.raises(Refused) as refused:
+            policy.fetch("GET", "http://api.example.test/", allow=ALLOW, timeout_s=0.2, max_bytes=1024)
+    finally:
+        released.set()
+    assert refused.value.code == "TIMEOUT"
+    assert "api.example.test" in refused.value.message
+    assert local.seen == []
+
+
+def test_an_answer_read_in_pieces_is_whole_and_the_size_cap_still_holds(local: Local) -> None:
+    policy = _policy(_world(local), allow_http=True)
+    whole = policy.fetch("GET", "http://api.example.test/", allow=ALLOW, timeout_s=5, max_bytes=1024)
+    assert whole.body == b'{"hello": "api.example.test"}'
+    with pytest.raises(Refused) as refused:
+        policy.fetch("GET", "http://api.example.test/", allow=ALLOW, timeout_s=5, max_bytes=10)
+    assert refused.value.code == "RESPONSE_TOO_LARGE"

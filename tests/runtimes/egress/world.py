@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,10 +37,25 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(302, b"", location=parse_qs(parts.query)["u"][0])
         elif parts.path == "/loop":
             self._send(302, b"", location="/loop")
+        elif parts.path == "/trickle":
+            self._trickle()
         else:
             self._send(200, b'{"hello": "' + (self.headers.get("Host") or "").encode() + b'"}')
 
     do_GET = do_POST = _route
+
+    def _trickle(self) -> None:
+        """A byte every tenth of a second: each read finishes in time, the whole never does."""
+        self.send_response(200)
+        self.send_header("Content-Length", "100")
+        self.end_headers()
+        try:
+            for _ in range(100):
+                self.wfile.write(b".")
+                self.wfile.flush()
+                time.sleep(0.1)
+        except OSError:
+            return
 
     def _send(self, status: int, body: bytes, *, location: str | None = None) -> None:
         self.send_response(status)

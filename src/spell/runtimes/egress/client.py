@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
@@ -49,6 +52,10 @@ Dial = Callable[[tuple[str, int], float], socket.socket]
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CREDENTIALS = frozenset({"authorization", "proxy-authorization", "cookie"})
+_CHUNK = 64 * 1024
+# getaddrinfo cannot be given a timeout: a lookup runs here so the request can stop waiting for it
+# (the lookup itself ends when the system resolver gives up).
+_LOOKUPS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="spell-egress-dns")
 
 
 def _dial(address: tuple[str, int], timeout: float) -> socket.socket:
@@ -112,21 +119,31 @@ class EgressPolicy:
             url, allow, allow_http=self.allow_http, networks=self.networks, reason_prefix=reason_prefix
         )
 
-    def pin(self, target: Target, *, reason_prefix: str = "") -> str:
+    def pin(self, target: Target, *, reason_prefix: str = "", timeout_s: float | None = None) -> str:
         """Resolve ``target`` once and return the address to dial; raise ``Denied`` when an answer is
-        not allowed, ``OSError`` when the name does not resolve. Blocking: call it off the event loop."""
+        not allowed, ``OSError`` when the name does not resolve, ``Refused("TIMEOUT")`` when the
+        lookup outlasts ``timeout_s``. Blocking: call it off the event loop."""
         try:
-            return self._pin(target, reason_prefix)
+            return self._pin(target, reason_prefix, timeout_s)
         except Denied as exc:
             exc.url = target.url[:2048]
             raise
 
-    def _pin(self, target: Target, prefix: str) -> str:
+    def _resolve(self, target: Target, timeout_s: float | None) -> Sequence[str]:
+        if timeout_s is None:
+            return self.resolver(target.host, target.port)
+        lookup = _LOOKUPS.submit(self.resolver, target.host, target.port)
+        try:
+            return lookup.result(timeout=max(timeout_s, 0.0))
+        except FutureTimeout:
+            raise Refused("TIMEOUT", f"resolving {target.host} took longer than the request's time") from None
+
+    def _pin(self, target: Target, prefix: str, timeout_s: float | None) -> str:
         address: Address
         if target.literal is not None:
             address = target.literal
         else:
-            answers = [ipaddress.ip_address(a) for a in self.resolver(target.host, target.port)]
+            answers = [ipaddress.ip_address(a) for a in self._resolve(target, timeout_s)]
             if not answers:
                 raise OSError(f"{target.host} does not resolve")
             for answer in answers:
@@ -181,14 +198,19 @@ class EgressPolicy:
         max_redirects: int = 5,
     ) -> Response:
         """Send the request, following up to ``max_redirects`` redirects (0: none), each hop checked
-        and pinned like the first. Raises ``Denied``, ``Refused``, ``OSError`` or ``HTTPException``."""
+        and pinned like the first. Raises ``Denied``, ``Refused``, ``OSError`` or ``HTTPException``.
+
+        ``timeout_s`` bounds the whole request, lookups and redirects included: a server that answers
+        slowly, byte by byte, or through a chain of redirects is given up as ``Refused("TIMEOUT")``.
+        """
         check_headers(headers or {})
         target = self.check(url, allow)
         prefix = ""
+        deadline = time.monotonic() + timeout_s
         for hop in range(max_redirects + 1):
-            address = self.pin(target, reason_prefix=prefix)
+            address = self.pin(target, reason_prefix=prefix, timeout_s=_left(deadline, timeout_s))
             status, answer_headers, data = self._one(
-                method, target, address, headers, body, timeout_s, max_bytes
+                method, target, address, headers, body, deadline, timeout_s, max_bytes
             )
             location = answer_headers.get("location")
             if status not in REDIRECTS or location is None or max_redirects == 0:
@@ -208,19 +230,46 @@ class EgressPolicy:
         address: str,
         headers: Mapping[str, str] | None,
         body: bytes | None,
+        deadline: float,
         timeout_s: float,
         max_bytes: int,
     ) -> tuple[int, dict[str, str], bytes]:
-        conn = self.connect(target, address, max(timeout_s, 0.001))
+        conn = self.connect(target, address, _left(deadline, timeout_s))
+        # Kept here: the connection lets go of its socket once an answer says it closes.
+        sock = conn.sock
+        response: http.client.HTTPResponse | None = None
         try:
             conn.request(method, target.path, body=body, headers=dict(headers or {}))
+            sock.settimeout(_left(deadline, timeout_s))
             response = conn.getresponse()
-            data = response.read(max_bytes + 1)
-            if len(data) > max_bytes:
+            chunks: list[bytes] = []
+            size = 0
+            while size <= max_bytes:
+                # Each read waits at most for what is left, so trickled bytes cannot stretch the request.
+                sock.settimeout(_left(deadline, timeout_s))
+                chunk = response.read1(min(_CHUNK, max_bytes + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            if size > max_bytes:
                 raise Refused("RESPONSE_TOO_LARGE", f"the response body is larger than {max_bytes} bytes")
-            return response.status, {k.lower(): v for k, v in response.getheaders()}, data
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, b"".join(chunks)
+        except TimeoutError:
+            raise Refused("TIMEOUT", f"no complete answer within {timeout_s:g}s") from None
         finally:
+            if response is not None:
+                response.close()
             conn.close()
+            sock.close()
+
+
+def _left(deadline: float, timeout_s: float) -> float:
+    """Seconds left before ``deadline``; ``Refused("TIMEOUT")`` once none are."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise Refused("TIMEOUT", f"no complete answer within {timeout_s:g}s")
+    return left
 
 
 def check_headers(headers: Mapping[str, str]) -> None:
