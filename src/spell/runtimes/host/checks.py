@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from spell.bundle.manifest import Check
-from spell.errors import EgressDenied, InvalidManifest, SpellError
+from spell.errors import EgressDenied, FetchFailed, InvalidManifest, SpellError
 from spell.kit.jsonpath import MISSING, get_path
 from spell.runtimes.egress import Denied, EgressPolicy, Refused
 from spell.runtimes.host.outputs import resolve_output
@@ -125,7 +125,7 @@ def _http_status(
             details={"reason": exc.reason, "url": exc.url},
         ) from None
     except (Refused, OSError, http.client.HTTPException) as exc:
-        raise InvalidManifest(f"http_status check could not reach {url}: {exc}") from None
+        raise FetchFailed(f"http_status check could not reach {url}: {exc}") from None
     return response.status
 
 
