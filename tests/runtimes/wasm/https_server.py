@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -16,7 +17,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from spell.runtimes.wasm import EgressOptions
+
 HOSTS = ("api.example.test", "sub.api.example.test", "evil.example.org", "example.com")
+PUBLIC = "8.8.8.8"  # what every name in HOSTS resolves to; dialled as the local server, never really
 BIG_BODY = b"x" * 300_000
 
 
@@ -123,3 +127,23 @@ def fake_https(tmp: Path) -> Iterator[FakeHttps]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def reaching(port: int, ssl_context: ssl.SSLContext | None = None) -> EgressOptions:
+    """Egress options under which every name in HOSTS is a public host served at 127.0.0.1:``port``.
+
+    Only the resolver and the dialler are replaced: the egress rules run as in production, so a
+    refused URL is refused here too, and nothing but ``PUBLIC`` is ever dialled.
+    """
+
+    def resolve(host: str, _port: int) -> list[str]:
+        if host not in HOSTS:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [PUBLIC]
+
+    def dial(address: tuple[str, int], timeout: float) -> socket.socket:
+        if address[0] != PUBLIC:
+            raise ConnectionRefusedError(f"no route to {address[0]} in the test world")
+        return socket.create_connection(("127.0.0.1", port), timeout=timeout)
+
+    return EgressOptions(ssl_context=ssl_context, resolver=resolve, dial=dial)

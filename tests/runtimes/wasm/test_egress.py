@@ -16,7 +16,7 @@ from spell.runtimes.wasm import EgressOptions, WasmRuntime
 from spell.runtimes.wasm.egress import EgressClient
 from spell.runtimes.wasm.interrupt import Watch
 from tests.runtimes.wasm.conftest import MakeCast
-from tests.runtimes.wasm.https_server import BIG_BODY, HOSTS, FakeHttps, fake_https
+from tests.runtimes.wasm.https_server import BIG_BODY, FakeHttps, fake_https, reaching
 
 ALLOW = Capabilities(net_allow=("api.example.test",))
 
@@ -28,9 +28,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeHttps]:
 
 
 def _runtime(server: FakeHttps, **settings: Any) -> WasmRuntime:
-    options = EgressOptions(
-        ssl_context=server.client_context, connect_to=dict.fromkeys(HOSTS, ("127.0.0.1", server.port))
-    )
+    options = reaching(server.port, server.client_context)
     return WasmRuntime(WasmSettings(egress_max_response_bytes=200_000, **settings), egress=options)
 
 
@@ -179,10 +177,7 @@ def test_requests_past_the_per_cast_cap_are_violations(server: FakeHttps, make_c
 def test_a_server_certificate_from_an_untrusted_ca_is_a_network_error(
     server: FakeHttps, make_cast: MakeCast
 ) -> None:
-    options = EgressOptions(
-        ssl_context=ssl.create_default_context(), connect_to={"api.example.test": ("127.0.0.1", server.port)}
-    )
-    runtime = WasmRuntime(egress=options)
+    runtime = WasmRuntime(egress=reaching(server.port, ssl.create_default_context()))
     result = _fetch(runtime, make_cast, {"url": "https://api.example.test/hello"})
     assert result.output["error"]["code"] == "NETWORK_ERROR"
     runtime.close()

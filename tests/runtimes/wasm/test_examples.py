@@ -13,8 +13,8 @@ import pytest
 from spell.bundle.digest import bundle_digest
 from spell.bundle.loaders import load_manifest
 from spell.runtimes.base import CastRequest, Outcome
-from spell.runtimes.wasm import EgressOptions, WasmRuntime
-from tests.runtimes.wasm.https_server import HOSTS, fake_https
+from spell.runtimes.wasm import WasmRuntime
+from tests.runtimes.wasm.https_server import fake_https, reaching
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "spells"
 NAMES = ["hello-wasm", "word-count-c", "dict-lookup-rust", "egress-wasm"]
@@ -23,10 +23,7 @@ NAMES = ["hello-wasm", "word-count-c", "dict-lookup-rust", "egress-wasm"]
 @pytest.fixture(scope="module")
 def example_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WasmRuntime]:
     with fake_https(tmp_path_factory.mktemp("tls")) as server:
-        options = EgressOptions(
-            ssl_context=server.client_context, connect_to=dict.fromkeys(HOSTS, ("127.0.0.1", server.port))
-        )
-        runtime = WasmRuntime(egress=options)
+        runtime = WasmRuntime(egress=reaching(server.port, server.client_context))
         yield runtime
         runtime.close()
 
@@ -86,7 +83,7 @@ def test_egress_wasm_fails_the_cast_when_the_request_fails() -> None:
     with socket.socket() as probe:  # a port nothing listens on: the connection is refused
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
-    runtime = WasmRuntime(egress=EgressOptions(connect_to={"example.com": ("127.0.0.1", closed_port)}))
+    runtime = WasmRuntime(egress=reaching(closed_port))
     try:
         result = _run(runtime, "egress-wasm", {"url": "https://example.com/"})
     finally:

@@ -196,12 +196,15 @@ class EgressPolicy:
         timeout_s: float,
         max_bytes: int,
         max_redirects: int = 5,
+        before_send: Callable[[int], None] | None = None,
     ) -> Response:
         """Send the request, following up to ``max_redirects`` redirects (0: none), each hop checked
         and pinned like the first. Raises ``Denied``, ``Refused``, ``OSError`` or ``HTTPException``.
 
         ``timeout_s`` bounds the whole request, lookups and redirects included: a server that answers
         slowly, byte by byte, or through a chain of redirects is given up as ``Refused("TIMEOUT")``.
+        ``before_send(body_bytes)`` is called before each hop is sent and may refuse it by raising
+        (a caller's request budget).
         """
         check_headers(headers or {})
         target = self.check(url, allow)
@@ -209,6 +212,8 @@ class EgressPolicy:
         deadline = time.monotonic() + timeout_s
         for hop in range(max_redirects + 1):
             address = self.pin(target, reason_prefix=prefix, timeout_s=_left(deadline, timeout_s))
+            if before_send is not None:
+                before_send(len(body or b""))
             status, answer_headers, data = self._one(
                 method, target, address, headers, body, deadline, timeout_s, max_bytes
             )

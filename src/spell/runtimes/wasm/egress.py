@@ -9,40 +9,38 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import socket
 import ssl
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin
 
 import wasmtime
 
 from spell.config.wasm import WasmSettings
-from spell.runtimes.egress import Denied, EgressPolicy, Refused, Target, check_headers
-from spell.runtimes.egress.client import without_credentials_across_origins
+from spell.runtimes.egress import Denied, EgressPolicy, Refused, check_headers
+from spell.runtimes.egress.client import Dial
+from spell.runtimes.egress.rules import Resolver, system_resolver
 from spell.runtimes.wasm import guest_memory
 from spell.runtimes.wasm.interrupt import Watch
 
 __all__ = ["EgressClient", "EgressOptions", "define_http_request"]
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_HOPS = 5
 _MAX_REQUEST_JSON = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
 class EgressOptions:
-    """How egress connects. The defaults are the production ones.
+    """How egress connects; the defaults are the system's trust store, resolver and dialler.
 
-    ``ssl_context`` replaces the system trust store and ``connect_to`` maps a host name to the
-    address to dial (private addresses allowed for mapped hosts): both exist so tests can stand up a
-    local HTTPS server with their own CA.
+    Only the connecting side can be replaced (tests stand up a local HTTPS server with their own CA
+    and a resolver that names it): the rules stay https to listed public hosts whatever is given.
     """
 
     ssl_context: ssl.SSLContext | None = None
-    connect_to: Mapping[str, tuple[str, int]] = field(default_factory=dict)
+    resolver: Resolver = system_resolver
+    dial: Dial | None = None
 
 
 class EgressClient:
@@ -59,13 +57,12 @@ class EgressClient:
         self.allow = allow
         self.settings = settings
         self.watch = watch
-        self.options = options
         self.violations = violations
         self.requests = 0
         self.bytes = 0
-        self._ssl = options.ssl_context or ssl.create_default_context()
         # WASM egress is https to listed public hosts only: no operator setting opens more.
-        self._policy = EgressPolicy(ssl_context=self._ssl)
+        connecting: dict[str, Any] = {"dial": options.dial} if options.dial is not None else {}
+        self._policy = EgressPolicy(ssl_context=options.ssl_context, resolver=options.resolver, **connecting)
 
     def handle(self, raw: bytes) -> dict[str, Any]:
         """Answer one request document from the guest (always a JSON-able dict, never raises)."""
@@ -83,61 +80,30 @@ class EgressClient:
             return _error("NETWORK_ERROR", f"{type(exc).__name__}: {exc}")
 
     def _send(self, method: str, url: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
-        target = self._policy.check(url, self.allow)
-        for _hop in range(_MAX_HOPS + 1):
-            status, resp_headers, data = self._one(method, target, headers, body)
-            location = resp_headers.get("location")
-            if status not in _REDIRECTS or location is None:
-                return _response(status, resp_headers, data)
-            previous = target
-            target = self._policy.check(urljoin(target.url, location), self.allow, reason_prefix="redirect_")
-            headers = without_credentials_across_origins(previous, target, headers)
-            if status == 303:
-                method, body = "GET", b""
-        raise Refused("TOO_MANY_REDIRECTS", f"more than {_MAX_HOPS} redirects")
+        timeout = min(self.settings.egress_timeout_ms / 1000, self.watch.remaining_s())
+        if timeout <= 0:
+            raise Refused("TIMEOUT", "the cast has no wall-clock time left")
+        response = self._policy.fetch(
+            method,
+            url,
+            allow=self.allow,
+            headers=headers,
+            body=body or None,
+            timeout_s=timeout,
+            max_bytes=self.settings.egress_max_response_bytes,
+            max_redirects=_MAX_HOPS,
+            before_send=self._count,
+        )
+        self.bytes += len(response.body)
+        return _response(response.status, response.headers, response.body)
 
-    def _one(
-        self, method: str, target: Target, headers: dict[str, str], body: bytes
-    ) -> tuple[int, dict[str, str], bytes]:
+    def _count(self, body_bytes: int) -> None:
         if self.requests >= self.settings.egress_max_requests:
             raise Denied(
                 "request_limit", f"a cast may make at most {self.settings.egress_max_requests} requests"
             )
-        timeout = min(self.settings.egress_timeout_ms / 1000, self.watch.remaining_s())
-        if timeout <= 0:
-            raise Refused("TIMEOUT", "the cast has no wall-clock time left")
         self.requests += 1
-        self.bytes += len(body)
-        conn = self._connect(target, timeout)
-        try:
-            conn.request(method, target.path, body=body or None, headers=headers)
-            resp = conn.getresponse()
-            cap = self.settings.egress_max_response_bytes
-            data = resp.read(cap + 1)
-            self.bytes += len(data)
-            if len(data) > cap:
-                raise Refused("RESPONSE_TOO_LARGE", f"the response body is larger than {cap} bytes")
-            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
-        finally:
-            conn.close()
-
-    def _connect(self, target: Target, timeout: float) -> http.client.HTTPConnection:
-        mapped = self.options.connect_to.get(target.host)
-        if mapped is None:
-            try:
-                address = self._policy.pin(target)
-            except OSError as exc:
-                raise Refused("NETWORK_ERROR", f"{target.host} does not resolve: {exc}") from None
-            return self._policy.connect(target, address, timeout)
-        # Tests: a mapped host is dialled at its local address while TLS still names the host.
-        sock = socket.create_connection(mapped, timeout=timeout)
-        conn = http.client.HTTPSConnection(target.host, target.port, timeout=timeout, context=self._ssl)
-        try:
-            conn.sock = self._ssl.wrap_socket(sock, server_hostname=target.host)
-        except BaseException:
-            sock.close()
-            raise
-        return conn
+        self.bytes += body_bytes
 
 
 def define_http_request(linker: wasmtime.Linker, client_of: Callable[[], EgressClient | None]) -> None:
