@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from spell.config.home import SpellHome
-from tests.runtimes.local.harness import host_spell, use_home
+from tests.local.harness import host_spell, use_home
 
 _PROBE = """
 import contextlib, io, json, sys

@@ -83,7 +83,7 @@ def command(
     import sys
 
     from spell.cli.commands._local_cast import build_context, print_result, run_cast
-    from spell.runtimes.local import CastOptions
+    from spell.local import CastOptions
 
     def stage(name: str) -> None:
         if verbose:

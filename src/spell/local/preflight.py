@@ -25,9 +25,9 @@ from spell.errors import (
     EntitlementRequired,
     PlatformMismatch,
 )
+from spell.local.inputs import assemble_input, check_input_size
+from spell.local.summary import execution_summary
 from spell.runtimes.egress import EgressPolicy
-from spell.runtimes.local.inputs import assemble_input, check_input_size
-from spell.runtimes.local.summary import execution_summary
 from spell.signing.trust import TrustStore
 from spell.signing.verifier import SignatureReport, SignatureRule, check_bundle_signature
 
