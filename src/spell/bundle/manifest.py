@@ -268,7 +268,8 @@ class RuntimeSpec(_Model, frozen=True, forbid_unknown_fields=True, kw_only=True)
     """How the spell runs."""
 
     execution: Execution
-    platforms: tuple[str, ...] = ()
+    # The os/arch targets a host or docker spell supports (empty: any); spell-runtime v1 names the key.
+    targets: tuple[str, ...] = msgspec.field(default=(), name="platforms")
     docker_image: str | None = None
     max_parallel_steps: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
     wasm: WasmSpec | None = None
