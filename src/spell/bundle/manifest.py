@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)+$")
-# At most 50 characters: what the registry stores and routes accept, and numbers int() reads at once.
+# At most 50 characters: what the grimoire stores and routes accept, and numbers int() reads at once.
 VERSION_PATTERN = re.compile(r"^(?=.{5,50}$)(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 STEP_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 Execution = Literal["host", "docker", "wasm", "builtin", "api"]
