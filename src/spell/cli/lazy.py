@@ -51,7 +51,7 @@ class LazyGroup(click.Group):
 def verb_group(
     name: str, package: str, verbs: Mapping[str, str], *, help_text: str, subgroups: Collection[str] = ()
 ) -> LazyGroup:
-    """``spell <name>`` with one module per verb: ``verbs`` maps each verb to its one-line help.
+    """The noun group ``name`` with one module per verb: ``verbs`` maps each verb to its one-line help.
 
     Verb ``remove-key`` is ``<package>.remove_key:command``; a verb listed in ``subgroups`` is a
     group of its own (``<package>.<verb>:group``).
