@@ -31,9 +31,9 @@ from spell.bundle.sources import FetchContext
 from spell.bundle.store import LocalStore
 from spell.config.home import SpellHome
 from spell.kit.time import utcnow
+from spell.local import CastOptions, LocalContext, Retention, RuntimeChoice, cast_local
 from spell.runtimes.base import CastRequest
 from spell.runtimes.host import HostRuntime
-from spell.runtimes.local import CastOptions, LocalContext, Retention, RuntimeChoice, cast_local
 from spell.signing.keys import public_key_to_b64url
 from spell.signing.signature import sign_bundle
 from spell.signing.trust import TrustStore

@@ -19,6 +19,7 @@ RANKS: dict[str, int] = {
     "sbom": 3,
     "policy": 4,
     "runtimes": 5,
+    "local": 6,
     "testing": 6,
     "client": 6,
     "models": 7,
@@ -31,6 +32,8 @@ RANKS: dict[str, int] = {
     "cli": 10,
 }
 CLIENT_MAY_IMPORT = {"kit", "errors", "bundle", "signing", "client"}
+# The local cast is the command line's use case: the server casts through platform/cast instead.
+LOCAL_IMPORTED_BY = {"local", "cli"}
 SERVICE_FORBIDDEN = {"fastapi", "starlette", "mcp", "typer", "click", "uvicorn"}
 
 
@@ -74,6 +77,8 @@ def test_module_imports_only_same_or_lower_layers(module_path: Path) -> None:
         assert target <= rank, f"{module_path.relative_to(SRC)} imports upward: spell.{sub}"
         if package == "client":
             assert sub in CLIENT_MAY_IMPORT, f"client imports spell.{sub}"
+        if sub == "local":
+            assert package in LOCAL_IMPORTED_BY, f"{module_path.relative_to(SRC)} imports spell.local"
 
 
 def test_services_and_library_never_import_web_or_cli_frameworks() -> None:

@@ -399,7 +399,7 @@ class OutputNotFound(NotFound):
 
 
 class PlatformMismatch(PolicyViolation):
-    """The spell does not support this machine's platform (``os/arch``)."""
+    """The spell does not list this machine's ``os/arch`` among its targets."""
 
     code = "PLATFORM_MISMATCH"
 

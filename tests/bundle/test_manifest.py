@@ -33,6 +33,13 @@ def test_yaml_manifest_loads_into_the_model() -> None:
     assert manifest.source_format == "yaml"
 
 
+def test_os_arch_targets_are_read_and_written_under_the_spell_runtime_key() -> None:
+    manifest = parse_yaml_manifest(HOST_YAML)
+    assert manifest.runtime.targets == ("linux/amd64",)
+    assert manifest.to_dict()["runtime"]["platforms"] == ["linux/amd64"]
+    assert "targets" not in manifest.to_dict()["runtime"]
+
+
 def test_toml_manifest_maps_onto_the_same_model() -> None:
     manifest = parse_toml_manifest(
         b"""

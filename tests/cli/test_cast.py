@@ -9,7 +9,7 @@ from spell.config.home import SpellHome
 from spell.signing.trust import TrustStore
 from tests.bundle.factories import COMPAT, compat_expected, copy_compat_bundle
 from tests.cli.run_cli import run_cli
-from tests.runtimes.local.harness import host_spell, install, use_home
+from tests.local.harness import host_spell, install, use_home
 
 ECHO_INPUT = '#!/bin/sh\ncat "$INPUT_JSON"\n'
 
@@ -138,14 +138,14 @@ def test_policy_deny_list_refuses(tmp_path: Path, home: SpellHome) -> None:
     assert run_cli("cast", spell, "--json").error()["code"] == "POLICY_DENIED"
 
 
-def test_platform_mismatch_is_refused_and_x64_aliases_amd64(tmp_path: Path, home: SpellHome) -> None:
+def test_target_mismatch_is_refused_and_x64_aliases_amd64(tmp_path: Path, home: SpellHome) -> None:
     other = host_spell(tmp_path, "other", ECHO_INPUT, runtime={"platforms": ["darwin/arm64"]})
     assert run_cli("cast", other, "--json").error()["code"] == "PLATFORM_MISMATCH"
-    from spell.runtimes.local.preflight import host_platform, platform_matches
+    from spell.local.preflight import host_target, target_matches
 
-    assert platform_matches(("linux/x64",), "linux/amd64")
-    assert platform_matches(("Linux/aarch64",), "linux/arm64")
-    assert host_platform().startswith("linux/")
+    assert target_matches(("linux/x64",), "linux/amd64")
+    assert target_matches(("Linux/aarch64",), "linux/arm64")
+    assert host_target().startswith("linux/")
 
 
 def test_high_risk_needs_yes(tmp_path: Path, home: SpellHome) -> None:
@@ -302,7 +302,7 @@ def test_billed_spell_casts_with_a_matching_entitlement(tmp_path: Path, home: Sp
 
 
 def test_get_output_reads_a_whole_document_output(home: SpellHome) -> None:
-    from spell.runtimes.local.logs import ExecutionLogs
+    from spell.local.logs import ExecutionLogs
 
     logs = ExecutionLogs(home.logs)
     execution_id = logs.new_id()

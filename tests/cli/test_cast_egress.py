@@ -10,8 +10,8 @@ import pytest
 
 from spell.config.home import SpellHome
 from tests.cli.run_cli import CliResult, run_cli
+from tests.local.harness import EXAMPLES, install, use_home
 from tests.runtimes.egress.world import Local, local_server
-from tests.runtimes.local.harness import EXAMPLES, install, use_home
 
 LOOPBACK_HOSTS = ["127.0.0.1", "2130706433", "127.1", "0x7f.1", "[::1]", "localhost"]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from spell.config.home import SpellHome
-from tests.runtimes.local.harness import host_spell, use_home
+from tests.local.harness import host_spell, use_home
 
 _PROBE = """
 import contextlib, io, json, sys
@@ -22,7 +22,7 @@ avoidable = (
     "jsonschema",  # replaced by jsonschema-rs
     "cryptography.hazmat.primitives.serialization",  # only keygen and signing parse PEM
     "concurrent.futures",  # only parallel step waves
-    "pydantic",  # the manifest model is msgspec; pydantic only for registry, policy and server models
+    "pydantic",  # the manifest model is msgspec; pydantic only for registry indexes, policy and server models
 )
 loader = sys.modules.get("pydantic.plugin._loader")
 print(json.dumps({

@@ -13,8 +13,8 @@ import pytest
 
 from spell.config.home import SpellHome
 from tests.cli.run_cli import run_cli
-from tests.runtimes.local.harness import EXAMPLES, install, use_home
-from tests.runtimes.local.wasm_spells import wasm_spell
+from tests.local.harness import EXAMPLES, install, use_home
+from tests.local.wasm_spells import wasm_spell
 
 WRITE = {"fs_write": ["out"]}
 

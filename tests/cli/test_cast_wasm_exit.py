@@ -17,7 +17,7 @@ import pytest
 
 from spell.config.home import SpellHome
 from tests.cli.run_cli import run_cli
-from tests.runtimes.local.harness import use_home
+from tests.local.harness import use_home
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "spells"

@@ -10,7 +10,7 @@ import pytest
 from spell.bundle.loaders import load_manifest
 from spell.signing.trust import TrustStore
 from spell.signing.verifier import check_bundle_signature
-from tests.runtimes.local.harness import DEMO_PUBLIC, EXAMPLES
+from tests.local.harness import DEMO_PUBLIC, EXAMPLES
 
 HOST_EXAMPLES = ["hello", "word-count", "http-call", "dag-demo"]
 

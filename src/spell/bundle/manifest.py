@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)+$")
-# At most 50 characters: what the registry stores and routes accept, and numbers int() reads at once.
+# At most 50 characters: what the grimoire stores and routes accept, and numbers int() reads at once.
 VERSION_PATTERN = re.compile(r"^(?=.{5,50}$)(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 STEP_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 Execution = Literal["host", "docker", "wasm", "builtin", "api"]
@@ -268,7 +268,8 @@ class RuntimeSpec(_Model, frozen=True, forbid_unknown_fields=True, kw_only=True)
     """How the spell runs."""
 
     execution: Execution
-    platforms: tuple[str, ...] = ()
+    # The os/arch targets a host or docker spell supports (empty: any); spell-runtime v1 names the key.
+    targets: tuple[str, ...] = msgspec.field(default=(), name="platforms")
     docker_image: str | None = None
     max_parallel_steps: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
     wasm: WasmSpec | None = None

@@ -7,11 +7,12 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import click
 
-__all__ = ["LazyGroup"]
+__all__ = ["LazyGroup", "verb_group"]
 
 
 class LazyGroup(click.Group):
@@ -45,3 +46,18 @@ class LazyGroup(click.Group):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(sorted(rows))
+
+
+def verb_group(
+    name: str, package: str, verbs: Mapping[str, str], *, help_text: str, subgroups: Collection[str] = ()
+) -> LazyGroup:
+    """The noun group ``name`` with one module per verb: ``verbs`` maps each verb to its one-line help.
+
+    Verb ``remove-key`` is ``<package>.remove_key:command``; a verb listed in ``subgroups`` is a
+    group of its own (``<package>.<verb>:group``).
+    """
+    lazy = {
+        verb: (f"{package}.{verb.replace('-', '_')}:{'group' if verb in subgroups else 'command'}", line)
+        for verb, line in verbs.items()
+    }
+    return LazyGroup(name=name, lazy=lazy, help=help_text)

@@ -31,7 +31,7 @@ from spell.platform.cast.relay import CancelRelay
 from spell.platform.cast.service import CastPolicy, CastService, cast_job
 from spell.platform.cast.slots import TenantSlots
 from spell.platform.cast.tasks import ORPHAN_GRACE_S, CastRunner
-from spell.platform.spell.service import RegistryPolicy, SpellService, runtime_allow_list
+from spell.platform.spell.service import GrimoirePolicy, SpellService, runtime_allow_list
 from spell.platform.webhook.secret import WebhookSecretService
 from spell.platform.webhook.service import WebhookSender
 from spell.queue.base import Queue
@@ -159,7 +159,7 @@ class Platform:
         )
         spells = SpellService(
             settings.bundles_dir,
-            RegistryPolicy(
+            GrimoirePolicy(
                 allow_unsigned=settings.allow_unsigned and not settings.force_require_signature,
                 runtimes=runtimes_allowed,
             ),

@@ -42,10 +42,9 @@ from spell.policy.rules import (
     EffectsGuard,
     ExecutionGuard,
     MaxRiskGuard,
+    NameListGuard,
     PolicyContext,
-    PublisherListGuard,
     SignatureGuard,
-    SpellListGuard,
 )
 
 __all__ = [
@@ -150,10 +149,13 @@ DEFAULT_POLICY = RuntimePolicy(version="v1", default="allow")
 def guards_for(policy: RuntimePolicy) -> AllOf[PolicyContext]:
     """The policy as a chain of guards, in evaluation order."""
     guards: list[Guard[PolicyContext]] = []
-    if policy.spells is not None:
-        guards.append(SpellListGuard(_opt(policy.spells.allow), tuple(policy.spells.deny or ())))
-    if policy.publishers is not None:
-        guards.append(PublisherListGuard(_opt(policy.publishers.allow), tuple(policy.publishers.deny or ())))
+    sections: tuple[tuple[Literal["spells", "publishers"], ListRules | None], ...] = (
+        ("spells", policy.spells),
+        ("publishers", policy.publishers),
+    )
+    for section, names in sections:
+        if names is not None:
+            guards.append(NameListGuard(section, _opt(names.allow), tuple(names.deny or ())))
     if policy.max_risk is not None:
         guards.append(MaxRiskGuard(policy.max_risk))
     if policy.runtime is not None and policy.runtime.allow_execution is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from spell.bundle.manifest import Effect, SpellManifest
 from spell.errors import PolicyViolation
@@ -14,10 +15,9 @@ __all__ = [
     "EffectsGuard",
     "ExecutionGuard",
     "MaxRiskGuard",
+    "NameListGuard",
     "PolicyContext",
-    "PublisherListGuard",
     "SignatureGuard",
-    "SpellListGuard",
 ]
 
 RISK_ORDER: dict[str, int] = {"low": 0, "medium": 1, "high": 2, "critical": 3}
@@ -67,33 +67,20 @@ def _deny(
 
 
 @dataclass(frozen=True)
-class SpellListGuard:
-    """``spells.deny`` then ``spells.allow`` (None: no allow list)."""
+class NameListGuard:
+    """``<section>.deny`` then ``<section>.allow`` (None: no allow list) over the spell id or publisher."""
 
+    section: Literal["spells", "publishers"]
     allow: tuple[str, ...] | None
     deny: tuple[str, ...] = ()
 
     def check(self, ctx: PolicyContext) -> None:
-        """Refuse a denied spell, or one missing from a given allow list."""
-        if ctx.spell_id in self.deny:
-            raise _deny(f"spell '{ctx.spell_id}' is denied", "spells.deny", ctx)
-        if self.allow is not None and ctx.spell_id not in self.allow:
-            raise _deny(f"spell '{ctx.spell_id}' is not allowed", "spells.allow", ctx)
-
-
-@dataclass(frozen=True)
-class PublisherListGuard:
-    """``publishers.deny`` then ``publishers.allow`` (None: no allow list)."""
-
-    allow: tuple[str, ...] | None
-    deny: tuple[str, ...] = ()
-
-    def check(self, ctx: PolicyContext) -> None:
-        """Refuse a denied publisher, or one missing from a given allow list."""
-        if ctx.publisher in self.deny:
-            raise _deny(f"publisher '{ctx.publisher}' is denied", "publishers.deny", ctx)
-        if self.allow is not None and ctx.publisher not in self.allow:
-            raise _deny(f"publisher '{ctx.publisher}' is not allowed", "publishers.allow", ctx)
+        """Refuse a denied name, or one missing from a given allow list."""
+        kind, name = ("spell", ctx.spell_id) if self.section == "spells" else ("publisher", ctx.publisher)
+        if name in self.deny:
+            raise _deny(f"{kind} '{name}' is denied", f"{self.section}.deny", ctx)
+        if self.allow is not None and name not in self.allow:
+            raise _deny(f"{kind} '{name}' is not allowed", f"{self.section}.allow", ctx)
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,11 @@ from spell.config.logs import LogSettings
 from spell.config.runtime import RuntimeSettings
 from spell.config.wasm import WasmSettings
 from spell.kit.time import utcnow
+from spell.local import CastOptions, LocalCast, LocalContext, Retention, RuntimeChoice, cast_local
+from spell.local.summary import render_summary
 from spell.runtimes.base import ProgressSink, Runtime
 from spell.runtimes.docker import DockerOptions
 from spell.runtimes.host.engine import EngineSettings
-from spell.runtimes.local import CastOptions, LocalCast, LocalContext, Retention, RuntimeChoice, cast_local
-from spell.runtimes.local.summary import render_summary
 
 __all__ = ["build_context", "print_result", "run_cast"]
 

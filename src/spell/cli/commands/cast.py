@@ -62,7 +62,7 @@ def command(
     Checks, in order (the first refusal stops the cast):
       resolve → input (-p / --input) → size cap (SPELL_RUNTIME_INPUT_MAX_BYTES) → JSON Schema →
       signature (required unless --allow-unsigned; policy signature.require_verified wins) →
-      policy → platform → risk (high/critical need --yes) → billing (--allow-billing and a
+      policy → target (os/arch) → risk (high/critical need --yes) → billing (--allow-billing and a
       licence) → connector tokens (CONNECTOR_<NAME>_TOKEN) → execution summary.
 
     Every cast writes an execution log; `spell log EXEC_ID` shows it and
@@ -83,7 +83,7 @@ def command(
     import sys
 
     from spell.cli.commands._local_cast import build_context, print_result, run_cast
-    from spell.runtimes.local import CastOptions
+    from spell.local import CastOptions
 
     def stage(name: str) -> None:
         if verbose:

@@ -29,8 +29,8 @@ def command(execution_id: str, ref: str, as_json: bool) -> None:
       spell get-output exec_01JD… step.fetch.json.items.0.id --json
     """
     from spell.config.home import SpellHome
+    from spell.local.logs import ExecutionLogs
     from spell.runtimes.host.outputs import resolve_output
-    from spell.runtimes.local.logs import ExecutionLogs
 
     record = ExecutionLogs(SpellHome.from_env().logs).read(execution_id)
     outputs = record.get("outputs")

@@ -59,7 +59,7 @@ def command(spell_id: str, version: str | None, as_json: bool) -> None:
         f"currency={m.billing.currency}",
         "runtime",
         f"  execution={m.runtime.execution} docker_image={m.runtime.docker_image or '-'} "
-        f"platforms={','.join(m.runtime.platforms)}",
+        f"platforms={','.join(m.runtime.targets)}",
         "checks",
         *([f"  type={c.type} params={json.dumps(c.params)}" for c in m.checks] or ["  (none)"]),
     ]

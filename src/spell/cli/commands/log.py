@@ -25,7 +25,7 @@ def command(execution_id: str, as_json: bool) -> None:
       spell log exec_01JD3Q8Z4W0000000000000000 --json | jq .steps
     """
     from spell.config.home import SpellHome
-    from spell.runtimes.local.logs import ExecutionLogs
+    from spell.local.logs import ExecutionLogs
 
     record = ExecutionLogs(SpellHome.from_env().logs).read(execution_id)
     emit(record, as_json=as_json, human=_human(record))

@@ -1,4 +1,4 @@
-"""Wire shapes of the registry (plain dicts built from rows; the API layer types them)."""
+"""Wire shapes of the grimoire (plain dicts built from rows; the API layer types them)."""
 
 from __future__ import annotations
 

@@ -37,7 +37,7 @@ from spell.signing.verifier import SignatureReport, check_bundle_signature
 from spell.storage.changes import CachedReads
 from spell.storage.session import UnitOfWork
 
-__all__ = ["RegistryPolicy", "SpellPage", "SpellService", "published_signature", "runtime_allow_list"]
+__all__ = ["GrimoirePolicy", "SpellPage", "SpellService", "published_signature", "runtime_allow_list"]
 
 SORTS = ("recent", "popular", "price")
 
@@ -54,7 +54,7 @@ def runtime_allow_list(*, host: bool = False, docker: bool = False) -> Execution
 
 
 @dataclass(frozen=True)
-class RegistryPolicy:
+class GrimoirePolicy:
     """What the operator allows to be published."""
 
     allow_unsigned: bool = False
@@ -70,9 +70,9 @@ class SpellPage:
 
 
 class SpellService:
-    """The registry over a bundles folder (``<bundles_dir>/<digest hex>/``)."""
+    """The grimoire over a bundles folder (``<bundles_dir>/<digest hex>/``)."""
 
-    def __init__(self, bundles_dir: Path, policy: RegistryPolicy, *, cache_ms: int = 0) -> None:
+    def __init__(self, bundles_dir: Path, policy: GrimoirePolicy, *, cache_ms: int = 0) -> None:
         self.bundles_dir = bundles_dir
         self.policy = policy
         self._manifests: dict[str, SpellManifest] = {}

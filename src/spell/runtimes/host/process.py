@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from spell.runtimes.host.sandbox import Sandbox, Spawned, Unconfined
+from spell.runtimes.host.sandbox import Sandbox, Spawned, SpawnRequest, Unconfined
 
 __all__ = ["OutputHook", "ProcessLimits", "ProcessResult", "run_process"]
 
@@ -161,8 +161,8 @@ def _spawn(
     for attempt in range(_ETXTBSY_TRIES):
         try:
             with stdin_path.open("rb") as stdin, out_path.open("wb") as out, err_path.open("wb") as err:
-                return sandbox.spawn(
-                    argv,
+                request = SpawnRequest(
+                    argv=argv,
                     root=root,
                     cwd=cwd,
                     env=env,
@@ -171,6 +171,7 @@ def _spawn(
                     stderr=err,
                     preexec=limits.preexec(),
                 )
+                return sandbox.spawn(request)
         except OSError as exc:
             if exc.errno != errno.ETXTBSY or attempt == _ETXTBSY_TRIES - 1:
                 raise

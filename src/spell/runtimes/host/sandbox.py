@@ -41,6 +41,7 @@ __all__ = [
     "UNSAFE_NONE",
     "BwrapSandbox",
     "Sandbox",
+    "SpawnRequest",
     "Spawned",
     "Unconfined",
     "sandbox_named",
@@ -65,6 +66,48 @@ _ETC = (
     "nsswitch.conf",
 )
 _TOP_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpawnRequest:
+    """A step process to start: ``argv`` (no shell) in ``cwd``, inside the cast's workspace ``root``."""
+
+    argv: list[str]
+    root: Path
+    cwd: Path
+    env: Mapping[str, str]
+    stdin: IO[bytes]
+    stdout: IO[bytes]
+    stderr: IO[bytes]
+    preexec: Callable[[], None]
+
+
+def _popen(
+    argv: list[str],
+    request: SpawnRequest,
+    *,
+    cwd: Path,
+    pass_fds: tuple[int, ...] = (),
+    user: int | None = None,
+    group: int | None = None,
+    extra_groups: list[int] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start ``argv`` with the request's streams and environment in a new session."""
+    return subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=dict(request.env),
+        stdin=request.stdin,
+        stdout=request.stdout,
+        stderr=request.stderr,
+        start_new_session=True,
+        preexec_fn=request.preexec,  # only setrlimit calls between fork and exec
+        close_fds=True,
+        pass_fds=pass_fds,
+        user=user,
+        group=group,
+        extra_groups=extra_groups,
+    )
 
 
 @dataclass
@@ -100,19 +143,8 @@ class Sandbox(Protocol):
     def prepare(self, root: Path) -> None:
         """Make the cast's workspace ``root`` usable by the step's user."""
 
-    def spawn(
-        self,
-        argv: list[str],
-        *,
-        root: Path,
-        cwd: Path,
-        env: Mapping[str, str],
-        stdin: IO[bytes],
-        stdout: IO[bytes],
-        stderr: IO[bytes],
-        preexec: Callable[[], None],
-    ) -> Spawned:
-        """Start ``argv`` (no shell) in a new session; ``root`` is the only host folder it may see."""
+    def spawn(self, request: SpawnRequest) -> Spawned:
+        """Start the request's process in a new session; its ``root`` is the only host folder it may see."""
 
 
 @dataclass(frozen=True)
@@ -127,32 +159,9 @@ class Unconfined:
     def prepare(self, root: Path) -> None:
         """Nothing to do: the step runs as the user who made the workspace."""
 
-    def spawn(
-        self,
-        argv: list[str],
-        *,
-        root: Path,
-        cwd: Path,
-        env: Mapping[str, str],
-        stdin: IO[bytes],
-        stdout: IO[bytes],
-        stderr: IO[bytes],
-        preexec: Callable[[], None],
-    ) -> Spawned:
-        """Start ``argv`` directly."""
-        del root
-        proc = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env=dict(env),
-            stdin=stdin,
-            stdout=stdout,
-            stderr=stderr,
-            start_new_session=True,
-            preexec_fn=preexec,  # only setrlimit calls between fork and exec
-            close_fds=True,
-        )
-        return Spawned(proc)
+    def spawn(self, request: SpawnRequest) -> Spawned:
+        """Start the request's ``argv`` directly."""
+        return Spawned(_popen(request.argv, request, cwd=request.cwd))
 
 
 @dataclass(frozen=True)
@@ -212,32 +221,15 @@ class BwrapSandbox:
             for name in (*dirs, *files):
                 os.chown(os.path.join(folder, name), self.uid, self.gid, follow_symlinks=False)
 
-    def spawn(
-        self,
-        argv: list[str],
-        *,
-        root: Path,
-        cwd: Path,
-        env: Mapping[str, str],
-        stdin: IO[bytes],
-        stdout: IO[bytes],
-        stderr: IO[bytes],
-        preexec: Callable[[], None],
-    ) -> Spawned:
-        """Start ``argv`` under bubblewrap and keep a pidfd of the namespace's init."""
+    def spawn(self, request: SpawnRequest) -> Spawned:
+        """Start the request's ``argv`` under bubblewrap and keep a pidfd of the namespace's init."""
         user, group, extra_groups = self._user()
         info_read, info_write = os.pipe()
         try:
-            proc = subprocess.Popen(
-                self._argv(argv, root=root, cwd=cwd, info_fd=info_write),
-                cwd=root,
-                env=dict(env),
-                stdin=stdin,
-                stdout=stdout,
-                stderr=stderr,
-                start_new_session=True,
-                preexec_fn=preexec,  # only setrlimit calls between fork and exec
-                close_fds=True,
+            proc = _popen(
+                self._argv(request.argv, root=request.root, cwd=request.cwd, info_fd=info_write),
+                request,
+                cwd=request.root,
                 pass_fds=(info_write,),
                 user=user,
                 group=group,

@@ -61,50 +61,34 @@ def run_module(
     """
     store = wasmtime.Store(engine)
     try:
-        return _run_in(
-            store, linked, stdin=stdin, limits=limits, grants=grants, watch=watch, egress=egress, argv0=argv0
+        store.set_limits(
+            memory_size=limits.max_memory_bytes,
+            table_elements=limits.max_table_elements,
+            instances=_MAX_INSTANCES,
+            tables=_MAX_TABLES,
+            memories=_MAX_MEMORIES,
         )
+        fuel = limits.fuel or 0
+        store.set_fuel(fuel)
+        ran = Ran()
+        wasi = _wasi_config(stdin, grants, argv0)
+        outputs = open_output(
+            wasi, stdout_limit=limits.max_stdout_bytes, stderr_limit=limits.max_stderr_bytes, watch=watch
+        )
+        try:
+            store.set_wasi(wasi)
+            instance = _start(store, linked, ran, watch, egress)
+        finally:
+            _collect(ran, outputs, watch)
+        ran.fuel_used = fuel - store.get_fuel()
+        if instance is not None:
+            # A cast has at most one linear memory (store limits); WASI modules export it as "memory".
+            ran.peak_memory = memory_bytes(store, instance)
+        return ran
     finally:
         # Freed now, not whenever the garbage collector finds it (a trap's traceback keeps this frame,
         # and so the store, in a cycle): wasmtime then releases the output sinks right after the cast.
         store.close()
-
-
-def _run_in(
-    store: wasmtime.Store,
-    linked: Callable[[], wasmtime.InstancePre],
-    *,
-    stdin: bytes,
-    limits: Limits,
-    grants: Grants,
-    watch: Watch,
-    egress: EgressClient | None,
-    argv0: str,
-) -> Ran:
-    store.set_limits(
-        memory_size=limits.max_memory_bytes,
-        table_elements=limits.max_table_elements,
-        instances=_MAX_INSTANCES,
-        tables=_MAX_TABLES,
-        memories=_MAX_MEMORIES,
-    )
-    fuel = limits.fuel or 0
-    store.set_fuel(fuel)
-    ran = Ran()
-    wasi = _wasi_config(stdin, grants, argv0)
-    outputs = open_output(
-        wasi, stdout_limit=limits.max_stdout_bytes, stderr_limit=limits.max_stderr_bytes, watch=watch
-    )
-    try:
-        store.set_wasi(wasi)
-        instance = _start(store, linked, ran, watch, egress)
-    finally:
-        _collect(ran, outputs, watch)
-    ran.fuel_used = fuel - store.get_fuel()
-    if instance is not None:
-        # A cast has at most one linear memory (store limits); WASI modules export it as "memory".
-        ran.peak_memory = memory_bytes(store, instance)
-    return ran
 
 
 def _start(

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import click
-
-from spell.cli.lazy import LazyGroup
+from spell.cli.lazy import verb_group
 
 __all__ = ["group"]
 
-VERBS: dict[str, tuple[str, str]] = {
-    "upgrade": ("spell.cli.commands.db.upgrade:command", "Apply migrations up to the newest revision."),
-}
+group = verb_group(
+    "db",
+    __name__,
+    {
+        "upgrade": "Apply migrations up to the newest revision.",
+    },
+    help_text="""Manage the platform database (SQLite by default, SPELL_DATABASE_URL for PostgreSQL).
 
-
-@click.group(name="db", cls=LazyGroup, lazy=VERBS)
-def group() -> None:
-    """Manage the platform database (SQLite by default, SPELL_DATABASE_URL for PostgreSQL).
-
-    \b
-    Examples:
-      spell db upgrade
-      SPELL_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/spell spell db upgrade
-    """
+\b
+Examples:
+  spell db upgrade
+  SPELL_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/spell spell db upgrade
+""",
+)

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import click
-
-from spell.cli.lazy import LazyGroup
+from spell.cli.lazy import verb_group
 
 __all__ = ["group"]
 
-VERBS: dict[str, tuple[str, str]] = {
-    "create": ("spell.cli.commands.keys.create:command", "Create an API key for a user (shown once)."),
-}
+group = verb_group(
+    "keys",
+    __name__,
+    {
+        "create": "Create an API key for a user (shown once).",
+    },
+    help_text="""Manage platform API keys from the server machine (remote: POST/GET/DELETE /v1/keys).
 
-
-@click.group(name="keys", cls=LazyGroup, lazy=VERBS)
-def group() -> None:
-    """Manage platform API keys from the server machine (remote: POST/GET/DELETE /v1/keys).
-
-    \b
-    Example:
-      spell keys create ops@example.com --name laptop --scope cast:invoke --scope spell:read
-    """
+\b
+Example:
+  spell keys create ops@example.com --name laptop --scope cast:invoke --scope spell:read
+""",
+)

@@ -2,31 +2,27 @@
 
 from __future__ import annotations
 
-import click
-
-from spell.cli.lazy import LazyGroup
+from spell.cli.lazy import verb_group
 
 __all__ = ["group"]
 
-_V = "spell.cli.commands.policy"
+group = verb_group(
+    "policy",
+    __name__,
+    {
+        "show": "Print the policy in force.",
+        "validate": "Check a candidate policy file without installing it.",
+        "set": "Validate a policy file and make it the local policy.",
+    },
+    help_text="""Show, validate and set the local policy ($SPELL_HOME/policy.json).
 
-VERBS: dict[str, tuple[str, str]] = {
-    "show": (f"{_V}.show:command", "Print the policy in force."),
-    "validate": (f"{_V}.validate:command", "Check a candidate policy file without installing it."),
-    "set": (f"{_V}.set:command", "Validate a policy file and make it the local policy."),
-}
+`spell cast` checks every cast against it before running. Keys (all optional but version and
+default; unknown keys are errors): spells.allow/deny, publishers.allow/deny, max_risk,
+runtime.allow_execution, effects.allow_types/deny_types/deny_mutations,
+signature.require_verified, rollback.require_full_compensation. No file means allow all.
 
-
-@click.group(name="policy", cls=LazyGroup, lazy=VERBS)
-def group() -> None:
-    """Show, validate and set the local policy ($SPELL_HOME/policy.json).
-
-    `spell cast` checks every cast against it before running. Keys (all optional but version and
-    default; unknown keys are errors): spells.allow/deny, publishers.allow/deny, max_risk,
-    runtime.allow_execution, effects.allow_types/deny_types/deny_mutations,
-    signature.require_verified, rollback.require_full_compensation. No file means allow all.
-
-    \b
-    Example policy.json:
-      {"version": "v1", "default": "deny", "publishers": {"allow": ["acme"]}, "max_risk": "medium"}
-    """
+\b
+Example policy.json:
+  {"version": "v1", "default": "deny", "publishers": {"allow": ["acme"]}, "max_risk": "medium"}
+""",
+)

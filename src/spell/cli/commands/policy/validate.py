@@ -6,15 +6,14 @@ from pathlib import Path
 
 import click
 
+from spell.cli.commands.policy._options import policy_file_option
 from spell.cli.output import emit, json_option
 
 __all__ = ["command"]
 
 
 @click.command(name="validate")
-@click.option(
-    "--file", "file", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Policy JSON."
-)
+@policy_file_option
 @json_option
 def command(file: Path, as_json: bool) -> None:
     """Check FILE against the policy schema (v1, strict keys); prints "policy valid"."""

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import click
-
-from spell.cli.lazy import LazyGroup
+from spell.cli.lazy import verb_group
 
 __all__ = ["group"]
 
-_V = "spell.cli.commands.sign"
+group = verb_group(
+    "sign",
+    __name__,
+    {
+        "keygen": "Make an Ed25519 key pair for signing bundles.",
+        "bundle": "Write spell.sig.json for a bundle folder.",
+    },
+    help_text="""Make signing keys and sign bundles.
 
-VERBS: dict[str, tuple[str, str]] = {
-    "keygen": (f"{_V}.keygen:command", "Make an Ed25519 key pair for signing bundles."),
-    "bundle": (f"{_V}.bundle:command", "Write spell.sig.json for a bundle folder."),
-}
-
-
-@click.group(name="sign", cls=LazyGroup, lazy=VERBS)
-def group() -> None:
-    """Make signing keys and sign bundles.
-
-    \b
-    Typical flow:
-      spell sign keygen acme                   # writes .spell-keys/acme__default.*
-      spell sign bundle ./hello --private-key .spell-keys/acme__default.private.pem
-    """
+\b
+Typical flow:
+  spell sign keygen acme                   # writes .spell-keys/acme__default.*
+  spell sign bundle ./hello --private-key .spell-keys/acme__default.private.pem
+""",
+)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import click
 
-from spell.cli.commands.trust._store import home_trust_store
+from spell.cli.commands.trust._store import home_trust_store, publisher_key
 from spell.cli.output import emit, json_option
 
 __all__ = ["command"]
 
 
 @click.command(name="remove-key")
-@click.argument("publisher")
-@click.option("--key-id", required=True, help="Key to forget.")
+@publisher_key("forget")
 @json_option
 def command(publisher: str, key_id: str, as_json: bool) -> None:
     """Forget one key of PUBLISHER; signatures by it become untrusted.

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import click
 
-from spell.cli.commands.trust._store import home_trust_store
+from spell.cli.commands.trust._store import home_trust_store, publisher_key
 from spell.cli.output import emit, json_option
 
 __all__ = ["command"]
 
 
 @click.command(name="restore-key")
-@click.argument("publisher")
-@click.option("--key-id", required=True, help="Key to restore.")
+@publisher_key("restore")
 @json_option
 def command(publisher: str, key_id: str, as_json: bool) -> None:
     """Make a revoked key of PUBLISHER active again."""

@@ -10,7 +10,7 @@ import pytest
 from spell.errors import InvalidInput, LogNotFound
 from spell.kit.ids import new_id
 from spell.kit.time import utcnow
-from spell.runtimes.local.logs import ExecutionLogs
+from spell.local.logs import ExecutionLogs
 
 
 def _write(logs: ExecutionLogs, n: int) -> list[str]:

@@ -17,14 +17,14 @@ from typing import Any
 from spell.config.wasm import WasmSettings
 from spell.errors import RuntimeFailure, SpellError, Timeout
 from spell.kit.time import to_rfc3339, utcnow
+from spell.local.dispatch import RuntimeChoice, runtime_for
+from spell.local.inputs import assemble_input
+from spell.local.logs import ExecutionLogs
+from spell.local.preflight import CastOptions, CastPlan, LocalContext, preflight
+from spell.local.redaction import Redactor
+from spell.local.summary import wasm_summary
 from spell.runtimes.base import CastRequest, CastResult, Outcome, ProgressSink
 from spell.runtimes.limits import limits_for
-from spell.runtimes.local.dispatch import RuntimeChoice, runtime_for
-from spell.runtimes.local.inputs import assemble_input
-from spell.runtimes.local.logs import ExecutionLogs
-from spell.runtimes.local.preflight import CastOptions, CastPlan, LocalContext, preflight
-from spell.runtimes.local.redaction import Redactor
-from spell.runtimes.local.summary import wasm_summary
 
 __all__ = ["LocalCast", "Retention", "cast_local"]
 

@@ -8,10 +8,10 @@ from typing import Any
 import wasmtime
 import yaml
 
+from tests.local.harness import install
 from tests.runtimes.host.bundles import SCHEMA
-from tests.runtimes.local.harness import install
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets" / "wasm"
+ASSETS = Path(__file__).resolve().parents[1] / "assets" / "wasm"
 
 
 def wasm_spell(

@@ -15,9 +15,9 @@ import pytest
 from spell.config.home import SpellHome
 from spell.errors import SpellError
 from spell.kit.time import utcnow
-from spell.runtimes.local import CastOptions, LocalCast, LocalContext, Retention, RuntimeChoice, cast_local
+from spell.local import CastOptions, LocalCast, LocalContext, Retention, RuntimeChoice, cast_local
 from tests.cli.run_cli import run_cli
-from tests.runtimes.local.harness import host_spell, use_home
+from tests.local.harness import host_spell, use_home
 
 TOKEN = "tok-PLANTED-connector-8842"
 INPUT_SECRET = "pw-PLANTED-input-7731"

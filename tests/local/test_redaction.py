@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from spell.runtimes.local.redaction import REDACTED, Redactor, is_secret_key
+from spell.local.redaction import REDACTED, Redactor, is_secret_key
 
 
 def test_known_secret_values_are_replaced_everywhere_in_text() -> None:

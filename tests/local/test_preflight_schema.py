@@ -10,8 +10,8 @@ import pytest
 from spell.config.home import SpellHome
 from spell.errors import SpellError
 from spell.kit.time import utcnow
-from spell.runtimes.local import CastOptions, LocalContext, preflight
-from tests.runtimes.local.harness import host_spell, use_home
+from spell.local import CastOptions, LocalContext, preflight
+from tests.local.harness import host_spell, use_home
 
 TYPED = {
     "type": "object",

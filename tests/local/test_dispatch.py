@@ -9,11 +9,11 @@ import pytest
 from spell.config.home import SpellHome
 from spell.config.wasm import WasmSettings
 from spell.kit.time import utcnow
+from spell.local import CastOptions, LocalContext, Retention, RuntimeChoice, cast_local
+from spell.local.logs import ExecutionLogs
 from spell.runtimes.base import CastRequest, CastResult, Outcome
-from spell.runtimes.local import CastOptions, LocalContext, Retention, RuntimeChoice, cast_local
-from spell.runtimes.local.logs import ExecutionLogs
-from tests.runtimes.local.harness import use_home
-from tests.runtimes.local.wasm_spells import wasm_spell
+from tests.local.harness import use_home
+from tests.local.wasm_spells import wasm_spell
 
 
 @pytest.fixture

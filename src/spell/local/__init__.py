@@ -5,11 +5,11 @@ exactly one execution log (``$SPELL_HOME/logs/<exec_id>.json``); everything logg
 raised is redacted with the cast's secrets first.
 """
 
-from spell.runtimes.local.cast import LocalCast, Retention, cast_local
-from spell.runtimes.local.dispatch import RuntimeChoice, runtime_for
-from spell.runtimes.local.logs import ExecutionLogs
-from spell.runtimes.local.preflight import CastOptions, LocalContext, preflight
-from spell.runtimes.local.redaction import Redactor
+from spell.local.cast import LocalCast, Retention, cast_local
+from spell.local.dispatch import RuntimeChoice, runtime_for
+from spell.local.logs import ExecutionLogs
+from spell.local.preflight import CastOptions, LocalContext, preflight
+from spell.local.redaction import Redactor
 
 __all__ = [
     "CastOptions",

@@ -23,7 +23,7 @@ def execution_summary(manifest: SpellManifest, signature: SignatureReport) -> di
         "billing": manifest.billing.to_dict(),
         "runtime": {
             "execution": manifest.runtime.execution,
-            "platforms": list(manifest.runtime.platforms),
+            "platforms": list(manifest.runtime.targets),
             "docker_image": manifest.runtime.docker_image,
             "max_parallel_steps": manifest.runtime.max_parallel_steps,
         },

@@ -1,14 +1,14 @@
 """Every check before a local cast runs, in a fixed order; the first refusal wins.
 
 Order: resolve → input assembly → size cap → strict JSON → JSON Schema 2020-12 → signature → policy →
-platform → risk → billing and entitlement → connector tokens → execution summary. The input, signature
+target (os/arch) → risk → billing and entitlement → connector tokens → execution summary. The input, signature
 and runtime checks are the server's own functions, so a cast is refused here exactly where it would
 be refused there.
 """
 
 from __future__ import annotations
 
-import platform as host_platform_module
+import platform
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,16 +25,16 @@ from spell.errors import (
     EntitlementRequired,
     PlatformMismatch,
 )
+from spell.local.inputs import assemble_input, check_input_size
+from spell.local.summary import execution_summary
 from spell.runtimes.egress import EgressPolicy
-from spell.runtimes.local.inputs import assemble_input, check_input_size
-from spell.runtimes.local.summary import execution_summary
 from spell.signing.trust import TrustStore
 from spell.signing.verifier import SignatureReport, SignatureRule, check_bundle_signature
 
 if TYPE_CHECKING:
     from spell.policy.file import NetworkRules
 
-__all__ = ["CastOptions", "CastPlan", "LocalContext", "host_platform", "platform_matches", "preflight"]
+__all__ = ["CastOptions", "CastPlan", "LocalContext", "host_target", "preflight", "target_matches"]
 
 _ARCH_ALIASES = {"x86_64": "amd64", "x64": "amd64", "aarch64": "arm64", "arm64": "arm64", "amd64": "amd64"}
 
@@ -62,7 +62,7 @@ class LocalContext:
     environ: Mapping[str, str]
     input_max_bytes: int
     now: datetime
-    platform: str = field(default_factory=lambda: host_platform())
+    target: str = field(default_factory=lambda: host_target())
 
 
 @dataclass
@@ -81,13 +81,13 @@ class CastPlan:
 Stage = Callable[[str], None]
 
 
-def host_platform() -> str:
-    """This machine as ``os/arch`` with spell-runtime's arch names aliased (``x64`` = ``amd64``)."""
-    machine = host_platform_module.machine().lower()
-    return f"{host_platform_module.system().lower()}/{_ARCH_ALIASES.get(machine, machine)}"
+def host_target() -> str:
+    """This machine as an ``os/arch`` target with spell-runtime's arch names aliased (``x64`` = ``amd64``)."""
+    machine = platform.machine().lower()
+    return f"{platform.system().lower()}/{_ARCH_ALIASES.get(machine, machine)}"
 
 
-def platform_matches(declared: tuple[str, ...], host: str) -> bool:
+def target_matches(declared: tuple[str, ...], host: str) -> bool:
     """True when ``host`` is among ``declared`` (after aliasing), or nothing is declared."""
     if not declared:
         return True
@@ -121,13 +121,13 @@ def preflight(options: CastOptions, ctx: LocalContext, *, stage: Stage | None = 
         policy = load_policy(ctx.home.policy_file)
         evaluate(policy, PolicyContext.from_manifest(manifest, signature_status=report.status))
         egress = egress_for(policy.network)
-    note("platform")
-    if manifest.runtime.execution in ("host", "docker") and not platform_matches(
-        manifest.runtime.platforms, ctx.platform
+    note("target")
+    if manifest.runtime.execution in ("host", "docker") and not target_matches(
+        manifest.runtime.targets, ctx.target
     ):
         raise PlatformMismatch(
-            f"platform mismatch: host={ctx.platform}, spell supports={','.join(manifest.runtime.platforms)}",
-            details={"host": ctx.platform, "platforms": list(manifest.runtime.platforms)},
+            f"target mismatch: host={ctx.target}, spell supports={','.join(manifest.runtime.targets)}",
+            details={"host": ctx.target, "platforms": list(manifest.runtime.targets)},
         )
     note("risk")
     if manifest.risk in ("high", "critical") and not options.yes:

@@ -14,7 +14,7 @@ from spell.signing.trust import TrustStore
 from tests.cli.run_cli import run_cli
 from tests.runtimes.host.bundles import make_bundle
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 DEMO_PRIVATE = ROOT / "examples" / "keys" / "samples__demo.private.pem"
 DEMO_PUBLIC = (ROOT / "examples" / "keys" / "samples__demo.public.b64url.txt").read_text().strip()
 EXAMPLES = ROOT / "examples" / "spells"
