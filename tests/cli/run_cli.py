@@ -7,6 +7,7 @@ tests go through it (inside click's runner isolation) rather than calling the gr
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -47,3 +48,9 @@ def run_cli(*args: str) -> CliResult:
         sys.stdout.flush()  # the isolated streams are buffered text wrappers
         sys.stderr.flush()
     return CliResult(code, out.getvalue().decode(), err.getvalue().decode())
+
+
+def table_rows(text: str) -> list[list[str]]:
+    """The cells of an aligned table as printed (header first), the rule under the header left out."""
+    rows = [line for line in text.splitlines() if line.strip() and set(line.strip()) != {"─"}]
+    return [re.split(r" {2,}", line.strip()) for line in rows]

@@ -149,6 +149,7 @@ def cast_local(
     )
     if wasm is not None:  # a document output: `get-output output` gives it back exactly
         record["output"] = result.output
+        record["stderr"] = result.log  # the guest's stderr, capped; `spell log` shows it
     safe_record = redactor.value(record)
     path = logs.write(safe_record)
     _prune(logs, retention, ctx)
