@@ -37,9 +37,9 @@ class CliResult:
         return error
 
 
-def run_cli(*args: str) -> CliResult:
-    """Run ``spell ARGS``; ``SPELL_HOME`` comes from the (monkeypatched) environment."""
-    with CliRunner().isolation() as (out, err, _):
+def run_cli(*args: str, stdin: bytes | str | None = None) -> CliResult:
+    """Run ``spell ARGS`` with ``stdin`` as standard input; ``SPELL_HOME`` comes from the environment."""
+    with CliRunner().isolation(input=stdin) as (out, err, _):
         try:
             main(list(args))
             code = 0

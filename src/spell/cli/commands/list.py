@@ -42,7 +42,14 @@ def command(as_json: bool) -> None:
         return
     columns = ("id@version", "name", "risk", "billing.enabled", "runtime.execution", "signature")
     cells = [
-        (f"{r['id']}@{r['version']}", r["name"], r["risk"], r["billing_enabled"], r["execution"], r["signature"])
+        (
+            f"{r['id']}@{r['version']}",
+            r["name"],
+            r["risk"],
+            r["billing_enabled"],
+            r["execution"],
+            r["signature"],
+        )
         for r in rows
     ]
     emit(rows, as_json=as_json, human=table(columns, cells))
