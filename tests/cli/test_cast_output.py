@@ -63,7 +63,7 @@ def test_input_dash_refuses_stdin_past_the_size_cap_without_reading_it_all(
     spell = host_spell(tmp_path, "bigstdin", ECHO_INPUT)
     monkeypatch.setenv("SPELL_RUNTIME_INPUT_MAX_BYTES", "64")
     result = run_cli("cast", spell, "--input", "-", "--json", stdin=json.dumps({"t": "x" * 10_000}).encode())
-    assert result.exit_code == 6
+    assert result.exit_code == 1
     assert result.error()["code"] == "PAYLOAD_TOO_LARGE"
     assert result.error()["details"] == {"size": 65, "limit": 64}
 
