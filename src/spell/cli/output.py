@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from spell.cli.console import colour_enabled
 from spell.errors import (
     AuthError,
     Conflict,
@@ -53,7 +54,8 @@ def emit(data: Any, *, as_json: bool, human: str | None = None) -> None:
     if as_json or human is None:
         click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
     else:
-        click.echo(human)
+        # click strips colour codes off a terminal; FORCE_COLOR (honoured by the console) keeps them.
+        click.echo(human, color=True if colour_enabled(sys.stdout) else None)
 
 
 def render_error(error: SpellError, *, as_json: bool) -> None:
