@@ -31,7 +31,9 @@ def command(source: str, registry_name: str | None, force: bool, as_json: bool) 
     The digest is recomputed, registry commit/digest pins are enforced (which pins are required
     is set by SPELL_REGISTRY_REQUIRED_PINS: none, commit, digest or both — the default), and the
     signature status is recorded in source.json. Installing the same version with the same
-    digest again changes nothing; a different digest needs --force. Progress goes to stderr.
+    digest and signature again changes nothing; the same files with a new signature (re-signed,
+    or signed for the first time) are installed again and reported as "resigned"; a different
+    digest needs --force. Progress goes to stderr (a spinner on a terminal).
 
     \b
     Examples:
@@ -74,7 +76,9 @@ def command(source: str, registry_name: str | None, force: bool, as_json: bool) 
     data: dict[str, Any] = {"id": spell.id, "version": spell.version, "status": outcome.status}
     data.update(path=str(spell.path), source=record)
     human = f"{spell.id}@{spell.version}"
-    if outcome.status != "installed":
+    if outcome.status == "resigned":
+        human += " (signature changed: re-installed with the new one)"
+    elif outcome.status != "installed":
         human += f" ({outcome.status})"
     if spell.source is not None:
         human += f"\ndigest: {spell.source.digest}\nsignature: {spell.source.signature}"
