@@ -193,7 +193,9 @@ def test_a_new_signature_of_the_same_files_is_installed_without_force(home: Path
     run_cli("sign", "keygen", "acme", "--key-id", "k1", "--out-dir", str(keys))
     public = (keys / "acme__k1.public.b64url.txt").read_text().strip()
     run_cli("trust", "add", "acme", public, "--key-id", "k1")
-    run_cli("sign", "bundle", str(bundle), "--private-key", str(keys / "acme__k1.private.pem"), "--key-id", "k1")
+    run_cli(
+        "sign", "bundle", str(bundle), "--private-key", str(keys / "acme__k1.private.pem"), "--key-id", "k1"
+    )
     resigned = run_cli("install", str(bundle))
     assert resigned.exit_code == 0, resigned.stderr
     assert "signature changed" in resigned.stdout
@@ -201,7 +203,9 @@ def test_a_new_signature_of_the_same_files_is_installed_without_force(home: Path
     assert run_cli("install", str(bundle), "--json").json()["status"] == "unchanged"
 
     run_cli("sign", "keygen", "acme", "--key-id", "k2", "--out-dir", str(keys))
-    run_cli("sign", "bundle", str(bundle), "--private-key", str(keys / "acme__k2.private.pem"), "--key-id", "k2")
+    run_cli(
+        "sign", "bundle", str(bundle), "--private-key", str(keys / "acme__k2.private.pem"), "--key-id", "k2"
+    )
     again = run_cli("install", str(bundle), "--json").json()
     assert again["status"] == "resigned"
     assert again["source"]["signature"] == "untrusted"  # k2 is not in the trust store

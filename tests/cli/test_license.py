@@ -27,7 +27,16 @@ def test_license_lifecycle(home: Path) -> None:
     assert run_cli("license", "list").stdout == "No licenses\n"
     assert run_cli("license", "add", "team", token).stdout == "added license=team\n"
     listed = table_rows(run_cli("license", "list").stdout)
-    assert listed[0] == ["name", "issuer", "mode", "currency", "max_amount", "expires_at", "revoked", "updated_at"]
+    assert listed[0] == [
+        "name",
+        "issuer",
+        "mode",
+        "currency",
+        "max_amount",
+        "expires_at",
+        "revoked",
+        "updated_at",
+    ]
     assert listed[1][:5] == ["team", "billing", "upfront", "USD", "10"]
     assert listed[1][6] == "false"
     assert token not in run_cli("license", "list", "--json").stdout

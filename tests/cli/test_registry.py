@@ -72,7 +72,10 @@ def test_a_hand_edited_config_is_invalid(home: Path) -> None:
 def test_validate_counts_spells_and_names_the_failing_index(home: Path, tmp_path: Path) -> None:
     good = _index(tmp_path, [{"id": "a/b", "version": "1.0.0", "source": "https://x/r.git#v1"}])
     run_cli("registry", "set", good)
-    assert table_rows(run_cli("registry", "validate").stdout) == [["name", "url", "spells"], ["default", good, "1"]]
+    assert table_rows(run_cli("registry", "validate").stdout) == [
+        ["name", "url", "spells"],
+        ["default", good, "1"],
+    ]
     bad = tmp_path / "bad.json"
     bad.write_text('{"version": "v1"}')
     run_cli("registry", "add", "broken", bad.as_uri())

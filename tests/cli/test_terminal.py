@@ -75,7 +75,9 @@ def test_the_completion_script_completes_commands_and_verbs() -> None:
     assert complete("spell completion ", 2) == ["bash", "zsh", "fish"]
 
 
-def test_tables_are_aligned_plain_text_off_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tables_are_aligned_plain_text_off_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SPELL_HOME", str(tmp_path / "home"))
     run_cli("install", str(write_spell(tmp_path / "a", version="1.0.0")))
     out = run_cli("list").stdout

@@ -33,7 +33,11 @@ def test_list_and_inspect_show_status(home: Path) -> None:
         {"publisher": "compat", "key_id": "k2", "status": "revoked"},
     ]
     listed = table_rows(run_cli("trust", "list").stdout)
-    assert listed == [["publisher", "key_id", "status"], ["compat", "k1", "active"], ["compat", "k2", "revoked"]]
+    assert listed == [
+        ["publisher", "key_id", "status"],
+        ["compat", "k1", "active"],
+        ["compat", "k2", "revoked"],
+    ]
     inspected = run_cli("trust", "inspect", "compat", "--json").json()
     assert [k["status"] for k in inspected["keys"]] == ["active", "revoked"]
     assert "fingerprint" in run_cli("trust", "inspect", "compat").stdout

@@ -55,15 +55,17 @@ def command(name: str, template: str, publisher: str, directory: Path | None, as
     spell_id = name if "/" in name else f"{publisher}/{name}"
     target = directory or Path(spell_id.rsplit("/", 1)[1])
     created = scaffold(spell_id, template=template, target=target)
+    built = "spell.wasm" in created
+    steps = next_steps(spell_id, target, built=built)
     data = {
         "id": spell_id,
         "template": template,
         "path": str(target),
         "files": created,
-        "built": "spell.wasm" in created,
+        "built": built,
+        "next": steps,
     }
-    data["next"] = next_steps(spell_id, target, built=bool(data["built"]))
-    human = [f"created {spell_id} in {target} ({template})", "next steps:", *(f"  {c}" for c in data["next"])]
+    human = [f"created {spell_id} in {target} ({template})", "next steps:", *(f"  {c}" for c in steps)]
     emit(data, as_json=as_json, human="\n".join(human))
 
 

@@ -1,4 +1,4 @@
-"""Input assembly for local casts: ``--input FILE`` (or ``-``, stdin) first, then ``-p dot.path=value`` on top."""
+"""Input assembly for local casts: ``--input FILE`` (or ``-``: stdin), then ``-p dot.path=value``."""
 
 from __future__ import annotations
 

@@ -33,8 +33,8 @@ from wasmtime import _ffi as ffi
 from spell.runtimes.wasm.interrupt import Watch
 
 __all__ = [
-    "NATIVE_OUTPUT",
     "LOG_BYTES",
+    "NATIVE_OUTPUT",
     "CappedSink",
     "MemfdSink",
     "OutputSink",

@@ -10,6 +10,8 @@ __all__ = ["group"]
 
 VERBS: dict[str, tuple[str, str]] = {
     "upgrade": ("spell.cli.commands.db.upgrade:command", "Apply migrations up to the newest revision."),
+    "current": ("spell.cli.commands.db.current:command", "Show the database's revision and the newest."),
+    "history": ("spell.cli.commands.db.history:command", "List the migrations, newest first."),
 }
 
 
@@ -20,5 +22,6 @@ def group() -> None:
     \b
     Examples:
       spell db upgrade
+      spell db current
       SPELL_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/spell spell db upgrade
     """
