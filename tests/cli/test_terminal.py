@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from spell.cli.app import COMMANDS, SECTIONS
-from spell.cli.console import colour_enabled, table
-from tests.bundle.spells import write_spell
+from spell.cli.console import activity, colour_enabled, table
+from tests.bundle.spells import make_git_repo, write_spell
 from tests.cli.run_cli import run_cli, table_rows
 
 
@@ -113,3 +113,39 @@ def test_table_cells_are_shown_as_text_not_markup(monkeypatch: pytest.MonkeyPatc
     monkeypatch.delenv("FORCE_COLOR", raising=False)
     text = table(("a", "b"), [("[bold]x[/bold]", None), (True, 3)])
     assert table_rows(text) == [["a", "b"], ["[bold]x[/bold]", "-"], ["true", "3"]]
+
+
+def _stages(stream: io.StringIO, monkeypatch: pytest.MonkeyPatch, **options: bool) -> str:
+    monkeypatch.setattr(sys, "stderr", stream)
+    with activity("working", **options) as report:
+        report("cloning https://example.test/repo.git")
+        report("checking out v1")
+    return stream.getvalue()
+
+
+def test_stages_are_plain_lines_off_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = _stages(io.StringIO(), monkeypatch)
+    assert text == "spell: cloning https://example.test/repo.git\nspell: checking out v1\n"
+
+
+def test_quiet_or_transient_stages_show_nothing_off_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _stages(io.StringIO(), monkeypatch, quiet=True) == ""
+    assert _stages(io.StringIO(), monkeypatch, transient=True) == ""
+
+
+def test_stages_on_a_terminal_stay_as_lines_under_a_spinner(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.setenv("NO_COLOR", "1")
+    text = _stages(_Tty(), monkeypatch)
+    assert "spell: cloning https://example.test/repo.git" in text
+    assert "spell: checking out v1" in text
+    assert "\x1b[?25l" in text  # the spinner hid the cursor while it ran
+
+
+def test_install_json_writes_nothing_to_stderr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPELL_HOME", str(tmp_path / "home"))
+    make_git_repo(tmp_path / "repo")
+    result = run_cli("install", f"file://{tmp_path / 'repo'}#v1", "--json")
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    assert result.json()["status"] == "installed"

@@ -44,7 +44,7 @@ def make_console(stream: IO[str] | None = None) -> Console:
     return Console(
         file=out,
         color_system="auto" if colour else None,
-        force_terminal=colour,
+        force_terminal=True if colour else None,  # FORCE_COLOR on a pipe; else rich asks the stream
         no_color=not colour,
         highlight=False,
         width=None if terminal else _UNBOUNDED_WIDTH,
@@ -80,24 +80,27 @@ def _cell(value: object) -> str:
 
 
 @contextlib.contextmanager
-def activity(title: str, *, quiet: bool = False) -> Iterator[Callable[[str], None]]:
+def activity(title: str, *, quiet: bool = False, transient: bool = False) -> Iterator[Callable[[str], None]]:
     """Show long work on stderr; yields the function that reports each stage.
 
-    On a terminal a spinner shows the current stage and each finished stage stays as one line; on
-    anything else each stage is one plain ``spell: ...`` line. ``quiet`` (``--json``) shows nothing.
+    On a terminal a spinner shows the current stage and each stage stays as one line; on anything
+    else each stage is one plain ``spell: ...`` line. ``quiet`` (``--json``) shows nothing;
+    ``transient`` work (usually quick) shows only the spinner, and nothing off a terminal.
     """
-    if quiet:
+    stream = sys.stderr
+    animated = stream.isatty() and os.environ.get("TERM") != "dumb"  # no animation in a file or log
+    if quiet or (transient and not animated):
         yield _ignore
         return
-    stream = sys.stderr
-    if not stream.isatty() or os.environ.get("TERM") == "dumb":  # no animation in a file or a log
+    if not animated:
         yield _plain_line(stream)
         return
     console = make_console(stream)
     with console.status(title) as status:
 
         def report(message: str) -> None:
-            console.print(f"[dim]spell:[/dim] {_escape(message)}")
+            if not transient:
+                console.print(f"[dim]spell:[/dim] {_escape(message)}")
             status.update(_escape(message))
 
         yield report

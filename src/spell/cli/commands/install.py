@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from spell.cli.console import activity
 from spell.cli.output import emit, json_option
 
 __all__ = ["command"]
@@ -40,8 +41,6 @@ def command(source: str, registry_name: str | None, force: bool, as_json: bool) 
       spell install ./hello
       spell install registry:acme/hello --registry mirror --json
     """
-    import sys
-
     from spell.bundle.install import install
     from spell.bundle.manifest import SpellManifest
     from spell.bundle.sources import FetchContext
@@ -55,22 +54,18 @@ def command(source: str, registry_name: str | None, force: bool, as_json: bool) 
     settings = RegistrySettings.from_env()
     trust = TrustStore(home.trust)
 
-    def progress(message: str) -> None:
-        if not as_json:
-            sys.stderr.write(f"spell: {message}\n")
-            sys.stderr.flush()
-
     def signature_status(root: Path, manifest: SpellManifest) -> str:
         return check_bundle_signature(root, manifest, trust).status
 
-    ctx = FetchContext(
-        registry_file=home.registry_file,
-        registry_name=registry_name,
-        required_pins=settings.required_pins,
-        progress=progress,
-        timeout_s=float(settings.fetch_timeout_s),
-    )
-    outcome = install(source, LocalStore(home.spells), ctx, signature_check=signature_status, force=force)
+    with activity(f"installing {source}", quiet=as_json) as progress:
+        ctx = FetchContext(
+            registry_file=home.registry_file,
+            registry_name=registry_name,
+            required_pins=settings.required_pins,
+            progress=progress,
+            timeout_s=float(settings.fetch_timeout_s),
+        )
+        outcome = install(source, LocalStore(home.spells), ctx, signature_check=signature_status, force=force)
     spell = outcome.spell
     record = spell.source.to_json() if spell.source else None
     data: dict[str, Any] = {"id": spell.id, "version": spell.version, "status": outcome.status}
