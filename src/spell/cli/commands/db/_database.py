@@ -105,22 +105,15 @@ def connect_check(url: str) -> None:
 
 def revisions(url: str) -> dict[str, Any]:
     """The database's current revision and the newest one this Spell has."""
-    from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
-    from spell.storage.engine import make_engine
-    from spell.storage.migrate import alembic_config
+    from spell.storage.migrate import alembic_config, current_revision
 
     connect_check(url)
     with database_errors(url):
         script = ScriptDirectory.from_config(alembic_config(url))
         head = script.get_current_head()
-        engine = make_engine(url)
-        try:
-            with engine.connect() as connection:
-                current = MigrationContext.configure(connection).get_current_revision()
-        finally:
-            engine.dispose()
+        current = current_revision(url)
         known = current is None or current in {rev.revision for rev in script.walk_revisions()}
     return {
         "database": shown_url(url),
