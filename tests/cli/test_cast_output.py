@@ -78,6 +78,9 @@ def test_a_failed_wasm_cast_prints_its_stderr_and_the_log_keeps_it(tmp_path: Pat
     newest = run_cli("log")  # no id: the newest log
     assert newest.exit_code == 0
     assert "--- stderr\nboom: the input was wrong" in newest.stdout
+    as_json = run_cli("cast", spell, "--json")
+    assert as_json.json()["stderr"] == "boom: the input was wrong\n"
+    assert as_json.error()["code"] == "RUNTIME_FAILED"  # stderr holds only the JSON error
     record = run_cli("log", "--json").json()
     assert record["stderr"] == "boom: the input was wrong\n"
     assert record["outcome"] == "FAILED"

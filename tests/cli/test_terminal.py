@@ -149,3 +149,21 @@ def test_install_json_writes_nothing_to_stderr(tmp_path: Path, monkeypatch: pyte
     assert result.exit_code == 0
     assert result.stderr == ""
     assert result.json()["status"] == "installed"
+
+
+def _rendered_error(monkeypatch: pytest.MonkeyPatch, force_colour: str) -> str:
+    from spell.cli.output import render_error
+    from spell.errors import InvalidInput
+
+    monkeypatch.setenv("FORCE_COLOR", force_colour)
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    render_error(InvalidInput("bad", hint="do better"), as_json=False)
+    return stream.getvalue()
+
+
+def test_errors_are_coloured_only_where_colour_is_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _rendered_error(monkeypatch, "") == "error: bad [VALIDATION_ERROR]\nhint: do better\n"
+    coloured = _rendered_error(monkeypatch, "1")
+    assert "\x1b[31m" in coloured
+    assert "bad [VALIDATION_ERROR]" in coloured

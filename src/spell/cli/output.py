@@ -63,6 +63,8 @@ def render_error(error: SpellError, *, as_json: bool) -> None:
     if as_json:
         sys.stderr.write(json.dumps({"ok": False, "error": error.to_dict()}, sort_keys=True) + "\n")
         return
-    sys.stderr.write(f"error: {error.message} [{error.code}]\n")
+    colour = colour_enabled(sys.stderr)
+    label = click.style("error:", fg="red", bold=True) if colour else "error:"
+    sys.stderr.write(f"{label} {error.message} [{error.code}]\n")
     if error.hint:
-        sys.stderr.write(f"hint: {error.hint}\n")
+        sys.stderr.write(f"{click.style('hint:', fg='yellow') if colour else 'hint:'} {error.hint}\n")

@@ -64,6 +64,7 @@ class LocalCast:
             "output": self.record.get("output", self.outputs),
             "usage": self.record.get("usage", {}),
             "artifacts": self.record.get("artifacts", []),
+            "stderr": self.record.get("stderr", ""),  # a wasm spell's, capped; empty for steps
             "message": self.message,
         }
 
