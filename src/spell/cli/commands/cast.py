@@ -81,7 +81,8 @@ def command(
     under $SPELL_HOME/artifacts/EXEC_ID and listed with their sha256. Ctrl-C cancels the
     cast (the log records CANCELED); a second Ctrl-C interrupts at once.
 
-    --json prints execution_id, outcome, output, outputs, usage, artifacts and the summary.
+    --json prints execution_id, outcome, output, outputs, usage, artifacts, stderr (a wasm
+    spell's, capped) and the summary.
 
     \b
     Examples:
