@@ -74,6 +74,7 @@ that raises it; everything else is here. A test keeps this tree equal to the cla
     │   └── EngineUnavailable (ENGINE_UNAVAILABLE, 503)
     │       └── SandboxUnavailable (SANDBOX_UNAVAILABLE)
     ├── FetchFailed (FETCH_FAILED, 502)
+    ├── DatabaseUnavailable (DATABASE_UNAVAILABLE, 503)
     ├── PaymentsUnavailable (PAYMENTS_UNAVAILABLE, 503)  [platform.billing]
     ├── Overloaded (OVERLOADED, 503)
     ├── LedgerUnbalanced (LEDGER_UNBALANCED)  [platform.ledger]
@@ -91,6 +92,7 @@ __all__ = [
     "ConfirmationRequired",
     "Conflict",
     "ConnectorTokenMissing",
+    "DatabaseUnavailable",
     "EgressDenied",
     "EngineUnavailable",
     "EntitlementRequired",
@@ -463,3 +465,10 @@ class FetchFailed(SpellError):
 
     code = "FETCH_FAILED"
     status_code = 502
+
+
+class DatabaseUnavailable(SpellError):
+    """The platform database cannot be reached or opened (server down, wrong host, no such database)."""
+
+    code = "DATABASE_UNAVAILABLE"
+    status_code = 503

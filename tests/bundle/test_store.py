@@ -189,3 +189,10 @@ def test_a_missing_id_file_is_reported_by_list(tmp_path: Path) -> None:
     with pytest.raises(SpellError) as exc:
         store.list()
     assert exc.value.code == "STORE_INCONSISTENT"
+
+
+def test_the_store_compares_the_file_signing_writes() -> None:
+    from spell.bundle import store
+    from spell.signing.signature import SIGNATURE_FILE
+
+    assert store._SIGNATURE_FILE == SIGNATURE_FILE

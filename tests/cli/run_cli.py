@@ -7,6 +7,7 @@ tests go through it (inside click's runner isolation) rather than calling the gr
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -36,9 +37,9 @@ class CliResult:
         return error
 
 
-def run_cli(*args: str) -> CliResult:
-    """Run ``spell ARGS``; ``SPELL_HOME`` comes from the (monkeypatched) environment."""
-    with CliRunner().isolation() as (out, err, _):
+def run_cli(*args: str, stdin: bytes | str | None = None) -> CliResult:
+    """Run ``spell ARGS`` with ``stdin`` as standard input; ``SPELL_HOME`` comes from the environment."""
+    with CliRunner().isolation(input=stdin) as (out, err, _):
         try:
             main(list(args))
             code = 0
@@ -47,3 +48,9 @@ def run_cli(*args: str) -> CliResult:
         sys.stdout.flush()  # the isolated streams are buffered text wrappers
         sys.stderr.flush()
     return CliResult(code, out.getvalue().decode(), err.getvalue().decode())
+
+
+def table_rows(text: str) -> list[list[str]]:
+    """The cells of an aligned table as printed (header first), the rule under the header left out."""
+    rows = [line for line in text.splitlines() if line.strip() and set(line.strip()) != {"─"}]
+    return [re.split(r" {2,}", line.strip()) for line in rows]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -96,3 +98,31 @@ def test_scaffold_refuses_a_template_it_does_not_ship(tmp_path: Path) -> None:
         scaffold("acme/x", template="cobol", target=tmp_path / "x")
     assert info.value.code == "VALIDATION_ERROR"
     assert not (tmp_path / "x").exists()
+
+
+def test_the_next_steps_init_prints_take_the_project_to_a_cast(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    printed = run_cli("init", "acme/hello").stdout.splitlines()
+    assert printed[1] == "next steps:"
+    steps = [line.strip() for line in printed[2:]]
+    assert steps[0] == "cd hello"
+    assert steps[-1] == "spell cast acme/hello -p name=world"
+    spell_bin = Path(sys.executable).parent
+    env = {
+        **os.environ,
+        "PATH": f"{spell_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        "SPELL_HOME": str(tmp_path / "home"),
+    }
+    script = "set -e\n" + "\n".join(steps) + "\n"
+    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert '"name": "world"' in done.stdout  # the template echoes its input
+    assert "(SUCCEEDED)" in done.stdout
+
+
+def test_a_project_that_needs_building_is_built_before_it_is_signed(tmp_path: Path) -> None:
+    target = tmp_path / "my wc"
+    payload = run_cli("init", "acme/wc", "--template", "c", "--dir", str(target), "--json").json()
+    assert payload["next"][:3] == [f"cd '{target}'", "./build.sh", "spell sign keygen acme"]

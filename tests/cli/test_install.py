@@ -183,3 +183,29 @@ def test_a_nonsense_trust_file_stops_the_install_before_the_store_changes(home: 
     (home / "trust" / "publishers" / expected["trust_file_name"]).write_text("{nonsense")
     bundle = copy_compat_bundle(tmp_path / "greet")
     assert _refused(home, str(bundle))["code"] == "INVALID_TRUST_FILE"
+
+
+def test_a_new_signature_of_the_same_files_is_installed_without_force(home: Path, tmp_path: Path) -> None:
+    bundle = write_spell(tmp_path / "a", text="one")
+    assert run_cli("install", str(bundle), "--json").json()["source"]["signature"] == "unsigned"
+
+    keys = tmp_path / "keys"
+    run_cli("sign", "keygen", "acme", "--key-id", "k1", "--out-dir", str(keys))
+    public = (keys / "acme__k1.public.b64url.txt").read_text().strip()
+    run_cli("trust", "add", "acme", public, "--key-id", "k1")
+    run_cli(
+        "sign", "bundle", str(bundle), "--private-key", str(keys / "acme__k1.private.pem"), "--key-id", "k1"
+    )
+    resigned = run_cli("install", str(bundle))
+    assert resigned.exit_code == 0, resigned.stderr
+    assert "signature changed" in resigned.stdout
+    assert run_cli("inspect", "acme/hello", "--json").json()["source"]["signature"] == "verified"
+    assert run_cli("install", str(bundle), "--json").json()["status"] == "unchanged"
+
+    run_cli("sign", "keygen", "acme", "--key-id", "k2", "--out-dir", str(keys))
+    run_cli(
+        "sign", "bundle", str(bundle), "--private-key", str(keys / "acme__k2.private.pem"), "--key-id", "k2"
+    )
+    again = run_cli("install", str(bundle), "--json").json()
+    assert again["status"] == "resigned"
+    assert again["source"]["signature"] == "untrusted"  # k2 is not in the trust store

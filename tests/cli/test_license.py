@@ -6,7 +6,7 @@ import pytest
 
 from spell.kit.time import utcnow
 from tests.bundle.spells import snapshot
-from tests.cli.run_cli import run_cli
+from tests.cli.run_cli import run_cli, table_rows
 from tests.signing.entitlements import make_token, trusted_issuer
 
 
@@ -26,9 +26,19 @@ def test_license_lifecycle(home: Path) -> None:
     token = make_token(key, **_window())
     assert run_cli("license", "list").stdout == "No licenses\n"
     assert run_cli("license", "add", "team", token).stdout == "added license=team\n"
-    listed = run_cli("license", "list").stdout.splitlines()
-    assert listed[0] == "name\tissuer\tmode\tcurrency\tmax_amount\texpires_at\trevoked\tupdated_at"
-    assert listed[1].startswith("team\tbilling\tupfront\tUSD\t10\t")
+    listed = table_rows(run_cli("license", "list").stdout)
+    assert listed[0] == [
+        "name",
+        "issuer",
+        "mode",
+        "currency",
+        "max_amount",
+        "expires_at",
+        "revoked",
+        "updated_at",
+    ]
+    assert listed[1][:5] == ["team", "billing", "upfront", "USD", "10"]
+    assert listed[1][6] == "false"
     assert token not in run_cli("license", "list", "--json").stdout
     assert "revoked: false" in run_cli("license", "inspect", "team").stdout
     assert run_cli("license", "revoke", "team", "--reason", "refund").stdout == "revoked license=team\n"

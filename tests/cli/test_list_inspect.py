@@ -6,7 +6,7 @@ import pytest
 
 from spell.kit.encoding import storage_key
 from tests.bundle.spells import write_spell
-from tests.cli.run_cli import run_cli
+from tests.cli.run_cli import run_cli, table_rows
 
 
 @pytest.fixture
@@ -20,11 +20,11 @@ def test_list_is_empty_then_shows_each_version(home: Path, tmp_path: Path) -> No
     assert run_cli("list", "--json").json() == []
     run_cli("install", str(write_spell(tmp_path / "a", version="1.0.0")))
     run_cli("install", str(write_spell(tmp_path / "b", version="1.1.0")))
-    lines = run_cli("list").stdout.splitlines()
-    assert lines[0] == "id@version\tname\trisk\tbilling.enabled\truntime.execution"
-    assert lines[1:] == [
-        "acme/hello@1.0.0\tHello\tlow\tfalse\thost",
-        "acme/hello@1.1.0\tHello\tlow\tfalse\thost",
+    rows = table_rows(run_cli("list").stdout)
+    assert rows[0] == ["id@version", "name", "risk", "billing.enabled", "runtime.execution", "signature"]
+    assert rows[1:] == [
+        ["acme/hello@1.0.0", "Hello", "low", "false", "host", "unsigned"],
+        ["acme/hello@1.1.0", "Hello", "low", "false", "host", "unsigned"],
     ]
 
 

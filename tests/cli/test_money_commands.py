@@ -26,7 +26,7 @@ def test_credit_adds_to_the_wallet_once_per_reference(home: Path) -> None:
     again = run_cli("admin", "credit", "alice@example.com", "10.50", "--reference", "inv-1", "--json")
     assert again.json()["balance"]["amount_micros"] == 10_500_000
     human = run_cli("admin", "credit", "alice@example.com", "1")
-    assert "balance 11.500000 USD" in human.stdout
+    assert "balance 11.50 USD" in human.stdout
     assert run_cli("audit", "verify", "--json").json()["records"] == 2  # one grant per reference
 
 

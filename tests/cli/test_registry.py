@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.bundle.spells import make_git_repo, snapshot
-from tests.cli.run_cli import run_cli
+from tests.cli.run_cli import run_cli, table_rows
 
 
 @pytest.fixture
@@ -31,10 +31,10 @@ def test_set_show_add_remove(home: Path) -> None:
     assert run_cli("registry", "add", "mirror", "https://m.example.test/i.json").stdout == (
         "mirror\thttps://m.example.test/i.json\n"
     )
-    assert run_cli("registry", "show").stdout.splitlines() == [
-        "name\turl",
-        "default\thttps://r.example.test/i.json",
-        "mirror\thttps://m.example.test/i.json",
+    assert table_rows(run_cli("registry", "show").stdout) == [
+        ["name", "url"],
+        ["default", "https://r.example.test/i.json"],
+        ["mirror", "https://m.example.test/i.json"],
     ]
     assert [i["name"] for i in run_cli("registry", "show", "--json").json()["indexes"]] == [
         "default",
@@ -72,7 +72,10 @@ def test_a_hand_edited_config_is_invalid(home: Path) -> None:
 def test_validate_counts_spells_and_names_the_failing_index(home: Path, tmp_path: Path) -> None:
     good = _index(tmp_path, [{"id": "a/b", "version": "1.0.0", "source": "https://x/r.git#v1"}])
     run_cli("registry", "set", good)
-    assert run_cli("registry", "validate").stdout == f"default\t{good}\t1\n"
+    assert table_rows(run_cli("registry", "validate").stdout) == [
+        ["name", "url", "spells"],
+        ["default", good, "1"],
+    ]
     bad = tmp_path / "bad.json"
     bad.write_text('{"version": "v1"}')
     run_cli("registry", "add", "broken", bad.as_uri())

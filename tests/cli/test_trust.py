@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from tests.bundle.factories import compat_expected
-from tests.cli.run_cli import run_cli
+from tests.cli.run_cli import run_cli, table_rows
 
 KEY = compat_expected()["public_key_base64url"]
 
@@ -32,8 +32,12 @@ def test_list_and_inspect_show_status(home: Path) -> None:
         {"publisher": "compat", "key_id": "k1", "status": "active"},
         {"publisher": "compat", "key_id": "k2", "status": "revoked"},
     ]
-    listed = run_cli("trust", "list").stdout.splitlines()
-    assert listed == ["publisher\tkey_id\tstatus", "compat\tk1\tactive", "compat\tk2\trevoked"]
+    listed = table_rows(run_cli("trust", "list").stdout)
+    assert listed == [
+        ["publisher", "key_id", "status"],
+        ["compat", "k1", "active"],
+        ["compat", "k2", "revoked"],
+    ]
     inspected = run_cli("trust", "inspect", "compat", "--json").json()
     assert [k["status"] for k in inspected["keys"]] == ["active", "revoked"]
     assert "fingerprint" in run_cli("trust", "inspect", "compat").stdout

@@ -14,6 +14,7 @@ from spell.kit.money import (
     allocate,
     ceil_div,
     check_currency,
+    format_micros,
     minor_unit_exponent,
     parse_micros,
     share_bps,
@@ -145,3 +146,29 @@ def test_parse_micros_refuses_amounts_past_the_largest(text: str) -> None:
     with pytest.raises(ValueError, match="largest amount"):
         parse_micros(text)
     assert parse_micros("9007199254.740991") == MAX_MICROS
+
+
+@pytest.mark.parametrize(
+    ("micros", "currency", "text"),
+    [
+        (11_500_000, "USD", "11.50 USD"),
+        (0, "USD", "0.00 USD"),
+        (125, "USD", "0.000125 USD"),
+        (-1_000_001, "USD", "-1.000001 USD"),
+        (500_000_000, "JPY", "500 JPY"),
+        (500_500_000, "JPY", "500.5 JPY"),
+        (1_234_000, "KWD", "1.234 KWD"),
+        (10_000, "USD", "0.01 USD"),
+    ],
+)
+def test_amounts_print_with_the_minor_places_and_no_rounding(micros: int, currency: str, text: str) -> None:
+    assert format_micros(micros, currency) == text
+    assert str(Money(micros, currency)) == text
+    assert parse_micros(text.split()[0]) == micros  # what is printed reads back exactly
+
+
+def test_only_integer_micros_are_printed() -> None:
+    with pytest.raises(TypeError):
+        format_micros(1.5, "USD")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="currency"):
+        format_micros(1, "usd")

@@ -30,6 +30,9 @@ from spell.kit.encoding import storage_key
 __all__ = ["ID_FILE", "AddOutcome", "InstalledSpell", "LocalStore", "version_key"]
 
 ID_FILE = "spell.id.txt"
+# spell.signing.signature.SIGNATURE_FILE (signing sits above bundle): outside the digest, so a new
+# signature of the same files is noticed by comparing this file.
+_SIGNATURE_FILE = "spell.sig.json"
 _STAGING_PREFIX = ".staging-"
 
 
@@ -54,10 +57,11 @@ class InstalledSpell:
 
 @dataclass(frozen=True)
 class AddOutcome:
-    """What ``LocalStore.add`` did: installed fresh, found it identical already, or replaced it."""
+    """What ``LocalStore.add`` did: installed fresh, found it identical already, replaced it, or
+    replaced it because only its signature file changed (``resigned``)."""
 
     spell: InstalledSpell
-    status: Literal["installed", "unchanged", "replaced"]
+    status: Literal["installed", "unchanged", "replaced", "resigned"]
 
 
 class LocalStore:
@@ -119,7 +123,8 @@ class LocalStore:
     ) -> AddOutcome:
         """Copy a bundle into the store atomically.
 
-        The same version with the same digest is a no-op; a different digest at an installed
+        The same version with the same digest and signature file is a no-op; the same digest
+        with another signature file replaces it (``resigned``); a different digest at an installed
         version is ``AlreadyExists`` unless ``force`` replaces it.
         """
         id_dir = self.id_dir(manifest.id)
@@ -127,12 +132,15 @@ class LocalStore:
         if id_dir.exists():
             self._check_id_file(id_dir, manifest.id)
         replacing = target.exists()
+        resigned = False
         if replacing:
             existing = self._load(manifest.id, manifest.version)
             same = existing.source is not None and _same_digest(existing.source.digest, source.digest)
             if same and not force:
-                return AddOutcome(existing, "unchanged")
-            if not force:
+                if _read_or_none(target / _SIGNATURE_FILE) == _read_or_none(bundle_dir / _SIGNATURE_FILE):
+                    return AddOutcome(existing, "unchanged")
+                resigned = True
+            elif not force:
                 raise AlreadyExists(
                     f"already installed: {manifest.id}@{manifest.version} (with another digest)",
                     details={
@@ -152,7 +160,10 @@ class LocalStore:
             self._commit(staging, staged, id_dir, target, manifest.id, replacing=replacing)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        return AddOutcome(self._load(manifest.id, manifest.version), "replaced" if replacing else "installed")
+        status: Literal["installed", "replaced", "resigned"] = (
+            "resigned" if resigned else "replaced" if replacing else "installed"
+        )
+        return AddOutcome(self._load(manifest.id, manifest.version), status)
 
     def remove(self, spell_id: str, version: str | None = None) -> builtins.list[str]:
         """Remove one version (or all when None); the id folder goes with its last version."""
@@ -226,6 +237,13 @@ class LocalStore:
             raise StoreInconsistent(
                 f"{id_dir / ID_FILE} is missing or unreadable", details={"path": str(id_dir)}
             ) from exc
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
 
 
 def _same_digest(left: str | None, right: str | None) -> bool:

@@ -52,12 +52,43 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "keys": (f"{_C}.keys:group", "Create platform API keys (server side)."),
     "ledger": (f"{_C}.ledger:group", "Verify the money ledger (server side)."),
     "audit": (f"{_C}.audit:group", "Verify the hash-chained audit log (server side)."),
+    "completion": (f"{_C}.completion:command", "Print the shell completion script (bash, zsh or fish)."),
+}
+
+# How `spell --help` groups the commands, by who runs them; a name this build lacks is skipped.
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "Maker commands (build and sign spells)": ("init", "pack", "sign"),
+    "Caster commands (install and run spells here)": (
+        "install",
+        "list",
+        "inspect",
+        "verify",
+        "cast",
+        "log",
+        "get-output",
+        "trust",
+        "policy",
+        "license",
+        "registry",
+    ),
+    "Remote commands (a Spell server, through a profile)": (
+        "login",
+        "logout",
+        "publish",
+        "casts",
+        "artifacts",
+        "budget",
+        "usage",
+        "earnings",
+    ),
+    "Operator commands (run the server)": ("serve", "db", "admin", "keys", "ledger", "audit"),
 }
 
 
 @click.group(
     cls=LazyGroup,
     lazy=COMMANDS,
+    sections=SECTIONS,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(package_name="spell-platform", prog_name="spell")

@@ -16,11 +16,22 @@ __all__ = ["LazyGroup", "verb_group"]
 
 
 class LazyGroup(click.Group):
-    """Subcommands given as ``{"name": ("module.path:attr", "one-line help")}``."""
+    """Subcommands given as ``{"name": ("module.path:attr", "one-line help")}``.
 
-    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str]] | None = None, **kwargs: Any) -> None:
+    ``sections`` (``{"Title": ("name", ...)}``) splits ``--help`` into titled lists, in the given
+    order; names a build does not have are skipped and commands no section names go last.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        lazy: dict[str, tuple[str, str]] | None = None,
+        sections: dict[str, tuple[str, ...]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._lazy = dict(lazy or {})
+        self._sections = dict(sections or {})
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self._lazy})
@@ -37,15 +48,27 @@ class LazyGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """List lazy commands from their registered help, without importing them."""
+        rows = dict(self._lazy_rows())
+        placed: set[str] = set()
+        for title, names in self._sections.items():
+            shown = [(name, rows[name]) for name in names if name in rows]
+            placed.update(name for name, _ in shown)
+            if shown:
+                with formatter.section(title):
+                    formatter.write_dl(shown)
+        rest = sorted((name, text) for name, text in rows.items() if name not in placed)
+        if rest:
+            with formatter.section("Other commands" if placed else "Commands"):
+                formatter.write_dl(rest)
+
+    def _lazy_rows(self) -> list[tuple[str, str]]:
         rows = [(name, self._lazy[name][1]) for name in sorted(self._lazy)]
         rows += [
             (name, cmd.get_short_help_str(60))
             for name, cmd in sorted(self.commands.items())
             if name not in self._lazy and not cmd.hidden
         ]
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(sorted(rows))
+        return rows
 
 
 def verb_group(

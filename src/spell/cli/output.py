@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from spell.cli.console import colour_enabled
 from spell.errors import (
     AuthError,
     Conflict,
@@ -53,7 +54,8 @@ def emit(data: Any, *, as_json: bool, human: str | None = None) -> None:
     if as_json or human is None:
         click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
     else:
-        click.echo(human)
+        # click strips colour codes off a terminal; FORCE_COLOR (honoured by the console) keeps them.
+        click.echo(human, color=True if colour_enabled(sys.stdout) else None)
 
 
 def render_error(error: SpellError, *, as_json: bool) -> None:
@@ -61,6 +63,8 @@ def render_error(error: SpellError, *, as_json: bool) -> None:
     if as_json:
         sys.stderr.write(json.dumps({"ok": False, "error": error.to_dict()}, sort_keys=True) + "\n")
         return
-    sys.stderr.write(f"error: {error.message} [{error.code}]\n")
+    colour = colour_enabled(sys.stderr)
+    label = click.style("error:", fg="red", bold=True) if colour else "error:"
+    sys.stderr.write(f"{label} {error.message} [{error.code}]\n")
     if error.hint:
-        sys.stderr.write(f"hint: {error.hint}\n")
+        sys.stderr.write(f"{click.style('hint:', fg='yellow') if colour else 'hint:'} {error.hint}\n")

@@ -20,6 +20,7 @@ __all__ = [
     "allocate",
     "ceil_div",
     "check_currency",
+    "format_micros",
     "minor_unit_exponent",
     "parse_micros",
     "share_bps",
@@ -76,6 +77,19 @@ def parse_micros(text: str) -> int:
 def minor_unit_exponent(currency: str) -> int:
     """Decimal places of the currency's minor unit (2 for USD, 0 for JPY, 3 for KWD)."""
     return _EXPONENTS.get(check_currency(currency), 2)
+
+
+def format_micros(micros: int, currency: str) -> str:
+    """How people read an amount: ``"11.50 USD"``, ``"0.000125 USD"``, ``"500 JPY"``.
+
+    The currency's minor-unit places are always shown, more only as far as the amount needs
+    (up to the micro-unit), so nothing is rounded away. The one way amounts are printed.
+    """
+    _check_int(micros, "micros")
+    units, rest = divmod(abs(micros), MICROS_PER_UNIT)
+    fraction = f"{rest:06d}".rstrip("0").ljust(minor_unit_exponent(currency), "0")
+    sign = "-" if micros < 0 else ""
+    return f"{sign}{units}{'.' + fraction if fraction else ''} {currency}"
 
 
 def ceil_div(numerator: int, denominator: int) -> int:
@@ -185,6 +199,4 @@ class Money:
         return {"amount_micros": self.micros, "currency": self.currency, "amount": str(self.to_decimal())}
 
     def __str__(self) -> str:
-        sign = "-" if self.micros < 0 else ""
-        units, micros = divmod(abs(self.micros), MICROS_PER_UNIT)
-        return f"{sign}{units}.{micros:06d} {self.currency}"
+        return format_micros(self.micros, self.currency)

@@ -64,6 +64,7 @@ class LocalCast:
             "output": self.record.get("output", self.outputs),
             "usage": self.record.get("usage", {}),
             "artifacts": self.record.get("artifacts", []),
+            "stderr": self.record.get("stderr", ""),  # a wasm spell's, capped; empty for steps
             "message": self.message,
         }
 
@@ -149,6 +150,7 @@ def cast_local(
     )
     if wasm is not None:  # a document output: `get-output output` gives it back exactly
         record["output"] = result.output
+        record["stderr"] = result.log  # the guest's stderr, capped; `spell log` shows it
     safe_record = redactor.value(record)
     path = logs.write(safe_record)
     _prune(logs, retention, ctx)

@@ -1,4 +1,4 @@
-"""Input assembly for local casts: ``--input FILE`` first, then ``-p dot.path=value`` on top."""
+"""Input assembly for local casts: ``--input FILE`` (or ``-``: stdin), then ``-p dot.path=value``."""
 
 from __future__ import annotations
 
@@ -28,21 +28,28 @@ def parse_param(pair: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
-def assemble_input(params: Iterable[str], input_file: Path | None, *, max_bytes: int) -> dict[str, Any]:
-    """Build the cast input object; a file larger than ``max_bytes`` is refused before parsing."""
+def assemble_input(
+    params: Iterable[str], input_file: Path | bytes | None, *, max_bytes: int
+) -> dict[str, Any]:
+    """Build the cast input object; a document larger than ``max_bytes`` is refused before parsing.
+
+    ``input_file`` is a file to read, or the document itself as bytes (``--input -``: stdin).
+    """
     data: dict[str, Any] = {}
     if input_file is not None:
+        name = "from stdin" if isinstance(input_file, bytes) else f"file {input_file}"
         try:
-            size = input_file.stat().st_size
+            size = len(input_file) if isinstance(input_file, bytes) else input_file.stat().st_size
             if size > max_bytes:
                 raise _too_large(size, max_bytes)
-            loaded = json.loads(input_file.read_text(encoding="utf-8"))
+            raw = input_file if isinstance(input_file, bytes) else input_file.read_bytes()
+            loaded = json.loads(raw.decode("utf-8"))
         except OSError as exc:
-            raise InvalidInput(f"cannot read input file {input_file}: {exc.strerror or exc}") from None
+            raise InvalidInput(f"cannot read input {name}: {exc.strerror or exc}") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"input file {input_file} is not valid JSON: {exc}") from None
+            raise InvalidInput(f"input {name} is not valid JSON: {exc}") from None
         if not isinstance(loaded, dict):
-            raise InvalidInput("the input file must hold a JSON object")
+            raise InvalidInput("the input document must hold a JSON object")
         data = loaded
     for pair in params:
         key, value = parse_param(pair)

@@ -75,6 +75,17 @@ class ExecutionLogs:
             raise InvalidInput(f"execution log {execution_id} is not a JSON object")
         return data
 
+    def latest(self) -> str:
+        """The id of the newest log (ids sort by creation time); ``LogNotFound`` when there is none."""
+        found = (
+            sorted(path.stem for path in self.root.glob("exec_*.json") if _ID.fullmatch(path.stem))
+            if self.root.is_dir()
+            else []
+        )
+        if not found:
+            raise LogNotFound("no execution logs yet", hint="`spell cast ID` writes one per cast")
+        return found[-1]
+
     def prune(self, *, max_age_days: int, max_files: int, now: datetime) -> list[str]:
         """Delete logs past their age, then the oldest beyond ``max_files``; return removed ids."""
         if not self.root.is_dir():

@@ -46,7 +46,7 @@ class CastOptions:
     spell_id: str
     version: str | None = None
     params: tuple[str, ...] = ()
-    input_file: Path | None = None
+    input_file: Path | bytes | None = None  # bytes: the document itself, read from stdin
     dry_run: bool = False
     yes: bool = False
     allow_billing: bool = False

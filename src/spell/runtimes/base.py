@@ -141,6 +141,9 @@ class CastResult:
     artifacts: list[Artifact] = field(default_factory=list)
     violations: list[dict[str, Any]] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    # What the spell wrote to stderr, capped for logs (the execution log, the server's ``log``
+    # events): a runtime whose spell has one stderr stream (WASM) fills it; empty otherwise.
+    log: str = ""
 
 
 class Runtime(Protocol):

@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-__all__ = ["alembic_config", "require_current", "upgrade"]
+__all__ = ["alembic_config", "current_revision", "require_current", "upgrade"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -26,21 +26,28 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
-def require_current(url: str) -> None:
-    """Raise ``VALIDATION_ERROR`` unless the database at ``url`` is at the newest revision."""
+def current_revision(url: str) -> str | None:
+    """The revision the database at ``url`` is at; None before the first migration."""
     from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
 
-    from spell.errors import InvalidInput
     from spell.storage.engine import make_engine
 
-    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
-            current = MigrationContext.configure(connection).get_current_revision()
+            return MigrationContext.configure(connection).get_current_revision()
     finally:
         engine.dispose()
+
+
+def require_current(url: str) -> None:
+    """Raise ``VALIDATION_ERROR`` unless the database at ``url`` is at the newest revision."""
+    from alembic.script import ScriptDirectory
+
+    from spell.errors import InvalidInput
+
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    current = current_revision(url)
     if current != head:
         raise InvalidInput(
             f"the database is at revision {current or 'none'}, the server needs {head}",

@@ -14,7 +14,7 @@ import wasmtime
 
 from spell.runtimes.base import Outcome
 from spell.runtimes.wasm import WasmRuntime, capture
-from spell.runtimes.wasm.capture import CappedSink, MemfdSink, open_output, wait_released
+from spell.runtimes.wasm.capture import LOG_BYTES, CappedSink, MemfdSink, log_tail, open_output, wait_released
 from spell.runtimes.wasm.interrupt import Watch
 from tests.runtimes.wasm.conftest import MakeCast
 
@@ -171,3 +171,32 @@ def test_memory_files_are_closed_once_wasmtime_releases_them(
     while len(os.listdir("/proc/self/fd")) > before and time.monotonic() < deadline:
         idle.wait(0.01)
     assert len(os.listdir("/proc/self/fd")) <= before
+
+
+def test_a_log_keeps_the_whole_stream_when_it_fits() -> None:
+    assert log_tail(b"one\ntwo\n") == "one\ntwo\n"
+    assert log_tail(b"") == ""
+
+
+def test_a_log_keeps_the_tail_and_says_how_much_was_cut() -> None:
+    text = log_tail(b"a" * 10 + b"the end", limit=7)
+    assert text == "[… 10 bytes cut …]\nthe end"
+
+
+def test_a_log_counts_bytes_the_capture_cap_already_dropped() -> None:
+    assert log_tail(b"tail", written=1000) == "[… 996 bytes cut …]\ntail"
+
+
+def test_a_failed_guest_returns_its_stderr_as_a_log(runtime: WasmRuntime, make_cast: MakeCast) -> None:
+    result = runtime.run(make_cast("fail_with_stderr"))
+    assert result.log == "boom: the input was wrong\n"
+
+
+def test_a_flooding_guest_returns_only_the_last_log_bytes(runtime: WasmRuntime, make_cast: MakeCast) -> None:
+    result = runtime.run(make_cast("stderr_flood", fuel=10**15))
+    assert result.outcome is Outcome.OUTPUT_LIMIT
+    marker, _, kept = result.log.partition("\n")
+    assert marker.startswith("[… ")
+    assert marker.endswith(" bytes cut …]")
+    assert kept == "A" * LOG_BYTES
+    assert int(marker.split()[1]) == result.usage.stderr_bytes - LOG_BYTES

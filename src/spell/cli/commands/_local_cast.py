@@ -93,9 +93,14 @@ def _ctrl_c_cancels(cancel: threading.Event) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def print_result(result: LocalCast) -> None:
-    """Human output: summary, then each output; stdout outputs are printed as they are."""
-    click.echo(render_summary(result.summary))
+def print_result(result: LocalCast, *, verbose: bool = False) -> None:
+    """Human output: each output (stdout outputs as they are), artifacts, the execution id.
+
+    The execution summary comes first with ``verbose`` and in a dry run (where it is the result).
+    A failed cast's captured stderr goes to stderr, so the reason is on screen without `spell log`.
+    """
+    if verbose or result.dry_run:
+        click.echo(render_summary(result.summary))
     if result.dry_run:
         click.echo(f"dry run: nothing executed (log: {result.execution_id})")
         return
@@ -110,3 +115,7 @@ def print_result(result: LocalCast) -> None:
         click.echo(f"artifact: {artifact['name']} ({artifact['size']} bytes, sha256 {artifact['sha256']})")
         click.echo(f"  saved at {artifact['path']}")
     click.echo(f"execution_id: {result.execution_id} ({result.outcome.value})")
+    stderr = result.record.get("stderr")
+    if not result.outcome.is_success and isinstance(stderr, str) and stderr:
+        click.echo("--- stderr", err=True)
+        click.echo(stderr, err=True, nl=not stderr.endswith("\n"))

@@ -25,8 +25,8 @@ __all__ = ["command"]
 @click.option(
     "--input",
     "input_file",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="A JSON file with the input object; -p values are applied on top.",
+    type=click.Path(dir_okay=False, exists=True, allow_dash=True, path_type=Path),
+    help="A JSON file with the input object, or - for stdin; -p values are applied on top.",
 )
 @click.option("--dry-run", is_flag=True, help="Run every check and print the summary, but execute nothing.")
 @click.option("--yes", is_flag=True, help="Confirm a high or critical risk spell.")
@@ -41,7 +41,12 @@ __all__ = ["command"]
 @click.option(
     "--require-signature", is_flag=True, help="Require a verified signature even with --allow-unsigned."
 )
-@click.option("--verbose", is_flag=True, help="Show check and step progress on stderr.")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Print the execution summary, and check and step progress on stderr.",
+)
 @json_option
 def command(
     spell_id: str,
@@ -65,18 +70,25 @@ def command(
       policy → target (os/arch) → risk (high/critical need --yes) → billing (--allow-billing and a
       licence) → connector tokens (CONNECTOR_<NAME>_TOKEN) → execution summary.
 
+    By default only the result is printed: the outputs, artifacts and the execution id. -v
+    adds the execution summary (what the spell may touch, its limits and signature) and the
+    progress of each check and step; --dry-run prints the summary and runs nothing. When the
+    cast fails, what a wasm spell wrote to stderr is printed to stderr.
+
     Every cast writes an execution log; `spell log EXEC_ID` shows it and
     `spell get-output EXEC_ID step.NAME.stdout` (or `output.PATH` for wasm spells) prints one
     output. Secrets are redacted. Files a wasm spell writes to its fs_write folders are kept
     under $SPELL_HOME/artifacts/EXEC_ID and listed with their sha256. Ctrl-C cancels the
     cast (the log records CANCELED); a second Ctrl-C interrupts at once.
 
-    --json prints execution_id, outcome, output, outputs, usage, artifacts and the summary.
+    --json prints execution_id, outcome, output, outputs, usage, artifacts, stderr (a wasm
+    spell's, capped) and the summary.
 
     \b
     Examples:
       spell cast samples/hello -p name=world
       spell cast samples/word-count --input text.json --json
+      echo '{"text": "a b c"}' | spell cast samples/word-count --input -
       spell cast acme/deploy --dry-run
     """
     import os
@@ -94,21 +106,25 @@ def command(
             sys.stderr.write(f"spell: step {step}: {event}{f' ({detail})' if detail else ''}\n")
             sys.stderr.flush()
 
+    ctx, choice, retention = build_context(dict(os.environ))
+    document: Path | bytes | None = input_file
+    if input_file is not None and str(input_file) == "-":
+        # One byte past the cap is enough for the size check to refuse it, without reading it all.
+        document = sys.stdin.buffer.read(ctx.input_max_bytes + 1)
     options = CastOptions(
         spell_id=spell_id,
         version=version,
         params=params,
-        input_file=input_file,
+        input_file=document,
         dry_run=dry_run,
         yes=yes,
         allow_billing=allow_billing,
         allow_unsigned=allow_unsigned,
         require_signature=require_signature,
     )
-    ctx, choice, retention = build_context(dict(os.environ))
     result = run_cast(options, ctx, choice, retention, progress=progress, stage=stage)
     if as_json:
         emit(result.to_dict(), as_json=True)
     else:
-        print_result(result)
+        print_result(result, verbose=verbose)
     result.raise_for_outcome()

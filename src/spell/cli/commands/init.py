@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from importlib.resources import files
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from spell.bundle.manifest import ID_PATTERN
 from spell.cli.output import emit, json_option
 from spell.errors import AlreadyExists, InvalidInput
 
-__all__ = ["TEMPLATES", "command", "scaffold"]
+__all__ = ["TEMPLATES", "command", "next_steps", "scaffold"]
 
 TEMPLATES = {"wat": "main.wat", "c": "main.c", "rust": "main.rs"}
 
@@ -42,30 +43,45 @@ def command(name: str, template: str, publisher: str, directory: Path | None, as
 
     The project holds spell.yaml (runtime wasm, every capability denied), schema.json, the source
     and build.sh. The WAT template is built at once, so it casts right away; C and Rust need
-    ./build.sh first.
+    ./build.sh first. The commands printed under "next steps" take the project from here to a
+    cast on this machine: build, make a key, trust it, sign, install, cast (--json lists them
+    as "next").
 
     \b
     Examples:
       spell init hello                      # WAT, id local/hello, folder ./hello
       spell init acme/wc --template c       # C, id acme/wc, folder ./wc
-      cd wc && ./build.sh && spell sign bundle . --private-key .spell-keys/acme__default.private.pem
     """
     spell_id = name if "/" in name else f"{publisher}/{name}"
     target = directory or Path(spell_id.rsplit("/", 1)[1])
     created = scaffold(spell_id, template=template, target=target)
+    built = "spell.wasm" in created
+    steps = next_steps(spell_id, target, built=built)
     data = {
         "id": spell_id,
         "template": template,
         "path": str(target),
         "files": created,
-        "built": "spell.wasm" in created,
+        "built": built,
+        "next": steps,
     }
-    next_step = "spell sign bundle" if data["built"] else "./build.sh"
-    emit(
-        data,
-        as_json=as_json,
-        human=f"created {spell_id} in {target} ({template}); next: cd {target} && {next_step}",
-    )
+    human = [f"created {spell_id} in {target} ({template})", "next steps:", *(f"  {c}" for c in steps)]
+    emit(data, as_json=as_json, human="\n".join(human))
+
+
+def next_steps(spell_id: str, target: Path, *, built: bool) -> list[str]:
+    """Shell commands from a new project to its first local cast, run one after another."""
+    publisher = spell_id.split("/", 1)[0]
+    keys = f".spell-keys/{publisher}__default"
+    return [
+        f"cd {shlex.quote(str(target))}",
+        *([] if built else ["./build.sh"]),
+        f"spell sign keygen {publisher}",
+        f'spell trust add {publisher} "$(cat {keys}.public.b64url.txt)"',
+        f"spell sign bundle . --private-key {keys}.private.pem",
+        "spell install .",
+        f"spell cast {spell_id} -p name=world",
+    ]
 
 
 _SUFFIX = ".tmpl"

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from spell.cli.console import activity
 from spell.cli.output import emit, json_option
 
 __all__ = ["command"]
@@ -31,15 +32,15 @@ def command(source: str, registry_name: str | None, force: bool, as_json: bool) 
     The digest is recomputed, registry commit/digest pins are enforced (which pins are required
     is set by SPELL_REGISTRY_REQUIRED_PINS: none, commit, digest or both — the default), and the
     signature status is recorded in source.json. Installing the same version with the same
-    digest again changes nothing; a different digest needs --force. Progress goes to stderr.
+    digest and signature again changes nothing; the same files with a new signature (re-signed,
+    or signed for the first time) are installed again and reported as "resigned"; a different
+    digest needs --force. Progress goes to stderr (a spinner on a terminal).
 
     \b
     Examples:
       spell install ./hello
       spell install registry:acme/hello --registry mirror --json
     """
-    import sys
-
     from spell.bundle.install import install
     from spell.bundle.manifest import SpellManifest
     from spell.bundle.sources import FetchContext
@@ -53,28 +54,26 @@ def command(source: str, registry_name: str | None, force: bool, as_json: bool) 
     settings = RegistrySettings.from_env()
     trust = TrustStore(home.trust)
 
-    def progress(message: str) -> None:
-        if not as_json:
-            sys.stderr.write(f"spell: {message}\n")
-            sys.stderr.flush()
-
     def signature_status(root: Path, manifest: SpellManifest) -> str:
         return check_bundle_signature(root, manifest, trust).status
 
-    ctx = FetchContext(
-        registry_file=home.registry_file,
-        registry_name=registry_name,
-        required_pins=settings.required_pins,
-        progress=progress,
-        timeout_s=float(settings.fetch_timeout_s),
-    )
-    outcome = install(source, LocalStore(home.spells), ctx, signature_check=signature_status, force=force)
+    with activity(f"installing {source}", quiet=as_json) as progress:
+        ctx = FetchContext(
+            registry_file=home.registry_file,
+            registry_name=registry_name,
+            required_pins=settings.required_pins,
+            progress=progress,
+            timeout_s=float(settings.fetch_timeout_s),
+        )
+        outcome = install(source, LocalStore(home.spells), ctx, signature_check=signature_status, force=force)
     spell = outcome.spell
     record = spell.source.to_json() if spell.source else None
     data: dict[str, Any] = {"id": spell.id, "version": spell.version, "status": outcome.status}
     data.update(path=str(spell.path), source=record)
     human = f"{spell.id}@{spell.version}"
-    if outcome.status != "installed":
+    if outcome.status == "resigned":
+        human += " (signature changed: re-installed with the new one)"
+    elif outcome.status != "installed":
         human += f" ({outcome.status})"
     if spell.source is not None:
         human += f"\ndigest: {spell.source.digest}\nsignature: {spell.source.signature}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from spell.cli.console import table
 from spell.cli.output import emit, json_option
 
 __all__ = ["command"]
@@ -39,9 +40,16 @@ def command(as_json: bool) -> None:
     if not rows:
         emit(rows, as_json=as_json, human="No spells installed")
         return
-    lines = ["id@version\tname\trisk\tbilling.enabled\truntime.execution"]
-    lines += [
-        f"{r['id']}@{r['version']}\t{r['name']}\t{r['risk']}\t{str(r['billing_enabled']).lower()}\t{r['execution']}"
+    columns = ("id@version", "name", "risk", "billing.enabled", "runtime.execution", "signature")
+    cells = [
+        (
+            f"{r['id']}@{r['version']}",
+            r["name"],
+            r["risk"],
+            r["billing_enabled"],
+            r["execution"],
+            r["signature"],
+        )
         for r in rows
     ]
-    emit(rows, as_json=as_json, human="\n".join(lines))
+    emit(rows, as_json=as_json, human=table(columns, cells))

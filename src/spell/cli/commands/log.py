@@ -10,24 +10,28 @@ __all__ = ["command"]
 
 
 @click.command(name="log")
-@click.argument("execution_id")
+@click.argument("execution_id", required=False)
 @json_option
-def command(execution_id: str, as_json: bool) -> None:
-    """Show the execution log EXEC_ID (printed by `spell cast`).
+def command(execution_id: str | None, as_json: bool) -> None:
+    """Show the execution log EXEC_ID (printed by `spell cast`), or the newest one.
 
     The log holds the redacted input, the signature status, every step with exit code, timings
     and the head of stdout/stderr, the outputs (and a wasm spell's output document), checks,
-    rollback state, usage and the artifacts a cast wrote (name, size, sha256, saved path).
+    rollback state, usage and the artifacts a cast wrote (name, size, sha256, saved path). For a
+    wasm spell it also holds what the spell wrote to stderr: the last 64 KiB, led by a
+    "[… N bytes cut …]" line when there was more. Without EXEC_ID, the newest log is shown.
 
     \b
     Examples:
+      spell log                                   # the newest cast
       spell log exec_01JD3Q8Z4W0000000000000000
       spell log exec_01JD3Q8Z4W0000000000000000 --json | jq .steps
     """
     from spell.config.home import SpellHome
     from spell.local.logs import ExecutionLogs
 
-    record = ExecutionLogs(SpellHome.from_env().logs).read(execution_id)
+    logs = ExecutionLogs(SpellHome.from_env().logs)
+    record = logs.read(execution_id if execution_id is not None else logs.latest())
     emit(record, as_json=as_json, human=_human(record))
 
 
@@ -62,4 +66,7 @@ def _human(record: dict[str, object]) -> str:
         lines.append(f"rollback: {rollback.get('state')}")
     if record.get("error"):
         lines.append(f"error: {record.get('error')}")
+    stderr = record.get("stderr")
+    if isinstance(stderr, str) and stderr:
+        lines += ["--- stderr", stderr.rstrip("\n")]
     return "\n".join(lines)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from spell.cli.console import activity
 from spell.cli.output import emit, json_option
 
 __all__ = ["command"]
@@ -36,10 +37,13 @@ def command(bundle_dir: Path, output: Path | None, as_json: bool) -> None:
     from spell.bundle.digest import bundle_digest
     from spell.bundle.loaders import load_manifest
 
-    manifest = load_manifest(bundle_dir)
-    digest = bundle_digest(bundle_dir, manifest)
-    out = output or Path(f"{manifest.id.replace('/', '__')}-{manifest.version}.tar")
-    data = write_archive(bundle_dir, out)
+    with activity(f"packing {bundle_dir}", quiet=as_json, transient=True) as progress:
+        manifest = load_manifest(bundle_dir)
+        progress(f"computing the digest of {manifest.id}@{manifest.version}")
+        digest = bundle_digest(bundle_dir, manifest)
+        out = output or Path(f"{manifest.id.replace('/', '__')}-{manifest.version}.tar")
+        progress(f"writing {out}")
+        data = write_archive(bundle_dir, out)
     result = {
         "path": str(out),
         "id": manifest.id,

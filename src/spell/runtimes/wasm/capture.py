@@ -33,13 +33,18 @@ from wasmtime import _ffi as ffi
 from spell.runtimes.wasm.interrupt import Watch
 
 __all__ = [
+    "LOG_BYTES",
     "NATIVE_OUTPUT",
     "CappedSink",
     "MemfdSink",
     "OutputSink",
+    "log_tail",
     "open_output",
     "wait_released",
 ]
+
+#: The most of a guest's stderr a log keeps (the cast's own cap, ``max_stderr_bytes``, is larger).
+LOG_BYTES = 64 * 1024
 
 # The same signatures wasmtime-py declares, so the bindings accept these callbacks.
 _WRITE_TYPE: Any = ctypes.CFUNCTYPE(
@@ -263,3 +268,17 @@ def wait_released(timeout_s: float) -> bool:
                 return False
             _RELEASED.wait(left)
         return True
+
+
+def log_tail(data: bytes, *, written: int | None = None, limit: int = LOG_BYTES) -> str:
+    """The last ``limit`` bytes of a captured stream as text, led by a marker when anything was cut.
+
+    ``written`` is how much the guest wrote (more than ``data`` when the capture cap cut it too).
+    The tail is kept because it is what explains a failure (a panic message, the last error line).
+    """
+    total = max(written if written is not None else 0, len(data))
+    kept = data[-limit:] if len(data) > limit else data
+    text = kept.decode("utf-8", errors="replace")
+    if total > len(kept):
+        return f"[… {total - len(kept)} bytes cut …]\n" + text
+    return text

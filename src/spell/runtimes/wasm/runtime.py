@@ -22,6 +22,7 @@ from spell.runtimes.base import Artifact, CastRequest, CastResult, Limits, Outco
 from spell.runtimes.limits import effective_limits
 from spell.runtimes.wasm.cache import ModuleCache
 from spell.runtimes.wasm.capabilities import CapabilityError, plan_grants
+from spell.runtimes.wasm.capture import log_tail
 from spell.runtimes.wasm.egress import EgressClient, EgressOptions
 from spell.runtimes.wasm.engine import EngineConfig, shared_engine
 from spell.runtimes.wasm.interrupt import Watch
@@ -136,6 +137,7 @@ class WasmRuntime:
             outcome=outcome,
             stdout=stdout.decode("utf-8", errors="replace"),
             stderr=stderr.decode("utf-8", errors="replace"),
+            log=log_tail(stderr, written=ran.stderr_attempted),
             message=message,
             exit_code=ran.exit_code,
             violations=violations,

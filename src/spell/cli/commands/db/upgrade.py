@@ -19,12 +19,15 @@ def command(revision: str, as_json: bool) -> None:
     Example:
       spell db upgrade --json
     """
+    from spell.cli.commands.db._database import connect_check, database_errors, shown_url
     from spell.config.server import ServerSettings
     from spell.storage.migrate import upgrade
 
     settings = ServerSettings.from_env()
-    upgrade(settings.database_url, revision)
-    safe_url = settings.database_url.split("@")[-1]
+    connect_check(settings.database_url)
+    with database_errors(settings.database_url):
+        upgrade(settings.database_url, revision)
+    safe_url = shown_url(settings.database_url)
     emit(
         {"ok": True, "database": safe_url, "revision": revision},
         as_json=as_json,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from spell.cli.console import table
 from spell.cli.output import emit, json_option
 
 __all__ = ["command"]
@@ -22,6 +23,4 @@ def command(as_json: bool) -> None:
         emit(rows, as_json=as_json, human="No licenses")
         return
     keys = ("name", "issuer", "mode", "currency", "max_amount", "expires_at", "revoked", "updated_at")
-    lines = ["\t".join(keys)]
-    lines += ["\t".join(str(r[k]).lower() if k == "revoked" else str(r[k]) for k in keys) for r in rows]
-    emit(rows, as_json=as_json, human="\n".join(lines))
+    emit(rows, as_json=as_json, human=table(keys, [tuple(r[k] for k in keys) for r in rows]))

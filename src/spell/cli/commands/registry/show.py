@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from spell.cli.console import table
 from spell.cli.output import emit, json_option
 
 __all__ = ["command"]
@@ -20,5 +21,5 @@ def command(as_json: bool) -> None:
     if config is None:
         emit({"version": "v1", "indexes": []}, as_json=as_json, human="No registry indexes configured")
         return
-    lines = ["name\turl", *(f"{i.name}\t{i.url}" for i in config.indexes)]
-    emit(config.model_dump(mode="json"), as_json=as_json, human="\n".join(lines))
+    human = table(("name", "url"), [(i.name, i.url) for i in config.indexes])
+    emit(config.model_dump(mode="json"), as_json=as_json, human=human)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from spell.cli.console import table
 from spell.cli.output import emit, json_option
 
 __all__ = ["command"]
@@ -35,5 +36,5 @@ def command(name: str | None, as_json: bool) -> None:
             exc.details = {**exc.details, "name": ref.name, "url": ref.url}
             raise
         results.append({"name": ref.name, "url": ref.url, "spell_count": len(index.spells)})
-    lines = [f"{r['name']}\t{r['url']}\t{r['spell_count']}" for r in results]
-    emit(results, as_json=as_json, human="\n".join(lines))
+    human = table(("name", "url", "spells"), [(r["name"], r["url"], r["spell_count"]) for r in results])
+    emit(results, as_json=as_json, human=human)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from spell.cli.commands.trust._store import home_trust_store
+from spell.cli.console import table
 from spell.cli.output import emit, json_option
 
 __all__ = ["command"]
@@ -18,5 +19,6 @@ def command(as_json: bool) -> None:
     rows = [
         {"publisher": p.publisher, "key_id": k.key_id, "status": k.status} for p in publishers for k in p.keys
     ]
-    lines = ["publisher\tkey_id\tstatus", *(f"{r['publisher']}\t{r['key_id']}\t{r['status']}" for r in rows)]
-    emit(rows, as_json=as_json, human="\n".join(lines) if rows else "No trusted publishers")
+    cells = [(r["publisher"], r["key_id"], r["status"]) for r in rows]
+    human = table(("publisher", "key_id", "status"), cells) if rows else "No trusted publishers"
+    emit(rows, as_json=as_json, human=human)
