@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from spell.kit.time import utcnow
 from spell.models import Cast, Hold
-from spell.platform.cast.tasks import ORPHAN_GRACE_S
+from spell.platform.cast.recovery import ORPHAN_GRACE_S
 from spell.platform.server import Platform
 from tests.api.money_helpers import credit, publish_priced
 from tests.server_fixtures import Caller, seed_maker, seed_user

@@ -8,9 +8,9 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
+from spell.api.inline import InlineCasts
 from sqlalchemy import func, select
 
-from spell.api.inline import InlineCasts
 from spell.models import Cast, CastEvent
 from spell.platform.server import Platform
 from spell.queue.base import Job

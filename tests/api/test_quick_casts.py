@@ -10,12 +10,12 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from spell.api.inline import InlineCasts
 from sqlalchemy import func, select
 
-from spell.api.inline import InlineCasts
 from spell.models import Cast, CastEvent, SpellVersion
+from spell.platform.cast.runner import QUICK_BUDGET_S
 from spell.platform.cast.service import CastRequestBody
-from spell.platform.cast.tasks import QUICK_BUDGET_S
 from spell.platform.server import Platform
 from tests.server_factories import SPIN_FUEL, SPIN_WAT
 from tests.server_fixtures import Caller, publish, seed_maker, seed_user

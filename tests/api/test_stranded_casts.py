@@ -19,7 +19,7 @@ from spell.api import create_app
 from spell.config.server import ServerSettings
 from spell.kit.time import utcnow
 from spell.models import Cast, CastEvent, Hold
-from spell.platform.cast.tasks import ORPHAN_GRACE_S
+from spell.platform.cast.recovery import ORPHAN_GRACE_S
 from spell.platform.ledger.service import LedgerService
 from spell.platform.server import Platform
 from spell.runtimes.base import MAX_OUTPUT_DEPTH, CastRequest, CastResult, Runtime

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from spell.api.errors import install_error_handlers
-from spell.api.inline import InlineCasts
 from spell.api.jwt_setup import jwt_verifier
 from spell.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from spell.api.routes import admin, artifacts, billing, buttons, casts, health, me, money, spells, webhooks
@@ -33,13 +32,6 @@ def create_app(
     ``jwt`` overrides the verifier built from the JWKS settings (None there: API keys only).
     """
     chosen = platform or Platform.build(settings)
-    # Quick casts block the event loop for their statements: only where those never wait on a network.
-    inline = InlineCasts(
-        chosen.runner,
-        settings.inline_casts,
-        per_tenant=settings.tenant_slots(settings.inline_casts),
-        quick=settings.quick_casts and settings.is_sqlite,
-    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -49,7 +41,7 @@ def create_app(
         try:
             yield
         finally:
-            inline.close()
+            chosen.orchestrator.close()  # the request side's cast threads end with the app
             if manage:
                 chosen.stop()
 
@@ -61,7 +53,6 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.platform = chosen
-    app.state.inline = inline
     app.state.jwt = jwt or jwt_verifier(settings)
     app.state.limiter = _limiter(settings)
     install_error_handlers(app)

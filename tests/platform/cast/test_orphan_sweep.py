@@ -93,7 +93,7 @@ def _queued_cast(platform: Platform, cast_id: str, age_s: float) -> None:
 
 
 def test_a_sibling_process_takes_casts_a_dead_one_left_queued_and_not_fresh_ones(tmp_path: Path) -> None:
-    from spell.platform.cast.tasks import ORPHAN_GRACE_S
+    from spell.platform.cast.recovery import ORPHAN_GRACE_S
 
     url = f"sqlite:///{tmp_path / 'p.db'}"
     upgrade(url)
