@@ -83,7 +83,7 @@ async def test_the_sweep_gives_up_on_a_lost_cast_once_the_capped_time_limit_and_
                 update(Cast).where(Cast.id == cast_id).values(status="running", started_at=started)
             )
 
-    assert platform.runner.sweep_orphans() == 2  # both were looked at
+    assert platform.recovery.sweep_orphans() == 2  # both were looked at
     assert platform.casts.get_status(overdue) == "aborted"
     assert platform.casts.get_status(within) == "running"
     with platform.db.unit_of_work(write=False) as uow:
