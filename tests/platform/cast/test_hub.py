@@ -70,4 +70,6 @@ def test_a_cast_forgotten_for_space_counts_as_maybe_ended(monkeypatch: pytest.Mo
     assert hub.may_have_ended("cast_1", mark)  # more ends than it keeps came since the mark
     later = hub.mark()
     assert hub.may_have_ended("cast_3", later)  # still remembered as ended (a safe "maybe")
-    assert not hub.may_have_ended("cast_1", later)  # forgotten: the oldest end made room    assert not hub.may_have_ended("cast_9", hub.mark())
+    assert not hub.may_have_ended(
+        "cast_1", later
+    )  # forgotten: the oldest end made room    assert not hub.may_have_ended("cast_9", hub.mark())
