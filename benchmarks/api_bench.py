@@ -244,11 +244,20 @@ platform = Platform.build(ServerSettings.from_env())
 with platform.db.unit_of_work(write=False) as uow:
     principal = platform.auth.authenticate_key(uow, token)
 body = CastRequestBody(spell_id="samples/hello-wasm", input={"name": "w"})
-platform.runner.cast_now(principal, body, "stage-warm-up")  # loads the module: quick casts may follow
+casting = getattr(platform, "orchestrator", None)
+if casting is None:  # a checkout (such as a baseline) whose runner creates casts itself
+    cast_now, cast_quick = platform.runner.cast_now, platform.runner.cast_quick
+else:
+    cast_now = casting.cast_now
+
+    def cast_quick(principal, body, key):
+        created, done = casting.cast_quick(principal, body, key)
+        return created.cast, created.replay, done
+cast_now(principal, body, "stage-warm-up")  # loads the module: quick casts may follow
 quick, threaded, overran = [], [], 0
 for index in range(int(sys.argv[2])):
     t0 = time.perf_counter()
-    cast, _, done = platform.runner.cast_quick(principal, body, f"stage-q-{index}")
+    cast, _, done = cast_quick(principal, body, f"stage-q-{index}")
     t1 = time.perf_counter()
     if done:
         assert cast.status == "succeeded", cast.status
@@ -256,7 +265,7 @@ for index in range(int(sys.argv[2])):
     else:  # a slow moment of the machine overran the quick budget: the cast reruns on a thread
         overran += 1
         platform.runner._slow.clear()  # un-bench the spell so the next attempts stay quick
-    cast, _ = platform.runner.cast_now(principal, body, f"stage-t-{index}")
+    cast, _ = cast_now(principal, body, f"stage-t-{index}")
     threaded.append(time.perf_counter() - t1)
     assert cast.status == "succeeded", cast.status
 platform.stop()

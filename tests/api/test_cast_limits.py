@@ -3,21 +3,43 @@ maximum is held for, estimated at and given up on (orphan sweep) under the cappe
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import update
 
-from spell.kit.time import utcnow
+from spell.config.server import ServerSettings
+from spell.kit.clock import FakeClock
 from spell.models import Cast, Hold
-from spell.platform.cast.tasks import ORPHAN_GRACE_S
+from spell.platform.cast.recovery import ORPHAN_GRACE_S
 from spell.platform.server import Platform
+from spell.runtimes.base import Runtime
+from spell.storage.session import Database
 from tests.api.money_helpers import credit, publish_priced
 from tests.server_fixtures import Caller, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The platform's clock: casts age only when the test moves it."""
+    return FakeClock(datetime.now(UTC))
+
+
+@pytest.fixture
+def platform(
+    server_settings: ServerSettings, database: Database, runtimes: dict[str, Runtime], clock: FakeClock
+) -> Iterator[Platform]:
+    """A started platform on the fake clock."""
+    built = Platform.build(server_settings, runtimes=runtimes, database=database, clock=clock)
+    built.start()
+    yield built
+    built.stop()
+
 
 ASKED_MS = 120_000  # what the manifest asks for; the operator's default maximum is 30 s
 PER_MS = 10
@@ -66,24 +88,25 @@ async def test_the_estimate_and_the_hold_use_the_operators_maximum_not_the_manif
 
 
 async def test_the_sweep_gives_up_on_a_lost_cast_once_the_capped_time_limit_and_grace_are_over(
-    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, clock: FakeClock
 ) -> None:
     caster = await _greedy_spell(client, platform, tmp_path)
     limit_s = platform.settings.wasm.max_timeout_ms / 1000
     overdue = await _lost_cast(client, platform, caster, "overdue")
+    with platform.db.unit_of_work() as uow:  # claimed now, then its runner was lost
+        uow.session.execute(
+            update(Cast).where(Cast.id == overdue).values(status="running", started_at=clock.now())
+        )
+    clock.advance(limit_s)
     within = await _lost_cast(client, platform, caster, "within")
-    ages = {
-        overdue: limit_s + ORPHAN_GRACE_S + 10,  # past the capped deadline, well within the asked one
-        within: ORPHAN_GRACE_S + 10,  # old enough to be looked at, still inside its time limit
-    }
     with platform.db.unit_of_work() as uow:
-        for cast_id, age in ages.items():
-            started = utcnow() - timedelta(seconds=age)
-            uow.session.execute(
-                update(Cast).where(Cast.id == cast_id).values(status="running", started_at=started)
-            )
-
-    assert platform.runner.sweep_orphans() == 2  # both were looked at
+        uow.session.execute(
+            update(Cast).where(Cast.id == within).values(status="running", started_at=clock.now())
+        )
+    # overdue: past the capped deadline, well within the asked one; within: old enough to be looked
+    # at, still inside its time limit
+    clock.advance(ORPHAN_GRACE_S + 10)
+    assert platform.recovery.sweep_orphans() == 2  # both were looked at
     assert platform.casts.get_status(overdue) == "aborted"
     assert platform.casts.get_status(within) == "running"
     with platform.db.unit_of_work(write=False) as uow:

@@ -321,12 +321,12 @@ async def test_a_cancel_that_keeps_losing_the_race_is_a_conflict(
             "/v1/spells/acme/hello/cast", headers=_cast_headers(caster, "race"), json={"input": {}}
         )
     ).json()
-    real = platform.casts.repo.transition
-    monkeypatch.setattr(platform.casts.repo, "transition", lambda *_a, **_k: False)
+    real = platform.casts.repo.end
+    monkeypatch.setattr(platform.casts.repo, "end", lambda *_a, **_k: False)
     response = await client.post(f"/v1/casts/{cast['id']}/cancel", headers=caster.headers)
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "CONFLICT"
-    monkeypatch.setattr(platform.casts.repo, "transition", real)
+    monkeypatch.setattr(platform.casts.repo, "end", real)
     assert (await client.post(f"/v1/casts/{cast['id']}/cancel", headers=caster.headers)).status_code == 200
 
 
@@ -422,12 +422,12 @@ async def test_the_sweep_aborts_casts_left_running_by_a_dead_process_and_nothing
             )
     platform.casts.cancels.open(alive)  # running in this process: not an orphan
     try:
-        assert platform.runner.sweep_orphans() == 2  # the two old enough to look; "alive" is kept
+        assert platform.recovery.sweep_orphans() == 2  # the two old enough to look; "alive" is kept
     finally:
         platform.casts.cancels.close(alive)
     statuses = {cast_id: platform.casts.get_status(cast_id) for cast_id in ids}
     assert statuses == {dead: "aborted", young: "running", alive: "running", done: "succeeded"}
-    assert platform.runner.sweep_orphans() == 1  # only "alive" is still old and running
+    assert platform.recovery.sweep_orphans() == 1  # only "alive" is still old and running
 
 
 async def test_with_sibling_processes_an_event_stream_notices_an_end_it_was_not_told_of(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from spell.api.inline import InlineCasts
+from spell.config.server import ServerSettings
 from spell.models import Cast, CastEvent
 from spell.platform.server import Platform
 from spell.queue.base import Job
@@ -18,6 +19,12 @@ from tests.server_factories import SPIN_FUEL, SPIN_WAT
 from tests.server_fixtures import Caller, publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def server_settings(server_settings: ServerSettings) -> ServerSettings:
+    """One inline slot: a single waiting cast keeps every slot busy."""
+    return dataclasses.replace(server_settings, inline_casts=1)
 
 
 @pytest.fixture
@@ -43,12 +50,6 @@ async def _caster(client: httpx.AsyncClient, platform: Platform, tmp_path: Path,
 
 def _headers(caller: Caller, key: str, wait: int) -> dict[str, str]:
     return {**caller.headers, "Idempotency-Key": key, "Prefer": f"wait={wait}"}
-
-
-def _inline(client: httpx.AsyncClient) -> InlineCasts:
-    app = client._transport.app  # type: ignore[attr-defined]
-    inline: InlineCasts = app.state.inline
-    return inline
 
 
 def _event_types(platform: Platform, cast_id: str) -> list[tuple[int, str]]:
@@ -81,20 +82,31 @@ async def test_a_waiting_cast_runs_on_the_request_side_without_a_queue_job(
 async def test_when_every_slot_is_busy_a_waiting_cast_takes_the_queue(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path, published_jobs: list[Job]
 ) -> None:
-    caster = await _caster(client, platform, tmp_path)
-    inline = _inline(client)
-    assert inline._slots is not None
-    taken = 0
-    while inline._slots.acquire(blocking=False):
-        taken += 1
+    maker = await seed_maker(client, platform)
+    await publish(client, maker, tmp_path)
+    await publish(
+        client,
+        maker,
+        tmp_path,
+        spell_id="acme/spin",
+        wat=SPIN_WAT,
+        schema={"type": "object"},
+        timeout_ms=30_000,
+        fuel=SPIN_FUEL,
+    )
+    caster = seed_user(platform, "caster@example.com", ["caster"])
+    with anyio.fail_after(20):
+        busy = await client.post(
+            "/v1/spells/acme/spin/cast", headers=_headers(caster, "hold", 1), json={"input": {}}
+        )
+    assert busy.json()["status"] == "running"  # still on the only inline slot
+    assert platform.orchestrator.free_slots() == 0
     try:
         response = await client.post(
             "/v1/spells/acme/hello/cast", headers=_headers(caster, "busy", 10), json={"input": {"name": "b"}}
         )
     finally:
-        for _ in range(taken):
-            inline._slots.release()
-    assert taken == platform.settings.inline_casts
+        await client.post(f"/v1/casts/{busy.json()['id']}/cancel", headers=caster.headers)
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "succeeded"
     assert [job.id for job in published_jobs] == [response.json()["id"]]
@@ -124,10 +136,9 @@ async def test_a_cast_longer_than_the_wait_answers_202_running_and_can_be_cancel
     assert final["status"] == "canceled"
     assert final["usage"]["wall_ms"] < 10_000
     # the slot came back: the next waiting cast runs on the request side again
-    slots = _inline(client)._slots
-    assert slots is not None
-    assert slots.acquire(blocking=False)
-    slots.release()
+    with anyio.fail_after(10):
+        while platform.orchestrator.free_slots() < platform.settings.inline_casts:
+            await anyio.sleep(0.01)
 
 
 async def test_bad_input_to_a_waiting_cast_is_refused_persists_nothing_and_frees_the_slot(

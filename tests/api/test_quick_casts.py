@@ -3,7 +3,8 @@ budget; one that overruns it runs again from the start on a cast thread, and onl
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,26 +13,42 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from spell.api.inline import InlineCasts
+from spell.config.server import ServerSettings
+from spell.kit.clock import FakeClock
 from spell.models import Cast, CastEvent, SpellVersion
+from spell.platform.cast.runner import QUICK_BENCH_S, QUICK_BUDGET_S
 from spell.platform.cast.service import CastRequestBody
-from spell.platform.cast.tasks import QUICK_BUDGET_S
 from spell.platform.server import Platform
+from spell.queue.base import Job
+from spell.runtimes.base import Runtime
+from spell.storage.session import Database
 from tests.server_factories import SPIN_FUEL, SPIN_WAT
 from tests.server_fixtures import Caller, publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 
 
+@pytest.fixture
+def clock() -> FakeClock:
+    """The platform's clock: a spell benched for overrunning the budget stays benched until it moves."""
+    return FakeClock(datetime.now(UTC))
+
+
+@pytest.fixture
+def platform(
+    server_settings: ServerSettings, database: Database, runtimes: dict[str, Runtime], clock: FakeClock
+) -> Iterator[Platform]:
+    """A started platform on the fake clock."""
+    built = Platform.build(server_settings, runtimes=runtimes, database=database, clock=clock)
+    built.start()
+    yield built
+    built.stop()
+
+
 async def _caster(client: httpx.AsyncClient, platform: Platform, tmp_path: Path, **kwargs: Any) -> Caller:
     maker = await seed_maker(client, platform)
     await publish(client, maker, tmp_path, **kwargs)
     return seed_user(platform, "caster@example.com", ["caster"])
-
-
-def _inline(client: httpx.AsyncClient) -> InlineCasts:
-    inline: InlineCasts = client._transport.app.state.inline  # type: ignore[attr-defined]
-    return inline
 
 
 def _version(platform: Platform) -> SpellVersion:
@@ -50,43 +67,53 @@ def _events(platform: Platform, cast_id: str) -> list[str]:
         return list(rows)
 
 
-class _Threads:
-    """Which threads ran ``CastRunner.execute`` (the thread path) during a test."""
+class _Paths:
+    """Casts run by ``CastRunner.execute`` (on a cast thread, not the event loop) and jobs queued."""
 
     def __init__(self, platform: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.names: list[str] = []
-        original = platform.runner.execute
+        self.executed: list[str] = []
+        self.queued: list[str] = []
+        execute, publish_job = platform.runner.execute, platform.queue.publish
 
-        def spy(cast: Cast, version: SpellVersion) -> Cast:
-            self.names.append(threading.current_thread().name)
-            return original(cast, version)
+        def spy_execute(cast: Cast, version: SpellVersion) -> Cast:
+            self.executed.append(cast.id)
+            return execute(cast, version)
 
-        monkeypatch.setattr(platform.runner, "execute", spy)
+        def spy_publish(job: Job) -> None:
+            self.queued.append(job.id)
+            publish_job(job)
+
+        monkeypatch.setattr(platform.runner, "execute", spy_execute)
+        monkeypatch.setattr(platform.queue, "publish", spy_publish)
+
+    def ran_on_a_cast_thread(self, *cast_ids: str) -> bool:
+        """These casts, and no others, ran on the request side's cast threads (never queued)."""
+        return self.executed == list(cast_ids) and self.queued == []
 
 
 def _quick_here(platform: Platform) -> bool:
     return platform.db.engine.dialect.name == "sqlite"
 
 
-async def _warm_up(client: httpx.AsyncClient, caster: Caller, **body: Any) -> None:
+async def _warm_up(client: httpx.AsyncClient, caster: Caller, spell: str = "acme/hello", **body: Any) -> str:
     """The first cast of a spell in a process runs on a cast thread (its module gets loaded there)."""
     first = await client.post(
-        "/v1/spells/acme/hello/cast",
-        headers={**caster.headers, "Idempotency-Key": "warm-up", "Prefer": "wait=20"},
+        f"/v1/spells/{spell}/cast",
+        headers={**caster.headers, "Idempotency-Key": f"warm-up-{spell}", "Prefer": "wait=20"},
         json={"input": body or {"name": "w"}},
     )
     assert first.status_code == 200, first.text
+    return str(first.json()["id"])
 
 
 async def test_the_first_cast_of_a_spell_loads_it_on_a_cast_thread(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     caster = await _caster(client, platform, tmp_path)
-    threads = _Threads(platform, monkeypatch)
+    paths = _Paths(platform, monkeypatch)
     assert platform.runner.quick_fits(_version(platform)) is False
-    await _warm_up(client, caster)
-    assert len(threads.names) == 1
-    assert threads.names[0].startswith("spell-cast")
+    cast_id = await _warm_up(client, caster)
+    assert paths.ran_on_a_cast_thread(cast_id)
     assert platform.runner.quick_fits(_version(platform)) is True
 
 
@@ -95,7 +122,7 @@ async def test_a_pure_wasm_cast_ends_on_the_event_loop_without_a_cast_thread(
 ) -> None:
     caster = await _caster(client, platform, tmp_path)
     await _warm_up(client, caster)
-    threads = _Threads(platform, monkeypatch)
+    paths = _Paths(platform, monkeypatch)
     response = await client.post(
         "/v1/spells/acme/hello/cast",
         headers={**caster.headers, "Idempotency-Key": "q-1", "Prefer": "wait=10"},
@@ -107,23 +134,25 @@ async def test_a_pure_wasm_cast_ends_on_the_event_loop_without_a_cast_thread(
     assert body["output"] == {"greeting": "hello", "input": {"name": "a"}}
     assert _events(platform, body["id"]) == ["queued", "running", "succeeded"]
     # PostgreSQL statements wait on the network: there every cast runs on a cast thread
-    assert _inline(client)._quick is _quick_here(platform)
+    assert platform.orchestrator.quick is _quick_here(platform)
     if _quick_here(platform):
-        assert threads.names == []
+        assert paths.ran_on_a_cast_thread()
     else:
-        assert len(threads.names) == 1
-        assert threads.names[0].startswith("spell-cast")
+        assert paths.ran_on_a_cast_thread(body["id"])
 
 
 async def test_a_cast_over_the_budget_runs_again_with_its_full_limit_and_only_that_run_counts(
-    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient,
+    platform: Platform,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    clock: FakeClock,
 ) -> None:
     caster = await _caster(
         client, platform, tmp_path, wat=SPIN_WAT, schema={"type": "object"}, timeout_ms=400
     )
     await _warm_up(client, caster, x=1)
-    platform.runner._slow.clear()  # the warm-up overran too: try the spell quickly again
-    threads = _Threads(platform, monkeypatch)
+    paths = _Paths(platform, monkeypatch)
     response = await client.post(
         "/v1/spells/acme/hello/cast",
         headers={**caster.headers, "Idempotency-Key": "q-spin", "Prefer": "wait=20"},
@@ -134,41 +163,48 @@ async def test_a_cast_over_the_budget_runs_again_with_its_full_limit_and_only_th
     assert body["status"] == "timeout"
     # the recorded run is the rerun with the spell's 400 ms, not the 10 ms attempt
     assert body["usage"]["wall_ms"] >= 300
-    assert len(threads.names) == 1
-    assert threads.names[0].startswith("spell-cast")
+    assert paths.ran_on_a_cast_thread(body["id"])
     assert _events(platform, body["id"]) == ["queued", "running", "timeout"]
     with platform.db.unit_of_work(write=False) as uow:
         assert uow.session.scalar(select(func.count()).select_from(Cast)) == 2  # with the warm-up
-    # an overrun spell is not tried on the loop again for a while
-    assert platform.runner.quick_fits(_version(platform)) is not _quick_here(platform)
+    # an overrun spell is not tried on the loop again for a while (only a quick attempt overruns)
+    benched = _quick_here(platform)
+    assert platform.runner.quick_fits(_version(platform)) is not benched
+    clock.advance(QUICK_BENCH_S - 1)
+    assert platform.runner.quick_fits(_version(platform)) is not benched
     again = await client.post(
         "/v1/spells/acme/hello/cast",
         headers={**caster.headers, "Idempotency-Key": "q-spin-2", "Prefer": "wait=20"},
         json={"input": {}},
     )
     assert again.json()["status"] == "timeout"
-    assert len(threads.names) == 2
+    assert paths.ran_on_a_cast_thread(body["id"], again.json()["id"])
+    clock.advance(1)  # the bench is over
+    assert platform.runner.quick_fits(_version(platform)) is True
 
 
 async def test_a_budgeted_attempt_that_gives_up_records_nothing_and_leaves_the_cast_running(
-    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, clock: FakeClock
 ) -> None:
     caster = await _caster(
         client, platform, tmp_path, wat=SPIN_WAT, schema={"type": "object"}, timeout_ms=300, fs_write=("out",)
     )
     await _warm_up(client, caster, x=1)
-    platform.runner._slow.clear()
+    clock.advance(QUICK_BENCH_S)  # the warm-up overran the budget too: its bench is over
+    assert platform.runner.quick_fits(_version(platform)) is True
     with platform.db.unit_of_work(write=False) as uow:
         principal = platform.auth.authenticate_key(uow, caster.token)
     body = CastRequestBody(spell_id="acme/hello", input={})
-    cast, replay, done = platform.runner.cast_quick(principal, body, "attempt")
-    assert (replay, done) == (False, False)
-    assert _version(platform).digest in platform.runner._slow  # it was tried, and overran
+    created, done = platform.orchestrator.cast_quick(principal, body, "attempt")
+    cast = created.cast
+    assert (created.replay, done) == (False, False)
+    assert platform.runner.quick_fits(_version(platform)) is False  # it was tried, and overran
     assert platform.casts.get_status(cast.id) == "running"
     assert _events(platform, cast.id) == ["queued", "running"]
     assert not platform.casts.cancels.is_running(cast.id)
     assert not (platform.runner.work_dir / cast.id).exists()  # the attempt's files are gone
-    ended = platform.runner.execute(cast, platform.runner.version_of(cast))
+    assert created.version is not None
+    ended = platform.runner.execute(cast, created.version)
     assert ended.status == "timeout"
     assert ended.usage is not None
     assert ended.usage["wall_ms"] >= 200
@@ -176,17 +212,19 @@ async def test_a_budgeted_attempt_that_gives_up_records_nothing_and_leaves_the_c
 
 
 async def test_spells_with_network_access_or_a_limit_under_the_budget_are_not_tried_quickly(
-    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, clock: FakeClock
 ) -> None:
     maker = await seed_maker(client, platform)
     await publish(client, maker, tmp_path, net_allow=("api.example.com",))
     await publish(client, maker, tmp_path, spell_id="acme/tiny", timeout_ms=int(QUICK_BUDGET_S * 1000))
     await publish(client, maker, tmp_path, spell_id="acme/pure")
+    for spell in ("acme/hello", "acme/tiny", "acme/pure"):  # each ran here once: its module is loaded
+        await _warm_up(client, maker, spell)
+    clock.advance(QUICK_BENCH_S)  # a warm-up that overran the budget is benched no more
     with platform.db.unit_of_work(write=False) as uow:
         versions = {v.spell_id: v for v in uow.session.scalars(select(SpellVersion))}
         for version in versions.values():
             uow.session.expunge(version)
-    platform.runner._warm.update(v.digest for v in versions.values())  # as if each had run here
     # re-running a spell that may call out could repeat what it did outside the cast
     assert platform.runner.quick_fits(versions["acme/hello"]) is False
     assert platform.runner.quick_fits(versions["acme/tiny"]) is False
@@ -205,43 +243,30 @@ async def test_a_failing_quick_cast_frees_its_slot_and_answers_the_catalog_error
         )
         assert response.status_code == 422
         assert response.json()["error"]["code"] == "VALIDATION_ERROR"
-    slots = _inline(client)._slots
-    assert slots is not None
-    taken = [slots.acquire(blocking=False) for _ in range(platform.settings.inline_casts)]
-    assert all(taken)
-    for _ in taken:
-        slots.release()
+    assert platform.orchestrator.free_slots() == platform.settings.inline_casts
 
 
 async def test_a_rerun_longer_than_the_wait_answers_202_running_and_frees_its_slot_at_its_end(
-    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, clock: FakeClock
 ) -> None:
     caster = await _caster(
         client, platform, tmp_path, wat=SPIN_WAT, schema={"type": "object"}, timeout_ms=2500, fuel=SPIN_FUEL
     )
     await _warm_up(client, caster, x=1)
-    platform.runner._slow.clear()
+    clock.advance(QUICK_BENCH_S)
     response = await client.post(
         "/v1/spells/acme/hello/cast",
         headers={**caster.headers, "Idempotency-Key": "q-long", "Prefer": "wait=1"},
         json={"input": {}},
     )
     assert response.status_code == 202, response.text
+    cast_id = response.json()["id"]
     assert response.json()["status"] == "running"
-    slots = _inline(client)._slots
-    assert slots is not None
-    assert not all(_take_all(slots, platform.settings.inline_casts))  # the rerun holds one
-    with anyio.fail_after(10):
-        while not all(_take_all(slots, platform.settings.inline_casts)):  # given back at its end
-            await anyio.sleep(0.02)
+    slots = platform.settings.inline_casts
+    assert platform.orchestrator.free_slots() == slots - 1  # the rerun holds one
+    ended = await client.get(f"/v1/casts/{cast_id}", params={"wait": 10}, headers=caster.headers)
     # it ran to a limit of its own: the wall clock, or on a very fast machine its fuel
-    assert platform.casts.get_status(response.json()["id"]) in {"timeout", "failed"}
-
-
-def _take_all(slots: threading.BoundedSemaphore, count: int) -> list[bool]:
-    """Try to take every slot, then give back what was taken."""
-    taken = [slots.acquire(blocking=False) for _ in range(count)]
-    for got in taken:
-        if got:
-            slots.release()
-    return taken
+    assert ended.json()["status"] in {"timeout", "failed"}
+    with anyio.fail_after(10):
+        while platform.orchestrator.free_slots() < slots:  # given back as its thread lets go
+            await anyio.sleep(0.01)

@@ -19,7 +19,7 @@ from spell.api import create_app
 from spell.config.server import ServerSettings
 from spell.kit.time import utcnow
 from spell.models import Cast, CastEvent, Hold
-from spell.platform.cast.tasks import ORPHAN_GRACE_S
+from spell.platform.cast.recovery import ORPHAN_GRACE_S
 from spell.platform.ledger.service import LedgerService
 from spell.platform.server import Platform
 from spell.runtimes.base import MAX_OUTPUT_DEPTH, CastRequest, CastResult, Runtime
@@ -124,13 +124,13 @@ def _assert_failed_free(
 def _spy_quick(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Ids of the casts the quick path (run on the event loop, in the creating transaction) ran."""
     attempted: list[str] = []
-    original = platform.runner._attempt
+    original = platform.runner.attempt
 
     def spy(uow: Any, cast: Cast, version: Any) -> Cast | None:
         attempted.append(cast.id)
         return original(uow, cast, version)
 
-    monkeypatch.setattr(platform.runner, "_attempt", spy)
+    monkeypatch.setattr(platform.runner, "attempt", spy)
     return attempted
 
 

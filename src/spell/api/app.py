@@ -9,7 +9,6 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from spell.api.errors import install_error_handlers
-from spell.api.inline import InlineCasts
 from spell.api.jwt_setup import jwt_verifier
 from spell.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from spell.api.routes import admin, artifacts, billing, buttons, casts, health, me, money, spells, webhooks
@@ -34,13 +33,6 @@ def create_app(
     ``jwt`` overrides the verifier built from the JWKS settings (None there: API keys only).
     """
     chosen = platform or Platform.build(settings)
-    # Quick casts block the event loop for their statements: only where those never wait on a network.
-    inline = InlineCasts(
-        chosen.runner,
-        settings.inline_casts,
-        per_tenant=settings.tenant_slots(settings.inline_casts),
-        quick=settings.quick_casts and settings.is_sqlite,
-    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -50,7 +42,7 @@ def create_app(
         try:
             yield
         finally:
-            inline.close()
+            chosen.orchestrator.close()  # the request side's cast threads end with the app
             if manage:
                 chosen.stop()
 
@@ -63,7 +55,6 @@ def create_app(
         generate_unique_id_function=_operation_id,
     )
     app.state.platform = chosen
-    app.state.inline = inline
     app.state.jwt = jwt or jwt_verifier(settings)
     app.state.limiter = _limiter(settings)
     install_error_handlers(app)

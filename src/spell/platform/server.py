@@ -14,23 +14,26 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
 from spell.config.server import ServerSettings
+from spell.kit.clock import Clock, SystemClock
 from spell.kit.private_files import private_dir, private_file, write_private_text
-from spell.kit.time import utcnow
-from spell.models import Cast, CastStatus
 from spell.platform.artifact.service import ArtifactService
 from spell.platform.audit.hooks import install as install_audit_hooks
 from spell.platform.auth.service import AuthService
 from spell.platform.billing.provider import PaymentProvider, WalletOnly
 from spell.platform.billing.service import LedgerCastMoney
+from spell.platform.cast.ending import CastEnding
 from spell.platform.cast.hub import CancelTokens, CastHub
+from spell.platform.cast.limits import CastLimits
 from spell.platform.cast.money import CastMoney
+from spell.platform.cast.orchestrator import CastOrchestrator
+from spell.platform.cast.recovery import CastRecovery
 from spell.platform.cast.relay import CancelRelay
-from spell.platform.cast.service import CastPolicy, CastService, cast_job
+from spell.platform.cast.repository import CastRepository
+from spell.platform.cast.runner import CastRunner, RunnerParts
+from spell.platform.cast.service import CastParts, CastPolicy, CastService
 from spell.platform.cast.slots import TenantSlots
-from spell.platform.cast.tasks import ORPHAN_GRACE_S, CastRunner
+from spell.platform.cast.webhook import CastWebhooks
 from spell.platform.spell.service import GrimoirePolicy, SpellService, runtime_allow_list
 from spell.platform.webhook.secret import WebhookSecretService
 from spell.platform.webhook.service import WebhookSender
@@ -134,6 +137,8 @@ class Platform:
     artifacts: ArtifactService
     queue: Queue
     runner: CastRunner
+    orchestrator: CastOrchestrator
+    recovery: CastRecovery
     secret: str
     webhook_secrets: WebhookSecretService
     payments: PaymentProvider = field(default_factory=WalletOnly)  # card processor; wallet-only default
@@ -149,8 +154,10 @@ class Platform:
         money: CastMoney | None = None,
         queue: Queue | None = None,
         database: Database | None = None,
+        clock: Clock | None = None,
     ) -> Platform:
-        """Wire the services; ``runtimes``/``money``/``queue``/``database`` override the defaults."""
+        """Wire the services; ``runtimes``/``money``/``queue``/``database``/``clock`` override the
+        defaults."""
         install_audit_hooks()  # key, publisher-key, spell and ban changes land in the audit chain
         secret = resolve_secret(settings)
         db = database or Database(make_engine(settings.database_url))
@@ -167,21 +174,21 @@ class Platform:
         )
         broker = queue or _queue_for(settings)
         webhook_secrets = WebhookSecretService(secret)
+        webhook_targets = webhook_egress(settings)
+        time = clock or SystemClock()
+        repo, hub, cancels = CastRepository(time), CastHub(), CancelTokens()
+        cast_money = money or LedgerCastMoney()
+        limits = CastLimits(settings.wasm)
+        webhooks = CastWebhooks(db, webhook_secrets, WebhookSender(egress=webhook_targets))
+        ending = CastEnding(repo, cast_money, hub, webhooks, time)
         casts = CastService(
-            db,
-            spells,
-            broker,
-            money or LedgerCastMoney(),
-            CastHub(),
-            CancelTokens(),
+            CastParts(db, spells, broker, repo, cast_money, hub, cancels, limits, ending, webhooks, time),
             CastPolicy(
                 allow_unsigned=settings.allow_unsigned,
                 force_require_signature=settings.force_require_signature,
                 runtimes=runtimes_allowed,
-                webhook_egress=webhook_egress(settings),
-                wasm_maxima=settings.wasm,
+                webhook_egress=webhook_targets,
             ),
-            webhook_secrets,
         )
         artifacts = ArtifactService(
             LocalBlobStore(settings.blobs_dir),
@@ -189,14 +196,22 @@ class Platform:
             ttl=timedelta(seconds=settings.artifact_ttl_seconds),
             url_ttl=timedelta(seconds=settings.artifact_url_ttl_seconds),
         )
-        casts.webhooks = WebhookSender(egress=casts.policy.webhook_egress)
-        chosen = runtimes if runtimes is not None else default_runtimes(settings)
+        recovery = CastRecovery(db, repo, ending, spells, limits, cancels, broker, time)
         runner = CastRunner(
-            casts,
-            artifacts,
-            chosen,
+            RunnerParts(
+                db, repo, spells, limits, cast_money, ending, hub, cancels, casts, recovery, artifacts, time
+            ),
+            runtimes if runtimes is not None else default_runtimes(settings),
             Path(settings.data_dir) / "work",
             slots=TenantSlots(settings.tenant_slots(settings.workers)),
+        )
+        # Quick casts block the event loop for their statements: only where those never wait on a network.
+        orchestrator = CastOrchestrator(
+            casts,
+            runner,
+            slots=settings.inline_casts,
+            per_tenant=settings.tenant_slots(settings.inline_casts),
+            quick=settings.quick_casts and settings.is_sqlite,
         )
         auth = AuthService(
             secret,
@@ -212,6 +227,8 @@ class Platform:
             artifacts=artifacts,
             queue=broker,
             runner=runner,
+            orchestrator=orchestrator,
+            recovery=recovery,
             secret=secret,
             webhook_secrets=webhook_secrets,
         )
@@ -242,7 +259,8 @@ class Platform:
         self._started = True
 
     def stop(self) -> None:
-        """Stop the workers and close the database pool."""
+        """Stop the workers and the request side's cast threads, and close the database pool."""
+        self.orchestrator.close()
         if self._started:
             self._sweeping.set()
             self.queue.stop()
@@ -255,9 +273,13 @@ class Platform:
     def sweep(self) -> None:
         """One round: end casts left ``running`` past their time limit by no live runner of this
         process (aborted, free), and, on the in-process queue, queue stale ``queued`` casts again."""
-        self.runner.sweep_orphans()
+        self.recovery.sweep_orphans()
         if not self.settings.queue_url:
-            self._requeue_stale()
+            # A sibling process that died took its in-memory queue along, and a job whose publishing
+            # failed after its commit was never queued. One still waiting in a queue costs a
+            # duplicate job, which the claim turns away (and the in-process queue drops while it
+            # holds the first).
+            self.recovery.requeue_stale()
 
     def _sweep(self) -> None:
         while not self._sweeping.wait(self.settings.sweep_seconds):
@@ -266,39 +288,10 @@ class Platform:
             except Exception:  # a database hiccup must not end the sweeping for good
                 _log.exception("sweeping orphaned casts failed; trying again later")
 
-    def _requeue_stale(self) -> None:
-        # A sibling process that died took its in-memory queue along, and a job whose publishing
-        # failed after its commit was never queued: casts queued long ago are published here again.
-        # One still waiting in a queue costs a duplicate job, which the claim turns away (and the
-        # in-process queue drops while it holds the first).
-        cutoff = utcnow() - timedelta(seconds=ORPHAN_GRACE_S)
-        with self.db.unit_of_work(write=False) as uow:
-            stale = list(
-                uow.session.execute(
-                    select(Cast.id, Cast.tenant_id).where(
-                        Cast.status == CastStatus.QUEUED, Cast.created_at < cutoff
-                    )
-                )
-            )
-        for cast_id, tenant_id in stale:
-            self.queue.publish(cast_job(cast_id, tenant_id))
-
     def recover(self) -> None:
         """End the casts a stopped server left running (aborted, free) and queue its queued ones again."""
         if self.settings.queue_url:
             # Shared broker: other processes may be running casts right now, and the broker
             # redelivers what a dead worker left unacknowledged; nothing to repair from here.
             return
-        # Running casts of a dead process never finish: abort them. Queued ones are re-published
-        # (the memory queue forgot them); the claim makes a duplicate delivery harmless.
-        with self.db.unit_of_work() as uow:
-            for cast in uow.session.scalars(select(Cast).where(Cast.status == CastStatus.RUNNING)):
-                cast.status, cast.finished_at = CastStatus.ABORTED, utcnow()
-                cast.error_code, cast.error_message = "INTERNAL", "the server stopped while the cast ran"
-                self.casts.repo.add_event(uow, cast.id, CastStatus.ABORTED, {"status": CastStatus.ABORTED})
-                self.casts.money.release(uow, cast)  # lost by the platform: nothing is charged
-            queued = list(
-                uow.session.execute(select(Cast.id, Cast.tenant_id).where(Cast.status == CastStatus.QUEUED))
-            )
-        for cast_id, tenant_id in queued:
-            self.queue.publish(cast_job(cast_id, tenant_id))
+        self.recovery.recover()

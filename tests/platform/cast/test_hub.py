@@ -29,14 +29,26 @@ async def test_a_move_with_only_end_waiters_keeps_them_registered() -> None:
         hub.notify("cast_1", terminal=False)
         hub.notify("cast_1")
         assert await wait_event(end, 1.0)
-    assert not hub._waiters
+    assert hub.waiting() == 0
 
 
 async def test_notifying_a_cast_nobody_watches_does_nothing() -> None:
     hub = CastHub()
     hub.notify("cast_2", terminal=False)
     hub.notify("cast_2")
-    assert not hub._waiters
+    assert hub.waiting() == 0
+
+
+async def test_a_finished_watch_is_not_woken_and_leaves_the_others_registered() -> None:
+    hub = CastHub()
+    with hub.watch("cast_1") as other:
+        with hub.watch("cast_1") as done:
+            assert hub.waiting() == 2
+        assert hub.waiting() == 1
+        hub.notify("cast_1")
+        assert await wait_event(other, 1.0)
+    assert not done.is_set()
+    assert hub.waiting() == 0
 
 
 def test_the_hub_tells_whether_a_cast_may_have_ended_since_a_mark() -> None:
@@ -55,6 +67,9 @@ def test_a_cast_forgotten_for_space_counts_as_maybe_ended(monkeypatch: pytest.Mo
     mark = hub.mark()
     for cast_id in ("cast_1", "cast_2", "cast_3"):
         hub.notify(cast_id)
-    assert "cast_1" not in hub._ended
-    assert hub.may_have_ended("cast_1", mark)
-    assert not hub.may_have_ended("cast_9", hub.mark())
+    assert hub.may_have_ended("cast_1", mark)  # more ends than it keeps came since the mark
+    later = hub.mark()
+    assert hub.may_have_ended("cast_3", later)  # still remembered as ended (a safe "maybe")
+    assert not hub.may_have_ended(
+        "cast_1", later
+    )  # forgotten: the oldest end made room    assert not hub.may_have_ended("cast_9", hub.mark())

@@ -92,22 +92,20 @@ def test_a_cancel_from_another_user_is_ignored(tmp_path: Path) -> None:
             import os, socket
             os.setuid(65534)
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as out:
-                out.sendto(b"cst_evil", {relay._address(os.getpid())!r})
+                out.sendto(b"cst_evil", {relay.address_of(os.getpid())!r})
             """
         )
         subprocess.run([sys.executable, "-c", stranger], check=True, timeout=60)
-        assert _probe(relay).wait(10)
+        assert _probe(relay, inbox).wait(10)
         assert inbox.got == ["cst_probe"]  # the stranger's cancel never arrived; ours did
     finally:
         relay.close()
 
 
-def _probe(relay: CancelRelay) -> threading.Event:
+def _probe(relay: CancelRelay, inbox: _Inbox) -> threading.Event:
     """Send one cancel as ourselves: once it arrived, everything sent before it was handled."""
     import socket
 
-    inbox = relay._deliver
-    assert isinstance(inbox, _Inbox)
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as out:
-        out.sendto(b"cst_probe", relay._address(os.getpid()))
+        out.sendto(b"cst_probe", relay.address_of(os.getpid()))
     return inbox.arrived

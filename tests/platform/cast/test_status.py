@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from spell.models import RETRYABLE_STATUSES, TERMINAL_STATUSES, CastStatus
-from spell.platform.cast.tasks import status_for
+from spell.platform.cast.runner import status_for
 from spell.runtimes.base import Outcome
 
 SRC = Path(__file__).resolve().parents[3] / "src" / "spell"

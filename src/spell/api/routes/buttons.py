@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -100,7 +100,6 @@ async def delete_button(
 async def press_button(
     button_id: str,
     body: PressBody,
-    http: Request,
     principal: CastingPrincipal,
     platform: CurrentPlatform,
     idempotency_key: IdempotencyKey = None,
@@ -123,4 +122,4 @@ async def press_button(
             )
 
     request = await blocking(resolve)
-    return await start_cast(http, platform, principal, request, idempotency_key, prefer)
+    return await start_cast(platform, principal, request, idempotency_key, prefer)

@@ -13,7 +13,6 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from spell.api.deps import CastingPrincipal, CurrentPlatform, CurrentPrincipal, blocking
-from spell.api.inline import InlineCasts
 from spell.api.routing import GuardedRoute
 from spell.api.schemas import ArtifactList, CastList, CastOut, error_docs
 from spell.errors import InvalidInput
@@ -73,51 +72,11 @@ def prefer_wait(header: str | None, maximum: int) -> int:
     return min(int(match.group(1)), maximum) if match else 0
 
 
-async def wait_for_end(
-    platform: Platform,
-    principal: Principal,
-    cast_id: str,
-    seconds: float,
-    *,
-    fresh: tuple[Cast, int] | None = None,
-) -> dict[str, Any]:
-    """Re-read the cast on every wake-up until it ends or ``seconds`` pass (re-reading at least every
-    second, so a cast finished by another process is noticed too).
-
-    ``fresh`` is the cast this request just created and the hub's ``mark`` from before: while the hub
-    knows it has not ended, the first read is skipped.
-    """
-    deadline = time.monotonic() + seconds
-    hub = platform.casts.hub
-    while True:
-        with hub.watch(cast_id, terminal_only=True) as woke:
-            if fresh is not None and not hub.may_have_ended(cast_id, fresh[1]):
-                cast = fresh[0]
-            else:
-                cast = await blocking(platform.casts.get, principal, cast_id)
-            fresh = None
-            remaining = deadline - time.monotonic()
-            if cast.status in TERMINAL_STATUSES or remaining <= 0:
-                return cast_out(cast)
-            await wait_event(woke, min(remaining, 1.0))
-
-
-async def respond_with_cast(
-    platform: Platform, principal: Principal, cast: Cast, replay: bool, wait: int, *, mark: int | None = None
-) -> JSONResponse:
-    """The cast as a response: inline when it ended (waiting up to ``wait`` s), else 202.
-
-    ``mark`` (the hub's, taken before a new cast was created) lets the wait skip its first read.
-    """
-    cast_id = cast.id
-    if wait <= 0 or cast.status in TERMINAL_STATUSES:
-        body = cast_out(cast)
-    else:
-        fresh = (cast, mark) if mark is not None and not replay else None
-        body = await wait_for_end(platform, principal, cast_id, wait, fresh=fresh)
-    body["idempotent_replay"] = replay
-    status = 200 if body["status"] in TERMINAL_STATUSES else 202
-    return JSONResponse(body, status_code=status, headers={"Location": f"/v1/casts/{cast_id}"})
+def cast_response(cast: Cast, replay: bool) -> JSONResponse:
+    """A created (or replayed) cast: 200 when it ended, else 202; ``Location`` names it either way."""
+    body = cast_out(cast, replay=replay)
+    status = 200 if cast.status in TERMINAL_STATUSES else 202
+    return JSONResponse(body, status_code=status, headers={"Location": f"/v1/casts/{cast.id}"})
 
 
 @router.post(
@@ -129,7 +88,6 @@ async def respond_with_cast(
 async def cast_spell(
     spell_id: str,
     body: CastCreate,
-    http: Request,
     principal: CastingPrincipal,
     platform: CurrentPlatform,
     idempotency_key: IdempotencyKey = None,
@@ -140,31 +98,20 @@ async def cast_spell(
     request = CastRequestBody(
         spell_id=spell_id, input=body.input, version=body.version, webhook_url=body.webhook_url
     )
-    return await start_cast(http, platform, principal, request, idempotency_key, prefer)
+    return await start_cast(platform, principal, request, idempotency_key, prefer)
 
 
 async def start_cast(
-    http: Request,
     platform: Platform,
     principal: Principal,
     request: CastRequestBody,
     idempotency_key: str | None,
     prefer: str | None,
 ) -> JSONResponse:
-    """Create (or replay) a cast and answer: run on the request side when the caller waits and a slot
-    is free (see ``InlineCasts``), else queued, waiting up to ``Prefer: wait`` for its end."""
+    """Create (or replay) a cast, waiting up to ``Prefer: wait`` for its end (``CastOrchestrator``)."""
     wait = prefer_wait(prefer, platform.settings.max_wait_seconds)
-    if wait > 0:
-        inline: InlineCasts = http.app.state.inline
-        ran = await inline.cast(principal, request, idempotency_key, wait)
-        if ran is not None:
-            cast, replay = ran
-            # A replay may still be running elsewhere: wait for it like any other; a cast run here
-            # either ended or used up the wait.
-            return await respond_with_cast(platform, principal, cast, replay, wait if replay else 0)
-    mark = platform.casts.hub.mark()
-    cast, replay = await blocking(platform.casts.create, principal, request, idempotency_key)
-    return await respond_with_cast(platform, principal, cast, replay, wait, mark=mark)
+    cast, replay = await platform.orchestrator.cast(principal, request, idempotency_key, wait_s=wait)
+    return cast_response(cast, replay)
 
 
 @router.get("/v1/casts", response_model=CastList)
@@ -190,7 +137,8 @@ async def get_cast(
     """One cast; ``?wait=N`` long-polls up to N seconds (≤ 60) for it to end."""
     if wait < 0:
         raise InvalidInput("wait must be 0 or more seconds")
-    return await wait_for_end(platform, principal, cast_id, min(wait, platform.settings.max_wait_seconds))
+    seconds = min(wait, platform.settings.max_wait_seconds)
+    return cast_out(await platform.orchestrator.wait_for_end(principal, cast_id, seconds))
 
 
 @router.post("/v1/casts/{cast_id}/cancel", response_model=CastOut)

@@ -84,6 +84,11 @@ class CastHub:
                     if not bucket:
                         del self._waiters[cast_id]
 
+    def waiting(self) -> int:
+        """How many waiters are registered, over all casts."""
+        with self._lock:
+            return sum(len(bucket) for bucket in self._waiters.values())
+
     async def wait(self, cast_id: str, timeout: float) -> bool:
         """Wait until the next notification for ``cast_id`` or ``timeout`` seconds; True if notified."""
         with self.watch(cast_id) as event:

@@ -15,7 +15,7 @@ import queue
 import threading
 from typing import Any, Protocol
 
-__all__ = ["LOG_BUDGET_CHARS", "MAX_PENDING", "PROGRESS_DETAIL_CHARS", "LiveEvents"]
+__all__ = ["LOG_BUDGET_CHARS", "MAX_PENDING", "PROGRESS_DETAIL_CHARS", "EventWriter", "LiveEvents"]
 
 _log = logging.getLogger(__name__)
 
@@ -25,8 +25,12 @@ MAX_PENDING = 1_000  # events waiting for the writer before new ones are dropped
 _CLOSE = None
 
 
-class _Writer(Protocol):
-    def add_running_event(self, cast_id: str, type_: str, data: dict[str, Any]) -> bool: ...
+class EventWriter(Protocol):
+    """Appends an event to a running cast (``CastService.add_running_event``)."""
+
+    def add_running_event(self, cast_id: str, type_: str, data: dict[str, Any]) -> bool:
+        """Write the event; False (nothing written) once the cast ended."""
+        ...
 
 
 class LiveEvents:
@@ -34,7 +38,7 @@ class LiveEvents:
 
     def __init__(
         self,
-        writer: _Writer,
+        writer: EventWriter,
         cast_id: str,
         *,
         log_budget: int = LOG_BUDGET_CHARS,

@@ -39,12 +39,13 @@ class CancelRelay:
         self._pid = os.getpid()
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-        self._sock.bind(self._address(self._pid))
+        self._sock.bind(self.address_of(self._pid))
         (self._dir / str(self._pid)).touch(mode=0o600)
         self._thread = threading.Thread(target=self._listen, name="spell-cancel-relay", daemon=True)
         self._thread.start()
 
-    def _address(self, pid: int) -> str:
+    def address_of(self, pid: int) -> str:
+        """The inbox of process ``pid`` of this data dir (an abstract Unix datagram socket)."""
         return f"\0spell-cancel-{self._tag}-{pid}"
 
     def send(self, cast_id: str) -> int:
@@ -56,7 +57,7 @@ class CancelRelay:
                 if not entry.name.isdigit() or int(entry.name) == self._pid:
                     continue
                 try:
-                    out.sendto(payload, self._address(int(entry.name)))
+                    out.sendto(payload, self.address_of(int(entry.name)))
                     asked += 1
                 except (ConnectionRefusedError, FileNotFoundError):  # that process is gone
                     entry.unlink(missing_ok=True)
@@ -93,6 +94,6 @@ class CancelRelay:
         """Stop listening and leave the directory of running processes."""
         (self._dir / str(self._pid)).unlink(missing_ok=True)
         with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as out:
-            out.sendto(_STOP, self._address(self._pid))
+            out.sendto(_STOP, self.address_of(self._pid))
         self._thread.join(timeout=2)
         self._sock.close()

@@ -9,8 +9,8 @@ from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import configure_mappers
 
 from spell.errors import CastNotFound
-from spell.kit.time import utcnow
-from spell.models import Cast, CastEvent, CastStatus, Spell
+from spell.kit.clock import Clock, SystemClock
+from spell.models import Cast, CastEvent, CastStatus, Spell, SpellVersion
 from spell.storage.prepared import Prepared
 from spell.storage.session import UnitOfWork
 
@@ -45,10 +45,14 @@ _BY_KEY = Prepared(
     )
 )
 END_FIELDS = ("status", "finished_at", "output", "usage", "error_code", "error_message")
+_END_KEYS = frozenset(END_FIELDS)
 _END = Prepared(
     update(_CASTS)
     .where(_CASTS.c.id == bindparam("cid"), _CASTS.c.status == CastStatus.RUNNING)
     .values({name: bindparam(name, type_=_CASTS.c[name].type) for name in END_FIELDS})
+)
+_VERSION = select(SpellVersion).where(
+    SpellVersion.spell_id == bindparam("sid"), SpellVersion.version == bindparam("ver")
 )
 
 
@@ -72,7 +76,10 @@ def detached_cast(values: dict[str, Any]) -> Cast:
 
 
 class CastRepository:
-    """All SQL the cast domain runs."""
+    """All SQL the cast domain runs; ``clock`` stamps events written without a time of their own."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock = clock or SystemClock()
 
     def get_for_tenant(self, uow: UnitOfWork, tenant_id: str, cast_id: str) -> Cast:
         """The cast if it belongs to the tenant; another tenant's cast is not found."""
@@ -130,10 +137,38 @@ class CastRepository:
         result = uow.session.execute(statement.values(**values))
         return bool(getattr(result, "rowcount", 0) == 1)
 
-    def end(self, uow: UnitOfWork, cast_id: str, values: dict[str, Any]) -> bool:
-        """Move a cast ``running`` → its terminal status with its results (``END_FIELDS``); False when it
-        is not running any more (canceled meanwhile)."""
-        return bool(_END.run(uow.session, {"cid": cast_id, **values}).rowcount == 1)
+    def end(self, uow: UnitOfWork, cast_id: str, values: dict[str, Any], *, from_status: str) -> bool:
+        """Move a cast out of ``from_status`` into the terminal state ``values`` describe, exactly once;
+        False when it was not in ``from_status`` any more (someone else ended or moved it)."""
+        if from_status == CastStatus.RUNNING and values.keys() == _END_KEYS:
+            # The end of every run: one statement built once.
+            return bool(_END.run(uow.session, {"cid": cast_id, **values}).rowcount == 1)
+        return self.move(uow, cast_id, from_status=from_status, **values)
+
+    def version_of(self, uow: UnitOfWork, spell_id: str, version: str) -> SpellVersion | None:
+        """The published version a cast names (None only for a cast whose spell row is gone)."""
+        found: SpellVersion | None = uow.session.scalar(_VERSION, {"sid": spell_id, "ver": version})
+        return found
+
+    def running_ids(self, uow: UnitOfWork, *, started_before: datetime | None = None) -> list[str]:
+        """Ids of ``running`` casts (only those started before ``started_before`` when given)."""
+        query = select(Cast.id).where(Cast.status == CastStatus.RUNNING)
+        if started_before is not None:
+            query = query.where(Cast.started_at < started_before)
+        return list(uow.session.scalars(query))
+
+    def queued_jobs(
+        self, uow: UnitOfWork, *, created_before: datetime | None = None
+    ) -> list[tuple[str, str]]:
+        """``(cast id, tenant id)`` of ``queued`` casts (only those created before ``created_before``)."""
+        query = select(Cast.id, Cast.tenant_id).where(Cast.status == CastStatus.QUEUED)
+        if created_before is not None:
+            query = query.where(Cast.created_at < created_before)
+        return [(str(cast_id), str(tenant_id)) for cast_id, tenant_id in uow.session.execute(query)]
+
+    def fresh(self, uow: UnitOfWork, cast_id: str) -> Cast | None:
+        """The cast as the database holds it now (any tenant's: for the platform's own bookkeeping)."""
+        return uow.session.get(Cast, cast_id, populate_existing=True)
 
     def claim(self, uow: UnitOfWork, cast_id: str, *, started_at: datetime) -> Cast | None:
         """Move a cast ``queued → running`` and return it in the same statement; None if not queued.
@@ -154,7 +189,7 @@ class CastRepository:
         self, uow: UnitOfWork, cast_id: str, type_: str, data: dict[str, Any], at: datetime | None = None
     ) -> int:
         """Append the next event (``seq`` counts from 1) in one statement; return its ``seq``."""
-        params = {"cid": cast_id, "etype": type_, "edata": data, "eat": at or utcnow()}
+        params = {"cid": cast_id, "etype": type_, "edata": data, "eat": at or self.clock.now()}
         return int(_ADD_EVENT.run(uow.session, params).fetchone()[0])
 
     def add_first_events(

@@ -14,31 +14,31 @@ from sqlalchemy.exc import IntegrityError
 
 from spell.bundle.input_schema import InputSchema, check_input_json
 from spell.bundle.manifest import SpellManifest
-from spell.config.wasm import WasmSettings
 from spell.errors import Conflict, InvalidInput, PolicyViolation
 from spell.kit.canonical_json import canonical_sha256
+from spell.kit.clock import Clock
 from spell.kit.ids import new_id
-from spell.kit.time import utcnow
 from spell.models import RETRYABLE_STATUSES, TERMINAL_STATUSES, Cast, CastStatus, Spell, SpellVersion
 from spell.platform.auth.schemas import Principal
+from spell.platform.cast.ending import CastEnding, Ending
 from spell.platform.cast.errors import AlreadyTerminal, IdempotencyConflict, NotRetryable, SpellSuspended
 from spell.platform.cast.hub import CancelTokens, CastHub
+from spell.platform.cast.limits import CastLimits
 from spell.platform.cast.money import CastMoney
 from spell.platform.cast.relay import CancelRelay
 from spell.platform.cast.repository import CastRepository
+from spell.platform.cast.webhook import CastWebhooks
 from spell.platform.spell.publishers import SIGNATURE_HINTS
 from spell.platform.spell.service import SpellService, published_signature, runtime_allow_list
-from spell.platform.webhook.secret import WebhookSecretService
 from spell.platform.webhook.service import WebhookSender, check_webhook_url
 from spell.policy.rules import ExecutionGuard, PolicyContext
 from spell.queue.base import Job, Queue, enqueue_after_commit
 from spell.runtimes.base import Limits
 from spell.runtimes.egress import EgressPolicy
-from spell.runtimes.limits import limits_for
 from spell.signing.verifier import SignatureRule
 from spell.storage.session import Database, UnitOfWork
 
-__all__ = ["CastPolicy", "CastRequestBody", "CastService", "cast_job"]
+__all__ = ["CastParts", "CastPolicy", "CastRequestBody", "CastService", "Created", "cast_job"]
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,6 @@ class CastPolicy:
     runtimes: ExecutionGuard = field(default_factory=runtime_allow_list)
     # Where webhook URLs may point; the platform builds it from the settings (strict by default).
     webhook_egress: EgressPolicy = field(default_factory=EgressPolicy)
-    # The operator's WASM maxima: a cast's limits (its hold, its orphan deadline) never exceed them.
-    wasm_maxima: WasmSettings = field(default_factory=WasmSettings)
 
     @property
     def signature(self) -> SignatureRule:
@@ -74,6 +72,39 @@ class CastRequestBody:
     as_tenant: str | None = None  # a button resolves its spell as the button owner's tenant sees it
 
 
+@dataclass(frozen=True)
+class Created:
+    """A cast just created, or replayed, and what running it needs."""
+
+    cast: Cast
+    replay: bool
+    # The version the new cast runs (its manifest via ``SpellService.manifest_of``); None on a replay,
+    # which is not this request's to run.
+    version: SpellVersion | None = None
+
+
+@dataclass(frozen=True)
+class CastParts:
+    """What the cast service works with, built once by the platform (shared with the runner)."""
+
+    db: Database
+    spells: SpellService
+    queue: Queue
+    repo: CastRepository
+    money: CastMoney
+    hub: CastHub
+    cancels: CancelTokens
+    limits: CastLimits
+    ending: CastEnding
+    webhooks: CastWebhooks
+    clock: Clock
+
+
+_CANCELED = Ending(
+    CastStatus.CANCELED, "CANCELED", "canceled by the caller", values={"cancel_requested": True}
+)
+
+
 def cast_job(cast_id: str, tenant_id: str) -> Job:
     """The ``cast.run`` job of a queued cast (the tenant lets a worker keep to the tenant's share)."""
     return Job(name="cast.run", id=cast_id, payload={"cast_id": cast_id, "tenant_id": tenant_id})
@@ -93,41 +124,26 @@ def check_idempotency_key(key: str | None) -> str:
 class CastService:
     """Casts of one server process."""
 
-    def __init__(
-        self,
-        db: Database,
-        spells: SpellService,
-        queue: Queue,
-        money: CastMoney,
-        hub: CastHub,
-        cancels: CancelTokens,
-        policy: CastPolicy,
-        webhook_secrets: WebhookSecretService,
-    ) -> None:
-        self.db, self.spells, self.queue, self.money = db, spells, queue, money
-        self.hub, self.cancels, self.policy = hub, cancels, policy
-        self.repo = CastRepository()
-        self.webhooks: WebhookSender | None = None  # set by the platform; None sends nothing
-        self.webhook_secrets = webhook_secrets
+    def __init__(self, parts: CastParts, policy: CastPolicy) -> None:
+        self.parts, self.policy = parts, policy
+        self.db, self.spells, self.queue, self.repo = parts.db, parts.spells, parts.queue, parts.repo
+        self.money, self.hub, self.cancels, self.clock = parts.money, parts.hub, parts.cancels, parts.clock
         # Set when other server processes share the data dir: cancels for casts running there.
         self.relay: CancelRelay | None = None
         self._schemas: dict[str, InputSchema] = {}
-        # A cast asks for its limits three times (hold, run, sweep); manifests are cached per version,
-        # so their identity (kept alive by the entry) is a sound key.
-        self._limits: dict[tuple[int, int], tuple[SpellManifest, WasmSettings, Limits]] = {}
+
+    @property
+    def webhooks(self) -> WebhookSender | None:
+        """What posts the webhooks of ended casts (None: nothing is sent)."""
+        return self.parts.webhooks.sender
+
+    @webhooks.setter
+    def webhooks(self, sender: WebhookSender | None) -> None:
+        self.parts.webhooks.sender = sender
 
     def limits_of(self, manifest: SpellManifest) -> Limits:
-        """The limits a cast of ``manifest`` runs under here: what its runtime enforces, so also what
-        its hold is sized for and how long it may run before a lost runner's cast counts as orphaned."""
-        maxima = self.policy.wasm_maxima
-        hit = self._limits.get((id(manifest), id(maxima)))
-        if hit is not None and hit[0] is manifest and hit[1] is maxima:
-            return hit[2]
-        limits = limits_for(manifest, maxima)
-        if len(self._limits) >= 1024:
-            self._limits.clear()
-        self._limits[(id(manifest), id(maxima))] = (manifest, maxima, limits)
-        return limits
+        """The limits a cast of ``manifest`` runs under here (``CastLimits``)."""
+        return self.parts.limits.of(manifest)
 
     def _input_schema(self, version: SpellVersion, manifest: SpellManifest) -> InputSchema:
         # Building a validator costs more than validating a small input: keep one per digest.
@@ -138,13 +154,22 @@ class CastService:
         return schema
 
     def create(
-        self, principal: Principal, body: CastRequestBody, idempotency_key: str | None, *, claim: bool = False
+        self, principal: Principal, body: CastRequestBody, idempotency_key: str | None
     ) -> tuple[Cast, bool]:
-        """Create (or replay) a cast in its own transaction; True as second value on replay.
+        """Create (or replay) a queued cast in its own transaction; True as second value on replay."""
+        created = self._create(principal, body, idempotency_key, claim=False)
+        return created.cast, created.replay
 
-        ``claim``: the caller runs the new cast itself, now (``CastRunner.execute``): it is created
-        ``running`` and no job is queued. A replay is returned as it is, whatever its status.
-        """
+    def create_claimed(
+        self, principal: Principal, body: CastRequestBody, idempotency_key: str | None
+    ) -> Created:
+        """Create (or replay) a cast the caller runs itself, now (``CastRunner.execute``): it is
+        created ``running`` and no job is queued. A replay is returned as it is, whatever its status."""
+        return self._create(principal, body, idempotency_key, claim=True)
+
+    def _create(
+        self, principal: Principal, body: CastRequestBody, idempotency_key: str | None, *, claim: bool
+    ) -> Created:
         key, digest = self.admit(principal, body, idempotency_key)
         for attempt in range(2):
             try:
@@ -187,8 +212,9 @@ class CastService:
         digest: str,
         *,
         claim: bool = False,
-    ) -> tuple[Cast, bool]:
-        """``create`` inside the caller's transaction, with ``key`` and ``digest`` from ``admit``."""
+    ) -> Created:
+        """``create`` (or with ``claim``, ``create_claimed``) inside the caller's transaction, with
+        ``key`` and ``digest`` from ``admit``."""
         existing = self.repo.by_idempotency_key(uow, principal.tenant_id, key)
         if existing is not None:
             if existing.request_digest != digest:
@@ -196,13 +222,13 @@ class CastService:
                     "this Idempotency-Key was used with a different request",
                     details={"idempotency_key": key, "cast_id": existing.id},
                 )
-            return existing, True
+            return Created(existing, True)
         viewer = principal if body.as_tenant is None else replace(principal, tenant_id=body.as_tenant)
         spell, version = self.spells.resolve(uow, viewer, body.spell_id, body.version)
         manifest = self.spells.manifest_of(version)
         self._guard(spell, version, manifest, body)
         self._input_schema(version, manifest).check(body.input)
-        now = utcnow()
+        now = self.clock.now()
         cast = self.repo.insert(
             uow,
             {
@@ -224,7 +250,7 @@ class CastService:
                 "started_at": now if claim else None,
             },
         )
-        self.money.reserve(uow, cast, manifest, self.limits_of(manifest))
+        self.money.reserve(uow, cast, manifest, self.parts.limits.of(manifest))
         first = (CastStatus.QUEUED, CastStatus.RUNNING) if claim else (CastStatus.QUEUED,)
         self.repo.add_first_events(uow, cast.id, first, at=now)
         # An atomic increment, last: no lost updates under READ COMMITTED, and the hot spell row is
@@ -232,7 +258,7 @@ class CastService:
         self.repo.count_cast(uow, spell.id)
         if not claim:
             enqueue_after_commit(uow, self.queue, cast_job(cast.id, cast.tenant_id))
-        return cast, False
+        return Created(cast, False, version)
 
     def _guard(
         self, spell: Spell, version: SpellVersion, manifest: SpellManifest, body: CastRequestBody
@@ -263,7 +289,7 @@ class CastService:
             # their event, so the events' ``seq`` never collide and none follows the terminal one.
             if not self.repo.move(uow, cast_id, from_status=CastStatus.RUNNING, status=CastStatus.RUNNING):
                 return False
-            self.repo.add_event(uow, cast_id, type_, data)
+            self.repo.add_event(uow, cast_id, type_, data, at=self.clock.now())
         self.hub.notify(cast_id)
         return True
 
@@ -299,10 +325,12 @@ class CastService:
         return rows, (rows[-1].id if more else None)
 
     def cancel(self, principal: Principal, cast_id: str) -> Cast:
-        """Cancel a queued or running cast at once (the running sandbox is signalled to stop)."""
+        """Cancel a queued or running cast at once (the running sandbox is signalled to stop).
+
+        A queued cast's hold is released; a running one's is settled by its runner, which records what
+        it used."""
         principal.require("cast:invoke")
         with self.db.unit_of_work() as uow:
-            now = utcnow()
             # The worker may move the cast on between our read and our update (PostgreSQL, READ
             # COMMITTED): the conditional update then misses, and we look again.
             for _ in range(3):
@@ -311,47 +339,15 @@ class CastService:
                     raise AlreadyTerminal(
                         f"cast {cast_id} already ended ({cast.status})", details={"status": cast.status}
                     )
-                was = cast.status
-                moved = self.repo.transition(
-                    uow,
-                    cast.id,
-                    from_status=was,
-                    status=CastStatus.CANCELED,
-                    finished_at=now,
-                    cancel_requested=True,
-                    error_code="CANCELED",
-                    error_message="canceled by the caller",
-                )
-                if moved:
+                was = CastStatus(cast.status)
+                if self.parts.ending.end(
+                    uow, cast, _CANCELED, from_status=was, release=was == CastStatus.QUEUED
+                ):
                     break
             else:
                 raise Conflict(f"cast {cast_id} kept changing; try again", retry_after=1)
-            if was == CastStatus.QUEUED:
-                self.money.release(uow, cast)
-            self.repo.add_event(uow, cast.id, CastStatus.CANCELED, {"status": CastStatus.CANCELED}, at=now)
             uow.after_commit(lambda: self._signal(cast_id))
-            if cast.webhook_url:
-                url = cast.webhook_url
-                uow.after_commit(lambda: self.send_webhook(url, cast_id))
-            uow.after_commit(lambda: self.hub.notify(cast_id))
         return self.get(principal, cast_id)
-
-    def send_webhook(self, url: str, cast_id: str) -> None:
-        """Post the cast's current state to its webhook (in the background)."""
-        if self.webhooks is None:
-            return
-        from spell.platform.cast.schemas import cast_out
-
-        with self.db.unit_of_work(write=False) as uow:
-            cast = uow.session.get(Cast, cast_id)
-            if cast is None:
-                return
-            payload, tenant_id = cast_out(cast), cast.tenant_id
-            secrets = self.webhook_secrets.signing_secrets(uow, tenant_id)
-        if secrets is None:  # the tenant's first delivery: its secret is made now
-            with self.db.unit_of_work() as uow:
-                secrets = self.webhook_secrets.ensure_signing_secrets(uow, tenant_id)
-        self.webhooks.send_async(url, f"cast.{payload['status']}", payload, secrets=secrets)
 
     def _signal(self, cast_id: str) -> None:
         if not self.cancels.cancel(cast_id) and self.relay is not None:
@@ -382,8 +378,9 @@ class CastService:
                 button_id=old.button_id,
             )
             digest = canonical_sha256({"retry_of": old.id})
-            new, replay = self.create_in(uow, principal, body, f"retry:{old.id}", digest)
-            if replay:
+            created = self.create_in(uow, principal, body, f"retry:{old.id}", digest)
+            new = created.cast
+            if created.replay:
                 # A concurrent retry committed its new cast after we read the old one (PostgreSQL,
                 # READ COMMITTED): that retry won.
                 raise NotRetryable(f"cast {cast_id} was retried already", details={"cast_id": cast_id})

@@ -1,0 +1,105 @@
+"""The one way a cast reaches a terminal status: finished, failed by the platform, canceled, aborted.
+
+``CastEnding.end`` moves the cast with an UPDATE conditioned on the status it is leaving, so of two
+racing enders (a runner finishing, a caller canceling, the sweep aborting) exactly one writes; only
+that one releases the hold, appends the terminal event and, after the commit, wakes waiters and sends
+the webhook (documented for every end, aborts included). A cast whose run settled its money
+(``CastMoney.settle``) keeps what was settled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from spell.kit.clock import Clock
+from spell.models import Cast, CastStatus
+from spell.platform.cast.hub import CastHub
+from spell.platform.cast.money import CastMoney
+from spell.platform.cast.repository import CastRepository
+from spell.platform.cast.webhook import CastWebhooks
+from spell.storage.session import UnitOfWork
+
+__all__ = ["PLATFORM_FAULT", "CastEnding", "Ending", "lost", "platform_fault"]
+
+PLATFORM_FAULT = "INTERNAL"  # the error code of a cast the platform (not the spell) failed
+
+
+@dataclass(frozen=True)
+class Ending:
+    """A terminal state: the status, why, what else the row records and what the event adds."""
+
+    status: CastStatus
+    error_code: str | None = None
+    error_message: str | None = None
+    # Further columns written with the status (``output`` and ``usage`` of a run, ``cancel_requested``).
+    values: Mapping[str, Any] = field(default_factory=dict)
+    # The terminal event's data beyond its ``status``.
+    event: Mapping[str, Any] = field(default_factory=dict)
+
+
+def platform_fault() -> Ending:
+    """The end of a cast the platform failed to run or record: ``failed``, free of charge."""
+    return Ending(
+        CastStatus.FAILED,
+        PLATFORM_FAULT,
+        "the platform failed while running this cast; nothing is charged",
+        values={"output": None, "usage": None},
+        event={"error_code": PLATFORM_FAULT, "artifacts": 0},
+    )
+
+
+def lost(why: str) -> Ending:
+    """The end of a cast whose runner is gone (a dead worker or process): ``aborted``, free of charge."""
+    return Ending(
+        CastStatus.ABORTED,
+        PLATFORM_FAULT,
+        why,
+        values={"output": None, "usage": None},
+        event={"error_code": PLATFORM_FAULT},
+    )
+
+
+class CastEnding:
+    """Writes terminal states; every ended cast went through ``end``."""
+
+    def __init__(
+        self, repo: CastRepository, money: CastMoney, hub: CastHub, webhooks: CastWebhooks, clock: Clock
+    ) -> None:
+        self.repo, self.money, self.hub, self.webhooks, self.clock = repo, money, hub, webhooks, clock
+
+    def end(
+        self,
+        uow: UnitOfWork,
+        cast: Cast,
+        ending: Ending,
+        *,
+        from_status: CastStatus = CastStatus.RUNNING,
+        release: bool = True,
+    ) -> dict[str, Any] | None:
+        """End ``cast`` in ``uow`` if it is still in ``from_status``; the values written, or None (and
+        nothing written) when another ender was first.
+
+        ``release``: free the whole hold (False when the run settled the money already). After the
+        commit, this process's waiters wake and the cast's webhook is sent, whatever the ending.
+        """
+        now = self.clock.now()
+        values: dict[str, Any] = {
+            "status": ending.status,
+            "finished_at": now,
+            "error_code": ending.error_code,
+            "error_message": ending.error_message,
+            **ending.values,
+        }
+        cast_id = cast.id
+        if not self.repo.end(uow, cast_id, values, from_status=from_status):
+            return None
+        if release:
+            self.money.release(uow, cast)
+        self.repo.add_event(uow, cast_id, ending.status, {"status": ending.status, **ending.event}, at=now)
+        uow.after_commit(lambda: self.hub.notify(cast_id))
+        url = cast.webhook_url
+        if url:
+            uow.after_commit(lambda: self.webhooks.send(url, cast_id))
+        return values

@@ -1,0 +1,275 @@
+"""How a requested cast runs: quick (on the event loop), inline (on a cast thread of the request side)
+or queued, and the wait for its end.
+
+A queued cast crosses four threads before its answer leaves (request → queue worker → hub → event
+loop) and commits three times (create, claim, finish). A caller who waits for the result
+(``Prefer: wait``) gains nothing from the queue, so while an inline slot is free the cast is created
+already ``running``, run and finished on one cast thread, in two commits. When every slot is busy
+the cast takes the queue, so a burst never piles up unbounded work on the request side. A tenant
+holds at most ``per_tenant`` of the slots: its further casts take the queue too, and the slots left
+stay free for other tenants.
+
+With ``quick`` (SQLite, whose statements never wait on a network), the cast is created on the event
+loop itself, and a pure WASM spell is tried right there within a budget of a few milliseconds
+(``CastRunner.attempt``): most casts then never leave the loop's thread, which saves the hand-offs
+to and from a cast thread — under load, the largest cost of a short cast after its own work. A cast
+that overruns the budget is run again from the start on a cast thread; with no network access, the
+abandoned attempt left no trace outside the cast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import anyio.to_thread
+
+from spell.models import TERMINAL_STATUSES, Cast, SpellVersion
+from spell.platform.auth.schemas import Principal
+from spell.platform.cast.hub import wait_event
+from spell.platform.cast.runner import CastRunner, RecordingFailed
+from spell.platform.cast.service import CastRequestBody, CastService, Created
+from spell.platform.cast.slots import TenantSlots
+
+__all__ = ["CastOrchestrator"]
+
+T = TypeVar("T")
+
+
+class CastOrchestrator:
+    """Creates casts and runs them the fastest way that is free: up to ``slots`` at once on the
+    request side (0: every cast is queued), up to ``per_tenant`` of them of one tenant (0: no cap)."""
+
+    def __init__(
+        self, casts: CastService, runner: CastRunner, *, slots: int, per_tenant: int = 0, quick: bool = False
+    ) -> None:
+        self.casts, self.runner = casts, runner
+        self.quick = quick
+        self.slots = slots
+        self._taken = 0
+        self._tenants = TenantSlots(per_tenant)
+        self._pool: ThreadPoolExecutor | None = None  # made on first use, again after ``close``
+        self._lock = threading.Lock()
+
+    # what a request calls ----------------------------------------------------------------------------
+    async def cast(
+        self, principal: Principal, body: CastRequestBody, idempotency_key: str | None, *, wait_s: float = 0
+    ) -> tuple[Cast, bool]:
+        """Create (or replay) a cast and run it; the cast as it is after up to ``wait_s`` seconds (ended,
+        or still queued or running) and the replay flag. Errors of creation are raised."""
+        if wait_s > 0:
+            ran = await self._inline(principal, body, idempotency_key, wait_s)
+            if ran is not None:
+                cast, replay = ran
+                # A replay may still be running elsewhere: wait for it like any other; a cast run here
+                # either ended or used up the wait.
+                if replay and cast.status not in TERMINAL_STATUSES:
+                    cast = await self.wait_for_end(principal, cast.id, wait_s)
+                return cast, replay
+        mark = self.casts.hub.mark()
+        cast, replay = await _blocking(self.casts.create, principal, body, idempotency_key)
+        if wait_s > 0 and cast.status not in TERMINAL_STATUSES:
+            cast = await self.wait_for_end(principal, cast.id, wait_s, fresh=None if replay else (cast, mark))
+        return cast, replay
+
+    async def wait_for_end(
+        self, principal: Principal, cast_id: str, seconds: float, *, fresh: tuple[Cast, int] | None = None
+    ) -> Cast:
+        """The tenant's cast once it ended, or as it is after ``seconds``; re-read on every wake-up and
+        at least every second, so a cast finished by another process is noticed too.
+
+        ``fresh`` is a cast this request just created and the hub's ``mark`` from before: while the hub
+        knows it has not ended, the first read is skipped.
+        """
+        loop = asyncio.get_running_loop()  # the waits below time out on the loop's clock: so does this
+        deadline = loop.time() + seconds
+        hub = self.casts.hub
+        while True:
+            with hub.watch(cast_id, terminal_only=True) as woke:
+                if fresh is not None and not hub.may_have_ended(cast_id, fresh[1]):
+                    cast = fresh[0]
+                else:
+                    cast = await _blocking(self.casts.get, principal, cast_id)
+                fresh = None
+                remaining = deadline - loop.time()
+                if cast.status in TERMINAL_STATUSES or remaining <= 0:
+                    return cast
+                await wait_event(woke, min(remaining, 1.0))
+
+    def free_slots(self) -> int:
+        """Inline slots not taken right now."""
+        with self._lock:
+            return self.slots - self._taken
+
+    def close(self) -> None:
+        """Let running casts end, then stop the threads."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+    # the two ways a cast runs on a calling thread ----------------------------------------------------
+    def cast_now(
+        self,
+        principal: Principal,
+        body: CastRequestBody,
+        idempotency_key: str | None,
+        *,
+        on_created: Callable[[Cast, bool], None] | None = None,
+    ) -> tuple[Cast, bool]:
+        """Create a cast and run it on this thread, skipping the queue.
+
+        Returns the ended cast, or on a replay the earlier cast as it is now, and the replay flag.
+        ``on_created`` gets the new (or replayed) cast and the replay flag before the cast runs.
+        """
+        created = self.casts.create_claimed(principal, body, idempotency_key)
+        if on_created is not None:
+            on_created(created.cast, created.replay)
+        if created.version is None:
+            return created.cast, True
+        return self.runner.execute(created.cast, created.version), False
+
+    def cast_quick(
+        self, principal: Principal, body: CastRequestBody, idempotency_key: str | None
+    ) -> tuple[Created, bool]:
+        """Create a cast and, when it is a pure WASM spell, try to run it to its end within
+        ``QUICK_BUDGET_S`` (see ``CastRunner.quick_fits``), on this thread and in one transaction.
+
+        Returns the cast (ended when done) and whether it is done here: False means the cast is
+        ``running`` and ``CastRunner.execute`` (on a thread that may block) must run it from the start.
+        """
+        casts = self.casts
+        key, digest = casts.admit(principal, body, idempotency_key)
+        try:
+            with casts.db.unit_of_work() as uow:
+                created = casts.create_in(uow, principal, body, key, digest, claim=True)
+                if created.version is None:
+                    return created, True
+                if not self.runner.quick_fits(created.version):
+                    return created, False
+                # Created, run and ended in one commit: nobody can see the cast, or cancel it, before
+                # it ended. An attempt that gives up commits the cast ``running`` for the rerun.
+                ended = self.runner.attempt(uow, created.cast, created.version)
+        except RecordingFailed:
+            # The cast and its attempt were rolled back together: create it again for a rerun, where
+            # a fault that persists ends it as the platform's failure (``execute``).
+            again = casts.create_claimed(principal, body, idempotency_key)
+            return again, again.replay
+        if ended is None:
+            return created, False
+        return Created(ended, False, created.version), True
+
+    # inline slots ------------------------------------------------------------------------------------
+    async def _inline(
+        self, principal: Principal, body: CastRequestBody, idempotency_key: str | None, wait_s: float
+    ) -> tuple[Cast, bool] | None:
+        """Create and run the cast on the request side, waiting up to ``wait_s`` for its end; None when
+        no slot is free (the cast should take the queue)."""
+        if not self._take(principal.tenant_id):
+            return None
+        # A webhook URL is resolved when the cast is created: never on the loop's thread.
+        if self.quick and body.webhook_url is None:
+            return await self._cast_quick(principal, body, idempotency_key, wait_s)
+        created: concurrent.futures.Future[tuple[Cast, bool]] = concurrent.futures.Future()
+        try:
+            job = asyncio.get_running_loop().run_in_executor(
+                self._executor(), self._run, principal, body, idempotency_key, created
+            )
+        except BaseException:
+            self._free(principal.tenant_id)
+            raise
+        job.add_done_callback(_retrieve)
+        try:
+            # shield: a caller who stops waiting leaves the cast running to its end, as a queued one would
+            return await asyncio.wait_for(asyncio.shield(job), wait_s)
+        except TimeoutError:
+            return await asyncio.wrap_future(created)
+
+    async def _cast_quick(
+        self, principal: Principal, body: CastRequestBody, idempotency_key: str | None, wait_s: float
+    ) -> tuple[Cast, bool]:
+        try:
+            created, done = self.cast_quick(principal, body, idempotency_key)
+        except BaseException:
+            self._free(principal.tenant_id)
+            raise
+        if done or created.version is None:
+            self._free(principal.tenant_id)
+            return created.cast, created.replay
+        try:
+            job = asyncio.get_running_loop().run_in_executor(
+                self._executor(), self._run_created, created.cast, created.version
+            )
+        except BaseException:
+            self._free(principal.tenant_id)
+            raise
+        job.add_done_callback(_retrieve)
+        try:
+            return await asyncio.wait_for(asyncio.shield(job), wait_s), False
+        except TimeoutError:
+            return created.cast, False  # still running; it goes on to its end
+
+    def _run_created(self, cast: Cast, version: SpellVersion) -> Cast:
+        try:
+            return self.runner.execute(cast, version)
+        finally:
+            self._free(cast.tenant_id)
+
+    def _run(
+        self,
+        principal: Principal,
+        body: CastRequestBody,
+        idempotency_key: str | None,
+        created: concurrent.futures.Future[tuple[Cast, bool]],
+    ) -> tuple[Cast, bool]:
+        try:
+            return self.cast_now(
+                principal,
+                body,
+                idempotency_key,
+                on_created=lambda cast, replay: created.set_result((cast, replay)),
+            )
+        except BaseException as exc:
+            if not created.done():
+                created.set_exception(exc)
+            raise
+        finally:
+            self._free(principal.tenant_id)
+
+    def _take(self, tenant_id: str) -> bool:
+        with self._lock:
+            if self._taken >= self.slots:
+                return False
+            self._taken += 1
+        if self._tenants.take(tenant_id):
+            return True
+        with self._lock:
+            self._taken -= 1
+        return False
+
+    def _free(self, tenant_id: str) -> None:
+        self._tenants.give_back(tenant_id)
+        with self._lock:
+            self._taken -= 1
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.slots, thread_name_prefix="spell-cast")
+            return self._pool
+
+
+async def _blocking(fn: Callable[..., T], *args: Any) -> T:
+    # Database work leaves the event loop for a worker thread (anyio's pool, as FastAPI's own).
+    return await anyio.to_thread.run_sync(functools.partial(fn, *args))
+
+
+def _retrieve(job: asyncio.Future[Any]) -> None:
+    # A cast whose caller stopped waiting may still fail; its error is recorded on the cast, not here.
+    if not job.cancelled():
+        job.exception()

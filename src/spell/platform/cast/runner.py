@@ -1,0 +1,326 @@
+"""Running casts: the ``cast.run`` job (claim ``queued → running`` once), a cast already claimed by its
+creator, and the quick attempt inside the creating transaction. Every end goes through ``CastEnding``."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from spell.bundle.manifest import SpellManifest
+from spell.errors import SpellError
+from spell.kit.clock import Clock
+from spell.models import Cast, CastStatus, SpellVersion
+from spell.platform.artifact.service import ArtifactService
+from spell.platform.cast.ending import PLATFORM_FAULT, CastEnding, Ending, platform_fault
+from spell.platform.cast.hub import CancelTokens, CastHub
+from spell.platform.cast.limits import CastLimits
+from spell.platform.cast.live_events import EventWriter, LiveEvents
+from spell.platform.cast.money import CastMoney
+from spell.platform.cast.repository import CastRepository, detached_cast
+from spell.platform.cast.slots import TenantSlots
+from spell.platform.spell.service import SpellService
+from spell.queue.base import Deferred, Job
+from spell.runtimes.base import CastRequest, CastResult, Outcome, Runtime, Usage
+from spell.storage.session import Database, UnitOfWork
+
+__all__ = ["PLATFORM_FAULT", "QUICK_BENCH_S", "QUICK_BUDGET_S", "CastRunner", "RecordingFailed", "status_for"]
+
+_log = logging.getLogger(__name__)
+
+# A quick attempt (``attempt``) runs on the request's event loop, which serves nothing else
+# meanwhile: it gets this long, and a spell that overran it is not tried quickly again for a while.
+QUICK_BUDGET_S = 0.010
+QUICK_BENCH_S = 60.0
+
+_CAST_COLUMNS = tuple(column.key for column in Cast.__table__.columns)
+_STATUS = {
+    Outcome.SUCCEEDED: CastStatus.SUCCEEDED,
+    Outcome.TIMEOUT: CastStatus.TIMEOUT,
+    Outcome.CANCELED: CastStatus.CANCELED,
+}
+
+
+class RecordingFailed(Exception):
+    """Recording the end of a quick attempt failed: its transaction (the cast's too) must roll back."""
+
+
+class OrphanCheck(Protocol):
+    """Ends a cast whose claim was missed because its runner died (``CastRecovery``)."""
+
+    def abort_if_orphaned(self, cast_id: str) -> None:
+        """End the cast ``aborted`` when it is running long past its limit with no runner here."""
+        ...
+
+
+@dataclass(frozen=True)
+class RunnerParts:
+    """What a runner works with, built once by the platform."""
+
+    db: Database
+    repo: CastRepository
+    spells: SpellService
+    limits: CastLimits
+    money: CastMoney
+    ending: CastEnding
+    hub: CastHub
+    cancels: CancelTokens
+    events: EventWriter
+    orphans: OrphanCheck
+    artifacts: ArtifactService
+    clock: Clock
+
+
+def _ended(cast: Cast, values: dict[str, Any]) -> Cast:
+    """A detached copy of ``cast`` with the values its end wrote."""
+    return detached_cast({**{column: getattr(cast, column) for column in _CAST_COLUMNS}, **values})
+
+
+def status_for(outcome: Outcome) -> CastStatus:
+    """The cast status an outcome ends in."""
+    return _STATUS.get(outcome, CastStatus.FAILED)
+
+
+class CastRunner:
+    """Runs casts on the worker threads (``cast.run`` jobs) and for the requests that wait for them."""
+
+    def __init__(
+        self,
+        parts: RunnerParts,
+        runtimes: dict[str, Runtime],
+        work_dir: Path,
+        *,
+        slots: TenantSlots | None = None,
+    ) -> None:
+        self.parts = parts
+        self.artifacts = parts.artifacts
+        self.runtimes = runtimes
+        self.work_dir = work_dir
+        self._versions: dict[tuple[str, str], SpellVersion] = {}
+        self._slow: dict[str, float] = {}  # spell digest → until when (clock's monotonic) not tried quickly
+        # Spells that ran here on a cast thread: their module is compiled and cached, so a quick
+        # attempt's time goes to running it (loading a big module could hold the event loop for long).
+        self._warm: set[str] = set()
+        # The queue workers' share per tenant: a tenant holding all of its own defers its next jobs.
+        self.slots = slots or TenantSlots(0)
+
+    # the cast.run job ------------------------------------------------------------------------------
+    def __call__(self, job: Job) -> None:
+        """Handle one delivery (a second delivery of the same cast is a no-op); raise ``Deferred``
+        while the cast's tenant holds all of its worker slots."""
+        cast_id = str(job.payload["cast_id"])
+        tenant = job.payload.get("tenant_id")
+        if not isinstance(tenant, str):  # a job published without its tenant: run it uncounted
+            self._handle(cast_id)
+            return
+        if not self.slots.take(tenant):
+            raise Deferred(park=lambda resume: self._park(tenant, resume))
+        try:
+            self._handle(cast_id)
+        finally:
+            self.slots.give_back(tenant)
+
+    def _handle(self, cast_id: str) -> None:
+        claimed = self._claim(cast_id)
+        if claimed is None:
+            self.parts.orphans.abort_if_orphaned(cast_id)
+            return
+        self.execute(*claimed)
+
+    def _park(self, tenant: str, resume: Callable[[], None]) -> bool:
+        """Have ``resume`` called when one of the tenant's casts ends (True), or False when a slot
+        freed since the job was turned away (it may run at once)."""
+        if self.slots.take(tenant, or_wait=resume):
+            self.slots.give_back(tenant)
+            return False
+        return True
+
+    def _claim(self, cast_id: str) -> tuple[Cast, SpellVersion] | None:
+        parts = self.parts
+        with parts.db.unit_of_work() as uow:
+            now = parts.clock.now()
+            cast = parts.repo.claim(uow, cast_id, started_at=now)
+            if cast is None:
+                return None
+            parts.repo.add_event(uow, cast_id, CastStatus.RUNNING, {"status": CastStatus.RUNNING}, at=now)
+            version = self._version_of(uow, cast)
+            uow.after_commit(lambda: parts.hub.notify(cast_id, terminal=False))
+            return cast, version
+
+    def _version_of(self, uow: UnitOfWork, cast: Cast) -> SpellVersion:
+        # A job names its cast only. A published version never changes what it runs (same version,
+        # other digest is refused), so the row is read once per process; ``is_yanked`` may change but
+        # does not matter once queued.
+        key = (cast.spell_id, cast.version)
+        version = self._versions.get(key)
+        if version is None:
+            version = self.parts.repo.version_of(uow, cast.spell_id, cast.version)
+            assert version is not None  # noqa: S101 - versions are never deleted
+            uow.session.expunge(version)
+            self._versions[key] = version
+        return version
+
+    # a claimed cast, run to its end ----------------------------------------------------------------
+    def execute(self, cast: Cast, version: SpellVersion) -> Cast:
+        """Run a cast already claimed ``running`` to its end; return it as it ended.
+
+        Whatever goes wrong on the platform's side, the cast ends here (``failed``, ``INTERNAL``, free
+        of charge) rather than staying ``running`` with its money held.
+        """
+        parts = self.parts
+        cast_id = cast.id
+        token = parts.cancels.open(cast_id)
+        work: Path | None = None
+        try:
+            try:
+                manifest = parts.spells.manifest_of(version)
+                # Only runtimes that may write files get a work dir (making one per cast is not free).
+                if version.execution != "wasm" or bool(manifest.runtime.policy.fs_write):
+                    work = self.work_dir / cast_id
+                result = self._run(cast, version, token, work)
+                self._warm.add(version.digest)
+                ended = self._finish(cast, manifest, result)
+            except Exception:  # the job's edge: any fault must still end the cast
+                _log.exception("cast %s: the platform failed running it; it ends failed, free", cast_id)
+                ended = self._end(cast, platform_fault())
+        finally:
+            parts.cancels.close(cast_id)
+            if work is not None:
+                shutil.rmtree(work, ignore_errors=True)
+        if ended is None:  # canceled while it ran: the database has the final word
+            parts.hub.notify(cast_id)
+            with parts.db.unit_of_work(write=False) as uow:
+                final = parts.repo.fresh(uow, cast_id)
+                assert final is not None  # noqa: S101 - casts are never deleted
+                return final
+        return _ended(cast, ended)
+
+    # the quick attempt -----------------------------------------------------------------------------
+    def quick_fits(self, version: SpellVersion) -> bool:
+        """A WASM spell with no network access (re-running it changes nothing outside the cast), whose
+        time limit is over the budget, that ran here before (its module is loaded) and did not overrun
+        the budget lately."""
+        if version.execution != "wasm" or version.digest not in self._warm:
+            return False
+        benched = self._slow.get(version.digest)
+        if benched is not None:
+            if self.parts.clock.monotonic() < benched:
+                return False
+            self._slow.pop(version.digest, None)
+        manifest = self.parts.spells.manifest_of(version)
+        limit = self.parts.limits.of(manifest)
+        return not manifest.runtime.policy.net_allow and limit.timeout_ms / 1000 > QUICK_BUDGET_S
+
+    def attempt(self, uow: UnitOfWork, cast: Cast, version: SpellVersion) -> Cast | None:
+        """Run a cast just created ``running`` in ``uow`` within ``QUICK_BUDGET_S`` and end it there.
+
+        None when the attempt gave up (the budget ran out): nothing of it is kept, the spell is not
+        tried quickly for ``QUICK_BENCH_S``, and ``execute`` must run the cast from the start once
+        ``uow`` committed. ``RecordingFailed`` when its end could not be recorded: roll ``uow`` back.
+        """
+        parts = self.parts
+        manifest = parts.spells.manifest_of(version)
+        work = self.work_dir / cast.id if manifest.runtime.policy.fs_write else None
+        token = parts.cancels.open(cast.id)
+        try:
+            try:
+                result = self._run(cast, version, token, work, within_s=QUICK_BUDGET_S)
+            except Exception:  # the request's edge: a fault of the runtime still ends the cast
+                _log.exception("cast %s: the platform failed running it; it ends failed, free", cast.id)
+                ended = self._end(cast, platform_fault(), uow=uow)
+            else:
+                if result.outcome is Outcome.TIMEOUT:
+                    # the attempt's output, files and usage are dropped; the rerun counts
+                    self._slow[version.digest] = parts.clock.monotonic() + QUICK_BENCH_S
+                    return None
+                try:
+                    ended = self._finish(cast, manifest, result, uow=uow)
+                except Exception as exc:  # its writes are in the creating transaction: roll all back
+                    _log.exception("cast %s: recording the quick attempt failed; it runs again", cast.id)
+                    raise RecordingFailed from exc
+        finally:
+            parts.cancels.close(cast.id)
+            if work is not None:
+                shutil.rmtree(work, ignore_errors=True)
+        assert ended is not None  # noqa: S101 - uncommitted, the cast cannot have been canceled
+        return _ended(cast, ended)
+
+    # running and recording -------------------------------------------------------------------------
+    def _run(
+        self,
+        cast: Cast,
+        version: SpellVersion,
+        token: threading.Event,
+        work: Path | None,
+        *,
+        within_s: float | None = None,
+    ) -> CastResult:
+        parts = self.parts
+        manifest = parts.spells.manifest_of(version)
+        runtime = self.runtimes.get(version.execution)
+        if runtime is None:
+            return CastResult(
+                outcome=Outcome.INTERNAL, message=f"no {version.execution} runtime on this server"
+            )
+        if work is not None:
+            work.mkdir(parents=True, exist_ok=True)
+        # A WASM cast is one step: it has no step events.
+        live = LiveEvents(parts.events, cast.id) if version.execution != "wasm" else None
+        request = CastRequest(
+            bundle_dir=parts.spells.bundle_dir(version),
+            manifest=manifest,
+            input=cast.input,
+            limits=parts.limits.of(manifest),
+            within_s=within_s,
+            work_dir=work,
+            cancel=token,
+            progress=live.progress if live is not None else None,
+            log=live.log if live is not None else None,
+        )
+        try:
+            return runtime.run(request)
+        except SpellError as exc:
+            return CastResult(outcome=Outcome.INTERNAL, message=exc.message, details={"code": exc.code})
+        finally:
+            if live is not None:
+                live.close()  # the step events are written before the cast's end
+
+    def _end(self, cast: Cast, ending: Ending, *, uow: UnitOfWork | None = None) -> dict[str, Any] | None:
+        with self.parts.db.unit_of_work() if uow is None else nullcontext(uow) as uow:
+            return self.parts.ending.end(uow, cast, ending)
+
+    def _finish(
+        self, cast: Cast, manifest: SpellManifest, result: CastResult, *, uow: UnitOfWork | None = None
+    ) -> dict[str, Any] | None:
+        """Record the end in one commit (or in ``uow``); the values written, or None when the cast was
+        canceled."""
+        # ``cast`` is the row as claimed: money and artifacts read only fields that never change (ids,
+        # spell), and the status moves by a conditional update, so it is not read again.
+        parts = self.parts
+        error_code = None if result.outcome.is_success else result.details.get("code", result.outcome.value)
+        usage = result.usage if isinstance(result.usage, Usage) else Usage()
+        with parts.db.unit_of_work() if uow is None else nullcontext(uow) as uow:
+            # Settled whether or not a cancel came first: a canceled run still pays for what it used.
+            parts.money.settle(uow, cast, manifest, result.outcome, usage, output=result.output)
+            stored = self.artifacts.store(uow, cast, result.artifacts)
+            ending = Ending(
+                status_for(result.outcome),
+                error_code,
+                _storable(result.message or result.stderr[-2000:]) if error_code else None,
+                values={"output": result.output, "usage": usage.to_dict()},
+                event={"artifacts": len(stored), **({"error_code": error_code} if error_code else {})},
+            )
+            values = parts.ending.end(uow, cast, ending, release=False)
+            if values is None:  # canceled while running: keep the cancel, record what it used
+                parts.repo.move(uow, cast.id, from_status=CastStatus.CANCELED, usage=ending.values["usage"])
+            return values
+
+
+def _storable(text: str) -> str | None:
+    """A spell's own words as a database holds them: NUL, which PostgreSQL text refuses, as U+FFFD."""
+    return text.replace("\x00", "\ufffd") or None
