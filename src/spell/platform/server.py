@@ -16,21 +16,29 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from spell.config.billing import BillingSettings
 from spell.config.server import ServerSettings
 from spell.kit.private_files import private_dir, private_file, write_private_text
 from spell.kit.time import utcnow
 from spell.models import Cast, CastStatus
 from spell.platform.artifact.service import ArtifactService
 from spell.platform.audit.hooks import install as install_audit_hooks
+from spell.platform.audit.service import AuditService
 from spell.platform.auth.service import AuthService
-from spell.platform.billing.provider import PaymentProvider, WalletOnly
+from spell.platform.billing.payments import PaymentService
+from spell.platform.billing.provider import provider_from_settings
+from spell.platform.billing.quote import QuoteService
+from spell.platform.billing.revenue import RevenueShareService
 from spell.platform.billing.service import LedgerCastMoney
+from spell.platform.budget.service import BudgetService
 from spell.platform.cast.hub import CancelTokens, CastHub
 from spell.platform.cast.money import CastMoney
 from spell.platform.cast.relay import CancelRelay
 from spell.platform.cast.service import CastPolicy, CastService, cast_job
 from spell.platform.cast.slots import TenantSlots
 from spell.platform.cast.tasks import ORPHAN_GRACE_S, CastRunner
+from spell.platform.ledger.service import LedgerService
+from spell.platform.ledger.wallet import WalletService
 from spell.platform.spell.service import RegistryPolicy, SpellService, runtime_allow_list
 from spell.platform.webhook.secret import WebhookSecretService
 from spell.platform.webhook.service import WebhookSender
@@ -136,7 +144,13 @@ class Platform:
     runner: CastRunner
     secret: str
     webhook_secrets: WebhookSecretService
-    payments: PaymentProvider = field(default_factory=WalletOnly)  # card processor; wallet-only default
+    audit: AuditService
+    ledger: LedgerService
+    budgets: BudgetService
+    wallet: WalletService
+    revenue_shares: RevenueShareService
+    quotes: QuoteService
+    payments: PaymentService
     _started: bool = field(default=False, init=False)
     _sweeping: threading.Event = field(default_factory=threading.Event, init=False)
 
@@ -149,8 +163,10 @@ class Platform:
         money: CastMoney | None = None,
         queue: Queue | None = None,
         database: Database | None = None,
+        billing: BillingSettings | None = None,
     ) -> Platform:
-        """Wire the services; ``runtimes``/``money``/``queue``/``database`` override the defaults."""
+        """Wire the services; ``runtimes``/``money``/``queue``/``database`` override the defaults, and
+        ``billing`` sets the card processor and maker share (default: operator-credited wallets, 80 %)."""
         install_audit_hooks()  # key, publisher-key, spell and ban changes land in the audit chain
         secret = resolve_secret(settings)
         db = database or Database(make_engine(settings.database_url))
@@ -166,12 +182,17 @@ class Platform:
             cache_ms=settings.cache_ms,
         )
         broker = queue or _queue_for(settings)
-        webhook_secrets = WebhookSecretService(secret)
+        billing = billing or BillingSettings()
+        audit = AuditService()
+        ledger = LedgerService()
+        budgets = BudgetService(ledger, audit)
+        shares = RevenueShareService(audit, default_bps=billing.maker_share_bps)
+        webhook_secrets = WebhookSecretService(secret, audit=audit)
         casts = CastService(
             db,
             spells,
             broker,
-            money or LedgerCastMoney(),
+            money or LedgerCastMoney(budgets, audit, shares),
             CastHub(),
             CancelTokens(),
             CastPolicy(
@@ -202,6 +223,7 @@ class Platform:
             secret,
             rotation_grace=timedelta(seconds=settings.key_rotation_grace_seconds),
             cache_ms=settings.cache_ms,
+            audit=audit,
         )
         return cls(
             settings=settings,
@@ -214,6 +236,13 @@ class Platform:
             runner=runner,
             secret=secret,
             webhook_secrets=webhook_secrets,
+            audit=audit,
+            ledger=ledger,
+            budgets=budgets,
+            wallet=WalletService(ledger, audit, auth),
+            revenue_shares=shares,
+            quotes=QuoteService(spells, casts.limits_of, budgets),
+            payments=PaymentService(ledger, audit, provider_from_settings(billing)),
         )
 
     def share_with_siblings(self, *, relay_cancels: bool) -> None:
