@@ -15,6 +15,10 @@ from spell.kit.ids import new_id
 from spell.models.audit import AuditHead, AuditRecord
 from spell.models.base import Base
 from spell.models.budget import Budget, BudgetUsage, Hold
+from spell.models.publisher_key import Publisher
+from spell.models.spell import Spell
+from spell.models.tenant import Tenant
+from spell.models.user import User
 from spell.models.ledger import LedgerAccount, LedgerPosting, LedgerTransaction
 from spell.models.payment import PaymentCustomer, PaymentRecord, RevenueShare, WebhookEvent
 from spell.storage.engine import make_engine
@@ -36,6 +40,11 @@ MONEY_MODELS = (
     PaymentRecord,
     WebhookEvent,
     RevenueShare,
+    # Who pays and what is sold: users (their email goes to the card processor) and grimoire spells.
+    Tenant,
+    User,
+    Publisher,
+    Spell,
 )
 MONEY_TABLES = [Base.metadata.tables[m.__tablename__] for m in MONEY_MODELS]
 

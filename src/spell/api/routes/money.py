@@ -82,7 +82,9 @@ def get_ledger(
     """Your own ledger postings (wallet and holds), newest first, paginated with ``cursor``."""
     principal.require("cast:invoke")
     with platform.db.unit_of_work(write=False) as uow:
-        return platform.ledger.entries(uow, principal.user_id, limit=limit, before=int(cursor) if cursor else None)
+        return platform.ledger.entries(
+            uow, principal.user_id, limit=limit, before=int(cursor) if cursor else None
+        )
 
 
 @router.get("/v1/earnings", response_model=Earnings)

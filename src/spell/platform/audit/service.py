@@ -143,7 +143,12 @@ class AuditService:
     ) -> list[AuditRecord]:
         """Records in chain order, filtered, from ``after_seq`` on (keyset pagination)."""
         return self.repo.records(
-            uow.session, after_seq=after_seq, limit=limit, action=action, actor_id=actor_id, tenant_id=tenant_id
+            uow.session,
+            after_seq=after_seq,
+            limit=limit,
+            action=action,
+            actor_id=actor_id,
+            tenant_id=tenant_id,
         )
 
     def page(

@@ -146,7 +146,9 @@ class PaymentService:
         if self.ledger.find(uow, key) is not None:
             return
         # The audit append comes first in every money transaction: one lock order, no deadlocks.
-        self.audit.append(uow, "payment.succeeded", actor_id=user_id, subject=payment_ref, data=amount.to_dict())
+        self.audit.append(
+            uow, "payment.succeeded", actor_id=user_id, subject=payment_ref, data=amount.to_dict()
+        )
         self.ledger.credit(uow, user_id, amount, idempotency_key=key, memo={"payment_ref": payment_ref})
 
     # -- money out ----------------------------------------------------------------------------
@@ -215,7 +217,12 @@ class PaymentService:
         first = insert_ignore(
             uow.session,
             table,
-            {"id": event.id, "provider": self.provider.name, "type": event.type, "received_at": self.clock.now()},
+            {
+                "id": event.id,
+                "provider": self.provider.name,
+                "type": event.type,
+                "received_at": self.clock.now(),
+            },
             ["id"],
         )
         if not first:
@@ -238,7 +245,9 @@ class PaymentService:
             return WebhookReceipt(
                 event_id=event.id, type=event.type, duplicate=False, handled=False, problem=problem[:200]
             )
-        return WebhookReceipt(event_id=event.id, type=event.type, duplicate=False, handled=handler is not None)
+        return WebhookReceipt(
+            event_id=event.id, type=event.type, duplicate=False, handled=handler is not None
+        )
 
     def _handlers(self) -> dict[str, Callable[[UnitOfWork, ProviderEvent], None]]:
         return {
@@ -324,7 +333,9 @@ class PaymentService:
     def _by_ref(uow: UnitOfWork, payment_ref: str) -> PaymentRecord | None:
         return uow.session.scalar(select(PaymentRecord).where(PaymentRecord.provider_ref == payment_ref))
 
-    def _record(self, uow: UnitOfWork, record_id: str, user_id: str, *, kind: str, amount: Money) -> PaymentRecord:
+    def _record(
+        self, uow: UnitOfWork, record_id: str, user_id: str, *, kind: str, amount: Money
+    ) -> PaymentRecord:
         now = self.clock.now()
         record = PaymentRecord(
             id=record_id,

@@ -60,7 +60,9 @@ class BudgetRepository:
             .execution_options(populate_existing=True)
         )
 
-    def add(self, session: Session, caster_id: str, window: str, start: datetime, *, reserved: int, spent: int) -> None:
+    def add(
+        self, session: Session, caster_id: str, window: str, start: datetime, *, reserved: int, spent: int
+    ) -> None:
         """Move the window's totals by the given deltas (creating the row at zero first)."""
         if self._bump(session, caster_id, window, start, reserved=reserved, spent=spent):
             return
@@ -75,7 +77,9 @@ class BudgetRepository:
         self._bump(session, caster_id, window, start, reserved=reserved, spent=spent)
 
     @staticmethod
-    def _bump(session: Session, caster_id: str, window: str, start: datetime, *, reserved: int, spent: int) -> bool:
+    def _bump(
+        session: Session, caster_id: str, window: str, start: datetime, *, reserved: int, spent: int
+    ) -> bool:
         result = session.execute(
             update(BudgetUsage)
             .where(
@@ -93,9 +97,13 @@ class BudgetRepository:
 
     def hold(self, session: Session, cast_id: str) -> Hold | None:
         """The hold of a cast, read fresh (free casts have none)."""
-        return session.scalar(select(Hold).where(Hold.cast_id == cast_id).execution_options(populate_existing=True))
+        return session.scalar(
+            select(Hold).where(Hold.cast_id == cast_id).execution_options(populate_existing=True)
+        )
 
-    def flip(self, session: Session, cast_id: str, old: str, new: str, *, captured: int, now: datetime) -> bool:
+    def flip(
+        self, session: Session, cast_id: str, old: str, new: str, *, captured: int, now: datetime
+    ) -> bool:
         """Move a hold from ``old`` to ``new`` status; False when it was not in ``old`` (settled before)."""
         result = session.execute(
             update(Hold)

@@ -143,7 +143,9 @@ class LedgerService:
         """The running balance of one account (0 when it was never used)."""
         return Money(self.repo.owner_balance(uow.session, owner_id, kind, currency), currency)
 
-    def entries(self, uow: UnitOfWork, owner_id: str, *, limit: int = 50, before: int | None = None) -> LedgerPage:
+    def entries(
+        self, uow: UnitOfWork, owner_id: str, *, limit: int = 50, before: int | None = None
+    ) -> LedgerPage:
         """The owner's postings, newest first; ``next_cursor`` pages on (keyset by posting id)."""
         rows = self.repo.postings_of(uow.session, owner_id, limit=limit + 1, before=before)
         items = [LedgerEntry.from_row(posting, txn, account) for posting, txn, account in rows[:limit]]
@@ -178,7 +180,9 @@ class LedgerService:
             groups[(key, currency)][0] += int(captured)
             groups[(key, currency)][1] += 1
         items = [
-            UsageLine.model_validate({group_by: key, "currency": currency, "amount_micros": total, "casts": count})
+            UsageLine.model_validate(
+                {group_by: key, "currency": currency, "amount_micros": total, "casts": count}
+            )
             for (key, currency), (total, count) in sorted(groups.items())
         ]
         return UsageReport.model_validate(

@@ -56,7 +56,11 @@ class WebhookSecretService:
     """Creates, opens and rotates tenants' webhook secrets."""
 
     def __init__(
-        self, master_secret: str, *, rotation_grace: timedelta = ROTATION_GRACE, audit: AuditService | None = None
+        self,
+        master_secret: str,
+        *,
+        rotation_grace: timedelta = ROTATION_GRACE,
+        audit: AuditService | None = None,
     ) -> None:
         self.audit = audit or AuditService()
         key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(

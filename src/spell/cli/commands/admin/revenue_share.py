@@ -38,4 +38,8 @@ def command(spell_id: str, percent: str, as_json: bool) -> None:
         raise InvalidInput("PERCENT has at most two decimals", details={"percent": percent})
     with open_platform() as platform, platform.db.unit_of_work() as uow:
         share = platform.revenue_shares.set(uow, spell_id, int(bps))
-    emit(share.model_dump(), as_json=as_json, human=f"{spell_id}: maker share {share.maker_share_bps / 100:g} %")
+    emit(
+        share.model_dump(),
+        as_json=as_json,
+        human=f"{spell_id}: maker share {share.maker_share_bps / 100:g} %",
+    )

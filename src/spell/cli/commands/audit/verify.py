@@ -25,4 +25,8 @@ def command(as_json: bool) -> None:
 
     with open_platform() as platform, platform.db.unit_of_work(write=False) as uow:
         report = platform.audit.verify(uow)
-    emit({"ok": True, **report.model_dump()}, as_json=as_json, human=f"audit chain ok: {report.records} records")
+    emit(
+        {"ok": True, **report.model_dump()},
+        as_json=as_json,
+        human=f"audit chain ok: {report.records} records",
+    )
