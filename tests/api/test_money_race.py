@@ -8,7 +8,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from spell.platform.budget.service import BudgetService
 from spell.platform.ledger.service import LedgerService
 from spell.platform.server import Platform
 from tests.api.money_helpers import FLAT, credit, publish_priced

@@ -15,12 +15,12 @@ from spell.kit.ids import new_id
 from spell.models.audit import AuditHead, AuditRecord
 from spell.models.base import Base
 from spell.models.budget import Budget, BudgetUsage, Hold
+from spell.models.ledger import LedgerAccount, LedgerPosting, LedgerTransaction
+from spell.models.payment import PaymentCustomer, PaymentRecord, RevenueShare, WebhookEvent
 from spell.models.publisher_key import Publisher
 from spell.models.spell import Spell
 from spell.models.tenant import Tenant
 from spell.models.user import User
-from spell.models.ledger import LedgerAccount, LedgerPosting, LedgerTransaction
-from spell.models.payment import PaymentCustomer, PaymentRecord, RevenueShare, WebhookEvent
 from spell.storage.engine import make_engine
 from spell.storage.session import Database
 from tests.server_fixtures import PG_ADMIN_URL, _require_postgres

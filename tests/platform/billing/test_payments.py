@@ -17,8 +17,8 @@ from spell.models.payment import WebhookEvent
 from spell.platform.audit.service import AuditService
 from spell.platform.billing.errors import PaymentFailed, PaymentsUnavailable, WebhookSignatureInvalid
 from spell.platform.billing.payments import PaymentService
-from spell.platform.billing.schemas import TopUp, WebhookReceipt
 from spell.platform.billing.provider import WalletOnly, provider_from_settings
+from spell.platform.billing.schemas import TopUp, WebhookReceipt
 from spell.platform.billing.stripe_provider import StripeProvider
 from spell.platform.ledger.service import PLATFORM, LedgerService
 from spell.platform.ledger.service import Leg as LegOf
