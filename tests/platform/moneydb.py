@@ -40,18 +40,15 @@ MONEY_MODELS = (
     PaymentRecord,
     WebhookEvent,
     RevenueShare,
-    # Who pays and what is sold: users (their email goes to the card processor) and grimoire spells.
-    Tenant,
-    User,
-    Publisher,
-    Spell,
 )
 MONEY_TABLES = [Base.metadata.tables[m.__tablename__] for m in MONEY_MODELS]
+# Who pays and what is sold: users (their email goes to the card processor) and grimoire spells.
+_CONTEXT_TABLES = [Base.metadata.tables[m.__tablename__] for m in (Tenant, User, Publisher, Spell)]
 
 
 def _create(url: str) -> Database:
     db = Database(make_engine(url))
-    tables: list[Table] = list(MONEY_TABLES)
+    tables: list[Table] = [*_CONTEXT_TABLES, *MONEY_TABLES]
     Base.metadata.create_all(db.engine, tables=tables)
     return db
 
