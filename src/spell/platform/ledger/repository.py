@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, event, func, select, update
+from sqlalchemy import Row, Table, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -114,7 +114,7 @@ class LedgerRepository:
 
     def postings_of(
         self, session: Session, owner_id: str, *, limit: int, before: int | None
-    ) -> list[tuple[LedgerPosting, LedgerTransaction, LedgerAccount]]:
+    ) -> list[Row[LedgerPosting, LedgerTransaction, LedgerAccount]]:
         """Up to ``limit`` of the owner's postings with their transaction and account, newest first."""
         query = (
             select(LedgerPosting, LedgerTransaction, LedgerAccount)
@@ -126,11 +126,11 @@ class LedgerRepository:
         )
         if before is not None:
             query = query.where(LedgerPosting.id < before)
-        return list(session.execute(query).tuples())
+        return list(session.execute(query))
 
     def captured(
         self, session: Session, caster_id: str, *, start: datetime, end: datetime
-    ) -> Iterable[tuple[str, datetime | None, int, str]]:
+    ) -> Iterable[Row[str, datetime | None, int, str]]:
         """``(spell_id, settled_at, captured_micros, currency)`` of the caster's charges in a range."""
         return session.execute(
             select(Hold.spell_id, Hold.settled_at, Hold.captured_micros, Hold.currency).where(
@@ -139,7 +139,7 @@ class LedgerRepository:
                 Hold.settled_at >= start,
                 Hold.settled_at < end,
             )
-        ).tuples()
+        )
 
     def earnings_balances(self, session: Session, maker_id: str) -> list[tuple[str, int]]:
         """``(currency, balance)`` of the maker's earnings accounts, by currency."""
@@ -150,13 +150,13 @@ class LedgerRepository:
         )
         return sorted((str(currency), int(balance)) for currency, balance in rows)
 
-    def maker_charges(self, session: Session, maker_id: str) -> Iterable[tuple[str, str, int, int]]:
+    def maker_charges(self, session: Session, maker_id: str) -> Iterable[Row[str, str, int, int]]:
         """``(spell_id, currency, captured_micros, maker_share_bps)`` of the maker's captured holds."""
         return session.execute(
             select(Hold.spell_id, Hold.currency, Hold.captured_micros, Hold.maker_share_bps).where(
                 Hold.maker_id == maker_id, Hold.status == "captured"
             )
-        ).tuples()
+        )
 
     def posting_sums(self, session: Session) -> dict[str, int]:
         """The sum of every account's postings, by account id."""
