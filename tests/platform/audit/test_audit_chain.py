@@ -128,7 +128,9 @@ def test_an_append_from_inside_a_flush_follows_the_pending_ones(database: Databa
     with database.unit_of_work() as uow:
         audit = AuditService()
         audit.append(uow, "cast.created", actor_id="usr_a")
-        audit.append_in_flush(uow.session, "key.created", actor_id="usr_a")  # as the before_flush hook does
+        audit.append_in_flush(
+            uow.session, "key.created", {"actor_id": "usr_a"}
+        )  # as the before_flush hook does
         audit.append(uow, "cast.terminal", actor_id="usr_a")
     with database.unit_of_work(write=False) as uow:
         service = AuditService()

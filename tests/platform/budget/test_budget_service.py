@@ -8,6 +8,7 @@ import pytest
 
 from spell.errors import CastNotFound, InvalidInput
 from spell.kit.money import Money
+from spell.platform.audit.service import AuditService
 from spell.platform.budget.errors import BudgetCapExceeded
 from spell.platform.budget.schemas import BudgetCaps
 from spell.platform.budget.windows import seconds_to_reset, window_start
@@ -181,3 +182,19 @@ def test_windows_are_utc_days_months_and_all_time() -> None:
     assert seconds_to_reset("total", moment) is None
     with pytest.raises(ValueError, match="window"):
         window_start("weekly", moment)
+
+
+def test_a_change_of_caps_is_audited_and_a_refused_one_leaves_no_record(database: Database) -> None:
+    with database.unit_of_work() as uow:
+        budgets().set_caps(uow, "usr_c", BudgetCaps(daily_micros=5), tenant_id="ten_c")
+    fund(database, "usr_c", 100)
+    reserve(database, "cast_1", 1)
+    with pytest.raises(InvalidInput), database.unit_of_work() as uow:  # money is held: no new currency
+        budgets().set_caps(uow, "usr_c", BudgetCaps(currency="EUR"), tenant_id="ten_c")
+    with database.unit_of_work(write=False) as uow:
+        audit = AuditService()
+        audit.verify(uow)
+        records = audit.list(uow, action="budget.changed")
+    assert [(r.actor_id, r.tenant_id, r.subject, r.data["daily_micros"]) for r in records] == [
+        ("usr_c", "ten_c", "usr_c", 5)
+    ]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import update
 
 from spell.errors import InvalidInput
+from spell.kit.clock import FakeClock
 from spell.kit.money import Money
+from spell.models.budget import Hold
 from spell.models.ledger import LedgerAccount
 from spell.platform.ledger.errors import InsufficientCredits, LedgerDrift, LedgerUnbalanced
 from spell.platform.ledger.service import PLATFORM, LedgerService, Leg
@@ -80,3 +84,49 @@ def test_verify_names_an_account_whose_balance_drifted(database: Database) -> No
     assert exc.value.code == "LEDGER_DRIFT"
     (drift,) = exc.value.details["drift"]
     assert (drift["owner_id"], drift["balance_micros"], drift["postings_micros"]) == ("usr_a", 11, 10)
+
+
+def _charged(db: Database, cast_id: str, settled_at: datetime, micros: int) -> None:
+    with db.unit_of_work() as uow:
+        uow.session.add(
+            Hold(
+                cast_id=cast_id,
+                caster_id="usr_c",
+                spell_id="acme/x",
+                maker_id="ten_m",
+                currency="USD",
+                amount_micros=micros,
+                captured_micros=micros,
+                maker_share_bps=8_000,
+                status="captured",
+                day_start=settled_at,
+                month_start=settled_at,
+                created_at=settled_at,
+                settled_at=settled_at,
+            )
+        )
+
+
+def test_usage_covers_the_last_30_days_of_the_clock_by_default(database: Database) -> None:
+    clock = FakeClock(datetime(2026, 11, 23, 12, tzinfo=UTC))
+    _charged(database, "cast_old", datetime(2026, 10, 20, tzinfo=UTC), 5)
+    _charged(database, "cast_new", datetime(2026, 11, 20, tzinfo=UTC), 7)
+    ledger = LedgerService(clock=clock)
+    with database.unit_of_work(write=False) as uow:
+        report = ledger.usage(uow, "usr_c", group_by="day")
+    assert report.model_dump(by_alias=True) == {
+        "from": "2026-10-24T12:00:00.000Z",
+        "to": "2026-11-23T12:00:00.000Z",
+        "group_by": "day",
+        "items": [{"spell": None, "day": "2026-11-20", "currency": "USD", "amount_micros": 7, "casts": 1}],
+    }
+    clock.advance(40 * 86_400)
+    with database.unit_of_work(write=False) as uow:
+        assert ledger.usage(uow, "usr_c").items == []
+
+
+def test_usage_refuses_a_range_that_ends_before_it_starts(database: Database) -> None:
+    start = datetime(2026, 11, 2, tzinfo=UTC)
+    with pytest.raises(InvalidInput) as exc, database.unit_of_work(write=False) as uow:
+        LedgerService().usage(uow, "usr_c", start=start, end=start)
+    assert exc.value.code == "VALIDATION_ERROR"

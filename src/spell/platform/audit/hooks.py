@@ -114,7 +114,7 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
     for action, fields in found:
         if fields.get("actor_id") is None:
             fields["actor_id"] = actor
-        _AUDIT.append_in_flush(session, action, **fields)
+        _AUDIT.append_in_flush(session, action, fields)
 
 
 def install() -> None:

@@ -10,6 +10,7 @@ head row gets its final ``seq`` and hash just before the commit (a cast appends 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import event
@@ -87,19 +88,18 @@ class AuditService:
         _install_head_writer()
         uow.session.info[_PENDING] = (seq, record_hash_)
 
-    def append_in_flush(
-        self,
-        session: Session,
-        action: str,
-        *,
-        actor_id: str | None,
-        tenant_id: str | None = None,
-        subject: str | None = None,
-        data: dict[str, Any] | None = None,
-    ) -> None:
+    def append_in_flush(self, session: Session, action: str, fields: Mapping[str, Any]) -> None:
         """``append`` from inside a ``before_flush`` hook, which may run after the commit hook: the head
-        row is written at once."""
-        seq, record_hash_ = self._insert(session, action, actor_id, tenant_id, subject, data)
+        row is written at once. ``fields`` holds ``actor_id`` and optionally ``tenant_id``, ``subject``
+        and ``data``."""
+        seq, record_hash_ = self._insert(
+            session,
+            action,
+            fields["actor_id"],
+            fields.get("tenant_id"),
+            fields.get("subject"),
+            fields.get("data"),
+        )
         session.info.pop(_PENDING, None)
         self.repo.set_head(session, seq, record_hash_)
 
