@@ -29,6 +29,7 @@ from spell.kit.time import utcnow
 from spell.models import Base
 from spell.models.budget import Hold
 from spell.models.ledger import LedgerPosting, LedgerTransaction
+from spell.platform.audit.service import AuditService
 from spell.platform.budget.schemas import BudgetCaps
 from spell.platform.budget.service import BudgetService
 from spell.platform.ledger.service import PLATFORM, LedgerService
@@ -38,6 +39,8 @@ from spell.storage.session import Database
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 CASTER, MAKER, PRICE = "usr_bench", "ten_maker", 1_000
 CHUNK = 50_000
+LEDGER = LedgerService()
+BUDGETS = BudgetService(LEDGER, AuditService())
 
 
 @contextmanager
@@ -66,19 +69,19 @@ def _database(backend: str, tmp: Path, name: str) -> Iterator[Database]:
 
 def _prepare(db: Database) -> None:
     with db.unit_of_work() as uow:
-        LedgerService(uow.session).credit(CASTER, Money(10**15, "USD"), idempotency_key="bench:fund", memo={})
-        BudgetService(uow.session).set_caps(CASTER, BudgetCaps(monthly_micros=10**14, daily_micros=10**14))
+        LEDGER.credit(uow, CASTER, Money(10**15, "USD"), idempotency_key="bench:fund", memo={})
+        BUDGETS.set_caps(uow, CASTER, BudgetCaps(monthly_micros=10**14, daily_micros=10**14))
 
 
 def _seed(db: Database, entries: int) -> float:
     """Append ``entries`` postings (pairs of transfer legs), keeping running balances consistent."""
     started = time.perf_counter()
     with db.unit_of_work() as uow:
-        ledger = LedgerService(uow.session)
-        wallet = ledger.accounts.account_id(CASTER, "wallet", "USD")
-        holds = ledger.accounts.account_id(CASTER, "holds", "USD")
-        other = ledger.accounts.account_id("usr_seed", "holds", "USD")
-        revenue = ledger.accounts.account_id(PLATFORM, "revenue", "USD")
+        accounts, session = LEDGER.repo, uow.session
+        wallet = accounts.account_id(session, CASTER, "wallet", "USD")
+        holds = accounts.account_id(session, CASTER, "holds", "USD")
+        other = accounts.account_id(session, "usr_seed", "holds", "USD")
+        revenue = accounts.account_id(session, PLATFORM, "revenue", "USD")
     now = utcnow() - timedelta(days=40)  # last month: the measured windows stay small
     pairs = entries // 2
     moved: dict[str, int] = {wallet: 0, holds: 0, other: 0, revenue: 0}
@@ -180,7 +183,8 @@ def _seed(db: Database, entries: int) -> float:
 def _cycle(db: Database, cast_id: str) -> float:
     started = time.perf_counter()
     with db.unit_of_work() as uow:
-        BudgetService(uow.session).reserve(
+        BUDGETS.reserve(
+            uow,
             cast_id=cast_id,
             caster_id=CASTER,
             spell_id="acme/bench",
@@ -189,7 +193,7 @@ def _cycle(db: Database, cast_id: str) -> float:
             maker_share_bps=8000,
         )
     with db.unit_of_work() as uow:
-        BudgetService(uow.session).capture(cast_id, Money(PRICE // 2, "USD"))
+        BUDGETS.capture(uow, cast_id, Money(PRICE // 2, "USD"))
     return (time.perf_counter() - started) * 1000
 
 
@@ -218,7 +222,7 @@ def run(backend: str, entries: int, cycles: int) -> tuple[dict[str, list[float]]
         counts = {"empty": _count(empty), "seeded": _count(seeded)}
         for db in (empty, seeded):
             with db.unit_of_work(write=False) as uow:
-                LedgerService(uow.session).verify()
+                LEDGER.verify(uow)
     return times, counts, seed_seconds
 
 

@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 
 from spell.kit.money import Money
-from spell.platform.ledger.service import LedgerService
 from spell.platform.server import Platform
 from spell.signing.signature import sign_bundle
 from tests.server_factories import archive_of, wasm_bundle
@@ -44,7 +43,7 @@ async def publish_priced(
 def credit(platform: Platform, user_id: str, micros: int, key: str = "test-credit") -> None:
     """Put ``micros`` USD into a user's wallet."""
     with platform.db.unit_of_work() as uow:
-        LedgerService(uow.session).credit(user_id, Money(micros, "USD"), idempotency_key=key, memo={})
+        platform.ledger.credit(uow, user_id, Money(micros, "USD"), idempotency_key=key, memo={})
 
 
 FLAT = "pricing:\n  model: flat\n  amount_micros: 250000\n"

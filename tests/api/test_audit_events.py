@@ -16,9 +16,9 @@ pytestmark = pytest.mark.anyio
 
 def _actions(platform: Platform) -> list[tuple[str, str | None]]:
     with platform.db.unit_of_work(write=False) as uow:
-        audit = AuditService(uow.session)
-        audit.verify()
-        return [(r.action, r.subject) for r in audit.list(limit=1000)]
+        audit = AuditService()
+        audit.verify(uow)
+        return [(r.action, r.subject) for r in audit.list(uow, limit=1000)]
 
 
 async def test_keys_publishing_suspension_and_bans_are_audited(

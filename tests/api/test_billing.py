@@ -19,13 +19,13 @@ SECRET = "whsec_api_test"
 
 @pytest.fixture
 def stripe_platform(platform: Platform, fake_stripe: FakeStripe) -> Platform:
-    platform.payments = StripeProvider("sk_test_api", SECRET, api_base=fake_stripe.url)
+    platform.payments.provider = StripeProvider("sk_test_api", SECRET, api_base=fake_stripe.url)
     return platform
 
 
 def _wallet(platform: Platform, user_id: str) -> int:
     with platform.db.unit_of_work(write=False) as uow:
-        return LedgerService(uow.session).balance(user_id, "wallet", "USD").micros
+        return LedgerService().balance(uow, user_id, "wallet", "USD").micros
 
 
 async def test_without_stripe_card_routes_answer_503(client: httpx.AsyncClient, platform: Platform) -> None:

@@ -25,7 +25,7 @@ SECRET = "whsec_hostile_test"
 
 @pytest.fixture
 def stripe_platform(platform: Platform, fake_stripe: FakeStripe) -> Platform:
-    platform.payments = StripeProvider("sk_test_api", SECRET, api_base=fake_stripe.url)
+    platform.payments.provider = StripeProvider("sk_test_api", SECRET, api_base=fake_stripe.url)
     return platform
 
 
@@ -39,7 +39,7 @@ def _closed_port() -> int:
 
 def _wallet(platform: Platform, user_id: str) -> int:
     with platform.db.unit_of_work(write=False) as uow:
-        return LedgerService(uow.session).balance(user_id, "wallet", "USD").micros
+        return LedgerService().balance(uow, user_id, "wallet", "USD").micros
 
 
 def _count(platform: Platform, model: Any) -> int:
@@ -49,7 +49,7 @@ def _count(platform: Platform, model: Any) -> int:
 
 def _malformed_audits(platform: Platform) -> list[dict[str, Any]]:
     with platform.db.unit_of_work(write=False) as uow:
-        records = AuditService(uow.session).list(action="payment.webhook_malformed", limit=100)
+        records = AuditService().list(uow, action="payment.webhook_malformed", limit=100)
         return [{"subject": r.subject, **r.data} for r in records]
 
 
@@ -157,7 +157,7 @@ async def test_a_malformed_event_with_a_bad_signature_is_still_400(
 async def test_stripe_unreachable_is_503_payments_unavailable_and_changes_nothing(
     client: httpx.AsyncClient, platform: Platform
 ) -> None:
-    platform.payments = StripeProvider(
+    platform.payments.provider = StripeProvider(
         "sk_test_api", SECRET, api_base=f"http://127.0.0.1:{_closed_port()}", max_network_retries=0
     )
     caster = seed_user(platform, "c@example.com", ["caster"])
@@ -182,7 +182,7 @@ async def test_stripe_unreachable_after_the_customer_exists_is_503_and_records_n
         "/v1/billing/portal-url", headers=caster.headers, json={"return_url": "https://x"}
     )
     assert portal.status_code == 200, portal.text
-    stripe_platform.payments = StripeProvider(
+    stripe_platform.payments.provider = StripeProvider(
         "sk_test_api", SECRET, api_base=f"http://127.0.0.1:{_closed_port()}", max_network_retries=0
     )
     answer = await client.post(

@@ -18,7 +18,6 @@ from spell.api import create_app
 from spell.config.server import ServerSettings
 from spell.errors import AuthError, InvalidInput
 from spell.kit.encoding import b64url_encode
-from spell.platform.audit.service import AuditService
 from spell.platform.auth.errors import TenantAlreadyBound, TenantNotFound
 from spell.platform.auth.jwt import JwtVerifier
 from spell.platform.server import Platform
@@ -316,7 +315,7 @@ async def test_a_token_naming_a_cli_tenant_does_not_join_it_until_the_operator_b
     colleague = await _me(jwt_client, sub="colleague", org="acme-corp")
     assert colleague["tenant_id"] == owner.tenant_id
     with platform.db.unit_of_work(write=False) as uow:
-        record = AuditService(uow.session).list(action="tenant.bound")[0]
+        record = platform.audit.list(uow, action="tenant.bound")[0]
         assert (record.tenant_id, record.data) == (owner.tenant_id, {"issuer": ISSUER, "org": "acme-corp"})
 
 

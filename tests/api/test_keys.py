@@ -9,7 +9,6 @@ import pytest
 
 from spell.kit.time import utcnow
 from spell.models import ApiKey
-from spell.platform.audit.service import AuditService
 from spell.platform.auth.errors import ScopeNotAllowed
 from spell.platform.server import Platform
 from tests.server_fixtures import seed_user
@@ -252,7 +251,7 @@ async def test_bans_name_the_admin_who_banned_in_the_audit_log(
     await client.post("/v1/admin/bans", headers=admin.headers, json={"user_id": target.user_id})
     await client.delete(f"/v1/admin/bans/{target.user_id}", headers=admin.headers)
     with platform.db.unit_of_work(write=False) as uow:
-        records = [r for r in AuditService(uow.session).list(limit=1000) if r.subject == target.user_id]
+        records = [r for r in platform.audit.list(uow, limit=1000) if r.subject == target.user_id]
         assert [(r.action, r.actor_id) for r in records] == [
             ("user.banned", admin.user_id),
             ("user.unbanned", admin.user_id),

@@ -72,11 +72,11 @@ async def test_a_paid_cast_is_charged_once_and_split_with_the_maker(
     replay = await _cast(client, caster.headers, "k1")
     assert replay.json()["idempotent_replay"] is True
     with platform.db.unit_of_work(write=False) as uow:
-        ledger = LedgerService(uow.session)
-        ledger.verify()
-        assert ledger.balance(caster.user_id, "wallet", "USD").micros == 750_000
-        assert ledger.balance(maker.tenant_id, "earnings", "USD").micros == 200_000
-        assert ledger.balance(PLATFORM, "revenue", "USD").micros == 50_000
+        ledger = LedgerService()
+        ledger.verify(uow)
+        assert ledger.balance(uow, caster.user_id, "wallet", "USD").micros == 750_000
+        assert ledger.balance(uow, maker.tenant_id, "earnings", "USD").micros == 200_000
+        assert ledger.balance(uow, PLATFORM, "revenue", "USD").micros == 50_000
     entries = (await client.get("/v1/ledger", headers=caster.headers, params={"limit": 2})).json()
     assert entries["next_cursor"] is not None
     rest = await client.get("/v1/ledger", headers=caster.headers, params={"cursor": entries["next_cursor"]})
@@ -163,11 +163,11 @@ async def test_a_cast_leaves_a_verified_audit_trail(
     cast = await _cast(client, caster.headers, "k1")
     cast_id = cast.json()["id"]
     with platform.db.unit_of_work(write=False) as uow:
-        audit = AuditService(uow.session)
-        assert audit.verify()["records"] >= 3
+        audit = AuditService()
+        assert audit.verify(uow).records >= 3
         mine = [
             (r.action, r.data.get("outcome"))
-            for r in audit.list(tenant_id=caster.tenant_id)
+            for r in audit.list(uow, tenant_id=caster.tenant_id)
             if r.subject == cast_id
         ]
     assert mine == [("cast.created", None), ("cast.terminal", "SUCCEEDED"), ("charge.captured", None)]
@@ -185,5 +185,5 @@ async def test_a_per_event_spell_is_charged_for_the_declared_events_it_reports(
     cast = await _cast(client, caster.headers, "k1")
     assert cast.json()["output"] == {"spell_events": {"page": 3, "bogus": 9}}
     with platform.db.unit_of_work(write=False) as uow:
-        ledger = LedgerService(uow.session)
-        assert ledger.balance(caster.user_id, "wallet", "USD").micros == 1_000_000 - (10 + 3 * 100)
+        ledger = LedgerService()
+        assert ledger.balance(uow, caster.user_id, "wallet", "USD").micros == 1_000_000 - (10 + 3 * 100)

@@ -8,7 +8,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from spell.platform.budget.service import BudgetService
 from spell.platform.ledger.service import LedgerService
 from spell.platform.server import Platform
 from tests.api.money_helpers import FLAT, credit, publish_priced
@@ -45,11 +44,9 @@ async def test_racing_casts_over_http_charge_exactly_the_cap(
         )
         assert done.json()["status"] == "succeeded", done.text
     with platform.db.unit_of_work(write=False) as uow:
-        ledger = LedgerService(uow.session)
-        ledger.verify()
-        assert ledger.balance(caster.user_id, "wallet", "USD").micros == PRICE * (CASTS - WINNERS)
-        assert ledger.balance(caster.user_id, "holds", "USD").micros == 0
-        monthly = next(
-            w for w in BudgetService(uow.session).view(caster.user_id).windows if w.window == "monthly"
-        )
+        ledger = LedgerService()
+        ledger.verify(uow)
+        assert ledger.balance(uow, caster.user_id, "wallet", "USD").micros == PRICE * (CASTS - WINNERS)
+        assert ledger.balance(uow, caster.user_id, "holds", "USD").micros == 0
+        monthly = next(w for w in platform.budgets.view(uow, caster.user_id).windows if w.window == "monthly")
     assert (monthly.spent_micros, monthly.reserved_micros) == (PRICE * WINNERS, 0)

@@ -64,9 +64,9 @@ def _state(db: Database, cast_id: str, user_id: str) -> tuple[str, str, int]:
         hold = uow.session.get(Hold, cast_id)
         assert cast is not None
         assert hold is not None
-        ledger = LedgerService(uow.session)
-        ledger.verify()
-        return cast.status, hold.status, ledger.balance(user_id, "wallet", "USD").micros
+        ledger = LedgerService()
+        ledger.verify(uow)
+        return cast.status, hold.status, ledger.balance(uow, user_id, "wallet", "USD").micros
 
 
 # the worker thread dies with the process it stands for

@@ -11,7 +11,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from spell.platform.audit.service import AuditService
 from spell.platform.server import Platform
 from tests.server_factories import archive_of, host_bundle, new_publisher, wasm_bundle
 from tests.server_fixtures import publish, seed_maker, seed_user
@@ -390,5 +389,5 @@ async def test_suspending_another_tenants_private_spell_shows_nothing_private_an
     assert suspended.status_code == 200, suspended.text
     assert suspended.json() == {"spell_id": "acme/secret", "is_suspended": True, "reason": "malware"}
     with platform.db.unit_of_work(write=False) as uow:
-        records = AuditService(uow.session).list(action="spell.suspended")
+        records = platform.audit.list(uow, action="spell.suspended")
         assert [(r.subject, r.actor_id) for r in records] == [("acme/secret", operator.user_id)]

@@ -99,9 +99,9 @@ def _money(platform: Platform, cast_id: str, user_id: str) -> tuple[str, int]:
     with platform.db.unit_of_work(write=False) as uow:
         hold = uow.session.get(Hold, cast_id)
         assert hold is not None
-        ledger = LedgerService(uow.session)
-        ledger.verify()
-        return hold.status, ledger.balance(user_id, "wallet", "USD").micros
+        ledger = LedgerService()
+        ledger.verify(uow)
+        return hold.status, ledger.balance(uow, user_id, "wallet", "USD").micros
 
 
 def _events(platform: Platform, cast_id: str) -> list[str]:

@@ -9,8 +9,8 @@ import pytest
 
 from spell.config.home import SpellHome
 from tests.cli.run_cli import run_cli
-from tests.runtimes.local.harness import host_spell, use_home
-from tests.runtimes.local.wasm_spells import wasm_spell
+from tests.local.harness import host_spell, use_home
+from tests.local.wasm_spells import wasm_spell
 
 ECHO_INPUT = '#!/bin/sh\ncat "$INPUT_JSON"\n'
 

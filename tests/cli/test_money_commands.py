@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from spell.kit.time import utcnow
+from spell.models import Publisher, Spell, Tenant
+from spell.storage.engine import make_engine
+from spell.storage.session import Database
 from tests.cli.run_cli import run_cli
 
 
@@ -77,11 +81,47 @@ def test_money_commands_teach_in_their_help(home: Path) -> None:
         assert "Example" in result.stdout
 
 
-def test_revenue_share_is_set_in_basis_points(home: Path) -> None:
+def _in_grimoire(home: Path, spell_id: str) -> None:
+    """A spell row in the embedded platform database, as publishing leaves it."""
+    publisher, name = spell_id.split("/", 1)
+    now = utcnow()
+    db = Database(make_engine(f"sqlite:///{home / 'platform.db'}"))
+    try:
+        with db.unit_of_work() as uow:
+            uow.session.add(Tenant(id=f"ten_{publisher}", name=publisher, created_at=now))
+            uow.session.flush()
+            uow.session.add(Publisher(name=publisher, tenant_id=f"ten_{publisher}", created_at=now))
+            uow.session.flush()
+            uow.session.add(
+                Spell(
+                    id=spell_id,
+                    publisher=publisher,
+                    tenant_id=f"ten_{publisher}",
+                    name=name,
+                    tags=[],
+                    latest_version="1.0.0",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+    finally:
+        db.dispose()
+
+
+def test_revenue_share_is_set_in_basis_points_and_audited(home: Path) -> None:
+    _in_grimoire(home, "acme/x")
     result = run_cli("admin", "revenue-share", "acme/x", "92.5", "--json")
     assert result.exit_code == 0, result.stderr
     assert result.json() == {"spell_id": "acme/x", "maker_share_bps": 9_250}
     assert "maker share 92.5 %" in run_cli("admin", "revenue-share", "acme/x", "92.5").stdout
+    assert run_cli("audit", "verify", "--json").json()["records"] == 2  # one record per change
+
+
+def test_revenue_share_of_a_spell_not_in_the_grimoire_is_not_found(home: Path) -> None:
+    result = run_cli("admin", "revenue-share", "acme/ghost", "90", "--json")
+    assert (result.exit_code, result.error()["code"]) == (3, "SPELL_NOT_FOUND")
+    assert result.error()["details"] == {"spell_id": "acme/ghost"}
+    assert run_cli("audit", "verify", "--json").json()["records"] == 0
 
 
 @pytest.mark.parametrize("percent", ["abc", "100.5", "12.345"])

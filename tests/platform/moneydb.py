@@ -17,6 +17,10 @@ from spell.models.base import Base
 from spell.models.budget import Budget, BudgetUsage, Hold
 from spell.models.ledger import LedgerAccount, LedgerPosting, LedgerTransaction
 from spell.models.payment import PaymentCustomer, PaymentRecord, RevenueShare, WebhookEvent
+from spell.models.publisher_key import Publisher
+from spell.models.spell import Spell
+from spell.models.tenant import Tenant
+from spell.models.user import User
 from spell.storage.engine import make_engine
 from spell.storage.session import Database
 from tests.server_fixtures import PG_ADMIN_URL, _require_postgres
@@ -38,11 +42,13 @@ MONEY_MODELS = (
     RevenueShare,
 )
 MONEY_TABLES = [Base.metadata.tables[m.__tablename__] for m in MONEY_MODELS]
+# Who pays and what is sold: users (their email goes to the card processor) and grimoire spells.
+_CONTEXT_TABLES = [Base.metadata.tables[m.__tablename__] for m in (Tenant, User, Publisher, Spell)]
 
 
 def _create(url: str) -> Database:
     db = Database(make_engine(url))
-    tables: list[Table] = list(MONEY_TABLES)
+    tables: list[Table] = [*_CONTEXT_TABLES, *MONEY_TABLES]
     Base.metadata.create_all(db.engine, tables=tables)
     return db
 

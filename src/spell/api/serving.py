@@ -9,8 +9,6 @@ from fastapi import FastAPI
 from spell.api.app import create_app
 from spell.config.billing import BillingSettings
 from spell.config.server import ServerSettings
-from spell.platform.billing.provider import provider_from_settings
-from spell.platform.billing.service import LedgerCastMoney
 from spell.platform.server import Platform
 
 __all__ = ["app_from_env", "serving_platform", "tune_interpreter"]
@@ -25,10 +23,8 @@ def tune_interpreter() -> None:
 def serving_platform(settings: ServerSettings, *, serving: bool = True) -> Platform:
     """The platform with the configured money and card processor, sharing cache generations with the
     other processes of its data dir; a ``serving`` process of several also relays cancels."""
-    billing = BillingSettings.from_env()
-    money = LedgerCastMoney(default_maker_share_bps=billing.maker_share_bps)
-    platform = Platform.build(settings, money=money)
-    platform.payments = provider_from_settings(billing)  # Stripe when SPELL_BILLING_STRIPE_* is set
+    # Stripe when SPELL_BILLING_STRIPE_* is set; the maker share of every charge.
+    platform = Platform.build(settings, billing=BillingSettings.from_env())
     platform.share_with_siblings(relay_cancels=serving and settings.processes > 1)
     return platform
 

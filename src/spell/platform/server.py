@@ -14,14 +14,20 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from spell.config.billing import BillingSettings
 from spell.config.server import ServerSettings
 from spell.kit.clock import Clock, SystemClock
 from spell.kit.private_files import private_dir, private_file, write_private_text
 from spell.platform.artifact.service import ArtifactService
 from spell.platform.audit.hooks import install as install_audit_hooks
+from spell.platform.audit.service import AuditService
 from spell.platform.auth.service import AuthService
-from spell.platform.billing.provider import PaymentProvider, WalletOnly
+from spell.platform.billing.payments import PaymentService
+from spell.platform.billing.provider import provider_from_settings
+from spell.platform.billing.quote import QuoteService
+from spell.platform.billing.revenue import RevenueShareService
 from spell.platform.billing.service import LedgerCastMoney
+from spell.platform.budget.service import BudgetService
 from spell.platform.cast.ending import CastEnding
 from spell.platform.cast.hub import CancelTokens, CastHub
 from spell.platform.cast.limits import CastLimits
@@ -34,6 +40,8 @@ from spell.platform.cast.runner import CastRunner, RunnerParts
 from spell.platform.cast.service import CastParts, CastPolicy, CastService
 from spell.platform.cast.slots import TenantSlots
 from spell.platform.cast.webhook import CastWebhooks
+from spell.platform.ledger.service import LedgerService
+from spell.platform.ledger.wallet import WalletService
 from spell.platform.spell.service import GrimoirePolicy, SpellService, runtime_allow_list
 from spell.platform.webhook.secret import WebhookSecretService
 from spell.platform.webhook.service import WebhookSender
@@ -141,7 +149,13 @@ class Platform:
     recovery: CastRecovery
     secret: str
     webhook_secrets: WebhookSecretService
-    payments: PaymentProvider = field(default_factory=WalletOnly)  # card processor; wallet-only default
+    audit: AuditService
+    ledger: LedgerService
+    budgets: BudgetService
+    wallet: WalletService
+    revenue_shares: RevenueShareService
+    quotes: QuoteService
+    payments: PaymentService
     _started: bool = field(default=False, init=False)
     _sweeping: threading.Event = field(default_factory=threading.Event, init=False)
 
@@ -155,9 +169,11 @@ class Platform:
         queue: Queue | None = None,
         database: Database | None = None,
         clock: Clock | None = None,
+        billing: BillingSettings | None = None,
     ) -> Platform:
         """Wire the services; ``runtimes``/``money``/``queue``/``database``/``clock`` override the
-        defaults."""
+        defaults, and ``billing`` sets the card processor and maker share (default: operator-credited
+        wallets, 80 %)."""
         install_audit_hooks()  # key, publisher-key, spell and ban changes land in the audit chain
         secret = resolve_secret(settings)
         db = database or Database(make_engine(settings.database_url))
@@ -173,11 +189,16 @@ class Platform:
             cache_ms=settings.cache_ms,
         )
         broker = queue or _queue_for(settings)
-        webhook_secrets = WebhookSecretService(secret)
+        billing = billing or BillingSettings()
+        audit = AuditService()
+        ledger = LedgerService()
+        budgets = BudgetService(ledger, audit)
+        shares = RevenueShareService(audit, default_bps=billing.maker_share_bps)
+        webhook_secrets = WebhookSecretService(secret, audit=audit)
         webhook_targets = webhook_egress(settings)
         time = clock or SystemClock()
         repo, hub, cancels = CastRepository(time), CastHub(), CancelTokens()
-        cast_money = money or LedgerCastMoney()
+        cast_money = money or LedgerCastMoney(budgets, audit, shares)
         limits = CastLimits(settings.wasm)
         webhooks = CastWebhooks(db, webhook_secrets, WebhookSender(egress=webhook_targets))
         ending = CastEnding(repo, cast_money, hub, webhooks, time)
@@ -217,6 +238,7 @@ class Platform:
             secret,
             rotation_grace=timedelta(seconds=settings.key_rotation_grace_seconds),
             cache_ms=settings.cache_ms,
+            audit=audit,
         )
         return cls(
             settings=settings,
@@ -231,6 +253,13 @@ class Platform:
             recovery=recovery,
             secret=secret,
             webhook_secrets=webhook_secrets,
+            audit=audit,
+            ledger=ledger,
+            budgets=budgets,
+            wallet=WalletService(ledger, audit, auth),
+            revenue_shares=shares,
+            quotes=QuoteService(spells, casts.limits_of, budgets),
+            payments=PaymentService(ledger, audit, provider_from_settings(billing)),
         )
 
     def share_with_siblings(self, *, relay_cancels: bool) -> None:

@@ -12,20 +12,20 @@ from spell.models.audit import AuditHead, AuditRecord
 from spell.platform.audit.chain import GENESIS
 from spell.platform.audit.errors import AuditChainBroken
 from spell.platform.audit.service import AuditService
-from spell.storage.session import Database
+from spell.storage.session import Database, UnitOfWork
 
 
 def _append(db: Database, count: int) -> None:
     for i in range(count):
         with db.unit_of_work() as uow:
-            AuditService(uow.session).append(
-                "charge.captured", actor_id="usr_a", subject=f"cast_{i}", data={"n": i}
+            AuditService().append(
+                uow, "charge.captured", actor_id="usr_a", subject=f"cast_{i}", data={"n": i}
             )
 
 
 def _broken(db: Database) -> dict[str, object]:
     with pytest.raises(AuditChainBroken) as exc, db.unit_of_work(write=False) as uow:
-        AuditService(uow.session).verify()
+        AuditService().verify(uow)
     assert exc.value.code == "AUDIT_CHAIN_BROKEN"
     return exc.value.details
 
@@ -33,30 +33,28 @@ def _broken(db: Database) -> dict[str, object]:
 def test_records_chain_by_hash_and_verify(database: Database) -> None:
     _append(database, 3)
     with database.unit_of_work(write=False) as uow:
-        service = AuditService(uow.session)
-        records = service.list()
+        service = AuditService()
+        records = service.list(uow)
         assert [r.seq for r in records] == [1, 2, 3]
         assert records[0].prev_hash == GENESIS
         assert records[1].prev_hash == records[0].hash
-        assert service.verify() == {"records": 3, "head_hash": records[2].hash}
+        assert service.verify(uow).model_dump() == {"records": 3, "head_hash": records[2].hash}
 
 
 def test_list_filters_and_pages(database: Database) -> None:
     _append(database, 3)
     with database.unit_of_work() as uow:
-        AuditService(uow.session).append(
-            "user.banned", actor_id="usr_admin", tenant_id="ten_1", subject="usr_x"
-        )
+        AuditService().append(uow, "user.banned", actor_id="usr_admin", tenant_id="ten_1", subject="usr_x")
     with database.unit_of_work(write=False) as uow:
-        service = AuditService(uow.session)
-        assert [r.seq for r in service.list(action="user.banned")] == [4]
-        assert [r.seq for r in service.list(actor_id="usr_a", after_seq=1, limit=1)] == [2]
-        assert [r.subject for r in service.list(tenant_id="ten_1")] == ["usr_x"]
+        service = AuditService()
+        assert [r.seq for r in service.list(uow, action="user.banned")] == [4]
+        assert [r.seq for r in service.list(uow, actor_id="usr_a", after_seq=1, limit=1)] == [2]
+        assert [r.subject for r in service.list(uow, tenant_id="ten_1")] == ["usr_x"]
 
 
 def test_unknown_actions_are_refused(database: Database) -> None:
     with pytest.raises(ValueError, match="audit action"), database.unit_of_work() as uow:
-        AuditService(uow.session).append("cast.exploded", actor_id=None)
+        AuditService().append(uow, "cast.exploded", actor_id=None)
 
 
 def test_an_edited_record_is_named(database: Database) -> None:
@@ -96,46 +94,48 @@ def test_swapped_records_are_named(database: Database) -> None:
 def test_concurrent_appends_never_fork_the_chain(database: Database) -> None:
     def one(i: int) -> None:
         with database.unit_of_work() as uow:
-            AuditService(uow.session).append("cast.created", actor_id=f"usr_{i}")
+            AuditService().append(uow, "cast.created", actor_id=f"usr_{i}")
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(one, range(60)))
     with database.unit_of_work(write=False) as uow:
-        assert AuditService(uow.session).verify()["records"] == 60
+        assert AuditService().verify(uow).records == 60
 
 
 def test_an_empty_log_verifies(database: Database) -> None:
     with database.unit_of_work(write=False) as uow:
-        assert AuditService(uow.session).verify() == {"records": 0, "head_hash": GENESIS}
+        assert AuditService().verify(uow).model_dump() == {"records": 0, "head_hash": GENESIS}
 
 
 def test_several_appends_in_one_transaction_chain_and_move_the_head_once(database: Database) -> None:
     def three(i: int) -> None:
         with database.unit_of_work() as uow:
-            audit = AuditService(uow.session)
+            audit = AuditService()
             for n in range(3):
-                audit.append("cast.created", actor_id=f"usr_{i}", data={"n": n})
+                audit.append(uow, "cast.created", actor_id=f"usr_{i}", data={"n": n})
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(three, range(12)))
     with database.unit_of_work(write=False) as uow:
-        service = AuditService(uow.session)
-        assert service.verify()["records"] == 36
+        service = AuditService()
+        assert service.verify(uow).records == 36
         head = uow.session.get(AuditHead, 1)
         assert head is not None
-        assert (head.seq, head.hash) == (36, service.list(after_seq=35)[0].hash)
+        assert (head.seq, head.hash) == (36, service.list(uow, after_seq=35)[0].hash)
 
 
 def test_an_append_from_inside_a_flush_follows_the_pending_ones(database: Database) -> None:
     with database.unit_of_work() as uow:
-        audit = AuditService(uow.session)
-        audit.append("cast.created", actor_id="usr_a")
-        audit.append("key.created", actor_id="usr_a", flush=False)  # as the before_flush hook does
-        audit.append("cast.terminal", actor_id="usr_a")
+        audit = AuditService()
+        audit.append(uow, "cast.created", actor_id="usr_a")
+        audit.append_in_flush(
+            uow.session, "key.created", {"actor_id": "usr_a"}
+        )  # as the before_flush hook does
+        audit.append(uow, "cast.terminal", actor_id="usr_a")
     with database.unit_of_work(write=False) as uow:
-        service = AuditService(uow.session)
-        assert [r.action for r in service.list()] == ["cast.created", "key.created", "cast.terminal"]
-        assert service.verify()["records"] == 3
+        service = AuditService()
+        assert [r.action for r in service.list(uow)] == ["cast.created", "key.created", "cast.terminal"]
+        assert service.verify(uow).records == 3
 
 
 def test_appends_rolled_back_leave_nothing_pending_for_the_next_transaction(database: Database) -> None:
@@ -143,17 +143,17 @@ def test_appends_rolled_back_leave_nothing_pending_for_the_next_transaction(data
 
     def failing() -> None:
         with database.unit_of_work() as uow:
-            AuditService(uow.session).append("cast.created", actor_id="usr_b")
+            AuditService().append(uow, "cast.created", actor_id="usr_b")
             raise RuntimeError("the cast failed to start")
 
     with pytest.raises(RuntimeError):
         failing()
     with Session(database.engine) as session:  # one session across a rollback and a commit
-        AuditService(session).append("cast.created", actor_id="usr_c")
+        AuditService().append(UnitOfWork(session), "cast.created", actor_id="usr_c")
         session.rollback()
-        AuditService(session).append("cast.created", actor_id="usr_d")
+        AuditService().append(UnitOfWork(session), "cast.created", actor_id="usr_d")
         session.commit()
     with database.unit_of_work(write=False) as uow:
-        service = AuditService(uow.session)
-        assert [r.actor_id for r in service.list()] == ["usr_a", "usr_d"]
-        assert service.verify()["records"] == 2
+        service = AuditService()
+        assert [r.actor_id for r in service.list(uow)] == ["usr_a", "usr_d"]
+        assert service.verify(uow).records == 2

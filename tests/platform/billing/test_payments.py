@@ -10,11 +10,15 @@ from sqlalchemy import func, select
 from spell.config.billing import BillingSettings
 from spell.errors import InvalidInput, NotFound
 from spell.kit.money import Money
+from spell.kit.time import utcnow
+from spell.models import Tenant, User
 from spell.models.audit import AuditRecord
-from spell.models.payment import PaymentRecord, WebhookEvent
+from spell.models.payment import WebhookEvent
+from spell.platform.audit.service import AuditService
 from spell.platform.billing.errors import PaymentFailed, PaymentsUnavailable, WebhookSignatureInvalid
 from spell.platform.billing.payments import PaymentService
 from spell.platform.billing.provider import WalletOnly, provider_from_settings
+from spell.platform.billing.schemas import TopUp, WebhookReceipt
 from spell.platform.billing.stripe_provider import StripeProvider
 from spell.platform.ledger.service import PLATFORM, LedgerService
 from spell.platform.ledger.service import Leg as LegOf
@@ -35,45 +39,58 @@ def stripe_provider(fake_stripe: FakeStripe) -> StripeProvider:
     return StripeProvider("sk_test_123", SECRET, api_base=fake_stripe.url)
 
 
+@pytest.fixture(autouse=True)
+def alice(database: Database) -> None:
+    """The paying user: her email goes to the provider's customer."""
+    with database.unit_of_work() as uow:
+        uow.session.add(Tenant(id="ten_alice", name="alice", created_at=utcnow()))
+        uow.session.flush()
+        uow.session.add(
+            User(id=USER, email="alice@example.com", tenant_id="ten_alice", roles=[], created_at=utcnow())
+        )
+
+
+def _payments(provider: StripeProvider) -> PaymentService:
+    return PaymentService(LedgerService(), AuditService(), provider)
+
+
 def _wallet(db: Database, user: str = USER) -> int:
     with db.unit_of_work(write=False) as uow:
-        LedgerService(uow.session).verify()
-        return LedgerService(uow.session).balance(user, "wallet", "USD").micros
+        LedgerService().verify(uow)
+        return LedgerService().balance(uow, user, "wallet", "USD").micros
 
 
 def _deliver(
     db: Database, provider: StripeProvider, body: bytes, signature: str | None = None
-) -> dict[str, object]:
+) -> WebhookReceipt:
     with db.unit_of_work() as uow:
-        return PaymentService(uow.session, provider).handle_webhook(
-            body, signature or sign_payload(body, SECRET)
-        )
+        return _payments(provider).handle_webhook(uow, body, signature or sign_payload(body, SECRET))
 
 
-def _top_up(db: Database, provider: StripeProvider, micros: int) -> PaymentRecord:
+def _top_up(db: Database, provider: StripeProvider, micros: int) -> TopUp:
     with db.unit_of_work() as uow:
-        return PaymentService(uow.session, provider).top_up(USER, "alice@example.com", Money(micros, "USD"))
+        return _payments(provider).top_up(uow, USER, Money(micros, "USD"))
 
 
 def test_hosted_pages_reuse_one_customer_per_user(
     database: Database, stripe_provider: StripeProvider, fake_stripe: FakeStripe
 ) -> None:
     with database.unit_of_work() as uow:
-        payments = PaymentService(uow.session, stripe_provider)
+        payments = _payments(stripe_provider)
         top_up = payments.checkout_url(
+            uow,
             USER,
-            "alice@example.com",
             success_url="https://a/ok",
             cancel_url="https://a/no",
             top_up=Money(10_500_000, "USD"),
         )
         save_card = payments.checkout_url(
-            USER, None, success_url="https://a/ok", cancel_url="https://a/no", top_up=None
+            uow, USER, success_url="https://a/ok", cancel_url="https://a/no", top_up=None
         )
-        portal = payments.portal_url(USER, None, return_url="https://a/back")
-    assert top_up.startswith("https://checkout.stripe.test/")
-    assert save_card.startswith("https://checkout.stripe.test/")
-    assert portal.startswith("https://billing.stripe.test/")
+        portal = payments.portal_url(uow, USER, return_url="https://a/back")
+    assert top_up.url.startswith("https://checkout.stripe.test/")
+    assert save_card.url.startswith("https://checkout.stripe.test/")
+    assert portal.url.startswith("https://billing.stripe.test/")
     (customer,) = fake_stripe.calls("/v1/customers")
     assert customer.params == {"email": "alice@example.com", "metadata": {"user_id": USER}}
     assert customer.idempotency_key == f"customer:{USER}"
@@ -104,7 +121,7 @@ def test_a_declined_card_is_402_payment_failed_and_credits_nothing(
     database: Database, stripe_provider: StripeProvider, fake_stripe: FakeStripe
 ) -> None:
     with database.unit_of_work() as uow:
-        customer = PaymentService(uow.session, stripe_provider).customer_ref(USER, None)
+        customer = _payments(stripe_provider).customer_ref(uow, USER)
     fake_stripe.declining.add(customer)
     with pytest.raises(PaymentFailed) as exc:
         _top_up(database, stripe_provider, 1_000_000)
@@ -126,25 +143,25 @@ def test_a_refund_goes_through_stripe_and_out_of_the_wallet_once(
 ) -> None:
     record = _top_up(database, stripe_provider, 5_000_000)
     with database.unit_of_work() as uow:
-        PaymentService(uow.session, stripe_provider).refund(record.id, Money(2_000_000, "USD"))
+        _payments(stripe_provider).refund(uow, record.id, Money(2_000_000, "USD"))
     (call,) = fake_stripe.calls("/v1/refunds")
-    assert call.params == {"payment_intent": record.provider_ref, "amount": "200"}
+    assert call.params == {"payment_intent": record.payment_ref, "amount": "200"}
     assert call.idempotency_key == f"refund:{record.id}:2000000"
     assert _wallet(database) == 3_000_000
     # Stripe then reports the same refund by webhook: nothing more leaves the wallet.
     refunded = {
         "id": "ch_1",
         "object": "charge",
-        "payment_intent": record.provider_ref,
+        "payment_intent": record.payment_ref,
         "amount_refunded": 200,
         "currency": "usd",
     }
     _deliver(database, stripe_provider, event("charge.refunded", refunded))
     assert _wallet(database) == 3_000_000
     with pytest.raises(InvalidInput), database.unit_of_work() as uow:
-        PaymentService(uow.session, stripe_provider).refund(record.id, Money(3_000_001, "USD"))
+        _payments(stripe_provider).refund(uow, record.id, Money(3_000_001, "USD"))
     with pytest.raises(NotFound), database.unit_of_work() as uow:
-        PaymentService(uow.session, stripe_provider).refund("txn_nope", Money(1, "USD"))
+        _payments(stripe_provider).refund(uow, "txn_nope", Money(1, "USD"))
 
 
 def _intent(pi: str, cents: int) -> dict[str, object]:
@@ -205,11 +222,11 @@ def test_each_webhook_type_delivered_five_times_has_one_effect(
     expected_wallet = [20_000_000, 20_000_000, 20_000_000, 15_000_000, 12_000_000]
     for body, wallet in zip(deliveries, expected_wallet, strict=True):
         results = [_deliver(database, stripe_provider, body) for _ in range(5)]
-        assert [r["duplicate"] for r in results] == [False, True, True, True, True]
+        assert [r.duplicate for r in results] == [False, True, True, True, True]
         assert _wallet(database) == wallet
     with database.unit_of_work(write=False) as uow:
-        ledger = LedgerService(uow.session)
-        assert ledger.balance(PLATFORM, "refunds", "USD").micros == 8_000_000
+        ledger = LedgerService()
+        assert ledger.balance(uow, PLATFORM, "refunds", "USD").micros == 8_000_000
         assert uow.session.scalar(select(func.count()).select_from(WebhookEvent)) == 5
         actions = list(uow.session.scalars(select(AuditRecord.action).order_by(AuditRecord.seq)))
     assert actions == ["payment.succeeded", "payment.failed", "payment.refunded", "payment.disputed"]
@@ -220,7 +237,8 @@ def test_a_dispute_never_takes_the_wallet_below_zero(
 ) -> None:
     _deliver(database, stripe_provider, event("payment_intent.succeeded", _intent("pi_9", 1000)))
     with database.unit_of_work() as uow:
-        LedgerService(uow.session).post(
+        LedgerService().post(
+            uow,
             "spend",
             kind="spend",
             currency="USD",
@@ -230,7 +248,7 @@ def test_a_dispute_never_takes_the_wallet_below_zero(
     _deliver(database, stripe_provider, event("charge.dispute.created", dispute))
     assert _wallet(database) == 0
     with database.unit_of_work(write=False) as uow:
-        txn = LedgerService(uow.session).find("stripe:dispute:dp_9:10000000")
+        txn = LedgerService().find(uow, "stripe:dispute:dp_9:10000000")
         assert txn is not None
         assert txn.memo["shortfall_micros"] == 9_000_000
 
@@ -248,7 +266,7 @@ def test_a_bad_signature_is_refused_and_changes_nothing(
             _deliver(database, stripe_provider, body, signature)
         assert (exc.value.code, exc.value.status_code) == ("WEBHOOK_SIGNATURE_INVALID", 400)
     with pytest.raises(WebhookSignatureInvalid), database.unit_of_work() as uow:
-        PaymentService(uow.session, stripe_provider).handle_webhook(body, None)
+        _payments(stripe_provider).handle_webhook(uow, body, None)
     assert _wallet(database) == 0
     with database.unit_of_work(write=False) as uow:
         assert uow.session.scalar(select(func.count()).select_from(WebhookEvent)) == 0
@@ -258,11 +276,11 @@ def test_events_the_platform_did_not_start_or_does_not_handle_are_acknowledged(
     database: Database, stripe_provider: StripeProvider
 ) -> None:
     foreign = {**_intent("pi_4", 100), "metadata": {}}
-    assert _deliver(database, stripe_provider, event("payment_intent.succeeded", foreign))["handled"] is True
+    assert _deliver(database, stripe_provider, event("payment_intent.succeeded", foreign)).handled is True
     other = _deliver(
         database, stripe_provider, event("customer.created", {"id": "cus_1", "object": "customer"})
     )
-    assert other["handled"] is False
+    assert other.handled is False
     setup = {
         "id": "cs_2",
         "object": "checkout.session",

@@ -8,31 +8,31 @@ import pytest
 
 from spell.errors import CastNotFound, InvalidInput
 from spell.kit.money import Money
+from spell.platform.audit.service import AuditService
 from spell.platform.budget.errors import BudgetCapExceeded
 from spell.platform.budget.schemas import BudgetCaps
-from spell.platform.budget.service import BudgetService
 from spell.platform.budget.windows import seconds_to_reset, window_start
 from spell.platform.ledger.errors import InsufficientCredits
 from spell.platform.ledger.service import PLATFORM, LedgerService
 from spell.storage.session import Database
-from tests.platform.budget.helpers import clock, fund, reserve, set_caps
+from tests.platform.budget.helpers import budgets, fund, reserve, set_caps
 
 
 def _balances(db: Database) -> dict[str, int]:
     with db.unit_of_work(write=False) as uow:
-        ledger = LedgerService(uow.session)
-        ledger.verify()
+        ledger = LedgerService()
+        ledger.verify(uow)
         return {
-            "wallet": ledger.balance("usr_c", "wallet", "USD").micros,
-            "holds": ledger.balance("usr_c", "holds", "USD").micros,
-            "earnings": ledger.balance("usr_m", "earnings", "USD").micros,
-            "revenue": ledger.balance(PLATFORM, "revenue", "USD").micros,
+            "wallet": ledger.balance(uow, "usr_c", "wallet", "USD").micros,
+            "holds": ledger.balance(uow, "usr_c", "holds", "USD").micros,
+            "earnings": ledger.balance(uow, "usr_m", "earnings", "USD").micros,
+            "revenue": ledger.balance(uow, PLATFORM, "revenue", "USD").micros,
         }
 
 
 def _view(db: Database) -> dict[str, tuple[int, int]]:
     with db.unit_of_work(write=False) as uow:
-        view = BudgetService(uow.session, clock=clock).view("usr_c")
+        view = budgets().view(uow, "usr_c")
     return {w.window: (w.spent_micros, w.reserved_micros) for w in view.windows}
 
 
@@ -48,7 +48,7 @@ def test_capture_charges_splits_and_releases_the_rest_exactly_once(database: Dat
     reserve(database, "cast_1", 300)
     for attempt in range(3):
         with database.unit_of_work() as uow:
-            result = BudgetService(uow.session, clock=clock).capture("cast_1", Money(101, "USD"))
+            result = budgets().capture(uow, "cast_1", Money(101, "USD"))
         assert result.applied is (attempt == 0)
         assert result.charged.micros == 101
     assert _balances(database) == {"wallet": 899, "holds": 0, "earnings": 80, "revenue": 21}
@@ -59,7 +59,7 @@ def test_capture_never_takes_more_than_the_hold(database: Database) -> None:
     fund(database, "usr_c", 1_000)
     reserve(database, "cast_1", 300)
     with database.unit_of_work() as uow:
-        assert BudgetService(uow.session).capture("cast_1", Money(10_000, "USD")).charged.micros == 300
+        assert budgets().capture(uow, "cast_1", Money(10_000, "USD")).charged.micros == 300
     assert _balances(database)["wallet"] == 700
 
 
@@ -67,11 +67,11 @@ def test_release_gives_everything_back_and_blocks_a_later_capture(database: Data
     fund(database, "usr_c", 1_000)
     reserve(database, "cast_1", 300)
     with database.unit_of_work() as uow:
-        assert BudgetService(uow.session).release("cast_1", reason="aborted").applied
+        assert budgets().release(uow, "cast_1", reason="aborted").applied
     with database.unit_of_work() as uow:
-        service = BudgetService(uow.session)
-        assert not service.capture("cast_1", Money(300, "USD")).applied
-        assert not service.release("cast_1", reason="again").applied
+        service = budgets()
+        assert not service.capture(uow, "cast_1", Money(300, "USD")).applied
+        assert not service.release(uow, "cast_1", reason="again").applied
     assert _balances(database) == {"wallet": 1_000, "holds": 0, "earnings": 0, "revenue": 0}
     assert _view(database)["total"] == (0, 0)
 
@@ -80,19 +80,17 @@ def test_refund_reverses_a_capture_once(database: Database) -> None:
     fund(database, "usr_c", 1_000)
     reserve(database, "cast_1", 300)
     with database.unit_of_work() as uow:
-        BudgetService(uow.session).capture("cast_1", Money(200, "USD"))
+        budgets().capture(uow, "cast_1", Money(200, "USD"))
     for attempt in range(2):
         with database.unit_of_work() as uow:
-            assert BudgetService(uow.session).refund("cast_1", reason="platform_fault").applied is (
-                attempt == 0
-            )
+            assert budgets().refund(uow, "cast_1", reason="platform_fault").applied is (attempt == 0)
     assert _balances(database) == {"wallet": 1_000, "holds": 0, "earnings": 0, "revenue": 0}
     assert _view(database)["monthly"] == (0, 0)
 
 
 def test_settling_an_unknown_cast_is_not_found(database: Database) -> None:
     with pytest.raises(CastNotFound) as exc, database.unit_of_work() as uow:
-        BudgetService(uow.session).capture("cast_nope", Money(1, "USD"))
+        budgets().capture(uow, "cast_nope", Money(1, "USD"))
     assert exc.value.code == "CAST_NOT_FOUND"
 
 
@@ -103,7 +101,7 @@ def test_insufficient_credits_refuses_and_writes_nothing(database: Database) -> 
     assert exc.value.status_code == 402
     assert _balances(database)["wallet"] == 100
     with database.unit_of_work(write=False) as uow:
-        assert BudgetService(uow.session).hold("cast_1") is None
+        assert budgets().hold(uow, "cast_1") is None
 
 
 def test_a_cap_refuses_with_its_window_totals_and_reset_time(database: Database) -> None:
@@ -148,7 +146,7 @@ def test_captured_spend_counts_against_the_cap(database: Database) -> None:
     set_caps(database, "usr_c", monthly_micros=100)
     reserve(database, "cast_1", 100)
     with database.unit_of_work() as uow:
-        BudgetService(uow.session).capture("cast_1", Money(60, "USD"))
+        budgets().capture(uow, "cast_1", Money(60, "USD"))
     with pytest.raises(BudgetCapExceeded) as exc:
         reserve(database, "cast_2", 41)
     assert (exc.value.details["spent"], exc.value.details["reserved"]) == (60, 0)
@@ -166,11 +164,11 @@ def test_the_budget_currency_is_fixed_while_money_is_held(database: Database) ->
     fund(database, "usr_c", 100)
     reserve(database, "cast_1", 10)
     with pytest.raises(InvalidInput), database.unit_of_work() as uow:
-        BudgetService(uow.session).set_caps("usr_c", BudgetCaps(currency="EUR"))
+        budgets().set_caps(uow, "usr_c", BudgetCaps(currency="EUR"))
     with database.unit_of_work() as uow:
-        service = BudgetService(uow.session)
-        assert service.set_caps("usr_c", BudgetCaps(daily_micros=5)).daily_micros == 5
-        assert service.caps("usr_nobody") == BudgetCaps()
+        service = budgets()
+        assert service.set_caps(uow, "usr_c", BudgetCaps(daily_micros=5)).caps.daily_micros == 5
+        assert service.caps(uow, "usr_nobody") == BudgetCaps()
 
 
 def test_windows_are_utc_days_months_and_all_time() -> None:
@@ -184,3 +182,19 @@ def test_windows_are_utc_days_months_and_all_time() -> None:
     assert seconds_to_reset("total", moment) is None
     with pytest.raises(ValueError, match="window"):
         window_start("weekly", moment)
+
+
+def test_a_change_of_caps_is_audited_and_a_refused_one_leaves_no_record(database: Database) -> None:
+    with database.unit_of_work() as uow:
+        budgets().set_caps(uow, "usr_c", BudgetCaps(daily_micros=5), tenant_id="ten_c")
+    fund(database, "usr_c", 100)
+    reserve(database, "cast_1", 1)
+    with pytest.raises(InvalidInput), database.unit_of_work() as uow:  # money is held: no new currency
+        budgets().set_caps(uow, "usr_c", BudgetCaps(currency="EUR"), tenant_id="ten_c")
+    with database.unit_of_work(write=False) as uow:
+        audit = AuditService()
+        audit.verify(uow)
+        records = audit.list(uow, action="budget.changed")
+    assert [(r.actor_id, r.tenant_id, r.subject, r.data["daily_micros"]) for r in records] == [
+        ("usr_c", "ten_c", "usr_c", 5)
+    ]

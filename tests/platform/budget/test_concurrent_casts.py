@@ -10,10 +10,9 @@ from sqlalchemy import func, select
 from spell.kit.money import Money
 from spell.models.ledger import LedgerAccount, LedgerPosting
 from spell.platform.budget.errors import BudgetCapExceeded
-from spell.platform.budget.service import BudgetService
 from spell.platform.ledger.service import LedgerService
 from spell.storage.session import Database
-from tests.platform.budget.helpers import clock, fund, reserve, set_caps
+from tests.platform.budget.helpers import budgets, fund, reserve, set_caps
 
 PRICE = 1_000
 CASTS = 1_000
@@ -27,7 +26,7 @@ def _cast(db: Database, index: int) -> str:
     except BudgetCapExceeded as exc:
         return exc.code
     with db.unit_of_work() as uow:
-        BudgetService(uow.session, clock=clock).capture(cast_id, Money(PRICE, "USD"))
+        budgets().capture(uow, cast_id, Money(PRICE, "USD"))
     return "charged"
 
 
@@ -49,15 +48,15 @@ def test_a_thousand_racing_casts_charge_exactly_the_cap(database: Database) -> N
     assert outcomes.count("charged") == 100
     assert outcomes.count("BUDGET_CAP_EXCEEDED") == 900
     with database.unit_of_work(write=False) as uow:
-        ledger = LedgerService(uow.session)
-        ledger.verify()
+        ledger = LedgerService()
+        ledger.verify(uow)
         assert uow.session.scalar(select(func.sum(LedgerPosting.amount_micros))) == 0
         negative = uow.session.scalar(
             select(func.count()).where(LedgerAccount.kind != "clearing", LedgerAccount.balance_micros < 0)
         )
         assert negative == 0
-        assert ledger.balance("usr_c", "wallet", "USD").micros == PRICE * (CASTS - 100)
-        assert ledger.balance("usr_m", "earnings", "USD").micros == PRICE * 100 * 8 // 10
-        view = BudgetService(uow.session, clock=clock).view("usr_c")
+        assert ledger.balance(uow, "usr_c", "wallet", "USD").micros == PRICE * (CASTS - 100)
+        assert ledger.balance(uow, "usr_m", "earnings", "USD").micros == PRICE * 100 * 8 // 10
+        view = budgets().view(uow, "usr_c")
     monthly = next(w for w in view.windows if w.window == "monthly")
     assert (monthly.spent_micros, monthly.reserved_micros) == (PRICE * 100, 0)

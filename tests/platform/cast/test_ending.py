@@ -16,7 +16,6 @@ from spell.kit.clock import FakeClock
 from spell.models import Cast, CastEvent, CastStatus, Hold
 from spell.platform.cast.ending import lost, platform_fault
 from spell.platform.cast.recovery import ORPHAN_GRACE_S
-from spell.platform.ledger.service import LedgerService
 from spell.platform.server import Platform
 from tests.api.money_helpers import FLAT, credit, publish_priced
 from tests.server_fixtures import Caller, seed_maker, seed_user
@@ -74,9 +73,8 @@ def _money(platform: Platform, cast_id: str, user_id: str) -> tuple[str, int]:
     with platform.db.unit_of_work(write=False) as uow:
         hold = uow.session.get(Hold, cast_id)
         assert hold is not None
-        ledger = LedgerService(uow.session)
-        ledger.verify()
-        return hold.status, ledger.balance(user_id, "wallet", "USD").micros
+        platform.ledger.verify(uow)
+        return hold.status, platform.ledger.balance(uow, user_id, "wallet", "USD").micros
 
 
 async def test_a_cast_ends_once_and_a_second_ender_writes_nothing(

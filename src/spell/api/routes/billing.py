@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Header, Request
 
-from spell.api.deps import CurrentPlatform, CurrentPrincipal, blocking, get_platform
+from spell.api.deps import CurrentPlatform, CurrentPrincipal
 from spell.api.routing import GuardedRoute
 from spell.api.schemas import error_docs
-from spell.kit.money import MAX_MICROS, Money
-from spell.models import User
-from spell.platform.billing.payments import PaymentService
+from spell.kit.money import Money
+from spell.platform.billing.schemas import (
+    CheckoutRequest,
+    HostedPage,
+    PortalRequest,
+    TopUp,
+    TopUpRequest,
+    WebhookReceipt,
+)
 
 router = APIRouter(
     route_class=GuardedRoute,
@@ -27,98 +32,42 @@ router = APIRouter(
 )
 
 
-class CheckoutRequest(BaseModel):
-    """A top-up of ``top_up_micros`` (whole cents), or saving a card when it is omitted."""
-
-    success_url: str = Field(min_length=1, max_length=2000)
-    cancel_url: str = Field(min_length=1, max_length=2000)
-    top_up_micros: int | None = Field(default=None, gt=0, le=MAX_MICROS)
-    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+async def _raw_body(request: Request) -> bytes:
+    """The bytes as sent: the provider's signature covers them exactly."""
+    return await request.body()
 
 
-class PortalRequest(BaseModel):
-    """Where the portal sends the user back to."""
-
-    return_url: str = Field(min_length=1, max_length=2000)
-
-
-class TopUpRequest(BaseModel):
-    """Charge the saved card now and credit the wallet."""
-
-    amount_micros: int = Field(gt=0, le=MAX_MICROS)
-    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
-
-
-def _email(uow: Any, user_id: str) -> str | None:
-    user = uow.session.get(User, user_id)
-    return user.email if user else None
-
-
-@router.post("/v1/billing/checkout-url")
-async def checkout_url(
-    body: CheckoutRequest, principal: CurrentPrincipal, platform: CurrentPlatform
-) -> dict[str, str]:
+@router.post("/v1/billing/checkout-url", response_model=HostedPage)
+def checkout_url(body: CheckoutRequest, principal: CurrentPrincipal, platform: CurrentPlatform) -> HostedPage:
     """A hosted checkout page: top up the wallet, or save a card (SetupIntent) for off-session charges."""
     principal.require("cast:invoke")
     top_up = Money(body.top_up_micros, body.currency) if body.top_up_micros else None
-
-    def run() -> str:
-        with platform.db.unit_of_work() as uow:
-            payments = PaymentService(uow.session, platform.payments)
-            return payments.checkout_url(
-                principal.user_id,
-                _email(uow, principal.user_id),
-                success_url=body.success_url,
-                cancel_url=body.cancel_url,
-                top_up=top_up,
-            )
-
-    return {"url": await blocking(run)}
+    with platform.db.unit_of_work() as uow:
+        return platform.payments.checkout_url(
+            uow, principal.user_id, success_url=body.success_url, cancel_url=body.cancel_url, top_up=top_up
+        )
 
 
-@router.post("/v1/billing/portal-url")
-async def portal_url(
-    body: PortalRequest, principal: CurrentPrincipal, platform: CurrentPlatform
-) -> dict[str, str]:
+@router.post("/v1/billing/portal-url", response_model=HostedPage)
+def portal_url(body: PortalRequest, principal: CurrentPrincipal, platform: CurrentPlatform) -> HostedPage:
     """The payment provider's page for managing saved cards and receipts."""
     principal.require("cast:invoke")
-
-    def run() -> str:
-        with platform.db.unit_of_work() as uow:
-            payments = PaymentService(uow.session, platform.payments)
-            return payments.portal_url(
-                principal.user_id, _email(uow, principal.user_id), return_url=body.return_url
-            )
-
-    return {"url": await blocking(run)}
+    with platform.db.unit_of_work() as uow:
+        return platform.payments.portal_url(uow, principal.user_id, return_url=body.return_url)
 
 
-@router.post("/v1/billing/top-ups", status_code=201)
-async def top_up(
-    body: TopUpRequest, principal: CurrentPrincipal, platform: CurrentPlatform
-) -> dict[str, Any]:
+@router.post("/v1/billing/top-ups", status_code=201, response_model=TopUp)
+def top_up(body: TopUpRequest, principal: CurrentPrincipal, platform: CurrentPlatform) -> TopUp:
     """Charge the saved card off-session (402 ``PAYMENT_FAILED`` when declined) and credit the wallet."""
     principal.require("cast:invoke")
-
-    def run() -> dict[str, Any]:
-        with platform.db.unit_of_work() as uow:
-            payments = PaymentService(uow.session, platform.payments)
-            record = payments.top_up(
-                principal.user_id, _email(uow, principal.user_id), Money(body.amount_micros, body.currency)
-            )
-            return {
-                "id": record.id,
-                "status": record.status,
-                "payment_ref": record.provider_ref,
-                "amount_micros": record.amount_micros,
-                "currency": record.currency,
-            }
-
-    return await blocking(run)
+    with platform.db.unit_of_work() as uow:
+        return platform.payments.top_up(uow, principal.user_id, Money(body.amount_micros, body.currency))
 
 
 @router.post(
     "/v1/webhooks/stripe",
+    response_model=WebhookReceipt,
+    response_model_exclude_none=True,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -126,9 +75,11 @@ async def top_up(
         }
     },
 )
-async def stripe_webhook(
-    request: Request, stripe_signature: str | None = Header(default=None)
-) -> dict[str, Any]:
+def stripe_webhook(
+    payload: Annotated[bytes, Depends(_raw_body)],
+    platform: CurrentPlatform,
+    stripe_signature: str | None = Header(default=None),
+) -> WebhookReceipt:
     """Stripe events, verified with the endpoint's signing secret and applied once per event id.
 
     Handled: ``checkout.session.completed``, ``payment_intent.succeeded``, ``payment_intent.payment_failed``,
@@ -136,11 +87,5 @@ async def stripe_webhook(
     A verified event that cannot be read is recorded (audit ``payment.webhook_malformed``), moves no
     money and is acknowledged with its ``problem``, so Stripe does not resend it for days.
     """
-    platform = await get_platform(request)
-    payload = await request.body()
-
-    def run() -> dict[str, Any]:
-        with platform.db.unit_of_work() as uow:
-            return PaymentService(uow.session, platform.payments).handle_webhook(payload, stripe_signature)
-
-    return {"received": True, **await blocking(run)}
+    with platform.db.unit_of_work() as uow:
+        return platform.payments.handle_webhook(uow, payload, stripe_signature)

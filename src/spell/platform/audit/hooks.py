@@ -18,6 +18,9 @@ from spell.platform.audit.service import AuditService
 __all__ = ["act_as", "install"]
 
 _INSTALLED: list[bool] = []
+# The listener serves every session of the process, whichever platform opened it: it keeps its own
+# (stateless) service on the system clock.
+_AUDIT = AuditService()
 _ACTOR = "spell.audit_actor"  # Session.info: the user doing what this unit of work writes
 
 
@@ -107,12 +110,11 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
     found += [item for item in map(_updated, list(session.dirty)) if item]
     if not found:
         return
-    audit = AuditService(session)
     actor = session.info.get(_ACTOR)
     for action, fields in found:
         if fields.get("actor_id") is None:
             fields["actor_id"] = actor
-        audit.append(action, flush=False, **fields)
+        _AUDIT.append_in_flush(session, action, fields)
 
 
 def install() -> None:

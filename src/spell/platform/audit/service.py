@@ -10,20 +10,22 @@ head row gets its final ``seq`` and hash just before the commit (a cast appends 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any, cast
+from collections.abc import Mapping
+from typing import Any
 
-from sqlalchemy import Table, bindparam, event, insert, select, update
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from spell.errors import PermissionDenied
+from spell.kit.clock import Clock, SystemClock
 from spell.kit.ids import new_id
-from spell.kit.time import utcnow
-from spell.models.audit import AuditHead, AuditRecord
+from spell.models.audit import AuditRecord
 from spell.platform.audit.chain import GENESIS, fields_hash, record_hash
 from spell.platform.audit.errors import AuditChainBroken
-from spell.platform.ledger.repository import insert_ignore
-from spell.storage.prepared import Prepared
+from spell.platform.audit.repository import AuditRepository
+from spell.platform.audit.schemas import AuditCheck, AuditEntry, AuditPage
+from spell.platform.auth.schemas import Principal
+from spell.storage.session import UnitOfWork
 
 __all__ = ["ACTIONS", "AuditService"]
 
@@ -34,6 +36,7 @@ ACTIONS = frozenset(
         "spell.published", "spell.yanked", "spell.suspended", "spell.unsuspended",
         "cast.created", "cast.terminal",
         "budget.changed", "credit.granted", "charge.captured", "charge.refunded",
+        "revenue_share.changed",
         "payment.succeeded", "payment.failed", "payment.refunded", "payment.disputed",
         "payment.webhook_malformed",
         "user.banned", "user.unbanned", "tenant.bound",
@@ -41,24 +44,15 @@ ACTIONS = frozenset(
     }
 )  # fmt: skip
 _BATCH = 1_000
-_HEAD = cast(Table, AuditHead.__table__)  # declarative tables are Table objects
-_RECORDS = cast(Table, AuditRecord.__table__)
-# Built once: the two or three statements of every append cost no construction or cache-key work.
-_BUMP_HEAD = Prepared(
-    update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + 1).returning(_HEAD.c.seq, _HEAD.c.hash)
-)
-_SET_HEAD = Prepared(
-    update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("seq"), hash=bindparam("hash"))
-)
-_INSERT_RECORD = Prepared(insert(_RECORDS))
 _PENDING = "spell.audit_head"  # Session.info: (seq, hash) of the last record, not yet on the head row
 _WRITER: list[bool] = []
+_HEADS = AuditRepository()  # the commit hook is process-wide; the repository holds no state
 
 
 def _write_head(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if pending is not None:
-        _SET_HEAD.run(session, {"seq": pending[0], "hash": pending[1]})
+        _HEADS.set_head(session, pending[0], pending[1])
 
 
 def _forget_head(session: Session, _previous: Any = None) -> None:
@@ -67,37 +61,65 @@ def _forget_head(session: Session, _previous: Any = None) -> None:
 
 def _install_head_writer() -> None:
     if not _WRITER:
+        _WRITER.append(True)
         event.listen(Session, "before_commit", _write_head)
         event.listen(Session, "after_soft_rollback", _forget_head)
-        _WRITER.append(True)
 
 
 class AuditService:
-    """The audit log of one unit of work."""
+    """The audit log; stateless, every method works in the unit of work it is given."""
 
-    def __init__(self, session: Session, *, clock: Callable[[], datetime] = utcnow) -> None:
-        self.session = session
-        self.clock = clock
+    def __init__(self, *, clock: Clock | None = None, repository: AuditRepository | None = None) -> None:
+        self.clock = clock or SystemClock()
+        self.repo = repository or AuditRepository()
 
     def append(
         self,
+        uow: UnitOfWork,
         action: str,
         *,
         actor_id: str | None,
         tenant_id: str | None = None,
         subject: str | None = None,
         data: dict[str, Any] | None = None,
-        flush: bool = True,
     ) -> None:
-        """Add one record at the end of the chain (``flush=False`` from inside a flush hook)."""
+        """Add one record at the end of the chain."""
+        seq, record_hash_ = self._insert(uow.session, action, actor_id, tenant_id, subject, data)
+        _install_head_writer()
+        uow.session.info[_PENDING] = (seq, record_hash_)
+
+    def append_in_flush(self, session: Session, action: str, fields: Mapping[str, Any]) -> None:
+        """``append`` from inside a ``before_flush`` hook, which may run after the commit hook: the head
+        row is written at once. ``fields`` holds ``actor_id`` and optionally ``tenant_id``, ``subject``
+        and ``data``."""
+        seq, record_hash_ = self._insert(
+            session,
+            action,
+            fields["actor_id"],
+            fields.get("tenant_id"),
+            fields.get("subject"),
+            fields.get("data"),
+        )
+        session.info.pop(_PENDING, None)
+        self.repo.set_head(session, seq, record_hash_)
+
+    def _insert(
+        self,
+        session: Session,
+        action: str,
+        actor_id: str | None,
+        tenant_id: str | None,
+        subject: str | None,
+        data: dict[str, Any] | None,
+    ) -> tuple[int, str]:
         if action not in ACTIONS:
             raise ValueError(f"unknown audit action {action!r}")
-        pending = self.session.info.get(_PENDING)
-        seq, prev_hash = self._advance_head() if pending is None else (pending[0] + 1, pending[1])
+        pending = session.info.get(_PENDING)
+        seq, prev_hash = self.repo.advance_head(session) if pending is None else (pending[0] + 1, pending[1])
         fields: dict[str, Any] = {
             "seq": seq,
             "id": new_id("aud"),
-            "at": self.clock(),
+            "at": self.clock.now(),
             "action": action,
             "actor_id": actor_id,
             "tenant_id": tenant_id,
@@ -106,26 +128,12 @@ class AuditService:
             "prev_hash": prev_hash,
         }
         fields["hash"] = fields_hash(fields)
-        # Plain statements built once, not the unit of work: much cheaper than an ORM flush, and safe
-        # inside a ``before_flush`` hook.
-        _INSERT_RECORD.run(self.session, fields)
-        if flush:
-            _install_head_writer()
-            self.session.info[_PENDING] = (seq, fields["hash"])
-        else:  # inside a flush, which may run after the commit hook: the head is written now
-            self.session.info.pop(_PENDING, None)
-            _SET_HEAD.run(self.session, {"seq": seq, "hash": fields["hash"]})
-
-    def _advance_head(self) -> tuple[int, str]:
-        """Take the next ``seq`` and the previous hash; the head row is created on first use."""
-        row = _BUMP_HEAD.run(self.session).fetchone()
-        if row is None:
-            insert_ignore(self.session, _HEAD, {"id": 1, "seq": 0, "hash": GENESIS}, ["id"])
-            row = _BUMP_HEAD.run(self.session).fetchone()
-        return int(row[0]), str(row[1])
+        self.repo.insert(session, fields)
+        return seq, str(fields["hash"])
 
     def list(
         self,
+        uow: UnitOfWork,
         *,
         action: str | None = None,
         actor_id: str | None = None,
@@ -134,43 +142,54 @@ class AuditService:
         limit: int = 100,
     ) -> list[AuditRecord]:
         """Records in chain order, filtered, from ``after_seq`` on (keyset pagination)."""
-        query = select(AuditRecord).where(AuditRecord.seq > after_seq).order_by(AuditRecord.seq).limit(limit)
-        if action is not None:
-            query = query.where(AuditRecord.action == action)
-        if actor_id is not None:
-            query = query.where(AuditRecord.actor_id == actor_id)
-        if tenant_id is not None:
-            query = query.where(AuditRecord.tenant_id == tenant_id)
-        return list(self.session.scalars(query))
+        return self.repo.records(
+            uow.session,
+            after_seq=after_seq,
+            limit=limit,
+            action=action,
+            actor_id=actor_id,
+            tenant_id=tenant_id,
+        )
 
-    def verify(self) -> dict[str, Any]:
+    def page(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        *,
+        action: str | None = None,
+        actor_id: str | None = None,
+        after_seq: int = 0,
+        limit: int = 100,
+    ) -> AuditPage:
+        """What ``principal`` may read of the log: admins every tenant, auditors and operators their own."""
+        principal.require("audit:read")
+        if not principal.has_role("auditor", "operator", "admin"):
+            raise PermissionDenied("reading the audit log needs the auditor, operator or admin role")
+        tenant = None if principal.is_admin else principal.tenant_id
+        records = self.list(
+            uow, action=action, actor_id=actor_id, tenant_id=tenant, after_seq=after_seq, limit=limit
+        )
+        return AuditPage(
+            items=[AuditEntry.from_row(r) for r in records],
+            next_cursor=str(records[-1].seq) if len(records) == limit else None,
+        )
+
+    def verify(self, uow: UnitOfWork) -> AuditCheck:
         """Walk the chain; raise ``AUDIT_CHAIN_BROKEN`` naming the first edited, missing or moved record."""
-        _write_head(self.session)
+        session = uow.session
+        _write_head(session)
         expected_seq, prev_hash, checked = 1, GENESIS, 0
-        last_seq = 0
-        while True:
-            batch = list(
-                self.session.scalars(
-                    select(AuditRecord)
-                    .where(AuditRecord.seq > last_seq)
-                    .order_by(AuditRecord.seq)
-                    .limit(_BATCH)
-                )
-            )
-            if not batch:
-                break
+        while batch := self.repo.records(session, after_seq=expected_seq - 1, limit=_BATCH):
             for record in batch:
                 _check(record, expected_seq, prev_hash)
                 expected_seq, prev_hash, checked = record.seq + 1, record.hash, checked + 1
-                last_seq = record.seq
-        head = self.session.get(AuditHead, 1)
-        head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
+        head_seq, head_hash = self.repo.head(session)
         if (head_seq, head_hash) != (checked, prev_hash):
             raise AuditChainBroken(
                 f"the audit log ends at record {checked} but its head says {head_seq}: records were deleted",
                 details={"seq": checked + 1, "problem": "deleted", "head_seq": head_seq},
             )
-        return {"records": checked, "head_hash": prev_hash}
+        return AuditCheck(records=checked, head_hash=prev_hash)
 
 
 def _check(record: AuditRecord, expected_seq: int, prev_hash: str) -> None:

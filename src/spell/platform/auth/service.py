@@ -47,9 +47,15 @@ class AuthService:
     """Keys are looked up by the HMAC of their secret under ``secret_key``."""
 
     def __init__(
-        self, secret_key: str, *, rotation_grace: timedelta = timedelta(hours=24), cache_ms: int = 0
+        self,
+        secret_key: str,
+        *,
+        rotation_grace: timedelta = timedelta(hours=24),
+        cache_ms: int = 0,
+        audit: AuditService | None = None,
     ) -> None:
         self._secret_key = secret_key
+        self.audit = audit or AuditService()
         self._grace = rotation_grace
         # Keyed by the secret's hash, never the secret. Revocation, rotation and bans in this process
         # drop entries at once (the key and user tables are watched); elsewhere within ``cache_ms``.
@@ -156,7 +162,8 @@ class AuthService:
         if (tenant.issuer, tenant.org) != (issuer, org):
             tenant.issuer, tenant.org = issuer, org
             uow.session.flush()
-            AuditService(uow.session).append(
+            self.audit.append(
+                uow,
                 "tenant.bound",
                 actor_id=actor_id,
                 tenant_id=tenant.id,

@@ -13,17 +13,19 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Table, select
-from sqlalchemy.orm import Session
 
 from spell.errors import InvalidInput, NotFound
+from spell.kit.clock import Clock, SystemClock
 from spell.kit.ids import new_id
 from spell.kit.money import MAX_MICROS, Money
-from spell.kit.time import utcnow
+from spell.models import User
 from spell.models.payment import PaymentCustomer, PaymentRecord, WebhookEvent
 from spell.platform.audit.service import AuditService
-from spell.platform.billing.provider import PaymentProvider, ProviderEvent
+from spell.platform.billing.provider import PaymentProvider, ProviderEvent, WalletOnly
+from spell.platform.billing.schemas import HostedPage, TopUp, WebhookReceipt
 from spell.platform.ledger.repository import insert_ignore
 from spell.platform.ledger.service import PLATFORM, LedgerService, Leg
+from spell.storage.session import UnitOfWork
 
 __all__ = ["PaymentService"]
 
@@ -66,80 +68,93 @@ def _user_id(obj: dict[str, Any]) -> str | None:
 
 
 class PaymentService:
-    """Payments of one unit of work through one provider."""
+    """Payments through one provider; stateless, every method works in the unit of work it is given."""
 
-    def __init__(self, session: Session, provider: PaymentProvider) -> None:
-        self.session = session
-        self.provider = provider
-        self.ledger = LedgerService(session)
-        self.audit = AuditService(session)
+    def __init__(
+        self,
+        ledger: LedgerService,
+        audit: AuditService,
+        provider: PaymentProvider | None = None,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        self.ledger = ledger
+        self.audit = audit
+        self.provider: PaymentProvider = provider or WalletOnly()
+        self.clock = clock or SystemClock()
 
     # -- customers and hosted pages -----------------------------------------------------------
-    def customer_ref(self, user_id: str, email: str | None) -> str:
+    def customer_ref(self, uow: UnitOfWork, user_id: str) -> str:
         """The provider's customer of this user, created on first use."""
-        row = self.session.get(PaymentCustomer, user_id)
+        session = uow.session
+        row = session.get(PaymentCustomer, user_id)
         if row is not None:
             return row.customer_ref
-        ref = self.provider.create_customer(user_id=user_id, email=email)
-        self.session.add(
+        user = session.get(User, user_id)
+        ref = self.provider.create_customer(user_id=user_id, email=user.email if user else None)
+        session.add(
             PaymentCustomer(
-                user_id=user_id, provider=self.provider.name, customer_ref=ref, created_at=utcnow()
+                user_id=user_id, provider=self.provider.name, customer_ref=ref, created_at=self.clock.now()
             )
         )
-        self.session.flush()
+        session.flush()
         return ref
 
     def checkout_url(
-        self, user_id: str, email: str | None, *, success_url: str, cancel_url: str, top_up: Money | None
-    ) -> str:
+        self, uow: UnitOfWork, user_id: str, *, success_url: str, cancel_url: str, top_up: Money | None
+    ) -> HostedPage:
         """A hosted checkout page: a top-up of ``top_up``, or saving a card when it is None."""
         if top_up is not None:
             self._whole_minor(top_up)
-        return self.provider.checkout_url(
-            customer_ref=self.customer_ref(user_id, email),
+        url = self.provider.checkout_url(
+            customer_ref=self.customer_ref(uow, user_id),
             user_id=user_id,
             success_url=success_url,
             cancel_url=cancel_url,
             top_up=top_up,
         )
+        return HostedPage(url=url)
 
-    def portal_url(self, user_id: str, email: str | None, *, return_url: str) -> str:
+    def portal_url(self, uow: UnitOfWork, user_id: str, *, return_url: str) -> HostedPage:
         """The provider's page for managing saved cards."""
-        return self.provider.portal_url(customer_ref=self.customer_ref(user_id, email), return_url=return_url)
+        url = self.provider.portal_url(customer_ref=self.customer_ref(uow, user_id), return_url=return_url)
+        return HostedPage(url=url)
 
     # -- money in -----------------------------------------------------------------------------
-    def top_up(self, user_id: str, email: str | None, amount: Money) -> PaymentRecord:
+    def top_up(self, uow: UnitOfWork, user_id: str, amount: Money) -> TopUp:
         """Charge the saved card off-session and credit the wallet when it succeeds."""
         self._whole_minor(amount)
         if amount.micros <= 0:
             raise InvalidInput("a top-up must be positive", details={"amount_micros": amount.micros})
-        record = self._record(new_id("txn"), user_id, kind="topup", amount=amount)
+        record = self._record(uow, new_id("txn"), user_id, kind="topup", amount=amount)
         payment = self.provider.charge(
-            customer_ref=self.customer_ref(user_id, email),
+            customer_ref=self.customer_ref(uow, user_id),
             user_id=user_id,
             amount=amount,
             idempotency_key=record.id,
         )
         record.provider_ref = payment.ref
         record.status = "succeeded" if payment.status == "succeeded" else "pending"
-        record.updated_at = utcnow()
-        self.session.flush()
+        record.updated_at = self.clock.now()
+        uow.session.flush()
         if payment.status == "succeeded":
-            self._credit_payment(user_id, payment.ref, amount)
-        return record
+            self._credit_payment(uow, user_id, payment.ref, amount)
+        return TopUp.from_row(record)
 
-    def _credit_payment(self, user_id: str, payment_ref: str, amount: Money) -> None:
+    def _credit_payment(self, uow: UnitOfWork, user_id: str, payment_ref: str, amount: Money) -> None:
         key = f"stripe:payment:{payment_ref}"
-        if self.ledger.find(key) is not None:
+        if self.ledger.find(uow, key) is not None:
             return
         # The audit append comes first in every money transaction: one lock order, no deadlocks.
-        self.audit.append("payment.succeeded", actor_id=user_id, subject=payment_ref, data=amount.to_dict())
-        self.ledger.credit(user_id, amount, idempotency_key=key, memo={"payment_ref": payment_ref})
+        self.audit.append(
+            uow, "payment.succeeded", actor_id=user_id, subject=payment_ref, data=amount.to_dict()
+        )
+        self.ledger.credit(uow, user_id, amount, idempotency_key=key, memo={"payment_ref": payment_ref})
 
     # -- money out ----------------------------------------------------------------------------
-    def refund(self, record_id: str, amount: Money) -> PaymentRecord:
+    def refund(self, uow: UnitOfWork, record_id: str, amount: Money) -> PaymentRecord:
         """Refund part of a payment through the provider and take it back out of the wallet."""
-        record = self.session.get(PaymentRecord, record_id)
+        record = uow.session.get(PaymentRecord, record_id)
         if record is None or record.provider_ref is None:
             raise NotFound(f"no settled payment {record_id}", details={"payment_id": record_id})
         total = record.refunded_micros + amount.micros
@@ -154,20 +169,21 @@ class PaymentService:
         self.provider.refund(
             payment_ref=record.provider_ref, amount=amount, idempotency_key=f"refund:{record.id}:{total}"
         )
-        self._take_back(record, Money(total, record.currency), kind="refund")
+        self._take_back(uow, record, Money(total, record.currency), kind="refund")
         return record
 
     def _take_back(
-        self, record: PaymentRecord, cumulative: Money, *, kind: str, ref: str | None = None
+        self, uow: UnitOfWork, record: PaymentRecord, cumulative: Money, *, kind: str, ref: str | None = None
     ) -> None:
         """Debit the wallet up to ``cumulative`` refunded in all for this payment (never below zero)."""
         delta = cumulative.micros - record.refunded_micros
         if delta <= 0:
             return
-        balance = self.ledger.balance(record.user_id, "wallet", record.currency).micros
+        balance = self.ledger.balance(uow, record.user_id, "wallet", record.currency).micros
         taken = min(delta, balance)
         key = f"stripe:{kind}:{ref or record.provider_ref}:{cumulative.micros}"
         self.audit.append(
+            uow,
             "payment.disputed" if kind == "dispute" else "payment.refunded",
             actor_id=record.user_id,
             subject=record.provider_ref,
@@ -175,6 +191,7 @@ class PaymentService:
         )
         if taken > 0:
             self.ledger.post(
+                uow,
                 key,
                 kind=kind,
                 currency=record.currency,
@@ -183,11 +200,11 @@ class PaymentService:
             )
         record.refunded_micros = cumulative.micros
         record.status = "disputed" if kind == "dispute" else "refunded"
-        record.updated_at = utcnow()
-        self.session.flush()
+        record.updated_at = self.clock.now()
+        uow.session.flush()
 
     # -- webhooks -----------------------------------------------------------------------------
-    def handle_webhook(self, payload: bytes, signature: str | None) -> dict[str, Any]:
+    def handle_webhook(self, uow: UnitOfWork, payload: bytes, signature: str | None) -> WebhookReceipt:
         """Verify, de-duplicate and apply one delivery; a repeated event id changes nothing.
 
         A verified event that cannot be read is recorded (event row and ``payment.webhook_malformed``
@@ -198,33 +215,41 @@ class PaymentService:
         table = WebhookEvent.__table__
         assert isinstance(table, Table)  # noqa: S101 - declarative tables are Table objects
         first = insert_ignore(
-            self.session,
+            uow.session,
             table,
-            {"id": event.id, "provider": self.provider.name, "type": event.type, "received_at": utcnow()},
+            {
+                "id": event.id,
+                "provider": self.provider.name,
+                "type": event.type,
+                "received_at": self.clock.now(),
+            },
             ["id"],
         )
         if not first:
-            return {"event_id": event.id, "type": event.type, "duplicate": True, "handled": False}
+            return WebhookReceipt(event_id=event.id, type=event.type, duplicate=True, handled=False)
         handler = None if event.problem else self._handlers().get(event.type)
         problem = event.problem
         if handler is not None:
             try:
-                handler(event)
+                handler(uow, event)
             except MalformedEvent as exc:  # raised while reading fields, before any write
                 problem = str(exc)
-        handled = handler is not None
-        result = {"event_id": event.id, "type": event.type, "duplicate": False, "handled": handled}
         if problem is not None:
             self.audit.append(
+                uow,
                 "payment.webhook_malformed",
                 actor_id=None,
                 subject=event.id,
                 data={"provider": self.provider.name, "type": event.type, "problem": problem[:200]},
             )
-            return {**result, "handled": False, "problem": problem[:200]}
-        return result
+            return WebhookReceipt(
+                event_id=event.id, type=event.type, duplicate=False, handled=False, problem=problem[:200]
+            )
+        return WebhookReceipt(
+            event_id=event.id, type=event.type, duplicate=False, handled=handler is not None
+        )
 
-    def _handlers(self) -> dict[str, Callable[[ProviderEvent], None]]:
+    def _handlers(self) -> dict[str, Callable[[UnitOfWork, ProviderEvent], None]]:
         return {
             "checkout.session.completed": self._on_checkout,
             "payment_intent.succeeded": self._on_intent_succeeded,
@@ -233,7 +258,7 @@ class PaymentService:
             "charge.dispute.created": self._on_dispute,
         }
 
-    def _on_checkout(self, event: ProviderEvent) -> None:
+    def _on_checkout(self, uow: UnitOfWork, event: ProviderEvent) -> None:
         obj = event.data
         if (
             obj.get("mode") != "payment"
@@ -243,71 +268,75 @@ class PaymentService:
             return  # a saved card (setup mode) moves no money
         user_id = _user_id(obj) or _ref(obj, "client_reference_id")
         amount = _money(obj, "amount_total")
-        self._settled(user_id, _ref(obj, "payment_intent"), amount)
+        self._settled(uow, user_id, _ref(obj, "payment_intent"), amount)
 
-    def _on_intent_succeeded(self, event: ProviderEvent) -> None:
+    def _on_intent_succeeded(self, uow: UnitOfWork, event: ProviderEvent) -> None:
         obj = event.data
         user_id = _user_id(obj)
         if not user_id:
             return  # not a payment this platform started
-        self._settled(user_id, _ref(obj, "id"), _money(obj, "amount_received"))
+        self._settled(uow, user_id, _ref(obj, "id"), _money(obj, "amount_received"))
 
-    def _settled(self, user_id: str, payment_ref: str, amount: Money) -> None:
-        record = self._by_ref(payment_ref)
+    def _settled(self, uow: UnitOfWork, user_id: str, payment_ref: str, amount: Money) -> None:
+        record = self._by_ref(uow, payment_ref)
         if record is None:
-            record = self._record(new_id("txn"), user_id, kind="topup", amount=amount)
+            record = self._record(uow, new_id("txn"), user_id, kind="topup", amount=amount)
             record.provider_ref = payment_ref
         if record.status == "pending":
             record.status = "succeeded"
-        record.updated_at = utcnow()
-        self.session.flush()
-        self._credit_payment(user_id, payment_ref, amount)
+        record.updated_at = self.clock.now()
+        uow.session.flush()
+        self._credit_payment(uow, user_id, payment_ref, amount)
 
-    def _on_intent_failed(self, event: ProviderEvent) -> None:
+    def _on_intent_failed(self, uow: UnitOfWork, event: ProviderEvent) -> None:
         obj = event.data
         ref, user_id = _ref(obj, "id"), _user_id(obj)
         error = obj.get("last_payment_error") or {}
         if not isinstance(error, dict):
             raise MalformedEvent("last_payment_error must be an object")
         code, decline = error.get("code"), error.get("decline_code")
-        record = self._by_ref(ref)
+        record = self._by_ref(uow, ref)
         if record is not None:
             record.status = "failed"
-            record.updated_at = utcnow()
+            record.updated_at = self.clock.now()
         self.audit.append(
+            uow,
             "payment.failed",
             actor_id=user_id,
             subject=ref,
             data={"code": _short(code), "decline_code": _short(decline)},
         )
 
-    def _on_refunded(self, event: ProviderEvent) -> None:
+    def _on_refunded(self, uow: UnitOfWork, event: ProviderEvent) -> None:
         obj = event.data
         if obj.get("payment_intent") is None:
             return  # a charge without a PaymentIntent was not made by this platform
         ref, refunded = _ref(obj, "payment_intent"), _money(obj, "amount_refunded")
-        record = self._by_ref(ref)
+        record = self._by_ref(uow, ref)
         if record is not None:
-            self._take_back(record, refunded, kind="refund")
+            self._take_back(uow, record, refunded, kind="refund")
 
-    def _on_dispute(self, event: ProviderEvent) -> None:
+    def _on_dispute(self, uow: UnitOfWork, event: ProviderEvent) -> None:
         obj = event.data
         if obj.get("payment_intent") is None:
             return  # a charge without a PaymentIntent was not made by this platform
         ref, dispute_id, disputed = _ref(obj, "payment_intent"), _ref(obj, "id"), _money(obj, "amount")
-        record = self._by_ref(ref)
+        record = self._by_ref(uow, ref)
         if record is not None:
             cumulative = Money(
                 min(record.amount_micros, record.refunded_micros + disputed.micros), record.currency
             )
-            self._take_back(record, cumulative, kind="dispute", ref=dispute_id)
+            self._take_back(uow, record, cumulative, kind="dispute", ref=dispute_id)
 
     # -- rows ---------------------------------------------------------------------------------
-    def _by_ref(self, payment_ref: str) -> PaymentRecord | None:
-        return self.session.scalar(select(PaymentRecord).where(PaymentRecord.provider_ref == payment_ref))
+    @staticmethod
+    def _by_ref(uow: UnitOfWork, payment_ref: str) -> PaymentRecord | None:
+        return uow.session.scalar(select(PaymentRecord).where(PaymentRecord.provider_ref == payment_ref))
 
-    def _record(self, record_id: str, user_id: str, *, kind: str, amount: Money) -> PaymentRecord:
-        now = utcnow()
+    def _record(
+        self, uow: UnitOfWork, record_id: str, user_id: str, *, kind: str, amount: Money
+    ) -> PaymentRecord:
+        now = self.clock.now()
         record = PaymentRecord(
             id=record_id,
             user_id=user_id,
@@ -321,8 +350,8 @@ class PaymentService:
             created_at=now,
             updated_at=now,
         )
-        self.session.add(record)
-        self.session.flush()
+        uow.session.add(record)
+        uow.session.flush()
         return record
 
     @staticmethod

@@ -8,32 +8,25 @@ The caster is the casting user; the maker is the tenant that owns the spell.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from spell.bundle.manifest import SpellManifest
-from spell.errors import InvalidInput
-from spell.kit.money import BASIS_POINTS, Money
-from spell.kit.time import utcnow
+from spell.kit.money import Money
 from spell.models import Cast, Spell
-from spell.models.payment import RevenueShare
 from spell.platform.audit.service import AuditService
 from spell.platform.billing.pricing import (
-    DEFAULT_MAKER_SHARE_BPS,
     CastBounds,
     actual_cost,
     effective_pricing,
     estimate_max,
     reported_events,
 )
+from spell.platform.billing.revenue import RevenueShareService
 from spell.platform.budget.service import BudgetService
 from spell.runtimes.base import Limits, Outcome, Usage
 from spell.storage.session import UnitOfWork
 
-__all__ = ["LedgerCastMoney", "bounds_of", "maker_share_of", "set_maker_share"]
+__all__ = ["LedgerCastMoney", "bounds_of", "estimate_of"]
 
 
 def bounds_of(manifest: SpellManifest, limits: Limits | None = None) -> CastBounds:
@@ -47,47 +40,28 @@ def bounds_of(manifest: SpellManifest, limits: Limits | None = None) -> CastBoun
     return CastBounds.from_limits(limits, max_network_requests=requests)
 
 
-def maker_share_of(session: Session, spell_id: str, default: int = DEFAULT_MAKER_SHARE_BPS) -> int:
-    """The maker's share of a spell's revenue in basis points (operator override or the default)."""
-    override = session.get(RevenueShare, spell_id)
-    return int(override.maker_share_bps) if override else default
-
-
-def set_maker_share(session: Session, spell_id: str, bps: int, *, operator_id: str | None) -> None:
-    """Set a spell's maker share (operator action); applies to holds made from now on."""
-    if not 0 <= bps <= BASIS_POINTS:
-        raise InvalidInput(f"maker share must be 0..{BASIS_POINTS} basis points", details={"bps": bps})
-    row = session.get(RevenueShare, spell_id)
-    if row is None:
-        row = RevenueShare(
-            spell_id=spell_id, maker_share_bps=bps, updated_by=operator_id, updated_at=utcnow()
-        )
-        session.add(row)
-    else:
-        row.maker_share_bps, row.updated_by, row.updated_at = bps, operator_id, utcnow()
-    session.flush()
+def estimate_of(manifest: SpellManifest, limits: Limits | None = None) -> Money:
+    """The most a cast of this manifest can cost under ``limits``."""
+    return estimate_max(effective_pricing(manifest), bounds_of(manifest, limits))
 
 
 class LedgerCastMoney:
     """``CastMoney`` over the ledger and budgets (the platform's default once money is on)."""
 
-    def __init__(
-        self,
-        *,
-        default_maker_share_bps: int = DEFAULT_MAKER_SHARE_BPS,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self.default_maker_share_bps = default_maker_share_bps
-        self.clock = clock
+    def __init__(self, budgets: BudgetService, audit: AuditService, shares: RevenueShareService) -> None:
+        self.budgets = budgets
+        self.audit = audit
+        self.shares = shares
 
     def estimate(self, manifest: SpellManifest, limits: Limits | None = None) -> Money:
         """The most a cast of this manifest can cost under ``limits``."""
-        return estimate_max(effective_pricing(manifest), bounds_of(manifest, limits))
+        return estimate_of(manifest, limits)
 
     def reserve(self, uow: UnitOfWork, cast: Cast, manifest: SpellManifest, limits: Limits) -> None:
         """Record the cast in the audit log and hold its estimate; free spells hold nothing."""
         estimate = self.estimate(manifest, limits)
-        AuditService(uow.session, clock=self.clock).append(
+        self.audit.append(
+            uow,
             "cast.created",
             actor_id=cast.user_id,
             tenant_id=cast.tenant_id,
@@ -98,13 +72,14 @@ class LedgerCastMoney:
             return
         spell = uow.session.get(Spell, cast.spell_id)
         maker_id = spell.tenant_id if spell else cast.spell_id.split("/", 1)[0]
-        BudgetService(uow.session, clock=self.clock).reserve(
+        self.budgets.reserve(
+            uow,
             cast_id=cast.id,
             caster_id=cast.user_id,
             spell_id=cast.spell_id,
             maker_id=maker_id,
             estimate=estimate,
-            maker_share_bps=maker_share_of(uow.session, cast.spell_id, self.default_maker_share_bps),
+            maker_share_bps=self.shares.share_of(uow, cast.spell_id),
         )
 
     def settle(
@@ -125,8 +100,7 @@ class LedgerCastMoney:
         pricing = effective_pricing(manifest)
         if pricing.model == "free":  # ``reserve`` never holds anything for a free spell
             return
-        budgets = BudgetService(uow.session, clock=self.clock)
-        hold = budgets.hold(cast.id)
+        hold = self.budgets.hold(uow, cast.id)
         if hold is None or hold.status != "held":
             return
         charge = actual_cost(
@@ -138,11 +112,12 @@ class LedgerCastMoney:
             events=reported_events(output, pricing),
         )
         if charge.amount.micros == 0:
-            budgets.release(cast.id, reason=charge.reason)
+            self.budgets.release(uow, cast.id, reason=charge.reason)
             return
-        result = budgets.capture(cast.id, charge.amount)
+        result = self.budgets.capture(uow, cast.id, charge.amount)
         if result.applied:
-            AuditService(uow.session, clock=self.clock).append(
+            self.audit.append(
+                uow,
                 "charge.captured",
                 actor_id=cast.user_id,
                 tenant_id=cast.tenant_id,
@@ -153,12 +128,12 @@ class LedgerCastMoney:
     def release(self, uow: UnitOfWork, cast: Cast) -> None:
         """Give back the whole hold of a cast that never ran or was lost by the platform."""
         self._terminal(uow, cast, "NOT_RUN")
-        budgets = BudgetService(uow.session, clock=self.clock)
-        if budgets.hold(cast.id) is not None:
-            budgets.release(cast.id, reason="not_charged")
+        if self.budgets.hold(uow, cast.id) is not None:
+            self.budgets.release(uow, cast.id, reason="not_charged")
 
     def _terminal(self, uow: UnitOfWork, cast: Cast, outcome: str) -> None:
-        AuditService(uow.session, clock=self.clock).append(
+        self.audit.append(
+            uow,
             "cast.terminal",
             actor_id=cast.user_id,
             tenant_id=cast.tenant_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from spell.kit.money import MAX_MICROS
+from spell.models.budget import Budget
 
 __all__ = ["BudgetCaps", "BudgetView", "WindowUsage"]
 
@@ -19,6 +20,17 @@ class BudgetCaps(BaseModel):
     daily_micros: int | None = Field(default=None, ge=0, le=MAX_MICROS, strict=True)
     monthly_micros: int | None = Field(default=None, ge=0, le=MAX_MICROS, strict=True)
     total_micros: int | None = Field(default=None, ge=0, le=MAX_MICROS, strict=True)
+
+    @classmethod
+    def from_row(cls, budget: Budget) -> BudgetCaps:
+        """The caps a budget row holds."""
+        return cls(
+            currency=budget.currency,
+            per_cast_micros=budget.per_cast_micros,
+            daily_micros=budget.daily_micros,
+            monthly_micros=budget.monthly_micros,
+            total_micros=budget.total_micros,
+        )
 
 
 class WindowUsage(BaseModel):

@@ -10,23 +10,21 @@ it is retried.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
-
 from spell.errors import CastNotFound, InvalidInput
+from spell.kit.clock import Clock, SystemClock
 from spell.kit.money import Money
-from spell.kit.time import utcnow
 from spell.models.budget import WINDOWS, Budget, Hold
+from spell.platform.audit.service import AuditService
 from spell.platform.billing.pricing import split_revenue
 from spell.platform.budget.errors import BudgetCapExceeded
 from spell.platform.budget.repository import BudgetRepository
 from spell.platform.budget.schemas import BudgetCaps, BudgetView, WindowUsage
 from spell.platform.budget.windows import seconds_to_reset, window_start
 from spell.platform.ledger.service import PLATFORM, LedgerService, Leg
+from spell.storage.session import UnitOfWork
 
 __all__ = ["BudgetService", "Settlement"]
 
@@ -42,32 +40,44 @@ class Settlement:
 
 
 class BudgetService:
-    """Budgets and holds of one unit of work."""
+    """Budgets and holds; stateless, every method works in the unit of work it is given."""
 
-    def __init__(self, session: Session, *, clock: Callable[[], datetime] = utcnow) -> None:
-        self.session = session
-        self.clock = clock
-        self.repo = BudgetRepository(session)
-        self.ledger = LedgerService(session)
+    def __init__(
+        self,
+        ledger: LedgerService,
+        audit: AuditService,
+        *,
+        clock: Clock | None = None,
+        repository: BudgetRepository | None = None,
+    ) -> None:
+        self.ledger = ledger
+        self.audit = audit
+        self.clock = clock or SystemClock()
+        self.repo = repository or BudgetRepository()
 
     # -- caps ---------------------------------------------------------------------------------
-    def caps(self, caster_id: str) -> BudgetCaps:
+    def caps(self, uow: UnitOfWork, caster_id: str) -> BudgetCaps:
         """The caster's caps (none set: all ``None``)."""
-        budget = self.repo.get(caster_id)
-        if budget is None:
-            return BudgetCaps()
-        return BudgetCaps(
-            currency=budget.currency,
-            per_cast_micros=budget.per_cast_micros,
-            daily_micros=budget.daily_micros,
-            monthly_micros=budget.monthly_micros,
-            total_micros=budget.total_micros,
-        )
+        budget = self.repo.get(uow.session, caster_id)
+        return BudgetCaps() if budget is None else BudgetCaps.from_row(budget)
 
-    def set_caps(self, caster_id: str, caps: BudgetCaps) -> BudgetCaps:
-        """Replace the caster's caps; the currency can change only while nothing is held."""
-        budget = self.repo.lock(caster_id, caps.currency)
-        if budget.currency != caps.currency and self._open_holds(caster_id):
+    def set_caps(
+        self, uow: UnitOfWork, caster_id: str, caps: BudgetCaps, *, tenant_id: str | None = None
+    ) -> BudgetView:
+        """Replace the caster's caps, recorded in the audit log; the currency can change only while
+        nothing is held. Answers the budget as it now stands."""
+        # Audit first: one lock order (audit head, then budget row) in every money transaction.
+        self.audit.append(
+            uow,
+            "budget.changed",
+            actor_id=caster_id,
+            tenant_id=tenant_id,
+            subject=caster_id,
+            data=caps.model_dump(),
+        )
+        now = self.clock.now()
+        budget = self.repo.lock(uow.session, caster_id, caps.currency, now)
+        if budget.currency != caps.currency and self.repo.has_open_holds(uow.session, caster_id):
             raise InvalidInput(
                 "the budget currency cannot change while casts hold money",
                 details={"currency": budget.currency, "requested": caps.currency},
@@ -77,17 +87,17 @@ class BudgetService:
         budget.daily_micros = caps.daily_micros
         budget.monthly_micros = caps.monthly_micros
         budget.total_micros = caps.total_micros
-        budget.updated_at = self.clock()
-        self.session.flush()
-        return self.caps(caster_id)
+        budget.updated_at = now
+        uow.session.flush()
+        return self.view(uow, caster_id)
 
-    def view(self, caster_id: str) -> BudgetView:
+    def view(self, uow: UnitOfWork, caster_id: str) -> BudgetView:
         """Caps, the usage of every window now, and the wallet balance."""
-        caps = self.caps(caster_id)
-        now = self.clock()
+        caps = self.caps(uow, caster_id)
+        now = self.clock.now()
         windows = []
         for window in WINDOWS:
-            usage = self.repo.usage(caster_id, window, window_start(window, now))
+            usage = self.repo.usage(uow.session, caster_id, window, window_start(window, now))
             windows.append(
                 WindowUsage(
                     window=window,
@@ -97,12 +107,13 @@ class BudgetService:
                     resets_in_seconds=seconds_to_reset(window, now),
                 )
             )
-        balance = self.ledger.balance(caster_id, "wallet", caps.currency)
+        balance = self.ledger.balance(uow, caster_id, "wallet", caps.currency)
         return BudgetView(caps=caps, windows=windows, balance_micros=balance.micros, currency=caps.currency)
 
     # -- holds --------------------------------------------------------------------------------
     def reserve(
         self,
+        uow: UnitOfWork,
         *,
         cast_id: str,
         caster_id: str,
@@ -112,14 +123,14 @@ class BudgetService:
         maker_share_bps: int,
     ) -> Hold:
         """Hold ``estimate`` for a cast, or raise ``BUDGET_CAP_EXCEEDED`` / ``INSUFFICIENT_CREDITS``."""
-        budget = self.repo.lock(caster_id, estimate.currency)
+        now = self.clock.now()
+        budget = self.repo.lock(uow.session, caster_id, estimate.currency, now)
         if budget.currency != estimate.currency:
             raise InvalidInput(
                 f"this spell is priced in {estimate.currency} but the budget is in {budget.currency}",
                 details={"budget_currency": budget.currency, "spell_currency": estimate.currency},
             )
-        now = self.clock()
-        self._check_caps(budget, estimate, now)
+        self._check_caps(uow, budget, estimate, now)
         hold = Hold(
             cast_id=cast_id,
             caster_id=caster_id,
@@ -134,26 +145,27 @@ class BudgetService:
             month_start=window_start("monthly", now),
             created_at=now,
         )
-        self.session.add(hold)
+        uow.session.add(hold)
         self.ledger.post(
+            uow,
             f"{cast_id}:reserve",
             kind="reserve",
             currency=estimate.currency,
             legs=[Leg(caster_id, "wallet", -estimate.micros), Leg(caster_id, "holds", estimate.micros)],
             cast_id=cast_id,
         )
-        self._move_windows(hold, reserved=estimate.micros, spent=0)
-        self.session.flush()
+        self._move_windows(uow, hold, reserved=estimate.micros, spent=0)
+        uow.session.flush()
         return hold
 
-    def _check_caps(self, budget: Budget, estimate: Money, now: datetime) -> None:
+    def _check_caps(self, uow: UnitOfWork, budget: Budget, estimate: Money, now: datetime) -> None:
         if budget.per_cast_micros is not None and estimate.micros > budget.per_cast_micros:
             raise self._cap_error("per_cast", budget.per_cast_micros, 0, 0, estimate, None)
         for window in WINDOWS:
             cap = getattr(budget, f"{window}_micros")
             if cap is None:
                 continue
-            usage = self.repo.usage(budget.caster_id, window, window_start(window, now))
+            usage = self.repo.usage(uow.session, budget.caster_id, window, window_start(window, now))
             spent = usage.spent_micros if usage else 0
             reserved = usage.reserved_micros if usage else 0
             if spent + reserved + estimate.micros > cap:
@@ -178,14 +190,15 @@ class BudgetService:
             hint="raise the cap with PUT /v1/budget, or wait for the window to reset",
         )
 
-    def capture(self, cast_id: str, amount: Money) -> Settlement:
+    def capture(self, uow: UnitOfWork, cast_id: str, amount: Money) -> Settlement:
         """Charge ``amount`` (clamped to the hold) and release the rest; a second call changes nothing."""
-        hold = self._hold(cast_id)
+        hold = self._hold(uow, cast_id)
         charged = min(max(amount.micros, 0), hold.amount_micros)
-        if not self._flip(cast_id, "held", "captured", captured=charged):
+        if not self._flip(uow, cast_id, "held", "captured", captured=charged):
             return Settlement(cast_id, hold.status, Money(hold.captured_micros, hold.currency), applied=False)
         split = split_revenue(Money(charged, hold.currency), maker_share_bps=hold.maker_share_bps)
         self.ledger.post(
+            uow,
             f"{cast_id}:capture",
             kind="capture",
             currency=hold.currency,
@@ -198,15 +211,16 @@ class BudgetService:
             cast_id=cast_id,
             memo={"spell_id": hold.spell_id, "maker_share_bps": hold.maker_share_bps},
         )
-        self._move_windows(hold, reserved=-hold.amount_micros, spent=charged)
+        self._move_windows(uow, hold, reserved=-hold.amount_micros, spent=charged)
         return Settlement(cast_id, "captured", Money(charged, hold.currency), applied=True)
 
-    def release(self, cast_id: str, *, reason: str) -> Settlement:
+    def release(self, uow: UnitOfWork, cast_id: str, *, reason: str) -> Settlement:
         """Give the whole hold back (aborted, platform fault); a second call changes nothing."""
-        hold = self._hold(cast_id)
-        if not self._flip(cast_id, "held", "released", captured=0):
+        hold = self._hold(uow, cast_id)
+        if not self._flip(uow, cast_id, "held", "released", captured=0):
             return Settlement(cast_id, hold.status, Money(hold.captured_micros, hold.currency), applied=False)
         self.ledger.post(
+            uow,
             f"{cast_id}:release",
             kind="release",
             currency=hold.currency,
@@ -217,18 +231,19 @@ class BudgetService:
             cast_id=cast_id,
             memo={"reason": reason},
         )
-        self._move_windows(hold, reserved=-hold.amount_micros, spent=0)
+        self._move_windows(uow, hold, reserved=-hold.amount_micros, spent=0)
         return Settlement(cast_id, "released", Money.zero(hold.currency), applied=True)
 
-    def refund(self, cast_id: str, *, reason: str) -> Settlement:
+    def refund(self, uow: UnitOfWork, cast_id: str, *, reason: str) -> Settlement:
         """Reverse a captured charge (maker and platform give their parts back); at most once."""
-        hold = self._hold(cast_id)
-        if not self._flip(cast_id, "captured", "refunded", captured=hold.captured_micros):
+        hold = self._hold(uow, cast_id)
+        if not self._flip(uow, cast_id, "captured", "refunded", captured=hold.captured_micros):
             return Settlement(cast_id, hold.status, Money.zero(hold.currency), applied=False)
         split = split_revenue(
             Money(hold.captured_micros, hold.currency), maker_share_bps=hold.maker_share_bps
         )
         self.ledger.post(
+            uow,
             f"{cast_id}:refund",
             kind="refund",
             currency=hold.currency,
@@ -240,31 +255,23 @@ class BudgetService:
             cast_id=cast_id,
             memo={"reason": reason},
         )
-        self._move_windows(hold, reserved=0, spent=-hold.captured_micros)
+        self._move_windows(uow, hold, reserved=0, spent=-hold.captured_micros)
         return Settlement(cast_id, "refunded", Money(hold.captured_micros, hold.currency), applied=True)
 
-    def hold(self, cast_id: str) -> Hold | None:
+    def hold(self, uow: UnitOfWork, cast_id: str) -> Hold | None:
         """The hold of a cast, if it has one (free casts have none)."""
-        return self.session.scalar(
-            select(Hold).where(Hold.cast_id == cast_id).execution_options(populate_existing=True)
-        )
+        return self.repo.hold(uow.session, cast_id)
 
-    def _hold(self, cast_id: str) -> Hold:
-        hold = self.hold(cast_id)
+    def _hold(self, uow: UnitOfWork, cast_id: str) -> Hold:
+        hold = self.hold(uow, cast_id)
         if hold is None:
             raise CastNotFound(f"cast {cast_id} holds no money", details={"cast_id": cast_id})
         return hold
 
-    def _flip(self, cast_id: str, old: str, new: str, *, captured: int) -> bool:
-        result = self.session.execute(
-            update(Hold)
-            .where(Hold.cast_id == cast_id, Hold.status == old)
-            .values(status=new, captured_micros=captured, settled_at=self.clock()),
-            execution_options={"synchronize_session": False},
-        )
-        return bool(getattr(result, "rowcount", 0) == 1)
+    def _flip(self, uow: UnitOfWork, cast_id: str, old: str, new: str, *, captured: int) -> bool:
+        return self.repo.flip(uow.session, cast_id, old, new, captured=captured, now=self.clock.now())
 
-    def _move_windows(self, hold: Hold, *, reserved: int, spent: int) -> None:
+    def _move_windows(self, uow: UnitOfWork, hold: Hold, *, reserved: int, spent: int) -> None:
         # A hold counts in the windows it was reserved in, even when it settles after midnight.
         starts = {
             "daily": hold.day_start,
@@ -272,10 +279,4 @@ class BudgetService:
             "total": window_start("total", hold.day_start),
         }
         for window, start in starts.items():
-            self.repo.add(hold.caster_id, window, start, reserved=reserved, spent=spent)
-
-    def _open_holds(self, caster_id: str) -> bool:
-        found = self.session.scalar(
-            select(Hold.cast_id).where(Hold.caster_id == caster_id, Hold.status == "held").limit(1)
-        )
-        return found is not None
+            self.repo.add(uow.session, hold.caster_id, window, start, reserved=reserved, spent=spent)

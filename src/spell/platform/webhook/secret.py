@@ -55,7 +55,14 @@ class TenantWebhookSecret:
 class WebhookSecretService:
     """Creates, opens and rotates tenants' webhook secrets."""
 
-    def __init__(self, master_secret: str, *, rotation_grace: timedelta = ROTATION_GRACE) -> None:
+    def __init__(
+        self,
+        master_secret: str,
+        *,
+        rotation_grace: timedelta = ROTATION_GRACE,
+        audit: AuditService | None = None,
+    ) -> None:
+        self.audit = audit or AuditService()
         key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(
             master_secret.encode("utf-8")
         )
@@ -77,7 +84,8 @@ class WebhookSecretService:
         row.sealed = self._seal(principal.tenant_id, secret)
         row.rotated_at = utcnow()
         uow.session.flush()
-        AuditService(uow.session).append(
+        self.audit.append(
+            uow,
             "webhook_secret.rotated",
             actor_id=principal.user_id,
             tenant_id=principal.tenant_id,

@@ -30,36 +30,13 @@ def command(user: str, amount: str, currency: str, reference: str | None, as_jso
     """
     from spell.cli.commands.admin._platform import open_platform
     from spell.errors import InvalidInput
-    from spell.kit.ids import new_id
     from spell.kit.money import Money
-    from spell.platform.audit.service import AuditService
-    from spell.platform.ledger.service import LedgerService
 
     try:
         money = Money.parse(amount, currency.upper())
     except ValueError as exc:
         raise InvalidInput(f"AMOUNT: {exc}", details={"amount": amount, "currency": currency}) from None
-    key = f"admin-credit:{reference or new_id('grant')}"
     with open_platform() as platform, platform.db.unit_of_work() as uow:
-        row = platform.auth.find_user(uow, user)
-        ledger = LedgerService(uow.session)
-        if ledger.find(key) is None:  # a repeated reference credits nothing and records nothing
-            # Audit first, as in every money transaction: one lock order on PostgreSQL.
-            AuditService(uow.session).append(
-                "credit.granted",
-                actor_id=None,
-                tenant_id=row.tenant_id,
-                subject=row.id,
-                data={"key": key, **money.to_dict()},
-            )
-        txn = ledger.credit(
-            row.id, money, idempotency_key=key, memo={"source": "admin", "reference": reference}
-        )
-        balance = ledger.balance(row.id, "wallet", money.currency)
-        data = {
-            "user_id": row.id,
-            "transaction_id": txn.id,
-            "credited": money.to_dict(),
-            "balance": balance.to_dict(),
-        }
-    emit(data, as_json=as_json, human=f"credited {money} to {row.id}; balance {balance}")
+        grant = platform.wallet.grant(uow, user, money, reference=reference)
+    balance = Money(grant.balance.amount_micros, grant.balance.currency)
+    emit(grant.model_dump(), as_json=as_json, human=f"credited {money} to {grant.user_id}; balance {balance}")

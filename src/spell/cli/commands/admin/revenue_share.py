@@ -17,6 +17,7 @@ def command(spell_id: str, percent: str, as_json: bool) -> None:
     """Set the maker's share of SPELL_ID's revenue to PERCENT (0-100, up to two decimals; default 80).
 
     Applies to casts reserved from now on; charges already held keep the share they were made with.
+    SPELL_ID must be published in the grimoire; the change is recorded in the audit log.
 
     \b
     Example:
@@ -26,7 +27,6 @@ def command(spell_id: str, percent: str, as_json: bool) -> None:
 
     from spell.cli.commands.admin._platform import open_platform
     from spell.errors import InvalidInput
-    from spell.platform.billing.service import maker_share_of, set_maker_share
 
     try:
         bps = Decimal(percent) * 100
@@ -37,7 +37,9 @@ def command(spell_id: str, percent: str, as_json: bool) -> None:
     if bps != bps.to_integral_value():
         raise InvalidInput("PERCENT has at most two decimals", details={"percent": percent})
     with open_platform() as platform, platform.db.unit_of_work() as uow:
-        set_maker_share(uow.session, spell_id, int(bps), operator_id=None)
-        share = maker_share_of(uow.session, spell_id)
-    data = {"spell_id": spell_id, "maker_share_bps": share}
-    emit(data, as_json=as_json, human=f"{spell_id}: maker share {share / 100:g} %")
+        share = platform.revenue_shares.set(uow, spell_id, int(bps))
+    emit(
+        share.model_dump(),
+        as_json=as_json,
+        human=f"{spell_id}: maker share {share.maker_share_bps / 100:g} %",
+    )

@@ -22,8 +22,11 @@ def command(as_json: bool) -> None:
       spell audit verify --json
     """
     from spell.cli.commands.admin._platform import open_platform
-    from spell.platform.audit.service import AuditService
 
     with open_platform() as platform, platform.db.unit_of_work(write=False) as uow:
-        report = AuditService(uow.session).verify()
-    emit({"ok": True, **report}, as_json=as_json, human=f"audit chain ok: {report['records']} records")
+        report = platform.audit.verify(uow)
+    emit(
+        {"ok": True, **report.model_dump()},
+        as_json=as_json,
+        human=f"audit chain ok: {report.records} records",
+    )

@@ -22,8 +22,11 @@ def command(as_json: bool) -> None:
       spell ledger verify --json
     """
     from spell.cli.commands.admin._platform import open_platform
-    from spell.platform.ledger.service import LedgerService
 
     with open_platform() as platform, platform.db.unit_of_work(write=False) as uow:
-        report = LedgerService(uow.session).verify()
-    emit({"ok": True, **report}, as_json=as_json, human=f"ledger ok: {report['accounts']} accounts balance")
+        report = platform.ledger.verify(uow)
+    emit(
+        {"ok": True, **report.model_dump()},
+        as_json=as_json,
+        human=f"ledger ok: {report.accounts} accounts balance",
+    )
