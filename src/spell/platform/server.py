@@ -190,13 +190,13 @@ class Platform:
         )
         broker = queue or _queue_for(settings)
         billing = billing or BillingSettings()
-        audit = AuditService()
-        ledger = LedgerService()
-        budgets = BudgetService(ledger, audit)
-        shares = RevenueShareService(audit, default_bps=billing.maker_share_bps)
+        time = clock or SystemClock()
+        audit = AuditService(clock=time)
+        ledger = LedgerService(clock=time)
+        budgets = BudgetService(ledger, audit, clock=time)
+        shares = RevenueShareService(audit, default_bps=billing.maker_share_bps, clock=time)
         webhook_secrets = WebhookSecretService(secret, audit=audit)
         webhook_targets = webhook_egress(settings)
-        time = clock or SystemClock()
         repo, hub, cancels = CastRepository(time), CastHub(), CancelTokens()
         cast_money = money or LedgerCastMoney(budgets, audit, shares)
         limits = CastLimits(settings.wasm)
@@ -259,7 +259,7 @@ class Platform:
             wallet=WalletService(ledger, audit, auth),
             revenue_shares=shares,
             quotes=QuoteService(spells, casts.limits_of, budgets),
-            payments=PaymentService(ledger, audit, provider_from_settings(billing)),
+            payments=PaymentService(ledger, audit, provider_from_settings(billing), clock=time),
         )
 
     def share_with_siblings(self, *, relay_cancels: bool) -> None:
