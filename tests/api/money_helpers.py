@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from spell.kit.money import Money
+from spell.models import Hold
 from spell.platform.server import Platform
 from spell.signing.signature import sign_bundle
 from tests.server_factories import archive_of, wasm_bundle
@@ -38,6 +39,15 @@ async def publish_priced(
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+def hold_and_balance(platform: Platform, cast_id: str, user_id: str) -> tuple[str, int]:
+    """A cast's hold status and its caster's USD wallet balance (the ledger verified first)."""
+    with platform.db.unit_of_work(write=False) as uow:
+        hold = uow.session.get(Hold, cast_id)
+        assert hold is not None
+        platform.ledger.verify(uow)
+        return hold.status, platform.ledger.balance(uow, user_id, "wallet", "USD").micros
 
 
 def credit(platform: Platform, user_id: str, micros: int, key: str = "test-credit") -> None:

@@ -3,42 +3,23 @@ maximum is held for, estimated at and given up on (orphan sweep) under the cappe
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import update
 
-from spell.config.server import ServerSettings
 from spell.kit.clock import FakeClock
 from spell.models import Cast, Hold
 from spell.platform.cast.recovery import ORPHAN_GRACE_S
 from spell.platform.server import Platform
-from spell.runtimes.base import Runtime
-from spell.storage.session import Database
 from tests.api.money_helpers import credit, publish_priced
+from tests.clock_fixtures import clock, platform
 from tests.server_fixtures import Caller, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """The platform's clock: casts age only when the test moves it."""
-    return FakeClock(datetime.now(UTC))
-
-
-@pytest.fixture
-def platform(
-    server_settings: ServerSettings, database: Database, runtimes: dict[str, Runtime], clock: FakeClock
-) -> Iterator[Platform]:
-    """A started platform on the fake clock."""
-    built = Platform.build(server_settings, runtimes=runtimes, database=database, clock=clock)
-    built.start()
-    yield built
-    built.stop()
+__all__ = ["clock", "platform"]  # fixtures: casts on a fake clock
 
 
 ASKED_MS = 120_000  # what the manifest asks for; the operator's default maximum is 30 s

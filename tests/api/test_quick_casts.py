@@ -3,8 +3,6 @@ budget; one that overruns it runs again from the start on a cast thread, and onl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,36 +11,19 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from spell.config.server import ServerSettings
 from spell.kit.clock import FakeClock
 from spell.models import Cast, CastEvent, SpellVersion
 from spell.platform.cast.runner import QUICK_BENCH_S, QUICK_BUDGET_S
 from spell.platform.cast.service import CastRequestBody
 from spell.platform.server import Platform
 from spell.queue.base import Job
-from spell.runtimes.base import Runtime
-from spell.storage.session import Database
+from tests.clock_fixtures import clock, platform
 from tests.server_factories import SPIN_FUEL, SPIN_WAT
 from tests.server_fixtures import Caller, publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """The platform's clock: a spell benched for overrunning the budget stays benched until it moves."""
-    return FakeClock(datetime.now(UTC))
-
-
-@pytest.fixture
-def platform(
-    server_settings: ServerSettings, database: Database, runtimes: dict[str, Runtime], clock: FakeClock
-) -> Iterator[Platform]:
-    """A started platform on the fake clock."""
-    built = Platform.build(server_settings, runtimes=runtimes, database=database, clock=clock)
-    built.start()
-    yield built
-    built.stop()
+__all__ = ["clock", "platform"]  # fixtures: casts on a fake clock
 
 
 async def _caster(client: httpx.AsyncClient, platform: Platform, tmp_path: Path, **kwargs: Any) -> Caller:

@@ -18,13 +18,12 @@ from sqlalchemy import select, update
 from spell.api import create_app
 from spell.config.server import ServerSettings
 from spell.kit.time import utcnow
-from spell.models import Cast, CastEvent, Hold
+from spell.models import Cast, CastEvent
 from spell.platform.cast.recovery import ORPHAN_GRACE_S
-from spell.platform.ledger.service import LedgerService
 from spell.platform.server import Platform
 from spell.runtimes.base import MAX_OUTPUT_DEPTH, CastRequest, CastResult, Runtime
 from spell.storage.session import Database
-from tests.api.money_helpers import FLAT, credit, publish_priced
+from tests.api.money_helpers import FLAT, credit, hold_and_balance, publish_priced
 from tests.nats_helpers import delete_stream, nats_queue_or_skip
 from tests.server_factories import nested_json_wat
 from tests.server_fixtures import Caller, seed_maker, seed_user
@@ -94,16 +93,6 @@ async def _cast(client: httpx.AsyncClient, caster: Caller, key: str, *, wait: bo
     return ended
 
 
-def _money(platform: Platform, cast_id: str, user_id: str) -> tuple[str, int]:
-    """The cast's hold status and the caster's wallet balance (the ledger verified)."""
-    with platform.db.unit_of_work(write=False) as uow:
-        hold = uow.session.get(Hold, cast_id)
-        assert hold is not None
-        ledger = LedgerService()
-        ledger.verify(uow)
-        return hold.status, ledger.balance(uow, user_id, "wallet", "USD").micros
-
-
 def _events(platform: Platform, cast_id: str) -> list[str]:
     with platform.db.unit_of_work(write=False) as uow:
         rows = uow.session.scalars(
@@ -117,7 +106,7 @@ def _assert_failed_free(
 ) -> None:
     assert cast["status"] == "failed", cast
     assert cast["error"]["code"] == code
-    assert _money(platform, cast["id"], caster.user_id) == ("released", balance)
+    assert hold_and_balance(platform, cast["id"], caster.user_id) == ("released", balance)
     assert _events(platform, cast["id"])[-1] == "failed"
 
 
@@ -181,7 +170,7 @@ async def test_output_nested_as_deep_as_allowed_is_stored_and_answered_on_every_
     for cast in casts:
         assert cast["status"] == "succeeded", cast
         assert cast["output"] == expected
-    assert _money(platform, casts[-1]["id"], caster.user_id) == ("captured", FULL - 3 * PRICE)
+    assert hold_and_balance(platform, casts[-1]["id"], caster.user_id) == ("captured", FULL - 3 * PRICE)
     assert len(quick) == (1 if _is_sqlite(platform) else 0)
 
 
@@ -318,7 +307,7 @@ async def test_the_sweep_ends_a_cast_a_dead_runner_left_and_requeues_a_stale_que
         _age(platform, cast_id, status="running", started_at=long_ago)
     _age(platform, young, status="running", started_at=utcnow() - timedelta(seconds=1))
     _age(platform, stale, created_at=utcnow() - timedelta(seconds=ORPHAN_GRACE_S + 30))
-    assert _money(platform, dead, caster.user_id) == ("held", full - 5 * PRICE)
+    assert hold_and_balance(platform, dead, caster.user_id) == ("held", full - 5 * PRICE)
 
     platform.casts.cancels.open(alive)  # running in this process: legitimately, however long
     try:
@@ -331,8 +320,8 @@ async def test_the_sweep_ends_a_cast_a_dead_runner_left_and_requeues_a_stale_que
     statuses = {cast_id: platform.casts.get_status(cast_id) for cast_id in (dead, alive, young, fresh)}
     assert statuses == {dead: "aborted", alive: "running", young: "running", fresh: "queued"}
     assert _events(platform, dead)[-1] == "aborted"
-    assert _money(platform, dead, caster.user_id) == ("released", full - 4 * PRICE)
-    assert _money(platform, stale, caster.user_id)[0] == "captured"
+    assert hold_and_balance(platform, dead, caster.user_id) == ("released", full - 4 * PRICE)
+    assert hold_and_balance(platform, stale, caster.user_id)[0] == "captured"
 
 
 async def test_the_single_process_default_sweeps_on_its_own(tmp_path: Path, database: Database) -> None:

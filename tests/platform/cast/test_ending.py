@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import select, update
 
 from spell.kit.clock import FakeClock
-from spell.models import Cast, CastEvent, CastStatus, Hold
+from spell.models import Cast, CastEvent, CastStatus
 from spell.platform.cast.ending import lost, platform_fault
 from spell.platform.cast.recovery import ORPHAN_GRACE_S
 from spell.platform.server import Platform
-from tests.api.money_helpers import FLAT, credit, publish_priced
+from tests.api.money_helpers import FLAT, credit, hold_and_balance, publish_priced
 from tests.server_fixtures import Caller, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
@@ -68,20 +68,11 @@ def _events(platform: Platform, cast_id: str) -> list[tuple[str, dict[str, Any]]
         return [(row.type, dict(row.data)) for row in rows]
 
 
-def _money(platform: Platform, cast_id: str, user_id: str) -> tuple[str, int]:
-    """The hold's status and the caster's balance (the ledger verified)."""
-    with platform.db.unit_of_work(write=False) as uow:
-        hold = uow.session.get(Hold, cast_id)
-        assert hold is not None
-        platform.ledger.verify(uow)
-        return hold.status, platform.ledger.balance(uow, user_id, "wallet", "USD").micros
-
-
 async def test_a_cast_ends_once_and_a_second_ender_writes_nothing(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path
 ) -> None:
     caster, cast_id = await _lost_cast(client, platform, tmp_path)
-    assert _money(platform, cast_id, caster.user_id) == ("held", FULL - PRICE)
+    assert hold_and_balance(platform, cast_id, caster.user_id) == ("held", FULL - PRICE)
     canceled = await client.post(f"/v1/casts/{cast_id}/cancel", headers=caster.headers)
     assert canceled.json()["status"] == "canceled"
     ending = platform.casts.parts.ending
@@ -90,7 +81,7 @@ async def test_a_cast_ends_once_and_a_second_ender_writes_nothing(
         assert ending.end(uow, _cast(platform, cast_id), platform_fault()) is None
     assert _cast(platform, cast_id).status == "canceled"
     assert [kind for kind, _ in _events(platform, cast_id)] == ["queued", "canceled"]
-    assert _money(platform, cast_id, caster.user_id) == ("released", FULL)
+    assert hold_and_balance(platform, cast_id, caster.user_id) == ("released", FULL)
 
 
 async def test_of_two_enders_of_a_running_cast_the_first_one_counts(
@@ -112,7 +103,7 @@ async def test_of_two_enders_of_a_running_cast_the_first_one_counts(
         {"status": "failed", "error_code": "INTERNAL", "artifacts": 0},
     )
     assert [kind for kind, _ in _events(platform, cast_id)].count("failed") == 1
-    assert _money(platform, cast_id, caster.user_id) == ("released", FULL)
+    assert hold_and_balance(platform, cast_id, caster.user_id) == ("released", FULL)
 
 
 async def test_the_sweep_aborts_a_lost_running_cast_once_its_limit_and_the_grace_passed_on_the_clock(
@@ -138,7 +129,7 @@ async def test_the_sweep_aborts_a_lost_running_cast_once_its_limit_and_the_grace
     assert ended.error_message == "the worker running this cast was lost"
     assert ended.finished_at == clock.now()
     assert _events(platform, cast_id)[-1] == ("aborted", {"status": "aborted", "error_code": "INTERNAL"})
-    assert _money(platform, cast_id, caster.user_id) == ("released", FULL)
+    assert hold_and_balance(platform, cast_id, caster.user_id) == ("released", FULL)
     assert sent == [(hook, cast_id)]  # a webhook hears of every end, an abort too
     platform.sweep()
     assert sent == [(hook, cast_id)]
@@ -153,6 +144,6 @@ async def test_recovery_at_start_ends_what_a_stopped_server_left_running_through
     ended = _cast(platform, cast_id)
     assert (ended.status, ended.error_message) == ("aborted", "the server stopped while the cast ran")
     assert _events(platform, cast_id)[-1] == ("aborted", {"status": "aborted", "error_code": "INTERNAL"})
-    assert _money(platform, cast_id, caster.user_id) == ("released", FULL)
+    assert hold_and_balance(platform, cast_id, caster.user_id) == ("released", FULL)
     platform.recover()  # a second start finds nothing left to end
     assert [kind for kind, _ in _events(platform, cast_id)].count("aborted") == 1
