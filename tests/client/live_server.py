@@ -54,7 +54,8 @@ def serving(platform: Platform, settings: ServerSettings) -> Iterator[LiveServer
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the live server did not start"
+        assert thread.is_alive(), "the live server stopped while starting"
+        assert time.monotonic() < deadline, "the live server did not start in time"
         time.sleep(0.01)  # readiness polling of the server thread, not a wait for test logic
     try:
         yield LiveServer(f"http://127.0.0.1:{port}", platform)

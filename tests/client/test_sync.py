@@ -136,7 +136,8 @@ def test_a_cast_whose_answer_is_lost_is_retried_with_the_same_idempotency_key(
             live.url, maker.settings.api_key, transport=transport, retry=RetryPolicy(backoff=0.01)
         ) as client:
             cast = client.cast("acme/writer", "w:a.txt")
-        assert len(transport.keys) == 2 and transport.keys[0] == transport.keys[1] is not None
+        assert len(transport.keys) == 2
+        assert transport.keys[0] == transport.keys[1] is not None
         assert cast.idempotent_replay is True
         assert [c.id for c in maker.casts.list()] == [cast.id]
 
@@ -145,7 +146,9 @@ def test_an_explicit_idempotency_key_replays_the_same_cast(live: LiveServer, tmp
     with _published(live, tmp_path, priced=False) as client:
         first = client.cast("acme/writer", "w:a.txt", idempotency_key="once")
         again = client.cast("acme/writer", "w:a.txt", idempotency_key="once")
-        assert again.id == first.id and again.idempotent_replay and not first.idempotent_replay
+        assert again.id == first.id
+        assert again.idempotent_replay
+        assert not first.idempotent_replay
 
 
 def test_casts_are_listed_across_pages(live: LiveServer, tmp_path: Path) -> None:
@@ -211,9 +214,9 @@ def test_an_unknown_spell_raises_its_not_found_class(live: LiveServer) -> None:
 
 def test_an_unreachable_server_raises_server_unreachable() -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    with Client(url, "sk_x", retry=RetryPolicy(max_retries=2, backoff=0.01)) as client:
-        with pytest.raises(ServerUnreachable) as caught:
-            client.me()
+    client = Client(url, "sk_x", retry=RetryPolicy(max_retries=2, backoff=0.01))
+    with client, pytest.raises(ServerUnreachable) as caught:
+        client.me()
     assert caught.value.code == "SERVER_UNREACHABLE"
     assert caught.value.details == {"server": url}
 
@@ -235,5 +238,6 @@ def test_a_daily_budget_cap_is_a_402_with_retry_after(live: LiveServer, tmp_path
         with pytest.raises(BudgetCapExceeded) as caught:
             client.cast("acme/writer", "w:a.txt")
     assert caught.value.code == "BUDGET_CAP_EXCEEDED"
-    assert caught.value.retry_after is not None and 0 < caught.value.retry_after <= 86_400
+    assert caught.value.retry_after is not None
+    assert 0 < caught.value.retry_after <= 86_400
     assert caught.value.details["window"] == "daily"
