@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -63,6 +64,17 @@ def test_events_resume_after_the_last_event_id_given(live: LiveServer, tmp_path:
         assert later[-1].is_terminal
 
 
+class _CutStream(httpx.SyncByteStream):
+    """The first event of a chunk, then a dropped connection."""
+
+    def __init__(self, chunk: bytes) -> None:
+        self.chunk = chunk
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.chunk[: self.chunk.index(b"\n\n") + 2]
+        raise httpx.ReadError("connection dropped")
+
+
 class _BreakFirstStream(httpx.BaseTransport):
     """Forwards to the server, but cuts the first event stream after its first chunk: a dropped
     connection, which the client must resume with ``Last-Event-ID``."""
@@ -81,18 +93,11 @@ class _BreakFirstStream(httpx.BaseTransport):
         self.resumed_with.append(request.headers.get("Last-Event-ID"))
         if len(self.resumed_with) > 1:
             return response
-        first = next(iter(response.stream))  # type: ignore[call-overload]
+        stream = response.stream
+        assert isinstance(stream, httpx.SyncByteStream)
+        first = next(iter(stream))
         response.close()
-
-        def cut() -> httpx.SyncByteStream:
-            class Cut(httpx.SyncByteStream):
-                def __iter__(self):  # type: ignore[no-untyped-def]
-                    yield first[: first.index(b"\n\n") + 2]
-                    raise httpx.ReadError("connection dropped")
-
-            return Cut()
-
-        return httpx.Response(200, headers=response.headers, stream=cut(), request=request)
+        return httpx.Response(200, headers=response.headers, stream=_CutStream(first), request=request)
 
 
 def test_a_dropped_event_stream_is_resumed_with_last_event_id(live: LiveServer, tmp_path: Path) -> None:
