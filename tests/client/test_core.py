@@ -12,8 +12,9 @@ import pytest
 from spell.client import _calls as calls
 from spell.client._core import Call, ClientSettings, RetryPolicy, SseDecoder
 from spell.client._errors import error_from_response
-from spell.errors import Conflict, QuotaError, SpellError
+from spell.errors import Conflict, QuotaError, SpellError, error_class
 from spell.platform.budget.errors import BudgetCapExceeded
+from spell.platform.ratelimit.errors import RateLimited
 
 GET = Call("GET", "/v1/me", lambda _r: None)
 POST = Call("POST", "/v1/casts/c/cancel", lambda _r: None)
@@ -96,6 +97,21 @@ def test_an_unknown_code_is_raised_as_its_status_family_keeping_the_code() -> No
     assert isinstance(
         error_from_response(_answer(409, {"ok": False, "error": {"code": "X", "message": "m"}})), Conflict
     )
+    slow = error_from_response(_answer(429, {"ok": False, "error": {"code": "SLOW_DOWN", "message": "m"}}))
+    assert type(slow) is RateLimited
+    assert slow.to_dict()["code"] == "SLOW_DOWN"
+
+
+def test_every_catalog_code_maps_back_to_the_class_that_first_defined_it() -> None:
+    def family(cls: type[SpellError]) -> list[type[SpellError]]:
+        return [cls, *(k for sub in cls.__subclasses__() for k in family(sub))]
+
+    for cls in family(SpellError):
+        owner = error_class(cls.code)
+        assert owner is not None
+        assert issubclass(cls, owner)
+        assert owner.code == cls.code
+    assert error_class("NO_SUCH_CODE") is None
 
 
 def test_an_answer_without_an_envelope_is_still_a_spell_error() -> None:

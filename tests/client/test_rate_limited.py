@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -11,20 +10,9 @@ from spell.client import Client, RetryPolicy
 from spell.config.server import ServerSettings
 from spell.errors import SpellNotFound
 from spell.platform.ratelimit.errors import RateLimited
+from tests.api.test_rate_limit import LIMITER, PinnedClock
 from tests.client.live_server import LiveServer
 from tests.server_fixtures import seed_user
-
-LIMITER = "spell.platform.ratelimit.limiter"
-
-
-class PinnedClock:
-    """``time`` for the rate limiter: the middle of a minute, so two casts share one window."""
-
-    def __init__(self) -> None:
-        self.now = float(int(time.time()) // 60 * 60 + 30)
-
-    def time(self) -> float:
-        return self.now
 
 
 @pytest.fixture(autouse=True)

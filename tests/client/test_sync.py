@@ -75,23 +75,27 @@ class _CutStream(httpx.SyncByteStream):
         raise httpx.ReadError("connection dropped")
 
 
-class _BreakFirstStream(httpx.BaseTransport):
-    """Forwards to the server, but cuts the first event stream after its first chunk: a dropped
-    connection, which the client must resume with ``Last-Event-ID``."""
+class _Forwarding(httpx.BaseTransport):
+    """Sends every request to the live server; subclasses break some of the exchanges."""
 
     def __init__(self) -> None:
         self.inner = httpx.HTTPTransport()
-        self.resumed_with: list[str | None] = []
+        self.seen: list[str | None] = []
 
     def close(self) -> None:
         self.inner.close()
+
+
+class _BreakFirstStream(_Forwarding):
+    """Cuts the first event stream after its first chunk: a dropped connection, which the client
+    must resume with ``Last-Event-ID`` (each stream's header is kept in ``seen``)."""
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self.inner.handle_request(request)
         if not request.url.path.endswith("/events"):
             return response
-        self.resumed_with.append(request.headers.get("Last-Event-ID"))
-        if len(self.resumed_with) > 1:
+        self.seen.append(request.headers.get("Last-Event-ID"))
+        if len(self.seen) > 1:
             return response
         stream = response.stream
         assert isinstance(stream, httpx.SyncByteStream)
@@ -109,24 +113,18 @@ def test_a_dropped_event_stream_is_resumed_with_last_event_id(live: LiveServer, 
         with Client(live.url, key, transport=transport, retry=RetryPolicy(backoff=0.01)) as client:
             got = [e.id for e in client.casts.events(cast.id)]
         assert got == expected
-        assert transport.resumed_with == [None, str(expected[0])]
+        assert transport.seen == [None, str(expected[0])]
 
 
-class _LoseFirstCastAnswer(httpx.BaseTransport):
-    """Sends the first cast request to the server, then loses its answer (as a broken connection)."""
-
-    def __init__(self) -> None:
-        self.inner = httpx.HTTPTransport()
-        self.keys: list[str | None] = []
-
-    def close(self) -> None:
-        self.inner.close()
+class _LoseFirstCastAnswer(_Forwarding):
+    """Lets the first cast request reach the server, then loses its answer (as a broken connection);
+    each cast's ``Idempotency-Key`` is kept in ``seen``."""
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self.inner.handle_request(request)
         if request.url.path.endswith("/cast"):
-            self.keys.append(request.headers.get("Idempotency-Key"))
-            if len(self.keys) == 1:
+            self.seen.append(request.headers.get("Idempotency-Key"))
+            if len(self.seen) == 1:
                 response.read()
                 raise httpx.ReadError("answer lost")
         return response
@@ -141,8 +139,8 @@ def test_a_cast_whose_answer_is_lost_is_retried_with_the_same_idempotency_key(
             live.url, maker.settings.api_key, transport=transport, retry=RetryPolicy(backoff=0.01)
         ) as client:
             cast = client.cast("acme/writer", "w:a.txt")
-        assert len(transport.keys) == 2
-        assert transport.keys[0] == transport.keys[1] is not None
+        assert len(transport.seen) == 2
+        assert transport.seen[0] == transport.seen[1] is not None
         assert cast.idempotent_replay is True
         assert [c.id for c in maker.casts.list()] == [cast.id]
 

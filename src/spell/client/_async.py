@@ -54,7 +54,8 @@ class AsyncClient:
     ``base_url`` and ``api_key`` default to ``SPELL_SERVER`` and ``SPELL_API_KEY``. Idempotent calls
     (GET, PUT, DELETE, and casts, which always carry an ``Idempotency-Key``) are retried with
     exponential backoff on connection failures and 429/502/503/504, honouring ``Retry-After``.
-    Errors are raised as the ``spell.errors`` classes the server answered with.
+    Errors are raised as the ``spell.errors`` classes the server answered with. ``cast`` is
+    ``casts.create``: cast a spell, and with ``wait=True`` follow it to its end.
     """
 
     def __init__(
@@ -74,6 +75,7 @@ class AsyncClient:
         self.budget = AsyncBudget(self)
         self.keys = AsyncKeys(self)
         self.buttons = AsyncButtons(self)
+        self.cast = self.casts.create
 
     async def send(self, call: Call[T]) -> T:
         """Send one call, retrying it while that is safe; its parsed answer or the error."""
@@ -104,28 +106,6 @@ class AsyncClient:
     async def me(self) -> MeOut:
         """The caller: user, tenant, roles and the scopes of this key."""
         return await self.send(calls.me())
-
-    async def cast(
-        self,
-        spell_id: str,
-        input: Any = None,
-        *,
-        version: str | None = None,
-        wait: bool = False,
-        on_event: EventHook | None = None,
-        idempotency_key: str | None = None,
-        webhook_url: str | None = None,
-    ) -> CastOut:
-        """Cast a spell; with ``wait`` follow its events to the end and return the ended cast."""
-        return await self.casts.create(
-            spell_id,
-            input,
-            version=version,
-            wait=wait,
-            on_event=on_event,
-            idempotency_key=idempotency_key,
-            webhook_url=webhook_url,
-        )
 
     async def usage(
         self, *, start: datetime | None = None, end: datetime | None = None, group_by: str = "spell"

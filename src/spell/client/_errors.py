@@ -16,7 +16,7 @@ import spell.platform.button.errors
 import spell.platform.cast.errors
 import spell.platform.ledger.errors
 import spell.platform.ratelimit.errors
-import spell.platform.spell.errors  # noqa: F401
+import spell.platform.spell.errors
 from spell.errors import (
     AuthError,
     Conflict,
@@ -44,23 +44,16 @@ _FAMILIES: dict[int, type[SpellError]] = {
     410: Gone,
     413: PayloadTooLarge,
     422: InvalidInput,
+    429: spell.platform.ratelimit.errors.RateLimited,
     503: Overloaded,
 }
-_UNKNOWN: dict[tuple[type[SpellError], str], type[SpellError]] = {}
 
 
 def _class_for(code: str, status: int) -> type[SpellError]:
     known = error_class(code)
     if known is not None:
         return known
-    family = _FAMILIES.get(status, SpellError)
-    if family.code == code:
-        return family
-    # A code the server added later: raised as its family, keeping the code it was sent with.
-    key = (family, code)
-    if key not in _UNKNOWN:
-        _UNKNOWN[key] = type(family.__name__, (family,), {"code": code, "__module__": __name__})
-    return _UNKNOWN[key]
+    return _FAMILIES.get(status, SpellError)
 
 
 def _retry_after(response: httpx.Response, body: dict[str, Any]) -> int | None:
@@ -96,6 +89,10 @@ def error_from_response(response: httpx.Response) -> SpellError:
         hint=error.get("hint"),
         retry_after=_retry_after(response, error),
     )
+    if exc.code != code:
+        # A code the server added after this SDK: raised as its status family, keeping the code it
+        # was sent with (on the instance, so no class is made that the catalog does not list).
+        vars(exc)["code"] = code
     return exc
 
 

@@ -54,7 +54,8 @@ class Client:
     ``base_url`` and ``api_key`` default to ``SPELL_SERVER`` and ``SPELL_API_KEY``. Idempotent calls
     (GET, PUT, DELETE, and casts, which always carry an ``Idempotency-Key``) are retried with
     exponential backoff on connection failures and 429/502/503/504, honouring ``Retry-After``.
-    Errors are raised as the ``spell.errors`` classes the server answered with.
+    Errors are raised as the ``spell.errors`` classes the server answered with. ``cast`` is
+    ``casts.create``: cast a spell, and with ``wait=True`` follow it to its end.
     """
 
     def __init__(
@@ -74,6 +75,7 @@ class Client:
         self.budget = Budget(self)
         self.keys = Keys(self)
         self.buttons = Buttons(self)
+        self.cast = self.casts.create
 
     def send(self, call: Call[T]) -> T:
         """Send one call, retrying it while that is safe; its parsed answer or the error."""
@@ -103,28 +105,6 @@ class Client:
     def me(self) -> MeOut:
         """The caller: user, tenant, roles and the scopes of this key."""
         return self.send(calls.me())
-
-    def cast(
-        self,
-        spell_id: str,
-        input: Any = None,
-        *,
-        version: str | None = None,
-        wait: bool = False,
-        on_event: EventHook | None = None,
-        idempotency_key: str | None = None,
-        webhook_url: str | None = None,
-    ) -> CastOut:
-        """Cast a spell; with ``wait`` follow its events to the end and return the ended cast."""
-        return self.casts.create(
-            spell_id,
-            input,
-            version=version,
-            wait=wait,
-            on_event=on_event,
-            idempotency_key=idempotency_key,
-            webhook_url=webhook_url,
-        )
 
     def usage(
         self, *, start: datetime | None = None, end: datetime | None = None, group_by: str = "spell"
