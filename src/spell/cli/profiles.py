@@ -153,7 +153,8 @@ def client_for(profile: str | None) -> Client:
 
 
 def profile_option(command: F) -> F:
-    """The ``--profile NAME`` option of every remote command (``SPELL_PROFILE`` is its default)."""
+    """The ``--profile NAME`` option of login, logout and every remote command (``SPELL_PROFILE`` is
+    its default, ``default`` the profile used when neither is given)."""
     return click.option(
         "--profile",
         "profile",

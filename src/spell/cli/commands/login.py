@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from spell.cli.output import emit, json_option
-from spell.cli.profiles import DEFAULT_PROFILE, Profile, save_profile
+from spell.cli.profiles import DEFAULT_PROFILE, Profile, profile_option, save_profile
 
 __all__ = ["command"]
 
@@ -15,16 +15,9 @@ __all__ = ["command"]
 @click.option(
     "--api-key", "api_key", default=None, metavar="KEY", help="The API key (asked for when left out)."
 )
-@click.option(
-    "--profile",
-    "profile",
-    default=DEFAULT_PROFILE,
-    show_default=True,
-    metavar="NAME",
-    help="Save under this name.",
-)
+@profile_option
 @json_option
-def command(server: str, api_key: str | None, profile: str, as_json: bool) -> None:
+def command(server: str, api_key: str | None, profile: str | None, as_json: bool) -> None:
     """Log in to a Spell server: check the API key with GET /v1/me, then save the profile.
 
     The profile is written only once the server accepted the key, in profiles.json under your config
@@ -38,13 +31,14 @@ def command(server: str, api_key: str | None, profile: str, as_json: bool) -> No
     """
     from spell.client import Client, RetryPolicy
 
+    name = profile or DEFAULT_PROFILE
     key = api_key or click.prompt("API key", hide_input=True).strip()
     url = server.rstrip("/")
     with Client(url, key, retry=RetryPolicy(max_retries=1)) as client:
         me = client.me()
-    path = save_profile(Profile(profile, url, key))
+    path = save_profile(Profile(name, url, key))
     data = {
-        "profile": profile,
+        "profile": name,
         "server": url,
         "user_id": me.user_id,
         "email": me.email,
@@ -53,4 +47,4 @@ def command(server: str, api_key: str | None, profile: str, as_json: bool) -> No
         "path": str(path),
     }
     who = me.email or me.user_id
-    emit(data, as_json=as_json, human=f"logged in to {url} as {who} (profile {profile!r}, saved in {path})")
+    emit(data, as_json=as_json, human=f"logged in to {url} as {who} (profile {name!r}, saved in {path})")

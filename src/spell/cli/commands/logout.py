@@ -5,22 +5,15 @@ from __future__ import annotations
 import click
 
 from spell.cli.output import emit, json_option
-from spell.cli.profiles import DEFAULT_PROFILE, remove_profile
+from spell.cli.profiles import DEFAULT_PROFILE, profile_option, remove_profile
 
 __all__ = ["command"]
 
 
 @click.command(name="logout")
-@click.option(
-    "--profile",
-    "profile",
-    default=DEFAULT_PROFILE,
-    show_default=True,
-    metavar="NAME",
-    help="Which profile to forget.",
-)
+@profile_option
 @json_option
-def command(profile: str, as_json: bool) -> None:
+def command(profile: str | None, as_json: bool) -> None:
     """Forget a saved profile; the key itself stays valid on the server (revoke it there).
 
     \b
@@ -28,9 +21,10 @@ def command(profile: str, as_json: bool) -> None:
       spell logout
       spell logout --profile local
     """
-    path = remove_profile(profile)
+    name = profile or DEFAULT_PROFILE
+    path = remove_profile(name)
     emit(
-        {"profile": profile, "path": str(path)},
+        {"profile": name, "path": str(path)},
         as_json=as_json,
-        human=f"logged out: profile {profile!r} removed",
+        human=f"logged out: profile {name!r} removed",
     )
