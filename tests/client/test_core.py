@@ -121,6 +121,12 @@ def test_an_answer_without_an_envelope_is_still_a_spell_error() -> None:
     assert "502" in error.message
 
 
+def test_a_long_poll_gets_the_time_it_holds_on_top_of_the_timeout() -> None:
+    settings = ClientSettings.resolve("http://spell", "sk", timeout=10)
+    assert settings.request(calls.cast_get("c", 20))["timeout"].read == 30
+    assert "timeout" not in settings.request(calls.cast_get("c"))
+
+
 def test_settings_fall_back_to_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SPELL_SERVER", "http://spell.example:9000/")
     monkeypatch.setenv("SPELL_API_KEY", "sk_env")

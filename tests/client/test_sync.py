@@ -64,6 +64,12 @@ def test_events_resume_after_the_last_event_id_given(live: LiveServer, tmp_path:
         assert later[-1].is_terminal
 
 
+def test_a_long_poll_answers_with_the_ended_cast(live: LiveServer, tmp_path: Path) -> None:
+    with _published(live, tmp_path, priced=False) as client:
+        queued = client.cast("acme/writer", "w:a.txt")
+        assert client.casts.get(queued.id, wait=30).status == "succeeded"
+
+
 class _CutStream(httpx.SyncByteStream):
     """The first event of a chunk, then a dropped connection."""
 

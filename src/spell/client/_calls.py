@@ -169,7 +169,8 @@ def casts_page(cursor: str | None, status: str | None, spell_id: str | None, lim
 
 def cast_get(cast_id: str, wait: int = 0) -> Call[CastOut]:
     """``GET /v1/casts/{id}`` (``wait`` long-polls up to that many seconds)."""
-    return model_call("GET", f"/v1/casts/{_seg(cast_id)}", CastOut, params={"wait": wait} if wait else None)
+    params = {"wait": wait} if wait else None
+    return model_call("GET", f"/v1/casts/{_seg(cast_id)}", CastOut, params=params, holds=float(wait))
 
 
 def cast_cancel(cast_id: str) -> Call[CastOut]:

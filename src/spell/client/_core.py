@@ -54,6 +54,7 @@ class Call(Generic[T_co]):
     json: Any = None
     content: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    holds: float = 0.0  # seconds the server may hold the answer on purpose (long polls)
 
     @property
     def is_idempotent(self) -> bool:
@@ -148,8 +149,12 @@ class ClientSettings:
         }
 
     def request(self, call: Call[Any]) -> dict[str, Any]:
-        """Keyword arguments of ``httpx.Client.build_request`` for ``call``."""
+        """Keyword arguments of ``httpx.Client.request`` for ``call``."""
+        options: dict[str, Any] = {}
+        if call.holds:
+            options["timeout"] = httpx.Timeout(self.timeout + call.holds, connect=min(self.timeout, 10.0))
         return {
+            **options,
             "method": call.method,
             "url": call.path,
             "params": call.params,
