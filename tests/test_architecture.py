@@ -21,12 +21,12 @@ RANKS: dict[str, int] = {
     "runtimes": 5,
     "local": 6,
     "testing": 6,
-    "client": 6,
     "models": 7,
     "storage": 7,
     "queue": 7,
     "platform": 8,
     "api": 9,
+    "client": 9,
     "mcp": 9,
     "web": 9,
     "cli": 10,
@@ -35,6 +35,9 @@ CLIENT_MAY_IMPORT = {"kit", "errors", "bundle", "signing", "client"}
 # The local cast is the command line's use case: the server casts through platform/cast instead.
 LOCAL_IMPORTED_BY = {"local", "cli"}
 SERVICE_FORBIDDEN = {"fastapi", "starlette", "mcp", "typer", "click", "uvicorn"}
+# An edge like cli, but of the server code it reads only the wire models and the error leaves.
+CLIENT_PLATFORM_MODULES = ("schemas", "errors")
+CLIENT_FORBIDDEN = SERVICE_FORBIDDEN | {"sqlalchemy", "alembic"}
 
 
 def _package_of(module_path: Path) -> str:
@@ -42,18 +45,22 @@ def _package_of(module_path: Path) -> str:
     return rel.parts[0].removesuffix(".py")
 
 
-def _spell_imports(module_path: Path) -> list[tuple[str, str]]:
+def _imported_names(module_path: Path) -> list[str]:
     tree = ast.parse(module_path.read_text(encoding="utf-8"))
-    found: list[tuple[str, str]] = []
+    names: list[str] = []
     for node in ast.walk(tree):
-        names: list[str] = []
         if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
+            names.extend(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [node.module]
-        for name in names:
-            top, _, rest = name.partition(".")
-            found.append((top, rest.split(".")[0] if rest else ""))
+            names.append(node.module)
+    return names
+
+
+def _spell_imports(module_path: Path) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for name in _imported_names(module_path):
+        top, _, rest = name.partition(".")
+        found.append((top, rest.split(".")[0] if rest else ""))
     return found
 
 
@@ -75,10 +82,24 @@ def test_module_imports_only_same_or_lower_layers(module_path: Path) -> None:
         target = RANKS.get(sub)
         assert target is not None, f"{module_path.name} imports unknown package spell.{sub}"
         assert target <= rank, f"{module_path.relative_to(SRC)} imports upward: spell.{sub}"
-        if package == "client":
+        if package == "client" and sub != "platform":
             assert sub in CLIENT_MAY_IMPORT, f"client imports spell.{sub}"
         if sub == "local":
             assert package in LOCAL_IMPORTED_BY, f"{module_path.relative_to(SRC)} imports spell.local"
+
+
+CLIENT_MODULES = [p for p in MODULES if _package_of(p) == "client"]
+
+
+@pytest.mark.parametrize("module_path", CLIENT_MODULES, ids=lambda p: str(p.relative_to(SRC)))
+def test_client_imports_no_server_machinery(module_path: Path) -> None:
+    for name in _imported_names(module_path):
+        parts = name.split(".")
+        assert parts[0] not in CLIENT_FORBIDDEN, f"{module_path.relative_to(SRC)} imports {name}"
+        if parts[:2] == ["spell", "platform"]:
+            assert parts[3:] in [[leaf] for leaf in CLIENT_PLATFORM_MODULES], (
+                f"{module_path.relative_to(SRC)} imports {name}: only platform.<domain>.schemas|errors"
+            )
 
 
 def test_services_and_library_never_import_web_or_cli_frameworks() -> None:

@@ -77,6 +77,7 @@ that raises it; everything else is here. A test keeps this tree equal to the cla
     ├── DatabaseUnavailable (DATABASE_UNAVAILABLE, 503)
     ├── PaymentsUnavailable (PAYMENTS_UNAVAILABLE, 503)  [platform.billing]
     ├── Overloaded (OVERLOADED, 503)
+    ├── ServerUnreachable (SERVER_UNREACHABLE, 503)
     ├── LedgerUnbalanced (LEDGER_UNBALANCED)  [platform.ledger]
     └── WebhookSignatureInvalid (WEBHOOK_SIGNATURE_INVALID, 400)  [platform.billing]
 """
@@ -124,6 +125,7 @@ __all__ = [
     "RegistryNotFound",
     "RuntimeFailure",
     "SandboxUnavailable",
+    "ServerUnreachable",
     "SignatureMissing",
     "SignatureUntrusted",
     "SpellError",
@@ -134,7 +136,10 @@ __all__ = [
     "UnsafeArchive",
     "VerificationError",
     "VersionNotFound",
+    "error_class",
 ]
+
+_BY_CODE: dict[str, type[SpellError]] = {}
 
 
 class SpellError(Exception):
@@ -162,6 +167,11 @@ class SpellError(Exception):
         self.hint = hint
         self.retry_after = retry_after
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # The first class with a code keeps it: a family before the variants that share its code.
+        _BY_CODE.setdefault(cls.code, cls)
+
     def to_dict(self) -> dict[str, Any]:
         """Return the ``error`` object of the wire format (without request id)."""
         body: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -175,6 +185,17 @@ class SpellError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+_BY_CODE[SpellError.code] = SpellError
+
+
+def error_class(code: str) -> type[SpellError] | None:
+    """The class that answers with ``code`` on the wire, among the modules imported so far.
+
+    Leaves defined in ``spell.platform.<domain>.errors`` are known once their module is imported.
+    """
+    return _BY_CODE.get(code)
 
 
 class NotFound(SpellError):
@@ -391,6 +412,13 @@ class Overloaded(SpellError):
     """The platform is at capacity; retry later."""
 
     code = "OVERLOADED"
+    status_code = 503
+
+
+class ServerUnreachable(SpellError):
+    """A client could not connect to the Spell server, or got no answer in time."""
+
+    code = "SERVER_UNREACHABLE"
     status_code = 503
 
 

@@ -45,6 +45,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "policy": (f"{_C}.policy:group", "Show, validate and set the local policy file."),
     "license": (f"{_C}.license:group", "Manage entitlement tokens for billed spells."),
     "registry": (f"{_C}.registry:group", "Configure and query registry indexes."),
+    # remote
+    "login": (f"{_C}.login:command", "Log in to a Spell server and save the API key as a profile."),
+    "logout": (f"{_C}.logout:command", "Forget a saved server profile."),
     # operator (server)
     "serve": (f"{_C}.serve:command", "Run the Spell server (REST API + worker pool); --demo seeds examples."),
     "db": (f"{_C}.db:group", "Migrate the platform database."),
