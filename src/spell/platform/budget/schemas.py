@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from spell.kit.money import MAX_MICROS
-from spell.models.budget import Budget
+
+if TYPE_CHECKING:  # the SDK reads these schemas without the database models
+    from spell.models.budget import Budget
 
 __all__ = ["BudgetCaps", "BudgetView", "WindowUsage"]
 
