@@ -36,6 +36,7 @@ _log = logging.getLogger(__name__)
 # A quick attempt (``attempt``) runs on the request's event loop, which serves nothing else
 # meanwhile: it gets this long, and a spell that overran it is not tried quickly again for a while.
 QUICK_BUDGET_S = 0.010
+WASM_STEP = "wasm"  # the step name of a WASM cast's log events: the module is its one step
 QUICK_BENCH_S = 60.0
 
 _CAST_COLUMNS = tuple(column.key for column in Cast.__table__.columns)
@@ -269,8 +270,9 @@ class CastRunner:
             )
         if work is not None:
             work.mkdir(parents=True, exist_ok=True)
-        # A WASM cast is one step: it has no step events.
-        live = LiveEvents(parts.events, cast.id) if version.execution != "wasm" else None
+        # A WASM cast is one step: no step events, and its stderr is told once, when it ends.
+        wasm = version.execution == "wasm"
+        live = None if wasm else LiveEvents(parts.events, cast.id)
         request = CastRequest(
             bundle_dir=parts.spells.bundle_dir(version),
             manifest=manifest,
@@ -283,7 +285,11 @@ class CastRunner:
             log=live.log if live is not None else None,
         )
         try:
-            return runtime.run(request)
+            result = runtime.run(request)
+            if wasm and result.log:
+                live = LiveEvents(parts.events, cast.id)
+                live.log(WASM_STEP, "stderr", result.log)
+            return result
         except SpellError as exc:
             return CastResult(outcome=Outcome.INTERNAL, message=exc.message, details={"code": exc.code})
         finally:
