@@ -12,7 +12,7 @@ import pytest
 from spell.errors import InvalidInput
 from spell.platform.button.service import ButtonService, read_buttons_file
 from spell.platform.server import Platform
-from tests.server_fixtures import Caller, publish, seed_maker, seed_user
+from tests.fixtures.server import Caller, publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 

@@ -22,8 +22,8 @@ from spell.errors import InvalidInput
 from spell.platform.cast.service import CastRequestBody
 from spell.platform.server import Platform
 from spell.signing.signature import sign_bundle
-from tests.server_factories import archive_of, wasm_bundle
-from tests.server_fixtures import Caller, publish, seed_maker, seed_user
+from tests.fixtures.bundles import archive_of, wasm_bundle
+from tests.fixtures.server import Caller, publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 

@@ -12,7 +12,7 @@ from spell.models import ApiKey
 from spell.platform.audit.service import AuditService
 from spell.platform.auth.errors import ScopeNotAllowed
 from spell.platform.server import Platform
-from tests.server_fixtures import seed_user
+from tests.fixtures.server import seed_user
 
 pytestmark = pytest.mark.anyio
 

@@ -16,7 +16,7 @@ from spell.config.server import ServerSettings
 from spell.kit.time import utcnow
 from spell.models import ApiKey
 from spell.platform.server import Platform
-from tests.server_fixtures import Caller, publish, seed_maker, seed_user
+from tests.fixtures.server import Caller, publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 

@@ -17,8 +17,8 @@ from spell.models import Cast, CastEvent, SpellVersion
 from spell.platform.cast.service import CastRequestBody
 from spell.platform.cast.tasks import QUICK_BUDGET_S
 from spell.platform.server import Platform
-from tests.server_factories import SPIN_FUEL, SPIN_WAT
-from tests.server_fixtures import Caller, publish, seed_maker, seed_user
+from tests.fixtures.bundles import SPIN_FUEL, SPIN_WAT
+from tests.fixtures.server import Caller, publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 

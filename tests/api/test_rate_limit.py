@@ -27,7 +27,7 @@ from spell.models import User
 from spell.platform.ratelimit.errors import CastRateLimited
 from spell.platform.ratelimit.limiter import Quota, RateLimiter
 from spell.platform.server import Platform
-from tests.server_fixtures import Caller, publish, seed_maker, seed_user
+from tests.fixtures.server import Caller, publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 

@@ -13,8 +13,8 @@ import pytest
 
 from spell.platform.audit.service import AuditService
 from spell.platform.server import Platform
-from tests.server_factories import archive_of, host_bundle, new_publisher, wasm_bundle
-from tests.server_fixtures import publish, seed_maker, seed_user
+from tests.fixtures.bundles import archive_of, host_bundle, new_publisher, wasm_bundle
+from tests.fixtures.server import publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 

@@ -7,7 +7,7 @@ import pytest
 
 from spell.errors import NotFound
 from spell.platform.server import Platform
-from tests.server_fixtures import Caller, seed_user
+from tests.fixtures.server import Caller, seed_user
 
 pytestmark = pytest.mark.anyio
 

@@ -18,7 +18,7 @@ from spell.platform.webhook.service import WebhookSender
 from spell.runtimes.egress import EgressPolicy
 from tests.api.test_webhooks import Receiver
 from tests.runtimes.egress.world import PUBLIC, World
-from tests.server_fixtures import Caller, publish, seed_maker
+from tests.fixtures.server import Caller, publish, seed_maker
 
 pytestmark = pytest.mark.anyio
 

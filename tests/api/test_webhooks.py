@@ -28,7 +28,7 @@ from spell.platform.server import Platform
 from spell.platform.webhook.secret import WebhookSecretService
 from spell.platform.webhook.service import WebhookSender, check_webhook_url, redact_url
 from spell.runtimes.egress import EgressPolicy
-from tests.server_fixtures import Caller, publish, seed_maker, seed_user
+from tests.fixtures.server import Caller, publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 

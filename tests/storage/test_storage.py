@@ -18,10 +18,10 @@ from spell.storage.migrate import upgrade
 from spell.storage.session import Database
 
 
-def test_migrations_build_exactly_the_models_schema(database_url: str) -> None:
-    upgrade(database_url)
-    upgrade(database_url)  # a second run is a no-op
-    engine = make_engine(database_url)
+def test_migrations_build_exactly_the_models_schema(empty_database_url: str) -> None:
+    upgrade(empty_database_url)
+    upgrade(empty_database_url)  # a second run is a no-op
+    engine = make_engine(empty_database_url)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
@@ -80,15 +80,15 @@ def test_naive_datetimes_are_refused(database: Database) -> None:
         store_naive()
 
 
-def test_a_database_behind_the_newest_revision_is_refused_until_upgraded(database_url: str) -> None:
+def test_a_database_behind_the_newest_revision_is_refused_until_upgraded(empty_database_url: str) -> None:
     from spell.errors import InvalidInput
     from spell.storage.migrate import require_current
 
     with pytest.raises(InvalidInput) as refused:
-        require_current(database_url)
+        require_current(empty_database_url)
     assert refused.value.details["current"] is None
-    upgrade(database_url)
-    require_current(database_url)
+    upgrade(empty_database_url)
+    require_current(empty_database_url)
 
 
 def test_sqlite_writers_of_one_process_queue_on_a_lock_that_is_free_again_after_commit(
