@@ -239,17 +239,6 @@ async def test_a_key_expiry_without_a_time_zone_or_past_9999_is_422_and_makes_no
     assert [k["name"] for k in keys.json()["items"]] == ["test"]
 
 
-def test_the_auth_service_refuses_an_expiry_without_a_time_zone(platform: Platform) -> None:
-    from datetime import datetime
-
-    caster = seed_user(platform, "c@example.com", ["caster"])
-    with platform.db.unit_of_work() as uow:
-        user = platform.auth.get_user(uow, caster.user_id)
-        with pytest.raises(InvalidInput) as exc:
-            platform.auth.create_key(uow, user, name="k", expires_at=datetime(2030, 1, 1))  # noqa: DTZ001
-    assert exc.value.details == {"field": "expires_at"}
-
-
 @pytest.mark.parametrize("cap", [2**53, 2**60, 2**63, 2**64, 10**30])
 async def test_budget_caps_past_the_largest_amount_are_422_and_change_nothing(
     client: httpx.AsyncClient, platform: Platform, cap: int

@@ -25,8 +25,8 @@ from spell.platform.server import Platform
 from spell.runtimes.base import MAX_OUTPUT_DEPTH, CastRequest, CastResult, Runtime
 from spell.storage.session import Database
 from tests.api.money_helpers import FLAT, credit, publish_priced
-from tests.fixtures.nats import delete_stream, nats_queue_or_skip
 from tests.fixtures.bundles import nested_json_wat
+from tests.fixtures.nats import delete_stream, nats_queue_or_skip
 from tests.fixtures.server import Caller, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio

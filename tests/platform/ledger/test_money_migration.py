@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from alembic import command
 from sqlalchemy import inspect
 
-from spell.storage.engine import make_engine
-from spell.storage.migrate import alembic_config, upgrade
 from spell.models.audit import AuditHead, AuditRecord
 from spell.models.budget import Budget, BudgetUsage, Hold
 from spell.models.ledger import LedgerAccount, LedgerPosting, LedgerTransaction
 from spell.models.payment import PaymentCustomer, PaymentRecord, RevenueShare, WebhookEvent
+from spell.storage.engine import make_engine
+from spell.storage.migrate import alembic_config, upgrade
 
 MONEY = {
     model.__tablename__
