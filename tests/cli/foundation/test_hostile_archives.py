@@ -13,18 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.bundle.factories import COMPAT, copy_compat_bundle
-from tests.cli.hostile_home import (
-    BILLION_LAUGHS,
-    assert_refused,
-    lived_in_home,
-    spell_yaml_bundle,
-)
+from tests.cli.foundation.hostile import BILLION_LAUGHS, assert_refused, spell_yaml_bundle
 from tests.cli.run_cli import run_cli
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    return lived_in_home(tmp_path, monkeypatch)
 
 
 def _tar(path: Path, members: Iterator[tuple[tarfile.TarInfo, bytes | None]]) -> Path:

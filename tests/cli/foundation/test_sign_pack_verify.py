@@ -9,24 +9,13 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from spell.kit.encoding import b64url_decode
 from tests.bundle.factories import COMPAT, copy_compat_bundle
-from tests.cli.hostile_home import (
-    EXPECTED,
-    assert_refused,
-    lived_in_home,
-    signature_of,
-)
+from tests.cli.foundation.hostile import EXPECTED, assert_refused, signature_of
 from tests.cli.run_cli import run_cli
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    return lived_in_home(tmp_path, monkeypatch)
 
 
 def test_the_compat_vectors_verify_through_the_cli(home: Path) -> None:

@@ -1,5 +1,6 @@
-"""A lived-in ``$SPELL_HOME`` and the check every hostile input must pass: one error on stderr, a
-non-zero exit code, a stable ``--json`` error code, and ``$SPELL_HOME`` byte for byte as it was."""
+"""The check every hostile input must pass (one error on stderr, a non-zero exit code, a stable
+``--json`` error code, and ``$SPELL_HOME`` byte for byte as it was) and the hostile inputs shared by
+several commands."""
 
 from __future__ import annotations
 
@@ -7,9 +8,7 @@ import json
 import os
 from pathlib import Path
 
-import pytest
-
-from tests.bundle.factories import COMPAT, compat_expected, make_host_bundle
+from tests.bundle.factories import compat_expected, make_host_bundle
 from tests.cli.run_cli import CliResult, run_cli
 
 __all__ = [
@@ -18,7 +17,6 @@ __all__ = [
     "DEEP",
     "EXPECTED",
     "assert_refused",
-    "lived_in_home",
     "signature_of",
     "snapshot",
     "spell_yaml_bundle",
@@ -38,21 +36,6 @@ BILLION_LAUGHS = "\n".join(
 )
 
 Snapshot = dict[str, tuple[int, bytes]]
-
-
-def lived_in_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A ``$SPELL_HOME`` with a trusted publisher, an installed spell and a policy file."""
-    home = tmp_path / "home"
-    monkeypatch.setenv("SPELL_HOME", str(home))
-    monkeypatch.chdir(tmp_path)
-    assert (
-        run_cli("trust", "add", "compat", EXPECTED["public_key_base64url"], "--key-id", "k1").exit_code == 0
-    )
-    assert run_cli("install", str(COMPAT / "greet"), "--json").exit_code == 0
-    policy = tmp_path / "policy.json"
-    policy.write_text('{"version": "v1", "default": "allow"}\n', encoding="utf-8")
-    assert run_cli("policy", "set", "--file", str(policy)).exit_code == 0
-    return home
 
 
 def snapshot(root: Path) -> Snapshot:

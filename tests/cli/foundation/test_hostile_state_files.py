@@ -5,22 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from spell.kit.encoding import b64url_encode, storage_key
 from tests.bundle.factories import copy_compat_bundle
-from tests.cli.hostile_home import (
-    DEEP,
-    EXPECTED,
-    assert_refused,
-    lived_in_home,
-)
+from tests.cli.foundation.hostile import DEEP, EXPECTED, assert_refused
 from tests.cli.run_cli import run_cli
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    return lived_in_home(tmp_path, monkeypatch)
 
 
 def test_deeply_nested_json_in_any_state_file_is_one_clear_error(home: Path, tmp_path: Path) -> None:

@@ -7,15 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.hostile_home import (
-    lived_in_home,
-)
 from tests.cli.run_cli import run_cli
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    return lived_in_home(tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize(("allowed", "code"), [("compat", None), ("someone-else", "POLICY_DENIED")])

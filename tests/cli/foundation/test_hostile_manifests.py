@@ -7,18 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.hostile_home import (
-    BILLION_LAUGHS,
-    DEEP,
-    assert_refused,
-    lived_in_home,
-    spell_yaml_bundle,
-)
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    return lived_in_home(tmp_path, monkeypatch)
+from tests.cli.foundation.hostile import BILLION_LAUGHS, DEEP, assert_refused, spell_yaml_bundle
 
 
 def test_a_yaml_billion_laughs_is_refused_by_every_command_that_reads_it(home: Path, tmp_path: Path) -> None:

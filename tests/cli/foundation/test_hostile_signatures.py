@@ -10,19 +10,7 @@ import pytest
 
 from spell.kit.encoding import storage_key
 from tests.bundle.factories import COMPAT, copy_compat_bundle
-from tests.cli.hostile_home import (
-    COVERED,
-    EXPECTED,
-    assert_refused,
-    lived_in_home,
-    signature_of,
-)
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    return lived_in_home(tmp_path, monkeypatch)
-
+from tests.cli.foundation.hostile import COVERED, EXPECTED, assert_refused, signature_of
 
 NONSENSE_TRUST = [
     "this is not json",
