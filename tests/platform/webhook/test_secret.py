@@ -11,13 +11,17 @@ from spell.platform.server import Platform
 from tests.fixtures.server import seed_user
 
 
+def _tenant_with_a_secret(platform: Platform) -> tuple[str, list[str]]:
+    """A tenant whose secret another request created and committed: its id and signing secrets."""
+    caller = seed_user(platform, "a@example.com", ["caster"])
+    with platform.db.unit_of_work() as uow:
+        return caller.tenant_id, platform.webhook_secrets.ensure_signing_secrets(uow, caller.tenant_id)
+
+
 def test_the_loser_of_a_race_to_create_a_tenants_secret_uses_the_winners(
     platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    caller = seed_user(platform, "a@example.com", ["caster"])
-    service = platform.webhook_secrets
-    with platform.db.unit_of_work() as uow:
-        winner = service.ensure_signing_secrets(uow, caller.tenant_id)
+    tenant_id, winner = _tenant_with_a_secret(platform)
     with platform.db.unit_of_work() as uow:
         real_get = uow.session.get
         hidden: list[bool] = []
@@ -29,18 +33,15 @@ def test_the_loser_of_a_race_to_create_a_tenants_secret_uses_the_winners(
             return real_get(*args, **kwargs)
 
         monkeypatch.setattr(uow.session, "get", get_missing_once)
-        assert service.ensure_signing_secrets(uow, caller.tenant_id) == winner
+        assert platform.webhook_secrets.ensure_signing_secrets(uow, tenant_id) == winner
 
 
 def test_an_integrity_error_that_is_no_race_is_raised_not_retried_forever(
     platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    caller = seed_user(platform, "a@example.com", ["caster"])
-    service = platform.webhook_secrets
-    with platform.db.unit_of_work() as uow:
-        service.ensure_signing_secrets(uow, caller.tenant_id)
+    tenant_id, _ = _tenant_with_a_secret(platform)
     with platform.db.unit_of_work() as uow:
         monkeypatch.setattr(uow.session, "get", lambda *args, **kwargs: None)  # never sees the row
         with pytest.raises(IntegrityError):
-            service.ensure_signing_secrets(uow, caller.tenant_id)
+            platform.webhook_secrets.ensure_signing_secrets(uow, tenant_id)
         uow.session.rollback()
