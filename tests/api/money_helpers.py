@@ -12,8 +12,8 @@ from spell.kit.money import Money
 from spell.models import Hold
 from spell.platform.server import Platform
 from spell.signing.signature import sign_bundle
-from tests.server_factories import archive_of, wasm_bundle
-from tests.server_fixtures import Caller
+from tests.fixtures.bundles import archive_of, wasm_bundle
+from tests.fixtures.server import Caller
 
 
 async def publish_priced(

@@ -13,7 +13,7 @@ import pytest
 
 from spell.kit.money import MAX_MICROS
 from spell.platform.server import Platform
-from tests.server_fixtures import publish, seed_maker, seed_user
+from tests.fixtures.server import publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 

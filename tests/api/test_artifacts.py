@@ -15,7 +15,7 @@ from spell.platform.server import Platform
 from spell.runtimes.base import Runtime
 from spell.runtimes.wasm import WasmRuntime
 from spell.testing.runtimes import FileWritingRuntime
-from tests.server_fixtures import Caller, publish, seed_maker, seed_user
+from tests.fixtures.server import Caller, publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 

@@ -9,7 +9,7 @@ import pytest
 
 from spell.platform.audit.service import AuditService
 from spell.platform.server import Platform
-from tests.server_fixtures import publish, seed_maker, seed_user
+from tests.fixtures.server import publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 

@@ -10,8 +10,8 @@ from sqlalchemy import update
 
 from spell.models import SpellVersion
 from spell.platform.server import Platform
-from tests.server_factories import archive_of, wasm_bundle
-from tests.server_fixtures import publish, seed_maker, seed_user
+from tests.fixtures.bundles import archive_of, wasm_bundle
+from tests.fixtures.server import publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 

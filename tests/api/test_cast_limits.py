@@ -14,8 +14,8 @@ from spell.models import Cast, Hold
 from spell.platform.cast.recovery import ORPHAN_GRACE_S
 from spell.platform.server import Platform
 from tests.api.money_helpers import credit, publish_priced
-from tests.clock_fixtures import clock, platform
-from tests.server_fixtures import Caller, seed_maker, seed_user
+from tests.fixtures.clock import clock, platform
+from tests.fixtures.server import Caller, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 

@@ -17,8 +17,8 @@ from spell.kit.time import utcnow
 from spell.models import Cast, Spell
 from spell.platform.server import Platform
 from spell.queue.base import Job
-from tests.server_factories import SPIN_WAT
-from tests.server_fixtures import Caller, publish, seed_maker, seed_user
+from tests.fixtures.bundles import SPIN_WAT
+from tests.fixtures.server import Caller, publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 

@@ -49,8 +49,8 @@ from spell.platform.server import Platform
 from spell.runtimes.base import CastRequest, CastResult, Runtime
 from spell.runtimes.wasm import WasmRuntime
 from spell.testing.runtimes import FileWritingRuntime
-from tests.server_factories import archive_of, wasm_bundle
-from tests.server_fixtures import Caller, seed_maker
+from tests.fixtures.bundles import archive_of, wasm_bundle
+from tests.fixtures.server import Caller, seed_maker
 
 pytestmark = pytest.mark.slow
 

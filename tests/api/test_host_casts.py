@@ -15,8 +15,8 @@ from spell.config.server import ServerSettings
 from spell.platform.server import Platform, default_runtimes
 from spell.runtimes.base import Runtime
 from spell.runtimes.wasm import WasmRuntime
-from tests.server_factories import archive_of, host_bundle
-from tests.server_fixtures import Caller, seed_maker
+from tests.fixtures.bundles import archive_of, host_bundle
+from tests.fixtures.server import Caller, seed_maker
 
 pytestmark = pytest.mark.anyio
 

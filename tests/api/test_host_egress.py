@@ -23,9 +23,9 @@ from spell.runtimes.egress import EgressPolicy
 from spell.runtimes.host import EngineSettings, HostRuntime
 from spell.runtimes.wasm import WasmRuntime
 from spell.signing.signature import sign_bundle
+from tests.fixtures.bundles import Publisher, archive_of
+from tests.fixtures.server import Caller, seed_maker
 from tests.runtimes.egress.world import PUBLIC, Local, World, local_server
-from tests.server_factories import Publisher, archive_of
-from tests.server_fixtures import Caller, seed_maker
 
 pytestmark = pytest.mark.anyio
 

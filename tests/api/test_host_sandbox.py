@@ -24,8 +24,8 @@ from spell.runtimes.base import Runtime
 from spell.runtimes.host.sandbox import Unconfined, sandbox_named
 from spell.runtimes.wasm import WasmRuntime
 from spell.signing.signature import sign_bundle
-from tests.server_factories import Publisher, archive_of
-from tests.server_fixtures import Caller, seed_maker
+from tests.fixtures.bundles import Publisher, archive_of
+from tests.fixtures.server import Caller, seed_maker
 
 pytestmark = pytest.mark.anyio
 

@@ -17,7 +17,7 @@ from spell.platform.billing.stripe_provider import StripeProvider
 from spell.platform.ledger.service import LedgerService
 from spell.platform.server import Platform
 from tests.fakes.stripe_server import FakeStripe, event, sign_payload
-from tests.server_fixtures import seed_user
+from tests.fixtures.server import seed_user
 
 pytestmark = pytest.mark.anyio
 SECRET = "whsec_hostile_test"

@@ -15,8 +15,8 @@ from spell.config.server import ServerSettings
 from spell.models import Cast, CastEvent
 from spell.platform.server import Platform
 from spell.queue.base import Job
-from tests.server_factories import SPIN_FUEL, SPIN_WAT
-from tests.server_fixtures import Caller, publish, seed_maker, seed_user
+from tests.fixtures.bundles import SPIN_FUEL, SPIN_WAT
+from tests.fixtures.server import Caller, publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 

@@ -12,7 +12,7 @@ from spell.platform.auth.errors import ScopeNotAllowed
 from spell.platform.ledger.service import PLATFORM, LedgerService
 from spell.platform.server import Platform
 from tests.api.money_helpers import EVENTS_WAT, FLAT, PER_EVENT, credit, publish_priced
-from tests.server_fixtures import publish, seed_maker, seed_user
+from tests.fixtures.server import publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 

@@ -11,7 +11,7 @@ import pytest
 from spell.platform.ledger.service import LedgerService
 from spell.platform.server import Platform
 from tests.api.money_helpers import FLAT, credit, publish_priced
-from tests.server_fixtures import seed_maker, seed_user
+from tests.fixtures.server import seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 PRICE, CASTS, WINNERS = 250_000, 1000, 100

@@ -17,7 +17,7 @@ from spell.queue.base import Job
 from spell.runtimes.base import CastRequest, CastResult, Runtime
 from spell.storage.session import Database
 from tests.api.money_helpers import FLAT, credit, publish_priced
-from tests.server_fixtures import seed_maker, seed_user
+from tests.fixtures.server import seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 

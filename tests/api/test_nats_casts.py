@@ -12,8 +12,8 @@ from spell.config.server import ServerSettings
 from spell.platform.server import Platform
 from spell.runtimes.base import Runtime
 from spell.storage.session import Database
-from tests.nats_helpers import delete_stream, nats_queue_or_skip
-from tests.server_fixtures import publish, seed_maker
+from tests.fixtures.nats import delete_stream, nats_queue_or_skip
+from tests.fixtures.server import publish, seed_maker
 
 pytestmark = pytest.mark.anyio
 

@@ -18,7 +18,7 @@ import pytest
 from spell.api import create_app
 from spell.config.server import ServerSettings
 from spell.platform.server import Platform
-from tests.server_fixtures import publish, seed_maker, seed_user
+from tests.fixtures.server import publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 

@@ -11,8 +11,8 @@ import pytest
 from spell.config.server import ServerSettings
 from spell.platform.server import Platform
 from tests.bundle.factories import make_host_bundle, sign_steps_only
-from tests.server_factories import archive_of
-from tests.server_fixtures import seed_maker
+from tests.fixtures.bundles import archive_of
+from tests.fixtures.server import seed_maker
 
 pytestmark = pytest.mark.anyio
 

@@ -17,9 +17,9 @@ from spell.platform.cast.runner import QUICK_BENCH_S, QUICK_BUDGET_S
 from spell.platform.cast.service import CastRequestBody
 from spell.platform.server import Platform
 from spell.queue.base import Job
-from tests.clock_fixtures import clock, platform
-from tests.server_factories import SPIN_FUEL, SPIN_WAT
-from tests.server_fixtures import Caller, publish, seed_maker, seed_user
+from tests.fixtures.bundles import SPIN_FUEL, SPIN_WAT
+from tests.fixtures.clock import clock, platform
+from tests.fixtures.server import Caller, publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 

@@ -19,8 +19,8 @@ from spell.platform.auth.schemas import Principal
 from spell.platform.server import Platform
 from spell.storage import changes
 from spell.storage.migrate import upgrade
-from tests.server_factories import SPIN_WAT, archive_of, new_publisher, wasm_bundle
-from tests.server_fixtures import Caller, seed_user
+from tests.fixtures.bundles import SPIN_WAT, archive_of, new_publisher, wasm_bundle
+from tests.fixtures.server import Caller, seed_user
 
 SPELL = Path(sys.executable).parent / "spell"
 

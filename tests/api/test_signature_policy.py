@@ -11,8 +11,8 @@ import pytest
 
 from spell.config.server import ServerSettings
 from spell.platform.server import Platform
-from tests.server_factories import archive_of, wasm_bundle
-from tests.server_fixtures import Caller, seed_maker
+from tests.fixtures.bundles import archive_of, wasm_bundle
+from tests.fixtures.server import Caller, seed_maker
 
 pytestmark = pytest.mark.anyio
 

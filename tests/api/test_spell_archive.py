@@ -12,7 +12,7 @@ from spell.bundle.loaders import load_manifest
 from spell.platform.server import Platform
 from spell.signing.trust import TrustStore
 from spell.signing.verifier import check_bundle_signature
-from tests.server_fixtures import publish, seed_maker, seed_user
+from tests.fixtures.server import publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 

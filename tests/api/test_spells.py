@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from spell.platform.server import Platform
-from tests.server_factories import archive_of, host_bundle, new_publisher, wasm_bundle
-from tests.server_fixtures import publish, seed_maker, seed_user
+from tests.fixtures.bundles import archive_of, host_bundle, new_publisher, wasm_bundle
+from tests.fixtures.server import publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 

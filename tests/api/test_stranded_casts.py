@@ -24,9 +24,9 @@ from spell.platform.server import Platform
 from spell.runtimes.base import MAX_OUTPUT_DEPTH, CastRequest, CastResult, Runtime
 from spell.storage.session import Database
 from tests.api.money_helpers import FLAT, credit, hold_and_balance, publish_priced
-from tests.nats_helpers import delete_stream, nats_queue_or_skip
-from tests.server_factories import nested_json_wat
-from tests.server_fixtures import Caller, seed_maker, seed_user
+from tests.fixtures.bundles import nested_json_wat
+from tests.fixtures.nats import delete_stream, nats_queue_or_skip
+from tests.fixtures.server import Caller, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 

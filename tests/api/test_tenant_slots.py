@@ -18,7 +18,7 @@ from spell.platform.cast.slots import TenantSlots
 from spell.platform.server import Platform
 from spell.runtimes.base import CastRequest, CastResult, Runtime
 from spell.runtimes.wasm import WasmRuntime
-from tests.server_fixtures import Caller, publish, seed_maker, seed_user
+from tests.fixtures.server import Caller, publish, seed_maker, seed_user
 
 
 class GatedRuntime:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from spell.platform.server import Platform
-from tests.server_fixtures import Caller, publish, seed_maker
+from tests.fixtures.server import Caller, publish, seed_maker
 
 pytestmark = pytest.mark.anyio
 

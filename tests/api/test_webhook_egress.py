@@ -13,12 +13,12 @@ import anyio
 import httpx
 import pytest
 
-from spell.platform.server import Platform, webhook_egress
+from spell.platform.server import Platform
 from spell.platform.webhook.service import WebhookSender
 from spell.runtimes.egress import EgressPolicy
-from tests.api.test_webhooks import Receiver
+from tests.fakes.webhook_receiver import Receiver
+from tests.fixtures.server import Caller, publish, seed_maker
 from tests.runtimes.egress.world import PUBLIC, World
-from tests.server_fixtures import Caller, publish, seed_maker
 
 pytestmark = pytest.mark.anyio
 
@@ -134,17 +134,6 @@ async def test_a_webhook_redirect_is_not_followed(
         assert len(moved.requests) == 1
     finally:
         moved.close()
-
-
-def test_the_private_webhook_setting_is_off_by_default_and_opens_everything_when_set(tmp_path: Path) -> None:
-    from spell.config.server import ServerSettings
-
-    settings = ServerSettings.for_home(tmp_path)
-    assert webhook_egress(settings) == EgressPolicy()
-    assert (
-        webhook_egress(replace(settings, allow_private_webhooks=True))
-        == EgressPolicy.unsafe_private_allowed()
-    )
 
 
 async def test_resolving_a_webhook_url_does_not_hold_the_event_loop(

@@ -6,66 +6,26 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from spell.config.server import ServerSettings
-from spell.errors import EgressDenied, InvalidInput
 from spell.models import AuditRecord, WebhookSecret
 from spell.platform.server import Platform
 from spell.platform.webhook.secret import WebhookSecretService
-from spell.platform.webhook.service import WebhookSender, check_webhook_url, redact_url
 from spell.runtimes.egress import EgressPolicy
-from tests.server_fixtures import Caller, publish, seed_maker, seed_user
+from tests.fakes.webhook_receiver import Receiver
+from tests.fixtures.server import Caller, publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
-
-OPEN = EgressPolicy.unsafe_private_allowed()  # the receivers of these tests listen on 127.0.0.1
-_SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
-
-
-class Receiver:
-    """A local HTTP endpoint standing in for the caster's webhook receiver."""
-
-    def __init__(self, status: int = 200) -> None:
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        self.arrived = threading.Event()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append((dict(self.headers), body))
-                self.send_response(status)
-                self.end_headers()
-                receiver.arrived.set()
-
-            def log_message(self, *_args: object) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -237,63 +197,6 @@ async def test_a_webhook_url_with_credentials_is_refused_and_not_echoed(
     assert receiver.requests == []
 
 
-@pytest.mark.parametrize(
-    "url",
-    [
-        "https://user:pass@example.com/hook",
-        "https://user@example.com/hook",
-        "https://:pass@example.com/hook",
-        "http://u:p@127.0.0.1:9/x",
-    ],
-)
-def test_webhook_urls_with_credentials_are_refused_even_where_private_targets_are_allowed(url: str) -> None:
-    for egress in (EgressPolicy(), OPEN):
-        with pytest.raises(InvalidInput) as refused:
-            check_webhook_url(url, egress)
-        assert "credentials" in refused.value.message
-        assert "pass" not in str(refused.value.details)
-
-
-def test_urls_are_redacted_of_user_info_query_and_fragment() -> None:
-    assert redact_url("https://u:p@hooks.example.com:8443/a/b?token=t0k#frag") == (
-        "https://hooks.example.com:8443/a/b"
-    )
-    assert redact_url("https://[::1]/x?k=v") == "https://[::1]/x"
-    assert redact_url("https://host:notaport/") == "<unparsable url>"
-
-
-def test_a_failing_delivery_is_logged_without_credentials_or_query(caplog: pytest.LogCaptureFixture) -> None:
-    failing = Receiver(status=500)
-    try:
-        sender = WebhookSender(egress=OPEN, attempts=1, backoff_s=0.0)
-        with caplog.at_level(logging.WARNING, logger="spell.platform.webhook.service"):
-            assert (
-                sender.send(failing.url + "?token=query-secret", "cast.failed", {}, secrets=[_SECRET])
-                is False
-            )
-            assert sender.send("http://u:pw-secret@127.0.0.1:9/x", "e", {}, secrets=[_SECRET]) is False
-    finally:
-        failing.close()
-    # only this sender's records: a sweep thread of another test's platform may log meanwhile
-    assert len([r for r in caplog.records if r.name == "spell.platform.webhook.service"]) == 2
-    assert "query-secret" not in caplog.text
-    assert "pw-secret" not in caplog.text
-
-
-def test_webhook_urls_must_be_public_https() -> None:
-    for url in (
-        "http://example.com/hook",
-        "ftp://example.com",
-        "https://127.0.0.1/hook",
-        "https://10.1.2.3/x",
-        "https://[::1]/x",
-        "https://nonexistent.invalid/x",
-    ):
-        with pytest.raises(EgressDenied):
-            check_webhook_url(url, EgressPolicy())
-    check_webhook_url("http://127.0.0.1:9/x", OPEN)
-
-
 async def test_a_cast_with_an_internal_webhook_is_refused_by_default(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path
 ) -> None:
@@ -310,20 +213,6 @@ async def test_a_cast_with_an_internal_webhook_is_refused_by_default(
     assert (await client.get("/v1/casts", headers=maker.headers)).json()["items"] == []
 
 
-def test_the_sender_retries_and_reports_a_receiver_that_keeps_failing() -> None:
-    failing = Receiver(status=500)
-    try:
-        sender = WebhookSender(egress=OPEN, attempts=2, backoff_s=0.0)
-        assert sender.send(failing.url, "cast.failed", {"id": "cast_1"}, secrets=[_SECRET]) is False
-        assert len(failing.requests) == 2
-        ids = {headers["webhook-id"] for headers, _ in failing.requests}
-        assert len(ids) == 1  # a retry is the same message: receivers de-duplicate on its id
-        quick = WebhookSender(egress=OPEN, attempts=1, timeout_s=0.5)
-        assert quick.send("http://127.0.0.1:9/x", "e", {}, secrets=[_SECRET]) is False
-    finally:
-        failing.close()
-
-
 async def test_a_secret_sealed_under_another_server_secret_is_replaced_by_a_fresh_one(
     client: httpx.AsyncClient, platform: Platform, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -338,38 +227,3 @@ async def test_a_secret_sealed_under_another_server_secret_is_replaced_by_a_fres
     assert await _secret(client, caller) == after["secret"]
     assert before not in caplog.text
     assert len([r for r in caplog.records if r.name == "spell.platform.webhook.secret"]) == 1
-
-
-def test_the_loser_of_a_race_to_create_a_tenants_secret_uses_the_winners(
-    platform: Platform, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    caller = seed_user(platform, "a@example.com", ["caster"])
-    service = platform.webhook_secrets
-    with platform.db.unit_of_work() as uow:
-        winner = service.ensure_signing_secrets(uow, caller.tenant_id)
-    with platform.db.unit_of_work() as uow:
-        real_get = uow.session.get
-        hidden: list[bool] = []
-
-        def get_missing_once(*args: Any, **kwargs: Any) -> Any:
-            if not hidden:  # as if the winner committed just after this lookup
-                hidden.append(True)
-                return None
-            return real_get(*args, **kwargs)
-
-        monkeypatch.setattr(uow.session, "get", get_missing_once)
-        assert service.ensure_signing_secrets(uow, caller.tenant_id) == winner
-
-
-def test_an_integrity_error_that_is_no_race_is_raised_not_retried_forever(
-    platform: Platform, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    caller = seed_user(platform, "a@example.com", ["caster"])
-    service = platform.webhook_secrets
-    with platform.db.unit_of_work() as uow:
-        service.ensure_signing_secrets(uow, caller.tenant_id)
-    with platform.db.unit_of_work() as uow:
-        monkeypatch.setattr(uow.session, "get", lambda *args, **kwargs: None)  # never sees the row
-        with pytest.raises(IntegrityError):
-            service.ensure_signing_secrets(uow, caller.tenant_id)
-        uow.session.rollback()

@@ -16,26 +16,9 @@ from spell.errors import AuthError, InvalidInput, NotFound
 from tests.cli.run_cli import CliResult, run_cli
 from tests.client.conftest import database_url, live
 from tests.client.live_server import LiveServer, expire_key, free_port
-from tests.server_fixtures import (
-    anyio_backend,
-    database,
-    platform,
-    runtimes,
-    seed_user,
-    server_settings,
-    wasm_runtime,
-)
+from tests.fixtures.server import seed_user
 
-__all__ = [
-    "anyio_backend",
-    "database",
-    "database_url",
-    "live",
-    "platform",
-    "runtimes",
-    "server_settings",
-    "wasm_runtime",
-]
+__all__ = ["database_url", "live"]
 
 
 @pytest.fixture(autouse=True)

@@ -10,9 +10,8 @@ import pytest
 from spell.config.server import ServerSettings
 from spell.platform.server import Platform
 from tests.client.live_server import LiveServer, serving
-from tests.server_fixtures import anyio_backend, database, platform, runtimes, server_settings, wasm_runtime
 
-__all__ = ["anyio_backend", "database", "live", "platform", "runtimes", "server_settings", "wasm_runtime"]
+__all__ = ["database_url", "live"]
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from spell.kit.time import utcnow
 from spell.models import ApiKey
 from spell.platform.server import Platform
 from spell.signing.signature import sign_bundle
-from tests.server_factories import Publisher, new_publisher, wasm_bundle
-from tests.server_fixtures import Caller, seed_user
+from tests.fixtures.bundles import Publisher, new_publisher, wasm_bundle
+from tests.fixtures.server import Caller, seed_user
 
 WRITER_WAT = (Path(__file__).resolve().parents[1] / "assets" / "wasm" / "open_path.wat").read_text(
     encoding="utf-8"

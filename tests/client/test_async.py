@@ -12,7 +12,7 @@ from spell.errors import AuthError, ServerUnreachable
 from spell.platform.ledger.errors import InsufficientCredits
 from tests.api.money_helpers import credit
 from tests.client.live_server import LiveServer, expire_key, free_port, maker_of, writer_bundle
-from tests.server_fixtures import seed_user
+from tests.fixtures.server import seed_user
 
 pytestmark = pytest.mark.anyio
 

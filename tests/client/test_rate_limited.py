@@ -12,7 +12,7 @@ from spell.errors import SpellNotFound
 from spell.platform.ratelimit.errors import RateLimited
 from tests.api.test_rate_limit import LIMITER, PinnedClock
 from tests.client.live_server import LiveServer
-from tests.server_fixtures import seed_user
+from tests.fixtures.server import seed_user
 
 
 @pytest.fixture(autouse=True)

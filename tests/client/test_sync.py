@@ -15,7 +15,7 @@ from spell.platform.budget.errors import BudgetCapExceeded
 from spell.platform.ledger.errors import InsufficientCredits
 from tests.api.money_helpers import credit
 from tests.client.live_server import LiveServer, expire_key, free_port, maker_of, writer_bundle
-from tests.server_fixtures import seed_user
+from tests.fixtures.server import seed_user
 
 NO_RETRY = RetryPolicy(max_retries=0)
 

@@ -11,7 +11,7 @@ import pytest
 from spell.queue.base import Deferred, Job
 from spell.queue.memory import MemoryQueue
 from spell.queue.nats import NatsQueue
-from tests.nats_helpers import NATS_URL, delete_stream, nats_queue_or_skip
+from tests.fixtures.nats import NATS_URL, delete_stream, nats_queue_or_skip
 
 
 class Collector:

@@ -18,10 +18,10 @@ from spell.storage.migrate import upgrade
 from spell.storage.session import Database
 
 
-def test_migrations_build_exactly_the_models_schema(database_url: str) -> None:
-    upgrade(database_url)
-    upgrade(database_url)  # a second run is a no-op
-    engine = make_engine(database_url)
+def test_migrations_build_exactly_the_models_schema(empty_database_url: str) -> None:
+    upgrade(empty_database_url)
+    upgrade(empty_database_url)  # a second run is a no-op
+    engine = make_engine(empty_database_url)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
@@ -80,40 +80,42 @@ def test_naive_datetimes_are_refused(database: Database) -> None:
         store_naive()
 
 
-def test_a_database_behind_the_newest_revision_is_refused_until_upgraded(database_url: str) -> None:
+def test_a_database_behind_the_newest_revision_is_refused_until_upgraded(empty_database_url: str) -> None:
     from spell.errors import InvalidInput
     from spell.storage.migrate import require_current
 
     with pytest.raises(InvalidInput) as refused:
-        require_current(database_url)
+        require_current(empty_database_url)
     assert refused.value.details["current"] is None
-    upgrade(database_url)
-    require_current(database_url)
+    upgrade(empty_database_url)
+    require_current(empty_database_url)
 
 
-def test_sqlite_writers_of_one_process_queue_on_a_lock_that_is_free_again_after_commit(
-    database: Database,
-) -> None:
-    writer = database._writer
-    if database.engine.dialect.name != "sqlite":
-        assert writer is None  # PostgreSQL writers run concurrently; row locks order them
-        return
-    assert writer is not None
-    held: list[bool] = []
+def _write_from_another_thread(database: Database) -> threading.Event:
+    """Start a write unit of work on another thread; the event is set once it committed."""
+    committed = threading.Event()
 
-    def other_thread_can_write() -> None:
-        got = writer.acquire(blocking=False)
-        if got:
-            writer.release()
-        held.append(not got)
+    def write() -> None:
+        with database.unit_of_work():
+            pass
+        committed.set()
 
-    with database.unit_of_work(write=False):
-        probe = threading.Thread(target=other_thread_can_write)
-        probe.start()
-        probe.join()
+    threading.Thread(target=write, daemon=True).start()
+    return committed
+
+
+def test_sqlite_writers_of_one_process_queue_until_the_writer_before_commits(database: Database) -> None:
+    with database.unit_of_work(write=False):  # readers never hold writers up
+        assert _write_from_another_thread(database).wait(10)
+    with database.unit_of_work():
+        waiting = _write_from_another_thread(database)
+        if database.engine.dialect.name == "sqlite":
+            assert not waiting.wait(0.2)  # bounded: its turn comes only with this commit
+        else:
+            assert waiting.wait(10)  # PostgreSQL writers run concurrently; row locks order them
+    assert waiting.wait(10)
+    written_in_callback: list[bool] = []
     with database.unit_of_work() as uow:
-        uow.after_commit(other_thread_can_write)  # runs after the lock was handed back
-        probe = threading.Thread(target=other_thread_can_write)
-        probe.start()
-        probe.join()
-    assert held == [False, True, False]
+        # The callback waits for another writer: it would wait in vain if the lock were still held.
+        uow.after_commit(lambda: written_in_callback.append(_write_from_another_thread(database).wait(10)))
+    assert written_in_callback == [True]

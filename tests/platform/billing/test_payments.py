@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func, select
@@ -23,15 +23,10 @@ from spell.platform.billing.stripe_provider import StripeProvider
 from spell.platform.ledger.service import PLATFORM, LedgerService
 from spell.platform.ledger.service import Leg as LegOf
 from spell.storage.session import Database
-from tests.fakes.stripe_server import FakeStripe, event, running_fake_stripe, sign_payload
+from tests.fakes.stripe_server import FakeStripe, event, sign_payload
 
 SECRET = "whsec_test_secret"
 USER = "usr_alice"
-
-
-@pytest.fixture
-def fake_stripe() -> Iterator[FakeStripe]:
-    yield from running_fake_stripe()
 
 
 @pytest.fixture

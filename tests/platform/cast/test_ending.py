@@ -18,7 +18,7 @@ from spell.platform.cast.ending import lost, platform_fault
 from spell.platform.cast.recovery import ORPHAN_GRACE_S
 from spell.platform.server import Platform
 from tests.api.money_helpers import FLAT, credit, hold_and_balance, publish_priced
-from tests.server_fixtures import Caller, seed_maker, seed_user
+from tests.fixtures.server import Caller, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 

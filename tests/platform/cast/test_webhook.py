@@ -13,7 +13,7 @@ import pytest
 
 from spell.platform.server import Platform
 from spell.platform.webhook.service import WebhookSender
-from tests.server_fixtures import publish, seed_maker
+from tests.fixtures.server import publish, seed_maker
 
 pytestmark = pytest.mark.anyio
 

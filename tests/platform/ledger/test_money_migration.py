@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from alembic import command
 from sqlalchemy import inspect
 
+from spell.models.audit import AuditHead, AuditRecord
+from spell.models.budget import Budget, BudgetUsage, Hold
+from spell.models.ledger import LedgerAccount, LedgerPosting, LedgerTransaction
+from spell.models.payment import PaymentCustomer, PaymentRecord, RevenueShare, WebhookEvent
 from spell.storage.engine import make_engine
 from spell.storage.migrate import alembic_config, upgrade
-from tests.platform.moneydb import MONEY_TABLES
 
-MONEY = {table.name for table in MONEY_TABLES}
+MONEY = {
+    model.__tablename__
+    for model in (
+        LedgerAccount,
+        LedgerTransaction,
+        LedgerPosting,
+        Budget,
+        BudgetUsage,
+        Hold,
+        AuditRecord,
+        AuditHead,
+        PaymentCustomer,
+        PaymentRecord,
+        WebhookEvent,
+        RevenueShare,
+    )
+}
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_upgrade_creates_and_downgrade_drops_the_money_tables(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    url = f"sqlite:///{tmp_path}/m.db" if backend == "sqlite" else request.getfixturevalue("pg_database_url")
+def test_upgrade_creates_and_downgrade_drops_the_money_tables(empty_database_url: str) -> None:
+    url = empty_database_url
     upgrade(url)
     engine = make_engine(url)
     try:

@@ -13,8 +13,8 @@ import wasmtime
 from spell.kit.json_depth import nests_beyond
 from spell.runtimes.base import MAX_OUTPUT_DEPTH, CastRequest, CastResult, Outcome
 from spell.runtimes.wasm import WasmRuntime
+from tests.fixtures.bundles import nested_json_wat
 from tests.runtimes.wasm.conftest import MakeCast
-from tests.server_factories import nested_json_wat
 
 
 def _then_hello_works(runtime: WasmRuntime, make_cast: MakeCast) -> None:
