@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 
@@ -18,8 +18,10 @@ from spell.api.schemas import (
     SuspensionOut,
     VersionList,
     VersionOut,
+    error_docs,
 )
 from spell.kit.time import to_rfc3339
+from spell.models import SpellVersion
 from spell.platform.spell import publishers
 from spell.platform.spell.schemas import spell_out, suspension_out, version_out
 
@@ -169,6 +171,38 @@ async def yank(
             return version_out(platform.spells.set_yanked(uow, principal, spell_id, version, yanked=not undo))
 
     return await blocking(run)
+
+
+@router.get(
+    "/v1/spells/{spell_id:path}/versions/{version}/archive",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The version's canonical archive, signature included (digest: X-Spell-Digest).",
+            "content": {"application/x-tar": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **error_docs({403: "SPELL_SUSPENDED, FORBIDDEN (no spell:read scope)"}),
+    },
+)
+async def download_archive(
+    spell_id: str, version: str, principal: CurrentPrincipal, platform: CurrentPlatform
+) -> Response:
+    """Download a version as published, for ``spell install server:…``, which verifies it locally.
+
+    Visibility applies as for reading the spell: another tenant's private spell is 404.
+    """
+
+    def run() -> tuple[SpellVersion, bytes]:
+        with platform.db.unit_of_work(write=False) as uow:
+            return platform.spells.archive(uow, principal, spell_id, version)
+
+    row, archive = await blocking(run)
+    name = f"{row.spell_id.replace('/', '-')}-{row.version}.tar"
+    return Response(
+        archive,
+        media_type="application/x-tar",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "X-Spell-Digest": row.digest},
+    )
 
 
 @router.patch("/v1/spells/{spell_id:path}", response_model=SpellOut)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import func, or_, select
 
-from spell.bundle.archive import unpack_archive
+from spell.bundle.archive import pack_bundle, unpack_archive
 from spell.bundle.digest import BundleDigest, bundle_digest
 from spell.bundle.input_schema import read_input_schema
 from spell.bundle.loaders import load_manifest
@@ -29,6 +29,7 @@ from spell.platform.audit.hooks import act_as
 from spell.platform.auth.schemas import Principal
 from spell.platform.billing.pricing import effective_pricing, estimate_max
 from spell.platform.billing.service import bounds_of
+from spell.platform.cast.errors import SpellSuspended
 from spell.platform.spell.errors import spell_not_found, version_exists, version_not_found
 from spell.platform.spell.publishers import SIGNATURE_HINTS, RegisteredKeys, owned_publisher
 from spell.policy.rules import ExecutionGuard, PolicyContext
@@ -244,6 +245,21 @@ class SpellService:
         if not rows:
             raise version_not_found(spell.id, "latest")
         return max(rows, key=lambda r: _semver(r.version))
+
+    def archive(
+        self, uow: UnitOfWork, principal: Principal, spell_id: str, version: str
+    ) -> tuple[SpellVersion, bytes]:
+        """A version's canonical archive, signature included, for an install that verifies it again.
+
+        The caller must see the spell (``spell:read``); a suspended spell is not handed out.
+        """
+        principal.require("spell:read")
+        spell = self.visible(uow, principal, spell_id)
+        if spell.is_suspended:
+            details = {"spell_id": spell.id, "reason": spell.suspend_reason}
+            raise SpellSuspended(f"spell {spell.id!r} is suspended", details=details)
+        row = self.version(uow, spell, version)
+        return row, pack_bundle(self.bundle_dir(row))
 
     def versions(self, uow: UnitOfWork, spell: Spell) -> list[SpellVersion]:
         """Every version, newest first."""
