@@ -35,6 +35,7 @@ async def test_the_archive_is_the_published_bundle_and_its_signature_verifies_lo
     bundle = tmp_path / "downloaded"
     unpack_archive(response.content, bundle)
     trust = TrustStore(tmp_path / "trust")
+    assert maker.publisher is not None
     trust.add_key("acme", maker.publisher.public_key, key_id=maker.publisher.key_id)
     report = check_bundle_signature(bundle, load_manifest(bundle), trust)
     assert report.status == "verified"
