@@ -19,6 +19,7 @@ from spell.errors import (
     PermissionDenied,
     QuotaError,
     RuntimeFailure,
+    ServerUnreachable,
     SpellError,
     VerificationError,
 )
@@ -35,6 +36,7 @@ EXIT_CODES: tuple[tuple[type[SpellError], int], ...] = (
     (AuthError, 8),
     (QuotaError, 9),
     (RuntimeFailure, 10),
+    (ServerUnreachable, 11),
 )
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document for scripts.")
@@ -61,6 +63,7 @@ def render_error(error: SpellError, *, as_json: bool) -> None:
     if as_json:
         sys.stderr.write(json.dumps({"ok": False, "error": error.to_dict()}, sort_keys=True) + "\n")
         return
-    sys.stderr.write(f"error: {error.message} [{error.code}]\n")
+    wait = f" (retry after {error.retry_after} s)" if error.retry_after is not None else ""
+    sys.stderr.write(f"error: {error.message}{wait} [{error.code}]\n")
     if error.hint:
         sys.stderr.write(f"hint: {error.hint}\n")
