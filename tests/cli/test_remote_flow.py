@@ -36,7 +36,11 @@ def test_publish_cast_with_progress_download_and_read_usage(live: LiveServer, tm
     published = publish(maker, "--tag", "files", "--json")
     assert published.exit_code == 0, published.stderr
     version = published.json()
-    assert (version["spell_id"], version["version"], version["key_registered"]) == ("acme/writer", "1.0.0", True)
+    assert (version["spell_id"], version["version"], version["key_registered"]) == (
+        "acme/writer",
+        "1.0.0",
+        True,
+    )
     assert version["digest"].startswith("sha256:")
 
     new_caster(live)
@@ -80,7 +84,9 @@ def test_cast_json_prints_the_ended_cast_and_nothing_else(live: LiveServer, tmp_
     maker = new_maker(live, tmp_path, priced=False)
     assert publish(maker).exit_code == 0
     document = write_input(tmp_path, '"w:a.txt"')
-    cast = run_cli("cast", "acme/writer", "--remote", "--input", str(document), "--profile", "maker", "--json")
+    cast = run_cli(
+        "cast", "acme/writer", "--remote", "--input", str(document), "--profile", "maker", "--json"
+    )
     assert cast.exit_code == 0, cast.stderr
     assert cast.stderr == ""
     body = cast.json()
