@@ -125,3 +125,11 @@ def test_a_failed_remote_cast_exits_with_its_error(live: LiveServer, tmp_path: P
     assert cast.exit_code == 10, cast.stderr
     assert " failed (acme/writer@1.0.0)" in cast.stdout.splitlines()[0]
     assert cast.stderr.splitlines()[-2].startswith("error: cast cast_")
+
+
+def test_a_dry_run_is_never_sent_to_the_server(live: LiveServer, tmp_path: Path) -> None:
+    maker = new_maker(live, tmp_path, priced=False)
+    assert publish(maker).exit_code == 0
+    result = run_cli("cast", "acme/writer", "--remote", "--dry-run", "--profile", "maker", "--json")
+    assert (result.exit_code, result.error()["code"]) == (6, "VALIDATION_ERROR")
+    assert run_cli("casts", "list", "--profile", "maker", "--json").json()["items"] == []

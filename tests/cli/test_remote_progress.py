@@ -57,7 +57,9 @@ def test_a_remote_cast_shows_its_steps_and_logs(live: LiveServer, tmp_path: Path
     cast = run_cli("cast", "acme/echo", "--remote", "--profile", "maker")
     assert cast.exit_code == 0, cast.stderr
     progress = cast.stderr.splitlines()
-    assert any(line.startswith("spell: step run: ") for line in progress)
+    steps = [line for line in progress if line.startswith("spell: step run: ")]
+    assert steps
+    assert len(steps) == len(set(steps))  # each step event is one line
     assert "spell: run stdout | hi" in progress
     assert "spell: run stderr | oops" in progress
     assert progress[-1] == "spell: succeeded"

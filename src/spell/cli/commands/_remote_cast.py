@@ -78,7 +78,6 @@ class CastDisplay:
         if event.type == "progress":
             detail = f" ({data['detail']})" if data.get("detail") else ""
             self.progress.line(f"step {data.get('step')}: {data.get('event')}{detail}", style="cyan")
-            self.progress.status(f"step {data.get('step')}: {data.get('event')}")
         elif event.type == "log":
             self._log(data)
         elif event.is_terminal:
@@ -110,8 +109,15 @@ def cast_remote(
     input_file: Path | None,
     profile: str | None,
     as_json: bool,
+    dry_run: bool = False,
 ) -> None:
     """Cast on the server, follow the events to the end, print the result and artifact links."""
+    if dry_run:
+        # Casting for real when a dry run was asked for would spend money the caster did not mean to.
+        raise InvalidInput(
+            "--dry-run checks a local cast; a remote cast has no dry run",
+            hint=f"install it and dry-run it here: spell install server:{spell_id}",
+        )
     document = cast_input(params, input_file)
     with remote_client(profile) as client:
         server = client.settings.base_url

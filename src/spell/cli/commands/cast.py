@@ -96,7 +96,13 @@ def command(
 
     if is_remote(spell_id, remote=remote, profile=profile):
         cast_remote(
-            spell_id, version=version, params=params, input_file=input_file, profile=profile, as_json=as_json
+            spell_id,
+            version=version,
+            params=params,
+            input_file=input_file,
+            profile=profile,
+            as_json=as_json,
+            dry_run=dry_run,
         )
         return
 
