@@ -11,10 +11,7 @@ from spell.cli.commands._progress import Progress
 from spell.cli.commands._remote_cast import CastDisplay
 from spell.client import Client
 from spell.client.models import CastEvent
-from spell.config.server import ServerSettings
-from spell.platform.server import default_runtimes
-from spell.runtimes.base import Runtime
-from spell.runtimes.wasm import WasmRuntime
+from tests.api.test_host_casts import runtimes, server_settings
 from tests.cli.remote_world import login, private_homes
 from tests.cli.run_cli import run_cli
 from tests.client.conftest import database_url, live
@@ -22,22 +19,20 @@ from tests.client.live_server import LiveServer, maker_of
 from tests.server_factories import host_bundle
 from tests.server_fixtures import Caller, anyio_backend, database, platform, wasm_runtime
 
-__all__ = ["anyio_backend", "database", "database_url", "live", "platform", "private_homes", "wasm_runtime"]
+__all__ = [
+    "anyio_backend",
+    "database",
+    "database_url",
+    "live",
+    "platform",
+    "private_homes",
+    "runtimes",
+    "server_settings",
+    "wasm_runtime",
+]
 
 ECHO = "#!/bin/sh\necho hi\necho oops >&2\n"
 SLEEPY = "#!/bin/sh\nsleep 30\n"
-
-
-@pytest.fixture
-def server_settings(tmp_path: Path, database_url: str) -> ServerSettings:
-    return ServerSettings.for_home(
-        tmp_path / "home", database_url=database_url, secret_key="s", workers=2, allow_host_runtime=True
-    )
-
-
-@pytest.fixture
-def runtimes(wasm_runtime: WasmRuntime, server_settings: ServerSettings) -> dict[str, Runtime]:
-    return {"wasm": wasm_runtime, "host": default_runtimes(server_settings)["host"]}
 
 
 def _publish_host(live: LiveServer, tmp_path: Path, name: str, script: str) -> Caller:
