@@ -47,12 +47,12 @@ def test_publish_cast_with_progress_download_and_read_usage(live: LiveServer, tm
     document = write_input(tmp_path, '"w:report.txt"')
     cast = run_cli("cast", "acme/writer", "--remote", "--input", str(document), "--profile", "caster")
     assert cast.exit_code == 0, cast.stderr
-    progress = cast.stderr.splitlines()
-    assert progress[0].startswith("spell: cast cast_")
-    assert progress[-1] == "spell: succeeded"
     first = cast.stdout.splitlines()[0]
     cast_id = first.split()[0]
     assert first == f"{cast_id} succeeded (acme/writer@1.0.0)"
+    progress = cast.stderr.splitlines()
+    assert progress[0] == f"spell: cast {cast_id} (acme/writer@1.0.0)"
+    assert progress[-1] == "spell: succeeded"
     assert f"{live.url}/v1/artifacts/" in cast.stdout
 
     target = tmp_path / "report.txt"

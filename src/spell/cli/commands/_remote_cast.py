@@ -123,7 +123,7 @@ def cast_remote(
         server = client.settings.base_url
         with Progress(f"casting {spell_id} on {server}", quiet=as_json) as progress:
             cast = client.casts.create(spell_id, document, version=version)
-            progress.line(f"cast {cast.id}: {cast.status} ({cast.spell_id}@{cast.version})")
+            progress.line(f"cast {cast.id} ({cast.spell_id}@{cast.version})")
             if not cast.is_terminal:
                 cast = client.casts.wait(cast.id, on_event=CastDisplay(progress).event)
         artifacts = client.casts.artifacts(cast.id).items
