@@ -6,6 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from spell.client._sync import Casts
+from spell.client.models import CastOut
 from tests.cli.remote_world import (
     new_caster,
     new_maker,
@@ -133,3 +137,21 @@ def test_a_dry_run_is_never_sent_to_the_server(live: LiveServer, tmp_path: Path)
     result = run_cli("cast", "acme/writer", "--remote", "--dry-run", "--profile", "maker", "--json")
     assert (result.exit_code, result.error()["code"]) == (6, "VALIDATION_ERROR")
     assert run_cli("casts", "list", "--profile", "maker", "--json").json()["items"] == []
+
+
+def test_ctrl_c_stops_following_and_says_how_to_cancel(
+    live: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    maker = new_maker(live, tmp_path, priced=False)
+    assert publish(maker).exit_code == 0
+
+    def interrupted(self: Casts, cast_id: str, **_: object) -> CastOut:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Casts, "wait", interrupted)
+    monkeypatch.setattr(CastOut, "is_terminal", property(lambda self: False))
+    document = write_input(tmp_path, '"w:a.txt"')
+    result = run_cli("cast", "acme/writer", "--remote", "--input", str(document), "--profile", "maker")
+    assert result.exit_code == 130
+    cast_id = result.stderr.split("spell: stopped following ")[1].split(";")[0]
+    assert f"(spell casts cancel {cast_id} stops it)" in result.stderr

@@ -125,7 +125,15 @@ def cast_remote(
             cast = client.casts.create(spell_id, document, version=version)
             progress.line(f"cast {cast.id} ({cast.spell_id}@{cast.version})")
             if not cast.is_terminal:
-                cast = client.casts.wait(cast.id, on_event=CastDisplay(progress).event)
+                try:
+                    cast = client.casts.wait(cast.id, on_event=CastDisplay(progress).event)
+                except KeyboardInterrupt:
+                    # Ctrl-C stops watching, not the cast: say so, and how to stop it too.
+                    sys.stderr.write(
+                        f"spell: stopped following {cast.id}; it goes on on the server "
+                        f"(spell casts cancel {cast.id} stops it)\n"
+                    )
+                    raise
         artifacts = client.casts.artifacts(cast.id).items
     links = [{**a.model_dump(), "url": absolute_url(server, a.url)} for a in artifacts]
     if as_json:
