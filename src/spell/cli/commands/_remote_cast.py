@@ -31,9 +31,6 @@ __all__ = [
     "result_text",
 ]
 
-# The input document is read whole before the server applies its own size limit to it.
-_READ_CAP_BYTES = 16 * 1024 * 1024
-
 
 def is_remote(spell_id: str, *, remote: bool, profile: str | None) -> bool:
     """Whether ``spell cast`` goes to the server (see the module's rule)."""
@@ -48,15 +45,24 @@ def is_remote(spell_id: str, *, remote: bool, profile: str | None) -> bool:
 
 
 def cast_input(params: tuple[str, ...], input_file: Path | None) -> Any:
-    """The input sent: ``--input``'s JSON document (any JSON; ``-`` reads stdin), ``-p`` on top of
-    an object, as for a local cast."""
-    from spell.runtimes.local.inputs import assemble_input
+    """The input sent: ``--input``'s JSON document (any JSON; ``-`` reads stdin), then each ``-p``
+    set on it as for a local cast (which needs the document to be an object)."""
+    from spell.kit.jsonpath import set_path
+    from spell.runtimes.local.inputs import parse_param
 
-    if input_file is None or params:
-        document: Path | None = input_file
-        if input_file is not None and str(input_file) == "-":
-            raise InvalidInput("--input - cannot be combined with -p on a remote cast")
-        return assemble_input(params, document, max_bytes=_READ_CAP_BYTES)
+    document: Any = {} if input_file is None else _read_document(input_file)
+    if params and not isinstance(document, dict):
+        raise InvalidInput(
+            "-p sets keys of an input object, but --input holds another JSON value",
+            hint="put the whole input in the --input file, or make it an object",
+        )
+    for pair in params:
+        key, value = parse_param(pair)
+        set_path(document, key, value)
+    return document
+
+
+def _read_document(input_file: Path) -> Any:
     try:
         raw = sys.stdin.buffer.read() if str(input_file) == "-" else input_file.read_bytes()
         return json.loads(raw.decode("utf-8"))
