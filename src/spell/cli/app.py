@@ -21,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     # caster
     "install": (
         f"{_C}.install:command",
-        "Install a spell from a folder, archive, git, registry or OCI.",
+        "Install a spell from a folder, archive, git, registry, OCI or a server.",
     ),
     "list": (f"{_C}.list:command", "List installed spells."),
     "inspect": (
@@ -34,7 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "cast": (
         f"{_C}.cast:command",
-        "Run an installed spell locally, with every guard the platform applies.",
+        "Run an installed spell locally, with every guard the platform applies (--remote: on a server).",
     ),
     "log": (f"{_C}.log:command", "Show the execution log of a local cast."),
     "get-output": (
