@@ -305,8 +305,9 @@ def _problem(case: Any, response: Any, forbidden: set[str]) -> str | None:
     except FailureGroup as exc:
         return "; ".join(f"{failure.title}: {failure.message}" for failure in exc.exceptions)
     sent = repr((case.path_parameters, case.query, case.body, case.headers))
-    leaked = sorted(s for s in forbidden if s in response.text and s not in sent)
-    return f"leaked {leaked}: {response.text[:500]}" if leaked else None
+    # Bytes, not text: an answer may be binary (a spell's archive), and must not leak either.
+    leaked = sorted(s for s in forbidden if s.encode() in response.content and s not in sent)
+    return f"leaked {leaked}: {response.content[:500]!r}" if leaked else None
 
 
 def _identity(case: Any, data: st.DataObject, world: World) -> tuple[dict[str, str], set[str]]:

@@ -57,6 +57,6 @@ def test_a_mentioned_command_exists_with_its_options(module: str, line: str) -> 
 
 
 def test_a_mention_of_a_missing_option_is_caught() -> None:
-    assert _resolve("spell cast --remote") == "no option ['--remote']"
-    assert _resolve("spell casts") == "no command 'casts'"
+    assert _resolve("spell cast --no-such-option") == "no option ['--no-such-option']"
+    assert _resolve("spell no-such-command") == "no command 'no-such-command'"
     assert _resolve("spell serve --processes N") is None

@@ -96,7 +96,7 @@ def test_an_expired_key_is_refused_and_nothing_is_written(live: LiveServer) -> N
 def test_an_unreachable_server_is_one_line_and_nothing_is_written() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     result = run_cli("login", "--server", url, "--api-key", "sk_live_x")
-    assert result.exit_code == 1
+    assert result.exit_code == 11
     first = result.stderr.splitlines()[0]
     assert first.startswith(f"error: cannot reach {url}")
     assert first.endswith("[SERVER_UNREACHABLE]")

@@ -16,12 +16,12 @@ from spell.bundle.digest import bundle_digest
 from spell.bundle.loaders import load_manifest
 from spell.bundle.manifest import SpellManifest
 from spell.bundle.provenance import SourceRecord
-from spell.bundle.sources import FetchContext, fetch
+from spell.bundle.sources import FetchContext, Fetched, fetch
 from spell.bundle.store import AddOutcome, LocalStore
 from spell.errors import PinMismatch
 from spell.kit.time import utcnow
 
-__all__ = ["SignatureCheck", "install"]
+__all__ = ["SignatureCheck", "install", "install_fetched"]
 
 SignatureCheck = Callable[[Path, SpellManifest], str]
 """Returns the signature status of a bundle folder: verified, unsigned, untrusted or invalid."""
@@ -38,24 +38,36 @@ def install(
     """Fetch ``source`` and add it to ``store``; a failure at any step leaves the store untouched."""
     with tempfile.TemporaryDirectory(prefix="spell-install-") as work:
         fetched = fetch(source, Path(work), ctx)
-        manifest = load_manifest(fetched.root)
-        digest = bundle_digest(fetched.root, manifest).text
-        if fetched.expected_digest and fetched.expected_digest.lower() != digest.lower():
-            raise PinMismatch(
-                f"registry digest mismatch: expected {fetched.expected_digest}, got {digest}",
-                details={"id": manifest.id, "expected": fetched.expected_digest, "actual": digest},
-            )
-        status = signature_check(fetched.root, manifest) if signature_check else None
-        record = SourceRecord(
-            kind=fetched.kind,
-            source=fetched.source,
-            installed_at=utcnow(),
-            ref=fetched.ref,
-            commit=fetched.commit,
-            image=fetched.image,
-            url=fetched.url,
-            registry=fetched.registry,
-            digest=digest,
-            signature=status,
+        return install_fetched(fetched, store, signature_check=signature_check, force=force)
+
+
+def install_fetched(
+    fetched: Fetched,
+    store: LocalStore,
+    *,
+    signature_check: SignatureCheck | None = None,
+    force: bool = False,
+) -> AddOutcome:
+    """Add a bundle an edge already fetched (a server download, say) exactly as ``install`` does:
+    manifest, recomputed digest against ``expected_digest``, signature status, atomic store add."""
+    manifest = load_manifest(fetched.root)
+    digest = bundle_digest(fetched.root, manifest).text
+    if fetched.expected_digest and fetched.expected_digest.lower() != digest.lower():
+        raise PinMismatch(
+            f"{fetched.kind} digest mismatch: expected {fetched.expected_digest}, got {digest}",
+            details={"id": manifest.id, "expected": fetched.expected_digest, "actual": digest},
         )
-        return store.add(fetched.root, manifest, record, force=force)
+    status = signature_check(fetched.root, manifest) if signature_check else None
+    record = SourceRecord(
+        kind=fetched.kind,
+        source=fetched.source,
+        installed_at=utcnow(),
+        ref=fetched.ref,
+        commit=fetched.commit,
+        image=fetched.image,
+        url=fetched.url,
+        registry=fetched.registry,
+        digest=digest,
+        signature=status,
+    )
+    return store.add(fetched.root, manifest, record, force=force)

@@ -21,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     # caster
     "install": (
         f"{_C}.install:command",
-        "Install a spell from a folder, archive, git, registry or OCI.",
+        "Install a spell from a folder, archive, git, registry, OCI or a server.",
     ),
     "list": (f"{_C}.list:command", "List installed spells."),
     "inspect": (
@@ -34,7 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "cast": (
         f"{_C}.cast:command",
-        "Run an installed spell locally, with every guard the platform applies.",
+        "Run an installed spell locally, with every guard the platform applies (--remote: on a server).",
     ),
     "log": (f"{_C}.log:command", "Show the execution log of a local cast."),
     "get-output": (
@@ -48,12 +48,21 @@ COMMANDS: dict[str, tuple[str, str]] = {
     # remote
     "login": (f"{_C}.login:command", "Log in to a Spell server and save the API key as a profile."),
     "logout": (f"{_C}.logout:command", "Forget a saved server profile."),
+    "publish": (
+        f"{_C}.publish:command",
+        "Publish a signed bundle to the server (registers its key if needed).",
+    ),
+    "casts": (f"{_C}.casts:group", "List, show, cancel, retry casts on the server; their logs (-f)."),
+    "artifacts": (f"{_C}.artifacts:group", "Download files casts produced on the server."),
+    "budget": (f"{_C}.budget:group", "Show and set your spending caps on the server."),
+    "usage": (f"{_C}.usage:command", "What your casts were charged on the server."),
+    "earnings": (f"{_C}.earnings:command", "Your earnings as a maker on the server."),
     # operator (server)
     "serve": (f"{_C}.serve:command", "Run the Spell server (REST API + worker pool); --demo seeds examples."),
     "db": (f"{_C}.db:group", "Migrate the platform database."),
     "admin": (f"{_C}.admin:group", "Create users, ban and unban (server side)."),
-    "keys": (f"{_C}.keys:group", "Create platform API keys (server side)."),
-    "ledger": (f"{_C}.ledger:group", "Verify the money ledger (server side)."),
+    "keys": (f"{_C}.keys:group", "Your API keys on the server; any user's on the server machine."),
+    "ledger": (f"{_C}.ledger:group", "Your ledger postings on the server; verify it on the server machine."),
     "audit": (f"{_C}.audit:group", "Verify the hash-chained audit log (server side)."),
     "completion": (f"{_C}.completion:command", "Print the shell completion script (bash, zsh or fish)."),
 }
@@ -105,6 +114,12 @@ def cli() -> None:
       spell trust add acme <public-key>   # on the caster's machine
       spell install ./my-spell
       spell cast acme/my-spell -p name=world
+
+    \b
+    Remote flow (a Spell server):
+      spell login --server https://spell.example.com
+      spell publish ./my-spell
+      spell cast acme/my-spell --remote -p name=world
 
     State lives in $SPELL_HOME (default ~/.spell). Add --json to data commands for scripts.
     """

@@ -20,6 +20,7 @@ from spell.errors import (
     PermissionDenied,
     QuotaError,
     RuntimeFailure,
+    ServerUnreachable,
     SpellError,
     VerificationError,
 )
@@ -36,6 +37,7 @@ EXIT_CODES: tuple[tuple[type[SpellError], int], ...] = (
     (AuthError, 8),
     (QuotaError, 9),
     (RuntimeFailure, 10),
+    (ServerUnreachable, 11),
 )
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document for scripts.")
@@ -65,6 +67,7 @@ def render_error(error: SpellError, *, as_json: bool) -> None:
         return
     colour = colour_enabled(sys.stderr)
     label = click.style("error:", fg="red", bold=True) if colour else "error:"
-    sys.stderr.write(f"{label} {error.message} [{error.code}]\n")
+    wait = f" (retry after {error.retry_after} s)" if error.retry_after is not None else ""
+    sys.stderr.write(f"{label} {error.message}{wait} [{error.code}]\n")
     if error.hint:
         sys.stderr.write(f"{click.style('hint:', fg='yellow') if colour else 'hint:'} {error.hint}\n")

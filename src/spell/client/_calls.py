@@ -31,6 +31,7 @@ from spell.client.models import (
     SpellList,
     SpellOut,
     UsageOut,
+    VersionArchive,
     VersionList,
     VersionOut,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "spell_update",
     "spells_page",
     "usage",
+    "version_archive",
     "version_yank",
     "versions_list",
 ]
@@ -133,6 +135,18 @@ def spell_update(spell_id: str, visibility: str) -> Call[SpellOut]:
 def versions_list(spell_id: str) -> Call[VersionList]:
     """``GET /v1/spells/{id}/versions``."""
     return model_call("GET", f"/v1/spells/{_seg(spell_id)}/versions", VersionList)
+
+
+def version_archive(spell_id: str, version: str) -> Call[VersionArchive]:
+    """``GET /v1/spells/{id}/versions/{v}/archive``: the canonical tar and its ``X-Spell-Digest``."""
+    path = f"/v1/spells/{_seg(spell_id)}/versions/{_seg(version)}/archive"
+    return Call(
+        "GET",
+        path,
+        lambda response: VersionArchive(
+            content=response.content, digest=response.headers.get("X-Spell-Digest")
+        ),
+    )
 
 
 def version_yank(spell_id: str, version: str, undo: bool) -> Call[VersionOut]:

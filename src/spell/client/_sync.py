@@ -36,6 +36,7 @@ from spell.client.models import (
     SpellDetail,
     SpellOut,
     UsageOut,
+    VersionArchive,
     VersionList,
     VersionOut,
 )
@@ -168,6 +169,10 @@ class Spells(_Resource):
     ) -> VersionOut:
         """Publish a signed bundle: archive bytes, a ``.tar`` file, or a bundle folder (packed here)."""
         return self._client.send(calls.publish(calls.archive_bytes(archive), visibility, tags))
+
+    def archive(self, spell_id: str, version: str) -> VersionArchive:
+        """A version's canonical archive as published, to install and verify locally."""
+        return self._client.send(calls.version_archive(spell_id, version))
 
     def set_visibility(self, spell_id: str, visibility: str) -> SpellOut:
         """Change who may see a spell."""

@@ -35,6 +35,7 @@ __all__ = [
     "SpellList",
     "SpellOut",
     "UsageOut",
+    "VersionArchive",
     "VersionList",
     "VersionOut",
     "WindowUsage",
@@ -103,6 +104,14 @@ class VersionOut(BaseModel):
     archive_size: int
     input_schema: dict[str, Any]
     created_at: str
+
+
+class VersionArchive(BaseModel):
+    """A version's canonical archive as published (signature included) and the digest the server
+    recorded for it (``X-Spell-Digest``)."""
+
+    content: bytes
+    digest: str | None
 
 
 class SpellOut(BaseModel):

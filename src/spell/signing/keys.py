@@ -22,6 +22,7 @@ __all__ = [
     "KeyPairFiles",
     "check_token",
     "generate_keypair",
+    "key_file_stem",
     "load_private_key",
     "public_key_from_b64url",
     "public_key_to_b64url",
@@ -54,6 +55,11 @@ def check_token(value: str, label: str) -> None:
         raise InvalidInput(f"{label} must not contain control characters", details={"field": label})
 
 
+def key_file_stem(publisher: str, key_id: str) -> str:
+    """The shared start of a key pair's two file names: ``<publisher>__<key_id>``, made safe."""
+    return f"{_UNSAFE_FILENAME_CHARS.sub('_', publisher)}__{_UNSAFE_FILENAME_CHARS.sub('_', key_id)}"
+
+
 def generate_keypair(
     publisher: str, *, key_id: str = "default", out_dir: Path, overwrite: bool = False
 ) -> KeyPairFiles:
@@ -65,7 +71,7 @@ def generate_keypair(
     check_token(publisher, "publisher")
     check_token(key_id, "key id")
     out = Path(out_dir)
-    stem = f"{_UNSAFE_FILENAME_CHARS.sub('_', publisher)}__{_UNSAFE_FILENAME_CHARS.sub('_', key_id)}"
+    stem = key_file_stem(publisher, key_id)
     private_path = out / f"{stem}.private.pem"
     public_path = out / f"{stem}.public.b64url.txt"
     if not overwrite and (private_path.exists() or public_path.exists()):

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from spell.cli.output import emit, json_option
+from spell.cli.profiles import profile_option
 
 __all__ = ["command"]
 
@@ -47,6 +48,8 @@ __all__ = ["command"]
     is_flag=True,
     help="Print the execution summary, and check and step progress on stderr.",
 )
+@click.option("--remote", is_flag=True, help="Cast on the server of your profile (see spell login).")
+@profile_option
 @json_option
 def command(
     spell_id: str,
@@ -59,6 +62,8 @@ def command(
     allow_unsigned: bool,
     require_signature: bool,
     verbose: bool,
+    remote: bool,
+    profile: str | None,
     as_json: bool,
 ) -> None:
     """Cast SPELL_ID on this machine and print its outputs.
@@ -84,15 +89,34 @@ def command(
     --json prints execution_id, outcome, output, outputs, usage, artifacts, stderr (a wasm
     spell's, capped) and the summary.
 
+    --remote casts on the server of your profile instead, following its progress live; so does
+    --profile NAME for a spell that is not installed here (an installed one is cast locally).
+    -p, --input (any JSON document; - reads stdin), --version and --json apply to it.
+
     \b
     Examples:
       spell cast samples/hello -p name=world
       spell cast samples/word-count --input text.json --json
       echo '{"text": "a b c"}' | spell cast samples/word-count --input -
       spell cast acme/deploy --dry-run
+      spell cast acme/hello --remote -p name=world
     """
     import os
     import sys
+
+    from spell.cli.commands._remote_cast import cast_remote, is_remote
+
+    if is_remote(spell_id, remote=remote, profile=profile):
+        cast_remote(
+            spell_id,
+            version=version,
+            params=params,
+            input_file=input_file,
+            profile=profile,
+            as_json=as_json,
+            dry_run=dry_run,
+        )
+        return
 
     from spell.cli.commands._local_cast import build_context, print_result, run_cast
     from spell.local import CastOptions

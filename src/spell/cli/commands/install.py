@@ -9,6 +9,7 @@ import click
 
 from spell.cli.console import activity
 from spell.cli.output import emit, json_option
+from spell.cli.profiles import profile_option
 
 __all__ = ["command"]
 
@@ -17,8 +18,9 @@ __all__ = ["command"]
 @click.argument("source")
 @click.option("--registry", "registry_name", help="Registry index to resolve registry: sources in.")
 @click.option("--force", is_flag=True, help="Replace an installed version whose digest differs.")
+@profile_option
 @json_option
-def command(source: str, registry_name: str | None, force: bool, as_json: bool) -> None:
+def command(source: str, registry_name: str | None, force: bool, profile: str | None, as_json: bool) -> None:
     """Install a spell from SOURCE into $SPELL_HOME/spells.
 
     \b
@@ -28,6 +30,7 @@ def command(source: str, registry_name: str | None, force: bool, as_json: bool) 
       https://host/repo.git#v1.0.0       a git remote and the branch or tag to take (required)
       registry:acme/hello[@1.2.0|@latest] an entry of the configured registry index
       oci:ghcr.io/acme/hello:1.2.0       the /spell folder of a container image (needs Docker)
+      server:acme/hello[@1.2.0]          a version on the server of --profile (see spell login)
 
     The digest is recomputed, registry commit/digest pins are enforced (which pins are required
     is set by SPELL_REGISTRY_REQUIRED_PINS: none, commit, digest or both — the default), and the
@@ -41,6 +44,12 @@ def command(source: str, registry_name: str | None, force: bool, as_json: bool) 
       spell install ./hello
       spell install registry:acme/hello --registry mirror --json
     """
+    if source.startswith("server:"):
+        from spell.cli.commands._remote_install import install_from_server
+
+        install_from_server(source, profile=profile, force=force, as_json=as_json)
+        return
+
     from spell.bundle.install import install
     from spell.bundle.manifest import SpellManifest
     from spell.bundle.sources import FetchContext
