@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from spell.errors import InvalidInput
-from spell.platform.button.service import ButtonService, read_buttons_file
+from spell.platform.button.service import read_buttons_file
 from spell.platform.server import Platform
 from tests.server_fixtures import Caller, publish, seed_maker, seed_user
 
@@ -121,7 +121,7 @@ async def test_operator_buttons_load_from_a_file_and_bad_entries_skip_only_thems
         {"id": "old", "spell_id": "acme/hello", "version": "0.0.1"},
     ]
     path.write_text(json.dumps({"buttons": entries}), encoding="utf-8")
-    service = ButtonService(platform.spells)
+    service = platform.buttons
     with platform.db.unit_of_work() as uow:
         report = service.load(uow, read_buttons_file(path))
     assert report["greet"] == "created"

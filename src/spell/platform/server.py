@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from spell.config.server import ServerSettings
+from spell.kit.clock import Clock, SystemClock
 from spell.kit.private_files import private_dir, private_file, write_private_text
 from spell.kit.time import utcnow
 from spell.models import Cast, CastStatus
@@ -25,6 +26,7 @@ from spell.platform.audit.hooks import install as install_audit_hooks
 from spell.platform.auth.service import AuthService
 from spell.platform.billing.provider import PaymentProvider, WalletOnly
 from spell.platform.billing.service import LedgerCastMoney
+from spell.platform.button.service import ButtonService
 from spell.platform.cast.hub import CancelTokens, CastHub
 from spell.platform.cast.money import CastMoney
 from spell.platform.cast.relay import CancelRelay
@@ -136,6 +138,7 @@ class Platform:
     runner: CastRunner
     secret: str
     webhook_secrets: WebhookSecretService
+    buttons: ButtonService
     payments: PaymentProvider = field(default_factory=WalletOnly)  # card processor; wallet-only default
     _started: bool = field(default=False, init=False)
     _sweeping: threading.Event = field(default_factory=threading.Event, init=False)
@@ -149,8 +152,10 @@ class Platform:
         money: CastMoney | None = None,
         queue: Queue | None = None,
         database: Database | None = None,
+        clock: Clock | None = None,
     ) -> Platform:
-        """Wire the services; ``runtimes``/``money``/``queue``/``database`` override the defaults."""
+        """Wire the services; ``runtimes``/``money``/``queue``/``database``/``clock`` replace defaults."""
+        clock = clock or SystemClock()
         install_audit_hooks()  # key, publisher-key, spell and ban changes land in the audit chain
         secret = resolve_secret(settings)
         db = database or Database(make_engine(settings.database_url))
@@ -164,9 +169,10 @@ class Platform:
                 runtimes=runtimes_allowed,
             ),
             cache_ms=settings.cache_ms,
+            clock=clock,
         )
         broker = queue or _queue_for(settings)
-        webhook_secrets = WebhookSecretService(secret)
+        webhook_secrets = WebhookSecretService(secret, clock=clock)
         casts = CastService(
             db,
             spells,
@@ -188,6 +194,7 @@ class Platform:
             secret,
             ttl=timedelta(seconds=settings.artifact_ttl_seconds),
             url_ttl=timedelta(seconds=settings.artifact_url_ttl_seconds),
+            clock=clock,
         )
         casts.webhooks = WebhookSender(egress=casts.policy.webhook_egress)
         chosen = runtimes if runtimes is not None else default_runtimes(settings)
@@ -202,6 +209,7 @@ class Platform:
             secret,
             rotation_grace=timedelta(seconds=settings.key_rotation_grace_seconds),
             cache_ms=settings.cache_ms,
+            clock=clock,
         )
         return cls(
             settings=settings,
@@ -214,6 +222,7 @@ class Platform:
             runner=runner,
             secret=secret,
             webhook_secrets=webhook_secrets,
+            buttons=ButtonService(spells, clock=clock),
         )
 
     def share_with_siblings(self, *, relay_cancels: bool) -> None:

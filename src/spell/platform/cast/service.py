@@ -19,7 +19,15 @@ from spell.errors import Conflict, InvalidInput, PolicyViolation
 from spell.kit.canonical_json import canonical_sha256
 from spell.kit.ids import new_id
 from spell.kit.time import utcnow
-from spell.models import RETRYABLE_STATUSES, TERMINAL_STATUSES, Cast, CastStatus, Spell, SpellVersion
+from spell.models import (
+    RETRYABLE_STATUSES,
+    TERMINAL_STATUSES,
+    Cast,
+    CastEvent,
+    CastStatus,
+    Spell,
+    SpellVersion,
+)
 from spell.platform.auth.schemas import Principal
 from spell.platform.cast.errors import AlreadyTerminal, IdempotencyConflict, NotRetryable, SpellSuspended
 from spell.platform.cast.hub import CancelTokens, CastHub
@@ -340,13 +348,13 @@ class CastService:
         """Post the cast's current state to its webhook (in the background)."""
         if self.webhooks is None:
             return
-        from spell.platform.cast.schemas import cast_out
+        from spell.platform.cast.schemas import CastOut
 
         with self.db.unit_of_work(write=False) as uow:
             cast = uow.session.get(Cast, cast_id)
             if cast is None:
                 return
-            payload, tenant_id = cast_out(cast), cast.tenant_id
+            payload, tenant_id = CastOut.from_row(cast).model_dump(mode="json"), cast.tenant_id
             secrets = self.webhook_secrets.signing_secrets(uow, tenant_id)
         if secrets is None:  # the tenant's first delivery: its secret is made now
             with self.db.unit_of_work() as uow:
@@ -393,12 +401,8 @@ class CastService:
             uow.session.flush()
             return new
 
-    def events_after(
-        self, principal: Principal, cast_id: str, after: int
-    ) -> tuple[Cast, list[dict[str, Any]]]:
+    def events_after(self, principal: Principal, cast_id: str, after: int) -> tuple[Cast, list[CastEvent]]:
         """The cast and its events with ``seq > after``."""
-        from spell.platform.cast.schemas import event_out
-
         with self.db.unit_of_work(write=False) as uow:
             cast = self.repo.get_for_tenant(uow, principal.tenant_id, cast_id)
-            return cast, [event_out(e) for e in self.repo.events_after(uow, cast_id, after)]
+            return cast, self.repo.events_after(uow, cast_id, after)
