@@ -42,26 +42,27 @@ class CastOut(BaseModel):
     @classmethod
     def from_row(cls, cast: Cast, *, replay: bool = False) -> CastOut:
         """A cast row (``idempotent_replay`` is true only on a creation that replayed an earlier one)."""
-        # Built without validation: every field comes from a typed row, and this runs on every cast.
-        return cls.model_construct(
-            id=cast.id,
-            spell_id=cast.spell_id,
-            version=cast.version,
-            spell_digest=cast.spell_digest,
-            button_id=cast.button_id,
-            status=cast.status,
-            input_digest=cast.input_digest,
-            output=cast.output,
-            usage=cast.usage,
-            error=CastError.model_construct(code=cast.error_code, message=cast.error_message)
-            if cast.error_code
-            else None,
-            retry_of=cast.retry_of,
-            retried_by=cast.retried_by,
-            created_at=to_rfc3339(cast.created_at),
-            started_at=to_rfc3339_or_none(cast.started_at),
-            finished_at=to_rfc3339_or_none(cast.finished_at),
-            idempotent_replay=replay,
+        return cls.model_validate(
+            {
+                "id": cast.id,
+                "spell_id": cast.spell_id,
+                "version": cast.version,
+                "spell_digest": cast.spell_digest,
+                "button_id": cast.button_id,
+                "status": cast.status,
+                "input_digest": cast.input_digest,
+                "output": cast.output,
+                "usage": cast.usage,
+                "error": {"code": cast.error_code, "message": cast.error_message}
+                if cast.error_code
+                else None,
+                "retry_of": cast.retry_of,
+                "retried_by": cast.retried_by,
+                "created_at": to_rfc3339(cast.created_at),
+                "started_at": to_rfc3339_or_none(cast.started_at),
+                "finished_at": to_rfc3339_or_none(cast.finished_at),
+                "idempotent_replay": replay,
+            }
         )
 
 
