@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 
 from spell.api import create_app
 from spell.config.server import ServerSettings
+from spell.kit.clock import Clock
 from spell.models import Base
 from spell.platform.server import Platform
 from spell.runtimes.base import Runtime
@@ -121,7 +122,14 @@ def platform(
     server_settings: ServerSettings, database: Database, runtimes: dict[str, Runtime]
 ) -> Iterator[Platform]:
     """A started platform (worker pool running) over the test database."""
-    built = Platform.build(server_settings, runtimes=runtimes, database=database)
+    yield from started_platform(server_settings, database, runtimes)
+
+
+def started_platform(
+    settings: ServerSettings, database: Database, runtimes: dict[str, Runtime], *, clock: Clock | None = None
+) -> Iterator[Platform]:
+    """A platform started for one test and stopped after it; ``clock`` replaces the system's."""
+    built = Platform.build(settings, runtimes=runtimes, database=database, clock=clock)
     built.start()
     yield built
     built.stop()  # the workers and the sweep thread
