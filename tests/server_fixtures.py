@@ -19,7 +19,8 @@ from sqlalchemy import create_engine, text
 
 from spell.api import create_app
 from spell.config.server import ServerSettings
-from spell.kit.clock import Clock
+from spell.kit.clock import Clock, FakeClock
+from spell.kit.time import utcnow
 from spell.models import Base
 from spell.platform.server import Platform
 from spell.runtimes.base import Runtime
@@ -123,6 +124,20 @@ def platform(
 ) -> Iterator[Platform]:
     """A started platform (worker pool running) over the test database."""
     yield from started_platform(server_settings, database, runtimes)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock standing at the real time until a test advances it."""
+    return FakeClock(utcnow())
+
+
+@pytest.fixture(name="platform")
+def platform_on_fake_clock(
+    server_settings: ServerSettings, database: Database, runtimes: dict[str, Runtime], clock: FakeClock
+) -> Iterator[Platform]:
+    """``platform`` on the fake ``clock``: a test module that imports this runs on that clock."""
+    yield from started_platform(server_settings, database, runtimes, clock=clock)
 
 
 def started_platform(

@@ -5,7 +5,6 @@ The platform's clock is a fake one that moves only when a test advances it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -20,25 +19,14 @@ from spell.kit.clock import FakeClock
 from spell.kit.time import utcnow
 from spell.models import ApiKey
 from spell.platform.server import Platform
-from spell.runtimes.base import Runtime
-from spell.storage.session import Database
-from tests.server_fixtures import Caller, publish, seed_maker, seed_user, started_platform
+from tests import server_fixtures
+from tests.server_fixtures import Caller, publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """The platform's clock, standing at the real time until advanced."""
-    return FakeClock(utcnow())
-
-
-@pytest.fixture
-def platform(
-    server_settings: ServerSettings, database: Database, runtimes: dict[str, Runtime], clock: FakeClock
-) -> Iterator[Platform]:
-    """The test platform on the fake clock."""
-    yield from started_platform(server_settings, database, runtimes, clock=clock)
+# This module's platform runs on a fake clock that only the tests move.
+clock = server_fixtures.clock
+platform = server_fixtures.platform_on_fake_clock
 
 
 def _cast(caller: Caller, key: str) -> dict[str, str]:

@@ -24,17 +24,20 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from spell.config.server import ServerSettings
 from spell.errors import EgressDenied, InvalidInput
 from spell.kit.clock import FakeClock
-from spell.kit.time import parse_rfc3339, utcnow
+from spell.kit.time import parse_rfc3339
 from spell.models import AuditRecord, WebhookSecret
 from spell.platform.server import Platform
 from spell.platform.webhook.secret import WebhookSecretService
 from spell.platform.webhook.service import WebhookSender, check_webhook_url, redact_url
 from spell.runtimes.egress import EgressPolicy
-from spell.runtimes.base import Runtime
-from spell.storage.session import Database
-from tests.server_fixtures import Caller, publish, seed_maker, seed_user, started_platform
+from tests import server_fixtures
+from tests.server_fixtures import Caller, publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
+
+# This module's platform runs on a fake clock that only the tests move.
+clock = server_fixtures.clock
+platform = server_fixtures.platform_on_fake_clock
 
 OPEN = EgressPolicy.unsafe_private_allowed()  # the receivers of these tests listen on 127.0.0.1
 _SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
@@ -88,20 +91,6 @@ def server_settings(tmp_path: Path, database_url: str) -> ServerSettings:
         workers=2,
         allow_private_webhooks=True,
     )
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """The platform's clock, standing at the real time until advanced."""
-    return FakeClock(utcnow())
-
-
-@pytest.fixture
-def platform(
-    server_settings: ServerSettings, database: Database, runtimes: dict[str, Runtime], clock: FakeClock
-) -> Iterator[Platform]:
-    """The test platform on the fake clock."""
-    yield from started_platform(server_settings, database, runtimes, clock=clock)
 
 
 async def _cast_with_hook(
