@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
@@ -16,7 +17,15 @@ from spell.platform.ratelimit.errors import CastRateLimited
 from spell.platform.ratelimit.limiter import RateLimiter
 from spell.platform.server import Platform
 
-__all__ = ["CurrentPlatform", "CurrentPrincipal", "blocking", "get_platform", "get_principal"]
+__all__ = [
+    "CastCall",
+    "CastingCall",
+    "CurrentPlatform",
+    "CurrentPrincipal",
+    "blocking",
+    "get_platform",
+    "get_principal",
+]
 
 T = TypeVar("T")
 
@@ -88,3 +97,30 @@ async def get_cast_principal(request: Request) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 CastingPrincipal = Annotated[Principal, Depends(get_cast_principal)]
 CurrentPlatform = Annotated[Platform, Depends(get_platform)]
+
+
+@dataclass(frozen=True)
+class CastCall:
+    """What a route that starts a cast reads besides its body: the request, the counted principal, the
+    platform, and the ``Idempotency-Key`` and ``Prefer`` headers."""
+
+    http: Request
+    principal: Principal
+    platform: Platform
+    idempotency_key: str | None
+    prefer: str | None
+
+
+async def get_cast_call(
+    http: Request,
+    principal: CastingPrincipal,
+    platform: CurrentPlatform,
+    # Checked by the cast service (which says how to fix a missing key), and documented by each route.
+    idempotency_key: Annotated[str | None, Header(include_in_schema=False)] = None,
+    prefer: str | None = Header(default=None),
+) -> CastCall:
+    """The parts of a cast-starting request, read once."""
+    return CastCall(http, principal, platform, idempotency_key, prefer)
+
+
+CastingCall = Annotated[CastCall, Depends(get_cast_call)]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from spell.api.deps import CastingPrincipal, CurrentPlatform, CurrentPrincipal, blocking
-from spell.api.routes.casts import CAST_RESPONSES, IDEMPOTENCY_KEY_DOC, IdempotencyKey, start_cast
+from spell.api.deps import CastingCall, CurrentPlatform, CurrentPrincipal, blocking
+from spell.api.routes.casts import CAST_RESPONSES, IDEMPOTENCY_KEY_DOC, start_cast
 from spell.api.routing import GuardedRoute
 from spell.api.schemas import Deleted
 from spell.platform.auth.schemas import Principal
@@ -45,18 +45,12 @@ def delete_button(button_id: str, principal: CurrentPrincipal, platform: Current
     responses=CAST_RESPONSES,
     openapi_extra=IDEMPOTENCY_KEY_DOC,
 )
-async def press_button(
-    button_id: str,
-    body: PressBody,
-    http: Request,
-    principal: CastingPrincipal,
-    platform: CurrentPlatform,
-    idempotency_key: IdempotencyKey = None,
-    prefer: str | None = Header(default=None),
-) -> JSONResponse:
+async def press_button(button_id: str, body: PressBody, call: CastingCall) -> JSONResponse:
     """Cast the button's fixed spell@version (same idempotency and ``Prefer: wait`` rules as casting)."""
-    request = await blocking(_pressed, platform, principal, button_id, body)
-    return await start_cast(http, platform, principal, request, idempotency_key, prefer)
+    request = await blocking(_pressed, call.platform, call.principal, button_id, body)
+    return await start_cast(
+        call.http, call.platform, call.principal, request, call.idempotency_key, call.prefer
+    )
 
 
 def _pressed(platform: Platform, principal: Principal, button_id: str, body: PressBody) -> CastRequestBody:

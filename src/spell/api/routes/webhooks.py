@@ -19,11 +19,11 @@ def get_webhook_secret(principal: CurrentPrincipal, platform: CurrentPlatform) -
     (Standard Webhooks), so any stock verifier checks it. Needs the ``keys:manage`` scope.
     """
     with platform.db.unit_of_work() as uow:
-        return WebhookSecretOut.from_secret(platform.webhook_secrets.show(uow, principal))
+        return WebhookSecretOut.from_row(platform.webhook_secrets.show(uow, principal))
 
 
 @router.post("/v1/webhooks/secret/rotate", response_model=WebhookSecretOut)
 def rotate_webhook_secret(principal: CurrentPrincipal, platform: CurrentPlatform) -> WebhookSecretOut:
     """Replace your tenant's webhook secret; the previous one also signs until ``previous_valid_until``."""
     with platform.db.unit_of_work() as uow:
-        return WebhookSecretOut.from_secret(platform.webhook_secrets.rotate(uow, principal))
+        return WebhookSecretOut.from_row(platform.webhook_secrets.rotate(uow, principal))

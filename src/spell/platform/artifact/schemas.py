@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from spell.kit.time import to_rfc3339
+from spell.kit.wire import Rfc3339
 from spell.platform.artifact.service import SignedArtifact
 
 __all__ = ["ArtifactList", "ArtifactOut"]
@@ -18,22 +18,14 @@ class ArtifactOut(BaseModel):
     sha256: str
     size: int
     media_type: str
-    expires_at: str
+    expires_at: Rfc3339
     url: str
 
     @classmethod
     def from_signed(cls, signed: SignedArtifact) -> ArtifactOut:
         """An artifact row and its signed URL."""
         row = signed.artifact
-        return cls(
-            id=row.id,
-            name=row.name,
-            sha256=row.sha256,
-            size=row.size,
-            media_type=row.media_type,
-            expires_at=to_rfc3339(row.expires_at),
-            url=signed.url,
-        )
+        return cls(**{name: getattr(row, name) for name in cls.model_fields if name != "url"}, url=signed.url)
 
 
 class ArtifactList(BaseModel):

@@ -4,12 +4,11 @@ users, tenants, keys and bans."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
 from spell.errors import PermissionDenied
-from spell.kit.time import to_rfc3339, to_rfc3339_or_none
+from spell.kit.wire import Rfc3339, Rfc3339OrNone, RowModel
 from spell.models import ApiKey, Tenant, User
 from spell.platform.auth.errors import RoleRequired
 
@@ -141,7 +140,7 @@ class MemberOut(BaseModel):
     email: str | None
     roles: list[str]
     banned: bool
-    joined_at: str
+    joined_at: Rfc3339
 
     @classmethod
     def from_row(cls, user: User) -> MemberOut:
@@ -151,7 +150,7 @@ class MemberOut(BaseModel):
             email=user.email,
             roles=list(user.roles),
             banned=user.is_banned,
-            joined_at=to_rfc3339(user.created_at),
+            joined_at=user.created_at,
         )
 
 
@@ -160,7 +159,7 @@ class TenantOut(BaseModel):
 
     id: str
     name: str
-    created_at: str
+    created_at: Rfc3339
     members: list[MemberOut]
 
     @classmethod
@@ -169,7 +168,7 @@ class TenantOut(BaseModel):
         return cls(
             id=tenant.id,
             name=tenant.name,
-            created_at=to_rfc3339(tenant.created_at),
+            created_at=tenant.created_at,
             members=[MemberOut.from_row(user) for user in members],
         )
 
@@ -183,23 +182,18 @@ class KeyCreate(BaseModel):
     test: bool = Field(default=False, strict=True)  # JSON true or false: 1 or "yes" is refused
 
 
-class KeyOut(BaseModel):
+class KeyOut(RowModel):
     """An API key without its secret."""
 
     id: str
     name: str
     prefix: str
     scopes: list[str]
-    created_at: str
-    expires_at: str | None
-    revoked_at: str | None
-    last_used_at: str | None
+    created_at: Rfc3339
+    expires_at: Rfc3339OrNone
+    revoked_at: Rfc3339OrNone
+    last_used_at: Rfc3339OrNone
     rotated_to: str | None
-
-    @classmethod
-    def from_row(cls, key: ApiKey) -> KeyOut:
-        """A key row, without its secret (only its hash is stored anyway)."""
-        return cls(**_key_fields(key))
 
 
 class KeyCreated(KeyOut):
@@ -210,7 +204,7 @@ class KeyCreated(KeyOut):
     @classmethod
     def from_created(cls, key: ApiKey, token: str) -> KeyCreated:
         """A key just made and its secret."""
-        return cls(**_key_fields(key), token=token)
+        return cls(**KeyOut.from_row(key).model_dump(), token=token)
 
 
 class KeyList(BaseModel):
@@ -237,17 +231,3 @@ class BanOut(BaseModel):
     def from_row(cls, user: User) -> BanOut:
         """A user's ban state as its row holds it."""
         return cls(user_id=user.id, is_banned=user.is_banned, reason=user.ban_reason)
-
-
-def _key_fields(key: ApiKey) -> dict[str, Any]:
-    return {
-        "id": key.id,
-        "name": key.name,
-        "prefix": key.prefix,
-        "scopes": list(key.scopes),
-        "created_at": to_rfc3339(key.created_at),
-        "expires_at": to_rfc3339_or_none(key.expires_at),
-        "revoked_at": to_rfc3339_or_none(key.revoked_at),
-        "last_used_at": to_rfc3339_or_none(key.last_used_at),
-        "rotated_to": key.rotated_to,
-    }

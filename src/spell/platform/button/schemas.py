@@ -7,8 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from spell.kit.time import to_rfc3339
-from spell.models import Button
+from spell.kit.wire import Rfc3339, RowModel
 
 __all__ = ["ButtonBody", "ButtonCreate", "ButtonList", "ButtonOut", "PressBody"]
 
@@ -62,7 +61,7 @@ class PressBody(BaseModel):
     confirm: bool = Field(default=False, strict=True)
 
 
-class ButtonOut(BaseModel):
+class ButtonOut(RowModel):
     """A button."""
 
     id: str
@@ -73,22 +72,7 @@ class ButtonOut(BaseModel):
     allowed_tenants: list[str]
     require_signature: bool
     require_confirmation: bool
-    created_at: str
-
-    @classmethod
-    def from_row(cls, button: Button) -> ButtonOut:
-        """A button row."""
-        return cls(
-            id=button.id,
-            spell_id=button.spell_id,
-            version=button.version,
-            label=button.label,
-            allowed_roles=list(button.allowed_roles),
-            allowed_tenants=list(button.allowed_tenants),
-            require_signature=button.require_signature,
-            require_confirmation=button.require_confirmation,
-            created_at=to_rfc3339(button.created_at),
-        )
+    created_at: Rfc3339
 
 
 class ButtonList(BaseModel):

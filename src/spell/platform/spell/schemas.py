@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from spell.kit.time import to_rfc3339
+from spell.kit.wire import Rfc3339, Rfc3339OrNone, RowModel
 from spell.models import PublisherKey, Spell, SpellVersion
 
 __all__ = [
@@ -35,13 +35,13 @@ class PublisherKeyOut(BaseModel):
 
     publisher: str
     key_id: str
-    created_at: str | None = None
+    created_at: Rfc3339OrNone = None
     revoked: bool = False
 
     @classmethod
     def registered(cls, row: PublisherKey) -> PublisherKeyOut:
         """A key just registered."""
-        return cls(publisher=row.publisher, key_id=row.key_id, created_at=to_rfc3339(row.created_at))
+        return cls(publisher=row.publisher, key_id=row.key_id, created_at=row.created_at)
 
     @classmethod
     def revoked_row(cls, row: PublisherKey) -> PublisherKeyOut:
@@ -61,7 +61,7 @@ class SuspendBody(BaseModel):
     reason: str | None = Field(default=None, max_length=500)
 
 
-class VersionOut(BaseModel):
+class VersionOut(RowModel):
     """One immutable version of a spell."""
 
     spell_id: str
@@ -72,25 +72,10 @@ class VersionOut(BaseModel):
     is_yanked: bool
     archive_size: int
     input_schema: dict[str, Any]
-    created_at: str
-
-    @classmethod
-    def from_row(cls, version: SpellVersion) -> VersionOut:
-        """A version row."""
-        return cls(
-            spell_id=version.spell_id,
-            version=version.version,
-            digest=version.digest,
-            execution=version.execution,
-            signer_key_id=version.signer_key_id,
-            is_yanked=version.is_yanked,
-            archive_size=version.archive_size,
-            input_schema=version.input_schema,
-            created_at=to_rfc3339(version.created_at),
-        )
+    created_at: Rfc3339
 
 
-class SpellOut(BaseModel):
+class SpellOut(RowModel):
     """A spell in the grimoire."""
 
     id: str
@@ -103,13 +88,8 @@ class SpellOut(BaseModel):
     latest_version: str
     price_amount: int
     cast_count: int
-    created_at: str
-    updated_at: str
-
-    @classmethod
-    def from_row(cls, spell: Spell) -> SpellOut:
-        """A spell row."""
-        return cls(**_spell_fields(spell))
+    created_at: Rfc3339
+    updated_at: Rfc3339
 
 
 class SuspensionOut(BaseModel):
@@ -133,7 +113,7 @@ class SpellDetail(SpellOut):
     @classmethod
     def from_rows(cls, spell: Spell, latest: SpellVersion) -> SpellDetail:
         """A spell row and its latest version's row."""
-        return cls(**_spell_fields(spell), latest=VersionOut.from_row(latest))
+        return cls(**SpellOut.from_row(spell).model_dump(), latest=VersionOut.from_row(latest))
 
 
 class SpellList(BaseModel):
@@ -147,20 +127,3 @@ class VersionList(BaseModel):
     """Every version of a spell, newest first."""
 
     items: list[VersionOut]
-
-
-def _spell_fields(spell: Spell) -> dict[str, Any]:
-    return {
-        "id": spell.id,
-        "publisher": spell.publisher,
-        "name": spell.name,
-        "summary": spell.summary,
-        "tags": list(spell.tags),
-        "visibility": spell.visibility,
-        "is_suspended": spell.is_suspended,
-        "latest_version": spell.latest_version,
-        "price_amount": spell.price_amount,
-        "cast_count": spell.cast_count,
-        "created_at": to_rfc3339(spell.created_at),
-        "updated_at": to_rfc3339(spell.updated_at),
-    }
