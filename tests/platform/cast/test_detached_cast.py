@@ -21,6 +21,7 @@ def test_a_detached_cast_reads_its_values_and_renders_like_a_loaded_one() -> Non
             "spell_digest": "sha256:x",
             "status": "succeeded",
             "input": {"name": "a"},
+            "input_digest": "sha256:y",
             "output": {"greeting": "hello"},
             "created_at": now,
             "started_at": now,
