@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from spell.platform.button.service import ButtonService, read_buttons_file
+from spell.platform.button.service import read_buttons_file
 from spell.platform.server import Platform
 from tests.fixtures.server import Caller, publish, seed_maker, seed_user
 
@@ -120,7 +120,7 @@ async def test_operator_buttons_load_from_a_file_and_bad_entries_skip_only_thems
         {"id": "old", "spell_id": "acme/hello", "version": "0.0.1"},
     ]
     path.write_text(json.dumps({"buttons": entries}), encoding="utf-8")
-    service = ButtonService(platform.spells)
+    service = platform.buttons
     with platform.db.unit_of_work() as uow:
         report = service.load(uow, read_buttons_file(path))
     assert report["greet"] == "created"

@@ -7,12 +7,18 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from spell.kit.time import utcnow
+from spell.kit.clock import FakeClock
+from spell.kit.time import to_rfc3339, utcnow
 from spell.models import ApiKey
 from spell.platform.server import Platform
+from tests.fixtures import clock as clock_fixtures
 from tests.fixtures.server import seed_user
 
 pytestmark = pytest.mark.anyio
+
+# This module's platform runs on a fake clock that only the tests move.
+clock = clock_fixtures.clock
+platform = clock_fixtures.platform
 
 PUBLISHER_KEY = {"key_id": "k1", "public_key": "MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE"}
 
@@ -92,6 +98,36 @@ async def test_rotation_gives_a_new_key_and_keeps_the_old_one_for_the_grace_peri
     keys = {k["id"]: k for k in (await client.get("/v1/keys", headers=caller.headers)).json()["items"]}
     assert keys[created["id"]]["rotated_to"] == rotated.json()["id"]
     assert keys[created["id"]]["expires_at"] is not None
+
+
+async def test_a_rotated_key_works_until_the_grace_period_ends_and_the_new_one_after(
+    client: httpx.AsyncClient, platform: Platform, clock: FakeClock
+) -> None:
+    caller = seed_user(platform, "a@example.com", ["caster"])
+    created = (await client.post("/v1/keys", headers=caller.headers, json={})).json()
+    rotated = (await client.post(f"/v1/keys/{created['id']}/rotate", headers=caller.headers)).json()
+    old, new = ({"Authorization": f"Bearer {key['token']}"} for key in (created, rotated))
+    clock.advance(platform.settings.key_rotation_grace_seconds - 0.001)
+    assert (await client.get("/v1/me", headers=old)).status_code == 200
+    clock.advance(0.001)
+    refused = await client.get("/v1/me", headers=old)
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "UNAUTHORIZED"
+    assert (await client.get("/v1/me", headers=new)).json()["key_id"] == rotated["id"]
+
+
+async def test_a_key_made_with_an_expiry_works_until_then(
+    client: httpx.AsyncClient, platform: Platform, clock: FakeClock
+) -> None:
+    caller = seed_user(platform, "a@example.com", ["caster"])
+    expires = to_rfc3339(clock.now() + timedelta(hours=1))
+    created = (await client.post("/v1/keys", headers=caller.headers, json={"expires_at": expires})).json()
+    assert created["expires_at"] == expires
+    headers = {"Authorization": f"Bearer {created['token']}"}
+    clock.advance(3600 - 1)
+    assert (await client.get("/v1/me", headers=headers)).status_code == 200
+    clock.advance(1)
+    assert (await client.get("/v1/me", headers=headers)).status_code == 401
 
 
 async def test_another_users_key_is_not_found(client: httpx.AsyncClient, platform: Platform) -> None:

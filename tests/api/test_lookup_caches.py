@@ -1,8 +1,10 @@
-"""Key and spell lookups served from memory: changes made here are seen at once, others within the TTL."""
+"""Key and spell lookups served from memory: changes made here are seen at once, others within the TTL.
+
+The platform's clock is a fake one that moves only when a test advances it.
+"""
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -13,12 +15,18 @@ from sqlalchemy import update
 
 from spell.api.app import create_app
 from spell.config.server import ServerSettings
+from spell.kit.clock import FakeClock
 from spell.kit.time import utcnow
 from spell.models import ApiKey
 from spell.platform.server import Platform
+from tests.fixtures import clock as clock_fixtures
 from tests.fixtures.server import Caller, publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
+
+# This module's platform runs on a fake clock that only the tests move.
+clock = clock_fixtures.clock
+platform = clock_fixtures.platform
 
 
 def _cast(caller: Caller, key: str) -> dict[str, str]:
@@ -56,7 +64,7 @@ async def test_a_ban_applies_at_once_to_a_cached_key(client: httpx.AsyncClient, 
 
 
 async def test_a_change_made_by_another_process_is_seen_within_the_cache_time(
-    client: httpx.AsyncClient, platform: Platform
+    client: httpx.AsyncClient, platform: Platform, clock: FakeClock
 ) -> None:
     caller = seed_user(platform, "someone@example.com", ["caster"])
     assert (await client.get("/v1/me", headers=caller.headers)).status_code == 200
@@ -66,7 +74,9 @@ async def test_a_change_made_by_another_process_is_seen_within_the_cache_time(
             update(ApiKey).where(ApiKey.user_id == caller.user_id).values(revoked_at=utcnow())
         )
     assert (await client.get("/v1/me", headers=caller.headers)).status_code == 200  # still cached
-    time.sleep(platform.settings.cache_ms / 1000 + 0.05)
+    clock.advance(platform.settings.cache_ms / 1000 - 0.001)
+    assert (await client.get("/v1/me", headers=caller.headers)).status_code == 200  # not yet expired
+    clock.advance(0.002)
     assert (await client.get("/v1/me", headers=caller.headers)).status_code == 401
 
 
@@ -89,18 +99,21 @@ async def test_with_the_cache_off_every_request_reads_the_key(
         assert (await http.get("/v1/me", headers=caller.headers)).status_code == 401
 
 
-async def test_a_cached_key_that_expires_is_refused(client: httpx.AsyncClient, platform: Platform) -> None:
+async def test_a_cached_key_that_expires_is_refused(
+    client: httpx.AsyncClient, platform: Platform, clock: FakeClock
+) -> None:
     caller = seed_user(platform, "someone@example.com", ["caster"])
-    # Creating a key refuses an expiry in the past, so give the key one that ends very soon.
+    # Creating a key refuses an expiry in the past, so give the key one that ends very soon (before
+    # its first use: nothing is cached yet).
     with platform.db.unit_of_work() as uow:
         uow.session.execute(
             update(ApiKey)
             .where(ApiKey.user_id == caller.user_id)
-            .values(expires_at=utcnow() + timedelta(milliseconds=1500))
+            .values(expires_at=clock.now() + timedelta(milliseconds=1500))
         )
     assert (await client.get("/v1/me", headers=caller.headers)).status_code == 200
     assert platform.auth.cached_principal(caller.token) is not None
-    time.sleep(1.55)
+    clock.advance(1.5)
     assert platform.auth.cached_principal(caller.token) is None
     refused = await client.get("/v1/me", headers=caller.headers)
     assert refused.status_code == 401

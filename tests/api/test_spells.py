@@ -10,7 +10,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState
 
+from spell.errors import SpellError
+from spell.models import Spell
 from spell.platform.server import Platform
 from tests.fixtures.bundles import archive_of, host_bundle, new_publisher, wasm_bundle
 from tests.fixtures.server import publish, seed_maker, seed_user
@@ -326,6 +330,38 @@ async def test_concurrent_publishes_of_one_version_all_succeed_with_one_digest(
     )
     assert [r.status_code for r in responses] == [201] * 5, [r.text for r in responses]
     assert len({r.json()["digest"] for r in responses}) == 1
+    versions = (await client.get("/v1/spells/acme/hello/versions", headers=maker.headers)).json()["items"]
+    assert len(versions) == 1
+
+
+@pytest.mark.parametrize("other_digest", [False, True], ids=["same-bundle", "other-bundle"])
+async def test_a_publish_that_loses_the_race_for_its_version_answers_as_a_republish(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, database_url: str, other_digest: bool
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite queues writers: two publishes never insert at once")
+    maker = await seed_maker(client, platform)
+    mine = archive_of(wasm_bundle(tmp_path / "a", "acme/hello", signer=maker.publisher))
+    theirs = archive_of(wasm_bundle(tmp_path / "b", "acme/hello", signer=maker.publisher, timeout_ms=9_000))
+    with platform.db.unit_of_work(write=False) as uow:
+        principal = platform.auth.authenticate_key(uow, maker.token)
+    winner: list[str] = []
+
+    def publish_first(state: ORMExecuteState) -> None:
+        # After this publish found no such version and before it writes one (it loads the spell
+        # between the two), another publish commits the version.
+        if not winner and state.is_select and any(m.class_ is Spell for m in state.all_mappers):
+            with platform.db.unit_of_work() as other:
+                winner.append(platform.spells.publish(other, principal, theirs if other_digest else mine).id)
+
+    with platform.db.unit_of_work() as uow:
+        event.listen(uow.session, "do_orm_execute", publish_first)
+        if other_digest:
+            with pytest.raises(SpellError) as lost:
+                platform.spells.publish(uow, principal, mine)
+            assert lost.value.code == "ALREADY_EXISTS"
+        else:
+            assert platform.spells.publish(uow, principal, mine).id == winner[0]
     versions = (await client.get("/v1/spells/acme/hello/versions", headers=maker.headers)).json()["items"]
     assert len(versions) == 1
 

@@ -18,14 +18,21 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from spell.config.server import ServerSettings
+from spell.kit.clock import FakeClock
+from spell.kit.time import parse_rfc3339
 from spell.models import AuditRecord, WebhookSecret
 from spell.platform.server import Platform
 from spell.platform.webhook.secret import WebhookSecretService
 from spell.runtimes.egress import EgressPolicy
 from tests.fakes.webhook_receiver import Receiver
+from tests.fixtures import clock as clock_fixtures
 from tests.fixtures.server import Caller, publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
+
+# This module's platform runs on a fake clock that only the tests move.
+clock = clock_fixtures.clock
+platform = clock_fixtures.platform
 
 
 @pytest.fixture
@@ -111,7 +118,7 @@ async def test_two_tenants_get_different_secrets_and_each_verifies_only_its_own_
 
 
 async def test_a_rotated_secret_signs_next_deliveries_and_the_old_one_only_within_the_grace(
-    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, receiver: Receiver
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, receiver: Receiver, clock: FakeClock
 ) -> None:
     maker = await seed_maker(client, platform)
     await publish(client, maker, tmp_path)
@@ -133,9 +140,15 @@ async def test_a_rotated_secret_signs_next_deliveries_and_the_old_one_only_withi
     headers, body = await _cast_with_hook(client, maker, receiver, "r1")
     Webhook(new).verify(body, headers)
     Webhook(old).verify(body, headers)  # receivers still on the old secret keep working a while
-    platform.webhook_secrets.rotation_grace = timedelta(0)
     newest = (await client.post("/v1/webhooks/secret/rotate", headers=maker.headers)).json()
-    assert newest["previous_valid_until"] is None
+    until = parse_rfc3339(newest["previous_valid_until"])
+    assert until - parse_rfc3339(newest["rotated_at"]) == timedelta(hours=24)
+    clock.advance(timedelta(hours=24).total_seconds() - 0.001)
+    shown = (await client.get("/v1/webhooks/secret", headers=maker.headers)).json()
+    assert shown["previous_valid_until"] == newest["previous_valid_until"]
+    clock.advance(0.001)
+    shown = (await client.get("/v1/webhooks/secret", headers=maker.headers)).json()
+    assert (shown["secret"], shown["previous_valid_until"]) == (newest["secret"], None)
     headers, body = await _cast_with_hook(client, maker, receiver, "r2")
     Webhook(newest["secret"]).verify(body, headers)
     assert _refused_by(new, headers, body)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Header, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
@@ -17,7 +18,15 @@ from spell.platform.ratelimit.errors import CastRateLimited
 from spell.platform.ratelimit.limiter import RateLimiter
 from spell.platform.server import Platform
 
-__all__ = ["CurrentPlatform", "CurrentPrincipal", "blocking", "get_platform", "get_principal"]
+__all__ = [
+    "CastCall",
+    "CastingCall",
+    "CurrentPlatform",
+    "CurrentPrincipal",
+    "blocking",
+    "get_platform",
+    "get_principal",
+]
 
 T = TypeVar("T")
 
@@ -98,3 +107,28 @@ async def get_cast_principal(request: Request, credentials: Bearer) -> Principal
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 CastingPrincipal = Annotated[Principal, Depends(get_cast_principal)]
 CurrentPlatform = Annotated[Platform, Depends(get_platform)]
+
+
+@dataclass(frozen=True)
+class CastCall:
+    """What a route that starts a cast reads besides its body: the counted principal, the platform, and
+    the ``Idempotency-Key`` and ``Prefer`` headers."""
+
+    principal: Principal
+    platform: Platform
+    idempotency_key: str | None
+    prefer: str | None
+
+
+async def get_cast_call(
+    principal: CastingPrincipal,
+    platform: CurrentPlatform,
+    # Checked by the cast service (which says how to fix a missing key), and documented by each route.
+    idempotency_key: Annotated[str | None, Header(include_in_schema=False)] = None,
+    prefer: str | None = Header(default=None),
+) -> CastCall:
+    """The parts of a cast-starting request, read once."""
+    return CastCall(principal, platform, idempotency_key, prefer)
+
+
+CastingCall = Annotated[CastCall, Depends(get_cast_call)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-__all__ = ["aware_utc", "parse_rfc3339", "to_rfc3339", "utcnow"]
+__all__ = ["aware_utc", "parse_rfc3339", "to_rfc3339", "to_rfc3339_or_none", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -15,6 +15,11 @@ def utcnow() -> datetime:
 def to_rfc3339(moment: datetime) -> str:
     """Format an aware datetime as RFC 3339 with millisecond precision and ``Z``."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def to_rfc3339_or_none(moment: datetime | None) -> str | None:
+    """``to_rfc3339`` of a time that may be absent (None stays None)."""
+    return None if moment is None else to_rfc3339(moment)
 
 
 def parse_rfc3339(text: str) -> datetime:

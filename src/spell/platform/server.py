@@ -28,6 +28,7 @@ from spell.platform.billing.quote import QuoteService
 from spell.platform.billing.revenue import RevenueShareService
 from spell.platform.billing.service import LedgerCastMoney
 from spell.platform.budget.service import BudgetService
+from spell.platform.button.service import ButtonService
 from spell.platform.cast.ending import CastEnding
 from spell.platform.cast.hub import CancelTokens, CastHub
 from spell.platform.cast.limits import CastLimits
@@ -156,6 +157,7 @@ class Platform:
     revenue_shares: RevenueShareService
     quotes: QuoteService
     payments: PaymentService
+    buttons: ButtonService
     _started: bool = field(default=False, init=False)
     _sweeping: threading.Event = field(default_factory=threading.Event, init=False)
 
@@ -174,6 +176,7 @@ class Platform:
         """Wire the services; ``runtimes``/``money``/``queue``/``database``/``clock`` override the
         defaults, and ``billing`` sets the card processor and maker share (default: operator-credited
         wallets, 80 %)."""
+        time = clock or SystemClock()
         install_audit_hooks()  # key, publisher-key, spell and ban changes land in the audit chain
         secret = resolve_secret(settings)
         db = database or Database(make_engine(settings.database_url))
@@ -187,15 +190,15 @@ class Platform:
                 runtimes=runtimes_allowed,
             ),
             cache_ms=settings.cache_ms,
+            clock=time,
         )
         broker = queue or _queue_for(settings)
         billing = billing or BillingSettings()
-        time = clock or SystemClock()
         audit = AuditService(clock=time)
         ledger = LedgerService(clock=time)
         budgets = BudgetService(ledger, audit, clock=time)
         shares = RevenueShareService(audit, default_bps=billing.maker_share_bps, clock=time)
-        webhook_secrets = WebhookSecretService(secret, audit=audit)
+        webhook_secrets = WebhookSecretService(secret, audit=audit, clock=time)
         webhook_targets = webhook_egress(settings)
         repo, hub, cancels = CastRepository(time), CastHub(), CancelTokens()
         cast_money = money or LedgerCastMoney(budgets, audit, shares)
@@ -216,6 +219,7 @@ class Platform:
             secret,
             ttl=timedelta(seconds=settings.artifact_ttl_seconds),
             url_ttl=timedelta(seconds=settings.artifact_url_ttl_seconds),
+            clock=time,
         )
         recovery = CastRecovery(db, repo, ending, spells, limits, cancels, broker, time)
         runner = CastRunner(
@@ -239,6 +243,7 @@ class Platform:
             rotation_grace=timedelta(seconds=settings.key_rotation_grace_seconds),
             cache_ms=settings.cache_ms,
             audit=audit,
+            clock=time,
         )
         return cls(
             settings=settings,
@@ -260,6 +265,7 @@ class Platform:
             revenue_shares=shares,
             quotes=QuoteService(spells, casts.limits_of, budgets),
             payments=PaymentService(ledger, audit, provider_from_settings(billing), clock=time),
+            buttons=ButtonService(spells, clock=time),
         )
 
     def share_with_siblings(self, *, relay_cancels: bool) -> None:

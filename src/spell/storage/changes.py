@@ -19,13 +19,14 @@ import mmap
 import os
 import struct
 import threading
-import time
 import zlib
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, UOWTransaction
+
+from spell.kit.clock import Clock, SystemClock
 
 __all__ = ["CachedReads", "Generation", "SharedCounters", "generation_of", "share_generations"]
 
@@ -151,12 +152,16 @@ def _after_rollback(session: Session, _previous: Any) -> None:
 class CachedReads(Generic[K, V]):
     """Results read from the database, valid until a watched model changes here or ``ttl_s`` passes.
 
-    ``ttl_s`` bounds how long another process's change can go unseen; 0 turns caching off.
+    ``ttl_s`` bounds how long another process's change can go unseen; 0 turns caching off. Ages are
+    read on ``clock`` (the system's by default).
     """
 
-    def __init__(self, *models: type[Any], ttl_s: float, max_entries: int = 10_000) -> None:
+    def __init__(
+        self, *models: type[Any], ttl_s: float, max_entries: int = 10_000, clock: Clock | None = None
+    ) -> None:
         self._generations = tuple(generation_of(model) for model in models)
         self.ttl_s = ttl_s
+        self._clock = clock or SystemClock()
         self._max = max_entries
         self._entries: dict[K, tuple[V, tuple[int, ...], float]] = {}
 
@@ -170,7 +175,7 @@ class CachedReads(Generic[K, V]):
         if entry is None:
             return None
         value, seen, filled = entry
-        if seen != self.snapshot() or time.monotonic() - filled > self.ttl_s:
+        if seen != self.snapshot() or self._clock.monotonic() - filled > self.ttl_s:
             self._entries.pop(key, None)
             return None
         return value
@@ -181,7 +186,7 @@ class CachedReads(Generic[K, V]):
             return
         if len(self._entries) >= self._max:
             self._entries.clear()  # rare, and cheaper than tracking recency on every hit
-        self._entries[key] = (value, seen, time.monotonic())
+        self._entries[key] = (value, seen, self._clock.monotonic())
 
     def clear(self) -> None:
         """Forget everything."""

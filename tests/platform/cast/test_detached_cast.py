@@ -6,7 +6,7 @@ from sqlalchemy import inspect
 
 from spell.kit.time import utcnow
 from spell.platform.cast.repository import detached_cast
-from spell.platform.cast.schemas import cast_out
+from spell.platform.cast.schemas import CastOut
 
 
 def test_a_detached_cast_reads_its_values_and_renders_like_a_loaded_one() -> None:
@@ -21,6 +21,7 @@ def test_a_detached_cast_reads_its_values_and_renders_like_a_loaded_one() -> Non
             "spell_digest": "sha256:x",
             "status": "succeeded",
             "input": {"name": "a"},
+            "input_digest": "sha256:y",
             "output": {"greeting": "hello"},
             "created_at": now,
             "started_at": now,
@@ -29,6 +30,6 @@ def test_a_detached_cast_reads_its_values_and_renders_like_a_loaded_one() -> Non
     )
     assert (cast.id, cast.status, cast.output) == ("cast_1", "succeeded", {"greeting": "hello"})
     assert inspect(cast).session is None
-    rendered = cast_out(cast)
+    rendered = CastOut.from_row(cast).model_dump(mode="json")
     assert rendered["id"] == "cast_1"
     assert rendered["output"] == {"greeting": "hello"}

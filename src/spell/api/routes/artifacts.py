@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-from spell.api.deps import CurrentPlatform, blocking
+from spell.api.deps import CurrentPlatform
 from spell.api.routing import GuardedRoute
 
 router = APIRouter(route_class=GuardedRoute, tags=["artifacts"])
@@ -25,12 +25,8 @@ router = APIRouter(route_class=GuardedRoute, tags=["artifacts"])
         }
     },
 )
-async def download(artifact_id: str, expires: int, sig: str, platform: CurrentPlatform) -> FileResponse:
+def download(artifact_id: str, expires: int, sig: str, platform: CurrentPlatform) -> FileResponse:
     """Download an artifact; 401 for a bad or stale URL, 410 ``ARTIFACT_EXPIRED`` after its expiry."""
-
-    def run() -> FileResponse:
-        with platform.db.unit_of_work(write=False) as uow:
-            row, path = platform.artifacts.open_signed(uow, artifact_id, expires, sig)
-        return FileResponse(path, media_type=row.media_type, filename=row.name.rsplit("/", 1)[-1])
-
-    return await blocking(run)
+    with platform.db.unit_of_work(write=False) as uow:
+        row, path = platform.artifacts.open_signed(uow, artifact_id, expires, sig)
+    return FileResponse(path, media_type=row.media_type, filename=row.name.rsplit("/", 1)[-1])

@@ -14,13 +14,13 @@ from pydantic import BaseModel, Field
 
 from spell.api.deps import CastingPrincipal, CurrentPlatform, CurrentPrincipal, blocking
 from spell.api.routing import GuardedRoute
-from spell.api.schemas import ArtifactList, CastList, CastOut, error_docs
+from spell.api.schemas import error_docs
 from spell.errors import InvalidInput
-from spell.kit.time import to_rfc3339
 from spell.models import TERMINAL_STATUSES, Cast
+from spell.platform.artifact.schemas import ArtifactList, ArtifactOut
 from spell.platform.auth.schemas import Principal
 from spell.platform.cast.hub import wait_event
-from spell.platform.cast.schemas import cast_out
+from spell.platform.cast.schemas import CastEventOut, CastList, CastOut
 from spell.platform.cast.service import CastRequestBody
 from spell.platform.server import Platform
 
@@ -74,7 +74,7 @@ def prefer_wait(header: str | None, maximum: int) -> int:
 
 def cast_response(cast: Cast, replay: bool) -> JSONResponse:
     """A created (or replayed) cast: 200 when it ended, else 202; ``Location`` names it either way."""
-    body = cast_out(cast, replay=replay)
+    body = CastOut.from_row(cast, replay=replay).model_dump(mode="json")
     status = 200 if cast.status in TERMINAL_STATUSES else 202
     return JSONResponse(body, status_code=status, headers={"Location": f"/v1/casts/{cast.id}"})
 
@@ -115,36 +115,37 @@ async def start_cast(
 
 
 @router.get("/v1/casts", response_model=CastList)
-async def list_casts(
+def list_casts(
     principal: CurrentPrincipal,
     platform: CurrentPlatform,
     status: str | None = None,
     spell_id: str | None = None,
     limit: int = 20,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> CastList:
     """Your tenant's casts, newest first."""
-    rows, next_cursor = await blocking(
-        platform.casts.list_casts, principal, status=status, spell_id=spell_id, limit=limit, cursor=cursor
+    rows, next_cursor = platform.casts.list_casts(
+        principal, status=status, spell_id=spell_id, limit=limit, cursor=cursor
     )
-    return {"items": [cast_out(r) for r in rows], "next_cursor": next_cursor}
+    return CastList(items=[CastOut.from_row(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/v1/casts/{cast_id}", response_model=CastOut)
 async def get_cast(
     cast_id: str, principal: CurrentPrincipal, platform: CurrentPlatform, wait: int = 0
-) -> dict[str, Any]:
+) -> CastOut:
     """One cast; ``?wait=N`` long-polls up to N seconds (≤ 60) for it to end."""
+    # Async: the long poll waits on the event loop, and the read hops to the threadpool only once.
     if wait < 0:
         raise InvalidInput("wait must be 0 or more seconds")
     seconds = min(wait, platform.settings.max_wait_seconds)
-    return cast_out(await platform.orchestrator.wait_for_end(principal, cast_id, seconds))
+    return CastOut.from_row(await platform.orchestrator.wait_for_end(principal, cast_id, seconds))
 
 
 @router.post("/v1/casts/{cast_id}/cancel", response_model=CastOut)
-async def cancel_cast(cast_id: str, principal: CurrentPrincipal, platform: CurrentPlatform) -> dict[str, Any]:
+def cancel_cast(cast_id: str, principal: CurrentPrincipal, platform: CurrentPlatform) -> CastOut:
     """Cancel a queued or running cast at once; 409 ``ALREADY_TERMINAL`` when it already ended."""
-    return cast_out(await blocking(platform.casts.cancel, principal, cast_id))
+    return CastOut.from_row(platform.casts.cancel(principal, cast_id))
 
 
 @router.post(
@@ -153,37 +154,17 @@ async def cancel_cast(cast_id: str, principal: CurrentPrincipal, platform: Curre
     response_model=CastOut,
     responses=error_docs({402: "BUDGET_CAP_EXCEEDED, INSUFFICIENT_CREDITS"}),
 )
-async def retry_cast(cast_id: str, principal: CastingPrincipal, platform: CurrentPlatform) -> dict[str, Any]:
+def retry_cast(cast_id: str, principal: CastingPrincipal, platform: CurrentPlatform) -> CastOut:
     """A new cast of the same request, linked by ``retry_of``; 409 ``NOT_RETRYABLE`` otherwise."""
-    return cast_out(await blocking(platform.casts.retry, principal, cast_id))
+    return CastOut.from_row(platform.casts.retry(principal, cast_id))
 
 
 @router.get("/v1/casts/{cast_id}/artifacts", response_model=ArtifactList)
-async def list_artifacts(
-    cast_id: str, principal: CurrentPrincipal, platform: CurrentPlatform
-) -> dict[str, Any]:
+def list_artifacts(cast_id: str, principal: CurrentPrincipal, platform: CurrentPlatform) -> ArtifactList:
     """The files a cast produced, each with a short-lived signed download URL."""
-
-    def run() -> dict[str, Any]:
-        with platform.db.unit_of_work(write=False) as uow:
-            platform.casts.repo.get_for_tenant(uow, principal.tenant_id, cast_id)
-            rows = platform.artifacts.list_for_cast(uow, cast_id)
-            return {
-                "items": [
-                    {
-                        "id": a.id,
-                        "name": a.name,
-                        "sha256": a.sha256,
-                        "size": a.size,
-                        "media_type": a.media_type,
-                        "expires_at": to_rfc3339(a.expires_at),
-                        "url": f"/v1/artifacts/{a.id}?{platform.artifacts.download_query(a.id)}",
-                    }
-                    for a in rows
-                ]
-            }
-
-    return await blocking(run)
+    with platform.db.unit_of_work(write=False) as uow:
+        signed = platform.artifacts.signed_for_cast(uow, principal, cast_id)
+        return ArtifactList(items=[ArtifactOut.from_signed(item) for item in signed])
 
 
 def _last_event_id(raw: str | None) -> int:
@@ -222,11 +203,12 @@ async def cast_events(
         beat = time.monotonic()
         while True:
             with platform.casts.hub.watch(cast_id) as woke:
-                cast, events = await blocking(platform.casts.events_after, principal, cast_id, seen)
+                cast, rows = await blocking(platform.casts.events_after, principal, cast_id, seen)
+                events = [CastEventOut.from_row(row) for row in rows]
                 for event in events:
-                    seen = event["id"]
-                    payload = json.dumps({**event["data"], "at": event["at"]})
-                    yield f"id: {event['id']}\nevent: {event['type']}\ndata: {payload}\n\n".encode()
+                    seen = event.id
+                    payload = json.dumps({**event.data, "at": event.at})
+                    yield f"id: {event.id}\nevent: {event.type}\ndata: {payload}\n\n".encode()
                 if cast.status in TERMINAL_STATUSES:
                     if not events:
                         return

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy import text
 
-from spell.api.deps import CurrentPlatform, blocking
+from spell.api.deps import CurrentPlatform
 from spell.api.routing import GuardedRoute
 
 router = APIRouter(route_class=GuardedRoute, tags=["health"])
@@ -20,12 +20,8 @@ async def healthz() -> dict[str, Any]:
 
 
 @router.get("/readyz")
-async def readyz(platform: CurrentPlatform) -> dict[str, Any]:
+def readyz(platform: CurrentPlatform) -> dict[str, Any]:
     """The database answers; 500 otherwise."""
-
-    def ping() -> None:
-        with platform.db.unit_of_work(write=False) as uow:
-            uow.session.execute(text("SELECT 1"))
-
-    await blocking(ping)
+    with platform.db.unit_of_work(write=False) as uow:
+        uow.session.execute(text("SELECT 1"))
     return {"ok": True, "database": platform.db.engine.dialect.name}

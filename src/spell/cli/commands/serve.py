@@ -171,9 +171,9 @@ def _demo(platform: Any, examples: Path, demo_key: Path, base_url: str) -> None:
         if time.monotonic() > deadline:
             break
         time.sleep(0.02)  # a CLI printout, not a test: polling is fine here
-    from spell.platform.cast.schemas import cast_out
+    from spell.platform.cast.schemas import CastOut
 
-    result = cast_out(platform.casts.get(principal, cast.id))
+    result = CastOut.from_row(platform.casts.get(principal, cast.id)).model_dump(mode="json")
     curl = (
         f"curl -s -X POST {base_url}/v1/spells/{spell_id}/cast "
         f"-H {shlex.quote('Authorization: Bearer ' + seed.token)} "
@@ -186,10 +186,10 @@ def _demo(platform: Any, examples: Path, demo_key: Path, base_url: str) -> None:
 
 
 def _load_buttons(platform: Any, path: Path) -> None:
-    from spell.platform.button.service import ButtonService, read_buttons_file
+    from spell.platform.button.service import read_buttons_file
 
     with platform.db.unit_of_work() as uow:
-        report = ButtonService(platform.spells).load(uow, read_buttons_file(path))
+        report = platform.buttons.load(uow, read_buttons_file(path))
     for button, outcome in sorted(report.items()):
         click.echo(f"buttons: {button}: {outcome}", err=True)
 

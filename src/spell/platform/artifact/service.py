@@ -4,36 +4,57 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
 from spell.errors import AuthError
+from spell.kit.clock import Clock, SystemClock
 from spell.kit.ids import new_id
-from spell.kit.time import utcnow
 from spell.models import Artifact, Cast
 from spell.platform.artifact.errors import ArtifactExpired, ArtifactNotFound
+from spell.platform.auth.schemas import Principal
+from spell.platform.cast.repository import CastRepository
 from spell.runtimes.base import Artifact as RuntimeArtifact
 from spell.storage.blobs.local import LocalBlobStore
 from spell.storage.session import UnitOfWork
 
-__all__ = ["ArtifactService"]
+__all__ = ["ArtifactService", "SignedArtifact"]
+
+
+@dataclass(frozen=True)
+class SignedArtifact:
+    """An artifact and a fresh signed download URL of it."""
+
+    artifact: Artifact
+    url: str
 
 
 class ArtifactService:
-    """Artifacts live ``ttl`` after their cast; download URLs live ``url_ttl``."""
+    """Artifacts live ``ttl`` after their cast; download URLs live ``url_ttl`` (both on ``clock``)."""
 
-    def __init__(self, blobs: LocalBlobStore, secret_key: str, *, ttl: timedelta, url_ttl: timedelta) -> None:
+    def __init__(
+        self,
+        blobs: LocalBlobStore,
+        secret_key: str,
+        *,
+        ttl: timedelta,
+        url_ttl: timedelta,
+        clock: Clock | None = None,
+    ) -> None:
         self.blobs = blobs
         self._secret = secret_key.encode("utf-8")
         self.ttl = ttl
         self.url_ttl = url_ttl
+        self.clock = clock or SystemClock()
+        self._casts = CastRepository()
 
     def store(self, uow: UnitOfWork, cast: Cast, produced: list[RuntimeArtifact]) -> list[Artifact]:
         """Copy what a runtime produced into the blob store and record it."""
         rows: list[Artifact] = []
-        now = utcnow()
+        now = self.clock.now()
         for item in produced:
             if not Path(item.path).is_file():
                 continue
@@ -60,6 +81,15 @@ class ArtifactService:
             uow.session.scalars(select(Artifact).where(Artifact.cast_id == cast_id).order_by(Artifact.name))
         )
 
+    def signed_for_cast(self, uow: UnitOfWork, principal: Principal, cast_id: str) -> list[SignedArtifact]:
+        """The artifacts of one of the tenant's casts, by name, each with a fresh signed URL
+        (``CAST_NOT_FOUND`` for another tenant's cast)."""
+        self._casts.get_for_tenant(uow, principal.tenant_id, cast_id)
+        return [
+            SignedArtifact(row, f"/v1/artifacts/{row.id}?{self.download_query(row.id)}")
+            for row in self.list_for_cast(uow, cast_id)
+        ]
+
     def sign(self, artifact_id: str, expires: int) -> str:
         """The signature of a download URL (``/v1/artifacts/{id}?expires=…&sig=…``)."""
         message = f"{artifact_id}:{expires}".encode()
@@ -67,7 +97,7 @@ class ArtifactService:
 
     def download_query(self, artifact_id: str) -> str:
         """The query string of a fresh signed URL."""
-        expires = int((utcnow() + self.url_ttl).timestamp())
+        expires = int((self.clock.now() + self.url_ttl).timestamp())
         return f"expires={expires}&sig={self.sign(artifact_id, expires)}"
 
     def open_signed(self, uow: UnitOfWork, artifact_id: str, expires: int, sig: str) -> tuple[Artifact, Path]:
@@ -75,7 +105,7 @@ class ArtifactService:
         # compare_digest refuses non-ASCII text; a signature is ASCII, so anything else is simply wrong.
         if not sig.isascii() or not hmac.compare_digest(self.sign(artifact_id, expires), sig):
             raise AuthError("the download URL signature is invalid")
-        now = utcnow()
+        now = self.clock.now()
         if expires < int(now.timestamp()):
             raise AuthError("the download URL has expired", hint="list the cast's artifacts for a fresh URL")
         row = uow.session.get(Artifact, artifact_id)

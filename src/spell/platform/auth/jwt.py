@@ -10,17 +10,16 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jwt as pyjwt
-from sqlalchemy import select
 
 from spell.errors import InvalidInput
-from spell.models import ROLES, User
+from spell.kit.clock import Clock, SystemClock
+from spell.models import ROLES
 from spell.platform.auth.errors import invalid_credentials, user_banned
 from spell.platform.auth.schemas import Principal, scopes_for_roles
 from spell.platform.auth.service import AuthService
@@ -39,7 +38,7 @@ _MAX_ORG = 200  # tenants.org
 class _Refresh:
     """When the keys were last fetched (guarded: tokens are verified on many threads)."""
 
-    at: float = field(default_factory=time.monotonic)
+    at: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -51,6 +50,8 @@ class JwtVerifier:
     unknown ``kid`` refetches them (at most once per ``min_refresh_s``, so garbage tokens cannot hammer
     the provider), and keys older than ``max_age_s`` are refetched before use, so a key the provider
     withdrew stops verifying. A failed fetch keeps the keys there are.
+
+    ``exp``, ``nbf`` and ``iat`` and the refresh intervals are read on ``clock``.
     """
 
     keys: dict[str, pyjwt.PyJWK]
@@ -62,7 +63,11 @@ class JwtVerifier:
     role_map: dict[str, dict[str, str]] = field(default_factory=dict)
     min_refresh_s: float = 30.0
     max_age_s: float = 600.0
+    clock: Clock = field(default_factory=SystemClock, compare=False, repr=False)
     _refresh: _Refresh = field(default_factory=_Refresh, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._refresh.at = self.clock.monotonic()  # the keys given are as fresh as a fetch now
 
     @classmethod
     def from_jwks(
@@ -74,6 +79,7 @@ class JwtVerifier:
         algorithms: tuple[str, ...] = SUPPORTED_ALGORITHMS,
         fetch: Callable[[], dict[str, Any]] | None = None,
         role_map: dict[str, dict[str, str]] | None = None,
+        clock: Clock | None = None,
     ) -> JwtVerifier:
         """Build from a parsed JWKS (every key needs a ``kid``); ``fetch`` gets a fresh one later.
 
@@ -94,6 +100,7 @@ class JwtVerifier:
             algorithms=algorithms,
             fetch=fetch,
             role_map=mapping,
+            clock=clock or SystemClock(),
         )
 
     @classmethod
@@ -125,8 +132,15 @@ class JwtVerifier:
                 algorithms=[alg],
                 audience=self.audience,
                 issuer=self.issuers,
-                options={"require": ["exp", "iss", "aud", "sub"]},
+                # The times are checked below, on this verifier's clock.
+                options={
+                    "require": ["exp", "iss", "aud", "sub"],
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                },
             )
+            _check_times(claims, self.clock.now().timestamp())
         except pyjwt.ExpiredSignatureError:
             raise invalid_credentials("token expired") from None
         except pyjwt.InvalidAudienceError:
@@ -139,7 +153,7 @@ class JwtVerifier:
 
     def _key(self, kid: str) -> pyjwt.PyJWK | None:
         if self.fetch is not None:
-            age = time.monotonic() - self._refresh.at
+            age = self.clock.monotonic() - self._refresh.at
             if age > self.max_age_s or (kid not in self.keys and age >= self.min_refresh_s):
                 self.refresh()
         return self.keys.get(kid)
@@ -149,7 +163,7 @@ class JwtVerifier:
         if self.fetch is None:
             return False
         with self._refresh.lock:
-            self._refresh.at = time.monotonic()  # failures count too: retry only after the interval
+            self._refresh.at = self.clock.monotonic()  # failures count too: retry only after the interval
             try:
                 keys = _keys_of(self.fetch())
             except Exception as exc:  # whatever the provider or the network did, keep verifying
@@ -167,7 +181,7 @@ class JwtVerifier:
         subject = f"{issuer}|{claims['sub']}"
         if len(subject) > _MAX_SUBJECT:
             raise invalid_credentials("subject too long")
-        user = uow.session.scalar(select(User).where(User.subject == subject))
+        user = auth.repo.user_by_subject(uow, subject)
         if user is None:
             org = claims.get("org")
             if org is not None and (not isinstance(org, str) or not 0 < len(org) <= _MAX_ORG):
@@ -188,6 +202,25 @@ class JwtVerifier:
         names = claimed if isinstance(claimed, list) else []
         granted = {mapping[name] for name in names if isinstance(name, str) and name in mapping}
         return [role for role in ROLES if role in granted] or ["caster"]
+
+
+def _check_times(claims: dict[str, Any], now: float) -> None:
+    """PyJWT's checks of ``iat``, ``nbf`` and ``exp`` (in its order and with its errors), at ``now``."""
+    if "iat" in claims:
+        iat = _integer(claims["iat"], pyjwt.InvalidIssuedAtError)
+        if iat > now:
+            raise pyjwt.ImmatureSignatureError("The token is not yet valid (iat)")
+    if "nbf" in claims and _integer(claims["nbf"], pyjwt.DecodeError) > now:
+        raise pyjwt.ImmatureSignatureError("The token is not yet valid (nbf)")
+    if _integer(claims["exp"], pyjwt.DecodeError) <= now:
+        raise pyjwt.ExpiredSignatureError("Signature has expired")
+
+
+def _integer(value: Any, error: type[pyjwt.PyJWTError]) -> int:
+    try:
+        return int(value)
+    except (ValueError, TypeError, OverflowError):
+        raise error("a time claim must be an integer") from None
 
 
 def _check_role_map(role_map: dict[str, dict[str, str]], issuers: tuple[str, ...]) -> None:

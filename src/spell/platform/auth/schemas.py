@@ -1,16 +1,30 @@
-"""The authenticated caller, the scope vocabulary and what each role may hold."""
+"""The authenticated caller, the scope vocabulary, what each role may hold, and the wire shapes of
+users, tenants, keys and bans."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pydantic import AwareDatetime, BaseModel, Field
+
 from spell.errors import PermissionDenied
+from spell.kit.wire import Rfc3339, Rfc3339OrNone, RowModel
+from spell.models import ApiKey, Tenant, User
 from spell.platform.auth.errors import RoleRequired
 
 __all__ = [
     "ALL_SCOPES",
     "OPT_IN_SCOPES",
+    "BanCreate",
+    "BanOut",
+    "KeyCreate",
+    "KeyCreated",
+    "KeyList",
+    "KeyOut",
+    "MeOut",
+    "MemberOut",
     "Principal",
+    "TenantOut",
     "default_scopes_for_roles",
     "scopes_for_roles",
 ]
@@ -91,3 +105,129 @@ class Principal:
     def is_admin(self) -> bool:
         """True for admins using a credential with the ``admin`` scope."""
         return "admin" in self.roles and "admin" in self.scopes
+
+
+# Wire shapes ---------------------------------------------------------------------------------------
+
+
+class MeOut(BaseModel):
+    """The caller."""
+
+    user_id: str
+    email: str | None
+    tenant_id: str
+    roles: list[str]
+    scopes: list[str]
+    key_id: str | None
+
+    @classmethod
+    def from_principal(cls, principal: Principal, user: User) -> MeOut:
+        """The principal of this request and its user row."""
+        return cls(
+            user_id=user.id,
+            email=user.email,
+            tenant_id=principal.tenant_id,
+            roles=list(principal.roles),
+            scopes=list(principal.scopes),
+            key_id=principal.key_id,
+        )
+
+
+class MemberOut(BaseModel):
+    """A user of the caller's tenant."""
+
+    user_id: str
+    email: str | None
+    roles: list[str]
+    banned: bool
+    joined_at: Rfc3339
+
+    @classmethod
+    def from_row(cls, user: User) -> MemberOut:
+        """A user row as a member."""
+        return cls(
+            user_id=user.id,
+            email=user.email,
+            roles=list(user.roles),
+            banned=user.is_banned,
+            joined_at=user.created_at,
+        )
+
+
+class TenantOut(BaseModel):
+    """The caller's tenant (organization) and its members."""
+
+    id: str
+    name: str
+    created_at: Rfc3339
+    members: list[MemberOut]
+
+    @classmethod
+    def from_rows(cls, tenant: Tenant, members: list[User]) -> TenantOut:
+        """A tenant row and its users."""
+        return cls(
+            id=tenant.id,
+            name=tenant.name,
+            created_at=tenant.created_at,
+            members=[MemberOut.from_row(user) for user in members],
+        )
+
+
+class KeyCreate(BaseModel):
+    """A new key's name, scopes and optional expiry."""
+
+    name: str = Field(default="default", min_length=1, max_length=200)
+    scopes: list[str] | None = None
+    expires_at: AwareDatetime | None = Field(default=None, description="RFC 3339 with Z or an offset")
+    test: bool = Field(default=False, strict=True)  # JSON true or false: 1 or "yes" is refused
+
+
+class KeyOut(RowModel):
+    """An API key without its secret."""
+
+    id: str
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: Rfc3339
+    expires_at: Rfc3339OrNone
+    revoked_at: Rfc3339OrNone
+    last_used_at: Rfc3339OrNone
+    rotated_to: str | None
+
+
+class KeyCreated(KeyOut):
+    """A new key with its secret, shown only in this response."""
+
+    token: str
+
+    @classmethod
+    def from_created(cls, key: ApiKey, token: str) -> KeyCreated:
+        """A key just made and its secret."""
+        return cls(**KeyOut.from_row(key).model_dump(), token=token)
+
+
+class KeyList(BaseModel):
+    """The caller's keys."""
+
+    items: list[KeyOut]
+
+
+class BanCreate(BaseModel):
+    """Who to ban and why."""
+
+    user_id: str = Field(min_length=1, max_length=320)
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class BanOut(BaseModel):
+    """A user's ban state."""
+
+    user_id: str
+    is_banned: bool
+    reason: str | None = None
+
+    @classmethod
+    def from_row(cls, user: User) -> BanOut:
+        """A user's ban state as its row holds it."""
+        return cls(user_id=user.id, is_banned=user.is_banned, reason=user.ban_reason)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
-
-from spell.errors import AlreadyExists, InvalidInput, KeyNotFound, NotFound
+from spell.errors import AlreadyExists, InvalidInput, KeyNotFound, NotFound, PermissionDenied
+from spell.kit.clock import Clock, SystemClock
 from spell.kit.ids import new_id
-from spell.kit.time import aware_utc, utcnow
+from spell.kit.time import aware_utc
 from spell.models import ROLES, ApiKey, Tenant, User
 from spell.platform.audit.hooks import act_as
 from spell.platform.audit.service import AuditService
@@ -21,6 +20,7 @@ from spell.platform.auth.errors import (
     user_banned,
 )
 from spell.platform.auth.keys import hash_secret, new_secret, shown_prefix
+from spell.platform.auth.repository import AuthRepository
 from spell.platform.auth.schemas import (
     ALL_SCOPES,
     Principal,
@@ -44,7 +44,8 @@ class CreatedKey:
 
 
 class AuthService:
-    """Keys are looked up by the HMAC of their secret under ``secret_key``."""
+    """Keys are looked up by the HMAC of their secret under ``secret_key``; expiry, rotation grace and
+    last-used times are read on ``clock``."""
 
     def __init__(
         self,
@@ -53,14 +54,18 @@ class AuthService:
         rotation_grace: timedelta = timedelta(hours=24),
         cache_ms: int = 0,
         audit: AuditService | None = None,
+        clock: Clock | None = None,
+        repo: AuthRepository | None = None,
     ) -> None:
         self._secret_key = secret_key
         self.audit = audit or AuditService()
         self._grace = rotation_grace
+        self.clock = clock or SystemClock()
+        self.repo = repo or AuthRepository()
         # Keyed by the secret's hash, never the secret. Revocation, rotation and bans in this process
         # drop entries at once (the key and user tables are watched); elsewhere within ``cache_ms``.
         self._principals: CachedReads[str, tuple[Principal, datetime | None]] = CachedReads(
-            ApiKey, User, ttl_s=cache_ms / 1000
+            ApiKey, User, ttl_s=cache_ms / 1000, clock=self.clock
         )
 
     # users and tenants ---------------------------------------------------------------------------
@@ -79,14 +84,12 @@ class AuthService:
         ``token_user``), so a tenant made here is reached by no token until ``bind_tenant``.
         """
         _check_roles(roles)
-        session = uow.session
-        if email and session.scalar(select(User.id).where(User.email == email)):
+        if email and self.repo.email_taken(uow, email):
             raise AlreadyExists(f"a user with email {email!r} exists", details={"email": email})
         tenant_name = tenant or email or subject or new_id("tenant")
-        tenant_row = session.scalar(select(Tenant).where(Tenant.name == tenant_name))
+        tenant_row = self.repo.tenant_named(uow, tenant_name)
         if tenant_row is None:
-            tenant_row = Tenant(id=new_id("ten"), name=tenant_name, created_at=utcnow())
-            session.add(tenant_row)
+            tenant_row = Tenant(id=new_id("ten"), name=tenant_name, created_at=self.clock.now())
         return self._add_user(uow, tenant_row, email=email, subject=subject, roles=roles)
 
     def token_user(
@@ -98,25 +101,22 @@ class AuthService:
         a tenant of its own. With no org the user gets a personal tenant.
         """
         _check_roles(roles)
-        session = uow.session
         tenant_row = None
         if org is not None:
-            tenant_row = session.scalar(select(Tenant).where(Tenant.issuer == issuer, Tenant.org == org))
+            tenant_row = self.repo.tenant_bound_to(uow, issuer, org)
         if tenant_row is None:
             tenant_row = Tenant(
                 id=new_id("ten"),
-                name=_free_name(uow, f"{org} @ {issuer}" if org is not None else subject),
+                name=self._free_name(uow, f"{org} @ {issuer}" if org is not None else subject),
                 issuer=issuer,
                 org=org,
-                created_at=utcnow(),
+                created_at=self.clock.now(),
             )
-            session.add(tenant_row)
         return self._add_user(uow, tenant_row, email=None, subject=subject, roles=roles)
 
     def _add_user(
         self, uow: UnitOfWork, tenant_row: Tenant, *, email: str | None, subject: str | None, roles: list[str]
     ) -> User:
-        session = uow.session
         user = User(
             id=new_id("usr"),
             email=email,
@@ -124,15 +124,19 @@ class AuthService:
             tenant_id=tenant_row.id,
             roles=list(roles),
             is_banned=False,
-            created_at=utcnow(),
+            created_at=self.clock.now(),
         )
-        session.add(user)
-        session.flush()
+        self.repo.add(uow, tenant_row, user)
         return user
+
+    def _free_name(self, uow: UnitOfWork, wanted: str) -> str:
+        """``wanted`` (cut to the column), or with a random suffix when another tenant holds that name."""
+        name = wanted[:160]
+        return name if self.repo.tenant_named(uow, name) is None else f"{name} #{new_id('t')}"
 
     def find_tenant(self, uow: UnitOfWork, ref: str) -> Tenant:
         """A tenant by id, else by name, or ``TENANT_NOT_FOUND`` (an id wins over a tenant named like it)."""
-        tenant = uow.session.get(Tenant, ref) or uow.session.scalar(select(Tenant).where(Tenant.name == ref))
+        tenant = self.repo.tenant(uow, ref) or self.repo.tenant_named(uow, ref)
         if tenant is None:
             raise TenantNotFound(f"no tenant {ref!r}", details={"tenant": ref})
         return tenant
@@ -148,7 +152,7 @@ class AuthService:
         if not issuer.strip() or not org.strip():
             raise InvalidInput("binding a tenant needs an issuer and an org")
         tenant = self.find_tenant(uow, ref)
-        holder = uow.session.scalar(select(Tenant).where(Tenant.issuer == issuer, Tenant.org == org))
+        holder = self.repo.tenant_bound_to(uow, issuer, org)
         if holder is not None and holder.id != tenant.id:
             raise TenantAlreadyBound(
                 f"{org!r} of {issuer!r} is already bound to tenant {holder.id}",
@@ -174,24 +178,26 @@ class AuthService:
 
     def get_user(self, uow: UnitOfWork, user_id: str) -> User:
         """Load a user or raise ``NOT_FOUND``."""
-        user = uow.session.get(User, user_id)
+        user = self.repo.user(uow, user_id)
         if user is None:
             raise NotFound(f"no user {user_id!r}", details={"user_id": user_id})
         return user
 
     def tenant_members(self, uow: UnitOfWork, tenant_id: str) -> tuple[Tenant, list[User]]:
         """A tenant and its users, oldest member first; ``TENANT_NOT_FOUND`` for an unknown tenant."""
-        tenant = uow.session.get(Tenant, tenant_id)
+        tenant = self.repo.tenant(uow, tenant_id)
         if tenant is None:
             raise TenantNotFound(f"no tenant {tenant_id!r}", details={"tenant_id": tenant_id})
-        members = uow.session.scalars(
-            select(User).where(User.tenant_id == tenant_id).order_by(User.created_at, User.id)
-        )
-        return tenant, list(members)
+        return tenant, self.repo.members(uow, tenant_id)
+
+    def own_tenant(self, uow: UnitOfWork, principal: Principal) -> tuple[Tenant, list[User]]:
+        """The caller's tenant and its members; needs the ``keys:manage`` scope."""
+        principal.require("keys:manage")
+        return self.tenant_members(uow, principal.tenant_id)
 
     def find_user(self, uow: UnitOfWork, ref: str) -> User:
         """A user by id or email."""
-        user = uow.session.scalar(select(User).where((User.id == ref) | (User.email == ref)))
+        user = self.repo.user_by_ref(uow, ref)
         if user is None:
             raise NotFound(f"no user {ref!r}", details={"user": ref})
         return user
@@ -215,6 +221,15 @@ class AuthService:
         user.ban_reason = reason if banned else None
         uow.session.flush()
         return user
+
+    def ban(
+        self, uow: UnitOfWork, principal: Principal, ref: str, *, banned: bool, reason: str | None = None
+    ) -> User:
+        """An admin bans (or lifts the ban of) a user named by id or email; the audit record names them."""
+        if not principal.is_admin:
+            raise PermissionDenied("only admins ban users" if banned else "only admins lift bans")
+        user = self.find_user(uow, ref)
+        return self.set_ban(uow, user.id, banned=banned, reason=reason, actor_id=principal.user_id)
 
     # keys ------------------------------------------------------------------------------------------
     def create_key(
@@ -257,7 +272,7 @@ class AuthService:
                 expires_at = aware_utc(expires_at)
             except ValueError as exc:
                 raise InvalidInput(f"expires_at: {exc}", details={"field": "expires_at"}) from None
-            if expires_at <= utcnow():
+            if expires_at <= self.clock.now():
                 raise InvalidInput("expires_at must be in the future")
         token = new_secret(test=test)
         key = ApiKey(
@@ -268,30 +283,47 @@ class AuthService:
             prefix=shown_prefix(token),
             secret_hash=hash_secret(self._secret_key, token),
             scopes=chosen,
-            created_at=utcnow(),
+            created_at=self.clock.now(),
             expires_at=expires_at,
         )
-        uow.session.add(key)
-        uow.session.flush()
+        self.repo.add(uow, key)
         return CreatedKey(key=key, token=token)
 
+    def issue_key(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        *,
+        name: str,
+        scopes: list[str] | None = None,
+        expires_at: datetime | None = None,
+        test: bool = False,
+    ) -> CreatedKey:
+        """A key for the caller, never wider than the calling credential (needs ``keys:manage``)."""
+        principal.require("keys:manage")
+        user = self.get_user(uow, principal.user_id)
+        return self.create_key(
+            uow, user, name=name, scopes=scopes, expires_at=expires_at, test=test, granted_by=principal
+        )
+
     def list_keys(self, uow: UnitOfWork, principal: Principal) -> list[ApiKey]:
-        """The caller's own keys, newest first."""
-        query = select(ApiKey).where(ApiKey.user_id == principal.user_id).order_by(ApiKey.id.desc())
-        return list(uow.session.scalars(query))
+        """The caller's own keys, newest first (needs ``keys:manage``)."""
+        principal.require("keys:manage")
+        return self.repo.keys_of(uow, principal.user_id)
 
     def own_key(self, uow: UnitOfWork, principal: Principal, key_id: str) -> ApiKey:
         """One of the caller's keys; other users' keys are simply not found."""
-        key = uow.session.get(ApiKey, key_id)
+        key = self.repo.key(uow, key_id)
         if key is None or key.user_id != principal.user_id:
             raise KeyNotFound(f"no key {key_id!r}", details={"key_id": key_id})
         return key
 
     def revoke_key(self, uow: UnitOfWork, principal: Principal, key_id: str) -> ApiKey:
-        """Revoke at once; later requests with it get 401."""
+        """Revoke at once; later requests with it get 401 (needs ``keys:manage``)."""
+        principal.require("keys:manage")
         key = self.own_key(uow, principal, key_id)
         if key.revoked_at is None:
-            key.revoked_at = utcnow()
+            key.revoked_at = self.clock.now()
         uow.session.flush()
         return key
 
@@ -300,7 +332,9 @@ class AuthService:
 
         The scopes must still be allowed by the user's roles and held by the calling credential
         (``SCOPE_NOT_ALLOWED`` otherwise): rotating never turns a narrow credential into a wide key.
+        Needs ``keys:manage``.
         """
+        principal.require("keys:manage")
         old = self.own_key(uow, principal, key_id)
         if old.revoked_at is not None:
             raise KeyNotFound(f"key {key_id!r} is revoked", details={"key_id": key_id})
@@ -314,7 +348,7 @@ class AuthService:
             test=old.prefix.startswith("sk_test_"),
             granted_by=principal,
         )
-        grace_end = utcnow() + self._grace
+        grace_end = self.clock.now() + self._grace
         old.expires_at = grace_end if old.expires_at is None else min(old.expires_at, grace_end)
         old.rotated_to = created.key.id
         uow.session.flush()
@@ -326,7 +360,7 @@ class AuthService:
         if hit is None:
             return None
         principal, expires_at = hit
-        if expires_at is not None and expires_at <= utcnow():
+        if expires_at is not None and expires_at <= self.clock.now():
             return None  # the full lookup gives the exact error
         return principal
 
@@ -334,13 +368,8 @@ class AuthService:
         """Resolve a key secret to a principal, or raise ``UNAUTHORIZED`` / ``USER_BANNED`` (read only)."""
         secret_hash = hash_secret(self._secret_key, token)
         seen = self._principals.snapshot()
-        # Key and owner in one statement: this runs on every request not served from the cache.
-        row = uow.session.execute(
-            select(ApiKey, User)
-            .outerjoin(User, User.id == ApiKey.user_id)
-            .where(ApiKey.secret_hash == secret_hash)
-        ).first()
-        now = utcnow()
+        row = self.repo.key_and_owner(uow, secret_hash)
+        now = self.clock.now()
         if row is None:
             raise invalid_credentials("unknown key")
         key, user = row
@@ -371,7 +400,7 @@ class AuthService:
 
     def touch_key(self, uow: UnitOfWork, key_id: str) -> None:
         """Record that a key was used now (done at most once a minute per key, in its own write)."""
-        uow.session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=utcnow()))
+        self.repo.touch_key(uow, key_id, self.clock.now())
 
 
 def _check_roles(roles: list[str]) -> None:
@@ -381,11 +410,3 @@ def _check_roles(roles: list[str]) -> None:
             f"unknown roles {bad}" if bad else "at least one role is needed",
             details={"allowed": list(ROLES)},
         )
-
-
-def _free_name(uow: UnitOfWork, wanted: str) -> str:
-    """``wanted`` (cut to the column), or with a random suffix when another tenant holds that name."""
-    name = wanted[:160]
-    if uow.session.scalar(select(Tenant.id).where(Tenant.name == name)) is None:
-        return name
-    return f"{name} #{new_id('t')}"

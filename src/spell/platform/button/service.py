@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import select
 
 from spell.errors import (
     AlreadyExists,
@@ -19,53 +16,31 @@ from spell.errors import (
     SpellError,
     SpellNotFound,
 )
-from spell.kit.time import to_rfc3339, utcnow
-from spell.models import ROLES, Button, Spell
+from spell.kit.clock import Clock, SystemClock
+from spell.models import ROLES, Button
 from spell.platform.auth.schemas import Principal
 from spell.platform.button.errors import ButtonNotFound
+from spell.platform.button.repository import ButtonRepository
+from spell.platform.button.schemas import ButtonCreate
+from spell.platform.cast.service import CastRequestBody
 from spell.platform.spell.service import SpellService
 from spell.storage.session import UnitOfWork
 
-__all__ = ["ButtonCreate", "ButtonService", "button_out", "read_buttons_file"]
+__all__ = ["ButtonCreate", "ButtonService", "read_buttons_file"]
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 ANY_TENANT = "*"
 
 
-@dataclass(frozen=True)
-class ButtonCreate:
-    """A new button."""
-
-    id: str
-    spell_id: str
-    version: str
-    label: str = ""
-    allowed_roles: tuple[str, ...] = ()
-    allowed_tenants: tuple[str, ...] = ()
-    require_signature: bool = True
-    require_confirmation: bool = False
-
-
-def button_out(button: Button) -> dict[str, Any]:
-    """A button as the API shows it."""
-    return {
-        "id": button.id,
-        "spell_id": button.spell_id,
-        "version": button.version,
-        "label": button.label,
-        "allowed_roles": list(button.allowed_roles),
-        "allowed_tenants": list(button.allowed_tenants),
-        "require_signature": button.require_signature,
-        "require_confirmation": button.require_confirmation,
-        "created_at": to_rfc3339(button.created_at),
-    }
-
-
 class ButtonService:
     """Buttons belong to the tenant that publishes their spell."""
 
-    def __init__(self, spells: SpellService) -> None:
+    def __init__(
+        self, spells: SpellService, *, clock: Clock | None = None, repo: ButtonRepository | None = None
+    ) -> None:
         self.spells = spells
+        self.clock = clock or SystemClock()
+        self.repo = repo or ButtonRepository()
 
     def create(self, uow: UnitOfWork, principal: Principal, data: ButtonCreate) -> Button:
         """Create a button for one of the caller's own spells, pinned to an existing version."""
@@ -76,7 +51,7 @@ class ButtonService:
             raise InvalidInput(f"unknown roles {bad_roles}", details={"allowed": list(ROLES)})
         spell = self.spells.owned(uow, principal, data.spell_id)
         self.spells.version(uow, spell, data.version)
-        if uow.session.get(Button, (principal.tenant_id, data.id)) is not None:
+        if self.repo.get(uow, principal.tenant_id, data.id) is not None:
             raise AlreadyExists(f"button {data.id!r} exists", details={"button_id": data.id})
         button = Button(
             id=data.id,
@@ -88,10 +63,9 @@ class ButtonService:
             allowed_tenants=list(data.allowed_tenants),
             require_signature=data.require_signature,
             require_confirmation=data.require_confirmation,
-            created_at=utcnow(),
+            created_at=self.clock.now(),
         )
-        uow.session.add(button)
-        uow.session.flush()
+        self.repo.add(uow, button)
         return button
 
     def load(self, uow: UnitOfWork, entries: list[ButtonCreate]) -> dict[str, str]:
@@ -111,7 +85,7 @@ class ButtonService:
     def _upsert(self, uow: UnitOfWork, data: ButtonCreate) -> str:
         if not _ID.fullmatch(data.id):
             raise InvalidInput("button id must be 1-100 letters, digits, '.', '_' or '-'")
-        spell = uow.session.get(Spell, data.spell_id)
+        spell = self.spells.repo.spell(uow, data.spell_id)
         if spell is None:
             raise SpellNotFound(f"no spell {data.spell_id!r}")
         self.spells.version(uow, spell, data.version)
@@ -125,20 +99,18 @@ class ButtonService:
             "require_signature": data.require_signature,
             "require_confirmation": data.require_confirmation,
         }
-        button = uow.session.get(Button, (spell.tenant_id, data.id))
+        button = self.repo.get(uow, spell.tenant_id, data.id)
         if button is None:
-            uow.session.add(Button(id=data.id, created_at=utcnow(), **values))
-            uow.session.flush()
+            self.repo.add(uow, Button(id=data.id, created_at=self.clock.now(), **values))
             return "created"
         for key, value in values.items():
             setattr(button, key, value)
-        uow.session.flush()
+        self.repo.flush(uow)
         return "updated"
 
     def visible(self, uow: UnitOfWork, principal: Principal) -> list[Button]:
         """Buttons of the caller's tenant and buttons shared with it."""
-        rows = uow.session.scalars(select(Button).order_by(Button.id, Button.tenant_id))
-        return [b for b in rows if _tenant_allowed(b, principal)]
+        return [b for b in self.repo.everyone(uow) if _tenant_allowed(b, principal)]
 
     def get(self, uow: UnitOfWork, principal: Principal, button_id: str) -> Button:
         """A button the caller's tenant may see: its own of that id first, else the one shared with it.
@@ -149,18 +121,14 @@ class ButtonService:
         missing = ButtonNotFound(f"no button {button_id!r}", details={"button_id": button_id})
         owner, _, bare = button_id.rpartition(":")
         if owner:
-            button = uow.session.get(Button, (owner, bare))
+            button = self.repo.get(uow, owner, bare)
             if button is None or not _tenant_allowed(button, principal):
                 raise missing
             return button
-        own = uow.session.get(Button, (principal.tenant_id, button_id))
+        own = self.repo.get(uow, principal.tenant_id, button_id)
         if own is not None:
             return own
-        shared = [
-            b
-            for b in uow.session.scalars(select(Button).where(Button.id == button_id))
-            if _tenant_allowed(b, principal)
-        ]
+        shared = [b for b in self.repo.with_id(uow, button_id) if _tenant_allowed(b, principal)]
         if not shared:
             raise missing
         if len(shared) > 1:
@@ -174,11 +142,26 @@ class ButtonService:
     def delete(self, uow: UnitOfWork, principal: Principal, button_id: str) -> None:
         """Remove one of the caller's tenant's buttons (another tenant's, shared or not, is not found)."""
         principal.require("spell:publish")
-        button = uow.session.get(Button, (principal.tenant_id, button_id))
+        button = self.repo.get(uow, principal.tenant_id, button_id)
         if button is None:
             raise ButtonNotFound(f"no button {button_id!r}", details={"button_id": button_id})
-        uow.session.delete(button)
-        uow.session.flush()
+        self.repo.delete(uow, button)
+
+    def press(
+        self, uow: UnitOfWork, principal: Principal, button_id: str, *, input: Any, confirmed: bool
+    ) -> CastRequestBody:
+        """The cast a press asks for: the button's fixed spell@version and signature rule, in the button
+        owner's tenant; refused for roles the button does not allow or a missing confirmation."""
+        button = self.get(uow, principal, button_id)
+        self.check_press(button, principal, confirmed=confirmed)
+        return CastRequestBody(
+            spell_id=button.spell_id,
+            input=input,
+            version=button.version,
+            button_id=button.id,
+            require_signature=button.require_signature,
+            as_tenant=button.tenant_id,
+        )
 
     def check_press(self, button: Button, principal: Principal, *, confirmed: bool) -> None:
         """Roles and confirmation of a press (tenant visibility was checked by ``get``)."""

@@ -18,7 +18,15 @@ from spell.errors import Conflict, InvalidInput, PolicyViolation
 from spell.kit.canonical_json import canonical_sha256
 from spell.kit.clock import Clock
 from spell.kit.ids import new_id
-from spell.models import RETRYABLE_STATUSES, TERMINAL_STATUSES, Cast, CastStatus, Spell, SpellVersion
+from spell.models import (
+    RETRYABLE_STATUSES,
+    TERMINAL_STATUSES,
+    Cast,
+    CastEvent,
+    CastStatus,
+    Spell,
+    SpellVersion,
+)
 from spell.platform.auth.schemas import Principal
 from spell.platform.cast.ending import CastEnding, Ending
 from spell.platform.cast.errors import AlreadyTerminal, IdempotencyConflict, NotRetryable, SpellSuspended
@@ -390,12 +398,8 @@ class CastService:
             uow.session.flush()
             return new
 
-    def events_after(
-        self, principal: Principal, cast_id: str, after: int
-    ) -> tuple[Cast, list[dict[str, Any]]]:
+    def events_after(self, principal: Principal, cast_id: str, after: int) -> tuple[Cast, list[CastEvent]]:
         """The cast and its events with ``seq > after``."""
-        from spell.platform.cast.schemas import event_out
-
         with self.db.unit_of_work(write=False) as uow:
             cast = self.repo.get_for_tenant(uow, principal.tenant_id, cast_id)
-            return cast, [event_out(e) for e in self.repo.events_after(uow, cast_id, after)]
+            return cast, self.repo.events_after(uow, cast_id, after)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from spell.models import Cast
-from spell.platform.cast.schemas import cast_out
+from spell.platform.cast.schemas import CastOut
 from spell.platform.webhook.secret import WebhookSecretService
 from spell.platform.webhook.service import WebhookSender
 from spell.storage.session import Database
@@ -40,7 +40,7 @@ class CastWebhooks:
             cast = uow.session.get(Cast, cast_id)
             if cast is None:
                 return
-            payload, tenant_id = cast_out(cast), cast.tenant_id
+            payload, tenant_id = CastOut.from_row(cast).model_dump(mode="json"), cast.tenant_id
             secrets = self.secrets.signing_secrets(uow, tenant_id)
         if secrets is None:  # the tenant's first delivery: its secret is made now
             with self.db.unit_of_work() as uow:

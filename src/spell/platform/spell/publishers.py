@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from spell.errors import AlreadyExists, InvalidInput, KeyNotFound, VerificationError
 from spell.kit.ids import new_id
 from spell.kit.time import utcnow
@@ -17,6 +15,7 @@ from spell.models import Publisher, PublisherKey
 from spell.platform.audit.hooks import act_as
 from spell.platform.auth.schemas import Principal
 from spell.platform.spell.errors import TenantForbidden
+from spell.platform.spell.repository import SpellRepository
 from spell.signing.keys import public_key_from_b64url
 from spell.signing.trust import PublisherTrust, TrustedKey
 from spell.signing.verifier import SignatureHints
@@ -31,11 +30,12 @@ SIGNATURE_HINTS = SignatureHints(
 )
 
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+_REPO = SpellRepository()
 
 
 def owned_publisher(uow: UnitOfWork, principal: Principal, name: str, *, claim: bool) -> Publisher:
     """The publisher if the caller's tenant owns it; with ``claim``, the first caller takes a free name."""
-    publisher = uow.session.get(Publisher, name)
+    publisher = _REPO.publisher(uow, name)
     if publisher is None:
         if not claim:
             raise TenantForbidden(
@@ -46,8 +46,7 @@ def owned_publisher(uow: UnitOfWork, principal: Principal, name: str, *, claim: 
         if not name or not set(name) <= _NAME_CHARS or name[0] in "._-":
             raise InvalidInput(f"{name!r} is not a publisher name", details={"publisher": name})
         publisher = Publisher(name=name, tenant_id=principal.tenant_id, created_at=utcnow())
-        uow.session.add(publisher)
-        uow.session.flush()
+        _REPO.add(uow, publisher)
     if publisher.tenant_id != principal.tenant_id:
         raise TenantForbidden(f"publisher {name!r} belongs to another tenant", details={"publisher": name})
     return publisher
@@ -66,16 +65,12 @@ def register_key(
     except InvalidInput as exc:
         raise VerificationError(exc.message, details={"key_id": key_id}) from None
     owned_publisher(uow, principal, publisher, claim=True)
-    existing = uow.session.scalar(
-        select(PublisherKey).where(PublisherKey.publisher == publisher, PublisherKey.key_id == key_id)
-    )
-    if existing is not None:
+    if _REPO.publisher_key(uow, publisher, key_id) is not None:
         raise AlreadyExists(f"key {key_id!r} exists for {publisher!r}", details={"key_id": key_id})
     row = PublisherKey(
         id=new_id("pkey"), publisher=publisher, key_id=key_id, public_key=public_key, created_at=utcnow()
     )
-    uow.session.add(row)
-    uow.session.flush()
+    _REPO.add(uow, row)
     return row
 
 
@@ -84,9 +79,7 @@ def revoke_key(uow: UnitOfWork, principal: Principal, publisher: str, key_id: st
     principal.require("spell:publish")
     act_as(uow.session, principal.user_id)
     owned_publisher(uow, principal, publisher, claim=False)
-    row = uow.session.scalar(
-        select(PublisherKey).where(PublisherKey.publisher == publisher, PublisherKey.key_id == key_id)
-    )
+    row = _REPO.publisher_key(uow, publisher, key_id)
     if row is None:
         raise KeyNotFound(f"no key {key_id!r} for {publisher!r}", details={"key_id": key_id})
     if row.revoked_at is None:
@@ -107,10 +100,6 @@ class RegisteredKeys:
 
     def load(self, publisher: str) -> PublisherTrust | None:
         """The publisher's active keys, or ``None`` when it has none."""
-        rows = self.uow.session.scalars(
-            select(PublisherKey)
-            .where(PublisherKey.publisher == publisher, PublisherKey.revoked_at.is_(None))
-            .order_by(PublisherKey.key_id)
-        )
+        rows = _REPO.active_keys(self.uow, publisher)
         keys = tuple(TrustedKey(key_id=row.key_id, public_key=row.public_key) for row in rows)
         return PublisherTrust(publisher, keys) if keys else None

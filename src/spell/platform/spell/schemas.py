@@ -1,48 +1,129 @@
-"""Wire shapes of the grimoire (plain dicts built from rows; the API layer types them)."""
+"""Wire shapes of the grimoire: spells, versions, suspensions and publisher keys."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from spell.kit.time import to_rfc3339
-from spell.models import Spell, SpellVersion
+from pydantic import BaseModel, Field
 
-__all__ = ["spell_out", "suspension_out", "version_out"]
+from spell.kit.wire import Rfc3339, Rfc3339OrNone, RowModel
+from spell.models import PublisherKey, Spell, SpellVersion
 
-
-def spell_out(spell: Spell) -> dict[str, Any]:
-    """A spell as the API shows it."""
-    return {
-        "id": spell.id,
-        "publisher": spell.publisher,
-        "name": spell.name,
-        "summary": spell.summary,
-        "tags": list(spell.tags),
-        "visibility": spell.visibility,
-        "is_suspended": spell.is_suspended,
-        "latest_version": spell.latest_version,
-        "price_amount": spell.price_amount,
-        "cast_count": spell.cast_count,
-        "created_at": to_rfc3339(spell.created_at),
-        "updated_at": to_rfc3339(spell.updated_at),
-    }
+__all__ = [
+    "PublisherKeyCreate",
+    "PublisherKeyOut",
+    "SpellDetail",
+    "SpellList",
+    "SpellOut",
+    "SuspendBody",
+    "SuspensionOut",
+    "VersionList",
+    "VersionOut",
+    "VisibilityUpdate",
+]
 
 
-def suspension_out(spell: Spell) -> dict[str, Any]:
-    """What an operator's suspension answers: the spell's id and state, nothing its tenant keeps private."""
-    return {"spell_id": spell.id, "is_suspended": spell.is_suspended, "reason": spell.suspend_reason}
+class PublisherKeyCreate(BaseModel):
+    """An Ed25519 public key (SPKI-DER, base64url) and its id."""
+
+    key_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")
+    public_key: str = Field(min_length=1, max_length=200)
 
 
-def version_out(version: SpellVersion) -> dict[str, Any]:
-    """A version as the API shows it."""
-    return {
-        "spell_id": version.spell_id,
-        "version": version.version,
-        "digest": version.digest,
-        "execution": version.execution,
-        "signer_key_id": version.signer_key_id,
-        "is_yanked": version.is_yanked,
-        "archive_size": version.archive_size,
-        "input_schema": version.input_schema,
-        "created_at": to_rfc3339(version.created_at),
-    }
+class PublisherKeyOut(BaseModel):
+    """A publisher's signing key."""
+
+    publisher: str
+    key_id: str
+    created_at: Rfc3339OrNone = None
+    revoked: bool = False
+
+    @classmethod
+    def registered(cls, row: PublisherKey) -> PublisherKeyOut:
+        """A key just registered."""
+        return cls(publisher=row.publisher, key_id=row.key_id, created_at=row.created_at)
+
+    @classmethod
+    def revoked_row(cls, row: PublisherKey) -> PublisherKeyOut:
+        """A key just revoked."""
+        return cls(publisher=row.publisher, key_id=row.key_id, revoked=True)
+
+
+class VisibilityUpdate(BaseModel):
+    """Who may see the spell."""
+
+    visibility: Literal["public", "unlisted", "private", "team"]
+
+
+class SuspendBody(BaseModel):
+    """Why the operator suspends a spell."""
+
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class VersionOut(RowModel):
+    """One immutable version of a spell."""
+
+    spell_id: str
+    version: str
+    digest: str
+    execution: str
+    signer_key_id: str | None
+    is_yanked: bool
+    archive_size: int
+    input_schema: dict[str, Any]
+    created_at: Rfc3339
+
+
+class SpellOut(RowModel):
+    """A spell in the grimoire."""
+
+    id: str
+    publisher: str
+    name: str
+    summary: str
+    tags: list[str]
+    visibility: str
+    is_suspended: bool
+    latest_version: str
+    price_amount: int
+    cast_count: int
+    created_at: Rfc3339
+    updated_at: Rfc3339
+
+
+class SuspensionOut(BaseModel):
+    """A spell's suspension, as an operator action answers it (nothing of the spell beyond that)."""
+
+    spell_id: str
+    is_suspended: bool
+    reason: str | None
+
+    @classmethod
+    def from_row(cls, spell: Spell) -> SuspensionOut:
+        """The spell's id and suspension, nothing its tenant keeps private."""
+        return cls(spell_id=spell.id, is_suspended=spell.is_suspended, reason=spell.suspend_reason)
+
+
+class SpellDetail(SpellOut):
+    """A spell and its latest version."""
+
+    latest: VersionOut
+
+    @classmethod
+    def from_rows(cls, spell: Spell, latest: SpellVersion) -> SpellDetail:
+        """A spell row and its latest version's row."""
+        return cls(**SpellOut.from_row(spell).model_dump(), latest=VersionOut.from_row(latest))
+
+
+class SpellList(BaseModel):
+    """A page of spells."""
+
+    items: list[SpellOut]
+    next_cursor: str | None
+
+
+class VersionList(BaseModel):
+    """Every version of a spell, newest first."""
+
+    items: list[VersionOut]

@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from spell.bundle.archive import pack_bundle, unpack_archive
 from spell.bundle.digest import BundleDigest, bundle_digest
@@ -20,10 +20,10 @@ from spell.bundle.input_schema import read_input_schema
 from spell.bundle.loaders import load_manifest
 from spell.bundle.manifest import SpellManifest
 from spell.errors import InvalidInput, InvalidManifest
+from spell.kit.clock import Clock, SystemClock
 from spell.kit.encoding import b64url_decode, b64url_encode
 from spell.kit.ids import new_id
 from spell.kit.money import MAX_MICROS
-from spell.kit.time import utcnow
 from spell.models import VISIBILITIES, Spell, SpellVersion
 from spell.platform.audit.hooks import act_as
 from spell.platform.auth.schemas import Principal
@@ -32,14 +32,13 @@ from spell.platform.billing.service import bounds_of
 from spell.platform.cast.errors import SpellSuspended
 from spell.platform.spell.errors import spell_not_found, version_exists, version_not_found
 from spell.platform.spell.publishers import SIGNATURE_HINTS, RegisteredKeys, owned_publisher
+from spell.platform.spell.repository import SORTS, SpellRepository
 from spell.policy.rules import ExecutionGuard, PolicyContext
 from spell.signing.verifier import SignatureReport, check_bundle_signature
 from spell.storage.changes import CachedReads
 from spell.storage.session import UnitOfWork
 
 __all__ = ["GrimoirePolicy", "SpellPage", "SpellService", "published_signature", "runtime_allow_list"]
-
-SORTS = ("recent", "popular", "price")
 
 
 def runtime_allow_list(*, host: bool = False, docker: bool = False) -> ExecutionGuard:
@@ -70,15 +69,26 @@ class SpellPage:
 
 
 class SpellService:
-    """The grimoire over a bundles folder (``<bundles_dir>/<digest hex>/``)."""
+    """The grimoire over a bundles folder (``<bundles_dir>/<digest hex>/``); the lookup cache's age and
+    publish times are read on ``clock``."""
 
-    def __init__(self, bundles_dir: Path, policy: GrimoirePolicy, *, cache_ms: int = 0) -> None:
+    def __init__(
+        self,
+        bundles_dir: Path,
+        policy: GrimoirePolicy,
+        *,
+        cache_ms: int = 0,
+        clock: Clock | None = None,
+        repo: SpellRepository | None = None,
+    ) -> None:
         self.bundles_dir = bundles_dir
         self.policy = policy
+        self.clock = clock or SystemClock()
+        self.repo = repo or SpellRepository()
         self._manifests: dict[str, SpellManifest] = {}
         # (spell id, version or None for the latest) -> detached rows, for ``resolve``.
         self._resolved: CachedReads[tuple[str, str | None], tuple[Spell, SpellVersion]] = CachedReads(
-            Spell, SpellVersion, ttl_s=cache_ms / 1000
+            Spell, SpellVersion, ttl_s=cache_ms / 1000, clock=self.clock
         )
 
     # publishing ----------------------------------------------------------------------------------
@@ -91,7 +101,12 @@ class SpellService:
         visibility: str = "public",
         tags: list[str] | None = None,
     ) -> SpellVersion:
-        """Publish a canonical archive; returns the new (or identical existing) version (makers only)."""
+        """Publish a canonical archive; returns the new (or identical existing) version (makers only).
+
+        The same spell or version published concurrently (PostgreSQL) makes the insert fail: it is
+        recorded again then, finding the other's rows, and answers as any republish does (the version
+        for the same digest, ``ALREADY_EXISTS`` for another).
+        """
         principal.require_role("maker")
         principal.require("spell:publish")
         act_as(uow.session, principal.user_id)
@@ -101,7 +116,12 @@ class SpellService:
         staging = Path(tempfile.mkdtemp(prefix=".publish-", dir=self.bundles_dir))
         try:
             unpack_archive(archive, staging / "b")
-            return self._record(uow, principal, staging / "b", len(archive), visibility, tags or [])
+            record = (uow, principal, staging / "b", len(archive), visibility, tags or [])
+            try:
+                with uow.session.begin_nested():
+                    return self._record(*record)
+            except IntegrityError:
+                return self._record(*record)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
@@ -115,18 +135,14 @@ class SpellService:
         digest = bundle_digest(bundle, manifest)
         signer = self._verify(uow, bundle, manifest, digest)
         schema = read_input_schema(bundle, manifest).schema
-        existing = uow.session.scalar(
-            select(SpellVersion).where(
-                SpellVersion.spell_id == manifest.id, SpellVersion.version == manifest.version
-            )
-        )
+        existing = self.repo.version(uow, manifest.id, manifest.version)
         if existing is not None:
             if existing.digest != digest.text:
                 raise version_exists(manifest.id, manifest.version, existing.digest)
             return existing
         self._store(bundle, digest.hex)
-        now = utcnow()
-        spell = uow.session.get(Spell, manifest.id)
+        now = self.clock.now()
+        spell = self.repo.spell(uow, manifest.id)
         if spell is None:
             spell = Spell(
                 id=manifest.id,
@@ -143,7 +159,6 @@ class SpellService:
                 created_at=now,
                 updated_at=now,
             )
-            uow.session.add(spell)
         else:
             spell.name, spell.summary, spell.updated_at = manifest.name, manifest.summary, now
             spell.price_amount = manifest.pricing.amount_micros
@@ -162,8 +177,7 @@ class SpellService:
             archive_size=size,
             created_at=now,
         )
-        uow.session.add(row)
-        uow.session.flush()
+        self.repo.add(uow, spell, row)
         return row
 
     def _verify(
@@ -205,10 +219,21 @@ class SpellService:
 
     def visible(self, uow: UnitOfWork, principal: Principal, spell_id: str) -> Spell:
         """The spell if the caller may see it; private and team spells exist only for their tenant."""
-        spell = uow.session.get(Spell, spell_id)
+        spell = self.repo.spell(uow, spell_id)
         if spell is None or not _may_see(spell, principal):
             raise spell_not_found(spell_id)
         return spell
+
+    def detail(self, uow: UnitOfWork, principal: Principal, spell_id: str) -> tuple[Spell, SpellVersion]:
+        """A spell the caller may see and its latest version (needs ``spell:read``)."""
+        principal.require("spell:read")
+        spell = self.visible(uow, principal, spell_id)
+        return spell, self.version(uow, spell, spell.latest_version)
+
+    def list_versions(self, uow: UnitOfWork, principal: Principal, spell_id: str) -> list[SpellVersion]:
+        """Every version of a spell the caller may see, newest first (needs ``spell:read``)."""
+        principal.require("spell:read")
+        return self.versions(uow, self.visible(uow, principal, spell_id))
 
     def resolve(
         self, uow: UnitOfWork, principal: Principal, spell_id: str, version: str | None
@@ -221,7 +246,7 @@ class SpellService:
         hit = self._resolved.get(key)
         if hit is None:
             seen = self._resolved.snapshot()
-            spell = uow.session.get(Spell, spell_id)
+            spell = self.repo.spell(uow, spell_id)
             if spell is None:
                 raise spell_not_found(spell_id)
             row = self.version(uow, spell, version)
@@ -235,13 +260,12 @@ class SpellService:
 
     def version(self, uow: UnitOfWork, spell: Spell, version: str | None) -> SpellVersion:
         """A version (default: the latest non-yanked); yanked versions still resolve when named."""
-        query = select(SpellVersion).where(SpellVersion.spell_id == spell.id)
         if version is not None:
-            row = uow.session.scalar(query.where(SpellVersion.version == version))
+            row = self.repo.version(uow, spell.id, version)
             if row is None:
                 raise version_not_found(spell.id, version)
             return row
-        rows = [r for r in uow.session.scalars(query) if not r.is_yanked]
+        rows = [r for r in self.repo.versions(uow, spell.id) if not r.is_yanked]
         if not rows:
             raise version_not_found(spell.id, "latest")
         return max(rows, key=lambda r: _semver(r.version))
@@ -263,8 +287,7 @@ class SpellService:
 
     def versions(self, uow: UnitOfWork, spell: Spell) -> list[SpellVersion]:
         """Every version, newest first."""
-        rows = uow.session.scalars(select(SpellVersion).where(SpellVersion.spell_id == spell.id))
-        return sorted(rows, key=lambda r: _semver(r.version), reverse=True)
+        return sorted(self.repo.versions(uow, spell.id), key=lambda r: _semver(r.version), reverse=True)
 
     def search(
         self,
@@ -277,35 +300,14 @@ class SpellService:
         limit: int = 20,
         cursor: str | None = None,
     ) -> SpellPage:
-        """Listed spells: public ones, plus private/team ones of the caller's tenant."""
+        """Listed spells: public ones, and the caller's tenant's private and team ones (``spell:read``)."""
+        principal.require("spell:read")
         if sort not in SORTS:
             raise InvalidInput(f"sort must be one of {list(SORTS)}", details={"sort": sort})
         if not 1 <= limit <= 100:
             raise InvalidInput("limit must be between 1 and 100", details={"limit": limit})
         offset = _decode_cursor(cursor)
-        query = select(Spell).where(
-            or_(
-                Spell.visibility == "public",
-                (Spell.tenant_id == principal.tenant_id)
-                & Spell.visibility.in_(("private", "team", "unlisted")),
-            )
-        )
-        if q:
-            like = f"%{q.lower()}%"
-            query = query.where(
-                or_(
-                    func.lower(Spell.id).like(like),
-                    func.lower(Spell.name).like(like),
-                    func.lower(Spell.summary).like(like),
-                )
-            )
-        if sort == "popular":
-            query = query.order_by(Spell.cast_count.desc(), Spell.id)
-        elif sort == "price":
-            query = query.order_by(Spell.price_amount.asc(), Spell.id)
-        else:
-            query = query.order_by(Spell.updated_at.desc(), Spell.id)
-        rows = list(uow.session.scalars(query))
+        rows = self.repo.listed(uow, principal.tenant_id, q=q, sort=sort)
         if tag:
             rows = [row for row in rows if tag in row.tags]
         page = rows[offset : offset + limit]
@@ -350,7 +352,7 @@ class SpellService:
         actor_id: str | None = None,
     ) -> Spell:
         """Operator action: a suspended spell is listed but refuses every cast (audited with the actor)."""
-        spell = uow.session.get(Spell, spell_id)
+        spell = self.repo.spell(uow, spell_id)
         if spell is None:
             raise spell_not_found(spell_id)
         act_as(uow.session, actor_id)
@@ -358,6 +360,16 @@ class SpellService:
         spell.suspend_reason = reason if suspended else None
         uow.session.flush()
         return spell
+
+    def suspend(
+        self, uow: UnitOfWork, principal: Principal, spell_id: str, *, suspended: bool, reason: str | None
+    ) -> Spell:
+        """``set_suspended`` for a caller with the ``operator`` scope (operator or admin role) or an admin
+        credential, audited with them as the actor."""
+        principal.require_operator()
+        return self.set_suspended(
+            uow, spell_id, suspended=suspended, reason=reason, actor_id=principal.user_id
+        )
 
 
 def published_signature(spell: Spell, version: SpellVersion) -> SignatureReport:

@@ -25,10 +25,11 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.exc import IntegrityError
 
-from spell.kit.time import utcnow
+from spell.kit.clock import Clock, SystemClock
 from spell.models import WebhookSecret
 from spell.platform.audit.service import AuditService
 from spell.platform.auth.schemas import Principal
+from spell.platform.webhook.repository import WebhookSecretRepository
 from spell.storage.session import UnitOfWork
 
 __all__ = ["SECRET_PREFIX", "TenantWebhookSecret", "WebhookSecretService"]
@@ -53,7 +54,7 @@ class TenantWebhookSecret:
 
 
 class WebhookSecretService:
-    """Creates, opens and rotates tenants' webhook secrets."""
+    """Creates, opens and rotates tenants' webhook secrets; the rotation grace runs on ``clock``."""
 
     def __init__(
         self,
@@ -61,6 +62,8 @@ class WebhookSecretService:
         *,
         rotation_grace: timedelta = ROTATION_GRACE,
         audit: AuditService | None = None,
+        clock: Clock | None = None,
+        repo: WebhookSecretRepository | None = None,
     ) -> None:
         self.audit = audit or AuditService()
         key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(
@@ -68,6 +71,8 @@ class WebhookSecretService:
         )
         self._aead = AESGCM(key)
         self.rotation_grace = rotation_grace
+        self.clock = clock or SystemClock()
+        self.repo = repo or WebhookSecretRepository()
 
     def show(self, uow: UnitOfWork, principal: Principal) -> TenantWebhookSecret:
         """The caller's tenant's secret, created on first use (needs a writing unit of work)."""
@@ -82,7 +87,7 @@ class WebhookSecretService:
         secret = _new_secret()
         row.previous_sealed = row.sealed
         row.sealed = self._seal(principal.tenant_id, secret)
-        row.rotated_at = utcnow()
+        row.rotated_at = self.clock.now()
         uow.session.flush()
         self.audit.append(
             uow,
@@ -96,7 +101,7 @@ class WebhookSecretService:
 
     def signing_secrets(self, uow: UnitOfWork, tenant_id: str) -> list[str] | None:
         """The secrets a delivery is signed with (newest first); None when the tenant has none yet."""
-        row = uow.session.get(WebhookSecret, tenant_id)
+        row = self.repo.get(uow, tenant_id)
         current = None if row is None else self._unseal(tenant_id, row.sealed)
         if row is None or current is None:
             return None
@@ -110,7 +115,7 @@ class WebhookSecretService:
     def _ensure(
         self, uow: UnitOfWork, tenant_id: str, *, lost_race: bool = False
     ) -> tuple[WebhookSecret, str]:
-        row = uow.session.get(WebhookSecret, tenant_id)
+        row = self.repo.get(uow, tenant_id)
         current = None if row is None else self._unseal(tenant_id, row.sealed)
         if row is not None and current is not None:
             return row, current
@@ -120,24 +125,22 @@ class WebhookSecretService:
             # receivers must fetch the new one, as after a rotation.
             _log.warning("webhook secret of tenant %s is unreadable; issuing a new one", tenant_id)
             row.sealed, row.previous_sealed = self._seal(tenant_id, secret), None
-            row.rotated_at = utcnow()
+            row.rotated_at = self.clock.now()
             uow.session.flush()
             return row, secret
+        row = WebhookSecret(
+            tenant_id=tenant_id,
+            sealed=self._seal(tenant_id, secret),
+            previous_sealed=None,
+            created_at=self.clock.now(),
+            rotated_at=None,
+        )
         try:
-            with uow.session.begin_nested():
-                row = WebhookSecret(
-                    tenant_id=tenant_id,
-                    sealed=self._seal(tenant_id, secret),
-                    previous_sealed=None,
-                    created_at=utcnow(),
-                    rotated_at=None,
-                )
-                uow.session.add(row)
-                uow.session.flush()
+            self.repo.add(uow, row)
         except IntegrityError:  # a concurrent first delivery or request created it: use that one
             if lost_race:  # no row appeared, so the failure was not a race: it is not ours to hide
                 raise
-            uow.session.expire_all()
+            self.repo.forget_loaded(uow)
             return self._ensure(uow, tenant_id, lost_race=True)
         return row, secret
 
@@ -159,7 +162,7 @@ class WebhookSecretService:
     def _open_previous(self, row: WebhookSecret) -> str | None:
         if row.previous_sealed is None or row.rotated_at is None:
             return None
-        if utcnow() >= row.rotated_at + self.rotation_grace:
+        if self.clock.now() >= row.rotated_at + self.rotation_grace:
             return None
         return self._unseal(row.tenant_id, row.previous_sealed)
 

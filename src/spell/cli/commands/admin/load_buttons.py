@@ -28,11 +28,11 @@ def command(path: Path, as_json: bool) -> None:
       spell admin load-buttons buttons.json --json
     """
     from spell.cli.commands.admin._platform import open_platform
-    from spell.platform.button.service import ButtonService, read_buttons_file
+    from spell.platform.button.service import read_buttons_file
 
     entries = read_buttons_file(path)
     with open_platform() as platform, platform.db.unit_of_work() as uow:
-        report = ButtonService(platform.spells).load(uow, entries)
+        report = platform.buttons.load(uow, entries)
     failed = {k: v for k, v in report.items() if v not in ("created", "updated")}
     lines = [f"{button}: {outcome}" for button, outcome in sorted(report.items())]
     emit({"buttons": report, "failed": len(failed)}, as_json=as_json, human="\n".join(lines) or "no buttons")
