@@ -1,4 +1,9 @@
-"""The typed shapes the SDK reads and sends: every model it uses is imported from here."""
+"""The typed shapes the SDK reads and sends: every model it uses is imported from here.
+
+Each mirrors the server's wire shape of the same resource (``spell.platform.<domain>.schemas``) field
+for field; ``tests/client/test_models.py`` holds them equal. They are classes of their own so that
+``import spell.client`` loads neither the web framework nor the database models.
+"""
 
 from __future__ import annotations
 

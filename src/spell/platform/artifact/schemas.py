@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel
 
 from spell.kit.wire import Rfc3339
-from spell.platform.artifact.service import SignedArtifact
+
+if TYPE_CHECKING:  # rows are only read here: the SDK imports these shapes without the database models
+    from spell.platform.artifact.service import SignedArtifact
 
 __all__ = ["ArtifactList", "ArtifactOut"]
 

@@ -4,13 +4,16 @@ users, tenants, keys and bans."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pydantic import AwareDatetime, BaseModel, Field
 
 from spell.errors import PermissionDenied
 from spell.kit.wire import Rfc3339, Rfc3339OrNone, RowModel
-from spell.models import ApiKey, Tenant, User
 from spell.platform.auth.errors import RoleRequired
+
+if TYPE_CHECKING:  # rows are only read here: the SDK imports these shapes without the database models
+    from spell.models import ApiKey, Tenant, User
 
 __all__ = [
     "ALL_SCOPES",

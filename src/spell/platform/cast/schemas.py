@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from spell.kit.time import to_rfc3339, to_rfc3339_or_none
-from spell.models import Cast, CastEvent
+
+if TYPE_CHECKING:  # rows are only read here: the SDK imports these shapes without the database models
+    from spell.models import Cast, CastEvent
 
 __all__ = ["CastError", "CastEventOut", "CastList", "CastOut"]
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from spell.kit.wire import Rfc3339, Rfc3339OrNone, RowModel
-from spell.models import PublisherKey, Spell, SpellVersion
+
+if TYPE_CHECKING:  # rows are only read here: the SDK imports these shapes without the database models
+    from spell.models import PublisherKey, Spell, SpellVersion
 
 __all__ = [
     "PublisherKeyCreate",
