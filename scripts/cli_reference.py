@@ -13,7 +13,6 @@ import sys
 import click
 
 from spell.cli.app import COMMANDS, cli
-from spell.cli.lazy import LazyGroup
 
 # Verbs whose --help has no example of its own (each line was run against a scratch SPELL_HOME).
 FALLBACK_EXAMPLES: dict[str, list[str]] = {
@@ -69,6 +68,18 @@ def section(path: list[str], command: click.Command, ctx: click.Context) -> list
     return out
 
 
+def walk(path: list[str], command: click.Command, ctx: click.Context) -> list[str]:
+    """A command's section, then its verbs' (and theirs, to any depth)."""
+    lines = section(path, command, ctx)
+    if isinstance(command, click.Group):
+        for verb in command.list_commands(ctx):
+            sub = command.get_command(ctx, verb)
+            if sub is None:
+                raise SystemExit(f"spell {' '.join([*path, verb])} is listed but does not load")
+            lines += walk([*path, verb], sub, click.Context(sub, info_name=verb, parent=ctx))
+    return lines
+
+
 def main() -> None:
     """Walk every registered command and verb."""
     root = click.Context(cli, info_name="spell")
@@ -80,14 +91,7 @@ def main() -> None:
         command = cli.get_command(root, name)
         if command is None:
             raise SystemExit(f"spell {name} is registered but does not load")
-        ctx = click.Context(command, info_name=name, parent=root)
-        lines += section([name], command, ctx)
-        if isinstance(command, LazyGroup):
-            for verb in command.list_commands(ctx):
-                sub = command.get_command(ctx, verb)
-                if sub is None:
-                    raise SystemExit(f"spell {name} {verb} is listed but does not load")
-                lines += section([name, verb], sub, click.Context(sub, info_name=verb, parent=ctx))
+        lines += walk([name], command, click.Context(command, info_name=name, parent=root))
     sys.stdout.write("\n".join(lines))
 
 
