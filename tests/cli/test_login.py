@@ -14,11 +14,11 @@ from spell.cli.app import main
 from spell.cli.profiles import Profile, client_for, profiles_path, resolve_profile, save_profile
 from spell.errors import AuthError, InvalidInput, NotFound
 from tests.cli.run_cli import CliResult, run_cli
-from tests.client.conftest import database_url, live
 from tests.client.live_server import LiveServer, expire_key, free_port
+from tests.fixtures.live import database_backend, live
 from tests.fixtures.server import seed_user
 
-__all__ = ["database_url", "live"]
+__all__ = ["database_backend", "live"]
 
 
 @pytest.fixture(autouse=True)

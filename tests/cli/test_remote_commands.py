@@ -6,11 +6,11 @@ from pathlib import Path
 
 from tests.cli.remote_world import Maker, new_caster, new_maker, private_homes, publish, write_input
 from tests.cli.run_cli import run_cli
-from tests.client.conftest import database_url, live
 from tests.client.live_server import LiveServer
 from tests.fixtures.bundles import new_publisher
+from tests.fixtures.live import database_backend, live
 
-__all__ = ["database_url", "live", "private_homes"]
+__all__ = ["database_backend", "live", "private_homes"]
 
 
 def _cast(tmp_path: Path, profile: str, document: str = '"w:a.txt"') -> str:
@@ -82,7 +82,7 @@ def test_budget_ledger_and_earnings(live: LiveServer, tmp_path: Path) -> None:
     )
     _cast(tmp_path, "caster")
     shown = run_cli("budget", "show", "--profile", "caster")
-    assert shown.stdout.splitlines()[:2] == ["balance: 0.750000 USD", "per-cast cap: 0.500000 USD"]
+    assert shown.stdout.splitlines()[:2] == ["balance: 0.75 USD", "per-cast cap: 0.50 USD"]
     postings = run_cli("ledger", "list", "--profile", "caster", "--json").json()["items"]
     assert sum(p["amount_micros"] for p in postings if p["account"] == "wallet") == 750_000
     earned = run_cli("earnings", "--profile", "maker", "--json").json()

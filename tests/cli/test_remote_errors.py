@@ -10,11 +10,11 @@ from spell.config.server import ServerSettings
 from tests.api.test_rate_limit import LIMITER, PinnedClock
 from tests.cli.remote_world import login, new_caster, new_maker, private_homes, publish, write_input
 from tests.cli.run_cli import run_cli
-from tests.client.conftest import database_url, live
 from tests.client.live_server import LiveServer, expire_key, free_port
+from tests.fixtures.live import database_backend, live
 from tests.fixtures.server import seed_user
 
-__all__ = ["database_url", "live", "private_homes"]
+__all__ = ["database_backend", "live", "private_homes"]
 
 
 def _error_line(stderr: str) -> str:

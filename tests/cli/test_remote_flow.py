@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from spell.client import models
 from spell.client._sync import Casts
 from spell.client.models import CastOut
 from tests.cli.remote_world import (
@@ -18,10 +19,10 @@ from tests.cli.remote_world import (
     write_input,
 )
 from tests.cli.run_cli import run_cli
-from tests.client.conftest import database_url, live
 from tests.client.live_server import LiveServer
+from tests.fixtures.live import database_backend, live
 
-__all__ = ["database_url", "live", "private_homes"]
+__all__ = ["database_backend", "live", "private_homes"]
 
 
 def test_publish_cast_with_progress_download_and_read_usage(live: LiveServer, tmp_path: Path) -> None:
@@ -138,7 +139,7 @@ def test_ctrl_c_stops_following_and_says_how_to_cancel(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(Casts, "wait", interrupted)
-    monkeypatch.setattr(CastOut, "is_terminal", property(lambda self: False))
+    monkeypatch.setattr(models, "ended", lambda cast: False)
     document = write_input(tmp_path, '"w:a.txt"')
     result = run_cli("cast", "acme/writer", "--remote", "--input", str(document), "--profile", "maker")
     assert result.exit_code == 130

@@ -11,14 +11,15 @@ from spell.cli.commands._progress import Progress
 from spell.cli.commands._remote_cast import CastDisplay
 from spell.client import Client
 from spell.client.models import CastEvent
+from tests.api.test_host_casts import runtimes, server_settings
 from tests.cli.remote_world import login, private_homes
 from tests.cli.run_cli import run_cli
-from tests.client.conftest import database_url, live
 from tests.client.live_server import LiveServer, maker_of
 from tests.fixtures.bundles import host_bundle
+from tests.fixtures.live import database_backend, live
 from tests.fixtures.server import Caller
 
-__all__ = ["database_url", "live", "private_homes"]
+__all__ = ["database_backend", "live", "private_homes", "runtimes", "server_settings"]
 
 ECHO = "#!/bin/sh\necho hi\necho oops >&2\n"
 SLEEPY = "#!/bin/sh\nsleep 30\n"

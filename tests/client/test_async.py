@@ -42,7 +42,7 @@ async def test_publish_cast_follow_download_and_read_usage(live: LiveServer, tmp
         artifacts = (await client.casts.artifacts(cast.id)).items
         assert await client.artifacts.download(artifacts[0]) == b"x"
         usage = await client.usage(group_by="day")
-        assert [i["amount_micros"] for i in usage.items] == [250_000]
+        assert [i.amount_micros for i in usage.items] == [250_000]
         postings = [e async for e in client.ledger(limit=1)]
         assert len(postings) >= 2
         assert [c.id async for c in client.casts.list(limit=1)] == [cast.id]

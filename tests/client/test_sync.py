@@ -46,13 +46,11 @@ def test_publish_cast_follow_download_and_read_the_money(live: LiveServer, tmp_p
         assert client.artifacts.download(artifacts[0]) == b"x"
         assert client.artifacts.save(artifacts[0], tmp_path).read_bytes() == b"x"
         usage = client.usage()
-        assert [(i["spell"], i["amount_micros"], i["casts"]) for i in usage.items] == [
-            ("acme/writer", 250_000, 1)
-        ]
+        assert [(i.spell, i.amount_micros, i.casts) for i in usage.items] == [("acme/writer", 250_000, 1)]
         entries = list(client.ledger())
         assert sum(e.amount_micros for e in entries if e.account == "wallet") == 1_000_000 - 250_000
         assert client.budget.get().balance_micros == 750_000
-        assert [s["spell_id"] for s in maker.earnings().spells] == ["acme/writer"]
+        assert [s.spell_id for s in maker.earnings().spells] == ["acme/writer"]
 
 
 def test_events_resume_after_the_last_event_id_given(live: LiveServer, tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ from spell.client.models import (
     VersionArchive,
     VersionList,
     VersionOut,
+    ended,
 )
 from spell.client.models import Paged as _Paged
 
@@ -222,7 +223,7 @@ class AsyncCasts(_Resource):
             wait=0,
         )
         cast = await self._client.send(call)
-        return await self.wait(cast.id, on_event=on_event) if wait and not cast.is_terminal else cast
+        return await self.wait(cast.id, on_event=on_event) if wait and not ended(cast) else cast
 
     async def wait(self, cast_id: str, *, on_event: EventHook | None = None) -> CastOut:
         """Follow a cast's events until it ends; the ended cast."""
@@ -360,4 +361,4 @@ class AsyncButtons(_Resource):
             wait=0,
         )
         cast = await self._client.send(call)
-        return await self._client.casts.wait(cast.id) if wait and not cast.is_terminal else cast
+        return await self._client.casts.wait(cast.id) if wait and not ended(cast) else cast

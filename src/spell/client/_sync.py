@@ -39,6 +39,7 @@ from spell.client.models import (
     VersionArchive,
     VersionList,
     VersionOut,
+    ended,
 )
 from spell.client.models import Paged as _Paged
 
@@ -220,7 +221,7 @@ class Casts(_Resource):
             wait=0,
         )
         cast = self._client.send(call)
-        return self.wait(cast.id, on_event=on_event) if wait and not cast.is_terminal else cast
+        return self.wait(cast.id, on_event=on_event) if wait and not ended(cast) else cast
 
     def wait(self, cast_id: str, *, on_event: EventHook | None = None) -> CastOut:
         """Follow a cast's events until it ends; the ended cast."""
@@ -358,4 +359,4 @@ class Buttons(_Resource):
             wait=0,
         )
         cast = self._client.send(call)
-        return self._client.casts.wait(cast.id) if wait and not cast.is_terminal else cast
+        return self._client.casts.wait(cast.id) if wait and not ended(cast) else cast

@@ -124,13 +124,15 @@ def cast_remote(
             "--dry-run checks a local cast; a remote cast has no dry run",
             hint=f"install it and dry-run it here: spell install server:{spell_id}",
         )
+    from spell.client.models import ended
+
     document = cast_input(params, input_file)
     with remote_client(profile) as client:
         server = client.settings.base_url
         with Progress(f"casting {spell_id} on {server}", quiet=as_json) as progress:
             cast = client.casts.create(spell_id, document, version=version)
             progress.line(f"cast {cast.id} ({cast.spell_id}@{cast.version})")
-            if not cast.is_terminal:
+            if not ended(cast):
                 try:
                     cast = client.casts.wait(cast.id, on_event=CastDisplay(progress).event)
                 except KeyboardInterrupt:

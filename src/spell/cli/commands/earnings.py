@@ -21,10 +21,10 @@ def command(profile: str | None, as_json: bool) -> None:
     """
     with remote_client(profile) as client:
         report = client.earnings()
-    balances = ", ".join(money(b["amount_micros"], b["currency"]) for b in report.balances) or "nothing yet"
+    balances = ", ".join(money(b.amount_micros, b.currency) for b in report.balances) or "nothing yet"
     table = rows(
         ("SPELL", "CASTS", "REVENUE"),
-        [(s["spell_id"], s["casts"], money(s["amount_micros"], s["currency"])) for s in report.spells],
+        [(s.spell_id, s.casts, money(s.amount_micros, s.currency)) for s in report.spells],
         empty="no paid casts yet",
     )
     emit(report.model_dump(), as_json=as_json, human=f"balance: {balances}\n{table}")

@@ -33,11 +33,11 @@ def command(
         report = client.usage(start=_utc(start), end=_utc(end), group_by=group_by)
     table = rows(
         (group_by.upper(), "CASTS", "AMOUNT"),
-        [(i[group_by], i["casts"], money(i["amount_micros"], i["currency"])) for i in report.items],
+        [(getattr(i, group_by), i.casts, money(i.amount_micros, i.currency)) for i in report.items],
         empty="no charges",
     )
     human = f"{report.start} .. {report.end}\n{table}"
-    emit(report.model_dump(by_alias=True), as_json=as_json, human=human)
+    emit(report.model_dump(by_alias=True, exclude_none=True), as_json=as_json, human=human)
 
 
 def _utc(value: datetime | None) -> datetime | None:

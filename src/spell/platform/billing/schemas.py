@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from spell.kit.money import MAX_MICROS
-from spell.models.payment import PaymentRecord
 from spell.platform.ledger.schemas import MoneyAmount
+
+if TYPE_CHECKING:  # rows are only read here: the SDK imports these shapes without the database models
+    from spell.models.payment import PaymentRecord
 
 __all__ = [
     "CheckoutRequest",

@@ -5,13 +5,15 @@ Amounts are integer micro-units with their currency; times are RFC 3339 text.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from spell.kit.money import Money
 from spell.kit.time import to_rfc3339
-from spell.models.ledger import LedgerAccount, LedgerPosting, LedgerTransaction
+
+if TYPE_CHECKING:  # rows are only read here: the SDK imports these shapes without the database models
+    from spell.models.ledger import LedgerAccount, LedgerPosting, LedgerTransaction
 
 __all__ = [
     "CreditGrant",

@@ -6,6 +6,7 @@ import click
 
 from spell.cli.commands._remote import absolute_url, remote_client, remote_options
 from spell.cli.output import emit
+from spell.client.models import ended
 
 __all__ = ["command"]
 
@@ -28,7 +29,7 @@ def command(cast_id: str, wait: int, profile: str | None, as_json: bool) -> None
 
     with remote_client(profile) as client:
         cast = client.casts.get(cast_id, wait=wait)
-        artifacts = client.casts.artifacts(cast.id).items if cast.is_terminal else []
+        artifacts = client.casts.artifacts(cast.id).items if ended(cast) else []
         server = client.settings.base_url
     links = [{**a.model_dump(), "url": absolute_url(server, a.url)} for a in artifacts]
     data = {**cast.model_dump(), "artifacts": links}

@@ -9,6 +9,7 @@ import click
 
 from spell.cli.commands._remote import remote_client, remote_options
 from spell.cli.output import emit
+from spell.client.models import ended
 
 __all__ = ["command"]
 
@@ -35,7 +36,7 @@ def command(cast_id: str, follow: bool, profile: str | None, as_json: bool) -> N
 
     with remote_client(profile) as client:
         cast = client.casts.get(cast_id)
-        if not cast.is_terminal and not follow:
+        if not ended(cast) and not follow:
             raise Conflict(
                 f"cast {cast_id} is {cast.status}: its logs are not complete yet",
                 details={"cast_id": cast_id, "status": cast.status},
