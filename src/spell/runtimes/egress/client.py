@@ -7,12 +7,11 @@ by hop, or not followed.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
@@ -35,6 +34,7 @@ from spell.runtimes.egress.rules import (
 if TYPE_CHECKING:  # http.client and ssl load email and OpenSSL: only requests that are sent pay for them
     import http.client
     import ssl
+    from concurrent.futures import ThreadPoolExecutor
 
 __all__ = [
     "FORBIDDEN_HEADERS",
@@ -53,9 +53,6 @@ Dial = Callable[[tuple[str, int], float], socket.socket]
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CREDENTIALS = frozenset({"authorization", "proxy-authorization", "cookie"})
 _CHUNK = 64 * 1024
-# getaddrinfo cannot be given a timeout: a lookup runs here so the request can stop waiting for it
-# (the lookup itself ends when the system resolver gives up).
-_LOOKUPS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="spell-egress-dns")
 
 
 def _dial(address: tuple[str, int], timeout: float) -> socket.socket:
@@ -132,7 +129,9 @@ class EgressPolicy:
     def _resolve(self, target: Target, timeout_s: float | None) -> Sequence[str]:
         if timeout_s is None:
             return self.resolver(target.host, target.port)
-        lookup = _LOOKUPS.submit(self.resolver, target.host, target.port)
+        from concurrent.futures import TimeoutError as FutureTimeout
+
+        lookup = _lookups().submit(self.resolver, target.host, target.port)
         try:
             return lookup.result(timeout=max(timeout_s, 0.0))
         except FutureTimeout:
@@ -267,6 +266,16 @@ class EgressPolicy:
                 response.close()
             conn.close()
             sock.close()
+
+
+@functools.cache
+def _lookups() -> ThreadPoolExecutor:
+    """Where lookups run: getaddrinfo cannot be given a timeout, so a request stops waiting for one
+    here (the lookup itself ends when the system resolver gives up). Made on the first request, so
+    a cast that sends none loads no thread pool."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="spell-egress-dns")
 
 
 def _left(deadline: float, timeout_s: float) -> float:
