@@ -150,6 +150,29 @@ def test_the_server_wasm_runtime_reads_the_wasm_maxima_and_caches_under_spell_ho
         runtimes["wasm"].close()  # type: ignore[attr-defined]
 
 
+def test_the_server_docker_runtime_reads_the_docker_settings_as_spell_cast_does(tmp_path: Path) -> None:
+    from spell.platform.server import default_runtimes
+    from spell.runtimes.docker import DockerRuntime
+
+    environ = {
+        "SPELL_HOME": str(tmp_path),
+        "SPELL_SERVER_ALLOW_DOCKER_RUNTIME": "1",
+        "SPELL_DOCKER_MEMORY": "256m",
+        "SPELL_DOCKER_BINARY": "podman",
+        "DOCKER_HOST": "unix:///run/podman.sock",
+    }
+    runtimes = default_runtimes(ServerSettings.from_env(environ))
+    try:
+        docker = runtimes["docker"]
+        assert isinstance(docker, DockerRuntime)
+        assert (docker.options.memory, docker.options.binary) == ("256m", "podman")
+        assert ("DOCKER_HOST", "unix:///run/podman.sock") in docker.options.client_env
+    finally:
+        runtimes["wasm"].close()  # type: ignore[attr-defined]
+    with pytest.raises(InvalidInput, match="SPELL_DOCKER_PIDS_LIMIT"):
+        ServerSettings.from_env({"SPELL_HOME": str(tmp_path), "SPELL_DOCKER_PIDS_LIMIT": "0"})
+
+
 def test_the_host_sandbox_settings_are_read_from_the_environment(tmp_path: Path) -> None:
     env = {
         "SPELL_HOME": str(tmp_path),

@@ -19,7 +19,7 @@ from spell.config.wasm import WasmSettings
 __all__ = ["LOCAL_GROUPS", "SERVER_GROUPS", "TABLES", "settings_table"]
 
 #: The groups a server reads, in the order docs/server.md lists them.
-SERVER_GROUPS: tuple[type[Group], ...] = (ServerSettings, WasmSettings, BillingSettings)
+SERVER_GROUPS: tuple[type[Group], ...] = (ServerSettings, WasmSettings, DockerOptions, BillingSettings)
 #: The groups the CLI reads for local casts and installs (docs/local-store.md).
 LOCAL_GROUPS: tuple[type[Group], ...] = (
     RuntimeSettings,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
 
+from spell.config.docker import DockerOptions
 from spell.config.group import layered, read, setting
 from spell.config.home import SpellHome
 from spell.config.wasm import WasmSettings
@@ -170,6 +171,8 @@ class ServerSettings:
     # Maxima and module caches of the WASM runtime, read from ``SPELL_WASM_*``; the AOT disk cache
     # lives under $SPELL_HOME/cache.
     wasm: WasmSettings = field(default_factory=WasmSettings)
+    # The docker runtime's client and hardening flags, from ``SPELL_DOCKER_*`` as `spell cast` reads them.
+    docker: DockerOptions = field(default_factory=DockerOptions)
 
     @property
     def is_sqlite(self) -> bool:
@@ -217,4 +220,8 @@ class ServerSettings:
         env = layered(environ)
         home = SpellHome.from_env(env)
         settings = read(cls, env, cls.for_home(home.root))
-        return replace(settings, wasm=WasmSettings.from_env(env, cache_dir=home.cache))
+        return replace(
+            settings,
+            wasm=WasmSettings.from_env(env, cache_dir=home.cache),
+            docker=DockerOptions.from_mapping(env),
+        )

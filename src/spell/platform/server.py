@@ -98,7 +98,7 @@ def default_runtimes(settings: ServerSettings) -> dict[str, Runtime]:
     if settings.allow_docker_runtime:
         from spell.runtimes.docker import DockerRuntime
 
-        runtimes["docker"] = DockerRuntime()
+        runtimes["docker"] = DockerRuntime(settings.docker)
     return runtimes
 
 
