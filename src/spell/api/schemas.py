@@ -134,6 +134,7 @@ class VersionOut(BaseModel):
     is_yanked: bool
     archive_size: int
     input_schema: dict[str, Any]
+    manifest: dict[str, Any]
     created_at: str
 
 

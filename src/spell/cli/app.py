@@ -48,6 +48,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     # remote
     "login": (f"{_C}.login:command", "Log in to a Spell server and save the API key as a profile."),
     "logout": (f"{_C}.logout:command", "Forget a saved server profile."),
+    "mcp": (f"{_C}.mcp:command", "Serve the MCP server over stdio, for AI agents (uses the profile)."),
     # operator (server)
     "serve": (f"{_C}.serve:command", "Run the Spell server (REST API + worker pool); --demo seeds examples."),
     "db": (f"{_C}.db:group", "Migrate the platform database."),

@@ -102,6 +102,7 @@ class VersionOut(BaseModel):
     is_yanked: bool
     archive_size: int
     input_schema: dict[str, Any]
+    manifest: dict[str, Any] = Field(default_factory=dict)
     created_at: str
 
 

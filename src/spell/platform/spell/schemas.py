@@ -44,5 +44,6 @@ def version_out(version: SpellVersion) -> dict[str, Any]:
         "is_yanked": version.is_yanked,
         "archive_size": version.archive_size,
         "input_schema": version.input_schema,
+        "manifest": version.manifest,
         "created_at": to_rfc3339(version.created_at),
     }
