@@ -9,6 +9,7 @@ artifact from a missing one.
 from __future__ import annotations
 
 import json
+import mimetypes
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -35,8 +36,11 @@ T = TypeVar("T")
 _TEXT_TYPES = ("application/json", "application/xml", "application/yaml", "application/x-yaml")
 
 
-def _is_text(media_type: str) -> bool:
-    kind = media_type.split(";")[0].strip().lower()
+def _is_text(artifact: ArtifactOut) -> bool:
+    """Text by its media type, or by its name when it was stored as bytes of no declared type."""
+    kind = artifact.media_type.split(";")[0].strip().lower()
+    if kind == "application/octet-stream":
+        kind = (mimetypes.guess_type(artifact.name)[0] or kind).lower()
     return kind.startswith("text/") or kind in _TEXT_TYPES or kind.endswith("+json")
 
 
@@ -81,7 +85,7 @@ def add_resources(server: MCPServer, open_client: ClientOpener, *, max_artifact_
                     )
                 _check_size(found, max_artifact_bytes)
                 data = await client.artifacts.download(_relative(found.url))
-            if _is_text(found.media_type):
+            if _is_text(found):
                 try:
                     return data.decode("utf-8")
                 except UnicodeDecodeError:
