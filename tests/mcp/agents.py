@@ -90,8 +90,9 @@ class Progress:
 def data(result: CallToolResult) -> dict[str, Any]:
     """The structured content of a successful tool call."""
     assert not result.is_error, result.content
-    assert result.structured_content is not None
-    return result.structured_content
+    content: dict[str, Any] | None = result.structured_content
+    assert content is not None
+    return content
 
 
 def refusal(result: CallToolResult) -> dict[str, Any]:
@@ -106,7 +107,13 @@ async def list_detail_estimate_cast_and_read(agent: Client) -> str:
     """The discovery-to-artifact flow of an agent with credit; the cast's id."""
     tools = {tool.name: tool for tool in (await agent.list_tools()).tools}
     assert set(tools) >= {
-        "spells_list", "spells_detail", "spells_estimate", "spells_cast", "casts_get", "casts_cancel", "budget_get"
+        "spells_list",
+        "spells_detail",
+        "spells_estimate",
+        "spells_cast",
+        "casts_get",
+        "casts_cancel",
+        "budget_get",
     }
     assert tools["spells_list"].annotations is not None
     assert tools["spells_list"].annotations.read_only_hint is True

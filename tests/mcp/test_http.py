@@ -79,11 +79,15 @@ async def test_a_caster_without_credit_gets_insufficient_credits(live: LiveServe
     assert error["code"] == "INSUFFICIENT_CREDITS"
 
 
-async def test_a_key_without_cast_invoke_is_refused_and_nothing_is_cast(live: LiveServer, tmp_path: Path) -> None:
+async def test_a_key_without_cast_invoke_is_refused_and_nothing_is_cast(
+    live: LiveServer, tmp_path: Path
+) -> None:
     publish_spells(live, tmp_path)
     reader = seed_user(live.platform, "reader@example.com", ["caster"], scopes=["spell:read"])
     async with http_agent(live, reader.token) as agent:
-        assert data(await agent.call_tool("spells_detail", {"spell_id": "acme/sleeper"}))["id"] == "acme/sleeper"
+        assert (
+            data(await agent.call_tool("spells_detail", {"spell_id": "acme/sleeper"}))["id"] == "acme/sleeper"
+        )
         error = refusal(await agent.call_tool("spells_cast", {"spell_id": "acme/sleeper"}))
     assert error["code"] == "FORBIDDEN"
     with live.platform.db.unit_of_work() as uow:
@@ -96,7 +100,9 @@ async def test_a_high_risk_spell_needs_confirm(live: LiveServer, tmp_path: Path)
     async with http_agent(live, caster.token) as agent:
         detail = data(await agent.call_tool("spells_detail", {"spell_id": "acme/wipe"}))
         assert (detail["risk"], detail["needs_confirm"]) == ("high", True)
-        error = refusal(await agent.call_tool("spells_cast", {"spell_id": "acme/wipe", "input": {"name": "x"}}))
+        error = refusal(
+            await agent.call_tool("spells_cast", {"spell_id": "acme/wipe", "input": {"name": "x"}})
+        )
         assert error["code"] == "CONFIRMATION_REQUIRED"
         with live.platform.db.unit_of_work() as uow:
             assert uow.session.query(Cast).count() == 0
@@ -120,11 +126,15 @@ async def test_an_input_the_schema_refuses_is_a_tool_error_before_any_cast(
         assert uow.session.query(Cast).count() == 0
 
 
-async def test_an_unknown_version_and_an_unknown_spell_are_not_found(live: LiveServer, tmp_path: Path) -> None:
+async def test_an_unknown_version_and_an_unknown_spell_are_not_found(
+    live: LiveServer, tmp_path: Path
+) -> None:
     publish_spells(live, tmp_path)
     caster = seed_user(live.platform, "agent@example.com", ["caster"])
     async with http_agent(live, caster.token) as agent:
-        version = refusal(await agent.call_tool("spells_detail", {"spell_id": "acme/writer", "version": "9.9.9"}))
+        version = refusal(
+            await agent.call_tool("spells_detail", {"spell_id": "acme/writer", "version": "9.9.9"})
+        )
         spell = refusal(await agent.call_tool("spells_detail", {"spell_id": "acme/nothing"}))
         with pytest.raises(MCPError) as missing:
             await agent.read_resource("spell://acme/writer@9.9.9")
@@ -133,7 +143,9 @@ async def test_an_unknown_version_and_an_unknown_spell_are_not_found(live: LiveS
     assert missing.value.data["code"] == "VERSION_NOT_FOUND"
 
 
-async def test_an_expired_or_missing_artifact_is_a_clear_resource_error(live: LiveServer, tmp_path: Path) -> None:
+async def test_an_expired_or_missing_artifact_is_a_clear_resource_error(
+    live: LiveServer, tmp_path: Path
+) -> None:
     publish_spells(live, tmp_path)
     caster = seed_user(live.platform, "agent@example.com", ["caster"])
     credit(live.platform, caster.user_id, 1_000_000)
@@ -189,7 +201,9 @@ async def test_a_foreign_origin_or_host_is_refused(live: LiveServer) -> None:
         "Accept": "application/json, text/event-stream",
     }
     async with httpx.AsyncClient() as http:
-        origin = await http.post(f"{live.url}/mcp", json=body, headers={**headers, "Origin": "https://evil.example"})
+        origin = await http.post(
+            f"{live.url}/mcp", json=body, headers={**headers, "Origin": "https://evil.example"}
+        )
         host = await http.post(f"{live.url}/mcp", json=body, headers={**headers, "Host": "evil.example"})
     assert origin.status_code == 403
     assert host.status_code == 421

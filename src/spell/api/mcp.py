@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
@@ -77,6 +77,55 @@ class _Body(httpx.AsyncByteStream):
             await self.task
 
 
+def _scope(request: httpx.Request) -> Scope:
+    url = request.url
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": request.method,
+        "scheme": url.scheme,
+        "path": url.path,
+        "raw_path": url.raw_path.split(b"?", 1)[0],
+        "query_string": url.query,
+        "root_path": "",
+        "headers": [(name.lower(), value) for name, value in request.headers.raw],
+        "server": (url.host, url.port or (443 if url.scheme == "https" else 80)),
+        "client": ("127.0.0.1", 0),
+    }
+
+
+class _Exchange:
+    """One request's ASGI channels: the body once, then a disconnect when the response is closed;
+    the response start as a future, its body chunks in a queue (None ends it)."""
+
+    def __init__(self, body: bytes) -> None:
+        self.pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
+        self.started: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self.chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self.ended = asyncio.Event()
+
+    async def receive(self) -> Message:
+        if self.pending:
+            return self.pending.pop()
+        await self.ended.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start" and not self.started.done():
+            self.started.set_result(message)
+        elif message["type"] == "http.response.body":
+            if message.get("body"):
+                self.chunks.put_nowait(message["body"])
+            if not message.get("more_body", False):
+                self.chunks.put_nowait(None)
+
+    def finish(self, exc: BaseException | None) -> None:
+        if not self.started.done():
+            self.started.set_exception(exc or httpx.RemoteProtocolError("the app sent no response"))
+        self.chunks.put_nowait(None)
+
+
 class LoopbackTransport(httpx.AsyncBaseTransport):
     """httpx requests into an ASGI app of this process, streaming the response body (httpx's own
     ``ASGITransport`` returns only once the app finished the whole response)."""
@@ -85,63 +134,27 @@ class LoopbackTransport(httpx.AsyncBaseTransport):
         self.app = app
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        body = await request.aread()
-        url = request.url
-        scope: Scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": request.method,
-            "scheme": url.scheme,
-            "path": url.path,
-            "raw_path": url.raw_path.split(b"?", 1)[0],
-            "query_string": url.query,
-            "root_path": "",
-            "headers": [(name.lower(), value) for name, value in request.headers.raw],
-            "server": (url.host, url.port or (443 if url.scheme == "https" else 80)),
-            "client": ("127.0.0.1", 0),
-        }
-        chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
-        started: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
-        ended = asyncio.Event()
-        pending = [{"type": "http.request", "body": body, "more_body": False}]
-
-        async def receive() -> Message:
-            if pending:
-                return pending.pop()
-            await ended.wait()
-            return {"type": "http.disconnect"}
-
-        async def send(message: Message) -> None:
-            if message["type"] == "http.response.start" and not started.done():
-                started.set_result(message)
-            elif message["type"] == "http.response.body":
-                if message.get("body"):
-                    chunks.put_nowait(message["body"])
-                if not message.get("more_body", False):
-                    chunks.put_nowait(None)
+        exchange = _Exchange(await request.aread())
+        scope = _scope(request)
 
         async def run() -> None:
+            failure: BaseException | None = None
             try:
-                await self.app(scope, receive, send)
-            except BaseException as exc:  # the app failed: the waiting request gets the error
-                if not started.done():
-                    started.set_exception(exc)
+                await self.app(scope, exchange.receive, exchange.send)
+            except BaseException as exc:  # the waiting request gets the app's failure
+                failure = exc
                 raise
             finally:
-                if not started.done():
-                    started.set_exception(httpx.RemoteProtocolError("the app sent no response"))
-                chunks.put_nowait(None)
+                exchange.finish(failure)
 
         task = asyncio.create_task(run())
         try:
-            start = await started
+            start = await exchange.started
         except BaseException:
             task.cancel()
             raise
-        return httpx.Response(
-            start["status"], headers=list(start.get("headers", [])), stream=_Body(chunks, task, ended)
-        )
+        stream = _Body(exchange.chunks, task, exchange.ended)
+        return httpx.Response(start["status"], headers=list(start.get("headers", [])), stream=stream)
 
 
 def _unauthorized(exc: AuthError) -> JSONResponse:
@@ -161,13 +174,16 @@ class McpEndpoint:
         self.server = build_server(self._client_for_context)
         # The SDK's app is built for its session manager; the route below calls that manager.
         self.server.streamable_http_app(
-            stateless_http=True, transport_security=transport_security(settings), host="0.0.0.0"  # noqa: S104
+            stateless_http=True,
+            transport_security=transport_security(settings),
+            host="0.0.0.0",  # noqa: S104
         )
         self.handler = StreamableHTTPASGIApp(self.server.session_manager)
 
     def client(self, token: str) -> AsyncClient:
         """An SDK client acting with ``token`` through the REST API of this app."""
-        assert self.app is not None, "mount(app) first"
+        if self.app is None:
+            raise RuntimeError("McpEndpoint.mount(app) was not called")
         return AsyncClient(
             self.settings.public_url, token, retry=_NO_RETRY, transport=LoopbackTransport(self.app)
         )
@@ -203,5 +219,3 @@ class McpEndpoint:
     def running(self) -> AbstractAsyncContextManager[None]:
         """The session manager's lifespan (once per endpoint)."""
         return self.server.session_manager.run()
-
-

@@ -43,11 +43,17 @@ ClientOpener = Callable[[Context[Any, Any]], AbstractAsyncContextManager[AsyncCl
 DEFAULT_WAIT_SECONDS = 30
 MAX_WAIT_SECONDS = 300
 
-_READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+_READ = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
 # A cast runs a program that may act on the world, and spends money: side-effecting, retried safely
 # only with the same idempotency key.
-_CAST = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True)
-_CANCEL = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False)
+_CAST = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True
+)
+_CANCEL = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
+)
 
 INSTRUCTIONS = """Spell runs signed, sandboxed, pay-per-use programs (spells).
 Find one with spells_list, read spells_detail (input schema, price, risk), check spells_estimate, then
@@ -95,7 +101,9 @@ async def _version_of(client: AsyncClient, spell: SpellDetail, version: str | No
     for candidate in (await client.spells.versions(spell.id)).items:
         if candidate.version == version:
             return candidate
-    raise VersionNotFound(f"{spell.id} has no version {version}", details={"spell_id": spell.id, "version": version})
+    raise VersionNotFound(
+        f"{spell.id} has no version {version}", details={"spell_id": spell.id, "version": version}
+    )
 
 
 def _check_cast(version: VersionOut, input: Any, *, confirm: bool) -> None:
@@ -217,7 +225,9 @@ class _Tools:
             return error_result(exc)
         return ok_result(cast_result(cast, artifacts))
 
-    async def casts_cancel(self, ctx: Context[Any, Any], cast_id: str) -> Annotated[CallToolResult, CastResult]:
+    async def casts_cancel(
+        self, ctx: Context[Any, Any], cast_id: str
+    ) -> Annotated[CallToolResult, CastResult]:
         """Cancel a queued or running cast (an ended one answers ALREADY_TERMINAL)."""
         try:
             async with self.open_client(ctx) as client:
@@ -240,7 +250,7 @@ def build_server(open_client: ClientOpener, *, max_artifact_bytes: int = 4 * 102
     """The MCP server: tools over ``open_client``'s SDK client, artifacts up to ``max_artifact_bytes``."""
     server: MCPServer = MCPServer("spell", version=__version__, instructions=INSTRUCTIONS)
     tools = _Tools(open_client)
-    for fn, annotations in (
+    for fn, hints in (
         (tools.spells_list, _READ),
         (tools.spells_detail, _READ),
         (tools.spells_estimate, _READ),
@@ -249,6 +259,6 @@ def build_server(open_client: ClientOpener, *, max_artifact_bytes: int = 4 * 102
         (tools.casts_cancel, _CANCEL),
         (tools.budget_get, _READ),
     ):
-        server.add_tool(fn, annotations=annotations, structured_output=True)
+        server.add_tool(fn, annotations=hints, structured_output=True)
     add_resources(server, open_client, max_artifact_bytes=max_artifact_bytes)
     return server

@@ -1,0 +1,50 @@
+"""``spell mcp`` over stdio: the MCP SDK's client runs it as a subprocess against a live server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from spell.client import Client as SpellClient
+from spell.client.models import BudgetCaps
+from tests.api.money_helpers import credit
+from tests.client.live_server import LiveServer
+from tests.mcp.agents import data, list_detail_estimate_cast_and_read, publish_spells, refusal, stdio_agent
+from tests.server_fixtures import seed_user
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_an_agent_over_stdio_casts_with_progress_reads_the_artifact_and_polls_a_long_cast(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    publish_spells(live, tmp_path)
+    caster = seed_user(live.platform, "agent@example.com", ["caster"])
+    credit(live.platform, caster.user_id, 1_000_000)
+    async with stdio_agent(live, caster.token, tmp_path / "agent-home") as agent:
+        await list_detail_estimate_cast_and_read(agent)
+        started = data(await agent.call_tool("spells_cast", {"spell_id": "acme/sleeper", "wait_seconds": 0}))
+        assert started["done"] is False
+        ended = data(await agent.call_tool("casts_get", {"cast_id": started["cast_id"], "wait_seconds": 30}))
+        assert (ended["done"], ended["status"]) == (True, "timeout")
+
+
+async def test_over_stdio_a_budget_cap_and_a_missing_scope_are_tool_errors(
+    live: LiveServer, tmp_path: Path
+) -> None:
+    publish_spells(live, tmp_path)
+    capped = seed_user(live.platform, "capped@example.com", ["caster"])
+    credit(live.platform, capped.user_id, 1_000_000)
+    with SpellClient(live.url, capped.token) as client:
+        client.budget.set(BudgetCaps(daily_micros=1))
+    reader = seed_user(live.platform, "reader@example.com", ["caster"], scopes=["spell:read"])
+    async with stdio_agent(live, capped.token, tmp_path / "capped-home") as agent:
+        budget = refusal(
+            await agent.call_tool("spells_cast", {"spell_id": "acme/writer", "input": "w:a.txt"})
+        )
+    async with stdio_agent(live, reader.token, tmp_path / "reader-home") as agent:
+        scope = refusal(await agent.call_tool("spells_cast", {"spell_id": "acme/sleeper"}))
+    assert budget["code"] == "BUDGET_CAP_EXCEEDED"
+    assert budget["retry_after"] > 0
+    assert scope["code"] == "FORBIDDEN"
