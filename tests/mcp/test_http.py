@@ -16,7 +16,14 @@ from spell.kit.time import utcnow
 from spell.models import Artifact, Cast
 from tests.api.money_helpers import credit
 from tests.client.live_server import LiveServer
-from tests.mcp.agents import data, http_agent, list_detail_estimate_cast_and_read, publish_spells, refusal
+from tests.mcp.agents import (
+    Progress,
+    data,
+    http_agent,
+    list_detail_estimate_cast_and_read,
+    publish_spells,
+    refusal,
+)
 from tests.server_fixtures import seed_user
 
 pytestmark = pytest.mark.anyio
@@ -53,6 +60,19 @@ async def test_a_cast_that_outlives_the_wait_returns_its_id_and_casts_get_comple
     assert ended["cast_id"] == started["cast_id"]
     assert ended["done"] is True
     assert ended["status"] == "timeout"
+
+
+async def test_progress_streams_while_the_cast_runs(live: LiveServer, tmp_path: Path) -> None:
+    publish_spells(live, tmp_path)
+    caster = seed_user(live.platform, "agent@example.com", ["caster"])
+    progress = Progress()
+    async with http_agent(live, caster.token) as agent:
+        arguments = {"spell_id": "acme/sleeper", "wait_seconds": 1}
+        cast = data(await agent.call_tool("spells_cast", arguments, progress_callback=progress))
+    # The sleeper runs until its 1.5 s timeout: the wait ends first, with the running stage already sent.
+    assert cast["done"] is False
+    assert ("running", 10) in [(note["stage"], note["pct"]) for note in progress.notes]
+    assert all(note["cast_id"] == cast["cast_id"] for note in progress.notes)
 
 
 async def test_a_budget_capped_caster_gets_the_402_code_and_retry_after_as_a_tool_error(

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from mcp.shared.exceptions import MCPError
 
 from spell.client import Client as SpellClient
 from spell.client.models import BudgetCaps
+from spell.mcp.outputs import UNAUTHORIZED
 from tests.api.money_helpers import credit
-from tests.client.live_server import LiveServer
-from tests.mcp.agents import data, list_detail_estimate_cast_and_read, publish_spells, refusal, stdio_agent
+from tests.client.live_server import LiveServer, expire_key
+from tests.mcp.agents import (
+    SRC,
+    data,
+    list_detail_estimate_cast_and_read,
+    publish_spells,
+    refusal,
+    stdio_agent,
+)
 from tests.server_fixtures import seed_user
 
 pytestmark = pytest.mark.anyio
@@ -48,3 +60,30 @@ async def test_over_stdio_a_budget_cap_and_a_missing_scope_are_tool_errors(
     assert budget["code"] == "BUDGET_CAP_EXCEEDED"
     assert budget["retry_after"] > 0
     assert scope["code"] == "FORBIDDEN"
+
+
+async def test_over_stdio_an_unusable_key_is_a_protocol_error(live: LiveServer, tmp_path: Path) -> None:
+    caster = seed_user(live.platform, "expired@example.com", ["caster"])
+    expire_key(live, caster)
+    async with stdio_agent(live, caster.token, tmp_path / "home") as agent:
+        with pytest.raises(MCPError) as refused:
+            await agent.call_tool("budget_get", {})
+    assert refused.value.code == UNAUTHORIZED
+    assert refused.value.data == {"code": "UNAUTHORIZED"}
+
+
+def test_spell_mcp_without_a_server_or_key_says_how_to_log_in(tmp_path: Path) -> None:
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(SRC), "XDG_CONFIG_HOME": str(tmp_path)}
+    run = subprocess.run(
+        [sys.executable, "-c", "from spell.cli.app import main; main()", "mcp"],
+        env={**env, "HOME": str(tmp_path), "SPELL_HOME": str(tmp_path / "spell")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert run.returncode != 0
+    assert run.stdout == ""
+    assert "not logged in" in run.stderr
+    assert "spell login" in run.stderr
