@@ -227,3 +227,19 @@ async def test_a_foreign_origin_or_host_is_refused(live: LiveServer) -> None:
         host = await http.post(f"{live.url}/mcp", json=body, headers={**headers, "Host": "evil.example"})
     assert origin.status_code == 403
     assert host.status_code == 421
+
+
+async def test_spells_list_pages_with_its_cursor(live: LiveServer, tmp_path: Path) -> None:
+    publish_spells(live, tmp_path)
+    caster = seed_user(live.platform, "agent@example.com", ["caster"])
+    async with http_agent(live, caster.token) as agent:
+        first = data(await agent.call_tool("spells_list", {"sort": "recent", "limit": 2}))
+        following = {"sort": "recent", "limit": 2, "cursor": first["next_cursor"]}
+        rest = data(await agent.call_tool("spells_list", following))
+        found = data(await agent.call_tool("spells_list", {"search": "sleeper"}))
+        bad = refusal(await agent.call_tool("spells_list", {"sort": "loudest"}))
+    listed = sorted(s["id"] for s in first["items"] + rest["items"])
+    assert listed == ["acme/sleeper", "acme/wipe", "acme/writer"]
+    assert rest["next_cursor"] is None
+    assert [s["id"] for s in found["items"]] == ["acme/sleeper"]
+    assert bad["code"] == "VALIDATION_ERROR"

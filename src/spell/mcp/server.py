@@ -128,7 +128,7 @@ class _Tools:
         ctx: Context[Any, Any],
         search: Annotated[str | None, Field(description="words to find in names and summaries")] = None,
         tag: Annotated[str | None, Field(description="only spells with this tag")] = None,
-        sort: Annotated[str, Field(description="recent, popular or name")] = "recent",
+        sort: Annotated[str, Field(description="recent, popular or price")] = "recent",
         cursor: Annotated[str | None, Field(description="next_cursor of the previous page")] = None,
         limit: Annotated[int, Field(ge=1, le=100)] = 20,
     ) -> Annotated[CallToolResult, SpellList]:
