@@ -10,10 +10,13 @@ import pytest
 from mcp.shared.exceptions import MCPError
 from sqlalchemy import update
 
+from spell.api import create_app
 from spell.client import Client as SpellClient
 from spell.client.models import BudgetCaps
+from spell.config.server import ServerSettings
 from spell.kit.time import utcnow
 from spell.models import Artifact, Cast
+from spell.platform.server import Platform
 from tests.api.money_helpers import credit
 from tests.client.live_server import LiveServer
 from tests.mcp.agents import (
@@ -243,3 +246,17 @@ async def test_spells_list_pages_with_its_cursor(live: LiveServer, tmp_path: Pat
     assert rest["next_cursor"] is None
     assert [s["id"] for s in found["items"]] == ["acme/sleeper"]
     assert bad["code"] == "VALIDATION_ERROR"
+
+
+async def test_an_app_whose_lifespan_did_not_run_answers_503(
+    platform: Platform, server_settings: ServerSettings
+) -> None:
+    caster = seed_user(platform, "agent@example.com", ["caster"])
+    app = create_app(server_settings, platform=platform, manage=False)
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    headers = {**caster.headers, "Accept": "application/json, text/event-stream"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
+        response = await http.post("/mcp", json=body, headers=headers)
+        unauthenticated = await http.post("/mcp", json=body)
+    assert response.status_code == 503
+    assert unauthenticated.status_code == 401

@@ -7,7 +7,9 @@ without a usable credential is answered 401 before it reaches the MCP session; a
 tool (403, 402, 429…) is a tool error carrying the catalog code.
 
 Stateless sessions: any process of ``spell serve --processes N`` answers any request. Host and
-Origin headers are checked against the ``mcp_allowed_*`` settings (DNS-rebinding protection).
+Origin headers are checked against the ``mcp_allowed_*`` settings (DNS-rebinding protection). The MCP
+SDK is imported and the server built by the app's lifespan, so an app that never serves (a test
+client, the OpenAPI document) does not pay for them.
 """
 
 from __future__ import annotations
@@ -15,22 +17,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
-from mcp.server.mcpserver import Context
-from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
-from mcp.server.transport_security import TransportSecuritySettings
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from spell.client import AsyncClient, RetryPolicy
 from spell.config.server import ServerSettings
 from spell.errors import AuthError, SpellError
-from spell.mcp import build_server
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import Context
+    from mcp.server.transport_security import TransportSecuritySettings
 
 __all__ = ["MCP_PATH", "McpEndpoint", "transport_security"]
 
@@ -42,6 +44,8 @@ _NO_RETRY = RetryPolicy(max_retries=0)
 
 def transport_security(settings: ServerSettings) -> TransportSecuritySettings:
     """The Host and Origin allow-lists of ``/mcp``: the settings plus the public URL's own."""
+    from mcp.server.transport_security import TransportSecuritySettings
+
     public = urlsplit(settings.public_url)
     origin = f"{public.scheme}://{public.netloc}"
     return TransportSecuritySettings(
@@ -171,14 +175,7 @@ class McpEndpoint:
     def __init__(self, settings: ServerSettings) -> None:
         self.settings = settings
         self.app: ASGIApp | None = None
-        self.server = build_server(self._client_for_context)
-        # The SDK's app is built for its session manager; the route below calls that manager.
-        self.server.streamable_http_app(
-            stateless_http=True,
-            transport_security=transport_security(settings),
-            host="0.0.0.0",  # noqa: S104
-        )
-        self.handler = StreamableHTTPASGIApp(self.server.session_manager)
+        self.handler: ASGIApp | None = None
 
     def client(self, token: str) -> AsyncClient:
         """An SDK client acting with ``token`` through the REST API of this app."""
@@ -209,6 +206,9 @@ class McpEndpoint:
                 return
             except SpellError:
                 pass  # a known caller /v1/me refuses otherwise (a scope): the tools answer for themselves
+        if self.handler is None:
+            await PlainTextResponse("the MCP endpoint is not running", status_code=503)(scope, receive, send)
+            return
         await self.handler(scope, receive, send)
 
     def mount(self, app: Any) -> None:
@@ -216,6 +216,23 @@ class McpEndpoint:
         self.app = app
         app.add_route(MCP_PATH, self, methods=["GET", "POST", "DELETE"], include_in_schema=False)
 
-    def running(self) -> AbstractAsyncContextManager[None]:
-        """The session manager's lifespan (once per endpoint)."""
-        return self.server.session_manager.run()
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Build the MCP server and run its session manager while the app serves (once per endpoint)."""
+        from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
+
+        from spell.mcp import build_server
+
+        server = build_server(self._client_for_context)
+        # The SDK's own app is built for its session manager; the route calls that manager directly.
+        server.streamable_http_app(
+            stateless_http=True,
+            transport_security=transport_security(self.settings),
+            host="0.0.0.0",  # noqa: S104 - the allow-lists above, not this default, guard the Host header
+        )
+        async with server.session_manager.run():
+            self.handler = StreamableHTTPASGIApp(server.session_manager)
+            try:
+                yield
+            finally:
+                self.handler = None

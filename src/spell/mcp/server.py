@@ -197,6 +197,8 @@ class _Tools:
                     spell.id, payload, version=chosen.version, idempotency_key=key
                 )
                 progress = _Progress(ctx, cast.id)
+                if cast.is_terminal:
+                    progress.pct = 100
                 await progress.report(cast.status, f"cast {cast.id} {cast.status}")
                 if not cast.is_terminal:
                     with anyio.move_on_after(wait_seconds):
@@ -213,7 +215,13 @@ class _Tools:
         ctx: Context[Any, Any],
         cast_id: str,
         wait_seconds: Annotated[
-            int, Field(ge=0, le=MAX_WAIT_SECONDS, description="long-poll up to this long for the end")
+            int,
+            Field(
+                ge=0,
+                le=MAX_WAIT_SECONDS,
+                description="long-poll up to this long for the end (the server holds at most its own "
+                "longest wait, 60 s by default)",
+            ),
         ] = 0,
     ) -> Annotated[CallToolResult, CastResult]:
         """One of your casts: its status, and once it ended its output and artifacts."""
