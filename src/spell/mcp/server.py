@@ -10,19 +10,27 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Any
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, ToolAnnotations
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from spell import __version__
 from spell.bundle.input_schema import InputSchema, check_input_json
 from spell.client import AsyncClient
-from spell.client.models import BudgetView, CastEvent, EstimateOut, SpellDetail, SpellList, VersionOut
+from spell.client.models import (
+    BudgetView,
+    CastEvent,
+    CastOut,
+    EstimateOut,
+    SpellDetail,
+    SpellList,
+    VersionOut,
+)
 from spell.errors import ConfirmationRequired, SpellError, VersionNotFound
 from spell.mcp.outputs import (
     CONFIRMED_RISKS,
@@ -119,9 +127,27 @@ def _check_cast(version: VersionOut, input: Any, *, confirm: bool) -> None:
     InputSchema.compile(version.input_schema).check(input)
 
 
+async def _with_artifacts(
+    client: AsyncClient, cast: CastOut, *, idempotency_key: str | None = None
+) -> CastResult:
+    """The cast and, once it ended, the artifacts it produced."""
+    artifacts = (await client.casts.artifacts(cast.id)).items if cast.is_terminal else []
+    return cast_result(cast, artifacts, idempotency_key=idempotency_key)
+
+
 class _Tools:
     def __init__(self, open_client: ClientOpener) -> None:
         self.open_client = open_client
+
+    async def _answer(
+        self, ctx: Context[Any, Any], work: Callable[[AsyncClient], Awaitable[BaseModel]]
+    ) -> CallToolResult:
+        """Run ``work`` with the request's SDK client: its model as the result, a refusal as a tool error."""
+        try:
+            async with self.open_client(ctx) as client:
+                return ok_result(await work(client))
+        except SpellError as exc:
+            return error_result(exc)
 
     async def spells_list(
         self,
@@ -133,12 +159,9 @@ class _Tools:
         limit: Annotated[int, Field(ge=1, le=100)] = 20,
     ) -> Annotated[CallToolResult, SpellList]:
         """List the spells you may cast, one page at a time (pass next_cursor back for the next)."""
-        try:
-            async with self.open_client(ctx) as client:
-                page = await client.spells.page(q=search, tag=tag, sort=sort, cursor=cursor, limit=limit)
-        except SpellError as exc:
-            return error_result(exc)
-        return ok_result(page)
+        return await self._answer(
+            ctx, lambda client: client.spells.page(q=search, tag=tag, sort=sort, cursor=cursor, limit=limit)
+        )
 
     async def spells_detail(
         self,
@@ -147,13 +170,12 @@ class _Tools:
         version: Annotated[str | None, Field(description="a version; the latest when left out")] = None,
     ) -> Annotated[CallToolResult, SpellSummary]:
         """A spell's manifest summary: input schema, price, risk, effects and permissions."""
-        try:
-            async with self.open_client(ctx) as client:
-                spell = await client.spells.get(spell_id)
-                chosen = await _version_of(client, spell, version)
-        except SpellError as exc:
-            return error_result(exc)
-        return ok_result(spell_summary(spell, chosen))
+
+        async def detail(client: AsyncClient) -> SpellSummary:
+            spell = await client.spells.get(spell_id)
+            return spell_summary(spell, await _version_of(client, spell, version))
+
+        return await self._answer(ctx, detail)
 
     async def spells_estimate(
         self,
@@ -163,12 +185,9 @@ class _Tools:
         version: str | None = None,
     ) -> Annotated[CallToolResult, EstimateOut]:
         """The most one cast can cost, and your balance in that currency."""
-        try:
-            async with self.open_client(ctx) as client:
-                estimate = await client.spells.estimate(spell_id, version=version, input=input)
-        except SpellError as exc:
-            return error_result(exc)
-        return ok_result(estimate)
+        return await self._answer(
+            ctx, lambda client: client.spells.estimate(spell_id, version=version, input=input)
+        )
 
     async def spells_cast(
         self,
@@ -188,27 +207,24 @@ class _Tools:
         wait_seconds, else its cast_id and status (poll casts_get)."""
         key = idempotency_key or f"mcp-{secrets.token_urlsafe(18)}"
         payload = {} if input is None else input
-        try:
-            async with self.open_client(ctx) as client:
-                spell = await client.spells.get(spell_id)
-                chosen = await _version_of(client, spell, version)
-                _check_cast(chosen, payload, confirm=confirm)
-                cast = await client.casts.create(
-                    spell.id, payload, version=chosen.version, idempotency_key=key
-                )
-                progress = _Progress(ctx, cast.id)
-                if cast.is_terminal:
-                    progress.pct = 100
-                await progress.report(cast.status, f"cast {cast.id} {cast.status}")
-                if not cast.is_terminal:
-                    with anyio.move_on_after(wait_seconds):
-                        async for event in client.casts.events(cast.id):
-                            await progress.event(event)
-                    cast = await client.casts.get(cast.id)
-                artifacts = (await client.casts.artifacts(cast.id)).items if cast.is_terminal else []
-        except SpellError as exc:
-            return error_result(exc)
-        return ok_result(cast_result(cast, artifacts, idempotency_key=key))
+
+        async def cast_and_follow(client: AsyncClient) -> CastResult:
+            spell = await client.spells.get(spell_id)
+            chosen = await _version_of(client, spell, version)
+            _check_cast(chosen, payload, confirm=confirm)
+            cast = await client.casts.create(spell.id, payload, version=chosen.version, idempotency_key=key)
+            progress = _Progress(ctx, cast.id)
+            if cast.is_terminal:
+                progress.pct = 100
+            await progress.report(cast.status, f"cast {cast.id} {cast.status}")
+            if not cast.is_terminal:
+                with anyio.move_on_after(wait_seconds):
+                    async for event in client.casts.events(cast.id):
+                        await progress.event(event)
+                cast = await client.casts.get(cast.id)
+            return await _with_artifacts(client, cast, idempotency_key=key)
+
+        return await self._answer(ctx, cast_and_follow)
 
     async def casts_get(
         self,
@@ -225,33 +241,25 @@ class _Tools:
         ] = 0,
     ) -> Annotated[CallToolResult, CastResult]:
         """One of your casts: its status, and once it ended its output and artifacts."""
-        try:
-            async with self.open_client(ctx) as client:
-                cast = await client.casts.get(cast_id, wait=wait_seconds)
-                artifacts = (await client.casts.artifacts(cast.id)).items if cast.is_terminal else []
-        except SpellError as exc:
-            return error_result(exc)
-        return ok_result(cast_result(cast, artifacts))
+
+        async def get(client: AsyncClient) -> CastResult:
+            return await _with_artifacts(client, await client.casts.get(cast_id, wait=wait_seconds))
+
+        return await self._answer(ctx, get)
 
     async def casts_cancel(
         self, ctx: Context[Any, Any], cast_id: str
     ) -> Annotated[CallToolResult, CastResult]:
         """Cancel a queued or running cast (an ended one answers ALREADY_TERMINAL)."""
-        try:
-            async with self.open_client(ctx) as client:
-                cast = await client.casts.cancel(cast_id)
-        except SpellError as exc:
-            return error_result(exc)
-        return ok_result(cast_result(cast))
+
+        async def cancel(client: AsyncClient) -> CastResult:
+            return cast_result(await client.casts.cancel(cast_id))
+
+        return await self._answer(ctx, cancel)
 
     async def budget_get(self, ctx: Context[Any, Any]) -> Annotated[CallToolResult, BudgetView]:
         """Your budget caps, what this day, month and all time used, and your prepaid balance."""
-        try:
-            async with self.open_client(ctx) as client:
-                budget = await client.budget.get()
-        except SpellError as exc:
-            return error_result(exc)
-        return ok_result(budget)
+        return await self._answer(ctx, lambda client: client.budget.get())
 
 
 def build_server(open_client: ClientOpener, *, max_artifact_bytes: int = 4 * 1024 * 1024) -> MCPServer:
