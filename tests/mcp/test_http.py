@@ -27,17 +27,15 @@ from tests.mcp.agents import (
     publish_spells,
     refusal,
 )
-from tests.server_fixtures import seed_user
+from tests.server_fixtures import Caller, seed_user
 
 pytestmark = pytest.mark.anyio
 
 
 async def test_an_agent_lists_details_estimates_casts_with_progress_and_reads_the_artifact(
-    live: LiveServer, tmp_path: Path
+    live: LiveServer, funded_caster: Caller
 ) -> None:
-    publish_spells(live, tmp_path)
-    caster = seed_user(live.platform, "agent@example.com", ["caster"])
-    credit(live.platform, caster.user_id, 1_000_000)
+    caster = funded_caster
     async with http_agent(live, caster.token) as agent:
         cast_id = await list_detail_estimate_cast_and_read(agent)
         budget = data(await agent.call_tool("budget_get", {}))
@@ -136,11 +134,9 @@ async def test_a_high_risk_spell_needs_confirm(live: LiveServer, tmp_path: Path)
 
 
 async def test_an_input_the_schema_refuses_is_a_tool_error_before_any_cast(
-    live: LiveServer, tmp_path: Path
+    live: LiveServer, funded_caster: Caller
 ) -> None:
-    publish_spells(live, tmp_path)
-    caster = seed_user(live.platform, "agent@example.com", ["caster"])
-    credit(live.platform, caster.user_id, 1_000_000)
+    caster = funded_caster
     async with http_agent(live, caster.token) as agent:
         error = refusal(await agent.call_tool("spells_cast", {"spell_id": "acme/writer", "input": {"n": 1}}))
     assert error["code"] == "VALIDATION_ERROR"
@@ -167,11 +163,9 @@ async def test_an_unknown_version_and_an_unknown_spell_are_not_found(
 
 
 async def test_an_expired_or_missing_artifact_is_a_clear_resource_error(
-    live: LiveServer, tmp_path: Path
+    live: LiveServer, funded_caster: Caller
 ) -> None:
-    publish_spells(live, tmp_path)
-    caster = seed_user(live.platform, "agent@example.com", ["caster"])
-    credit(live.platform, caster.user_id, 1_000_000)
+    caster = funded_caster
     async with http_agent(live, caster.token) as agent:
         cast = data(await agent.call_tool("spells_cast", {"spell_id": "acme/writer", "input": "w:old.txt"}))
         with pytest.raises(MCPError) as missing:

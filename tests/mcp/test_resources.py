@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,20 +15,17 @@ from mcp.shared.exceptions import MCPError
 from spell.client import AsyncClient
 from spell.mcp import build_server
 from spell.mcp.resources import RESOURCE_NOT_FOUND
-from tests.api.money_helpers import credit
 from tests.client.live_server import LiveServer
-from tests.mcp.agents import data, publish_spells
-from tests.server_fixtures import seed_user
+from tests.mcp.agents import data
+from tests.server_fixtures import Caller
 
 pytestmark = pytest.mark.anyio
 
 
 async def test_an_artifact_over_the_size_cap_is_refused_naming_the_cap(
-    live: LiveServer, tmp_path: Path
+    live: LiveServer, funded_caster: Caller
 ) -> None:
-    publish_spells(live, tmp_path)
-    caster = seed_user(live.platform, "agent@example.com", ["caster"])
-    credit(live.platform, caster.user_id, 1_000_000)
+    caster = funded_caster
 
     @asynccontextmanager
     async def open_client(_ctx: Context[Any, Any]) -> AsyncIterator[AsyncClient]:

@@ -23,17 +23,15 @@ from tests.mcp.agents import (
     refusal,
     stdio_agent,
 )
-from tests.server_fixtures import seed_user
+from tests.server_fixtures import Caller, seed_user
 
 pytestmark = pytest.mark.anyio
 
 
 async def test_an_agent_over_stdio_casts_with_progress_reads_the_artifact_and_polls_a_long_cast(
-    live: LiveServer, tmp_path: Path
+    live: LiveServer, funded_caster: Caller, tmp_path: Path
 ) -> None:
-    publish_spells(live, tmp_path)
-    caster = seed_user(live.platform, "agent@example.com", ["caster"])
-    credit(live.platform, caster.user_id, 1_000_000)
+    caster = funded_caster
     async with stdio_agent(live, caster.token, tmp_path / "agent-home") as agent:
         await list_detail_estimate_cast_and_read(agent)
         started = data(await agent.call_tool("spells_cast", {"spell_id": "acme/sleeper", "wait_seconds": 0}))
