@@ -20,6 +20,7 @@ from spell.client.models import ArtifactOut, CastOut, SpellDetail, VersionOut
 from spell.errors import AuthError, SpellError
 
 __all__ = [
+    "CONFIRMED_RISKS",
     "UNAUTHORIZED",
     "ArtifactRef",
     "CastResult",
