@@ -38,13 +38,16 @@ def command(profile: str | None, max_artifact_bytes: int) -> None:
     from mcp.server.mcpserver import Context
 
     from spell.cli.profiles import resolve_profile
-    from spell.client import AsyncClient
+    from spell.client import AsyncClient, RetryPolicy
     from spell.mcp import build_server
 
     chosen = resolve_profile(profile)
 
     async def serve() -> None:
-        async with AsyncClient(chosen.server, chosen.api_key) as client:
+        # Connection failures are retried; a refusal with Retry-After (429) goes to the agent at once,
+        # with its retry_after, for the agent to decide.
+        retry = RetryPolicy(max_wait=0)
+        async with AsyncClient(chosen.server, chosen.api_key, retry=retry) as client:
 
             @asynccontextmanager
             async def the_client(_ctx: Context[Any, Any]) -> AsyncIterator[AsyncClient]:
