@@ -38,6 +38,9 @@ SERVICE_FORBIDDEN = {"fastapi", "starlette", "mcp", "typer", "click", "uvicorn"}
 # An edge like cli, but of the server code it reads only the wire models and the error leaves.
 CLIENT_PLATFORM_MODULES = ("schemas", "errors")
 CLIENT_FORBIDDEN = SERVICE_FORBIDDEN | {"sqlalchemy", "alembic"}
+# The MCP server is an edge over the SDK: it reaches the platform only through REST calls.
+MCP_MAY_IMPORT = CLIENT_MAY_IMPORT | {"mcp"}
+MCP_FORBIDDEN = CLIENT_FORBIDDEN - {"mcp"}
 
 
 def _package_of(module_path: Path) -> str:
@@ -86,16 +89,19 @@ def test_module_imports_only_same_or_lower_layers(module_path: Path) -> None:
             assert sub in CLIENT_MAY_IMPORT, f"client imports spell.{sub}"
         if sub == "local":
             assert package in LOCAL_IMPORTED_BY, f"{module_path.relative_to(SRC)} imports spell.local"
+        if package == "mcp" and sub != "platform":
+            assert sub in MCP_MAY_IMPORT, f"mcp imports spell.{sub}"
 
 
-CLIENT_MODULES = [p for p in MODULES if _package_of(p) == "client"]
+CLIENT_MODULES = [p for p in MODULES if _package_of(p) in ("client", "mcp")]
 
 
 @pytest.mark.parametrize("module_path", CLIENT_MODULES, ids=lambda p: str(p.relative_to(SRC)))
 def test_client_imports_no_server_machinery(module_path: Path) -> None:
+    forbidden = MCP_FORBIDDEN if _package_of(module_path) == "mcp" else CLIENT_FORBIDDEN
     for name in _imported_names(module_path):
         parts = name.split(".")
-        assert parts[0] not in CLIENT_FORBIDDEN, f"{module_path.relative_to(SRC)} imports {name}"
+        assert parts[0] not in forbidden, f"{module_path.relative_to(SRC)} imports {name}"
         if parts[:2] == ["spell", "platform"]:
             assert parts[3:] in [[leaf] for leaf in CLIENT_PLATFORM_MODULES], (
                 f"{module_path.relative_to(SRC)} imports {name}: only platform.<domain>.schemas|errors"

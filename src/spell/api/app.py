@@ -10,6 +10,7 @@ from fastapi.routing import APIRoute
 
 from spell.api.errors import install_error_handlers
 from spell.api.jwt_setup import jwt_verifier
+from spell.api.mcp import McpEndpoint
 from spell.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from spell.api.routes import admin, artifacts, billing, buttons, casts, health, me, money, spells, webhooks
 from spell.api.schemas import error_docs
@@ -34,13 +35,16 @@ def create_app(
     """
     chosen = platform or Platform.build(settings)
 
+    mcp = McpEndpoint(settings)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if manage:
             # one of several processes: the others' casts are alive (the parent recovered dead ones)
             chosen.start(recover=settings.processes == 1)
         try:
-            yield
+            async with mcp.running():
+                yield
         finally:
             chosen.orchestrator.close()  # the request side's cast threads end with the app
             if manage:
@@ -61,6 +65,7 @@ def create_app(
     # Casts first: the router tries routes in order, and the cast route is by far the busiest.
     for module in (casts, health, me, spells, buttons, artifacts, admin, money, billing, webhooks):
         app.include_router(module.router, responses=_ERROR_RESPONSES)
+    mcp.mount(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -57,6 +57,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "budget": (f"{_C}.budget:group", "Show and set your spending caps on the server."),
     "usage": (f"{_C}.usage:command", "What your casts were charged on the server."),
     "earnings": (f"{_C}.earnings:command", "Your earnings as a maker on the server."),
+    "mcp": (f"{_C}.mcp:command", "Serve the MCP server over stdio, for AI agents (uses the profile)."),
     # operator (server)
     "serve": (f"{_C}.serve:command", "Run the Spell server (REST API + worker pool); --demo seeds examples."),
     "db": (f"{_C}.db:group", "Migrate the platform database."),
@@ -92,6 +93,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "budget",
         "usage",
         "earnings",
+        "mcp",
     ),
     "Operator commands (run the server)": ("serve", "db", "admin", "keys", "ledger", "audit"),
 }

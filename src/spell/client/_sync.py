@@ -34,6 +34,7 @@ from spell.client.models import (
     MeOut,
     PublisherKeyOut,
     SpellDetail,
+    SpellList,
     SpellOut,
     UsageOut,
     VersionArchive,
@@ -156,6 +157,18 @@ class Spells(_Resource):
     ) -> Iterator[SpellOut]:
         """Listed spells matching ``q`` and ``tag``, across every page."""
         return self._client.pages(lambda cursor: calls.spells_page(cursor, q, tag, sort, limit))
+
+    def page(
+        self,
+        *,
+        q: str | None = None,
+        tag: str | None = None,
+        sort: str = "recent",
+        cursor: str | None = None,
+        limit: int = 20,
+    ) -> SpellList:
+        """One page of listed spells (its ``next_cursor`` asks for the next one)."""
+        return self._client.send(calls.spells_page(cursor, q, tag, sort, limit))
 
     def get(self, spell_id: str) -> SpellDetail:
         """A spell and its latest version."""

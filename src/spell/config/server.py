@@ -105,6 +105,18 @@ class ServerSettings:
     )
     artifact_url_ttl_seconds: int = setting(300, "how long a signed artifact URL stays valid", ge=1)
     public_url: str = setting("http://127.0.0.1:8787", "the base of signed artifact URLs")
+    mcp_allowed_hosts: tuple[str, ...] = setting(
+        ("127.0.0.1:*", "localhost:*", "[::1]:*"),
+        "comma-separated `Host` values `/mcp` answers (DNS-rebinding protection; `name:*` is any port); "
+        "the host of the public URL is always allowed",
+        parse=_names,
+    )
+    mcp_allowed_origins: tuple[str, ...] = setting(
+        ("http://127.0.0.1:*", "http://localhost:*"),
+        "comma-separated browser `Origin` values `/mcp` accepts (`origin:*` is any port); the public "
+        "URL is always allowed, requests without an `Origin` are",
+        parse=_names,
+    )
     jwks_file: Path | None = setting(None, "accept JWT bearer tokens signed by the keys of this JWKS file")
     jwks_url: str | None = setting(None, "accept JWT bearer tokens signed by the keys this URL serves")
     jwt_issuers: tuple[str, ...] = setting(

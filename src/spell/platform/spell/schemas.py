@@ -74,6 +74,7 @@ class VersionOut(RowModel):
     is_yanked: bool
     archive_size: int
     input_schema: dict[str, Any]
+    manifest: dict[str, Any]
     created_at: Rfc3339
 
 
