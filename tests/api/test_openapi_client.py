@@ -81,7 +81,7 @@ def _generate_client(document: dict[str, Any], where: Path) -> ModuleType:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    # The routes a client needs are all generated; what the generator skips it says under WARNING.
+    # Every route is generated; what the generator skips it says under WARNING.
     skipped = [line for line in done.stdout.splitlines() if "Endpoint will not be generated" in line]
     assert skipped == [], done.stdout
     for name in [name for name in sys.modules if name.split(".")[0] == "generated_spell_client"]:

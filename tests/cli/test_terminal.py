@@ -69,7 +69,7 @@ def test_the_completion_script_completes_commands_and_verbs() -> None:
         done = subprocess.run([spell], env={**os.environ, **env}, capture_output=True, text=True, check=True)
         return [line.split(",", 1)[1] for line in done.stdout.splitlines()]
 
-    assert complete("spell ca", 1) == ["cast"]
+    assert complete("spell ca", 1) == ["cast", "casts"]
     assert complete("spell db ", 2) == sorted(complete("spell db ", 2))
     assert "upgrade" in complete("spell db ", 2)
     assert complete("spell completion ", 2) == ["bash", "zsh", "fish"]

@@ -57,11 +57,7 @@ def revoke_publisher_key(
     openapi_extra={
         "requestBody": {
             "required": True,
-            # The body is read as bytes whatever its type; generated clients know octet-stream.
-            "content": {
-                "application/x-tar": {"schema": {"type": "string", "format": "binary"}},
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
-            },
+            "content": {"application/x-tar": {"schema": {"type": "string", "format": "binary"}}},
         }
     },
 )
