@@ -64,6 +64,7 @@ that raises it; everything else is here. A test keeps this tree equal to the cla
     │   ├── SignatureUntrusted (SIGNATURE_UNTRUSTED)
     │   ├── PinMismatch (PIN_MISMATCH)
     │   ├── InvalidEntitlement (ENTITLEMENT_INVALID)
+    │   ├── SigstoreInvalid (SIGSTORE_INVALID)
     │   ├── AuditChainBroken (AUDIT_CHAIN_BROKEN)  [platform.audit]
     │   └── LedgerDrift (LEDGER_DRIFT)  [platform.ledger]
     ├── RuntimeFailure (RUNTIME_FAILED)
@@ -128,6 +129,7 @@ __all__ = [
     "ServerUnreachable",
     "SignatureMissing",
     "SignatureUntrusted",
+    "SigstoreInvalid",
     "SpellError",
     "SpellNotFound",
     "StoreInconsistent",
@@ -486,6 +488,12 @@ class InvalidEntitlement(VerificationError):
     """An entitlement token is malformed, expired, or not signed by an active trusted key."""
 
     code = "ENTITLEMENT_INVALID"
+
+
+class SigstoreInvalid(VerificationError):
+    """A Sigstore bundle is malformed, does not verify, or was signed by an identity not allowed."""
+
+    code = "SIGSTORE_INVALID"
 
 
 class FetchFailed(SpellError):
