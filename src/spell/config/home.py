@@ -33,6 +33,11 @@ class SpellHome:
         return self.root / "trust" / "publishers"
 
     @property
+    def sigstore_trust(self) -> Path:
+        """Trusted Sigstore identities: ``trust/sigstore/<base64url(publisher)>.json``."""
+        return self.root / "trust" / "sigstore"
+
+    @property
     def logs(self) -> Path:
         """Execution logs of local casts."""
         return self.root / "logs"

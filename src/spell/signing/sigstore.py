@@ -13,16 +13,22 @@ refusal is a ``SigstoreInvalid``; ``sigstore`` is imported only when a bundle is
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from spell.bundle.digest import bundle_digest
 from spell.bundle.loaders import load_manifest
-from spell.errors import SigstoreInvalid
+from spell.errors import InvalidTrustFile, SigstoreInvalid
+from spell.kit.encoding import storage_key
 
 __all__ = [
     "SIGSTORE_FILE",
     "SigstorePolicy",
+    "SigstoreTrust",
+    "SigstoreTrustEntry",
+    "check_bundle_sigstore",
     "signed_artifact",
     "verify_bundle_sigstore",
     "verify_sigstore_bundle",
@@ -108,3 +114,84 @@ def verify_bundle_sigstore(bundle_dir: Path, *, trusted_root_path: Path, policy:
         policy=policy,
     )
     return True
+
+
+@dataclass(frozen=True)
+class SigstoreTrustEntry:
+    """Who may sign for one publisher with Sigstore, and the pinned trusted root to check against."""
+
+    policy: SigstorePolicy
+    trusted_root: Path
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "identity": self.policy.identity,
+            "issuer": self.policy.issuer,
+            "trusted_root": str(self.trusted_root),
+        }
+
+
+class SigstoreTrust:
+    """Sigstore identity policies trusted on this machine, one JSON file per publisher.
+
+    Kept apart from the Ed25519 trust files so those stay in spell-runtime's format. Files live at
+    ``<root>/<base64url(publisher)>.json``; a malformed one is an ``InvalidTrustFile``, never skipped.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path_for(self, publisher: str) -> Path:
+        return self.root / f"{storage_key(publisher)}.json"
+
+    def set(self, publisher: str, entry: SigstoreTrustEntry) -> SigstoreTrustEntry:
+        """Trust ``entry`` for ``publisher``, replacing any earlier one."""
+        resolved = SigstoreTrustEntry(entry.policy, entry.trusted_root.resolve())
+        if not resolved.trusted_root.is_file():
+            raise SigstoreInvalid(
+                f"sigstore trusted root not found: {resolved.trusted_root}",
+                details={"trusted_root": str(resolved.trusted_root)},
+            )
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.path_for(publisher)
+        tmp = path.with_name(path.name + ".tmp")
+        record = {"publisher": publisher, **resolved.to_dict()}
+        tmp.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.replace(path)
+        return resolved
+
+    def load(self, publisher: str) -> SigstoreTrustEntry | None:
+        """The entry of ``publisher``, or None when no Sigstore identity is trusted for it."""
+        path = self.path_for(publisher)
+        if not path.exists():
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise _invalid_trust(path, f"cannot read sigstore trust file: {exc}") from None
+        fields = ("publisher", "identity", "issuer", "trusted_root")
+        if not isinstance(data, dict) or not all(isinstance(data.get(f), str) for f in fields):
+            raise _invalid_trust(path, f"sigstore trust file needs string fields {', '.join(fields)}")
+        if data["publisher"] != publisher:
+            raise _invalid_trust(path, f"sigstore trust file names publisher '{data['publisher']}'")
+        try:
+            policy = SigstorePolicy(data["identity"], data["issuer"])
+        except SigstoreInvalid as exc:
+            raise _invalid_trust(path, exc.message) from None
+        return SigstoreTrustEntry(policy, Path(data["trusted_root"]))
+
+
+def check_bundle_sigstore(bundle_dir: Path, publisher: str, trust: SigstoreTrust) -> bool:
+    """Verify ``spell.sigstore.json`` when the bundle has one and ``publisher`` has a trusted policy.
+
+    Returns True when it verified, False when there was nothing to check (no file, or no policy:
+    an identity cannot be proven without knowing which one to expect); raises ``SigstoreInvalid``.
+    """
+    entry = trust.load(publisher)
+    if entry is None:
+        return False
+    return verify_bundle_sigstore(bundle_dir, trusted_root_path=entry.trusted_root, policy=entry.policy)
+
+
+def _invalid_trust(path: Path, reason: str) -> InvalidTrustFile:
+    return InvalidTrustFile(f"{reason}: {path}", details={"path": str(path)})

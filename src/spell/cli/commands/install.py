@@ -34,10 +34,12 @@ def command(source: str, registry_name: str | None, force: bool, profile: str | 
 
     The digest is recomputed, registry commit/digest pins are enforced (which pins are required
     is set by SPELL_REGISTRY_REQUIRED_PINS: none, commit, digest or both — the default), and the
-    signature status is recorded in source.json. Installing the same version with the same
-    digest and signature again changes nothing; the same files with a new signature (re-signed,
-    or signed for the first time) are installed again and reported as "resigned"; a different
-    digest needs --force. Progress goes to stderr (a spinner on a terminal).
+    signature status is recorded in source.json. A spell.sigstore.json is verified (offline) when
+    the publisher was trusted with --sigstore-identity, and a failure refuses the install.
+    Installing the same version with the same digest and signature again changes nothing; the
+    same files with a new signature (re-signed, or signed for the first time) are installed again
+    and reported as "resigned"; a different digest needs --force. Progress goes to stderr (a
+    spinner on a terminal).
 
     \b
     Examples:
@@ -56,14 +58,18 @@ def command(source: str, registry_name: str | None, force: bool, profile: str | 
     from spell.bundle.store import LocalStore
     from spell.config.home import SpellHome
     from spell.config.registry import RegistrySettings
+    from spell.signing.sigstore import SigstoreTrust, check_bundle_sigstore
     from spell.signing.trust import TrustStore
     from spell.signing.verifier import check_bundle_signature
 
     home = SpellHome.from_env()
     settings = RegistrySettings.from_env()
     trust = TrustStore(home.trust)
+    sigstore_trust = SigstoreTrust(home.sigstore_trust)
 
     def signature_status(root: Path, manifest: SpellManifest) -> str:
+        # A Sigstore bundle that does not prove the trusted identity refuses the install outright.
+        check_bundle_sigstore(root, manifest.publisher, sigstore_trust)
         return check_bundle_signature(root, manifest, trust).status
 
     with activity(f"installing {source}", quiet=as_json) as progress:

@@ -1,0 +1,125 @@
+"""`spell trust add --sigstore-*` and `spell install` checking spell.sigstore.json, all offline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from spell.errors import InvalidTrustFile
+from spell.signing.sigstore import SIGSTORE_FILE, SigstorePolicy, SigstoreTrust, SigstoreTrustEntry
+from tests.bundle.factories import compat_expected
+from tests.bundle.spells import snapshot, write_spell
+from tests.cli.run_cli import run_cli
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets" / "sigstore"
+STAGING = ASSETS / "staging-trusted-root.json"
+IDENTITY = "https://github.com/acme/hello/.github/workflows/release.yml@refs/tags/v1.0.0"
+ISSUER = "https://token.actions.githubusercontent.com"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SPELL_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("SPELL_REGISTRY_REQUIRED_PINS", raising=False)
+    return tmp_path / "home"
+
+
+def _trust_acme(*extra: str) -> dict[str, object]:
+    key = compat_expected()["public_key_base64url"]
+    result = run_cli("trust", "add", "acme", key, *extra, "--json")
+    assert result.exit_code == 0, result.stderr
+    data: dict[str, object] = result.json()
+    return data
+
+
+def _with_foreign_sigstore_bundle(bundle: Path) -> Path:
+    # A real bundle, but over another artifact than this spell's digest.
+    (bundle / SIGSTORE_FILE).write_bytes((ASSETS / "bundle.txt.sigstore").read_bytes())
+    return bundle
+
+
+def test_trust_add_records_the_sigstore_policy(home: Path) -> None:
+    data = _trust_acme(
+        "--sigstore-identity", IDENTITY, "--sigstore-issuer", ISSUER, "--sigstore-trusted-root", str(STAGING)
+    )
+    root = str(STAGING.resolve())
+    assert data["sigstore"] == {"identity": IDENTITY, "issuer": ISSUER, "trusted_root": root}
+    entry = SigstoreTrust(home / "trust" / "sigstore").load("acme")
+    assert entry == SigstoreTrustEntry(SigstorePolicy(IDENTITY, ISSUER), STAGING.resolve())
+
+
+def test_trust_add_needs_all_sigstore_options_together(home: Path) -> None:
+    key = compat_expected()["public_key_base64url"]
+    result = run_cli("trust", "add", "acme", key, "--sigstore-identity", IDENTITY)
+    assert result.exit_code != 0
+    assert "go together" in result.stderr
+    assert not (home / "trust").exists()
+
+
+def test_trust_add_refuses_a_missing_trusted_root(home: Path, tmp_path: Path) -> None:
+    result = run_cli(
+        "trust", "add", "acme", compat_expected()["public_key_base64url"],
+        "--sigstore-identity", IDENTITY, "--sigstore-issuer", ISSUER,
+        "--sigstore-trusted-root", str(tmp_path / "missing.json"), "--json",
+    )  # fmt: skip
+    assert result.exit_code != 0
+    assert result.error()["code"] == "SIGSTORE_INVALID"
+
+
+def test_install_refuses_a_sigstore_bundle_that_does_not_verify(home: Path, tmp_path: Path) -> None:
+    _trust_acme(
+        "--sigstore-identity", IDENTITY, "--sigstore-issuer", ISSUER, "--sigstore-trusted-root", str(STAGING)
+    )
+    bundle = _with_foreign_sigstore_bundle(write_spell(tmp_path / "b"))
+    before = snapshot(home)
+    result = run_cli("install", str(bundle), "--json")
+    assert result.exit_code != 0
+    error = result.error()
+    assert error["code"] == "SIGSTORE_INVALID"
+    assert error["message"].startswith("sigstore verification failed")
+    assert snapshot(home) == before
+
+
+def test_install_without_a_trusted_sigstore_identity_does_not_check(home: Path, tmp_path: Path) -> None:
+    bundle = _with_foreign_sigstore_bundle(write_spell(tmp_path / "b"))
+    assert run_cli("install", str(bundle), "--json").json()["status"] == "installed"
+
+
+def test_install_of_a_bundle_without_sigstore_file_is_unaffected_by_the_policy(
+    home: Path, tmp_path: Path
+) -> None:
+    _trust_acme(
+        "--sigstore-identity", IDENTITY, "--sigstore-issuer", ISSUER, "--sigstore-trusted-root", str(STAGING)
+    )
+    assert run_cli("install", str(write_spell(tmp_path / "b")), "--json").json()["status"] == "installed"
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("{", "cannot read sigstore trust file"),
+        ("[]", "needs string fields"),
+        (json.dumps({"publisher": "acme", "identity": IDENTITY, "issuer": ISSUER}), "needs string fields"),
+        (
+            json.dumps({"publisher": "other", "identity": IDENTITY, "issuer": ISSUER, "trusted_root": "r"}),
+            "names publisher 'other'",
+        ),
+        (
+            json.dumps({"publisher": "acme", "identity": "", "issuer": ISSUER, "trusted_root": "r"}),
+            "non-empty identity and issuer",
+        ),
+    ],
+    ids=["not-json", "array", "no-root", "other-publisher", "empty-identity"],
+)
+def test_malformed_sigstore_trust_file_is_an_error(tmp_path: Path, content: str, reason: str) -> None:
+    trust = SigstoreTrust(tmp_path)
+    trust.path_for("acme").write_text(content)
+    with pytest.raises(InvalidTrustFile, match=reason) as info:
+        trust.load("acme")
+    assert info.value.details["path"] == str(trust.path_for("acme"))
+
+
+def test_no_sigstore_trust_file_is_none(tmp_path: Path) -> None:
+    assert SigstoreTrust(tmp_path / "absent").load("acme") is None
