@@ -43,6 +43,9 @@ def command(
     \b
     Example:
       spell trust add acme "$(cat .spell-keys/acme__default.public.b64url.txt)"
+      spell trust add acme "$KEY" --sigstore-issuer https://token.actions.githubusercontent.com \\
+        --sigstore-identity https://github.com/acme/hello/.github/workflows/release.yml@refs/tags/v1.0.0 \\
+        --sigstore-trusted-root ./trusted_root.json
     """
     sigstore_options = (sigstore_identity, sigstore_issuer, sigstore_trusted_root)
     if any(o is not None for o in sigstore_options) and not all(o is not None for o in sigstore_options):
