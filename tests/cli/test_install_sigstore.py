@@ -9,9 +9,14 @@ import pytest
 
 from spell.errors import InvalidTrustFile
 from spell.signing.sigstore import SIGSTORE_FILE, SigstorePolicy, SigstoreTrust, SigstoreTrustEntry
-from tests.bundle.factories import compat_expected
+from tests.bundle.factories import compat_expected, copy_compat_bundle
 from tests.bundle.spells import snapshot, write_spell
+from tests.cli.remote_world import new_maker, private_homes, publish
 from tests.cli.run_cli import run_cli
+from tests.client.live_server import LiveServer
+from tests.fixtures.live import database_backend, live
+
+__all__ = ["database_backend", "live", "private_homes"]
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "sigstore"
 STAGING = ASSETS / "staging-trusted-root.json"
@@ -20,10 +25,9 @@ ISSUER = "https://token.actions.githubusercontent.com"
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SPELL_HOME", str(tmp_path / "home"))
+def home(private_homes: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("SPELL_REGISTRY_REQUIRED_PINS", raising=False)
-    return tmp_path / "home"
+    return private_homes / "spell-home"
 
 
 def _trust_acme(*extra: str) -> dict[str, object]:
@@ -123,3 +127,37 @@ def test_malformed_sigstore_trust_file_is_an_error(tmp_path: Path, content: str,
 
 def test_no_sigstore_trust_file_is_none(tmp_path: Path) -> None:
     assert SigstoreTrust(tmp_path / "absent").load("acme") is None
+
+
+def test_publish_refuses_a_sigstore_bundle_that_does_not_verify_before_any_upload(
+    home: Path, tmp_path: Path
+) -> None:
+    expected = compat_expected()
+    key = expected["public_key_base64url"]
+    run_cli(
+        "trust", "add", "compat", key, "--key-id", "k1",
+        "--sigstore-identity", IDENTITY, "--sigstore-issuer", ISSUER, "--sigstore-trusted-root", str(STAGING),
+    )  # fmt: skip
+    bundle = _with_foreign_sigstore_bundle(copy_compat_bundle(tmp_path / "greet"))
+    # No profile is configured: the refusal must come from the local check, before any server call.
+    result = run_cli("publish", str(bundle), "--public-key", key, "--json")
+    assert result.exit_code != 0
+    assert result.error()["code"] == "SIGSTORE_INVALID"
+
+
+def test_install_from_a_server_checks_the_sigstore_bundle(live: LiveServer, tmp_path: Path) -> None:
+    maker = new_maker(live, tmp_path)
+    _with_foreign_sigstore_bundle(maker.bundle)
+    published = publish(maker, "--json")
+    assert published.exit_code == 0, published.stderr
+    publisher = maker.caller.publisher
+    assert publisher is not None
+    run_cli(
+        "trust", "add", publisher.name, publisher.public_key, "--key-id", publisher.key_id,
+        "--sigstore-identity", IDENTITY, "--sigstore-issuer", ISSUER, "--sigstore-trusted-root", str(STAGING),
+    )  # fmt: skip
+    spell_id = published.json()["spell_id"]
+    refused = run_cli("install", f"server:{spell_id}", "--profile", "maker", "--json")
+    assert refused.exit_code != 0
+    assert refused.error()["code"] == "SIGSTORE_INVALID"
+    assert run_cli("list", "--json").json() == []

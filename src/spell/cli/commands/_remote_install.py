@@ -46,14 +46,17 @@ def install_from_server(source: str, *, profile: str | None, force: bool, as_jso
     from spell.bundle.sources.archive import fetch_archive
     from spell.bundle.store import LocalStore
     from spell.config.home import SpellHome
+    from spell.signing.sigstore import SigstoreTrust, check_bundle_sigstore
     from spell.signing.trust import TrustStore
     from spell.signing.verifier import check_bundle_signature
 
     spell_id, version = parse_source(source)
     home = SpellHome.from_env()
     trust = TrustStore(home.trust)
+    sigstore_trust = SigstoreTrust(home.sigstore_trust)
 
     def signature_status(root: Path, manifest: SpellManifest) -> str:
+        check_bundle_sigstore(root, manifest.publisher, sigstore_trust)
         return check_bundle_signature(root, manifest, trust).status
 
     with (

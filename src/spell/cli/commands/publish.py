@@ -56,8 +56,9 @@ def command(
     registered for the publisher first unless the server already has a key by that id
     (POST /v1/publishers/PUBLISHER/keys); its public part comes from --public-key, else
     KEYS_DIR/<publisher>__<key-id>.public.b64url.txt, else your local trust store, and must
-    verify the bundle here before anything is sent. Prints the version and its digest; upload
-    progress goes to stderr.
+    verify the bundle here before anything is sent. A spell.sigstore.json is checked too when your
+    trust store holds a Sigstore identity for the publisher (spell trust add --sigstore-*). Prints
+    the version and its digest; upload progress goes to stderr.
 
     \b
     Examples:
@@ -103,8 +104,10 @@ def command(
 def signing_key(bundle_dir: Path, given: str | None, keys_dir: Path) -> tuple[SignatureFile, str]:
     """The bundle's signature and the public key that verifies it (checked here, before upload)."""
     from spell.bundle.loaders import load_manifest
+    from spell.config.home import SpellHome
     from spell.errors import SignatureMissing, SignatureUntrusted
     from spell.signing.signature import read_signature
+    from spell.signing.sigstore import SigstoreTrust, check_bundle_sigstore
     from spell.signing.trust import PublisherTrust, TrustedKey
     from spell.signing.verifier import verify_bundle
 
@@ -131,6 +134,7 @@ def signing_key(bundle_dir: Path, given: str | None, keys_dir: Path) -> tuple[Si
             return PublisherTrust(publisher, (only,))
 
     verify_bundle(bundle_dir, manifest, _OneKey())
+    check_bundle_sigstore(bundle_dir, manifest.publisher, SigstoreTrust(SpellHome.from_env().sigstore_trust))
     return signature, key
 
 
