@@ -49,7 +49,12 @@ def test_trust_add_records_the_sigstore_policy(home: Path) -> None:
         "--sigstore-identity", IDENTITY, "--sigstore-issuer", ISSUER, "--sigstore-trusted-root", str(STAGING)
     )
     root = str(STAGING.resolve())
-    assert data["sigstore"] == {"identity": IDENTITY, "issuer": ISSUER, "trusted_root": root}
+    assert data["sigstore"] == {
+        "identity": IDENTITY,
+        "issuer": ISSUER,
+        "trusted_root": root,
+        "required": False,
+    }
     entry = SigstoreTrust(home / "trust" / "sigstore").load("acme")
     assert entry == SigstoreTrustEntry(SigstorePolicy(IDENTITY, ISSUER), STAGING.resolve())
 
@@ -86,6 +91,31 @@ def test_install_refuses_a_sigstore_bundle_that_does_not_verify(home: Path, tmp_
     assert snapshot(home) == before
 
 
+def test_a_required_sigstore_bundle_refuses_an_install_without_one(home: Path, tmp_path: Path) -> None:
+    _trust_acme(
+        "--sigstore-identity", IDENTITY, "--sigstore-issuer", ISSUER, "--sigstore-trusted-root", str(STAGING),
+        "--sigstore-required",
+    )  # fmt: skip
+    assert SigstoreTrust(home / "trust" / "sigstore").load("acme") == SigstoreTrustEntry(
+        SigstorePolicy(IDENTITY, ISSUER), STAGING.resolve(), required=True
+    )
+    before = snapshot(home)
+    result = run_cli("install", str(write_spell(tmp_path / "b")), "--json")
+    assert result.exit_code != 0
+    error = result.error()
+    assert (error["code"], error["message"]) == (
+        "SIGNATURE_MISSING",
+        "sigstore bundle required: spell.sigstore.json not found",
+    )
+    assert snapshot(home) == before
+
+
+def test_sigstore_required_alone_is_a_usage_error(home: Path) -> None:
+    result = run_cli("trust", "add", "acme", compat_expected()["public_key_base64url"], "--sigstore-required")
+    assert result.exit_code != 0
+    assert "go together" in result.stderr
+
+
 def test_install_without_a_trusted_sigstore_identity_does_not_check(home: Path, tmp_path: Path) -> None:
     bundle = _with_foreign_sigstore_bundle(write_spell(tmp_path / "b"))
     assert run_cli("install", str(bundle), "--json").json()["status"] == "installed"
@@ -114,8 +144,15 @@ def test_install_of_a_bundle_without_sigstore_file_is_unaffected_by_the_policy(
             json.dumps({"publisher": "acme", "identity": "", "issuer": ISSUER, "trusted_root": "r"}),
             "non-empty identity and issuer",
         ),
+        (
+            json.dumps(
+                {"publisher": "acme", "identity": IDENTITY, "issuer": ISSUER, "trusted_root": "r"}
+                | {"required": 1}
+            ),
+            "'required' must be a boolean",
+        ),
     ],
-    ids=["not-json", "array", "no-root", "other-publisher", "empty-identity"],
+    ids=["not-json", "array", "no-root", "other-publisher", "empty-identity", "required-not-bool"],
 )
 def test_malformed_sigstore_trust_file_is_an_error(tmp_path: Path, content: str, reason: str) -> None:
     trust = SigstoreTrust(tmp_path)

@@ -20,7 +20,7 @@ from typing import Any
 
 from spell.bundle.digest import bundle_digest
 from spell.bundle.loaders import load_manifest
-from spell.errors import InvalidTrustFile, SigstoreInvalid
+from spell.errors import InvalidTrustFile, SignatureMissing, SigstoreInvalid
 from spell.kit.encoding import storage_key
 
 __all__ = [
@@ -118,16 +118,19 @@ def verify_bundle_sigstore(bundle_dir: Path, *, trusted_root_path: Path, policy:
 
 @dataclass(frozen=True)
 class SigstoreTrustEntry:
-    """Who may sign for one publisher with Sigstore, and the pinned trusted root to check against."""
+    """Who may sign for one publisher with Sigstore, the pinned trusted root to check against, and
+    whether a bundle of that publisher without ``spell.sigstore.json`` is refused."""
 
     policy: SigstorePolicy
     trusted_root: Path
+    required: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "identity": self.policy.identity,
             "issuer": self.policy.issuer,
             "trusted_root": str(self.trusted_root),
+            "required": self.required,
         }
 
 
@@ -146,7 +149,7 @@ class SigstoreTrust:
 
     def set(self, publisher: str, entry: SigstoreTrustEntry) -> SigstoreTrustEntry:
         """Trust ``entry`` for ``publisher``, replacing any earlier one."""
-        resolved = SigstoreTrustEntry(entry.policy, entry.trusted_root.resolve())
+        resolved = SigstoreTrustEntry(entry.policy, entry.trusted_root.resolve(), entry.required)
         if not resolved.trusted_root.is_file():
             raise SigstoreInvalid(
                 f"sigstore trusted root not found: {resolved.trusted_root}",
@@ -178,19 +181,29 @@ class SigstoreTrust:
             policy = SigstorePolicy(data["identity"], data["issuer"])
         except SigstoreInvalid as exc:
             raise _invalid_trust(path, exc.message) from None
-        return SigstoreTrustEntry(policy, Path(data["trusted_root"]))
+        required = data.get("required", False)
+        if not isinstance(required, bool):
+            raise _invalid_trust(path, "sigstore trust file 'required' must be a boolean")
+        return SigstoreTrustEntry(policy, Path(data["trusted_root"]), required)
 
 
 def check_bundle_sigstore(bundle_dir: Path, publisher: str, trust: SigstoreTrust) -> bool:
     """Verify ``spell.sigstore.json`` when the bundle has one and ``publisher`` has a trusted policy.
 
     Returns True when it verified, False when there was nothing to check (no file, or no policy:
-    an identity cannot be proven without knowing which one to expect); raises ``SigstoreInvalid``.
+    an identity cannot be proven without knowing which one to expect); raises ``SigstoreInvalid``,
+    or ``SignatureMissing`` when the publisher's entry requires the file and the bundle has none.
     """
     entry = trust.load(publisher)
     if entry is None:
         return False
-    return verify_bundle_sigstore(bundle_dir, trusted_root_path=entry.trusted_root, policy=entry.policy)
+    verified = verify_bundle_sigstore(bundle_dir, trusted_root_path=entry.trusted_root, policy=entry.policy)
+    if not verified and entry.required:
+        raise SignatureMissing(
+            f"sigstore bundle required: {SIGSTORE_FILE} not found",
+            details={"publisher": publisher, "identity": entry.policy.identity},
+        )
+    return verified
 
 
 def _invalid_trust(path: Path, reason: str) -> InvalidTrustFile:

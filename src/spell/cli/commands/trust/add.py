@@ -24,6 +24,11 @@ __all__ = ["command"]
     type=click.Path(dir_okay=False, path_type=Path),
     help="Pinned Sigstore trusted_root.json to verify against (offline).",
 )
+@click.option(
+    "--sigstore-required",
+    is_flag=True,
+    help="Refuse this publisher's bundles without spell.sigstore.json (needs the other --sigstore-*).",
+)
 @json_option
 def command(
     publisher: str,
@@ -32,13 +37,15 @@ def command(
     sigstore_identity: str | None,
     sigstore_issuer: str | None,
     sigstore_trusted_root: Path | None,
+    sigstore_required: bool,
     as_json: bool,
 ) -> None:
     """Trust PUBLIC_KEY (Ed25519, SPKI DER as base64url) as KEY_ID of PUBLISHER.
 
     An existing key with the same id is replaced (and so un-revoked). With the three --sigstore-*
     options, `spell install` also verifies the bundle's spell.sigstore.json, when it has one,
-    against that identity, issuer and pinned trusted root.
+    against that identity, issuer and pinned trusted root; --sigstore-required also refuses
+    the publisher's bundles that have none.
 
     \b
     Example:
@@ -48,7 +55,8 @@ def command(
         --sigstore-trusted-root ./trusted_root.json
     """
     sigstore_options = (sigstore_identity, sigstore_issuer, sigstore_trusted_root)
-    if any(o is not None for o in sigstore_options) and not all(o is not None for o in sigstore_options):
+    given = any(o is not None for o in sigstore_options) or sigstore_required
+    if given and not all(o is not None for o in sigstore_options):
         raise click.UsageError(
             "--sigstore-identity, --sigstore-issuer and --sigstore-trusted-root go together"
         )
@@ -61,7 +69,9 @@ def command(
 
         entry = SigstoreTrust(SpellHome.from_env().sigstore_trust).set(
             publisher,
-            SigstoreTrustEntry(SigstorePolicy(sigstore_identity, sigstore_issuer), sigstore_trusted_root),
+            SigstoreTrustEntry(
+                SigstorePolicy(sigstore_identity, sigstore_issuer), sigstore_trusted_root, sigstore_required
+            ),
         )
         data["sigstore"] = entry.to_dict()
         human += f" sigstore_identity={sigstore_identity}"
