@@ -198,3 +198,18 @@ def test_install_from_a_server_checks_the_sigstore_bundle(live: LiveServer, tmp_
     assert refused.exit_code != 0
     assert refused.error()["code"] == "SIGSTORE_INVALID"
     assert run_cli("list", "--json").json() == []
+
+
+def test_publish_refuses_a_bundle_without_a_required_sigstore_bundle(home: Path, tmp_path: Path) -> None:
+    key = compat_expected()["public_key_base64url"]
+    run_cli(
+        "trust", "add", "compat", key, "--key-id", "k1", "--sigstore-required",
+        "--sigstore-identity", IDENTITY, "--sigstore-issuer", ISSUER, "--sigstore-trusted-root", str(STAGING),
+    )  # fmt: skip
+    result = run_cli("publish", str(copy_compat_bundle(tmp_path / "greet")), "--public-key", key, "--json")
+    assert result.exit_code != 0
+    error = result.error()
+    assert (error["code"], error["message"]) == (
+        "SIGNATURE_MISSING",
+        "sigstore bundle required: spell.sigstore.json not found",
+    )
