@@ -7,11 +7,21 @@ from pathlib import Path
 import pytest
 
 from spell.config.server import ServerSettings
+from tests.api.test_rate_limit import LIMITER, PinnedClock
 from tests.client.live_server import LiveServer
 from tests.fixtures.server import Caller
 from tests.mcp.agents import data, http_agent, refusal, stdio_agent
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> PinnedClock:
+    """The limiter's window stands still: the three casts never straddle two minutes."""
+    pinned = PinnedClock()
+    for module in ("limits.strategies", "limits.storage.memory", LIMITER):
+        monkeypatch.setattr(f"{module}.time", pinned)
+    return pinned
 
 
 @pytest.fixture
