@@ -48,7 +48,7 @@ def delete_button(button_id: str, principal: CurrentPrincipal, platform: Current
 async def press_button(button_id: str, body: PressBody, call: CastingCall) -> JSONResponse:
     """Cast the button's fixed spell@version (same idempotency and ``Prefer: wait`` rules as casting)."""
     request = await blocking(_pressed, call.platform, call.principal, button_id, body)
-    return await start_cast(call.platform, call.principal, request, call.idempotency_key, call.prefer)
+    return await start_cast(call, request)
 
 
 def _pressed(platform: Platform, principal: Principal, button_id: str, body: PressBody) -> CastRequestBody:

@@ -6,23 +6,28 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from spell.api.deps import CastingPrincipal, CurrentPlatform, CurrentPrincipal, blocking
+from spell.api.deps import (
+    CastCall,
+    CastingCall,
+    CastingPrincipal,
+    CurrentPlatform,
+    CurrentPrincipal,
+    blocking,
+)
 from spell.api.routing import GuardedRoute
 from spell.api.schemas import error_docs
 from spell.errors import InvalidInput
 from spell.models import TERMINAL_STATUSES, Cast
 from spell.platform.artifact.schemas import ArtifactList, ArtifactOut
-from spell.platform.auth.schemas import Principal
 from spell.platform.cast.hub import wait_event
 from spell.platform.cast.schemas import CastEventOut, CastList, CastOut
 from spell.platform.cast.service import CastRequestBody
-from spell.platform.server import Platform
 
 CAST_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
@@ -51,7 +56,6 @@ IDEMPOTENCY_KEY_DOC: dict[str, Any] = {
         }
     ]
 }
-IdempotencyKey = Annotated[str | None, Header(include_in_schema=False)]
 
 router = APIRouter(route_class=GuardedRoute, tags=["casts"])
 
@@ -85,32 +89,20 @@ def cast_response(cast: Cast, replay: bool) -> JSONResponse:
     responses=CAST_RESPONSES,
     openapi_extra=IDEMPOTENCY_KEY_DOC,
 )
-async def cast_spell(
-    spell_id: str,
-    body: CastCreate,
-    principal: CastingPrincipal,
-    platform: CurrentPlatform,
-    idempotency_key: IdempotencyKey = None,
-    prefer: str | None = Header(default=None),
-) -> JSONResponse:
+async def cast_spell(spell_id: str, body: CastCreate, call: CastingCall) -> JSONResponse:
     """Cast a spell. ``Idempotency-Key`` is required; ``Prefer: wait=N`` (N ≤ 60) answers 200 with the
     finished cast when it ends in time, else 202 with the queued one."""
     request = CastRequestBody(
         spell_id=spell_id, input=body.input, version=body.version, webhook_url=body.webhook_url
     )
-    return await start_cast(platform, principal, request, idempotency_key, prefer)
+    return await start_cast(call, request)
 
 
-async def start_cast(
-    platform: Platform,
-    principal: Principal,
-    request: CastRequestBody,
-    idempotency_key: str | None,
-    prefer: str | None,
-) -> JSONResponse:
+async def start_cast(call: CastCall, request: CastRequestBody) -> JSONResponse:
     """Create (or replay) a cast, waiting up to ``Prefer: wait`` for its end (``CastOrchestrator``)."""
-    wait = prefer_wait(prefer, platform.settings.max_wait_seconds)
-    cast, replay = await platform.orchestrator.cast(principal, request, idempotency_key, wait_s=wait)
+    wait = prefer_wait(call.prefer, call.platform.settings.max_wait_seconds)
+    orchestrator = call.platform.orchestrator
+    cast, replay = await orchestrator.cast(call.principal, request, call.idempotency_key, wait_s=wait)
     return cast_response(cast, replay)
 
 
