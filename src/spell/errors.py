@@ -58,7 +58,12 @@ that raises it; everything else is here. A test keeps this tree equal to the cla
     │   │   └── UnsafeArchive (UNSAFE_ARCHIVE)
     │   ├── InvalidPolicyFile (INVALID_POLICY)
     │   ├── InvalidTrustFile (INVALID_TRUST_FILE)
-    │   └── InvalidRegistry (INVALID_REGISTRY)
+    │   ├── InvalidRegistry (INVALID_REGISTRY)
+    │   ├── InvalidSbom (INVALID_SBOM)
+    │   └── SupplyChainRefused (SUPPLY_CHAIN_REFUSED)
+    │       ├── SbomRequired (SBOM_REQUIRED)
+    │       ├── VulnerableDependency (VULNERABLE_DEPENDENCY)
+    │       └── LicenseNotAllowed (LICENSE_NOT_ALLOWED)
     ├── VerificationError (SIGNATURE_INVALID, 422)
     │   ├── SignatureMissing (SIGNATURE_MISSING)
     │   ├── SignatureUntrusted (SIGNATURE_UNTRUSTED)
@@ -106,8 +111,10 @@ __all__ = [
     "InvalidManifest",
     "InvalidPolicyFile",
     "InvalidRegistry",
+    "InvalidSbom",
     "InvalidTrustFile",
     "KeyNotFound",
+    "LicenseNotAllowed",
     "LicenseNotFound",
     "LimitExceeded",
     "LogNotFound",
@@ -126,6 +133,7 @@ __all__ = [
     "RegistryNotFound",
     "RuntimeFailure",
     "SandboxUnavailable",
+    "SbomRequired",
     "ServerUnreachable",
     "SignatureMissing",
     "SignatureUntrusted",
@@ -133,11 +141,13 @@ __all__ = [
     "SpellError",
     "SpellNotFound",
     "StoreInconsistent",
+    "SupplyChainRefused",
     "Timeout",
     "Trap",
     "UnsafeArchive",
     "VerificationError",
     "VersionNotFound",
+    "VulnerableDependency",
     "error_class",
 ]
 
@@ -476,6 +486,36 @@ class InvalidRegistry(InvalidInput):
     """A registry config or index does not follow its schema."""
 
     code = "INVALID_REGISTRY"
+
+
+class InvalidSbom(InvalidInput):
+    """An SBOM (``sbom.spdx.json`` / ``sbom.cdx.json``) is malformed or fails its schema."""
+
+    code = "INVALID_SBOM"
+
+
+class SupplyChainRefused(InvalidInput):
+    """The supply-chain gate refuses a bundle; ``details`` names what it found."""
+
+    code = "SUPPLY_CHAIN_REFUSED"
+
+
+class SbomRequired(SupplyChainRefused):
+    """The deployment requires an SBOM for this bundle (public spells by default) and it has none."""
+
+    code = "SBOM_REQUIRED"
+
+
+class VulnerableDependency(SupplyChainRefused):
+    """A component matches an advisory at or above the blocking CVSS score."""
+
+    code = "VULNERABLE_DEPENDENCY"
+
+
+class LicenseNotAllowed(SupplyChainRefused):
+    """A component's licence expression is denied, or not allowed by the allow-list."""
+
+    code = "LICENSE_NOT_ALLOWED"
 
 
 class PinMismatch(VerificationError):

@@ -21,10 +21,12 @@ from spell.bundle.collation import sort_paths
 from spell.bundle.manifest import STEPS_DIR, SpellManifest
 from spell.errors import InvalidBundle
 
-__all__ = ["DOMAIN_TAG", "BundleDigest", "bundle_digest", "covered_files"]
+__all__ = ["DOMAIN_TAG", "SBOM_FILES", "BundleDigest", "bundle_digest", "covered_files"]
 
 DOMAIN_TAG = b"spell-bundle-v1\0"
 _CHUNK = 1 << 20
+#: The SBOM a bundle may carry at its root (one of them), covered by the digest when present.
+SBOM_FILES = ("sbom.spdx.json", "sbom.cdx.json")
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,19 @@ from spell.config.logs import LogSettings
 from spell.config.registry import RegistrySettings
 from spell.config.runtime import RuntimeSettings
 from spell.config.server import ServerSettings
+from spell.config.supply import SupplySettings
 from spell.config.wasm import WasmSettings
 
 __all__ = ["LOCAL_GROUPS", "SERVER_GROUPS", "TABLES", "settings_table"]
 
 #: The groups a server reads, in the order docs/server.md lists them.
-SERVER_GROUPS: tuple[type[Group], ...] = (ServerSettings, WasmSettings, DockerOptions, BillingSettings)
+SERVER_GROUPS: tuple[type[Group], ...] = (
+    ServerSettings,
+    WasmSettings,
+    DockerOptions,
+    BillingSettings,
+    SupplySettings,
+)
 #: The groups the CLI reads for local casts and installs (docs/local-store.md).
 LOCAL_GROUPS: tuple[type[Group], ...] = (
     RuntimeSettings,

@@ -12,6 +12,14 @@ from spell.models.ledger import LedgerAccount, LedgerPosting, LedgerTransaction
 from spell.models.payment import PaymentCustomer, PaymentRecord, RevenueShare, WebhookEvent
 from spell.models.publisher_key import Publisher, PublisherKey
 from spell.models.spell import VISIBILITIES, Spell, SpellVersion
+from spell.models.supply import (
+    Advisory,
+    AdvisoryPackage,
+    PublisherSigstoreIdentity,
+    SupplyFinding,
+    SupplyNotice,
+    VersionSbom,
+)
 from spell.models.tenant import Tenant
 from spell.models.user import ROLES, User
 from spell.models.webhook_secret import WebhookSecret
@@ -21,6 +29,8 @@ __all__ = [
     "ROLES",
     "TERMINAL_STATUSES",
     "VISIBILITIES",
+    "Advisory",
+    "AdvisoryPackage",
     "ApiKey",
     "Artifact",
     "AuditHead",
@@ -40,11 +50,15 @@ __all__ = [
     "PaymentRecord",
     "Publisher",
     "PublisherKey",
+    "PublisherSigstoreIdentity",
     "RevenueShare",
     "Spell",
     "SpellVersion",
+    "SupplyFinding",
+    "SupplyNotice",
     "Tenant",
     "User",
+    "VersionSbom",
     "WebhookEvent",
     "WebhookSecret",
 ]

@@ -19,6 +19,10 @@ class Publisher(Base):
 
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    # every bundle must carry a spell.sigstore.json signed by one of the registered identities
+    sigstore_required: Mapped[bool] = mapped_column(default=False)
+    # where supply-chain notices about the publisher's versions are delivered (signed like cast webhooks)
+    webhook_url: Mapped[str | None] = mapped_column(String(2000))
     created_at: Mapped[datetime]
 
 

@@ -51,5 +51,11 @@ class SpellVersion(Base):
     input_schema: Mapped[dict[str, Any]] = mapped_column(JsonValue)
     signer_key_id: Mapped[str | None] = mapped_column(String(100))
     is_yanked: Mapped[bool] = mapped_column(default=False)
+    # the Sigstore certificate identity verified at publish, when the bundle carried one
+    sigstore_identity: Mapped[str | None] = mapped_column(String(500))
+    # a re-scan found a blocking advisory: listed until delist_at, then delisted unless fixed
+    flagged_at: Mapped[datetime | None]
+    delist_at: Mapped[datetime | None]
+    delisted_at: Mapped[datetime | None]
     archive_size: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
