@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from spell.config.billing import BillingSettings
 from spell.config.server import ServerSettings
+from spell.config.supply import SupplySettings
 from spell.kit.clock import Clock, SystemClock
 from spell.kit.private_files import private_dir, private_file, write_private_text
 from spell.platform.artifact.service import ArtifactService
@@ -172,10 +173,11 @@ class Platform:
         database: Database | None = None,
         clock: Clock | None = None,
         billing: BillingSettings | None = None,
+        supply: SupplySettings | None = None,
     ) -> Platform:
         """Wire the services; ``runtimes``/``money``/``queue``/``database``/``clock`` override the
-        defaults, and ``billing`` sets the card processor and maker share (default: operator-credited
-        wallets, 80 %)."""
+        defaults, ``billing`` sets the card processor and maker share (default: operator-credited
+        wallets, 80 %) and ``supply`` the publish gate (default: public spells need a clean SBOM)."""
         time = clock or SystemClock()
         install_audit_hooks()  # key, publisher-key, spell and ban changes land in the audit chain
         secret = resolve_secret(settings)
@@ -188,6 +190,7 @@ class Platform:
             GrimoirePolicy(
                 allow_unsigned=settings.allow_unsigned and not settings.force_require_signature,
                 runtimes=runtimes_allowed,
+                supply=supply or SupplySettings(),
             ),
             cache_ms=settings.cache_ms,
             clock=time,

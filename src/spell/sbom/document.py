@@ -13,9 +13,27 @@ from typing import Any, Literal
 
 from spell.bundle.digest import SBOM_FILES
 
-__all__ = ["SBOM_FILES", "Component", "Sbom", "parse_sbom", "read_sbom", "sbom_path"]
+__all__ = ["PURL_ECOSYSTEMS", "SBOM_FILES", "Component", "Sbom", "parse_sbom", "read_sbom", "sbom_path"]
 
 SbomFormat = Literal["spdx", "cyclonedx"]
+
+#: purl type -> OSV ecosystem name (https://ossf.github.io/osv-schema/#affectedpackage-field).
+PURL_ECOSYSTEMS = {
+    "cargo": "crates.io",
+    "pypi": "PyPI",
+    "npm": "npm",
+    "golang": "Go",
+    "maven": "Maven",
+    "nuget": "NuGet",
+    "gem": "RubyGems",
+    "composer": "Packagist",
+    "hex": "Hex",
+    "pub": "Pub",
+    "swift": "SwiftURL",
+    "deb": "Debian",
+    "apk": "Alpine",
+    "github": "GitHub Actions",
+}
 
 
 @dataclass(frozen=True)
@@ -30,19 +48,36 @@ class Component:
     @property
     def key(self) -> str:
         """The purl, else ``name@version``: how findings name the component."""
-        raise NotImplementedError
+        if self.purl:
+            return self.purl
+        return f"{self.name}@{self.version}" if self.version else self.name
 
     @property
     def ecosystem(self) -> str | None:
         """The OSV ecosystem of the purl type (``cargo`` -> ``crates.io``, ``pypi`` -> ``PyPI``, …)."""
-        raise NotImplementedError
+        if not self.purl or not self.purl.startswith("pkg:"):
+            return None
+        kind = self.purl[4:].split("/", 1)[0].lower()
+        return PURL_ECOSYSTEMS.get(kind)
 
     def to_dict(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The JSON form kept with a published version."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "purl": self.purl,
+            "licenses": list(self.licenses),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Component:
-        raise NotImplementedError
+        """The inverse of ``to_dict``."""
+        return cls(
+            name=str(data["name"]),
+            version=data.get("version"),
+            purl=data.get("purl"),
+            licenses=tuple(data.get("licenses") or ()),
+        )
 
 
 @dataclass(frozen=True)

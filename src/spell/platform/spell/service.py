@@ -19,6 +19,7 @@ from spell.bundle.digest import BundleDigest, bundle_digest
 from spell.bundle.input_schema import read_input_schema
 from spell.bundle.loaders import load_manifest
 from spell.bundle.manifest import SpellManifest
+from spell.config.supply import SupplySettings
 from spell.errors import InvalidInput, InvalidManifest
 from spell.kit.clock import Clock, SystemClock
 from spell.kit.encoding import b64url_decode, b64url_encode
@@ -58,6 +59,7 @@ class GrimoirePolicy:
 
     allow_unsigned: bool = False
     runtimes: ExecutionGuard = field(default_factory=runtime_allow_list)
+    supply: SupplySettings = field(default_factory=SupplySettings)
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,14 @@ __all__ = ["open_platform"]
 def open_platform() -> Iterator[Any]:
     """The platform of the configured database; SQLite files are migrated first."""
     from spell.config.server import ServerSettings
+    from spell.config.supply import SupplySettings
     from spell.platform.server import Platform
     from spell.storage.migrate import upgrade
 
     settings = ServerSettings.from_env()
     if settings.is_sqlite:
         upgrade(settings.database_url)
-    platform = Platform.build(settings, runtimes={})
+    platform = Platform.build(settings, runtimes={}, supply=SupplySettings.from_env())
     # A running server of this data dir sees what this command changes (keys, bans) on its next request.
     platform.share_with_siblings(relay_cancels=False)
     try:
