@@ -12,8 +12,13 @@ that the generator takes little of the machine's CPU from the server; else from 
 Python, which needs about as much CPU per request as the bare hello server does. Last, it prints where
 one cast's time goes in process.
 
+With ``--database sqlite,postgresql`` each server runs once per database, side by side in the same
+run; PostgreSQL gets a fresh database per tree (``SPELL_BENCH_POSTGRES_URL``, default the local server
+with trust auth), dropped at the end.
+
     .venv/bin/python benchmarks/api_bench.py [--seconds 4] [--rounds 3] [--concurrency 1,8,32]
                                              [--processes 1,2] [--load wrk|httpx]
+                                             [--database sqlite|postgresql|sqlite,postgresql]
 """
 
 from __future__ import annotations
@@ -293,10 +298,37 @@ def stage_table(env: dict[str, str], token: str, count: int) -> None:
         print(f"| {name} | {ms:.2f} |" if isinstance(ms, float) else f"| {name} | {ms} |")
 
 
-def seed(home: Path, src: Path) -> tuple[dict[str, str], str]:
+POSTGRES_ADMIN_URL = os.environ.get(
+    "SPELL_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def postgres_database(created: list[str]) -> str:
+    """A fresh, empty PostgreSQL database for one server; its SQLAlchemy URL."""
+    import psycopg
+
+    name = f"spell_bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    created.append(name)
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    return f"{base}/{name}"
+
+
+def drop_databases(names: list[str]) -> None:
+    import psycopg
+
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        for name in names:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def seed(home: Path, src: Path, database_url: str | None = None) -> tuple[dict[str, str], str]:
     """A fresh SPELL_HOME seeded by the code under ``src``: its environment and a demo key."""
     env = {**os.environ, "SPELL_HOME": str(home), "PYTHONPATH": str(src), **BENCH_SETTINGS}
     env.pop("SPELL_DATABASE_URL", None)
+    if database_url:
+        env["SPELL_DATABASE_URL"] = database_url
     seeded = subprocess.run([PY, "-c", SEED], env=env, cwd=ROOT, check=True, capture_output=True, text=True)
     return env, seeded.stdout.strip().splitlines()[-1]
 
@@ -352,6 +384,9 @@ def main() -> None:
     parser.add_argument("--processes", default="1,2", help="server process counts to measure")
     parser.add_argument("--load", choices=["wrk", "httpx"], default="wrk" if shutil.which("wrk") else "httpx")
     parser.add_argument(
+        "--database", default="sqlite", help="comma-separated: sqlite, postgresql (each measured in turn)"
+    )
+    parser.add_argument(
         "--baseline-src",
         help="another checkout (e.g. a git worktree of the previous commit) measured in the same run",
     )
@@ -361,39 +396,68 @@ def main() -> None:
     trees = [("", ROOT / "src")]
     if args.baseline_src:
         trees.insert(0, (" (baseline)", Path(args.baseline_src).resolve() / "src"))
+    databases = [part.strip() for part in args.database.split(",") if part.strip()]
+    if not databases or set(databases) - {"sqlite", "postgresql"}:
+        parser.error("--database takes sqlite, postgresql or both, comma-separated")
+    created: list[str] = []
     with tempfile.TemporaryDirectory() as home:
         scratch = Path(home)
-        seeded = {label: seed(scratch / f"home{index}", src) for index, (label, src) in enumerate(trees)}
-        print(
-            f"api_bench: load from {args.load}, {args.seconds} s per round, {args.rounds} rounds per row "
-            f"(the median round shown, the rate's spread beside it), SQLite (WAL)"
-            + (f"; baseline code from {args.baseline_src}" if args.baseline_src else "")
-            + "\n"
-        )
-        print(
-            "| target | concurrency | requests | median ms | p99 ms | req/s | req/s over rounds "
-            "| server CPU ms/req | failed |"
-        )
-        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-        hello_port = free_port()
-        hello = subprocess.Popen([PY, "-c", HELLO_APP, str(hello_port)], cwd=ROOT, stderr=subprocess.DEVNULL)
+        seeded = {}
+        for db_index, database in enumerate(databases):
+            for index, (label, src) in enumerate(trees):
+                url = postgres_database(created) if database == "postgresql" else None
+                seeded[(database, label)] = seed(scratch / f"home{db_index}-{index}", src, url)
         try:
-            wait_ready(f"http://127.0.0.1:{hello_port}/docs", hello)
-            url = f"http://127.0.0.1:{hello_port}/hello"
-            for level in levels:
-                rounds = [
-                    measure(args.load, url, {}, level, args.seconds, hello.pid, cast=False, scratch=scratch)
-                    for _ in range(args.rounds)
-                ]
-                print(row("bare FastAPI hello (baseline)", level, rounds), flush=True)
+            run(args, trees, databases, seeded, scratch, levels, counts)
         finally:
-            hello.terminate()
-            hello.wait(timeout=10)
+            if created:
+                drop_databases(created)
+
+
+def run(
+    args: argparse.Namespace,
+    trees: list[tuple[str, Path]],
+    databases: list[str],
+    seeded: dict[tuple[str, str], tuple[dict[str, str], str]],
+    scratch: Path,
+    levels: list[int],
+    counts: list[int],
+) -> None:
+    """Print the table: the bare hello, then each database, process count and tree."""
+    print(
+        f"api_bench: load from {args.load}, {args.seconds} s per round, {args.rounds} rounds per row "
+        f"(the median round shown, the rate's spread beside it), {' and '.join(databases)}"
+        + (f"; baseline code from {args.baseline_src}" if args.baseline_src else "")
+        + "\n"
+    )
+    print(
+        "| target | concurrency | requests | median ms | p99 ms | req/s | req/s over rounds "
+        "| server CPU ms/req | failed |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    hello_port = free_port()
+    hello = subprocess.Popen([PY, "-c", HELLO_APP, str(hello_port)], cwd=ROOT, stderr=subprocess.DEVNULL)
+    try:
+        wait_ready(f"http://127.0.0.1:{hello_port}/docs", hello)
+        url = f"http://127.0.0.1:{hello_port}/hello"
+        for level in levels:
+            rounds = [
+                measure(args.load, url, {}, level, args.seconds, hello.pid, cast=False, scratch=scratch)
+                for _ in range(args.rounds)
+            ]
+            print(row("bare FastAPI hello (baseline)", level, rounds), flush=True)
+    finally:
+        hello.terminate()
+        hello.wait(timeout=10)
+    for database in databases:
         for count in counts:
             for label, _src in trees:  # the baseline tree and this one back to back, per process count
-                env, token = seeded[label]
-                serve_and_measure(args, env, token, count, label, scratch, levels)
-        env, token = seeded[""]
+                env, token = seeded[(database, label)]
+                tag = f"{label}, {'PostgreSQL' if database == 'postgresql' else 'SQLite'}"
+                serve_and_measure(args, env, token, count, tag, scratch, levels)
+    for database in databases:
+        env, token = seeded[(database, "")]
+        print(f"\n{'PostgreSQL' if database == 'postgresql' else 'SQLite'}:")
         stage_table(env, token, 400)
 
 

@@ -1,0 +1,152 @@
+"""Where one sync cast's database time goes: statements, round trips and commits per cast, by table.
+
+Seeds a fresh database (SQLite in a temp SPELL_HOME, or a fresh PostgreSQL database), then runs
+``--casts`` sequential thread-path casts of ``samples/hello-wasm`` in process (no HTTP) while
+SQLAlchemy's cursor events count every statement and time it. Prints, per database: the wall time per
+cast, the share spent inside statements and commits, and each statement shape (verb + table) with
+its count per cast and median time. The same figures guide docs/performance.md's PostgreSQL section.
+
+    .venv/bin/python benchmarks/cast_statements.py [--casts 300] [--database sqlite,postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from api_bench import ROOT, drop_databases, postgres_database, seed
+
+PY = sys.executable
+
+PROFILE = r"""
+import collections, json, re, statistics, sys, time
+from sqlalchemy import event
+from spell.config.server import ServerSettings
+from spell.platform.cast.service import CastRequestBody
+from spell.platform.server import Platform
+
+token, count = sys.argv[1], int(sys.argv[2])
+platform = Platform.build(ServerSettings.from_env())
+engine = platform.db.engine
+stats = collections.defaultdict(list)
+commits = []
+state = {"on": False}
+
+def shape(sql):
+    text = " ".join(sql.split()).upper()
+    verb = text.split(" ", 1)[0]
+    table = re.search(r"(?:FROM|INTO|UPDATE)\s+\"?([A-Z_]+)", text)
+    return f"{verb} {table.group(1).lower() if table else ''}".strip()
+
+@event.listens_for(engine, "before_cursor_execute")
+def before(conn, cursor, statement, parameters, context, executemany):
+    conn.info["t0"] = time.perf_counter()
+
+@event.listens_for(engine, "after_cursor_execute")
+def after(conn, cursor, statement, parameters, context, executemany):
+    if state["on"]:
+        stats[shape(statement)].append(time.perf_counter() - conn.info["t0"])
+
+# Hot statements skip SQLAlchemy's execution (spell.storage.prepared): time them where they run.
+from spell.storage import prepared
+_execute = prepared.Prepared._execute
+
+def timed_execute(self, session, rows, *, many):
+    t0 = time.perf_counter()
+    try:
+        return _execute(self, session, rows, many=many)
+    finally:
+        if state["on"]:
+            elapsed = time.perf_counter() - t0
+            sql = str(self.statement.compile(dialect=session.connection().dialect))
+            stats["prepared: " + shape(sql)].append(elapsed)
+
+prepared.Prepared._execute = timed_execute
+dialect_class = type(engine.dialect)
+_commit = dialect_class.do_commit
+
+def timed_commit(self, dbapi_connection):
+    t0 = time.perf_counter()
+    try:
+        return _commit(self, dbapi_connection)
+    finally:
+        if state["on"]:
+            stats["COMMIT"].append(time.perf_counter() - t0)
+
+dialect_class.do_commit = timed_commit
+
+with platform.db.unit_of_work(write=False) as uow:
+    principal = platform.auth.authenticate_key(uow, token)
+body = CastRequestBody(spell_id="samples/hello-wasm", input={"name": "w"})
+cast_now = platform.orchestrator.cast_now
+for index in range(20):
+    cast_now(principal, body, f"warm-{index}")
+walls = []
+state["on"] = True
+for index in range(count):
+    t0 = time.perf_counter()
+    cast, _ = cast_now(principal, body, f"prof-{index}")
+    walls.append(time.perf_counter() - t0)
+    assert cast.status == "succeeded", cast.status
+state["on"] = False
+platform.stop()
+rows = []
+for name, times in stats.items():
+    rows.append({"shape": name, "per_cast": len(times) / count, "median_ms": statistics.median(times) * 1000,
+                 "total_ms_per_cast": sum(times) * 1000 / count})
+rows.sort(key=lambda r: -r["total_ms_per_cast"])
+print(json.dumps({"wall_ms": statistics.median(walls) * 1000, "rows": rows}))
+"""
+
+
+def profile(env: dict[str, str], token: str, casts: int) -> dict[str, object]:
+    out = subprocess.run(
+        [PY, "-c", PROFILE, token, str(casts)], env=env, cwd=ROOT, capture_output=True, text=True
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"cast_statements: the profile run failed:\n{out.stderr}")
+    result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--casts", type=int, default=300)
+    parser.add_argument("--database", default="sqlite,postgresql")
+    args = parser.parse_args()
+    created: list[str] = []
+    with tempfile.TemporaryDirectory() as home:
+        try:
+            for index, database in enumerate(part.strip() for part in args.database.split(",")):
+                url = postgres_database(created) if database == "postgresql" else None
+                env, token = seed(Path(home) / f"h{index}", ROOT / "src", url)
+                result = profile(env, token, args.casts)
+                rows: list[dict[str, float]] = result["rows"]  # type: ignore[assignment]
+                in_db = sum(r["total_ms_per_cast"] for r in rows)
+                statements = sum(r["per_cast"] for r in rows)
+                print(
+                    f"\n{database}: {result['wall_ms']:.2f} ms per cast (median), "
+                    f"{statements:.1f} statements per cast, {in_db:.2f} ms in statements (mean)\n"
+                )
+                print("| statement | per cast | median ms | ms per cast |")
+                print("| --- | ---: | ---: | ---: |")
+                for r in rows:
+                    print(
+                        f"| {r['shape']} | {r['per_cast']:.2f} | {r['median_ms']:.3f} | "
+                        f"{r['total_ms_per_cast']:.3f} |"
+                    )
+        finally:
+            if created:
+                drop_databases(created)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()
