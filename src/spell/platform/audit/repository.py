@@ -6,7 +6,6 @@ work, and plain statements (not the unit of work) are safe inside a ``before_flu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -21,38 +20,55 @@ __all__ = ["AuditRepository"]
 
 _HEAD = cast(Table, AuditHead.__table__)  # declarative tables are Table objects
 _RECORDS = cast(Table, AuditRecord.__table__)
+# ``hash`` is not changed here: RETURNING hands back the hash the new records follow.
 _BUMP_HEAD = Prepared(
-    update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + 1).returning(_HEAD.c.seq, _HEAD.c.hash)
+    update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(seq=_HEAD.c.seq + bindparam("n", type_=_HEAD.c.seq.type))
+    .returning(_HEAD.c.seq, _HEAD.c.hash)
 )
-_SET_HEAD = Prepared(
-    update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("seq"), hash=bindparam("hash"))
-)
+_SET_HEAD_HASH = Prepared(update(_HEAD).where(_HEAD.c.id == 1).values(hash=bindparam("head_hash")))
 _INSERT_RECORD = Prepared(insert(_RECORDS))
+# PostgreSQL writes a record and moves the head's hash in one statement (one round trip).
+_INSERT_AND_SET_HEAD = Prepared(
+    update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(hash=bindparam("head_hash"))
+    .add_cte(
+        insert(_RECORDS)
+        .values(
+            {column.name: bindparam(f"r_{column.name}", type_=column.type) for column in _RECORDS.columns}
+        )
+        .cte("record")
+    )
+)
 
 
 class AuditRepository:
     """Audit rows; every method works in the session it is given."""
 
-    def advance_head(self, session: Session) -> tuple[int, str]:
-        """Take the next ``seq`` and the previous hash; the head row is created on first use."""
-        row = _BUMP_HEAD.run(session).fetchone()
+    def advance_head(self, session: Session, count: int) -> tuple[int, str]:
+        """Reserve ``count`` seqs: the last one and the hash the first record follows. The head row is
+        created on first use, and stays locked until the transaction ends."""
+        row = _BUMP_HEAD.run(session, {"n": count}).fetchone()
         if row is None:
             insert_ignore(session, _HEAD, {"id": 1, "seq": 0, "hash": GENESIS}, ["id"])
-            row = _BUMP_HEAD.run(session).fetchone()
+            row = _BUMP_HEAD.run(session, {"n": count}).fetchone()
         return int(row[0]), str(row[1])
 
-    def set_head(self, session: Session, seq: int, hash_: str) -> None:
-        """Point the head at the last record of the chain."""
-        _SET_HEAD.run(session, {"seq": seq, "hash": hash_})
+    def append(self, session: Session, records: list[dict[str, Any]], head_hash: str) -> None:
+        """Write chained records (their seqs reserved by ``advance_head``) and point the head at the last."""
+        if len(records) == 1 and session.get_bind().dialect.name == "postgresql":
+            params = {f"r_{name}": value for name, value in records[0].items()}
+            _INSERT_AND_SET_HEAD.run(session, {**params, "head_hash": head_hash})
+            return
+        _INSERT_RECORD.run_many(session, records)
+        _SET_HEAD_HASH.run(session, {"head_hash": head_hash})
 
     def head(self, session: Session) -> tuple[int, str]:
         """The head's ``seq`` and hash (``0`` and the genesis hash before the first record)."""
         head = session.get(AuditHead, 1)
         return (head.seq, head.hash) if head else (0, GENESIS)
-
-    def insert(self, session: Session, fields: Mapping[str, Any]) -> None:
-        """Write one record."""
-        _INSERT_RECORD.run(session, dict(fields))
 
     def records(
         self,

@@ -1,11 +1,12 @@
 """Append to and verify the hash-chained audit log.
 
-Appends bump the single ``audit_head`` row first: on PostgreSQL that row lock orders concurrent
-appends, on SQLite the write transaction holds the database lock, so the chain never forks. Records
-are never updated or deleted by the platform; ``verify`` finds the first one that was.
-
-A transaction bumps the head once: its later appends follow the record before them in memory, and the
-head row gets its final ``seq`` and hash just before the commit (a cast appends two records in one).
+An append is held in memory until its transaction commits (``spell.storage.deferred``); then the
+transaction's records are chained in one go: the single ``audit_head`` row is bumped by their count,
+which hands back the previous hash, and the records are written with the head's new hash. On
+PostgreSQL that row lock orders concurrent appends; on SQLite the write transaction holds the
+database lock; so the chain never forks. Because the head is taken last, just before the commit,
+concurrent transactions wait on it only for their commit, not for all their work. Records are never
+updated or deleted by the platform; ``verify`` finds the first one that was.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from spell.errors import PermissionDenied
@@ -25,6 +25,7 @@ from spell.platform.audit.errors import AuditChainBroken
 from spell.platform.audit.repository import AuditRepository
 from spell.platform.audit.schemas import AuditCheck, AuditEntry, AuditPage
 from spell.platform.auth.schemas import Principal
+from spell.storage import deferred
 from spell.storage.session import UnitOfWork
 
 __all__ = ["ACTIONS", "AuditService"]
@@ -44,26 +45,20 @@ ACTIONS = frozenset(
     }
 )  # fmt: skip
 _BATCH = 1_000
-_PENDING = "spell.audit_head"  # Session.info: (seq, hash) of the last record, not yet on the head row
-_WRITER: list[bool] = []
+_KIND = "audit"
 _HEADS = AuditRepository()  # the commit hook is process-wide; the repository holds no state
 
 
-def _write_head(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    if pending is not None:
-        _HEADS.set_head(session, pending[0], pending[1])
+def _chain(session: Session, records: list[dict[str, Any]]) -> None:
+    seq, prev_hash = _HEADS.advance_head(session, len(records))
+    for offset, fields in enumerate(records, start=seq - len(records) + 1):
+        fields["seq"], fields["prev_hash"] = offset, prev_hash
+        fields["hash"] = prev_hash = fields_hash(fields)
+    _HEADS.append(session, records, prev_hash)
 
 
-def _forget_head(session: Session, _previous: Any = None) -> None:
-    session.info.pop(_PENDING, None)
-
-
-def _install_head_writer() -> None:
-    if not _WRITER:
-        _WRITER.append(True)
-        event.listen(Session, "before_commit", _write_head)
-        event.listen(Session, "after_soft_rollback", _forget_head)
+# The head is the last row a transaction locks: after counters and everything else it wrote.
+deferred.register(_KIND, _chain, order=1_000)
 
 
 class AuditService:
@@ -83,16 +78,13 @@ class AuditService:
         subject: str | None = None,
         data: dict[str, Any] | None = None,
     ) -> None:
-        """Add one record at the end of the chain."""
-        seq, record_hash_ = self._insert(uow.session, action, actor_id, tenant_id, subject, data)
-        _install_head_writer()
-        uow.session.info[_PENDING] = (seq, record_hash_)
+        """Add one record at the end of the chain when the transaction commits."""
+        self._defer(uow.session, action, actor_id, tenant_id, subject, data)
 
     def append_in_flush(self, session: Session, action: str, fields: Mapping[str, Any]) -> None:
-        """``append`` from inside a ``before_flush`` hook, which may run after the commit hook: the head
-        row is written at once. ``fields`` holds ``actor_id`` and optionally ``tenant_id``, ``subject``
-        and ``data``."""
-        seq, record_hash_ = self._insert(
+        """``append`` from inside a ``before_flush`` hook. ``fields`` holds ``actor_id`` and optionally
+        ``tenant_id``, ``subject`` and ``data``."""
+        self._defer(
             session,
             action,
             fields["actor_id"],
@@ -100,10 +92,8 @@ class AuditService:
             fields.get("subject"),
             fields.get("data"),
         )
-        session.info.pop(_PENDING, None)
-        self.repo.set_head(session, seq, record_hash_)
 
-    def _insert(
+    def _defer(
         self,
         session: Session,
         action: str,
@@ -111,13 +101,10 @@ class AuditService:
         tenant_id: str | None,
         subject: str | None,
         data: dict[str, Any] | None,
-    ) -> tuple[int, str]:
+    ) -> None:
         if action not in ACTIONS:
             raise ValueError(f"unknown audit action {action!r}")
-        pending = session.info.get(_PENDING)
-        seq, prev_hash = self.repo.advance_head(session) if pending is None else (pending[0] + 1, pending[1])
         fields: dict[str, Any] = {
-            "seq": seq,
             "id": new_id("aud"),
             "at": self.clock.now(),
             "action": action,
@@ -125,11 +112,8 @@ class AuditService:
             "tenant_id": tenant_id,
             "subject": subject,
             "data": dict(data or {}),
-            "prev_hash": prev_hash,
         }
-        fields["hash"] = fields_hash(fields)
-        self.repo.insert(session, fields)
-        return seq, str(fields["hash"])
+        deferred.defer(session, _KIND, fields)
 
     def list(
         self,
@@ -142,6 +126,7 @@ class AuditService:
         limit: int = 100,
     ) -> list[AuditRecord]:
         """Records in chain order, filtered, from ``after_seq`` on (keyset pagination)."""
+        deferred.run_deferred(uow.session)
         return self.repo.records(
             uow.session,
             after_seq=after_seq,
@@ -177,7 +162,7 @@ class AuditService:
     def verify(self, uow: UnitOfWork) -> AuditCheck:
         """Walk the chain; raise ``AUDIT_CHAIN_BROKEN`` naming the first edited, missing or moved record."""
         session = uow.session
-        _write_head(session)
+        deferred.run_deferred(session)
         expected_seq, prev_hash, checked = 1, GENESIS, 0
         while batch := self.repo.records(session, after_seq=expected_seq - 1, limit=_BATCH):
             for record in batch:

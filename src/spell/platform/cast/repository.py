@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
-from sqlalchemy.orm import configure_mappers
+from sqlalchemy.orm import Session, configure_mappers
 
 from spell.errors import CastNotFound
 from spell.kit.clock import Clock, SystemClock
 from spell.models import Cast, CastEvent, CastStatus, Spell, SpellVersion
+from spell.storage import deferred
 from spell.storage.prepared import Prepared
 from spell.storage.session import UnitOfWork
 
@@ -21,8 +23,20 @@ _CASTS = cast(Table, Cast.__table__)
 _SPELLS = cast(Table, Spell.__table__)
 # A plain table UPDATE: an ORM one would also bump ``cast_count`` on a cached, shared Spell row.
 _COUNT_CAST = Prepared(
-    update(_SPELLS).where(_SPELLS.c.id == bindparam("sid")).values(cast_count=_SPELLS.c.cast_count + 1)
+    update(_SPELLS)
+    .where(_SPELLS.c.id == bindparam("sid"))
+    .values(cast_count=_SPELLS.c.cast_count + bindparam("n", type_=_SPELLS.c.cast_count.type))
 )
+_COUNTS = "cast_count"
+
+
+def _count_casts(session: Session, spell_ids: list[str]) -> None:
+    for spell_id, count in sorted(Counter(spell_ids).items()):  # sorted: one lock order
+        _COUNT_CAST.run(session, {"sid": spell_id, "n": count})
+
+
+# Every cast of a spell bumps its row: at the commit, so concurrent casts wait on it only that long.
+deferred.register(_COUNTS, _count_casts, order=100)
 # Built once (three events per cast): no statement construction or cache-key work per call.
 _ADD_EVENT = Prepared(
     insert(_EVENTS)
@@ -120,8 +134,9 @@ class CastRepository:
         return list(uow.session.scalars(query.order_by(Cast.id.desc()).limit(limit)))
 
     def count_cast(self, uow: UnitOfWork, spell_id: str) -> None:
-        """One more cast of the spell (an atomic increment: no lost updates under READ COMMITTED)."""
-        _COUNT_CAST.run(uow.session, {"sid": spell_id})
+        """One more cast of the spell, counted when the transaction commits (an atomic increment: no
+        lost updates under READ COMMITTED)."""
+        deferred.defer(uow.session, _COUNTS, spell_id)
 
     def transition(self, uow: UnitOfWork, cast_id: str, *, from_status: str, **values: Any) -> bool:
         """Move a cast out of ``from_status`` exactly once; False when someone else already did."""
