@@ -51,7 +51,10 @@ def record(*affected: dict[str, Any], **fields: Any) -> dict[str, Any]:
 
 
 def semver_range(*events: dict[str, str], ecosystem: str = "crates.io", name: str = "demo") -> dict[str, Any]:
-    return {"package": {"ecosystem": ecosystem, "name": name}, "ranges": [{"type": "SEMVER", "events": list(events)}]}
+    return {
+        "package": {"ecosystem": ecosystem, "name": name},
+        "ranges": [{"type": "SEMVER", "events": list(events)}],
+    }
 
 
 def zip_of(folder: Path, target: Path) -> Path:
@@ -96,7 +99,7 @@ def test_records_are_yielded_as_they_are_read_so_an_import_can_report_progress(t
 
     reading = read_osv(tmp_path)
 
-    assert inspect.isgenerator(reading)
+    assert inspect.isgenerator(read_osv(tmp_path))
     assert next(reading).id == "A-1"
     with pytest.raises(InvalidInput) as caught:
         next(reading)
@@ -107,18 +110,26 @@ def test_records_are_yielded_as_they_are_read_so_an_import_can_report_progress(t
 def test_a_malformed_record_in_a_zip_names_the_archive_member(tmp_path: Path) -> None:
     target = tmp_path / "all.zip"
     with zipfile.ZipFile(target, "w") as archive:
-        archive.writestr("BAD-1.json", json.dumps({"id": "BAD-1", "affected": [{"package": {"ecosystem": "npm"}}]}))
+        archive.writestr(
+            "BAD-1.json", json.dumps({"id": "BAD-1", "affected": [{"package": {"ecosystem": "npm"}}]})
+        )
 
     with pytest.raises(InvalidInput) as caught:
         list(read_osv(target))
 
     assert caught.value.code == "VALIDATION_ERROR"
-    assert caught.value.details == {"id": "BAD-1", "file": "all.zip:BAD-1.json", "field": "affected[0].package.name"}
+    assert caught.value.details == {
+        "id": "BAD-1",
+        "file": "all.zip:BAD-1.json",
+        "field": "affected[0].package.name",
+    }
     assert "BAD-1" in caught.value.message
     assert "all.zip:BAD-1.json" in caught.value.message
 
 
-@pytest.mark.parametrize("name", ["../escape.json", "/etc/advisory.json", "nested/../../escape.json", "C:/x.json"])
+@pytest.mark.parametrize(
+    "name", ["../escape.json", "/etc/advisory.json", "nested/../../escape.json", "C:/x.json"]
+)
 def test_a_zip_member_named_outside_the_archive_is_refused(tmp_path: Path, name: str) -> None:
     target = tmp_path / "all.zip"
     with zipfile.ZipFile(target, "w") as archive:
@@ -196,7 +207,11 @@ def test_files_past_the_caps_in_a_directory_are_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("content", "problem"),
-    [(b"{not json", "is not JSON"), (b'"a string"', "neither an OSV record"), (b"\xff\xfe\x00", "is not JSON")],
+    [
+        (b"{not json", "is not JSON"),
+        (b'"a string"', "neither an OSV record"),
+        (b"\xff\xfe\x00", "is not JSON"),
+    ],
 )
 def test_a_file_that_is_not_osv_json_is_refused(tmp_path: Path, content: bytes, problem: str) -> None:
     (tmp_path / "x.json").write_bytes(content)
@@ -324,7 +339,9 @@ def test_timestamps_without_an_offset_are_read_as_utc() -> None:
 def test_packages_index_every_affected_package_once_by_ecosystem_and_normalised_name() -> None:
     assert fixture("GHSA-vh95-rmgr-6w4m").packages == (("npm", "minimist"),)
     assert fixture("GHSA-jfh8-c2jp-5v3q").packages == (("Maven", "org.apache.logging.log4j:log4j-core"),)
-    debian = parse_osv(record({"package": {"ecosystem": "Debian:12", "name": "openssl"}, "versions": ["3.0.11-1"]}))
+    debian = parse_osv(
+        record({"package": {"ecosystem": "Debian:12", "name": "openssl"}, "versions": ["3.0.11-1"]})
+    )
     assert debian.packages == (("Debian", "openssl"),)
 
 
@@ -376,7 +393,10 @@ _DELETE = object()
         (_broken("affected.0.ranges", {}), "affected[0].ranges"),
         (_broken("affected.0.ranges.0", "0..1.0"), "affected[0].ranges[0]"),
         (_broken("affected.0.ranges.0.type", "CALVER"), "affected[0].ranges[0].type"),
-        (_broken("affected.0.ranges.0.events.0", {"introduced": "0", "fixed": "1.0"}), "affected[0].ranges[0].events[0]"),
+        (
+            _broken("affected.0.ranges.0.events.0", {"introduced": "0", "fixed": "1.0"}),
+            "affected[0].ranges[0].events[0]",
+        ),
         (_broken("affected.0.ranges.0.events.1", {"patched": "1.0"}), "affected[0].ranges[0].events[1]"),
         (_broken("affected.0.ranges.0.events.1", {"fixed": ""}), "affected[0].ranges[0].events[1]"),
         (_broken("affected.0.ranges.0.events.1", {"fixed": 1}), "affected[0].ranges[0].events[1]"),
@@ -390,7 +410,9 @@ _DELETE = object()
         (_broken("severity.0.type", "CVSS_V2"), "severity[0].score"),
     ],
 )
-def test_a_malformed_record_is_refused_naming_the_record_and_field(broken: dict[str, Any], field: str) -> None:
+def test_a_malformed_record_is_refused_naming_the_record_and_field(
+    broken: dict[str, Any], field: str
+) -> None:
     with pytest.raises(InvalidInput) as caught:
         parse_osv(broken)
 
@@ -440,7 +462,14 @@ def test_semver_ranges_with_two_windows(version: str, affected: bool) -> None:
 
 @pytest.mark.parametrize(
     ("version", "affected"),
-    [("1.1.9", False), ("1.2.0", True), ("v1.3.0", True), ("v1.4.1", True), ("v1.4.2", False), ("v2.0.0", False)],
+    [
+        ("1.1.9", False),
+        ("1.2.0", True),
+        ("v1.3.0", True),
+        ("v1.4.1", True),
+        ("v1.4.2", False),
+        ("v2.0.0", False),
+    ],
 )
 def test_last_affected_is_inclusive(version: str, affected: bool) -> None:
     advisory = fixture("SPELL-TEST-2024-0004")
@@ -479,11 +508,14 @@ def test_pypi_versions_are_ordered_by_pep_440(version: str, affected: bool) -> N
 def test_maven_versions_and_several_introduced_events_out_of_order(version: str, affected: bool) -> None:
     advisory = fixture("GHSA-jfh8-c2jp-5v3q")
 
-    assert affects(advisory, component(f"pkg:maven/org.apache.logging.log4j/log4j-core@{version}")) is affected
+    assert (
+        affects(advisory, component(f"pkg:maven/org.apache.logging.log4j/log4j-core@{version}")) is affected
+    )
 
 
 @pytest.mark.parametrize(
-    ("version", "affected"), [("0.0.8", True), ("0.2.1", False), ("1.0.0", True), ("1.2.2", True), ("1.2.3", False)]
+    ("version", "affected"),
+    [("0.0.8", True), ("0.2.1", False), ("1.0.0", True), ("1.2.2", True), ("1.2.3", False)],
 )
 def test_npm_versions_across_two_affected_entries(version: str, affected: bool) -> None:
     advisory = fixture("GHSA-vh95-rmgr-6w4m")
@@ -492,7 +524,8 @@ def test_npm_versions_across_two_affected_entries(version: str, affected: bool) 
 
 
 @pytest.mark.parametrize(
-    ("version", "affected"), [("1.0.0", True), ("1.0.1", True), ("1.1.0rc1", True), ("1.1.0c1", True), ("1.1.0", False)]
+    ("version", "affected"),
+    [("1.0.0", True), ("1.0.1", True), ("1.1.0rc1", True), ("1.1.0c1", True), ("1.1.0", False)],
 )
 def test_a_versions_list_matches_versions_equal_in_the_ecosystem(version: str, affected: bool) -> None:
     advisory = fixture("SPELL-TEST-2024-0003")
@@ -507,10 +540,18 @@ def test_a_versions_list_matches_versions_equal_in_the_ecosystem(version: str, a
         ([{"introduced": "0"}, {"limit": "2.0.0"}], "2.0.0", False),  # limit is exclusive
         ([{"introduced": "0"}, {"limit": "2.0.0"}], "3.0.0", False),
         ([{"introduced": "0"}, {"limit": "*"}], "99.0.0", True),
-        ([{"introduced": "1.0.0"}, {"limit": "1.5.0"}, {"limit": "3.0.0"}], "2.0.0", True),  # any limit admits
+        (
+            [{"introduced": "1.0.0"}, {"limit": "1.5.0"}, {"limit": "3.0.0"}],
+            "2.0.0",
+            True,
+        ),  # any limit admits
         ([{"introduced": "1.0.0"}, {"fixed": "2.0.0"}, {"limit": "1.5.0"}], "1.6.0", False),
         ([{"introduced": "1.0.0"}], "0.9.0", False),
-        ([{"introduced": "1.0.0"}, {"fixed": "1.0.0"}], "1.0.0", False),  # a fix at the introduction closes it
+        (
+            [{"introduced": "1.0.0"}, {"fixed": "1.0.0"}],
+            "1.0.0",
+            False,
+        ),  # a fix at the introduction closes it
     ],
 )
 def test_limit_events_bound_the_range(events: list[dict[str, str]], version: str, affected: bool) -> None:
@@ -535,7 +576,9 @@ def test_git_ranges_are_ignored() -> None:
         record(
             {
                 "package": {"ecosystem": "crates.io", "name": "demo"},
-                "ranges": [{"type": "GIT", "repo": "https://example.com/demo", "events": [{"introduced": "0"}]}],
+                "ranges": [
+                    {"type": "GIT", "repo": "https://example.com/demo", "events": [{"introduced": "0"}]}
+                ],
             }
         )
     )
@@ -583,7 +626,9 @@ def test_an_ecosystem_suffix_scopes_nothing_and_debian_orders_epochs() -> None:
         record(
             {
                 "package": {"ecosystem": "Debian:12", "name": "openssl"},
-                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.0.11-1~deb12u2"}]}],
+                "ranges": [
+                    {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.0.11-1~deb12u2"}]}
+                ],
             }
         )
     )
@@ -632,7 +677,9 @@ def test_the_index_returns_the_advisories_affecting_a_component() -> None:
     index = OsvIndex(read_osv(ASSETS))
 
     assert len(index) == len(FIXTURE_IDS)
-    assert [r.id for r in index(component("pkg:cargo/spell-fixture-decoder@0.4.1"))] == ["SPELL-TEST-2024-0001"]
+    assert [r.id for r in index(component("pkg:cargo/spell-fixture-decoder@0.4.1"))] == [
+        "SPELL-TEST-2024-0001"
+    ]
     assert [r.id for r in index(component("pkg:pypi/PyYAML@5.3.1"))] == ["GHSA-8q59-q68h-6hv4"]
     assert index(component("pkg:pypi/pyyaml@6.0.1")) == []
     assert index(component("pkg:cargo/unknown-crate@1.0.0")) == []
