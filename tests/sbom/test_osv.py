@@ -17,6 +17,7 @@ from spell.sbom.osv import (
     AdvisoryRecord,
     OsvIndex,
     affects,
+    lookup_key,
     normalise_name,
     parse_osv,
     read_osv,
@@ -224,6 +225,34 @@ def test_a_file_that_is_not_osv_json_is_refused(tmp_path: Path, content: bytes, 
     assert problem in caught.value.message
 
 
+def test_a_zip_reads_only_its_json_members(tmp_path: Path) -> None:
+    target = tmp_path / "all.zip"
+    with zipfile.ZipFile(target, "w") as archive:
+        archive.writestr("README.md", "not a record")
+        archive.writestr(zipfile.ZipInfo("records.json/"), b"")  # a folder, whatever its name
+        archive.writestr("records.json/R-1.json", json.dumps(record(id="R-1")))
+
+    assert [r.id for r in read_osv(target)] == ["R-1"]
+
+
+def test_a_folder_named_like_a_record_is_passed_over(tmp_path: Path) -> None:
+    (tmp_path / "odd.json").mkdir()
+    (tmp_path / "odd.json" / "R-1.json").write_text(json.dumps(record(id="R-1")))
+
+    assert [r.id for r in read_osv(tmp_path)] == ["R-1"]
+
+
+def test_a_zip_whose_directory_is_damaged_is_refused(tmp_path: Path) -> None:
+    target = zip_of(ASSETS / "npm", tmp_path / "all.zip")
+    target.write_bytes(target.read_bytes().replace(b"PK\x01\x02", b"XX\x01\x02"))
+
+    with pytest.raises(InvalidInput) as caught:
+        list(read_osv(target))
+
+    assert caught.value.code == "VALIDATION_ERROR"
+    assert "is not a readable zip" in caught.value.message
+
+
 def test_a_missing_path_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput) as caught:
         list(read_osv(tmp_path / "nowhere"))
@@ -273,6 +302,21 @@ def test_severity_is_the_highest_cvss_base_score_of_the_record(
     else:
         assert advisory.vector is not None
         assert advisory.vector.startswith(vector_prefix)
+
+
+def test_the_first_of_equal_or_lower_scores_is_kept() -> None:
+    high = "CVSS:4.0/AV:N/AC:L/AT:N/PR:L/UI:N/VC:H/VI:N/VA:N/SC:N/SI:N/SA:N"
+    advisory = parse_osv(
+        record(
+            severity=[
+                {"type": "CVSS_V4", "score": high},
+                {"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:H/I:N/A:N"},
+                {"type": "CVSS_V4", "score": high.replace("AV:N", "AV:N/E:X")},
+            ]
+        )
+    )
+
+    assert (advisory.score, advisory.vector) == (7.1, high)
 
 
 def test_per_package_severities_count_and_other_severity_types_are_passed_over() -> None:
@@ -598,7 +642,7 @@ def test_unreadable_versions_match_nothing_without_failing(caplog: pytest.LogCap
     )
     bad_limit = parse_osv(record(semver_range({"introduced": "0"}, {"limit": "not a version!"})))
 
-    with caplog.at_level(logging.DEBUG, logger="spell.sbom.osv"):
+    with caplog.at_level(logging.DEBUG, logger="spell.sbom"):
         assert not affects(pyyaml, component("pkg:pypi/pyyaml@not a version!"))
         assert not affects(bad_bound, component("pkg:pypi/demo@1.0"))
         assert not affects(bad_limit, component("pkg:cargo/demo@1.0.0"))
@@ -643,6 +687,14 @@ def test_names_are_compared_as_their_ecosystem_does() -> None:
     scoped = parse_osv(record(semver_range({"introduced": "0"}, ecosystem="npm", name="@Babel/Core")))
 
     assert affects(pyyaml, Component(name="PyYAML", version="5.3", purl="pkg:pypi/PyYAML@5.3"))
+    assert lookup_key(Component(name="PyYAML", version="5.3", purl="pkg:pypi/PyYAML@5.3")) == (
+        "PyPI",
+        "pyyaml",
+    )
+    assert lookup_key(component("pkg:golang/github.com/BurntSushi/toml@v1.3.2")) == (
+        "Go",
+        "github.com/BurntSushi/toml",
+    )
     assert affects(scoped, Component(name="core", version="7.0.0", purl="pkg:npm/%40babel/core@7.0.0"))
     assert not affects(pyyaml, component("pkg:npm/pyyaml@5.3"))  # another ecosystem's package
     assert normalise_name("PyPI", "Zope.Interface__x") == "zope-interface-x"
@@ -665,6 +717,7 @@ def test_components_without_an_ecosystem_name_and_version_match_nothing(unmatcha
 
     assert not affects(pyyaml, unmatchable)
     assert OsvIndex([pyyaml])(unmatchable) == []
+    assert lookup_key(unmatchable) is None
 
 
 def test_the_component_version_falls_back_to_the_purl_version() -> None:
