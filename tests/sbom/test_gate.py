@@ -57,9 +57,9 @@ def test_a_public_spell_without_an_sbom_is_refused() -> None:
     with pytest.raises(SbomRequired) as caught:
         result.raise_for_refusal()
     assert caught.value.code == "SBOM_REQUIRED"
-    assert caught.value.hint is not None
-    assert "spell sbom generate" in caught.value.hint
+    assert "spell sbom generate" in caught.value.message
     assert "public" in caught.value.message
+    assert caught.value.details == {"visibility": "public"}
     assert result.to_dict()["refusal"] == "SBOM_REQUIRED"
     assert result.to_dict()["sbom"] is None
 
@@ -315,3 +315,10 @@ def test_the_policy_comes_from_the_supply_settings() -> None:
         license_deny=("GPL-3.0-only",),
     )
     assert GatePolicy.from_settings(SupplySettings()) == GatePolicy()
+
+
+def test_a_verdict_built_without_a_visibility_still_explains_its_refusal() -> None:
+    refusal = Verdict(sbom=None, sbom_required=True).refusal
+
+    assert isinstance(refusal, SbomRequired)
+    assert refusal.message.startswith("this spell must carry an SBOM")
