@@ -430,7 +430,8 @@ _DELETE = object()
         (_broken("modified", 1700000000), "modified"),
         (_broken("affected", {"package": {}}), "affected"),
         (_broken("affected.0", "PyPI/demo"), "affected[0]"),
-        (_broken("affected.0.package", _DELETE), "affected[0].package"),
+        (_broken("affected.0.package", "PyPI/demo"), "affected[0].package"),
+        (_broken("affected.0.package.name", "x" * 301), "affected[0].package.name"),
         (_broken("affected.0.package.name", _DELETE), "affected[0].package.name"),
         (_broken("affected.0.package.ecosystem", ""), "affected[0].package.ecosystem"),
         (_broken("affected.0.versions", [1.0]), "affected[0].versions"),
@@ -613,6 +614,21 @@ def test_a_withdrawn_advisory_affects_nothing() -> None:
 
     assert not affects(withdrawn, component("pkg:cargo/spell-fixture-decoder@0.4.1"))
     assert affects(withdrawn.affected, component("pkg:cargo/spell-fixture-decoder@0.4.1"))  # its ranges would
+
+
+@pytest.mark.parametrize("package", [_DELETE, None])
+def test_an_entry_without_a_package_is_kept_but_matches_nothing(package: object) -> None:
+    entry: dict[str, Any] = {
+        "ranges": [{"type": "GIT", "repo": "https://example.com/demo", "events": [{"introduced": "0"}]}],
+        "versions": ["1.0.0"],
+    }
+    if package is None:
+        entry["package"] = None
+    advisory = parse_osv(record(entry, semver_range({"introduced": "0"})))
+
+    assert advisory.packages == (("crates.io", "demo"),)
+    assert not affects(advisory.affected[:1], component("pkg:cargo/demo@1.0.0"))
+    assert affects(advisory, component("pkg:cargo/demo@1.0.0"))  # through its other entry
 
 
 def test_git_ranges_are_ignored() -> None:
