@@ -36,10 +36,16 @@ def _scheme(ecosystem: str, range_type: str) -> str | None:
     return purl_type if purl_type in RANGE_CLASS_BY_SCHEMES else None
 
 
+def _version_class(scheme: str) -> type[Version]:
+    if scheme == "semver":
+        return SemverVersion
+    # univers declares version_class as None on its base range class; every scheme sets one.
+    return RANGE_CLASS_BY_SCHEMES[scheme].version_class  # type: ignore[return-value]
+
+
 @functools.lru_cache(maxsize=65_536)
 def _parse_version(scheme: str, value: str) -> Version | None:
-    # univers declares version_class as None on its base class; every scheme sets one.
-    cls: type[Version] = SemverVersion if scheme == "semver" else RANGE_CLASS_BY_SCHEMES[scheme].version_class  # type: ignore[assignment]
+    cls = _version_class(scheme)
     if cls is SemverVersion and value[:1] == "v" and value[1:2].isdigit():
         value = value[1:]  # Go's "v1.2.3"; OSV's SEMVER has no prefix
     try:
@@ -50,6 +56,7 @@ def _parse_version(scheme: str, value: str) -> Version | None:
 
 
 def in_versions(ecosystem: str, version: str, listed: Iterable[str]) -> bool:
+    """True when ``version`` is one of ``listed``, as written or as the ecosystem compares them."""
     listed = list(listed)
     if version in listed:
         return True
@@ -61,6 +68,7 @@ def in_versions(ecosystem: str, version: str, listed: Iterable[str]) -> bool:
 
 
 def in_range(ecosystem: str, version: str, affected_range: dict[str, Any]) -> bool:
+    """True when ``version`` falls in one OSV ``ranges`` entry (never for ``GIT`` ranges)."""
     range_type = affected_range.get("type")
     if range_type == "GIT":
         return False
@@ -96,18 +104,16 @@ def _timeline(
     limits: list[Version | None] = []
     for event in events:
         ((kind, value),) = event.items()
-        if kind == "limit":
-            limits.append(None if "*" in value else _parse_version(scheme, value))
-            if limits[-1] is None and "*" not in value:
-                return None
-            continue
-        if kind == "introduced" and value == "0":
+        if kind == "limit" and "*" in value:
+            limits.append(None)
+        elif kind == "introduced" and value == "0":
             ordered.append((0, None, kind))
-            continue
-        bound = _parse_version(scheme, value)
-        if bound is None:
+        elif (bound := _parse_version(scheme, value)) is None:
             return None
-        ordered.append((1, bound, kind))
+        elif kind == "limit":
+            limits.append(bound)
+        else:
+            ordered.append((1, bound, kind))
     ordered.sort(key=functools.cmp_to_key(_compare_events))
     return ordered, limits
 
