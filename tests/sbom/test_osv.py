@@ -559,6 +559,40 @@ def test_maven_versions_and_several_introduced_events_out_of_order(version: str,
 
 
 @pytest.mark.parametrize(
+    ("ecosystem", "purl", "fixed", "before_fix"),
+    [
+        ("crates.io", "pkg:cargo/demo", "1.0.0", "1.0.0-rc.1"),
+        ("npm", "pkg:npm/demo", "1.0.0", "1.0.0-beta.2"),
+        ("Go", "pkg:golang/example.com/demo", "1.0.0", "v1.0.0-rc.1"),
+        ("RubyGems", "pkg:gem/demo", "1.0.0", "1.0.0.pre"),
+        ("NuGet", "pkg:nuget/Demo", "1.0.0", "1.0.0-beta"),
+        ("Packagist", "pkg:composer/acme/demo", "1.0.0", "1.0.0-RC1"),
+        ("Maven", "pkg:maven/org.example/demo", "1.0", "1.0-SNAPSHOT"),
+        ("Hex", "pkg:hex/demo", "1.0.0", "1.0.0-rc.0"),
+        ("Debian", "pkg:deb/debian/demo", "1.0-1", "1.0~rc1-1"),
+        ("Alpine:v3.19", "pkg:apk/alpine/demo", "1.0.0-r0", "1.0.0_rc1-r0"),
+    ],
+)
+def test_each_ecosystem_orders_its_pre_releases_before_the_release(
+    ecosystem: str, purl: str, fixed: str, before_fix: str
+) -> None:
+    name = {"Go": "example.com/demo", "Packagist": "acme/demo", "Maven": "org.example:demo"}.get(
+        ecosystem, "demo"
+    )
+    advisory = parse_osv(
+        record(
+            {
+                "package": {"ecosystem": ecosystem, "name": name},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}],
+            }
+        )
+    )
+
+    assert affects(advisory, component(f"{purl}@{before_fix}"))
+    assert not affects(advisory, component(f"{purl}@{fixed}"))
+
+
+@pytest.mark.parametrize(
     ("version", "affected"),
     [("0.0.8", True), ("0.2.1", False), ("1.0.0", True), ("1.2.2", True), ("1.2.3", False)],
 )

@@ -64,7 +64,7 @@ def in_versions(ecosystem: str, version: str, listed: Iterable[str]) -> bool:
     if scheme is None:
         return False
     ours = _parse_version(scheme, version)
-    return ours is not None and any(ours == _parse_version(scheme, other) for other in listed)
+    return ours is not None and any(_same(ours, _parse_version(scheme, other)) for other in listed)
 
 
 def in_range(ecosystem: str, version: str, affected_range: dict[str, Any]) -> bool:
@@ -85,11 +85,17 @@ def in_range(ecosystem: str, version: str, affected_range: dict[str, Any]) -> bo
         return False
     vulnerable = False
     for _, bound, kind in events:
-        if bound is None or (kind == "introduced" and ours >= bound):
+        if bound is None or (kind == "introduced" and not ours < bound):
             vulnerable = True  # None is introduced "0", before every version
-        elif (kind == "fixed" and ours >= bound) or (kind == "last_affected" and ours > bound):
+        elif (kind == "fixed" and not ours < bound) or (kind == "last_affected" and bound < ours):
             vulnerable = False
     return vulnerable
+
+
+# Every comparison goes through ``<``: some univers classes override only ``<``, ``>`` and ``==``
+# and inherit ``<=``/``>=`` from attrs, which compare differently (Alpine's ``1.0_rc1 >= 1.0`` is true).
+def _same(ours: Version, other: Version | None) -> bool:
+    return other is not None and not ours < other and not other < ours
 
 
 _Event = tuple[int, Version | None, str]
@@ -121,7 +127,7 @@ def _timeline(
 def _compare_events(a: _Event, b: _Event) -> int:
     if a[0] != b[0]:
         return a[0] - b[0]
-    if a[1] is not None and b[1] is not None and a[1] != b[1]:
+    if a[1] is not None and b[1] is not None and not _same(a[1], b[1]):
         return -1 if a[1] < b[1] else 1
     # At one version an introduction comes first, so a fix at the same version closes it.
     return EVENT_KINDS.index(a[2]) - EVENT_KINDS.index(b[2])
