@@ -692,8 +692,18 @@ def test_unreadable_versions_match_nothing_without_failing(caplog: pytest.LogCap
     )
     bad_limit = parse_osv(record(semver_range({"introduced": "0"}, {"limit": "not a version!"})))
 
+    nuget = parse_osv(
+        record(
+            {
+                "package": {"ecosystem": "NuGet", "name": "demo"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}],
+            }
+        )
+    )
+
     with caplog.at_level(logging.DEBUG, logger="spell.sbom"):
         assert not affects(pyyaml, component("pkg:pypi/pyyaml@not a version!"))
+        assert not affects(nuget, component("pkg:nuget/demo@abc"))  # univers raises its own error here
         assert not affects(bad_bound, component("pkg:pypi/demo@1.0"))
         assert not affects(bad_limit, component("pkg:cargo/demo@1.0.0"))
 

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from univers.nuget import InvalidNuGetVersion
 from univers.version_range import RANGE_CLASS_BY_SCHEMES
 from univers.versions import InvalidVersion, SemverVersion, Version
 
@@ -50,7 +51,7 @@ def _parse_version(scheme: str, value: str) -> Version | None:
         value = value[1:]  # Go's "v1.2.3"; OSV's SEMVER has no prefix
     try:
         return cls(value)
-    except (InvalidVersion, ValueError, TypeError):
+    except (InvalidVersion, InvalidNuGetVersion, ValueError, TypeError):
         _log.debug("%s cannot read version %r; not matched", cls.__name__, value)
         return None
 
