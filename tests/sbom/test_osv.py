@@ -212,6 +212,7 @@ def test_files_past_the_caps_in_a_directory_are_refused(tmp_path: Path) -> None:
         (b"{not json", "is not JSON"),
         (b'"a string"', "neither an OSV record"),
         (b"\xff\xfe\x00", "is not JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "is not JSON"),
     ],
 )
 def test_a_file_that_is_not_osv_json_is_refused(tmp_path: Path, content: bytes, problem: str) -> None:
