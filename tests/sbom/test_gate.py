@@ -263,6 +263,9 @@ def test_an_invalid_expression_refuses_even_without_licence_lists() -> None:
         ("MIT OR", (), (), "invalid"),
         ("Apache-2.0 WITH MIT", (), (), "invalid"),
         ("", (), (), "invalid"),
+        ("()", (), (), "invalid"),
+        ("( OR Apache-2.0", (), (), "invalid"),
+        ("MIT)", (), (), "invalid"),
     ],
 )
 def test_licence_rules(

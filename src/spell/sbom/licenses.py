@@ -28,6 +28,7 @@ from license_expression import (  # type: ignore[import-untyped]
     ExpressionError,
     LicenseWithExceptionSymbol,
     Licensing,
+    ParseError,
     get_spdx_licensing,
 )
 
@@ -54,7 +55,9 @@ def _parse(expression: str) -> Any | None:
         return None
     try:
         parsed = _licensing().parse(expression, validate=False, strict=True)
-    except ExpressionError:
+    except (ExpressionError, ParseError, IndexError, AssertionError):
+        # The parser fails some malformed input ("()", "( OR MIT") with an IndexError or an assertion
+        # instead of its own errors; either way the expression is not valid SPDX.
         return None
     if parsed is None:
         return None
