@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 
 import pytest
 from license_expression import get_spdx_licensing  # type: ignore[import-untyped]
@@ -12,8 +11,8 @@ from spell.sbom.document import Component, Sbom
 from spell.sbom.gate import GatePolicy, LicenseProblem, Verdict, check, evaluate
 from spell.sbom.licenses import license_problem
 from spell.sbom.osv import AdvisoryRecord, OsvIndex, read_osv
+from tests.sbom.osv_samples import ASSETS
 
-ASSETS = Path(__file__).parent.parent / "assets" / "osv"
 INDEX = OsvIndex(read_osv(ASSETS))
 POLICY = GatePolicy()
 
