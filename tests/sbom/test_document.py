@@ -26,7 +26,9 @@ def _refusal(name: str, document: dict[str, Any] | bytes) -> InvalidSbom:
 def test_a_valid_spdx_document_lists_its_packages_but_not_the_purl_less_spell() -> None:
     sbom = parse_sbom(SPDX, dumps(spdx_document()))
     assert (sbom.format, sbom.spec_version, sbom.path) == ("spdx", "2.3", SPDX)
-    assert sbom.components == (Component("serde", "1.0.200", "pkg:cargo/serde@1.0.200", ("MIT OR Apache-2.0",)),)
+    assert sbom.components == (
+        Component("serde", "1.0.200", "pkg:cargo/serde@1.0.200", ("MIT OR Apache-2.0",)),
+    )
     assert sbom.document["name"] == "acme/hello@1.0.0"
 
 
@@ -42,7 +44,11 @@ def test_spdx_licences_are_concluded_then_declared_without_noassertion_or_none()
 def test_an_spdx_described_package_with_a_purl_is_a_component_too() -> None:
     document = spdx_document()
     document["packages"][0]["externalRefs"] = [
-        {"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": "pkg:generic/hello@1.0.0"}
+        {
+            "referenceCategory": "PACKAGE-MANAGER",
+            "referenceType": "purl",
+            "referenceLocator": "pkg:generic/hello@1.0.0",
+        }
     ]
     names = [c.name for c in parse_sbom(SPDX, dumps(document)).components]
     assert names == ["acme/hello", "serde"]
