@@ -1,4 +1,4 @@
-"""Every example spell carries the SBOM `spell sbom generate` writes for it today (examples/spells/sign.sh)."""
+"""Every example spell carries the SBOM `spell sbom generate` writes for it today (see sign.sh)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ def test_each_example_sbom_is_valid_and_current(name: str) -> None:
 def test_the_compiled_examples_list_what_is_linked_into_them() -> None:
     rust = read_sbom(EXAMPLES / "dict-lookup-rust")
     c = read_sbom(EXAMPLES / "word-count-c")
-    assert rust is not None and c is not None
+    assert rust is not None
+    assert c is not None
     assert [x.purl for x in rust.components] == ["pkg:deb/debian/libstd-rust-dev-wasm32@1.63.0%2Bdfsg1-2"]
     assert [x.purl for x in c.components] == ["pkg:deb/debian/wasi-libc@0.0~git20220510.9886d3d-2"]
