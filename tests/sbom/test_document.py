@@ -229,3 +229,21 @@ def test_an_oversized_file_is_refused_before_reading(tmp_path: Path) -> None:
     with pytest.raises(InvalidSbom) as caught:
         read_sbom(tmp_path)
     assert caught.value.details["size"] == MAX_SBOM_BYTES + 1
+
+
+def test_a_package_described_by_a_described_by_relationship_is_the_spell() -> None:
+    document = spdx_document()
+    document["relationships"][0] = {
+        "spdxElementId": "SPDXRef-Spell",
+        "relationshipType": "DESCRIBED_BY",
+        "relatedSpdxElement": "SPDXRef-DOCUMENT",
+    }
+    assert [c.name for c in parse_sbom(SPDX, dumps(document)).components] == ["serde"]
+
+
+def test_many_validation_problems_are_summed_up_and_all_kept_in_details() -> None:
+    document = cyclonedx_document()
+    document["components"] = [dict(c, type="gadget") for c in document["components"] * 4]
+    error = _refusal(CDX, document)
+    assert len(error.details["errors"]) > 5
+    assert f"(and {len(error.details['errors']) - 5} more)" in error.message

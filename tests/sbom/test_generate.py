@@ -242,3 +242,13 @@ def test_write_sbom_refuses_to_replace_without_force(tmp_path: Path) -> None:
     sbom = read_sbom(bundle)
     assert sbom is not None
     assert sbom.format == "cyclonedx"
+
+
+def test_a_namespace_goes_with_a_type_not_a_purl(tmp_path: Path) -> None:
+    bundle = _bundle(
+        tmp_path,
+        components="components:\n  - {name: z, version: 1.0.0, purl: 'pkg:generic/z@1.0.0', namespace: a}\n",
+    )
+    with pytest.raises(InvalidManifest) as caught:
+        load_manifest(bundle)
+    assert caught.value.details["errors"][0]["path"] == "components.0.namespace"
