@@ -12,9 +12,9 @@ from spell.api.schemas import error_docs
 from spell.platform.auth.schemas import Principal
 from spell.platform.spell import publishers
 from spell.platform.spell.schemas import (
+    PublishedVersion,
     PublisherKeyCreate,
     PublisherKeyOut,
-    PublishedVersion,
     SpellDetail,
     SpellList,
     SpellOut,
