@@ -117,7 +117,6 @@ class VersionSbomOut(BaseModel):
     format: Literal["spdx", "cyclonedx"]
     spec_version: str
     path: str
-    created_at: Rfc3339
     summary: SbomSummary
     advisories: list[SbomAdvisory]
     document: dict[str, Any]

@@ -53,9 +53,8 @@ def require_sboms(
     cast (not yanked) was published without one."""
     if visibility not in settings.sbom_required_for:
         return
-    live = [v for v in versions if not v.is_yanked]
-    with_sbom = SupplyRepository().versions_with_sbom(uow, [v.id for v in live])
-    missing = sorted(v.version for v in live if v.id not in with_sbom)
+    repo = SupplyRepository()
+    missing = sorted(v.version for v in versions if not v.is_yanked and repo.get_sbom(uow, v.id) is None)
     if missing:
         raise SbomRequired(
             f"{spell_id} cannot be made {visibility}: versions {', '.join(missing)} have no SBOM",

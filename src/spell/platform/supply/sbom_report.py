@@ -16,7 +16,6 @@ from spell.platform.spell.schemas import SbomAdvisory, SbomSummary, VersionSbomO
 from spell.platform.supply.lookup import DatabaseAdvisories
 from spell.platform.supply.repository import SupplyRepository
 from spell.sbom import gate
-from spell.sbom.document import Component, Sbom
 from spell.storage.session import UnitOfWork
 
 __all__ = ["SEVERITIES", "sbom_report"]
@@ -31,16 +30,9 @@ def sbom_report(
 ) -> VersionSbomOut:
     """The SBOM ``version`` was published with and its counts; ``SBOM_NOT_FOUND`` when it has none."""
     repo = SupplyRepository()
-    row = repo.sbom(uow, version.id)
-    if row is None:
+    sbom = repo.get_sbom(uow, version.id)
+    if sbom is None:
         raise sbom_not_found(spell.id, version.version)
-    sbom = Sbom(
-        format=row.format,  # type: ignore[arg-type]  # the column holds only what ``Sbom.format`` allows
-        spec_version=row.spec_version,
-        path=row.path,
-        document=row.document,
-        components=tuple(Component.from_dict(c) for c in row.components),
-    )
     verdict = gate.evaluate(
         sbom,
         visibility=spell.visibility,
@@ -55,7 +47,6 @@ def sbom_report(
         format=sbom.format,
         spec_version=sbom.spec_version,
         path=sbom.path,
-        created_at=row.created_at,
         summary=SbomSummary(
             components=len(sbom.components),
             advisories={s: severities.get(s, 0) for s in SEVERITIES},
