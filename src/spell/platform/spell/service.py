@@ -167,21 +167,19 @@ class SpellService:
         owned_publisher(uow, principal, manifest.publisher, claim=False)
         digest = bundle_digest(bundle, manifest)
         signer = self._verify(uow, bundle, manifest, digest)
-        supply = screen(
-            uow,
-            bundle,
-            visibility=self._visibility_of(uow, manifest.id, visibility),
-            settings=self.policy.supply,
-        )
         schema = read_input_schema(bundle, manifest).schema
         existing = self.repo.version(uow, manifest.id, manifest.version)
         if existing is not None:
             if existing.digest != digest.text:
                 raise version_exists(manifest.id, manifest.version, existing.digest)
-            return Publication(existing, supply.warnings)
+            return Publication(existing)
+        spell = self.repo.spell(uow, manifest.id)
+        # A new version is published at its spell's visibility once the spell exists.
+        supply = screen(
+            uow, bundle, visibility=spell.visibility if spell else visibility, settings=self.policy.supply
+        )
         self._store(bundle, digest.hex)
         now = self.clock.now()
-        spell = self.repo.spell(uow, manifest.id)
         if spell is None:
             spell = Spell(
                 id=manifest.id,
@@ -219,11 +217,6 @@ class SpellService:
         self.repo.add(uow, spell, row)
         keep_sbom(uow, row, supply, now)
         return Publication(row, supply.warnings)
-
-    def _visibility_of(self, uow: UnitOfWork, spell_id: str, requested: str) -> str:
-        """The visibility a new version is published at: its spell's, once the spell exists."""
-        spell = self.repo.spell(uow, spell_id)
-        return requested if spell is None else spell.visibility
 
     def _verify(
         self, uow: UnitOfWork, bundle: Path, manifest: SpellManifest, digest: BundleDigest
