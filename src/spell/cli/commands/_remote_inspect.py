@@ -13,11 +13,13 @@ from spell.cli.output import emit
 __all__ = ["inspect_on_server"]
 
 
-def inspect_on_server(source: str, *, profile: str | None, as_json: bool) -> None:
-    """Print the version's identity, signature and SBOM summary (``(none)`` when it has no SBOM)."""
+def inspect_on_server(source: str, *, version: str | None, profile: str | None, as_json: bool) -> None:
+    """Print the version's identity, signature and SBOM summary (``(none)`` when it has no SBOM);
+    ``version`` (``--version``) applies when the source names none."""
     from spell.platform.spell.errors import SbomNotFound, version_not_found
 
-    spell_id, version = parse_source(source)
+    spell_id, named = parse_source(source)
+    version = named or version
     with remote_client(profile) as client:
         detail = client.spells.get(spell_id)
         row = detail.latest

@@ -35,7 +35,7 @@ def command(spell_id: str, version: str | None, profile: str | None, as_json: bo
     if spell_id.startswith("server:"):
         from spell.cli.commands._remote_inspect import inspect_on_server
 
-        inspect_on_server(spell_id, profile=profile, as_json=as_json)
+        inspect_on_server(spell_id, version=version, profile=profile, as_json=as_json)
         return
 
     from spell.bundle.store import LocalStore

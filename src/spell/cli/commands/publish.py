@@ -96,8 +96,10 @@ def command(
         "key_registered": registered,
         "archive_size": len(archive),
         "server": client.settings.base_url,
+        "warnings": version.warnings,
     }
     human = f"published {version.spell_id}@{version.version}\ndigest: {version.digest}"
+    human += "".join(f"\nwarning: {warning}" for warning in version.warnings)
     emit(data, as_json=as_json, human=human)
 
 
