@@ -76,6 +76,10 @@ class VersionOut(RowModel):
     execution: str
     signer_key_id: str | None
     is_yanked: bool
+    # supply chain: a re-scan found a blocking advisory; delisted at delist_at unless fixed
+    flagged_at: Rfc3339OrNone = None
+    delist_at: Rfc3339OrNone = None
+    delisted_at: Rfc3339OrNone = None
     archive_size: int
     input_schema: dict[str, Any]
     manifest: dict[str, Any]

@@ -297,13 +297,13 @@ class SpellService:
         return hit
 
     def version(self, uow: UnitOfWork, spell: Spell, version: str | None) -> SpellVersion:
-        """A version (default: the latest non-yanked); yanked versions still resolve when named."""
+        """A version (default: the latest neither yanked nor delisted); those still resolve when named."""
         if version is not None:
             row = self.repo.version(uow, spell.id, version)
             if row is None:
                 raise version_not_found(spell.id, version)
             return row
-        rows = [r for r in self.repo.versions(uow, spell.id) if not r.is_yanked]
+        rows = [r for r in self.repo.versions(uow, spell.id) if not r.is_yanked and r.delisted_at is None]
         if not rows:
             raise version_not_found(spell.id, "latest")
         return max(rows, key=lambda r: _semver(r.version))

@@ -1,1 +1,1 @@
-"""Supply chain on the server: imported advisories, each version's SBOM, the publish gate and re-scans."""
+"""Supply chain on the server: imported advisories, re-scans of published versions, notices to makers."""
