@@ -110,7 +110,9 @@ def command(
         "warnings": version.warnings,
     }
     human = f"published {version.spell_id}@{version.version}\ndigest: {version.digest}"
-    human += "".join(f"\nwarning: {warning}" for warning in version.warnings)
+    if not as_json:
+        for warning in version.warnings:  # the server's own verdict, against its advisories
+            click.echo(f"warning (server): {warning}", err=True)
     emit(data, as_json=as_json, human=human)
 
 
