@@ -80,6 +80,8 @@ def generate_sbom(
     else:
         document = _cyclonedx(manifest, components, created)
     name = FILE_NAMES[format]
+    # Indented rather than RFC 8785: the digest hashes the file's bytes as they are (nothing is
+    # re-serialised), so sorted keys suffice for stable bytes, and makers read and review this file.
     data = (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
     return GeneratedSbom(name, data, parse_sbom(name, data).components)
 
