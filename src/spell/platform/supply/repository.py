@@ -148,7 +148,7 @@ class SupplyRepository:
             .join(VersionSbom, VersionSbom.version_id == SpellVersion.id)
             .order_by(SpellVersion.spell_id, SpellVersion.created_at, SpellVersion.id)
         )
-        return [(spell, version, sbom) for spell, version, sbom in rows.tuples()]
+        return [(spell, version, sbom) for spell, version, sbom in rows]
 
     def lock_scan(self, uow: UnitOfWork) -> None:
         """Order concurrent re-scans (one per server process): the second sees what the first committed,
