@@ -14,16 +14,16 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from standardwebhooks import Webhook
 
 from spell.kit.clock import FakeClock
 from spell.models import AuditRecord, SpellVersion
-from spell.models.supply import SupplyFinding, SupplyNotice
+from spell.models.supply import SupplyFinding, SupplyNotice, VersionSbom
 from spell.platform.server import Platform
 from spell.platform.supply.rescan import ScanResult
 from tests.fakes.webhook_receiver import Receiver
-from tests.fixtures.server import Caller, publish, seed_maker
+from tests.fixtures.server import Caller, seed_maker
 from tests.platform.supply.helpers import MEDIUM, osv, publish_with_sbom, records
 
 pytestmark = pytest.mark.anyio
@@ -247,6 +247,8 @@ async def test_versions_kept_without_an_sbom_are_not_scanned(
 ) -> None:
     maker = await seed_maker(client, platform)
     await publish_with_sbom(client, platform, maker, tmp_path)
-    await publish(client, maker, tmp_path, version="1.1.0")
+    kept_none = await publish_with_sbom(client, platform, maker, tmp_path, version="1.1.0")
+    with platform.db.unit_of_work() as uow:  # published before SBOMs were kept
+        uow.session.execute(delete(VersionSbom).where(VersionSbom.version_id == kept_none.id))
     scan = _import(platform, osv("GHSA-s"))
     assert (scan.scanned, scan.flagged) == (1, ("acme/hello@1.0.0",))
