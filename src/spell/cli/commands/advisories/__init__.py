@@ -21,10 +21,12 @@ VERBS: dict[str, tuple[str, str]] = {
 def group() -> None:
     """Operator commands on the platform database's vulnerability advisories.
 
+    Each import re-scans every published version: newly vulnerable ones are flagged, their makers
+    notified, and delisted after SPELL_SUPPLY_GRACE_DAYS unless fixed. Everything is offline: fetch
+    osv.dev's per-ecosystem zips elsewhere and copy them over.
+
     \b
-    Typical use (offline: download osv.dev's per-ecosystem zips elsewhere, copy them over):
+    Typical use:
       spell advisories import crates.io.zip
       spell advisories import ./osv/PyPI --json
-    Each import re-scans every published version: newly vulnerable ones are flagged, their makers
-    notified, and delisted after SPELL_SUPPLY_GRACE_DAYS unless fixed.
     """

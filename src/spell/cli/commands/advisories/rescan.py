@@ -14,9 +14,11 @@ __all__ = ["command", "describe_scan"]
 @click.command(name="rescan")
 @json_option
 def command(as_json: bool) -> None:
-    """Re-scan every version published with an SBOM now, as `spell serve` does every
-    SPELL_SUPPLY_RESCAN_INTERVAL_S: newly vulnerable versions are flagged and their makers notified,
-    flagged ones past their grace period delisted, fixed ones cleared.
+    """Re-scan every version published with an SBOM against the advisories held, now.
+
+    `spell serve` does it every SPELL_SUPPLY_RESCAN_INTERVAL_S and after each import: newly vulnerable
+    versions are flagged and their makers notified, flagged ones past their grace period delisted,
+    fixed ones cleared.
 
     \b
     Example:
