@@ -24,12 +24,16 @@ from spell.platform.ledger.schemas import LedgerEntry, LedgerPage
 from spell.platform.ledger.schemas import MoneyAmount as MoneyOut
 from spell.platform.ledger.schemas import UsageReport as UsageOut
 from spell.platform.spell.schemas import (
+    PublishedVersion,
     PublisherKeyOut,
+    SbomAdvisory,
+    SbomSummary,
     SpellDetail,
     SpellList,
     SpellOut,
     VersionList,
     VersionOut,
+    VersionSbomOut,
 )
 
 __all__ = [
@@ -55,7 +59,10 @@ __all__ = [
     "MeOut",
     "MoneyOut",
     "Paged",
+    "PublishedVersion",
     "PublisherKeyOut",
+    "SbomAdvisory",
+    "SbomSummary",
     "SpellDetail",
     "SpellList",
     "SpellOut",
@@ -63,6 +70,7 @@ __all__ = [
     "VersionArchive",
     "VersionList",
     "VersionOut",
+    "VersionSbomOut",
     "WindowUsage",
     "ended",
 ]

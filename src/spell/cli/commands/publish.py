@@ -107,8 +107,12 @@ def command(
         "key_registered": registered,
         "archive_size": len(archive),
         "server": client.settings.base_url,
+        "warnings": version.warnings,
     }
     human = f"published {version.spell_id}@{version.version}\ndigest: {version.digest}"
+    if not as_json:
+        for warning in version.warnings:  # the server's own verdict, against its advisories
+            click.echo(f"warning (server): {warning}", err=True)
     emit(data, as_json=as_json, human=human)
 
 
