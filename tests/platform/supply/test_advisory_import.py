@@ -121,7 +121,11 @@ def test_an_upload_is_a_zip_or_a_json_list_of_records(platform: Platform) -> Non
         single = platform.advisories.import_upload(
             uow, OPERATOR, json.dumps(osv("GHSA-9")).encode(), media_type="application/json"
         )
+        untyped = platform.advisories.import_upload(
+            uow, OPERATOR, packed.getvalue(), media_type="application/octet-stream"
+        )
     assert (zipped.added, listed.added, listed.unchanged, single.added) == (2, 1, 1, 1)
+    assert (untyped.added, untyped.unchanged) == (0, 2)
 
 
 @pytest.mark.parametrize(

@@ -125,6 +125,7 @@ async def test_the_grace_period_runs_on_the_clock_then_the_version_is_delisted_b
     newest = await publish_with_sbom(client, platform, maker, tmp_path, version="1.1.0")
     assert _import(platform, osv("RUSTSEC-2099-0003")).flagged == ("acme/hello@1.1.0",)
     _delivery(receiver, 0)
+    assert (await _cast(client, maker, "flagged"))["version"] == "1.1.0"  # flagged: still the default
 
     clock.advance((GRACE - timedelta(seconds=1)).total_seconds())
     assert platform.supply_scan.run(platform.db).delisted == ()
