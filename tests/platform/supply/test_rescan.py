@@ -253,3 +253,14 @@ async def test_versions_kept_without_an_sbom_are_not_scanned(
         uow.session.execute(delete(VersionSbom).where(VersionSbom.version_id == kept_none.id))
     scan = _import(platform, osv("GHSA-s"))
     assert (scan.scanned, scan.flagged) == (1, ("acme/hello@1.0.0",))
+
+
+async def test_without_a_sender_the_notice_is_recorded_and_nothing_is_posted(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, receiver: Receiver
+) -> None:
+    maker = await _hooked_maker(client, platform, receiver)
+    await publish_with_sbom(client, platform, maker, tmp_path)
+    platform.supply_notices.sender = None
+    assert _import(platform, osv("GHSA-z")).flagged == ("acme/hello@1.0.0",)
+    assert _notices(platform) == ["flagged acme/hello@1.0.0"]
+    assert receiver.requests == []
