@@ -12,7 +12,7 @@ from sqlalchemy import delete, select, text
 from spell.models import Publisher, Spell, SpellVersion
 from spell.models.supply import Advisory, AdvisoryPackage, SupplyFinding, SupplyNotice, VersionSbom
 from spell.sbom.document import Component, Sbom
-from spell.sbom.osv import AdvisoryRecord, _package_of
+from spell.sbom.osv import AdvisoryRecord, lookup_key
 from spell.storage.session import UnitOfWork
 
 __all__ = ["ScanTarget", "SupplyRepository", "component_package", "record_of", "sbom_of"]
@@ -29,8 +29,7 @@ def component_package(component: Component) -> tuple[str, str] | None:
     """(OSV ecosystem, normalised name) of a component, as advisories are indexed (``packages``); None
     when it cannot be matched (no purl of a known ecosystem, no version). The matcher's own reading of
     the component, so the index is looked up exactly as ``affects`` matches."""
-    package = _package_of(component)
-    return None if package is None else (package[0], package[1])
+    return lookup_key(component)
 
 
 def record_of(row: Advisory) -> AdvisoryRecord:
