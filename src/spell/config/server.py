@@ -13,7 +13,7 @@ from spell.config.group import layered, read, setting
 from spell.config.home import SpellHome
 from spell.config.wasm import WasmSettings
 
-__all__ = ["HOST_SANDBOXES", "ServerSettings"]
+__all__ = ["HOST_SANDBOXES", "ServerSettings", "s3_location"]
 
 #: The host step sandboxes (``spell.runtimes.host.sandbox``); the unsafe one says so in its name.
 HOST_SANDBOXES = ("bwrap", "unsafe-none")
@@ -21,6 +21,25 @@ HOST_SANDBOXES = ("bwrap", "unsafe-none")
 
 def _names(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def s3_location(url: str) -> tuple[str, str]:
+    """The bucket and key prefix (no slashes around it) of ``s3://bucket[/prefix]``."""
+    scheme, sep, rest = url.strip().partition("://")
+    if not sep or scheme.lower() != "s3":
+        raise ValueError("must be an s3://bucket[/prefix] URL")
+    bucket, _, prefix = rest.partition("/")
+    if "@" in bucket or ":" in bucket:
+        # Keys in the URL would end up in logs and process listings; boto3 reads them from the environment.
+        raise ValueError("must not carry credentials or a port (AWS_* variables and the endpoint setting do)")
+    if not bucket:
+        raise ValueError("names no bucket (s3://bucket[/prefix])")
+    return bucket, prefix.strip("/")
+
+
+def _blob_url(raw: str) -> str:
+    s3_location(raw)
+    return raw.strip()
 
 
 def _role_map(raw: str) -> dict[str, dict[str, str]]:
@@ -169,6 +188,28 @@ class ServerSettings:
         ge=0,
         shown_default="all but one of each pool",
     )
+    blob_url: str | None = setting(
+        None,
+        "`s3://bucket/prefix` keeps artifacts in an S3 bucket (credentials: the AWS variables or "
+        "profile boto3 reads) and downloads redirect to presigned URLs",
+        aliases=("SPELL_BLOB_URL",),
+        parse=_blob_url,
+        shown_default="files under the data dir",
+    )
+    blob_s3_endpoint_url: str | None = setting(
+        None,
+        "the endpoint of an S3-compatible server (MinIO, Ceph, R2, …); clients fetch presigned URLs from it",
+        aliases=("SPELL_BLOB_S3_ENDPOINT_URL",),
+        shown_default="AWS S3",
+    )
+    blob_s3_region: str | None = setting(
+        None, "the bucket's region", aliases=("SPELL_BLOB_S3_REGION",), shown_default="boto3's (`AWS_REGION`)"
+    )
+    blob_s3_path_style: bool = setting(
+        False,
+        "address the bucket in the path (`endpoint/bucket/key`), as servers without per-bucket host names need",
+        aliases=("SPELL_BLOB_S3_PATH_STYLE",),
+    )
     queue_url: str | None = setting(
         None,
         "`nats://…` runs the work queue on NATS JetStream (several server processes)",
@@ -211,7 +252,7 @@ class ServerSettings:
 
     @property
     def blobs_dir(self) -> Path:
-        """Content-addressed artifact store of the local blob backend."""
+        """Content-addressed artifact store of the local blob backend (without ``SPELL_BLOB_URL``)."""
         return self.data_dir / "blobs"
 
     @classmethod
