@@ -4,6 +4,7 @@ prefix, presigned URLs that fetch the bytes, and a store that cannot be used ref
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -193,3 +194,16 @@ def test_a_store_whose_bucket_went_away_fails_as_unavailable(tmp_path: Path, s3_
         store.put_file(source)
     with pytest.raises(BlobStoreUnavailable):
         store.read(GHOST)
+
+
+def test_storing_the_same_bytes_again_renews_the_object(tmp_path: Path, s3_bucket: S3Bucket) -> None:
+    # A lifecycle rule on age then never deletes bytes that a newer artifact still uses.
+    store = _s3(tmp_path, s3_bucket)
+    source = tmp_path / "same.txt"
+    source.write_bytes(b"same")
+    sha, _ = store.put_file(source)
+    key = store.key_of(sha)
+    first = s3_bucket.client.head_object(Bucket=s3_bucket.name, Key=key)["LastModified"]
+    time.sleep(1.1)  # S3 keeps whole seconds
+    store.put_file(source)
+    assert s3_bucket.client.head_object(Bucket=s3_bucket.name, Key=key)["LastModified"] > first

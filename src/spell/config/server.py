@@ -207,7 +207,7 @@ class ServerSettings:
     )
     blob_s3_path_style: bool = setting(
         False,
-        "address the bucket in the path (`endpoint/bucket/key`), as servers without per-bucket host names need",
+        "address the bucket in the path (`endpoint/bucket/key`), for servers without a host name per bucket",
         aliases=("SPELL_BLOB_S3_PATH_STYLE",),
     )
     queue_url: str | None = setting(

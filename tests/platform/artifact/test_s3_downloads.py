@@ -43,7 +43,9 @@ def s3_platform(s3_settings: ServerSettings, database: Database, tmp_path: Path)
 @pytest.fixture
 async def s3_client(s3_platform: Platform, s3_settings: ServerSettings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(s3_settings, platform=s3_platform, manage=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://spell.test") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://spell.test"
+    ) as http:
         yield http
 
 

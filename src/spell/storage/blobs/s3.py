@@ -107,7 +107,8 @@ class S3BlobStore:
                 hasher.update(chunk)
                 size += len(chunk)
         digest = hasher.hexdigest()
-        # Same key, same bytes: a second upload of a blob rewrites it unchanged.
+        # Same key, same bytes; uploading again anyway renews the object's last-modified time, which
+        # keeps a bucket lifecycle rule on age from deleting bytes a newer artifact still uses.
         with self._failures(digest):
             self.client.upload_file(str(source), self.bucket, self.key_of(digest))
         return digest, size
