@@ -194,6 +194,8 @@ def test_a_store_whose_bucket_went_away_fails_as_unavailable(tmp_path: Path, s3_
         store.put_file(source)
     with pytest.raises(BlobStoreUnavailable):
         store.read(GHOST)
+    with pytest.raises(BlobStoreUnavailable):
+        store.delete(GHOST)
 
 
 def test_storing_the_same_bytes_again_renews_the_object(tmp_path: Path, s3_bucket: S3Bucket) -> None:
@@ -207,3 +209,16 @@ def test_storing_the_same_bytes_again_renews_the_object(tmp_path: Path, s3_bucke
     time.sleep(1.1)  # S3 keeps whole seconds
     store.put_file(source)
     assert s3_bucket.client.head_object(Bucket=s3_bucket.name, Key=key)["LastModified"] > first
+
+
+def test_a_local_link_to_a_missing_blob_is_blob_not_found(tmp_path: Path) -> None:
+    store = blob_store(_settings(tmp_path))
+    source = tmp_path / "gone.txt"
+    source.write_bytes(b"gone")
+    sha, _ = store.put_file(source)
+    assert store.link(sha, filename="gone.txt", media_type="text/plain", expires_in=timedelta(1)) == (
+        tmp_path / "home" / "server" / "blobs" / "sha256" / sha[:2] / sha
+    )
+    store.delete(sha)
+    with pytest.raises(BlobNotFound):
+        store.link(sha, filename="gone.txt", media_type="text/plain", expires_in=timedelta(1))

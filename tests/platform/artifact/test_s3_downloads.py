@@ -116,6 +116,18 @@ async def test_an_expired_artifact_is_gone_before_any_presigned_url_is_made(
     assert tampered.status_code == 401
 
 
+async def test_a_deleted_blob_is_no_longer_served_from_the_bucket(
+    s3_client: httpx.AsyncClient, s3_platform: Platform, tmp_path: Path
+) -> None:
+    _, _, listed = await _listed(s3_client, s3_platform, tmp_path)
+    presigned = (await s3_client.get(listed[0]["url"])).headers["location"]
+    assert httpx.get(presigned).content == b"alpha"
+    s3_platform.artifacts.blobs.delete(listed[0]["sha256"])
+    assert not s3_platform.artifacts.blobs.exists(listed[0]["sha256"])
+    # S3 answers a missing key 403 to whoever may not list the bucket, 404 to whoever may
+    assert httpx.get(presigned).status_code in (403, 404)
+
+
 class _Routed(httpx.AsyncBaseTransport):
     """The app for the API's host, the network (the test S3 server) for the rest."""
 
