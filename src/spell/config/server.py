@@ -23,25 +23,6 @@ def _names(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
-def s3_location(url: str) -> tuple[str, str]:
-    """The bucket and key prefix (no slashes around it) of ``s3://bucket[/prefix]``."""
-    scheme, sep, rest = url.strip().partition("://")
-    if not sep or scheme.lower() != "s3":
-        raise ValueError("must be an s3://bucket[/prefix] URL")
-    bucket, _, prefix = rest.partition("/")
-    if "@" in bucket or ":" in bucket:
-        # Keys in the URL would end up in logs and process listings; boto3 reads them from the environment.
-        raise ValueError("must not carry credentials or a port (AWS_* variables and the endpoint setting do)")
-    if not bucket:
-        raise ValueError("names no bucket (s3://bucket[/prefix])")
-    return bucket, prefix.strip("/")
-
-
-def _blob_url(raw: str) -> str:
-    s3_location(raw)
-    return raw.strip()
-
-
 def _role_map(raw: str) -> dict[str, dict[str, str]]:
     """``{"issuer": {"token role": "platform role"}}``; a list of names maps each to itself."""
     try:
@@ -59,6 +40,25 @@ def _role_map(raw: str) -> dict[str, dict[str, str]]:
         else:
             raise ValueError(f"the roles of {issuer!r} must be a list of names or an object of name -> role")
     return result
+
+
+def s3_location(url: str) -> tuple[str, str]:
+    """The bucket and key prefix (no slashes around it) of ``s3://bucket[/prefix]``."""
+    scheme, sep, rest = url.strip().partition("://")
+    if not sep or scheme.lower() != "s3":
+        raise ValueError("must be an s3://bucket[/prefix] URL")
+    bucket, _, prefix = rest.partition("/")
+    if "@" in bucket or ":" in bucket:
+        # Keys in the URL would end up in logs and process listings; boto3 reads them from the environment.
+        raise ValueError("must not carry credentials or a port (AWS_* variables and the endpoint setting do)")
+    if not bucket:
+        raise ValueError("names no bucket (s3://bucket[/prefix])")
+    return bucket, prefix.strip("/")
+
+
+def _blob_url(raw: str) -> str:
+    s3_location(raw)
+    return raw.strip()
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,28 @@ class ServerSettings:
     )
     artifact_url_ttl_seconds: int = setting(300, "how long a signed artifact URL stays valid", ge=1)
     public_url: str = setting("http://127.0.0.1:8787", "the base of signed artifact URLs")
+    blob_url: str | None = setting(
+        None,
+        "`s3://bucket/prefix` keeps artifacts in an S3 bucket (credentials: the AWS variables or "
+        "profile boto3 reads) and downloads redirect to presigned URLs",
+        aliases=("SPELL_BLOB_URL",),
+        parse=_blob_url,
+        shown_default="files under the data dir",
+    )
+    blob_s3_endpoint_url: str | None = setting(
+        None,
+        "the endpoint of an S3-compatible server (MinIO, Ceph, R2, …); clients fetch presigned URLs from it",
+        aliases=("SPELL_BLOB_S3_ENDPOINT_URL",),
+        shown_default="AWS S3",
+    )
+    blob_s3_region: str | None = setting(
+        None, "the bucket's region", aliases=("SPELL_BLOB_S3_REGION",), shown_default="boto3's (`AWS_REGION`)"
+    )
+    blob_s3_path_style: bool = setting(
+        False,
+        "address the bucket in the path (`endpoint/bucket/key`), for servers without a host name per bucket",
+        aliases=("SPELL_BLOB_S3_PATH_STYLE",),
+    )
     mcp_allowed_hosts: tuple[str, ...] = setting(
         ("127.0.0.1:*", "localhost:*", "[::1]:*"),
         "comma-separated `Host` values `/mcp` answers (DNS-rebinding protection; `name:*` is any port); "
@@ -187,28 +209,6 @@ class ServerSettings:
         " but one, so another tenant finds a free thread in any pool of two or more",
         ge=0,
         shown_default="all but one of each pool",
-    )
-    blob_url: str | None = setting(
-        None,
-        "`s3://bucket/prefix` keeps artifacts in an S3 bucket (credentials: the AWS variables or "
-        "profile boto3 reads) and downloads redirect to presigned URLs",
-        aliases=("SPELL_BLOB_URL",),
-        parse=_blob_url,
-        shown_default="files under the data dir",
-    )
-    blob_s3_endpoint_url: str | None = setting(
-        None,
-        "the endpoint of an S3-compatible server (MinIO, Ceph, R2, …); clients fetch presigned URLs from it",
-        aliases=("SPELL_BLOB_S3_ENDPOINT_URL",),
-        shown_default="AWS S3",
-    )
-    blob_s3_region: str | None = setting(
-        None, "the bucket's region", aliases=("SPELL_BLOB_S3_REGION",), shown_default="boto3's (`AWS_REGION`)"
-    )
-    blob_s3_path_style: bool = setting(
-        False,
-        "address the bucket in the path (`endpoint/bucket/key`), for servers without a host name per bucket",
-        aliases=("SPELL_BLOB_S3_PATH_STYLE",),
     )
     queue_url: str | None = setting(
         None,
