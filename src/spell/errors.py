@@ -18,6 +18,7 @@ that raises it; everything else is here. A test keeps this tree equal to the cla
     │   ├── LogNotFound (LOG_NOT_FOUND)
     │   ├── OutputNotFound (OUTPUT_NOT_FOUND)
     │   ├── RegistryNotFound (REGISTRY_NOT_FOUND)
+    │   ├── BlobNotFound (BLOB_NOT_FOUND)
     │   ├── ArtifactNotFound (ARTIFACT_NOT_FOUND)  [platform.artifact]
     │   ├── ButtonNotFound (BUTTON_NOT_FOUND)  [platform.button]
     │   ├── TenantNotFound (TENANT_NOT_FOUND)  [platform.auth]
@@ -82,6 +83,7 @@ that raises it; everything else is here. A test keeps this tree equal to the cla
     │       └── SandboxUnavailable (SANDBOX_UNAVAILABLE)
     ├── FetchFailed (FETCH_FAILED, 502)
     ├── DatabaseUnavailable (DATABASE_UNAVAILABLE, 503)
+    ├── BlobStoreUnavailable (BLOB_STORE_UNAVAILABLE, 503)
     ├── PaymentsUnavailable (PAYMENTS_UNAVAILABLE, 503)  [platform.billing]
     ├── Overloaded (OVERLOADED, 503)
     ├── ServerUnreachable (SERVER_UNREACHABLE, 503)
@@ -96,6 +98,8 @@ from typing import Any, ClassVar
 __all__ = [
     "AlreadyExists",
     "AuthError",
+    "BlobNotFound",
+    "BlobStoreUnavailable",
     "CastNotFound",
     "ConfirmationRequired",
     "Conflict",
@@ -428,6 +432,12 @@ class Overloaded(SpellError):
     status_code = 503
 
 
+class BlobNotFound(NotFound):
+    """No stored blob with that digest (never stored, or deleted since)."""
+
+    code = "BLOB_NOT_FOUND"
+
+
 class ServerUnreachable(SpellError):
     """A client could not connect to the Spell server, or got no answer in time."""
 
@@ -548,4 +558,11 @@ class DatabaseUnavailable(SpellError):
     """The platform database cannot be reached or opened (server down, wrong host, no such database)."""
 
     code = "DATABASE_UNAVAILABLE"
+    status_code = 503
+
+
+class BlobStoreUnavailable(SpellError):
+    """The artifact store cannot be used: its bucket is missing, refuses these credentials, or is down."""
+
+    code = "BLOB_STORE_UNAVAILABLE"
     status_code = 503

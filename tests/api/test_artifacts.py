@@ -14,6 +14,7 @@ from spell.models import Artifact
 from spell.platform.server import Platform
 from spell.runtimes.base import Runtime
 from spell.runtimes.wasm import WasmRuntime
+from spell.storage.blobs.local import LocalBlobStore
 from spell.testing.runtimes import FileWritingRuntime
 from tests.fixtures.server import Caller, publish, seed_maker, seed_user
 
@@ -97,7 +98,9 @@ async def test_identical_files_are_stored_once(
         headers={**maker.headers, "Idempotency-Key": "again", "Prefer": "wait=10"},
         json={"input": {"files": {"c.txt": "alpha"}}},
     )
-    blobs = [p for p in platform.artifacts.blobs.root.rglob("*") if p.is_file()]
+    store = platform.artifacts.blobs
+    assert isinstance(store, LocalBlobStore)
+    blobs = [p for p in store.root.rglob("*") if p.is_file()]
     assert len(blobs) == 2
 
 

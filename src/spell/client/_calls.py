@@ -232,8 +232,9 @@ def cast_events(cast_id: str) -> Call[None]:
 
 
 def artifact_bytes(url: str) -> Call[bytes]:
-    """``GET`` a signed artifact URL (as listed by ``cast_artifacts``)."""
-    return Call("GET", url, lambda response: response.content)
+    """``GET`` a signed artifact URL (as listed by ``cast_artifacts``), and the presigned URL of the
+    bucket it redirects to when artifacts are kept in S3."""
+    return Call("GET", url, lambda response: response.content, follow_redirects=True)
 
 
 def budget_get() -> Call[BudgetView]:

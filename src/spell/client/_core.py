@@ -55,6 +55,8 @@ class Call(Generic[T_co]):
     content: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
     holds: float = 0.0  # seconds the server may hold the answer on purpose (long polls)
+    # httpx drops the bearer token on a redirect to another host, as a presigned URL needs
+    follow_redirects: bool = False
 
     @property
     def is_idempotent(self) -> bool:
@@ -161,6 +163,7 @@ class ClientSettings:
             "json": call.json,
             "content": call.content,
             "headers": call.headers,
+            "follow_redirects": call.follow_redirects,
         }
 
 

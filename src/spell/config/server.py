@@ -13,7 +13,7 @@ from spell.config.group import layered, read, setting
 from spell.config.home import SpellHome
 from spell.config.wasm import WasmSettings
 
-__all__ = ["HOST_SANDBOXES", "ServerSettings"]
+__all__ = ["HOST_SANDBOXES", "ServerSettings", "s3_location"]
 
 #: The host step sandboxes (``spell.runtimes.host.sandbox``); the unsafe one says so in its name.
 HOST_SANDBOXES = ("bwrap", "unsafe-none")
@@ -40,6 +40,25 @@ def _role_map(raw: str) -> dict[str, dict[str, str]]:
         else:
             raise ValueError(f"the roles of {issuer!r} must be a list of names or an object of name -> role")
     return result
+
+
+def s3_location(url: str) -> tuple[str, str]:
+    """The bucket and key prefix (no slashes around it) of ``s3://bucket[/prefix]``."""
+    scheme, sep, rest = url.strip().partition("://")
+    if not sep or scheme.lower() != "s3":
+        raise ValueError("must be an s3://bucket[/prefix] URL")
+    bucket, _, prefix = rest.partition("/")
+    if "@" in bucket or ":" in bucket:
+        # Keys in the URL would end up in logs and process listings; boto3 reads them from the environment.
+        raise ValueError("must not carry credentials or a port (AWS_* variables and the endpoint setting do)")
+    if not bucket:
+        raise ValueError("names no bucket (s3://bucket[/prefix])")
+    return bucket, prefix.strip("/")
+
+
+def _blob_url(raw: str) -> str:
+    s3_location(raw)
+    return raw.strip()
 
 
 @dataclass(frozen=True)
@@ -105,6 +124,28 @@ class ServerSettings:
     )
     artifact_url_ttl_seconds: int = setting(300, "how long a signed artifact URL stays valid", ge=1)
     public_url: str = setting("http://127.0.0.1:8787", "the base of signed artifact URLs")
+    blob_url: str | None = setting(
+        None,
+        "`s3://bucket/prefix` keeps artifacts in an S3 bucket (credentials: the AWS variables or "
+        "profile boto3 reads) and downloads redirect to presigned URLs",
+        aliases=("SPELL_BLOB_URL",),
+        parse=_blob_url,
+        shown_default="files under the data dir",
+    )
+    blob_s3_endpoint_url: str | None = setting(
+        None,
+        "the endpoint of an S3-compatible server (MinIO, Ceph, R2, …); clients fetch presigned URLs from it",
+        aliases=("SPELL_BLOB_S3_ENDPOINT_URL",),
+        shown_default="AWS S3",
+    )
+    blob_s3_region: str | None = setting(
+        None, "the bucket's region", aliases=("SPELL_BLOB_S3_REGION",), shown_default="boto3's (`AWS_REGION`)"
+    )
+    blob_s3_path_style: bool = setting(
+        False,
+        "address the bucket in the path (`endpoint/bucket/key`), for servers without a host name per bucket",
+        aliases=("SPELL_BLOB_S3_PATH_STYLE",),
+    )
     mcp_allowed_hosts: tuple[str, ...] = setting(
         ("127.0.0.1:*", "localhost:*", "[::1]:*"),
         "comma-separated `Host` values `/mcp` answers (DNS-rebinding protection; `name:*` is any port); "
@@ -211,7 +252,7 @@ class ServerSettings:
 
     @property
     def blobs_dir(self) -> Path:
-        """Content-addressed artifact store of the local blob backend."""
+        """Content-addressed artifact store of the local blob backend (without ``SPELL_BLOB_URL``)."""
         return self.data_dir / "blobs"
 
     @classmethod

@@ -54,7 +54,7 @@ from spell.queue.base import Queue
 from spell.queue.memory import MemoryQueue
 from spell.runtimes.base import Runtime
 from spell.runtimes.egress import EgressPolicy
-from spell.storage.blobs.local import LocalBlobStore
+from spell.storage.blobs import blob_store
 from spell.storage.changes import share_generations
 from spell.storage.engine import make_engine
 from spell.storage.session import Database
@@ -229,7 +229,7 @@ class Platform:
             ),
         )
         artifacts = ArtifactService(
-            LocalBlobStore(settings.blobs_dir),
+            blob_store(settings),
             secret,
             ttl=timedelta(seconds=settings.artifact_ttl_seconds),
             url_ttl=timedelta(seconds=settings.artifact_url_ttl_seconds),

@@ -1,4 +1,8 @@
-"""Store a cast's artifacts and hand them out through HMAC-signed, short-lived URLs."""
+"""Store a cast's artifacts and hand them out through HMAC-signed, short-lived URLs.
+
+A signed URL is checked here whatever the store; then a local blob is served by the API and a blob in
+S3 is fetched from a presigned URL that ends with the download URL or the artifact, whichever first.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from spell.platform.artifact.errors import ArtifactExpired, ArtifactNotFound
 from spell.platform.auth.schemas import Principal
 from spell.platform.cast.repository import CastRepository
 from spell.runtimes.base import Artifact as RuntimeArtifact
-from spell.storage.blobs.local import LocalBlobStore
+from spell.storage.blobs import BlobStore
 from spell.storage.session import UnitOfWork
 
 __all__ = ["ArtifactService", "SignedArtifact"]
@@ -37,7 +41,7 @@ class ArtifactService:
 
     def __init__(
         self,
-        blobs: LocalBlobStore,
+        blobs: BlobStore,
         secret_key: str,
         *,
         ttl: timedelta,
@@ -100,8 +104,11 @@ class ArtifactService:
         expires = int((self.clock.now() + self.url_ttl).timestamp())
         return f"expires={expires}&sig={self.sign(artifact_id, expires)}"
 
-    def open_signed(self, uow: UnitOfWork, artifact_id: str, expires: int, sig: str) -> tuple[Artifact, Path]:
-        """Check a signed URL and return the row and blob path; 401 for a bad/old URL, 410 when expired."""
+    def open_signed(
+        self, uow: UnitOfWork, artifact_id: str, expires: int, sig: str
+    ) -> tuple[Artifact, Path | str]:
+        """Check a signed URL and return the row and where its bytes are (a file to serve, or a URL to
+        send the client to); 401 for a bad/old URL, 410 when expired."""
         # compare_digest refuses non-ASCII text; a signature is ASCII, so anything else is simply wrong.
         if not sig.isascii() or not hmac.compare_digest(self.sign(artifact_id, expires), sig):
             raise AuthError("the download URL signature is invalid")
@@ -115,4 +122,10 @@ class ArtifactService:
             raise ArtifactExpired(
                 f"artifact {artifact_id} expired", details={"expired_at": str(row.expires_at)}
             )
-        return row, self.blobs.path_of(row.sha256)
+        where = self.blobs.link(
+            row.sha256,
+            filename=row.name.rsplit("/", 1)[-1],
+            media_type=row.media_type,
+            expires_in=min(self.url_ttl, row.expires_at - now),
+        )
+        return row, where

@@ -6,7 +6,11 @@ import hashlib
 import os
 import shutil
 import tempfile
+from datetime import timedelta
 from pathlib import Path
+
+from spell.errors import BlobNotFound
+from spell.storage.blobs import check_digest
 
 __all__ = ["LocalBlobStore"]
 
@@ -19,8 +23,7 @@ class LocalBlobStore:
 
     def path_of(self, sha256_hex: str) -> Path:
         """Where a blob lives (whether or not it exists)."""
-        if len(sha256_hex) != 64 or any(c not in "0123456789abcdef" for c in sha256_hex):
-            raise ValueError("not a sha256 hex digest")
+        check_digest(sha256_hex)
         return self.root / "sha256" / sha256_hex[:2] / sha256_hex
 
     def put_file(self, source: Path) -> tuple[str, int]:
@@ -46,3 +49,29 @@ class LocalBlobStore:
                 os.unlink(tmp_name)
             raise
         return hasher.hexdigest(), size
+
+    def read(self, sha256_hex: str) -> bytes:
+        """A blob's bytes."""
+        try:
+            return self.path_of(sha256_hex).read_bytes()
+        except FileNotFoundError:
+            raise _missing(sha256_hex) from None
+
+    def exists(self, sha256_hex: str) -> bool:
+        """Whether a blob is stored."""
+        return self.path_of(sha256_hex).is_file()
+
+    def delete(self, sha256_hex: str) -> None:
+        """Remove a blob; one already gone is fine."""
+        self.path_of(sha256_hex).unlink(missing_ok=True)
+
+    def link(self, sha256_hex: str, *, filename: str, media_type: str, expires_in: timedelta) -> Path:
+        """The file itself: the API serves it."""
+        path = self.path_of(sha256_hex)
+        if not path.is_file():
+            raise _missing(sha256_hex)
+        return path
+
+
+def _missing(sha256_hex: str) -> BlobNotFound:
+    return BlobNotFound(f"no blob sha256:{sha256_hex}", details={"sha256": sha256_hex})
