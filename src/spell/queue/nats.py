@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import threading
@@ -208,7 +209,10 @@ class NatsQueue:
             payload=data.get("payload", {}),
             redelivered=_delivered_before(message),
         )
-        running = asyncio.ensure_future(asyncio.to_thread(handler, job))
+        # A plain future rather than ``to_thread``'s task: one still running when the loop closes
+        # (handed back after the grace) is dropped without a "pending task destroyed" complaint.
+        context = contextvars.copy_context()
+        running = self._loop.run_in_executor(None, context.run, handler, job)
         if not await self._beat_until_done(message, running):
             # stop's grace ran out: another worker gets the job now (its thread runs on until exit)
             _log.warning("job %s %s still runs after the stop grace; handed back", job.name, job.id)
