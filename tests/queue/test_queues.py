@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -372,3 +373,23 @@ def test_nats_stop_after_the_broker_went_away_still_returns(tmp_path: Path) -> N
         assert queue.disconnected.wait(10)
         queue.stop()
         assert queue.unfinished == 0
+
+
+def test_nats_runs_as_many_jobs_at_once_as_it_has_workers(nats_queue: NatsQueue) -> None:
+    workers = (os.cpu_count() or 1) + 6  # more than asyncio's default thread pool holds
+    together = threading.Barrier(workers, timeout=15)
+    met: list[str] = []
+
+    def meet(job: Job) -> None:
+        together.wait()  # breaks (and the job fails) unless every job runs at the same time
+        met.append(job.id)
+
+    nats_queue.start(meet, workers=workers)
+    for index in range(workers):
+        nats_queue.publish(Job(name="cast.run", id=f"cast_{index}"))
+    all_met = threading.Event()
+    deadline = time.monotonic() + 20
+    while len(met) < workers and time.monotonic() < deadline:
+        all_met.wait(0.05)  # the handlers append from the broker's threads
+    nats_queue.stop()
+    assert len(met) == workers

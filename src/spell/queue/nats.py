@@ -17,7 +17,7 @@ import contextvars
 import json
 import logging
 import threading
-from concurrent.futures import Future, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from spell.errors import Overloaded
@@ -63,6 +63,8 @@ class NatsQueue:
         self._stopping = threading.Event()
         self._abandon = asyncio.Event()  # set on the loop once the grace ran out
         self._consumers: list[Future[None]] = []
+        # Handlers run here, one thread per pull loop (the loop's default pool caps at cpu + 4).
+        self._threads: ThreadPoolExecutor | None = None
         self._inboxes: list[str] = []
         self._nc: Any = None
         self._js: Any = None
@@ -140,6 +142,7 @@ class NatsQueue:
             filter_subject=f"{self.subject}.>",
         )
         self._call(self._ensure_consumer(config))
+        self._threads = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="spell-job")
         for _ in range(workers):
             inbox = self._nc.new_inbox()
             self._inboxes.append(inbox)
@@ -212,7 +215,7 @@ class NatsQueue:
         # A plain future rather than ``to_thread``'s task: one still running when the loop closes
         # (handed back after the grace) is dropped without a "pending task destroyed" complaint.
         context = contextvars.copy_context()
-        running = self._loop.run_in_executor(None, context.run, handler, job)
+        running = self._loop.run_in_executor(self._threads, context.run, handler, job)
         if not await self._beat_until_done(message, running):
             # stop's grace ran out: another worker gets the job now (its thread runs on until exit)
             _log.warning("job %s %s still runs after the stop grace; handed back", job.name, job.id)
@@ -299,6 +302,9 @@ class NatsQueue:
                 _log.error("a NATS consumer ended with an error", exc_info=consumer.exception())
         self._consumers.clear()
         self._inboxes.clear()
+        if self._threads is not None:
+            self._threads.shutdown(wait=False)  # a handed-back job's thread runs on until exit
+            self._threads = None
         if self._nc is not None:
             if connected:
                 self._call(self._nc.close(), timeout=_CLOSE_S)
