@@ -21,20 +21,21 @@ from typing import Any
 import httpx
 import pytest
 
+from spell.api import create_app
 from spell.config.server import ServerSettings
-from spell.models import CastEvent
+from spell.models import Cast, CastEvent
 from spell.platform.server import Platform
-from spell.queue.memory import MemoryQueue
+from spell.queue.nats import NatsQueue
 from spell.signing.signature import sign_bundle
 from spell.storage.migrate import upgrade
-from tests.api.money_helpers import FLAT, credit, hold_and_balance
+from tests.api.money_helpers import FLAT, credit, hold_and_balance, publish_priced
 from tests.fixtures.bundles import SPIN_FUEL, SPIN_WAT, archive_of, new_publisher, wasm_bundle
 from tests.fixtures.database import require_postgres
 from tests.fixtures.nats import NATS_URL, delete_stream, nats_queue_or_skip
-from tests.fixtures.server import Caller, seed_user
+from tests.fixtures.server import Caller, seed_maker, seed_user
 from tests.queue.private_broker import private_broker
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.anyio]
 
 SPELL = Path(sys.executable).parent / "spell"
 START_S = 60.0  # a loaded machine takes its time importing and building a platform
@@ -94,14 +95,18 @@ class Process:
 
 
 class Cluster:
-    """An API-only server, the workers a test starts, and a platform here to seed and read the database."""
+    """The processes a test starts (an API-only server, workers) and a platform here over the same
+    database and queue."""
 
     def __init__(self, env: dict[str, str], platform: Platform) -> None:
         self.env, self.platform = env, platform
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.processes: list[Process] = []
+
+    def serve_api(self) -> Process:
         self.api = self.start("serve", "--no-workers", "--port", str(self.port))
+        return self.api
 
     def start(self, *args: str) -> Process:
         process = Process(list(args), self.env)
@@ -147,7 +152,10 @@ def cluster(empty_database_url: str, tmp_path: Path) -> Iterator[Cluster]:
             "SPELL_SERVER_TENANT_RATE_LIMIT_PER_MINUTE": "100000",
         }
     )
-    platform = Platform.build(ServerSettings.from_env(env), runtimes={}, queue=MemoryQueue())
+    # This process seeds the database and, in the killing test, is the API node that queues casts.
+    settings = ServerSettings.from_env(env)
+    broker = NatsQueue.for_deployment(NATS_URL, name, ack_wait_s=settings.queue_ack_wait_seconds)
+    platform = Platform.build(settings, runtimes={}, queue=broker)
     cluster = Cluster(env, platform)
     try:
         yield cluster
@@ -213,6 +221,7 @@ def _event_types(cluster: Cluster, cast_id: str) -> list[str]:
 def test_an_api_only_node_queues_casts_that_a_worker_runs_and_sigterm_lets_a_running_cast_finish(
     cluster: Cluster, tmp_path: Path
 ) -> None:
+    cluster.serve_api()
     worker = cluster.worker()
     cluster.api_ready()
     maker = _maker(cluster)
@@ -236,39 +245,64 @@ def test_an_api_only_node_queues_casts_that_a_worker_runs_and_sigterm_lets_a_run
     assert _event_types(cluster, spin["id"]).count("running") == 1
 
 
-def test_a_killed_workers_cast_is_ended_by_another_worker_within_seconds_and_charged_nothing(
+def _cpu_ticks(process: Process) -> int:
+    """User and system time the process used so far, in clock ticks."""
+    fields = Path(f"/proc/{process.popen.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def _spinning(workers: list[Process]) -> Process:
+    """The worker running the spinning cast: the only one using a CPU while idle ones wait on sockets."""
+    before = [_cpu_ticks(worker) for worker in workers]
+    time.sleep(1)  # a measuring interval, not a wait for something to happen
+    used = [_cpu_ticks(worker) - ticks for worker, ticks in zip(workers, before, strict=True)]
+    busiest = max(range(len(workers)), key=used.__getitem__)
+    assert all(used[busiest] > 5 * ticks + 10 for index, ticks in enumerate(used) if index != busiest), used
+    return workers[busiest]
+
+
+async def test_a_killed_workers_cast_is_ended_by_another_worker_within_seconds_and_charged_nothing(
     cluster: Cluster, tmp_path: Path
 ) -> None:
-    first = cluster.worker()
-    cluster.api_ready()
-    maker = _maker(cluster)
-    _publish(
-        cluster,
-        maker,
-        tmp_path,
-        "acme/spin",
-        FLAT,
-        wat=SPIN_WAT,
-        fuel=SPIN_FUEL,
-        timeout_ms=30_000,
-        schema={},
-    )
-    caster = seed_user(cluster.platform, "caster@example.com", ["caster"])
-    credit(cluster.platform, caster.user_id, 1_000_000)
-    first.ready()
-    cast = _cast(cluster, caster, "acme/spin", "doomed", {})
-    _until(cluster, caster, cast["id"], {"running"}, 20)  # on the only worker there is
-    second = cluster.worker()
-    second.ready()
+    workers = [cluster.worker(), cluster.worker()]
+    app = create_app(cluster.platform.settings, platform=cluster.platform, manage=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
+        maker = await seed_maker(client, cluster.platform)
+        spin = {"wat": SPIN_WAT, "fuel": SPIN_FUEL, "timeout_ms": 30_000, "schema": {}}
+        await publish_priced(client, maker, tmp_path, FLAT, spell_id="acme/spin", **spin)
+        caster = seed_user(cluster.platform, "caster@example.com", ["caster"])
+        credit(cluster.platform, caster.user_id, 1_000_000)
+        for worker in workers:
+            worker.ready()
+        headers = {**caster.headers, "Idempotency-Key": "doomed"}
+        queued = await client.post("/v1/spells/acme/spin/cast", headers=headers, json={"input": {}})
+    assert queued.status_code == 202, queued.text
+    cast_id = queued.json()["id"]
+    _until_status(cluster.platform, cast_id, {"running"}, 20)
+    doomed = _spinning(workers)
+    (survivor,) = [worker for worker in workers if worker is not doomed]
 
-    first.popen.kill()
+    doomed.popen.kill()
     killed_at = time.monotonic()
-    ended = _until(cluster, caster, cast["id"], TERMINAL, 20)
+    ended = _until_status(cluster.platform, cast_id, TERMINAL, 20)
     assert time.monotonic() - killed_at < 8  # the ack wait (1 s) and a little, not the cast's 30 s
-    assert (ended["status"], ended["error"]["code"]) == ("aborted", "INTERNAL")
-    assert _event_types(cluster, cast["id"]) == ["queued", "running", "aborted"]
-    assert hold_and_balance(cluster.platform, cast["id"], caster.user_id) == ("released", 1_000_000)
-    assert second.popen.poll() is None
+    assert (ended.status, ended.error_code) == ("aborted", "INTERNAL")
+    assert _event_types(cluster, cast_id) == ["queued", "running", "aborted"]
+    assert hold_and_balance(cluster.platform, cast_id, caster.user_id) == ("released", 1_000_000)
+    assert survivor.popen.poll() is None
+
+
+def _until_status(platform: Platform, cast_id: str, statuses: set[str], within_s: float) -> Cast:
+    deadline = time.monotonic() + within_s
+    while True:
+        with platform.db.unit_of_work(write=False) as uow:
+            cast = uow.session.get(Cast, cast_id)
+            assert cast is not None
+            uow.session.expunge(cast)
+        if cast.status in statuses:
+            return cast
+        assert time.monotonic() < deadline, cast.status
+        time.sleep(0.05)  # another process's progress, read from the database
 
 
 def test_a_worker_whose_broker_went_away_exits_overloaded(tmp_path: Path) -> None:
