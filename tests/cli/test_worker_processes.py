@@ -268,8 +268,9 @@ async def test_a_killed_workers_cast_is_ended_by_another_worker_within_seconds_a
     app = create_app(cluster.platform.settings, platform=cluster.platform, manage=False)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
         maker = await seed_maker(client, cluster.platform)
-        spin = {"wat": SPIN_WAT, "fuel": SPIN_FUEL, "timeout_ms": 30_000, "schema": {}}
-        await publish_priced(client, maker, tmp_path, FLAT, spell_id="acme/spin", **spin)
+        await publish_priced(
+            client, maker, tmp_path, FLAT, "acme/spin", SPIN_WAT, fuel=SPIN_FUEL, timeout_ms=30_000, schema={}
+        )
         caster = seed_user(cluster.platform, "caster@example.com", ["caster"])
         credit(cluster.platform, caster.user_id, 1_000_000)
         for worker in workers:

@@ -234,14 +234,15 @@ class NatsQueue:
             return
         await message.ack()
 
-    async def _beat_until_done(self, message: Any, running: asyncio.Future[None]) -> bool:
+    async def _beat_until_done(self, message: Any, running: asyncio.Future[Any]) -> bool:
         """Tell the broker every third of ``ack_wait`` that the job is in progress, until the handler
         returns (True) or stop's grace runs out first (False)."""
-        abandon = asyncio.ensure_future(self._abandon.wait())
+        abandon: asyncio.Future[Any] = asyncio.ensure_future(self._abandon.wait())
+        either: set[asyncio.Future[Any]] = {running, abandon}
         try:
             while True:
                 done, _ = await asyncio.wait(
-                    {running, abandon}, timeout=self.ack_wait_s / 3, return_when=asyncio.FIRST_COMPLETED
+                    either, timeout=self.ack_wait_s / 3, return_when=asyncio.FIRST_COMPLETED
                 )
                 if running in done:
                     return True
