@@ -212,13 +212,22 @@ def _until(cluster: Cluster, caller: Caller, cast_id: str, statuses: set[str], w
             time.sleep(0.05)  # another process's progress: polled over HTTP
 
 
+def _until_used(cluster: Cluster, caller: Caller, cast_id: str, within_s: float) -> None:
+    """Until the runner recorded what the cast used: its sandbox stopped."""
+    deadline = time.monotonic() + within_s
+    with cluster.http() as http:
+        while http.get(f"/v1/casts/{cast_id}", headers=caller.headers).json()["usage"] is None:
+            assert time.monotonic() < deadline, "the sandbox kept running after the cancel"
+            time.sleep(0.05)  # another process's progress: polled over HTTP
+
+
 def _event_types(cluster: Cluster, cast_id: str) -> list[str]:
     with cluster.platform.db.unit_of_work(write=False) as uow:
         events = uow.session.query(CastEvent).filter_by(cast_id=cast_id).order_by(CastEvent.seq)
         return [event.type for event in events]
 
 
-def test_an_api_only_node_queues_casts_that_a_worker_runs_and_sigterm_lets_a_running_cast_finish(
+def test_an_api_only_node_queues_casts_that_a_worker_runs_cancels_and_lets_finish_on_sigterm(
     cluster: Cluster, tmp_path: Path
 ) -> None:
     cluster.serve_api()
@@ -227,6 +236,8 @@ def test_an_api_only_node_queues_casts_that_a_worker_runs_and_sigterm_lets_a_run
     maker = _maker(cluster)
     _publish(cluster, maker, tmp_path, "acme/hello")
     _publish(cluster, maker, tmp_path, "acme/spin", wat=SPIN_WAT, fuel=SPIN_FUEL, timeout_ms=1500, schema={})
+    spin_long = {"wat": SPIN_WAT, "fuel": SPIN_FUEL, "timeout_ms": 30_000, "schema": {}}
+    _publish(cluster, maker, tmp_path, "acme/spin-long", **spin_long)
     assert worker.ready()["database"] == "postgresql"
 
     inline = _cast(cluster, maker, "acme/hello", "inline", {"name": "api"}, wait=True)
@@ -234,6 +245,14 @@ def test_an_api_only_node_queues_casts_that_a_worker_runs_and_sigterm_lets_a_run
     queued = _cast(cluster, maker, "acme/hello", "queued", {"name": "worker"})
     assert queued["status"] == "queued"
     assert _until(cluster, maker, queued["id"], TERMINAL, 20)["status"] == "succeeded"
+
+    # a cancel sent to the API node stops the sandbox on the worker (same data dir: relayed at once)
+    long = _cast(cluster, maker, "acme/spin-long", "long", {})
+    _until(cluster, maker, long["id"], {"running"}, 20)
+    with cluster.http() as http:
+        canceled = http.post(f"/v1/casts/{long['id']}/cancel", headers=maker.headers)
+    assert canceled.json()["status"] == "canceled", canceled.text
+    _until_used(cluster, maker, long["id"], within_s=10)  # not at its 30 s limit
 
     spin = _cast(cluster, maker, "acme/spin", "spin", {})
     _until(cluster, maker, spin["id"], {"running"}, 20)
