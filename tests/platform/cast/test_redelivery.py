@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from spell.config.server import ServerSettings
 from spell.models import Cast, CastEvent, CastStatus, Publisher, Spell, Tenant, User
 from spell.platform.server import Platform
 from spell.queue.base import Handler, Job
-from spell.runtimes.base import CastRequest, CastResult, Outcome
+from spell.runtimes.base import CastRequest, CastResult, Outcome, Runtime
+from spell.storage.engine import make_engine
 from spell.storage.session import Database
+from tests.api.money_helpers import FLAT, credit, hold_and_balance, publish_priced
+from tests.fixtures.server import seed_maker, seed_user
 
 
 class RecordingQueue:
@@ -106,8 +111,8 @@ def _claimed_elsewhere(platform: Platform, cast_id: str) -> None:
         assert platform.runner.parts.repo.claim(uow, cast_id, started_at=datetime.now(UTC)) is not None
 
 
-def _job(cast_id: str, *, redelivered: bool) -> Job:
-    return Job("cast.run", cast_id, {"cast_id": cast_id, "tenant_id": "ten_1"}, redelivered=redelivered)
+def _job(cast_id: str, *, redelivered: bool, tenant_id: str = "ten_1") -> Job:
+    return Job("cast.run", cast_id, {"cast_id": cast_id, "tenant_id": tenant_id}, redelivered=redelivered)
 
 
 def _status_and_ends(platform: Platform, cast_id: str) -> tuple[str, str | None, int]:
@@ -166,3 +171,62 @@ def test_an_api_only_platform_starts_no_queue_workers(tmp_path: Path, database: 
     workers.start()
     workers.stop()
     assert queue.started == [3]
+
+
+class HeldRuntime:
+    """Runs a cast until the test lets it finish, then succeeds."""
+
+    def __init__(self) -> None:
+        self.running = threading.Event()
+        self.finish = threading.Event()
+        self.finished = threading.Event()
+
+    def run(self, request: CastRequest) -> CastResult:
+        self.running.set()
+        self.finish.wait(30)
+        self.finished.set()
+        return CastResult(outcome=Outcome.SUCCEEDED, output={"ok": True})
+
+
+@pytest.fixture
+def held() -> HeldRuntime:
+    return HeldRuntime()
+
+
+@pytest.fixture
+def runtimes(held: HeldRuntime) -> dict[str, Runtime]:
+    return {"wasm": held}
+
+
+@pytest.mark.anyio
+async def test_a_worker_still_alive_after_its_cast_was_ended_for_it_charges_nothing(
+    client: httpx.AsyncClient,
+    platform: Platform,
+    held: HeldRuntime,
+    server_settings: ServerSettings,
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    maker = await seed_maker(client, platform)
+    await publish_priced(client, maker, tmp_path, FLAT)
+    caster = seed_user(platform, "caster@example.com", ["caster"])
+    credit(platform, caster.user_id, 1_000_000)
+    headers = {**caster.headers, "Idempotency-Key": "slow"}
+    queued = await client.post("/v1/spells/acme/paid/cast", headers=headers, json={"input": {"name": "x"}})
+    cast_id = queued.json()["id"]
+    assert held.running.wait(10)  # a worker of this platform runs it
+
+    # its job went to another process, as when this one stopped answering the broker for ack_wait
+    other = Platform.build(
+        server_settings, runtimes={}, database=Database(make_engine(database_url)), queue=RecordingQueue()
+    )
+    try:
+        other.runner(_job(cast_id, tenant_id=caster.tenant_id, redelivered=True))
+    finally:
+        other.stop()
+    held.finish.set()
+    assert held.finished.wait(10)
+    platform.queue.stop()  # the first worker recorded its end, or found the cast ended
+
+    assert _status_and_ends(platform, cast_id) == (CastStatus.ABORTED, "INTERNAL", 1)
+    assert hold_and_balance(platform, cast_id, caster.user_id) == ("released", 1_000_000)
