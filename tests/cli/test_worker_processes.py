@@ -236,8 +236,9 @@ def test_an_api_only_node_queues_casts_that_a_worker_runs_cancels_and_lets_finis
     maker = _maker(cluster)
     _publish(cluster, maker, tmp_path, "acme/hello")
     _publish(cluster, maker, tmp_path, "acme/spin", wat=SPIN_WAT, fuel=SPIN_FUEL, timeout_ms=1500, schema={})
-    spin_long = {"wat": SPIN_WAT, "fuel": SPIN_FUEL, "timeout_ms": 30_000, "schema": {}}
-    _publish(cluster, maker, tmp_path, "acme/spin-long", **spin_long)
+    _publish(
+        cluster, maker, tmp_path, "acme/spin-long", wat=SPIN_WAT, fuel=SPIN_FUEL, timeout_ms=30_000, schema={}
+    )
     assert worker.ready()["database"] == "postgresql"
 
     inline = _cast(cluster, maker, "acme/hello", "inline", {"name": "api"}, wait=True)
