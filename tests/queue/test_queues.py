@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from spell.errors import Overloaded
 from spell.queue.base import Deferred, Job
 from spell.queue.memory import MemoryQueue
 from spell.queue.nats import NatsQueue
@@ -204,8 +205,6 @@ def test_nats_a_job_published_after_idle_workers_stopped_goes_to_the_next_worker
 
 
 def test_an_unreachable_broker_is_overloaded() -> None:
-    from spell.errors import Overloaded
-
     with pytest.raises(Overloaded):
         NatsQueue("nats://127.0.0.1:9", connect_timeout_s=0.5)
 
@@ -371,6 +370,8 @@ def test_nats_stop_after_the_broker_went_away_still_returns(tmp_path: Path) -> N
         queue.start(Collector(expected=1), workers=2)
         broker.process.kill()
         assert queue.disconnected.wait(10)
+        with pytest.raises(Overloaded):  # a request queuing a cast fails with 503, not 500
+            queue.publish(Job(name="cast.run", id="cast_late"))
         queue.stop()
         assert queue.unfinished == 0
 

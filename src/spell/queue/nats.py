@@ -88,9 +88,11 @@ class NatsQueue:
         self._loop.close()
 
     def _call(self, coro: Any, *, timeout: float = 10.0) -> Any:
+        from nats.errors import ConnectionClosedError
+
         try:
             return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
-        except (TimeoutError, OSError) as exc:
+        except (TimeoutError, OSError, ConnectionClosedError) as exc:
             raise Overloaded(f"the NATS broker at {self.url} did not answer: {exc}", retry_after=5) from exc
 
     async def _connect(self, timeout: float) -> None:
