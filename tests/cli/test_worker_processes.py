@@ -113,8 +113,8 @@ class Cluster:
         self.processes.append(process)
         return process
 
-    def worker(self) -> Process:
-        return self.start("worker", "--json", "--workers", "1")
+    def worker(self, *options: str) -> Process:
+        return self.start("worker", "--json", "--workers", "1", *options)
 
     def api_ready(self) -> None:
         deadline = time.monotonic() + START_S
@@ -284,7 +284,7 @@ def _spinning(workers: list[Process]) -> Process:
 async def test_a_killed_workers_cast_is_ended_by_another_worker_within_seconds_and_charged_nothing(
     cluster: Cluster, tmp_path: Path
 ) -> None:
-    workers = [cluster.worker(), cluster.worker()]
+    workers = [cluster.worker("--grace", "0.5"), cluster.worker("--grace", "0.5")]
     app = create_app(cluster.platform.settings, platform=cluster.platform, manage=False)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
         maker = await seed_maker(client, cluster.platform)
@@ -310,7 +310,15 @@ async def test_a_killed_workers_cast_is_ended_by_another_worker_within_seconds_a
     assert (ended.status, ended.error_code) == ("aborted", "INTERNAL")
     assert _event_types(cluster, cast_id) == ["queued", "running", "aborted"]
     assert hold_and_balance(cluster.platform, cast_id, caster.user_id) == ("released", 1_000_000)
-    assert survivor.popen.poll() is None
+
+    # SIGTERM past the grace: the running cast's job goes back to the broker, the worker exits
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
+        headers = {**caster.headers, "Idempotency-Key": "left"}
+        left = await client.post("/v1/spells/acme/spin/cast", headers=headers, json={"input": {}})
+    _until_status(cluster.platform, left.json()["id"], {"running"}, 20)
+    survivor.popen.send_signal(signal.SIGTERM)
+    assert survivor.popen.wait(10) == 0  # the grace (0.5 s), not the cast's 30 s
+    assert "1 running cast(s) handed back" in survivor.stderr()
 
 
 def _until_status(platform: Platform, cast_id: str, statuses: set[str], within_s: float) -> Cast:

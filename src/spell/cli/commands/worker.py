@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from spell.cli.output import json_option
+from spell.cli.output import exit_code_for, json_option, render_error
 
 __all__ = ["command"]
 
@@ -86,20 +86,27 @@ def command(workers: int | None, grace: float, as_json: bool) -> None:
     # dead workers' jobs and the sweep ends what no runner will finish).
     platform.start(recover=False)
     _ready(settings, platform, as_json=as_json)
-    lost = isinstance(queue, NatsQueue) and _until(stopping, queue.disconnected)
+    lost = _until(stopping, queue.disconnected if isinstance(queue, NatsQueue) else threading.Event())
     click.echo("spell: worker stopping; running casts finish first", err=True)
     platform.stop()
-    unfinished = queue.unfinished if isinstance(queue, NatsQueue) else 0
+    error = None
     if lost:
-        raise Overloaded(
+        error = Overloaded(
             f"lost the connection to the broker at {_shown(settings.queue_url or '')}",
             retry_after=5,
             hint="the worker exits so that its supervisor starts it again",
         )
-    if unfinished:
-        click.echo(f"spell: worker stopped; {unfinished} running cast(s) handed back", err=True)
-        _exit_now(0)  # their threads still run: do not wait for them at interpreter exit
-    click.echo("spell: worker stopped", err=True)
+    unfinished = queue.unfinished if isinstance(queue, NatsQueue) else 0
+    if not unfinished:
+        if error is not None:
+            raise error
+        click.echo("spell: worker stopped", err=True)
+        return
+    click.echo(f"spell: worker stopped; {unfinished} running cast(s) handed back", err=True)
+    # Their threads still run: exit without waiting for them (the interpreter would, at exit).
+    if error is not None:
+        render_error(error, as_json=as_json)
+    _exit_now(0 if error is None else exit_code_for(error))
 
 
 def _until(stopping: threading.Event, disconnected: threading.Event) -> bool:
