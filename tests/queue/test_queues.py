@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from spell.errors import Overloaded
 from spell.queue.base import Deferred, Job
 from spell.queue.memory import MemoryQueue
 from spell.queue.nats import NatsQueue
 from tests.fixtures.nats import NATS_URL, delete_stream, nats_queue_or_skip
+from tests.queue.private_broker import private_broker
 
 
 class Collector:
@@ -198,7 +205,192 @@ def test_nats_a_job_published_after_idle_workers_stopped_goes_to_the_next_worker
 
 
 def test_an_unreachable_broker_is_overloaded() -> None:
-    from spell.errors import Overloaded
-
     with pytest.raises(Overloaded):
         NatsQueue("nats://127.0.0.1:9", connect_timeout_s=0.5)
+
+
+def test_nats_marks_a_job_redelivered_after_its_first_delivery_failed(nats_queue: NatsQueue) -> None:
+    seen: list[bool] = []
+    done = threading.Event()
+
+    def flaky(job: Job) -> None:
+        seen.append(job.redelivered)
+        if len(seen) == 1:
+            raise RuntimeError("worker crashed")
+        done.set()
+
+    nats_queue.start(flaky, workers=1)
+    nats_queue.publish(Job(name="cast.run", id="cast_r"))
+    assert done.wait(20)
+    nats_queue.stop()
+    assert seen == [False, True]
+
+
+def _queue_like(queue: NatsQueue, **options: Any) -> NatsQueue:
+    """Another process's queue on the same stream and consumer."""
+    return NatsQueue(NATS_URL, stream=queue.stream, subject=queue.subject, durable=queue.durable, **options)
+
+
+def test_nats_a_job_running_longer_than_the_ack_wait_keeps_its_worker() -> None:
+    queue, stream = nats_queue_or_skip("BEAT")
+    queue.ack_wait_s = 1.0
+    calls: list[Job] = []
+    finished = threading.Event()
+
+    def long_job(job: Job) -> None:
+        calls.append(job)
+        if len(calls) == 1:
+            threading.Event().wait(3.5)  # three and a half ack waits: only in-progress acks keep it
+            finished.set()
+
+    try:
+        queue.start(long_job, workers=2)  # an idle worker would take a redelivery at once
+        queue.publish(Job(name="cast.run", id="cast_long"))
+        assert finished.wait(20)
+        queue.stop()
+    finally:
+        delete_stream(stream)
+    assert [(job.id, job.redelivered) for job in calls] == [("cast_long", False)]
+
+
+KILLED_WORKER = """
+import sys, threading
+from spell.queue.nats import NatsQueue
+
+queue = NatsQueue(sys.argv[1], stream=sys.argv[2], subject=sys.argv[3], durable=sys.argv[4], ack_wait_s=1.0)
+
+def hang(job):
+    print("took", job.id, flush=True)
+    threading.Event().wait()
+
+queue.start(hang, workers=1)
+print("ready", flush=True)
+threading.Event().wait()
+"""
+
+
+def test_nats_the_job_of_a_killed_worker_goes_to_another_within_seconds() -> None:
+    queue, stream = nats_queue_or_skip("KILL")
+    queue.ack_wait_s = 1.0
+    taken: list[Job] = []
+    again = threading.Event()
+
+    def survivor(job: Job) -> None:
+        taken.append(job)
+        again.set()
+
+    argv = [sys.executable, "-c", KILLED_WORKER, NATS_URL, stream, queue.subject, queue.durable]
+    try:
+        with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) as doomed:
+            assert doomed.stdout is not None
+            try:
+                assert doomed.stdout.readline().strip() == "ready"
+                queue.publish(Job(name="cast.run", id="cast_k"))
+                assert doomed.stdout.readline().strip() == "took cast_k"
+                queue.start(survivor, workers=1)
+                doomed.kill()
+                killed_at = time.monotonic()
+                assert again.wait(20)
+                waited = time.monotonic() - killed_at
+            finally:
+                doomed.kill()
+        queue.stop()
+    finally:
+        delete_stream(stream)
+    assert [(job.id, job.redelivered) for job in taken] == [("cast_k", True)]
+    assert waited < 5  # the ack wait (1 s) and a little, not the old ten minutes
+
+
+def test_nats_stop_hands_back_a_job_still_running_after_the_grace() -> None:
+    queue, stream = nats_queue_or_skip("GRACE")
+    queue.stop_grace_s = 0.2
+    release = threading.Event()
+    started = threading.Event()
+
+    def stuck(job: Job) -> None:
+        started.set()
+        release.wait(30)
+
+    successor = _queue_like(queue, ack_wait_s=30.0)
+    taken: list[Job] = []
+    done = threading.Event()
+
+    def take(job: Job) -> None:
+        taken.append(job)
+        done.set()
+
+    try:
+        queue.start(stuck, workers=1)
+        queue.publish(Job(name="cast.run", id="cast_g"))
+        assert started.wait(20)
+        queue.stop()
+        assert queue.unfinished == 1
+        successor.start(take, workers=1)
+        assert done.wait(10)  # handed back: at once, not after the (30 s) ack wait
+        successor.stop()
+    finally:
+        release.set()
+        delete_stream(stream)
+    assert [(job.id, job.redelivered) for job in taken] == [("cast_g", True)]
+
+
+def test_nats_an_existing_consumer_takes_the_new_ack_wait_and_keeps_its_pending_jobs() -> None:
+    queue, stream = nats_queue_or_skip("CONSUMER")
+    queue.ack_wait_s = 600.0
+    try:
+        queue.start(Collector(expected=1), workers=1)
+        queue.stop()
+        older = _queue_like(queue)
+        older.publish(Job(name="cast.run", id="cast_c"))
+        newer = _queue_like(queue, ack_wait_s=2.0)
+        collector = Collector(expected=1)
+        newer.start(collector, workers=1)
+        assert collector.done.wait(20)
+        config = _consumer_config(newer)
+        newer.stop()
+        older.stop()
+    finally:
+        delete_stream(stream)
+    assert config.ack_wait == 2.0
+    assert config.max_ack_pending is not None
+    assert config.max_ack_pending >= 1024
+    assert [job.id for job in collector.jobs] == ["cast_c"]
+
+
+def _consumer_config(queue: NatsQueue) -> Any:
+    async def read() -> Any:
+        return (await queue._js.consumer_info(queue.stream, queue.durable)).config
+
+    return queue._call(read())
+
+
+def test_nats_stop_after_the_broker_went_away_still_returns(tmp_path: Path) -> None:
+    with private_broker(tmp_path) as broker:
+        queue = NatsQueue(broker.url, connect_timeout_s=2)
+        queue.start(Collector(expected=1), workers=2)
+        broker.process.kill()
+        assert queue.disconnected.wait(10)
+        with pytest.raises(Overloaded):  # a request queuing a cast fails with 503, not 500
+            queue.publish(Job(name="cast.run", id="cast_late"))
+        queue.stop()
+        assert queue.unfinished == 0
+
+
+def test_nats_runs_as_many_jobs_at_once_as_it_has_workers(nats_queue: NatsQueue) -> None:
+    workers = (os.cpu_count() or 1) + 6  # more than asyncio's default thread pool holds
+    together = threading.Barrier(workers, timeout=15)
+    met: list[str] = []
+
+    def meet(job: Job) -> None:
+        together.wait()  # breaks (and the job fails) unless every job runs at the same time
+        met.append(job.id)
+
+    nats_queue.start(meet, workers=workers)
+    for index in range(workers):
+        nats_queue.publish(Job(name="cast.run", id=f"cast_{index}"))
+    all_met = threading.Event()
+    deadline = time.monotonic() + 20
+    while len(met) < workers and time.monotonic() < deadline:
+        all_met.wait(0.05)  # the handlers append from the broker's threads
+    nats_queue.stop()
+    assert len(met) == workers

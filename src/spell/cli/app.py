@@ -61,6 +61,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "mcp": (f"{_C}.mcp:command", "Serve the MCP server over stdio, for AI agents (uses the profile)."),
     # operator (server)
     "serve": (f"{_C}.serve:command", "Run the Spell server (REST API + worker pool); --demo seeds examples."),
+    "worker": (f"{_C}.worker:command", "Run queued casts from the shared queue (NATS), with no HTTP."),
     "db": (f"{_C}.db:group", "Migrate the platform database."),
     "admin": (f"{_C}.admin:group", "Create users, ban and unban (server side)."),
     "keys": (f"{_C}.keys:group", "Your API keys on the server; any user's on the server machine."),
@@ -100,7 +101,16 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "earnings",
         "mcp",
     ),
-    "Operator commands (run the server)": ("serve", "db", "admin", "keys", "ledger", "audit", "advisories"),
+    "Operator commands (run the server)": (
+        "serve",
+        "worker",
+        "db",
+        "admin",
+        "keys",
+        "ledger",
+        "audit",
+        "advisories",
+    ),
 }
 
 

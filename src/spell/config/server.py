@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,6 +22,13 @@ HOST_SANDBOXES = ("bwrap", "unsafe-none")
 
 def _names(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _queue_name(raw: str) -> str:
+    """Letters, digits, ``-`` and ``_``: a NATS subject token and part of a stream name."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", raw):
+        raise ValueError("use 1 to 64 letters, digits, '-' or '_'")
+    return raw
 
 
 def _role_map(raw: str) -> dict[str, dict[str, str]]:
@@ -215,6 +223,22 @@ class ServerSettings:
         "`nats://…` runs the work queue on NATS JetStream (several server processes)",
         aliases=("SPELL_QUEUE_URL",),
         shown_default="in-process",
+    )
+    queue_name: str = setting(
+        "spell",
+        "names this deployment's stream, subjects and consumer on the broker, so several share one NATS",
+        parse=_queue_name,
+    )
+    queue_ack_wait_seconds: float = setting(
+        10.0,
+        "how long the broker waits without word from a worker before giving its job to another; a "
+        "running cast sends word every third of it. The same on every process",
+        ge=1,
+    )
+    run_workers: bool = setting(
+        True,
+        "run queue workers in the server process; off (`spell serve --no-workers`): an API-only node "
+        "whose queued casts run on `spell worker` processes (needs `SPELL_QUEUE_URL`)",
     )
     sweep_seconds: float = setting(
         30.0,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from spell.config.billing import BillingSettings
 from spell.config.server import ServerSettings
 from spell.config.supply import SupplySettings
+from spell.errors import InvalidInput
 from spell.kit.clock import Clock, SystemClock
 from spell.kit.private_files import private_dir, private_file, write_private_text
 from spell.platform.artifact.service import ArtifactService
@@ -64,7 +65,7 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 
-__all__ = ["Platform", "default_runtimes", "host_runtime", "resolve_secret"]
+__all__ = ["Platform", "default_runtimes", "host_runtime", "require_shared_queue", "resolve_secret"]
 
 
 def resolve_secret(settings: ServerSettings) -> str:
@@ -87,8 +88,21 @@ def _queue_for(settings: ServerSettings) -> Queue:
     if settings.queue_url:
         from spell.queue.nats import NatsQueue
 
-        return NatsQueue(settings.queue_url)
+        return NatsQueue.for_deployment(
+            settings.queue_url, settings.queue_name, ack_wait_s=settings.queue_ack_wait_seconds
+        )
     return MemoryQueue()
+
+
+def require_shared_queue(settings: ServerSettings, role: str) -> None:
+    """Refuse to run ``role`` (a process whose queued casts run in other processes, or that runs
+    theirs) on the in-process queue: no other process could reach it."""
+    if not settings.queue_url:
+        raise InvalidInput(
+            f"{role} needs a shared queue: with the in-process one, nothing else would run its casts",
+            details={"variable": "SPELL_QUEUE_URL"},
+            hint="set SPELL_QUEUE_URL=nats://HOST:4222 (NATS JetStream) on every API node and worker",
+        )
 
 
 def default_runtimes(settings: ServerSettings) -> dict[str, Runtime]:
@@ -302,7 +316,8 @@ class Platform:
             return
         if recover:
             self.recover()
-        self.queue.start(self.runner, workers=self.settings.workers)
+        if self.settings.run_workers:  # an API-only node leaves its queued casts to `spell worker`s
+            self.queue.start(self.runner, workers=self.settings.workers)
         # Casts run by a request (``Prefer: wait``) have no job a broker could redeliver: when whatever
         # ran one died (a sibling process, or a thread of this one), the sweep ends it once its time is
         # surely up, and runs queued casts whose job was lost (on the in-process queue).

@@ -22,6 +22,9 @@ class Job:
     name: str
     id: str
     payload: dict[str, Any] = field(default_factory=dict)
+    # Delivered before: the worker that had it handed it back, failed, or went silent (a durable
+    # broker gives a job to another worker when its holder stops acknowledging progress).
+    redelivered: bool = False
 
 
 Handler = Callable[[Job], None]

@@ -25,6 +25,11 @@ __all__ = ["command"]
     default=None,
     help="Server processes sharing the port, to use more cores (default: SPELL_SERVER_PROCESSES or 1).",
 )
+@click.option(
+    "--no-workers",
+    is_flag=True,
+    help="API only: queued casts go to the shared queue, run by `spell worker`s (needs SPELL_QUEUE_URL).",
+)
 @click.option("--demo", is_flag=True, help="Seed a demo user, key and the example spells; print a curl cast.")
 @click.option(
     "--examples",
@@ -46,6 +51,7 @@ def command(
     port: int,
     workers: int | None,
     processes: int | None,
+    no_workers: bool,
     demo: bool,
     examples: Path,
     demo_key: Path,
@@ -62,6 +68,7 @@ def command(
       spell serve --demo                      # seeds a demo key and the examples, prints a curl cast
       spell serve --host 0.0.0.0 --port 9000
       spell serve --processes 2               # one process per core
+      SPELL_QUEUE_URL=nats://127.0.0.1:4222 spell serve --no-workers   # casts run on `spell worker`s
       SPELL_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/spell spell serve
     """
     import dataclasses
@@ -72,6 +79,7 @@ def command(
     from spell.api import create_app
     from spell.api.serving import serving_platform, tune_interpreter
     from spell.config.server import ServerSettings
+    from spell.platform.server import require_shared_queue
     from spell.storage.migrate import require_current, upgrade
 
     settings = ServerSettings.from_env()
@@ -80,21 +88,29 @@ def command(
         overrides["workers"] = workers
     if processes is not None:
         overrides["processes"] = processes
+    if no_workers:
+        overrides["run_workers"] = False
     settings = dataclasses.replace(settings, **overrides)
+    if not settings.run_workers:
+        require_shared_queue(settings, "an API-only server (`--no-workers`)")
     if settings.is_sqlite:
         upgrade(settings.database_url)
     else:  # a shared database is migrated on purpose, by `spell db upgrade`
         require_current(settings.database_url)
     several = settings.processes > 1
     platform = serving_platform(settings, serving=not several)
+    if settings.queue_url and not several:
+        # `spell worker` processes of this data dir may run its casts: cancels must reach them
+        platform.share_with_siblings(relay_cancels=True)
     if demo:
         platform.start()
         _demo(platform, examples, demo_key, settings.public_url)
     if settings.buttons_file is not None:
         _load_buttons(platform, settings.buttons_file)
+    pool = f"workers: {settings.workers} each" if settings.run_workers else "no workers: API only"
     where = (
         f"spell: serving on {settings.public_url} (database: {platform.db.engine.dialect.name}, "
-        f"processes: {settings.processes}, workers: {settings.workers} each); Ctrl-C stops"
+        f"processes: {settings.processes}, {pool}); Ctrl-C stops"
     )
     if not several:
         tune_interpreter()
@@ -110,6 +126,7 @@ def command(
     os.environ.update(
         {
             "SPELL_SERVER_WORKERS": str(settings.workers),
+            "SPELL_SERVER_RUN_WORKERS": "true" if settings.run_workers else "false",
             "SPELL_SERVER_PROCESSES": str(settings.processes),
             "SPELL_SERVER_PUBLIC_URL": settings.public_url,
         }

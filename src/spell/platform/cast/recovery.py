@@ -77,14 +77,24 @@ class CastRecovery:
             self.queue.publish(cast_job(cast_id, tenant_id))
         return len(stale)
 
-    def abort_if_orphaned(self, cast_id: str) -> None:
-        """End the cast ``aborted`` when it is still ``running`` past its time limit and the grace and
-        no thread of this process runs it (a redelivered job or the sweep found it)."""
+    def abort_if_orphaned(self, cast_id: str, *, redelivered: bool = False) -> None:
+        """End the cast ``aborted`` when it is still ``running``, no thread of this process runs it,
+        and either its job was ``redelivered`` or it is past its time limit and the grace (a job
+        delivered again or the sweep found it).
+
+        A durable broker redelivers a claimed cast's job only once its worker stopped telling it the
+        job is in progress: that worker died (or lost the broker), so the cast need not wait out its
+        time limit. Should the worker still be alive, the conditional end lets one of the two end it
+        and the released hold leaves nothing to capture.
+        """
         if self.cancels.is_running(cast_id):
             return
         with self.db.unit_of_work() as uow:
             cast = self.repo.fresh(uow, cast_id)
             if cast is None or cast.status != CastStatus.RUNNING or cast.started_at is None:
+                return
+            if redelivered:
+                self.ending.end(uow, cast, lost(_WORKER_LOST))
                 return
             version = self.repo.version_of(uow, cast.spell_id, cast.version)
             timeout_ms = Limits().timeout_ms

@@ -54,8 +54,9 @@ class RecordingFailed(Exception):
 class OrphanCheck(Protocol):
     """Ends a cast whose claim was missed because its runner died (``CastRecovery``)."""
 
-    def abort_if_orphaned(self, cast_id: str) -> None:
-        """End the cast ``aborted`` when it is running long past its limit with no runner here."""
+    def abort_if_orphaned(self, cast_id: str, *, redelivered: bool = False) -> None:
+        """End the cast ``aborted`` when it is running with no runner here: long past its limit, or
+        at once when its job was ``redelivered`` (the runner holding it went silent)."""
         ...
 
 
@@ -117,19 +118,21 @@ class CastRunner:
         cast_id = str(job.payload["cast_id"])
         tenant = job.payload.get("tenant_id")
         if not isinstance(tenant, str):  # a job published without its tenant: run it uncounted
-            self._handle(cast_id)
+            self._handle(cast_id, job.redelivered)
             return
         if not self.slots.take(tenant):
             raise Deferred(park=lambda resume: self._park(tenant, resume))
         try:
-            self._handle(cast_id)
+            self._handle(cast_id, job.redelivered)
         finally:
             self.slots.give_back(tenant)
 
-    def _handle(self, cast_id: str) -> None:
+    def _handle(self, cast_id: str, redelivered: bool) -> None:
         claimed = self._claim(cast_id)
         if claimed is None:
-            self.parts.orphans.abort_if_orphaned(cast_id)
+            # Claimed before: by a live runner (nothing to do), or by one whose job came back because
+            # it went silent (``redelivered``): the cast is ended, never run a second time.
+            self.parts.orphans.abort_if_orphaned(cast_id, redelivered=redelivered)
             return
         self.execute(*claimed)
 
