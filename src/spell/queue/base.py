@@ -17,11 +17,16 @@ __all__ = ["Deferred", "Handler", "Job", "Queue", "enqueue_after_commit"]
 
 @dataclass(frozen=True)
 class Job:
-    """One unit of work: a job name (``"cast.run"``), a de-duplication id and a JSON payload."""
+    """One unit of work: a job name (``"cast.run"``), a de-duplication id and a JSON payload.
+
+    ``trace`` is the W3C trace context (``traceparent``) of the request that enqueued it, so the
+    worker's spans join that request's trace; empty when tracing is off.
+    """
 
     name: str
     id: str
     payload: dict[str, Any] = field(default_factory=dict)
+    trace: dict[str, str] = field(default_factory=dict)
 
 
 Handler = Callable[[Job], None]

@@ -92,7 +92,9 @@ class NatsQueue:
 
     def publish(self, job: Job) -> None:
         """Publish and wait for the stream's ack; a repeated job id inside the window is dropped."""
-        body = json.dumps({"name": job.name, "id": job.id, "payload": job.payload}).encode()
+        body = json.dumps(
+            {"name": job.name, "id": job.id, "payload": job.payload, "trace": job.trace}
+        ).encode()
         subject = f"{self.subject}.{job.name.replace('.', '_')}"
         self._call(self._js.publish(subject, body, headers={"Nats-Msg-Id": job.id}))
 
@@ -162,7 +164,9 @@ class NatsQueue:
 
     async def _run(self, message: Any, handler: Handler) -> None:
         data = json.loads(message.data)
-        job = Job(name=data["name"], id=data["id"], payload=data.get("payload", {}))
+        job = Job(
+            name=data["name"], id=data["id"], payload=data.get("payload", {}), trace=data.get("trace", {})
+        )
         try:
             await asyncio.to_thread(handler, job)
         except Deferred as later:

@@ -15,6 +15,7 @@ from typing import Any
 
 from spell.kit.clock import Clock
 from spell.models import Cast, CastStatus
+from spell.platform import metrics, tracing
 from spell.platform.cast.hub import CastHub
 from spell.platform.cast.money import CastMoney
 from spell.platform.cast.repository import CastRepository
@@ -84,6 +85,12 @@ class CastEnding:
         ``release``: free the whole hold (False when the run settled the money already). After the
         commit, this process's waiters wake and the cast's webhook is sent, whatever the ending.
         """
+        with tracing.span("spell.finish", cast_id=cast.id, status=ending.status.value):
+            return self._end(uow, cast, ending, from_status, release)
+
+    def _end(
+        self, uow: UnitOfWork, cast: Cast, ending: Ending, from_status: CastStatus, release: bool
+    ) -> dict[str, Any] | None:
         now = self.clock.now()
         values: dict[str, Any] = {
             "status": ending.status,
@@ -99,6 +106,14 @@ class CastEnding:
             self.money.release(uow, cast)
         self.repo.add_event(uow, cast_id, ending.status, {"status": ending.status, **ending.event}, at=now)
         uow.after_commit(lambda: self.hub.notify(cast_id))
+        # counted once committed: a quick attempt's end may yet roll back with its cast
+        status, digest, created, started = (
+            ending.status.value,
+            cast.spell_digest,
+            cast.created_at,
+            cast.started_at,
+        )
+        uow.after_commit(lambda: metrics.cast_ended(status, digest, created, started, now))
         url = cast.webhook_url
         if url:
             uow.after_commit(lambda: self.webhooks.send(url, cast_id))
