@@ -105,8 +105,8 @@ class CastEnding:
         if release:
             self.money.release(uow, cast)
         self.repo.add_event(uow, cast_id, ending.status, {"status": ending.status, **ending.event}, at=now)
-        uow.after_commit(lambda: self.hub.notify(cast_id))
-        # counted once committed: a quick attempt's end may yet roll back with its cast
+        # Counted once committed (a quick attempt's end may yet roll back with its cast), and before
+        # the waiters wake: a caller who saw the end sees it counted.
         status, digest, created, started = (
             ending.status.value,
             cast.spell_digest,
@@ -114,6 +114,7 @@ class CastEnding:
             cast.started_at,
         )
         uow.after_commit(lambda: metrics.cast_ended(status, digest, created, started, now))
+        uow.after_commit(lambda: self.hub.notify(cast_id))
         url = cast.webhook_url
         if url:
             uow.after_commit(lambda: self.webhooks.send(url, cast_id))
