@@ -1,4 +1,4 @@
-"""Server logs: one JSON object per line (python-json-logger), each with the request id and the cast id
+"""Server logs: one JSON object per line (python-json-logger over orjson), each with the request id and the cast id
 of the work that wrote it, taken from context variables the API middleware and the cast runner set."""
 
 from __future__ import annotations
@@ -50,10 +50,11 @@ def configure(level: str, fmt: str, *, stream: TextIO | None = None) -> logging.
     handler = _SpellHandler(stream or sys.stderr)
     handler.addFilter(ContextFields())
     if fmt == "json":
-        from pythonjsonlogger.json import JsonFormatter
+        # orjson (a dependency already) halves the formatting cost of the stdlib json encoder
+        from pythonjsonlogger.orjson import OrjsonFormatter
 
         handler.setFormatter(
-            JsonFormatter(
+            OrjsonFormatter(
                 _JSON_FIELDS, rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}
             )
         )

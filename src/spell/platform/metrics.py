@@ -64,6 +64,7 @@ _OURS = (CASTS, CAST_SECONDS, RUN_SECONDS, ERRORS, REFUNDS, REFUNDED_MICROS, REV
 # spell digest → execution (wasm, host…): an ending knows its cast's digest, not its runtime. Bounded
 # by the published versions this process ran or created casts of.
 _runtimes: dict[str, str] = {}
+_children: dict[tuple[str, str], tuple[Counter, Histogram, Histogram]] = {}
 
 
 def note_runtime(digest: str, execution: str) -> None:
@@ -77,10 +78,15 @@ def cast_ended(
 ) -> None:
     """Count a cast that reached a terminal status, with its latency and its run time if it ran."""
     runtime = _runtimes.get(digest, UNKNOWN)
-    CASTS.labels(status, runtime).inc()
-    CAST_SECONDS.labels(runtime).observe(max(0.0, (finished_at - created_at).total_seconds()))
+    children = _children.get((status, runtime))
+    if children is None:  # ``labels`` validates and locks on every call: look each child up once
+        children = CASTS.labels(status, runtime), CAST_SECONDS.labels(runtime), RUN_SECONDS.labels(runtime)
+        _children[(status, runtime)] = children
+    casts, latency, run = children
+    casts.inc()
+    latency.observe(max(0.0, (finished_at - created_at).total_seconds()))
     if started_at is not None:
-        RUN_SECONDS.labels(runtime).observe(max(0.0, (finished_at - started_at).total_seconds()))
+        run.observe(max(0.0, (finished_at - started_at).total_seconds()))
 
 
 def error(code: str) -> None:
