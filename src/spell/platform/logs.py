@@ -15,7 +15,7 @@ __all__ = ["CAST_ID", "REQUEST_ID", "ContextFields", "cast_context", "configure"
 REQUEST_ID: ContextVar[str | None] = ContextVar("spell_request_id", default=None)
 CAST_ID: ContextVar[str | None] = ContextVar("spell_cast_id", default=None)
 
-_JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(cast_id)s"
+_JSON_FIELDS = "%(levelname)s %(name)s %(message)s %(request_id)s %(cast_id)s"
 _TEXT_FIELDS = "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(cast_id)s] %(message)s"
 
 
@@ -51,11 +51,16 @@ def configure(level: str, fmt: str, *, stream: TextIO | None = None) -> logging.
     handler.addFilter(ContextFields())
     if fmt == "json":
         # orjson (a dependency already) halves the formatting cost of the stdlib json encoder
+        from pythonjsonlogger.core import RESERVED_ATTRS
         from pythonjsonlogger.orjson import OrjsonFormatter
 
         handler.setFormatter(
             OrjsonFormatter(
-                _JSON_FIELDS, rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}
+                _JSON_FIELDS,
+                rename_fields={"levelname": "level", "name": "logger"},
+                timestamp="time",  # ISO 8601, UTC
+                # uvicorn's copy of its message with terminal colours
+                reserved_attrs=[*RESERVED_ATTRS, "color_message"],
             )
         )
     else:
