@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -176,7 +177,9 @@ def test_a_server_with_the_console_exporter_traces_its_requests(
     try:
         app = create_app(dataclasses.replace(server_settings, trace_exporter="console"), platform=platform)
         assert tracing.is_on()
-        assert any(m.cls.__name__ == "OpenTelemetryMiddleware" for m in app.user_middleware)
+        assert any(
+            getattr(m.cls, "__name__", "") == OpenTelemetryMiddleware.__name__ for m in app.user_middleware
+        )
     finally:
         provider = tracing.installed()
         tracing.uninstall()
