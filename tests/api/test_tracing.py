@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from spell.platform.cast.service import cast_job
 from spell.platform.server import Platform
 from spell.queue.base import Job
 from spell.queue.memory import MemoryQueue
+from tests.fixtures.nats import delete_stream, nats_queue_or_skip
 from tests.fixtures.server import Caller, publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
@@ -185,3 +187,23 @@ def test_a_server_with_the_console_exporter_traces_its_requests(
         tracing.uninstall()
         if isinstance(provider, TracerProvider):
             provider.shutdown()
+
+
+def test_a_job_keeps_its_trace_context_through_nats() -> None:
+    queue, stream = nats_queue_or_skip("TRACE")
+    seen: list[Job] = []
+    arrived = threading.Event()
+
+    def handler(job: Job) -> None:
+        seen.append(job)
+        arrived.set()
+
+    try:
+        queue.publish(Job(name="cast.run", id="cast_t", payload={}, trace={"traceparent": TRACEPARENT}))
+        queue.start(handler, workers=1)
+        assert arrived.wait(10)
+    finally:
+        queue.stop()
+        delete_stream(stream)
+
+    assert seen[0].trace == {"traceparent": TRACEPARENT}
