@@ -1,5 +1,6 @@
-"""Server logs: one JSON object per line (python-json-logger over orjson), each with the request id and the cast id
-of the work that wrote it, taken from context variables the API middleware and the cast runner set."""
+"""Server logs: one JSON object per line (python-json-logger over orjson), each with the request id
+and the cast id of the work that wrote it, from context variables the API middleware and the cast
+runner set."""
 
 from __future__ import annotations
 
