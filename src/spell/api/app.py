@@ -12,6 +12,7 @@ from spell.api.errors import install_error_handlers
 from spell.api.jwt_setup import jwt_verifier
 from spell.api.mcp import McpEndpoint
 from spell.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from spell.api.observe import AccessLogMiddleware, add_tracing
 from spell.api.routes import (
     admin,
     artifacts,
@@ -20,6 +21,7 @@ from spell.api.routes import (
     casts,
     health,
     me,
+    metrics,
     money,
     spells,
     supply,
@@ -27,6 +29,7 @@ from spell.api.routes import (
 )
 from spell.api.schemas import error_docs
 from spell.config.server import ServerSettings
+from spell.platform import tracing
 from spell.platform.auth.jwt import JwtVerifier
 from spell.platform.ratelimit.limiter import RateLimiter
 from spell.platform.server import Platform
@@ -46,6 +49,10 @@ def create_app(
     ``jwt`` overrides the verifier built from the JWKS settings (None there: API keys only).
     """
     chosen = platform or Platform.build(settings)
+    if not tracing.is_on():
+        provider = tracing.provider_for(settings.trace_exporter)
+        if provider is not None:
+            tracing.install(provider)
 
     mcp = McpEndpoint(settings)
 
@@ -73,13 +80,18 @@ def create_app(
     app.state.platform = chosen
     app.state.jwt = jwt or jwt_verifier(settings)
     app.state.limiter = _limiter(settings)
+    app.state.metrics_token = settings.metrics_token
     install_error_handlers(app)
     # Casts first: the router tries routes in order, and the cast route is by far the busiest.
     for module in (casts, health, me, spells, buttons, artifacts, admin, money, billing, webhooks, supply):
         app.include_router(module.router, responses=_ERROR_RESPONSES)
+    app.include_router(metrics.router)
     mcp.mount(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.access_log:
+        app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    add_tracing(app)  # outermost: the request's span covers everything the app does for it
     return app
 
 

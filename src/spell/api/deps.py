@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from spell.errors import AuthError
+from spell.platform import tracing
 from spell.platform.auth.jwt import JwtVerifier
 from spell.platform.auth.schemas import Principal
 from spell.platform.ratelimit.errors import CastRateLimited
@@ -78,10 +79,12 @@ async def get_principal(request: Request, credentials: Bearer) -> Principal:
     if not token:
         raise AuthError("missing credentials", hint="send 'Authorization: Bearer sk_live_…'")
     platform: Platform = request.app.state.platform
-    principal = platform.auth.cached_principal(token) if token.startswith(("sk_live_", "sk_test_")) else None
-    if principal is None:
-        verifier: JwtVerifier | None = getattr(request.app.state, "jwt", None)
-        principal = await blocking(_authenticate, platform, verifier, token)
+    with tracing.span("spell.auth"):
+        cached = token.startswith(("sk_live_", "sk_test_"))
+        principal = platform.auth.cached_principal(token) if cached else None
+        if principal is None:
+            verifier: JwtVerifier | None = getattr(request.app.state, "jwt", None)
+            principal = await blocking(_authenticate, platform, verifier, token)
     request.state.principal = principal
     return principal
 

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from spell.errors import SpellError
+from spell.platform import metrics
 
 __all__ = ["SpellErrorResponse", "error_response", "install_error_handlers"]
 
@@ -39,7 +40,8 @@ class SpellErrorResponse(StarletteHTTPException):
 def error_response(
     request: Request, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    """Render the error envelope with the request id."""
+    """Render the error envelope with the request id (and count it by its code)."""
+    metrics.error(str(body["code"]))
     body = {**body, "request_id": getattr(request.state, "request_id", None)}
     return JSONResponse({"ok": False, "error": body}, status_code=status, headers=headers)
 

@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from spell.api.errors import SpellErrorResponse
 from spell.errors import PayloadTooLarge
+from spell.platform import logs, metrics
 
 __all__ = ["BodyLimitMiddleware", "RequestIdMiddleware"]
 
@@ -40,7 +41,11 @@ class RequestIdMiddleware:
                     headers.extend(limits)
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        token = logs.REQUEST_ID.set(request_id)  # log lines of this request, its threads included
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            logs.REQUEST_ID.reset(token)
 
 
 class BodyLimitMiddleware:
@@ -79,6 +84,7 @@ class BodyLimitMiddleware:
 
 
 async def _too_large(scope: Scope, send: Send, max_bytes: int) -> None:
+    metrics.error("PAYLOAD_TOO_LARGE")
     state: dict[str, Any] = scope.get("state", {})
     body = {
         "ok": False,

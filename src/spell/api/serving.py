@@ -12,13 +12,20 @@ from spell.config.server import ServerSettings
 from spell.config.supply import SupplySettings
 from spell.platform.server import Platform
 
-__all__ = ["app_from_env", "serving_platform", "tune_interpreter"]
+__all__ = ["app_from_env", "configure_logs", "serving_platform", "tune_interpreter"]
 
 
 def tune_interpreter() -> None:
     """Requests hop between the event loop, the thread pool and cast threads: a GIL switch interval
     shorter than the default 5 ms keeps each hop from waiting out a busy thread's full slice."""
     sys.setswitchinterval(0.0005)
+
+
+def configure_logs(settings: ServerSettings) -> None:
+    """The process's log lines as the settings say (JSON with request and cast ids by default)."""
+    from spell.platform import logs
+
+    logs.configure(settings.log_level, settings.log_format)
 
 
 def serving_platform(settings: ServerSettings, *, serving: bool = True) -> Platform:
@@ -34,4 +41,5 @@ def app_from_env() -> FastAPI:
     """The app of one process of ``spell serve --processes N`` (uvicorn's factory; settings from env)."""
     tune_interpreter()
     settings = ServerSettings.from_env()
+    configure_logs(settings)
     return create_app(settings, platform=serving_platform(settings))

@@ -14,10 +14,14 @@ from spell.config.group import layered, read, setting
 from spell.config.home import SpellHome
 from spell.config.wasm import WasmSettings
 
-__all__ = ["HOST_SANDBOXES", "ServerSettings", "s3_location"]
+__all__ = ["HOST_SANDBOXES", "LOG_FORMATS", "TRACE_EXPORTERS", "ServerSettings", "s3_location"]
 
 #: The host step sandboxes (``spell.runtimes.host.sandbox``); the unsafe one says so in its name.
 HOST_SANDBOXES = ("bwrap", "unsafe-none")
+#: Where spans go (``spell.platform.tracing``): nowhere, printed as JSON, or OTLP over HTTP.
+TRACE_EXPORTERS = ("none", "console", "otlp")
+#: How server logs are written: one JSON object per line, or plain text for a terminal.
+LOG_FORMATS = ("json", "text")
 
 
 def _names(raw: str) -> tuple[str, ...]:
@@ -245,6 +249,27 @@ class ServerSettings:
         "how often each process ends casts a dead runner left `running` and re-runs lost `queued` ones",
         ge=1,
     )
+    metrics_token: str | None = setting(
+        None,
+        "the bearer token `/metrics` requires (`Authorization: Bearer …`, as Prometheus' `authorization` "
+        "scrape option sends it); unset, `/metrics` answers 404",
+        shown_default="unset (no `/metrics`)",
+    )
+    trace_exporter: str = setting(
+        "none",
+        "where OpenTelemetry spans go: `none`, `console` (JSON on stdout) or `otlp` (HTTP, to "
+        "`OTEL_EXPORTER_OTLP_ENDPOINT`; `pip install 'spell-platform[otel]'`)",
+        choices=TRACE_EXPORTERS,
+    )
+    log_level: str = setting(
+        "info",
+        "the server's log level (`spell serve --log-level`)",
+        choices=("critical", "error", "warning", "info", "debug"),
+    )
+    log_format: str = setting(
+        "json", "`json` (one object per line, with `request_id` and `cast_id`) or `text`", choices=LOG_FORMATS
+    )
+    access_log: bool = setting(True, "log one line per HTTP request (at `info`)")
     # Maxima and module caches of the WASM runtime, read from ``SPELL_WASM_*``; the AOT disk cache
     # lives under $SPELL_HOME/cache.
     wasm: WasmSettings = field(default_factory=WasmSettings)

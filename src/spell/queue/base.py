@@ -17,7 +17,11 @@ __all__ = ["Deferred", "Handler", "Job", "Queue", "enqueue_after_commit"]
 
 @dataclass(frozen=True)
 class Job:
-    """One unit of work: a job name (``"cast.run"``), a de-duplication id and a JSON payload."""
+    """One unit of work: a job name (``"cast.run"``), a de-duplication id and a JSON payload.
+
+    ``trace`` is the W3C trace context (``traceparent``) of the request that enqueued it, so the
+    worker's spans join that request's trace; empty when tracing is off.
+    """
 
     name: str
     id: str
@@ -25,6 +29,7 @@ class Job:
     # Delivered before: the worker that had it handed it back, failed, or went silent (a durable
     # broker gives a job to another worker when its holder stops acknowledging progress).
     redelivered: bool = False
+    trace: dict[str, str] = field(default_factory=dict)
 
 
 Handler = Callable[[Job], None]

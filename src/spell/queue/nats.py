@@ -128,7 +128,9 @@ class NatsQueue:
 
     def publish(self, job: Job) -> None:
         """Publish and wait for the stream's ack; a repeated job id inside the window is dropped."""
-        body = json.dumps({"name": job.name, "id": job.id, "payload": job.payload}).encode()
+        body = json.dumps(
+            {"name": job.name, "id": job.id, "payload": job.payload, "trace": job.trace}
+        ).encode()
         subject = f"{self.subject}.{job.name.replace('.', '_')}"
         self._call(self._js.publish(subject, body, headers={"Nats-Msg-Id": job.id}))
 
@@ -213,6 +215,7 @@ class NatsQueue:
             id=data["id"],
             payload=data.get("payload", {}),
             redelivered=_delivered_before(message),
+            trace=data.get("trace", {}),
         )
         # A plain future rather than ``to_thread``'s task: one still running when the loop closes
         # (handed back after the grace) is dropped without a "pending task destroyed" complaint.

@@ -45,7 +45,12 @@ __all__ = ["command"]
     show_default=True,
     help="Public key (base64url SPKI) that signed the examples; registered for publisher 'samples'.",
 )
-@click.option("--log-level", default="warning", show_default=True, help="uvicorn log level.")
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    default=None,
+    help="Log level; info shows one access line per request (default: SPELL_SERVER_LOG_LEVEL or info).",
+)
 def command(
     host: str,
     port: int,
@@ -55,7 +60,7 @@ def command(
     demo: bool,
     examples: Path,
     demo_key: Path,
-    log_level: str,
+    log_level: str | None,
 ) -> None:
     """Run the Spell server: REST /v1, OpenAPI at /openapi.json, casts on an in-process worker pool.
 
@@ -77,7 +82,7 @@ def command(
     import uvicorn
 
     from spell.api import create_app
-    from spell.api.serving import serving_platform, tune_interpreter
+    from spell.api.serving import configure_logs, serving_platform, tune_interpreter
     from spell.config.server import ServerSettings
     from spell.platform.server import require_shared_queue
     from spell.storage.migrate import require_current, upgrade
@@ -90,7 +95,10 @@ def command(
         overrides["processes"] = processes
     if no_workers:
         overrides["run_workers"] = False
+    if log_level is not None:
+        overrides["log_level"] = log_level
     settings = dataclasses.replace(settings, **overrides)
+    configure_logs(settings)
     if not settings.run_workers:
         require_shared_queue(settings, "an API-only server (`--no-workers`)")
     if settings.is_sqlite:
@@ -116,7 +124,10 @@ def command(
         tune_interpreter()
         app = create_app(settings, platform=platform)
         click.echo(where, err=True)
-        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+        # log_config=None: uvicorn's own lines go through the handler configure_logs installed
+        uvicorn.run(
+            app, host=host, port=port, log_level=settings.log_level, access_log=False, log_config=None
+        )
         return
     # Several processes: this one sets up (migrations, secret key, demo, recovery of a previous run's
     # casts) and then only supervises; each process builds its own platform from the environment.
@@ -129,8 +140,13 @@ def command(
             "SPELL_SERVER_RUN_WORKERS": "true" if settings.run_workers else "false",
             "SPELL_SERVER_PROCESSES": str(settings.processes),
             "SPELL_SERVER_PUBLIC_URL": settings.public_url,
+            "SPELL_SERVER_LOG_LEVEL": settings.log_level,
         }
     )
+    # The processes count into files of one folder, so any of them answers /metrics for all.
+    from spell.platform.metrics import prepare_multiprocess_dir
+
+    prepare_multiprocess_dir(settings.run_dir / "metrics")
     click.echo(where, err=True)
     uvicorn.run(
         "spell.api.serving:app_from_env",
@@ -138,8 +154,9 @@ def command(
         workers=settings.processes,
         host=host,
         port=port,
-        log_level=log_level,
+        log_level=settings.log_level,
         access_log=False,
+        log_config=None,
     )
 
 

@@ -20,6 +20,7 @@ from spell.kit.ids import new_id
 from spell.kit.money import MAX_MICROS, Money
 from spell.models import User
 from spell.models.payment import PaymentCustomer, PaymentRecord, WebhookEvent
+from spell.platform import metrics
 from spell.platform.audit.service import AuditService
 from spell.platform.billing.provider import PaymentProvider, ProviderEvent, WalletOnly
 from spell.platform.billing.schemas import HostedPage, TopUp, WebhookReceipt
@@ -198,6 +199,8 @@ class PaymentService:
                 legs=[Leg(record.user_id, "wallet", -taken), Leg(PLATFORM, "refunds", taken)],
                 memo={"payment_ref": record.provider_ref, "shortfall_micros": delta - taken},
             )
+        label, currency = "dispute" if kind == "dispute" else "payment", record.currency
+        uow.after_commit(lambda: metrics.refunded(label, currency, delta))
         record.refunded_micros = cumulative.micros
         record.status = "disputed" if kind == "dispute" else "refunded"
         record.updated_at = self.clock.now()

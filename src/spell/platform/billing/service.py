@@ -13,6 +13,7 @@ from typing import Any
 from spell.bundle.manifest import SpellManifest
 from spell.kit.money import Money
 from spell.models import Cast, Spell
+from spell.platform import metrics
 from spell.platform.audit.service import AuditService
 from spell.platform.billing.pricing import (
     CastBounds,
@@ -116,6 +117,8 @@ class LedgerCastMoney:
             return
         result = self.budgets.capture(uow, cast.id, charge.amount)
         if result.applied:
+            captured = charge.amount
+            uow.after_commit(lambda: metrics.revenue(captured.currency, captured.micros))
             self.audit.append(
                 uow,
                 "charge.captured",

@@ -17,6 +17,7 @@ from spell.errors import CastNotFound, InvalidInput
 from spell.kit.clock import Clock, SystemClock
 from spell.kit.money import Money
 from spell.models.budget import WINDOWS, Budget, Hold
+from spell.platform import metrics
 from spell.platform.audit.service import AuditService
 from spell.platform.billing.pricing import split_revenue
 from spell.platform.budget.errors import BudgetCapExceeded
@@ -256,6 +257,8 @@ class BudgetService:
             memo={"reason": reason},
         )
         self._move_windows(uow, hold, reserved=0, spent=-hold.captured_micros)
+        currency, micros = hold.currency, hold.captured_micros
+        uow.after_commit(lambda: metrics.refunded("cast", currency, micros))
         return Settlement(cast_id, "refunded", Money(hold.captured_micros, hold.currency), applied=True)
 
     def hold(self, uow: UnitOfWork, cast_id: str) -> Hold | None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from spell.kit.clock import Clock
 from spell.models import Cast, CastStatus
+from spell.platform import metrics, tracing
 from spell.platform.cast.hub import CastHub
 from spell.platform.cast.money import CastMoney
 from spell.platform.cast.repository import CastRepository
@@ -84,6 +85,12 @@ class CastEnding:
         ``release``: free the whole hold (False when the run settled the money already). After the
         commit, this process's waiters wake and the cast's webhook is sent, whatever the ending.
         """
+        with tracing.span("spell.finish", cast_id=cast.id, status=ending.status.value):
+            return self._end(uow, cast, ending, from_status, release)
+
+    def _end(
+        self, uow: UnitOfWork, cast: Cast, ending: Ending, from_status: CastStatus, release: bool
+    ) -> dict[str, Any] | None:
         now = self.clock.now()
         values: dict[str, Any] = {
             "status": ending.status,
@@ -98,6 +105,15 @@ class CastEnding:
         if release:
             self.money.release(uow, cast)
         self.repo.add_event(uow, cast_id, ending.status, {"status": ending.status, **ending.event}, at=now)
+        # Counted once committed (a quick attempt's end may yet roll back with its cast), and before
+        # the waiters wake: a caller who saw the end sees it counted.
+        status, digest, created, started = (
+            ending.status.value,
+            cast.spell_digest,
+            cast.created_at,
+            cast.started_at,
+        )
+        uow.after_commit(lambda: metrics.cast_ended(status, digest, created, started, now))
         uow.after_commit(lambda: self.hub.notify(cast_id))
         url = cast.webhook_url
         if url:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import functools
 import threading
 from collections.abc import Callable
@@ -177,8 +178,15 @@ class CastOrchestrator:
             return await self._cast_quick(principal, body, idempotency_key, wait_s)
         created: concurrent.futures.Future[tuple[Cast, bool]] = concurrent.futures.Future()
         try:
+            # the request's context (its trace span, its request id for logs) goes along to the cast thread
             job = asyncio.get_running_loop().run_in_executor(
-                self._executor(), self._run, principal, body, idempotency_key, created
+                self._executor(),
+                contextvars.copy_context().run,
+                self._run,
+                principal,
+                body,
+                idempotency_key,
+                created,
             )
         except BaseException:
             self._free(principal.tenant_id)
@@ -203,7 +211,11 @@ class CastOrchestrator:
             return created.cast, created.replay
         try:
             job = asyncio.get_running_loop().run_in_executor(
-                self._executor(), self._run_created, created.cast, created.version
+                self._executor(),
+                contextvars.copy_context().run,
+                self._run_created,
+                created.cast,
+                created.version,
             )
         except BaseException:
             self._free(principal.tenant_id)

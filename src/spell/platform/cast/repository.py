@@ -133,6 +133,11 @@ class CastRepository:
             query = query.where(Cast.id < before_id)
         return list(uow.session.scalars(query.order_by(Cast.id.desc()).limit(limit)))
 
+    def count_queued(self, uow: UnitOfWork) -> int:
+        """Casts in ``queued`` (the status column is indexed: no table scan)."""
+        query = select(func.count()).select_from(Cast).where(Cast.status == CastStatus.QUEUED)
+        return int(uow.session.scalar(query) or 0)
+
     def count_cast(self, uow: UnitOfWork, spell_id: str) -> None:
         """One more cast of the spell, counted when the transaction commits (an atomic increment: no
         lost updates under READ COMMITTED)."""

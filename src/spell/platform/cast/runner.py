@@ -16,6 +16,7 @@ from spell.bundle.manifest import SpellManifest
 from spell.errors import SpellError
 from spell.kit.clock import Clock
 from spell.models import Cast, CastStatus, SpellVersion
+from spell.platform import logs, metrics, tracing
 from spell.platform.artifact.service import ArtifactService
 from spell.platform.cast.ending import PLATFORM_FAULT, CastEnding, Ending, platform_fault
 from spell.platform.cast.hub import CancelTokens, CastHub
@@ -118,23 +119,25 @@ class CastRunner:
         cast_id = str(job.payload["cast_id"])
         tenant = job.payload.get("tenant_id")
         if not isinstance(tenant, str):  # a job published without its tenant: run it uncounted
-            self._handle(cast_id, job.redelivered)
+            self._handle(cast_id, job)
             return
         if not self.slots.take(tenant):
             raise Deferred(park=lambda resume: self._park(tenant, resume))
         try:
-            self._handle(cast_id, job.redelivered)
+            self._handle(cast_id, job)
         finally:
             self.slots.give_back(tenant)
 
-    def _handle(self, cast_id: str, redelivered: bool) -> None:
-        claimed = self._claim(cast_id)
-        if claimed is None:
-            # Claimed before: by a live runner (nothing to do), or by one whose job came back because
-            # it went silent (``redelivered``): the cast is ended, never run a second time.
-            self.parts.orphans.abort_if_orphaned(cast_id, redelivered=redelivered)
-            return
-        self.execute(*claimed)
+    def _handle(self, cast_id: str, job: Job) -> None:
+        # the worker's spans join the trace of the request that queued the cast
+        with tracing.resumed(job.trace), logs.cast_context(cast_id):
+            claimed = self._claim(cast_id)
+            if claimed is None:
+                # Claimed before: by a live runner (nothing to do), or by one whose job came back
+                # because it went silent (``redelivered``): the cast is ended, never run a second time.
+                self.parts.orphans.abort_if_orphaned(cast_id, redelivered=job.redelivered)
+                return
+            self.execute(*claimed)
 
     def _park(self, tenant: str, resume: Callable[[], None]) -> bool:
         """Have ``resume`` called when one of the tenant's casts ends (True), or False when a slot
@@ -166,6 +169,7 @@ class CastRunner:
             version = self.parts.repo.version_of(uow, cast.spell_id, cast.version)
             assert version is not None  # noqa: S101 - versions are never deleted
             uow.session.expunge(version)
+            metrics.note_runtime(version.digest, version.execution)
             self._versions[key] = version
         return version
 
@@ -176,6 +180,10 @@ class CastRunner:
         Whatever goes wrong on the platform's side, the cast ends here (``failed``, ``INTERNAL``, free
         of charge) rather than staying ``running`` with its money held.
         """
+        with logs.cast_context(cast.id):
+            return self._execute(cast, version)
+
+    def _execute(self, cast: Cast, version: SpellVersion) -> Cast:
         parts = self.parts
         cast_id = cast.id
         token = parts.cancels.open(cast_id)
@@ -288,7 +296,8 @@ class CastRunner:
             log=live.log if live is not None else None,
         )
         try:
-            result = runtime.run(request)
+            with tracing.span("spell.run", cast_id=cast.id, runtime=version.execution):
+                result = runtime.run(request)
             if wasm and result.log:
                 live = LiveEvents(parts.events, cast.id)
                 live.log(WASM_STEP, "stderr", result.log)

@@ -27,6 +27,7 @@ from spell.models import (
     Spell,
     SpellVersion,
 )
+from spell.platform import metrics, tracing
 from spell.platform.auth.schemas import Principal
 from spell.platform.cast.ending import CastEnding, Ending
 from spell.platform.cast.errors import AlreadyTerminal, IdempotencyConflict, NotRetryable, SpellSuspended
@@ -115,7 +116,12 @@ _CANCELED = Ending(
 
 def cast_job(cast_id: str, tenant_id: str) -> Job:
     """The ``cast.run`` job of a queued cast (the tenant lets a worker keep to the tenant's share)."""
-    return Job(name="cast.run", id=cast_id, payload={"cast_id": cast_id, "tenant_id": tenant_id})
+    return Job(
+        name="cast.run",
+        id=cast_id,
+        payload={"cast_id": cast_id, "tenant_id": tenant_id},
+        trace=tracing.carrier(),
+    )
 
 
 def check_idempotency_key(key: str | None) -> str:
@@ -223,6 +229,19 @@ class CastService:
     ) -> Created:
         """``create`` (or with ``claim``, ``create_claimed``) inside the caller's transaction, with
         ``key`` and ``digest`` from ``admit``."""
+        with tracing.span("spell.admit", spell_id=body.spell_id):
+            return self._create_in(uow, principal, body, key, digest, claim=claim)
+
+    def _create_in(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        body: CastRequestBody,
+        key: str,
+        digest: str,
+        *,
+        claim: bool,
+    ) -> Created:
         existing = self.repo.by_idempotency_key(uow, principal.tenant_id, key)
         if existing is not None:
             if existing.request_digest != digest:
@@ -234,6 +253,7 @@ class CastService:
         viewer = principal if body.as_tenant is None else replace(principal, tenant_id=body.as_tenant)
         spell, version = self.spells.resolve(uow, viewer, body.spell_id, body.version)
         manifest = self.spells.manifest_of(version)
+        metrics.note_runtime(version.digest, version.execution)
         self._guard(spell, version, manifest, body)
         self._input_schema(version, manifest).check(body.input)
         now = self.clock.now()
@@ -282,6 +302,11 @@ class CastService:
         # settings; the signature itself was verified at publish. A button may demand or waive it.
         self.policy.runtimes.check(PolicyContext.from_manifest(manifest))
         self.policy.signature.enforce(published_signature(spell, version), wanted=body.require_signature)
+
+    def queued_count(self) -> int:
+        """How many casts wait in the queue, on every process (for the queue-depth metric)."""
+        with self.db.unit_of_work(write=False) as uow:
+            return self.repo.count_queued(uow)
 
     def get_status(self, cast_id: str) -> str | None:
         """The status of any cast (for operators and tests; no tenant check)."""

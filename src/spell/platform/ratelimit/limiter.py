@@ -22,6 +22,7 @@ from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from spell.errors import Overloaded
+from spell.platform import metrics
 from spell.platform.ratelimit.errors import CastRateLimited
 
 __all__ = ["Quota", "RateLimiter"]
@@ -129,6 +130,7 @@ class RateLimiter:
                 ) from exc
             quota = Quota(scope, item.amount, remaining, max(1, math.ceil(reset_at - time.time())))
             if not allowed:
+                metrics.rate_limited(scope)
                 raise CastRateLimited(quota)
             if tightest is None or quota.remaining < tightest.remaining:
                 tightest = quota
