@@ -61,6 +61,7 @@ def command(workers: int | None, grace: float, as_json: bool) -> None:
     from spell.config.server import ServerSettings
     from spell.config.supply import SupplySettings
     from spell.errors import Overloaded
+    from spell.platform import logs, tracing
     from spell.platform.server import Platform, require_shared_queue
     from spell.queue.nats import NatsQueue
     from spell.storage.migrate import require_current, upgrade
@@ -70,6 +71,11 @@ def command(workers: int | None, grace: float, as_json: bool) -> None:
         settings = dataclasses.replace(settings, workers=workers)
     settings = dataclasses.replace(settings, run_workers=True)
     require_shared_queue(settings, "`spell worker`")
+    logs.configure(settings.log_level, settings.log_format)
+    # The casts it runs continue the traces of the requests that queued them (Job.trace).
+    provider = tracing.provider_for(settings.trace_exporter, service="spell-worker")
+    if provider is not None:
+        tracing.install(provider)
     if settings.is_sqlite:  # one machine: the worker may well start before the server
         upgrade(settings.database_url)
     else:
