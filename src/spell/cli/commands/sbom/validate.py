@@ -67,7 +67,9 @@ def _human(verdict: Verdict, visibility: str) -> str:
     for finding in verdict.findings:
         score = "?" if finding.score is None else f"{finding.score:.1f}"
         mark = "blocks" if finding.blocking else "warns"
-        lines.append(f"advisory {finding.advisory_id} ({finding.severity} {score}, {mark}): {finding.component.key}")
+        lines.append(
+            f"advisory {finding.advisory_id} ({finding.severity} {score}, {mark}): {finding.component.key}"
+        )
     for problem in verdict.license_problems:
         lines.append(f"licence {problem.expression!r} of {problem.component.key}: {problem.reason}")
     lines.append(f"gate ({visibility}): {'passed' if verdict.passed else 'refused'}")
