@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from univers.nuget import InvalidNuGetVersion
 from univers.version_range import RANGE_CLASS_BY_SCHEMES
 from univers.versions import InvalidVersion, SemverVersion, Version
 
@@ -36,20 +37,27 @@ def _scheme(ecosystem: str, range_type: str) -> str | None:
     return purl_type if purl_type in RANGE_CLASS_BY_SCHEMES else None
 
 
+def _version_class(scheme: str) -> type[Version]:
+    if scheme == "semver":
+        return SemverVersion
+    # univers declares version_class as None on its base range class; every scheme sets one.
+    return RANGE_CLASS_BY_SCHEMES[scheme].version_class  # type: ignore[return-value]
+
+
 @functools.lru_cache(maxsize=65_536)
 def _parse_version(scheme: str, value: str) -> Version | None:
-    # univers declares version_class as None on its base class; every scheme sets one.
-    cls: type[Version] = SemverVersion if scheme == "semver" else RANGE_CLASS_BY_SCHEMES[scheme].version_class  # type: ignore[assignment]
+    cls = _version_class(scheme)
     if cls is SemverVersion and value[:1] == "v" and value[1:2].isdigit():
         value = value[1:]  # Go's "v1.2.3"; OSV's SEMVER has no prefix
     try:
         return cls(value)
-    except (InvalidVersion, ValueError, TypeError):
+    except (InvalidVersion, InvalidNuGetVersion, ValueError, TypeError):
         _log.debug("%s cannot read version %r; not matched", cls.__name__, value)
         return None
 
 
 def in_versions(ecosystem: str, version: str, listed: Iterable[str]) -> bool:
+    """True when ``version`` is one of ``listed``, as written or as the ecosystem compares them."""
     listed = list(listed)
     if version in listed:
         return True
@@ -57,10 +65,11 @@ def in_versions(ecosystem: str, version: str, listed: Iterable[str]) -> bool:
     if scheme is None:
         return False
     ours = _parse_version(scheme, version)
-    return ours is not None and any(ours == _parse_version(scheme, other) for other in listed)
+    return ours is not None and any(_same(ours, _parse_version(scheme, other)) for other in listed)
 
 
 def in_range(ecosystem: str, version: str, affected_range: dict[str, Any]) -> bool:
+    """True when ``version`` falls in one OSV ``ranges`` entry (never for ``GIT`` ranges)."""
     range_type = affected_range.get("type")
     if range_type == "GIT":
         return False
@@ -77,11 +86,17 @@ def in_range(ecosystem: str, version: str, affected_range: dict[str, Any]) -> bo
         return False
     vulnerable = False
     for _, bound, kind in events:
-        if bound is None or (kind == "introduced" and ours >= bound):
+        if bound is None or (kind == "introduced" and not ours < bound):
             vulnerable = True  # None is introduced "0", before every version
-        elif (kind == "fixed" and ours >= bound) or (kind == "last_affected" and ours > bound):
+        elif (kind == "fixed" and not ours < bound) or (kind == "last_affected" and bound < ours):
             vulnerable = False
     return vulnerable
+
+
+# Every comparison goes through ``<``: some univers classes override only ``<``, ``>`` and ``==``
+# and inherit ``<=``/``>=`` from attrs, which compare differently (Alpine's ``1.0_rc1 >= 1.0`` is true).
+def _same(ours: Version, other: Version | None) -> bool:
+    return other is not None and not ours < other and not other < ours
 
 
 _Event = tuple[int, Version | None, str]
@@ -96,18 +111,16 @@ def _timeline(
     limits: list[Version | None] = []
     for event in events:
         ((kind, value),) = event.items()
-        if kind == "limit":
-            limits.append(None if "*" in value else _parse_version(scheme, value))
-            if limits[-1] is None and "*" not in value:
-                return None
-            continue
-        if kind == "introduced" and value == "0":
+        if kind == "limit" and "*" in value:
+            limits.append(None)
+        elif kind == "introduced" and value == "0":
             ordered.append((0, None, kind))
-            continue
-        bound = _parse_version(scheme, value)
-        if bound is None:
+        elif (bound := _parse_version(scheme, value)) is None:
             return None
-        ordered.append((1, bound, kind))
+        elif kind == "limit":
+            limits.append(bound)
+        else:
+            ordered.append((1, bound, kind))
     ordered.sort(key=functools.cmp_to_key(_compare_events))
     return ordered, limits
 
@@ -115,7 +128,7 @@ def _timeline(
 def _compare_events(a: _Event, b: _Event) -> int:
     if a[0] != b[0]:
         return a[0] - b[0]
-    if a[1] is not None and b[1] is not None and a[1] != b[1]:
+    if a[1] is not None and b[1] is not None and not _same(a[1], b[1]):
         return -1 if a[1] < b[1] else 1
     # At one version an introduction comes first, so a fix at the same version closes it.
     return EVENT_KINDS.index(a[2]) - EVENT_KINDS.index(b[2])

@@ -71,6 +71,8 @@ class AdvisoryRecord:
         """(ecosystem, normalised name) of every affected package, the lookup index."""
         keys: dict[tuple[str, str], None] = {}
         for entry in self.affected:
+            if entry.get("package") is None:
+                continue
             ecosystem = base_ecosystem(entry["package"]["ecosystem"])
             keys[ecosystem, normalise_name(ecosystem, entry["package"]["name"])] = None
         return tuple(keys)
@@ -295,17 +297,23 @@ def _timestamp(record: dict[str, Any], key: str, where: _Record) -> datetime | N
 def _affected(entry: Any, field: str, where: _Record) -> dict[str, Any]:
     if not isinstance(entry, dict):
         raise where.error("must be an object", field)
-    package = entry.get("package")
-    if not isinstance(package, dict):
-        raise where.error("needs a package", f"{field}.package")
-    for key, limit in (("ecosystem", _MAX_ECOSYSTEM), ("name", _MAX_NAME)):
-        value = package.get(key)
-        if not isinstance(value, str) or not value or len(value) > limit:
-            raise where.error(f"needs a string of 1 to {limit} characters", f"{field}.package.{key}")
+    # Without a package the entry names a repository by its GIT ranges only (osv.dev's CVE records):
+    # valid, but no purl can match it.
+    if entry.get("package") is not None:
+        _check_package(entry["package"], f"{field}.package", where)
     _strings(entry, "versions", where, f"{field}.")
     for i, affected_range in enumerate(_list(entry, "ranges", where, f"{field}.")):
         _check_range(affected_range, f"{field}.ranges[{i}]", where)
     return entry
+
+
+def _check_package(package: Any, field: str, where: _Record) -> None:
+    if not isinstance(package, dict):
+        raise where.error("must be an object", field)
+    for key, limit in (("ecosystem", _MAX_ECOSYSTEM), ("name", _MAX_NAME)):
+        value = package.get(key)
+        if not isinstance(value, str) or not value or len(value) > limit:
+            raise where.error(f"needs a string of 1 to {limit} characters", f"{field}.{key}")
 
 
 def _check_range(affected_range: Any, field: str, where: _Record) -> None:
