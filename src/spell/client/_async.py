@@ -32,8 +32,10 @@ from spell.client.models import (
     KeyOut,
     LedgerEntry,
     MeOut,
+    NoticeList,
     PublishedVersion,
     PublisherKeyOut,
+    PublisherWebhookOut,
     SpellDetail,
     SpellList,
     SpellOut,
@@ -217,6 +219,14 @@ class AsyncSpells(_Resource):
     async def revoke_key(self, publisher: str, key_id: str) -> PublisherKeyOut:
         """Revoke a publisher's signing key."""
         return await self._client.send(calls.publisher_key_revoke(publisher, key_id))
+
+    async def notices(self, publisher: str, *, limit: int = 50) -> NoticeList:
+        """What re-scans told the publisher about its versions (flagged, delisted, cleared), newest first."""
+        return await self._client.send(calls.publisher_notices(publisher, limit))
+
+    async def set_webhook(self, publisher: str, url: str | None) -> PublisherWebhookOut:
+        """Where the publisher's supply-chain notices are posted (None: nowhere), signed as cast hooks."""
+        return await self._client.send(calls.publisher_webhook_set(publisher, url))
 
 
 class AsyncCasts(_Resource):

@@ -26,8 +26,10 @@ from spell.client.models import (
     KeyOut,
     LedgerPage,
     MeOut,
+    NoticeList,
     PublishedVersion,
     PublisherKeyOut,
+    PublisherWebhookOut,
     SpellDetail,
     SpellList,
     SpellOut,
@@ -66,6 +68,8 @@ __all__ = [
     "publish",
     "publisher_key_register",
     "publisher_key_revoke",
+    "publisher_notices",
+    "publisher_webhook_set",
     "spell_get",
     "spell_update",
     "spells_page",
@@ -117,6 +121,18 @@ def publisher_key_register(publisher: str, key_id: str, public_key: str) -> Call
 def publisher_key_revoke(publisher: str, key_id: str) -> Call[PublisherKeyOut]:
     """``DELETE /v1/publishers/{publisher}/keys/{key_id}``."""
     return model_call("DELETE", f"/v1/publishers/{_seg(publisher)}/keys/{_seg(key_id)}", PublisherKeyOut)
+
+
+def publisher_notices(publisher: str, limit: int) -> Call[NoticeList]:
+    """``GET /v1/publishers/{publisher}/notices``."""
+    return model_call("GET", f"/v1/publishers/{_seg(publisher)}/notices", NoticeList, params={"limit": limit})
+
+
+def publisher_webhook_set(publisher: str, url: str | None) -> Call[PublisherWebhookOut]:
+    """``PUT /v1/publishers/{publisher}/webhook``."""
+    return model_call(
+        "PUT", f"/v1/publishers/{_seg(publisher)}/webhook", PublisherWebhookOut, json={"url": url}
+    )
 
 
 def spells_page(cursor: str | None, q: str | None, tag: str | None, sort: str, limit: int) -> Call[SpellList]:

@@ -32,8 +32,10 @@ from spell.client.models import (
     KeyOut,
     LedgerEntry,
     MeOut,
+    NoticeList,
     PublishedVersion,
     PublisherKeyOut,
+    PublisherWebhookOut,
     SpellDetail,
     SpellList,
     SpellOut,
@@ -215,6 +217,14 @@ class Spells(_Resource):
     def revoke_key(self, publisher: str, key_id: str) -> PublisherKeyOut:
         """Revoke a publisher's signing key."""
         return self._client.send(calls.publisher_key_revoke(publisher, key_id))
+
+    def notices(self, publisher: str, *, limit: int = 50) -> NoticeList:
+        """What re-scans told the publisher about its versions (flagged, delisted, cleared), newest first."""
+        return self._client.send(calls.publisher_notices(publisher, limit))
+
+    def set_webhook(self, publisher: str, url: str | None) -> PublisherWebhookOut:
+        """Where the publisher's supply-chain notices are posted (None: nowhere), signed as cast hooks."""
+        return self._client.send(calls.publisher_webhook_set(publisher, url))
 
 
 class Casts(_Resource):
