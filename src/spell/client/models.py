@@ -25,6 +25,8 @@ from spell.platform.ledger.schemas import MoneyAmount as MoneyOut
 from spell.platform.ledger.schemas import UsageReport as UsageOut
 from spell.platform.spell.schemas import (
     PublisherKeyOut,
+    SigstoreIdentityOut,
+    SigstorePolicyOut,
     SpellDetail,
     SpellList,
     SpellOut,
@@ -56,6 +58,8 @@ __all__ = [
     "MoneyOut",
     "Paged",
     "PublisherKeyOut",
+    "SigstoreIdentityOut",
+    "SigstorePolicyOut",
     "SpellDetail",
     "SpellList",
     "SpellOut",
