@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from spell.platform.server import Platform
 from spell.platform.spell import publishers, sigstore
 from spell.platform.spell.errors import TenantForbidden
 from spell.signing.sigstore import SIGSTORE_FILE
+from spell.storage.session import UnitOfWork
 from tests.fixtures.bundles import Publisher, archive_of, new_publisher, wasm_bundle
 from tests.fixtures.server import seed_user
 
@@ -376,7 +378,7 @@ def test_only_the_publishers_tenant_manages_its_identities(pinned: Platform) -> 
     maker = _maker(pinned)
     identity_id = _register(pinned, maker)
     other = _maker(pinned, "other@example.com", "other")
-    calls = [
+    calls: list[Callable[[UnitOfWork], object]] = [
         lambda uow: sigstore.register_identity(uow, other.principal, "acme", identity="x@y.z", issuer=ISSUER),
         lambda uow: sigstore.list_identities(uow, other.principal, "acme"),
         lambda uow: sigstore.revoke_identity(uow, other.principal, "acme", identity_id),
