@@ -318,6 +318,30 @@ def test_a_sigstore_file_that_is_a_link_is_refused(pinned: Platform, tmp_path: P
         sigstore.check_publish(uow, bundle, "acme", digest, STAGING)
 
 
+def test_the_check_names_the_identity_or_says_why_nothing_was_proven(
+    pinned: Platform, fixture_artifact: bytes, tmp_path: Path
+) -> None:
+    maker = _maker(pinned)
+    bundle = _bundle(tmp_path, maker)
+    digest = bundle_digest(bundle, load_manifest(bundle))
+    with pinned.db.unit_of_work(write=False) as uow:
+        unregistered = sigstore.check_publish(uow, bundle, "acme", digest, STAGING)
+        unpinned = sigstore.check_publish(uow, bundle, "acme", digest, None)
+    assert unregistered == sigstore.SigstoreCheck(
+        None, ("spell.sigstore.json was not verified: no registered identity",)
+    )
+    assert unpinned == sigstore.SigstoreCheck(
+        None, ("spell.sigstore.json was not verified: no pinned trusted root on this server",)
+    )
+    _register(pinned, maker)
+    with pinned.db.unit_of_work(write=False) as uow:
+        assert sigstore.check_publish(uow, bundle, "acme", digest, STAGING) == sigstore.SigstoreCheck(
+            IDENTITY
+        )
+        absent = _bundle(tmp_path / "plain", maker, sigstore_json=None)
+        assert sigstore.check_publish(uow, absent, "acme", digest, STAGING) == sigstore.SigstoreCheck()
+
+
 def test_requiring_needs_an_active_identity_and_a_pinned_root(pinned: Platform) -> None:
     maker = _maker(pinned)
     with pytest.raises(Conflict) as no_identity:

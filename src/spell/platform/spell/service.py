@@ -138,7 +138,7 @@ class SpellService:
         owned_publisher(uow, principal, manifest.publisher, claim=False)
         digest = bundle_digest(bundle, manifest)
         signer = self._verify(uow, bundle, manifest, digest)
-        sigstore_identity = sigstore.check_publish(
+        signed = sigstore.check_publish(
             uow, bundle, manifest.publisher, digest, self.policy.supply.sigstore_trusted_root
         )
         schema = read_input_schema(bundle, manifest).schema
@@ -180,7 +180,7 @@ class SpellService:
             manifest=manifest.to_dict(),
             input_schema=schema,
             signer_key_id=signer,
-            sigstore_identity=sigstore_identity,
+            sigstore_identity=signed.identity,
             is_yanked=False,
             archive_size=size,
             created_at=now,

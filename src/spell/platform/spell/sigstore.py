@@ -28,6 +28,7 @@ from spell.storage.session import UnitOfWork
 
 __all__ = [
     "PublisherSigstore",
+    "SigstoreCheck",
     "check_publish",
     "list_identities",
     "register_identity",
@@ -136,13 +137,22 @@ def set_required(
     return _describe(uow, row)
 
 
+@dataclass(frozen=True)
+class SigstoreCheck:
+    """What publishing found: the identity that signed the bundle (None: nothing proven), and warnings."""
+
+    identity: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
 def check_publish(
     uow: UnitOfWork, bundle: Path, publisher: str, digest: BundleDigest, trusted_root: Path | None
-) -> str | None:
-    """Verify the bundle's ``spell.sigstore.json`` for publishing; the identity that signed it, or None.
+) -> SigstoreCheck:
+    """Verify the bundle's ``spell.sigstore.json`` for publishing.
 
-    None when there is no file, or (for a publisher that does not require Sigstore) when this server
-    cannot check it; raises ``SigstoreInvalid`` when it does not verify or a required one is missing.
+    No identity when there is no file, or (for a publisher that does not require Sigstore, with a
+    warning) when this server cannot check it; raises ``SigstoreInvalid`` when it does not verify or a
+    required one is missing.
     """
     row = _REPO.publisher(uow, publisher)
     required = row is not None and row.sigstore_required
@@ -155,7 +165,7 @@ def check_publish(
                 details=details,
                 hint=_SIGN_HINT,
             )
-        return None
+        return SigstoreCheck()
     identities = _REPO.sigstore_identities(uow, publisher, active=True)
     if trusted_root is None or not identities:
         if trusted_root is None:
@@ -165,10 +175,10 @@ def check_publish(
         if required:
             raise SigstoreInvalid(f"{SIGSTORE_FILE} cannot be verified: {reason}", details=details, hint=hint)
         _log.warning("%s of %s published unverified (%s)", SIGSTORE_FILE, digest.text, reason)
-        return None
+        return SigstoreCheck(warnings=(f"{SIGSTORE_FILE} was not verified: {reason}",))
     if path.is_symlink() or not path.is_file():
         raise SigstoreInvalid(f"{SIGSTORE_FILE} must be a regular file", details=details)
-    return _verified_identity(path.read_bytes(), digest, trusted_root, identities, details)
+    return SigstoreCheck(_verified_identity(path.read_bytes(), digest, trusted_root, identities, details))
 
 
 def _verified_identity(
