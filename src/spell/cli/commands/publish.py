@@ -93,11 +93,14 @@ def command(
         "visibility": visibility,
         "tags": list(tags),
         "signer_key_id": version.signer_key_id,
+        "sigstore_identity": version.sigstore_identity,
         "key_registered": registered,
         "archive_size": len(archive),
         "server": client.settings.base_url,
     }
     human = f"published {version.spell_id}@{version.version}\ndigest: {version.digest}"
+    if version.sigstore_identity:
+        human += f"\nsigstore: signed by {version.sigstore_identity}"
     emit(data, as_json=as_json, human=human)
 
 
