@@ -23,6 +23,7 @@ from spell.api.routes import (
     money,
     sigstore,
     spells,
+    supply,
     webhooks,
 )
 from spell.api.schemas import error_docs
@@ -75,7 +76,20 @@ def create_app(
     app.state.limiter = _limiter(settings)
     install_error_handlers(app)
     # Casts first: the router tries routes in order, and the cast route is by far the busiest.
-    for module in (casts, health, me, spells, sigstore, buttons, artifacts, admin, money, billing, webhooks):
+    for module in (
+        casts,
+        health,
+        me,
+        spells,
+        sigstore,
+        buttons,
+        artifacts,
+        admin,
+        money,
+        billing,
+        webhooks,
+        supply,
+    ):
         app.include_router(module.router, responses=_ERROR_RESPONSES)
     mcp.mount(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

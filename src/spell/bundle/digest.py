@@ -3,7 +3,10 @@
 SHA-256 over ``spell-bundle-v1\\0`` and then, for each covered file in spell-runtime's order
 (``spell.bundle.collation``), ``file\\0<relpath>\\0<bytes>\\0``. Covered files: the manifest, the inputs
 schema, every regular file under ``steps/``; for wasm spells also the module and everything under
-``resources/``. ``spell.sig.json`` is never covered, so signing does not change the digest.
+``resources/``; and the SBOM at the root (``sbom.spdx.json`` or ``sbom.cdx.json``) when there is one.
+A bundle without an SBOM hashes exactly as spell-runtime does; spell-runtime does not know the SBOM
+files, so a bundle that carries one verifies here only. ``spell.sig.json`` is never covered, so
+signing does not change the digest.
 Symlinks and special files are refused rather than followed, so the digest always describes bytes
 that really are inside the folder.
 """
@@ -19,9 +22,9 @@ from pathlib import Path, PurePosixPath
 from spell.bundle.archive import is_utf8
 from spell.bundle.collation import sort_paths
 from spell.bundle.manifest import STEPS_DIR, SpellManifest
-from spell.errors import InvalidBundle
+from spell.errors import InvalidBundle, InvalidSbom
 
-__all__ = ["DOMAIN_TAG", "SBOM_FILES", "BundleDigest", "bundle_digest", "covered_files"]
+__all__ = ["DOMAIN_TAG", "SBOM_FILES", "BundleDigest", "bundle_digest", "covered_files", "sbom_file"]
 
 DOMAIN_TAG = b"spell-bundle-v1\0"
 _CHUNK = 1 << 20
@@ -71,7 +74,33 @@ def covered_files(bundle_dir: Path, manifest: SpellManifest) -> list[str]:
     if execution == "wasm" and manifest.runtime.wasm is not None:
         found.add(_regular_file(root, manifest.runtime.wasm.module))
         found.update(_tree(root, "resources", required=False))
+    sbom = sbom_file(root)
+    if sbom is not None:
+        found.add(_regular_file(root, sbom))
     return sort_paths(found)
+
+
+def sbom_file(bundle_dir: Path) -> str | None:
+    """The name of the SBOM at the bundle root, or None; ``InvalidSbom`` when both are there.
+
+    Presence is decided by ``lstat``, so a symlink named like an SBOM counts as present and is then
+    refused by the digest instead of silently leaving the bundle without a covered SBOM.
+    """
+    present = [name for name in SBOM_FILES if _exists(Path(bundle_dir) / name)]
+    if len(present) > 1:
+        raise InvalidSbom(
+            f"a bundle carries one SBOM, this one has {' and '.join(present)}: remove one of them",
+            details={"path": present, "field": "(file)"},
+        )
+    return present[0] if present else None
+
+
+def _exists(path: Path) -> bool:
+    try:
+        path.lstat()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _regular_file(root: Path, rel: str) -> str:

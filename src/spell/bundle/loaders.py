@@ -142,7 +142,7 @@ def _validate(raw: dict[str, Any], source: str) -> SpellManifest:
 
 def _toml_to_model(raw: dict[str, Any], source: str) -> dict[str, Any]:
     """Map the Spell Platform TOML sections onto spell-runtime field names."""
-    known = {"spell", "runtime", "io", "pricing", "supply_chain", "metadata", "steps", "checks"}
+    known = {"spell", "runtime", "io", "pricing", "supply_chain", "components", "metadata", "steps", "checks"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise InvalidManifest(
@@ -170,7 +170,7 @@ def _toml_to_model(raw: dict[str, Any], source: str) -> dict[str, Any]:
         model["inputs_schema"] = io.pop("input_schema")
     model["io"] = io
     model["runtime"] = _toml_runtime(runtime, source)
-    for key in ("pricing", "supply_chain", "metadata", "steps", "checks"):
+    for key in ("pricing", "supply_chain", "components", "metadata", "steps", "checks"):
         if key in raw:
             model[key] = raw[key]
     return {k: v for k, v in model.items() if v is not None}

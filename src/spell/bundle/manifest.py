@@ -24,6 +24,7 @@ __all__ = [
     "Billing",
     "Capabilities",
     "Check",
+    "DeclaredComponent",
     "Effect",
     "Execution",
     "IoSpec",
@@ -315,6 +316,31 @@ class SupplyChain(_Model, frozen=True, forbid_unknown_fields=True, kw_only=True)
     licenses: tuple[str, ...] = ()
 
 
+class DeclaredComponent(_Model, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A third-party package the spell contains, declared by hand (C and WAT spells have no lock file).
+
+    ``spell sbom generate`` writes these into the SBOM. The package URL is ``purl``, or is built from
+    ``type`` (a purl type: ``generic``, ``github``, ``cargo``…), ``namespace``, ``name`` and ``version``.
+    """
+
+    name: _NonEmpty
+    version: _NonEmpty
+    purl: _NonEmpty | None = None
+    type: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z][A-Za-z0-9.+-]*$")] | None = None
+    namespace: _NonEmpty | None = None
+    license: _NonEmpty | None = None  # an SPDX licence expression
+
+    def __post_init__(self) -> None:
+        if (self.purl is None) == (self.type is None):
+            raise _FieldError(
+                "purl",
+                f"component {self.name!r} needs either purl (pkg:TYPE/NAME@VERSION) or type (a purl "
+                "type such as generic, github or cargo) to build one, not both and not neither",
+            )
+        if self.purl is not None and self.namespace is not None:
+            raise _FieldError("namespace", f"component {self.name!r}: namespace goes with type, not purl")
+
+
 class SpellManifest(_Model, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """A spell's manifest, whichever file it came from."""
 
@@ -333,6 +359,8 @@ class SpellManifest(_Model, frozen=True, forbid_unknown_fields=True, kw_only=Tru
     io: IoSpec = msgspec.field(default_factory=IoSpec)
     pricing: Pricing = msgspec.field(default_factory=Pricing)
     supply_chain: SupplyChain = msgspec.field(default_factory=SupplyChain)
+    # Not part of spell-runtime v1; only ``spell sbom generate`` reads it.
+    components: tuple[DeclaredComponent, ...] = ()
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
     source_format: Literal["yaml", "toml"] = "yaml"
 

@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": (f"{_C}.init:command", "Scaffold a new spell project from a template."),
     "pack": (f"{_C}.pack:command", "Pack a bundle folder into a canonical, reproducible tar."),
     "sign": (f"{_C}.sign:group", "Make signing keys and sign bundles."),
+    "sbom": (f"{_C}.sbom:group", "Write and check a bundle's SBOM, with the supply-chain gate's verdict."),
     # caster
     "install": (
         f"{_C}.install:command",
@@ -71,7 +72,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 # How `spell --help` groups the commands, by who runs them; a name this build lacks is skipped.
 SECTIONS: dict[str, tuple[str, ...]] = {
-    "Maker commands (build and sign spells)": ("init", "pack", "sign"),
+    "Maker commands (build and sign spells)": ("init", "pack", "sbom", "sign"),
     "Caster commands (install and run spells here)": (
         "install",
         "list",

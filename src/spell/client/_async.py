@@ -32,6 +32,7 @@ from spell.client.models import (
     KeyOut,
     LedgerEntry,
     MeOut,
+    PublishedVersion,
     PublisherKeyOut,
     SigstoreIdentityOut,
     SigstorePolicyOut,
@@ -42,6 +43,7 @@ from spell.client.models import (
     VersionArchive,
     VersionList,
     VersionOut,
+    VersionSbomOut,
     ended,
 )
 from spell.client.models import Paged as _Paged
@@ -184,9 +186,15 @@ class AsyncSpells(_Resource):
 
     async def publish(
         self, archive: bytes | Path | str, *, visibility: str = "public", tags: Sequence[str] = ()
-    ) -> VersionOut:
-        """Publish a signed bundle: archive bytes, a ``.tar`` file, or a bundle folder (packed here)."""
+    ) -> PublishedVersion:
+        """Publish a signed bundle: archive bytes, a ``.tar`` file, or a bundle folder (packed here); the
+        answer carries the supply-chain gate's ``warnings``."""
         return await self._client.send(calls.publish(calls.archive_bytes(archive), visibility, tags))
+
+    async def sbom(self, spell_id: str, version: str) -> VersionSbomOut:
+        """The SBOM a version was published with, and its counts (components, advisories by severity,
+        licences); ``SbomNotFound`` when it has none."""
+        return await self._client.send(calls.version_sbom(spell_id, version))
 
     async def archive(self, spell_id: str, version: str) -> VersionArchive:
         """A version's canonical archive as published, to install and verify locally."""

@@ -26,6 +26,7 @@ from spell.client.models import (
     KeyOut,
     LedgerPage,
     MeOut,
+    PublishedVersion,
     PublisherKeyOut,
     SigstoreIdentityOut,
     SigstorePolicyOut,
@@ -36,6 +37,7 @@ from spell.client.models import (
     VersionArchive,
     VersionList,
     VersionOut,
+    VersionSbomOut,
 )
 from spell.kit.time import to_rfc3339
 
@@ -75,6 +77,7 @@ __all__ = [
     "spells_page",
     "usage",
     "version_archive",
+    "version_sbom",
     "version_yank",
     "versions_list",
 ]
@@ -98,13 +101,13 @@ def archive_bytes(source: bytes | Path | str) -> bytes:
     return pack_bundle(path) if path.is_dir() else path.read_bytes()
 
 
-def publish(archive: bytes, visibility: str, tags: Sequence[str]) -> Call[VersionOut]:
+def publish(archive: bytes, visibility: str, tags: Sequence[str]) -> Call[PublishedVersion]:
     """``POST /v1/spells`` with the archive as an ``application/x-tar`` body."""
     params: list[tuple[str, Any]] = [("visibility", visibility), *(("tag", t) for t in tags)]
     return model_call(
         "POST",
         "/v1/spells",
-        VersionOut,
+        PublishedVersion,
         content=archive,
         params=params,
         headers={"Content-Type": "application/x-tar"},
@@ -177,6 +180,11 @@ def version_archive(spell_id: str, version: str) -> Call[VersionArchive]:
             content=response.content, digest=response.headers.get("X-Spell-Digest")
         ),
     )
+
+
+def version_sbom(spell_id: str, version: str) -> Call[VersionSbomOut]:
+    """``GET /v1/spells/{id}/versions/{v}/sbom``."""
+    return model_call("GET", f"/v1/spells/{_seg(spell_id)}/versions/{_seg(version)}/sbom", VersionSbomOut)
 
 
 def version_yank(spell_id: str, version: str, undo: bool) -> Call[VersionOut]:

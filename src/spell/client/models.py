@@ -24,7 +24,10 @@ from spell.platform.ledger.schemas import LedgerEntry, LedgerPage
 from spell.platform.ledger.schemas import MoneyAmount as MoneyOut
 from spell.platform.ledger.schemas import UsageReport as UsageOut
 from spell.platform.spell.schemas import (
+    PublishedVersion,
     PublisherKeyOut,
+    SbomAdvisory,
+    SbomSummary,
     SigstoreIdentityOut,
     SigstorePolicyOut,
     SpellDetail,
@@ -32,6 +35,7 @@ from spell.platform.spell.schemas import (
     SpellOut,
     VersionList,
     VersionOut,
+    VersionSbomOut,
 )
 
 __all__ = [
@@ -57,7 +61,10 @@ __all__ = [
     "MeOut",
     "MoneyOut",
     "Paged",
+    "PublishedVersion",
     "PublisherKeyOut",
+    "SbomAdvisory",
+    "SbomSummary",
     "SigstoreIdentityOut",
     "SigstorePolicyOut",
     "SpellDetail",
@@ -67,6 +74,7 @@ __all__ = [
     "VersionArchive",
     "VersionList",
     "VersionOut",
+    "VersionSbomOut",
     "WindowUsage",
     "ended",
 ]

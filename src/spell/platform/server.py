@@ -45,6 +45,9 @@ from spell.platform.cast.webhook import CastWebhooks
 from spell.platform.ledger.service import LedgerService
 from spell.platform.ledger.wallet import WalletService
 from spell.platform.spell.service import GrimoirePolicy, SpellService, runtime_allow_list
+from spell.platform.supply.advisories import AdvisoryService
+from spell.platform.supply.notices import SupplyNotices
+from spell.platform.supply.rescan import SupplyScanService
 from spell.platform.webhook.secret import WebhookSecretService
 from spell.platform.webhook.service import WebhookSender
 from spell.queue.base import Queue
@@ -159,8 +162,12 @@ class Platform:
     quotes: QuoteService
     payments: PaymentService
     buttons: ButtonService
+    advisories: AdvisoryService
+    supply_scan: SupplyScanService
+    supply_notices: SupplyNotices
     _started: bool = field(default=False, init=False)
     _sweeping: threading.Event = field(default_factory=threading.Event, init=False)
+    _rescanning: threading.Event = field(default_factory=threading.Event, init=False)
 
     @classmethod
     def build(
@@ -179,6 +186,7 @@ class Platform:
         defaults, ``billing`` sets the card processor and maker share (default: operator-credited
         wallets, 80 %) and ``supply`` the publish gate (default: public spells need a clean SBOM)."""
         time = clock or SystemClock()
+        supply = supply or SupplySettings()
         install_audit_hooks()  # key, publisher-key, spell and ban changes land in the audit chain
         secret = resolve_secret(settings)
         db = database or Database(make_engine(settings.database_url))
@@ -190,7 +198,7 @@ class Platform:
             GrimoirePolicy(
                 allow_unsigned=settings.allow_unsigned and not settings.force_require_signature,
                 runtimes=runtimes_allowed,
-                supply=supply or SupplySettings(),
+                supply=supply,
             ),
             cache_ms=settings.cache_ms,
             clock=time,
@@ -206,7 +214,10 @@ class Platform:
         repo, hub, cancels = CastRepository(time), CastHub(), CancelTokens()
         cast_money = money or LedgerCastMoney(budgets, audit, shares)
         limits = CastLimits(settings.wasm)
-        webhooks = CastWebhooks(db, webhook_secrets, WebhookSender(egress=webhook_targets))
+        sender = WebhookSender(egress=webhook_targets)
+        webhooks = CastWebhooks(db, webhook_secrets, sender)
+        notices = SupplyNotices(db, webhook_secrets, sender, egress=webhook_targets, audit=audit, clock=time)
+        supply_scan = SupplyScanService(supply, notices, audit, clock=time)
         ending = CastEnding(repo, cast_money, hub, webhooks, time)
         casts = CastService(
             CastParts(db, spells, broker, repo, cast_money, hub, cancels, limits, ending, webhooks, time),
@@ -269,6 +280,9 @@ class Platform:
             quotes=QuoteService(spells, casts.limits_of, budgets),
             payments=PaymentService(ledger, audit, provider_from_settings(billing), clock=time),
             buttons=ButtonService(spells, clock=time),
+            advisories=AdvisoryService(supply_scan, audit, clock=time),
+            supply_scan=supply_scan,
+            supply_notices=notices,
         )
 
     def share_with_siblings(self, *, relay_cancels: bool) -> None:
@@ -294,6 +308,9 @@ class Platform:
         # surely up, and runs queued casts whose job was lost (on the in-process queue).
         self._sweeping.clear()
         threading.Thread(target=self._sweep, name="spell-orphan-sweep", daemon=True).start()
+        self._rescanning.clear()
+        if self.supply_scan.settings.rescan_interval_s > 0:
+            threading.Thread(target=self._rescan, name="spell-supply-rescan", daemon=True).start()
         self._started = True
 
     def stop(self) -> None:
@@ -301,6 +318,7 @@ class Platform:
         self.orchestrator.close()
         if self._started:
             self._sweeping.set()
+            self._rescanning.set()
             self.queue.stop()
             self._started = False
         if self.casts.relay is not None:
@@ -325,6 +343,15 @@ class Platform:
                 self.sweep()
             except Exception:  # a database hiccup must not end the sweeping for good
                 _log.exception("sweeping orphaned casts failed; trying again later")
+
+    def _rescan(self) -> None:
+        # Every process of ``spell serve --processes N`` scans; the scan's lock makes the later ones
+        # find nothing new to tell.
+        while not self._rescanning.wait(self.supply_scan.settings.rescan_interval_s):
+            try:
+                self.supply_scan.run(self.db)
+            except Exception:  # a database hiccup must not end the scheduled scans for good
+                _log.exception("re-scanning published versions failed; trying again later")
 
     def recover(self) -> None:
         """End the casts a stopped server left running (aborted, free) and queue its queued ones again."""

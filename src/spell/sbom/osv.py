@@ -1,18 +1,56 @@
 """OSV advisories read offline (a directory, a zip as osv.dev publishes per ecosystem, or one file) and
 matched against components: ranges compared per ecosystem by ``univers``, severity from the CVSS
-vector by ``cvss``."""
+vector by ``cvss``.
+
+Matching follows the OSV schema's evaluation algorithm (https://ossf.github.io/osv-schema/#evaluation):
+a version is affected when it equals one of ``versions`` or falls in one of the ranges, where a
+range's events are replayed in version order (``introduced`` inclusive, ``"0"`` before every version;
+``fixed`` exclusive; ``last_affected`` inclusive) below its ``limit`` events. ``GIT`` ranges need
+the commit graph, which an SBOM does not give, so they never match. A version ``univers`` cannot
+parse matches nothing rather than failing the whole check.
+"""
 
 from __future__ import annotations
 
+import functools
+import logging
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from spell.sbom.document import Component
+from packageurl import PackageURL
+from univers.version_range import RANGE_CLASS_BY_SCHEMES
+from univers.versions import InvalidVersion, SemverVersion, Version
 
-__all__ = ["AdvisoryRecord", "OsvIndex", "affects", "normalise_name", "parse_osv", "read_osv", "severity_of"]
+from spell.errors import InvalidInput
+from spell.sbom._osv_files import MAX_MEMBER_BYTES, MAX_TOTAL_BYTES, read_records
+from spell.sbom._osv_severity import highest_score, severity_of
+from spell.sbom.document import PURL_ECOSYSTEMS, Component
+
+__all__ = [
+    "MAX_MEMBER_BYTES",
+    "MAX_TOTAL_BYTES",
+    "AdvisoryRecord",
+    "OsvIndex",
+    "affects",
+    "normalise_name",
+    "parse_osv",
+    "read_osv",
+    "severity_of",
+]
+
+_log = logging.getLogger(__name__)
+
+_EVENT_KINDS = ("introduced", "fixed", "last_affected", "limit")
+_RANGE_TYPES = ("SEMVER", "ECOSYSTEM", "GIT")
+# Lengths the advisory tables hold; a longer value is not an OSV record we can keep.
+_MAX_ID = 100
+_MAX_ECOSYSTEM = 50
+_MAX_NAME = 300
+_MAX_SUMMARY = 500
 
 
 @dataclass(frozen=True)
@@ -33,40 +71,345 @@ class AdvisoryRecord:
     @property
     def packages(self) -> tuple[tuple[str, str], ...]:
         """(ecosystem, normalised name) of every affected package, the lookup index."""
-        raise NotImplementedError
+        keys: dict[tuple[str, str], None] = {}
+        for entry in self.affected:
+            ecosystem = base_ecosystem(entry["package"]["ecosystem"])
+            keys[ecosystem, normalise_name(ecosystem, entry["package"]["name"])] = None
+        return tuple(keys)
 
 
-def parse_osv(record: dict[str, Any]) -> AdvisoryRecord:
-    """Read one OSV JSON object; ``InvalidInput`` naming the record when it is malformed."""
-    raise NotImplementedError
+class _Record:
+    """Where a record came from, for error messages that let an operator find it."""
+
+    def __init__(self, record_id: str | None, source: str | None) -> None:
+        self.id = record_id
+        self.source = source
+
+    def error(self, problem: str, field: str | None = None) -> InvalidInput:
+        where = f"OSV record {self.id or '(without id)'}"
+        if self.source:
+            where += f" in {self.source}"
+        details: dict[str, Any] = {"id": self.id, "file": self.source}
+        if field:
+            details["field"] = field
+            problem = f"{field}: {problem}"
+        return InvalidInput(f"{where}: {problem}", details=details)
 
 
-def read_osv(path: Path) -> Iterator[AdvisoryRecord]:
-    """Every record under ``path``: a directory (recursively ``*.json``), a ``.zip`` or a single file."""
-    raise NotImplementedError
+def parse_osv(record: dict[str, Any], *, source: str | None = None) -> AdvisoryRecord:
+    """Read one OSV JSON object; ``InvalidInput`` naming the record (and ``source``) when malformed."""
+    if not isinstance(record, dict):
+        raise _Record(None, source).error("not a JSON object")
+    raw_id = record.get("id")
+    where = _Record(raw_id if isinstance(raw_id, str) else None, source)
+    if not isinstance(raw_id, str) or not raw_id.strip() or len(raw_id) > _MAX_ID:
+        raise where.error(f"needs an id of 1 to {_MAX_ID} characters", "id")
+    affected = tuple(
+        _affected(entry, f"affected[{i}]", where) for i, entry in enumerate(_list(record, "affected", where))
+    )
+    severities = [(f"severity[{j}]", entry) for j, entry in enumerate(_list(record, "severity", where))]
+    for i, entry in enumerate(affected):
+        prefix = f"affected[{i}]."
+        severities += [
+            (f"{prefix}severity[{j}]", s) for j, s in enumerate(_list(entry, "severity", where, prefix))
+        ]
+    scored = highest_score(severities, where.error)
+    return AdvisoryRecord(
+        id=raw_id,
+        aliases=tuple(_strings(record, "aliases", where)),
+        summary=_summary(record, where),
+        score=scored[0] if scored else None,
+        vector=scored[1] if scored else None,
+        severity=severity_of(scored[0] if scored else None),
+        affected=affected,
+        published=_timestamp(record, "published", where),
+        modified=_timestamp(record, "modified", where),
+        withdrawn=_timestamp(record, "withdrawn", where),
+    )
+
+
+def read_osv(
+    path: Path, *, max_member_bytes: int = MAX_MEMBER_BYTES, max_total_bytes: int = MAX_TOTAL_BYTES
+) -> Iterator[AdvisoryRecord]:
+    """Every record under ``path``: a directory (recursively ``*.json``), a ``.zip`` or a single file.
+
+    A generator, so an import can report progress; ``InvalidInput`` names the first bad file or
+    record, ``UnsafeArchive`` a zip member that is too large or named outside the archive.
+    """
+    for source, record in read_records(
+        path, max_member_bytes=max_member_bytes, max_total_bytes=max_total_bytes
+    ):
+        yield parse_osv(record, source=source)
+
+
+def base_ecosystem(ecosystem: str) -> str:
+    """The ecosystem without its release or repository suffix (``Debian:12`` -> ``Debian``)."""
+    return ecosystem.split(":", 1)[0]
+
+
+_PEP503_SEPARATORS = re.compile(r"[-_.]+")
+# Ecosystems whose registries treat names case-insensitively; everything else (crates.io, Go, Maven,
+# RubyGems, …) compares names exactly as published.
+_CASE_INSENSITIVE = frozenset({"npm", "NuGet", "Packagist", "Hex", "Pub"})
 
 
 def normalise_name(ecosystem: str, name: str) -> str:
     """A package name as the ecosystem compares them (PyPI: PEP 503; others as given)."""
-    raise NotImplementedError
-
-
-def severity_of(score: float | None) -> str:
-    """The CVSS qualitative rating of ``score`` (``unknown`` for None)."""
-    raise NotImplementedError
+    ecosystem = base_ecosystem(ecosystem)
+    if ecosystem == "PyPI":
+        return _PEP503_SEPARATORS.sub("-", name).lower()
+    if ecosystem in _CASE_INSENSITIVE:
+        return name.lower()
+    return name
 
 
 def affects(advisory: AdvisoryRecord | Sequence[dict[str, Any]], component: Component) -> bool:
     """True when the component's ecosystem, name and version fall in one of the affected ranges or
     listed versions (withdrawn advisories affect nothing)."""
-    raise NotImplementedError
+    if isinstance(advisory, AdvisoryRecord):
+        if advisory.withdrawn is not None:
+            return False
+        entries: Sequence[dict[str, Any]] = advisory.affected
+    else:
+        entries = advisory
+    package = _package_of(component)
+    if package is None:
+        return False
+    ecosystem, name, version = package
+    for entry in entries:
+        affected_package = entry.get("package") or {}
+        if base_ecosystem(str(affected_package.get("ecosystem", ""))) != ecosystem:
+            continue
+        if normalise_name(ecosystem, str(affected_package.get("name", ""))) != name:
+            continue
+        if _in_versions(ecosystem, version, entry.get("versions") or ()):
+            return True
+        if any(_in_range(ecosystem, version, r) for r in entry.get("ranges") or ()):
+            return True
+    return False
 
 
 class OsvIndex:
     """Records in memory, looked up by component: the gate's ``advisories`` for local checks."""
 
     def __init__(self, records: Iterable[AdvisoryRecord]) -> None:
-        raise NotImplementedError
+        # A record read twice (two files, a re-import) counts once, as its last reading.
+        by_id = {record.id: record for record in records}
+        self._by_package: dict[tuple[str, str], list[AdvisoryRecord]] = {}
+        for record in by_id.values():
+            for key in record.packages:
+                self._by_package.setdefault(key, []).append(record)
+        self.records = tuple(by_id.values())
+
+    def __len__(self) -> int:
+        return len(self.records)
 
     def __call__(self, component: Component) -> list[AdvisoryRecord]:
-        raise NotImplementedError
+        package = _package_of(component)
+        if package is None:
+            return []
+        candidates = self._by_package.get((package[0], package[1]), [])
+        return [record for record in candidates if affects(record, component)]
+
+
+# --- matching ------------------------------------------------------------------------------------
+
+_PURL_TYPES = {ecosystem: purl_type for purl_type, ecosystem in PURL_ECOSYSTEMS.items()}
+# purl types whose OSV package name keeps the purl namespace (npm scopes, Go module paths, …).
+_NAMESPACED = {"npm": "/", "golang": "/", "composer": "/", "github": "/", "swift": "/", "maven": ":"}
+
+
+def _package_of(component: Component) -> tuple[str, str, str] | None:
+    """(ecosystem, normalised OSV name, version) of a component, or None when it cannot be matched."""
+    ecosystem = component.ecosystem
+    if ecosystem is None or component.purl is None:
+        return None
+    try:
+        purl = PackageURL.from_string(component.purl)
+    except ValueError:
+        _log.debug("component %s has an unreadable purl; not matched", component.key)
+        return None
+    name = purl.name
+    separator = _NAMESPACED.get(purl.type)
+    if separator and purl.namespace:
+        name = f"{purl.namespace}{separator}{purl.name}"
+    version = component.version or purl.version
+    if not version:
+        return None
+    return ecosystem, normalise_name(ecosystem, name), version
+
+
+def _scheme(ecosystem: str, range_type: str) -> str | None:
+    """The ``univers`` scheme ordering a range's versions: semver, else the ecosystem's purl type."""
+    if range_type == "SEMVER":
+        return "semver"
+    purl_type = _PURL_TYPES.get(ecosystem)
+    return purl_type if purl_type in RANGE_CLASS_BY_SCHEMES else None
+
+
+@functools.lru_cache(maxsize=65_536)
+def _parse_version(scheme: str, value: str) -> Version | None:
+    # univers declares version_class as None on its base class; every scheme sets one.
+    cls: type[Version] = SemverVersion if scheme == "semver" else RANGE_CLASS_BY_SCHEMES[scheme].version_class  # type: ignore[assignment]
+    if cls is SemverVersion and value[:1] == "v" and value[1:2].isdigit():
+        value = value[1:]  # Go's "v1.2.3"; OSV's SEMVER has no prefix
+    try:
+        return cls(value)
+    except (InvalidVersion, ValueError, TypeError):
+        _log.debug("%s cannot read version %r; not matched", cls.__name__, value)
+        return None
+
+
+def _in_versions(ecosystem: str, version: str, listed: Iterable[str]) -> bool:
+    listed = list(listed)
+    if version in listed:
+        return True
+    scheme = _scheme(ecosystem, "ECOSYSTEM")
+    if scheme is None:
+        return False
+    ours = _parse_version(scheme, version)
+    return ours is not None and any(ours == _parse_version(scheme, other) for other in listed)
+
+
+def _in_range(ecosystem: str, version: str, affected_range: dict[str, Any]) -> bool:
+    range_type = affected_range.get("type")
+    if range_type == "GIT":
+        return False
+    scheme = _scheme(ecosystem, str(range_type))
+    if scheme is None:
+        _log.debug("no version ordering for %s %s ranges; not matched", ecosystem, range_type)
+        return False
+    ours = _parse_version(scheme, version)
+    timeline = _timeline(scheme, affected_range.get("events") or ())
+    if ours is None or timeline is None:
+        return False
+    events, limits = timeline
+    if limits and not any(limit is None or ours < limit for limit in limits):
+        return False
+    vulnerable = False
+    for _, bound, kind in events:
+        if bound is None or (kind == "introduced" and ours >= bound):
+            vulnerable = True  # None is introduced "0", before every version
+        elif (kind == "fixed" and ours >= bound) or (kind == "last_affected" and ours > bound):
+            vulnerable = False
+    return vulnerable
+
+
+_Event = tuple[int, Version | None, str]
+
+
+def _timeline(
+    scheme: str, events: Iterable[dict[str, str]]
+) -> tuple[list[_Event], list[Version | None]] | None:
+    """The events sorted by version (``introduced: "0"`` first) and the limits (None = ``*``), or
+    None when a bound cannot be read."""
+    ordered: list[_Event] = []
+    limits: list[Version | None] = []
+    for event in events:
+        ((kind, value),) = event.items()
+        if kind == "limit":
+            limits.append(None if "*" in value else _parse_version(scheme, value))
+            if limits[-1] is None and "*" not in value:
+                return None
+            continue
+        if kind == "introduced" and value == "0":
+            ordered.append((0, None, kind))
+            continue
+        bound = _parse_version(scheme, value)
+        if bound is None:
+            return None
+        ordered.append((1, bound, kind))
+    ordered.sort(key=functools.cmp_to_key(_compare_events))
+    return ordered, limits
+
+
+def _compare_events(a: _Event, b: _Event) -> int:
+    if a[0] != b[0]:
+        return a[0] - b[0]
+    if a[1] is not None and b[1] is not None and a[1] != b[1]:
+        return -1 if a[1] < b[1] else 1
+    # At one version an introduction comes first, so a fix at the same version closes it.
+    return _EVENT_KINDS.index(a[2]) - _EVENT_KINDS.index(b[2])
+
+
+# --- parsing -------------------------------------------------------------------------------------
+
+
+def _list(container: dict[str, Any], key: str, where: _Record, prefix: str = "") -> list[Any]:
+    value = container.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise where.error("must be a list", prefix + key)
+    return value
+
+
+def _strings(container: dict[str, Any], key: str, where: _Record, prefix: str = "") -> list[str]:
+    values = _list(container, key, where, prefix)
+    if not all(isinstance(value, str) for value in values):
+        raise where.error("must be a list of strings", prefix + key)
+    return values
+
+
+def _summary(record: dict[str, Any], where: _Record) -> str:
+    for key in ("summary", "details"):
+        value = record.get(key)
+        if value is not None and not isinstance(value, str):
+            raise where.error("must be a string", key)
+    text = (record.get("summary") or record.get("details") or "").strip()
+    first_line = text.splitlines()[0] if text else ""
+    return first_line[:_MAX_SUMMARY]
+
+
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def _timestamp(record: dict[str, Any], key: str, where: _Record) -> datetime | None:
+    value = record.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise where.error("must be an RFC 3339 timestamp", key)
+    try:
+        # Some databases publish nanoseconds; datetime keeps microseconds.
+        parsed = datetime.fromisoformat(_FRACTION.sub(r"\1", value))
+    except ValueError:
+        raise where.error(f"{value!r} is not an RFC 3339 timestamp", key) from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _affected(entry: Any, field: str, where: _Record) -> dict[str, Any]:
+    if not isinstance(entry, dict):
+        raise where.error("must be an object", field)
+    package = entry.get("package")
+    if not isinstance(package, dict):
+        raise where.error("needs a package", f"{field}.package")
+    for key, limit in (("ecosystem", _MAX_ECOSYSTEM), ("name", _MAX_NAME)):
+        value = package.get(key)
+        if not isinstance(value, str) or not value or len(value) > limit:
+            raise where.error(f"needs a string of 1 to {limit} characters", f"{field}.package.{key}")
+    _strings(entry, "versions", where, f"{field}.")
+    for i, affected_range in enumerate(_list(entry, "ranges", where, f"{field}.")):
+        _check_range(affected_range, f"{field}.ranges[{i}]", where)
+    return entry
+
+
+def _check_range(affected_range: Any, field: str, where: _Record) -> None:
+    if not isinstance(affected_range, dict):
+        raise where.error("must be an object", field)
+    if affected_range.get("type") not in _RANGE_TYPES:
+        raise where.error(f"type must be one of {', '.join(_RANGE_TYPES)}", f"{field}.type")
+    events = _list(affected_range, "events", where, f"{field}.")
+    for j, event in enumerate(events):
+        if (
+            not isinstance(event, dict)
+            or len(event) != 1
+            or next(iter(event)) not in _EVENT_KINDS
+            or not isinstance(next(iter(event.values())), str)
+            or not next(iter(event.values()))
+        ):
+            raise where.error(
+                f"must be one of {', '.join(_EVENT_KINDS)} with a version", f"{field}.events[{j}]"
+            )
+    if not any("introduced" in event for event in events):
+        raise where.error("needs an introduced event", f"{field}.events")

@@ -12,6 +12,7 @@ from spell.api.schemas import error_docs
 from spell.platform.auth.schemas import Principal
 from spell.platform.spell import publishers
 from spell.platform.spell.schemas import (
+    PublishedVersion,
     PublisherKeyCreate,
     PublisherKeyOut,
     SpellDetail,
@@ -21,6 +22,7 @@ from spell.platform.spell.schemas import (
     SuspensionOut,
     VersionList,
     VersionOut,
+    VersionSbomOut,
     VisibilityUpdate,
 )
 from spell.platform.spell.service import SpellService
@@ -53,7 +55,7 @@ def revoke_publisher_key(
 @router.post(
     "/v1/spells",
     status_code=201,
-    response_model=VersionOut,
+    response_model=PublishedVersion,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -67,10 +69,13 @@ async def publish(
     platform: CurrentPlatform,
     visibility: str = "public",
     tag: Annotated[list[str] | None, Query()] = None,
-) -> VersionOut:
+) -> PublishedVersion:
     """Publish a canonical archive (``application/x-tar`` body); makers only (403 ``ROLE_REQUIRED``).
 
-    The server unpacks it safely, checks the manifest, recomputes the digest and verifies the signature.
+    The server unpacks it safely, checks the manifest, recomputes the digest and verifies the signature,
+    then runs the supply-chain gate over the bundle's SBOM (422 ``SBOM_REQUIRED``,
+    ``VULNERABLE_DEPENDENCY``, ``LICENSE_NOT_ALLOWED``, ``INVALID_SBOM``); what it does not refuse comes
+    back as ``warnings``.
     """
     # Async for the body, which arrives on the event loop; the publishing itself runs in the threadpool.
     archive = await request.body()
@@ -79,9 +84,12 @@ async def publish(
 
 def _publish(
     db: Database, spells: SpellService, principal: Principal, archive: bytes, visibility: str, tags: list[str]
-) -> VersionOut:
+) -> PublishedVersion:
     with db.unit_of_work() as uow:
-        return VersionOut.from_row(spells.publish(uow, principal, archive, visibility=visibility, tags=tags))
+        done = spells.publish_with_warnings(uow, principal, archive, visibility=visibility, tags=tags)
+        return PublishedVersion(
+            **VersionOut.from_row(done.version).model_dump(), warnings=list(done.warnings)
+        )
 
 
 @router.get("/v1/spells", response_model=SpellList)
@@ -120,6 +128,23 @@ def yank(
 
 
 @router.get(
+    "/v1/spells/{spell_id:path}/versions/{version}/sbom",
+    response_model=VersionSbomOut,
+    responses=error_docs({404: "SPELL_NOT_FOUND, VERSION_NOT_FOUND, SBOM_NOT_FOUND (published without one)"}),
+)
+def version_sbom(
+    spell_id: str, version: str, principal: CurrentPrincipal, platform: CurrentPlatform
+) -> VersionSbomOut:
+    """The SBOM a version was published with, and counts of its components, of the advisories matching
+    them now (by severity) and of their licences.
+
+    Visibility applies as for reading the spell: another tenant's private spell is 404.
+    """
+    with platform.db.unit_of_work(write=False) as uow:
+        return platform.spells.sbom(uow, principal, spell_id, version)
+
+
+@router.get(
     "/v1/spells/{spell_id:path}/versions/{version}/archive",
     response_class=Response,
     responses={
@@ -151,7 +176,8 @@ def download_archive(
 def update_spell(
     spell_id: str, body: VisibilityUpdate, principal: CurrentPrincipal, platform: CurrentPlatform
 ) -> SpellOut:
-    """Change a spell's visibility (its publisher's tenant only)."""
+    """Change a spell's visibility (its publisher's tenant only); making it public (where the deployment
+    requires SBOMs) needs every unyanked version to have one (422 ``SBOM_REQUIRED``)."""
     with platform.db.unit_of_work() as uow:
         return SpellOut.from_row(platform.spells.set_visibility(uow, principal, spell_id, body.visibility))
 

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from spell.cli.output import emit, json_option
+from spell.cli.profiles import profile_option
 
 __all__ = ["command"]
 
@@ -15,17 +16,30 @@ __all__ = ["command"]
 @click.command(name="inspect")
 @click.argument("spell_id")
 @click.option("--version", "version", help="Installed version (default: the highest).")
+@profile_option
 @json_option
-def command(spell_id: str, version: str | None, as_json: bool) -> None:
-    """Show an installed spell: identity, inputs, permissions, effects, billing, runtime, checks
-    and provenance (source, commit, digest, signature status at install).
+def command(spell_id: str, version: str | None, profile: str | None, as_json: bool) -> None:
+    """Show an installed spell: identity, inputs, permissions, effects, billing, runtime, checks,
+    provenance (source, commit, digest, signature status at install) and its SBOM (components and
+    licences).
+
+    server:PUBLISHER/NAME[@VERSION] shows a version published on the server of --profile instead:
+    its identity and its SBOM summary, with the advisories matching its components there now.
 
     \b
     Examples:
       spell inspect acme/hello
       spell inspect acme/hello --version 1.2.0 --json
+      spell inspect server:acme/hello@1.2.0 --profile work
     """
+    if spell_id.startswith("server:"):
+        from spell.cli.commands._remote_inspect import inspect_on_server
+
+        inspect_on_server(spell_id, version=version, profile=profile, as_json=as_json)
+        return
+
     from spell.bundle.store import LocalStore
+    from spell.cli.commands._sbom_summary import bundle_sbom, sbom_lines
     from spell.config.home import SpellHome
 
     spell = LocalStore(SpellHome.from_env().spells).resolve(spell_id, version)
@@ -38,6 +52,7 @@ def command(spell_id: str, version: str | None, as_json: bool) -> None:
         "manifest": m.to_dict(),
         "schema": schema,
         "source": spell.source.to_json() if spell.source else None,
+        "sbom": bundle_sbom(spell.path),
     }
     lines = [
         "identity",
@@ -68,6 +83,7 @@ def command(spell_id: str, version: str | None, as_json: bool) -> None:
         lines += ["provenance", f"  type={s.kind} source={s.source}"]
         lines += [f"  {k}={getattr(s, k)}" for k in ("ref", "commit", "image", "registry") if getattr(s, k)]
         lines += [f"  digest={s.digest or '-'}", f"  signature={s.signature or '-'}"]
+    lines += sbom_lines(data["sbom"])
     emit(data, as_json=as_json, human="\n".join(lines))
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from spell.cli.commands._remote import remote_options
+from spell.cli.commands.sbom._gate import advisories_option, local_verdict, show_warnings
 from spell.cli.output import emit
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ VISIBILITIES = ("public", "unlisted", "private", "team")
     show_default=True,
     help="Where `spell sign keygen` wrote the key pair.",
 )
+@advisories_option
 @remote_options
 def command(
     bundle_dir: Path,
@@ -47,6 +49,7 @@ def command(
     tags: tuple[str, ...],
     public_key: str | None,
     keys_dir: Path,
+    advisories: Path | None,
     profile: str | None,
     as_json: bool,
 ) -> None:
@@ -60,6 +63,10 @@ def command(
     trust store holds a Sigstore identity for the publisher (spell trust add --sigstore-*). Prints
     the version and its digest; upload progress goes to stderr.
 
+    Before the upload, the bundle's SBOM goes through the same supply-chain gate as on the server
+    (this machine's SPELL_SUPPLY_* settings, the OSV advisories in --advisories): a refusal stops
+    here and nothing is sent; its warnings go to stderr.
+
     \b
     Examples:
       spell publish ./hello
@@ -71,6 +78,10 @@ def command(
     from spell.errors import AlreadyExists
 
     signature, key = signing_key(bundle_dir, public_key, keys_dir)
+    verdict = local_verdict(bundle_dir, visibility=visibility, advisories=advisories)
+    verdict.raise_for_refusal()
+    if not as_json:
+        show_warnings(verdict)
     archive = pack_bundle(bundle_dir)
     with remote_client(profile, timeout=120.0) as client, Progress("publishing", quiet=as_json) as progress:
         progress.status(f"registering key {signature.key_id} of {signature.publisher}")
@@ -97,10 +108,14 @@ def command(
         "key_registered": registered,
         "archive_size": len(archive),
         "server": client.settings.base_url,
+        "warnings": version.warnings,
     }
     human = f"published {version.spell_id}@{version.version}\ndigest: {version.digest}"
     if version.sigstore_identity:
         human += f"\nsigstore: signed by {version.sigstore_identity}"
+    if not as_json:
+        for warning in version.warnings:  # the server's own (its advisories, its Sigstore check)
+            click.echo(f"warning (server): {warning}", err=True)
     emit(data, as_json=as_json, human=human)
 
 

@@ -42,6 +42,8 @@ ACTIONS = frozenset(
         "payment.webhook_malformed",
         "user.banned", "user.unbanned", "tenant.bound",
         "webhook_secret.rotated",
+        "advisories.imported", "supply.flagged", "supply.delisted", "supply.cleared",
+        "publisher.webhook_changed",
     }
 )  # fmt: skip
 _BATCH = 1_000

@@ -3,15 +3,28 @@ constructors."""
 
 from __future__ import annotations
 
-from spell.errors import AlreadyExists, PermissionDenied, SpellNotFound, VersionNotFound
+from spell.errors import AlreadyExists, NotFound, PermissionDenied, SpellNotFound, VersionNotFound
 
-__all__ = ["TenantForbidden", "spell_not_found", "version_exists", "version_not_found"]
+__all__ = [
+    "SbomNotFound",
+    "TenantForbidden",
+    "sbom_not_found",
+    "spell_not_found",
+    "version_exists",
+    "version_not_found",
+]
 
 
 class TenantForbidden(PermissionDenied):
     """The resource belongs to another tenant."""
 
     code = "TENANT_FORBIDDEN"
+
+
+class SbomNotFound(NotFound):
+    """The version was published without an SBOM."""
+
+    code = "SBOM_NOT_FOUND"
 
 
 def spell_not_found(spell_id: str) -> SpellNotFound:
@@ -32,4 +45,12 @@ def version_exists(spell_id: str, version: str, digest: str) -> AlreadyExists:
         f"{spell_id}@{version} is already published with another digest",
         details={"spell_id": spell_id, "version": version, "digest": digest},
         hint="bump the version",
+    )
+
+
+def sbom_not_found(spell_id: str, version: str) -> SbomNotFound:
+    """404 for a version published without an SBOM."""
+    return SbomNotFound(
+        f"{spell_id}@{version} was published without an SBOM",
+        details={"spell_id": spell_id, "version": version},
     )

@@ -47,12 +47,23 @@ class SpellRepository:
         return list(uow.session.scalars(select(SpellVersion).where(SpellVersion.spell_id == spell_id)))
 
     def listed(self, uow: UnitOfWork, tenant_id: str, *, q: str | None, sort: str) -> list[Spell]:
-        """Public spells and the tenant's own unlisted, private and team ones, matching ``q``, sorted."""
+        """Public spells and the tenant's own unlisted, private and team ones, matching ``q``, sorted;
+        a spell whose latest version was delisted (supply chain) is not listed."""
+        delisted_latest = (
+            select(SpellVersion.id)
+            .where(
+                SpellVersion.spell_id == Spell.id,
+                SpellVersion.version == Spell.latest_version,
+                SpellVersion.delisted_at.is_not(None),
+            )
+            .exists()
+        )
         query = select(Spell).where(
             or_(
                 Spell.visibility == "public",
                 (Spell.tenant_id == tenant_id) & Spell.visibility.in_(("private", "team", "unlisted")),
-            )
+            ),
+            ~delisted_latest,
         )
         if q:
             like = f"%{q.lower()}%"

@@ -13,8 +13,11 @@ if TYPE_CHECKING:  # rows are only read here: the SDK imports these shapes witho
     from spell.platform.spell.sigstore import PublisherSigstore
 
 __all__ = [
+    "PublishedVersion",
     "PublisherKeyCreate",
     "PublisherKeyOut",
+    "SbomAdvisory",
+    "SbomSummary",
     "SigstoreIdentityCreate",
     "SigstoreIdentityOut",
     "SigstorePolicyOut",
@@ -26,6 +29,7 @@ __all__ = [
     "SuspensionOut",
     "VersionList",
     "VersionOut",
+    "VersionSbomOut",
     "VisibilityUpdate",
 ]
 
@@ -116,10 +120,54 @@ class VersionOut(RowModel):
     signer_key_id: str | None
     sigstore_identity: str | None = None
     is_yanked: bool
+    # supply chain: a re-scan found a blocking advisory; delisted at delist_at unless fixed
+    flagged_at: Rfc3339OrNone = None
+    delist_at: Rfc3339OrNone = None
+    delisted_at: Rfc3339OrNone = None
     archive_size: int
     input_schema: dict[str, Any]
     manifest: dict[str, Any]
     created_at: Rfc3339
+
+
+class PublishedVersion(VersionOut):
+    """A version just published, and what the supply-chain gate warned about without refusing it
+    (advisories under the blocking score, licence notes)."""
+
+    warnings: list[str] = Field(default_factory=list)
+
+
+class SbomAdvisory(BaseModel):
+    """An imported advisory matching one of the SBOM's components."""
+
+    advisory_id: str
+    component: str  # the versioned purl, else name@version
+    score: float | None
+    severity: str
+    summary: str
+    blocking: bool  # at or above the deployment's blocking score
+
+
+class SbomSummary(BaseModel):
+    """Counts over an SBOM: its components, the advisories matching them now by severity, and the
+    licence expressions they declare (``NOASSERTION`` for a component that declares none)."""
+
+    components: int
+    advisories: dict[str, int]
+    licenses: dict[str, int]
+
+
+class VersionSbomOut(BaseModel):
+    """The SBOM a version was published with, and what it says today."""
+
+    spell_id: str
+    version: str
+    format: Literal["spdx", "cyclonedx"]
+    spec_version: str
+    path: str
+    summary: SbomSummary
+    advisories: list[SbomAdvisory]
+    document: dict[str, Any]
 
 
 class SpellOut(RowModel):

@@ -36,12 +36,22 @@ from spell.platform.spell import sigstore
 from spell.platform.spell.errors import spell_not_found, version_exists, version_not_found
 from spell.platform.spell.publishers import SIGNATURE_HINTS, RegisteredKeys, owned_publisher
 from spell.platform.spell.repository import SORTS, SpellRepository
+from spell.platform.spell.schemas import VersionSbomOut
+from spell.platform.supply.publish_gate import keep_sbom, require_sboms, screen
+from spell.platform.supply.sbom_report import sbom_report
 from spell.policy.rules import ExecutionGuard, PolicyContext
 from spell.signing.verifier import SignatureReport, check_bundle_signature
 from spell.storage.changes import CachedReads
 from spell.storage.session import UnitOfWork
 
-__all__ = ["GrimoirePolicy", "SpellPage", "SpellService", "published_signature", "runtime_allow_list"]
+__all__ = [
+    "GrimoirePolicy",
+    "Publication",
+    "SpellPage",
+    "SpellService",
+    "published_signature",
+    "runtime_allow_list",
+]
 
 
 def runtime_allow_list(*, host: bool = False, docker: bool = False) -> ExecutionGuard:
@@ -62,6 +72,15 @@ class GrimoirePolicy:
     allow_unsigned: bool = False
     runtimes: ExecutionGuard = field(default_factory=runtime_allow_list)
     supply: SupplySettings = field(default_factory=SupplySettings)
+
+
+@dataclass(frozen=True)
+class Publication:
+    """A published version and what the supply-chain gate and the Sigstore check warned about without
+    refusing it."""
+
+    version: SpellVersion
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,7 +124,20 @@ class SpellService:
         visibility: str = "public",
         tags: list[str] | None = None,
     ) -> SpellVersion:
-        """Publish a canonical archive; returns the new (or identical existing) version (makers only).
+        """``publish_with_warnings`` for a caller that only needs the version."""
+        return self.publish_with_warnings(uow, principal, archive, visibility=visibility, tags=tags).version
+
+    def publish_with_warnings(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        archive: bytes,
+        *,
+        visibility: str = "public",
+        tags: list[str] | None = None,
+    ) -> Publication:
+        """Publish a canonical archive; returns the new (or identical existing) version (makers only)
+        and the supply-chain gate's warnings.
 
         The same spell or version published concurrently (PostgreSQL) makes the insert fail: it is
         recorded again then, finding the other's rows, and answers as any republish does (the version
@@ -131,7 +163,7 @@ class SpellService:
 
     def _record(
         self, uow: UnitOfWork, principal: Principal, bundle: Path, size: int, visibility: str, tags: list[str]
-    ) -> SpellVersion:
+    ) -> Publication:
         manifest = load_manifest(bundle)
         self.policy.runtimes.check(PolicyContext.from_manifest(manifest))
         _check_price(manifest)
@@ -146,10 +178,14 @@ class SpellService:
         if existing is not None:
             if existing.digest != digest.text:
                 raise version_exists(manifest.id, manifest.version, existing.digest)
-            return existing
+            return Publication(existing)
+        spell = self.repo.spell(uow, manifest.id)
+        # A new version is published at its spell's visibility once the spell exists.
+        supply = screen(
+            uow, bundle, visibility=spell.visibility if spell else visibility, settings=self.policy.supply
+        )
         self._store(bundle, digest.hex)
         now = self.clock.now()
-        spell = self.repo.spell(uow, manifest.id)
         if spell is None:
             spell = Spell(
                 id=manifest.id,
@@ -186,7 +222,8 @@ class SpellService:
             created_at=now,
         )
         self.repo.add(uow, spell, row)
-        return row
+        keep_sbom(uow, row, supply, now)
+        return Publication(row, supply.warnings + signed.warnings)
 
     def _verify(
         self, uow: UnitOfWork, bundle: Path, manifest: SpellManifest, digest: BundleDigest
@@ -267,13 +304,13 @@ class SpellService:
         return hit
 
     def version(self, uow: UnitOfWork, spell: Spell, version: str | None) -> SpellVersion:
-        """A version (default: the latest non-yanked); yanked versions still resolve when named."""
+        """A version (default: the latest neither yanked nor delisted); those still resolve when named."""
         if version is not None:
             row = self.repo.version(uow, spell.id, version)
             if row is None:
                 raise version_not_found(spell.id, version)
             return row
-        rows = [r for r in self.repo.versions(uow, spell.id) if not r.is_yanked]
+        rows = [r for r in self.repo.versions(uow, spell.id) if not r.is_yanked and r.delisted_at is None]
         if not rows:
             raise version_not_found(spell.id, "latest")
         return max(rows, key=lambda r: _semver(r.version))
@@ -292,6 +329,13 @@ class SpellService:
             raise SpellSuspended(f"spell {spell.id!r} is suspended", details=details)
         row = self.version(uow, spell, version)
         return row, pack_bundle(self.bundle_dir(row))
+
+    def sbom(self, uow: UnitOfWork, principal: Principal, spell_id: str, version: str) -> VersionSbomOut:
+        """The SBOM a version was published with and its counts (``spell:read``; the spell's visibility
+        applies as for reading it; ``SBOM_NOT_FOUND`` for a version without one)."""
+        principal.require("spell:read")
+        spell = self.visible(uow, principal, spell_id)
+        return sbom_report(uow, spell, self.version(uow, spell, version), self.policy.supply)
 
     def versions(self, uow: UnitOfWork, spell: Spell) -> list[SpellVersion]:
         """Every version, newest first."""
@@ -336,6 +380,13 @@ class SpellService:
         if visibility not in VISIBILITIES:
             raise InvalidInput(f"visibility must be one of {list(VISIBILITIES)}")
         spell = self.owned(uow, principal, spell_id)
+        require_sboms(
+            uow,
+            spell.id,
+            self.repo.versions(uow, spell.id),
+            visibility=visibility,
+            settings=self.policy.supply,
+        )
         spell.visibility = visibility
         uow.session.flush()
         return spell

@@ -1,0 +1,116 @@
+"""What makers are told about their versions: a notice row they can list, and a webhook to their
+publisher's ``webhook_url`` signed with their tenant's secret, exactly as cast webhooks are.
+
+The webhook leaves only after the notice committed, and a delivery that fails is logged, never raised:
+it cannot undo the flag it reports.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from spell.kit.clock import Clock, SystemClock
+from spell.kit.ids import new_id
+from spell.models import Publisher, Spell, SpellVersion
+from spell.models.supply import SupplyNotice
+from spell.platform.audit.service import AuditService
+from spell.platform.auth.schemas import Principal
+from spell.platform.spell.publishers import owned_publisher
+from spell.platform.supply.repository import SupplyRepository
+from spell.platform.supply.schemas import NoticeOut
+from spell.platform.webhook.secret import WebhookSecretService
+from spell.platform.webhook.service import WebhookSender, check_webhook_url, redact_url
+from spell.runtimes.egress import EgressPolicy
+from spell.storage.session import Database, UnitOfWork
+
+__all__ = ["SupplyNotices"]
+
+_log = logging.getLogger(__name__)
+
+
+class SupplyNotices:
+    """Records notices and sends their webhooks; ``sender`` None sends nothing."""
+
+    def __init__(
+        self,
+        db: Database,
+        secrets: WebhookSecretService,
+        sender: WebhookSender | None,
+        *,
+        egress: EgressPolicy,
+        audit: AuditService,
+        clock: Clock | None = None,
+        repo: SupplyRepository | None = None,
+    ) -> None:
+        self.db, self.secrets, self.sender, self.egress, self.audit = db, secrets, sender, egress, audit
+        self.clock = clock or SystemClock()
+        self.repo = repo or SupplyRepository()
+
+    def notify(
+        self,
+        uow: UnitOfWork,
+        spell: Spell,
+        version: SpellVersion,
+        kind: str,
+        details: dict[str, Any],
+        now: datetime,
+    ) -> SupplyNotice:
+        """Record a notice about ``version`` and, once ``uow`` commits, post it to the publisher's hook."""
+        notice = SupplyNotice(
+            id=new_id("ntc"),
+            publisher=spell.publisher,
+            spell_id=spell.id,
+            version=version.version,
+            kind=kind,
+            details=details,
+            created_at=now,
+        )
+        self.repo.add(uow, notice)
+        publisher = self.repo.publisher(uow, spell.publisher)
+        if self.sender is not None and publisher is not None and publisher.webhook_url:
+            # The secret is read (or made) in the transaction; the post waits for its commit.
+            secrets = self.secrets.ensure_signing_secrets(uow, publisher.tenant_id)
+            payload = NoticeOut.from_row(notice).model_dump(mode="json")
+            url = publisher.webhook_url
+            uow.after_commit(lambda: self._deliver(url, f"supply.{kind}", payload, secrets))
+        return notice
+
+    def _deliver(self, url: str, event: str, payload: dict[str, Any], secrets: Sequence[str]) -> None:
+        sender = self.sender
+        if sender is None:
+            return
+        try:
+            sender.send_async(url, event, payload, secrets=secrets)
+        except Exception:  # after the commit: the notice stands whatever happens here
+            _log.exception("supply notice %s: its webhook could not be sent", payload.get("id"))
+
+    def of_publisher(
+        self, uow: UnitOfWork, principal: Principal, publisher: str, *, limit: int = 50
+    ) -> list[SupplyNotice]:
+        """The publisher's notices, newest first: its own tenant only (``spell:publish``)."""
+        principal.require("spell:publish")
+        owned_publisher(uow, principal, publisher, claim=False)
+        return self.repo.notices(uow, publisher, limit=max(1, min(limit, 500)))
+
+    def set_webhook(self, principal: Principal, publisher: str, url: str | None) -> Publisher:
+        """Where the publisher's notices are posted (None: nowhere); the URL must pass the webhook egress
+        rules. Checked before the transaction opens, since the check resolves the host."""
+        principal.require("spell:publish")
+        if url is not None:
+            check_webhook_url(url, self.egress)
+        with self.db.unit_of_work() as uow:
+            row = owned_publisher(uow, principal, publisher, claim=False)
+            row.webhook_url = url
+            self.audit.append(
+                uow,
+                "publisher.webhook_changed",
+                actor_id=principal.user_id,
+                tenant_id=principal.tenant_id,
+                subject=publisher,
+                data={"webhook_url": None if url is None else redact_url(url)},
+            )
+            uow.session.flush()
+            return row
