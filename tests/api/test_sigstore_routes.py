@@ -170,3 +170,14 @@ async def test_an_incomplete_identity_is_a_validation_error(
     refused = await client.post(IDENTITIES, headers=maker.headers, json=body)
     assert refused.status_code == 422
     assert refused.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+async def test_a_sigstore_bundle_the_server_cannot_check_publishes_with_a_warning(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    maker = await seed_maker(client, platform)
+    published = await _publish(client, maker, tmp_path, "1.0.0")
+    assert published.status_code == 201, published.text
+    body = published.json()
+    assert body["sigstore_identity"] is None
+    assert "spell.sigstore.json was not verified: no registered identity" in body["warnings"]
