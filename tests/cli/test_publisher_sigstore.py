@@ -67,6 +67,9 @@ def test_add_require_publish_remove(pinned: LiveServer, tmp_path: Path) -> None:
     signed = publish(maker)
     assert signed.exit_code == 0, signed.stderr
     assert f"sigstore: signed by {IDENTITY}" in signed.stdout
+    inspected = run_cli("inspect", "server:acme/writer", "--profile", "maker")
+    assert inspected.exit_code == 0, inspected.stderr
+    assert f"  sigstore: {IDENTITY}\n" in inspected.stdout
 
     human = run_cli("publisher", "sigstore", "list", "acme", "--profile", "maker")
     assert human.exit_code == 0, human.stderr

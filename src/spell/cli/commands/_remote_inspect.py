@@ -40,6 +40,7 @@ def inspect_on_server(source: str, *, version: str | None, profile: str | None, 
         "visibility": detail.visibility,
         "digest": row.digest,
         "signer_key_id": row.signer_key_id,
+        "sigstore_identity": row.sigstore_identity,
         "sbom": None if served is None else served.model_dump(mode="json"),
     }
     lines = [
@@ -49,6 +50,7 @@ def inspect_on_server(source: str, *, version: str | None, profile: str | None, 
         f"  summary: {detail.summary}",
         f"  server: {server} visibility={detail.visibility}",
         f"  digest={row.digest} signer={row.signer_key_id or '-'}",
+        f"  sigstore: {row.sigstore_identity or '(not proven)'}",
         *(served_sbom_lines(served) if served is not None else ["sbom", "  (none)"]),
     ]
     emit(data, as_json=as_json, human="\n".join(lines))
