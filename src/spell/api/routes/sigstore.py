@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from spell.api.deps import CurrentPlatform, CurrentPrincipal
 from spell.api.routing import GuardedRoute
+from spell.api.schemas import error_docs
 from spell.platform.spell import sigstore
 from spell.platform.spell.schemas import (
     SigstoreIdentityCreate,
@@ -19,7 +20,15 @@ router = APIRouter(route_class=GuardedRoute, tags=["spells"])
 _IDENTITIES = "/v1/publishers/{publisher}/sigstore-identities"
 
 
-@router.post(_IDENTITIES, status_code=201, response_model=SigstoreIdentityOut)
+_OWNER = "TENANT_FORBIDDEN (another tenant's publisher), ROLE_REQUIRED, FORBIDDEN (no spell:publish)"
+
+
+@router.post(
+    _IDENTITIES,
+    status_code=201,
+    response_model=SigstoreIdentityOut,
+    responses=error_docs({403: _OWNER, 409: "CONFLICT (already registered and active)"}),
+)
 def register_sigstore_identity(
     publisher: str, body: SigstoreIdentityCreate, principal: CurrentPrincipal, platform: CurrentPlatform
 ) -> SigstoreIdentityOut:
@@ -31,7 +40,7 @@ def register_sigstore_identity(
         return SigstoreIdentityOut.from_row(row)
 
 
-@router.get(_IDENTITIES, response_model=SigstorePolicyOut)
+@router.get(_IDENTITIES, response_model=SigstorePolicyOut, responses=error_docs({403: _OWNER}))
 def list_sigstore_identities(
     publisher: str, principal: CurrentPrincipal, platform: CurrentPlatform
 ) -> SigstorePolicyOut:
@@ -40,7 +49,11 @@ def list_sigstore_identities(
         return SigstorePolicyOut.of(sigstore.list_identities(uow, principal, publisher))
 
 
-@router.delete(_IDENTITIES + "/{identity_id}", response_model=SigstoreIdentityOut)
+@router.delete(
+    _IDENTITIES + "/{identity_id}",
+    response_model=SigstoreIdentityOut,
+    responses=error_docs({403: _OWNER, 404: "NOT_FOUND (no such identity for this publisher)"}),
+)
 def revoke_sigstore_identity(
     publisher: str, identity_id: str, principal: CurrentPrincipal, platform: CurrentPlatform
 ) -> SigstoreIdentityOut:
@@ -49,7 +62,11 @@ def revoke_sigstore_identity(
         return SigstoreIdentityOut.from_row(sigstore.revoke_identity(uow, principal, publisher, identity_id))
 
 
-@router.put("/v1/publishers/{publisher}/sigstore-policy", response_model=SigstorePolicyOut)
+@router.put(
+    "/v1/publishers/{publisher}/sigstore-policy",
+    response_model=SigstorePolicyOut,
+    responses=error_docs({403: _OWNER, 409: "CONFLICT (no active identity, or no pinned trusted root)"}),
+)
 def set_sigstore_policy(
     publisher: str, body: SigstorePolicyUpdate, principal: CurrentPrincipal, platform: CurrentPlatform
 ) -> SigstorePolicyOut:
