@@ -21,7 +21,7 @@ import pytest
 from spell.bundle.digest import bundle_digest
 from spell.bundle.loaders import load_manifest
 from spell.config.supply import SupplySettings
-from spell.errors import Conflict, InvalidInput, NotFound, PermissionDenied, SigstoreInvalid
+from spell.errors import AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied, SigstoreInvalid
 from spell.models import SpellVersion
 from spell.platform.audit.service import AuditService
 from spell.platform.auth.errors import RoleRequired
@@ -366,7 +366,7 @@ def test_registration_is_listed_and_revoked_identities_come_back_when_registered
 ) -> None:
     maker = _maker(pinned)
     first = _register(pinned, maker)
-    with pinned.db.unit_of_work() as uow, pytest.raises(Conflict, match="already registered"):
+    with pinned.db.unit_of_work() as uow, pytest.raises(AlreadyExists, match="already registered"):
         sigstore.register_identity(uow, maker.principal, "acme", identity=f" {IDENTITY} ", issuer=ISSUER)
     with pinned.db.unit_of_work() as uow:
         sigstore.revoke_identity(uow, maker.principal, "acme", first)

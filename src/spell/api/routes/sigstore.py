@@ -27,7 +27,7 @@ _OWNER = "TENANT_FORBIDDEN (another tenant's publisher), ROLE_REQUIRED, FORBIDDE
     _IDENTITIES,
     status_code=201,
     response_model=SigstoreIdentityOut,
-    responses=error_docs({403: _OWNER, 409: "CONFLICT (already registered and active)"}),
+    responses=error_docs({403: _OWNER, 409: "ALREADY_EXISTS (registered and active)"}),
 )
 def register_sigstore_identity(
     publisher: str, body: SigstoreIdentityCreate, principal: CurrentPrincipal, platform: CurrentPlatform

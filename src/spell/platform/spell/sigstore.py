@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from spell.bundle.digest import BundleDigest
-from spell.errors import Conflict, InvalidInput, NotFound, SigstoreInvalid
+from spell.errors import AlreadyExists, Conflict, InvalidInput, NotFound, SigstoreInvalid
 from spell.kit.ids import new_id
 from spell.kit.time import utcnow
 from spell.models import Publisher, PublisherSigstoreIdentity
@@ -67,7 +67,7 @@ def register_identity(
     row = _REPO.sigstore_identity(uow, publisher, identity=policy.identity, issuer=policy.issuer)
     if row is not None:
         if row.revoked_at is None:
-            raise Conflict(
+            raise AlreadyExists(
                 f"{identity!r} from {issuer!r} is already registered for {publisher!r}",
                 details={"publisher": publisher, "id": row.id},
             )
