@@ -61,6 +61,10 @@ async def test_register_require_publish_and_revoke(
         "revoked_at": None,
     }
     assert identity["id"].startswith("sgid")
+    again = await client.post(
+        IDENTITIES, headers=maker.headers, json={"identity": IDENTITY, "issuer": ISSUER}
+    )
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "ALREADY_EXISTS")
     required = await client.put(
         "/v1/publishers/acme/sigstore-policy", headers=maker.headers, json={"required": True}
     )
