@@ -10,7 +10,7 @@ import pytest
 
 from spell.client import Client, RetryPolicy
 from spell.client.models import BudgetCaps, CastEvent
-from spell.errors import AuthError, ServerUnreachable, SpellNotFound
+from spell.errors import AuthError, EgressDenied, ServerUnreachable, SpellNotFound
 from spell.platform.budget.errors import BudgetCapExceeded
 from spell.platform.ledger.errors import InsufficientCredits
 from tests.api.money_helpers import credit
@@ -195,6 +195,14 @@ def test_keys_buttons_versions_and_estimate_round_trip(live: LiveServer, tmp_pat
         assert [b.id for b in client.buttons.list().items] == [button.id]
         assert client.buttons.delete("go").deleted
         assert [s.id for s in client.spells.list(q="writer")] == ["acme/writer"]
+
+
+def test_a_publisher_reads_its_notices_and_sets_its_webhook(live: LiveServer, tmp_path: Path) -> None:
+    with _published(live, tmp_path, priced=False) as client:
+        assert client.spells.notices("acme").items == []
+        assert client.spells.set_webhook("acme", None).url is None
+        with pytest.raises(EgressDenied):
+            client.spells.set_webhook("acme", "https://127.0.0.1/hook")  # an address, not a public name
 
 
 def test_a_wrong_key_raises_auth_error(live: LiveServer) -> None:

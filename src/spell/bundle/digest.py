@@ -90,7 +90,7 @@ def sbom_file(bundle_dir: Path) -> str | None:
     if len(present) > 1:
         raise InvalidSbom(
             f"a bundle carries one SBOM, this one has {' and '.join(present)}: remove one of them",
-            details={"path": present, "field": "(file)"},
+            details={"path": present[0], "field": "(file)", "conflicts_with": present[1]},
         )
     return present[0] if present else None
 

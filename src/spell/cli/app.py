@@ -67,6 +67,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "keys": (f"{_C}.keys:group", "Your API keys on the server; any user's on the server machine."),
     "ledger": (f"{_C}.ledger:group", "Your ledger postings on the server; verify it on the server machine."),
     "audit": (f"{_C}.audit:group", "Verify the hash-chained audit log (server side)."),
+    "advisories": (
+        f"{_C}.advisories:group",
+        "Import OSV advisories and re-scan published spells (server side).",
+    ),
     "completion": (f"{_C}.completion:command", "Print the shell completion script (bash, zsh or fish)."),
 }
 
@@ -98,7 +102,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "earnings",
         "mcp",
     ),
-    "Operator commands (run the server)": ("serve", "db", "admin", "keys", "ledger", "audit"),
+    "Operator commands (run the server)": ("serve", "db", "admin", "keys", "ledger", "audit", "advisories"),
 }
 
 

@@ -32,8 +32,10 @@ from spell.client.models import (
     KeyOut,
     LedgerEntry,
     MeOut,
+    NoticeList,
     PublishedVersion,
     PublisherKeyOut,
+    PublisherWebhookOut,
     SigstoreIdentityOut,
     SigstorePolicyOut,
     SpellDetail,
@@ -237,6 +239,14 @@ class AsyncSpells(_Resource):
     async def require_sigstore(self, publisher: str, *, required: bool = True) -> SigstorePolicyOut:
         """Require (or with ``required=False`` stop requiring) a verified Sigstore bundle on publish."""
         return await self._client.send(calls.sigstore_policy_set(publisher, required))
+
+    async def notices(self, publisher: str, *, limit: int = 50) -> NoticeList:
+        """What re-scans told the publisher about its versions (flagged, delisted, cleared), newest first."""
+        return await self._client.send(calls.publisher_notices(publisher, limit))
+
+    async def set_webhook(self, publisher: str, url: str | None) -> PublisherWebhookOut:
+        """Where the publisher's supply-chain notices are posted (None: nowhere), signed as cast hooks."""
+        return await self._client.send(calls.publisher_webhook_set(publisher, url))
 
 
 class AsyncCasts(_Resource):

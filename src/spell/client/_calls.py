@@ -26,8 +26,10 @@ from spell.client.models import (
     KeyOut,
     LedgerPage,
     MeOut,
+    NoticeList,
     PublishedVersion,
     PublisherKeyOut,
+    PublisherWebhookOut,
     SigstoreIdentityOut,
     SigstorePolicyOut,
     SpellDetail,
@@ -68,6 +70,8 @@ __all__ = [
     "publish",
     "publisher_key_register",
     "publisher_key_revoke",
+    "publisher_notices",
+    "publisher_webhook_set",
     "sigstore_identities_list",
     "sigstore_identity_register",
     "sigstore_identity_revoke",
@@ -147,6 +151,18 @@ def sigstore_policy_set(publisher: str, required: bool) -> Call[SigstorePolicyOu
     """``PUT /v1/publishers/{publisher}/sigstore-policy``."""
     path = f"/v1/publishers/{_seg(publisher)}/sigstore-policy"
     return model_call("PUT", path, SigstorePolicyOut, json={"required": required})
+
+
+def publisher_notices(publisher: str, limit: int) -> Call[NoticeList]:
+    """``GET /v1/publishers/{publisher}/notices``."""
+    return model_call("GET", f"/v1/publishers/{_seg(publisher)}/notices", NoticeList, params={"limit": limit})
+
+
+def publisher_webhook_set(publisher: str, url: str | None) -> Call[PublisherWebhookOut]:
+    """``PUT /v1/publishers/{publisher}/webhook``."""
+    return model_call(
+        "PUT", f"/v1/publishers/{_seg(publisher)}/webhook", PublisherWebhookOut, json={"url": url}
+    )
 
 
 def spells_page(cursor: str | None, q: str | None, tag: str | None, sort: str, limit: int) -> Call[SpellList]:

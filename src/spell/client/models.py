@@ -37,6 +37,7 @@ from spell.platform.spell.schemas import (
     VersionOut,
     VersionSbomOut,
 )
+from spell.platform.supply.schemas import NoticeList, NoticeOut, PublisherWebhookOut
 
 __all__ = [
     "TERMINAL_STATUSES",
@@ -60,9 +61,12 @@ __all__ = [
     "LedgerPage",
     "MeOut",
     "MoneyOut",
+    "NoticeList",
+    "NoticeOut",
     "Paged",
     "PublishedVersion",
     "PublisherKeyOut",
+    "PublisherWebhookOut",
     "SbomAdvisory",
     "SbomSummary",
     "SigstoreIdentityOut",

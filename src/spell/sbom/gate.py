@@ -25,7 +25,7 @@ __all__ = ["AdvisoryLookup", "Finding", "GatePolicy", "LicenseProblem", "Verdict
 #: ranges match its version and that are not withdrawn.
 AdvisoryLookup = Callable[[Component], Iterable[AdvisoryRecord]]
 
-_SBOM_HINT = "generate one with `spell sbom generate DIR` (or write sbom.spdx.json / sbom.cdx.json)"
+_SBOM_HINT = "an SPDX 2.3 (sbom.spdx.json) or CycloneDX 1.5/1.6 (sbom.cdx.json) document at the bundle root"
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ class Verdict:
         if self.sbom is None and self.sbom_required:
             spell = f"a {self.visibility} spell" if self.visibility else "this spell"
             return SbomRequired(
-                f"{spell} must carry an SBOM at its bundle root",
+                f"{spell} must carry an SBOM: generate one with `spell sbom generate DIR`",
                 details={"visibility": self.visibility},
                 hint=_SBOM_HINT,
             )

@@ -151,18 +151,12 @@ def declared_components(manifest: SpellManifest) -> list[Component]:
     from packageurl import PackageURL
 
     out = []
-    for index, entry in enumerate(manifest.components):
+    for entry in manifest.components:
         purl = entry.purl
         if purl is None:
-            try:
-                purl = PackageURL(
-                    str(entry.type).lower(), entry.namespace, entry.name, entry.version
-                ).to_string()
-            except ValueError as exc:
-                raise InvalidSbom(
-                    f"manifest components[{index}] ({entry.name}): cannot build a purl: {exc}",
-                    details={"path": "manifest", "field": f"components[{index}]", "component": entry.name},
-                ) from None
+            # The manifest guarantees a type and a name, all PackageURL needs; a bad given purl is
+            # caught when the document is parsed back.
+            purl = PackageURL(str(entry.type).lower(), entry.namespace, entry.name, entry.version).to_string()
         licenses = (entry.license,) if entry.license else ()
         out.append(Component(entry.name, entry.version, purl, licenses))
     return out

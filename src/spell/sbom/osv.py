@@ -2,17 +2,15 @@
 matched against components: ranges compared per ecosystem by ``univers``, severity from the CVSS
 vector by ``cvss``.
 
-Matching follows the OSV schema's evaluation algorithm (https://ossf.github.io/osv-schema/#evaluation):
-a version is affected when it equals one of ``versions`` or falls in one of the ranges, where a
-range's events are replayed in version order (``introduced`` inclusive, ``"0"`` before every version;
-``fixed`` exclusive; ``last_affected`` inclusive) below its ``limit`` events. ``GIT`` ranges need
-the commit graph, which an SBOM does not give, so they never match. A version ``univers`` cannot
-parse matches nothing rather than failing the whole check.
+A component is looked up by its purl: the OSV ecosystem of the purl type, the OSV package name (the
+purl namespace joined in where the ecosystem names packages with it: npm scopes, Go module paths,
+Maven ``group:artifact``) and its version. Matching follows the schema's evaluation algorithm (see
+``_osv_ranges``); ``GIT`` ranges need the commit graph, which an SBOM does not give, so they never
+match, and a version ``univers`` cannot parse matches nothing rather than failing the whole check.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -22,13 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from packageurl import PackageURL
-from univers.version_range import RANGE_CLASS_BY_SCHEMES
-from univers.versions import InvalidVersion, SemverVersion, Version
 
 from spell.errors import InvalidInput
 from spell.sbom._osv_files import MAX_MEMBER_BYTES, MAX_TOTAL_BYTES, read_records
+from spell.sbom._osv_ranges import EVENT_KINDS, in_range, in_versions
 from spell.sbom._osv_severity import highest_score, severity_of
-from spell.sbom.document import PURL_ECOSYSTEMS, Component
+from spell.sbom.document import Component
 
 __all__ = [
     "MAX_MEMBER_BYTES",
@@ -36,6 +33,8 @@ __all__ = [
     "AdvisoryRecord",
     "OsvIndex",
     "affects",
+    "base_ecosystem",
+    "lookup_key",
     "normalise_name",
     "parse_osv",
     "read_osv",
@@ -44,7 +43,6 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-_EVENT_KINDS = ("introduced", "fixed", "last_affected", "limit")
 _RANGE_TYPES = ("SEMVER", "ECOSYSTEM", "GIT")
 # Lengths the advisory tables hold; a longer value is not an OSV record we can keep.
 _MAX_ID = 100
@@ -73,6 +71,8 @@ class AdvisoryRecord:
         """(ecosystem, normalised name) of every affected package, the lookup index."""
         keys: dict[tuple[str, str], None] = {}
         for entry in self.affected:
+            if entry.get("package") is None:
+                continue
             ecosystem = base_ecosystem(entry["package"]["ecosystem"])
             keys[ecosystem, normalise_name(ecosystem, entry["package"]["name"])] = None
         return tuple(keys)
@@ -143,7 +143,10 @@ def read_osv(
 
 
 def base_ecosystem(ecosystem: str) -> str:
-    """The ecosystem without its release or repository suffix (``Debian:12`` -> ``Debian``)."""
+    """The ecosystem without its release or repository suffix (``Debian:12`` -> ``Debian``).
+
+    A purl names no distribution release, so a record scoped to one matches the package in all.
+    """
     return ecosystem.split(":", 1)[0]
 
 
@@ -182,11 +185,18 @@ def affects(advisory: AdvisoryRecord | Sequence[dict[str, Any]], component: Comp
             continue
         if normalise_name(ecosystem, str(affected_package.get("name", ""))) != name:
             continue
-        if _in_versions(ecosystem, version, entry.get("versions") or ()):
+        if in_versions(ecosystem, version, entry.get("versions") or ()):
             return True
-        if any(_in_range(ecosystem, version, r) for r in entry.get("ranges") or ()):
+        if any(in_range(ecosystem, version, r) for r in entry.get("ranges") or ()):
             return True
     return False
+
+
+def lookup_key(component: Component) -> tuple[str, str] | None:
+    """(ecosystem, normalised name) to look the component's advisories up by, as ``packages`` keys
+    them; None when it has no purl of a known ecosystem."""
+    package = _package_of(component)
+    return (package[0], package[1]) if package is not None else None
 
 
 class OsvIndex:
@@ -199,22 +209,21 @@ class OsvIndex:
         for record in by_id.values():
             for key in record.packages:
                 self._by_package.setdefault(key, []).append(record)
-        self.records = tuple(by_id.values())
+        self.records = tuple(by_id.values())  # every record once, withdrawn ones included
 
     def __len__(self) -> int:
         return len(self.records)
 
     def __call__(self, component: Component) -> list[AdvisoryRecord]:
-        package = _package_of(component)
-        if package is None:
+        key = lookup_key(component)
+        if key is None:
             return []
-        candidates = self._by_package.get((package[0], package[1]), [])
+        candidates = self._by_package.get(key, [])
         return [record for record in candidates if affects(record, component)]
 
 
 # --- matching ------------------------------------------------------------------------------------
 
-_PURL_TYPES = {ecosystem: purl_type for purl_type, ecosystem in PURL_ECOSYSTEMS.items()}
 # purl types whose OSV package name keeps the purl namespace (npm scopes, Go module paths, …).
 _NAMESPACED = {"npm": "/", "golang": "/", "composer": "/", "github": "/", "swift": "/", "maven": ":"}
 
@@ -237,99 +246,6 @@ def _package_of(component: Component) -> tuple[str, str, str] | None:
     if not version:
         return None
     return ecosystem, normalise_name(ecosystem, name), version
-
-
-def _scheme(ecosystem: str, range_type: str) -> str | None:
-    """The ``univers`` scheme ordering a range's versions: semver, else the ecosystem's purl type."""
-    if range_type == "SEMVER":
-        return "semver"
-    purl_type = _PURL_TYPES.get(ecosystem)
-    return purl_type if purl_type in RANGE_CLASS_BY_SCHEMES else None
-
-
-@functools.lru_cache(maxsize=65_536)
-def _parse_version(scheme: str, value: str) -> Version | None:
-    # univers declares version_class as None on its base class; every scheme sets one.
-    cls: type[Version] = SemverVersion if scheme == "semver" else RANGE_CLASS_BY_SCHEMES[scheme].version_class  # type: ignore[assignment]
-    if cls is SemverVersion and value[:1] == "v" and value[1:2].isdigit():
-        value = value[1:]  # Go's "v1.2.3"; OSV's SEMVER has no prefix
-    try:
-        return cls(value)
-    except (InvalidVersion, ValueError, TypeError):
-        _log.debug("%s cannot read version %r; not matched", cls.__name__, value)
-        return None
-
-
-def _in_versions(ecosystem: str, version: str, listed: Iterable[str]) -> bool:
-    listed = list(listed)
-    if version in listed:
-        return True
-    scheme = _scheme(ecosystem, "ECOSYSTEM")
-    if scheme is None:
-        return False
-    ours = _parse_version(scheme, version)
-    return ours is not None and any(ours == _parse_version(scheme, other) for other in listed)
-
-
-def _in_range(ecosystem: str, version: str, affected_range: dict[str, Any]) -> bool:
-    range_type = affected_range.get("type")
-    if range_type == "GIT":
-        return False
-    scheme = _scheme(ecosystem, str(range_type))
-    if scheme is None:
-        _log.debug("no version ordering for %s %s ranges; not matched", ecosystem, range_type)
-        return False
-    ours = _parse_version(scheme, version)
-    timeline = _timeline(scheme, affected_range.get("events") or ())
-    if ours is None or timeline is None:
-        return False
-    events, limits = timeline
-    if limits and not any(limit is None or ours < limit for limit in limits):
-        return False
-    vulnerable = False
-    for _, bound, kind in events:
-        if bound is None or (kind == "introduced" and ours >= bound):
-            vulnerable = True  # None is introduced "0", before every version
-        elif (kind == "fixed" and ours >= bound) or (kind == "last_affected" and ours > bound):
-            vulnerable = False
-    return vulnerable
-
-
-_Event = tuple[int, Version | None, str]
-
-
-def _timeline(
-    scheme: str, events: Iterable[dict[str, str]]
-) -> tuple[list[_Event], list[Version | None]] | None:
-    """The events sorted by version (``introduced: "0"`` first) and the limits (None = ``*``), or
-    None when a bound cannot be read."""
-    ordered: list[_Event] = []
-    limits: list[Version | None] = []
-    for event in events:
-        ((kind, value),) = event.items()
-        if kind == "limit":
-            limits.append(None if "*" in value else _parse_version(scheme, value))
-            if limits[-1] is None and "*" not in value:
-                return None
-            continue
-        if kind == "introduced" and value == "0":
-            ordered.append((0, None, kind))
-            continue
-        bound = _parse_version(scheme, value)
-        if bound is None:
-            return None
-        ordered.append((1, bound, kind))
-    ordered.sort(key=functools.cmp_to_key(_compare_events))
-    return ordered, limits
-
-
-def _compare_events(a: _Event, b: _Event) -> int:
-    if a[0] != b[0]:
-        return a[0] - b[0]
-    if a[1] is not None and b[1] is not None and a[1] != b[1]:
-        return -1 if a[1] < b[1] else 1
-    # At one version an introduction comes first, so a fix at the same version closes it.
-    return _EVENT_KINDS.index(a[2]) - _EVENT_KINDS.index(b[2])
 
 
 # --- parsing -------------------------------------------------------------------------------------
@@ -381,17 +297,23 @@ def _timestamp(record: dict[str, Any], key: str, where: _Record) -> datetime | N
 def _affected(entry: Any, field: str, where: _Record) -> dict[str, Any]:
     if not isinstance(entry, dict):
         raise where.error("must be an object", field)
-    package = entry.get("package")
-    if not isinstance(package, dict):
-        raise where.error("needs a package", f"{field}.package")
-    for key, limit in (("ecosystem", _MAX_ECOSYSTEM), ("name", _MAX_NAME)):
-        value = package.get(key)
-        if not isinstance(value, str) or not value or len(value) > limit:
-            raise where.error(f"needs a string of 1 to {limit} characters", f"{field}.package.{key}")
+    # Without a package the entry names a repository by its GIT ranges only (osv.dev's CVE records):
+    # valid, but no purl can match it.
+    if entry.get("package") is not None:
+        _check_package(entry["package"], f"{field}.package", where)
     _strings(entry, "versions", where, f"{field}.")
     for i, affected_range in enumerate(_list(entry, "ranges", where, f"{field}.")):
         _check_range(affected_range, f"{field}.ranges[{i}]", where)
     return entry
+
+
+def _check_package(package: Any, field: str, where: _Record) -> None:
+    if not isinstance(package, dict):
+        raise where.error("must be an object", field)
+    for key, limit in (("ecosystem", _MAX_ECOSYSTEM), ("name", _MAX_NAME)):
+        value = package.get(key)
+        if not isinstance(value, str) or not value or len(value) > limit:
+            raise where.error(f"needs a string of 1 to {limit} characters", f"{field}.{key}")
 
 
 def _check_range(affected_range: Any, field: str, where: _Record) -> None:
@@ -404,12 +326,12 @@ def _check_range(affected_range: Any, field: str, where: _Record) -> None:
         if (
             not isinstance(event, dict)
             or len(event) != 1
-            or next(iter(event)) not in _EVENT_KINDS
+            or next(iter(event)) not in EVENT_KINDS
             or not isinstance(next(iter(event.values())), str)
             or not next(iter(event.values()))
         ):
             raise where.error(
-                f"must be one of {', '.join(_EVENT_KINDS)} with a version", f"{field}.events[{j}]"
+                f"must be one of {', '.join(EVENT_KINDS)} with a version", f"{field}.events[{j}]"
             )
     if not any("introduced" in event for event in events):
         raise where.error("needs an introduced event", f"{field}.events")

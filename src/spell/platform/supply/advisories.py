@@ -30,6 +30,8 @@ from spell.storage.session import UnitOfWork
 __all__ = ["AdvisoryService", "ImportResult"]
 
 _BATCH = 500
+_ZIP_TYPES = ("application/zip", "application/x-zip-compressed")
+_ZIP_MAGIC = b"PK\x03\x04"  # a zip sent as application/octet-stream is still read as one
 
 
 @dataclass(frozen=True)
@@ -105,10 +107,11 @@ class AdvisoryService:
     def import_upload(
         self, uow: UnitOfWork, principal: Principal, data: bytes, *, media_type: str
     ) -> ImportResult:
-        """``import_records`` of an upload: a zip of OSV JSON files (``application/zip``), or a JSON list
-        of OSV records (or one record); ``VALIDATION_ERROR`` naming what cannot be read."""
+        """``import_records`` of an upload: a zip of OSV JSON files (``application/zip``, or any body that
+        starts as a zip does), or a JSON list of OSV records (or one record); ``VALIDATION_ERROR`` naming
+        what cannot be read."""
         principal.require_operator()
-        if media_type in ("application/zip", "application/x-zip-compressed"):
+        if media_type in _ZIP_TYPES or data.startswith(_ZIP_MAGIC):
             return self._import_zip(uow, principal, data)
         try:
             body = json_input.loads(data)

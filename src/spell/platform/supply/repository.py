@@ -12,7 +12,7 @@ from sqlalchemy import delete, select, text
 from spell.models import Publisher, Spell, SpellVersion
 from spell.models.supply import Advisory, AdvisoryPackage, SupplyFinding, SupplyNotice, VersionSbom
 from spell.sbom.document import Component, Sbom
-from spell.sbom.osv import AdvisoryRecord, normalise_name
+from spell.sbom.osv import AdvisoryRecord, _package_of
 from spell.storage.session import UnitOfWork
 
 __all__ = ["ScanTarget", "SupplyRepository", "component_package", "record_of"]
@@ -26,22 +26,11 @@ ScanTarget = tuple[Spell, SpellVersion, VersionSbom]
 
 
 def component_package(component: Component) -> tuple[str, str] | None:
-    """(OSV ecosystem, normalised name) of a component, as advisories are indexed; None without a purl
-    of a known ecosystem."""
-    ecosystem = component.ecosystem
-    if ecosystem is None or component.purl is None:
-        return None
-    from packageurl import PackageURL
-
-    try:
-        purl = PackageURL.from_string(component.purl)
-    except ValueError:
-        return None
-    name = purl.name
-    if purl.namespace:
-        # OSV names Maven packages group:artifact, and scoped npm / Go packages by their full path.
-        name = f"{purl.namespace}:{purl.name}" if ecosystem == "Maven" else f"{purl.namespace}/{purl.name}"
-    return ecosystem, normalise_name(ecosystem, name)
+    """(OSV ecosystem, normalised name) of a component, as advisories are indexed (``packages``); None
+    when it cannot be matched (no purl of a known ecosystem, no version). The matcher's own reading of
+    the component, so the index is looked up exactly as ``affects`` matches."""
+    package = _package_of(component)
+    return None if package is None else (package[0], package[1])
 
 
 def record_of(row: Advisory) -> AdvisoryRecord:
@@ -159,7 +148,7 @@ class SupplyRepository:
             .join(VersionSbom, VersionSbom.version_id == SpellVersion.id)
             .order_by(SpellVersion.spell_id, SpellVersion.created_at, SpellVersion.id)
         )
-        return [(spell, version, sbom) for spell, version, sbom in rows.tuples()]
+        return [(spell, version, sbom) for spell, version, sbom in rows]
 
     def lock_scan(self, uow: UnitOfWork) -> None:
         """Order concurrent re-scans (one per server process): the second sees what the first committed,

@@ -49,7 +49,8 @@ def command(bundle_dir: Path, advisories: Path | None, visibility: str, as_json:
         show_warnings(verdict)
     verdict.raise_for_refusal()
     if as_json:
-        emit(verdict.to_dict(), as_json=True)
+        components = [c.to_dict() for c in verdict.sbom.components] if verdict.sbom is not None else []
+        emit({**verdict.to_dict(), "components": components}, as_json=True)
 
 
 def _human(verdict: Verdict, visibility: str) -> str:
@@ -64,11 +65,7 @@ def _human(verdict: Verdict, visibility: str) -> str:
             f"  {c.name} {c.version}  {c.purl}" + (f"  {' AND '.join(c.licenses)}" if c.licenses else "")
             for c in sbom.components
         ]
-    for finding in verdict.findings:
-        score = "?" if finding.score is None else f"{finding.score:.1f}"
-        mark = "blocks" if finding.blocking else "warns"
-        lines.append(f"advisory {finding.advisory_id} ({finding.severity} {score}, {mark}): {finding.component.key}")
-    for problem in verdict.license_problems:
-        lines.append(f"licence {problem.expression!r} of {problem.component.key}: {problem.reason}")
+    lines += [f"blocks: {finding.describe()}" for finding in verdict.blocking]
+    lines += [f"licence: {problem.describe()}" for problem in verdict.license_problems]
     lines.append(f"gate ({visibility}): {'passed' if verdict.passed else 'refused'}")
     return "\n".join(lines)
