@@ -23,6 +23,7 @@ from spell.api.routes import (
     me,
     metrics,
     money,
+    sigstore,
     spells,
     supply,
     webhooks,
@@ -83,7 +84,20 @@ def create_app(
     app.state.metrics_token = settings.metrics_token
     install_error_handlers(app)
     # Casts first: the router tries routes in order, and the cast route is by far the busiest.
-    for module in (casts, health, me, spells, buttons, artifacts, admin, money, billing, webhooks, supply):
+    for module in (
+        casts,
+        health,
+        me,
+        spells,
+        sigstore,
+        buttons,
+        artifacts,
+        admin,
+        money,
+        billing,
+        webhooks,
+        supply,
+    ):
         app.include_router(module.router, responses=_ERROR_RESPONSES)
     app.include_router(metrics.router)
     mcp.mount(app)

@@ -36,6 +36,8 @@ from spell.client.models import (
     PublishedVersion,
     PublisherKeyOut,
     PublisherWebhookOut,
+    SigstoreIdentityOut,
+    SigstorePolicyOut,
     SpellDetail,
     SpellList,
     SpellOut,
@@ -156,7 +158,7 @@ class _Resource:
 
 
 class AsyncSpells(_Resource):
-    """Spells, versions, publishing and publisher keys."""
+    """Spells, versions, publishing, publisher keys and Sigstore identities."""
 
     def list(
         self, *, q: str | None = None, tag: str | None = None, sort: str = "recent", limit: int = 20
@@ -219,6 +221,24 @@ class AsyncSpells(_Resource):
     async def revoke_key(self, publisher: str, key_id: str) -> PublisherKeyOut:
         """Revoke a publisher's signing key."""
         return await self._client.send(calls.publisher_key_revoke(publisher, key_id))
+
+    async def register_sigstore_identity(
+        self, publisher: str, identity: str, issuer: str
+    ) -> SigstoreIdentityOut:
+        """Allow a Sigstore certificate identity and OIDC issuer to sign the publisher's bundles."""
+        return await self._client.send(calls.sigstore_identity_register(publisher, identity, issuer))
+
+    async def sigstore_identities(self, publisher: str) -> SigstorePolicyOut:
+        """The publisher's Sigstore policy: required or not, and every identity registered."""
+        return await self._client.send(calls.sigstore_identities_list(publisher))
+
+    async def revoke_sigstore_identity(self, publisher: str, identity_id: str) -> SigstoreIdentityOut:
+        """Revoke a Sigstore identity: bundles it signed no longer publish."""
+        return await self._client.send(calls.sigstore_identity_revoke(publisher, identity_id))
+
+    async def require_sigstore(self, publisher: str, *, required: bool = True) -> SigstorePolicyOut:
+        """Require (or with ``required=False`` stop requiring) a verified Sigstore bundle on publish."""
+        return await self._client.send(calls.sigstore_policy_set(publisher, required))
 
     async def notices(self, publisher: str, *, limit: int = 50) -> NoticeList:
         """What re-scans told the publisher about its versions (flagged, delisted, cleared), newest first."""

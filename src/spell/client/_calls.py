@@ -30,6 +30,8 @@ from spell.client.models import (
     PublishedVersion,
     PublisherKeyOut,
     PublisherWebhookOut,
+    SigstoreIdentityOut,
+    SigstorePolicyOut,
     SpellDetail,
     SpellList,
     SpellOut,
@@ -70,6 +72,10 @@ __all__ = [
     "publisher_key_revoke",
     "publisher_notices",
     "publisher_webhook_set",
+    "sigstore_identities_list",
+    "sigstore_identity_register",
+    "sigstore_identity_revoke",
+    "sigstore_policy_set",
     "spell_get",
     "spell_update",
     "spells_page",
@@ -121,6 +127,30 @@ def publisher_key_register(publisher: str, key_id: str, public_key: str) -> Call
 def publisher_key_revoke(publisher: str, key_id: str) -> Call[PublisherKeyOut]:
     """``DELETE /v1/publishers/{publisher}/keys/{key_id}``."""
     return model_call("DELETE", f"/v1/publishers/{_seg(publisher)}/keys/{_seg(key_id)}", PublisherKeyOut)
+
+
+def sigstore_identity_register(publisher: str, identity: str, issuer: str) -> Call[SigstoreIdentityOut]:
+    """``POST /v1/publishers/{publisher}/sigstore-identities``."""
+    body = {"identity": identity, "issuer": issuer}
+    path = f"/v1/publishers/{_seg(publisher)}/sigstore-identities"
+    return model_call("POST", path, SigstoreIdentityOut, json=body)
+
+
+def sigstore_identities_list(publisher: str) -> Call[SigstorePolicyOut]:
+    """``GET /v1/publishers/{publisher}/sigstore-identities``."""
+    return model_call("GET", f"/v1/publishers/{_seg(publisher)}/sigstore-identities", SigstorePolicyOut)
+
+
+def sigstore_identity_revoke(publisher: str, identity_id: str) -> Call[SigstoreIdentityOut]:
+    """``DELETE /v1/publishers/{publisher}/sigstore-identities/{id}``."""
+    path = f"/v1/publishers/{_seg(publisher)}/sigstore-identities/{_seg(identity_id)}"
+    return model_call("DELETE", path, SigstoreIdentityOut)
+
+
+def sigstore_policy_set(publisher: str, required: bool) -> Call[SigstorePolicyOut]:
+    """``PUT /v1/publishers/{publisher}/sigstore-policy``."""
+    path = f"/v1/publishers/{_seg(publisher)}/sigstore-policy"
+    return model_call("PUT", path, SigstorePolicyOut, json={"required": required})
 
 
 def publisher_notices(publisher: str, limit: int) -> Call[NoticeList]:

@@ -36,6 +36,8 @@ from spell.client.models import (
     PublishedVersion,
     PublisherKeyOut,
     PublisherWebhookOut,
+    SigstoreIdentityOut,
+    SigstorePolicyOut,
     SpellDetail,
     SpellList,
     SpellOut,
@@ -154,7 +156,7 @@ class _Resource:
 
 
 class Spells(_Resource):
-    """Spells, versions, publishing and publisher keys."""
+    """Spells, versions, publishing, publisher keys and Sigstore identities."""
 
     def list(
         self, *, q: str | None = None, tag: str | None = None, sort: str = "recent", limit: int = 20
@@ -217,6 +219,22 @@ class Spells(_Resource):
     def revoke_key(self, publisher: str, key_id: str) -> PublisherKeyOut:
         """Revoke a publisher's signing key."""
         return self._client.send(calls.publisher_key_revoke(publisher, key_id))
+
+    def register_sigstore_identity(self, publisher: str, identity: str, issuer: str) -> SigstoreIdentityOut:
+        """Allow a Sigstore certificate identity and OIDC issuer to sign the publisher's bundles."""
+        return self._client.send(calls.sigstore_identity_register(publisher, identity, issuer))
+
+    def sigstore_identities(self, publisher: str) -> SigstorePolicyOut:
+        """The publisher's Sigstore policy: required or not, and every identity registered."""
+        return self._client.send(calls.sigstore_identities_list(publisher))
+
+    def revoke_sigstore_identity(self, publisher: str, identity_id: str) -> SigstoreIdentityOut:
+        """Revoke a Sigstore identity: bundles it signed no longer publish."""
+        return self._client.send(calls.sigstore_identity_revoke(publisher, identity_id))
+
+    def require_sigstore(self, publisher: str, *, required: bool = True) -> SigstorePolicyOut:
+        """Require (or with ``required=False`` stop requiring) a verified Sigstore bundle on publish."""
+        return self._client.send(calls.sigstore_policy_set(publisher, required))
 
     def notices(self, publisher: str, *, limit: int = 50) -> NoticeList:
         """What re-scans told the publisher about its versions (flagged, delisted, cleared), newest first."""

@@ -46,6 +46,7 @@ def inspect_on_server(source: str, *, version: str | None, profile: str | None, 
         "flagged_at": row.flagged_at,
         "delist_at": row.delist_at,
         "delisted_at": row.delisted_at,
+        "sigstore_identity": row.sigstore_identity,
         "sbom": None if served is None else served.model_dump(mode="json"),
     }
     lines = [
@@ -56,6 +57,7 @@ def inspect_on_server(source: str, *, version: str | None, profile: str | None, 
         f"  server: {server} visibility={detail.visibility}",
         f"  digest={row.digest} signer={row.signer_key_id or '-'}",
         *_flag_lines(row),
+        f"  sigstore: {row.sigstore_identity or '(not proven)'}",
         *(served_sbom_lines(served) if served is not None else ["sbom", "  (none)"]),
     ]
     emit(data, as_json=as_json, human="\n".join(lines))

@@ -104,14 +104,17 @@ def command(
         "visibility": visibility,
         "tags": list(tags),
         "signer_key_id": version.signer_key_id,
+        "sigstore_identity": version.sigstore_identity,
         "key_registered": registered,
         "archive_size": len(archive),
         "server": client.settings.base_url,
         "warnings": version.warnings,
     }
     human = f"published {version.spell_id}@{version.version}\ndigest: {version.digest}"
+    if version.sigstore_identity:
+        human += f"\nsigstore: signed by {version.sigstore_identity}"
     if not as_json:
-        for warning in version.warnings:  # the server's own verdict, against its advisories
+        for warning in version.warnings:  # the server's own (its advisories, its Sigstore check)
             click.echo(f"warning (server): {warning}", err=True)
     emit(data, as_json=as_json, human=human)
 

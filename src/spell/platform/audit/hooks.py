@@ -1,8 +1,9 @@
 """Audit records for security events, written in the same flush as the change that caused them.
 
-Key, publisher-key, spell and ban changes happen in other services; rather than asking each of them to
-remember the audit log, one ``before_flush`` listener looks at what is about to be written and appends
-the matching record to the chain in the same transaction (so a rolled-back change leaves no record).
+Key, publisher-key, Sigstore-identity, spell and ban changes happen in other services; rather than
+asking each of them to remember the audit log, one ``before_flush`` listener looks at what is about to
+be written and appends the matching record to the chain in the same transaction (so a rolled-back
+change leaves no record).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
-from spell.models import ApiKey, PublisherKey, Spell, SpellVersion, User
+from spell.models import ApiKey, Publisher, PublisherKey, PublisherSigstoreIdentity, Spell, SpellVersion, User
 from spell.platform.audit.service import AuditService
 
 __all__ = ["act_as", "install"]
@@ -53,6 +54,8 @@ def _created(obj: Any) -> tuple[str, dict[str, Any]] | None:
             "subject": f"{obj.publisher}/{obj.key_id}",
             "data": {},
         }
+    if isinstance(obj, PublisherSigstoreIdentity):
+        return "sigstore_identity.added", _sigstore_fields(obj)
     if isinstance(obj, SpellVersion):
         return "spell.published", {
             "actor_id": None,
@@ -66,6 +69,8 @@ _WATCHED: list[tuple[type[Any], str]] = [
     (ApiKey, "revoked_at"),
     (ApiKey, "rotated_to"),
     (PublisherKey, "revoked_at"),
+    (PublisherSigstoreIdentity, "revoked_at"),
+    (Publisher, "sigstore_required"),
     (SpellVersion, "is_yanked"),
     (Spell, "is_suspended"),
     (User, "is_banned"),
@@ -93,6 +98,13 @@ def _describe(obj: Any, attr: str, value: Any) -> tuple[str, dict[str, Any]] | N
     elif isinstance(obj, PublisherKey):
         fields["subject"] = f"{obj.publisher}/{obj.key_id}"
         action = "publisher_key.revoked" if value is not None else None
+    elif isinstance(obj, PublisherSigstoreIdentity):
+        # registering a revoked identity again makes it active: the chain shows it added anew
+        action = "sigstore_identity.revoked" if value is not None else "sigstore_identity.added"
+        fields.update(_sigstore_fields(obj))
+    elif isinstance(obj, Publisher):
+        fields.update(tenant_id=obj.tenant_id, subject=obj.name, data={"required": bool(value)})
+        action = "publisher.sigstore_required"
     elif isinstance(obj, SpellVersion):
         fields["subject"] = f"{obj.spell_id}@{obj.version}"
         action = "spell.yanked" if value else None
@@ -103,6 +115,14 @@ def _describe(obj: Any, attr: str, value: Any) -> tuple[str, dict[str, Any]] | N
         fields.update(tenant_id=obj.tenant_id, subject=obj.id, data={"reason": obj.ban_reason})
         action = "user.banned" if value else "user.unbanned"
     return (action, fields) if action else None
+
+
+def _sigstore_fields(row: PublisherSigstoreIdentity) -> dict[str, Any]:
+    return {
+        "actor_id": None,
+        "subject": f"{row.publisher}/{row.id}",
+        "data": {"identity": row.identity, "issuer": row.issuer},
+    }
 
 
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:

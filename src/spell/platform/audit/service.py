@@ -34,6 +34,7 @@ ACTIONS = frozenset(
     {
         "key.created", "key.rotated", "key.revoked",
         "publisher_key.added", "publisher_key.revoked",
+        "sigstore_identity.added", "sigstore_identity.revoked", "publisher.sigstore_required",
         "spell.published", "spell.yanked", "spell.suspended", "spell.unsuspended",
         "cast.created", "cast.terminal",
         "budget.changed", "credit.granted", "charge.captured", "charge.refunded",

@@ -1,4 +1,4 @@
-"""Queries on spells, their versions, publishers and publisher keys."""
+"""Queries on spells, their versions, publishers, publisher keys and Sigstore identities."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
-from spell.models import Publisher, PublisherKey, Spell, SpellVersion
+from spell.models import Publisher, PublisherKey, PublisherSigstoreIdentity, Spell, SpellVersion
 from spell.storage.session import UnitOfWork
 
 __all__ = ["SpellRepository"]
@@ -22,7 +22,11 @@ SORTS = tuple(_ORDER)
 class SpellRepository:
     """All SQL the grimoire runs."""
 
-    def add(self, uow: UnitOfWork, *rows: Spell | SpellVersion | Publisher | PublisherKey) -> None:
+    def add(
+        self,
+        uow: UnitOfWork,
+        *rows: Spell | SpellVersion | Publisher | PublisherKey | PublisherSigstoreIdentity,
+    ) -> None:
         """Insert new rows (flushed, so their constraints are checked now)."""
         uow.session.add_all(rows)
         uow.session.flush()
@@ -90,5 +94,28 @@ class SpellRepository:
                 select(PublisherKey)
                 .where(PublisherKey.publisher == publisher, PublisherKey.revoked_at.is_(None))
                 .order_by(PublisherKey.key_id)
+            )
+        )
+
+    # Sigstore identities ---------------------------------------------------------------------------
+    def sigstore_identities(
+        self, uow: UnitOfWork, publisher: str, *, active: bool = False
+    ) -> list[PublisherSigstoreIdentity]:
+        """A publisher's Sigstore identities (``active``: unrevoked only), oldest first."""
+        query = select(PublisherSigstoreIdentity).where(PublisherSigstoreIdentity.publisher == publisher)
+        if active:
+            query = query.where(PublisherSigstoreIdentity.revoked_at.is_(None))
+        order = (PublisherSigstoreIdentity.created_at, PublisherSigstoreIdentity.id)
+        return list(uow.session.scalars(query.order_by(*order)))
+
+    def sigstore_identity(
+        self, uow: UnitOfWork, publisher: str, *, identity: str, issuer: str
+    ) -> PublisherSigstoreIdentity | None:
+        """The publisher's row for ``identity`` and ``issuer``, revoked or not."""
+        return uow.session.scalar(
+            select(PublisherSigstoreIdentity).where(
+                PublisherSigstoreIdentity.publisher == publisher,
+                PublisherSigstoreIdentity.identity == identity,
+                PublisherSigstoreIdentity.issuer == issuer,
             )
         )

@@ -1,4 +1,4 @@
-"""Wire shapes of the grimoire: spells, versions, suspensions and publisher keys."""
+"""Wire shapes of the grimoire: spells, versions, suspensions, publisher keys and Sigstore identities."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from spell.kit.wire import Rfc3339, Rfc3339OrNone, RowModel
 
 if TYPE_CHECKING:  # rows are only read here: the SDK imports these shapes without the database models
     from spell.models import PublisherKey, Spell, SpellVersion
+    from spell.platform.spell.sigstore import PublisherSigstore
 
 __all__ = [
     "PublishedVersion",
@@ -17,6 +18,10 @@ __all__ = [
     "PublisherKeyOut",
     "SbomAdvisory",
     "SbomSummary",
+    "SigstoreIdentityCreate",
+    "SigstoreIdentityOut",
+    "SigstorePolicyOut",
+    "SigstorePolicyUpdate",
     "SpellDetail",
     "SpellList",
     "SpellOut",
@@ -55,6 +60,44 @@ class PublisherKeyOut(BaseModel):
         return cls(publisher=row.publisher, key_id=row.key_id, revoked=True)
 
 
+class SigstoreIdentityCreate(BaseModel):
+    """A certificate identity (an e-mail, or a CI workflow URI) and the OIDC issuer that vouches for it."""
+
+    identity: str = Field(min_length=1, max_length=500)
+    issuer: str = Field(min_length=1, max_length=500)
+
+
+class SigstoreIdentityOut(RowModel):
+    """An identity allowed to sign the publisher's bundles with Sigstore (until revoked)."""
+
+    id: str
+    publisher: str
+    identity: str
+    issuer: str
+    created_at: Rfc3339
+    revoked_at: Rfc3339OrNone = None
+
+
+class SigstorePolicyUpdate(BaseModel):
+    """Whether every bundle of the publisher must carry a ``spell.sigstore.json`` that verifies."""
+
+    required: bool
+
+
+class SigstorePolicyOut(BaseModel):
+    """A publisher's Sigstore policy and every identity it registered, revoked ones included."""
+
+    publisher: str
+    required: bool
+    items: list[SigstoreIdentityOut]
+
+    @classmethod
+    def of(cls, policy: PublisherSigstore) -> SigstorePolicyOut:
+        """The wire shape of a publisher's policy."""
+        items = [SigstoreIdentityOut.from_row(row) for row in policy.identities]
+        return cls(publisher=policy.publisher, required=policy.required, items=items)
+
+
 class VisibilityUpdate(BaseModel):
     """Who may see the spell."""
 
@@ -75,6 +118,7 @@ class VersionOut(RowModel):
     digest: str
     execution: str
     signer_key_id: str | None
+    sigstore_identity: str | None = None
     is_yanked: bool
     # supply chain: a re-scan found a blocking advisory; delisted at delist_at unless fixed
     flagged_at: Rfc3339OrNone = None

@@ -2,7 +2,8 @@
 
 Publishing unpacks the archive into a private temp folder (hostile archives are refused before any
 file is written), loads the manifest, recomputes the digest, verifies the signature against the
-publisher's registered keys and only then records the version. Bundles are kept per digest.
+publisher's registered keys (and a Sigstore bundle against its registered identities) and only then
+records the version. Bundles are kept per digest.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from spell.platform.auth.schemas import Principal
 from spell.platform.billing.pricing import effective_pricing, estimate_max
 from spell.platform.billing.service import bounds_of
 from spell.platform.cast.errors import SpellSuspended
+from spell.platform.spell import sigstore
 from spell.platform.spell.errors import spell_not_found, version_exists, version_not_found
 from spell.platform.spell.publishers import SIGNATURE_HINTS, RegisteredKeys, owned_publisher
 from spell.platform.spell.repository import SORTS, SpellRepository
@@ -74,7 +76,8 @@ class GrimoirePolicy:
 
 @dataclass(frozen=True)
 class Publication:
-    """A published version and what the supply-chain gate warned about without refusing it."""
+    """A published version and what the supply-chain gate and the Sigstore check warned about without
+    refusing it."""
 
     version: SpellVersion
     warnings: tuple[str, ...] = ()
@@ -167,6 +170,9 @@ class SpellService:
         owned_publisher(uow, principal, manifest.publisher, claim=False)
         digest = bundle_digest(bundle, manifest)
         signer = self._verify(uow, bundle, manifest, digest)
+        signed = sigstore.check_publish(
+            uow, bundle, manifest.publisher, digest, self.policy.supply.sigstore_trusted_root
+        )
         schema = read_input_schema(bundle, manifest).schema
         existing = self.repo.version(uow, manifest.id, manifest.version)
         if existing is not None:
@@ -210,13 +216,14 @@ class SpellService:
             manifest=manifest.to_dict(),
             input_schema=schema,
             signer_key_id=signer,
+            sigstore_identity=signed.identity,
             is_yanked=False,
             archive_size=size,
             created_at=now,
         )
         self.repo.add(uow, spell, row)
         keep_sbom(uow, row, supply, now)
-        return Publication(row, supply.warnings)
+        return Publication(row, supply.warnings + signed.warnings)
 
     def _verify(
         self, uow: UnitOfWork, bundle: Path, manifest: SpellManifest, digest: BundleDigest
