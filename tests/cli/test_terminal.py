@@ -34,9 +34,9 @@ def _help_sections(text: str) -> dict[str, list[str]]:
 
 def test_help_groups_commands_by_who_runs_them() -> None:
     sections = _help_sections(run_cli("--help").stdout)
-    assert sections["Maker commands (build and sign spells)"] == ["init", "pack", "sign"]
+    assert sections["Maker commands (build and sign spells)"] == ["init", "pack", "sbom", "sign"]
     assert "cast" in sections["Caster commands (install and run spells here)"]
-    assert sections["Operator commands (run the server)"][:2] == ["serve", "db"]
+    assert sections["Operator commands (run the server)"][:3] == ["serve", "worker", "db"]
     listed = [name for title, names in sections.items() if title != "Options" for name in names]
     assert sorted(listed) == sorted(COMMANDS)  # every command once, none lost
 

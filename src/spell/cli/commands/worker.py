@@ -71,7 +71,6 @@ def command(workers: int | None, grace: float, as_json: bool) -> None:
         settings = dataclasses.replace(settings, workers=workers)
     settings = dataclasses.replace(settings, run_workers=True)
     require_shared_queue(settings, "`spell worker`")
-    logs.configure(settings.log_level, settings.log_format)
     # The casts it runs continue the traces of the requests that queued them (Job.trace).
     provider = tracing.provider_for(settings.trace_exporter, service="spell-worker")
     if provider is not None:
@@ -91,6 +90,9 @@ def command(workers: int | None, grace: float, as_json: bool) -> None:
     # No recovery at start: on a shared queue other nodes' casts are alive (the broker redelivers
     # dead workers' jobs and the sweep ends what no runner will finish).
     platform.start(recover=False)
+    # From here on the worker reports through its log lines; until it runs, failures are the command's
+    # own error (one JSON envelope with --json, not mixed with log lines).
+    logs.configure(settings.log_level, settings.log_format)
     _ready(settings, platform, as_json=as_json)
     lost = _until(stopping, queue.disconnected if isinstance(queue, NatsQueue) else threading.Event())
     click.echo("spell: worker stopping; running casts finish first", err=True)
