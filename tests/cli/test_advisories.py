@@ -143,3 +143,14 @@ def test_a_malformed_record_is_a_validation_error_and_nothing_is_imported(
 def test_a_missing_path_is_a_usage_error(home: Path, tmp_path: Path) -> None:
     result = run_cli("advisories", "import", str(tmp_path / "nowhere"))
     assert result.exit_code == 2
+
+
+def test_the_shipped_osv_fixture_set_imports_with_its_withdrawn_record_counted(home: Path) -> None:
+    fixtures = Path(__file__).resolve().parents[1] / "assets" / "osv"
+    result = run_cli("advisories", "import", str(fixtures), "--json")
+    assert result.exit_code == 0, result.stderr
+    counts = {key: result.json()[key] for key in ("added", "updated", "unchanged", "withdrawn")}
+    assert counts == {"added": 8, "updated": 0, "unchanged": 0, "withdrawn": 1}
+    held = {item["id"]: item for item in run_cli("advisories", "list", "--json").json()["items"]}
+    assert held["SPELL-TEST-2024-0002"]["withdrawn_at"] is not None
+    assert held["GHSA-8q59-q68h-6hv4"]["severity"] == "critical"

@@ -44,7 +44,9 @@ def test_generate_writes_the_sbom_and_says_to_sign_again(tmp_path: Path) -> None
     assert (sbom.format, [c.name for c in sbom.components]) == ("spdx", ["minimist", "zlib"])
 
 
-def test_generate_json_names_the_file_and_the_components(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_generate_json_names_the_file_and_the_components(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bundle = _bundle(tmp_path)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
     result = run_cli("sbom", "generate", str(bundle), "--format", "cyclonedx", "--json")
@@ -145,7 +147,9 @@ def test_validate_follows_the_supply_settings(tmp_path: Path, monkeypatch: pytes
 
 def test_validate_refuses_an_invalid_sbom(tmp_path: Path) -> None:
     bundle = _bundle(tmp_path)
-    (bundle / "sbom.cdx.json").write_text('{"bomFormat": "CycloneDX", "specVersion": "1.4"}', encoding="utf-8")
+    (bundle / "sbom.cdx.json").write_text(
+        '{"bomFormat": "CycloneDX", "specVersion": "1.4"}', encoding="utf-8"
+    )
     result = run_cli("sbom", "validate", str(bundle), "--json")
     assert (result.exit_code, result.error()["code"]) == (6, "INVALID_SBOM")
     assert result.error()["details"] == {"path": "sbom.cdx.json", "field": "specVersion"}

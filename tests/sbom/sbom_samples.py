@@ -41,8 +41,16 @@ def spdx_document() -> dict[str, Any]:
             },
         ],
         "relationships": [
-            {"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES", "relatedSpdxElement": "SPDXRef-Spell"},
-            {"spdxElementId": "SPDXRef-Spell", "relationshipType": "CONTAINS", "relatedSpdxElement": "SPDXRef-Package-serde"},
+            {
+                "spdxElementId": "SPDXRef-DOCUMENT",
+                "relationshipType": "DESCRIBES",
+                "relatedSpdxElement": "SPDXRef-Spell",
+            },
+            {
+                "spdxElementId": "SPDXRef-Spell",
+                "relationshipType": "CONTAINS",
+                "relatedSpdxElement": "SPDXRef-Package-serde",
+            },
         ],
     }
 

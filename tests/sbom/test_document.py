@@ -26,7 +26,9 @@ def _refusal(name: str, document: dict[str, Any] | bytes) -> InvalidSbom:
 def test_a_valid_spdx_document_lists_its_packages_but_not_the_purl_less_spell() -> None:
     sbom = parse_sbom(SPDX, dumps(spdx_document()))
     assert (sbom.format, sbom.spec_version, sbom.path) == ("spdx", "2.3", SPDX)
-    assert sbom.components == (Component("serde", "1.0.200", "pkg:cargo/serde@1.0.200", ("MIT OR Apache-2.0",)),)
+    assert sbom.components == (
+        Component("serde", "1.0.200", "pkg:cargo/serde@1.0.200", ("MIT OR Apache-2.0",)),
+    )
     assert sbom.document["name"] == "acme/hello@1.0.0"
 
 
@@ -42,7 +44,11 @@ def test_spdx_licences_are_concluded_then_declared_without_noassertion_or_none()
 def test_an_spdx_described_package_with_a_purl_is_a_component_too() -> None:
     document = spdx_document()
     document["packages"][0]["externalRefs"] = [
-        {"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": "pkg:generic/hello@1.0.0"}
+        {
+            "referenceCategory": "PACKAGE-MANAGER",
+            "referenceType": "purl",
+            "referenceLocator": "pkg:generic/hello@1.0.0",
+        }
     ]
     names = [c.name for c in parse_sbom(SPDX, dumps(document)).components]
     assert names == ["acme/hello", "serde"]
@@ -223,3 +229,21 @@ def test_an_oversized_file_is_refused_before_reading(tmp_path: Path) -> None:
     with pytest.raises(InvalidSbom) as caught:
         read_sbom(tmp_path)
     assert caught.value.details["size"] == MAX_SBOM_BYTES + 1
+
+
+def test_a_package_described_by_a_described_by_relationship_is_the_spell() -> None:
+    document = spdx_document()
+    document["relationships"][0] = {
+        "spdxElementId": "SPDXRef-Spell",
+        "relationshipType": "DESCRIBED_BY",
+        "relatedSpdxElement": "SPDXRef-DOCUMENT",
+    }
+    assert [c.name for c in parse_sbom(SPDX, dumps(document)).components] == ["serde"]
+
+
+def test_many_validation_problems_are_summed_up_and_all_kept_in_details() -> None:
+    document = cyclonedx_document()
+    document["components"] = [dict(c, type="gadget") for c in document["components"] * 4]
+    error = _refusal(CDX, document)
+    assert len(error.details["errors"]) > 5
+    assert f"(and {len(error.details['errors']) - 5} more)" in error.message

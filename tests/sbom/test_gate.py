@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 
 import pytest
+from license_expression import get_spdx_licensing  # type: ignore[import-untyped]
 
 from spell.config.supply import SupplySettings
 from spell.errors import LicenseNotAllowed, SbomRequired, VulnerableDependency
@@ -11,8 +11,8 @@ from spell.sbom.document import Component, Sbom
 from spell.sbom.gate import GatePolicy, LicenseProblem, Verdict, check, evaluate
 from spell.sbom.licenses import license_problem
 from spell.sbom.osv import AdvisoryRecord, OsvIndex, read_osv
+from tests.sbom.osv_samples import ASSETS
 
-ASSETS = Path(__file__).parent.parent / "assets" / "osv"
 INDEX = OsvIndex(read_osv(ASSETS))
 POLICY = GatePolicy()
 
@@ -262,12 +262,30 @@ def test_an_invalid_expression_refuses_even_without_licence_lists() -> None:
         ("MIT OR", (), (), "invalid"),
         ("Apache-2.0 WITH MIT", (), (), "invalid"),
         ("", (), (), "invalid"),
+        ("()", (), (), "invalid"),
+        ("( OR Apache-2.0", (), (), "invalid"),
+        ("MIT)", (), (), "invalid"),
     ],
 )
 def test_licence_rules(
     expression: str, allow: tuple[str, ...], deny: tuple[str, ...], reason: str | None
 ) -> None:
     assert license_problem(expression, allow=allow, deny=deny) == reason
+
+
+def test_long_expressions_are_judged_without_expanding_every_way() -> None:
+    known = get_spdx_licensing().known_symbols
+    ids = sorted(key for key, symbol in known.items() if not symbol.is_exception and key.endswith("-1.0"))[
+        :48
+    ]
+    firsts, seconds = ids[:24], ids[24:]
+    choices = " AND ".join(f"({a} OR {b})" for a, b in zip(firsts, seconds, strict=True))  # 2**24 ways
+
+    assert license_problem(choices, allow=firsts) is None
+    assert license_problem(choices, allow=firsts[1:]) == "not_allowed"
+    assert license_problem(choices, deny=firsts) is None
+    assert license_problem(choices, deny=(firsts[5], seconds[5])) == "denied"
+    assert license_problem(" OR ".join(["MIT"] * 200)) == "invalid"  # past MAX_EXPRESSION characters
 
 
 def test_unasserted_licences_are_skipped_and_noted_under_an_allow_list() -> None:

@@ -79,7 +79,9 @@ def test_cargo_lock_gives_the_crates_with_a_source_and_not_the_spells_own(tmp_pa
     lock.write_text(CARGO_LOCK, encoding="utf-8")
     assert cargo_components(lock) == [
         Component("serde", "1.0.200", "pkg:cargo/serde@1.0.200"),
-        Component("forked", "0.2.0", "pkg:cargo/forked@0.2.0?vcs_url=git%2Bhttps://github.com/acme/forked%40abc123"),
+        Component(
+            "forked", "0.2.0", "pkg:cargo/forked@0.2.0?vcs_url=git%2Bhttps://github.com/acme/forked%40abc123"
+        ),
         Component(
             "internal", "3.0.0", "pkg:cargo/internal@3.0.0?repository_url=https://crates.acme.example/index/"
         ),
@@ -113,7 +115,9 @@ def test_declared_components_build_their_purls(tmp_path: Path) -> None:
     manifest = load_manifest(_bundle(tmp_path, components=COMPONENTS))
     assert declared_components(manifest) == [
         Component("zlib", "1.3.1", "pkg:generic/zlib@1.3.1", ("Zlib",)),
-        Component("wasi-libc", "0.0~git20220510.9886d3d-2", "pkg:deb/debian/wasi-libc@0.0~git20220510.9886d3d-2"),
+        Component(
+            "wasi-libc", "0.0~git20220510.9886d3d-2", "pkg:deb/debian/wasi-libc@0.0~git20220510.9886d3d-2"
+        ),
         Component("cjson", "1.7.18", "pkg:github/davegamble/cjson@1.7.18"),
     ]
 
@@ -126,8 +130,12 @@ def test_a_declared_component_needs_a_purl_or_a_type(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("purl", ["zlib@1.3.1", "pkg:generic/zlib", "pkg:generic/zlib@1.3.0"])
-def test_a_declared_purl_that_is_invalid_unversioned_or_disagrees_is_refused(tmp_path: Path, purl: str) -> None:
-    bundle = _bundle(tmp_path, components=f"components:\n  - {{name: zlib, version: 1.3.1, purl: '{purl}'}}\n")
+def test_a_declared_purl_that_is_invalid_unversioned_or_disagrees_is_refused(
+    tmp_path: Path, purl: str
+) -> None:
+    bundle = _bundle(
+        tmp_path, components=f"components:\n  - {{name: zlib, version: 1.3.1, purl: '{purl}'}}\n"
+    )
     with pytest.raises(InvalidSbom) as caught:
         generate_sbom(bundle)
     assert caught.value.details["path"] == "sbom.spdx.json"
@@ -153,13 +161,20 @@ def test_generated_sboms_round_trip_through_parse_sbom(tmp_path: Path, sbom_form
     parsed = parse_sbom(generated.name, generated.data)
     assert generated.name == ("sbom.spdx.json" if sbom_format == "spdx" else "sbom.cdx.json")
     assert parsed.components == generated.components
-    assert [c.name for c in parsed.components] == ["cjson", "forked", "internal", "serde", "wasi-libc", "zlib"]
+    assert [c.name for c in parsed.components] == [
+        "cjson",
+        "forked",
+        "internal",
+        "serde",
+        "wasi-libc",
+        "zlib",
+    ]
     assert parsed.spec_version == ("2.3" if sbom_format == "spdx" else "1.6")
 
 
 def test_a_spell_with_nothing_declared_gets_an_sbom_without_components(tmp_path: Path) -> None:
     for sbom_format in ("spdx", "cyclonedx"):
-        generated = generate_sbom(_bundle(tmp_path), format=sbom_format)  # type: ignore[arg-type]
+        generated = generate_sbom(_bundle(tmp_path), format=sbom_format)
         assert parse_sbom(generated.name, generated.data).components == ()
 
 
@@ -184,7 +199,10 @@ def test_the_spdx_document_describes_the_spell_and_is_deterministic(tmp_path: Pa
 def test_the_creation_time_is_the_callers(tmp_path: Path) -> None:
     bundle = _bundle(tmp_path)
     when = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-    assert json.loads(generate_sbom(bundle, created=when).data)["creationInfo"]["created"] == "2026-03-01T12:00:00Z"
+    assert (
+        json.loads(generate_sbom(bundle, created=when).data)["creationInfo"]["created"]
+        == "2026-03-01T12:00:00Z"
+    )
     cdx = json.loads(generate_sbom(bundle, format="cyclonedx", created=when).data)
     assert cdx["metadata"]["timestamp"] == "2026-03-01T12:00:00Z"
     assert "timestamp" not in json.loads(generate_sbom(bundle, format="cyclonedx").data)["metadata"]
@@ -201,7 +219,10 @@ def test_source_date_epoch_is_read_as_whole_seconds() -> None:
 
 
 def test_a_licence_spdx_does_not_know_fails_the_round_trip(tmp_path: Path) -> None:
-    bundle = _bundle(tmp_path, components="components:\n  - {name: x, version: 1.0.0, type: generic, license: LicenseRef-x}\n")
+    bundle = _bundle(
+        tmp_path,
+        components="components:\n  - {name: x, version: 1.0.0, type: generic, license: LicenseRef-x}\n",
+    )
     with pytest.raises(InvalidSbom) as caught:
         generate_sbom(bundle)
     assert "LicenseRef-x" in caught.value.message
@@ -221,3 +242,13 @@ def test_write_sbom_refuses_to_replace_without_force(tmp_path: Path) -> None:
     sbom = read_sbom(bundle)
     assert sbom is not None
     assert sbom.format == "cyclonedx"
+
+
+def test_a_namespace_goes_with_a_type_not_a_purl(tmp_path: Path) -> None:
+    bundle = _bundle(
+        tmp_path,
+        components="components:\n  - {name: z, version: 1.0.0, purl: 'pkg:generic/z@1.0.0', namespace: a}\n",
+    )
+    with pytest.raises(InvalidManifest) as caught:
+        load_manifest(bundle)
+    assert caught.value.details["errors"][0]["path"] == "components.0.namespace"

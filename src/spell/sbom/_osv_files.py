@@ -114,7 +114,7 @@ def _too_large(source: str, limit: int, *, in_zip: bool) -> InvalidInput:
 def _records(source: str, data: bytes) -> Iterator[tuple[str, Any]]:
     try:
         document = json.loads(data)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested past the stack
         raise InvalidInput(f"{source} is not JSON: {exc}", details={"file": source}) from None
     if isinstance(document, list):
         for record in document:

@@ -28,9 +28,19 @@ from spell.bundle.digest import SBOM_FILES, sbom_file
 from spell.errors import InvalidSbom
 
 if TYPE_CHECKING:
-    from spdx_tools.spdx.model import Document, Package
+    from spdx_tools.spdx.model.document import Document
+    from spdx_tools.spdx.model.package import Package
 
-__all__ = ["MAX_SBOM_BYTES", "PURL_ECOSYSTEMS", "SBOM_FILES", "Component", "Sbom", "parse_sbom", "read_sbom", "sbom_path"]
+__all__ = [
+    "MAX_SBOM_BYTES",
+    "PURL_ECOSYSTEMS",
+    "SBOM_FILES",
+    "Component",
+    "Sbom",
+    "parse_sbom",
+    "read_sbom",
+    "sbom_path",
+]
 
 SbomFormat = Literal["spdx", "cyclonedx"]
 #: Larger documents are refused before parsing: the SBOM is read whole, at publish time too.
@@ -167,13 +177,13 @@ def _spdx(name: str, document: dict[str, Any]) -> Sbom:
         raise _invalid(
             name,
             "spdxVersion",
-            f"{name} must be SPDX 2.3: set spdxVersion to \"SPDX-2.3\" (found {document.get('spdxVersion')!r})",
+            f'{name} must be SPDX 2.3: set spdxVersion to "SPDX-2.3" (found {document.get("spdxVersion")!r})',
         )
     try:
         # The parser consumes what it reads, so it gets a copy.
-        parsed = JsonLikeDictParser().parse(copy.deepcopy(document))
+        parsed = JsonLikeDictParser().parse(copy.deepcopy(document))  # type: ignore[no-untyped-call]
     except SPDXParsingError as exc:
-        raise _problems(name, "(document)", exc.get_messages()) from None
+        raise _problems(name, "(document)", exc.get_messages()) from None  # type: ignore[no-untyped-call]
     except (AttributeError, TypeError, KeyError, ValueError) as exc:
         # spdx-tools assumes the JSON shape (objects where objects belong) and fails with these otherwise.
         raise _problems(name, "(document)", [f"not the SPDX JSON shape: {exc}"]) from None
@@ -209,7 +219,7 @@ def _spdx(name: str, document: dict[str, Any]) -> Sbom:
 
 
 def _spdx_described(parsed: Document) -> set[str]:
-    from spdx_tools.spdx.model import RelationshipType
+    from spdx_tools.spdx.model.relationship import RelationshipType
 
     doc_id = parsed.creation_info.spdx_id
     described = {
@@ -228,7 +238,7 @@ def _spdx_described(parsed: Document) -> set[str]:
 
 
 def _spdx_purl(package: Package) -> str | None:
-    from spdx_tools.spdx.model import ExternalPackageRefCategory
+    from spdx_tools.spdx.model.package import ExternalPackageRefCategory
 
     for ref in package.external_references:
         if ref.category == ExternalPackageRefCategory.PACKAGE_MANAGER and ref.reference_type == "purl":
@@ -245,8 +255,8 @@ def _cyclonedx(name: str, document: dict[str, Any]) -> Sbom:
         raise _invalid(
             name,
             "specVersion",
-            f"{name} must be CycloneDX 1.5 or 1.6 JSON: set bomFormat to \"CycloneDX\" and specVersion to "
-            f"\"1.5\" or \"1.6\" (found {document.get('bomFormat')!r} {version!r})",
+            f'{name} must be CycloneDX 1.5 or 1.6 JSON: set bomFormat to "CycloneDX" and specVersion to '
+            f'"1.5" or "1.6" (found {document.get("bomFormat")!r} {version!r})',
         )
     validator = JsonValidator(SchemaVersion.from_version(str(version)))
     errors = validator.validate_str(json.dumps(document), all_errors=True)

@@ -63,7 +63,7 @@ class GeneratedSbom:
 def generate_sbom(
     bundle_dir: Path,
     *,
-    format: SbomFormat = "spdx",  # noqa: A002  (the CLI option's name)
+    format: SbomFormat = "spdx",
     cargo_lock: Path | None = None,
     created: datetime | None = None,
 ) -> GeneratedSbom:
@@ -74,18 +74,21 @@ def generate_sbom(
     lock = cargo_lock if cargo_lock is not None else root / "Cargo.lock"
     found = cargo_components(lock) if cargo_lock is not None or lock.is_file() else []
     found += declared_components(manifest)
-    components = tuple(sorted(dict((c.purl, c) for c in found).values(), key=_order))
+    components = tuple(sorted({c.purl: c for c in found}.values(), key=_order))
     if format == "spdx":
         document = _spdx(manifest, components, created or EPOCH)
     else:
         document = _cyclonedx(manifest, components, created)
     name = FILE_NAMES[format]
+    # Indented rather than RFC 8785: the digest hashes the file's bytes as they are (nothing is
+    # re-serialised), so sorted keys suffice for stable bytes, and makers read and review this file.
     data = (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
     return GeneratedSbom(name, data, parse_sbom(name, data).components)
 
 
 def write_sbom(bundle_dir: Path, sbom: GeneratedSbom, *, force: bool = False) -> Path:
-    """Write ``sbom`` at the bundle root; an SBOM already there (either format) is replaced only with ``force``."""
+    """Write ``sbom`` at the bundle root; an SBOM already there (either format) is replaced only with
+    ``force``."""
     root = Path(bundle_dir)
     present = [name for name in SBOM_FILES if (root / name).is_file() or (root / name).is_symlink()]
     if present and not force:
@@ -126,14 +129,20 @@ def cargo_components(lock_path: Path) -> list[Component]:
             f"{where} not found", details={"path": where, "field": "(file)"}, hint="give --from a Cargo.lock"
         ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidSbom(f"{where} is not valid TOML: {exc}", details={"path": where, "field": "(file)"}) from None
+        raise InvalidSbom(
+            f"{where} is not valid TOML: {exc}", details={"path": where, "field": "(file)"}
+        ) from None
     packages = lock.get("package", [])
     if not isinstance(packages, list):
-        raise InvalidSbom(f"{where}: [[package]] must be a list of tables", details={"path": where, "field": "package"})
+        raise InvalidSbom(
+            f"{where}: [[package]] must be a list of tables", details={"path": where, "field": "package"}
+        )
     out = []
     for index, package in enumerate(packages):
         field = f"package[{index}]"
-        if not isinstance(package, dict) or not all(isinstance(package.get(k), str) for k in ("name", "version")):
+        if not isinstance(package, dict) or not all(
+            isinstance(package.get(k), str) for k in ("name", "version")
+        ):
             raise InvalidSbom(
                 f"{where}: {field} needs a name and a version", details={"path": where, "field": field}
             )
@@ -188,6 +197,7 @@ def _content_uuid(manifest: SpellManifest, components: tuple[Component, ...]) ->
 
 
 def _spdx(manifest: SpellManifest, components: tuple[Component, ...], created: datetime) -> dict[str, Any]:
+    serial = _content_uuid(manifest, components)
     packages: list[dict[str, Any]] = [
         {
             "SPDXID": "SPDXRef-Spell",
@@ -199,7 +209,11 @@ def _spdx(manifest: SpellManifest, components: tuple[Component, ...], created: d
         }
     ]
     relationships = [
-        {"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES", "relatedSpdxElement": "SPDXRef-Spell"}
+        {
+            "spdxElementId": "SPDXRef-DOCUMENT",
+            "relationshipType": "DESCRIBES",
+            "relatedSpdxElement": "SPDXRef-Spell",
+        }
     ]
     for index, component in enumerate(components, start=1):
         spdx_id = f"SPDXRef-Package-{index}-{re.sub(r'[^A-Za-z0-9.-]+', '-', component.name)}"
@@ -210,7 +224,11 @@ def _spdx(manifest: SpellManifest, components: tuple[Component, ...], created: d
             "downloadLocation": "NOASSERTION",
             "filesAnalyzed": False,
             "externalRefs": [
-                {"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": component.purl}
+                {
+                    "referenceCategory": "PACKAGE-MANAGER",
+                    "referenceType": "purl",
+                    "referenceLocator": component.purl,
+                }
             ],
         }
         if component.licenses:
@@ -224,9 +242,7 @@ def _spdx(manifest: SpellManifest, components: tuple[Component, ...], created: d
         "dataLicense": "CC0-1.0",
         "SPDXID": "SPDXRef-DOCUMENT",
         "name": f"{manifest.id}@{manifest.version}",
-        "documentNamespace": (
-            f"https://spell.invalid/spdxdocs/{manifest.id}/{manifest.version}/{_content_uuid(manifest, components)}"
-        ),
+        "documentNamespace": f"https://spell.invalid/spdxdocs/{manifest.id}/{manifest.version}/{serial}",
         "creationInfo": {"created": created.strftime("%Y-%m-%dT%H:%M:%SZ"), "creators": [f"Tool: {_TOOL}"]},
         "packages": packages,
         "relationships": relationships,
@@ -237,7 +253,12 @@ def _cyclonedx(
     manifest: SpellManifest, components: tuple[Component, ...], created: datetime | None
 ) -> dict[str, Any]:
     metadata: dict[str, Any] = {
-        "component": {"type": "application", "bom-ref": "spell", "name": manifest.id, "version": manifest.version},
+        "component": {
+            "type": "application",
+            "bom-ref": "spell",
+            "name": manifest.id,
+            "version": manifest.version,
+        },
         "tools": {"components": [{"type": "application", "name": _TOOL}]},
     }
     if created is not None:

@@ -12,23 +12,27 @@ component passes when at least one way is acceptable, because whoever ships it m
 ``X WITH exception`` matches a list entry naming ``X`` alone or ``X WITH exception`` exactly. Ids are
 compared as SPDX normalises them (case-insensitive, deprecated ids such as ``GPL-3.0`` read as
 ``GPL-3.0-only``). An id that is neither on the SPDX list nor a ``LicenseRef-``/``DocumentRef-``
-reference makes the expression invalid.
+reference makes the expression invalid, and so does one longer than ``MAX_EXPRESSION`` characters.
+
+The rule is checked on the expression's tree (AND: all parts, OR: any part) rather than by expanding
+it into its ways, which grow exponentially with the number of ORs.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 from license_expression import (  # type: ignore[import-untyped]
     ExpressionError,
     LicenseWithExceptionSymbol,
     Licensing,
+    ParseError,
     get_spdx_licensing,
 )
 
-__all__ = ["UNASSERTED", "LicenseRule", "license_problem"]
+__all__ = ["MAX_EXPRESSION", "UNASSERTED", "LicenseRule", "license_problem"]
 
 Reason = Literal["invalid", "denied", "not_allowed"]
 
@@ -36,6 +40,8 @@ Reason = Literal["invalid", "denied", "not_allowed"]
 UNASSERTED = frozenset({"NOASSERTION", "NONE"})
 
 _REFERENCES = ("LicenseRef-", "DocumentRef-")
+#: Real expressions are a few dozen characters; the bound keeps parsing and the tree walk shallow.
+MAX_EXPRESSION = 1024
 
 
 @functools.cache
@@ -45,9 +51,13 @@ def _licensing() -> Licensing:
 
 def _parse(expression: str) -> Any | None:
     """The parsed expression, or None when it is not valid SPDX."""
+    if len(expression) > MAX_EXPRESSION:
+        return None
     try:
         parsed = _licensing().parse(expression, validate=False, strict=True)
-    except ExpressionError:
+    except (ExpressionError, ParseError, IndexError, AssertionError):
+        # The parser fails some malformed input ("()", "( OR MIT") with an IndexError or an assertion
+        # instead of its own errors; either way the expression is not valid SPDX.
         return None
     if parsed is None:
         return None
@@ -72,31 +82,34 @@ class LicenseRule:
             return frozenset({str(symbol.license_symbol).lower(), str(symbol).lower()})
         return frozenset({str(symbol).lower()})
 
-    def _acceptable(self, way: list[Any]) -> bool:
-        names = [self._names(symbol) for symbol in way]
-        if any(n & self.deny for n in names):
+    def _denied(self, symbol: Any) -> bool:
+        return bool(self._names(symbol) & self.deny)
+
+    def _acceptable(self, symbol: Any) -> bool:
+        if self._denied(symbol):
             return False
-        return not self.allow or all(n & self.allow for n in names)
+        return not self.allow or bool(self._names(symbol) & self.allow)
 
     def problem(self, expression: str) -> Reason | None:
         """Why ``expression`` is refused, or None when some way of complying with it is acceptable."""
         parsed = _parse(expression)
         if parsed is None:
             return "invalid"
-        ways = _ways(parsed)
-        if any(self._acceptable(way) for way in ways):
+        if _holds(parsed, self._acceptable):
             return None
-        if all(any(self._names(symbol) & self.deny for symbol in way) for way in ways):
+        if not _holds(parsed, lambda symbol: not self._denied(symbol)):
             return "denied"
         return "not_allowed"
 
 
-def _ways(parsed: Any) -> list[list[Any]]:
-    """The alternatives of the expression's disjunctive normal form, each a list of licence symbols."""
+def _holds(node: Any, test: Callable[[Any], bool]) -> bool:
+    """Whether some way of complying with ``node`` uses only licences passing ``test``."""
     licensing = _licensing()
-    normal = licensing.dnf(parsed)
-    alternatives = normal.args if isinstance(normal, licensing.OR) else (normal,)
-    return [list(a.args) if isinstance(a, licensing.AND) else [a] for a in alternatives]
+    if isinstance(node, licensing.AND):
+        return all(_holds(part, test) for part in node.args)
+    if isinstance(node, licensing.OR):
+        return any(_holds(part, test) for part in node.args)
+    return test(node)
 
 
 def license_problem(expression: str, *, allow: Iterable[str] = (), deny: Iterable[str] = ()) -> Reason | None:

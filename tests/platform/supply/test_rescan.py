@@ -21,6 +21,7 @@ from spell.kit.clock import FakeClock
 from spell.models import AuditRecord, SpellVersion
 from spell.models.supply import SupplyFinding, SupplyNotice, VersionSbom
 from spell.platform.server import Platform
+from spell.platform.supply.repository import SupplyRepository
 from spell.platform.supply.rescan import ScanResult
 from tests.fakes.webhook_receiver import Receiver
 from tests.fixtures.server import Caller, seed_maker
@@ -253,3 +254,43 @@ async def test_versions_kept_without_an_sbom_are_not_scanned(
         uow.session.execute(delete(VersionSbom).where(VersionSbom.version_id == kept_none.id))
     scan = _import(platform, osv("GHSA-s"))
     assert (scan.scanned, scan.flagged) == (1, ("acme/hello@1.0.0",))
+
+
+async def test_without_a_sender_the_notice_is_recorded_and_nothing_is_posted(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, receiver: Receiver
+) -> None:
+    maker = await _hooked_maker(client, platform, receiver)
+    await publish_with_sbom(client, platform, maker, tmp_path)
+    platform.supply_notices.sender = None
+    assert _import(platform, osv("GHSA-z")).flagged == ("acme/hello@1.0.0",)
+    assert _notices(platform) == ["flagged acme/hello@1.0.0"]
+    assert receiver.requests == []
+
+
+async def test_concurrent_rescans_flag_a_version_and_tell_its_maker_once(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    maker = await seed_maker(client, platform)
+    await publish_with_sbom(client, platform, maker, tmp_path)
+    with platform.db.unit_of_work() as uow:  # held, not yet scanned
+        (record,) = records(osv("GHSA-c"))
+        SupplyRepository().put_advisory(uow, record, platform.supply_scan.clock.now(), existing=None)
+    start = threading.Barrier(4)
+    results: list[ScanResult] = []
+    failures: list[Exception] = []
+
+    def scan() -> None:
+        start.wait(10)
+        try:
+            results.append(platform.supply_scan.run(platform.db))
+        except Exception as exc:  # collected: the assertion below names it
+            failures.append(exc)
+
+    threads = [threading.Thread(target=scan) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert failures == []
+    assert sorted(len(result.flagged) for result in results) == [0, 0, 0, 1]
+    assert _notices(platform) == ["flagged acme/hello@1.0.0"]

@@ -70,22 +70,14 @@ class SupplyNotices:
         )
         self.repo.add(uow, notice)
         publisher = self.repo.publisher(uow, spell.publisher)
-        if self.sender is not None and publisher is not None and publisher.webhook_url:
+        sender = self.sender
+        if sender is not None and publisher is not None and publisher.webhook_url:
             # The secret is read (or made) in the transaction; the post waits for its commit.
             secrets = self.secrets.ensure_signing_secrets(uow, publisher.tenant_id)
             payload = NoticeOut.from_row(notice).model_dump(mode="json")
             url = publisher.webhook_url
-            uow.after_commit(lambda: self._deliver(url, f"supply.{kind}", payload, secrets))
+            uow.after_commit(lambda: _deliver(sender, url, f"supply.{kind}", payload, secrets))
         return notice
-
-    def _deliver(self, url: str, event: str, payload: dict[str, Any], secrets: Sequence[str]) -> None:
-        sender = self.sender
-        if sender is None:
-            return
-        try:
-            sender.send_async(url, event, payload, secrets=secrets)
-        except Exception:  # after the commit: the notice stands whatever happens here
-            _log.exception("supply notice %s: its webhook could not be sent", payload.get("id"))
 
     def of_publisher(
         self, uow: UnitOfWork, principal: Principal, publisher: str, *, limit: int = 50
@@ -114,3 +106,12 @@ class SupplyNotices:
             )
             uow.session.flush()
             return row
+
+
+def _deliver(
+    sender: WebhookSender, url: str, event: str, payload: dict[str, Any], secrets: Sequence[str]
+) -> None:
+    try:
+        sender.send_async(url, event, payload, secrets=secrets)
+    except Exception:  # after the commit: the notice stands whatever happens here
+        _log.exception("supply notice %s: its webhook could not be sent", payload.get("id"))

@@ -15,10 +15,10 @@ from spell.sbom.document import Component, Sbom
 from spell.sbom.osv import AdvisoryRecord, _package_of
 from spell.storage.session import UnitOfWork
 
-__all__ = ["ScanTarget", "SupplyRepository", "component_package", "record_of"]
+__all__ = ["ScanTarget", "SupplyRepository", "component_package", "record_of", "sbom_of"]
 
-# Any constant of our own: the key of the transaction-level lock that orders concurrent re-scans.
-_SCAN_LOCK = 0x5350_454C_4C53  # "SPELLS"
+# The key of the PostgreSQL transaction lock that orders concurrent re-scans ("SPELLS" in ASCII).
+_SCAN_LOCK = 0x5350_454C_4C53
 
 _CHUNK = 500  # ids per IN list
 
@@ -170,16 +170,6 @@ class SupplyRepository:
             for row in rows:
                 found[row.version_id].append(row)
         return found
-
-    def open_findings(self, uow: UnitOfWork, version_id: str) -> list[SupplyFinding]:
-        """A version's unresolved findings, by advisory and component."""
-        return list(
-            uow.session.scalars(
-                select(SupplyFinding)
-                .where(SupplyFinding.version_id == version_id, SupplyFinding.resolved_at.is_(None))
-                .order_by(SupplyFinding.advisory_id, SupplyFinding.component)
-            )
-        )
 
     def add(self, uow: UnitOfWork, *rows: SupplyFinding | SupplyNotice) -> None:
         """Insert new rows (flushed, so their constraints are checked now)."""

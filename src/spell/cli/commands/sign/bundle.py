@@ -25,8 +25,9 @@ __all__ = ["command"]
 def command(bundle_dir: Path, private_key: Path, key_id: str, publisher: str | None, as_json: bool) -> None:
     """Sign BUNDLE_DIR: Ed25519 over its digest, written to BUNDLE_DIR/spell.sig.json.
 
-    The digest covers the manifest, the inputs schema and everything under steps/ (wasm spells:
-    also the module and resources/), so sign after the last change to any of them.
+    The digest covers the manifest, the inputs schema, everything under steps/ (wasm spells:
+    also the module and resources/) and the SBOM (sbom.spdx.json or sbom.cdx.json), so sign after
+    the last change to any of them, `spell sbom generate` included.
 
     \b
     Example:
