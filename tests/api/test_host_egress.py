@@ -23,7 +23,7 @@ from spell.runtimes.egress import EgressPolicy
 from spell.runtimes.host import EngineSettings, HostRuntime
 from spell.runtimes.wasm import WasmRuntime
 from spell.signing.signature import sign_bundle
-from tests.fixtures.bundles import Publisher, archive_of
+from tests.fixtures.bundles import EMPTY_SBOM, Publisher, archive_of, write_sbom
 from tests.fixtures.server import Caller, seed_maker
 from tests.runtimes.egress.world import PUBLIC, Local, World, local_server
 
@@ -94,6 +94,7 @@ def _http_spell(dest: Path, spell_id: str, signer: Publisher) -> Path:
         "steps:\n  - uses: http\n    name: fetch\n    run: steps/fetch.json\n",
         encoding="utf-8",
     )
+    write_sbom(dest, EMPTY_SBOM)
     sign_bundle(dest, signer.private_key, key_id=signer.key_id)
     return dest
 

@@ -24,7 +24,7 @@ from spell.runtimes.base import Runtime
 from spell.runtimes.host.sandbox import Unconfined, sandbox_named
 from spell.runtimes.wasm import WasmRuntime
 from spell.signing.signature import sign_bundle
-from tests.fixtures.bundles import Publisher, archive_of
+from tests.fixtures.bundles import EMPTY_SBOM, Publisher, archive_of, write_sbom
 from tests.fixtures.server import Caller, seed_maker
 
 pytestmark = pytest.mark.anyio
@@ -66,6 +66,7 @@ def _host_bundle(dest: Path, spell_id: str, script: str, signer: Publisher, *, t
         f"steps:\n  - uses: shell\n    name: run\n    run: steps/run.sh\n{limit}",
         encoding="utf-8",
     )
+    write_sbom(dest, EMPTY_SBOM)
     sign_bundle(dest, signer.private_key, key_id=signer.key_id)
     return dest
 

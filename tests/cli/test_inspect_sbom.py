@@ -3,11 +3,14 @@ the server (``server:ID[@VERSION]``) with the advisories matching it there."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from spell.client import Client
+from spell.models import SpellVersion
 from tests.cli.remote_world import login, private_homes
 from tests.cli.run_cli import run_cli
 from tests.client.live_server import LiveServer, maker_of
@@ -94,3 +97,24 @@ def test_inspect_on_the_server_says_none_without_an_sbom_and_not_found_for_no_ve
     assert run_cli("inspect", "server:acme/hello", "--profile", "maker").stdout.endswith("sbom\n  (none)\n")
     missing = run_cli("inspect", "server:acme/hello@9.9.9", "--profile", "maker", "--json")
     assert (missing.exit_code, missing.error()["code"]) == (3, "VERSION_NOT_FOUND")
+
+
+def test_inspect_on_the_server_shows_a_re_scans_flag_and_delisting(published: LiveServer) -> None:
+    flagged, delist = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 15, tzinfo=UTC)
+    with published.platform.db.unit_of_work() as uow:
+        row = uow.session.scalars(select(SpellVersion).where(SpellVersion.version == "1.0.0")).one()
+        row.flagged_at, row.delist_at = flagged, delist
+    text = run_cli("inspect", "server:acme/hello@1.0.0", "--profile", "maker").stdout
+    assert (
+        "  flagged=2026-03-01T00:00:00.000Z delist_at=2026-03-15T00:00:00.000Z (a blocking advisory)\n"
+        in text
+    )
+    with published.platform.db.unit_of_work() as uow:
+        row = uow.session.scalars(select(SpellVersion).where(SpellVersion.version == "1.0.0")).one()
+        row.delisted_at = delist
+    data = run_cli("inspect", "server:acme/hello@1.0.0", "--profile", "maker", "--json").json()
+    assert data["delisted_at"] == "2026-03-15T00:00:00.000Z"
+    assert (
+        "  delisted=2026-03-15T00:00:00.000Z "
+        in run_cli("inspect", "server:acme/hello@1.0.0", "--profile", "maker").stdout
+    )

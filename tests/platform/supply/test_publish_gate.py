@@ -203,3 +203,17 @@ def test_making_a_spell_public_needs_every_unyanked_version_to_have_an_sbom(
         assert (
             gated.spells.set_visibility(uow, maker.principal, "acme/hello", "public").visibility == "public"
         )
+
+
+def test_republishing_the_same_bundle_answers_with_the_recorded_version_without_a_new_verdict(
+    gated: Platform, tmp_path: Path
+) -> None:
+    maker = maker_on(gated)
+    first = publish(gated, maker, tmp_path / "b", sbom=cyclonedx(SERDE_OLD))
+    add_advisory(
+        gated, osv_record("RUSTSEC-2099-0001", "serde", introduced="1.0.0", fixed="1.0.150", vector=CRITICAL)
+    )
+    bundle = tmp_path / "b"  # the same folder, signed once: the same digest
+    with gated.db.unit_of_work() as uow:
+        again = gated.spells.publish_with_warnings(uow, maker.principal, archive_of(bundle))
+    assert (again.version.id, again.warnings) == (first.version.id, ())

@@ -139,6 +139,10 @@ class SpellService:
         """Publish a canonical archive; returns the new (or identical existing) version (makers only)
         and the supply-chain gate's warnings.
 
+        A new version goes through the gate at its spell's visibility (``visibility`` for a new spell).
+        The same bundle published again answers with the version as recorded, without a new verdict:
+        re-scans judge published versions against later advisories.
+
         The same spell or version published concurrently (PostgreSQL) makes the insert fail: it is
         recorded again then, finding the other's rows, and answers as any republish does (the version
         for the same digest, ``ALREADY_EXISTS`` for another).
