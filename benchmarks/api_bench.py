@@ -329,7 +329,10 @@ def seed(home: Path, src: Path, database_url: str | None = None) -> tuple[dict[s
     env.pop("SPELL_DATABASE_URL", None)
     if database_url:
         env["SPELL_DATABASE_URL"] = database_url
-    seeded = subprocess.run([PY, "-c", SEED], env=env, cwd=ROOT, check=True, capture_output=True, text=True)
+    # each tree seeds its own examples: their manifests follow that tree's rules
+    seeded = subprocess.run(
+        [PY, "-c", SEED], env=env, cwd=src.parent, check=True, capture_output=True, text=True
+    )
     return env, seeded.stdout.strip().splitlines()[-1]
 
 

@@ -26,7 +26,7 @@ from api_bench import ROOT, drop_databases, postgres_database, seed
 PY = sys.executable
 
 PROFILE = r"""
-import collections, json, re, statistics, sys, time
+import collections, json, re, statistics, sys, time, uuid
 from sqlalchemy import event
 from spell.config.server import ServerSettings
 from spell.platform.cast.service import CastRequestBody
@@ -86,13 +86,14 @@ with platform.db.unit_of_work(write=False) as uow:
     principal = platform.auth.authenticate_key(uow, token)
 body = CastRequestBody(spell_id="samples/hello-wasm", input={"name": "w"})
 cast_now = platform.orchestrator.cast_now
+run = uuid.uuid4().hex[:8]  # fresh idempotency keys per run: every cast is a real one
 for index in range(20):
-    cast_now(principal, body, f"warm-{index}")
+    cast_now(principal, body, f"warm-{run}-{index}")
 walls = []
 state["on"] = True
 for index in range(count):
     t0 = time.perf_counter()
-    cast, _ = cast_now(principal, body, f"prof-{index}")
+    cast, _ = cast_now(principal, body, f"prof-{run}-{index}")
     walls.append(time.perf_counter() - t0)
     assert cast.status == "succeeded", cast.status
 state["on"] = False
