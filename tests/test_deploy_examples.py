@@ -87,7 +87,10 @@ def unit_file(path: Path) -> dict[str, list[tuple[str, str]]]:
             current = sections.setdefault(line[1:-1], [])
             continue
         key, sep, value = line.partition("=")
-        assert sep and current is not None and key.strip() == key, f"{path.name}:{number}: {raw!r}"
+        where = f"{path.name}:{number}: {raw!r}"
+        assert sep, where
+        assert current is not None, where
+        assert key.strip() == key, where
         current.append((key, value.strip()))
     return sections
 
@@ -112,7 +115,9 @@ def check_spell_command(argv: list[str]) -> None:
     for word in argv[1:]:
         if word.startswith("--"):
             flag = word.split("=", 1)[0]
-            assert re.search(rf"(^|[\s,]){re.escape(flag)}\b", result.stdout), f"`spell {' '.join(path)}` has no {flag}"
+            assert re.search(rf"(^|[\s,]){re.escape(flag)}\b", result.stdout), (
+                f"`spell {' '.join(path)}` has no {flag}"
+            )
 
 
 def procfile() -> dict[str, list[str]]:
@@ -141,7 +146,7 @@ def test_the_check_catches_a_misspelt_variable() -> None:
 
 def test_the_env_templates_set_the_shared_settings_to_values_the_server_accepts() -> None:
     shared = env_file(ENV_FILES[0])
-    assert SHARED <= shared.keys()
+    assert shared.keys() >= SHARED
     per_node = env_file(ENV_FILES[1])
     assert not SHARED & per_node.keys(), "a setting every node must share is in the per-node file"
     env = {**shared, **per_node}
@@ -171,7 +176,8 @@ def test_a_bad_value_in_the_template_would_be_refused(tmp_path: Path) -> None:
 def test_the_procfile_runs_an_api_node_and_a_worker_with_real_flags() -> None:
     processes = procfile()
     assert set(processes) == {"api", "worker"}
-    assert processes["api"][:2] == ["spell", "serve"] and "--no-workers" in processes["api"]
+    assert processes["api"][:2] == ["spell", "serve"]
+    assert "--no-workers" in processes["api"]
     assert processes["worker"][:2] == ["spell", "worker"]
     for argv in processes.values():
         check_spell_command(argv)
@@ -188,7 +194,8 @@ def test_a_unit_parses_and_runs_a_real_spell_command(path: Path) -> None:
     assert {"Unit", "Service"} <= unit.keys()
     service = unit["Service"]
     exec_start = shlex.split(one(service, "ExecStart"))
-    assert exec_start[0].startswith("/") and exec_start[0].endswith("/spell")
+    assert exec_start[0].startswith("/")
+    assert exec_start[0].endswith("/spell")
     check_spell_command(["spell", *exec_start[1:]])
     files = [value for key, value in service if key == "EnvironmentFile"]
     assert files[0] == "/etc/spell/spell.env"
@@ -224,7 +231,7 @@ def test_the_worker_unit_waits_longer_than_the_grace_of_running_casts() -> None:
 def test_the_unit_parser_refuses_a_line_outside_a_section(tmp_path: Path) -> None:
     bad = tmp_path / "bad.service"
     bad.write_text("ExecStart=/bin/true\n[Service]\n", encoding="utf-8")
-    with pytest.raises(AssertionError, match="bad.service:1"):
+    with pytest.raises(AssertionError, match=r"bad\.service:1"):
         unit_file(bad)
 
 
@@ -243,7 +250,8 @@ def test_systemd_accepts_the_units(tmp_path: Path) -> None:
         timeout=60,
         check=False,
     )
-    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+    assert result.returncode == 0, result.stderr
+    assert not result.stderr.strip(), result.stderr
 
 
 def test_the_commands_in_the_guide_exist() -> None:
