@@ -79,3 +79,33 @@ def test_serve_demo_prints_a_working_curl_cast_and_its_result(tmp_path: Path) ->
         for stream in (proc.stdout, proc.stderr):
             if stream is not None:
                 stream.close()
+
+
+def test_serve_keeps_the_public_url_the_operator_set(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SPELL_HOME": str(tmp_path / "home"),
+        "SPELL_SERVER_PUBLIC_URL": "https://spell.example.test",
+    }
+    env.pop("SPELL_DATABASE_URL", None)
+    env.pop("SPELL_QUEUE_URL", None)
+    proc = subprocess.Popen(
+        [str(SPELL), "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _until_ready(f"http://127.0.0.1:{port}/healthz", proc)
+        assert proc.stderr is not None
+        line = ""
+        while "serving on" not in line:
+            line = proc.stderr.readline()
+            assert line, "spell serve ended before saying where it serves"
+        assert f"serving on http://127.0.0.1:{port} as https://spell.example.test " in line
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=20)

@@ -76,28 +76,17 @@ def command(
       SPELL_QUEUE_URL=nats://127.0.0.1:4222 spell serve --no-workers   # casts run on `spell worker`s
       SPELL_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/spell spell serve
     """
-    import dataclasses
     import os
 
     import uvicorn
 
     from spell.api import create_app
     from spell.api.serving import configure_logs, serving_platform, tune_interpreter
-    from spell.config.server import ServerSettings
     from spell.platform.server import require_shared_queue
     from spell.storage.migrate import require_current, upgrade
 
-    settings = ServerSettings.from_env()
-    overrides: dict[str, Any] = {"public_url": f"http://{host}:{port}"}
-    if workers is not None:
-        overrides["workers"] = workers
-    if processes is not None:
-        overrides["processes"] = processes
-    if no_workers:
-        overrides["run_workers"] = False
-    if log_level is not None:
-        overrides["log_level"] = log_level
-    settings = dataclasses.replace(settings, **overrides)
+    listening = f"http://{host}:{port}"
+    settings = _settings(listening, workers, processes, no_workers=no_workers, log_level=log_level)
     configure_logs(settings)
     if not settings.run_workers:
         require_shared_queue(settings, "an API-only server (`--no-workers`)")
@@ -117,7 +106,9 @@ def command(
         _load_buttons(platform, settings.buttons_file)
     pool = f"workers: {settings.workers} each" if settings.run_workers else "no workers: API only"
     where = (
-        f"spell: serving on {settings.public_url} (database: {platform.db.engine.dialect.name}, "
+        f"spell: serving on {listening}"
+        + (f" as {settings.public_url}" if settings.public_url != listening else "")
+        + f" (database: {platform.db.engine.dialect.name}, "
         f"processes: {settings.processes}, {pool}); Ctrl-C stops"
     )
     if not several:
@@ -158,6 +149,31 @@ def command(
         access_log=False,
         log_config=None,
     )
+
+
+def _settings(
+    listening: str, workers: int | None, processes: int | None, *, no_workers: bool, log_level: str | None
+) -> Any:
+    """The server settings from the environment with the command's options over them."""
+    import dataclasses
+
+    from spell.config.group import layered
+    from spell.config.server import ServerSettings
+
+    settings = ServerSettings.from_env()
+    overrides: dict[str, Any] = {}
+    # Behind a proxy the operator names the URL clients use; otherwise it is where this server listens.
+    if not layered().get("SPELL_SERVER_PUBLIC_URL", "").strip():
+        overrides["public_url"] = listening
+    if workers is not None:
+        overrides["workers"] = workers
+    if processes is not None:
+        overrides["processes"] = processes
+    if no_workers:
+        overrides["run_workers"] = False
+    if log_level is not None:
+        overrides["log_level"] = log_level
+    return dataclasses.replace(settings, **overrides)
 
 
 def _demo(platform: Any, examples: Path, demo_key: Path, base_url: str) -> None:
