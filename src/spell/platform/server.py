@@ -310,7 +310,11 @@ class Platform:
         """
         share_generations(self.settings.run_dir / "generations")
         remote = not self.settings.is_sqlite
-        if (relay_cancels or remote) and self.casts.relay is None:
+        relay = self.casts.relay
+        if relay is not None and relay_cancels and not relay.local:
+            relay.close()  # remote only so far: now with this host's sibling processes too
+            self.casts.relay = relay = None
+        if (relay_cancels or remote) and relay is None:
             engine = self.db.engine
             self.casts.relay = CancelRelay(
                 self.settings.run_dir if relay_cancels else None,

@@ -61,6 +61,11 @@ class CancelRelay:
         self._thread = threading.Thread(target=self._listen, name="spell-cancel-relay", daemon=True)
         self._thread.start()
 
+    @property
+    def local(self) -> bool:
+        """True when it relays to the other processes of this data dir (it has an inbox here)."""
+        return self._sock is not None
+
     def address_of(self, pid: int) -> str:
         """The inbox of process ``pid`` of this data dir (an abstract Unix datagram socket)."""
         return f"\0spell-cancel-{self._tag}-{pid}"
