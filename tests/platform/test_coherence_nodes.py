@@ -24,6 +24,7 @@ from tests.fixtures.database import DatabaseTemplates, require_postgres
 from tests.fixtures.server import Caller, seed_user
 
 SPELL = Path(sys.executable).parent / "spell"
+QUICK_WAT = '(module (memory (export "memory") 1) (func (export "_start")))'
 SOON_S = 1.0  # "the next request": well under the cache time
 
 
@@ -81,7 +82,8 @@ def nodes(tmp_path: Path, database_templates: DatabaseTemplates) -> Iterator[Nod
                 pass
             assert time.monotonic() < deadline, "node B never became ready"
             time.sleep(0.1)
-        assert a.listener is not None and a.listener.listening.wait(10)
+        assert a.listener is not None
+        assert a.listener.listening.wait(10)
         yield Nodes(a, b_url)
     finally:
         process.terminate()
@@ -163,7 +165,9 @@ def _cast(nodes: Nodes, caster: Caller, spell: str, key: str, *, wait: bool) -> 
 
 
 def test_a_spell_suspended_on_one_node_is_not_cast_on_the_other(nodes: Nodes, tmp_path: Path) -> None:
-    caster = _publish(nodes, tmp_path, "hello", '(module (memory (export "memory") 1) (func (export "_start")))')
+    caster = _publish(
+        nodes, tmp_path, "hello", '(module (memory (export "memory") 1) (func (export "_start")))'
+    )
     ran = _cast(nodes, caster, "hello", "first", wait=True)  # B caches the resolved spell
     assert ran.status_code in (200, 201, 202), ran.text
     with nodes.a.db.unit_of_work() as uow:
