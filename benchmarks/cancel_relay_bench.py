@@ -87,8 +87,8 @@ def measure(kind: str, where: str, runs: int) -> list[float]:
         text=True,
     )
     try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "ready"
+        if proc.stdout is None or proc.stdout.readline().strip() != "ready":
+            raise SystemExit(f"{kind}: the echoing process did not start")
         samples = []
         for n in range(runs + 20):
             done = waiter.expect(f"pong-{n}")
