@@ -85,7 +85,7 @@ def test_a_commit_of_a_watched_model_is_heard_by_other_processes_with_its_name(
 ) -> None:
     _listener, heard = listening
     generation_of(User)
-    monkeypatch.setattr(changes, "ORIGIN", "another-process")
+    monkeypatch.setattr(changes, "origin", lambda: "another-process")
     db = Database(make_engine(pg_url))
     try:
         _add_user(db, "a@example.com")
@@ -107,7 +107,7 @@ def test_a_rolled_back_change_is_never_heard(
 ) -> None:
     _listener, heard = listening
     generation_of(User)
-    monkeypatch.setattr(changes, "ORIGIN", "another-process")
+    monkeypatch.setattr(changes, "origin", lambda: "another-process")
     db = Database(make_engine(pg_url))
     try:
         with pytest.raises(RuntimeError):

@@ -30,7 +30,7 @@ from sqlalchemy import event, text
 from sqlalchemy.orm import Session, UOWTransaction
 
 from spell.kit.clock import Clock, SystemClock
-from spell.storage.notify import CHANGES, ORIGIN, channel_sql
+from spell.storage.notify import CHANGES, channel_sql, origin
 
 __all__ = [
     "CachedReads",
@@ -187,7 +187,7 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
     if session.get_bind().dialect.name == "postgresql":
         # In this transaction: other machines hear of it exactly when (and if) it commits.
         names = " ".join(sorted(_GENERATIONS[kind].name for kind in fresh))
-        session.connection().execute(_NOTIFY, {"payload": f"{ORIGIN} {names}"})
+        session.connection().execute(_NOTIFY, {"payload": f"{origin()} {names}"})
 
 
 def _after_commit(session: Session) -> None:

@@ -27,10 +27,10 @@ from sqlalchemy import Engine, make_url, text
 __all__ = [
     "CANCELS",
     "CHANGES",
-    "ORIGIN",
     "Listener",
     "channel_sql",
     "conninfo_of",
+    "origin",
     "send_cancel",
 ]
 
@@ -38,9 +38,15 @@ _log = logging.getLogger(__name__)
 
 CHANGES = "spell_changes"
 CANCELS = "spell_cancel"
-# Tells this process's own notifications apart: its commits bumped its generations already.
-ORIGIN = f"{os.getpid()}-{secrets.token_hex(4)}"
+_TOKEN = secrets.token_hex(4)
 _NAME_MAX = 63  # PostgreSQL's identifier length; LISTEN cuts longer names, pg_notify refuses them
+
+
+def origin() -> str:
+    """This process's tag on its notifications: its own commits bumped its generations already.
+
+    The pid keeps processes forked after import apart."""
+    return f"{os.getpid()}-{_TOKEN}"
 
 
 def channel_sql(base: str) -> str:
@@ -158,8 +164,8 @@ class Listener:
                     if note.channel == cancels:
                         self._on_cancel(note.payload)
                     elif note.channel == changes:
-                        origin, _, names = note.payload.partition(" ")
-                        if origin != ORIGIN:
+                        sender, _, names = note.payload.partition(" ")
+                        if sender != origin():
                             for name in names.split():
                                 self._on_change(name)
             self.listening.clear()
