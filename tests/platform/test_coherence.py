@@ -334,3 +334,37 @@ def test_a_remote_only_relay_has_no_inbox_on_this_host() -> None:
     assert relay.send("cst_2") == 0
     assert sent == ["cst_2"]
     relay.close()
+
+
+def test_a_one_shot_command_sends_remote_cancels_without_listening_and_a_server_adds_its_siblings(
+    pg_url: str, tmp_path: Path
+) -> None:
+    settings = ServerSettings.from_env(
+        {"SPELL_HOME": str(tmp_path / "home"), "SPELL_DATABASE_URL": pg_url, "SPELL_SERVER_SECRET_KEY": "k"}
+    )
+    previous = changes._SHARED
+    platform = Platform.build(settings, runtimes={})
+    try:
+        platform.share_with_siblings(relay_cancels=False, listen=False)  # `spell admin …`
+        assert platform.listener is None
+        relay = platform.casts.relay
+        assert relay is not None
+        assert not relay.local
+        platform.share_with_siblings(relay_cancels=True)  # `spell serve` beside `spell worker`s
+        assert platform.casts.relay is not None
+        assert platform.casts.relay.local
+        assert platform.listener is not None
+        assert platform.listener.listening.wait(10)
+        heard = Heard()
+        other = heard.listener(pg_url).start()
+        try:
+            assert other.listening.wait(10)
+            assert platform.casts.relay.send("cst_3") == 0  # no siblings here; the other machine hears it
+            assert heard.canceled.wait(5)
+            assert heard.cancels == ["cst_3"]
+        finally:
+            other.close()
+    finally:
+        platform.stop()
+        changes._SHARED = previous
+    assert changes._HOLDS == 0
