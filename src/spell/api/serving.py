@@ -33,7 +33,8 @@ def serving_platform(settings: ServerSettings, *, serving: bool = True) -> Platf
     other processes of its data dir; a ``serving`` process of several also relays cancels."""
     # Stripe when SPELL_BILLING_STRIPE_* is set; the maker share of every charge.
     platform = Platform.build(settings, billing=BillingSettings.from_env(), supply=SupplySettings.from_env())
-    platform.share_with_siblings(relay_cancels=serving and settings.processes > 1)
+    # The parent of several serving processes runs no casts and serves no requests: it need not listen.
+    platform.share_with_siblings(relay_cancels=serving and settings.processes > 1, listen=serving)
     return platform
 
 

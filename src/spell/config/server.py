@@ -104,8 +104,9 @@ class ServerSettings:
     )
     cache_ms: int = setting(
         2000,
-        "how long key and spell lookups stay cached; changes by the processes of this data dir are seen "
-        "at once, those of processes elsewhere sharing the database within this time; 0 turns the caches off",
+        "how long key and spell lookups stay cached; changes are seen at once by the processes of this "
+        "data dir and, on PostgreSQL, by every node (LISTEN/NOTIFY), others within this time; "
+        "0 turns the caches off",
         ge=0,
     )
     max_body_bytes: int = setting(

@@ -55,6 +55,7 @@ from spell.queue.base import Queue
 from spell.queue.memory import MemoryQueue
 from spell.runtimes.base import Runtime
 from spell.runtimes.egress import EgressPolicy
+from spell.storage import changes, notify
 from spell.storage.blobs import blob_store
 from spell.storage.changes import share_generations
 from spell.storage.engine import make_engine
@@ -180,6 +181,7 @@ class Platform:
     supply_scan: SupplyScanService
     supply_notices: SupplyNotices
     _started: bool = field(default=False, init=False)
+    listener: notify.Listener | None = field(default=None, init=False)
     _sweeping: threading.Event = field(default_factory=threading.Event, init=False)
     _rescanning: threading.Event = field(default_factory=threading.Event, init=False)
 
@@ -299,12 +301,35 @@ class Platform:
             supply_notices=notices,
         )
 
-    def share_with_siblings(self, *, relay_cancels: bool) -> None:
+    def share_with_siblings(self, *, relay_cancels: bool, listen: bool = True) -> None:
         """Share cache generations with every process of this data dir (CLI commands included) and,
-        with ``relay_cancels``, take and send cancels of casts running in a sibling server process."""
+        with ``relay_cancels``, take and send cancels of casts running in a sibling server process.
+
+        On PostgreSQL, cancels go to every other machine as well and, with ``listen`` (a server or
+        worker, not a one-shot command), this process hears other machines' changes and cancels.
+        """
         share_generations(self.settings.run_dir / "generations")
-        if relay_cancels and self.casts.relay is None:
-            self.casts.relay = CancelRelay(self.settings.run_dir, self.casts.cancels.cancel)
+        remote = not self.settings.is_sqlite
+        relay = self.casts.relay
+        if relay is not None and relay_cancels and not relay.local:
+            relay.close()  # remote only so far: now with this host's sibling processes too
+            self.casts.relay = relay = None
+        if (relay_cancels or remote) and relay is None:
+            engine = self.db.engine
+            self.casts.relay = CancelRelay(
+                self.settings.run_dir if relay_cancels else None,
+                self.casts.cancels.cancel,
+                remote=(lambda cast_id: notify.send_cancel(engine, cast_id)) if remote else None,
+            )
+        if remote and listen and self.listener is None:
+            changes.hold_caching(True)  # until it listens: nothing heard yet
+            self.listener = notify.Listener(
+                self.settings.database_url,
+                on_change=changes.bump_named,
+                on_cancel=self.casts.cancels.cancel,
+                on_gap=changes.bump_all_here,
+                on_state=lambda up: changes.hold_caching(not up),
+            ).start()
 
     def start(self, *, recover: bool = True) -> None:
         """Recover casts a previous process left behind, then start the worker pool.
@@ -339,6 +364,10 @@ class Platform:
         if self.casts.relay is not None:
             self.casts.relay.close()
             self.casts.relay = None
+        if self.listener is not None:
+            self.listener.close()
+            changes.hold_caching(False)  # a stopped listener holds caching off; this one is gone
+            self.listener = None
         self.db.dispose()
 
     def sweep(self) -> None:

@@ -8,8 +8,11 @@ under the old generation, never the old row under the new one.
 
 With ``share_generations`` the counters live in a small file mapped by every process of one Spell home
 (several server processes, a CLI command beside the server), so a key revoked by any of them is
-refused by all on the next request. Processes on other machines are not seen; callers bound that with
-a short time to live.
+refused by all on the next request. On PostgreSQL the same commit also sends the changed models'
+names on a notification channel (in its own transaction: delivered at commit, dropped on rollback), and
+each server process's ``storage.notify.Listener`` bumps them here (``bump_named``), so processes on
+other machines see the change on their next request too. While such a listener is away, notifications
+may be lost: ``hold_caching`` turns every cached read off until it is back.
 """
 
 from __future__ import annotations
@@ -23,12 +26,22 @@ import zlib
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session, UOWTransaction
 
 from spell.kit.clock import Clock, SystemClock
+from spell.storage.notify import CHANGES, channel_sql, origin
 
-__all__ = ["CachedReads", "Generation", "SharedCounters", "generation_of", "share_generations"]
+__all__ = [
+    "CachedReads",
+    "Generation",
+    "SharedCounters",
+    "bump_all_here",
+    "bump_named",
+    "generation_of",
+    "hold_caching",
+    "share_generations",
+]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -80,6 +93,7 @@ class Generation:
     """A counter that only grows; read ``value`` before reading the rows it guards."""
 
     def __init__(self, name: str) -> None:
+        self.name = name
         self._local = 0
         self._slot = zlib.crc32(name.encode()) % SharedCounters.SLOTS  # a shared clash only costs misses
         self._lock = threading.Lock()
@@ -98,6 +112,10 @@ class Generation:
         if shared is not None:
             shared.bump(self._slot)
             return
+        self.bump_here()
+
+    def bump_here(self) -> None:
+        """Add one to this process's part only (a change every process hears of on its own)."""
         with self._lock:
             self._local += 1
 
@@ -116,7 +134,33 @@ def share_generations(path: Path | None) -> None:
 
 
 _GENERATIONS: dict[type[Any], Generation] = {}
+_BY_NAME: dict[str, Generation] = {}
 _INSTALL_LOCK = threading.Lock()
+_HOLDS = 0
+_NOTIFY = text(f"SELECT pg_notify({channel_sql(CHANGES)}, :payload)")
+
+
+def bump_named(name: str) -> None:
+    """Bump the generation of the model named ``name`` (module and qualified name) in this process.
+
+    A name no cache here watches is ignored.
+    """
+    generation = _BY_NAME.get(name)
+    if generation is not None:
+        generation.bump_here()
+
+
+def bump_all_here() -> None:
+    """Mark every cached read in this process as possibly stale."""
+    for generation in list(_GENERATIONS.values()):
+        generation.bump_here()
+
+
+def hold_caching(held: bool) -> None:
+    """Take (True) or give back (False) one hold; while any is taken, no cached read is used or kept."""
+    global _HOLDS
+    with _INSTALL_LOCK:
+        _HOLDS = max(0, _HOLDS + (1 if held else -1))
 
 
 def generation_of(model: type[Any]) -> Generation:
@@ -129,15 +173,21 @@ def generation_of(model: type[Any]) -> Generation:
         generation = _GENERATIONS.get(model)
         if generation is None:
             generation = _GENERATIONS[model] = Generation(f"{model.__module__}.{model.__qualname__}")
+            _BY_NAME[generation.name] = generation
         return generation
 
 
 def _after_flush(session: Session, _flush: UOWTransaction) -> None:
     changed: set[type[Any]] = session.info.setdefault(_KEY, set())
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        kind = type(obj)
-        if kind in _GENERATIONS:
-            changed.add(kind)
+    fresh = {type(obj) for obj in (*session.new, *session.dirty, *session.deleted)}
+    fresh = {kind for kind in fresh if kind in _GENERATIONS} - changed
+    if not fresh:
+        return
+    changed |= fresh
+    if session.get_bind().dialect.name == "postgresql":
+        # In this transaction: other machines hear of it exactly when (and if) it commits.
+        names = " ".join(sorted(_GENERATIONS[kind].name for kind in fresh))
+        session.connection().execute(_NOTIFY, {"payload": f"{origin()} {names}"})
 
 
 def _after_commit(session: Session) -> None:
@@ -152,7 +202,8 @@ def _after_rollback(session: Session, _previous: Any) -> None:
 class CachedReads(Generic[K, V]):
     """Results read from the database, valid until a watched model changes here or ``ttl_s`` passes.
 
-    ``ttl_s`` bounds how long another process's change can go unseen; 0 turns caching off. Ages are
+    ``ttl_s`` bounds how long a change that no notification told of can go unseen (another machine's on
+    SQLite, or one made without the ORM); 0 turns caching off. Ages are
     read on ``clock`` (the system's by default).
     """
 
@@ -172,7 +223,7 @@ class CachedReads(Generic[K, V]):
     def get(self, key: K) -> V | None:
         """The cached value, or None when absent, stale or expired."""
         entry = self._entries.get(key)
-        if entry is None:
+        if entry is None or _HOLDS:
             return None
         value, seen, filled = entry
         if seen != self.snapshot() or self._clock.monotonic() - filled > self.ttl_s:
@@ -182,7 +233,7 @@ class CachedReads(Generic[K, V]):
 
     def put(self, key: K, value: V, seen: tuple[int, ...]) -> None:
         """Keep ``value`` read under generations ``seen`` (dropped at once if they moved since)."""
-        if self.ttl_s <= 0 or seen != self.snapshot():
+        if self.ttl_s <= 0 or _HOLDS or seen != self.snapshot():
             return
         if len(self._entries) >= self._max:
             self._entries.clear()  # rare, and cheaper than tracking recency on every hit

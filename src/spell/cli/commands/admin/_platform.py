@@ -22,7 +22,7 @@ def open_platform() -> Iterator[Any]:
         upgrade(settings.database_url)
     platform = Platform.build(settings, runtimes={}, supply=SupplySettings.from_env())
     # A running server of this data dir sees what this command changes (keys, bans) on its next request.
-    platform.share_with_siblings(relay_cancels=False)
+    platform.share_with_siblings(relay_cancels=False, listen=False)
     try:
         yield platform
     finally:

@@ -1,0 +1,172 @@
+"""Changes and cancels between machines over PostgreSQL ``LISTEN``/``NOTIFY``.
+
+Every node of a multi-node deployment shares the PostgreSQL database, so its notification channels
+reach every node without another service. A commit that writes a watched model sends a notification
+inside its own transaction (``changes``): PostgreSQL delivers it at commit and drops it on rollback.
+Each server process keeps one ``Listener``: a thread with a connection of its own that bumps the
+generations a notification names, and stops casts named on the cancel channel.
+
+Notifications sent while a listener is away are lost, so a listener that (re)connects invalidates
+every cached read, and while it is away caching is off (``changes.hold_caching``): a node never
+serves a cached row it might not have heard was changed.
+
+Channels are per schema: deployments (and tests) sharing a database under different search paths do
+not hear each other.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import threading
+from collections.abc import Callable
+
+from sqlalchemy import Engine, make_url, text
+
+__all__ = [
+    "CANCELS",
+    "CHANGES",
+    "Listener",
+    "channel_sql",
+    "conninfo_of",
+    "origin",
+    "send_cancel",
+]
+
+_log = logging.getLogger(__name__)
+
+CHANGES = "spell_changes"
+CANCELS = "spell_cancel"
+_TOKEN = secrets.token_hex(4)
+_NAME_MAX = 63  # PostgreSQL's identifier length; LISTEN cuts longer names, pg_notify refuses them
+
+
+def origin() -> str:
+    """This process's tag on its notifications: its own commits bumped its generations already.
+
+    The pid keeps processes forked after import apart."""
+    return f"{os.getpid()}-{_TOKEN}"
+
+
+def channel_sql(base: str) -> str:
+    """SQL for ``base``'s channel in the connection's schema (the plain name in ``public``)."""
+    return (
+        f"CASE WHEN coalesce(current_schema(), 'public') = 'public' THEN '{base}' "
+        f"ELSE left('{base}.' || current_schema(), {_NAME_MAX}) END"
+    )
+
+
+def _channel(base: str, schema: str | None) -> str:
+    return base if schema in (None, "public") else f"{base}.{schema}"[:_NAME_MAX]
+
+
+_SEND = text(f"SELECT pg_notify({channel_sql(CANCELS)}, :payload)")
+
+
+def send_cancel(engine: Engine, cast_id: str) -> None:
+    """Tell every listening node to stop ``cast_id`` if it runs there (its own autocommit round trip)."""
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(_SEND, {"payload": cast_id[:200]})
+
+
+def conninfo_of(url: str) -> str:
+    """The libpq URI of a SQLAlchemy PostgreSQL URL (the driver name dropped, options kept)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class Listener:
+    """A thread listening on this schema's channels over its own connection, reconnecting with backoff.
+
+    ``on_change`` gets each model name another process changed, ``on_cancel`` each cast id to stop,
+    ``on_gap`` is called when notifications may have been missed (connected again, or lost the
+    connection) and ``on_state`` with True once listening and False once not.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        on_change: Callable[[str], object],
+        on_cancel: Callable[[str], object],
+        on_gap: Callable[[], object],
+        on_state: Callable[[bool], object] = lambda _up: None,
+        backoff: tuple[float, float] = (0.05, 5.0),
+        poll_s: float = 0.25,
+    ) -> None:
+        self._conninfo = conninfo_of(url)
+        self._on_change, self._on_cancel = on_change, on_cancel
+        self._on_gap, self._on_state = on_gap, on_state
+        self._backoff, self._poll_s = backoff, poll_s
+        self._stopping = threading.Event()
+        self.listening = threading.Event()
+        self.connections = 0  # how many times it connected (and invalidated everything)
+        self.backend_pid: int | None = None
+        self._thread = threading.Thread(target=self._run, name="spell-notify-listener", daemon=True)
+
+    def start(self) -> Listener:
+        """Start listening (returns at once; ``listening`` is set once the channels are open)."""
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop listening and close the connection."""
+        self._stopping.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        import psycopg  # the PostgreSQL extra: only nodes on PostgreSQL listen
+
+        delay = self._backoff[0]
+        while not self._stopping.is_set():
+            try:
+                self._listen()
+                return  # stopping
+            except (psycopg.Error, OSError) as exc:
+                _log.warning("cache and cancel notifications lost (%s); reconnecting in %.2fs", exc, delay)
+            except Exception:  # a bug in a callback must not end the listening for good
+                _log.exception("cache and cancel listener failed; reconnecting in %.2fs", delay)
+            if self.listening.is_set():
+                self.listening.clear()
+                self._on_state(False)
+                delay = self._backoff[0]
+            self._on_gap()
+            if self._stopping.wait(delay):
+                return
+            delay = min(delay * 2, self._backoff[1])
+
+    def _listen(self) -> None:
+        import psycopg
+        from psycopg import sql
+
+        # Keepalives so that a peer gone silent (not only a closed socket) is noticed in seconds.
+        with psycopg.connect(
+            self._conninfo,
+            autocommit=True,
+            connect_timeout=5,
+            keepalives=1,
+            keepalives_idle=5,
+            keepalives_interval=2,
+            keepalives_count=3,
+        ) as conn:
+            row = conn.execute("SELECT current_schema(), pg_backend_pid()").fetchone()
+            schema, self.backend_pid = (row[0], int(row[1])) if row is not None else (None, None)
+            changes, cancels = _channel(CHANGES, schema), _channel(CANCELS, schema)
+            for channel in (changes, cancels):
+                conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+            # Whatever was sent before LISTEN took effect went unheard.
+            self._on_gap()
+            self.connections += 1
+            self.listening.set()
+            self._on_state(True)
+            while not self._stopping.is_set():
+                for note in conn.notifies(timeout=self._poll_s):
+                    if note.channel == cancels:
+                        self._on_cancel(note.payload)
+                    elif note.channel == changes:
+                        sender, _, names = note.payload.partition(" ")
+                        if sender != origin():
+                            for name in names.split():
+                                self._on_change(name)
+            self.listening.clear()
+            self._on_state(False)
