@@ -207,6 +207,7 @@ class Platform:
         runtimes_allowed = runtime_allow_list(
             host=settings.allow_host_runtime, docker=settings.allow_docker_runtime
         )
+        blobs = blob_store(settings)
         spells = SpellService(
             settings.bundles_dir,
             GrimoirePolicy(
@@ -216,6 +217,7 @@ class Platform:
             ),
             cache_ms=settings.cache_ms,
             clock=time,
+            blobs=blobs,
         )
         broker = queue or _queue_for(settings)
         billing = billing or BillingSettings()
@@ -243,7 +245,7 @@ class Platform:
             ),
         )
         artifacts = ArtifactService(
-            blob_store(settings),
+            blobs,
             secret,
             ttl=timedelta(seconds=settings.artifact_ttl_seconds),
             url_ttl=timedelta(seconds=settings.artifact_url_ttl_seconds),

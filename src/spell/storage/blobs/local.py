@@ -50,6 +50,20 @@ class LocalBlobStore:
             raise
         return hasher.hexdigest(), size
 
+    def put_at(self, key_hex: str, data: bytes) -> None:
+        """Store ``data`` under a digest its reader re-checks (a bundle's, not the bytes' SHA-256)."""
+        target = self.path_of(key_hex)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".blob-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.replace(tmp_name, target)
+        except BaseException:
+            if os.path.exists(tmp_name):
+                os.unlink(tmp_name)
+            raise
+
     def read(self, sha256_hex: str) -> bytes:
         """A blob's bytes."""
         try:
