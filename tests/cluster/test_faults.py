@@ -257,9 +257,13 @@ def _until_terminal(cluster: Cluster, seconds: float) -> float:
             open_casts = conn.execute(
                 text(f"SELECT count(*) FROM casts WHERE status NOT IN {TERMINAL!r}")
             ).scalar_one()
+            if open_casts and time.monotonic() - start >= seconds:
+                left = conn.execute(
+                    text(f"SELECT status, count(*) FROM casts WHERE status NOT IN {TERMINAL!r} GROUP BY status")
+                ).all()
+                raise AssertionError(f"casts still open after {seconds}s: {dict(left)}")  # type: ignore[arg-type]
         if open_casts == 0:
             return time.monotonic() - start
-        assert time.monotonic() - start < seconds, f"{open_casts} casts still open after {seconds}s"
         time.sleep(0.5)  # polling other processes' progress in the shared database
 
 
