@@ -102,7 +102,8 @@ class Node:
             _until(self._healthy, self.name, 60)
 
     def _healthy(self) -> bool:
-        assert self.process is not None and self.process.poll() is None, self.last_log()
+        assert self.process is not None
+        assert self.process.poll() is None, self.last_log()
         try:
             return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
         except httpx.TransportError:
