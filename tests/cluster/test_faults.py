@@ -265,7 +265,7 @@ def _until_terminal(cluster: Cluster, seconds: float) -> float:
                         "SELECT status, count(*) FROM casts WHERE status NOT IN :terminal GROUP BY status"
                     ).bindparams(bindparam("terminal", expanding=True)),
                     {"terminal": list(TERMINAL)},
-                ).tuples()
+                ).all()
             )
         assert left == {} or time.monotonic() - start < seconds, f"casts still open after {seconds}s: {left}"
         if not left:
