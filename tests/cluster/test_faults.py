@@ -335,6 +335,14 @@ def test_casts_survive_killed_workers_a_nats_restart_and_dropped_database_connec
             {"suffix": "%:capture"},
         ).all()
         assert all(count == 1 for _, count in captures), "a cast was captured twice"
+        # The runner writes ``running`` when it claims a cast: a second one would be a second run.
+        runs = dict(
+            conn.execute(
+                text("SELECT cast_id, count(*) FROM cast_events WHERE type = 'running' GROUP BY cast_id")
+            ).all()
+        )
+        assert max(runs.values()) == 1, "a cast ran twice"
+        assert {row[1] for row in rows if row[2] == "succeeded"} <= set(runs)
         open_holds = conn.execute(text("SELECT count(*) FROM holds WHERE status = 'held'")).scalar_one()
         captured = conn.execute(text("SELECT coalesce(sum(captured_micros), 0) FROM holds")).scalar_one()
         paid_succeeded = sum(1 for row in rows if row[3] == "acme/paid" and row[2] == "succeeded")
