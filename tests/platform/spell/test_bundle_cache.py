@@ -14,7 +14,9 @@ from spell.errors import BlobNotFound, BlobStoreUnavailable, InvalidInput
 from spell.platform.spell.bundles import BundleCache
 from spell.storage.blobs import blob_store
 from spell.storage.blobs.local import LocalBlobStore
+from spell.storage.blobs.s3 import S3BlobStore
 from tests.fixtures.bundles import wasm_bundle
+from tests.fixtures.s3 import S3Bucket
 
 
 def _published(tmp_path: Path) -> tuple[Path, str]:
@@ -38,7 +40,7 @@ def test_a_bundle_that_does_not_hash_to_its_digest_is_refused(tmp_path: Path) ->
     bundle, digest = _published(tmp_path)
     shared = LocalBlobStore(tmp_path / "shared")
     other_bundle = wasm_bundle(tmp_path / "evil", "acme/hello", version="6.6.6")
-    shared.put_at(digest, pack_bundle(other_bundle))
+    shared.put_bundle(digest, pack_bundle(other_bundle))
     cache = BundleCache(tmp_path / "b", shared)
     with pytest.raises(BlobStoreUnavailable, match="unpacks to"):
         cache.fetch(digest, load_manifest(bundle))
@@ -67,3 +69,15 @@ def test_a_file_url_names_a_shared_local_store(tmp_path: Path) -> None:
 def test_a_relative_file_url_is_refused() -> None:
     with pytest.raises((InvalidInput, ValueError), match="absolute"):
         ServerSettings.from_env({"SPELL_BLOB_URL": "file://relative/dir"})
+
+
+def test_bundles_shared_through_a_bucket_keep_apart_from_the_artifacts(
+    tmp_path: Path, s3_bucket: S3Bucket
+) -> None:
+    bundle, digest = _published(tmp_path)
+    store = S3BlobStore(s3_bucket.client, s3_bucket.name, "pfx")
+    BundleCache(tmp_path / "a", store).keep(bundle, digest)
+    listed = s3_bucket.client.list_objects_v2(Bucket=s3_bucket.name)["Contents"]
+    assert [item["Key"] for item in listed] == [f"pfx/bundles/{digest[:2]}/{digest}"]
+    fetched = BundleCache(tmp_path / "b", store).fetch(digest, load_manifest(bundle))
+    assert pack_bundle(fetched) == pack_bundle(bundle)

@@ -39,8 +39,8 @@ class BundleCache:
             except OSError:
                 if not target.is_dir():  # a concurrent publish of the same digest put it there: fine
                     raise
-        if self.blobs is not None and not self.blobs.exists(digest_hex):
-            self.blobs.put_at(digest_hex, pack_bundle(target))
+        if self.blobs is not None:
+            self.blobs.put_bundle(digest_hex, pack_bundle(target))
 
     def fetch(self, digest_hex: str, manifest: SpellManifest) -> Path:
         """The bundle's folder, unpacked from the blob store first when this node lacks it.
@@ -50,7 +50,7 @@ class BundleCache:
         target = self.path(digest_hex)
         if target.is_dir() or self.blobs is None:
             return target
-        archive = self.blobs.read(digest_hex)
+        archive = self.blobs.read_bundle(digest_hex)
         self.bundles_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".fetch-", dir=self.bundles_dir))
         try:

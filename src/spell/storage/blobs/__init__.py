@@ -34,8 +34,12 @@ class BlobStore(Protocol):
         """A blob's bytes."""
         ...
 
-    def put_at(self, key_hex: str, data: bytes) -> None:
-        """Store ``data`` under a digest its reader re-checks (a bundle's, not the bytes' SHA-256)."""
+    def put_bundle(self, digest_hex: str, data: bytes) -> None:
+        """Keep a published bundle's archive under its bundle digest (apart from the artifacts)."""
+        ...
+
+    def read_bundle(self, digest_hex: str) -> bytes:
+        """A published bundle's archive; its reader checks the digest, the store does not."""
         ...
 
     def exists(self, sha256_hex: str) -> bool:
