@@ -259,7 +259,7 @@ def _until_terminal(cluster: Cluster, seconds: float) -> float:
     start = time.monotonic()
     while True:
         with cluster.engine.connect() as conn:
-            left = dict(
+            left: dict[str, int] = dict(
                 conn.execute(
                     text(
                         "SELECT status, count(*) FROM casts WHERE status NOT IN :terminal GROUP BY status"
@@ -336,7 +336,7 @@ def test_casts_survive_killed_workers_a_nats_restart_and_dropped_database_connec
         ).all()
         assert all(count == 1 for _, count in captures), "a cast was captured twice"
         # The runner writes ``running`` when it claims a cast: a second one would be a second run.
-        runs = dict(
+        runs: dict[str, int] = dict(
             conn.execute(
                 text("SELECT cast_id, count(*) FROM cast_events WHERE type = 'running' GROUP BY cast_id")
             ).all()
@@ -355,10 +355,16 @@ def test_casts_survive_killed_workers_a_nats_restart_and_dropped_database_connec
         assert result.returncode == 0, result.stdout + result.stderr
 
     statuses = Counter(row[2] for row in rows)
+
+    def recovery(fault: str) -> float:  # from the fault to the next accepted cast
+        return min((at for at in tally.done_at if at > faults[fault]), default=float("nan")) - faults[fault]
+
     print(  # noqa: T201 - the run's figures, shown with -s
         f"\nfault run: {len(jobs)} requests ({len(keys)} keys) sent in {sent:.1f}s "
         f"({len(jobs) / sent:.0f}/s under chaos), all terminal {settle:.1f}s later, {total:.1f}s in all; "
-        f"{len(kills)} worker kills, NATS down {faults['nats_up'] - faults['nats_down']:.1f}s, "
-        f"{faults['pg_killed']:.0f} PostgreSQL connections dropped; statuses {dict(statuses)}; "
+        f"{len(kills)} worker kills, NATS down {faults['nats_up'] - faults['nats_down']:.1f}s "
+        f"(next cast accepted {recovery('nats_up'):.2f}s after it came back), "
+        f"{faults['pg_killed']:.0f} PostgreSQL connections dropped (next cast accepted "
+        f"{recovery('pg_drop'):.2f}s later); statuses {dict(statuses)}; "
         f"HTTP {dict(tally.statuses)}; clean refusals {dict(tally.refusals)}"
     )

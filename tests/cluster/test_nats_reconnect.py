@@ -18,7 +18,7 @@ from tests.cluster.processes import Broker
 
 
 def _queue(broker: Broker, name: str, **options: object) -> NatsQueue:
-    return NatsQueue.for_deployment(broker.url, name, connect_timeout_s=2, **options)  # type: ignore[arg-type]
+    return NatsQueue.for_deployment(broker.url, name, connect_timeout_s=2, **options)
 
 
 def test_a_publishing_queue_reconnects_after_a_broker_restart(tmp_path: Path) -> None:
