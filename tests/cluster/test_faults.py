@@ -175,12 +175,13 @@ def _seed(tmp_path: Path, database_url: str, base: dict[str, str], node: Node) -
 def _cast(cluster: Cluster, tally: Tally, job: tuple[int, str, str, bool], deadline: float) -> None:
     """One cast, retried under its idempotency key while the deployment refuses it cleanly."""
     index, key, spell_id, sync = job
-    node = cluster.api[index % 2]
+    attempt = 0
     headers = {**cluster.caster.headers, "Idempotency-Key": key}
     if sync:
         headers["Prefer"] = "wait=10"
     while True:
-        node = cluster.api[(index + 1) % 2] if node is cluster.api[index % 2] else cluster.api[index % 2]
+        node = cluster.api[(index + attempt) % 2]  # a retry goes to the other node, as a balancer would
+        attempt += 1
         try:
             response = httpx.post(
                 f"{node.url}/v1/spells/{spell_id}/cast",
