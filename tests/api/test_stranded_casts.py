@@ -3,6 +3,7 @@ execution path, and the sweep of the single-process default ends what a dead run
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -25,7 +26,7 @@ from spell.runtimes.base import MAX_OUTPUT_DEPTH, CastRequest, CastResult, Runti
 from spell.storage.session import Database
 from tests.api.money_helpers import FLAT, credit, hold_and_balance, publish_priced
 from tests.fixtures.bundles import nested_json_wat
-from tests.fixtures.nats import delete_stream, nats_queue_or_skip
+from tests.fixtures.nats import NATS_URL, delete_stream, nats_queue_or_skip
 from tests.fixtures.server import Caller, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
@@ -338,3 +339,24 @@ async def test_the_single_process_default_sweeps_on_its_own(tmp_path: Path, data
         assert rounds.acquire(timeout=10)  # and again
     finally:
         platform.stop()
+
+
+async def test_on_nats_the_sweep_requeues_a_stale_queued_cast_whose_publish_was_lost(
+    server_settings: ServerSettings, database: Database, wasm_runtime: Runtime, tmp_path: Path
+) -> None:
+    queue, stream = nats_queue_or_skip()
+    settings = dataclasses.replace(server_settings, queue_url=NATS_URL)
+    platform = Platform.build(settings, runtimes={"wasm": wasm_runtime}, database=database, queue=queue)
+    platform.start()
+    try:
+        async with _client_of(platform, settings) as client:
+            caster = await _paid_caster(client, platform, tmp_path)
+            stale, fresh = await _lost_casts(client, platform, caster, ["stale", "fresh"])
+            _age(platform, stale, created_at=utcnow() - timedelta(seconds=ORPHAN_GRACE_S + 30))
+            await anyio.to_thread.run_sync(platform.sweep)
+            after = await client.get(f"/v1/casts/{stale}?wait=20", headers=caster.headers)
+        assert after.json()["status"] == "succeeded"
+        assert platform.casts.get_status(fresh) == "queued"
+    finally:
+        platform.stop()
+        await anyio.to_thread.run_sync(delete_stream, stream)

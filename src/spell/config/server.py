@@ -14,7 +14,14 @@ from spell.config.group import layered, read, setting
 from spell.config.home import SpellHome
 from spell.config.wasm import WasmSettings
 
-__all__ = ["HOST_SANDBOXES", "LOG_FORMATS", "TRACE_EXPORTERS", "ServerSettings", "s3_location"]
+__all__ = [
+    "HOST_SANDBOXES",
+    "LOG_FORMATS",
+    "TRACE_EXPORTERS",
+    "ServerSettings",
+    "file_location",
+    "s3_location",
+]
 
 #: The host step sandboxes (``spell.runtimes.host.sandbox``); the unsafe one says so in its name.
 HOST_SANDBOXES = ("bwrap", "unsafe-none")
@@ -68,8 +75,19 @@ def s3_location(url: str) -> tuple[str, str]:
     return bucket, prefix.strip("/")
 
 
+def file_location(url: str) -> Path | None:
+    """The folder of a ``file:///abs/dir`` blob URL (a store shared by nodes on one host), else None."""
+    scheme, sep, rest = url.strip().partition("://")
+    if not sep or scheme.lower() != "file":
+        return None
+    if not rest.startswith("/"):
+        raise ValueError("a file:// URL names an absolute folder (file:///srv/spell-blobs)")
+    return Path(rest)
+
+
 def _blob_url(raw: str) -> str:
-    s3_location(raw)
+    if file_location(raw) is None:
+        s3_location(raw)
     return raw.strip()
 
 
@@ -139,8 +157,9 @@ class ServerSettings:
     public_url: str = setting("http://127.0.0.1:8787", "the base of signed artifact URLs")
     blob_url: str | None = setting(
         None,
-        "`s3://bucket/prefix` keeps artifacts in an S3 bucket (credentials: the AWS variables or "
-        "profile boto3 reads) and downloads redirect to presigned URLs",
+        "`s3://bucket/prefix` keeps artifacts and published bundles in an S3 bucket (credentials: the "
+        "AWS variables or profile boto3 reads) and downloads redirect to presigned URLs; "
+        "`file:///abs/dir` keeps them in one folder that every node on the host shares",
         aliases=("SPELL_BLOB_URL",),
         parse=_blob_url,
         shown_default="files under the data dir",

@@ -90,7 +90,10 @@ def _queue_for(settings: ServerSettings) -> Queue:
         from spell.queue.nats import NatsQueue
 
         return NatsQueue.for_deployment(
-            settings.queue_url, settings.queue_name, ack_wait_s=settings.queue_ack_wait_seconds
+            settings.queue_url,
+            settings.queue_name,
+            ack_wait_s=settings.queue_ack_wait_seconds,
+            reconnect=not settings.run_workers,
         )
     return MemoryQueue()
 
@@ -209,6 +212,7 @@ class Platform:
         runtimes_allowed = runtime_allow_list(
             host=settings.allow_host_runtime, docker=settings.allow_docker_runtime
         )
+        blobs = blob_store(settings)
         spells = SpellService(
             settings.bundles_dir,
             GrimoirePolicy(
@@ -218,6 +222,7 @@ class Platform:
             ),
             cache_ms=settings.cache_ms,
             clock=time,
+            blobs=blobs,
         )
         broker = queue or _queue_for(settings)
         billing = billing or BillingSettings()
@@ -245,7 +250,7 @@ class Platform:
             ),
         )
         artifacts = ArtifactService(
-            blob_store(settings),
+            blobs,
             secret,
             ttl=timedelta(seconds=settings.artifact_ttl_seconds),
             url_ttl=timedelta(seconds=settings.artifact_url_ttl_seconds),
@@ -372,14 +377,13 @@ class Platform:
 
     def sweep(self) -> None:
         """One round: end casts left ``running`` past their time limit by no live runner of this
-        process (aborted, free), and, on the in-process queue, queue stale ``queued`` casts again."""
+        process (aborted, free), and queue stale ``queued`` casts again."""
         self.recovery.sweep_orphans()
-        if not self.settings.queue_url:
-            # A sibling process that died took its in-memory queue along, and a job whose publishing
-            # failed after its commit was never queued. One still waiting in a queue costs a
-            # duplicate job, which the claim turns away (and the in-process queue drops while it
-            # holds the first).
-            self.recovery.requeue_stale()
+        # A sibling process that died took its in-memory queue along, and a job whose publishing
+        # failed after its commit (a broker restart) was never queued. One still waiting in a queue
+        # costs a duplicate job, which the claim turns away (and the in-process queue, or NATS inside
+        # its duplicate window, drops while it holds the first).
+        self.recovery.requeue_stale()
 
     def _sweep(self) -> None:
         while not self._sweeping.wait(self.settings.sweep_seconds):

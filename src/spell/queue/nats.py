@@ -50,6 +50,7 @@ class NatsQueue:
         ack_wait_s: float = 10.0,
         stop_grace_s: float = 30.0,
         connect_timeout_s: float = 5.0,
+        reconnect: bool = False,
     ) -> None:
         self.url, self.stream, self.subject, self.durable = url, stream, subject, durable
         self.ack_wait_s = ack_wait_s
@@ -57,6 +58,9 @@ class NatsQueue:
         self.stop_grace_s = stop_grace_s
         self.unfinished = 0  # jobs still running when the grace ran out, handed back
         self.disconnected = threading.Event()  # the connection closed before ``stop``
+        # A publisher (an API node) rides out a broker restart: publishes fail with 503 meanwhile.
+        # A consumer exits instead, for its supervisor to start it afresh with new pull loops.
+        self.reconnect = reconnect
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="spell-nats", daemon=True)
         self._thread.start()
@@ -103,8 +107,9 @@ class NatsQueue:
             self._nc = await nats.connect(
                 self.url,
                 connect_timeout=timeout,
-                max_reconnect_attempts=1,
-                allow_reconnect=False,
+                allow_reconnect=self.reconnect,
+                max_reconnect_attempts=-1 if self.reconnect else 1,
+                reconnect_time_wait=0.5,
                 closed_cb=self._closed,
             )
         except Exception as exc:  # nats-py raises its own error types; all mean "no broker"

@@ -68,7 +68,11 @@ class Prepared:
             else:
                 cursor.execute(plan.sql, args[0])
         except connection.dialect.loaded_dbapi.Error as exc:
-            raise _wrapped(plan.sql, args if many else args[0], exc, connection.dialect) from exc
+            # As SQLAlchemy's own path does: a dropped connection leaves the pool, and says so.
+            lost = connection.dialect.is_disconnect(exc, connection.connection, cursor)
+            if lost:
+                connection.invalidate(exc)
+            raise _wrapped(plan.sql, args if many else args[0], exc, connection.dialect, lost=lost) from exc
         return cursor
 
     def _plan(self, dialect: Any, params: Mapping[str, Any]) -> _Plan | None:
@@ -86,9 +90,11 @@ class Prepared:
         return plan
 
 
-def _wrapped(sql: str, args: Any, error: Exception, dialect: Any) -> Exception:
+def _wrapped(sql: str, args: Any, error: Exception, dialect: Any, *, lost: bool = False) -> Exception:
     """The driver's error as SQLAlchemy's (``IntegrityError`` …), as the full path raises it."""
-    return DBAPIError.instance(sql, args, error, dialect.loaded_dbapi.Error, dialect=dialect)
+    return DBAPIError.instance(
+        sql, args, error, dialect.loaded_dbapi.Error, dialect=dialect, connection_invalidated=lost
+    )
 
 
 class _Fallback:

@@ -8,12 +8,14 @@ so a rolled-back cast is never run.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from spell.errors import DatabaseUnavailable
 from spell.storage.engine import write_engine
 from spell.storage.writer_lock import WriterLock
 
@@ -56,6 +58,15 @@ class Database:
             try:
                 yield uow
                 session.commit()
+            except DBAPIError as exc:
+                _rollback(session)
+                if exc.connection_invalidated:
+                    # The server dropped the connection (a restart, a failover, an operator's
+                    # pg_terminate_backend): the pool opens new ones, so the caller may retry soon.
+                    raise DatabaseUnavailable(
+                        "the database connection was lost; try again", retry_after=1
+                    ) from exc
+                raise
             except BaseException:
                 session.rollback()
                 raise
@@ -66,6 +77,11 @@ class Database:
         self.engine.dispose()
         if self._writer is not None:
             self._writer.close()
+
+
+def _rollback(session: Session) -> None:
+    with suppress(DBAPIError):  # the connection is gone, and its transaction with it
+        session.rollback()
 
 
 def _sqlite_writer(engine: Engine) -> WriterLock | None:

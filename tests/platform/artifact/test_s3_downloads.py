@@ -70,7 +70,12 @@ async def test_artifacts_are_stored_in_the_bucket_and_downloaded_through_presign
     assert isinstance(s3_platform.artifacts.blobs, S3BlobStore)
     _, _, listed = await _listed(s3_client, s3_platform, tmp_path)
     assert [item["name"] for item in listed] == ["a.txt", "b.txt"]
-    keys = {item["Key"] for item in s3_bucket.client.list_objects_v2(Bucket=s3_bucket.name)["Contents"]}
+    keys = {
+        item["Key"]
+        for item in s3_bucket.client.list_objects_v2(Bucket=s3_bucket.name, Prefix="artifacts/sha256/")[
+            "Contents"
+        ]
+    }
     assert keys == {f"artifacts/sha256/{item['sha256'][:2]}/{item['sha256']}" for item in listed}
     for item, content in zip(listed, (b"alpha", b"beta"), strict=True):
         assert item["url"].startswith(f"/v1/artifacts/{item['id']}?expires=")  # the API's own, as before

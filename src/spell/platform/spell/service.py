@@ -33,6 +33,7 @@ from spell.platform.billing.pricing import effective_pricing, estimate_max
 from spell.platform.billing.service import bounds_of
 from spell.platform.cast.errors import SpellSuspended
 from spell.platform.spell import sigstore
+from spell.platform.spell.bundles import BundleCache
 from spell.platform.spell.errors import spell_not_found, version_exists, version_not_found
 from spell.platform.spell.publishers import SIGNATURE_HINTS, RegisteredKeys, owned_publisher
 from spell.platform.spell.repository import SORTS, SpellRepository
@@ -41,6 +42,7 @@ from spell.platform.supply.publish_gate import keep_sbom, require_sboms, screen
 from spell.platform.supply.sbom_report import sbom_report
 from spell.policy.rules import ExecutionGuard, PolicyContext
 from spell.signing.verifier import SignatureReport, check_bundle_signature
+from spell.storage.blobs import BlobStore
 from spell.storage.changes import CachedReads
 from spell.storage.session import UnitOfWork
 
@@ -103,8 +105,10 @@ class SpellService:
         cache_ms: int = 0,
         clock: Clock | None = None,
         repo: SpellRepository | None = None,
+        blobs: BlobStore | None = None,
     ) -> None:
         self.bundles_dir = bundles_dir
+        self.bundles = BundleCache(bundles_dir, blobs)
         self.policy = policy
         self.clock = clock or SystemClock()
         self.repo = repo or SpellRepository()
@@ -243,20 +247,12 @@ class SpellService:
         return report.key_id
 
     def _store(self, bundle: Path, digest_hex: str) -> None:
-        target = self.bundles_dir / digest_hex
-        if not target.exists():
-            tmp = bundle.with_name("store")
-            shutil.copytree(bundle, tmp)
-            try:
-                tmp.rename(target)
-            except OSError:
-                if not target.is_dir():  # a concurrent publish of the same digest put it there: fine
-                    raise
+        self.bundles.keep(bundle, digest_hex)
 
     # reading --------------------------------------------------------------------------------------
     def bundle_dir(self, version: SpellVersion) -> Path:
-        """Where a version's bundle lives on disk."""
-        return self.bundles_dir / version.digest.removeprefix("sha256:")
+        """Where a version's bundle lives on disk (fetched from the blob store when this node lacks it)."""
+        return self.bundles.fetch(version.digest.removeprefix("sha256:"), self.manifest_of(version))
 
     def manifest_of(self, version: SpellVersion) -> SpellManifest:
         """The version's manifest (parsed once per digest)."""

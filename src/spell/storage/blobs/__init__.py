@@ -34,6 +34,14 @@ class BlobStore(Protocol):
         """A blob's bytes."""
         ...
 
+    def put_bundle(self, digest_hex: str, data: bytes) -> None:
+        """Keep a published bundle's archive under its bundle digest (apart from the artifacts)."""
+        ...
+
+    def read_bundle(self, digest_hex: str) -> bytes:
+        """A published bundle's archive; its reader checks the digest, the store does not."""
+        ...
+
     def exists(self, sha256_hex: str) -> bool:
         """Whether a blob is stored."""
         ...
@@ -49,12 +57,13 @@ class BlobStore(Protocol):
 
 def blob_store(settings: ServerSettings) -> BlobStore:
     """Files under the data dir, or the bucket ``SPELL_BLOB_URL`` names (checked now, not at first cast)."""
-    from spell.config.server import s3_location
+    from spell.config.server import file_location, s3_location
 
-    if not settings.blob_url:
+    folder = file_location(settings.blob_url) if settings.blob_url else None
+    if not settings.blob_url or folder is not None:
         from spell.storage.blobs.local import LocalBlobStore
 
-        return LocalBlobStore(settings.blobs_dir)
+        return LocalBlobStore(folder or settings.blobs_dir)
     try:
         bucket, prefix = s3_location(settings.blob_url)
     except ValueError as exc:

@@ -50,6 +50,31 @@ class LocalBlobStore:
             raise
         return hasher.hexdigest(), size
 
+    def put_bundle(self, digest_hex: str, data: bytes) -> None:
+        """Keep a published bundle's archive under its bundle digest (apart from the artifacts)."""
+        target = self._bundle_path(digest_hex)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".blob-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.replace(tmp_name, target)
+        except BaseException:
+            if os.path.exists(tmp_name):
+                os.unlink(tmp_name)
+            raise
+
+    def read_bundle(self, digest_hex: str) -> bytes:
+        """A published bundle's archive; its reader checks the digest, the store does not."""
+        try:
+            return self._bundle_path(digest_hex).read_bytes()
+        except FileNotFoundError:
+            raise _missing(digest_hex) from None
+
+    def _bundle_path(self, digest_hex: str) -> Path:
+        check_digest(digest_hex)
+        return self.root / "bundles" / digest_hex[:2] / digest_hex
+
     def read(self, sha256_hex: str) -> bytes:
         """A blob's bytes."""
         try:

@@ -113,6 +113,21 @@ class S3BlobStore:
             self.client.upload_file(str(source), self.bucket, self.key_of(digest))
         return digest, size
 
+    def put_bundle(self, digest_hex: str, data: bytes) -> None:
+        """Keep a published bundle's archive under its bundle digest (apart from the artifacts)."""
+        with self._failures(digest_hex):
+            self.client.put_object(Bucket=self.bucket, Key=self._bundle_key(digest_hex), Body=data)
+
+    def read_bundle(self, digest_hex: str) -> bytes:
+        """A published bundle's archive; its reader checks the digest, the store does not."""
+        with self._failures(digest_hex):
+            return self.client.get_object(Bucket=self.bucket, Key=self._bundle_key(digest_hex))["Body"].read()
+
+    def _bundle_key(self, digest_hex: str) -> str:
+        check_digest(digest_hex)
+        key = f"bundles/{digest_hex[:2]}/{digest_hex}"
+        return f"{self.prefix}/{key}" if self.prefix else key
+
     def read(self, sha256_hex: str) -> bytes:
         """A blob's bytes."""
         with self._failures(sha256_hex):
