@@ -100,7 +100,8 @@ async def test_identical_files_are_stored_once(
     )
     store = platform.artifacts.blobs
     assert isinstance(store, LocalBlobStore)
-    blobs = [p for p in store.root.rglob("*") if p.is_file()]
+    # artifacts live under sha256/ (bundle archives beside them, under bundles/)
+    blobs = [p for p in (store.root / "sha256").rglob("*") if p.is_file()]
     assert len(blobs) == 2
 
 
