@@ -220,3 +220,17 @@ def test_a_damaged_zip_member_is_refused(tmp_path: Path) -> None:
         list(read_osv(target))
 
     assert caught.value.details == {"file": "all.zip:CRC-1.json"}
+
+
+def test_a_zip_member_whose_bytes_are_damaged_is_refused_by_name(tmp_path: Path) -> None:
+    archive = tmp_path / "all.zip"
+    body = json.dumps(record(id="DAMAGED-1")).encode()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as out:
+        out.writestr("DAMAGED-1.json", body)
+    raw = bytearray(archive.read_bytes())
+    at = raw.index(body)
+    raw[at + len(body) // 2] ^= 0xFF  # the stored bytes differ from their CRC-32
+    archive.write_bytes(bytes(raw))
+    with pytest.raises(InvalidInput, match=r"all\.zip:DAMAGED-1\.json cannot be read") as caught:
+        list(read_osv(archive))
+    assert caught.value.details == {"file": "all.zip:DAMAGED-1.json"}
