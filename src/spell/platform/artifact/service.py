@@ -19,7 +19,7 @@ from spell.kit.clock import Clock, SystemClock
 from spell.kit.ids import new_id
 from spell.models import Artifact, Cast
 from spell.platform.artifact.errors import ArtifactExpired, ArtifactNotFound
-from spell.platform.auth.schemas import Principal
+from spell.platform.auth.schemas import CAST_READ_SCOPES, Principal
 from spell.platform.cast.repository import CastRepository
 from spell.runtimes.base import Artifact as RuntimeArtifact
 from spell.storage.blobs import BlobStore
@@ -88,6 +88,7 @@ class ArtifactService:
     def signed_for_cast(self, uow: UnitOfWork, principal: Principal, cast_id: str) -> list[SignedArtifact]:
         """The artifacts of one of the tenant's casts, by name, each with a fresh signed URL
         (``CAST_NOT_FOUND`` for another tenant's cast)."""
+        principal.require_any(*CAST_READ_SCOPES)
         self._casts.get_for_tenant(uow, principal.tenant_id, cast_id)
         return [
             SignedArtifact(row, f"/v1/artifacts/{row.id}?{self.download_query(row.id)}")

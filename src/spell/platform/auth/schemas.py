@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # rows are only read here: the SDK imports these shapes witho
 
 __all__ = [
     "ALL_SCOPES",
+    "CAST_READ_SCOPES",
     "OPT_IN_SCOPES",
     "BanCreate",
     "BanOut",
@@ -41,6 +42,8 @@ ALL_SCOPES = (
     "operator",
     "admin",
 )
+# Casts carry their inputs and outputs: reading them takes the right to cast, or to audit.
+CAST_READ_SCOPES = ("cast:invoke", "audit:read")
 # Only admins may hold it, and even their keys get it only when it is asked for by name.
 OPT_IN_SCOPES = ("admin",)
 
@@ -82,6 +85,15 @@ class Principal:
                 f"this credential lacks the {scope!r} scope",
                 details={"required_scope": scope},
                 hint="create a key with that scope (spell keys create --scope ...)",
+            )
+
+    def require_any(self, *scopes: str) -> None:
+        """Raise ``FORBIDDEN`` unless this credential carries one of ``scopes``."""
+        if not any(scope in self.scopes for scope in scopes):
+            raise PermissionDenied(
+                f"this credential lacks the {' or '.join(repr(s) for s in scopes)} scope",
+                details={"required_scopes": list(scopes)},
+                hint="create a key with one of them (spell keys create --scope ...)",
             )
 
     def require_role(self, *roles: str) -> None:

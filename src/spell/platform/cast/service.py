@@ -28,7 +28,7 @@ from spell.models import (
     SpellVersion,
 )
 from spell.platform import metrics, tracing
-from spell.platform.auth.schemas import Principal
+from spell.platform.auth.schemas import CAST_READ_SCOPES, Principal
 from spell.platform.cast.ending import CastEnding, Ending
 from spell.platform.cast.errors import AlreadyTerminal, IdempotencyConflict, NotRetryable, SpellSuspended
 from spell.platform.cast.hub import CancelTokens, CastHub
@@ -328,6 +328,7 @@ class CastService:
 
     def get(self, principal: Principal, cast_id: str) -> Cast:
         """One of the tenant's casts."""
+        principal.require_any(*CAST_READ_SCOPES)
         with self.db.unit_of_work(write=False) as uow:
             return self.repo.get_for_tenant(uow, principal.tenant_id, cast_id)
 
@@ -341,6 +342,7 @@ class CastService:
         cursor: str | None,
     ) -> tuple[list[Cast], str | None]:
         """A page of the tenant's casts, newest first, and the next cursor."""
+        principal.require_any(*CAST_READ_SCOPES)
         if not 1 <= limit <= 100:
             raise InvalidInput("limit must be between 1 and 100", details={"limit": limit})
         if status is not None:
@@ -425,6 +427,7 @@ class CastService:
 
     def events_after(self, principal: Principal, cast_id: str, after: int) -> tuple[Cast, list[CastEvent]]:
         """The cast and its events with ``seq > after``."""
+        principal.require_any(*CAST_READ_SCOPES)
         with self.db.unit_of_work(write=False) as uow:
             cast = self.repo.get_for_tenant(uow, principal.tenant_id, cast_id)
             return cast, self.repo.events_after(uow, cast_id, after)
