@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Install a spell from a folder, archive, git, registry, OCI or a server.",
     ),
     "list": (f"{_C}.list:command", "List installed spells."),
+    "builtins": (f"{_C}.builtins:command", "List the builtin functions a builtin spell may name."),
     "inspect": (
         f"{_C}.inspect:command",
         "Show an installed spell's manifest, digest and provenance.",
@@ -90,6 +91,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "policy",
         "license",
         "registry",
+        "builtins",
     ),
     "Remote commands (a Spell server, through a profile)": (
         "login",

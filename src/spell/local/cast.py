@@ -151,6 +151,8 @@ def cast_local(
     if wasm is not None:  # a document output: `get-output output` gives it back exactly
         record["output"] = result.output
         record["stderr"] = result.log  # the guest's stderr, capped; `spell log` shows it
+    elif plan.installed.manifest.runtime.execution == "builtin":
+        record["output"] = result.output
     safe_record = redactor.value(record)
     path = logs.write(safe_record)
     _prune(logs, retention, ctx)

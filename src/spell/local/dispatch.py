@@ -35,6 +35,10 @@ def runtime_for(manifest: SpellManifest, choice: RuntimeChoice) -> Runtime:
         return HostRuntime(choice.engine)
     if execution == "docker":
         return DockerRuntime(choice.docker)
+    if execution == "builtin":
+        from spell.runtimes.builtin import BuiltinRuntime
+
+        return BuiltinRuntime()
     if execution == "wasm":
         return (
             choice.wasm_factory() if choice.wasm_factory is not None else _default_wasm(choice.wasm_settings)
@@ -42,7 +46,7 @@ def runtime_for(manifest: SpellManifest, choice: RuntimeChoice) -> Runtime:
     raise PolicyViolation(
         f"execution {execution!r} is not available for local casts",
         details={"execution": execution},
-        hint="builtin and api spells run on a Spell server: publish the spell there and cast it over its API",
+        hint="api spells run on a Spell server: publish the spell there and cast it over its API",
     )
 
 

@@ -54,6 +54,7 @@ from spell.platform.webhook.service import WebhookSender
 from spell.queue.base import Queue
 from spell.queue.memory import MemoryQueue
 from spell.runtimes.base import Runtime
+from spell.runtimes.builtin import BuiltinRuntime
 from spell.runtimes.egress import EgressPolicy
 from spell.storage import changes, notify
 from spell.storage.blobs import blob_store
@@ -111,7 +112,7 @@ def require_shared_queue(settings: ServerSettings, role: str) -> None:
 
 def default_runtimes(settings: ServerSettings) -> dict[str, Runtime]:
     """The WASM runtime (the operator's maxima, AOT disk cache) always; host steps and Docker only when
-    the operator enabled them."""
+    the operator enabled them. (The builtin functions are always added by ``Platform.build``.)"""
     from spell.runtimes.wasm import WasmRuntime
 
     runtimes: dict[str, Runtime] = {"wasm": WasmRuntime(settings.wasm)}
@@ -261,7 +262,11 @@ class Platform:
             RunnerParts(
                 db, repo, spells, limits, cast_money, ending, hub, cancels, casts, recovery, artifacts, time
             ),
-            runtimes if runtimes is not None else default_runtimes(settings),
+            # The platform's own functions: always allowed, so always present.
+            {
+                "builtin": BuiltinRuntime(),
+                **(runtimes if runtimes is not None else default_runtimes(settings)),
+            },
             Path(settings.data_dir) / "work",
             slots=TenantSlots(settings.tenant_slots(settings.workers)),
         )

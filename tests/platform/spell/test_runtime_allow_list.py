@@ -1,5 +1,5 @@
-"""The server's runtime allow-list, checked at publish and at every cast: WASM always, host steps and
-Docker only when the operator enabled them."""
+"""The server's runtime allow-list, checked at publish and at every cast: WASM and builtins always, host
+steps and Docker only when the operator enabled them."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ EXECUTIONS = ("wasm", "host", "docker", "builtin", "api")
 @pytest.mark.parametrize(
     ("enabled", "allowed"),
     [
-        ({}, ["wasm"]),
-        ({"host": True}, ["host", "wasm"]),
-        ({"docker": True}, ["docker", "wasm"]),
-        ({"host": True, "docker": True}, ["docker", "host", "wasm"]),
+        ({}, ["builtin", "wasm"]),
+        ({"host": True}, ["builtin", "host", "wasm"]),
+        ({"docker": True}, ["builtin", "docker", "wasm"]),
+        ({"host": True, "docker": True}, ["builtin", "docker", "host", "wasm"]),
     ],
 )
 def test_only_the_runtimes_the_operator_enabled_pass(enabled: dict[str, Any], allowed: list[str]) -> None:

@@ -41,6 +41,7 @@ from spell.platform.spell.schemas import VersionSbomOut
 from spell.platform.supply.publish_gate import keep_sbom, require_sboms, screen
 from spell.platform.supply.sbom_report import sbom_report
 from spell.policy.rules import ExecutionGuard, PolicyContext
+from spell.runtimes.builtin import builtin_named
 from spell.signing.verifier import SignatureReport, check_bundle_signature
 from spell.storage.blobs import BlobStore
 from spell.storage.changes import CachedReads
@@ -57,9 +58,9 @@ __all__ = [
 
 
 def runtime_allow_list(*, host: bool = False, docker: bool = False) -> ExecutionGuard:
-    """The runtimes this server runs, checked at publish and at every cast: WASM always, host steps
-    and Docker only when the operator enabled them."""
-    allowed = ("wasm", *(("host",) if host else ()), *(("docker",) if docker else ()))
+    """The runtimes this server runs, checked at publish and at every cast: WASM and the platform's own
+    builtin functions always, host steps and Docker only when the operator enabled them."""
+    allowed = ("wasm", "builtin", *(("host",) if host else ()), *(("docker",) if docker else ()))
     return ExecutionGuard(
         allowed,
         rule="server.runtimes",
@@ -174,6 +175,8 @@ class SpellService:
     ) -> Publication:
         manifest = load_manifest(bundle)
         self.policy.runtimes.check(PolicyContext.from_manifest(manifest))
+        if manifest.runtime.execution == "builtin":
+            builtin_named(manifest.runtime.builtin or "")  # a name this platform does not ship is refused
         _check_price(manifest)
         owned_publisher(uow, principal, manifest.publisher, claim=False)
         digest = bundle_digest(bundle, manifest)
