@@ -142,6 +142,9 @@ class ServerSettings:
     host_sandbox_uid: int = setting(65534, "the unprivileged user host steps run as", ge=1)
     host_sandbox_gid: int = setting(65534, "the unprivileged group host steps run as", ge=1)
     allow_docker_runtime: bool = setting(False, "run docker spells")
+    allow_api_runtime: bool = setting(
+        False, "run api spells: casts forwarded to the maker's https endpoint (the caster's input leaves)"
+    )
     force_require_signature: bool = setting(
         False,
         "require signatures even where a button waives them",
@@ -217,10 +220,11 @@ class ServerSettings:
         False, "allow `http://` and internal webhook targets (closed networks)"
     )
     egress_allow_http: bool = setting(
-        False, "host `http` steps and webhooks may use plain `http://` to public hosts"
+        False, "host `http` steps, api spells and webhooks may use plain `http://` to public hosts"
     )
     unsafe_egress_allow_private: bool = setting(
-        False, "host `http` steps may reach any address, loopback included (closed networks, tests)"
+        False,
+        "host `http` steps and api spells may reach any address, loopback included (closed networks, tests)",
     )
     buttons_file: Path | None = setting(None, "operator-managed buttons, loaded at start")
     rate_limit_per_minute: int = setting(

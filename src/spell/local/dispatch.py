@@ -35,6 +35,10 @@ def runtime_for(manifest: SpellManifest, choice: RuntimeChoice) -> Runtime:
         return HostRuntime(choice.engine)
     if execution == "docker":
         return DockerRuntime(choice.docker)
+    if execution == "api":
+        from spell.runtimes.api import ApiRuntime
+
+        return ApiRuntime(choice.engine.egress)  # unsigned: only a server holds the maker's secret
     if execution == "builtin":
         from spell.runtimes.builtin import BuiltinRuntime
 
@@ -46,7 +50,7 @@ def runtime_for(manifest: SpellManifest, choice: RuntimeChoice) -> Runtime:
     raise PolicyViolation(
         f"execution {execution!r} is not available for local casts",
         details={"execution": execution},
-        hint="api spells run on a Spell server: publish the spell there and cast it over its API",
+        hint="run `spell builtins` and see docs/bundles.md for the executions this version knows",
     )
 
 

@@ -45,6 +45,7 @@ from spell.platform.cast.slots import TenantSlots
 from spell.platform.cast.webhook import CastWebhooks
 from spell.platform.ledger.service import LedgerService
 from spell.platform.ledger.wallet import WalletService
+from spell.platform.spell.api_signer import MakerSigner
 from spell.platform.spell.service import GrimoirePolicy, SpellService, runtime_allow_list
 from spell.platform.supply.advisories import AdvisoryService
 from spell.platform.supply.notices import SupplyNotices
@@ -53,6 +54,7 @@ from spell.platform.webhook.secret import WebhookSecretService
 from spell.platform.webhook.service import WebhookSender
 from spell.queue.base import Queue
 from spell.queue.memory import MemoryQueue
+from spell.runtimes.api import ApiRuntime
 from spell.runtimes.base import Runtime
 from spell.runtimes.builtin import BuiltinRuntime
 from spell.runtimes.egress import EgressPolicy
@@ -125,8 +127,20 @@ def default_runtimes(settings: ServerSettings) -> dict[str, Runtime]:
     return runtimes
 
 
+def _with_platform_runtimes(
+    settings: ServerSettings, runtimes: dict[str, Runtime], signer: MakerSigner
+) -> dict[str, Runtime]:
+    """``runtimes`` plus the platform's own functions (always allowed, so always present) and, when the
+    operator enabled them, calls to makers' endpoints signed with their webhook secret."""
+    merged: dict[str, Runtime] = {"builtin": BuiltinRuntime(), **runtimes}
+    if settings.allow_api_runtime and "api" not in merged:
+        merged["api"] = ApiRuntime(host_egress(settings), signer=signer)
+    return merged
+
+
 def host_egress(settings: ServerSettings) -> EgressPolicy:
-    """Where host ``http`` steps may connect: https to public, allow-listed hosts unless opened."""
+    """Where host ``http`` steps and api spells may connect: https to public, allow-listed hosts unless
+    opened."""
     if settings.unsafe_egress_allow_private:
         return EgressPolicy.unsafe_private_allowed()
     return EgressPolicy(allow_http=settings.egress_allow_http)
@@ -211,7 +225,9 @@ class Platform:
         secret = resolve_secret(settings)
         db = database or Database(make_engine(settings.database_url))
         runtimes_allowed = runtime_allow_list(
-            host=settings.allow_host_runtime, docker=settings.allow_docker_runtime
+            host=settings.allow_host_runtime,
+            docker=settings.allow_docker_runtime,
+            api=settings.allow_api_runtime,
         )
         blobs = blob_store(settings)
         spells = SpellService(
@@ -262,11 +278,11 @@ class Platform:
             RunnerParts(
                 db, repo, spells, limits, cast_money, ending, hub, cancels, casts, recovery, artifacts, time
             ),
-            # The platform's own functions: always allowed, so always present.
-            {
-                "builtin": BuiltinRuntime(),
-                **(runtimes if runtimes is not None else default_runtimes(settings)),
-            },
+            _with_platform_runtimes(
+                settings,
+                runtimes if runtimes is not None else default_runtimes(settings),
+                MakerSigner(db, webhook_secrets, time),
+            ),
             Path(settings.data_dir) / "work",
             slots=TenantSlots(settings.tenant_slots(settings.workers)),
         )

@@ -21,6 +21,7 @@ EXECUTIONS = ("wasm", "host", "docker", "builtin", "api")
         ({"host": True}, ["builtin", "host", "wasm"]),
         ({"docker": True}, ["builtin", "docker", "wasm"]),
         ({"host": True, "docker": True}, ["builtin", "docker", "host", "wasm"]),
+        ({"api": True}, ["api", "builtin", "wasm"]),
     ],
 )
 def test_only_the_runtimes_the_operator_enabled_pass(enabled: dict[str, Any], allowed: list[str]) -> None:

@@ -70,7 +70,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-def _certificates(tmp: Path) -> tuple[Path, Path, Path]:
+def certificates(tmp: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA, and a certificate it signed for every name in HOSTS with its key: (ca, cert, key)."""
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Spell test CA")])
@@ -111,7 +112,7 @@ def _certificates(tmp: Path) -> tuple[Path, Path, Path]:
 @contextmanager
 def fake_https(tmp: Path) -> Iterator[FakeHttps]:
     """Serve the routes above on 127.0.0.1 over TLS until the block ends."""
-    ca_path, cert_path, key_path = _certificates(tmp)
+    ca_path, cert_path, key_path = certificates(tmp)
     seen: list[str] = []
     handler = type("Handler", (_Handler,), {"seen": seen})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)

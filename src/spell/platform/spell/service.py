@@ -57,14 +57,15 @@ __all__ = [
 ]
 
 
-def runtime_allow_list(*, host: bool = False, docker: bool = False) -> ExecutionGuard:
+def runtime_allow_list(*, host: bool = False, docker: bool = False, api: bool = False) -> ExecutionGuard:
     """The runtimes this server runs, checked at publish and at every cast: WASM and the platform's own
-    builtin functions always, host steps and Docker only when the operator enabled them."""
-    allowed = ("wasm", "builtin", *(("host",) if host else ()), *(("docker",) if docker else ()))
+    builtin functions always; host steps, Docker and maker endpoints only when the operator enabled them."""
+    enabled = {"host": host, "docker": docker, "api": api}
+    allowed = ("wasm", "builtin", *(name for name, on in enabled.items() if on))
     return ExecutionGuard(
         allowed,
         rule="server.runtimes",
-        hint="the operator enables it with SPELL_SERVER_ALLOW_HOST_RUNTIME / _DOCKER_RUNTIME",
+        hint="the operator enables it with SPELL_SERVER_ALLOW_HOST_RUNTIME / _DOCKER_RUNTIME / _API_RUNTIME",
     )
 
 
