@@ -187,6 +187,6 @@ async def test_a_runtime_the_operator_turned_off_refuses_casts_of_spells_publish
     assert (error["code"], error["details"]["rule"], error["details"]["allowed"]) == (
         "POLICY_DENIED",
         "server.runtimes",
-        ["wasm"],
+        ["builtin", "wasm"],
     )
     assert "SPELL_SERVER_ALLOW_HOST_RUNTIME" in error["hint"]
