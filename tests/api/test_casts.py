@@ -461,3 +461,20 @@ async def test_with_sibling_processes_an_event_stream_notices_an_end_it_was_not_
             stream = await client.get(f"/v1/casts/{cast['id']}/events", headers=caster.headers)
     assert "event: canceled" in stream.text
     platform.casts.cancels.cancel(cast["id"])  # stop the sandbox this test left running
+
+
+async def test_the_custom_method_form_casts_and_shares_idempotency_with_the_path_form(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    maker = await seed_maker(client, platform)
+    await publish(client, maker, tmp_path)
+    headers = {**maker.headers, "Idempotency-Key": "k-colon", "Prefer": "wait=10"}
+    first = await client.post("/v1/spells/acme/hello:cast", headers=headers, json={"input": {"name": "a"}})
+    assert first.status_code == 200, first.text
+    assert first.json()["output"] == {"greeting": "hello", "input": {"name": "a"}}
+    again = await client.post("/v1/spells/acme/hello/cast", headers=headers, json={"input": {"name": "a"}})
+    assert again.json()["id"] == first.json()["id"]
+    other = {**headers, "Idempotency-Key": "k-missing"}
+    missing = await client.post("/v1/spells/acme/nope:cast", headers=other, json={"input": {}})
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "SPELL_NOT_FOUND"

@@ -179,3 +179,80 @@ def test_compat_manifest_loads() -> None:
     )
     assert manifest.id == "compat/greet"
     assert manifest.version == "1.2.0"
+
+
+SEED_TOML = b"""
+[spell]
+key = "dev.acme.wordcount"
+name = "Word count"
+version = "1.0.0"
+description = "Counts words"
+author = "Acme Tools <tools@acme.dev>"
+license = "MIT"
+homepage = "https://acme.dev/wordcount"
+icon = "icon.png"
+
+[runtime]
+language = "rust"
+entry = "wc.wasm"
+timeout_ms = 2000
+
+[pricing]
+price_usd = 0.05
+"""
+
+
+def test_a_platform_toml_with_a_reverse_dns_key_and_a_dollar_price_loads() -> None:
+    manifest = parse_toml_manifest(SEED_TOML)
+    assert (manifest.id, manifest.publisher) == ("dev.acme/wordcount", "dev.acme")
+    assert manifest.metadata == {
+        "author": "Acme Tools <tools@acme.dev>",
+        "license": "MIT",
+        "homepage": "https://acme.dev/wordcount",
+        "icon": "icon.png",
+        "language": "rust",
+    }
+    assert (manifest.pricing.model, manifest.pricing.amount_micros, manifest.pricing.currency) == (
+        "flat",
+        50_000,
+        "USD",
+    )
+    assert manifest.runtime.wasm is not None
+    assert manifest.runtime.wasm.module == "wc.wasm"
+
+
+def test_a_publisher_slash_name_key_is_kept_and_short_dotted_keys_are_not_split() -> None:
+    assert parse_toml_manifest(SEED_TOML.replace(b"dev.acme.wordcount", b"acme/wc")).id == "acme/wc"
+    with pytest.raises(InvalidManifest):
+        parse_toml_manifest(SEED_TOML.replace(b"dev.acme.wordcount", b"acme.wordcount"))
+
+
+@pytest.mark.parametrize(
+    ("pricing", "message"),
+    [
+        (b"price_usd = 0.0000001", "whole micro-dollars"),
+        (b"price_usd = -1", "zero or more"),
+        (b'price_usd = "5"', "number of US dollars"),
+        (b"price_usd = 1\namount_micros = 5", "not both"),
+        (b'price_usd = 1\ncurrency = "EUR"', "currency must be USD"),
+    ],
+)
+def test_a_dollar_price_that_is_not_a_whole_micro_amount_is_refused(pricing: bytes, message: str) -> None:
+    with pytest.raises(InvalidManifest) as refused:
+        parse_toml_manifest(SEED_TOML.replace(b"price_usd = 0.05", pricing))
+    assert refused.value.code == "INVALID_MANIFEST"
+    assert refused.value.details["errors"][0]["path"] == "pricing.price_usd"
+    assert message in refused.value.message
+
+
+def test_a_metadata_key_given_twice_with_different_values_is_refused() -> None:
+    with pytest.raises(InvalidManifest) as refused:
+        parse_toml_manifest(SEED_TOML + b'\n[metadata]\nlicense = "Apache-2.0"\n')
+    assert refused.value.details["errors"][0]["path"] == "metadata.license"
+    same = parse_toml_manifest(SEED_TOML + b'\n[metadata]\nlicense = "MIT"\nteam = "core"\n')
+    assert same.metadata["team"] == "core"
+
+
+def test_a_free_dollar_price_stays_free() -> None:
+    manifest = parse_toml_manifest(SEED_TOML.replace(b"price_usd = 0.05", b"price_usd = 0"))
+    assert (manifest.pricing.model, manifest.pricing.amount_micros) == ("free", 0)

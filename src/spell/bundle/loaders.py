@@ -7,7 +7,9 @@ refused before any value is built.
 
 from __future__ import annotations
 
+import re
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +142,11 @@ def _validate(raw: dict[str, Any], source: str) -> SpellManifest:
         ) from None
 
 
+#: ``[spell]`` keys kept in ``metadata``.
+SPELL_METADATA_KEYS = ("author", "license", "homepage", "icon")
+REVERSE_DNS_KEY = re.compile(r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9_-]*){2,}$")
+
+
 def _toml_to_model(raw: dict[str, Any], source: str) -> dict[str, Any]:
     """Map the Spell Platform TOML sections onto spell-runtime field names."""
     known = {"spell", "runtime", "io", "pricing", "supply_chain", "components", "metadata", "steps", "checks"}
@@ -155,8 +162,9 @@ def _toml_to_model(raw: dict[str, Any], source: str) -> dict[str, Any]:
     spell = dict(raw.get("spell", {}))
     runtime = dict(raw.get("runtime", {}))
     io = dict(raw.get("io", {}))
+    metadata = _toml_metadata(raw, spell, runtime, source)
     model: dict[str, Any] = {
-        "id": spell.pop("key", spell.pop("id", None)),
+        "id": _toml_id(spell.pop("key", spell.pop("id", None))),
         "version": spell.pop("version", None),
         "name": spell.pop("name", None),
         "summary": spell.pop("summary", spell.pop("description", "")),
@@ -170,10 +178,72 @@ def _toml_to_model(raw: dict[str, Any], source: str) -> dict[str, Any]:
         model["inputs_schema"] = io.pop("input_schema")
     model["io"] = io
     model["runtime"] = _toml_runtime(runtime, source)
-    for key in ("pricing", "supply_chain", "components", "metadata", "steps", "checks"):
+    for key in ("supply_chain", "components", "steps", "checks"):
         if key in raw:
             model[key] = raw[key]
+    if "pricing" in raw:
+        model["pricing"] = _toml_pricing(raw["pricing"], source)
+    if metadata:
+        model["metadata"] = metadata
     return {k: v for k, v in model.items() if v is not None}
+
+
+def _toml_id(key: Any) -> Any:
+    """A reverse-DNS key (``dev.acme.wordcount``) names publisher ``dev.acme`` and spell ``wordcount``;
+    a ``publisher/name`` key is the id as it is."""
+    if isinstance(key, str) and "/" not in key and REVERSE_DNS_KEY.fullmatch(key):
+        publisher, _, name = key.rpartition(".")
+        return f"{publisher}/{name}"
+    return key
+
+
+def _toml_metadata(
+    raw: dict[str, Any], spell: dict[str, Any], runtime: dict[str, Any], source: str
+) -> dict[str, Any]:
+    """``[metadata]`` plus the descriptive keys of ``[spell]`` and ``[runtime] language``, which tell
+    people about the spell and change nothing about how it runs."""
+    given = raw.get("metadata", {})
+    metadata = dict(given) if isinstance(given, dict) else {}
+    moved = [(key, spell) for key in SPELL_METADATA_KEYS] + [("language", runtime)]
+    for key, section in moved:
+        if key not in section:
+            continue
+        if key in metadata and metadata[key] != section[key]:
+            raise InvalidManifest(
+                f"{source}: {key} is given twice, with different values",
+                details={"file": source, "errors": [{"path": f"metadata.{key}", "message": "given twice"}]},
+            )
+        metadata[key] = section.pop(key)
+    return metadata
+
+
+def _toml_pricing(pricing: Any, source: str) -> Any:
+    """``price_usd`` (a decimal number of dollars) as the integer ``amount_micros`` it means."""
+    if not isinstance(pricing, dict) or "price_usd" not in pricing:
+        return pricing
+    out = dict(pricing)
+    price = out.pop("price_usd")
+
+    def refuse(message: str) -> InvalidManifest:
+        return InvalidManifest(
+            f"{source}: pricing.price_usd: {message}",
+            details={"file": source, "errors": [{"path": "pricing.price_usd", "message": message}]},
+        )
+
+    if isinstance(price, bool) or not isinstance(price, int | float):
+        raise refuse("must be a number of US dollars, e.g. 0.05")
+    micros = Decimal(str(price)) * 1_000_000
+    if micros < 0 or micros != micros.to_integral_value():
+        raise refuse("must be zero or more, in whole micro-dollars (at most 6 decimals)")
+    if "amount_micros" in out:
+        raise refuse("give price_usd or amount_micros, not both")
+    if out.get("currency", "USD") != "USD":
+        raise refuse("is in US dollars: currency must be USD or left out")
+    out["amount_micros"] = int(micros)
+    out["currency"] = "USD"
+    if micros > 0:
+        out.setdefault("model", "flat")
+    return out
 
 
 def _refuse_unknown(leftover: dict[str, Any], section: str, source: str) -> None:

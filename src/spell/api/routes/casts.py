@@ -89,6 +89,14 @@ def cast_response(cast: Cast, replay: bool) -> JSONResponse:
     responses=CAST_RESPONSES,
     openapi_extra=IDEMPOTENCY_KEY_DOC,
 )
+@router.post(
+    "/v1/spells/{spell_id:path}:cast",
+    status_code=202,
+    responses=CAST_RESPONSES,
+    openapi_extra=IDEMPOTENCY_KEY_DOC,
+    summary="Cast a spell (the custom-method form of the same route)",
+    operation_id="cast_spell_custom_method",
+)
 async def cast_spell(spell_id: str, body: CastCreate, call: CastingCall) -> JSONResponse:
     """Cast a spell. ``Idempotency-Key`` is required; ``Prefer: wait=N`` (N ≤ 60) answers 200 with the
     finished cast when it ends in time, else 202 with the queued one."""
