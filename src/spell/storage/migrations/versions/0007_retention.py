@@ -22,7 +22,9 @@ _AT = spell.models.base.UTCDateTime(timezone=True)
 def upgrade() -> None:
     for table in ("users", "tenants"):
         with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.add_column(sa.Column("legal_hold", sa.Boolean(), server_default=sa.false(), nullable=False))
+            batch_op.add_column(
+                sa.Column("legal_hold", sa.Boolean(), server_default=sa.false(), nullable=False)
+            )
             batch_op.add_column(sa.Column("legal_hold_reason", sa.String(length=500), nullable=True))
     with op.batch_alter_table("casts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("input_reduced_at", _AT, nullable=True))
