@@ -41,7 +41,7 @@ class CastRule:
     days_setting: str  # the RetentionSettings field of its period
     report_field: str  # the RetentionReport count it adds to
 
-    def due(self, cutoff: datetime) -> Select[tuple[Cast]]:
+    def due(self, cutoff: datetime) -> Select[Cast]:
         """Ended casts past the period, not yet done, of no held user or tenant."""
         column = getattr(Cast, self.mark)
         return (
@@ -110,7 +110,7 @@ def _artifact_not_held() -> ColumnElement[bool]:
     return Artifact.tenant_id.not_in(held_tenants()) & ~held_cast
 
 
-def expired_artifacts(now: datetime) -> Select[tuple[Artifact]]:
+def expired_artifacts(now: datetime) -> Select[Artifact]:
     """Artifacts past their expiry whose bytes are still stored, of no held user or tenant."""
     return select(Artifact).where(
         Artifact.expires_at <= now, Artifact.deleted_at.is_(None), _artifact_not_held()

@@ -6,7 +6,15 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-__all__ = ["HoldKind", "LegalHoldList", "LegalHoldOut", "LegalHoldSet", "RetentionPeriods", "RetentionReport"]
+__all__ = [
+    "HoldKind",
+    "LegalHoldList",
+    "LegalHoldOut",
+    "LegalHoldSet",
+    "RetentionPeriods",
+    "RetentionReport",
+    "RetentionStatus",
+]
 
 HoldKind = Literal["user", "tenant"]
 
@@ -64,3 +72,14 @@ class LegalHoldList(BaseModel):
     """Every user and tenant under a legal hold."""
 
     items: list[LegalHoldOut]
+
+
+class RetentionStatus(BaseModel):
+    """The periods in force, the schedule and the newest run."""
+
+    periods: RetentionPeriods
+    interval_s: int = Field(description="seconds between scheduled runs; 0: only on demand")
+    checkpoint_key: str = Field(
+        description="Ed25519 public key (SPKI, base64url) checkpoints are signed with"
+    )
+    last_run: RetentionReport | None

@@ -25,7 +25,7 @@ from spell.platform.audit.service import AuditService
 from spell.platform.auth.schemas import Principal
 from spell.platform.retention.fold import AuditFold, FoldCutoffs
 from spell.platform.retention.rules import CAST_RULES, count_expired_artifacts, delete_expired_artifacts
-from spell.platform.retention.schemas import RetentionPeriods, RetentionReport
+from spell.platform.retention.schemas import RetentionPeriods, RetentionReport, RetentionStatus
 from spell.storage.blobs import BlobStore
 from spell.storage.session import Database, UnitOfWork
 
@@ -112,13 +112,21 @@ class RetentionService:
             ledger_audit_days=s.ledger_audit_days,
         )
 
-    def last_report(self, uow: UnitOfWork, principal: Principal) -> RetentionReport | None:
-        """Operator: the newest run's report (``None`` before the first run)."""
+    def status_for(self, uow: UnitOfWork, principal: Principal) -> RetentionStatus:
+        """Operator: ``status`` (the REST route)."""
         principal.require_operator()
-        row = uow.session.scalars(
-            select(RetentionRun).order_by(RetentionRun.started_at.desc()).limit(1)
-        ).first()
-        return RetentionReport.model_validate(row.report) if row else None
+        return self.status(uow)
+
+    def status(self, uow: UnitOfWork) -> RetentionStatus:
+        """The periods, the schedule and the newest run's report (none before the first)."""
+        query = select(RetentionRun).order_by(RetentionRun.started_at.desc(), RetentionRun.id.desc()).limit(1)
+        row = uow.session.scalars(query).first()
+        return RetentionStatus(
+            periods=self.periods(),
+            interval_s=self.settings.interval_s,
+            checkpoint_key=self.key.key_id,
+            last_run=RetentionReport.model_validate(row.report) if row else None,
+        )
 
     def _cutoff(self, now: datetime, days: int) -> datetime:
         return now - timedelta(days=days)
