@@ -5,7 +5,7 @@ order, stopping at the first younger one) are deleted, except those that back mo
 for the ledger period) and those of held users and tenants; records kept by earlier folds whose
 reason has lapsed go too. A new checkpoint then covers everything up to the last record looked at.
 Folds are ordered by a PostgreSQL advisory lock (SQLite's writes are serial), and the checkpoint's
-number is its primary key, so two nodes never both write the next one.
+number is its primary key, so two nodes never both write the next one; only the newest is kept.
 """
 
 from __future__ import annotations
@@ -124,6 +124,8 @@ class AuditFold:
         self.key.sign(checkpoint)
         session.add(checkpoint)
         session.flush()
+        # The new checkpoint covers all its predecessors did: they would only pile up.
+        session.execute(delete(AuditCheckpoint).where(AuditCheckpoint.number < checkpoint.number))
         return len(lapsed) + len(older), len(gone)
 
     def _kept_below(self, uow: UnitOfWork, last_seq: int) -> tuple[str, int]:
