@@ -55,7 +55,3 @@ class AuditCheck(BaseModel):
 
     records: int
     head_hash: str
-    checkpoint_seq: int | None = Field(
-        default=None, description="the last record retention folded into the newest checkpoint"
-    )
-    folded: int = Field(default=0, description="records retention deleted into checkpoints")

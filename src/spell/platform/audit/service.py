@@ -196,12 +196,7 @@ class AuditService:
                 " records were deleted",
                 details={"seq": expected_seq, "problem": "deleted", "head_seq": head_seq},
             )
-        return AuditCheck(
-            records=checked,
-            head_hash=prev_hash,
-            checkpoint_seq=checkpoint.last_seq if checkpoint else None,
-            folded=checkpoint.folded if checkpoint else 0,
-        )
+        return AuditCheck(records=checked, head_hash=prev_hash)
 
     def _verify_checkpoint(self, session: Session, checkpoint: AuditCheckpoint) -> int:
         """Check the checkpoint's signature and the records it keeps; their count."""
