@@ -18,6 +18,8 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from spell.kit.canonical_json import canonical_bytes
 from spell.kit.encoding import b64url_decode, b64url_encode
@@ -25,10 +27,20 @@ from spell.kit.time import to_rfc3339, to_rfc3339_or_none
 from spell.models.audit_checkpoint import AuditCheckpoint
 from spell.signing.keys import public_key_to_b64url
 
-__all__ = ["EMPTY_DIGEST", "CheckpointKey", "extend_digest", "signed_body"]
+__all__ = ["EMPTY_DIGEST", "CheckpointKey", "extend_digest", "lock_folds", "signed_body"]
 
 EMPTY_DIGEST = "sha256:" + hashlib.sha256(b"spell-audit-kept-v1").hexdigest()
 _DERIVE = b"spell audit checkpoint key v1"
+_FOLD_LOCK = 0x5E11_7E7E  # pg advisory lock key: folds hold it exclusively, verifications shared
+
+
+def lock_folds(session: Session, *, shared: bool) -> None:
+    """On PostgreSQL, until the transaction ends: a fold (not ``shared``) waits for other folds and for
+    verifications; a verification (``shared``) waits for a fold to commit, and then no fold deletes
+    records under its walk. SQLite's writes are serial already."""
+    if session.get_bind().dialect.name == "postgresql":
+        function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        session.execute(text(f"SELECT {function}(:key)"), {"key": _FOLD_LOCK})
 
 
 def extend_digest(digest: str, seq: int, record_hash: str) -> str:

@@ -22,7 +22,7 @@ from spell.kit.ids import new_id
 from spell.models.audit import AuditRecord
 from spell.models.audit_checkpoint import AuditCheckpoint
 from spell.platform.audit.chain import GENESIS, fields_hash, record_hash
-from spell.platform.audit.checkpoint import EMPTY_DIGEST, CheckpointKey, extend_digest
+from spell.platform.audit.checkpoint import EMPTY_DIGEST, CheckpointKey, extend_digest, lock_folds
 from spell.platform.audit.errors import AuditChainBroken
 from spell.platform.audit.repository import AuditRepository
 from spell.platform.audit.schemas import AuditCheck, AuditEntry, AuditPage
@@ -181,6 +181,7 @@ class AuditService:
         session = uow.session
         deferred.run_deferred(session)
         expected_seq, prev_hash, checked = 1, GENESIS, 0
+        lock_folds(session, shared=True)
         checkpoint = self.repo.latest_checkpoint(session)
         if checkpoint is not None:
             checked = self._verify_checkpoint(session, checkpoint)

@@ -4,8 +4,9 @@ One batch: the records after the newest checkpoint that are older than the audit
 order, stopping at the first younger one) are deleted, except those that back money movements (kept
 for the ledger period) and those of held users and tenants; records kept by earlier folds whose
 reason has lapsed go too. A new checkpoint then covers everything up to the last record looked at.
-Folds are ordered by a PostgreSQL advisory lock (SQLite's writes are serial), and the checkpoint's
-number is its primary key, so two nodes never both write the next one; only the newest is kept.
+Folds are ordered by a PostgreSQL advisory lock (``lock_folds``; SQLite's writes are serial), and a
+checkpoint's number is its primary key, so two nodes never both write the next one; only the newest
+is kept.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import takewhile
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 
 from spell.models import AuditCheckpoint, AuditRecord
-from spell.platform.audit.checkpoint import EMPTY_DIGEST, CheckpointKey, extend_digest
+from spell.platform.audit.checkpoint import EMPTY_DIGEST, CheckpointKey, extend_digest, lock_folds
 from spell.platform.audit.repository import AuditRepository
 from spell.platform.retention.holds import held_tenants, held_users
 from spell.storage.session import UnitOfWork
@@ -38,7 +39,6 @@ LEDGER_ACTIONS = frozenset(
         "revenue_share.changed",
     }
 )
-_LOCK = 0x5E11_7E7E  # pg_advisory_xact_lock key of audit folds
 _READ = 1_000
 
 
@@ -75,8 +75,7 @@ class AuditFold:
     def batch(self, uow: UnitOfWork, cutoffs: FoldCutoffs, now: datetime, limit: int) -> tuple[int, int]:
         """Fold one batch: the records looked at (0 when there is nothing left) and those deleted."""
         session = uow.session
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
+        lock_folds(session, shared=False)
         previous = self.repo.latest_checkpoint(session)
         start = previous.last_seq if previous else 0
         # Records kept by an earlier fold whose money period ended or whose hold was released.
