@@ -93,3 +93,24 @@ def test_the_erasure_hook_runs_in_each_run_and_is_reported(platform: Platform, c
     assert report.erasures_purged == 2
     dry = platform.retention.run(platform.db, dry_run=True)
     assert (purge.calls, dry.erasures_purged) == ([clock.now()], 0)
+
+
+def test_verifying_while_folds_commit_never_reports_a_broken_chain(
+    server_settings: ServerSettings, database: Database, clock: FakeClock
+) -> None:
+    folder = build(server_settings, database, clock, batch_size=1)
+    audit_at(folder, "webhook_secret.rotated", count=30)
+    clock.advance(500 * DAY)
+    checks: list[int] = []
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            folding = pool.submit(folder.retention.run, folder.db)
+            while not folding.done():
+                with folder.db.unit_of_work(write=False) as uow:
+                    checks.append(folder.audit.verify(uow).records)
+            assert folding.result().audit_folded == 30
+        with folder.db.unit_of_work(write=False) as uow:
+            assert folder.audit.verify(uow).records == 1  # the run's own record
+        assert checks  # verified at least once while folding
+    finally:
+        folder.stop()
