@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -33,11 +35,22 @@ def command(dry_run: bool, as_json: bool) -> None:
 
     title = "counting what retention would prune" if dry_run else "applying the retention rules"
     with activity(title, quiet=as_json) as report, open_platform() as platform:
-        result = platform.retention.run(
-            platform.db, dry_run=dry_run, progress=lambda rule, done: report(f"{rule}: {done}")
-        )
+        result = platform.retention.run(platform.db, dry_run=dry_run, progress=_every_second(report))
     data = result.model_dump(mode="json")
     emit(data, as_json=as_json, human=describe_report(data))
+
+
+def _every_second(report: Callable[[str], None]) -> Callable[[str, int], None]:
+    """A progress line when a rule starts and at most once a second while it goes on."""
+    last: dict[str, float] = {}
+
+    def told(rule: str, done: int) -> None:
+        now = time.monotonic()
+        if rule not in last or now - last[rule] >= 1.0:
+            last[rule] = now
+            report(f"{rule}: {done}")
+
+    return told
 
 
 def describe_report(report: dict[str, Any]) -> str:
