@@ -65,8 +65,8 @@ class RetentionService:
         self.key = key
         self.clock = clock or SystemClock()
         self.fold = AuditFold(key)
-        # Hook for the privacy service: ``Platform.build`` sets it to ``PrivacyService`` (``purge_due``),
-        # so due erasures run on the retention schedule, each run in its own transaction.
+        # Where the privacy service plugs in: set to ``PrivacyService`` (its ``purge_due``) when the
+        # platform is built, due erasures run on the retention schedule, in a transaction of their own.
         self.erasure: ErasurePurge | None = None
 
     def run_for(self, db: Database, principal: Principal, *, dry_run: bool = False) -> RetentionReport:
