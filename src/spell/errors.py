@@ -23,6 +23,7 @@ that raises it; everything else is here. A test keeps this tree equal to the cla
     │   ├── ButtonNotFound (BUTTON_NOT_FOUND)  [platform.button]
     │   ├── TenantNotFound (TENANT_NOT_FOUND)  [platform.auth]
     │   ├── SbomNotFound (SBOM_NOT_FOUND)  [platform.spell]
+    │   ├── LegalHoldTargetNotFound (LEGAL_HOLD_TARGET_NOT_FOUND)  [platform.retention]
     │   └── LicenseNotFound (LICENSE_NOT_FOUND)
     ├── Conflict (CONFLICT, 409)
     │   ├── IdempotencyConflict (IDEMPOTENCY_CONFLICT)  [platform.cast]

@@ -23,6 +23,7 @@ from spell.api.routes import (
     me,
     metrics,
     money,
+    retention,
     sigstore,
     spells,
     supply,
@@ -97,6 +98,7 @@ def create_app(
         billing,
         webhooks,
         supply,
+        retention,
     ):
         app.include_router(module.router, responses=_ERROR_RESPONSES)
     app.include_router(metrics.router)

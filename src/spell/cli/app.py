@@ -73,6 +73,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         f"{_C}.advisories:group",
         "Import OSV advisories and re-scan published spells (server side).",
     ),
+    "retention": (
+        f"{_C}.retention:group",
+        "Prune cast data and fold the audit log after their periods; legal holds (server side).",
+    ),
     "completion": (f"{_C}.completion:command", "Print the shell completion script (bash, zsh or fish)."),
 }
 
@@ -114,6 +118,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "ledger",
         "audit",
         "advisories",
+        "retention",
     ),
 }
 

@@ -3,6 +3,7 @@
 from spell.models.api_key import ApiKey
 from spell.models.artifact import Artifact
 from spell.models.audit import AuditHead, AuditRecord
+from spell.models.audit_checkpoint import AuditCheckpoint
 from spell.models.base import Base
 from spell.models.budget import Budget, BudgetUsage, Hold
 from spell.models.button import Button
@@ -11,6 +12,7 @@ from spell.models.cast_event import CastEvent
 from spell.models.ledger import LedgerAccount, LedgerPosting, LedgerTransaction
 from spell.models.payment import PaymentCustomer, PaymentRecord, RevenueShare, WebhookEvent
 from spell.models.publisher_key import Publisher, PublisherKey
+from spell.models.retention_run import RetentionRun
 from spell.models.spell import VISIBILITIES, Spell, SpellVersion
 from spell.models.supply import (
     Advisory,
@@ -33,6 +35,7 @@ __all__ = [
     "AdvisoryPackage",
     "ApiKey",
     "Artifact",
+    "AuditCheckpoint",
     "AuditHead",
     "AuditRecord",
     "Base",
@@ -51,6 +54,7 @@ __all__ = [
     "Publisher",
     "PublisherKey",
     "PublisherSigstoreIdentity",
+    "RetentionRun",
     "RevenueShare",
     "Spell",
     "SpellVersion",

@@ -25,4 +25,6 @@ class Artifact(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     media_type: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
-    expires_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    # Set when retention deleted the bytes of the expired artifact; the row stays to answer 410.
+    deleted_at: Mapped[datetime | None]

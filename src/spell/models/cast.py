@@ -70,4 +70,8 @@ class Cast(Base):
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
-    finished_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Set by retention: the input is then its digest, the output and log events gone.
+    input_reduced_at: Mapped[datetime | None]
+    output_pruned_at: Mapped[datetime | None]
+    logs_pruned_at: Mapped[datetime | None]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, UniqueConstraint
+from sqlalchemy import String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from spell.models.base import Base
@@ -27,4 +27,7 @@ class Tenant(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     issuer: Mapped[str | None] = mapped_column(String(500))
     org: Mapped[str | None] = mapped_column(String(200))
+    # Exempts every user of the tenant and its data from retention and erasure.
+    legal_hold: Mapped[bool] = mapped_column(default=False, server_default=false())
+    legal_hold_reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime]

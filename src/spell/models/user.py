@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from spell.models.base import Base, JsonValue
@@ -27,4 +27,7 @@ class User(Base):
     roles: Mapped[list[Any]] = mapped_column(JsonValue)
     is_banned: Mapped[bool] = mapped_column(default=False)
     ban_reason: Mapped[str | None] = mapped_column(String(500))
+    # Exempts the user's casts, artifacts and audit records from retention and erasure.
+    legal_hold: Mapped[bool] = mapped_column(default=False, server_default=false())
+    legal_hold_reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime]

@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from spell.config.billing import BillingSettings
+from spell.config.retention import RetentionSettings
 from spell.config.server import ServerSettings
 from spell.config.supply import SupplySettings
 from spell.errors import InvalidInput
 from spell.kit.clock import Clock, SystemClock
 from spell.kit.private_files import private_dir, private_file, write_private_text
 from spell.platform.artifact.service import ArtifactService
+from spell.platform.audit.checkpoint import CheckpointKey
 from spell.platform.audit.hooks import install as install_audit_hooks
 from spell.platform.audit.service import AuditService
 from spell.platform.auth.service import AuthService
@@ -45,6 +47,8 @@ from spell.platform.cast.slots import TenantSlots
 from spell.platform.cast.webhook import CastWebhooks
 from spell.platform.ledger.service import LedgerService
 from spell.platform.ledger.wallet import WalletService
+from spell.platform.retention.holds import LegalHoldService
+from spell.platform.retention.service import RetentionService
 from spell.platform.spell.api_signer import MakerSigner
 from spell.platform.spell.service import GrimoirePolicy, SpellService, runtime_allow_list
 from spell.platform.supply.advisories import AdvisoryService
@@ -198,10 +202,13 @@ class Platform:
     advisories: AdvisoryService
     supply_scan: SupplyScanService
     supply_notices: SupplyNotices
+    retention: RetentionService
+    legal_holds: LegalHoldService
     _started: bool = field(default=False, init=False)
     listener: notify.Listener | None = field(default=None, init=False)
     _sweeping: threading.Event = field(default_factory=threading.Event, init=False)
     _rescanning: threading.Event = field(default_factory=threading.Event, init=False)
+    _retaining: threading.Event = field(default_factory=threading.Event, init=False)
 
     @classmethod
     def build(
@@ -215,10 +222,12 @@ class Platform:
         clock: Clock | None = None,
         billing: BillingSettings | None = None,
         supply: SupplySettings | None = None,
+        retention: RetentionSettings | None = None,
     ) -> Platform:
         """Wire the services; ``runtimes``/``money``/``queue``/``database``/``clock`` override the
         defaults, ``billing`` sets the card processor and maker share (default: operator-credited
-        wallets, 80 %) and ``supply`` the publish gate (default: public spells need a clean SBOM)."""
+        wallets, 80 %), ``supply`` the publish gate (default: public spells need a clean SBOM) and
+        ``retention`` how long cast data and audit records are kept (default: the documented periods)."""
         time = clock or SystemClock()
         supply = supply or SupplySettings()
         install_audit_hooks()  # key, publisher-key, spell and ban changes land in the audit chain
@@ -243,7 +252,8 @@ class Platform:
         )
         broker = queue or _queue_for(settings)
         billing = billing or BillingSettings()
-        audit = AuditService(clock=time)
+        checkpoint_key = CheckpointKey.from_secret(secret)
+        audit = AuditService(clock=time, checkpoint_key=checkpoint_key)
         ledger = LedgerService(clock=time)
         budgets = BudgetService(ledger, audit, clock=time)
         shares = RevenueShareService(audit, default_bps=billing.maker_share_bps, clock=time)
@@ -325,6 +335,10 @@ class Platform:
             advisories=AdvisoryService(supply_scan, audit, clock=time),
             supply_scan=supply_scan,
             supply_notices=notices,
+            retention=RetentionService(
+                retention or RetentionSettings(), audit, blobs, checkpoint_key, clock=time
+            ),
+            legal_holds=LegalHoldService(audit),
         )
 
     def share_with_siblings(self, *, relay_cancels: bool, listen: bool = True) -> None:
@@ -377,6 +391,9 @@ class Platform:
         self._rescanning.clear()
         if self.supply_scan.settings.rescan_interval_s > 0:
             threading.Thread(target=self._rescan, name="spell-supply-rescan", daemon=True).start()
+        self._retaining.clear()
+        if self.retention.settings.interval_s > 0:
+            threading.Thread(target=self._retain, name="spell-retention", daemon=True).start()
         self._started = True
 
     def stop(self) -> None:
@@ -385,6 +402,7 @@ class Platform:
         if self._started:
             self._sweeping.set()
             self._rescanning.set()
+            self._retaining.set()
             self.queue.stop()
             self._started = False
         if self.casts.relay is not None:
@@ -421,6 +439,14 @@ class Platform:
                 self.supply_scan.run(self.db)
             except Exception:  # a database hiccup must not end the scheduled scans for good
                 _log.exception("re-scanning published versions failed; trying again later")
+
+    def _retain(self) -> None:
+        # Every server process and worker runs it; their batches take different rows (see retention).
+        while not self._retaining.wait(self.retention.settings.interval_s):
+            try:
+                self.retention.run(self.db)
+            except Exception:  # a database hiccup must not end the scheduled runs for good
+                _log.exception("applying the retention rules failed; trying again later")
 
     def recover(self) -> None:
         """End the casts a stopped server left running (aborted, free) and queue its queued ones again."""

@@ -12,6 +12,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from spell.models.audit import AuditHead, AuditRecord
+from spell.models.audit_checkpoint import AuditCheckpoint
 from spell.platform.audit.chain import GENESIS
 from spell.platform.ledger.repository import insert_ignore
 from spell.storage.prepared import Prepared
@@ -70,18 +71,26 @@ class AuditRepository:
         head = session.get(AuditHead, 1)
         return (head.seq, head.hash) if head else (0, GENESIS)
 
+    def latest_checkpoint(self, session: Session) -> AuditCheckpoint | None:
+        """The newest retention checkpoint, which covers every record up to its ``last_seq``."""
+        query = select(AuditCheckpoint).order_by(AuditCheckpoint.number.desc()).limit(1)
+        return session.scalars(query).first()
+
     def records(
         self,
         session: Session,
         *,
         after_seq: int,
         limit: int,
+        up_to_seq: int | None = None,
         action: str | None = None,
         actor_id: str | None = None,
         tenant_id: str | None = None,
     ) -> list[AuditRecord]:
         """Records in chain order after ``after_seq``, filtered (keyset pagination)."""
         query = select(AuditRecord).where(AuditRecord.seq > after_seq).order_by(AuditRecord.seq).limit(limit)
+        if up_to_seq is not None:
+            query = query.where(AuditRecord.seq <= up_to_seq)
         if action is not None:
             query = query.where(AuditRecord.action == action)
         if actor_id is not None:

@@ -20,7 +20,9 @@ from spell.errors import PermissionDenied
 from spell.kit.clock import Clock, SystemClock
 from spell.kit.ids import new_id
 from spell.models.audit import AuditRecord
+from spell.models.audit_checkpoint import AuditCheckpoint
 from spell.platform.audit.chain import GENESIS, fields_hash, record_hash
+from spell.platform.audit.checkpoint import EMPTY_DIGEST, CheckpointKey, extend_digest, lock_folds
 from spell.platform.audit.errors import AuditChainBroken
 from spell.platform.audit.repository import AuditRepository
 from spell.platform.audit.schemas import AuditCheck, AuditEntry, AuditPage
@@ -45,6 +47,7 @@ ACTIONS = frozenset(
         "webhook_secret.rotated",
         "advisories.imported", "supply.flagged", "supply.delisted", "supply.cleared",
         "publisher.webhook_changed",
+        "legal_hold.set", "legal_hold.released", "retention.ran",
     }
 )  # fmt: skip
 _BATCH = 1_000
@@ -67,9 +70,17 @@ deferred.register(_KIND, _chain, order=1_000)
 class AuditService:
     """The audit log; stateless, every method works in the unit of work it is given."""
 
-    def __init__(self, *, clock: Clock | None = None, repository: AuditRepository | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        repository: AuditRepository | None = None,
+        checkpoint_key: CheckpointKey | None = None,
+    ) -> None:
         self.clock = clock or SystemClock()
         self.repo = repository or AuditRepository()
+        # What retention's checkpoints are verified with; without it a folded log does not verify.
+        self.checkpoint_key = checkpoint_key
 
     def append(
         self,
@@ -163,21 +174,66 @@ class AuditService:
         )
 
     def verify(self, uow: UnitOfWork) -> AuditCheck:
-        """Walk the chain; raise ``AUDIT_CHAIN_BROKEN`` naming the first edited, missing or moved record."""
+        """Walk the chain; raise ``AUDIT_CHAIN_BROKEN`` naming the first edited, missing or moved record.
+
+        After a retention fold the walk starts at the newest checkpoint (``checkpoint.py``): its
+        signature, and the records kept below it, are checked first."""
         session = uow.session
         deferred.run_deferred(session)
         expected_seq, prev_hash, checked = 1, GENESIS, 0
+        lock_folds(session, shared=True)
+        checkpoint = self.repo.latest_checkpoint(session)
+        if checkpoint is not None:
+            checked = self._verify_checkpoint(session, checkpoint)
+            expected_seq, prev_hash = checkpoint.last_seq + 1, checkpoint.head_hash
         while batch := self.repo.records(session, after_seq=expected_seq - 1, limit=_BATCH):
             for record in batch:
                 _check(record, expected_seq, prev_hash)
                 expected_seq, prev_hash, checked = record.seq + 1, record.hash, checked + 1
         head_seq, head_hash = self.repo.head(session)
-        if (head_seq, head_hash) != (checked, prev_hash):
+        if (head_seq, head_hash) != (expected_seq - 1, prev_hash):
             raise AuditChainBroken(
-                f"the audit log ends at record {checked} but its head says {head_seq}: records were deleted",
-                details={"seq": checked + 1, "problem": "deleted", "head_seq": head_seq},
+                f"the audit log ends at record {expected_seq - 1} but its head says {head_seq}:"
+                " records were deleted",
+                details={"seq": expected_seq, "problem": "deleted", "head_seq": head_seq},
             )
         return AuditCheck(records=checked, head_hash=prev_hash)
+
+    def _verify_checkpoint(self, session: Session, checkpoint: AuditCheckpoint) -> int:
+        """Check the checkpoint's signature and the records it keeps; their count."""
+        where = {"seq": checkpoint.last_seq, "checkpoint": checkpoint.number}
+        if self.checkpoint_key is None or not self.checkpoint_key.is_valid(checkpoint):
+            raise AuditChainBroken(
+                f"audit checkpoint {checkpoint.number} is not signed by this deployment's key",
+                details={**where, "problem": "checkpoint_signature"},
+            )
+        digest, kept, after = EMPTY_DIGEST, 0, 0
+        while batch := self.repo.records(
+            session, after_seq=after, limit=_BATCH, up_to_seq=checkpoint.last_seq
+        ):
+            for record in batch:
+                if record_hash(record) != record.hash:
+                    raise AuditChainBroken(
+                        f"audit record {record.seq} ({record.id}) was edited",
+                        details={
+                            "seq": record.seq,
+                            "id": record.id,
+                            "action": record.action,
+                            "problem": "edited",
+                        },
+                    )
+                digest, kept, after = extend_digest(digest, record.seq, record.hash), kept + 1, record.seq
+        if (kept, digest) != (checkpoint.kept, checkpoint.kept_digest):
+            raise AuditChainBroken(
+                f"the records kept below audit checkpoint {checkpoint.number} are not the ones it names",
+                details={
+                    **where,
+                    "problem": "checkpoint_mismatch",
+                    "kept": kept,
+                    "expected": checkpoint.kept,
+                },
+            )
+        return kept
 
 
 def _check(record: AuditRecord, expected_seq: int, prev_hash: str) -> None:

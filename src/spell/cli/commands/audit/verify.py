@@ -15,7 +15,9 @@ def command(as_json: bool) -> None:
     """Recompute each audit record's hash and its link to the one before.
 
     Exits 0 when the chain is intact; otherwise exits 4 with AUDIT_CHAIN_BROKEN naming the first
-    edited, deleted or reordered record (details.seq, details.id, details.problem).
+    edited, deleted or reordered record (details.seq, details.id, details.problem). After retention
+    folded old records, the walk starts at the newest checkpoint, whose signature and kept records
+    are checked first (problem checkpoint_signature or checkpoint_mismatch).
 
     \b
     Example:

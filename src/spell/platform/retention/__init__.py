@@ -1,0 +1,1 @@
+"""Retention: cast data, artifacts and audit records kept only as long as the settings say."""
