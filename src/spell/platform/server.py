@@ -14,12 +14,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from spell.config.abuse import AbuseSettings
 from spell.config.billing import BillingSettings
 from spell.config.server import ServerSettings
 from spell.config.supply import SupplySettings
 from spell.errors import InvalidInput
 from spell.kit.clock import Clock, SystemClock
 from spell.kit.private_files import private_dir, private_file, write_private_text
+from spell.platform.abuse.service import AbuseService
 from spell.platform.artifact.service import ArtifactService
 from spell.platform.audit.hooks import install as install_audit_hooks
 from spell.platform.audit.service import AuditService
@@ -183,6 +185,7 @@ class Platform:
     advisories: AdvisoryService
     supply_scan: SupplyScanService
     supply_notices: SupplyNotices
+    abuse: AbuseService
     _started: bool = field(default=False, init=False)
     listener: notify.Listener | None = field(default=None, init=False)
     _sweeping: threading.Event = field(default_factory=threading.Event, init=False)
@@ -200,10 +203,12 @@ class Platform:
         clock: Clock | None = None,
         billing: BillingSettings | None = None,
         supply: SupplySettings | None = None,
+        abuse: AbuseSettings | None = None,
     ) -> Platform:
         """Wire the services; ``runtimes``/``money``/``queue``/``database``/``clock`` override the
         defaults, ``billing`` sets the card processor and maker share (default: operator-credited
-        wallets, 80 %) and ``supply`` the publish gate (default: public spells need a clean SBOM)."""
+        wallets, 80 %), ``supply`` the publish gate (default: public spells need a clean SBOM) and ``abuse``
+        when violations suspend (default: 10 within 24 hours)."""
         time = clock or SystemClock()
         supply = supply or SupplySettings()
         install_audit_hooks()  # key, publisher-key, spell and ban changes land in the audit chain
@@ -280,6 +285,8 @@ class Platform:
             audit=audit,
             clock=time,
         )
+        violations = AbuseService(abuse or AbuseSettings(), spells, auth, notices, audit, clock=time)
+        ending.on_failure = violations.cast_failed
         return cls(
             settings=settings,
             db=db,
@@ -304,6 +311,7 @@ class Platform:
             advisories=AdvisoryService(supply_scan, audit, clock=time),
             supply_scan=supply_scan,
             supply_notices=notices,
+            abuse=violations,
         )
 
     def share_with_siblings(self, *, relay_cancels: bool, listen: bool = True) -> None:

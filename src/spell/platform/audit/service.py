@@ -45,6 +45,7 @@ ACTIONS = frozenset(
         "webhook_secret.rotated",
         "advisories.imported", "supply.flagged", "supply.delisted", "supply.cleared",
         "publisher.webhook_changed",
+        "abuse.suspended", "abuse.reinstated",
     }
 )  # fmt: skip
 _BATCH = 1_000
