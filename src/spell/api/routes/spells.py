@@ -12,6 +12,7 @@ from spell.api.schemas import error_docs
 from spell.errors import SpellError
 from spell.platform.abuse.service import publish_violation
 from spell.platform.auth.schemas import Principal
+from spell.platform.server import Platform
 from spell.platform.spell import publishers
 from spell.platform.spell.schemas import (
     PublishedVersion,
@@ -27,7 +28,6 @@ from spell.platform.spell.schemas import (
     VersionSbomOut,
     VisibilityUpdate,
 )
-from spell.platform.server import Platform
 
 router = APIRouter(route_class=GuardedRoute, tags=["spells"])
 
