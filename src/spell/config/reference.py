@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from spell.config.abuse import AbuseSettings
 from spell.config.billing import BillingSettings
 from spell.config.docker import DockerOptions
 from spell.config.group import Group, Setting, env_names, settings_of
@@ -26,6 +27,7 @@ SERVER_GROUPS: tuple[type[Group], ...] = (
     DockerOptions,
     BillingSettings,
     SupplySettings,
+    AbuseSettings,
 )
 #: The groups the CLI reads for local casts and installs (docs/local-store.md).
 LOCAL_GROUPS: tuple[type[Group], ...] = (
