@@ -149,9 +149,16 @@ async def test_a_successful_cast_or_one_failing_on_its_own_sends_no_statement_ab
 
     assert ok["status"] == "succeeded"
     assert trapped["error"]["code"] == "TRAP"
-    assert any("UPDATE casts" in s for s in statements)  # the listener heard both ends
     assert not [s for s in statements if "policy_violations" in s or "FOR UPDATE" in s.upper()]
     assert violations(platform) == []
+    # the listener does hear a violation being recorded
+    await publish(
+        client, maker, tmp_path, spell_id="acme/spin", wat=SPIN_WAT, schema={"type": "object"}, fuel=100_000
+    )
+    spinner = seed_user(platform, "spinner@example.com", ["caster"])  # one cast a minute each
+    spun = (await _cast(client, spinner, "acme/spin", "spin")).json()
+    assert spun["error"]["code"] == "FUEL_EXHAUSTED"
+    assert [s for s in statements if "INSERT INTO policy_violations" in s]
 
 
 async def test_a_publish_refused_for_its_signature_is_a_violation_of_the_maker_and_keeps_nothing_else(
