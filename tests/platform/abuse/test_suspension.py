@@ -5,6 +5,7 @@ violations do not count."""
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import httpx
@@ -170,3 +171,34 @@ def test_a_violation_of_a_subject_that_does_not_exist_is_not_recorded(platform: 
     assert _record(platform, Violation("limit", "spell", "ghost/none")) is None
     assert _record(platform, Violation("rate_limit_storm", "user", "usr_ghost")) is None
     assert violations(platform) == []
+
+
+async def test_violations_racing_past_the_threshold_suspend_exactly_once(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    maker = await seed_maker(client, platform)
+    await publish(client, maker, tmp_path)
+    racers = THRESHOLD * 3
+    start = threading.Barrier(racers)
+    failures: list[BaseException] = []
+
+    def race() -> None:
+        try:
+            start.wait(10)
+            _record(platform, _spell_violation())
+        except BaseException as exc:  # reported by the test below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=race) for _ in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert failures == []
+    rows = violations(platform)
+    assert len(rows) == racers
+    assert [row.suspended for row in rows].count(True) == 1
+    assert len(audits(platform, "spell.suspended")) == 1
+    assert len(audits(platform, "abuse.suspended")) == 1
+    assert len(notices(platform)) == 1
