@@ -31,6 +31,7 @@ that raises it; everything else is here. A test keeps this tree equal to the cla
     │   ├── NotRetryable (NOT_RETRYABLE)  [platform.cast]
     │   ├── AlreadyExists (ALREADY_EXISTS)
     │   ├── TenantAlreadyBound (TENANT_ALREADY_BOUND)  [platform.auth]
+    │   ├── NotSuspended (NOT_SUSPENDED)  [platform.abuse]
     │   └── StoreInconsistent (STORE_INCONSISTENT)
     ├── PermissionDenied (FORBIDDEN, 403)
     │   ├── TenantForbidden (TENANT_FORBIDDEN)  [platform.spell]

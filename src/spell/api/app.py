@@ -14,6 +14,7 @@ from spell.api.mcp import McpEndpoint
 from spell.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from spell.api.observe import AccessLogMiddleware, add_tracing
 from spell.api.routes import (
+    abuse,
     admin,
     artifacts,
     billing,
@@ -94,6 +95,7 @@ def create_app(
         buttons,
         artifacts,
         admin,
+        abuse,
         money,
         billing,
         webhooks,

@@ -101,10 +101,18 @@ async def get_cast_principal(request: Request, credentials: Bearer) -> Principal
         quota = limiter.hit(credential=credential, tenant_id=principal.tenant_id)
     except CastRateLimited as exc:
         request.state.rate_limit_headers = exc.quota.headers(limiter.policies)
+        platform: Platform = request.app.state.platform
+        if platform.abuse.storms.refused(principal.user_id):
+            await blocking(_record_storm, platform, principal)
         raise
     if quota is not None:
         request.state.rate_limit_headers = quota.headers(limiter.policies)
     return principal
+
+
+def _record_storm(platform: Platform, principal: Principal) -> None:
+    with platform.db.unit_of_work() as uow:
+        platform.abuse.rate_limit_storm(uow, principal)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

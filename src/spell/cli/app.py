@@ -69,6 +69,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "keys": (f"{_C}.keys:group", "Your API keys on the server; any user's on the server machine."),
     "ledger": (f"{_C}.ledger:group", "Your ledger postings on the server; verify it on the server machine."),
     "audit": (f"{_C}.audit:group", "Verify the hash-chained audit log (server side)."),
+    "violations": (
+        f"{_C}.violations:group",
+        "List policy violations and reinstate suspended spells and users (server side).",
+    ),
     "advisories": (
         f"{_C}.advisories:group",
         "Import OSV advisories and re-scan published spells (server side).",
@@ -117,6 +121,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "keys",
         "ledger",
         "audit",
+        "violations",
         "advisories",
         "retention",
     ),

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from spell.config.abuse import AbuseSettings
 from spell.config.billing import BillingSettings
 from spell.config.docker import DockerOptions
 from spell.config.group import Group, Setting, env_names, settings_of
 from spell.config.logs import LogSettings
 from spell.config.registry import RegistrySettings
+from spell.config.retention import RetentionSettings
 from spell.config.runtime import RuntimeSettings
 from spell.config.server import ServerSettings
 from spell.config.supply import SupplySettings
@@ -26,6 +28,8 @@ SERVER_GROUPS: tuple[type[Group], ...] = (
     DockerOptions,
     BillingSettings,
     SupplySettings,
+    RetentionSettings,
+    AbuseSettings,
 )
 #: The groups the CLI reads for local casts and installs (docs/local-store.md).
 LOCAL_GROUPS: tuple[type[Group], ...] = (

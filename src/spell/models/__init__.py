@@ -11,6 +11,7 @@ from spell.models.cast import RETRYABLE_STATUSES, TERMINAL_STATUSES, Cast, CastS
 from spell.models.cast_event import CastEvent
 from spell.models.ledger import LedgerAccount, LedgerPosting, LedgerTransaction
 from spell.models.payment import PaymentCustomer, PaymentRecord, RevenueShare, WebhookEvent
+from spell.models.policy_violation import PolicyViolation
 from spell.models.publisher_key import Publisher, PublisherKey
 from spell.models.retention_run import RetentionRun
 from spell.models.spell import VISIBILITIES, Spell, SpellVersion
@@ -51,6 +52,7 @@ __all__ = [
     "LedgerTransaction",
     "PaymentCustomer",
     "PaymentRecord",
+    "PolicyViolation",
     "Publisher",
     "PublisherKey",
     "PublisherSigstoreIdentity",

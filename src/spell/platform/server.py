@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from spell.config.abuse import AbuseSettings
 from spell.config.billing import BillingSettings
 from spell.config.retention import RetentionSettings
 from spell.config.server import ServerSettings
@@ -21,6 +22,7 @@ from spell.config.supply import SupplySettings
 from spell.errors import InvalidInput
 from spell.kit.clock import Clock, SystemClock
 from spell.kit.private_files import private_dir, private_file, write_private_text
+from spell.platform.abuse.service import AbuseService
 from spell.platform.artifact.service import ArtifactService
 from spell.platform.audit.checkpoint import CheckpointKey
 from spell.platform.audit.hooks import install as install_audit_hooks
@@ -204,6 +206,7 @@ class Platform:
     supply_notices: SupplyNotices
     retention: RetentionService
     legal_holds: LegalHoldService
+    abuse: AbuseService
     _started: bool = field(default=False, init=False)
     listener: notify.Listener | None = field(default=None, init=False)
     _sweeping: threading.Event = field(default_factory=threading.Event, init=False)
@@ -223,11 +226,13 @@ class Platform:
         billing: BillingSettings | None = None,
         supply: SupplySettings | None = None,
         retention: RetentionSettings | None = None,
+        abuse: AbuseSettings | None = None,
     ) -> Platform:
         """Wire the services; ``runtimes``/``money``/``queue``/``database``/``clock`` override the
         defaults, ``billing`` sets the card processor and maker share (default: operator-credited
-        wallets, 80 %), ``supply`` the publish gate (default: public spells need a clean SBOM) and
-        ``retention`` how long cast data and audit records are kept (default: the documented periods)."""
+        wallets, 80 %), ``supply`` the publish gate (default: public spells need a clean SBOM),
+        ``retention`` how long cast data and audit records are kept (default: the documented periods)
+        and ``abuse`` when violations suspend (default: 10 within 24 hours)."""
         time = clock or SystemClock()
         supply = supply or SupplySettings()
         install_audit_hooks()  # key, publisher-key, spell and ban changes land in the audit chain
@@ -311,6 +316,8 @@ class Platform:
             audit=audit,
             clock=time,
         )
+        violations = AbuseService(abuse or AbuseSettings(), spells, auth, notices, audit, clock=time)
+        ending.on_failure = violations.cast_failed
         return cls(
             settings=settings,
             db=db,
@@ -339,6 +346,7 @@ class Platform:
                 retention or RetentionSettings(), audit, blobs, checkpoint_key, clock=time
             ),
             legal_holds=LegalHoldService(audit),
+            abuse=violations,
         )
 
     def share_with_siblings(self, *, relay_cancels: bool, listen: bool = True) -> None:

@@ -9,7 +9,10 @@ from fastapi import APIRouter, Query, Request, Response
 from spell.api.deps import CurrentPlatform, CurrentPrincipal, blocking
 from spell.api.routing import GuardedRoute
 from spell.api.schemas import error_docs
+from spell.errors import SpellError
+from spell.platform.abuse.service import publish_violation
 from spell.platform.auth.schemas import Principal
+from spell.platform.server import Platform
 from spell.platform.spell import publishers
 from spell.platform.spell.schemas import (
     PublishedVersion,
@@ -25,8 +28,6 @@ from spell.platform.spell.schemas import (
     VersionSbomOut,
     VisibilityUpdate,
 )
-from spell.platform.spell.service import SpellService
-from spell.storage.session import Database
 
 router = APIRouter(route_class=GuardedRoute, tags=["spells"])
 
@@ -79,17 +80,26 @@ async def publish(
     """
     # Async for the body, which arrives on the event loop; the publishing itself runs in the threadpool.
     archive = await request.body()
-    return await blocking(_publish, platform.db, platform.spells, principal, archive, visibility, tag or [])
+    return await blocking(_publish, platform, principal, archive, visibility, tag or [])
 
 
 def _publish(
-    db: Database, spells: SpellService, principal: Principal, archive: bytes, visibility: str, tags: list[str]
+    platform: Platform, principal: Principal, archive: bytes, visibility: str, tags: list[str]
 ) -> PublishedVersion:
-    with db.unit_of_work() as uow:
-        done = spells.publish_with_warnings(uow, principal, archive, visibility=visibility, tags=tags)
-        return PublishedVersion(
-            **VersionOut.from_row(done.version).model_dump(), warnings=list(done.warnings)
-        )
+    try:
+        with platform.db.unit_of_work() as uow:
+            done = platform.spells.publish_with_warnings(
+                uow, principal, archive, visibility=visibility, tags=tags
+            )
+            return PublishedVersion(
+                **VersionOut.from_row(done.version).model_dump(), warnings=list(done.warnings)
+            )
+    except SpellError as exc:
+        if publish_violation(exc) is not None:
+            # The refused publish rolled back; its violation is kept in a transaction of its own.
+            with platform.db.unit_of_work() as uow:
+                platform.abuse.publish_refused(uow, principal, exc)
+        raise
 
 
 @router.get("/v1/spells", response_model=SpellList)

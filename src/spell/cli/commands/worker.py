@@ -57,6 +57,7 @@ def command(workers: int | None, grace: float, as_json: bool) -> None:
     """
     import dataclasses
 
+    from spell.config.abuse import AbuseSettings
     from spell.config.billing import BillingSettings
     from spell.config.retention import RetentionSettings
     from spell.config.server import ServerSettings
@@ -85,6 +86,7 @@ def command(workers: int | None, grace: float, as_json: bool) -> None:
         billing=BillingSettings.from_env(),
         supply=SupplySettings.from_env(),
         retention=RetentionSettings.from_env(),
+        abuse=AbuseSettings.from_env(),
     )
     queue = platform.queue
     if isinstance(queue, NatsQueue):

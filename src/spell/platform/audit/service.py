@@ -48,6 +48,7 @@ ACTIONS = frozenset(
         "advisories.imported", "supply.flagged", "supply.delisted", "supply.cleared",
         "publisher.webhook_changed",
         "legal_hold.set", "legal_hold.released", "retention.ran",
+        "abuse.suspended", "abuse.reinstated",
     }
 )  # fmt: skip
 _BATCH = 1_000

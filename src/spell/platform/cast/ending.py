@@ -9,7 +9,7 @@ the webhook (documented for every end, aborts included). A cast whose run settle
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +69,8 @@ class CastEnding:
         self, repo: CastRepository, money: CastMoney, hub: CastHub, webhooks: CastWebhooks, clock: Clock
     ) -> None:
         self.repo, self.money, self.hub, self.webhooks, self.clock = repo, money, hub, webhooks, clock
+        # Told of every end with an error code, in its transaction (abuse counts the refusals).
+        self.on_failure: Callable[[UnitOfWork, Cast, str], object] | None = None
 
     def end(
         self,
@@ -105,6 +107,8 @@ class CastEnding:
         if release:
             self.money.release(uow, cast)
         self.repo.add_event(uow, cast_id, ending.status, {"status": ending.status, **ending.event}, at=now)
+        if ending.error_code is not None and self.on_failure is not None:
+            self.on_failure(uow, cast, ending.error_code)
         # Counted once committed (a quick attempt's end may yet roll back with its cast), and before
         # the waiters wake: a caller who saw the end sees it counted.
         status, digest, created, started = (

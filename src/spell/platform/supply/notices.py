@@ -59,17 +59,30 @@ class SupplyNotices:
         now: datetime,
     ) -> SupplyNotice:
         """Record a notice about ``version`` and, once ``uow`` commits, post it to the publisher's hook."""
+        return self.tell(uow, spell.publisher, spell.id, version.version, kind, details, now)
+
+    def tell(
+        self,
+        uow: UnitOfWork,
+        publisher_name: str,
+        spell_id: str,
+        version: str,
+        kind: str,
+        details: dict[str, Any],
+        now: datetime,
+    ) -> SupplyNotice:
+        """``notify`` by names: ``spell_id`` and ``version`` are empty for a notice about no one spell."""
         notice = SupplyNotice(
             id=new_id("ntc"),
-            publisher=spell.publisher,
-            spell_id=spell.id,
-            version=version.version,
+            publisher=publisher_name,
+            spell_id=spell_id,
+            version=version,
             kind=kind,
             details=details,
             created_at=now,
         )
         self.repo.add(uow, notice)
-        publisher = self.repo.publisher(uow, spell.publisher)
+        publisher = self.repo.publisher(uow, publisher_name)
         sender = self.sender
         if sender is not None and publisher is not None and publisher.webhook_url:
             # The secret is read (or made) in the transaction; the post waits for its commit.

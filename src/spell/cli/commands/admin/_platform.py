@@ -12,6 +12,7 @@ __all__ = ["open_platform"]
 @contextmanager
 def open_platform() -> Iterator[Any]:
     """The platform of the configured database; SQLite files are migrated first."""
+    from spell.config.abuse import AbuseSettings
     from spell.config.retention import RetentionSettings
     from spell.config.server import ServerSettings
     from spell.config.supply import SupplySettings
@@ -22,7 +23,11 @@ def open_platform() -> Iterator[Any]:
     if settings.is_sqlite:
         upgrade(settings.database_url)
     platform = Platform.build(
-        settings, runtimes={}, supply=SupplySettings.from_env(), retention=RetentionSettings.from_env()
+        settings,
+        runtimes={},
+        supply=SupplySettings.from_env(),
+        retention=RetentionSettings.from_env(),
+        abuse=AbuseSettings.from_env(),
     )
     # A running server of this data dir sees what this command changes (keys, bans) on its next request.
     platform.share_with_siblings(relay_cancels=False, listen=False)
