@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from spell.kit.canonical_json import canonical_sha256
@@ -114,3 +115,22 @@ def test_a_second_run_changes_nothing_and_a_dry_run_only_counts(platform: Platfo
         0,
     )
     assert _cast(platform, cast_ids[0]).input_reduced_at == clock.now() - timedelta(seconds=60)
+
+
+def test_a_cast_whose_input_was_reduced_cannot_be_retried(platform: Platform, clock: FakeClock) -> None:
+    from sqlalchemy import update
+
+    from spell.platform.auth.schemas import Principal
+    from spell.platform.cast.errors import NotRetryable
+
+    caster = seed_caster(platform, "eve")
+    cast_id = ended_cast(platform, caster, clock.now())
+    with platform.db.unit_of_work() as uow:
+        uow.session.execute(update(Cast).where(Cast.id == cast_id).values(status="failed"))
+    clock.advance(31 * DAY)
+    platform.retention.run(platform.db)
+    principal = Principal(caster.user_id, caster.tenant_id, ("caster",), ("cast:invoke",))
+    with pytest.raises(NotRetryable) as refused:
+        platform.casts.retry(principal, cast_id)
+    assert refused.value.code == "NOT_RETRYABLE"
+    assert "input_reduced_at" in refused.value.details

@@ -405,6 +405,12 @@ class CastService:
                     f"cast {cast_id} cannot be retried ({old.status})",
                     details={"status": old.status, "retried_by": old.retried_by},
                 )
+            if old.input_reduced_at is not None:  # retention kept only the input's digest
+                raise NotRetryable(
+                    f"cast {cast_id} cannot be retried: its input is no longer kept",
+                    details={"status": old.status, "input_reduced_at": old.input_reduced_at.isoformat()},
+                    hint="cast the spell again with its input",
+                )
             body = CastRequestBody(
                 spell_id=old.spell_id,
                 input=old.input,
