@@ -10,6 +10,7 @@ from spell.models.cast import RETRYABLE_STATUSES, TERMINAL_STATUSES, Cast, CastS
 from spell.models.cast_event import CastEvent
 from spell.models.ledger import LedgerAccount, LedgerPosting, LedgerTransaction
 from spell.models.payment import PaymentCustomer, PaymentRecord, RevenueShare, WebhookEvent
+from spell.models.privacy import ErasureRequest, PrivacyPreference, TransferConsent
 from spell.models.publisher_key import Publisher, PublisherKey
 from spell.models.spell import VISIBILITIES, Spell, SpellVersion
 from spell.models.supply import (
@@ -42,12 +43,14 @@ __all__ = [
     "Cast",
     "CastEvent",
     "CastStatus",
+    "ErasureRequest",
     "Hold",
     "LedgerAccount",
     "LedgerPosting",
     "LedgerTransaction",
     "PaymentCustomer",
     "PaymentRecord",
+    "PrivacyPreference",
     "Publisher",
     "PublisherKey",
     "PublisherSigstoreIdentity",
@@ -57,6 +60,7 @@ __all__ = [
     "SupplyFinding",
     "SupplyNotice",
     "Tenant",
+    "TransferConsent",
     "User",
     "VersionSbom",
     "WebhookEvent",

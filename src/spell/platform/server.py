@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from spell.config.billing import BillingSettings
+from spell.config.privacy import PrivacySettings
 from spell.config.server import ServerSettings
 from spell.config.supply import SupplySettings
 from spell.errors import InvalidInput
@@ -45,6 +46,7 @@ from spell.platform.cast.slots import TenantSlots
 from spell.platform.cast.webhook import CastWebhooks
 from spell.platform.ledger.service import LedgerService
 from spell.platform.ledger.wallet import WalletService
+from spell.platform.privacy.service import PrivacyParts, PrivacyService
 from spell.platform.spell.service import GrimoirePolicy, SpellService, runtime_allow_list
 from spell.platform.supply.advisories import AdvisoryService
 from spell.platform.supply.notices import SupplyNotices
@@ -183,6 +185,7 @@ class Platform:
     advisories: AdvisoryService
     supply_scan: SupplyScanService
     supply_notices: SupplyNotices
+    privacy: PrivacyService
     _started: bool = field(default=False, init=False)
     listener: notify.Listener | None = field(default=None, init=False)
     _sweeping: threading.Event = field(default_factory=threading.Event, init=False)
@@ -200,10 +203,12 @@ class Platform:
         clock: Clock | None = None,
         billing: BillingSettings | None = None,
         supply: SupplySettings | None = None,
+        privacy: PrivacySettings | None = None,
     ) -> Platform:
         """Wire the services; ``runtimes``/``money``/``queue``/``database``/``clock`` override the
         defaults, ``billing`` sets the card processor and maker share (default: operator-credited
-        wallets, 80 %) and ``supply`` the publish gate (default: public spells need a clean SBOM)."""
+        wallets, 80 %), ``supply`` the publish gate (default: public spells need a clean SBOM) and
+        ``privacy`` the erasure grace period (default 90 days)."""
         time = clock or SystemClock()
         supply = supply or SupplySettings()
         install_audit_hooks()  # key, publisher-key, spell and ban changes land in the audit chain
@@ -280,6 +285,10 @@ class Platform:
             audit=audit,
             clock=time,
         )
+        rights = PrivacyService(
+            PrivacyParts(auth, casts, audit, budgets, ledger, blobs), privacy or PrivacySettings(), clock=time
+        )
+        casts.admission_checks.append(rights.check_processing_allowed)  # restricted users cast nothing
         return cls(
             settings=settings,
             db=db,
@@ -304,6 +313,7 @@ class Platform:
             advisories=AdvisoryService(supply_scan, audit, clock=time),
             supply_scan=supply_scan,
             supply_notices=notices,
+            privacy=rights,
         )
 
     def share_with_siblings(self, *, relay_cancels: bool, listen: bool = True) -> None:

@@ -45,6 +45,9 @@ ACTIONS = frozenset(
         "webhook_secret.rotated",
         "advisories.imported", "supply.flagged", "supply.delisted", "supply.cleared",
         "publisher.webhook_changed",
+        "privacy.exported", "privacy.rectified", "privacy.restricted", "privacy.unrestricted",
+        "privacy.do_not_sell", "privacy.transfer_consented", "privacy.transfer_withdrawn",
+        "privacy.erased", "privacy.purged",
     }
 )  # fmt: skip
 _BATCH = 1_000
@@ -80,13 +83,15 @@ class AuditService:
         tenant_id: str | None = None,
         subject: str | None = None,
         data: dict[str, Any] | None = None,
+        personal: dict[str, Any] | None = None,
     ) -> None:
-        """Add one record at the end of the chain when the transaction commits."""
-        self._defer(uow.session, action, actor_id, tenant_id, subject, data)
+        """Add one record at the end of the chain when the transaction commits; ``personal`` (free
+        text about a person) is kept beside the record, outside its hash."""
+        self._defer(uow.session, action, actor_id, tenant_id, subject, data, personal)
 
     def append_in_flush(self, session: Session, action: str, fields: Mapping[str, Any]) -> None:
         """``append`` from inside a ``before_flush`` hook. ``fields`` holds ``actor_id`` and optionally
-        ``tenant_id``, ``subject`` and ``data``."""
+        ``tenant_id``, ``subject``, ``data`` and ``personal``."""
         self._defer(
             session,
             action,
@@ -94,6 +99,7 @@ class AuditService:
             fields.get("tenant_id"),
             fields.get("subject"),
             fields.get("data"),
+            fields.get("personal"),
         )
 
     def _defer(
@@ -104,6 +110,7 @@ class AuditService:
         tenant_id: str | None,
         subject: str | None,
         data: dict[str, Any] | None,
+        personal: dict[str, Any] | None = None,
     ) -> None:
         if action not in ACTIONS:
             raise ValueError(f"unknown audit action {action!r}")
@@ -115,6 +122,7 @@ class AuditService:
             "tenant_id": tenant_id,
             "subject": subject,
             "data": dict(data or {}),
+            "personal": dict(personal) if personal else None,
         }
         deferred.defer(session, _KIND, fields)
 
