@@ -152,7 +152,9 @@ async def test_do_not_sell_is_recorded_reported_and_audited(
         "/v1/users/me/privacy", headers=alice.headers, json={"do_not_sell_or_share": True}
     )
     assert again.status_code == 200
-    not_bool = await client.patch("/v1/users/me/privacy", headers=alice.headers, json={"do_not_sell_or_share": 1})
+    not_bool = await client.patch(
+        "/v1/users/me/privacy", headers=alice.headers, json={"do_not_sell_or_share": 1}
+    )
     assert not_bool.json()["error"]["code"] == "VALIDATION_ERROR"
     report = (await client.get("/v1/users/me/privacy/report", headers=alice.headers)).json()
     assert report["preferences"]["do_not_sell_or_share"] is True

@@ -35,5 +35,7 @@ async def idle_client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """HTTP on the real app over ``idle_platform``."""
     app = create_app(server_settings, platform=idle_platform, manage=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://spell.test") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://spell.test"
+    ) as http:
         yield http

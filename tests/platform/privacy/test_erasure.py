@@ -51,7 +51,9 @@ async def test_erasing_cancels_open_casts_revokes_keys_and_removes_identity_at_o
     with platform.db.unit_of_work() as uow:
         platform.auth.set_ban(uow, alice.user_id, banned=True, reason="spam sent from alice@example.com")
         platform.auth.set_ban(uow, alice.user_id, banned=False)
-    assert ("user.banned", {"reason": "spam sent from alice@example.com"}) in _personal(platform, alice.user_id)
+    assert ("user.banned", {"reason": "spam sent from alice@example.com"}) in _personal(
+        platform, alice.user_id
+    )
 
     with platform.db.unit_of_work() as uow:
         with pytest.raises(ErasureNotConfirmed) as refused:
