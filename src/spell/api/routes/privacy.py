@@ -62,8 +62,10 @@ def export(principal: CurrentPrincipal, platform: CurrentPlatform) -> StreamingR
     user_id = _me(principal)
     spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115 (closed by the stream)
     try:
+        with platform.db.unit_of_work(write=False) as uow:
+            platform.privacy.export(uow, user_id, spool)
         with platform.db.unit_of_work() as uow:
-            platform.privacy.export(uow, user_id, spool, actor_id=user_id)
+            platform.privacy.record_export(uow, user_id, actor_id=user_id)
         spool.seek(0)
     except BaseException:
         spool.close()

@@ -87,14 +87,19 @@ class PrivacyService:
         return self.parts.auth.find_user(uow, ref)
 
     # access and portability ------------------------------------------------------------------------
-    def export(self, uow: UnitOfWork, user_id: str, out: IO[bytes], *, actor_id: str | None) -> None:
-        """Write everything kept about the user to ``out`` as one JSON document; audited."""
+    def export(self, uow: UnitOfWork, user_id: str, out: IO[bytes]) -> None:
+        """Write everything kept about the user to ``out`` as one JSON document (reads only: on SQLite a
+        long export in a write transaction would hold every writer back). Hand it over only once
+        ``record_export`` committed."""
+        user = self.parts.auth.get_user(uow, user_id)
+        self.exporter.write(uow, user, out, now=self.clock.now())
+
+    def record_export(self, uow: UnitOfWork, user_id: str, *, actor_id: str | None) -> None:
+        """The audit record of an export just written."""
         user = self.parts.auth.get_user(uow, user_id)
         self.audit.append(
             uow, "privacy.exported", actor_id=actor_id, tenant_id=user.tenant_id, subject=user.id
         )
-        uow.session.flush()
-        self.exporter.write(uow, user, out, now=self.clock.now())
 
     def report(self, uow: UnitOfWork, user_id: str) -> PrivacyReport:
         """What is held about the user, where it came from, why and for how long (CCPA right to know)."""

@@ -31,20 +31,31 @@ def command(user: str, out: Path | None, as_json: bool) -> None:
     Example:
       spell privacy export alice@example.com --out alice.json --json
     """
+    import shutil
+    import tempfile
+
     from spell.cli.commands.admin._platform import open_platform
     from spell.kit.private_files import private_file
 
-    with open_platform() as platform, platform.db.unit_of_work() as uow:
-        row = platform.privacy.user(uow, user)
+    if out is not None:
+        private_file(out)
+    # The document is handed over only once its audit record committed: to stdout from a spool.
+    with (
+        open_platform() as platform,
+        out.open("wb") if out is not None else tempfile.SpooledTemporaryFile(8 << 20) as sink,
+    ):
+        with platform.db.unit_of_work(write=False) as uow:
+            user_id = platform.privacy.user(uow, user).id
+            platform.privacy.export(uow, user_id, sink)
+        with platform.db.unit_of_work() as uow:
+            platform.privacy.record_export(uow, user_id, actor_id=None)
         if out is None:
-            platform.privacy.export(uow, row.id, sys.stdout.buffer, actor_id=None)
+            sink.seek(0)
+            shutil.copyfileobj(sink, sys.stdout.buffer)
             sys.stdout.buffer.write(b"\n")
             return
-        private_file(out)
-        with out.open("wb") as sink:
-            platform.privacy.export(uow, row.id, sink, actor_id=None)
     emit(
-        {"user_id": row.id, "path": str(out), "bytes": out.stat().st_size},
+        {"user_id": user_id, "path": str(out), "bytes": out.stat().st_size},
         as_json=as_json,
-        human=f"exported {row.id} to {out}",
+        human=f"exported {user_id} to {out}",
     )
