@@ -43,9 +43,11 @@ def test_export_writes_the_users_document_to_a_private_file_or_stdout(home: Path
     printed = run_cli("privacy", "export", alice)
     assert printed.exit_code == 0, printed.stderr
     assert printed.json()["profile"]["user_id"] == alice
-    missing = run_cli("privacy", "export", "ghost@example.com", "--json")
+    nowhere = tmp_path / "ghost.json"
+    missing = run_cli("privacy", "export", "ghost@example.com", "--out", str(nowhere), "--json")
     assert missing.exit_code == 3
     assert missing.error()["code"] == "NOT_FOUND"
+    assert not nowhere.exists()
 
 
 def test_erase_needs_yes_then_anonymises_once_and_purge_reports_what_it_did(home: Path) -> None:

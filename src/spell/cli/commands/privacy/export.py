@@ -37,23 +37,22 @@ def command(user: str, out: Path | None, as_json: bool) -> None:
     from spell.cli.commands.admin._platform import open_platform
     from spell.kit.private_files import private_file
 
-    if out is not None:
-        private_file(out)
-    # The document is handed over only once its audit record committed: to stdout from a spool.
-    with (
-        open_platform() as platform,
-        out.open("wb") if out is not None else tempfile.SpooledTemporaryFile(8 << 20) as sink,
-    ):
+    with open_platform() as platform:
         with platform.db.unit_of_work(write=False) as uow:
-            user_id = platform.privacy.user(uow, user).id
-            platform.privacy.export(uow, user_id, sink)
-        with platform.db.unit_of_work() as uow:
-            platform.privacy.record_export(uow, user_id, actor_id=None)
-        if out is None:
-            sink.seek(0)
-            shutil.copyfileobj(sink, sys.stdout.buffer)
-            sys.stdout.buffer.write(b"\n")
-            return
+            user_id = platform.privacy.user(uow, user).id  # NOT_FOUND before any file is made
+        if out is not None:
+            private_file(out)
+        # The document is handed over only once its audit record committed: to stdout from a spool.
+        with out.open("wb") if out is not None else tempfile.SpooledTemporaryFile(8 << 20) as sink:
+            with platform.db.unit_of_work(write=False) as uow:
+                platform.privacy.export(uow, user_id, sink)
+            with platform.db.unit_of_work() as uow:
+                platform.privacy.record_export(uow, user_id, actor_id=None)
+            if out is None:
+                sink.seek(0)
+                shutil.copyfileobj(sink, sys.stdout.buffer)
+                sys.stdout.buffer.write(b"\n")
+                return
     emit(
         {"user_id": user_id, "path": str(out), "bytes": out.stat().st_size},
         as_json=as_json,
