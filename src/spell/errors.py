@@ -24,6 +24,7 @@ that raises it; everything else is here. A test keeps this tree equal to the cla
     │   ├── TenantNotFound (TENANT_NOT_FOUND)  [platform.auth]
     │   ├── SbomNotFound (SBOM_NOT_FOUND)  [platform.spell]
     │   ├── LegalHoldTargetNotFound (LEGAL_HOLD_TARGET_NOT_FOUND)  [platform.retention]
+    │   ├── ConsentNotFound (CONSENT_NOT_FOUND)  [platform.privacy]
     │   └── LicenseNotFound (LICENSE_NOT_FOUND)
     ├── Conflict (CONFLICT, 409)
     │   ├── IdempotencyConflict (IDEMPOTENCY_CONFLICT)  [platform.cast]
@@ -32,6 +33,7 @@ that raises it; everything else is here. A test keeps this tree equal to the cla
     │   ├── AlreadyExists (ALREADY_EXISTS)
     │   ├── TenantAlreadyBound (TENANT_ALREADY_BOUND)  [platform.auth]
     │   ├── NotSuspended (NOT_SUSPENDED)  [platform.abuse]
+    │   ├── AlreadyErased (ALREADY_ERASED)  [platform.privacy]
     │   └── StoreInconsistent (STORE_INCONSISTENT)
     ├── PermissionDenied (FORBIDDEN, 403)
     │   ├── TenantForbidden (TENANT_FORBIDDEN)  [platform.spell]
@@ -39,6 +41,7 @@ that raises it; everything else is here. A test keeps this tree equal to the cla
     │   ├── SpellSuspended (SPELL_SUSPENDED)  [platform.cast]
     │   ├── RoleRequired (ROLE_REQUIRED)  [platform.auth]
     │   ├── ScopeNotAllowed (SCOPE_NOT_ALLOWED)  [platform.auth]
+    │   ├── ProcessingRestricted (PROCESSING_RESTRICTED)  [platform.privacy]
     │   └── PolicyViolation (POLICY_DENIED)
     │       ├── ConfirmationRequired (CONFIRMATION_REQUIRED)
     │       ├── EntitlementRequired (ENTITLEMENT_REQUIRED)
@@ -64,6 +67,7 @@ that raises it; everything else is here. A test keeps this tree equal to the cla
     │   ├── InvalidTrustFile (INVALID_TRUST_FILE)
     │   ├── InvalidRegistry (INVALID_REGISTRY)
     │   ├── InvalidSbom (INVALID_SBOM)
+    │   ├── ErasureNotConfirmed (ERASURE_NOT_CONFIRMED)  [platform.privacy]
     │   └── SupplyChainRefused (SUPPLY_CHAIN_REFUSED)
     │       ├── SbomRequired (SBOM_REQUIRED)
     │       ├── VulnerableDependency (VULNERABLE_DEPENDENCY)

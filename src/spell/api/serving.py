@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from spell.api.app import create_app
 from spell.config.abuse import AbuseSettings
 from spell.config.billing import BillingSettings
+from spell.config.privacy import PrivacySettings
 from spell.config.retention import RetentionSettings
 from spell.config.server import ServerSettings
 from spell.config.supply import SupplySettings
@@ -40,6 +41,7 @@ def serving_platform(settings: ServerSettings, *, serving: bool = True) -> Platf
         supply=SupplySettings.from_env(),
         retention=RetentionSettings.from_env(),
         abuse=AbuseSettings.from_env(),
+        privacy=PrivacySettings.from_env(),
     )
     # The parent of several serving processes runs no casts and serves no requests: it need not listen.
     platform.share_with_siblings(relay_cancels=serving and settings.processes > 1, listen=serving)

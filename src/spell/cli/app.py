@@ -73,6 +73,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         f"{_C}.violations:group",
         "List policy violations and reinstate suspended spells and users (server side).",
     ),
+    "privacy": (f"{_C}.privacy:group", "Export, erase and purge users' data on request (server side)."),
     "advisories": (
         f"{_C}.advisories:group",
         "Import OSV advisories and re-scan published spells (server side).",
@@ -122,6 +123,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "ledger",
         "audit",
         "violations",
+        "privacy",
         "advisories",
         "retention",
     ),

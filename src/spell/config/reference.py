@@ -12,6 +12,7 @@ from spell.config.billing import BillingSettings
 from spell.config.docker import DockerOptions
 from spell.config.group import Group, Setting, env_names, settings_of
 from spell.config.logs import LogSettings
+from spell.config.privacy import PrivacySettings
 from spell.config.registry import RegistrySettings
 from spell.config.retention import RetentionSettings
 from spell.config.runtime import RuntimeSettings
@@ -30,6 +31,7 @@ SERVER_GROUPS: tuple[type[Group], ...] = (
     SupplySettings,
     RetentionSettings,
     AbuseSettings,
+    PrivacySettings,
 )
 #: The groups the CLI reads for local casts and installs (docs/local-store.md).
 LOCAL_GROUPS: tuple[type[Group], ...] = (

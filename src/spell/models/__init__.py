@@ -12,6 +12,7 @@ from spell.models.cast_event import CastEvent
 from spell.models.ledger import LedgerAccount, LedgerPosting, LedgerTransaction
 from spell.models.payment import PaymentCustomer, PaymentRecord, RevenueShare, WebhookEvent
 from spell.models.policy_violation import PolicyViolation
+from spell.models.privacy import ErasureRequest, PrivacyPreference, TransferConsent
 from spell.models.publisher_key import Publisher, PublisherKey
 from spell.models.retention_run import RetentionRun
 from spell.models.spell import VISIBILITIES, Spell, SpellVersion
@@ -46,6 +47,7 @@ __all__ = [
     "Cast",
     "CastEvent",
     "CastStatus",
+    "ErasureRequest",
     "Hold",
     "LedgerAccount",
     "LedgerPosting",
@@ -53,6 +55,7 @@ __all__ = [
     "PaymentCustomer",
     "PaymentRecord",
     "PolicyViolation",
+    "PrivacyPreference",
     "Publisher",
     "PublisherKey",
     "PublisherSigstoreIdentity",
@@ -63,6 +66,7 @@ __all__ = [
     "SupplyFinding",
     "SupplyNotice",
     "Tenant",
+    "TransferConsent",
     "User",
     "VersionSbom",
     "WebhookEvent",

@@ -14,7 +14,8 @@ __all__ = ["AuditHead", "AuditRecord"]
 
 
 class AuditRecord(Base):
-    """One money- or security-relevant event; ``hash`` covers every field and ``prev_hash``."""
+    """One money- or security-relevant event; ``hash`` covers every field but ``personal``, and
+    ``prev_hash``."""
 
     __tablename__ = "audit_records"
 
@@ -26,6 +27,9 @@ class AuditRecord(Base):
     tenant_id: Mapped[str | None] = mapped_column(String(40), index=True)
     subject: Mapped[str | None] = mapped_column(String(200))
     data: Mapped[dict[str, Any]] = mapped_column(JsonValue, default=dict)
+    # Free text about a person (a key's name, a ban reason): outside the hash, so erasing a user can
+    # clear it while the chain still verifies.
+    personal: Mapped[dict[str, Any] | None] = mapped_column(JsonValue)
     prev_hash: Mapped[str] = mapped_column(String(80))
     hash: Mapped[str] = mapped_column(String(80))
 

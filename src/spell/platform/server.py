@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from spell.config.abuse import AbuseSettings
 from spell.config.billing import BillingSettings
+from spell.config.privacy import PrivacySettings
 from spell.config.retention import RetentionSettings
 from spell.config.server import ServerSettings
 from spell.config.supply import SupplySettings
@@ -49,6 +50,7 @@ from spell.platform.cast.slots import TenantSlots
 from spell.platform.cast.webhook import CastWebhooks
 from spell.platform.ledger.service import LedgerService
 from spell.platform.ledger.wallet import WalletService
+from spell.platform.privacy.service import PrivacyParts, PrivacyService
 from spell.platform.retention.holds import LegalHoldService
 from spell.platform.retention.service import RetentionService
 from spell.platform.spell.api_signer import MakerSigner
@@ -207,6 +209,7 @@ class Platform:
     retention: RetentionService
     legal_holds: LegalHoldService
     abuse: AbuseService
+    privacy: PrivacyService
     _started: bool = field(default=False, init=False)
     listener: notify.Listener | None = field(default=None, init=False)
     _sweeping: threading.Event = field(default_factory=threading.Event, init=False)
@@ -227,12 +230,14 @@ class Platform:
         supply: SupplySettings | None = None,
         retention: RetentionSettings | None = None,
         abuse: AbuseSettings | None = None,
+        privacy: PrivacySettings | None = None,
     ) -> Platform:
         """Wire the services; ``runtimes``/``money``/``queue``/``database``/``clock`` override the
         defaults, ``billing`` sets the card processor and maker share (default: operator-credited
         wallets, 80 %), ``supply`` the publish gate (default: public spells need a clean SBOM),
-        ``retention`` how long cast data and audit records are kept (default: the documented periods)
-        and ``abuse`` when violations suspend (default: 10 within 24 hours)."""
+        ``retention`` how long cast data and audit records are kept (default: the documented periods),
+        ``abuse`` when violations suspend (default: 10 within 24 hours) and ``privacy`` the erasure
+        grace period (default 90 days)."""
         time = clock or SystemClock()
         supply = supply or SupplySettings()
         install_audit_hooks()  # key, publisher-key, spell and ban changes land in the audit chain
@@ -318,6 +323,14 @@ class Platform:
         )
         violations = AbuseService(abuse or AbuseSettings(), spells, auth, notices, audit, clock=time)
         ending.on_failure = violations.cast_failed
+        rights = PrivacyService(
+            PrivacyParts(auth, casts, audit, budgets, ledger, blobs), privacy or PrivacySettings(), clock=time
+        )
+        casts.admission_checks.append(rights.check_processing_allowed)  # restricted users cast nothing
+        kept = RetentionService(retention or RetentionSettings(), audit, blobs, checkpoint_key, clock=time)
+        kept.erasure = rights  # erased users' data is purged by the same scheduled run
+        holds = LegalHoldService(audit)
+        rights.respect_holds(holds.is_held)
         return cls(
             settings=settings,
             db=db,
@@ -342,11 +355,10 @@ class Platform:
             advisories=AdvisoryService(supply_scan, audit, clock=time),
             supply_scan=supply_scan,
             supply_notices=notices,
-            retention=RetentionService(
-                retention or RetentionSettings(), audit, blobs, checkpoint_key, clock=time
-            ),
-            legal_holds=LegalHoldService(audit),
+            retention=kept,
+            legal_holds=holds,
             abuse=violations,
+            privacy=rights,
         )
 
     def share_with_siblings(self, *, relay_cancels: bool, listen: bool = True) -> None:

@@ -80,7 +80,7 @@ class _Purge:
     def __init__(self) -> None:
         self.calls: list[datetime] = []
 
-    def purge_due(self, uow: UnitOfWork, now: datetime) -> int:
+    def erase_due(self, uow: UnitOfWork, now: datetime) -> int:
         self.calls.append(now)
         return 2
 

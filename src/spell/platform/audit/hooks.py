@@ -46,7 +46,8 @@ def _created(obj: Any) -> tuple[str, dict[str, Any]] | None:
             "actor_id": obj.user_id,
             "tenant_id": obj.tenant_id,
             "subject": obj.id,
-            "data": {"name": obj.name, "scopes": list(obj.scopes or [])},
+            "data": {"scopes": list(obj.scopes or [])},
+            "personal": {"name": obj.name},
         }
     if isinstance(obj, PublisherKey):
         return "publisher_key.added", {
@@ -112,7 +113,8 @@ def _describe(obj: Any, attr: str, value: Any) -> tuple[str, dict[str, Any]] | N
         fields.update(tenant_id=obj.tenant_id, subject=obj.id, data={"reason": obj.suspend_reason})
         action = "spell.suspended" if value else "spell.unsuspended"
     elif isinstance(obj, User):
-        fields.update(tenant_id=obj.tenant_id, subject=obj.id, data={"reason": obj.ban_reason})
+        fields.update(tenant_id=obj.tenant_id, subject=obj.id)
+        fields["personal"] = {"reason": obj.ban_reason} if obj.ban_reason else None
         action = "user.banned" if value else "user.unbanned"
     return (action, fields) if action else None
 

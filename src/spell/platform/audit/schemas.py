@@ -23,6 +23,9 @@ class AuditEntry(BaseModel):
     tenant_id: str | None
     subject: str | None
     data: dict[str, Any]
+    personal: dict[str, Any] | None = Field(
+        default=None, description="free text about a person, outside the hash; cleared when they are erased"
+    )
     prev_hash: str
     hash: str
 
@@ -38,6 +41,7 @@ class AuditEntry(BaseModel):
             tenant_id=record.tenant_id,
             subject=record.subject,
             data=record.data,
+            personal=record.personal,
             prev_hash=record.prev_hash,
             hash=record.hash,
         )

@@ -49,6 +49,9 @@ ACTIONS = frozenset(
         "publisher.webhook_changed",
         "legal_hold.set", "legal_hold.released", "retention.ran",
         "abuse.suspended", "abuse.reinstated",
+        "privacy.exported", "privacy.rectified", "privacy.restricted", "privacy.unrestricted",
+        "privacy.do_not_sell", "privacy.transfer_consented", "privacy.transfer_withdrawn",
+        "privacy.erased", "privacy.purged",
     }
 )  # fmt: skip
 _BATCH = 1_000
@@ -92,13 +95,15 @@ class AuditService:
         tenant_id: str | None = None,
         subject: str | None = None,
         data: dict[str, Any] | None = None,
+        personal: dict[str, Any] | None = None,
     ) -> None:
-        """Add one record at the end of the chain when the transaction commits."""
-        self._defer(uow.session, action, actor_id, tenant_id, subject, data)
+        """Add one record at the end of the chain when the transaction commits; ``personal`` (free
+        text about a person) is kept beside the record, outside its hash."""
+        self._defer(uow.session, action, actor_id, tenant_id, subject, data, personal)
 
     def append_in_flush(self, session: Session, action: str, fields: Mapping[str, Any]) -> None:
         """``append`` from inside a ``before_flush`` hook. ``fields`` holds ``actor_id`` and optionally
-        ``tenant_id``, ``subject`` and ``data``."""
+        ``tenant_id``, ``subject``, ``data`` and ``personal``."""
         self._defer(
             session,
             action,
@@ -106,6 +111,7 @@ class AuditService:
             fields.get("tenant_id"),
             fields.get("subject"),
             fields.get("data"),
+            fields.get("personal"),
         )
 
     def _defer(
@@ -116,6 +122,7 @@ class AuditService:
         tenant_id: str | None,
         subject: str | None,
         data: dict[str, Any] | None,
+        personal: dict[str, Any] | None = None,
     ) -> None:
         if action not in ACTIONS:
             raise ValueError(f"unknown audit action {action!r}")
@@ -127,6 +134,7 @@ class AuditService:
             "tenant_id": tenant_id,
             "subject": subject,
             "data": dict(data or {}),
+            "personal": dict(personal) if personal else None,
         }
         deferred.defer(session, _KIND, fields)
 
@@ -183,15 +191,20 @@ class AuditService:
         deferred.run_deferred(session)
         expected_seq, prev_hash, checked = 1, GENESIS, 0
         lock_folds(session, shared=True)
+        # The head first: on PostgreSQL each statement sees the latest commits, so a record appended
+        # while the walk runs must not count as one the head forgot. A record and the head move in
+        # one transaction, so every record up to this head is already visible.
+        head_seq, head_hash = self.repo.head(session)
         checkpoint = self.repo.latest_checkpoint(session)
         if checkpoint is not None:
             checked = self._verify_checkpoint(session, checkpoint)
             expected_seq, prev_hash = checkpoint.last_seq + 1, checkpoint.head_hash
-        while batch := self.repo.records(session, after_seq=expected_seq - 1, limit=_BATCH):
+        while batch := self.repo.records(
+            session, after_seq=expected_seq - 1, limit=_BATCH, up_to_seq=head_seq
+        ):
             for record in batch:
                 _check(record, expected_seq, prev_hash)
                 expected_seq, prev_hash, checked = record.seq + 1, record.hash, checked + 1
-        head_seq, head_hash = self.repo.head(session)
         if (head_seq, head_hash) != (expected_seq - 1, prev_hash):
             raise AuditChainBroken(
                 f"the audit log ends at record {expected_seq - 1} but its head says {head_seq}:"

@@ -7,6 +7,7 @@ Creation is idempotent per tenant and ``Idempotency-Key``: the same request give
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -145,6 +146,9 @@ class CastService:
         # Set when other server processes share the data dir: cancels for casts running there.
         self.relay: CancelRelay | None = None
         self._schemas: dict[str, InputSchema] = {}
+        # Other domains' refusals of a new cast for its caller (a user who restricted processing),
+        # run in the creating transaction; each raises or returns None.
+        self.admission_checks: list[Callable[[UnitOfWork, Principal], None]] = []
 
     @property
     def webhooks(self) -> WebhookSender | None:
@@ -250,6 +254,8 @@ class CastService:
                     details={"idempotency_key": key, "cast_id": existing.id},
                 )
             return Created(existing, True)
+        for check in self.admission_checks:
+            check(uow, principal)
         viewer = principal if body.as_tenant is None else replace(principal, tenant_id=body.as_tenant)
         spell, version = self.spells.resolve(uow, viewer, body.spell_id, body.version)
         manifest = self.spells.manifest_of(version)
@@ -366,23 +372,26 @@ class CastService:
         it used."""
         principal.require("cast:invoke")
         with self.db.unit_of_work() as uow:
-            # The worker may move the cast on between our read and our update (PostgreSQL, READ
-            # COMMITTED): the conditional update then misses, and we look again.
-            for _ in range(3):
-                cast = self.repo.get_for_tenant(uow, principal.tenant_id, cast_id)
-                if cast.status in TERMINAL_STATUSES:
-                    raise AlreadyTerminal(
-                        f"cast {cast_id} already ended ({cast.status})", details={"status": cast.status}
-                    )
-                was = CastStatus(cast.status)
-                if self.parts.ending.end(
-                    uow, cast, _CANCELED, from_status=was, release=was == CastStatus.QUEUED
-                ):
-                    break
-            else:
-                raise Conflict(f"cast {cast_id} kept changing; try again", retry_after=1)
-            uow.after_commit(lambda: self._signal(cast_id))
+            self.cancel_in(uow, principal.tenant_id, cast_id)
         return self.get(principal, cast_id)
+
+    def cancel_in(self, uow: UnitOfWork, tenant_id: str, cast_id: str) -> None:
+        """``cancel`` in the caller's transaction, with no scope check (the caller made it); the
+        sandbox is signalled after the commit."""
+        # The worker may move the cast on between our read and our update (PostgreSQL, READ
+        # COMMITTED): the conditional update then misses, and we look again.
+        for _ in range(3):
+            cast = self.repo.get_for_tenant(uow, tenant_id, cast_id)
+            if cast.status in TERMINAL_STATUSES:
+                raise AlreadyTerminal(
+                    f"cast {cast_id} already ended ({cast.status})", details={"status": cast.status}
+                )
+            was = CastStatus(cast.status)
+            if self.parts.ending.end(uow, cast, _CANCELED, from_status=was, release=was == CastStatus.QUEUED):
+                break
+        else:
+            raise Conflict(f"cast {cast_id} kept changing; try again", retry_after=1)
+        uow.after_commit(lambda: self._signal(cast_id))
 
     def _signal(self, cast_id: str) -> None:
         if not self.cancels.cancel(cast_id) and self.relay is not None:

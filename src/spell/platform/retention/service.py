@@ -38,7 +38,7 @@ Progress = Callable[[str, int], None]
 class ErasurePurge(Protocol):
     """The privacy service's side of a run: carry out the erasure requests that are due."""
 
-    def purge_due(self, uow: UnitOfWork, now: datetime) -> int:
+    def erase_due(self, uow: UnitOfWork, now: datetime) -> int:
         """Erase what is due at ``now``; how many requests were carried out."""
         ...
 
@@ -65,7 +65,7 @@ class RetentionService:
         self.key = key
         self.clock = clock or SystemClock()
         self.fold = AuditFold(key)
-        # Where the privacy service plugs in: set to ``PrivacyService`` (its ``purge_due``) when the
+        # Where the privacy service plugs in: set to ``PrivacyService`` (its ``erase_due``) when the
         # platform is built, due erasures run on the retention schedule, in a transaction of their own.
         self.erasure: ErasurePurge | None = None
 
@@ -179,7 +179,7 @@ class RetentionService:
                 break
         if self.erasure is not None:
             with db.unit_of_work() as uow:
-                report.erasures_purged = self.erasure.purge_due(uow, now)
+                report.erasures_purged = self.erasure.erase_due(uow, now)
             report.batches += 1
             progress("erasures", report.erasures_purged)
 

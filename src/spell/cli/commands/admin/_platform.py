@@ -13,6 +13,7 @@ __all__ = ["open_platform"]
 def open_platform() -> Iterator[Any]:
     """The platform of the configured database; SQLite files are migrated first."""
     from spell.config.abuse import AbuseSettings
+    from spell.config.privacy import PrivacySettings
     from spell.config.retention import RetentionSettings
     from spell.config.server import ServerSettings
     from spell.config.supply import SupplySettings
@@ -28,6 +29,7 @@ def open_platform() -> Iterator[Any]:
         supply=SupplySettings.from_env(),
         retention=RetentionSettings.from_env(),
         abuse=AbuseSettings.from_env(),
+        privacy=PrivacySettings.from_env(),
     )
     # A running server of this data dir sees what this command changes (keys, bans) on its next request.
     platform.share_with_siblings(relay_cancels=False, listen=False)
