@@ -23,6 +23,8 @@ that raises it; everything else is here. A test keeps this tree equal to the cla
     │   ├── ButtonNotFound (BUTTON_NOT_FOUND)  [platform.button]
     │   ├── TenantNotFound (TENANT_NOT_FOUND)  [platform.auth]
     │   ├── SbomNotFound (SBOM_NOT_FOUND)  [platform.spell]
+    │   ├── WebhookEndpointNotFound (WEBHOOK_ENDPOINT_NOT_FOUND)  [platform.webhook]
+    │   ├── WebhookDeliveryNotFound (WEBHOOK_DELIVERY_NOT_FOUND)  [platform.webhook]
     │   └── LicenseNotFound (LICENSE_NOT_FOUND)
     ├── Conflict (CONFLICT, 409)
     │   ├── IdempotencyConflict (IDEMPOTENCY_CONFLICT)  [platform.cast]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from spell.config.billing import BillingSettings
 from spell.config.server import ServerSettings
 from spell.config.supply import SupplySettings
+from spell.config.webhooks import WebhookSettings
 from spell.errors import InvalidInput
 from spell.kit.clock import Clock, SystemClock
 from spell.kit.private_files import private_dir, private_file, write_private_text
@@ -49,6 +50,9 @@ from spell.platform.spell.service import GrimoirePolicy, SpellService, runtime_a
 from spell.platform.supply.advisories import AdvisoryService
 from spell.platform.supply.notices import SupplyNotices
 from spell.platform.supply.rescan import SupplyScanService
+from spell.platform.webhook.delivery import DeliveryWorker
+from spell.platform.webhook.endpoints import EndpointService
+from spell.platform.webhook.outbox import WebhookService
 from spell.platform.webhook.secret import WebhookSecretService
 from spell.platform.webhook.service import WebhookSender
 from spell.queue.base import Queue
@@ -172,6 +176,8 @@ class Platform:
     recovery: CastRecovery
     secret: str
     webhook_secrets: WebhookSecretService
+    webhooks: WebhookService
+    webhook_delivery: DeliveryWorker
     audit: AuditService
     ledger: LedgerService
     budgets: BudgetService
@@ -200,10 +206,12 @@ class Platform:
         clock: Clock | None = None,
         billing: BillingSettings | None = None,
         supply: SupplySettings | None = None,
+        webhooks: WebhookSettings | None = None,
     ) -> Platform:
         """Wire the services; ``runtimes``/``money``/``queue``/``database``/``clock`` override the
         defaults, ``billing`` sets the card processor and maker share (default: operator-credited
-        wallets, 80 %) and ``supply`` the publish gate (default: public spells need a clean SBOM)."""
+        wallets, 80 %), ``supply`` the publish gate (default: public spells need a clean SBOM) and
+        ``webhooks`` the delivery retry schedule."""
         time = clock or SystemClock()
         supply = supply or SupplySettings()
         install_audit_hooks()  # key, publisher-key, spell and ban changes land in the audit chain
@@ -235,13 +243,21 @@ class Platform:
         repo, hub, cancels = CastRepository(time), CastHub(), CancelTokens()
         cast_money = money or LedgerCastMoney(budgets, audit, shares)
         limits = CastLimits(settings.wasm)
-        sender = WebhookSender(egress=webhook_targets)
-        webhooks = CastWebhooks(db, webhook_secrets, sender)
+        webhook_settings = webhooks or WebhookSettings()
+        sender = WebhookSender(egress=webhook_targets, timeout_s=webhook_settings.timeout_seconds)
+        endpoints = EndpointService(
+            secret, egress=webhook_targets, audit=audit, cache_s=settings.cache_ms / 1000, clock=time
+        )
+        outbox = WebhookService(endpoints, clock=time)
+        delivery = DeliveryWorker(db, outbox, webhook_secrets, sender, webhook_settings, clock=time)
+        cast_webhooks = CastWebhooks(outbox, delivery)
         notices = SupplyNotices(db, webhook_secrets, sender, egress=webhook_targets, audit=audit, clock=time)
         supply_scan = SupplyScanService(supply, notices, audit, clock=time)
-        ending = CastEnding(repo, cast_money, hub, webhooks, time)
+        ending = CastEnding(repo, cast_money, hub, cast_webhooks, time)
         casts = CastService(
-            CastParts(db, spells, broker, repo, cast_money, hub, cancels, limits, ending, webhooks, time),
+            CastParts(
+                db, spells, broker, repo, cast_money, hub, cancels, limits, ending, cast_webhooks, time
+            ),
             CastPolicy(
                 allow_unsigned=settings.allow_unsigned,
                 force_require_signature=settings.force_require_signature,
@@ -293,6 +309,8 @@ class Platform:
             recovery=recovery,
             secret=secret,
             webhook_secrets=webhook_secrets,
+            webhooks=outbox,
+            webhook_delivery=delivery,
             audit=audit,
             ledger=ledger,
             budgets=budgets,
@@ -348,6 +366,7 @@ class Platform:
             self.recover()
         if self.settings.run_workers:  # an API-only node leaves its queued casts to `spell worker`s
             self.queue.start(self.runner, workers=self.settings.workers)
+            self.webhook_delivery.start()  # and its webhooks: the outbox waits for a worker node
         # Casts run by a request (``Prefer: wait``) have no job a broker could redeliver: when whatever
         # ran one died (a sibling process, or a thread of this one), the sweep ends it once its time is
         # surely up, and runs queued casts whose job was lost (on the in-process queue).
@@ -365,6 +384,7 @@ class Platform:
             self._sweeping.set()
             self._rescanning.set()
             self.queue.stop()
+            self.webhook_delivery.stop()
             self._started = False
         if self.casts.relay is not None:
             self.casts.relay.close()

@@ -60,6 +60,7 @@ def command(workers: int | None, grace: float, as_json: bool) -> None:
     from spell.config.billing import BillingSettings
     from spell.config.server import ServerSettings
     from spell.config.supply import SupplySettings
+    from spell.config.webhooks import WebhookSettings
     from spell.errors import Overloaded
     from spell.platform import logs, tracing
     from spell.platform.server import Platform, require_shared_queue
@@ -79,7 +80,12 @@ def command(workers: int | None, grace: float, as_json: bool) -> None:
         upgrade(settings.database_url)
     else:
         require_current(settings.database_url)
-    platform = Platform.build(settings, billing=BillingSettings.from_env(), supply=SupplySettings.from_env())
+    platform = Platform.build(
+        settings,
+        billing=BillingSettings.from_env(),
+        supply=SupplySettings.from_env(),
+        webhooks=WebhookSettings.from_env(),
+    )
     queue = platform.queue
     if isinstance(queue, NatsQueue):
         queue.stop_grace_s = grace
