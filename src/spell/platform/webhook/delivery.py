@@ -138,8 +138,7 @@ class DeliveryWorker:
             if job.secrets is None:
                 answer = Answer(None, "endpoint removed", 0)
             else:
-                at = int(self.clock.now().timestamp())
-                answer = sender.attempt(job.url, job.id, job.event_type, job.body, secrets=job.secrets, at=at)
+                answer = sender.attempt(job.url, job.id, job.event_type, job.body, secrets=job.secrets)
             self._record(job, answer, final=job.secrets is None)
         except Exception:  # one delivery's fault must not stop the others; its claim lapses and it retries
             _log.exception("webhook delivery %s: recording its attempt failed", job.id)
