@@ -83,10 +83,10 @@ class EndpointService:
         """Register ``url`` for the tenant; the endpoint and its secret (shown this once).
 
         Resolves the URL's host (blocking: never call it on an event loop)."""
-        check_webhook_url(url, self.egress)
         wanted = check_event_types(events)
         if len(description) > 200:
             raise InvalidInput("description is at most 200 characters", details={"length": len(description)})
+        check_webhook_url(url, self.egress)  # last: it resolves the host
         if len(self.repo.live_for_tenant(uow, tenant_id)) >= MAX_ENDPOINTS:
             raise InvalidInput(
                 f"a tenant has at most {MAX_ENDPOINTS} webhook endpoints",
