@@ -68,6 +68,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "keys": (f"{_C}.keys:group", "Your API keys on the server; any user's on the server machine."),
     "ledger": (f"{_C}.ledger:group", "Your ledger postings on the server; verify it on the server machine."),
     "audit": (f"{_C}.audit:group", "Verify the hash-chained audit log (server side)."),
+    "webhooks": (f"{_C}.webhooks:group", "Tenants' webhook endpoints and the delivery log (server side)."),
     "advisories": (
         f"{_C}.advisories:group",
         "Import OSV advisories and re-scan published spells (server side).",
@@ -112,6 +113,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "ledger",
         "audit",
         "advisories",
+        "webhooks",
     ),
 }
 

@@ -80,7 +80,7 @@ class DeliveryRepository:
     def page(
         self,
         uow: UnitOfWork,
-        tenant_id: str,
+        tenant_id: str | None,
         *,
         endpoint_id: str | None,
         status: str | None,
@@ -88,8 +88,10 @@ class DeliveryRepository:
         limit: int,
         before_id: str | None,
     ) -> list[WebhookDelivery]:
-        """The tenant's deliveries, newest first, filtered."""
-        query = select(WebhookDelivery).where(WebhookDelivery.tenant_id == tenant_id)
+        """The tenant's deliveries (every tenant's with None), newest first, filtered."""
+        query = select(WebhookDelivery)
+        if tenant_id is not None:
+            query = query.where(WebhookDelivery.tenant_id == tenant_id)
         if endpoint_id is not None:
             query = query.where(WebhookDelivery.endpoint_id == endpoint_id)
         if status is not None:

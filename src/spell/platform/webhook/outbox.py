@@ -102,7 +102,7 @@ class WebhookService:
     def deliveries(
         self,
         uow: UnitOfWork,
-        tenant_id: str,
+        tenant_id: str | None,
         *,
         endpoint_id: str | None = None,
         status: str | None = None,
@@ -110,7 +110,9 @@ class WebhookService:
         limit: int = 50,
         cursor: str | None = None,
     ) -> tuple[list[tuple[WebhookDelivery, list[WebhookAttempt]]], str | None]:
-        """A page of the tenant's deliveries (newest first) with their attempts, and the next cursor."""
+        """A page of the tenant's deliveries (newest first) with their attempts, and the next cursor.
+
+        ``tenant_id`` None lists every tenant's: for operators on the server machine only."""
         if not 1 <= limit <= 100:
             raise InvalidInput("limit must be between 1 and 100", details={"limit": limit})
         if status is not None and status not in STATUSES:
@@ -133,10 +135,11 @@ class WebhookService:
         attempts = self.repo.attempts_of(uow, [row.id for row in rows])
         return [(row, attempts[row.id]) for row in rows], (rows[-1].id if more else None)
 
-    def get(self, uow: UnitOfWork, tenant_id: str, delivery_id: str) -> WebhookDelivery:
-        """One of the tenant's deliveries; ``WEBHOOK_DELIVERY_NOT_FOUND`` for any other."""
+    def get(self, uow: UnitOfWork, tenant_id: str | None, delivery_id: str) -> WebhookDelivery:
+        """One of the tenant's deliveries (any tenant's with None); ``WEBHOOK_DELIVERY_NOT_FOUND`` for
+        any other."""
         row = self.repo.get(uow, delivery_id)
-        if row is None or row.tenant_id != tenant_id:
+        if row is None or (tenant_id is not None and row.tenant_id != tenant_id):
             raise WebhookDeliveryNotFound(
                 f"no webhook delivery {delivery_id!r}", details={"delivery_id": delivery_id}
             )
@@ -146,7 +149,7 @@ class WebhookService:
         """The delivery's attempts, in order."""
         return self.repo.attempts_of(uow, [delivery_id])[delivery_id]
 
-    def redeliver(self, uow: UnitOfWork, tenant_id: str, delivery_id: str) -> WebhookDelivery:
+    def redeliver(self, uow: UnitOfWork, tenant_id: str | None, delivery_id: str) -> WebhookDelivery:
         """Send the delivery again now (the same ``webhook-id`` and body), with a fresh retry schedule.
 
         Its log keeps every earlier attempt; the next ones are numbered after them."""

@@ -163,9 +163,7 @@ class WebhookSender:
                 time.sleep(self.backoff_s * (2**attempt))  # retry pacing of a background sender
         return False
 
-    def attempt(
-        self, url: str, msg_id: str, event: str, body: bytes, *, secrets: Sequence[str]
-    ) -> Answer:
+    def attempt(self, url: str, msg_id: str, event: str, body: bytes, *, secrets: Sequence[str]) -> Answer:
         """One POST of ``body`` signed now; what came back, never raising for a receiver's failure."""
         if not secrets:
             raise ValueError("a webhook is never sent unsigned")
