@@ -35,6 +35,12 @@ class WebhookSettings:
     )
     timeout_seconds: float = setting(10.0, "how long one attempt waits for the receiver's answer", ge=0.1)
     batch: int = setting(20, "deliveries one worker claims per round", ge=1, le=1000)
+    endpoint_cache_seconds: float = setting(
+        30.0,
+        "how long a tenant's endpoint list stays cached on the cast path; changes are seen at once where "
+        "key and spell changes are (SPELL_SERVER_CACHE_MS), others within this time",
+        ge=0,
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WebhookSettings:

@@ -245,8 +245,10 @@ class Platform:
         limits = CastLimits(settings.wasm)
         webhook_settings = webhooks or WebhookSettings()
         sender = WebhookSender(egress=webhook_targets, timeout_s=webhook_settings.timeout_seconds)
+        # Caches off (cache_ms 0) turns this one off too.
+        endpoint_cache_s = webhook_settings.endpoint_cache_seconds if settings.cache_ms else 0.0
         endpoints = EndpointService(
-            secret, egress=webhook_targets, audit=audit, cache_s=settings.cache_ms / 1000, clock=time
+            secret, egress=webhook_targets, audit=audit, cache_s=endpoint_cache_s, clock=time
         )
         outbox = WebhookService(endpoints, clock=time)
         delivery = DeliveryWorker(db, outbox, webhook_secrets, sender, webhook_settings, clock=time)
