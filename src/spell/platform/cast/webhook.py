@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from spell.models import Cast
+from spell.models import Cast, CastStatus
 from spell.platform.cast.repository import detached_cast
 from spell.platform.cast.schemas import CastOut
 from spell.platform.webhook.delivery import DeliveryWorker
@@ -38,7 +38,7 @@ class CastWebhooks:
 
     def created(self, uow: UnitOfWork, cast: Cast, *, running: bool) -> None:
         """A cast was created: queued, or already running when its request runs it."""
-        self.outbox.emit(uow, cast.tenant_id, "cast.queued", lambda: _shown(cast, {"status": "queued"}))
+        self.outbox.emit(uow, cast.tenant_id, "cast.queued", lambda: _shown(cast, {"status": CastStatus.QUEUED}))
         if running:
             self.outbox.emit(uow, cast.tenant_id, "cast.running", lambda: _shown(cast))
 
