@@ -324,3 +324,33 @@ async def test_a_removed_endpoint_gets_nothing_more_and_its_pending_deliveries_f
         assert up.requests == []
     finally:
         up.close()
+
+
+async def test_a_casts_own_webhook_url_is_a_delivery_in_the_same_log_signed_with_the_tenants_secret(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    up = Receiver()
+    try:
+        maker = await seed_maker(client, platform)
+        await publish(client, maker, tmp_path)
+        response = await client.post(
+            "/v1/spells/acme/hello/cast",
+            json={"input": {"name": "w"}, "webhook_url": up.url + "?token=query-secret"},
+            headers={**maker.headers, "Idempotency-Key": "own", "Prefer": "wait=10"},
+        )
+        assert response.json()["status"] == "succeeded", response.text
+        _attempted(platform, 1)
+        (delivery,) = await _deliveries(client, maker)
+        assert (delivery["endpoint_id"], delivery["event_type"], delivery["status"]) == (
+            None,
+            "cast.succeeded",
+            "delivered",
+        )
+        assert delivery["url"] == up.url  # shown without its query, which may hold a credential
+        assert [a["status_code"] for a in delivery["attempts"]] == [200]
+        secret = (await client.get("/v1/webhooks/secret", headers=maker.headers)).json()["secret"]
+        headers, body = up.requests[-1]
+        assert Webhook(secret).verify(body, headers)["data"]["id"] == response.json()["id"]
+        assert headers["webhook-id"] == delivery["id"]
+    finally:
+        up.close()
