@@ -25,7 +25,8 @@ def _tenant() -> str:
     created = run_cli("admin", "create-user", "ops@example.com", "--tenant", "acme", "--json")
     assert created.exit_code == 0, created.stderr
     with open_platform() as platform, platform.db.unit_of_work(write=False) as uow:
-        return platform.auth.find_tenant(uow, "acme").id
+        tenant_id: str = platform.auth.find_tenant(uow, "acme").id
+        return tenant_id
 
 
 def test_an_operator_adds_lists_and_removes_a_tenants_endpoint(home: Path) -> None:

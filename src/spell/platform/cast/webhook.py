@@ -38,7 +38,9 @@ class CastWebhooks:
 
     def created(self, uow: UnitOfWork, cast: Cast, *, running: bool) -> None:
         """A cast was created: queued, or already running when its request runs it."""
-        self.outbox.emit(uow, cast.tenant_id, "cast.queued", lambda: _shown(cast, {"status": CastStatus.QUEUED}))
+        self.outbox.emit(
+            uow, cast.tenant_id, "cast.queued", lambda: _shown(cast, {"status": CastStatus.QUEUED})
+        )
         if running:
             self.outbox.emit(uow, cast.tenant_id, "cast.running", lambda: _shown(cast))
 
