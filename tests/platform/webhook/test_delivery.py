@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from spell.config.server import ServerSettings
 from spell.config.webhooks import WebhookSettings
 from spell.kit.clock import FakeClock
-from spell.models import Cast, WebhookAttempt, WebhookDelivery
+from spell.models import Cast, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from spell.platform.server import Platform
 from spell.platform.webhook.delivery import DeliveryWorker
 from spell.platform.webhook.service import Answer, WebhookSender
@@ -242,3 +242,51 @@ def _running_cast(session: object, caller: Caller) -> str:
     )
     session.flush()
     return cast_id
+
+
+def test_a_round_drains_more_than_one_batch(platform: Platform, clock: FakeClock) -> None:
+    caller = _quiet(platform, clock)
+    ids = {_emit(platform, caller.tenant_id) for _ in range(3)}
+    sender = Counting()
+    worker = DeliveryWorker(
+        platform.db,
+        platform.webhooks,
+        platform.webhook_secrets,
+        sender,
+        WebhookSettings(batch=2),
+        clock=clock,
+    )
+    assert worker.run_due() == 3
+    assert set(sender.sent) == ids
+
+
+def test_an_endpoints_previous_secret_signs_only_within_the_grace(
+    platform: Platform, clock: FakeClock
+) -> None:
+    caller = _quiet(platform, clock)
+    endpoints = platform.webhooks.endpoints
+    with platform.db.unit_of_work() as uow:
+        row, first = endpoints.add(uow, caller.tenant_id, "http://127.0.0.1:9/other")
+        endpoint_id = row.id
+        assert endpoints.signing_secrets(uow, endpoint_id) == [first]
+    with platform.db.unit_of_work() as uow:
+        _, second = endpoints.rotate(uow, caller.tenant_id, endpoint_id)
+        assert endpoints.signing_secrets(uow, endpoint_id) == [second, first]
+    clock.advance(24 * 3600)
+    with platform.db.unit_of_work() as uow:
+        assert endpoints.signing_secrets(uow, endpoint_id) == [second]
+        stored = uow.session.get(WebhookEndpoint, endpoint_id)
+        assert stored is not None
+        assert second.encode() not in stored.sealed
+        other = uow.session.get(WebhookEndpoint, _other_endpoint(platform, caller))
+        assert other is not None
+        other.sealed = stored.sealed  # copied onto another endpoint, a sealed secret does not open
+        uow.session.flush()
+        assert endpoints.signing_secrets(uow, other.id) is None
+        uow.session.rollback()
+
+
+def _other_endpoint(platform: Platform, caller: Caller) -> str:
+    with platform.db.unit_of_work(write=False) as uow:
+        (first, *_) = platform.webhooks.endpoints.list_for(uow, caller.tenant_id)
+        return first.id
