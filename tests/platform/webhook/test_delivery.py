@@ -3,6 +3,7 @@ whose worker died lapses, progress milestones and refunds go through the same ou
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -290,3 +291,26 @@ def _other_endpoint(platform: Platform, caller: Caller) -> str:
     with platform.db.unit_of_work(write=False) as uow:
         (first, *_) = platform.webhooks.endpoints.list_for(uow, caller.tenant_id)
         return first.id
+
+
+def test_workers_racing_on_the_same_outbox_send_each_delivery_once(
+    platform: Platform, clock: FakeClock
+) -> None:
+    caller = _quiet(platform, clock)
+    ids = [_emit(platform, caller.tenant_id) for _ in range(6)]
+    senders = [Counting(), Counting()]
+    workers = [_worker(platform, clock, sender) for sender in senders]
+    start = threading.Barrier(len(workers))
+
+    def race(worker: DeliveryWorker) -> None:
+        start.wait(5)
+        worker.run_due()
+
+    threads = [threading.Thread(target=race, args=(worker,)) for worker in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    sent = senders[0].sent + senders[1].sent
+    assert sorted(sent) == sorted(ids)
+    assert {_row(platform, delivery_id).attempt_count for delivery_id in ids} == {1}
