@@ -25,6 +25,8 @@ that raises it; everything else is here. A test keeps this tree equal to the cla
     │   ├── SbomNotFound (SBOM_NOT_FOUND)  [platform.spell]
     │   ├── LegalHoldTargetNotFound (LEGAL_HOLD_TARGET_NOT_FOUND)  [platform.retention]
     │   ├── ConsentNotFound (CONSENT_NOT_FOUND)  [platform.privacy]
+    │   ├── WebhookEndpointNotFound (WEBHOOK_ENDPOINT_NOT_FOUND)  [platform.webhook]
+    │   ├── WebhookDeliveryNotFound (WEBHOOK_DELIVERY_NOT_FOUND)  [platform.webhook]
     │   └── LicenseNotFound (LICENSE_NOT_FOUND)
     ├── Conflict (CONFLICT, 409)
     │   ├── IdempotencyConflict (IDEMPOTENCY_CONFLICT)  [platform.cast]

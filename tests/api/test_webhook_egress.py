@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from spell.platform.server import Platform
-from spell.platform.webhook.service import WebhookSender
+from spell.platform.webhook.service import Answer, WebhookSender
 from spell.runtimes.egress import EgressPolicy
 from tests.fakes.webhook_receiver import Receiver
 from tests.fixtures.server import Caller, publish, seed_maker
@@ -44,11 +44,11 @@ class RecordingSender(WebhookSender):
         self.results: list[bool] = []
         self.delivered = threading.Event()
 
-    def send(self, url: str, event: str, payload: dict[str, Any], *, secrets: Sequence[str]) -> bool:
-        result = super().send(url, event, payload, secrets=secrets)
-        self.results.append(result)
+    def attempt(self, url: str, msg_id: str, event: str, body: bytes, *, secrets: Sequence[str]) -> Answer:
+        answer = super().attempt(url, msg_id, event, body, secrets=secrets)
+        self.results.append(answer.is_success)
         self.delivered.set()
-        return result
+        return answer
 
 
 @pytest.fixture

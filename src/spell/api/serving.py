@@ -13,6 +13,7 @@ from spell.config.privacy import PrivacySettings
 from spell.config.retention import RetentionSettings
 from spell.config.server import ServerSettings
 from spell.config.supply import SupplySettings
+from spell.config.webhooks import WebhookSettings
 from spell.platform.server import Platform
 
 __all__ = ["app_from_env", "configure_logs", "serving_platform", "tune_interpreter"]
@@ -42,6 +43,7 @@ def serving_platform(settings: ServerSettings, *, serving: bool = True) -> Platf
         retention=RetentionSettings.from_env(),
         abuse=AbuseSettings.from_env(),
         privacy=PrivacySettings.from_env(),
+        webhooks=WebhookSettings.from_env(),
     )
     # The parent of several serving processes runs no casts and serves no requests: it need not listen.
     platform.share_with_siblings(relay_cancels=serving and settings.processes > 1, listen=serving)

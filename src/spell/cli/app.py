@@ -74,6 +74,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "List policy violations and reinstate suspended spells and users (server side).",
     ),
     "privacy": (f"{_C}.privacy:group", "Export, erase and purge users' data on request (server side)."),
+    "webhooks": (f"{_C}.webhooks:group", "Tenants' webhook endpoints and the delivery log (server side)."),
     "advisories": (
         f"{_C}.advisories:group",
         "Import OSV advisories and re-scan published spells (server side).",
@@ -126,6 +127,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "privacy",
         "advisories",
         "retention",
+        "webhooks",
     ),
 }
 

@@ -19,6 +19,7 @@ from spell.config.runtime import RuntimeSettings
 from spell.config.server import ServerSettings
 from spell.config.supply import SupplySettings
 from spell.config.wasm import WasmSettings
+from spell.config.webhooks import WebhookSettings
 
 __all__ = ["LOCAL_GROUPS", "SERVER_GROUPS", "TABLES", "settings_table"]
 
@@ -32,6 +33,7 @@ SERVER_GROUPS: tuple[type[Group], ...] = (
     RetentionSettings,
     AbuseSettings,
     PrivacySettings,
+    WebhookSettings,
 )
 #: The groups the CLI reads for local casts and installs (docs/local-store.md).
 LOCAL_GROUPS: tuple[type[Group], ...] = (

@@ -26,6 +26,8 @@ from spell.models.supply import (
 )
 from spell.models.tenant import Tenant
 from spell.models.user import ROLES, User
+from spell.models.webhook_delivery import WebhookAttempt, WebhookDelivery
+from spell.models.webhook_endpoint import WebhookEndpoint
 from spell.models.webhook_secret import WebhookSecret
 
 __all__ = [
@@ -69,6 +71,9 @@ __all__ = [
     "TransferConsent",
     "User",
     "VersionSbom",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WebhookEvent",
     "WebhookSecret",
 ]

@@ -20,6 +20,7 @@ from spell.config.privacy import PrivacySettings
 from spell.config.retention import RetentionSettings
 from spell.config.server import ServerSettings
 from spell.config.supply import SupplySettings
+from spell.config.webhooks import WebhookSettings
 from spell.errors import InvalidInput
 from spell.kit.clock import Clock, SystemClock
 from spell.kit.private_files import private_dir, private_file, write_private_text
@@ -58,6 +59,9 @@ from spell.platform.spell.service import GrimoirePolicy, SpellService, runtime_a
 from spell.platform.supply.advisories import AdvisoryService
 from spell.platform.supply.notices import SupplyNotices
 from spell.platform.supply.rescan import SupplyScanService
+from spell.platform.webhook.delivery import DeliveryWorker
+from spell.platform.webhook.endpoints import EndpointService
+from spell.platform.webhook.outbox import WebhookService
 from spell.platform.webhook.secret import WebhookSecretService
 from spell.platform.webhook.service import WebhookSender
 from spell.queue.base import Queue
@@ -195,6 +199,8 @@ class Platform:
     recovery: CastRecovery
     secret: str
     webhook_secrets: WebhookSecretService
+    webhooks: WebhookService
+    webhook_delivery: DeliveryWorker
     audit: AuditService
     ledger: LedgerService
     budgets: BudgetService
@@ -231,13 +237,14 @@ class Platform:
         retention: RetentionSettings | None = None,
         abuse: AbuseSettings | None = None,
         privacy: PrivacySettings | None = None,
+        webhooks: WebhookSettings | None = None,
     ) -> Platform:
         """Wire the services; ``runtimes``/``money``/``queue``/``database``/``clock`` override the
         defaults, ``billing`` sets the card processor and maker share (default: operator-credited
         wallets, 80 %), ``supply`` the publish gate (default: public spells need a clean SBOM),
         ``retention`` how long cast data and audit records are kept (default: the documented periods),
-        ``abuse`` when violations suspend (default: 10 within 24 hours) and ``privacy`` the erasure
-        grace period (default 90 days)."""
+        ``abuse`` when violations suspend (default: 10 within 24 hours), ``privacy`` the erasure
+        grace period (default 90 days) and ``webhooks`` the delivery retry schedule."""
         time = clock or SystemClock()
         supply = supply or SupplySettings()
         install_audit_hooks()  # key, publisher-key, spell and ban changes land in the audit chain
@@ -272,13 +279,23 @@ class Platform:
         repo, hub, cancels = CastRepository(time), CastHub(), CancelTokens()
         cast_money = money or LedgerCastMoney(budgets, audit, shares)
         limits = CastLimits(settings.wasm)
-        sender = WebhookSender(egress=webhook_targets)
-        webhooks = CastWebhooks(db, webhook_secrets, sender)
+        webhook_settings = webhooks or WebhookSettings()
+        sender = WebhookSender(egress=webhook_targets, timeout_s=webhook_settings.timeout_seconds)
+        # Caches off (cache_ms 0) turns this one off too.
+        endpoint_cache_s = webhook_settings.endpoint_cache_seconds if settings.cache_ms else 0.0
+        endpoints = EndpointService(
+            secret, egress=webhook_targets, audit=audit, cache_s=endpoint_cache_s, clock=time
+        )
+        outbox = WebhookService(endpoints, clock=time)
+        delivery = DeliveryWorker(db, outbox, webhook_secrets, sender, webhook_settings, clock=time)
+        cast_webhooks = CastWebhooks(outbox, delivery)
         notices = SupplyNotices(db, webhook_secrets, sender, egress=webhook_targets, audit=audit, clock=time)
         supply_scan = SupplyScanService(supply, notices, audit, clock=time)
-        ending = CastEnding(repo, cast_money, hub, webhooks, time)
+        ending = CastEnding(repo, cast_money, hub, cast_webhooks, time)
         casts = CastService(
-            CastParts(db, spells, broker, repo, cast_money, hub, cancels, limits, ending, webhooks, time),
+            CastParts(
+                db, spells, broker, repo, cast_money, hub, cancels, limits, ending, cast_webhooks, time
+            ),
             CastPolicy(
                 allow_unsigned=settings.allow_unsigned,
                 force_require_signature=settings.force_require_signature,
@@ -344,6 +361,8 @@ class Platform:
             recovery=recovery,
             secret=secret,
             webhook_secrets=webhook_secrets,
+            webhooks=outbox,
+            webhook_delivery=delivery,
             audit=audit,
             ledger=ledger,
             budgets=budgets,
@@ -403,6 +422,7 @@ class Platform:
             self.recover()
         if self.settings.run_workers:  # an API-only node leaves its queued casts to `spell worker`s
             self.queue.start(self.runner, workers=self.settings.workers)
+            self.webhook_delivery.start()  # and its webhooks: the outbox waits for a worker node
         # Casts run by a request (``Prefer: wait``) have no job a broker could redeliver: when whatever
         # ran one died (a sibling process, or a thread of this one), the sweep ends it once its time is
         # surely up, and runs queued casts whose job was lost (on the in-process queue).
@@ -424,6 +444,7 @@ class Platform:
             self._rescanning.set()
             self._retaining.set()
             self.queue.stop()
+            self.webhook_delivery.stop()
             self._started = False
         if self.casts.relay is not None:
             self.casts.relay.close()

@@ -62,6 +62,7 @@ def command(workers: int | None, grace: float, as_json: bool) -> None:
     from spell.config.retention import RetentionSettings
     from spell.config.server import ServerSettings
     from spell.config.supply import SupplySettings
+    from spell.config.webhooks import WebhookSettings
     from spell.errors import Overloaded
     from spell.platform import logs, tracing
     from spell.platform.server import Platform, require_shared_queue
@@ -87,6 +88,7 @@ def command(workers: int | None, grace: float, as_json: bool) -> None:
         supply=SupplySettings.from_env(),
         retention=RetentionSettings.from_env(),
         abuse=AbuseSettings.from_env(),
+        webhooks=WebhookSettings.from_env(),
     )
     queue = platform.queue
     if isinstance(queue, NatsQueue):

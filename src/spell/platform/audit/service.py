@@ -45,6 +45,7 @@ ACTIONS = frozenset(
         "payment.webhook_malformed",
         "user.banned", "user.unbanned", "tenant.bound",
         "webhook_secret.rotated",
+        "webhook_endpoint.added", "webhook_endpoint.removed", "webhook_endpoint.rotated",
         "advisories.imported", "supply.flagged", "supply.delisted", "supply.cleared",
         "publisher.webhook_changed",
         "legal_hold.set", "legal_hold.released", "retention.ran",

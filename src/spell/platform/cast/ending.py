@@ -2,8 +2,8 @@
 
 ``CastEnding.end`` moves the cast with an UPDATE conditioned on the status it is leaving, so of two
 racing enders (a runner finishing, a caller canceling, the sweep aborting) exactly one writes; only
-that one releases the hold, appends the terminal event and, after the commit, wakes waiters and sends
-the webhook (documented for every end, aborts included). A cast whose run settled its money
+that one releases the hold, appends the terminal event and its webhook (documented for every end, aborts
+included) and, after the commit, wakes waiters. A cast whose run settled its money
 (``CastMoney.settle``) keeps what was settled.
 """
 
@@ -84,8 +84,8 @@ class CastEnding:
         """End ``cast`` in ``uow`` if it is still in ``from_status``; the values written, or None (and
         nothing written) when another ender was first.
 
-        ``release``: free the whole hold (False when the run settled the money already). After the
-        commit, this process's waiters wake and the cast's webhook is sent, whatever the ending.
+        ``release``: free the whole hold (False when the run settled the money already). The cast's
+        webhook is queued with the end, whatever the ending; after the commit, this process's waiters wake.
         """
         with tracing.span("spell.finish", cast_id=cast.id, status=ending.status.value):
             return self._end(uow, cast, ending, from_status, release)
@@ -119,7 +119,5 @@ class CastEnding:
         )
         uow.after_commit(lambda: metrics.cast_ended(status, digest, created, started, now))
         uow.after_commit(lambda: self.hub.notify(cast_id))
-        url = cast.webhook_url
-        if url:
-            uow.after_commit(lambda: self.webhooks.send(url, cast_id))
+        self.webhooks.ended(uow, cast, values)
         return values

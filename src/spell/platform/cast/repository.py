@@ -157,6 +157,18 @@ class CastRepository:
         result = uow.session.execute(statement.values(**values))
         return bool(getattr(result, "rowcount", 0) == 1)
 
+    def hold_running(self, uow: UnitOfWork, cast_id: str) -> str | None:
+        """Lock a ``running`` cast's row until the end of the transaction (a no-op update); its tenant,
+        or None when it is not running any more."""
+        statement = (
+            update(_CASTS)
+            .where(_CASTS.c.id == cast_id, _CASTS.c.status == CastStatus.RUNNING)
+            .values(status=CastStatus.RUNNING)
+            .returning(_CASTS.c.tenant_id)
+        )
+        tenant_id = uow.session.execute(statement).scalar()
+        return None if tenant_id is None else str(tenant_id)
+
     def end(self, uow: UnitOfWork, cast_id: str, values: dict[str, Any], *, from_status: str) -> bool:
         """Move a cast out of ``from_status`` into the terminal state ``values`` describe, exactly once;
         False when it was not in ``from_status`` any more (someone else ended or moved it)."""

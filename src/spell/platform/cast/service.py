@@ -152,12 +152,15 @@ class CastService:
 
     @property
     def webhooks(self) -> WebhookSender | None:
-        """What posts the webhooks of ended casts (None: nothing is sent)."""
-        return self.parts.webhooks.sender
+        """What posts the webhooks of casts (None: deliveries wait in the outbox)."""
+        delivery = self.parts.webhooks.delivery
+        return None if delivery is None else delivery.sender
 
     @webhooks.setter
     def webhooks(self, sender: WebhookSender | None) -> None:
-        self.parts.webhooks.sender = sender
+        delivery = self.parts.webhooks.delivery
+        if delivery is not None:
+            delivery.sender = sender
 
     def limits_of(self, manifest: SpellManifest) -> Limits:
         """The limits a cast of ``manifest`` runs under here (``CastLimits``)."""
@@ -287,6 +290,7 @@ class CastService:
         self.money.reserve(uow, cast, manifest, self.parts.limits.of(manifest))
         first = (CastStatus.QUEUED, CastStatus.RUNNING) if claim else (CastStatus.QUEUED,)
         self.repo.add_first_events(uow, cast.id, first, at=now)
+        self.parts.webhooks.created(uow, cast, running=claim)
         # An atomic increment, last: no lost updates under READ COMMITTED, and the hot spell row is
         # locked only for the end of the transaction.
         self.repo.count_cast(uow, spell.id)
@@ -326,9 +330,12 @@ class CastService:
         with self.db.unit_of_work() as uow:
             # A no-op update: it takes the cast's row lock, as cancel and the end do before they add
             # their event, so the events' ``seq`` never collide and none follows the terminal one.
-            if not self.repo.move(uow, cast_id, from_status=CastStatus.RUNNING, status=CastStatus.RUNNING):
+            tenant_id = self.repo.hold_running(uow, cast_id)
+            if tenant_id is None:
                 return False
             self.repo.add_event(uow, cast_id, type_, data, at=self.clock.now())
+            if type_ == "progress":
+                self.parts.webhooks.progress(uow, cast_id, tenant_id, data)
         self.hub.notify(cast_id)
         return True
 

@@ -1,48 +1,63 @@
-"""A cast's end, posted to its ``webhook_url`` and signed with its tenant's own secret."""
+"""A cast's lifecycle events, put in the webhook outbox in the transaction of each move.
+
+``cast.queued`` (and ``cast.running`` for a cast run by its request) when it is created,
+``cast.running`` when a worker claims it, ``cast.progress`` for each step milestone, and
+``cast.<status>`` when it ends. The tenant's endpoints get whichever they subscribed to; the cast's own
+``webhook_url`` gets its end. The payload is the cast as it is after the move (``CastOut``); it is
+built only when someone receives the event, so a tenant with no endpoints pays nothing for it.
+"""
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Mapping
+from typing import Any
 
-from spell.models import Cast
+from spell.models import Cast, CastStatus
+from spell.platform.cast.repository import detached_cast
 from spell.platform.cast.schemas import CastOut
-from spell.platform.webhook.secret import WebhookSecretService
-from spell.platform.webhook.service import WebhookSender
-from spell.storage.session import Database
+from spell.platform.webhook.delivery import DeliveryWorker
+from spell.platform.webhook.outbox import WebhookService
+from spell.storage.session import UnitOfWork
 
 __all__ = ["CastWebhooks"]
 
-_log = logging.getLogger(__name__)
+_COLUMNS = tuple(column.key for column in Cast.__table__.columns)
+
+
+def _shown(cast: Cast, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    if values:
+        cast = detached_cast({**{key: getattr(cast, key) for key in _COLUMNS}, **values})
+    return CastOut.from_row(cast).model_dump(mode="json")
 
 
 class CastWebhooks:
-    """Sends the ``cast.<status>`` webhook of ended casts; ``sender`` None sends nothing."""
+    """Emits a cast's events into the outbox; ``delivery`` sends them (set by the platform)."""
 
-    def __init__(self, db: Database, secrets: WebhookSecretService, sender: WebhookSender | None) -> None:
-        self.db, self.secrets, self.sender = db, secrets, sender
+    def __init__(self, outbox: WebhookService, delivery: DeliveryWorker | None = None) -> None:
+        self.outbox, self.delivery = outbox, delivery
 
-    def send(self, url: str, cast_id: str) -> None:
-        """Post the cast as it is now to ``url`` (delivered in the background).
+    def created(self, uow: UnitOfWork, cast: Cast, *, running: bool) -> None:
+        """A cast was created: queued, or already running when its request runs it."""
+        self.outbox.emit(
+            uow, cast.tenant_id, "cast.queued", lambda: _shown(cast, {"status": CastStatus.QUEUED})
+        )
+        if running:
+            self.outbox.emit(uow, cast.tenant_id, "cast.running", lambda: _shown(cast))
 
-        Called after the end committed: a notice that cannot be sent is logged, never raised, so it
-        cannot undo or misreport the end.
-        """
-        sender = self.sender
-        if sender is None:
-            return
-        try:
-            self._send(sender, url, cast_id)
-        except Exception:  # after the commit: the cast has ended whatever happens here
-            _log.exception("cast %s: its webhook could not be sent", cast_id)
+    def running(self, uow: UnitOfWork, cast: Cast) -> None:
+        """A worker claimed the cast."""
+        self.outbox.emit(uow, cast.tenant_id, "cast.running", lambda: _shown(cast))
 
-    def _send(self, sender: WebhookSender, url: str, cast_id: str) -> None:
-        with self.db.unit_of_work(write=False) as uow:
-            cast = uow.session.get(Cast, cast_id)
-            if cast is None:
-                return
-            payload, tenant_id = CastOut.from_row(cast).model_dump(mode="json"), cast.tenant_id
-            secrets = self.secrets.signing_secrets(uow, tenant_id)
-        if secrets is None:  # the tenant's first delivery: its secret is made now
-            with self.db.unit_of_work() as uow:
-                secrets = self.secrets.ensure_signing_secrets(uow, tenant_id)
-        sender.send_async(url, f"cast.{payload['status']}", payload, secrets=secrets)
+    def progress(self, uow: UnitOfWork, cast_id: str, tenant_id: str, data: Mapping[str, Any]) -> None:
+        """A step of the running cast started, ended, was skipped or rolled back."""
+        self.outbox.emit(uow, tenant_id, "cast.progress", lambda: {"cast_id": cast_id, **data})
+
+    def ended(self, uow: UnitOfWork, cast: Cast, values: Mapping[str, Any]) -> None:
+        """The cast ended with ``values`` written; its ``webhook_url`` hears of it too."""
+        self.outbox.emit(
+            uow,
+            cast.tenant_id,
+            f"cast.{values['status']}",
+            lambda: _shown(cast, values),
+            cast_webhook_url=cast.webhook_url or None,
+        )

@@ -1,1 +1,2 @@
-"""Signed webhooks: a cast's terminal event POSTed to the caster's ``webhook_url``."""
+"""Signed webhooks: tenants' endpoints, the outbox every cast event is written to, and the workers'
+delivery loop with retries and an attempt log (contracts in README.md)."""

@@ -20,6 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,7 +33,7 @@ from spell.kit.ids import new_id
 from spell.kit.time import to_rfc3339, utcnow
 from spell.runtimes.egress import Denied, EgressPolicy, Refused
 
-__all__ = ["WebhookSender", "check_webhook_url", "redact_url", "signature_headers"]
+__all__ = ["Answer", "WebhookSender", "check_webhook_url", "redact_url", "signature_headers"]
 
 _log = logging.getLogger(__name__)
 
@@ -86,6 +87,20 @@ def check_webhook_url(url: str, egress: EgressPolicy) -> None:
             f"webhook_url host does not resolve: {exc}",
             details={"reason": "unresolvable", "webhook_url": redact_url(url)},
         ) from None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one attempt got: the receiver's HTTP status, or why there was none (never quoting the URL)."""
+
+    status: int | None
+    error: str | None
+    duration_ms: int
+
+    @property
+    def is_success(self) -> bool:
+        """The receiver answered 2xx."""
+        return self.status is not None and 200 <= self.status < 300
 
 
 class WebhookSender:
@@ -147,6 +162,28 @@ class WebhookSender:
             if attempt + 1 < self.attempts:
                 time.sleep(self.backoff_s * (2**attempt))  # retry pacing of a background sender
         return False
+
+    def attempt(self, url: str, msg_id: str, event: str, body: bytes, *, secrets: Sequence[str]) -> Answer:
+        """One POST of ``body`` signed now; what came back, never raising for a receiver's failure."""
+        if not secrets:
+            raise ValueError("a webhook is never sent unsigned")
+        headers = {
+            "Content-Type": "application/json",
+            "Spell-Event": event,
+            # The machine's time, not a scheduling clock: receivers check it against their own clocks.
+            **signature_headers(secrets, msg_id, int(time.time()), body),
+        }
+        started = time.monotonic()
+        status: int | None = None
+        error: str | None = None
+        try:
+            status = self._post(url, body, headers)
+        except Denied as exc:
+            error = f"refused: {exc.reason}"
+        except (Refused, OSError, http.client.HTTPException) as exc:
+            # The exception's text may quote the full URL; its type says enough.
+            error = type(exc).__name__
+        return Answer(status, error, int((time.monotonic() - started) * 1000))
 
     def _post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
         response = self.egress.fetch(
