@@ -23,6 +23,7 @@ that raises it; everything else is here. A test keeps this tree equal to the cla
     │   ├── ButtonNotFound (BUTTON_NOT_FOUND)  [platform.button]
     │   ├── TenantNotFound (TENANT_NOT_FOUND)  [platform.auth]
     │   ├── SbomNotFound (SBOM_NOT_FOUND)  [platform.spell]
+    │   ├── ChargeNotFound (CHARGE_NOT_FOUND)  [platform.billing]
     │   └── LicenseNotFound (LICENSE_NOT_FOUND)
     ├── Conflict (CONFLICT, 409)
     │   ├── IdempotencyConflict (IDEMPOTENCY_CONFLICT)  [platform.cast]
@@ -30,6 +31,10 @@ that raises it; everything else is here. A test keeps this tree equal to the cla
     │   ├── NotRetryable (NOT_RETRYABLE)  [platform.cast]
     │   ├── AlreadyExists (ALREADY_EXISTS)
     │   ├── TenantAlreadyBound (TENANT_ALREADY_BOUND)  [platform.auth]
+    │   ├── AlreadyRefunded (ALREADY_REFUNDED)  [platform.billing]
+    │   ├── RefundNotCovered (REFUND_NOT_COVERED)  [platform.billing]
+    │   ├── NothingOwed (NOTHING_OWED)  [platform.billing]
+    │   ├── PayoutRefused (PAYOUT_REFUSED)  [platform.billing]
     │   └── StoreInconsistent (STORE_INCONSISTENT)
     ├── PermissionDenied (FORBIDDEN, 403)
     │   ├── TenantForbidden (TENANT_FORBIDDEN)  [platform.spell]
@@ -62,6 +67,8 @@ that raises it; everything else is here. A test keeps this tree equal to the cla
     │   ├── InvalidTrustFile (INVALID_TRUST_FILE)
     │   ├── InvalidRegistry (INVALID_REGISTRY)
     │   ├── InvalidSbom (INVALID_SBOM)
+    │   ├── IdempotencyKeyRequired (IDEMPOTENCY_KEY_REQUIRED)  [platform.billing]
+    │   ├── RefundExceedsCharge (REFUND_EXCEEDS_CHARGE)  [platform.billing]
     │   └── SupplyChainRefused (SUPPLY_CHAIN_REFUSED)
     │       ├── SbomRequired (SBOM_REQUIRED)
     │       ├── VulnerableDependency (VULNERABLE_DEPENDENCY)

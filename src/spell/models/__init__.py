@@ -8,9 +8,12 @@ from spell.models.budget import Budget, BudgetUsage, Hold
 from spell.models.button import Button
 from spell.models.cast import RETRYABLE_STATUSES, TERMINAL_STATUSES, Cast, CastStatus
 from spell.models.cast_event import CastEvent
+from spell.models.entitlement import Entitlement
 from spell.models.ledger import LedgerAccount, LedgerPosting, LedgerTransaction
 from spell.models.payment import PaymentCustomer, PaymentRecord, RevenueShare, WebhookEvent
+from spell.models.payout import Payout
 from spell.models.publisher_key import Publisher, PublisherKey
+from spell.models.refund import Refund
 from spell.models.spell import VISIBILITIES, Spell, SpellVersion
 from spell.models.supply import (
     Advisory,
@@ -42,15 +45,18 @@ __all__ = [
     "Cast",
     "CastEvent",
     "CastStatus",
+    "Entitlement",
     "Hold",
     "LedgerAccount",
     "LedgerPosting",
     "LedgerTransaction",
     "PaymentCustomer",
     "PaymentRecord",
+    "Payout",
     "Publisher",
     "PublisherKey",
     "PublisherSigstoreIdentity",
+    "Refund",
     "RevenueShare",
     "Spell",
     "SpellVersion",
