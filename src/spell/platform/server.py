@@ -24,9 +24,12 @@ from spell.platform.artifact.service import ArtifactService
 from spell.platform.audit.hooks import install as install_audit_hooks
 from spell.platform.audit.service import AuditService
 from spell.platform.auth.service import AuthService
+from spell.platform.billing.entitlements import EntitlementService
 from spell.platform.billing.payments import PaymentService
+from spell.platform.billing.payouts import PayoutService
 from spell.platform.billing.provider import provider_from_settings
 from spell.platform.billing.quote import QuoteService
+from spell.platform.billing.refunds import RefundService
 from spell.platform.billing.revenue import RevenueShareService
 from spell.platform.billing.service import LedgerCastMoney
 from spell.platform.budget.service import BudgetService
@@ -179,6 +182,9 @@ class Platform:
     revenue_shares: RevenueShareService
     quotes: QuoteService
     payments: PaymentService
+    entitlements: EntitlementService
+    refunds: RefundService
+    payouts: PayoutService
     buttons: ButtonService
     advisories: AdvisoryService
     supply_scan: SupplyScanService
@@ -233,7 +239,9 @@ class Platform:
         webhook_secrets = WebhookSecretService(secret, audit=audit, clock=time)
         webhook_targets = webhook_egress(settings)
         repo, hub, cancels = CastRepository(time), CastHub(), CancelTokens()
-        cast_money = money or LedgerCastMoney(budgets, audit, shares)
+        entitlements = EntitlementService()
+        payments = PaymentService(ledger, audit, provider_from_settings(billing), clock=time)
+        cast_money = money or LedgerCastMoney(budgets, audit, shares, entitlements)
         limits = CastLimits(settings.wasm)
         sender = WebhookSender(egress=webhook_targets)
         webhooks = CastWebhooks(db, webhook_secrets, sender)
@@ -298,8 +306,11 @@ class Platform:
             budgets=budgets,
             wallet=WalletService(ledger, audit, auth),
             revenue_shares=shares,
-            quotes=QuoteService(spells, casts.limits_of, budgets),
-            payments=PaymentService(ledger, audit, provider_from_settings(billing), clock=time),
+            quotes=QuoteService(spells, casts.limits_of, budgets, entitlements),
+            payments=payments,
+            entitlements=entitlements,
+            refunds=RefundService(ledger, audit, budgets, payments, entitlements, clock=time),
+            payouts=PayoutService(ledger, audit, payments, clock=time),
             buttons=ButtonService(spells, clock=time),
             advisories=AdvisoryService(supply_scan, audit, clock=time),
             supply_scan=supply_scan,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from spell.errors import PublisherNotFound
+from spell.errors import PublisherNotFound, SpellError
 from spell.kit.clock import Clock, SystemClock
 from spell.kit.ids import new_id
 from spell.kit.money import Money, minor_unit_exponent
@@ -25,12 +25,12 @@ from spell.platform.audit.service import AuditService
 from spell.platform.auth.schemas import Principal
 from spell.platform.billing.errors import NothingOwed
 from spell.platform.billing.payments import PaymentService
-from spell.platform.billing.schemas import Owed, PayoutAccount, PayoutOut, PayoutPage
+from spell.platform.billing.schemas import Owed, PayoutAccount, PayoutOut, PayoutPage, PayoutRun
 from spell.platform.ledger.service import LedgerService, Leg
 from spell.platform.spell.publishers import owned_publisher
-from spell.storage.session import UnitOfWork
+from spell.storage.session import Database, UnitOfWork
 
-__all__ = ["PayoutService"]
+__all__ = ["PayoutService", "run_payouts"]
 
 
 def _payable(micros: int, currency: str) -> int:
@@ -190,3 +190,30 @@ class PayoutService:
             )
         )
         return next((row for row in rows if row.stripe_account_id), rows[0] if rows else None)
+
+
+def run_payouts(
+    db: Database, service: PayoutService, *, publisher: str | None, dry_run: bool, operator_id: str | None
+) -> PayoutRun:
+    """Pay every maker owed anything (one publisher's when named), one transaction per payout.
+
+    A named publisher owed nothing is ``NOTHING_OWED`` and its refusal is raised; in a run over every
+    maker one maker's refusal (an unreachable provider, a refused transfer) is listed in ``failed``
+    and the others are still paid.
+    """
+    with db.unit_of_work(write=False) as uow:
+        owed = service.owed(uow, publisher=publisher)
+    if publisher is not None and not owed:
+        raise NothingOwed(f"{publisher} is owed nothing", details={"publisher": publisher})
+    if dry_run:
+        return PayoutRun(dry_run=True, owed=owed, payouts=[])
+    payouts, failed = [], []
+    for line in owed:
+        try:
+            with db.unit_of_work() as uow:
+                payouts.append(service.pay(uow, line, operator_id=operator_id))
+        except SpellError as exc:
+            if publisher is not None:
+                raise
+            failed.append({"maker_id": line.maker_id, "currency": line.currency, "code": exc.code})
+    return PayoutRun(dry_run=False, owed=owed, payouts=payouts, failed=failed)
