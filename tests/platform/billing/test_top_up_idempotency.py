@@ -37,7 +37,9 @@ def topper(database: Database) -> None:
     with database.unit_of_work() as uow:
         uow.session.add(Tenant(id="ten_topper", name="topper", created_at=utcnow()))
         uow.session.flush()
-        uow.session.add(User(id=USER, email="t@example.com", tenant_id="ten_topper", roles=[], created_at=utcnow()))
+        uow.session.add(
+            User(id=USER, email="t@example.com", tenant_id="ten_topper", roles=[], created_at=utcnow())
+        )
 
 
 def _top_up(db: Database, provider: object, micros: int, key: str | None) -> TopUp:
