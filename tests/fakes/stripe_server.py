@@ -90,7 +90,7 @@ class FakeStripe:
         status, reply = self.answer(path, params)
         if status == 200:
             self.created.setdefault(path, []).append(reply)
-        if key:
+        if key and status != 400:  # like Stripe: a request refused as invalid saves no result
             self.replies[(path, key)] = (params, status, reply)
         return status, reply
 
