@@ -86,7 +86,8 @@ def test_without_a_connected_account_a_payout_is_recorded_as_manual_and_owed_not
     assert [(o.maker_id, o.publisher, o.amount_micros, o.destination) for o in dry.owed] == [
         ("ten_acme", "acme", 12_340_000, None)
     ]
-    assert dry.payouts == [] and _owed_paid(database, "ten_acme") == (12_345_678, 0)
+    assert dry.payouts == []
+    assert _owed_paid(database, "ten_acme") == (12_345_678, 0)
     run = _run(database, service, "acme")
     (payout,) = run.payouts
     assert (payout.method, payout.status, payout.amount_micros) == ("manual", "recorded", 12_340_000)

@@ -112,7 +112,8 @@ def test_a_full_cast_refund_reverses_the_capture_once_and_replays(
     assert _code(database, refunds, cast_id="cast_1") == "ALREADY_REFUNDED"
     with database.unit_of_work(write=False) as uow:
         hold = uow.session.get(Hold, "cast_1")
-        assert hold is not None and hold.status == "refunded"
+        assert hold is not None
+        assert hold.status == "refunded"
     assert [(tenant, kind) for tenant, kind, _ in events] == [("ten_c", "refund")]
     assert events[0][2]["id"] == made.id
 
@@ -186,7 +187,7 @@ def test_the_platform_bears_the_share_of_a_maker_already_paid_out(
     _pay_out_maker(database)
     made = _refund(database, refunds, cast_id="cast_1", amount_micros=100_000)
     assert made.maker_micros == 0
-    assert _balances(database)["revenue"] == 300_000  # 2 × 200 000 in, 100 000 out
+    assert _balances(database)["revenue"] == 300_000  # 2 x 200 000 in, 100 000 out
 
 
 def test_a_refund_the_platform_cannot_cover_is_refused(database: Database, refunds: RefundService) -> None:
@@ -235,7 +236,8 @@ def test_a_card_refund_goes_to_stripe_and_out_of_the_wallet_once(
     assert _balances(database)["wallet"] == 3_000_000
     with database.unit_of_work(write=False) as uow:
         record = uow.session.get(PaymentRecord, payment_id)
-        assert record is not None and record.provider_ref is not None
+        assert record is not None
+        assert record.provider_ref is not None
         intent = record.provider_ref
     # Stripe then reports the same refund by webhook: nothing more leaves the wallet.
     body = event(
@@ -281,7 +283,8 @@ def test_stripe_down_or_refusing_a_card_refund_changes_nothing(
     fake_stripe.down.clear()
     with database.unit_of_work(write=False) as uow:
         record = uow.session.get(PaymentRecord, payment_id)
-        assert record is not None and record.provider_ref is not None
+        assert record is not None
+        assert record.provider_ref is not None
     fake_stripe.refunded[record.provider_ref] = 500  # refunded in Stripe's dashboard meanwhile
     assert _code(database, refunds, "r-y", payment_id=payment_id) == "PAYMENT_FAILED"
     assert _balances(database)["wallet"] == 5_000_000

@@ -17,6 +17,7 @@ from spell.platform.billing.schemas import (
     CheckoutRequest,
     HostedPage,
     PayoutAccount,
+    PayoutAccountSet,
     PayoutRun,
     PayoutRunRequest,
     PortalRequest,
@@ -198,7 +199,7 @@ def run_payouts_route(
 
 @router.put("/v1/admin/publishers/{publisher}/payout-account", response_model=PayoutAccount)
 def set_payout_account(
-    publisher: str, body: PayoutAccount, principal: CurrentPrincipal, platform: CurrentPlatform
+    publisher: str, body: PayoutAccountSet, principal: CurrentPrincipal, platform: CurrentPlatform
 ) -> PayoutAccount:
     """Set (or, with ``null``, clear) the Stripe Connect account a publisher's payouts go to; admins only."""
     _operator(principal)

@@ -27,6 +27,7 @@ __all__ = [
     "MakerShare",
     "Owed",
     "PayoutAccount",
+    "PayoutAccountSet",
     "PayoutOut",
     "PayoutPage",
     "PayoutRun",
@@ -254,11 +255,16 @@ class PayoutPage(BaseModel):
     items: list[PayoutOut]
 
 
-class PayoutAccount(BaseModel):
+class PayoutAccountSet(BaseModel):
+    """The Stripe Connect account to transfer payouts to; null clears it (payouts are paid by hand)."""
+
+    stripe_account_id: str | None = Field(default=None, pattern=r"^acct_[A-Za-z0-9]{1,90}$")
+
+
+class PayoutAccount(PayoutAccountSet):
     """The Stripe Connect account a publisher's payouts are transferred to (null: paid by hand)."""
 
     publisher: str
-    stripe_account_id: str | None = Field(default=None, pattern=r"^acct_[A-Za-z0-9]{1,90}$")
 
 
 class EntitlementOut(BaseModel):
