@@ -22,6 +22,7 @@ from spell.kit.money import Money
 from spell.models import User
 from spell.models.payment import PaymentRecord
 from spell.models.refund import Refund
+from spell.platform import metrics
 from spell.platform.audit.service import AuditService
 from spell.platform.billing.entitlements import EntitlementService
 from spell.platform.billing.errors import (
@@ -208,6 +209,7 @@ class RefundService:
         )
         row = self._row(key, digest, "payment", payment_id, record.user_id, amount, txn.id, body)
         row.provider_ref = refund.ref
+        uow.after_commit(lambda: metrics.refunded("payment", amount.currency, amount.micros))
         return row
 
     # -- shared -------------------------------------------------------------------------------
