@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -290,3 +291,43 @@ def test_stripe_down_or_refusing_a_card_refund_changes_nothing(
     assert _balances(database)["wallet"] == 5_000_000
     with database.unit_of_work(write=False) as uow:
         assert refunds.list(uow, payment_id=payment_id).items == []
+
+
+def test_racing_refunds_of_one_cast_never_give_back_more_than_was_charged(
+    database: Database, refunds: RefundService
+) -> None:
+    _charged(database)
+    start = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def refund(index: int) -> None:
+        start.wait(timeout=10)
+        try:
+            _refund(database, refunds, f"race-{index}", cast_id="cast_1", amount_micros=400_000)
+            outcomes.append("refunded")
+        except SpellError as exc:
+            outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=refund, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["REFUND_EXCEEDS_CHARGE"] * 4 + ["refunded"] * 2
+    assert _balances(database) == {"wallet": 4_800_000, "earnings": 160_000, "revenue": 40_000, "refunds": 0}
+
+
+def test_a_card_refund_must_be_whole_cents(
+    database: Database, refunds: RefundService, stripe: StripeProvider, fake_stripe: FakeStripe
+) -> None:
+    payment_id = _topped_up(database, stripe)
+    assert _code(database, refunds, payment_id=payment_id, amount_micros=1_000_001) == "VALIDATION_ERROR"
+    assert fake_stripe.calls("/v1/refunds") == []
+
+
+def test_the_budget_refuses_a_refund_outside_what_is_left(database: Database) -> None:
+    _charged(database)
+    for amount, before in ((Money(0, "USD"), 0), (Money(1, "USD"), 1_000_000)):
+        with pytest.raises(SpellError) as exc, database.unit_of_work() as uow:
+            budgets().refund(uow, "cast_1", reason="x", amount=amount, refunded_before=before)
+        assert exc.value.code == "VALIDATION_ERROR"
