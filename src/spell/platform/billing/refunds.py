@@ -132,7 +132,7 @@ class RefundService:
         self.budgets.lock_caster(uow, hold.caster_id, hold.currency)
         before = self._refunded(uow, cast_id)
         if hold.status == "refunded" and before == 0:
-            before = hold.captured_micros  # refunded in full by the platform (a fault it caused)
+            before = hold.captured_micros  # flipped to refunded without a refund row: nothing is left
         amount = self._amount(body, hold.currency, refundable=hold.captured_micros - before, target=cast_id)
         settled = self.budgets.refund(
             uow, cast_id, reason=body.reason or "operator", amount=amount, refunded_before=before
