@@ -180,7 +180,6 @@ class FakeStripe:
             "currency": "usd",
         }
 
-
     def _transfer(self, p: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         destination = p.get("destination")
         if destination not in self.accounts:
