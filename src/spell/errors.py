@@ -27,6 +27,7 @@ that raises it; everything else is here. A test keeps this tree equal to the cla
     │   ├── ConsentNotFound (CONSENT_NOT_FOUND)  [platform.privacy]
     │   ├── WebhookEndpointNotFound (WEBHOOK_ENDPOINT_NOT_FOUND)  [platform.webhook]
     │   ├── WebhookDeliveryNotFound (WEBHOOK_DELIVERY_NOT_FOUND)  [platform.webhook]
+    │   ├── ChargeNotFound (CHARGE_NOT_FOUND)  [platform.billing]
     │   └── LicenseNotFound (LICENSE_NOT_FOUND)
     ├── Conflict (CONFLICT, 409)
     │   ├── IdempotencyConflict (IDEMPOTENCY_CONFLICT)  [platform.cast]
@@ -36,6 +37,10 @@ that raises it; everything else is here. A test keeps this tree equal to the cla
     │   ├── TenantAlreadyBound (TENANT_ALREADY_BOUND)  [platform.auth]
     │   ├── NotSuspended (NOT_SUSPENDED)  [platform.abuse]
     │   ├── AlreadyErased (ALREADY_ERASED)  [platform.privacy]
+    │   ├── AlreadyRefunded (ALREADY_REFUNDED)  [platform.billing]
+    │   ├── RefundNotCovered (REFUND_NOT_COVERED)  [platform.billing]
+    │   ├── NothingOwed (NOTHING_OWED)  [platform.billing]
+    │   ├── PayoutRefused (PAYOUT_REFUSED)  [platform.billing]
     │   └── StoreInconsistent (STORE_INCONSISTENT)
     ├── PermissionDenied (FORBIDDEN, 403)
     │   ├── TenantForbidden (TENANT_FORBIDDEN)  [platform.spell]
@@ -70,6 +75,8 @@ that raises it; everything else is here. A test keeps this tree equal to the cla
     │   ├── InvalidRegistry (INVALID_REGISTRY)
     │   ├── InvalidSbom (INVALID_SBOM)
     │   ├── ErasureNotConfirmed (ERASURE_NOT_CONFIRMED)  [platform.privacy]
+    │   ├── IdempotencyKeyRequired (IDEMPOTENCY_KEY_REQUIRED)  [platform.billing]
+    │   ├── RefundExceedsCharge (REFUND_EXCEEDS_CHARGE)  [platform.billing]
     │   └── SupplyChainRefused (SUPPLY_CHAIN_REFUSED)
     │       ├── SbomRequired (SBOM_REQUIRED)
     │       ├── VulnerableDependency (VULNERABLE_DEPENDENCY)

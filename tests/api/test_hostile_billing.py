@@ -166,7 +166,8 @@ async def test_stripe_unreachable_is_503_payments_unavailable_and_changes_nothin
         ("/v1/billing/portal-url", {"return_url": "https://x"}),
         ("/v1/billing/checkout-url", {"success_url": "https://x", "cancel_url": "https://x"}),
     ]:
-        answer = await client.post(url, headers=caster.headers, json=body)
+        headers = {**caster.headers, "Idempotency-Key": "top-up-1"}
+        answer = await client.post(url, headers=headers, json=body)
         assert (answer.status_code, answer.json()["error"]["code"]) == (503, "PAYMENTS_UNAVAILABLE"), url
         assert answer.headers["Retry-After"] == "30"
     assert _wallet(platform, caster.user_id) == 0
@@ -186,7 +187,9 @@ async def test_stripe_unreachable_after_the_customer_exists_is_503_and_records_n
         "sk_test_api", SECRET, api_base=f"http://127.0.0.1:{_closed_port()}", max_network_retries=0
     )
     answer = await client.post(
-        "/v1/billing/top-ups", headers=caster.headers, json={"amount_micros": 5_000_000}
+        "/v1/billing/top-ups",
+        headers={**caster.headers, "Idempotency-Key": "top-up-1"},
+        json={"amount_micros": 5_000_000},
     )
     assert (answer.status_code, answer.json()["error"]["code"]) == (503, "PAYMENTS_UNAVAILABLE")
     assert _count(stripe_platform, PaymentRecord) == 0

@@ -354,3 +354,38 @@ async def test_a_casts_own_webhook_url_is_a_delivery_in_the_same_log_signed_with
         assert headers["webhook-id"] == delivery["id"]
     finally:
         up.close()
+
+
+async def test_an_operator_refund_reaches_the_casters_endpoint_as_cast_refunded(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    from tests.api.money_helpers import FLAT, credit, publish_priced
+
+    up = Receiver()
+    try:
+        maker = await seed_maker(client, platform)
+        await publish_priced(client, maker, tmp_path, FLAT)
+        caster = seed_user(platform, "c@example.com", ["caster"])
+        credit(platform, caster.user_id, 1_000_000)
+        await _endpoint(client, caster, up.url, events=["cast.refunded"])
+        cast = await client.post(
+            "/v1/spells/acme/paid/cast",
+            headers={**caster.headers, "Idempotency-Key": "k1", "Prefer": "wait=20"},
+            json={"input": {"name": "x"}},
+        )
+        assert cast.json()["status"] == "succeeded", cast.text
+        admin = seed_user(platform, "ops@example.com", ["admin"], scopes=["admin"])
+        refund = await client.post(
+            "/v1/admin/refunds",
+            headers={**admin.headers, "Idempotency-Key": "r1"},
+            json={"cast_id": cast.json()["id"], "amount_micros": 100_000, "reason": "slow"},
+        )
+        assert refund.status_code == 201, refund.text
+        _attempted(platform, 1)
+        [delivery] = await _deliveries(client, caster)
+        assert (delivery["event_type"], delivery["status"]) == ("cast.refunded", "delivered")
+        assert delivery["payload"]["data"]["id"] == refund.json()["id"]
+        assert delivery["payload"]["data"]["amount_micros"] == 100_000
+        assert await _deliveries(client, maker) == []
+    finally:
+        up.close()

@@ -1,8 +1,11 @@
 """A local stand-in for the Stripe API: records every request and answers realistic objects.
 
 The real ``stripe`` SDK is pointed at it with ``api_base``. It honours ``Idempotency-Key`` the way
-Stripe does (same key → the stored response, not a second object), answers ``card_error`` for
-customers marked as declining, and signs webhook events like Stripe (``t=…,v1=HMAC-SHA256``).
+Stripe does (same key and parameters → the stored response, not a second object; same key with other
+parameters → 400 ``idempotency_error``), answers ``card_error`` for customers marked as declining,
+refuses transfers to unknown connected accounts, answers 500 on paths marked as down, refuses a
+refund beyond what is left of a payment, and signs webhook events like Stripe
+(``t=…,v1=HMAC-SHA256``).
 """
 
 from __future__ import annotations
@@ -51,17 +54,45 @@ def _oid(prefix: str) -> str:
 
 @dataclass
 class FakeStripe:
-    """State of the fake: requests seen, idempotent replies, declining customers."""
+    """State of the fake: requests seen, idempotent replies, declining customers, objects made."""
 
     url: str = ""
     requests: list[Recorded] = field(default_factory=list)
     declining: set[str] = field(default_factory=set)
-    replies: dict[tuple[str, str], tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    accounts: set[str] = field(default_factory=set)  # connected accounts transfers may go to
+    down: set[str] = field(default_factory=set)  # paths answering 500 (an outage)
+    replies: dict[tuple[str, str], tuple[dict[str, Any], int, dict[str, Any]]] = field(default_factory=dict)
+    created: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # objects made, by path
+    refunded: dict[str, int] = field(default_factory=dict)  # minor units refunded, by payment intent
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def calls(self, path: str) -> list[Recorded]:
         """The recorded requests to ``path``."""
         return [r for r in self.requests if r.path == path]
+
+    def made(self, path: str) -> list[dict[str, Any]]:
+        """The objects the fake created on ``path`` (an idempotent replay creates none)."""
+        return self.created.get(path, [])
+
+    def post(self, path: str, params: dict[str, Any], key: str | None) -> tuple[int, dict[str, Any]]:
+        """Answer one POST as Stripe would, honouring its idempotency key (caller holds ``lock``)."""
+        if key and (path, key) in self.replies:
+            first, status, reply = self.replies[(path, key)]
+            if first != params:
+                return 400, _error(
+                    "idempotency_error",
+                    "Keys for idempotent requests can only be used with the same parameters they were"
+                    " first used with.",
+                )
+            return status, reply
+        if path in self.down:
+            return 500, _error("api_error", "An unknown error occurred")
+        status, reply = self.answer(path, params)
+        if status == 200:
+            self.created.setdefault(path, []).append(reply)
+        if key and status != 400:  # like Stripe: a request refused as invalid saves no result
+            self.replies[(path, key)] = (params, status, reply)
+        return status, reply
 
     def answer(self, path: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """The status and object Stripe would return for a POST."""
@@ -71,6 +102,7 @@ class FakeStripe:
             "/v1/billing_portal/sessions": self._portal,
             "/v1/payment_intents": self._intent,
             "/v1/refunds": self._refund,
+            "/v1/transfers": self._transfer,
         }
         route = routes.get(path)
         if route is None:
@@ -131,6 +163,14 @@ class FakeStripe:
         }
 
     def _refund(self, p: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        intent = str(p.get("payment_intent"))
+        paid = next((int(o["amount"]) for o in self.made("/v1/payment_intents") if o["id"] == intent), None)
+        amount = int(p["amount"])
+        if paid is not None and self.refunded.get(intent, 0) + amount > paid:
+            body = _error("invalid_request_error", "Refund amount is greater than the unrefunded amount.")
+            body["error"]["code"] = "amount_too_large"
+            return 400, body
+        self.refunded[intent] = self.refunded.get(intent, 0) + amount
         return 200, {
             "id": _oid("re"),
             "object": "refund",
@@ -138,6 +178,22 @@ class FakeStripe:
             "status": "succeeded",
             "payment_intent": p.get("payment_intent"),
             "currency": "usd",
+        }
+
+    def _transfer(self, p: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        destination = p.get("destination")
+        if destination not in self.accounts:
+            body = _error("invalid_request_error", f"No such destination: '{destination}'")
+            body["error"].update(code="resource_missing", param="destination")
+            return 400, body
+        return 200, {
+            "id": _oid("tr"),
+            "object": "transfer",
+            "amount": int(p["amount"]),
+            "currency": p["currency"],
+            "destination": destination,
+            "metadata": p.get("metadata", {}),
+            "livemode": False,
         }
 
 
@@ -160,12 +216,8 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                 fake.requests.append(Recorded("POST", self.path, params, key, auth))
                 if not (auth or "").startswith("Bearer sk_test_"):
                     status, reply = 401, _error("invalid_request_error", "Invalid API Key provided")
-                elif key and (self.path, key) in fake.replies:
-                    status, reply = fake.replies[(self.path, key)]
                 else:
-                    status, reply = fake.answer(self.path, params)
-                    if key:
-                        fake.replies[(self.path, key)] = (status, reply)
+                    status, reply = fake.post(self.path, params, key)
             data = json.dumps(reply).encode("utf-8")
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

@@ -68,6 +68,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "admin": (f"{_C}.admin:group", "Create users, ban and unban (server side)."),
     "keys": (f"{_C}.keys:group", "Your API keys on the server; any user's on the server machine."),
     "ledger": (f"{_C}.ledger:group", "Your ledger postings on the server; verify it on the server machine."),
+    "refunds": (f"{_C}.refunds:group", "Refund casts' charges and card top-ups (server side)."),
+    "payouts": (f"{_C}.payouts:group", "Pay makers their earnings (server side)."),
     "audit": (f"{_C}.audit:group", "Verify the hash-chained audit log (server side)."),
     "violations": (
         f"{_C}.violations:group",
@@ -122,6 +124,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "admin",
         "keys",
         "ledger",
+        "refunds",
+        "payouts",
         "audit",
         "violations",
         "privacy",

@@ -9,11 +9,14 @@ from spell.models.budget import Budget, BudgetUsage, Hold
 from spell.models.button import Button
 from spell.models.cast import RETRYABLE_STATUSES, TERMINAL_STATUSES, Cast, CastStatus
 from spell.models.cast_event import CastEvent
+from spell.models.entitlement import Entitlement
 from spell.models.ledger import LedgerAccount, LedgerPosting, LedgerTransaction
 from spell.models.payment import PaymentCustomer, PaymentRecord, RevenueShare, WebhookEvent
+from spell.models.payout import Payout
 from spell.models.policy_violation import PolicyViolation
 from spell.models.privacy import ErasureRequest, PrivacyPreference, TransferConsent
 from spell.models.publisher_key import Publisher, PublisherKey
+from spell.models.refund import Refund
 from spell.models.retention_run import RetentionRun
 from spell.models.spell import VISIBILITIES, Spell, SpellVersion
 from spell.models.supply import (
@@ -49,6 +52,7 @@ __all__ = [
     "Cast",
     "CastEvent",
     "CastStatus",
+    "Entitlement",
     "ErasureRequest",
     "Hold",
     "LedgerAccount",
@@ -56,11 +60,13 @@ __all__ = [
     "LedgerTransaction",
     "PaymentCustomer",
     "PaymentRecord",
+    "Payout",
     "PolicyViolation",
     "PrivacyPreference",
     "Publisher",
     "PublisherKey",
     "PublisherSigstoreIdentity",
+    "Refund",
     "RetentionRun",
     "RevenueShare",
     "Spell",

@@ -16,8 +16,9 @@ from spell.models.base import Base, JsonValue
 
 __all__ = ["ACCOUNT_KINDS", "LedgerAccount", "LedgerPosting", "LedgerTransaction"]
 
-# caster wallet / caster holds / maker earnings / platform revenue / payment clearing / refunds
-ACCOUNT_KINDS = ("wallet", "holds", "earnings", "revenue", "clearing", "refunds")
+# caster wallet / caster holds / maker earnings / platform revenue / payment clearing / refunds /
+# what a maker was paid out
+ACCOUNT_KINDS = ("wallet", "holds", "earnings", "revenue", "clearing", "refunds", "payouts")
 
 
 class LedgerAccount(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, String
+from sqlalchemy import BigInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from spell.models.base import Base
@@ -24,11 +24,16 @@ class PaymentCustomer(Base):
 
 
 class PaymentRecord(Base):
-    """One money movement through the provider, keyed by our ledger transaction id."""
+    """One money movement through the provider.
+
+    A top-up carries the caller's ``Idempotency-Key`` and the digest of its request: the same key
+    replays the record, and the provider's own idempotency key is derived from (user, key).
+    """
 
     __tablename__ = "payment_records"
+    __table_args__ = (UniqueConstraint("user_id", "idempotency_key"),)
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # also the provider's Idempotency-Key
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(40), index=True)
     provider: Mapped[str] = mapped_column(String(20))
     provider_ref: Mapped[str | None] = mapped_column(String(100), unique=True)  # pi_… / re_…
@@ -37,6 +42,8 @@ class PaymentRecord(Base):
     amount_micros: Mapped[int] = mapped_column(BigInteger)
     refunded_micros: Mapped[int] = mapped_column(BigInteger, default=0)  # what the wallet gave back so far
     status: Mapped[str] = mapped_column(String(20))  # pending | succeeded | failed | refunded | disputed
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    request_digest: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -23,6 +23,8 @@ class Publisher(Base):
     sigstore_required: Mapped[bool] = mapped_column(default=False)
     # where supply-chain notices about the publisher's versions are delivered (signed like cast webhooks)
     webhook_url: Mapped[str | None] = mapped_column(String(2000))
+    # the maker's Stripe Connect account (acct_…): payouts are transferred there when set
+    stripe_account_id: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime]
 
 

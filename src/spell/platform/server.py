@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from spell.config.abuse import AbuseSettings
 from spell.config.billing import BillingSettings
@@ -30,9 +30,12 @@ from spell.platform.audit.checkpoint import CheckpointKey
 from spell.platform.audit.hooks import install as install_audit_hooks
 from spell.platform.audit.service import AuditService
 from spell.platform.auth.service import AuthService
+from spell.platform.billing.entitlements import EntitlementService
 from spell.platform.billing.payments import PaymentService
+from spell.platform.billing.payouts import PayoutService
 from spell.platform.billing.provider import provider_from_settings
 from spell.platform.billing.quote import QuoteService
+from spell.platform.billing.refunds import RefundHook, RefundService
 from spell.platform.billing.revenue import RevenueShareService
 from spell.platform.billing.service import LedgerCastMoney
 from spell.platform.budget.service import BudgetService
@@ -74,7 +77,7 @@ from spell.storage import changes, notify
 from spell.storage.blobs import blob_store
 from spell.storage.changes import share_generations
 from spell.storage.engine import make_engine
-from spell.storage.session import Database
+from spell.storage.session import Database, UnitOfWork
 
 if TYPE_CHECKING:
     from spell.runtimes.host import HostRuntime
@@ -150,6 +153,16 @@ def _with_platform_runtimes(
     return merged
 
 
+def _refund_webhooks(outbox: WebhookService) -> RefundHook:
+    """Refund events into the caster's tenant's webhook outbox, in the refund's transaction."""
+
+    def emit(uow: UnitOfWork, tenant_id: str | None, event_type: str, payload: dict[str, Any]) -> None:
+        if tenant_id is not None:  # a refund of a user that no longer exists has no one to tell
+            outbox.emit(uow, tenant_id, event_type, payload)
+
+    return emit
+
+
 def host_egress(settings: ServerSettings) -> EgressPolicy:
     """Where host ``http`` steps and api spells may connect: https to public, allow-listed hosts unless
     opened."""
@@ -208,6 +221,9 @@ class Platform:
     revenue_shares: RevenueShareService
     quotes: QuoteService
     payments: PaymentService
+    entitlements: EntitlementService
+    refunds: RefundService
+    payouts: PayoutService
     buttons: ButtonService
     advisories: AdvisoryService
     supply_scan: SupplyScanService
@@ -277,7 +293,9 @@ class Platform:
         webhook_secrets = WebhookSecretService(secret, audit=audit, clock=time)
         webhook_targets = webhook_egress(settings)
         repo, hub, cancels = CastRepository(time), CastHub(), CancelTokens()
-        cast_money = money or LedgerCastMoney(budgets, audit, shares)
+        entitlements = EntitlementService()
+        payments = PaymentService(ledger, audit, provider_from_settings(billing), clock=time)
+        cast_money = money or LedgerCastMoney(budgets, audit, shares, entitlements)
         limits = CastLimits(settings.wasm)
         webhook_settings = webhooks or WebhookSettings()
         sender = WebhookSender(egress=webhook_targets, timeout_s=webhook_settings.timeout_seconds)
@@ -368,8 +386,13 @@ class Platform:
             budgets=budgets,
             wallet=WalletService(ledger, audit, auth),
             revenue_shares=shares,
-            quotes=QuoteService(spells, casts.limits_of, budgets),
-            payments=PaymentService(ledger, audit, provider_from_settings(billing), clock=time),
+            quotes=QuoteService(spells, casts.limits_of, budgets, entitlements),
+            payments=payments,
+            entitlements=entitlements,
+            refunds=RefundService(
+                ledger, audit, budgets, payments, entitlements, clock=time, notify=_refund_webhooks(outbox)
+            ),
+            payouts=PayoutService(ledger, audit, payments, clock=time),
             buttons=ButtonService(spells, clock=time),
             advisories=AdvisoryService(supply_scan, audit, clock=time),
             supply_scan=supply_scan,

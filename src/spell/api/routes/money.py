@@ -1,4 +1,5 @@
-"""Money routes: estimates, budgets, usage, the caller's ledger, makers' earnings, the audit log."""
+"""Money routes: estimates, budgets, usage, the caller's ledger, one-time purchases, makers' earnings and
+payouts, the audit log."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from spell.api.schemas import error_docs
 from spell.errors import InvalidInput
 from spell.kit.time import parse_rfc3339
 from spell.platform.audit.schemas import AuditPage
-from spell.platform.billing.schemas import Estimate, EstimateRequest
+from spell.platform.billing.schemas import EntitlementPage, Estimate, EstimateRequest, PayoutPage
 from spell.platform.budget.schemas import BudgetCaps, BudgetView
 from spell.platform.ledger.schemas import Earnings, LedgerPage, UsageReport
 
@@ -93,6 +94,26 @@ def get_earnings(principal: CurrentPrincipal, platform: CurrentPlatform) -> Earn
     principal.require("spell:publish")
     with platform.db.unit_of_work(write=False) as uow:
         return platform.ledger.earnings(uow, principal.tenant_id)
+
+
+@router.get("/v1/entitlements", response_model=EntitlementPage)
+def get_entitlements(principal: CurrentPrincipal, platform: CurrentPlatform) -> EntitlementPage:
+    """The ``one_time`` spells you bought: casting them again is free."""
+    principal.require("cast:invoke")
+    with platform.db.unit_of_work(write=False) as uow:
+        return platform.entitlements.of_caster(uow, principal.user_id)
+
+
+@router.get("/v1/publishers/{publisher}/payouts", response_model=PayoutPage)
+def get_payouts(
+    publisher: str,
+    principal: CurrentPrincipal,
+    platform: CurrentPlatform,
+    limit: int = Query(default=50, ge=1, le=500),
+) -> PayoutPage:
+    """What your tenant was paid out as the maker behind this publisher, newest first."""
+    with platform.db.unit_of_work(write=False) as uow:
+        return platform.payouts.of_publisher(uow, principal, publisher, limit=limit)
 
 
 @router.get("/v1/audit", response_model=AuditPage)

@@ -40,7 +40,7 @@ ACTIONS = frozenset(
         "spell.published", "spell.yanked", "spell.suspended", "spell.unsuspended",
         "cast.created", "cast.terminal",
         "budget.changed", "credit.granted", "charge.captured", "charge.refunded",
-        "revenue_share.changed",
+        "revenue_share.changed", "refund.created", "payout.created", "payout.account_set",
         "payment.succeeded", "payment.failed", "payment.refunded", "payment.disputed",
         "payment.webhook_malformed",
         "user.banned", "user.unbanned", "tenant.bound",

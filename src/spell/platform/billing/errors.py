@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from spell.errors import QuotaError, SpellError
+from spell.errors import Conflict, InvalidInput, NotFound, QuotaError, SpellError
 
-__all__ = ["PaymentFailed", "PaymentsUnavailable", "WebhookSignatureInvalid"]
+__all__ = [
+    "AlreadyRefunded",
+    "ChargeNotFound",
+    "IdempotencyKeyRequired",
+    "NothingOwed",
+    "PaymentFailed",
+    "PaymentsUnavailable",
+    "PayoutRefused",
+    "RefundExceedsCharge",
+    "RefundNotCovered",
+    "WebhookSignatureInvalid",
+]
 
 
 class PaymentFailed(QuotaError):
@@ -26,3 +37,45 @@ class WebhookSignatureInvalid(SpellError):
 
     code = "WEBHOOK_SIGNATURE_INVALID"
     status_code = 400
+
+
+class IdempotencyKeyRequired(InvalidInput):
+    """A request that moves money came without its ``Idempotency-Key``."""
+
+    code = "IDEMPOTENCY_KEY_REQUIRED"
+
+
+class ChargeNotFound(NotFound):
+    """No charge to refund: the cast charged nothing, or the payment is unknown or never settled."""
+
+    code = "CHARGE_NOT_FOUND"
+
+
+class RefundExceedsCharge(InvalidInput):
+    """The refund is larger than what is left to refund of the charge."""
+
+    code = "REFUND_EXCEEDS_CHARGE"
+
+
+class AlreadyRefunded(Conflict):
+    """The charge has been refunded in full already."""
+
+    code = "ALREADY_REFUNDED"
+
+
+class RefundNotCovered(Conflict):
+    """The maker was paid out and the platform's revenue cannot cover the refund's share."""
+
+    code = "REFUND_NOT_COVERED"
+
+
+class NothingOwed(Conflict):
+    """The maker's earnings balance is zero: there is nothing to pay out."""
+
+    code = "NOTHING_OWED"
+
+
+class PayoutRefused(Conflict):
+    """The payment provider refused the transfer to the maker's connected account."""
+
+    code = "PAYOUT_REFUSED"

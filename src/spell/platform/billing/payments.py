@@ -1,4 +1,7 @@
-"""Card money in and out of prepaid wallets: customers, checkout, off-session top-ups, refunds, webhooks.
+"""Card money in and out of prepaid wallets: customers, checkout, off-session top-ups, webhooks.
+
+Operator refunds of card top-ups go through ``refunds.RefundService``, which moves the wallet and
+calls the provider under the same ledger key the ``charge.refunded`` webhook would use.
 
 Webhook deliveries are de-duplicated by event id (first insert wins, inside the same transaction as
 the effect), and every ledger write is keyed by the provider's object id, so a payment reported by
@@ -14,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Table, select
 
-from spell.errors import InvalidInput, NotFound
+from spell.errors import InvalidInput
 from spell.kit.clock import Clock, SystemClock
 from spell.kit.ids import new_id
 from spell.kit.money import MAX_MICROS, Money
@@ -22,6 +25,7 @@ from spell.models import User
 from spell.models.payment import PaymentCustomer, PaymentRecord, WebhookEvent
 from spell.platform import metrics
 from spell.platform.audit.service import AuditService
+from spell.platform.billing.idempotency import check_key, conflict, request_digest
 from spell.platform.billing.provider import PaymentProvider, ProviderEvent, WalletOnly
 from spell.platform.billing.schemas import HostedPage, TopUp, WebhookReceipt
 from spell.platform.ledger.repository import insert_ignore
@@ -122,17 +126,55 @@ class PaymentService:
         return HostedPage(url=url)
 
     # -- money in -----------------------------------------------------------------------------
-    def top_up(self, uow: UnitOfWork, user_id: str, amount: Money) -> TopUp:
-        """Charge the saved card off-session and credit the wallet when it succeeds."""
+    def top_up(self, uow: UnitOfWork, user_id: str, amount: Money, *, idempotency_key: str | None) -> TopUp:
+        """Charge the saved card off-session and credit the wallet when it succeeds, once per key.
+
+        The record is inserted first under ``(user, key)``: a concurrent request with the same key waits
+        for this one and then replays it. The provider's key is derived from ``(user, key)`` and the
+        provider's parameters from the request alone, so a retry after a crash between the provider's
+        answer and our commit is answered with the first payment, never a second charge.
+        """
+        key = check_key(idempotency_key, what="a top-up")
         self._whole_minor(amount)
         if amount.micros <= 0:
             raise InvalidInput("a top-up must be positive", details={"amount_micros": amount.micros})
-        record = self._record(uow, new_id("txn"), user_id, kind="topup", amount=amount)
+        digest = request_digest(amount.to_dict())
+        now = self.clock.now()
+        table = PaymentRecord.__table__
+        assert isinstance(table, Table)  # noqa: S101 - declarative tables are Table objects
+        record_id = new_id("txn")
+        values = {
+            "id": record_id,
+            "user_id": user_id,
+            "provider": self.provider.name,
+            "provider_ref": None,
+            "kind": "topup",
+            "currency": amount.currency,
+            "amount_micros": amount.micros,
+            "refunded_micros": 0,
+            "status": "pending",
+            "idempotency_key": key,
+            "request_digest": digest,
+            "created_at": now,
+            "updated_at": now,
+        }
+        if not insert_ignore(uow.session, table, values, ["user_id", "idempotency_key"]):
+            existing = uow.session.scalar(
+                select(PaymentRecord).where(
+                    PaymentRecord.user_id == user_id, PaymentRecord.idempotency_key == key
+                )
+            )
+            assert existing is not None  # noqa: S101 - the insert conflicted with it
+            if existing.request_digest != digest:
+                raise conflict(key, existing.id)
+            return TopUp.from_row(existing, replay=True)
+        record = uow.session.get(PaymentRecord, record_id)
+        assert record is not None  # noqa: S101 - inserted just above
         payment = self.provider.charge(
             customer_ref=self.customer_ref(uow, user_id),
             user_id=user_id,
             amount=amount,
-            idempotency_key=record.id,
+            idempotency_key=f"topup:{user_id}:{key}",
         )
         record.provider_ref = payment.ref
         record.status = "succeeded" if payment.status == "succeeded" else "pending"
@@ -153,26 +195,6 @@ class PaymentService:
         self.ledger.credit(uow, user_id, amount, idempotency_key=key, memo={"payment_ref": payment_ref})
 
     # -- money out ----------------------------------------------------------------------------
-    def refund(self, uow: UnitOfWork, record_id: str, amount: Money) -> PaymentRecord:
-        """Refund part of a payment through the provider and take it back out of the wallet."""
-        record = uow.session.get(PaymentRecord, record_id)
-        if record is None or record.provider_ref is None:
-            raise NotFound(f"no settled payment {record_id}", details={"payment_id": record_id})
-        total = record.refunded_micros + amount.micros
-        if amount.micros <= 0 or total > record.amount_micros or amount.currency != record.currency:
-            raise InvalidInput(
-                "refund must be positive, in the payment's currency and within what is left",
-                details={
-                    "amount_micros": amount.micros,
-                    "refundable_micros": record.amount_micros - record.refunded_micros,
-                },
-            )
-        self.provider.refund(
-            payment_ref=record.provider_ref, amount=amount, idempotency_key=f"refund:{record.id}:{total}"
-        )
-        self._take_back(uow, record, Money(total, record.currency), kind="refund")
-        return record
-
     def _take_back(
         self, uow: UnitOfWork, record: PaymentRecord, cumulative: Money, *, kind: str, ref: str | None = None
     ) -> None:

@@ -1,7 +1,9 @@
 """Payment providers behind one interface: the prepaid wallet (default) and card processors.
 
 A provider moves real money; the ledger records it. Every call that can move money takes an
-idempotency key (our ledger transaction id), so a retried request never charges twice.
+idempotency key derived from what the caller asked for (a top-up's user and key, a refund's payment
+and cumulative amount, a payout's place in the maker's sequence), so a retried request, even after a
+crash between the provider's answer and our commit, never moves money twice.
 """
 
 from __future__ import annotations
@@ -76,6 +78,12 @@ class PaymentProvider(Protocol):
         """Refund (part of) a payment."""
         ...
 
+    def transfer(
+        self, *, destination: str, amount: Money, idempotency_key: str, metadata: dict[str, str]
+    ) -> ProviderPayment:
+        """Send ``amount`` to a maker's connected account (a payout)."""
+        ...
+
     def parse_webhook(self, payload: bytes, signature: str | None) -> ProviderEvent:
         """Verify and decode a webhook delivery; raise ``WEBHOOK_SIGNATURE_INVALID`` if it does not verify."""
         ...
@@ -123,6 +131,12 @@ class WalletOnly:
         raise _unavailable()
 
     def refund(self, *, payment_ref: str, amount: Money, idempotency_key: str) -> ProviderPayment:
+        """Not available without a card processor."""
+        raise _unavailable()
+
+    def transfer(
+        self, *, destination: str, amount: Money, idempotency_key: str, metadata: dict[str, str]
+    ) -> ProviderPayment:
         """Not available without a card processor."""
         raise _unavailable()
 

@@ -4,6 +4,11 @@
 caps and wallet in the cast's own transaction; ``settle`` captures the measured cost, splits it and
 releases the rest, recording the charge in the audit log; ``release`` frees a hold that never ran.
 The caster is the casting user; the maker is the tenant that owns the spell.
+
+``one_time`` pricing is bought once: a caster holding the spell (an entitlement) holds nothing and
+pays nothing; otherwise the price is held, and the settling cast that charges it claims the
+entitlement in the same transaction as the capture. A cast that finds the spell bought meanwhile (a
+racing first cast won) releases its hold instead, so racing first casts charge once.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from spell.kit.money import Money
 from spell.models import Cast, Spell
 from spell.platform import metrics
 from spell.platform.audit.service import AuditService
+from spell.platform.billing.entitlements import EntitlementService
 from spell.platform.billing.pricing import (
     CastBounds,
     actual_cost,
@@ -49,25 +55,40 @@ def estimate_of(manifest: SpellManifest, limits: Limits | None = None) -> Money:
 class LedgerCastMoney:
     """``CastMoney`` over the ledger and budgets (the platform's default once money is on)."""
 
-    def __init__(self, budgets: BudgetService, audit: AuditService, shares: RevenueShareService) -> None:
+    def __init__(
+        self,
+        budgets: BudgetService,
+        audit: AuditService,
+        shares: RevenueShareService,
+        entitlements: EntitlementService | None = None,
+    ) -> None:
         self.budgets = budgets
         self.audit = audit
         self.shares = shares
+        self.entitlements = entitlements or EntitlementService()
 
     def estimate(self, manifest: SpellManifest, limits: Limits | None = None) -> Money:
         """The most a cast of this manifest can cost under ``limits``."""
         return estimate_of(manifest, limits)
 
     def reserve(self, uow: UnitOfWork, cast: Cast, manifest: SpellManifest, limits: Limits) -> None:
-        """Record the cast in the audit log and hold its estimate; free spells hold nothing."""
+        """Record the cast in the audit log and hold its estimate; free spells and ``one_time`` spells the
+        caster bought hold nothing."""
         estimate = self.estimate(manifest, limits)
+        data: dict[str, Any] = {"spell_id": cast.spell_id, "version": cast.version}
+        if (
+            estimate.micros
+            and effective_pricing(manifest).model == "one_time"
+            and self.entitlements.holds(uow, cast.user_id, cast.spell_id)
+        ):
+            estimate, data["entitled"] = Money.zero(estimate.currency), True
         self.audit.append(
             uow,
             "cast.created",
             actor_id=cast.user_id,
             tenant_id=cast.tenant_id,
             subject=cast.id,
-            data={"spell_id": cast.spell_id, "version": cast.version, "estimate": estimate.to_dict()},
+            data={**data, "estimate": estimate.to_dict()},
         )
         if estimate.micros == 0:
             return
@@ -115,7 +136,17 @@ class LedgerCastMoney:
         if charge.amount.micros == 0:
             self.budgets.release(uow, cast.id, reason=charge.reason)
             return
+        buying = pricing.model == "one_time"
+        if buying and not self.entitlements.claim(
+            uow, hold.caster_id, hold.spell_id, cast.id, charge.amount, at=self.budgets.clock.now()
+        ):
+            self.budgets.release(uow, cast.id, reason="already_bought")
+            return
         result = self.budgets.capture(uow, cast.id, charge.amount)
+        if buying and result.applied:
+            txn = self.budgets.ledger.find(uow, f"{cast.id}:capture")
+            if txn is not None:
+                self.entitlements.paid_by(uow, hold.caster_id, hold.spell_id, txn.id)
         if result.applied:
             captured = charge.amount
             uow.after_commit(lambda: metrics.revenue(captured.currency, captured.micros))

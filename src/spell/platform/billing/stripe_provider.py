@@ -14,8 +14,9 @@ import stripe
 
 from spell.kit import json_input
 from spell.kit.money import Money
-from spell.platform.billing.errors import PaymentFailed, WebhookSignatureInvalid
+from spell.platform.billing.errors import PaymentFailed, PayoutRefused, WebhookSignatureInvalid
 from spell.platform.billing.provider import ProviderEvent, ProviderPayment, unreachable
+from spell.platform.cast.errors import IdempotencyConflict
 
 __all__ = ["StripeProvider"]
 
@@ -41,6 +42,12 @@ class StripeProvider:
         """Stripe down, slow or refusing for load (after the SDK's retries): 503 ``PAYMENTS_UNAVAILABLE``."""
         try:
             yield
+        except stripe.IdempotencyError:
+            # The derived key was used before with other parameters: an earlier attempt of another request.
+            raise IdempotencyConflict(
+                "the payment provider saw this idempotency key with a different request",
+                details={"provider": self.name},
+            ) from None
         except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
             raise unreachable(self.name, type(exc).__name__) from None
         except stripe.APIError as exc:  # Stripe's own 5xx
@@ -98,14 +105,18 @@ class StripeProvider:
     def charge(
         self, *, customer_ref: str, user_id: str, amount: Money, idempotency_key: str
     ) -> ProviderPayment:
-        """An off-session, confirmed PaymentIntent; Stripe's Idempotency-Key is our transaction id."""
+        """An off-session, confirmed PaymentIntent under the caller's idempotency key.
+
+        The parameters depend on the request only, so a retry after a lost answer is the same request
+        to Stripe, which answers the first PaymentIntent again.
+        """
         params: Any = {
             "amount": amount.to_minor(),
             "currency": amount.currency.lower(),
             "customer": customer_ref,
             "off_session": True,
             "confirm": True,
-            "metadata": {"user_id": user_id, "ledger_transaction": idempotency_key},
+            "metadata": {"user_id": user_id, "idempotency_key": idempotency_key},
         }
         try:
             with self._reachable():
@@ -119,14 +130,40 @@ class StripeProvider:
         return ProviderPayment(str(intent.id), status, amount, raw=intent.to_dict())
 
     def refund(self, *, payment_ref: str, amount: Money, idempotency_key: str) -> ProviderPayment:
-        """Refund part or all of a PaymentIntent."""
-        with self._reachable():
-            refund = self.client.v1.refunds.create(
-                {"payment_intent": payment_ref, "amount": amount.to_minor(round_up=False)},
-                {"idempotency_key": idempotency_key},
-            )
+        """Refund part or all of a PaymentIntent; Stripe's refusal is 402 ``PAYMENT_FAILED``."""
+        try:
+            with self._reachable():
+                refund = self.client.v1.refunds.create(
+                    {"payment_intent": payment_ref, "amount": amount.to_minor(round_up=False)},
+                    {"idempotency_key": idempotency_key},
+                )
+        except stripe.InvalidRequestError as exc:
+            raise PaymentFailed(
+                f"the payment provider refused the refund: {exc.user_message or exc.code}",
+                details={"code": exc.code, "payment_ref": payment_ref},
+            ) from None
         status = "succeeded" if refund.status in ("succeeded", "pending") else "failed"
         return ProviderPayment(str(refund.id), status, amount, raw=refund.to_dict())
+
+    def transfer(
+        self, *, destination: str, amount: Money, idempotency_key: str, metadata: dict[str, str]
+    ) -> ProviderPayment:
+        """A Stripe Connect transfer to ``destination``; Stripe's refusal is 409 ``PAYOUT_REFUSED``."""
+        params: Any = {
+            "amount": amount.to_minor(round_up=False),
+            "currency": amount.currency.lower(),
+            "destination": destination,
+            "metadata": metadata,
+        }
+        try:
+            with self._reachable():
+                transfer = self.client.v1.transfers.create(params, {"idempotency_key": idempotency_key})
+        except stripe.InvalidRequestError as exc:
+            raise PayoutRefused(
+                f"the payment provider refused the transfer: {exc.user_message or exc.code}",
+                details={"code": exc.code, "destination": destination},
+            ) from None
+        return ProviderPayment(str(transfer.id), "succeeded", amount, raw=transfer.to_dict())
 
     def parse_webhook(self, payload: bytes, signature: str | None) -> ProviderEvent:
         """Signature and timestamp (5 minutes' tolerance) checked by the SDK, then the event read strictly.

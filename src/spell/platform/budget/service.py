@@ -19,6 +19,7 @@ from spell.kit.money import Money
 from spell.models.budget import WINDOWS, Budget, Hold
 from spell.platform import metrics
 from spell.platform.audit.service import AuditService
+from spell.platform.billing.errors import RefundNotCovered
 from spell.platform.billing.pricing import split_revenue
 from spell.platform.budget.errors import BudgetCapExceeded
 from spell.platform.budget.repository import BudgetRepository
@@ -32,12 +33,17 @@ __all__ = ["BudgetService", "Settlement"]
 
 @dataclass(frozen=True)
 class Settlement:
-    """What settling a hold did: ``applied`` is False when it had been settled before."""
+    """What settling a hold did: ``applied`` is False when it had been settled before.
+
+    A refund also says what the maker gave back and which ledger transaction moved it.
+    """
 
     cast_id: str
     status: str
     charged: Money
     applied: bool
+    maker_micros: int = 0
+    transaction_id: str | None = None
 
 
 class BudgetService:
@@ -235,31 +241,83 @@ class BudgetService:
         self._move_windows(uow, hold, reserved=-hold.amount_micros, spent=0)
         return Settlement(cast_id, "released", Money.zero(hold.currency), applied=True)
 
-    def refund(self, uow: UnitOfWork, cast_id: str, *, reason: str) -> Settlement:
-        """Reverse a captured charge (maker and platform give their parts back); at most once."""
+    def refund(
+        self,
+        uow: UnitOfWork,
+        cast_id: str,
+        *,
+        reason: str,
+        amount: Money | None = None,
+        refunded_before: int = 0,
+    ) -> Settlement:
+        """Give ``amount`` (default: all that is left) of a captured charge back to the caster's wallet.
+
+        The caller serialises refunds of one cast (the caster's budget row lock) and says how much was
+        refunded before. Maker and platform give back their parts of the cumulative refund as the
+        capture split it, so refunding everything in pieces reverses exactly what the capture moved.
+        The maker gives back at most their current earnings (what was paid out is gone); the platform's
+        revenue bears the rest, and ``REFUND_NOT_COVERED`` when it cannot. Refunding the last part flips
+        the hold to ``refunded``; a hold refunded in full changes nothing (``applied`` False).
+        """
         hold = self._hold(uow, cast_id)
-        if not self._flip(uow, cast_id, "captured", "refunded", captured=hold.captured_micros):
+        if hold.status != "captured":
             return Settlement(cast_id, hold.status, Money.zero(hold.currency), applied=False)
-        split = split_revenue(
-            Money(hold.captured_micros, hold.currency), maker_share_bps=hold.maker_share_bps
-        )
-        self.ledger.post(
+        left = hold.captured_micros - refunded_before
+        micros = left if amount is None else amount.micros
+        if not 0 < micros <= left:
+            raise InvalidInput(
+                "a refund must be positive and within what is left of the charge",
+                details={"amount_micros": micros, "refundable_micros": left},
+            )
+        after = refunded_before + micros
+        if after == hold.captured_micros and not self._flip(
+            uow, cast_id, "captured", "refunded", captured=hold.captured_micros
+        ):
+            return Settlement(cast_id, hold.status, Money.zero(hold.currency), applied=False)
+        maker_part = self._maker_part(hold, after) - self._maker_part(hold, refunded_before)
+        earnings = self.ledger.balance(uow, hold.maker_id, "earnings", hold.currency).micros
+        maker_take = min(maker_part, earnings)
+        platform_take = micros - maker_take
+        revenue = self.ledger.balance(uow, PLATFORM, "revenue", hold.currency).micros
+        if platform_take > revenue:
+            raise RefundNotCovered(
+                "the maker was paid out and the platform's revenue cannot cover this refund",
+                details={"maker_shortfall_micros": maker_part - maker_take, "revenue_micros": revenue},
+            )
+        txn = self.ledger.post(
             uow,
-            f"{cast_id}:refund",
+            f"{cast_id}:refund:{after}",
             kind="refund",
             currency=hold.currency,
             legs=[
-                Leg(hold.maker_id, "earnings", -split.maker.micros),
-                Leg(PLATFORM, "revenue", -split.platform.micros),
-                Leg(hold.caster_id, "wallet", hold.captured_micros),
+                Leg(hold.maker_id, "earnings", -maker_take),
+                Leg(PLATFORM, "revenue", -platform_take),
+                Leg(hold.caster_id, "wallet", micros),
             ],
             cast_id=cast_id,
-            memo={"reason": reason},
+            memo={"reason": reason, "maker_shortfall_micros": maker_part - maker_take},
         )
-        self._move_windows(uow, hold, reserved=0, spent=-hold.captured_micros)
-        currency, micros = hold.currency, hold.captured_micros
+        self._move_windows(uow, hold, reserved=0, spent=-micros)
+        currency = hold.currency
         uow.after_commit(lambda: metrics.refunded("cast", currency, micros))
-        return Settlement(cast_id, "refunded", Money(hold.captured_micros, hold.currency), applied=True)
+        status = "refunded" if after == hold.captured_micros else "captured"
+        return Settlement(
+            cast_id,
+            status,
+            Money(micros, hold.currency),
+            applied=True,
+            maker_micros=maker_take,
+            transaction_id=txn.id,
+        )
+
+    @staticmethod
+    def _maker_part(hold: Hold, micros: int) -> int:
+        return split_revenue(Money(micros, hold.currency), maker_share_bps=hold.maker_share_bps).maker.micros
+
+    def lock_caster(self, uow: UnitOfWork, caster_id: str, currency: str) -> None:
+        """Serialise this caster's money moves until commit (row lock on PostgreSQL; SQLite's write
+        unit of work holds the database lock already)."""
+        self.repo.lock(uow.session, caster_id, currency, self.clock.now())
 
     def hold(self, uow: UnitOfWork, cast_id: str) -> Hold | None:
         """The hold of a cast, if it has one (free casts have none)."""

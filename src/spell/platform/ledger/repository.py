@@ -19,8 +19,8 @@ __all__ = ["NON_NEGATIVE_KINDS", "LedgerRepository", "insert_ignore"]
 
 # Accounts whose balance is money someone holds; they may never go below zero. ``clearing`` mirrors
 # money that came in from outside and is negative by design; ``revenue`` and ``refunds`` only grow
-# or shrink by what they received.
-NON_NEGATIVE_KINDS = frozenset({"wallet", "holds", "earnings", "revenue", "refunds"})
+# or shrink by what they received; ``payouts`` only grows by what a maker was paid.
+NON_NEGATIVE_KINDS = frozenset({"wallet", "holds", "earnings", "revenue", "refunds", "payouts"})
 _ACCOUNT_IDS = "spell.ledger_accounts"  # Session.info: account ids looked up in this transaction
 
 

@@ -13,7 +13,8 @@ TERMINAL_CAST_EVENTS = frozenset(
 )
 #: Every event an endpoint may subscribe to.
 EVENT_TYPES = (
-    frozenset({"cast.queued", "cast.running", "cast.progress", "cast.refunded"}) | TERMINAL_CAST_EVENTS
+    frozenset({"cast.queued", "cast.running", "cast.progress", "cast.refunded", "payment.refunded"})
+    | TERMINAL_CAST_EVENTS
 )
 
 
