@@ -21,7 +21,7 @@ from spell.api.routing import GuardedRoute
 from spell.errors import SpellError
 from spell.platform import metrics
 
-__all__ = ["CODE_TABLE", "ApiError", "CompatRoute", "compat_error", "translate", "unknown_route"]
+__all__ = ["ApiError", "CompatRoute", "compat_error", "translate", "unknown_route"]
 
 _log = logging.getLogger(__name__)
 
