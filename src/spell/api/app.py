@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from spell.api import compat
 from spell.api.errors import install_error_handlers
 from spell.api.jwt_setup import jwt_verifier
 from spell.api.mcp import McpEndpoint
@@ -106,6 +107,7 @@ def create_app(
     ):
         app.include_router(module.router, responses=_ERROR_RESPONSES)
     app.include_router(metrics.router)
+    app.include_router(compat.router)  # spell-runtime's shapes, its own error body: no /v1 docs
     mcp.mount(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.access_log:

@@ -84,17 +84,25 @@ class BodyLimitMiddleware:
 
 
 async def _too_large(scope: Scope, send: Send, max_bytes: int) -> None:
-    metrics.error("PAYLOAD_TOO_LARGE")
     state: dict[str, Any] = scope.get("state", {})
-    body = {
-        "ok": False,
-        "error": {
-            "code": "PAYLOAD_TOO_LARGE",
-            "message": f"the body exceeds {max_bytes} bytes",
-            "details": {"max_bytes": max_bytes},
-            "request_id": state.get("request_id"),
-        },
-    }
+    message = f"the body exceeds {max_bytes} bytes"
+    body: dict[str, Any]
+    if str(scope.get("path", "")).startswith("/api/"):
+        # The compatibility routes answer in spell-runtime's shape (spell.api.compat.errors).
+        metrics.error("INPUT_TOO_LARGE")
+        body = {"ok": False, "error_code": "INPUT_TOO_LARGE", "message": message}
+        body["request_id"] = state.get("request_id")
+    else:
+        metrics.error("PAYLOAD_TOO_LARGE")
+        body = {
+            "ok": False,
+            "error": {
+                "code": "PAYLOAD_TOO_LARGE",
+                "message": message,
+                "details": {"max_bytes": max_bytes},
+                "request_id": state.get("request_id"),
+            },
+        }
     raw = json.dumps(body).encode()
     await send(
         {
