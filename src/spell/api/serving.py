@@ -7,13 +7,8 @@ import sys
 from fastapi import FastAPI
 
 from spell.api.app import create_app
-from spell.config.abuse import AbuseSettings
-from spell.config.billing import BillingSettings
-from spell.config.privacy import PrivacySettings
-from spell.config.retention import RetentionSettings
+from spell.config.platform import platform_groups_from_env
 from spell.config.server import ServerSettings
-from spell.config.supply import SupplySettings
-from spell.config.webhooks import WebhookSettings
 from spell.platform.server import Platform
 
 __all__ = ["app_from_env", "configure_logs", "serving_platform", "tune_interpreter"]
@@ -36,15 +31,7 @@ def serving_platform(settings: ServerSettings, *, serving: bool = True) -> Platf
     """The platform with the configured money and card processor, sharing cache generations with the
     other processes of its data dir; a ``serving`` process of several also relays cancels."""
     # Stripe when SPELL_BILLING_STRIPE_* is set; the maker share of every charge.
-    platform = Platform.build(
-        settings,
-        billing=BillingSettings.from_env(),
-        supply=SupplySettings.from_env(),
-        retention=RetentionSettings.from_env(),
-        abuse=AbuseSettings.from_env(),
-        privacy=PrivacySettings.from_env(),
-        webhooks=WebhookSettings.from_env(),
-    )
+    platform = Platform.build(settings, **platform_groups_from_env())
     # The parent of several serving processes runs no casts and serves no requests: it need not listen.
     platform.share_with_siblings(relay_cancels=serving and settings.processes > 1, listen=serving)
     return platform

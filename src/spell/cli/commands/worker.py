@@ -57,12 +57,8 @@ def command(workers: int | None, grace: float, as_json: bool) -> None:
     """
     import dataclasses
 
-    from spell.config.abuse import AbuseSettings
-    from spell.config.billing import BillingSettings
-    from spell.config.retention import RetentionSettings
+    from spell.config.platform import platform_groups_from_env
     from spell.config.server import ServerSettings
-    from spell.config.supply import SupplySettings
-    from spell.config.webhooks import WebhookSettings
     from spell.errors import Overloaded
     from spell.platform import logs, tracing
     from spell.platform.server import Platform, require_shared_queue
@@ -82,14 +78,7 @@ def command(workers: int | None, grace: float, as_json: bool) -> None:
         upgrade(settings.database_url)
     else:
         require_current(settings.database_url)
-    platform = Platform.build(
-        settings,
-        billing=BillingSettings.from_env(),
-        supply=SupplySettings.from_env(),
-        retention=RetentionSettings.from_env(),
-        abuse=AbuseSettings.from_env(),
-        webhooks=WebhookSettings.from_env(),
-    )
+    platform = Platform.build(settings, **platform_groups_from_env())
     queue = platform.queue
     if isinstance(queue, NatsQueue):
         queue.stop_grace_s = grace
