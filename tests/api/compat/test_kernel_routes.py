@@ -62,8 +62,11 @@ async def test_kernel_refusals_answer_spell_runtimes_shape(
     assert (malformed.status_code, malformed.json()["error_code"]) == (400, "BAD_REQUEST")
     unauthenticated = await client.get("/api/me")
     assert (unauthenticated.status_code, unauthenticated.json()["error_code"]) == (401, "AUTH_REQUIRED")
+    top_up = {"amount_micros": 5_000_000, "currency": "USD"}
+    keyless = await client.post("/api/billing/top-ups", headers=caster.headers, json=top_up)
+    assert keyless.json()["error_code"] == "IDEMPOTENCY_KEY_REQUIRED"
     no_card = await client.post(
-        "/api/billing/top-ups", headers=caster.headers, json={"amount_micros": 5_000_000, "currency": "USD"}
+        "/api/billing/top-ups", headers={**caster.headers, "Idempotency-Key": "t1"}, json=top_up
     )
     assert no_card.status_code == 503
     assert no_card.json()["error_code"] == "PAYMENTS_UNAVAILABLE"

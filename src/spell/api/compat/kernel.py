@@ -133,8 +133,15 @@ def portal_url(body: PortalRequest, principal: CallerPrincipal, platform: Curren
 
 
 @router.post("/api/billing/top-ups", status_code=201)
-def top_up(body: TopUpRequest, principal: CallerPrincipal, platform: CurrentPlatform) -> dict[str, Any]:
-    """``POST /v1/billing/top-ups``: charge the saved card and credit the wallet (402 when declined)."""
+def top_up(
+    body: TopUpRequest,
+    principal: CallerPrincipal,
+    platform: CurrentPlatform,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> dict[str, Any]:
+    """``POST /v1/billing/top-ups``: charge the saved card and credit the wallet (402 when declined);
+    ``Idempotency-Key`` is required, and a retry with it never charges twice."""
     principal.require("cast:invoke")
+    amount = Money(body.amount_micros, body.currency)
     with platform.db.unit_of_work() as uow:
-        return _ok(platform.payments.top_up(uow, principal.user_id, Money(body.amount_micros, body.currency)))
+        return _ok(platform.payments.top_up(uow, principal.user_id, amount, idempotency_key=idempotency_key))
