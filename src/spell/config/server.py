@@ -190,6 +190,16 @@ class ServerSettings:
         "URL is always allowed, requests without an `Origin` are",
         parse=_names,
     )
+    cors_allow_origins: tuple[str, ...] = setting(
+        (),
+        "comma-separated browser origins (`https://app.example.com`) allowed to call the REST API "
+        "(`/v1`, `/api`) cross-origin; `*` allows any; others' preflights get 403",
+        parse=_names,
+        shown_default="none",
+    )
+    console_session_seconds: int = setting(
+        8 * 3600, "how long a console sign-in lasts", ge=60, shown_default="8 hours"
+    )
     jwks_file: Path | None = setting(None, "accept JWT bearer tokens signed by the keys of this JWKS file")
     jwks_url: str | None = setting(None, "accept JWT bearer tokens signed by the keys this URL serves")
     jwt_issuers: tuple[str, ...] = setting(

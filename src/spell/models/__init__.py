@@ -22,6 +22,7 @@ from spell.models.supply import (
 )
 from spell.models.tenant import Tenant
 from spell.models.user import ROLES, User
+from spell.models.web_session import WebSession
 from spell.models.webhook_secret import WebhookSecret
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "Tenant",
     "User",
     "VersionSbom",
+    "WebSession",
     "WebhookEvent",
     "WebhookSecret",
 ]
