@@ -16,10 +16,15 @@ from typing import Any
 
 import pytest
 
+from spell.config.server import ServerSettings
+from spell.platform.server import Platform
+from spell.runtimes.base import Runtime
+from spell.storage.session import Database
+from tests.client.live_server import LiveServer, serving
 from tests.fixtures.database import service_unavailable
 from tests.fixtures.live import database_backend, live
 
-__all__ = ["browser", "database_backend", "live", "page", "screenshot"]
+__all__ = ["browser", "database_backend", "idle_live", "live", "page", "screenshot"]
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "console"
@@ -63,6 +68,20 @@ def page(browser: Any) -> Iterator[Any]:
     yield tab
     context.close()
     assert [p for p in problems if "status of 4" not in p] == []
+
+
+@pytest.fixture
+def idle_live(
+    server_settings: ServerSettings, database: Database, runtimes: dict[str, Runtime]
+) -> Iterator[LiveServer]:
+    """A live server whose workers have not started: casts stay ``queued`` until the test calls
+    ``live.platform.start()``, so a page can be watched following a cast from its start."""
+    built = Platform.build(server_settings, runtimes=runtimes, database=database)
+    try:
+        with serving(built, server_settings) as server:
+            yield server
+    finally:
+        built.stop()
 
 
 def screenshot(page: Any, name: str) -> None:

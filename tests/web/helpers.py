@@ -5,8 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from spell.platform.demo import seed_demo
 from spell.platform.server import Platform
+from tests.client.live_server import writer_bundle
+from tests.fixtures.bundles import archive_of
+from tests.fixtures.server import Caller
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "spells"
@@ -27,3 +32,18 @@ def sign_in(page: Any, base_url: str, token: str) -> None:
     page.get_by_label("API key").fill(token)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{base_url}/spells")
+
+
+def publish_writer(live_url: str, maker: Caller, folder: Path) -> str:
+    """Register the maker's publisher key and publish the artifact-writing spell (free); its id."""
+    assert maker.publisher is not None
+    bundle = writer_bundle(folder, maker.publisher, priced=False)
+    with httpx.Client(base_url=live_url, headers=maker.headers, timeout=30) as http:
+        registered = http.post(
+            f"/v1/publishers/{maker.publisher.name}/keys",
+            json={"key_id": maker.publisher.key_id, "public_key": maker.publisher.public_key},
+        )
+        assert registered.status_code == 201, registered.text
+        published = http.post("/v1/spells", content=archive_of(bundle))
+        assert published.status_code == 201, published.text
+    return "acme/writer"

@@ -13,13 +13,13 @@ from fastapi import FastAPI
 from spell.platform.auth.web_sessions import WebSessions
 from spell.platform.server import Platform
 from spell.web.assets import Assets
-from spell.web.pages import auth, catalog, static
+from spell.web.pages import auth, casts, catalog, spell, static
 from spell.web.templating import Pages
 
 __all__ = ["ROUTERS", "install_console"]
 
 #: Every page router, in the order the app tries them (more specific paths first where they overlap).
-ROUTERS = [static.router, auth.router, catalog.router]
+ROUTERS = [static.router, auth.router, catalog.router, casts.router, spell.router]
 
 
 def install_console(app: FastAPI, platform: Platform) -> None:

@@ -54,6 +54,7 @@ class PageRoute(GuardedRoute):
                 metrics.error(exc.code)
                 pages: Pages = request.app.state.pages
                 response = pages.render(request, "error.html", {"error": exc}, status_code=exc.status_code)
+                response.headers["X-Spell-Error"] = exc.code  # the page's error code, for scripts and tests
                 if isinstance(exc, UserBanned):
                     clear_session_cookie(request, response)
                 return response
