@@ -1,5 +1,8 @@
 """Console tests: a live server (tests/fixtures/live.py) and a headless Chromium driven by Playwright.
 
+Browser modules import ``database_backend`` from tests/fixtures/live.py (SQLite: they test pages,
+not storage); HTTP-level modules run on both databases like any API test.
+
 The browser is Debian's ``chromium`` (``SPELL_TEST_CHROMIUM`` names another binary); Playwright never
 downloads one. Without it the browser tests skip, or fail under ``SPELL_TEST_REQUIRE_SERVICES=1``.
 ``SPELL_CONSOLE_SCREENSHOTS=1`` makes the tests that show a page save it under docs/console/
@@ -22,9 +25,9 @@ from spell.runtimes.base import Runtime
 from spell.storage.session import Database
 from tests.client.live_server import LiveServer, serving
 from tests.fixtures.database import service_unavailable
-from tests.fixtures.live import database_backend, live
+from tests.fixtures.live import live
 
-__all__ = ["browser", "database_backend", "idle_live", "live", "page", "screenshot"]
+__all__ = ["browser", "idle_live", "live", "page", "screenshot"]
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "console"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -47,3 +48,28 @@ def publish_writer(live_url: str, maker: Caller, folder: Path) -> str:
         published = http.post("/v1/spells", content=archive_of(bundle))
         assert published.status_code == 201, published.text
     return "acme/writer"
+
+
+ORIGIN = "http://spell.test"  # the base URL of the ``client`` fixture
+_CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
+
+
+def csrf_in(html: str) -> str:
+    """The CSRF token of the first form of a page."""
+    found = _CSRF.search(html)
+    assert found is not None, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+async def sign_in_http(client: httpx.AsyncClient, token: str) -> str:
+    """Sign the client in through the form; the session's CSRF token."""
+    form = await client.get("/sign-in")
+    answer = await client.post(
+        "/sign-in",
+        data={"api_key": token, "csrf_token": csrf_in(form.text), "next": "/spells"},
+        headers={"Origin": ORIGIN},
+    )
+    assert answer.status_code == 303, answer.text
+    page = await client.get("/spells")
+    assert page.status_code == 200, page.text
+    return csrf_in(page.text)

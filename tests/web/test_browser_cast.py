@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from tests.client.live_server import LiveServer, maker_of
+from tests.fixtures.live import database_backend
 from tests.fixtures.server import seed_user
 from tests.web.conftest import screenshot
 from tests.web.helpers import publish_writer, seed_samples, sign_in
+
+__all__ = ["database_backend"]  # SQLite only: these tests drive pages, not storage
 
 
 def test_a_caster_casts_hello_wasm_from_its_form_and_watches_it_finish(

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from tests.client.live_server import LiveServer
+from tests.fixtures.live import database_backend
 from tests.fixtures.server import seed_user
 from tests.web.conftest import screenshot
 from tests.web.helpers import seed_samples, sign_in
+
+__all__ = ["database_backend"]  # SQLite only: these tests drive pages, not storage
 
 
 def test_a_caster_signs_in_with_a_key_finds_a_spell_and_signs_out(live: LiveServer, page: Any) -> None:
