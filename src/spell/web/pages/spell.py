@@ -80,7 +80,9 @@ def _render(
         "idempotency_key": idempotency_key or "console-" + secrets.token_urlsafe(16),
         "cast_error": cast_error,
     }
-    return pages.render(request, "spell.html", context, status_code=status_code)
+    code = cast_error.code if cast_error is not None else "VALIDATION_ERROR" if problems else None
+    headers = {"X-Spell-Error": code} if code else None  # as error pages name theirs
+    return pages.render(request, "spell.html", context, status_code=status_code, headers=headers)
 
 
 @router.post("/spells/{spell_id:path}/cast", response_class=HTMLResponse)
