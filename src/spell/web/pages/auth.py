@@ -37,16 +37,17 @@ def safe_next(raw: str | None) -> str:
     return "/spells" if parts.scheme or parts.netloc else raw
 
 
-def _sign_in_page(
+def sign_in_page(
     request: Request, next_path: str, error: str | None = None, status: int = 200
 ) -> HTMLResponse:
     pages: Pages = request.app.state.pages
     token = new_sign_in_token()
+    oidc = getattr(request.app.state, "oidc", None)
     context = {
         "next": next_path,
         "error": error,
         "sign_in_token": token,
-        "oidc": getattr(request.app.state, "oidc_name", None),
+        "oidc": request.app.state.oidc_name if oidc is not None else None,
     }
     response = pages.render(request, "sign_in.html", context, status_code=status)
     set_sign_in_cookie(request, response, token)
@@ -64,7 +65,7 @@ async def sign_in_form(request: Request, session: OptionalSession, next: str | N
     """The sign-in form (someone already signed in goes on to where they were headed)."""
     if session is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return _sign_in_page(request, safe_next(next))
+    return sign_in_page(request, safe_next(next))
 
 
 def _start(platform: Platform, sessions: WebSessions, token: str) -> tuple[str, int]:
@@ -84,7 +85,7 @@ async def sign_in(request: Request) -> Response:
     next_path = safe_next(str(form.get("next") or ""))
     key = str(form.get("api_key") or "").strip()
     if not is_api_key(key):
-        return _sign_in_page(
+        return sign_in_page(
             request, next_path, "That is not an API key (they start with sk_live_ or sk_test_).", 401
         )
     platform: Platform = request.app.state.platform
@@ -92,9 +93,9 @@ async def sign_in(request: Request) -> Response:
     try:
         secret, max_age = await blocking(_start, platform, sessions, key)
     except UserBanned:
-        return _sign_in_page(request, next_path, "This user is banned.", 403)
+        return sign_in_page(request, next_path, "This user is banned.", 403)
     except AuthError as exc:
-        return _sign_in_page(request, next_path, f"The key was refused: {exc.message}.", 401)
+        return sign_in_page(request, next_path, f"The key was refused: {exc.message}.", 401)
     response = RedirectResponse(next_path, status_code=303)
     set_session_cookie(request, response, secret, max_age)
     return response
