@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from spell.kit.json_schema import SchemaProblem
 from spell.web.forms import FormField, build_fields, read_value
 
 SCHEMA: dict[str, Any] = {
@@ -100,8 +101,8 @@ def test_values_of_the_wrong_type_are_passed_on_for_the_schema_to_name() -> None
 def test_a_previous_post_and_its_problems_fill_the_form_again() -> None:
     previous = {"name": "Ada", "size": 12, "loud": True, "tone": "cold", "tags": ["x"]}
     problems = [
-        {"path": "/size", "message": "12 is greater than the maximum of 9"},
-        {"path": "/", "message": "something about the whole input"},
+        SchemaProblem(path="/size", message="12 is greater than the maximum of 9"),
+        SchemaProblem(path="/", message="something about the whole input"),
     ]
     root, rest = build_fields(SCHEMA, previous, problems)
     fields = _by_name(root)
@@ -122,7 +123,7 @@ def test_a_schema_that_is_not_an_object_is_one_field() -> None:
 
 
 def test_problems_at_paths_no_field_shows_are_listed_apart() -> None:
-    root, rest = build_fields(SCHEMA, None, [{"path": "/tags/0", "message": "not a string"}])
+    root, rest = build_fields(SCHEMA, None, [SchemaProblem(path="/tags/0", message="not a string")])
     assert rest == [{"path": "/tags/0", "message": "not a string"}]
     assert all(f.error is None for f in _by_name(root).values())
 
