@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from spell.api import create_app
-from spell.api.security import CONTENT_SECURITY_POLICY
+from spell.api.security import API_DOCS_POLICY, CONTENT_SECURITY_POLICY
 from spell.config.server import ServerSettings
 from spell.platform.server import Platform
 
@@ -46,6 +46,14 @@ def test_the_policy_allows_no_inline_script_and_no_other_origin() -> None:
     assert directives["script-src"] == "'self'"
     assert "unsafe-inline" not in CONTENT_SECURITY_POLICY
     assert directives["frame-ancestors"] == "'none'"
+
+
+async def test_only_the_frameworks_api_docs_pages_get_the_docs_policy(client: httpx.AsyncClient) -> None:
+    docs = await client.get("/docs")
+    assert docs.headers["content-security-policy"] == API_DOCS_POLICY
+    assert docs.headers["x-frame-options"] == "DENY"
+    console = await client.get("/sign-in")
+    assert "unsafe-inline" not in console.headers["content-security-policy"]
 
 
 async def test_hsts_is_sent_over_https(platform: Platform, server_settings: ServerSettings) -> None:

@@ -20,13 +20,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from spell.platform import metrics
 
-__all__ = ["CONTENT_SECURITY_POLICY", "CorsMiddleware", "SecurityHeadersMiddleware"]
+__all__ = ["API_DOCS_POLICY", "CONTENT_SECURITY_POLICY", "CorsMiddleware", "SecurityHeadersMiddleware"]
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
+# FastAPI's interactive API docs are a page of the framework's: Swagger UI and ReDoc from their CDN,
+# started by an inline script. They show no tenant data, so they alone keep what they need.
+API_DOCS_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "font-src 'self' https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com "
+    "https://cdn.redoc.ly; worker-src blob:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'"
+)
+API_DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 _HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-frame-options", b"DENY"),
@@ -64,6 +73,8 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         extra = (*_HEADERS, _HSTS) if scope.get("scheme") == "https" else _HEADERS
+        if scope["path"] in API_DOCS_PATHS:
+            extra = ((b"content-security-policy", API_DOCS_POLICY.encode()), *extra[1:])
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

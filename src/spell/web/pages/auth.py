@@ -71,6 +71,7 @@ async def sign_in_form(request: Request, session: OptionalSession, next: str | N
 def _start(platform: Platform, sessions: WebSessions, token: str) -> tuple[str, int]:
     principal = authenticate_bearer(platform.db, platform.auth, None, token)
     with platform.db.unit_of_work() as uow:
+        sessions.end_expired(uow)  # sign-ins sweep the sessions nobody ended
         started = sessions.start(uow, principal)
     return started.secret, int(sessions.ttl.total_seconds())
 

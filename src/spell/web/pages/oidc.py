@@ -78,6 +78,7 @@ def _finish(
         platform.db, platform.auth, kept=kept, state=state, code=code, redirect_uri=back
     )
     with platform.db.unit_of_work() as uow:
+        sessions.end_expired(uow)
         started = sessions.start(uow, principal)
     return started.secret, int(sessions.ttl.total_seconds())
 

@@ -23,7 +23,6 @@ function followCast(box) {
   source.addEventListener("progress", (event) => {
     const data = JSON.parse(event.data);
     if (steps) { steps.textContent = `${data.step}: ${data.event}${data.detail ? " (" + data.detail + ")" : ""}`; }
-    if (bar && data.event === "end") { bar.value = Math.min(bar.max, bar.value + 1); }
   });
   source.addEventListener("log", (event) => {
     const data = JSON.parse(event.data);
@@ -33,7 +32,7 @@ function followCast(box) {
     source.addEventListener(type, () => {
       show(type);
       source.close();
-      if (bar) { bar.value = bar.max; }
+      if (bar) { bar.value = bar.max; }  // indeterminate while it runs: the step count is not known here
       // The result and artifact links are rendered by the server: fetch the finished page.
       window.location.reload();
     });
