@@ -24,7 +24,10 @@ def test_a_form_another_site_makes_the_browser_post_is_refused(live: LiveServer,
     )
     with page.expect_navigation():
         page.evaluate("document.getElementById('f').submit()")
-    assert page.locator(".error-code").inner_text().startswith("Error CSRF_REFUSED")
+    # The SameSite=Lax cookie stays home on a cross-site POST: the post arrives signed out and is sent
+    # to sign in (were the cookie sent, the origin and token checks would refuse it, as
+    # tests/web/test_console_casting.py shows); the victim, still signed in, lands on the catalog.
+    assert page.url == f"{live.url}/spells"
     rows, _ = live.platform.casts.list_casts(
         _principal(live, caster.token), status=None, spell_id=None, limit=10, cursor=None
     )

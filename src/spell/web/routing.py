@@ -19,7 +19,7 @@ from spell.api.routing import GuardedRoute
 from spell.errors import AuthError, SpellError
 from spell.platform import metrics
 from spell.platform.auth.errors import UserBanned
-from spell.web.session import clear_session_cookie
+from spell.web.session import clear_session_cookie, cookie_name
 from spell.web.templating import Pages
 
 __all__ = ["PageRoute", "sign_in_redirect"]
@@ -28,12 +28,16 @@ __all__ = ["PageRoute", "sign_in_redirect"]
 def sign_in_redirect(request: Request) -> Response:
     """Send the browser to the sign-in page, coming back here afterwards."""
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    location = "/sign-in?next=" + quote(target, safe="")
+    # Coming back means a GET: only a page read is worth returning to, never a form's target.
+    location = "/sign-in?next=" + quote(target, safe="") if request.method == "GET" else "/sign-in"
     if request.headers.get("hx-request"):
         response: Response = Response(status_code=204, headers={"HX-Redirect": location})
     else:
         response = RedirectResponse(location, status_code=303)
-    clear_session_cookie(request, response)
+    if cookie_name(request) in request.cookies:
+        # Only a cookie this request carried (and that failed) is dropped: a cross-site request, which
+        # arrives without it, must not sign the browser out.
+        clear_session_cookie(request, response)
     return response
 
 
