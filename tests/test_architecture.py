@@ -116,6 +116,26 @@ def test_services_and_library_never_import_web_or_cli_frameworks() -> None:
             assert top not in SERVICE_FORBIDDEN, f"{module_path.relative_to(SRC)} imports {top}"
 
 
+# The console is an edge like api/: it reaches the database only through the services' units of work.
+WEB_FORBIDDEN = {"sqlalchemy", "alembic"}
+WEB_MAY_NOT_IMPORT = {"storage", "queue", "runtimes"}
+WEB_MODULES = [p for p in MODULES if _package_of(p) == "web"]
+
+
+@pytest.mark.parametrize("module_path", WEB_MODULES, ids=lambda p: str(p.relative_to(SRC)))
+def test_the_console_never_touches_the_database_directly(module_path: Path) -> None:
+    for name in _imported_names(module_path):
+        assert name.split(".")[0] not in WEB_FORBIDDEN, f"{module_path.relative_to(SRC)} imports {name}"
+    for top, sub in _spell_imports(module_path):
+        assert top != "spell" or sub not in WEB_MAY_NOT_IMPORT, (
+            f"{module_path.relative_to(SRC)} imports spell.{sub}"
+        )
+
+
+def test_the_console_is_checked() -> None:
+    assert len(WEB_MODULES) >= 5
+
+
 def test_public_api_lists_only_existing_names() -> None:
     import spell
     import spell.errors

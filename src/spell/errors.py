@@ -49,6 +49,7 @@ that raises it; everything else is here. A test keeps this tree equal to the cla
     │   ├── RoleRequired (ROLE_REQUIRED)  [platform.auth]
     │   ├── ScopeNotAllowed (SCOPE_NOT_ALLOWED)  [platform.auth]
     │   ├── ProcessingRestricted (PROCESSING_RESTRICTED)  [platform.privacy]
+    │   ├── CsrfRefused (CSRF_REFUSED)  [platform.auth]
     │   └── PolicyViolation (POLICY_DENIED)
     │       ├── ConfirmationRequired (CONFIRMATION_REQUIRED)
     │       ├── EntitlementRequired (ENTITLEMENT_REQUIRED)

@@ -61,6 +61,7 @@ def test_serve_demo_prints_a_working_curl_cast_and_its_result(tmp_path: Path) ->
         token = re.search(r"sk_live_[A-Za-z0-9_-]+", printed)
         assert token is not None
         assert f"http://127.0.0.1:{port}/v1/spells/samples/hello-wasm/cast" in printed
+        assert f"console: http://127.0.0.1:{port}/sign-in" in printed
         response = httpx.post(
             f"http://127.0.0.1:{port}/v1/spells/samples/hello-wasm/cast",
             headers={

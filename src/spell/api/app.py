@@ -33,11 +33,13 @@ from spell.api.routes import (
     webhooks,
 )
 from spell.api.schemas import error_docs
+from spell.api.security import CorsMiddleware, SecurityHeadersMiddleware
 from spell.config.server import ServerSettings
 from spell.platform import tracing
 from spell.platform.auth.jwt import JwtVerifier
 from spell.platform.ratelimit.limiter import RateLimiter
 from spell.platform.server import Platform
+from spell.web import install_console
 
 __all__ = ["create_app"]
 
@@ -109,7 +111,10 @@ def create_app(
     app.include_router(metrics.router)
     app.include_router(compat.router)  # spell-runtime's shapes, its own error body: no /v1 docs
     mcp.mount(app)
+    install_console(app, chosen)  # the console's pages at /, after every API route
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(CorsMiddleware, allow_origins=settings.cors_allow_origins)
+    app.add_middleware(SecurityHeadersMiddleware)
     if settings.access_log:
         app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestIdMiddleware)

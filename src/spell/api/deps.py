@@ -8,11 +8,11 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from spell.errors import AuthError
 from spell.platform import tracing
+from spell.platform.auth.bearer import authenticate_bearer, is_api_key
 from spell.platform.auth.jwt import JwtVerifier
 from spell.platform.auth.schemas import Principal
 from spell.platform.ratelimit.errors import CastRateLimited
@@ -44,22 +44,7 @@ async def blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 def _authenticate(platform: Platform, verifier: JwtVerifier | None, token: str) -> Principal:
-    if token.startswith(("sk_live_", "sk_test_")):
-        with platform.db.unit_of_work(write=False) as uow:
-            principal = platform.auth.authenticate_key(uow, token)
-        if principal.key_stale and principal.key_id:
-            with platform.db.unit_of_work() as uow:
-                platform.auth.touch_key(uow, principal.key_id)
-        return principal
-    if verifier is None:
-        raise AuthError("bearer token is not an API key and JWT auth is not configured")
-    try:
-        with platform.db.unit_of_work() as uow:
-            return verifier.authenticate(uow, platform.auth, token)
-    except IntegrityError:
-        # A concurrent first request of the same user or org provisioned it first: use theirs.
-        with platform.db.unit_of_work() as uow:
-            return verifier.authenticate(uow, platform.auth, token)
+    return authenticate_bearer(platform.db, platform.auth, verifier, token)
 
 
 # Declared as a security scheme so the OpenAPI document (and /docs' Authorize button) knows how to
@@ -80,7 +65,7 @@ async def get_principal(request: Request, credentials: Bearer) -> Principal:
         raise AuthError("missing credentials", hint="send 'Authorization: Bearer sk_live_…'")
     platform: Platform = request.app.state.platform
     with tracing.span("spell.auth"):
-        cached = token.startswith(("sk_live_", "sk_test_"))
+        cached = is_api_key(token)
         principal = platform.auth.cached_principal(token) if cached else None
         if principal is None:
             verifier: JwtVerifier | None = getattr(request.app.state, "jwt", None)

@@ -193,6 +193,37 @@ class ServerSettings:
         "URL is always allowed, requests without an `Origin` are",
         parse=_names,
     )
+    cors_allow_origins: tuple[str, ...] = setting(
+        (),
+        "comma-separated browser origins (`https://app.example.com`) allowed to call the REST API "
+        "(`/v1`, `/api`) cross-origin; `*` allows any; others' preflights get 403",
+        parse=_names,
+        shown_default="none",
+    )
+    oidc_client_id: str | None = setting(
+        None,
+        "the console's client id at the OpenID provider; set, the sign-in page offers the provider "
+        "(authorization code flow with PKCE; its ID tokens are checked with the JWT settings, their "
+        "audience being this client id)",
+        shown_default="unset (API keys only)",
+    )
+    oidc_client_secret: str | None = setting(
+        None, "the client secret, for providers that require one of confidential clients"
+    )
+    oidc_issuer: str | None = setting(
+        None,
+        "the provider's issuer URL (one of `SPELL_SERVER_JWT_ISSUERS`); its discovery document names "
+        "the endpoints the two settings below leave unset",
+        shown_default="the first JWT issuer",
+    )
+    oidc_authorize_url: str | None = setting(
+        None, "the provider's authorization endpoint", shown_default="discovered"
+    )
+    oidc_token_url: str | None = setting(None, "the provider's token endpoint", shown_default="discovered")
+    oidc_name: str = setting("your organization's sign-in", "how the sign-in button names the provider")
+    console_session_seconds: int = setting(
+        8 * 3600, "how long a console sign-in lasts", ge=60, shown_default="8 hours"
+    )
     jwks_file: Path | None = setting(None, "accept JWT bearer tokens signed by the keys of this JWKS file")
     jwks_url: str | None = setting(None, "accept JWT bearer tokens signed by the keys this URL serves")
     jwt_issuers: tuple[str, ...] = setting(

@@ -29,6 +29,7 @@ from spell.models.supply import (
 )
 from spell.models.tenant import Tenant
 from spell.models.user import ROLES, User
+from spell.models.web_session import WebSession
 from spell.models.webhook_delivery import WebhookAttempt, WebhookDelivery
 from spell.models.webhook_endpoint import WebhookEndpoint
 from spell.models.webhook_secret import WebhookSecret
@@ -77,6 +78,7 @@ __all__ = [
     "TransferConsent",
     "User",
     "VersionSbom",
+    "WebSession",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import re
-import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Header, Request
@@ -22,11 +19,11 @@ from spell.api.deps import (
 )
 from spell.api.routing import GuardedRoute
 from spell.api.schemas import error_docs
+from spell.api.sse import cast_event_stream
 from spell.errors import InvalidInput
 from spell.models import TERMINAL_STATUSES, Cast
 from spell.platform.artifact.schemas import ArtifactList, ArtifactOut
-from spell.platform.cast.hub import wait_event
-from spell.platform.cast.schemas import CastEventOut, CastList, CastOut
+from spell.platform.cast.schemas import CastList, CastOut
 from spell.platform.cast.service import CastRequestBody
 
 CAST_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -194,29 +191,5 @@ async def cast_events(
     after = _last_event_id(last_event_id)
     await blocking(platform.casts.get, principal, cast_id)  # 404 before the stream starts
 
-    async def stream() -> AsyncIterator[bytes]:
-        seen = after
-        heartbeat = platform.settings.sse_heartbeat_seconds
-        # Wake-ups come only from casts of this process: with siblings, re-read every second as well.
-        shared = platform.settings.processes > 1 or platform.settings.queue_url is not None
-        reread = min(heartbeat, 1.0) if shared else heartbeat
-        beat = time.monotonic()
-        while True:
-            with platform.casts.hub.watch(cast_id) as woke:
-                cast, rows = await blocking(platform.casts.events_after, principal, cast_id, seen)
-                events = [CastEventOut.from_row(row) for row in rows]
-                for event in events:
-                    seen = event.id
-                    payload = json.dumps({**event.data, "at": event.at})
-                    yield f"id: {event.id}\nevent: {event.type}\ndata: {payload}\n\n".encode()
-                if cast.status in TERMINAL_STATUSES:
-                    if not events:
-                        return
-                    continue
-                if await request.is_disconnected():
-                    return
-                if not await wait_event(woke, reread) and time.monotonic() - beat >= heartbeat - 0.001:
-                    beat = time.monotonic()
-                    yield b": heartbeat\n\n"
-
-    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    stream = cast_event_stream(request, platform, principal, cast_id, after)
+    return StreamingResponse(stream, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

@@ -231,6 +231,7 @@ def _demo(platform: Any, examples: Path, demo_key: Path, base_url: str) -> None:
         f"-H 'Content-Type: application/json' -d {shlex.quote(json.dumps(payload))}"
     )
     click.echo(f"\nDemo API key (shown once): {seed.token}\n\nCast it:\n  {curl}\n")
+    click.echo(f"Or in the console: {base_url}/sign-in (sign in with the key above)\n")
     click.echo("Result of that cast, run just now:")
     click.echo(json.dumps({"status": result["status"], "output": result["output"]}, indent=2))
 

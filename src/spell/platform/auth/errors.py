@@ -6,6 +6,7 @@ from __future__ import annotations
 from spell.errors import AuthError, Conflict, NotFound, PermissionDenied
 
 __all__ = [
+    "CsrfRefused",
     "RoleRequired",
     "ScopeNotAllowed",
     "TenantAlreadyBound",
@@ -32,6 +33,13 @@ class ScopeNotAllowed(PermissionDenied):
     """A key was asked for scopes beyond the calling credential's or the user's roles'."""
 
     code = "SCOPE_NOT_ALLOWED"
+
+
+class CsrfRefused(PermissionDenied):
+    """A console form or request that changes something came without the session's CSRF token, or
+    from another origin."""
+
+    code = "CSRF_REFUSED"
 
 
 class TenantNotFound(NotFound):

@@ -122,13 +122,20 @@ class CastRepository:
         spell_id: str | None,
         limit: int,
         before_id: str | None,
+        created_from: datetime | None = None,
+        created_before: datetime | None = None,
     ) -> list[Cast]:
-        """Newest first; ``before_id`` is the keyset cursor (ids sort by creation time)."""
+        """Newest first; ``before_id`` is the keyset cursor (ids sort by creation time); the creation
+        time, when bounded, is at or after ``created_from`` and before ``created_before``."""
         query = select(Cast).where(Cast.tenant_id == tenant_id)
         if status:
             query = query.where(Cast.status == status)
         if spell_id:
             query = query.where(Cast.spell_id == spell_id)
+        if created_from is not None:
+            query = query.where(Cast.created_at >= created_from)
+        if created_before is not None:
+            query = query.where(Cast.created_at < created_before)
         if before_id:
             query = query.where(Cast.id < before_id)
         return list(uow.session.scalars(query.order_by(Cast.id.desc()).limit(limit)))

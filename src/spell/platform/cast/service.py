@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -353,8 +354,11 @@ class CastService:
         spell_id: str | None,
         limit: int,
         cursor: str | None,
+        created_from: datetime | None = None,
+        created_before: datetime | None = None,
     ) -> tuple[list[Cast], str | None]:
-        """A page of the tenant's casts, newest first, and the next cursor."""
+        """A page of the tenant's casts, newest first, and the next cursor; optionally only those
+        created in ``[created_from, created_before)``."""
         principal.require_any(*CAST_READ_SCOPES)
         if not 1 <= limit <= 100:
             raise InvalidInput("limit must be between 1 and 100", details={"limit": limit})
@@ -366,7 +370,14 @@ class CastService:
                 raise InvalidInput(f"status must be one of {choices}", details={"status": status}) from None
         with self.db.unit_of_work(write=False) as uow:
             rows = self.repo.page(
-                uow, principal.tenant_id, status=status, spell_id=spell_id, limit=limit + 1, before_id=cursor
+                uow,
+                principal.tenant_id,
+                status=status,
+                spell_id=spell_id,
+                limit=limit + 1,
+                before_id=cursor,
+                created_from=created_from,
+                created_before=created_before,
             )
         more = len(rows) > limit
         rows = rows[:limit]
