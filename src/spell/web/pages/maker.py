@@ -98,7 +98,10 @@ async def publish(request: Request, session: CurrentSession, form: PostedForm) -
     try:
         if not isinstance(upload, UploadFile):
             raise InvalidInput("choose the archive to publish", details={"field": "archive"})
-        archive = await upload.read()
+        try:
+            archive = await upload.read()
+        finally:
+            await form.close()  # the spooled upload's file, now that its bytes are read
         if not archive:
             raise InvalidInput("the chosen file is empty", details={"field": "archive"})
         published = await blocking(_publish, platform, session.principal, archive, visibility, tags)
