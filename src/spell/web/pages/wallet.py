@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 
 from spell.api.deps import blocking
 from spell.errors import AuthError, SpellError
@@ -123,5 +123,9 @@ async def top_up(request: Request, session: CurrentSession, form: PostedForm) ->
         raise
     except SpellError as exc:
         return _render(request, view, amount=text, error=exc, status_code=exc.status_code)
-    return RedirectResponse(hosted.url, status_code=303)
+    # Not a redirect: the console's CSP allows forms to submit to this server only (form-action
+    # 'self'), and browsers apply that to a redirect answering the post. A page that moves on by
+    # itself (meta refresh, no script) and links the hosted page keeps the policy strict.
+    pages: Pages = request.app.state.pages
+    return pages.render(request, "money/checkout.html", {"url": hosted.url, "amount": amount})
 
