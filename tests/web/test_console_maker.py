@@ -175,7 +175,7 @@ async def test_another_tenants_spell_cannot_be_yanked_or_hidden_by_posting_its_i
     intruder = seed_user(platform, "intruder@example.com", ["maker"])
     csrf = await sign_in_http(client, intruder.token)
     # As the REST routes answer: someone else's public spell is forbidden, a private one does not exist.
-    expected = (403, "FORBIDDEN") if visibility == "public" else (404, "SPELL_NOT_FOUND")
+    expected = (403, "TENANT_FORBIDDEN") if visibility == "public" else (404, "SPELL_NOT_FOUND")
     rest = await client.post("/v1/spells/acme/tool/versions/1.0.0/yank", headers=intruder.headers)
     for path, form in (
         ("/maker/spells/acme/tool/yank", {"version": "1.0.0"}),
@@ -185,7 +185,7 @@ async def test_another_tenants_spell_cannot_be_yanked_or_hidden_by_posting_its_i
         assert (answer.status_code, answer.headers["x-spell-error"]) == (rest.status_code, rest.json()["error"]["code"])
     page = await client.get("/maker/spells/acme/tool")
     assert page.status_code == rest.status_code
-    assert rest.status_code == expected[0]
+    assert (rest.status_code, rest.json()["error"]["code"]) == expected
     assert await _version_state(client, owner, "acme/tool") == {"1.0.0": False}
     assert (await client.get("/v1/spells/acme/tool", headers=owner.headers)).json()["visibility"] == visibility
 
