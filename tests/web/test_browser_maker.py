@@ -63,7 +63,11 @@ def test_a_maker_publishes_by_upload_yanks_a_version_and_sees_earnings(
     for version in ("1.0.0", "1.1.0"):
         page.goto(f"{live.url}/maker/spells")
         page.get_by_label("Archive (.tar)").set_input_files(
-            {"name": f"paid-{version}.tar", "mimeType": "application/x-tar", "buffer": _archive(maker, tmp_path, version)}
+            {
+                "name": f"paid-{version}.tar",
+                "mimeType": "application/x-tar",
+                "buffer": _archive(maker, tmp_path, version),
+            }
         )
         page.get_by_label("Tags").fill("demo")
         page.get_by_role("button", name="Publish").click()
@@ -89,7 +93,8 @@ def test_a_maker_publishes_by_upload_yanks_a_version_and_sees_earnings(
     with httpx.Client(base_url=live.url, headers=maker.headers) as http:
         (earned,) = http.get("/v1/earnings").json()["spells"]
     shown = f"{earned['amount_micros'] / 1_000_000:.2f} USD"
-    assert earned["casts"] == 4 and earned["amount_micros"] > 0
+    assert earned["casts"] == 4
+    assert earned["amount_micros"] > 0
     assert page.locator('[data-spell-earned="acme/paid"]').inner_text() == shown
     chart = page.get_by_role("img", name="Earnings per day (USD)")
     assert chart.is_visible()
@@ -118,7 +123,9 @@ def test_yanking_another_tenants_spell_by_posting_its_id_is_refused(
         assert [v["is_yanked"] for v in versions] == [False]
 
 
-def test_a_key_created_on_the_keys_page_shows_its_secret_once_and_is_revoked(live: LiveServer, page: Any) -> None:
+def test_a_key_created_on_the_keys_page_shows_its_secret_once_and_is_revoked(
+    live: LiveServer, page: Any
+) -> None:
     caster = seed_user(live.platform, "caster@example.com", ["caster"])
     sign_in(page, live.url, caster.token)
     page.get_by_role("link", name="API keys").click()
@@ -127,11 +134,13 @@ def test_a_key_created_on_the_keys_page_shows_its_secret_once_and_is_revoked(liv
     page.get_by_label("spell:read").check()
     page.get_by_role("button", name="Create key").click()
     secret = page.get_by_label("Secret").input_value()
-    assert secret and "Copy the secret now" in page.locator("[data-new-key]").inner_text()
+    assert secret
+    assert "Copy the secret now" in page.locator("[data-new-key]").inner_text()
     screenshot(page, "keys-created")
     with httpx.Client(base_url=live.url) as http:
         me = http.get("/v1/me", headers={"Authorization": f"Bearer {secret}"})
-        assert me.status_code == 200 and me.json()["scopes"] == ["spell:read"]
+        assert me.status_code == 200
+        assert me.json()["scopes"] == ["spell:read"]
     page.goto(f"{live.url}/keys")
     assert page.locator("[data-secret]").count() == 0
     assert secret not in page.content()

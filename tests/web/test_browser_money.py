@@ -27,7 +27,9 @@ WEBHOOK_SECRET = "whsec_console_browser"
 CHECKOUT = "https://checkout.stripe.test"
 
 
-def publish_paid(live_url: str, maker: Caller, folder: Path, spell_id: str = "acme/paid", version: str = "1.0.0") -> bytes:
+def publish_paid(
+    live_url: str, maker: Caller, folder: Path, spell_id: str = "acme/paid", version: str = "1.0.0"
+) -> bytes:
     """Register the maker's key (once) and publish a hello spell at a flat 0.25 USD; its archive."""
     assert maker.publisher is not None
     bundle = wasm_bundle(folder / version, spell_id, version=version)
@@ -69,7 +71,8 @@ def test_a_cap_set_on_the_caps_page_refuses_a_cast_with_the_reason(
     refusal.wait_for()
     text = refusal.inner_text()
     assert "Your per-cast budget cap stops this cast." in text
-    assert "0.10 USD" in text and "0.25 USD" in text
+    assert "0.10 USD" in text
+    assert "0.25 USD" in text
     assert "BUDGET_CAP_EXCEEDED" in page.get_by_role("alert").first.inner_text()
     screenshot(page, "cast-refused-budget")
     page.get_by_role("link", name="Review your budget caps").click()
@@ -109,7 +112,10 @@ def _hosted_checkout(live: LiveServer, fake: FakeStripe) -> Any:
         hook = httpx.post(
             f"{live.url}/v1/webhooks/stripe",
             content=payload,
-            headers={"Stripe-Signature": sign_payload(payload, WEBHOOK_SECRET), "Content-Type": "application/json"},
+            headers={
+                "Stripe-Signature": sign_payload(payload, WEBHOOK_SECRET),
+                "Content-Type": "application/json",
+            },
         )
         assert hook.status_code == 200, hook.text
         back = json.dumps(asked["success_url"])[1:-1]
@@ -125,7 +131,9 @@ def _hosted_checkout(live: LiveServer, fake: FakeStripe) -> Any:
 def test_a_top_up_through_the_hosted_checkout_credits_the_wallet(
     live: LiveServer, page: Any, fake_stripe: FakeStripe
 ) -> None:
-    live.platform.payments.provider = StripeProvider("sk_test_console", WEBHOOK_SECRET, api_base=fake_stripe.url)
+    live.platform.payments.provider = StripeProvider(
+        "sk_test_console", WEBHOOK_SECRET, api_base=fake_stripe.url
+    )
     caster = seed_user(live.platform, "caster@example.com", ["caster"])
     page.route(f"{CHECKOUT}/**", _hosted_checkout(live, fake_stripe))
     sign_in(page, live.url, caster.token)

@@ -21,7 +21,10 @@ pytestmark = pytest.mark.anyio
 
 
 async def _post(
-    client: httpx.AsyncClient, path: str, data: dict[str, str], files: dict[str, tuple[str, bytes, str]] | None = None
+    client: httpx.AsyncClient,
+    path: str,
+    data: dict[str, str],
+    files: dict[str, tuple[str, bytes, str]] | None = None,
 ) -> httpx.Response:
     return await client.post(path, data=data, files=files, headers={"Origin": ORIGIN})
 
@@ -46,7 +49,9 @@ async def test_a_maker_publishes_an_uploaded_archive_and_sees_it_among_its_spell
     assert other.publisher is not None
     hidden = wasm_bundle(tmp_path / "other", "globex/secret")
     sign_bundle(hidden, other.publisher.private_key, key_id=other.publisher.key_id)
-    published = await client.post("/v1/spells?visibility=private", headers=other.headers, content=archive_of(hidden))
+    published = await client.post(
+        "/v1/spells?visibility=private", headers=other.headers, content=archive_of(hidden)
+    )
     assert published.status_code == 201
     csrf = await sign_in_http(client, maker.token)
     answer = await _post(
@@ -68,7 +73,11 @@ async def test_a_maker_publishes_an_uploaded_archive_and_sees_it_among_its_spell
     ("files", "code", "words"),
     [
         (None, "VALIDATION_ERROR", "choose the archive to publish"),
-        ({"archive": ("empty.tar", b"", "application/x-tar")}, "VALIDATION_ERROR", "the chosen file is empty"),
+        (
+            {"archive": ("empty.tar", b"", "application/x-tar")},
+            "VALIDATION_ERROR",
+            "the chosen file is empty",
+        ),
         ({"archive": ("junk.tar", b"not a tar at all" * 40, "application/x-tar")}, None, None),
     ],
     ids=["no file", "empty file", "not an archive"],
@@ -117,7 +126,9 @@ async def test_yank_restore_and_visibility_from_the_spells_page(
 ) -> None:
     maker = await seed_maker(client, platform)
     for version in ("1.0.0", "1.1.0"):
-        done = await client.post("/v1/spells", headers=maker.headers, content=_archive(maker, tmp_path, version))
+        done = await client.post(
+            "/v1/spells", headers=maker.headers, content=_archive(maker, tmp_path, version)
+        )
         assert done.status_code == 201, done.text
     csrf = await sign_in_http(client, maker.token)
     yanked = await _post(client, "/maker/spells/acme/tool/yank", {"csrf_token": csrf, "version": "1.1.0"})
@@ -131,7 +142,9 @@ async def test_yank_restore_and_visibility_from_the_spells_page(
     )
     assert restored.status_code == 303
     assert await _version_state(client, maker, "acme/tool") == {"1.0.0": False, "1.1.0": False}
-    hidden = await _post(client, "/maker/spells/acme/tool/visibility", {"csrf_token": csrf, "visibility": "private"})
+    hidden = await _post(
+        client, "/maker/spells/acme/tool/visibility", {"csrf_token": csrf, "visibility": "private"}
+    )
     assert hidden.status_code == 303
     assert (await client.get("/v1/spells/acme/tool", headers=maker.headers)).json()["visibility"] == "private"
 
@@ -182,15 +195,30 @@ async def test_another_tenants_spell_cannot_be_yanked_or_hidden_by_posting_its_i
         ("/maker/spells/acme/tool/visibility", {"visibility": "unlisted"}),
     ):
         answer = await _post(client, path, {"csrf_token": csrf, **form})
-        assert (answer.status_code, answer.headers["x-spell-error"]) == (rest.status_code, rest.json()["error"]["code"])
+        assert (answer.status_code, answer.headers["x-spell-error"]) == (
+            rest.status_code,
+            rest.json()["error"]["code"],
+        )
     page = await client.get("/maker/spells/acme/tool")
     assert page.status_code == rest.status_code
     assert (rest.status_code, rest.json()["error"]["code"]) == expected
     assert await _version_state(client, owner, "acme/tool") == {"1.0.0": False}
-    assert (await client.get("/v1/spells/acme/tool", headers=owner.headers)).json()["visibility"] == visibility
+    assert (await client.get("/v1/spells/acme/tool", headers=owner.headers)).json()[
+        "visibility"
+    ] == visibility
 
 
-@pytest.mark.parametrize("path", ["/maker/spells", "/maker/spells/acme/tool/yank", "/maker/spells/acme/tool/visibility", "/keys", "/keys/key_x/revoke", "/keys/key_x/rotate"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/maker/spells",
+        "/maker/spells/acme/tool/yank",
+        "/maker/spells/acme/tool/visibility",
+        "/keys",
+        "/keys/key_x/revoke",
+        "/keys/key_x/rotate",
+    ],
+)
 async def test_maker_and_key_forms_without_the_csrf_token_are_refused(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path, path: str
 ) -> None:
@@ -222,7 +250,8 @@ async def test_earnings_show_the_makers_share_after_paid_casts(
     page = await client.get("/maker/earnings")
     assert page.status_code == 200
     money = f"{per_spell['amount_micros'] / 1_000_000:.2f} USD"
-    assert per_spell["amount_micros"] > 0 and per_spell["casts"] == 3
+    assert per_spell["amount_micros"] > 0
+    assert per_spell["casts"] == 3
     assert f'<td data-spell-earned="acme/paid">{money}</td>' in page.text
     assert f"{money} in total" in page.text  # the chart's description
     assert page.text.count("<rect") == 1
@@ -240,12 +269,15 @@ async def test_a_key_made_on_the_page_shows_its_secret_once_and_then_revokes_and
     assert found is not None
     token = found.group(1)
     me = await client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
-    assert me.status_code == 200 and me.json()["scopes"] == ["spell:read"]
+    assert me.status_code == 200
+    assert me.json()["scopes"] == ["spell:read"]
     listing = await client.get("/keys")
-    assert token not in listing.text and "data-secret" not in listing.text
+    assert token not in listing.text
+    assert "data-secret" not in listing.text
     key_id = me.json()["key_id"]
     rotated = await _post(client, f"/keys/{key_id}/rotate", {"csrf_token": csrf})
-    assert rotated.status_code == 201 and f"Key {key_id} is rotated" in rotated.text
+    assert rotated.status_code == 201
+    assert f"Key {key_id} is rotated" in rotated.text
     revoked = await _post(client, f"/keys/{key_id}/revoke", {"csrf_token": csrf})
     assert (revoked.status_code, revoked.headers["location"]) == (303, f"/keys?revoked={key_id}")
     gone = await client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
@@ -273,7 +305,9 @@ async def test_a_refused_key_is_explained_on_the_keys_page(
     assert len(listed.json()["items"]) == 1
 
 
-async def test_another_users_key_cannot_be_revoked_or_rotated(client: httpx.AsyncClient, platform: Platform) -> None:
+async def test_another_users_key_cannot_be_revoked_or_rotated(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
     victim = seed_user(platform, "v@example.com", ["caster"])
     victim_key = (await client.get("/v1/me", headers=victim.headers)).json()["key_id"]
     intruder = seed_user(platform, "i@example.com", ["caster"])
@@ -281,6 +315,9 @@ async def test_another_users_key_cannot_be_revoked_or_rotated(client: httpx.Asyn
     for action in ("revoke", "rotate"):
         rest = await client.post(f"/v1/keys/{victim_key}/rotate", headers=intruder.headers)
         answer = await _post(client, f"/keys/{victim_key}/{action}", {"csrf_token": csrf})
-        assert (answer.status_code, answer.headers["x-spell-error"]) == (rest.status_code, rest.json()["error"]["code"])
+        assert (answer.status_code, answer.headers["x-spell-error"]) == (
+            rest.status_code,
+            rest.json()["error"]["code"],
+        )
         assert answer.status_code in (403, 404)
     assert (await client.get("/v1/me", headers=victim.headers)).status_code == 200

@@ -40,7 +40,9 @@ async def _cast_paid(client: httpx.AsyncClient) -> httpx.Response:
     return await _post(client, f"{PAID}/cast", {**fields, "in/name": "x"})
 
 
-async def test_caps_saved_on_the_page_are_the_apis_caps(client: httpx.AsyncClient, platform: Platform) -> None:
+async def test_caps_saved_on_the_page_are_the_apis_caps(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
     caster, csrf = await _caster(client, platform)
     page = await client.get("/budget")
     assert page.status_code == 200
@@ -58,7 +60,8 @@ async def test_caps_saved_on_the_page_are_the_apis_caps(client: httpx.AsyncClien
         "total_micros": None,
     }
     again = await client.get("/budget?saved=1")
-    assert 'value="0.10"' in again.text and 'value="5.00"' in again.text
+    assert 'value="0.10"' in again.text
+    assert 'value="5.00"' in again.text
     assert "Your caps are saved." in again.text
 
 
@@ -74,7 +77,8 @@ async def test_a_cap_that_is_not_an_amount_is_shown_next_to_its_field(
     answer = await _post(client, "/budget", {"csrf_token": csrf, "daily": typed})
     assert (answer.status_code, answer.headers["x-spell-error"]) == (422, "VALIDATION_ERROR")
     assert problem in answer.text
-    assert 'id="cap-daily" name="daily"' in answer.text and 'aria-invalid="true"' in answer.text
+    assert 'id="cap-daily" name="daily"' in answer.text
+    assert 'aria-invalid="true"' in answer.text
     assert (await client.get("/v1/budget", headers=caster.headers)).json()["caps"]["daily_micros"] is None
 
 
@@ -89,7 +93,8 @@ async def test_a_key_without_cast_invoke_sees_neither_budget_nor_wallet(
         refused = await _post(client, path, {"csrf_token": csrf, **form})
         assert (refused.status_code, refused.headers["x-spell-error"]) == (403, "FORBIDDEN"), path
     nav = (await client.get("/spells")).text
-    assert 'href="/budget"' not in nav and 'href="/wallet"' not in nav
+    assert 'href="/budget"' not in nav
+    assert 'href="/wallet"' not in nav
 
 
 @pytest.mark.parametrize("path", ["/budget", "/wallet/top-up"])
@@ -112,7 +117,9 @@ async def test_a_cast_over_a_cap_is_a_402_that_names_the_cap_and_links_to_the_ca
     await _post(client, "/budget", {"csrf_token": csrf, "daily": "0.30"})
     first = await _cast_paid(client)
     assert first.status_code == 303, first.text
-    done = await client.get(f"/v1/casts/{first.headers['location'].rsplit('/', 1)[-1]}?wait=10", headers=caster.headers)
+    done = await client.get(
+        f"/v1/casts/{first.headers['location'].rsplit('/', 1)[-1]}?wait=10", headers=caster.headers
+    )
     assert done.json()["status"] == "succeeded"
     refused = await _cast_paid(client)
     assert (refused.status_code, refused.headers["x-spell-error"]) == (402, "BUDGET_CAP_EXCEEDED")
@@ -147,14 +154,16 @@ async def test_the_wallet_charts_what_was_spent_per_day_with_a_table_beside(
     caster, _ = await _caster(client, platform)
     credit(platform, caster.user_id, 10_000_000)
     empty = await client.get("/wallet")
-    assert "0.00 USD in total" in empty.text and "<rect" not in empty.text
+    assert "0.00 USD in total" in empty.text
+    assert "<rect" not in empty.text
     for _ in range(2):
         cast = await _cast_paid(client)
         cast_id = cast.headers["location"].rsplit("/", 1)[-1]
         await client.get(f"/v1/casts/{cast_id}?wait=10", headers=caster.headers)
     page = await client.get("/wallet")
     assert page.status_code == 200
-    assert 'role="img"' in page.text and "<title id=\"spend-chart-title\">Spend per day (USD)</title>" in page.text
+    assert 'role="img"' in page.text
+    assert '<title id="spend-chart-title">Spend per day (USD)</title>' in page.text
     assert "0.50 USD in total" in page.text
     assert page.text.count("<rect") == 1  # both casts on today's bar
     assert '<td><a href="/spells/acme/paid">acme/paid</a></td><td>2</td><td>0.50 USD</td>' in page.text
@@ -179,8 +188,10 @@ async def test_a_top_up_goes_to_the_hosted_checkout_and_bad_amounts_stay_on_the_
     started = await _post(client, "/wallet/top-up", {"csrf_token": csrf, "amount": "20"})
     assert started.status_code == 200
     hosted = re.search(r'<meta http-equiv="refresh" content="0; url=(https://[^"]+)">', started.text)
-    assert hosted is not None and hosted.group(1).startswith("https://checkout.stripe.test/c/pay/cs_test_")
-    assert f'href="{hosted.group(1)}"' in started.text and "to pay 20.00 USD" in started.text
+    assert hosted is not None
+    assert hosted.group(1).startswith("https://checkout.stripe.test/c/pay/cs_test_")
+    assert f'href="{hosted.group(1)}"' in started.text
+    assert "to pay 20.00 USD" in started.text
     (session,) = fake_stripe.calls("/v1/checkout/sessions")
     assert session.params["mode"] == "payment"
     assert session.params["line_items"]["0"]["price_data"]["unit_amount"] == "2000"

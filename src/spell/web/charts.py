@@ -36,7 +36,6 @@ class Bar:
     height: float
 
 
-
 @dataclass(frozen=True)
 class BarChart:
     """A titled series of bars in one currency."""
@@ -94,7 +93,9 @@ def daily_chart(
     busiest = max(bars, key=lambda bar: bar.micros) if peak else None
     span = f"{days[0].isoformat()} to {days[-1].isoformat()}" if days else "no days"
     summary = f"{format_micros(total, currency)} in total from {span}"
-    summary += f"; the most on {busiest.label}, {format_micros(busiest.micros, currency)}." if busiest else "."
+    summary += (
+        f"; the most on {busiest.label}, {format_micros(busiest.micros, currency)}." if busiest else "."
+    )
     return BarChart(
         title=title,
         description=summary,

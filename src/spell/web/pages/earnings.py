@@ -36,9 +36,12 @@ def _load(platform: Platform, principal: Principal) -> EarningsView:
         earnings = platform.ledger.earnings(uow, principal.tenant_id)
         daily = platform.ledger.earnings_by_day(uow, principal.tenant_id)
     start, end = parse_rfc3339(daily.start), parse_rfc3339(daily.end)
-    currencies = sorted({b.currency for b in earnings.balances} | {d.currency for d in daily.items}) or ["USD"]
+    currencies = sorted({b.currency for b in earnings.balances} | {d.currency for d in daily.items}) or [
+        "USD"
+    ]
     charts = [
-        daily_chart(f"Earnings per day ({c})", daily.items, currency=c, start=start, end=end) for c in currencies
+        daily_chart(f"Earnings per day ({c})", daily.items, currency=c, start=start, end=end)
+        for c in currencies
     ]
     return EarningsView(earnings, charts)
 

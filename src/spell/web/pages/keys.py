@@ -31,7 +31,9 @@ def _list(platform: Platform, principal: Principal) -> list[KeyOut]:
 
 def _create(platform: Platform, principal: Principal, name: str, scopes: list[str] | None) -> KeyCreated:
     with platform.db.unit_of_work() as uow:
-        created = platform.auth.issue_key(uow, principal, name=name, scopes=scopes, expires_at=None, test=False)
+        created = platform.auth.issue_key(
+            uow, principal, name=name, scopes=scopes, expires_at=None, test=False
+        )
         return KeyCreated.from_created(created.key, created.token)
 
 

@@ -53,8 +53,12 @@ def _publish(
     platform: Platform, principal: Principal, archive: bytes, visibility: str, tags: list[str]
 ) -> PublishedVersion:
     with platform.db.unit_of_work() as uow:
-        done = platform.spells.publish_with_warnings(uow, principal, archive, visibility=visibility, tags=tags)
-        return PublishedVersion(**VersionOut.from_row(done.version).model_dump(), warnings=list(done.warnings))
+        done = platform.spells.publish_with_warnings(
+            uow, principal, archive, visibility=visibility, tags=tags
+        )
+        return PublishedVersion(
+            **VersionOut.from_row(done.version).model_dump(), warnings=list(done.warnings)
+        )
 
 
 def _yank(platform: Platform, principal: Principal, spell_id: str, version: str, yanked: bool) -> None:

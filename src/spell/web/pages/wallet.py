@@ -89,7 +89,9 @@ def _render(
 
 
 @router.get("/wallet", response_class=HTMLResponse)
-async def wallet_page(request: Request, session: CurrentSession, paid: int = 0, canceled: int = 0) -> HTMLResponse:
+async def wallet_page(
+    request: Request, session: CurrentSession, paid: int = 0, canceled: int = 0
+) -> HTMLResponse:
     """Your balance, a top-up form, and what you spent over the last 30 days."""
     view = await blocking(_load, request.app.state.platform, session.principal)
     notice = (
@@ -128,4 +130,3 @@ async def top_up(request: Request, session: CurrentSession, form: PostedForm) ->
     # itself (meta refresh, no script) and links the hosted page keeps the policy strict.
     pages: Pages = request.app.state.pages
     return pages.render(request, "money/checkout.html", {"url": hosted.url, "amount": amount})
-
