@@ -129,7 +129,7 @@ def _hosted_checkout(live: LiveServer, fake: FakeStripe) -> Any:
 
 
 def test_a_top_up_through_the_hosted_checkout_credits_the_wallet(
-    live: LiveServer, page: Any, fake_stripe: FakeStripe
+    live: LiveServer, page: Any, fake_stripe: FakeStripe, tmp_path: Path
 ) -> None:
     live.platform.payments.provider = StripeProvider(
         "sk_test_console", WEBHOOK_SECRET, api_base=fake_stripe.url
@@ -149,6 +149,20 @@ def test_a_top_up_through_the_hosted_checkout_credits_the_wallet(
     page.wait_for_url(f"{live.url}/wallet?paid=1")
     assert page.locator("[data-balance]").inner_text() == "20.00 USD"
     assert "credit" in page.get_by_role("table").last.inner_text()
+    # Spend some of it: the chart and the per-spell table show it after a reload.
+    publish_paid(live.url, maker_of(live), tmp_path)
+    with httpx.Client(base_url=live.url, headers=caster.headers, timeout=30) as http:
+        for n in range(2):
+            cast = http.post(
+                "/v1/spells/acme/paid/cast",
+                headers={"Idempotency-Key": f"wallet-{n}", "Prefer": "wait=10"},
+                json={"input": {"name": "x"}},
+            )
+            assert cast.json().get("status") == "succeeded", cast.text
+    page.goto(f"{live.url}/wallet")
+    assert page.locator("[data-balance]").inner_text() == "19.50 USD"
+    assert page.get_by_role("img", name="Spend per day (USD)").is_visible()
+    assert "0.50 USD in total" in page.locator("figcaption").inner_text()
     screenshot(page, "wallet")
     with live.platform.db.unit_of_work(write=False) as uow:
         live.platform.ledger.verify(uow)
