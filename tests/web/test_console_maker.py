@@ -321,3 +321,15 @@ async def test_another_users_key_cannot_be_revoked_or_rotated(
         )
         assert answer.status_code in (403, 404)
     assert (await client.get("/v1/me", headers=victim.headers)).status_code == 200
+
+
+async def test_a_key_without_keys_manage_sees_no_keys_page(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    narrow = seed_user(platform, "n@example.com", ["caster"], scopes=["spell:read"])
+    csrf = await sign_in_http(client, narrow.token)
+    page = await client.get("/keys")
+    assert (page.status_code, page.headers["x-spell-error"]) == (403, "FORBIDDEN")
+    made = await _post(client, "/keys", {"csrf_token": csrf, "name": "more"})
+    assert (made.status_code, made.headers["x-spell-error"]) == (403, "FORBIDDEN")
+    assert 'href="/keys"' not in (await client.get("/spells")).text
