@@ -16,13 +16,25 @@ from spell.platform.auth.oidc import OidcClient
 from spell.platform.auth.web_sessions import WebSessions
 from spell.platform.server import Platform
 from spell.web.assets import Assets
-from spell.web.pages import auth, casts, catalog, oidc, spell, static
+from spell.web.pages import auth, budget, casts, catalog, earnings, keys, maker, oidc, spell, static, wallet
 from spell.web.templating import Pages
 
 __all__ = ["ROUTERS", "install_console"]
 
 #: Every page router, in the order the app tries them (more specific paths first where they overlap).
-ROUTERS = [static.router, auth.router, oidc.router, catalog.router, casts.router, spell.router]
+ROUTERS = [
+    static.router,
+    auth.router,
+    oidc.router,
+    catalog.router,
+    casts.router,
+    budget.router,
+    wallet.router,
+    maker.router,
+    earnings.router,
+    keys.router,
+    spell.router,
+]
 
 
 def install_console(app: FastAPI, platform: Platform) -> None:

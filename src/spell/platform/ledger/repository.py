@@ -158,6 +158,19 @@ class LedgerRepository:
             )
         )
 
+    def maker_charges_between(
+        self, session: Session, maker_id: str, *, start: datetime, end: datetime
+    ) -> Iterable[Row[datetime | None, str, int, int]]:
+        """``(settled_at, currency, captured_micros, maker_share_bps)`` of the maker's charges in a range."""
+        return session.execute(
+            select(Hold.settled_at, Hold.currency, Hold.captured_micros, Hold.maker_share_bps).where(
+                Hold.maker_id == maker_id,
+                Hold.status == "captured",
+                Hold.settled_at >= start,
+                Hold.settled_at < end,
+            )
+        )
+
     def posting_sums(self, session: Session) -> dict[str, int]:
         """The sum of every account's postings, by account id."""
         totals = session.execute(

@@ -163,15 +163,9 @@ class LedgerService:
     ) -> UsageReport:
         """What the caster was charged from ``start`` (default: 30 days ago) to ``end`` (default: now),
         per spell or per UTC day."""
-        now = self.clock.now()
-        start = now - timedelta(days=USAGE_DAYS) if start is None else start
-        end = now if end is None else end
         if group_by not in ("spell", "day"):
             raise InvalidInput("group_by must be 'spell' or 'day'", details={"group_by": group_by})
-        if end <= start:
-            raise InvalidInput(
-                "'to' must be after 'from'", details={"from": to_rfc3339(start), "to": to_rfc3339(end)}
-            )
+        start, end = self._range(start, end)
         groups: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
         for spell_id, settled_at, captured, currency in self.repo.captured(
             uow.session, caster_id, start=start, end=end
@@ -205,6 +199,40 @@ class LedgerService:
                 for (s, c), (total, n) in sorted(per_spell.items())
             ],
         )
+
+    def earnings_by_day(
+        self, uow: UnitOfWork, maker_id: str, *, start: datetime | None = None, end: datetime | None = None
+    ) -> UsageReport:
+        """The maker's share of its charges settled from ``start`` (default: 30 days ago) to ``end``
+        (default: now), per UTC day; refunded charges are left out, as in ``earnings``."""
+        start, end = self._range(start, end)
+        groups: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+        for settled_at, currency, captured, bps in self.repo.maker_charges_between(
+            uow.session, maker_id, start=start, end=end
+        ):
+            if settled_at is None:
+                continue
+            key = (settled_at.date().isoformat(), currency)
+            groups[key][0] += int(captured) * int(bps) // 10_000
+            groups[key][1] += 1
+        items = [
+            UsageLine(day=day, currency=currency, amount_micros=total, casts=count)
+            for (day, currency), (total, count) in sorted(groups.items())
+        ]
+        return UsageReport.model_validate(
+            {"from": to_rfc3339(start), "to": to_rfc3339(end), "group_by": "day", "items": items}
+        )
+
+    def _range(self, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+        """``[start, end)`` with the defaults filled in: the last ``USAGE_DAYS`` days up to now."""
+        now = self.clock.now()
+        start = now - timedelta(days=USAGE_DAYS) if start is None else start
+        end = now if end is None else end
+        if end <= start:
+            raise InvalidInput(
+                "'to' must be after 'from'", details={"from": to_rfc3339(start), "to": to_rfc3339(end)}
+            )
+        return start, end
 
     def verify(self, uow: UnitOfWork) -> LedgerCheck:
         """Recompute every balance from postings; raise ``LedgerDrift`` naming each account that differs."""

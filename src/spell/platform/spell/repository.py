@@ -76,6 +76,10 @@ class SpellRepository:
             )
         return list(uow.session.scalars(query.order_by(*_ORDER[sort])))
 
+    def of_tenant(self, uow: UnitOfWork, tenant_id: str) -> list[Spell]:
+        """Every spell the tenant publishes, whatever its visibility, by id."""
+        return list(uow.session.scalars(select(Spell).where(Spell.tenant_id == tenant_id).order_by(Spell.id)))
+
     # publishers ------------------------------------------------------------------------------------
     def publisher(self, uow: UnitOfWork, name: str) -> Publisher | None:
         """A publisher by name."""

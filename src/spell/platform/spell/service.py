@@ -379,6 +379,11 @@ class SpellService:
         owned_publisher(uow, principal, spell.publisher, claim=False)
         return spell
 
+    def mine(self, uow: UnitOfWork, principal: Principal) -> list[Spell]:
+        """Every spell the caller's tenant publishes, unlisted and delisted ones too (``spell:publish``)."""
+        principal.require("spell:publish")
+        return self.repo.of_tenant(uow, principal.tenant_id)
+
     def set_visibility(self, uow: UnitOfWork, principal: Principal, spell_id: str, visibility: str) -> Spell:
         """Change who can see the spell."""
         if visibility not in VISIBILITIES:
