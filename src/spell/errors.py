@@ -6,7 +6,8 @@ optional ``details`` (JSON-safe) and an optional ``hint`` that says what to do.
 
 Tree: each class with its ``code``, and its ``status_code`` where it differs from its parent's. A
 ``[platform.<domain>]`` leaf is defined in ``spell.platform.<domain>.errors``, beside the one domain
-that raises it; everything else is here. A test keeps this tree equal to the classes::
+that raises it (``[runtimes.<name>]`` likewise in ``spell.runtimes.<name>.errors``); everything else is
+here. A test keeps this tree equal to the classes::
 
     SpellError (INTERNAL, 500)
     ├── NotFound (NOT_FOUND, 404)
@@ -23,6 +24,7 @@ that raises it; everything else is here. A test keeps this tree equal to the cla
     │   ├── ButtonNotFound (BUTTON_NOT_FOUND)  [platform.button]
     │   ├── TenantNotFound (TENANT_NOT_FOUND)  [platform.auth]
     │   ├── SbomNotFound (SBOM_NOT_FOUND)  [platform.spell]
+    │   ├── WorkflowNotFound (WORKFLOW_NOT_FOUND)  [runtimes.workflow]
     │   └── LicenseNotFound (LICENSE_NOT_FOUND)
     ├── Conflict (CONFLICT, 409)
     │   ├── IdempotencyConflict (IDEMPOTENCY_CONFLICT)  [platform.cast]
@@ -37,6 +39,7 @@ that raises it; everything else is here. A test keeps this tree equal to the cla
     │   ├── SpellSuspended (SPELL_SUSPENDED)  [platform.cast]
     │   ├── RoleRequired (ROLE_REQUIRED)  [platform.auth]
     │   ├── ScopeNotAllowed (SCOPE_NOT_ALLOWED)  [platform.auth]
+    │   ├── ForbiddenRepo (FORBIDDEN_REPO)  [runtimes.workflow]
     │   └── PolicyViolation (POLICY_DENIED)
     │       ├── ConfirmationRequired (CONFIRMATION_REQUIRED)
     │       ├── EntitlementRequired (ENTITLEMENT_REQUIRED)
