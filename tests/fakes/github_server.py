@@ -382,7 +382,7 @@ def running_fake_github(app: FakeApp, *, clock: Clock | None = None) -> Iterator
     fake = FakeGitHub(app, clock=clock or SystemClock())
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
     fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield fake

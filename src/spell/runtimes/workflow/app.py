@@ -23,7 +23,7 @@ import jwt
 from spell.config.github import GitHubInstallation
 from spell.kit.clock import Clock, SystemClock
 from spell.runtimes.workflow.errors import ForbiddenRepo
-from spell.runtimes.workflow.github import Repo, request_failure
+from spell.runtimes.workflow.github import Repo, request_failure, tls_context
 
 __all__ = ["PERMISSIONS", "AppTokens", "TokenProvider"]
 
@@ -150,7 +150,12 @@ def _githubkit_call(api_url: str, timeout_s: float) -> AppCall:
         from githubkit.exception import GitHubException
 
         github: GitHub[Any] = GitHub(
-            base_url=api_url, http_cache=False, auto_retry=False, timeout=timeout_s, trust_env=False
+            base_url=api_url,
+            http_cache=False,
+            auto_retry=False,
+            timeout=timeout_s,
+            trust_env=False,
+            ssl_verify=tls_context(),
         )
         headers = {"Authorization": f"Bearer {bearer}"}
 

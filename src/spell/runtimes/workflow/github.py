@@ -8,7 +8,9 @@ server passes to the runtime. githubkit is imported on first use: its models tak
 
 from __future__ import annotations
 
+import functools
 import re
+import ssl
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +24,16 @@ from spell.runtimes.workflow.errors import WorkflowNotFound
 if TYPE_CHECKING:
     from githubkit import GitHub
 
-__all__ = ["GitHubKitApi", "Repo", "Run", "RunArtifact", "WorkflowApi", "githubkit_client", "request_failure"]
+__all__ = [
+    "GitHubKitApi",
+    "Repo",
+    "Run",
+    "RunArtifact",
+    "WorkflowApi",
+    "githubkit_client",
+    "request_failure",
+    "tls_context",
+]
 
 _REPO = re.compile(r"^(?P<owner>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/(?P<name>[A-Za-z0-9_.-]{1,100})$")
 _CHUNK = 64 * 1024
@@ -220,7 +231,8 @@ class GitHubKitApi:
     def download(self, repo: Repo, artifact_id: int, dest: Path, *, max_bytes: int) -> int:
         """Stream the artifact's zip into ``dest``, stopping past ``max_bytes``."""
         written = 0
-        with _answering("download an artifact"):
+        # A streamed answer needs its client open while it is read: the client's context holds it.
+        with _answering("download an artifact"), self.github:
             answer = self.github.rest.actions.download_artifact(
                 repo.owner, repo.name, artifact_id, "zip", stream=True
             )
@@ -237,12 +249,27 @@ class GitHubKitApi:
         return written
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """httpx's default TLS context, built once: githubkit opens a client per call, and loading the CA
+    bundle is most of what that costs."""
+    import httpx
+
+    return httpx.create_ssl_context()
+
+
 def githubkit_client(api_url: str, token: str, *, timeout_s: float = 10.0) -> GitHubKitApi:
     """A ``WorkflowApi`` at ``api_url`` acting with ``token`` (no HTTP cache, no automatic retries: the
     runtime polls and bounds the time itself)."""
     from githubkit import GitHub
 
     github: GitHub[Any] = GitHub(
-        token, base_url=api_url, http_cache=False, auto_retry=False, timeout=timeout_s, trust_env=False
+        token,
+        base_url=api_url,
+        http_cache=False,
+        auto_retry=False,
+        timeout=timeout_s,
+        trust_env=False,
+        ssl_verify=tls_context(),
     )
     return GitHubKitApi(github)
