@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from spell.api.app import create_app
 from spell.config.billing import BillingSettings
+from spell.config.github import GitHubSettings
 from spell.config.server import ServerSettings
 from spell.config.supply import SupplySettings
 from spell.platform.server import Platform
@@ -32,7 +33,12 @@ def serving_platform(settings: ServerSettings, *, serving: bool = True) -> Platf
     """The platform with the configured money and card processor, sharing cache generations with the
     other processes of its data dir; a ``serving`` process of several also relays cancels."""
     # Stripe when SPELL_BILLING_STRIPE_* is set; the maker share of every charge.
-    platform = Platform.build(settings, billing=BillingSettings.from_env(), supply=SupplySettings.from_env())
+    platform = Platform.build(
+        settings,
+        billing=BillingSettings.from_env(),
+        supply=SupplySettings.from_env(),
+        github=GitHubSettings.from_env(),
+    )
     # The parent of several serving processes runs no casts and serves no requests: it need not listen.
     platform.share_with_siblings(relay_cancels=serving and settings.processes > 1, listen=serving)
     return platform

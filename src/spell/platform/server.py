@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from spell.config.billing import BillingSettings
+from spell.config.github import GitHubSettings
 from spell.config.server import ServerSettings
 from spell.config.supply import SupplySettings
 from spell.errors import InvalidInput
@@ -58,6 +59,7 @@ from spell.runtimes.api import ApiRuntime
 from spell.runtimes.base import Runtime
 from spell.runtimes.builtin import BuiltinRuntime
 from spell.runtimes.egress import EgressPolicy
+from spell.runtimes.workflow import WorkflowRuntime, workflow_runtime
 from spell.storage import changes, notify
 from spell.storage.blobs import blob_store
 from spell.storage.changes import share_generations
@@ -128,13 +130,19 @@ def default_runtimes(settings: ServerSettings) -> dict[str, Runtime]:
 
 
 def _with_platform_runtimes(
-    settings: ServerSettings, runtimes: dict[str, Runtime], signer: MakerSigner
+    settings: ServerSettings,
+    runtimes: dict[str, Runtime],
+    signer: MakerSigner,
+    workflow: WorkflowRuntime | None = None,
 ) -> dict[str, Runtime]:
     """``runtimes`` plus the platform's own functions (always allowed, so always present) and, when the
-    operator enabled them, calls to makers' endpoints signed with their webhook secret."""
+    operator enabled them, calls to makers' endpoints signed with their webhook secret and GitHub
+    workflows run as the operator's GitHub App."""
     merged: dict[str, Runtime] = {"builtin": BuiltinRuntime(), **runtimes}
     if settings.allow_api_runtime and "api" not in merged:
         merged["api"] = ApiRuntime(host_egress(settings), signer=signer)
+    if workflow is not None and "workflow" not in merged:
+        merged["workflow"] = workflow
     return merged
 
 
@@ -215,19 +223,23 @@ class Platform:
         clock: Clock | None = None,
         billing: BillingSettings | None = None,
         supply: SupplySettings | None = None,
+        github: GitHubSettings | None = None,
     ) -> Platform:
         """Wire the services; ``runtimes``/``money``/``queue``/``database``/``clock`` override the
         defaults, ``billing`` sets the card processor and maker share (default: operator-credited
-        wallets, 80 %) and ``supply`` the publish gate (default: public spells need a clean SBOM)."""
+        wallets, 80 %), ``supply`` the publish gate (default: public spells need a clean SBOM) and
+        ``github`` the GitHub App workflow spells run as (default: none, workflow spells refused)."""
         time = clock or SystemClock()
         supply = supply or SupplySettings()
         install_audit_hooks()  # key, publisher-key, spell and ban changes land in the audit chain
         secret = resolve_secret(settings)
         db = database or Database(make_engine(settings.database_url))
+        workflow = workflow_runtime(github, clock=time) if github is not None else None
         runtimes_allowed = runtime_allow_list(
             host=settings.allow_host_runtime,
             docker=settings.allow_docker_runtime,
             api=settings.allow_api_runtime,
+            workflow=workflow is not None,
         )
         blobs = blob_store(settings)
         spells = SpellService(
@@ -264,6 +276,7 @@ class Platform:
                 force_require_signature=settings.force_require_signature,
                 runtimes=runtimes_allowed,
                 webhook_egress=webhook_targets,
+                admissions={"workflow": workflow.admit} if workflow is not None else {},
             ),
         )
         artifacts = ArtifactService(
@@ -282,6 +295,7 @@ class Platform:
                 settings,
                 runtimes if runtimes is not None else default_runtimes(settings),
                 MakerSigner(db, webhook_secrets, time),
+                workflow,
             ),
             Path(settings.data_dir) / "work",
             slots=TenantSlots(settings.tenant_slots(settings.workers)),

@@ -58,6 +58,7 @@ def command(workers: int | None, grace: float, as_json: bool) -> None:
     import dataclasses
 
     from spell.config.billing import BillingSettings
+    from spell.config.github import GitHubSettings
     from spell.config.server import ServerSettings
     from spell.config.supply import SupplySettings
     from spell.errors import Overloaded
@@ -79,7 +80,12 @@ def command(workers: int | None, grace: float, as_json: bool) -> None:
         upgrade(settings.database_url)
     else:
         require_current(settings.database_url)
-    platform = Platform.build(settings, billing=BillingSettings.from_env(), supply=SupplySettings.from_env())
+    platform = Platform.build(
+        settings,
+        billing=BillingSettings.from_env(),
+        supply=SupplySettings.from_env(),
+        github=GitHubSettings.from_env(),
+    )
     queue = platform.queue
     if isinstance(queue, NatsQueue):
         queue.stop_grace_s = grace

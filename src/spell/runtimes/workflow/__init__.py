@@ -7,6 +7,7 @@ from spell.runtimes.workflow.app import PERMISSIONS, AppTokens, TokenProvider
 from spell.runtimes.workflow.errors import ForbiddenRepo, WorkflowNotFound
 from spell.runtimes.workflow.github import GitHubKitApi, Repo, Run, RunArtifact, WorkflowApi, githubkit_client
 from spell.runtimes.workflow.runtime import RUN_INPUT, Backoff, ClientFactory, WorkflowRuntime
+from spell.runtimes.workflow.setup import workflow_runtime
 
 __all__ = [
     "PERMISSIONS",
@@ -24,4 +25,5 @@ __all__ = [
     "WorkflowNotFound",
     "WorkflowRuntime",
     "githubkit_client",
+    "workflow_runtime",
 ]

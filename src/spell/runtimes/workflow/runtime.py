@@ -20,7 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from spell.bundle.manifest import WorkflowSpec
+from spell.bundle.manifest import SpellManifest, WorkflowSpec
 from spell.errors import FetchFailed, InvalidInput, LimitExceeded, SpellError
 from spell.kit.clock import Clock, SystemClock
 from spell.kit.ids import new_id
@@ -115,6 +115,17 @@ class WorkflowRuntime:
         self.backoff = backoff or Backoff()
         self.max_artifact_bytes = max_artifact_bytes
         self.clock = clock or SystemClock()
+
+    def admit(self, tenant_id: str, manifest: SpellManifest, cast_input: Any) -> None:
+        """Refuse, before a cast is created, what its run would refuse without asking GitHub anything: a
+        malformed ``repo`` or workflow inputs (``VALIDATION_ERROR``), a repository the caster's tenant is
+        not bound to (``FORBIDDEN_REPO``)."""
+        spec = manifest.runtime.workflow
+        if spec is None:
+            raise InvalidInput("not a workflow spell: runtime.workflow is missing")
+        repo = Repo.parse(cast_input.get("repo") if isinstance(cast_input, dict) else None)
+        workflow_inputs(spec, cast_input)
+        self.tokens.check(tenant_id, repo)
 
     def run(self, request: CastRequest) -> CastResult:
         """Dispatch the workflow, follow its run to the end and collect its artifacts."""
