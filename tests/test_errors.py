@@ -17,7 +17,7 @@ from spell.errors import SpellError
 
 _LINE = re.compile(
     r"^(?P<indent>(?:[│ ] {3})*)(?:[├└]── )?(?P<name>\w+) \((?P<code>[A-Z_]+)(?:, (?P<status>\d{3}))?\)"
-    r"(?:  \[(?P<where>(?:platform|runtimes)\.\w+)\])?$"
+    r"(?:  \[(?P<where>platform\.\w+)\])?$"
 )
 
 

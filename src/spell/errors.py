@@ -6,8 +6,7 @@ optional ``details`` (JSON-safe) and an optional ``hint`` that says what to do.
 
 Tree: each class with its ``code``, and its ``status_code`` where it differs from its parent's. A
 ``[platform.<domain>]`` leaf is defined in ``spell.platform.<domain>.errors``, beside the one domain
-that raises it (``[runtimes.<name>]`` likewise in ``spell.runtimes.<name>.errors``); everything else is
-here. A test keeps this tree equal to the classes::
+that raises it; everything else is here. A test keeps this tree equal to the classes::
 
     SpellError (INTERNAL, 500)
     ├── NotFound (NOT_FOUND, 404)
@@ -24,7 +23,7 @@ here. A test keeps this tree equal to the classes::
     │   ├── ButtonNotFound (BUTTON_NOT_FOUND)  [platform.button]
     │   ├── TenantNotFound (TENANT_NOT_FOUND)  [platform.auth]
     │   ├── SbomNotFound (SBOM_NOT_FOUND)  [platform.spell]
-    │   ├── WorkflowNotFound (WORKFLOW_NOT_FOUND)  [runtimes.workflow]
+    │   ├── WorkflowNotFound (WORKFLOW_NOT_FOUND)
     │   └── LicenseNotFound (LICENSE_NOT_FOUND)
     ├── Conflict (CONFLICT, 409)
     │   ├── IdempotencyConflict (IDEMPOTENCY_CONFLICT)  [platform.cast]
@@ -39,7 +38,7 @@ here. A test keeps this tree equal to the classes::
     │   ├── SpellSuspended (SPELL_SUSPENDED)  [platform.cast]
     │   ├── RoleRequired (ROLE_REQUIRED)  [platform.auth]
     │   ├── ScopeNotAllowed (SCOPE_NOT_ALLOWED)  [platform.auth]
-    │   ├── ForbiddenRepo (FORBIDDEN_REPO)  [runtimes.workflow]
+    │   ├── ForbiddenRepo (FORBIDDEN_REPO)
     │   └── PolicyViolation (POLICY_DENIED)
     │       ├── ConfirmationRequired (CONFIRMATION_REQUIRED)
     │       ├── EntitlementRequired (ENTITLEMENT_REQUIRED)
@@ -112,6 +111,7 @@ __all__ = [
     "EngineUnavailable",
     "EntitlementRequired",
     "FetchFailed",
+    "ForbiddenRepo",
     "Gone",
     "InvalidBundle",
     "InvalidEntitlement",
@@ -156,6 +156,7 @@ __all__ = [
     "VerificationError",
     "VersionNotFound",
     "VulnerableDependency",
+    "WorkflowNotFound",
     "error_class",
 ]
 
@@ -482,6 +483,19 @@ class LicenseNotFound(NotFound):
     """No stored licence with that name."""
 
     code = "LICENSE_NOT_FOUND"
+
+
+class WorkflowNotFound(NotFound):
+    """The repository has no workflow file of that name (a workflow spell's cast)."""
+
+    code = "WORKFLOW_NOT_FOUND"
+
+
+class ForbiddenRepo(PermissionDenied):
+    """The caster's tenant may not run workflows in that repository: no installation of the platform's
+    GitHub App is bound to the tenant for it, or the App is not installed there."""
+
+    code = "FORBIDDEN_REPO"
 
 
 class StoreInconsistent(Conflict):

@@ -3,8 +3,8 @@ GitHub App (``runtime.execution: workflow``). See docs/workflow.md."""
 
 from __future__ import annotations
 
+from spell.errors import ForbiddenRepo, WorkflowNotFound
 from spell.runtimes.workflow.app import PERMISSIONS, AppTokens, TokenProvider
-from spell.runtimes.workflow.errors import ForbiddenRepo, WorkflowNotFound
 from spell.runtimes.workflow.github import GitHubKitApi, Repo, Run, RunArtifact, WorkflowApi, githubkit_client
 from spell.runtimes.workflow.runtime import RUN_INPUT, Backoff, ClientFactory, WorkflowRuntime
 from spell.runtimes.workflow.setup import workflow_runtime

@@ -21,8 +21,8 @@ from typing import Any, Protocol
 import jwt
 
 from spell.config.github import GitHubInstallation
+from spell.errors import ForbiddenRepo
 from spell.kit.clock import Clock, SystemClock
-from spell.runtimes.workflow.errors import ForbiddenRepo
 from spell.runtimes.workflow.github import Repo, request_failure, tls_context
 
 __all__ = ["PERMISSIONS", "AppTokens", "TokenProvider"]

@@ -18,8 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from spell.errors import FetchFailed, InvalidInput, LimitExceeded
-from spell.runtimes.workflow.errors import WorkflowNotFound
+from spell.errors import FetchFailed, InvalidInput, LimitExceeded, WorkflowNotFound
 
 if TYPE_CHECKING:
     from githubkit import GitHub
