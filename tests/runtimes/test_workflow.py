@@ -13,10 +13,18 @@ from typing import Any
 import pytest
 
 from spell.bundle.manifest import SpellManifest
-from spell.config.github import GitHubInstallation
+from spell.config.github import GitHubInstallation, GitHubSettings
+from spell.errors import ForbiddenRepo, InvalidInput
 from spell.kit.clock import Clock, FakeClock
 from spell.runtimes.base import CastRequest, Limits, Outcome
-from spell.runtimes.workflow import PERMISSIONS, AppTokens, Backoff, WorkflowRuntime, githubkit_client
+from spell.runtimes.workflow import (
+    PERMISSIONS,
+    AppTokens,
+    Backoff,
+    WorkflowRuntime,
+    githubkit_client,
+    workflow_runtime,
+)
 from tests.fakes.github_server import (
     FakeApp,
     FakeGitHub,
@@ -360,3 +368,64 @@ def test_a_manifest_without_its_workflow_block_is_refused_by_the_runtime(
     )
     result = _runtime(app, github).run(_request(manifest=manifest))
     assert result.details["code"] == "VALIDATION_ERROR"
+
+
+def test_admission_refuses_an_unbound_repository_and_malformed_input_without_github(
+    app: FakeApp, github: FakeGitHub
+) -> None:
+    runtime = _runtime(app, github)
+    runtime.admit(TENANT, _manifest(), {"repo": REPO})
+    with pytest.raises(ForbiddenRepo) as forbidden:
+        runtime.admit(TENANT, _manifest(), {"repo": "octo/elsewhere"})
+    assert forbidden.value.code == "FORBIDDEN_REPO"
+    for cast_input in ({"repo": "nope"}, {"repo": REPO, "inputs": [1]}):
+        with pytest.raises(InvalidInput) as invalid:
+            runtime.admit(TENANT, _manifest(), cast_input)
+        assert invalid.value.code == "VALIDATION_ERROR"
+    builtin = SpellManifest.from_dict(
+        {
+            "id": "acme/x",
+            "version": "1.0.0",
+            "name": "x",
+            "runtime": {"execution": "builtin", "builtin": "echo"},
+        }
+    )
+    with pytest.raises(InvalidInput):
+        runtime.admit(TENANT, builtin, {"repo": REPO})
+    assert github.requests == []
+
+
+def test_the_settings_build_the_runtime_only_when_an_app_is_configured(
+    app: FakeApp, github: FakeGitHub, tmp_path: Path
+) -> None:
+    assert workflow_runtime(GitHubSettings()) is None
+    key = tmp_path / "app.pem"
+    key.write_text(app.private_pem, encoding="utf-8")
+    settings = GitHubSettings(
+        app_id=app.app_id,
+        private_key_path=key,
+        api_url=github.url,
+        installations={TENANT: GitHubInstallation(INSTALLATION, frozenset({REPO}))},
+        poll_first_ms=0,
+        poll_max_ms=0,
+    )
+    runtime = workflow_runtime(settings)
+    assert runtime is not None
+    assert runtime.run(_request()).outcome is Outcome.SUCCEEDED
+
+
+def test_an_app_configured_without_the_github_client_installed_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "githubkit" else real(name, *a)
+    )
+    key = tmp_path / "app.pem"
+    key.write_text("PEM", encoding="utf-8")
+    with pytest.raises(InvalidInput) as refused:
+        workflow_runtime(GitHubSettings(app_id=1, private_key_path=key))
+    assert refused.value.code == "VALIDATION_ERROR"
+    assert "spell-platform[github]" in (refused.value.hint or "")

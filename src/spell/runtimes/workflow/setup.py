@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 from spell.config.github import GitHubSettings
+from spell.errors import InvalidInput
 from spell.kit.clock import Clock
 from spell.runtimes.workflow.app import AppTokens
 from spell.runtimes.workflow.github import githubkit_client
@@ -16,6 +19,11 @@ def workflow_runtime(settings: GitHubSettings, *, clock: Clock | None = None) ->
     spells are then refused like any runtime the operator did not enable)."""
     if settings.app_id is None or not settings.is_enabled:
         return None
+    if importlib.util.find_spec("githubkit") is None:  # refused at start, not at the first cast
+        raise InvalidInput(
+            "SPELL_GITHUB_APP_ID is set but the GitHub client is not installed",
+            hint="pip install 'spell-platform[github]'",
+        )
     timeout_s = settings.request_timeout_ms / 1000
     tokens = AppTokens(
         settings.app_id,
