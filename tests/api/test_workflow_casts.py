@@ -20,6 +20,7 @@ from spell.platform.server import Platform
 from spell.runtimes.base import Runtime
 from spell.signing.signature import sign_bundle
 from spell.storage.session import Database
+from tests.client.live_server import serving
 from tests.fakes.github_server import (
     FakeApp,
     FakeGitHub,
@@ -250,3 +251,30 @@ class TestConfigured:
         assert cast["status"] == "failed", response.text
         assert cast["error"]["code"] == "WORKFLOW_NOT_FOUND"
         assert github.runs == {}
+
+    async def test_over_a_live_server_the_caster_follows_the_run_and_fetches_its_artifacts(
+        self,
+        client: httpx.AsyncClient,
+        platform: Platform,
+        server_settings: ServerSettings,
+        bindings: dict[str, GitHubInstallation],
+        tmp_path: Path,
+    ) -> None:
+        await _publish(client, await seed_maker(client, platform), tmp_path)
+        caster = self._caster(platform, bindings)
+        with serving(platform, server_settings) as live:
+            async with httpx.AsyncClient(base_url=live.url, headers=caster.headers) as http:
+                created = await http.post(
+                    "/v1/spells/acme/ci/cast",
+                    headers={"Idempotency-Key": "live"},
+                    json={"input": {"repo": REPO, "inputs": {"target": "linux"}}},
+                )
+                assert created.status_code in (200, 201, 202), created.text
+                cast_id = created.json()["id"]
+                ended = await http.get(f"/v1/casts/{cast_id}", params={"wait": 30})
+                assert ended.json()["status"] == "succeeded", ended.text
+                listed = (await http.get(f"/v1/casts/{cast_id}/artifacts")).json()["items"]
+                download = await http.get(listed[0]["url"])
+        assert download.status_code == 200
+        with zipfile.ZipFile(io.BytesIO(download.content)) as archive:
+            assert archive.read("report.txt") == b"all green"
