@@ -429,3 +429,19 @@ def test_an_app_configured_without_the_github_client_installed_is_refused_at_sta
         workflow_runtime(GitHubSettings(app_id=1, private_key_path=key))
     assert refused.value.code == "VALIDATION_ERROR"
     assert "spell-platform[github]" in (refused.value.hint or "")
+
+
+def test_a_cast_canceled_before_its_run_was_listed_still_cancels_the_run(
+    app: FakeApp, github: FakeGitHub
+) -> None:
+    github.repos[REPO].workflows["build.yml"].polls_to_complete = 10**6
+    cancel = threading.Event()
+
+    def progress(event: str, step: str, detail: str) -> None:
+        if event == "dispatched":
+            cancel.set()
+
+    result = _runtime(app, github).run(_request(cancel=cancel, progress=progress))
+    assert result.outcome is Outcome.CANCELED
+    (run,) = github.runs.values()
+    assert github.canceled == [run.id]

@@ -16,7 +16,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +172,7 @@ class WorkflowRuntime:
             _tell(request, "run", run.html_url)
             run = follow.until_completed(run)
         except _Stopped as stop:
+            run = run or follow.listed(spec.file, marker, since)  # one last look: never leave it running
             if run is not None:
                 api.cancel(repo, run.id)
             return CastResult(stop.outcome, message=stop.message, output=_output(repo, spec, run, []))
@@ -229,13 +230,15 @@ class _Follow:
         if self.cancel.wait(min(next(self.pauses), left)):
             raise _Stopped(Outcome.CANCELED, "canceled while the workflow ran")
 
-    def find(self, file: str, marker: str, since: Any) -> Run:
+    def find(self, file: str, marker: str, since: datetime) -> Run:
         """The dispatched run: GitHub lists it a moment after the dispatch, titled with the marker."""
-        while True:
-            for run in self.api.runs(self.repo, file, since):
-                if marker in run.display_title:
-                    return run
+        while (run := self.listed(file, marker, since)) is None:
             self.pause()
+        return run
+
+    def listed(self, file: str, marker: str, since: datetime) -> Run | None:
+        """The dispatched run if GitHub lists it yet."""
+        return next((r for r in self.api.runs(self.repo, file, since) if marker in r.display_title), None)
 
     def until_completed(self, run: Run) -> Run:
         """The run once completed, telling each status it passes through."""
