@@ -81,6 +81,7 @@ class FakeWorkflow:
     polls_to_complete: int = 2
     artifacts: dict[str, bytes] = field(default_factory=dict)  # name -> zip bytes
     run_name_has_marker: bool = True  # its run-name carries ${{ inputs.spell_run }}
+    expired: frozenset[str] = frozenset()  # artifact names listed as expired (past their retention)
 
 
 @dataclass
@@ -329,9 +330,11 @@ class FakeGitHub:
         if run is None or run.repo != name:
             return 404, {"message": "Not Found"}, {}
         listed = []
+        expired = self.repos[name].workflows[run.file].expired
         for blob, artifact_name in run.artifacts:
             size = len(self._blobs[blob])
-            listed.append({"id": blob, "name": artifact_name, "size_in_bytes": size, "expired": False})
+            gone = artifact_name in expired
+            listed.append({"id": blob, "name": artifact_name, "size_in_bytes": size, "expired": gone})
         return 200, {"total_count": len(listed), "artifacts": listed}, {}
 
     def _json(self, run: _Run) -> dict[str, Any]:

@@ -14,13 +14,14 @@ import pytest
 
 from spell.bundle.manifest import SpellManifest
 from spell.config.github import GitHubInstallation, GitHubSettings
-from spell.errors import ForbiddenRepo, InvalidInput
+from spell.errors import FetchFailed, ForbiddenRepo, InvalidInput
 from spell.kit.clock import Clock, FakeClock
 from spell.runtimes.base import CastRequest, Limits, Outcome
 from spell.runtimes.workflow import (
     PERMISSIONS,
     AppTokens,
     Backoff,
+    Repo,
     WorkflowRuntime,
     githubkit_client,
     workflow_runtime,
@@ -445,3 +446,24 @@ def test_a_cast_canceled_before_its_run_was_listed_still_cancels_the_run(
     assert result.outcome is Outcome.CANCELED
     (run,) = github.runs.values()
     assert github.canceled == [run.id]
+
+
+def test_expired_artifacts_are_skipped(app: FakeApp, github: FakeGitHub, tmp_path: Path) -> None:
+    workflow = github.repos[REPO].workflows["build.yml"]
+    workflow.artifacts = {"old": zip_of({"a": b"1"}), "new": zip_of({"b": b"2"})}
+    workflow.expired = frozenset({"old"})
+    result = _runtime(app, github).run(_request(work_dir=tmp_path))
+    assert [a.name for a in result.artifacts] == ["new.zip"]
+
+
+def test_canceling_a_run_that_already_ended_is_no_fault_and_other_refusals_are(
+    app: FakeApp, github: FakeGitHub
+) -> None:
+    assert _runtime(app, github).run(_request()).outcome is Outcome.SUCCEEDED
+    (run,) = github.runs.values()
+    api = githubkit_client(github.url, _tokens(app, github).token_for(TENANT, Repo.parse(REPO)))
+    api.cancel(Repo.parse(REPO), run.id)  # completed: GitHub answers 409, which is fine
+    github.fail[r"/repos/octo/builds/actions/runs/\d+/cancel"] = 500
+    with pytest.raises(FetchFailed) as failed:
+        api.cancel(Repo.parse(REPO), run.id)
+    assert failed.value.code == "FETCH_FAILED"
