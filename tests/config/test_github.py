@@ -64,3 +64,25 @@ def test_malformed_bindings_are_refused_by_variable(raw: str) -> None:
     with pytest.raises(InvalidInput) as refused:
         GitHubSettings.from_env({"SPELL_GITHUB_INSTALLATIONS": raw})
     assert refused.value.details["variable"] == "SPELL_GITHUB_INSTALLATIONS"
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw", "attribute", "value"),
+    [
+        ("SPELL_GITHUB_API_URL", "https://ghe.example/api/v3", "api_url", "https://ghe.example/api/v3"),
+        ("SPELL_GITHUB_POLL_FIRST_MS", "500", "poll_first_ms", 500),
+        ("SPELL_GITHUB_POLL_MAX_MS", "60000", "poll_max_ms", 60_000),
+        ("SPELL_GITHUB_MAX_ARTIFACT_MB", "5", "max_artifact_mb", 5),
+        ("SPELL_GITHUB_REQUEST_TIMEOUT_MS", "2500", "request_timeout_ms", 2_500),
+    ],
+)
+def test_each_setting_is_read_from_its_variable(
+    variable: str, raw: str, attribute: str, value: object
+) -> None:
+    assert getattr(GitHubSettings.from_env({variable: raw}), attribute) == value
+
+
+def test_a_non_positive_app_id_is_refused() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        GitHubSettings.from_env({"SPELL_GITHUB_APP_ID": "0", "SPELL_GITHUB_PRIVATE_KEY_PATH": "/k.pem"})
+    assert refused.value.details["variable"] == "SPELL_GITHUB_APP_ID"
