@@ -23,7 +23,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-echo "setup: installing spell-platform with extras ${SPELL_EXTRAS:-dev,server,postgres,nats,s3}"
-.venv/bin/python -m pip install -q -e ".[${SPELL_EXTRAS:-dev,server,postgres,nats,s3}]" 2>&1 | grep -v '^WARNING: Location' || true
+echo "setup: installing spell-platform with extras ${SPELL_EXTRAS:-dev,server,postgres,nats,s3,github}"
+.venv/bin/python -m pip install -q -e ".[${SPELL_EXTRAS:-dev,server,postgres,nats,s3,github}]" 2>&1 | grep -v '^WARNING: Location' || true
 .venv/bin/python -c "import spell" 
 echo "setup: done"

@@ -28,6 +28,7 @@ that raises it; everything else is here. A test keeps this tree equal to the cla
     │   ├── WebhookEndpointNotFound (WEBHOOK_ENDPOINT_NOT_FOUND)  [platform.webhook]
     │   ├── WebhookDeliveryNotFound (WEBHOOK_DELIVERY_NOT_FOUND)  [platform.webhook]
     │   ├── ChargeNotFound (CHARGE_NOT_FOUND)  [platform.billing]
+    │   ├── WorkflowNotFound (WORKFLOW_NOT_FOUND)
     │   └── LicenseNotFound (LICENSE_NOT_FOUND)
     ├── Conflict (CONFLICT, 409)
     │   ├── IdempotencyConflict (IDEMPOTENCY_CONFLICT)  [platform.cast]
@@ -50,6 +51,7 @@ that raises it; everything else is here. A test keeps this tree equal to the cla
     │   ├── ScopeNotAllowed (SCOPE_NOT_ALLOWED)  [platform.auth]
     │   ├── ProcessingRestricted (PROCESSING_RESTRICTED)  [platform.privacy]
     │   ├── CsrfRefused (CSRF_REFUSED)  [platform.auth]
+    │   ├── ForbiddenRepo (FORBIDDEN_REPO)
     │   └── PolicyViolation (POLICY_DENIED)
     │       ├── ConfirmationRequired (CONFIRMATION_REQUIRED)
     │       ├── EntitlementRequired (ENTITLEMENT_REQUIRED)
@@ -125,6 +127,7 @@ __all__ = [
     "EngineUnavailable",
     "EntitlementRequired",
     "FetchFailed",
+    "ForbiddenRepo",
     "Gone",
     "InvalidBundle",
     "InvalidEntitlement",
@@ -169,6 +172,7 @@ __all__ = [
     "VerificationError",
     "VersionNotFound",
     "VulnerableDependency",
+    "WorkflowNotFound",
     "error_class",
 ]
 
@@ -495,6 +499,19 @@ class LicenseNotFound(NotFound):
     """No stored licence with that name."""
 
     code = "LICENSE_NOT_FOUND"
+
+
+class WorkflowNotFound(NotFound):
+    """The repository has no workflow file of that name (a workflow spell's cast)."""
+
+    code = "WORKFLOW_NOT_FOUND"
+
+
+class ForbiddenRepo(PermissionDenied):
+    """The caster's tenant may not run workflows in that repository: no installation of the platform's
+    GitHub App is bound to the tenant for it, or the App is not installed there."""
+
+    code = "FORBIDDEN_REPO"
 
 
 class StoreInconsistent(Conflict):

@@ -38,13 +38,14 @@ __all__ = [
     "SupplyChain",
     "WasmSpec",
     "When",
+    "WorkflowSpec",
 ]
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)+$")
 # At most 50 characters: what the grimoire stores and routes accept, and numbers int() reads at once.
 VERSION_PATTERN = re.compile(r"^(?=.{5,50}$)(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 STEP_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-Execution = Literal["host", "docker", "wasm", "builtin", "api"]
+Execution = Literal["host", "docker", "wasm", "builtin", "api", "workflow"]
 Risk = Literal["low", "medium", "high", "critical"]
 _VERSION_MESSAGE = "must be a version like 1.2.3 (x.y.z), at most 50 characters long"
 
@@ -265,6 +266,21 @@ class WasmSpec(_Model, frozen=True, forbid_unknown_fields=True, kw_only=True):
     fuel: _Positive | None = None
 
 
+class WorkflowSpec(_Model, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A GitHub Actions workflow in the caster's repository (named by the cast input's ``repo``).
+
+    ``inputs_from`` names the key of the cast input whose object becomes the workflow's inputs; the
+    platform adds ``spell_run``, which the workflow declares and puts in its ``run-name`` so the run it
+    dispatched can be told from any other.
+    """
+
+    file: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*\.ya?ml$", max_length=200)]
+    ref: Annotated[str, msgspec.Meta(min_length=1, max_length=255, pattern=r"^[^\s~^:?*\[\\]+$")] = "main"
+    inputs_from: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = "inputs"
+    # How long the run may take, queueing on GitHub included (GitHub itself stops a job after 6 hours).
+    timeout_ms: Annotated[int, msgspec.Meta(ge=1_000, le=6 * 3_600_000)] = 600_000
+
+
 class RuntimeSpec(_Model, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """How the spell runs."""
 
@@ -277,6 +293,7 @@ class RuntimeSpec(_Model, frozen=True, forbid_unknown_fields=True, kw_only=True)
     policy: Capabilities = msgspec.field(default_factory=Capabilities)
     builtin: str | None = None
     api_url: str | None = None
+    workflow: WorkflowSpec | None = None
 
     def __post_init__(self) -> None:
         if self.execution == "docker" and not self.docker_image:
@@ -285,6 +302,8 @@ class RuntimeSpec(_Model, frozen=True, forbid_unknown_fields=True, kw_only=True)
             raise ValueError("runtime.builtin (the function name) is required when execution is 'builtin'")
         if self.execution == "api" and not (self.api_url or "").startswith("https://"):
             raise ValueError("runtime.api_url must be an https:// URL when execution is 'api'")
+        if self.execution == "workflow" and self.workflow is None:
+            raise ValueError("runtime.workflow (file, ref) is required when execution is 'workflow'")
 
 
 class IoSpec(_Model, frozen=True, forbid_unknown_fields=True, kw_only=True):

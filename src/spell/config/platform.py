@@ -7,6 +7,7 @@ from typing import TypedDict
 
 from spell.config.abuse import AbuseSettings
 from spell.config.billing import BillingSettings
+from spell.config.github import GitHubSettings
 from spell.config.privacy import PrivacySettings
 from spell.config.retention import RetentionSettings
 from spell.config.supply import SupplySettings
@@ -24,6 +25,7 @@ class PlatformGroups(TypedDict):
     abuse: AbuseSettings
     privacy: PrivacySettings
     webhooks: WebhookSettings
+    github: GitHubSettings
 
 
 def platform_groups_from_env() -> PlatformGroups:
@@ -35,4 +37,5 @@ def platform_groups_from_env() -> PlatformGroups:
         abuse=AbuseSettings.from_env(),
         privacy=PrivacySettings.from_env(),
         webhooks=WebhookSettings.from_env(),
+        github=GitHubSettings.from_env(),
     )

@@ -10,6 +10,7 @@ from typing import Any
 from spell.config.abuse import AbuseSettings
 from spell.config.billing import BillingSettings
 from spell.config.docker import DockerOptions
+from spell.config.github import GitHubSettings
 from spell.config.group import Group, Setting, env_names, settings_of
 from spell.config.logs import LogSettings
 from spell.config.privacy import PrivacySettings
@@ -34,6 +35,7 @@ SERVER_GROUPS: tuple[type[Group], ...] = (
     AbuseSettings,
     PrivacySettings,
     WebhookSettings,
+    GitHubSettings,
 )
 #: The groups the CLI reads for local casts and installs (docs/local-store.md).
 LOCAL_GROUPS: tuple[type[Group], ...] = (

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from spell.config.abuse import AbuseSettings
 from spell.config.billing import BillingSettings
+from spell.config.github import GitHubSettings
 from spell.config.privacy import PrivacySettings
 from spell.config.retention import RetentionSettings
 from spell.config.server import ServerSettings
@@ -73,6 +74,7 @@ from spell.runtimes.api import ApiRuntime
 from spell.runtimes.base import Runtime
 from spell.runtimes.builtin import BuiltinRuntime
 from spell.runtimes.egress import EgressPolicy
+from spell.runtimes.workflow import WorkflowRuntime, workflow_runtime
 from spell.storage import changes, notify
 from spell.storage.blobs import blob_store
 from spell.storage.changes import share_generations
@@ -143,13 +145,19 @@ def default_runtimes(settings: ServerSettings) -> dict[str, Runtime]:
 
 
 def _with_platform_runtimes(
-    settings: ServerSettings, runtimes: dict[str, Runtime], signer: MakerSigner
+    settings: ServerSettings,
+    runtimes: dict[str, Runtime],
+    signer: MakerSigner,
+    workflow: WorkflowRuntime | None = None,
 ) -> dict[str, Runtime]:
     """``runtimes`` plus the platform's own functions (always allowed, so always present) and, when the
-    operator enabled them, calls to makers' endpoints signed with their webhook secret."""
+    operator enabled them, calls to makers' endpoints signed with their webhook secret and GitHub
+    workflows run as the operator's GitHub App."""
     merged: dict[str, Runtime] = {"builtin": BuiltinRuntime(), **runtimes}
     if settings.allow_api_runtime and "api" not in merged:
         merged["api"] = ApiRuntime(host_egress(settings), signer=signer)
+    if workflow is not None and "workflow" not in merged:
+        merged["workflow"] = workflow
     return merged
 
 
@@ -254,22 +262,26 @@ class Platform:
         abuse: AbuseSettings | None = None,
         privacy: PrivacySettings | None = None,
         webhooks: WebhookSettings | None = None,
+        github: GitHubSettings | None = None,
     ) -> Platform:
         """Wire the services; ``runtimes``/``money``/``queue``/``database``/``clock`` override the
         defaults, ``billing`` sets the card processor and maker share (default: operator-credited
         wallets, 80 %), ``supply`` the publish gate (default: public spells need a clean SBOM),
         ``retention`` how long cast data and audit records are kept (default: the documented periods),
         ``abuse`` when violations suspend (default: 10 within 24 hours), ``privacy`` the erasure
-        grace period (default 90 days) and ``webhooks`` the delivery retry schedule."""
+        grace period (default 90 days), ``webhooks`` the delivery retry schedule and ``github`` the
+        GitHub App workflow spells run as (default: none, workflow spells refused)."""
         time = clock or SystemClock()
         supply = supply or SupplySettings()
         install_audit_hooks()  # key, publisher-key, spell and ban changes land in the audit chain
         secret = resolve_secret(settings)
         db = database or Database(make_engine(settings.database_url))
+        workflow = workflow_runtime(github, clock=time) if github is not None else None
         runtimes_allowed = runtime_allow_list(
             host=settings.allow_host_runtime,
             docker=settings.allow_docker_runtime,
             api=settings.allow_api_runtime,
+            workflow=workflow is not None,
         )
         blobs = blob_store(settings)
         spells = SpellService(
@@ -319,6 +331,7 @@ class Platform:
                 force_require_signature=settings.force_require_signature,
                 runtimes=runtimes_allowed,
                 webhook_egress=webhook_targets,
+                admissions={"workflow": workflow.admit} if workflow is not None else {},
             ),
         )
         artifacts = ArtifactService(
@@ -337,6 +350,7 @@ class Platform:
                 settings,
                 runtimes if runtimes is not None else default_runtimes(settings),
                 MakerSigner(db, webhook_secrets, time),
+                workflow,
             ),
             Path(settings.data_dir) / "work",
             slots=TenantSlots(settings.tenant_slots(settings.workers)),

@@ -125,6 +125,9 @@ class CastRequest:
     log: LogSink | None = field(default=None, compare=False)  # where step output goes as it is written
     # A budgeted attempt: the wall-clock limit is at most this (WASM; the caller reruns what overran it).
     within_s: float | None = None
+    # Who casts it: the caster's tenant on a server (a workflow spell runs in that tenant's repository
+    # only); None for a local cast.
+    tenant_id: str | None = None
 
 
 @dataclass

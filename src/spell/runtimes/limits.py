@@ -35,7 +35,11 @@ def effective_limits(spec: WasmSpec, defaults: Limits, maxima: WasmSettings) -> 
 
 def limits_for(manifest: SpellManifest, maxima: WasmSettings) -> Limits:
     """The limits a cast of ``manifest`` runs under: a WASM spell's ``effective_limits``; the other
-    runtimes bound themselves (step and container timeouts) and get the defaults."""
+    runtimes bound themselves (step and container timeouts) and get the defaults, but for a workflow's
+    own time limit (its run waits on GitHub, often for minutes)."""
+    workflow = manifest.runtime.workflow
+    if manifest.runtime.execution == "workflow" and workflow is not None:
+        return Limits(timeout_ms=workflow.timeout_ms)
     spec = manifest.runtime.wasm
     if manifest.runtime.execution != "wasm" or spec is None:
         return Limits()

@@ -11,7 +11,7 @@ from spell.errors import PolicyViolation
 from spell.platform.spell.service import runtime_allow_list
 from spell.policy.rules import PolicyContext
 
-EXECUTIONS = ("wasm", "host", "docker", "builtin", "api")
+EXECUTIONS = ("wasm", "host", "docker", "builtin", "api", "workflow")
 
 
 @pytest.mark.parametrize(
@@ -22,6 +22,7 @@ EXECUTIONS = ("wasm", "host", "docker", "builtin", "api")
         ({"docker": True}, ["builtin", "docker", "wasm"]),
         ({"host": True, "docker": True}, ["builtin", "docker", "host", "wasm"]),
         ({"api": True}, ["api", "builtin", "wasm"]),
+        ({"workflow": True}, ["builtin", "wasm", "workflow"]),
     ],
 )
 def test_only_the_runtimes_the_operator_enabled_pass(enabled: dict[str, Any], allowed: list[str]) -> None:

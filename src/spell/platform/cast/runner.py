@@ -295,6 +295,7 @@ class CastRunner:
             cancel=token,
             progress=live.progress if live is not None else None,
             log=live.log if live is not None else None,
+            tenant_id=cast.tenant_id,
         )
         try:
             with tracing.span("spell.run", cast_id=cast.id, runtime=version.execution):

@@ -7,7 +7,7 @@ Creation is idempotent per tenant and ``Idempotency-Key``: the same request give
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -49,7 +49,12 @@ from spell.runtimes.egress import EgressPolicy
 from spell.signing.verifier import SignatureRule
 from spell.storage.session import Database, UnitOfWork
 
-__all__ = ["CastParts", "CastPolicy", "CastRequestBody", "CastService", "Created", "cast_job"]
+__all__ = ["Admission", "CastParts", "CastPolicy", "CastRequestBody", "CastService", "Created", "cast_job"]
+
+
+#: A runtime's own check of who casts what, before the cast is created: (caster's tenant, manifest,
+#: input) -> None, raising the refusal (a workflow spell's repository must be bound to the tenant).
+Admission = Callable[[str, SpellManifest, Any], None]
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,8 @@ class CastPolicy:
     runtimes: ExecutionGuard = field(default_factory=runtime_allow_list)
     # Where webhook URLs may point; the platform builds it from the settings (strict by default).
     webhook_egress: EgressPolicy = field(default_factory=EgressPolicy)
+    # By execution; no network and no database, as they run inside the creating transaction.
+    admissions: Mapping[str, Admission] = field(default_factory=dict)
 
     @property
     def signature(self) -> SignatureRule:
@@ -266,6 +273,9 @@ class CastService:
         metrics.note_runtime(version.digest, version.execution)
         self._guard(spell, version, manifest, body)
         self._input_schema(version, manifest).check(body.input)
+        admit = self.policy.admissions.get(version.execution)
+        if admit is not None:
+            admit(principal.tenant_id, manifest, body.input)
         now = self.clock.now()
         cast = self.repo.insert(
             uow,

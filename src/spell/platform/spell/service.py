@@ -57,15 +57,19 @@ __all__ = [
 ]
 
 
-def runtime_allow_list(*, host: bool = False, docker: bool = False, api: bool = False) -> ExecutionGuard:
+def runtime_allow_list(
+    *, host: bool = False, docker: bool = False, api: bool = False, workflow: bool = False
+) -> ExecutionGuard:
     """The runtimes this server runs, checked at publish and at every cast: WASM and the platform's own
-    builtin functions always; host steps, Docker and maker endpoints only when the operator enabled them."""
-    enabled = {"host": host, "docker": docker, "api": api}
+    builtin functions always; host steps, Docker, maker endpoints and GitHub workflows only when the
+    operator enabled them."""
+    enabled = {"host": host, "docker": docker, "api": api, "workflow": workflow}
     allowed = ("wasm", "builtin", *(name for name, on in enabled.items() if on))
     return ExecutionGuard(
         allowed,
         rule="server.runtimes",
-        hint="the operator enables it with SPELL_SERVER_ALLOW_HOST_RUNTIME / _DOCKER_RUNTIME / _API_RUNTIME",
+        hint="the operator enables it with SPELL_SERVER_ALLOW_HOST_RUNTIME / _DOCKER_RUNTIME / _API_RUNTIME"
+        " (workflow: SPELL_GITHUB_APP_ID)",
     )
 
 
