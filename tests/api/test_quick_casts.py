@@ -1,8 +1,10 @@
-"""Quick casts: on SQLite a ``Prefer: wait`` cast of a pure WASM spell runs on the event loop within a
-budget; one that overruns it runs again from the start on a cast thread, and only that run counts."""
+"""Quick casts: a ``Prefer: wait`` cast of a pure WASM spell is created, run within a budget and ended
+in one transaction — on SQLite on the event loop, on PostgreSQL (whose statements wait on the network)
+on a cast thread; one that overruns the budget runs again from the start, and only that run counts."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from spell.platform.cast.runner import QUICK_BENCH_S, QUICK_BUDGET_S
 from spell.platform.cast.service import CastRequestBody
 from spell.platform.server import Platform
 from spell.queue.base import Job
+from spell.storage.session import UnitOfWork
 from tests.fixtures.bundles import SPIN_FUEL, SPIN_WAT
 from tests.fixtures.clock import clock, platform
 from tests.fixtures.server import Caller, publish, seed_maker, seed_user
@@ -49,16 +52,25 @@ def _events(platform: Platform, cast_id: str) -> list[str]:
 
 
 class _Paths:
-    """Casts run by ``CastRunner.execute`` (on a cast thread, not the event loop) and jobs queued."""
+    """Casts run by ``CastRunner.execute`` (on a cast thread, not the event loop), jobs queued, and the
+    threads quick attempts ran on."""
 
     def __init__(self, platform: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
         self.executed: list[str] = []
         self.queued: list[str] = []
+        self.attempted_on: list[str] = []
         execute, publish_job = platform.runner.execute, platform.queue.publish
+        attempt = platform.runner.attempt
 
         def spy_execute(cast: Cast, version: SpellVersion) -> Cast:
             self.executed.append(cast.id)
             return execute(cast, version)
+
+        def spy_attempt(uow: UnitOfWork, cast: Cast, version: SpellVersion) -> Cast | None:
+            self.attempted_on.append(threading.current_thread().name)
+            return attempt(uow, cast, version)
+
+        monkeypatch.setattr(platform.runner, "attempt", spy_attempt)
 
         def spy_publish(job: Job) -> None:
             self.queued.append(job.id)
@@ -72,7 +84,7 @@ class _Paths:
         return self.executed == list(cast_ids) and self.queued == []
 
 
-def _quick_here(platform: Platform) -> bool:
+def _on_the_loop(platform: Platform) -> bool:
     return platform.db.engine.dialect.name == "sqlite"
 
 
@@ -98,7 +110,7 @@ async def test_the_first_cast_of_a_spell_loads_it_on_a_cast_thread(
     assert platform.runner.quick_fits(_version(platform)) is True
 
 
-async def test_a_pure_wasm_cast_ends_on_the_event_loop_without_a_cast_thread(
+async def test_a_pure_wasm_cast_ends_in_its_creating_transaction_on_the_loop_or_a_cast_thread(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     caster = await _caster(client, platform, tmp_path)
@@ -114,12 +126,13 @@ async def test_a_pure_wasm_cast_ends_on_the_event_loop_without_a_cast_thread(
     assert body["status"] == "succeeded"
     assert body["output"] == {"greeting": "hello", "input": {"name": "a"}}
     assert _events(platform, body["id"]) == ["queued", "running", "succeeded"]
-    # PostgreSQL statements wait on the network: there every cast runs on a cast thread
-    assert platform.orchestrator.quick is _quick_here(platform)
-    if _quick_here(platform):
-        assert paths.ran_on_a_cast_thread()
-    else:
-        assert paths.ran_on_a_cast_thread(body["id"])
+    # never run again after its creation was committed, nor queued
+    assert paths.ran_on_a_cast_thread()
+    # PostgreSQL statements wait on the network: there the attempt leaves the event loop
+    assert platform.orchestrator.quick is _on_the_loop(platform)
+    assert platform.orchestrator.quick_on_thread is not _on_the_loop(platform)
+    [thread] = paths.attempted_on
+    assert thread.startswith("spell-cast") is not _on_the_loop(platform)
 
 
 async def test_a_cast_over_the_budget_runs_again_with_its_full_limit_and_only_that_run_counts(
@@ -148,11 +161,10 @@ async def test_a_cast_over_the_budget_runs_again_with_its_full_limit_and_only_th
     assert _events(platform, body["id"]) == ["queued", "running", "timeout"]
     with platform.db.unit_of_work(write=False) as uow:
         assert uow.session.scalar(select(func.count()).select_from(Cast)) == 2  # with the warm-up
-    # an overrun spell is not tried on the loop again for a while (only a quick attempt overruns)
-    benched = _quick_here(platform)
-    assert platform.runner.quick_fits(_version(platform)) is not benched
+    # an overrun spell is not tried quickly again for a while
+    assert platform.runner.quick_fits(_version(platform)) is False
     clock.advance(QUICK_BENCH_S - 1)
-    assert platform.runner.quick_fits(_version(platform)) is not benched
+    assert platform.runner.quick_fits(_version(platform)) is False
     again = await client.post(
         "/v1/spells/acme/hello/cast",
         headers={**caster.headers, "Idempotency-Key": "q-spin-2", "Prefer": "wait=20"},

@@ -33,9 +33,11 @@ def make_engine(url: str, *, echo: bool = False, connect_args: dict[str, Any] | 
         engine = create_engine(
             url,
             echo=echo,
+            # No pre-ping: it costs a round trip on every checkout. A connection the server dropped
+            # fails its first statement instead; that unit of work answers DATABASE_UNAVAILABLE, and
+            # SQLAlchemy then retires every connection of the pool opened before the loss.
             pool_size=10,
             max_overflow=20,
-            pool_pre_ping=True,
             connect_args=dict(connect_args or {}),
         )
     event.listen(engine, "before_cursor_execute", _refuse_nul)

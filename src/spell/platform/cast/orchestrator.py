@@ -14,7 +14,9 @@ loop itself, and a pure WASM spell is tried right there within a budget of a few
 (``CastRunner.attempt``): most casts then never leave the loop's thread, which saves the hand-offs
 to and from a cast thread — under load, the largest cost of a short cast after its own work. A cast
 that overruns the budget is run again from the start on a cast thread; with no network access, the
-abandoned attempt left no trace outside the cast.
+abandoned attempt left no trace outside the cast. With ``quick_on_thread`` (PostgreSQL) the same
+attempt runs on the cast thread instead: one transaction and one commit per cast instead of two,
+and the event loop never waits on the database.
 """
 
 from __future__ import annotations
@@ -47,10 +49,18 @@ class CastOrchestrator:
     request side (0: every cast is queued), up to ``per_tenant`` of them of one tenant (0: no cap)."""
 
     def __init__(
-        self, casts: CastService, runner: CastRunner, *, slots: int, per_tenant: int = 0, quick: bool = False
+        self,
+        casts: CastService,
+        runner: CastRunner,
+        *,
+        slots: int,
+        per_tenant: int = 0,
+        quick: bool = False,
+        quick_on_thread: bool = False,
     ) -> None:
         self.casts, self.runner = casts, runner
         self.quick = quick
+        self.quick_on_thread = quick_on_thread and not quick
         self.slots = slots
         self._taken = 0
         self._tenants = TenantSlots(per_tenant)
@@ -128,11 +138,14 @@ class CastOrchestrator:
         Returns the ended cast, or on a replay the earlier cast as it is now, and the replay flag.
         ``on_created`` gets the new (or replayed) cast and the replay flag before the cast runs.
         """
-        created = self.casts.create_claimed(principal, body, idempotency_key)
+        if self.quick_on_thread:
+            created, done = self.cast_quick(principal, body, idempotency_key)
+        else:
+            created, done = self.casts.create_claimed(principal, body, idempotency_key), False
         if on_created is not None:
             on_created(created.cast, created.replay)
-        if created.version is None:
-            return created.cast, True
+        if created.version is None or done:
+            return created.cast, created.replay
         return self.runner.execute(created.cast, created.version), False
 
     def cast_quick(
