@@ -14,12 +14,13 @@ import pytest
 from sqlalchemy import func, select
 
 from spell.kit.clock import FakeClock
-from spell.models import Cast, CastEvent, SpellVersion
+from spell.models import Cast, CastEvent, Spell, SpellVersion
 from spell.platform.cast.runner import QUICK_BENCH_S, QUICK_BUDGET_S
 from spell.platform.cast.service import CastRequestBody
 from spell.platform.server import Platform
 from spell.queue.base import Job
 from spell.storage.session import UnitOfWork
+from tests.api.money_helpers import FLAT, credit, publish_priced
 from tests.fixtures.bundles import SPIN_FUEL, SPIN_WAT
 from tests.fixtures.clock import clock, platform
 from tests.fixtures.server import Caller, publish, seed_maker, seed_user
@@ -263,3 +264,82 @@ async def test_a_rerun_longer_than_the_wait_answers_202_running_and_frees_its_sl
     with anyio.fail_after(10):
         while platform.orchestrator.free_slots() < slots:  # given back as its thread lets go
             await anyio.sleep(0.01)
+
+
+async def test_with_every_slot_taken_a_waiting_quick_cast_still_ends_without_the_queue_on_postgresql(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caster = await _caster(client, platform, tmp_path)
+    await _warm_up(client, caster)
+    paths = _Paths(platform, monkeypatch)
+    monkeypatch.setattr(platform.orchestrator, "_take", lambda _tenant: False)  # every slot is busy
+    response = await client.post(
+        "/v1/spells/acme/hello/cast",
+        headers={**caster.headers, "Idempotency-Key": "busy-1", "Prefer": "wait=10"},
+        json={"input": {"name": "b"}},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "succeeded"
+    assert _events(platform, response.json()["id"]) == ["queued", "running", "succeeded"]
+    if _on_the_loop(platform):  # SQLite's attempts run on the loop, under a slot: the cast was queued
+        assert paths.queued == [response.json()["id"]]
+    else:  # the attempt ran on the request's thread, and ended the cast in its creating transaction
+        assert paths.ran_on_a_cast_thread()
+        assert len(paths.attempted_on) == 1
+
+
+async def test_with_every_slot_taken_an_attempt_that_gives_up_leaves_nothing_and_the_cast_is_queued(
+    client: httpx.AsyncClient,
+    platform: Platform,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    clock: FakeClock,
+) -> None:
+    caster = await _caster(
+        client, platform, tmp_path, wat=SPIN_WAT, schema={"type": "object"}, timeout_ms=400
+    )
+    await _warm_up(client, caster, x=1)
+    clock.advance(QUICK_BENCH_S)  # the warm-up overran the budget too: its bench is over
+    paths = _Paths(platform, monkeypatch)
+    monkeypatch.setattr(platform.orchestrator, "_take", lambda _tenant: False)
+    response = await client.post(
+        "/v1/spells/acme/hello/cast",
+        headers={**caster.headers, "Idempotency-Key": "busy-spin", "Prefer": "wait=20"},
+        json={"input": {}},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "timeout"
+    assert body["usage"]["wall_ms"] >= 300  # the queued run, with the spell's own limit
+    assert paths.queued == [body["id"]]
+    assert len(paths.attempted_on) == (0 if _on_the_loop(platform) else 1)
+    assert _events(platform, body["id"]) == ["queued", "running", "timeout"]
+    with platform.db.unit_of_work(write=False) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Cast)) == 2  # with the warm-up
+        spell = uow.session.get(Spell, "acme/hello")
+        assert spell is not None
+        assert spell.cast_count == 2  # the attempt's count was rolled back with it
+
+
+async def test_a_priced_spell_is_tried_quickly_only_where_write_transactions_queue(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On PostgreSQL a hold and its capture in one transaction could deadlock with another capture.
+    maker = await seed_maker(client, platform)
+    await publish_priced(client, maker, tmp_path, FLAT)
+    caster = seed_user(platform, "caster@example.com", ["caster"])
+    credit(platform, caster.user_id, 10_000_000)
+    await _warm_up(client, caster, "acme/paid", name="w")
+    paths = _Paths(platform, monkeypatch)
+    response = await client.post(
+        "/v1/spells/acme/paid/cast",
+        headers={**caster.headers, "Idempotency-Key": "paid-1", "Prefer": "wait=10"},
+        json={"input": {"name": "p"}},
+    )
+    assert response.json()["status"] == "succeeded", response.text
+    assert len(paths.attempted_on) == (1 if _on_the_loop(platform) else 0)
+    with platform.db.unit_of_work(write=False) as uow:
+        platform.ledger.verify(uow)
+        wallet = platform.ledger.balance(uow, caster.user_id, "wallet", "USD").micros
+        holds = platform.ledger.balance(uow, caster.user_id, "holds", "USD").micros
+    assert (wallet, holds) == (10_000_000 - 2 * 250_000, 0)  # the warm-up and this cast, once each

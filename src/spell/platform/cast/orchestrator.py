@@ -15,8 +15,9 @@ loop itself, and a pure WASM spell is tried right there within a budget of a few
 to and from a cast thread — under load, the largest cost of a short cast after its own work. A cast
 that overruns the budget is run again from the start on a cast thread; with no network access, the
 abandoned attempt left no trace outside the cast. With ``quick_on_thread`` (PostgreSQL) the same
-attempt runs on the cast thread instead: one transaction and one commit per cast instead of two,
-and the event loop never waits on the database.
+attempt, for free spells, runs on the cast thread instead, or with every slot taken on the request's
+thread: one transaction and one commit per cast instead of two (or three through the queue), and the
+event loop never waits on the database.
 """
 
 from __future__ import annotations
@@ -83,7 +84,10 @@ class CastOrchestrator:
                     cast = await self.wait_for_end(principal, cast.id, wait_s)
                 return cast, replay
         mark = self.casts.hub.mark()
-        cast, replay = await _blocking(self.casts.create, principal, body, idempotency_key)
+        # With every slot taken, a caller who waits may still get a quick attempt (it holds its request
+        # thread no longer than a creation would, plus the budget); else, or if it gives up, the queue.
+        create = self.cast_quick_or_queued if wait_s > 0 and self.quick_on_thread else self.casts.create
+        cast, replay = await _blocking(create, principal, body, idempotency_key)
         if wait_s > 0 and cast.status not in TERMINAL_STATUSES:
             cast = await self.wait_for_end(principal, cast.id, wait_s, fresh=None if replay else (cast, mark))
         return cast, replay
@@ -164,7 +168,7 @@ class CastOrchestrator:
                 created = casts.create_in(uow, principal, body, key, digest, claim=True)
                 if created.version is None:
                     return created, True
-                if not self.runner.quick_fits(created.version):
+                if not self.runner.quick_fits(created.version, concurrent=self.quick_on_thread):
                     return created, False
                 # Created, run and ended in one commit: nobody can see the cast, or cancel it, before
                 # it ended. An attempt that gives up commits the cast ``running`` for the rerun.
@@ -177,6 +181,28 @@ class CastOrchestrator:
         if ended is None:
             return created, False
         return Created(ended, False, created.version), True
+
+    def cast_quick_or_queued(
+        self, principal: Principal, body: CastRequestBody, idempotency_key: str | None
+    ) -> tuple[Cast, bool]:
+        """A quick attempt that needs no slot (see ``cast_quick``): the cast ended, or on a replay the
+        earlier cast as it is now, and the replay flag. A spell that does not fit, or an attempt that
+        gives up, leaves nothing behind: the cast is created queued instead (``CastService.create``)."""
+        casts = self.casts
+        key, digest = casts.admit(principal, body, idempotency_key)
+        try:
+            with casts.db.unit_of_work() as uow:
+                created = casts.create_in(uow, principal, body, key, digest, claim=True)
+                if created.version is None:
+                    return created.cast, True
+                if self.runner.quick_fits(created.version, concurrent=self.quick_on_thread):
+                    ended = self.runner.attempt(uow, created.cast, created.version)
+                    if ended is not None:
+                        return ended, False
+                raise _TakeTheQueue  # rolls the claimed cast back
+        except (_TakeTheQueue, RecordingFailed):
+            pass
+        return casts.create(principal, body, idempotency_key)
 
     # inline slots ------------------------------------------------------------------------------------
     async def _inline(
@@ -287,6 +313,10 @@ class CastOrchestrator:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=self.slots, thread_name_prefix="spell-cast")
             return self._pool
+
+
+class _TakeTheQueue(Exception):
+    """Rolls back a cast created for a quick attempt that did not happen or gave up."""
 
 
 async def _blocking(fn: Callable[..., T], *args: Any) -> T:

@@ -213,10 +213,15 @@ class CastRunner:
         return _ended(cast, ended)
 
     # the quick attempt -----------------------------------------------------------------------------
-    def quick_fits(self, version: SpellVersion) -> bool:
+    def quick_fits(self, version: SpellVersion, *, concurrent: bool = False) -> bool:
         """A WASM spell with no network access (re-running it changes nothing outside the cast), whose
         time limit is over the budget, that ran here before (its module is loaded) and did not overrun
-        the budget lately."""
+        the budget lately.
+
+        ``concurrent``: write transactions run side by side (PostgreSQL), so only a free spell fits. A
+        priced cast's hold and capture in one transaction would lock its caster's ledger rows in two
+        batches, each sorted, which a concurrent capture of the same accounts may take the other way
+        round: a deadlock, where separate transactions only queue."""
         if version.execution != "wasm" or version.digest not in self._warm:
             return False
         benched = self._slow.get(version.digest)
@@ -225,6 +230,8 @@ class CastRunner:
                 return False
             self._slow.pop(version.digest, None)
         manifest = self.parts.spells.manifest_of(version)
+        if concurrent and not _free(manifest):
+            return False
         limit = self.parts.limits.of(manifest)
         return not manifest.runtime.policy.net_allow and limit.timeout_ms / 1000 > QUICK_BUDGET_S
 
@@ -337,6 +344,11 @@ class CastRunner:
             if values is None:  # canceled while running: keep the cancel, record what it used
                 parts.repo.move(uow, cast.id, from_status=CastStatus.CANCELED, usage=ending.values["usage"])
             return values
+
+
+def _free(manifest: SpellManifest) -> bool:
+    """No pricing and no spell-runtime billing: a cast of it holds and moves no money."""
+    return manifest.pricing.model == "free" and not manifest.billing.enabled
 
 
 def _storable(text: str) -> str | None:
