@@ -67,9 +67,9 @@ class _Paths:
             self.executed.append(cast.id)
             return execute(cast, version)
 
-        def spy_attempt(uow: UnitOfWork, cast: Cast, version: SpellVersion) -> Cast | None:
+        def spy_attempt(uow: UnitOfWork, cast: Cast, version: SpellVersion, **kwargs: float) -> Cast | None:
             self.attempted_on.append(threading.current_thread().name)
-            return attempt(uow, cast, version)
+            return attempt(uow, cast, version, **kwargs)
 
         monkeypatch.setattr(platform.runner, "attempt", spy_attempt)
 

@@ -36,7 +36,12 @@ import anyio.to_thread
 from spell.models import TERMINAL_STATUSES, Cast, SpellVersion
 from spell.platform.auth.schemas import Principal
 from spell.platform.cast.hub import wait_event
-from spell.platform.cast.runner import CastRunner, RecordingFailed
+from spell.platform.cast.runner import (
+    QUICK_BUDGET_S,
+    QUICK_THREAD_BUDGET_S,
+    CastRunner,
+    RecordingFailed,
+)
 from spell.platform.cast.service import CastRequestBody, CastService, Created
 from spell.platform.cast.slots import TenantSlots
 
@@ -62,6 +67,7 @@ class CastOrchestrator:
         self.casts, self.runner = casts, runner
         self.quick = quick
         self.quick_on_thread = quick_on_thread and not quick
+        self._budget_s = QUICK_THREAD_BUDGET_S if self.quick_on_thread else QUICK_BUDGET_S
         self.slots = slots
         self._taken = 0
         self._tenants = TenantSlots(per_tenant)
@@ -156,7 +162,8 @@ class CastOrchestrator:
         self, principal: Principal, body: CastRequestBody, idempotency_key: str | None
     ) -> tuple[Created, bool]:
         """Create a cast and, when it is a pure WASM spell, try to run it to its end within
-        ``QUICK_BUDGET_S`` (see ``CastRunner.quick_fits``), on this thread and in one transaction.
+        ``QUICK_BUDGET_S`` (``QUICK_THREAD_BUDGET_S`` with ``quick_on_thread``; see
+        ``CastRunner.quick_fits``), on this thread and in one transaction.
 
         Returns the cast (ended when done) and whether it is done here: False means the cast is
         ``running`` and ``CastRunner.execute`` (on a thread that may block) must run it from the start.
@@ -172,7 +179,7 @@ class CastOrchestrator:
                     return created, False
                 # Created, run and ended in one commit: nobody can see the cast, or cancel it, before
                 # it ended. An attempt that gives up commits the cast ``running`` for the rerun.
-                ended = self.runner.attempt(uow, created.cast, created.version)
+                ended = self.runner.attempt(uow, created.cast, created.version, budget_s=self._budget_s)
         except RecordingFailed:
             # The cast and its attempt were rolled back together: create it again for a rerun, where
             # a fault that persists ends it as the platform's failure (``execute``).
@@ -196,7 +203,7 @@ class CastOrchestrator:
                 if created.version is None:
                     return created.cast, True
                 if self.runner.quick_fits(created.version, concurrent=self.quick_on_thread):
-                    ended = self.runner.attempt(uow, created.cast, created.version)
+                    ended = self.runner.attempt(uow, created.cast, created.version, budget_s=self._budget_s)
                     if ended is not None:
                         return ended, False
                 raise _TakeTheQueue  # rolls the claimed cast back
