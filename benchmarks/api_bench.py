@@ -19,6 +19,7 @@ with trust auth), dropped at the end.
     .venv/bin/python benchmarks/api_bench.py [--seconds 4] [--rounds 3] [--concurrency 1,8,32]
                                              [--processes 1,2] [--load wrk|httpx]
                                              [--database sqlite|postgresql|sqlite,postgresql]
+                                             [--repeat N]
 """
 
 from __future__ import annotations
@@ -238,6 +239,27 @@ def row(name: str, level: int, rounds: list[Round]) -> str:
     )
 
 
+def ratio_table(
+    rates: dict[tuple[int, str, int, str], dict[int, float]],
+    repeat: int,
+    counts: list[int],
+    trees: list[tuple[str, Path]],
+    levels: list[int],
+) -> None:
+    """PostgreSQL's casts/s over SQLite's of the same run, per concurrency, and PostgreSQL's rate at the
+    highest concurrency over its rate at the lowest (its fall-off, below 1)."""
+    print("\n| run | PostgreSQL / SQLite casts/s, by concurrency | PostgreSQL c=max / c=min |")
+    print("| --- | --- | ---: |")
+    for rep in range(repeat):
+        for count in counts:
+            for label, _src in trees:
+                pg, lite = rates[(rep, "postgresql", count, label)], rates[(rep, "sqlite", count, label)]
+                ratios = ", ".join(f"c={level}: {pg[level] / max(lite[level], 1e-9):.2f}" for level in levels)
+                fall = pg[levels[-1]] / max(pg[levels[0]], 1e-9)
+                name = f"{rep + 1}, {count} process{'es' if count > 1 else ''}{label}"
+                print(f"| {name} | {ratios} | {fall:.2f} |")
+
+
 STAGES = """
 import json, statistics, sys, time
 from spell.config.server import ServerSettings
@@ -276,9 +298,10 @@ for index in range(int(sys.argv[2])):
 platform.stop()
 skip = len(quick) // 5  # the warm-up fifth
 print(json.dumps({
-    "quick cast: create, run and end in one transaction (the event-loop path)":
+    "quick cast: create, run and end in one transaction (on SQLite the event-loop path)":
         statistics.median(quick[skip:]) * 1000,
-    "cast thread path: create, commit, run, end, commit": statistics.median(threaded[skip:]) * 1000,
+    "a cast thread's path (cast_now: on PostgreSQL the quick attempt, else create, commit, run, end)":
+        statistics.median(threaded[skip:]) * 1000,
     "quick attempts that overran their budget (left out above)": overran,
 }))
 """
@@ -344,8 +367,9 @@ def serve_and_measure(
     label: str,
     scratch: Path,
     levels: list[int],
-) -> None:
-    """Start ``spell serve`` with ``count`` processes and print a row per concurrency level."""
+) -> dict[int, float]:
+    """Start ``spell serve`` with ``count`` processes and print a row per concurrency level; the median
+    round's casts/s per level."""
     headers = {"Authorization": f"Bearer {token}", "Prefer": "wait=10"}
     port = free_port()
     spell = subprocess.Popen(
@@ -367,6 +391,7 @@ def serve_and_measure(
         wait_ready(f"http://127.0.0.1:{port}/healthz", spell)
         url = f"http://127.0.0.1:{port}/v1/spells/samples/hello-wasm/cast"
         measure(args.load, url, headers, 8, 2, spell.pid, cast=True, scratch=scratch)  # warm-up
+        rates = {}
         for level in levels:
             rounds = [
                 measure(args.load, url, headers, level, args.seconds, spell.pid, cast=True, scratch=scratch)
@@ -374,6 +399,8 @@ def serve_and_measure(
             ]
             name = f"spell sync cast hello-wasm, {count} process{'es' if count > 1 else ''}{label}"
             print(row(name, level, rounds), flush=True)
+            rates[level] = sorted(r.rate for r in rounds)[len(rounds) // 2]
+        return rates
     finally:
         spell.terminate()
         spell.wait(timeout=20)
@@ -388,6 +415,12 @@ def main() -> None:
     parser.add_argument("--load", choices=["wrk", "httpx"], default="wrk" if shutil.which("wrk") else "httpx")
     parser.add_argument(
         "--database", default="sqlite", help="comma-separated: sqlite, postgresql (each measured in turn)"
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="measure every database this many times, alternating (sqlite, postgresql, sqlite, …)",
     )
     parser.add_argument(
         "--baseline-src",
@@ -452,12 +485,20 @@ def run(
     finally:
         hello.terminate()
         hello.wait(timeout=10)
-    for database in databases:
-        for count in counts:
-            for label, _src in trees:  # the baseline tree and this one back to back, per process count
-                env, token = seeded[(database, label)]
-                tag = f"{label}, {'PostgreSQL' if database == 'postgresql' else 'SQLite'}"
-                serve_and_measure(args, env, token, count, tag, scratch, levels)
+    rates: dict[tuple[int, str, int, str], dict[int, float]] = {}
+    for rep in range(args.repeat):  # alternating: a slow moment of the machine hits both databases alike
+        for database in databases:
+            for count in counts:
+                for label, _src in trees:  # the baseline tree and this one back to back, per process count
+                    env, token = seeded[(database, label)]
+                    tag = f"{label}, {'PostgreSQL' if database == 'postgresql' else 'SQLite'}"
+                    if args.repeat > 1:
+                        tag += f", run {rep + 1}"
+                    rates[(rep, database, count, label)] = serve_and_measure(
+                        args, env, token, count, tag, scratch, levels
+                    )
+    if set(databases) == {"sqlite", "postgresql"}:
+        ratio_table(rates, args.repeat, counts, trees, levels)
     for database in databases:
         env, token = seeded[(database, "")]
         print(f"\n{'PostgreSQL' if database == 'postgresql' else 'SQLite'}:")

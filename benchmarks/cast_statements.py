@@ -1,12 +1,16 @@
 """Where one sync cast's database time goes: statements, round trips and commits per cast, by table.
 
 Seeds a fresh database (SQLite in a temp SPELL_HOME, or a fresh PostgreSQL database), then runs
-``--casts`` sequential thread-path casts of ``samples/hello-wasm`` in process (no HTTP) while
-SQLAlchemy's cursor events count every statement and time it. Prints, per database: the wall time per
-cast, the share spent inside statements and commits, and each statement shape (verb + table) with
-its count per cast and median time. The same figures guide docs/performance.md's PostgreSQL section.
+``--casts`` sequential casts of ``samples/hello-wasm`` in process (no HTTP) while SQLAlchemy's cursor
+events count every statement and time it. Each cast takes the path a ``Prefer: wait`` request takes
+on that database (the quick attempt; on SQLite as on the event loop). Prints, per database: the wall
+time per cast, the share spent inside statements and commits, on PostgreSQL the round trips (from
+libpq's protocol trace: each turn from messages sent to messages read), and each
+statement shape (verb + table) with its count per cast and median time. The same figures guide
+docs/performance.md's PostgreSQL section.
 
     .venv/bin/python benchmarks/cast_statements.py [--casts 300] [--database sqlite,postgresql]
+                                                   [--baseline-src <another checkout>]
 """
 
 from __future__ import annotations
@@ -82,14 +86,41 @@ def timed_commit(self, dbapi_connection):
 
 dialect_class.do_commit = timed_commit
 
+# PostgreSQL: libpq traces every protocol message; each Sync (extended protocol) or Query (simple
+# protocol) the client sends waits for the server's answer, one round trip.
+trace = {"path": sys.argv[3] if len(sys.argv) > 3 else "", "fd": None, "seen": set()}
+
+@event.listens_for(engine, "checkout")
+def traced(dbapi_connection, record, proxy):
+    pgconn = getattr(dbapi_connection, "pgconn", None)
+    if trace["fd"] is not None and pgconn is not None and id(dbapi_connection) not in trace["seen"]:
+        pgconn.trace(trace["fd"])
+        trace["seen"].add(id(dbapi_connection))
+
 with platform.db.unit_of_work(write=False) as uow:
     principal = platform.auth.authenticate_key(uow, token)
 body = CastRequestBody(spell_id="samples/hello-wasm", input={"name": "w"})
-cast_now = platform.orchestrator.cast_now
+orchestrator = platform.orchestrator
+
+def cast_now(principal, body, key):
+    # What a ``Prefer: wait`` request does: on SQLite the quick attempt (on the event loop there),
+    # else a cast thread's path; a quick attempt that overran reruns as the server would.
+    if not orchestrator.quick:
+        ended = orchestrator.cast_now(principal, body, key)
+        platform.runner._slow.clear()  # as below: one slow moment does not bench the spell
+        return ended
+    created, done = orchestrator.cast_quick(principal, body, key)
+    if done:
+        return created.cast, created.replay
+    platform.runner._slow.clear()  # a slow moment of the machine: un-bench the spell
+    return platform.runner.execute(created.cast, created.version), False
 run = uuid.uuid4().hex[:8]  # fresh idempotency keys per run: every cast is a real one
 for index in range(20):
     cast_now(principal, body, f"warm-{run}-{index}")
 walls = []
+if trace["path"]:
+    import os
+    trace["fd"] = os.open(trace["path"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
 state["on"] = True
 for index in range(count):
     t0 = time.perf_counter()
@@ -97,20 +128,31 @@ for index in range(count):
     walls.append(time.perf_counter() - t0)
     assert cast.status == "succeeded", cast.status
 state["on"] = False
+for conn in list(engine.pool._pool.queue) if hasattr(engine.pool, "_pool") else []:
+    pgconn = getattr(conn.dbapi_connection, "pgconn", None)
+    if pgconn is not None:
+        pgconn.untrace()
 platform.stop()
+round_trips = None
+if trace["path"]:
+    # lines: [timestamp] direction length message ...; the client waited for the server each time
+    # the trace turns from what it sent (F) to what it read (B), however many messages it pipelined.
+    sides = [parts[0] if parts[0] in "FB" else parts[1] for line in open(trace["path"], errors="replace")
+             if len(parts := line.split("\t")) > 2]
+    turns = sum(1 for index in range(1, len(sides)) if sides[index] == "B" and sides[index - 1] == "F")
+    round_trips = turns / count
 rows = []
 for name, times in stats.items():
     rows.append({"shape": name, "per_cast": len(times) / count, "median_ms": statistics.median(times) * 1000,
                  "total_ms_per_cast": sum(times) * 1000 / count})
 rows.sort(key=lambda r: -r["total_ms_per_cast"])
-print(json.dumps({"wall_ms": statistics.median(walls) * 1000, "rows": rows}))
+print(json.dumps({"wall_ms": statistics.median(walls) * 1000, "rows": rows, "round_trips": round_trips}))
 """
 
 
-def profile(env: dict[str, str], token: str, casts: int) -> dict[str, object]:
-    out = subprocess.run(
-        [PY, "-c", PROFILE, token, str(casts)], env=env, cwd=ROOT, capture_output=True, text=True
-    )
+def profile(env: dict[str, str], token: str, casts: int, trace: Path | None) -> dict[str, object]:
+    command = [PY, "-c", PROFILE, token, str(casts), *([str(trace)] if trace else [])]
+    out = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"cast_statements: the profile run failed:\n{out.stderr}")
     result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -121,20 +163,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--casts", type=int, default=300)
     parser.add_argument("--database", default="sqlite,postgresql")
+    parser.add_argument(
+        "--baseline-src", help="another checkout (e.g. of the previous commit) measured first, per database"
+    )
     args = parser.parse_args()
+    trees = [("", ROOT / "src")]
+    if args.baseline_src:
+        trees.insert(0, (" (baseline)", Path(args.baseline_src).resolve() / "src"))
+    runs = [(db.strip(), label, src) for db in args.database.split(",") for label, src in trees]
     created: list[str] = []
     with tempfile.TemporaryDirectory() as home:
         try:
-            for index, database in enumerate(part.strip() for part in args.database.split(",")):
+            for index, (database, label, src) in enumerate(runs):
                 url = postgres_database(created) if database == "postgresql" else None
-                env, token = seed(Path(home) / f"h{index}", ROOT / "src", url)
-                result = profile(env, token, args.casts)
+                env, token = seed(Path(home) / f"h{index}", src, url)
+                trace = Path(home) / f"trace{index}.txt" if database == "postgresql" else None
+                result = profile(env, token, args.casts, trace)
                 rows: list[dict[str, float]] = result["rows"]  # type: ignore[assignment]
                 in_db = sum(r["total_ms_per_cast"] for r in rows)
                 statements = sum(r["per_cast"] for r in rows)
+                trips = result.get("round_trips")
                 print(
-                    f"\n{database}: {result['wall_ms']:.2f} ms per cast (median), "
-                    f"{statements:.1f} statements per cast, {in_db:.2f} ms in statements (mean)\n"
+                    f"\n{database}{label}: {result['wall_ms']:.2f} ms per cast (median), "
+                    f"{statements:.1f} statements per cast, {in_db:.2f} ms in statements (mean)"
+                    + (f", {trips:.1f} round trips per cast" if trips is not None else "")
+                    + "\n"
                 )
                 print("| statement | per cast | median ms | ms per cast |")
                 print("| --- | ---: | ---: | ---: |")

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from spell.kit.time import utcnow
-from spell.models import Cast, Spell
+from spell.models import Cast, CastEvent, Spell
 from spell.platform.server import Platform
 from spell.queue.base import Job
 from tests.fixtures.bundles import SPIN_WAT
@@ -478,3 +478,67 @@ async def test_the_custom_method_form_casts_and_shares_idempotency_with_the_path
     missing = await client.post("/v1/spells/acme/nope:cast", headers=other, json={"input": {}})
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "SPELL_NOT_FOUND"
+
+
+async def test_a_request_replayed_after_its_spell_was_suspended_still_gets_its_cast(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    # PostgreSQL looks the key up only when the cast cannot be made: the replay must not depend on it.
+    caster = await _ready(client, platform, tmp_path)
+    first = await client.post(
+        "/v1/spells/acme/hello/cast", headers=_cast_headers(caster, "s", 10), json={"input": {"name": "a"}}
+    )
+    operator = seed_user(platform, "op@example.com", ["operator"])
+    suspended = await client.post(
+        "/v1/admin/spells/acme/hello/suspend", headers=operator.headers, json={"reason": "abuse"}
+    )
+    assert suspended.status_code == 200, suspended.text
+    again = await client.post(
+        "/v1/spells/acme/hello/cast", headers=_cast_headers(caster, "s", 10), json={"input": {"name": "a"}}
+    )
+    assert again.status_code == 200, again.text
+    assert (again.json()["id"], again.json()["idempotent_replay"]) == (first.json()["id"], True)
+    other = await client.post(
+        "/v1/spells/acme/hello/cast", headers=_cast_headers(caster, "s", 10), json={"input": {"name": "b"}}
+    )
+    assert other.json()["error"]["code"] == "IDEMPOTENCY_CONFLICT"
+    fresh = await client.post(
+        "/v1/spells/acme/hello/cast", headers=_cast_headers(caster, "t", 10), json={"input": {"name": "a"}}
+    )
+    assert fresh.json()["error"]["code"] == "SPELL_SUSPENDED"
+
+
+async def test_concurrent_waiting_casts_on_one_key_run_once_and_replay_the_winner(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path
+) -> None:
+    caster = await _ready(client, platform, tmp_path)
+    warm = await client.post(  # the spell's module loads: later casts take the quick attempt
+        "/v1/spells/acme/hello/cast", headers=_cast_headers(caster, "warm", 10), json={"input": {"name": "w"}}
+    )
+    assert warm.json()["status"] == "succeeded"
+
+    async def one(index: int) -> httpx.Response:
+        return await client.post(
+            "/v1/spells/acme/hello/cast",
+            headers=_cast_headers(caster, f"same-{index % 3}", 20),
+            json={"input": {"name": f"n{index % 3}"}},
+        )
+
+    responses = await asyncio.gather(*(one(i) for i in range(24)))
+    assert {r.status_code for r in responses} == {200}, [r.text for r in responses if r.status_code != 200]
+    by_key: dict[str, set[str]] = {}
+    for index, response in enumerate(responses):
+        by_key.setdefault(f"same-{index % 3}", set()).add(response.json()["id"])
+    assert all(len(ids) == 1 for ids in by_key.values())
+    assert sum(not r.json()["idempotent_replay"] for r in responses) == 3
+    with platform.db.unit_of_work(write=False) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Cast)) == 4  # with the warm-up
+        spell = uow.session.get(Spell, "acme/hello")
+        assert spell is not None
+        assert spell.cast_count == 4
+        for ids in by_key.values():
+            [cast_id] = ids
+            events = uow.session.scalars(
+                select(CastEvent.type).where(CastEvent.cast_id == cast_id).order_by(CastEvent.seq)
+            )
+            assert list(events) == ["queued", "running", "succeeded"]  # ran once

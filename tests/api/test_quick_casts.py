@@ -1,8 +1,10 @@
-"""Quick casts: on SQLite a ``Prefer: wait`` cast of a pure WASM spell runs on the event loop within a
-budget; one that overruns it runs again from the start on a cast thread, and only that run counts."""
+"""Quick casts: a ``Prefer: wait`` cast of a pure WASM spell is created, run within a budget and ended
+in one transaction — on SQLite on the event loop, on PostgreSQL (whose statements wait on the network)
+on a cast thread; one that overruns the budget runs again from the start, and only that run counts."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +14,13 @@ import pytest
 from sqlalchemy import func, select
 
 from spell.kit.clock import FakeClock
-from spell.models import Cast, CastEvent, SpellVersion
+from spell.models import Cast, CastEvent, Spell, SpellVersion
 from spell.platform.cast.runner import QUICK_BENCH_S, QUICK_BUDGET_S
 from spell.platform.cast.service import CastRequestBody
 from spell.platform.server import Platform
 from spell.queue.base import Job
+from spell.storage.session import UnitOfWork
+from tests.api.money_helpers import FLAT, credit, publish_priced
 from tests.fixtures.bundles import SPIN_FUEL, SPIN_WAT
 from tests.fixtures.clock import clock, platform
 from tests.fixtures.server import Caller, publish, seed_maker, seed_user
@@ -49,16 +53,25 @@ def _events(platform: Platform, cast_id: str) -> list[str]:
 
 
 class _Paths:
-    """Casts run by ``CastRunner.execute`` (on a cast thread, not the event loop) and jobs queued."""
+    """Casts run by ``CastRunner.execute`` (on a cast thread, not the event loop), jobs queued, and the
+    threads quick attempts ran on."""
 
     def __init__(self, platform: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
         self.executed: list[str] = []
         self.queued: list[str] = []
+        self.attempted_on: list[str] = []
         execute, publish_job = platform.runner.execute, platform.queue.publish
+        attempt = platform.runner.attempt
 
         def spy_execute(cast: Cast, version: SpellVersion) -> Cast:
             self.executed.append(cast.id)
             return execute(cast, version)
+
+        def spy_attempt(uow: UnitOfWork, cast: Cast, version: SpellVersion, **kwargs: float) -> Cast | None:
+            self.attempted_on.append(threading.current_thread().name)
+            return attempt(uow, cast, version, **kwargs)
+
+        monkeypatch.setattr(platform.runner, "attempt", spy_attempt)
 
         def spy_publish(job: Job) -> None:
             self.queued.append(job.id)
@@ -72,7 +85,7 @@ class _Paths:
         return self.executed == list(cast_ids) and self.queued == []
 
 
-def _quick_here(platform: Platform) -> bool:
+def _on_the_loop(platform: Platform) -> bool:
     return platform.db.engine.dialect.name == "sqlite"
 
 
@@ -98,7 +111,7 @@ async def test_the_first_cast_of_a_spell_loads_it_on_a_cast_thread(
     assert platform.runner.quick_fits(_version(platform)) is True
 
 
-async def test_a_pure_wasm_cast_ends_on_the_event_loop_without_a_cast_thread(
+async def test_a_pure_wasm_cast_ends_in_its_creating_transaction_on_the_loop_or_a_cast_thread(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     caster = await _caster(client, platform, tmp_path)
@@ -114,12 +127,13 @@ async def test_a_pure_wasm_cast_ends_on_the_event_loop_without_a_cast_thread(
     assert body["status"] == "succeeded"
     assert body["output"] == {"greeting": "hello", "input": {"name": "a"}}
     assert _events(platform, body["id"]) == ["queued", "running", "succeeded"]
-    # PostgreSQL statements wait on the network: there every cast runs on a cast thread
-    assert platform.orchestrator.quick is _quick_here(platform)
-    if _quick_here(platform):
-        assert paths.ran_on_a_cast_thread()
-    else:
-        assert paths.ran_on_a_cast_thread(body["id"])
+    # never run again after its creation was committed, nor queued
+    assert paths.ran_on_a_cast_thread()
+    # PostgreSQL statements wait on the network: there the attempt leaves the event loop
+    assert platform.orchestrator.quick is _on_the_loop(platform)
+    assert platform.orchestrator.quick_on_thread is not _on_the_loop(platform)
+    [thread] = paths.attempted_on
+    assert thread.startswith("spell-cast") is not _on_the_loop(platform)
 
 
 async def test_a_cast_over_the_budget_runs_again_with_its_full_limit_and_only_that_run_counts(
@@ -148,11 +162,10 @@ async def test_a_cast_over_the_budget_runs_again_with_its_full_limit_and_only_th
     assert _events(platform, body["id"]) == ["queued", "running", "timeout"]
     with platform.db.unit_of_work(write=False) as uow:
         assert uow.session.scalar(select(func.count()).select_from(Cast)) == 2  # with the warm-up
-    # an overrun spell is not tried on the loop again for a while (only a quick attempt overruns)
-    benched = _quick_here(platform)
-    assert platform.runner.quick_fits(_version(platform)) is not benched
+    # an overrun spell is not tried quickly again for a while
+    assert platform.runner.quick_fits(_version(platform)) is False
     clock.advance(QUICK_BENCH_S - 1)
-    assert platform.runner.quick_fits(_version(platform)) is not benched
+    assert platform.runner.quick_fits(_version(platform)) is False
     again = await client.post(
         "/v1/spells/acme/hello/cast",
         headers={**caster.headers, "Idempotency-Key": "q-spin-2", "Prefer": "wait=20"},
@@ -251,3 +264,82 @@ async def test_a_rerun_longer_than_the_wait_answers_202_running_and_frees_its_sl
     with anyio.fail_after(10):
         while platform.orchestrator.free_slots() < slots:  # given back as its thread lets go
             await anyio.sleep(0.01)
+
+
+async def test_with_every_slot_taken_a_waiting_quick_cast_still_ends_without_the_queue_on_postgresql(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caster = await _caster(client, platform, tmp_path)
+    await _warm_up(client, caster)
+    paths = _Paths(platform, monkeypatch)
+    monkeypatch.setattr(platform.orchestrator, "_take", lambda _tenant: False)  # every slot is busy
+    response = await client.post(
+        "/v1/spells/acme/hello/cast",
+        headers={**caster.headers, "Idempotency-Key": "busy-1", "Prefer": "wait=10"},
+        json={"input": {"name": "b"}},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "succeeded"
+    assert _events(platform, response.json()["id"]) == ["queued", "running", "succeeded"]
+    if _on_the_loop(platform):  # SQLite's attempts run on the loop, under a slot: the cast was queued
+        assert paths.queued == [response.json()["id"]]
+    else:  # the attempt ran on the request's thread, and ended the cast in its creating transaction
+        assert paths.ran_on_a_cast_thread()
+        assert len(paths.attempted_on) == 1
+
+
+async def test_with_every_slot_taken_an_attempt_that_gives_up_leaves_nothing_and_the_cast_is_queued(
+    client: httpx.AsyncClient,
+    platform: Platform,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    clock: FakeClock,
+) -> None:
+    caster = await _caster(
+        client, platform, tmp_path, wat=SPIN_WAT, schema={"type": "object"}, timeout_ms=400
+    )
+    await _warm_up(client, caster, x=1)
+    clock.advance(QUICK_BENCH_S)  # the warm-up overran the budget too: its bench is over
+    paths = _Paths(platform, monkeypatch)
+    monkeypatch.setattr(platform.orchestrator, "_take", lambda _tenant: False)
+    response = await client.post(
+        "/v1/spells/acme/hello/cast",
+        headers={**caster.headers, "Idempotency-Key": "busy-spin", "Prefer": "wait=20"},
+        json={"input": {}},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "timeout"
+    assert body["usage"]["wall_ms"] >= 300  # the queued run, with the spell's own limit
+    assert paths.queued == [body["id"]]
+    assert len(paths.attempted_on) == (0 if _on_the_loop(platform) else 1)
+    assert _events(platform, body["id"]) == ["queued", "running", "timeout"]
+    with platform.db.unit_of_work(write=False) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Cast)) == 2  # with the warm-up
+        spell = uow.session.get(Spell, "acme/hello")
+        assert spell is not None
+        assert spell.cast_count == 2  # the attempt's count was rolled back with it
+
+
+async def test_a_priced_spell_is_tried_quickly_only_where_write_transactions_queue(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On PostgreSQL a hold and its capture in one transaction could deadlock with another capture.
+    maker = await seed_maker(client, platform)
+    await publish_priced(client, maker, tmp_path, FLAT)
+    caster = seed_user(platform, "caster@example.com", ["caster"])
+    credit(platform, caster.user_id, 10_000_000)
+    await _warm_up(client, caster, "acme/paid", name="w")
+    paths = _Paths(platform, monkeypatch)
+    response = await client.post(
+        "/v1/spells/acme/paid/cast",
+        headers={**caster.headers, "Idempotency-Key": "paid-1", "Prefer": "wait=10"},
+        json={"input": {"name": "p"}},
+    )
+    assert response.json()["status"] == "succeeded", response.text
+    assert len(paths.attempted_on) == (1 if _on_the_loop(platform) else 0)
+    with platform.db.unit_of_work(write=False) as uow:
+        platform.ledger.verify(uow)
+        wallet = platform.ledger.balance(uow, caster.user_id, "wallet", "USD").micros
+        holds = platform.ledger.balance(uow, caster.user_id, "holds", "USD").micros
+    assert (wallet, holds) == (10_000_000 - 2 * 250_000, 0)  # the warm-up and this cast, once each

@@ -112,13 +112,13 @@ def _assert_failed_free(
 
 
 def _spy_quick(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Ids of the casts the quick path (run on the event loop, in the creating transaction) ran."""
+    """Ids of the casts the quick path (run in the creating transaction) ran."""
     attempted: list[str] = []
     original = platform.runner.attempt
 
-    def spy(uow: Any, cast: Cast, version: Any) -> Cast | None:
+    def spy(uow: Any, cast: Cast, version: Any, **kwargs: Any) -> Cast | None:
         attempted.append(cast.id)
-        return original(uow, cast, version)
+        return original(uow, cast, version, **kwargs)
 
     monkeypatch.setattr(platform.runner, "attempt", spy)
     return attempted
@@ -200,7 +200,7 @@ async def test_a_fault_of_the_runtime_ends_a_quick_cast_failed_and_free(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if not _is_sqlite(platform):
-        pytest.skip("quick casts run on SQLite only (PostgreSQL statements may wait on the network)")
+        pytest.skip("priced casts are tried quickly on SQLite only (PostgreSQL keeps hold and capture apart)")
     caster = await _paid_caster(client, platform, tmp_path)
     warm = await _cast(client, caster, "warm", wait=True)
     assert warm["status"] == "succeeded"
@@ -230,7 +230,7 @@ async def test_a_fault_while_recording_a_quick_cast_rolls_it_back_and_the_rerun_
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if not _is_sqlite(platform):
-        pytest.skip("quick casts run on SQLite only (PostgreSQL statements may wait on the network)")
+        pytest.skip("priced casts are tried quickly on SQLite only (PostgreSQL keeps hold and capture apart)")
     caster = await _paid_caster(client, platform, tmp_path)
     assert (await _cast(client, caster, "warm", wait=True))["status"] == "succeeded"
     quick = _spy_quick(platform, monkeypatch)

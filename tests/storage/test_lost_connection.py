@@ -4,6 +4,8 @@ the pool recovers with new connections."""
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 import pytest
 from sqlalchemy import text, update
 
@@ -71,3 +73,46 @@ def test_other_database_errors_stay_what_they_are(pg_database: Database) -> None
 
     with pytest.raises(ProgrammingError), pg_database.unit_of_work() as uow:
         uow.session.execute(text("SELECT * FROM no_such_table"))
+
+
+def _pooled_backends(database: Database, count: int) -> list[int]:
+    """Open ``count`` pooled connections at once; their server process ids (back in the pool after)."""
+    with ExitStack() as stack:
+        units = [stack.enter_context(database.unit_of_work(write=False)) for _ in range(count)]
+        return [uow.session.execute(text("SELECT pg_backend_pid()")).scalar_one() for uow in units]
+
+
+def _terminate(pids: list[int]) -> None:
+    from sqlalchemy import create_engine
+
+    admin = create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with admin.connect() as conn:
+            for pid in pids:
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            conn.commit()
+    finally:
+        admin.dispose()
+
+
+@pytest.mark.parametrize("path", ["orm", "prepared"])
+def test_after_a_server_restart_one_unit_of_work_fails_and_the_pool_replaces_every_old_connection(
+    pg_database: Database, path: str
+) -> None:
+    # No pre-ping: the first statement on a dropped connection finds it; the rest of the pool, opened
+    # before, is replaced rather than handed out dead to the next callers.
+    pids = _pooled_backends(pg_database, 3)
+    _terminate(pids)
+
+    def use() -> None:
+        with pg_database.unit_of_work() as uow:
+            if path == "orm":
+                uow.session.execute(text("SELECT 1"))
+            else:
+                _BUMP.run(uow.session, {})
+
+    with pytest.raises(DatabaseUnavailable):
+        use()
+    for _ in range(3):
+        use()
+    assert not set(_pooled_backends(pg_database, 3)) & set(pids)

@@ -362,6 +362,7 @@ class Platform:
             slots=settings.inline_casts,
             per_tenant=settings.tenant_slots(settings.inline_casts),
             quick=settings.quick_casts and settings.is_sqlite,
+            quick_on_thread=settings.quick_casts,
         )
         auth = AuthService(
             secret,

@@ -6,7 +6,9 @@ whole transaction. Deferred here, such writes run at the end (after a last flush
 held only for the commit itself. Every transaction takes them in the same order (each kind's ``order``),
 so they cannot deadlock against each other.
 
-Items deferred inside a savepoint that rolls back are dropped with it.
+Items deferred inside a savepoint that rolls back are dropped with it. On PostgreSQL the handlers run
+in one pipeline (``prepared.pipelined``): they run their statements through ``Prepared``, whose
+results are read as they are needed, not through the ORM's execution path.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
+
+from spell.storage.prepared import pipelined
 
 __all__ = ["defer", "register", "run_deferred"]
 
@@ -51,10 +55,12 @@ def run_deferred(session: Session) -> None:
     if session.new or session.dirty or session.deleted:
         session.flush()  # ORM changes may defer more (the audit hooks run in before_flush)
     while pending := session.info.pop(_KEY, None):
-        for kind, (_, handler) in _HANDLERS.items():
-            items = [item for item_kind, _, item in pending if item_kind == kind]
-            if items:
-                handler(session, items)
+        # One round trip for the writes whose results no handler reads (PostgreSQL's pipeline).
+        with pipelined(session):
+            for kind, (_, handler) in _HANDLERS.items():
+                items = [item for item_kind, _, item in pending if item_kind == kind]
+                if items:
+                    handler(session, items)
 
 
 def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:

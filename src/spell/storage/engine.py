@@ -33,9 +33,14 @@ def make_engine(url: str, *, echo: bool = False, connect_args: dict[str, Any] | 
         engine = create_engine(
             url,
             echo=echo,
-            pool_size=10,
+            # No pre-ping: it costs a round trip on every checkout. A connection the server dropped
+            # fails its first statement instead; that unit of work answers DATABASE_UNAVAILABLE, and
+            # SQLAlchemy then retires every connection of the pool opened before the loss.
+            # Connections open as concurrency needs them, up to 40 (anyio's request threads; the
+            # inline cast threads and queue workers add a few). 20 stay open so a steady load does
+            # not reconnect over and over (each new connection costs the server a process).
+            pool_size=20,
             max_overflow=20,
-            pool_pre_ping=True,
             connect_args=dict(connect_args or {}),
         )
     event.listen(engine, "before_cursor_execute", _refuse_nul)

@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from spell.models.audit import AuditHead, AuditRecord
 from spell.models.audit_checkpoint import AuditCheckpoint
 from spell.platform.audit.chain import GENESIS
-from spell.platform.ledger.repository import insert_ignore
 from spell.storage.prepared import Prepared
 
 __all__ = ["AuditRepository"]
@@ -30,19 +30,31 @@ _BUMP_HEAD = Prepared(
 )
 _SET_HEAD_HASH = Prepared(update(_HEAD).where(_HEAD.c.id == 1).values(hash=bindparam("head_hash")))
 _INSERT_RECORD = Prepared(insert(_RECORDS))
-# PostgreSQL writes a record and moves the head's hash in one statement (one round trip).
-_INSERT_AND_SET_HEAD = Prepared(
-    update(_HEAD)
-    .where(_HEAD.c.id == 1)
-    .values(hash=bindparam("head_hash"))
-    .add_cte(
-        insert(_RECORDS)
-        .values(
-            {column.name: bindparam(f"r_{column.name}", type_=column.type) for column in _RECORDS.columns}
-        )
-        .cte("record")
+# Prepared (not the ORM's path): this runs in PostgreSQL's pipeline at the commit (``deferred``).
+_CREATE_HEAD = {
+    name: Prepared(
+        module.insert(_HEAD).values(id=1, seq=0, hash=GENESIS).on_conflict_do_nothing(index_elements=["id"])
     )
-)
+    for name, module in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+_ONE_STATEMENT_MAX = 4  # a transaction's records written with the head in one statement, up to this many
+
+
+def _insert_and_set_head(count: int) -> Prepared:
+    """PostgreSQL: ``count`` records and the head's new hash in one statement (one round trip)."""
+    rows = [
+        {column.name: bindparam(f"r{row}_{column.name}", type_=column.type) for column in _RECORDS.columns}
+        for row in range(count)
+    ]
+    return Prepared(
+        update(_HEAD)
+        .where(_HEAD.c.id == 1)
+        .values(hash=bindparam("head_hash"))
+        .add_cte(insert(_RECORDS).values(rows).cte("record"))
+    )
+
+
+_INSERT_AND_SET_HEAD = {count: _insert_and_set_head(count) for count in range(1, _ONE_STATEMENT_MAX + 1)}
 
 
 class AuditRepository:
@@ -53,15 +65,20 @@ class AuditRepository:
         created on first use, and stays locked until the transaction ends."""
         row = _BUMP_HEAD.run(session, {"n": count}).fetchone()
         if row is None:
-            insert_ignore(session, _HEAD, {"id": 1, "seq": 0, "hash": GENESIS}, ["id"])
+            _CREATE_HEAD[session.get_bind().dialect.name].run(session, {})
             row = _BUMP_HEAD.run(session, {"n": count}).fetchone()
         return int(row[0]), str(row[1])
 
     def append(self, session: Session, records: list[dict[str, Any]], head_hash: str) -> None:
         """Write chained records (their seqs reserved by ``advance_head``) and point the head at the last."""
-        if len(records) == 1 and session.get_bind().dialect.name == "postgresql":
-            params = {f"r_{name}": value for name, value in records[0].items()}
-            _INSERT_AND_SET_HEAD.run(session, {**params, "head_hash": head_hash})
+        together = _INSERT_AND_SET_HEAD.get(len(records))
+        if together is not None and session.get_bind().dialect.name == "postgresql":
+            params = {
+                f"r{row}_{name}": value
+                for row, record in enumerate(records)
+                for name, value in record.items()
+            }
+            together.run(session, {**params, "head_hash": head_hash})
             return
         _INSERT_RECORD.run_many(session, records)
         _SET_HEAD_HASH.run(session, {"head_hash": head_hash})

@@ -14,7 +14,10 @@ loop itself, and a pure WASM spell is tried right there within a budget of a few
 (``CastRunner.attempt``): most casts then never leave the loop's thread, which saves the hand-offs
 to and from a cast thread — under load, the largest cost of a short cast after its own work. A cast
 that overruns the budget is run again from the start on a cast thread; with no network access, the
-abandoned attempt left no trace outside the cast.
+abandoned attempt left no trace outside the cast. With ``quick_on_thread`` (PostgreSQL) the same
+attempt, for free spells, runs on the cast thread instead, or with every slot taken on the request's
+thread: one transaction and one commit per cast instead of two (or three through the queue), and the
+event loop never waits on the database.
 """
 
 from __future__ import annotations
@@ -33,7 +36,12 @@ import anyio.to_thread
 from spell.models import TERMINAL_STATUSES, Cast, SpellVersion
 from spell.platform.auth.schemas import Principal
 from spell.platform.cast.hub import wait_event
-from spell.platform.cast.runner import CastRunner, RecordingFailed
+from spell.platform.cast.runner import (
+    QUICK_BUDGET_S,
+    QUICK_THREAD_BUDGET_S,
+    CastRunner,
+    RecordingFailed,
+)
 from spell.platform.cast.service import CastRequestBody, CastService, Created
 from spell.platform.cast.slots import TenantSlots
 
@@ -47,10 +55,19 @@ class CastOrchestrator:
     request side (0: every cast is queued), up to ``per_tenant`` of them of one tenant (0: no cap)."""
 
     def __init__(
-        self, casts: CastService, runner: CastRunner, *, slots: int, per_tenant: int = 0, quick: bool = False
+        self,
+        casts: CastService,
+        runner: CastRunner,
+        *,
+        slots: int,
+        per_tenant: int = 0,
+        quick: bool = False,
+        quick_on_thread: bool = False,
     ) -> None:
         self.casts, self.runner = casts, runner
         self.quick = quick
+        self.quick_on_thread = quick_on_thread and not quick
+        self._budget_s = QUICK_THREAD_BUDGET_S if self.quick_on_thread else QUICK_BUDGET_S
         self.slots = slots
         self._taken = 0
         self._tenants = TenantSlots(per_tenant)
@@ -73,7 +90,10 @@ class CastOrchestrator:
                     cast = await self.wait_for_end(principal, cast.id, wait_s)
                 return cast, replay
         mark = self.casts.hub.mark()
-        cast, replay = await _blocking(self.casts.create, principal, body, idempotency_key)
+        # With every slot taken, a caller who waits may still get a quick attempt (it holds its request
+        # thread no longer than a creation would, plus the budget); else, or if it gives up, the queue.
+        create = self.cast_quick_or_queued if wait_s > 0 and self.quick_on_thread else self.casts.create
+        cast, replay = await _blocking(create, principal, body, idempotency_key)
         if wait_s > 0 and cast.status not in TERMINAL_STATUSES:
             cast = await self.wait_for_end(principal, cast.id, wait_s, fresh=None if replay else (cast, mark))
         return cast, replay
@@ -128,18 +148,22 @@ class CastOrchestrator:
         Returns the ended cast, or on a replay the earlier cast as it is now, and the replay flag.
         ``on_created`` gets the new (or replayed) cast and the replay flag before the cast runs.
         """
-        created = self.casts.create_claimed(principal, body, idempotency_key)
+        if self.quick_on_thread:
+            created, done = self.cast_quick(principal, body, idempotency_key)
+        else:
+            created, done = self.casts.create_claimed(principal, body, idempotency_key), False
         if on_created is not None:
             on_created(created.cast, created.replay)
-        if created.version is None:
-            return created.cast, True
+        if created.version is None or done:
+            return created.cast, created.replay
         return self.runner.execute(created.cast, created.version), False
 
     def cast_quick(
         self, principal: Principal, body: CastRequestBody, idempotency_key: str | None
     ) -> tuple[Created, bool]:
         """Create a cast and, when it is a pure WASM spell, try to run it to its end within
-        ``QUICK_BUDGET_S`` (see ``CastRunner.quick_fits``), on this thread and in one transaction.
+        ``QUICK_BUDGET_S`` (``QUICK_THREAD_BUDGET_S`` with ``quick_on_thread``; see
+        ``CastRunner.quick_fits``), on this thread and in one transaction.
 
         Returns the cast (ended when done) and whether it is done here: False means the cast is
         ``running`` and ``CastRunner.execute`` (on a thread that may block) must run it from the start.
@@ -151,11 +175,11 @@ class CastOrchestrator:
                 created = casts.create_in(uow, principal, body, key, digest, claim=True)
                 if created.version is None:
                     return created, True
-                if not self.runner.quick_fits(created.version):
+                if not self.runner.quick_fits(created.version, concurrent=self.quick_on_thread):
                     return created, False
                 # Created, run and ended in one commit: nobody can see the cast, or cancel it, before
                 # it ended. An attempt that gives up commits the cast ``running`` for the rerun.
-                ended = self.runner.attempt(uow, created.cast, created.version)
+                ended = self.runner.attempt(uow, created.cast, created.version, budget_s=self._budget_s)
         except RecordingFailed:
             # The cast and its attempt were rolled back together: create it again for a rerun, where
             # a fault that persists ends it as the platform's failure (``execute``).
@@ -164,6 +188,28 @@ class CastOrchestrator:
         if ended is None:
             return created, False
         return Created(ended, False, created.version), True
+
+    def cast_quick_or_queued(
+        self, principal: Principal, body: CastRequestBody, idempotency_key: str | None
+    ) -> tuple[Cast, bool]:
+        """A quick attempt that needs no slot (see ``cast_quick``): the cast ended, or on a replay the
+        earlier cast as it is now, and the replay flag. A spell that does not fit, or an attempt that
+        gives up, leaves nothing behind: the cast is created queued instead (``CastService.create``)."""
+        casts = self.casts
+        key, digest = casts.admit(principal, body, idempotency_key)
+        try:
+            with casts.db.unit_of_work() as uow:
+                created = casts.create_in(uow, principal, body, key, digest, claim=True)
+                if created.version is None:
+                    return created.cast, True
+                if self.runner.quick_fits(created.version, concurrent=self.quick_on_thread):
+                    ended = self.runner.attempt(uow, created.cast, created.version, budget_s=self._budget_s)
+                    if ended is not None:
+                        return ended, False
+                raise _TakeTheQueue  # rolls the claimed cast back
+        except (_TakeTheQueue, RecordingFailed):
+            pass
+        return casts.create(principal, body, idempotency_key)
 
     # inline slots ------------------------------------------------------------------------------------
     async def _inline(
@@ -274,6 +320,10 @@ class CastOrchestrator:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=self.slots, thread_name_prefix="spell-cast")
             return self._pool
+
+
+class _TakeTheQueue(Exception):
+    """Rolls back a cast created for a quick attempt that did not happen or gave up."""
 
 
 async def _blocking(fn: Callable[..., T], *args: Any) -> T:

@@ -6,7 +6,8 @@ from collections import Counter
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, union_all, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, configure_mappers
 
 from spell.errors import CastNotFound
@@ -53,6 +54,34 @@ _ADD_EVENT = Prepared(
 )
 _INSERT_EVENT = Prepared(insert(_EVENTS))
 _INSERT_CAST = Prepared(insert(_CASTS))
+_CREATES: dict[tuple[tuple[str, ...], int], Prepared] = {}  # PostgreSQL, by cast columns and event count
+
+
+def _create_statement(columns: tuple[str, ...], events: int) -> Prepared:
+    """PostgreSQL: a new cast and its first ``events`` events in one statement (one round trip); no row
+    back when the tenant's idempotency key is taken (a concurrent holder of the key is waited for)."""
+    made = (
+        postgresql.insert(_CASTS)
+        .values({name: bindparam(name, type_=_CASTS.c[name].type) for name in columns})
+        .on_conflict_do_nothing(index_elements=[_CASTS.c.tenant_id, _CASTS.c.idempotency_key])
+        .returning(_CASTS.c.id)
+        .cte("made")
+    )
+    rows = [
+        select(
+            made.c.id,
+            bindparam(f"seq{seq}", type_=_EVENTS.c.seq.type),
+            bindparam(f"type{seq}", type_=_EVENTS.c.type.type),
+            bindparam(f"data{seq}", type_=_EVENTS.c.data.type),
+            bindparam("at", type_=_EVENTS.c.created_at.type),
+        )
+        for seq in range(1, events + 1)
+    ]
+    fields = ["cast_id", "seq", "type", "data", "created_at"]
+    statement = insert(_EVENTS).from_select(fields, union_all(*rows) if events > 1 else rows[0])
+    return Prepared(statement.returning(_EVENTS.c.seq))
+
+
 _BY_KEY = Prepared(
     select(_CASTS.c.id).where(
         _CASTS.c.tenant_id == bindparam("tid"), _CASTS.c.idempotency_key == bindparam("key")
@@ -108,9 +137,31 @@ class CastRepository:
         row = _BY_KEY.run(uow.session, {"tid": tenant_id, "key": key}).fetchone()
         return None if row is None else uow.session.get(Cast, row[0], populate_existing=True)
 
-    def insert(self, uow: UnitOfWork, values: dict[str, Any]) -> Cast:
-        """Insert a new cast with one plain INSERT (no ORM flush); return it, detached."""
-        _INSERT_CAST.run(uow.session, values)
+    def one_statement_create(self, uow: UnitOfWork) -> bool:
+        """Whether ``create`` checks the idempotency key itself (PostgreSQL): callers then look the key
+        up only when the cast was not made."""
+        return bool(uow.session.get_bind().dialect.name == "postgresql")
+
+    def create(
+        self, uow: UnitOfWork, values: dict[str, Any], statuses: tuple[str, ...], *, at: datetime
+    ) -> Cast | None:
+        """Insert a new cast and its first events (``seq`` 1, 2, … of ``statuses``); return it, detached.
+
+        None (nothing written) on PostgreSQL when the tenant's idempotency key is taken; elsewhere the
+        caller looked the key up first, in a transaction that holds the write lock."""
+        if not self.one_statement_create(uow):
+            _INSERT_CAST.run(uow.session, values)
+            self.add_first_events(uow, values["id"], statuses, at=at)
+            return detached_cast({**_UNSET, **values})
+        shape = (tuple(values), len(statuses))
+        statement = _CREATES.get(shape)
+        if statement is None:
+            statement = _CREATES[shape] = _create_statement(*shape)  # races only redo this
+        params = {**values, "at": at}
+        for seq, status in enumerate(statuses, start=1):
+            params |= {f"seq{seq}": seq, f"type{seq}": status, f"data{seq}": {"status": status}}
+        if statement.run(uow.session, params).fetchone() is None:
+            return None
         return detached_cast({**_UNSET, **values})
 
     def page(

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from spell.bundle.input_schema import InputSchema, check_input_json
 from spell.bundle.manifest import SpellManifest
-from spell.errors import Conflict, InvalidInput, PolicyViolation
+from spell.errors import Conflict, InvalidInput, PolicyViolation, SpellError
 from spell.kit.canonical_json import canonical_sha256
 from spell.kit.clock import Clock
 from spell.kit.ids import new_id
@@ -257,27 +257,21 @@ class CastService:
         *,
         claim: bool,
     ) -> Created:
-        existing = self.repo.by_idempotency_key(uow, principal.tenant_id, key)
-        if existing is not None:
-            if existing.request_digest != digest:
-                raise IdempotencyConflict(
-                    "this Idempotency-Key was used with a different request",
-                    details={"idempotency_key": key, "cast_id": existing.id},
-                )
-            return Created(existing, True)
-        for check in self.admission_checks:
-            check(uow, principal)
-        viewer = principal if body.as_tenant is None else replace(principal, tenant_id=body.as_tenant)
-        spell, version = self.spells.resolve(uow, viewer, body.spell_id, body.version)
-        manifest = self.spells.manifest_of(version)
-        metrics.note_runtime(version.digest, version.execution)
-        self._guard(spell, version, manifest, body)
-        self._input_schema(version, manifest).check(body.input)
-        admit = self.policy.admissions.get(version.execution)
-        if admit is not None:
-            admit(principal.tenant_id, manifest, body.input)
+        # PostgreSQL checks the key in the INSERT itself (one round trip fewer); elsewhere it is looked up
+        # first, under the write lock.
+        checked_by_insert = self.repo.one_statement_create(uow)
+        if not checked_by_insert and (replay := self._replay(uow, principal, key, digest)) is not None:
+            return replay
+        try:
+            spell, version, manifest = self._admit_spell(uow, principal, body)
+        except SpellError:
+            # The same request as a cast made before its spell changed (suspended, yanked …) replays it.
+            if checked_by_insert and (replay := self._replay(uow, principal, key, digest)) is not None:
+                return replay
+            raise
         now = self.clock.now()
-        cast = self.repo.insert(
+        first = (CastStatus.QUEUED, CastStatus.RUNNING) if claim else (CastStatus.QUEUED,)
+        cast = self.repo.create(
             uow,
             {
                 "id": new_id("cast"),
@@ -297,10 +291,15 @@ class CastService:
                 "created_at": now,
                 "started_at": now if claim else None,
             },
+            first,
+            at=now,
         )
+        if cast is None:  # a concurrent request with the same key committed first (PostgreSQL)
+            replay = self._replay(uow, principal, key, digest)
+            if replay is None:  # pragma: no cover - the key's holder committed its cast
+                raise Conflict("this Idempotency-Key is being used; try again", retry_after=1)
+            return replay
         self.money.reserve(uow, cast, manifest, self.parts.limits.of(manifest))
-        first = (CastStatus.QUEUED, CastStatus.RUNNING) if claim else (CastStatus.QUEUED,)
-        self.repo.add_first_events(uow, cast.id, first, at=now)
         self.parts.webhooks.created(uow, cast, running=claim)
         # An atomic increment, last: no lost updates under READ COMMITTED, and the hot spell row is
         # locked only for the end of the transaction.
@@ -308,6 +307,35 @@ class CastService:
         if not claim:
             enqueue_after_commit(uow, self.queue, cast_job(cast.id, cast.tenant_id))
         return Created(cast, False, version)
+
+    def _replay(self, uow: UnitOfWork, principal: Principal, key: str, digest: str) -> Created | None:
+        """The cast this key made before, when the request is the same; None when the key is new."""
+        existing = self.repo.by_idempotency_key(uow, principal.tenant_id, key)
+        if existing is None:
+            return None
+        if existing.request_digest != digest:
+            raise IdempotencyConflict(
+                "this Idempotency-Key was used with a different request",
+                details={"idempotency_key": key, "cast_id": existing.id},
+            )
+        return Created(existing, True)
+
+    def _admit_spell(
+        self, uow: UnitOfWork, principal: Principal, body: CastRequestBody
+    ) -> tuple[Spell, SpellVersion, SpellManifest]:
+        """The spell and version the request names, once they may be cast with its input."""
+        for check in self.admission_checks:
+            check(uow, principal)
+        viewer = principal if body.as_tenant is None else replace(principal, tenant_id=body.as_tenant)
+        spell, version = self.spells.resolve(uow, viewer, body.spell_id, body.version)
+        manifest = self.spells.manifest_of(version)
+        metrics.note_runtime(version.digest, version.execution)
+        self._guard(spell, version, manifest, body)
+        self._input_schema(version, manifest).check(body.input)
+        admit = self.policy.admissions.get(version.execution)
+        if admit is not None:
+            admit(principal.tenant_id, manifest, body.input)
+        return spell, version, manifest
 
     def _guard(
         self, spell: Spell, version: SpellVersion, manifest: SpellManifest, body: CastRequestBody
