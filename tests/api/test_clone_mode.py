@@ -65,6 +65,11 @@ async def test_a_purchase_charges_once_however_often_it_is_retried(
     assert _wallet(platform, caster.user_id) == 9 * PRICE
     with platform.db.unit_of_work(write=False) as uow:
         assert platform.ledger.balance(uow, maker.tenant_id, "earnings", "USD").micros == PRICE * 8 // 10
+        platform.audit.verify(uow)
+        charges = platform.audit.list(uow, action="charge.captured", actor_id=caster.user_id)
+    assert [(c.subject, c.data["amount_micros"]) for c in charges] == [
+        (first.json()["entitlement"]["cast_id"], PRICE)
+    ]
     owned = (await client.get("/v1/entitlements", headers=caster.headers)).json()["items"]
     assert [e["spell_id"] for e in owned] == ["acme/clone"]
     quote = await client.post("/v1/spells/acme/clone/estimate", headers=caster.headers, json={})
@@ -127,18 +132,30 @@ async def test_the_archive_of_a_clone_spell_goes_to_buyers_with_their_licence(
     assert (claims.mode, claims.currency, claims.max_amount) == ("upfront", "USD", PRICE / 1_000_000)
 
 
-async def test_a_refunded_purchase_no_longer_opens_the_archive(
+async def test_a_refunded_purchase_no_longer_opens_the_archive_and_is_bought_again_once(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path
 ) -> None:
     _, caster = await _setup(client, platform, tmp_path)
     purchase_id = (await _buy(client, caster, "k1")).json()["entitlement"]["cast_id"]
-    with platform.db.unit_of_work() as uow:
-        platform.entitlements.revoke(uow, purchase_id, at=datetime.now(UTC))
+    admin = seed_user(platform, "ops@example.com", ["admin"], scopes=["admin"])
+    refund = await client.post(
+        "/v1/admin/refunds",
+        headers={**admin.headers, "Idempotency-Key": "r1"},
+        json={"cast_id": purchase_id, "reason": "changed my mind"},
+    )
+    assert refund.status_code == 201, refund.text
+    assert _wallet(platform, caster.user_id) == 10 * PRICE
+    assert (await client.get("/v1/entitlements", headers=caster.headers)).json()["items"] == []
     refused = await client.get(ARCHIVE, headers=caster.headers)
     assert refused.json()["error"]["code"] == "PURCHASE_REQUIRED"
     reused = await _buy(client, caster, "k1")
     assert reused.status_code == 409
     assert reused.json()["error"]["code"] == "IDEMPOTENCY_CONFLICT"
+    again = await _buy(client, caster, "k2")
+    assert again.json()["charged"] is True
+    assert (await _buy(client, caster, "k3")).json()["charged"] is False
+    assert _wallet(platform, caster.user_id) == 9 * PRICE
+    assert (await client.get(ARCHIVE, headers=caster.headers)).status_code == 200
 
 
 async def test_a_non_clone_spell_archive_is_still_open_to_every_reader(
