@@ -40,6 +40,11 @@ def test_a_bought_clone_spell_installs_verifies_and_casts_locally(live: LiveServ
     again = run_cli("purchase", "acme/clone", "--profile", "caster", "--json")
     assert again.json()["charged"] is False
     assert run_cli("budget", "show", "--profile", "caster", "--json").json()["balance_micros"] == 600_000
+    human = run_cli("purchase", "acme/clone", "--profile", "caster").stdout
+    assert "acme/clone is yours already" in human
+    assert "spell install server:acme/clone" in human
+    missing = run_cli("purchase", "acme/nope", "--profile", "caster", "--json")
+    assert (missing.exit_code, missing.error()["code"]) == (3, "SPELL_NOT_FOUND")
 
     installed = run_cli("install", "server:acme/clone", "--profile", "caster", "--json")
     assert installed.exit_code == 0, installed.stderr
@@ -50,6 +55,9 @@ def test_a_bought_clone_spell_installs_verifies_and_casts_locally(live: LiveServ
     assert verified.exit_code == 0, verified.stderr
     cast = run_cli("cast", "acme/clone", "-p", "name=ada", "--allow-billing", "--json")
     assert cast.exit_code == 0, cast.stderr
+    reinstalled = run_cli("install", "server:acme/clone@1.0.0", "--profile", "caster", "--json", "--force")
+    assert reinstalled.exit_code == 0, reinstalled.stderr  # the issuer is trusted already: kept as is
+    assert reinstalled.json()["source"]["signature"] == "verified"
     run_cli("license", "remove", "acme/clone")
     unlicensed = run_cli("cast", "acme/clone", "-p", "name=ada", "--allow-billing", "--json")
     assert unlicensed.error()["code"] == "ENTITLEMENT_REQUIRED"
