@@ -41,6 +41,7 @@ that raises it; everything else is here. A test keeps this tree equal to the cla
     │   ├── AlreadyRefunded (ALREADY_REFUNDED)  [platform.billing]
     │   ├── RefundNotCovered (REFUND_NOT_COVERED)  [platform.billing]
     │   ├── NothingOwed (NOTHING_OWED)  [platform.billing]
+    │   ├── NotPurchasable (NOT_PURCHASABLE)  [platform.billing]
     │   ├── PayoutRefused (PAYOUT_REFUSED)  [platform.billing]
     │   └── StoreInconsistent (STORE_INCONSISTENT)
     ├── PermissionDenied (FORBIDDEN, 403)
@@ -65,7 +66,8 @@ that raises it; everything else is here. A test keeps this tree equal to the cla
     │   ├── InsufficientCredits (INSUFFICIENT_CREDITS)  [platform.ledger]
     │   ├── RateLimited (RATE_LIMITED, 429)  [platform.ratelimit]
     │   │   └── CastRateLimited (RATE_LIMITED)  [platform.ratelimit]
-    │   └── PaymentFailed (PAYMENT_FAILED)  [platform.billing]
+    │   ├── PaymentFailed (PAYMENT_FAILED)  [platform.billing]
+    │   └── PurchaseRequired (PURCHASE_REQUIRED)  [platform.billing]
     ├── Gone (GONE, 410)
     │   └── ArtifactExpired (ARTIFACT_EXPIRED)  [platform.artifact]
     ├── PayloadTooLarge (PAYLOAD_TOO_LARGE, 413)

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from spell.errors import SpellError
 from spell.kit.encoding import b64url_encode
-from spell.signing.entitlement import parse_token, verify_token
+from spell.signing.entitlement import EntitlementClaims, issue_token, parse_token, verify_token
 from tests.signing.entitlements import NOW, make_token, trusted_issuer
 
 
@@ -124,3 +124,36 @@ def test_long_fractions_and_offsets_in_timestamps_are_accepted() -> None:
     start, end = parsed.claims.window
     assert start < end
     assert end == datetime(2026, 1, 31, 15, 0, tzinfo=UTC)
+
+
+def test_an_issued_token_verifies_and_carries_its_claims_but_not_for_another_key(tmp_path: Path) -> None:
+    trust, key = trusted_issuer(tmp_path / "trust", issuer="platform:abc", key_id="v1")
+    claims = EntitlementClaims(
+        issuer="platform:abc",
+        key_id="v1",
+        mode="upfront",
+        currency="USD",
+        max_amount=0.4,
+        not_before="2026-01-01T00:00:00Z",
+        expires_at="9999-12-31T23:59:59Z",
+    )
+    token = issue_token(claims, key)
+    assert verify_token(token, trust, now=NOW).claims == claims
+    with pytest.raises(SpellError) as refused:
+        verify_token(issue_token(claims, Ed25519PrivateKey.generate()), trust, now=NOW)
+    assert refused.value.code == "ENTITLEMENT_INVALID"
+
+
+def test_claims_that_would_not_parse_back_are_never_issued() -> None:
+    bad = EntitlementClaims(
+        issuer="platform:abc",
+        key_id="v1",
+        mode="upfront",
+        currency="USD",
+        max_amount=-1,
+        not_before="2026-01-01T00:00:00Z",
+        expires_at="9999-12-31T23:59:59Z",
+    )
+    with pytest.raises(SpellError) as refused:
+        issue_token(bad, Ed25519PrivateKey.generate())
+    assert refused.value.code == "ENTITLEMENT_INVALID"

@@ -325,6 +325,12 @@ class Pricing(_Model, frozen=True, forbid_unknown_fields=True, kw_only=True):
     events: dict[str, _Micros] = msgspec.field(default_factory=dict)
     max_events: _NonNegative = 0
     charge_on_failure: bool = False
+    # Clone mode: buying the spell also buys its signed archive, to install and run locally.
+    clone: bool = False
+
+    def __post_init__(self) -> None:
+        if self.clone and self.model != "one_time":
+            raise _FieldError("clone", "clone mode needs one_time pricing (pricing.model: one_time)")
 
 
 class SupplyChain(_Model, frozen=True, forbid_unknown_fields=True, kw_only=True):

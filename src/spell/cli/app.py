@@ -59,6 +59,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "artifacts": (f"{_C}.artifacts:group", "Download files casts produced on the server."),
     "budget": (f"{_C}.budget:group", "Show and set your spending caps on the server."),
     "usage": (f"{_C}.usage:command", "What your casts were charged on the server."),
+    "purchase": (f"{_C}.purchase:command", "Buy a one_time spell on the server (clone spells: to install)."),
     "earnings": (f"{_C}.earnings:command", "Your earnings as a maker on the server."),
     "mcp": (f"{_C}.mcp:command", "Serve the MCP server over stdio, for AI agents (uses the profile)."),
     # operator (server)
@@ -113,6 +114,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "casts",
         "artifacts",
         "budget",
+        "purchase",
         "usage",
         "earnings",
         "mcp",

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from spell.bundle.archive import pack_bundle
-from spell.client._core import Call, cast_call, model_call, page_params
+from spell.client._core import Call, cast_call, model_call, new_idempotency_key, page_params
 from spell.client.models import (
     ArtifactList,
     BudgetCaps,
@@ -193,9 +193,20 @@ def version_archive(spell_id: str, version: str) -> Call[VersionArchive]:
         "GET",
         path,
         lambda response: VersionArchive(
-            content=response.content, digest=response.headers.get("X-Spell-Digest")
+            content=response.content,
+            digest=response.headers.get("X-Spell-Digest"),
+            license=response.headers.get("X-Spell-License"),
+            license_issuer=response.headers.get("X-Spell-License-Issuer"),
+            license_key=response.headers.get("X-Spell-License-Key"),
         ),
     )
+
+
+def purchase(spell_id: str, idempotency_key: str | None) -> Call[dict[str, Any]]:
+    """``POST /v1/spells/{id}/purchase``: buy a ``one_time`` spell once (retries are safe: keyed)."""
+    headers = {"Idempotency-Key": idempotency_key or new_idempotency_key()}
+    path = f"/v1/spells/{_seg(spell_id)}/purchase"
+    return Call("POST", path, lambda response: dict(response.json()), headers=headers)
 
 
 def version_sbom(spell_id: str, version: str) -> Call[VersionSbomOut]:

@@ -196,6 +196,11 @@ class Spells(_Resource):
         licences); ``SbomNotFound`` when it has none."""
         return self._client.send(calls.version_sbom(spell_id, version))
 
+    def purchase(self, spell_id: str, *, idempotency_key: str | None = None) -> dict[str, Any]:
+        """Buy a ``one_time`` spell once (a clone spell's archive is then yours to download); a spell
+        you bought already answers ``charged: false``."""
+        return self._client.send(calls.purchase(spell_id, idempotency_key))
+
     def archive(self, spell_id: str, version: str) -> VersionArchive:
         """A version's canonical archive as published, to install and verify locally."""
         return self._client.send(calls.version_archive(spell_id, version))

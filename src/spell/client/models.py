@@ -111,6 +111,10 @@ class VersionArchive(BaseModel):
 
     content: bytes
     digest: str | None
+    # A bought clone spell's licence (an ``ent1`` token), its issuer and ``KEY_ID:PUBLIC_KEY``.
+    license: str | None = None
+    license_issuer: str | None = None
+    license_key: str | None = None
 
 
 class CastEvent(BaseModel):

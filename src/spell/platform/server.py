@@ -31,6 +31,7 @@ from spell.platform.audit.checkpoint import CheckpointKey
 from spell.platform.audit.hooks import install as install_audit_hooks
 from spell.platform.audit.service import AuditService
 from spell.platform.auth.service import AuthService
+from spell.platform.billing.clone import CloneService, LicenseIssuer
 from spell.platform.billing.entitlements import EntitlementService
 from spell.platform.billing.payments import PaymentService
 from spell.platform.billing.payouts import PayoutService
@@ -230,6 +231,7 @@ class Platform:
     quotes: QuoteService
     payments: PaymentService
     entitlements: EntitlementService
+    clones: CloneService
     refunds: RefundService
     payouts: PayoutService
     buttons: ButtonService
@@ -404,6 +406,15 @@ class Platform:
             quotes=QuoteService(spells, casts.limits_of, budgets, entitlements),
             payments=payments,
             entitlements=entitlements,
+            clones=CloneService(
+                spells,
+                budgets,
+                audit,
+                shares,
+                LicenseIssuer.from_secret(secret),
+                entitlements=entitlements,
+                clock=time,
+            ),
             refunds=RefundService(
                 ledger, audit, budgets, payments, entitlements, clock=time, notify=_refund_webhooks(outbox)
             ),

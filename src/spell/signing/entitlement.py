@@ -18,9 +18,11 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from spell.errors import InvalidEntitlement, InvalidInput
-from spell.kit.encoding import b64url_decode
+from spell.kit.canonical_json import canonical_bytes
+from spell.kit.encoding import b64url_decode, b64url_encode
 from spell.signing.keys import public_key_from_b64url
 from spell.signing.trust import TrustStore
 
@@ -29,6 +31,7 @@ __all__ = [
     "EntitlementClaims",
     "EntitlementMode",
     "ParsedToken",
+    "issue_token",
     "parse_claims",
     "parse_token",
     "verify_token",
@@ -150,6 +153,14 @@ def parse_claims(data: Any) -> EntitlementClaims:
     if start > end:
         raise InvalidEntitlement("invalid entitlement payload: not_before must be <= expires_at")
     return claims
+
+
+def issue_token(claims: EntitlementClaims, private_key: Ed25519PrivateKey) -> str:
+    """Sign ``claims`` with ``private_key`` (the key ``claims.key_id`` of issuer ``claims.issuer``)."""
+    parse_claims(claims.to_dict())  # a token that would not parse back is never handed out
+    payload = b64url_encode(canonical_bytes(claims.to_dict()))
+    signature = b64url_encode(private_key.sign(payload.encode("ascii")))
+    return f"{PREFIX}.{payload}.{signature}"
 
 
 def verify_token(token: str, trust: TrustStore, *, now: datetime) -> ParsedToken:

@@ -4,8 +4,9 @@ payouts, the audit log."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 
 from spell.api.deps import CurrentPlatform, CurrentPrincipal
 from spell.api.routing import GuardedRoute
@@ -13,7 +14,7 @@ from spell.api.schemas import error_docs
 from spell.errors import InvalidInput
 from spell.kit.time import parse_rfc3339
 from spell.platform.audit.schemas import AuditPage
-from spell.platform.billing.schemas import EntitlementPage, Estimate, EstimateRequest, PayoutPage
+from spell.platform.billing.schemas import EntitlementPage, Estimate, EstimateRequest, PayoutPage, Purchase
 from spell.platform.budget.schemas import BudgetCaps, BudgetView
 from spell.platform.ledger.schemas import Earnings, LedgerPage, UsageReport
 
@@ -102,6 +103,24 @@ def get_entitlements(principal: CurrentPrincipal, platform: CurrentPlatform) -> 
     principal.require("cast:invoke")
     with platform.db.unit_of_work(write=False) as uow:
         return platform.entitlements.of_caster(uow, principal.user_id)
+
+
+@router.post("/v1/spells/{spell_id:path}/purchase", response_model=Purchase)
+def purchase(
+    spell_id: str,
+    principal: CurrentPrincipal,
+    platform: CurrentPlatform,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Purchase:
+    """Buy a ``one_time`` spell at its latest version's price, without casting it (clone-mode spells
+    are bought so: then ``GET …/versions/{v}/archive`` hands you the archive and its licence).
+
+    The charge moves once per caster and spell, however often the request is retried or raced: a
+    spell you bought already answers your purchase with ``charged: false``. ``IDEMPOTENCY_KEY_REQUIRED``
+    without the header; ``NOT_PURCHASABLE`` (409) for a spell priced otherwise.
+    """
+    with platform.db.unit_of_work() as uow:
+        return platform.clones.purchase(uow, principal, spell_id, idempotency_key)
 
 
 @router.get("/v1/publishers/{publisher}/payouts", response_model=PayoutPage)

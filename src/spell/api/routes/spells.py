@@ -159,10 +159,17 @@ def version_sbom(
     response_class=Response,
     responses={
         200: {
-            "description": "The version's canonical archive, signature included (digest: X-Spell-Digest).",
+            "description": "The version's canonical archive, signature included (digest: X-Spell-Digest;"
+            " for a bought clone spell, the buyer's licence: X-Spell-License, signed by the key in"
+            " X-Spell-License-Key of issuer X-Spell-License-Issuer).",
             "content": {"application/x-tar": {"schema": {"type": "string", "format": "binary"}}},
         },
-        **error_docs({403: "SPELL_SUSPENDED, FORBIDDEN (no spell:read scope)"}),
+        **error_docs(
+            {
+                402: "PURCHASE_REQUIRED (a clone spell you have not bought)",
+                403: "SPELL_SUSPENDED, FORBIDDEN (no spell:read scope)",
+            }
+        ),
     },
 )
 def download_archive(
@@ -170,16 +177,26 @@ def download_archive(
 ) -> Response:
     """Download a version as published, for ``spell install server:…``, which verifies it locally.
 
-    Visibility applies as for reading the spell: another tenant's private spell is 404.
+    Visibility applies as for reading the spell: another tenant's private spell is 404. A clone-mode
+    spell (``pricing.clone``) is handed out to its buyers only (402 ``PURCHASE_REQUIRED`` until
+    ``POST /v1/spells/{id}/purchase``), with their licence for billed local casts.
     """
     with platform.db.unit_of_work(write=False) as uow:
-        row, archive = platform.spells.archive(uow, principal, spell_id, version)
+        found = platform.clones.archive(uow, principal, spell_id, version)
+    row = found.version
     name = f"{row.spell_id.replace('/', '-')}-{row.version}.tar"
-    return Response(
-        archive,
-        media_type="application/x-tar",
-        headers={"Content-Disposition": f'attachment; filename="{name}"', "X-Spell-Digest": row.digest},
-    )
+    headers = {"Content-Disposition": f'attachment; filename="{name}"', "X-Spell-Digest": row.digest}
+    if found.license is not None:
+        issuer = platform.clones.issuer
+        headers.update(
+            {
+                "X-Spell-License": found.license,
+                "X-Spell-License-Issuer": issuer.issuer,
+                "X-Spell-License-Key": f"{issuer.key_id}:{issuer.public_key}",
+                "Cache-Control": "no-store",
+            }
+        )
+    return Response(found.content, media_type="application/x-tar", headers=headers)
 
 
 @router.patch("/v1/spells/{spell_id:path}", response_model=SpellOut)

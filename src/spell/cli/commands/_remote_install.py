@@ -12,13 +12,18 @@ from __future__ import annotations
 import dataclasses
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from spell.cli.commands._progress import Progress
 from spell.cli.commands._remote import remote_client
 from spell.cli.output import emit
 from spell.errors import InvalidBundle, InvalidInput
+
+if TYPE_CHECKING:
+    from spell.client.models import VersionArchive
+    from spell.config.home import SpellHome
+    from spell.signing.trust import TrustStore
 
 __all__ = ["PREFIX", "install_from_server", "parse_source"]
 
@@ -88,7 +93,38 @@ def install_from_server(source: str, *, profile: str | None, force: bool, as_jso
     record = spell.source.to_json() if spell.source else None
     data: dict[str, Any] = {"id": spell.id, "version": spell.version, "status": outcome.status}
     data.update(path=str(spell.path), source=record)
+    if archive.license is not None:
+        data["license"] = _store_license(archive, spell.id, home, trust)
     human = f"{spell.id}@{spell.version}" + ("" if outcome.status == "installed" else f" ({outcome.status})")
     if spell.source is not None:
         human += f"\ndigest: {spell.source.digest}\nsignature: {spell.source.signature}"
+    if "license" in data:
+        human += f"\nlicense: {data['license']['name']} (issuer {data['license']['issuer']})"
     emit(data, as_json=as_json, human=human)
+
+
+def _store_license(
+    archive: VersionArchive, spell_id: str, home: SpellHome, trust: TrustStore
+) -> dict[str, Any]:
+    """Keep a bought clone spell's licence as licence ``spell_id``, so its billed casts run here.
+
+    The server's licence issuer is trusted on first sight: its name (``platform:…``) cannot be a
+    publisher's, so its key vouches for licences only, never for a bundle's signature. A key already
+    trusted under that name is never replaced; a licence it does not verify is refused.
+    """
+    from spell.kit.time import utcnow
+    from spell.signing.licenses import LicenseStore
+
+    issuer, key = archive.license_issuer or "", archive.license_key or ""
+    key_id, _, public_key = key.partition(":")
+    if not issuer.startswith("platform:") or not key_id or not public_key:
+        raise InvalidInput(
+            "the server sent a licence without a platform issuer key",
+            details={"issuer": issuer},
+        )
+    known = trust.load(issuer)
+    if known is None or known.find(key_id) is None:
+        trust.add_key(issuer, public_key, key_id=key_id)
+    assert archive.license is not None  # noqa: S101 - the caller checked
+    stored = LicenseStore(home.licenses).add(spell_id, archive.license, trust=trust, now=utcnow())
+    return {"name": stored.name, "issuer": stored.claims.issuer, "mode": stored.claims.mode}

@@ -8,10 +8,12 @@ __all__ = [
     "AlreadyRefunded",
     "ChargeNotFound",
     "IdempotencyKeyRequired",
+    "NotPurchasable",
     "NothingOwed",
     "PaymentFailed",
     "PaymentsUnavailable",
     "PayoutRefused",
+    "PurchaseRequired",
     "RefundExceedsCharge",
     "RefundNotCovered",
     "WebhookSignatureInvalid",
@@ -79,3 +81,15 @@ class PayoutRefused(Conflict):
     """The payment provider refused the transfer to the maker's connected account."""
 
     code = "PAYOUT_REFUSED"
+
+
+class PurchaseRequired(QuotaError):
+    """A clone-mode spell's archive is handed out only to callers who bought the spell."""
+
+    code = "PURCHASE_REQUIRED"
+
+
+class NotPurchasable(Conflict):
+    """Only ``one_time`` spells are bought; the others are paid per cast."""
+
+    code = "NOT_PURCHASABLE"

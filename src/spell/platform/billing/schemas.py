@@ -33,6 +33,7 @@ __all__ = [
     "PayoutRun",
     "PayoutRunRequest",
     "PortalRequest",
+    "Purchase",
     "RefundCreate",
     "RefundOut",
     "RefundPage",
@@ -292,3 +293,12 @@ class EntitlementPage(BaseModel):
     """The caller's one-time purchases."""
 
     items: list[EntitlementOut]
+
+
+class Purchase(BaseModel):
+    """A one-time purchase as ``POST /v1/spells/{id}/purchase`` answers it: ``charged`` is false when the
+    caller had bought the spell already (nothing moved); ``clone`` says its archive may be downloaded."""
+
+    entitlement: EntitlementOut
+    charged: bool
+    clone: bool
