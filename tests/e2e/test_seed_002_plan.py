@@ -1,4 +1,4 @@
-"""The seed 002 end-to-end plan, T1–T6, against one live server per database (tests/e2e/conftest.py):
+"""The seed 002 end-to-end plan, T1 to T6, against one live server per database (tests/e2e/conftest.py):
 real HTTP to a uvicorn-served platform whose GitHub App and Stripe account are local fakes.
 
 Each test acts as a new caster with a repository of its own and checks, besides status codes and
@@ -220,7 +220,11 @@ def _paid_checkout(stack: Stack, caster: Caller, top_up_micros: int) -> dict[str
     with stack.http(caster) as http:
         page = http.post(
             "/v1/billing/checkout-url",
-            json={"success_url": "https://x/ok", "cancel_url": "https://x/no", "top_up_micros": top_up_micros},
+            json={
+                "success_url": "https://x/ok",
+                "cancel_url": "https://x/no",
+                "top_up_micros": top_up_micros,
+            },
         )
     assert page.status_code == 200, page.text
     (session,) = [
@@ -252,7 +256,10 @@ def test_t6_a_signed_stripe_checkout_webhook_credits_the_wallet_once_and_a_bad_s
         forged = stripe.post(
             "/v1/webhooks/stripe",
             content=body,
-            headers={"Stripe-Signature": sign_payload(body, "whsec_forged"), "Content-Type": "application/json"},
+            headers={
+                "Stripe-Signature": sign_payload(body, "whsec_forged"),
+                "Content-Type": "application/json",
+            },
         )
         assert (forged.status_code, forged.json()["error"]["code"]) == (400, "WEBHOOK_SIGNATURE_INVALID")
         with stack.http(caster) as http:
@@ -277,7 +284,10 @@ def test_t6_a_signed_stripe_checkout_webhook_credits_the_wallet_once_and_a_bad_s
         reported = stripe.post(
             "/v1/webhooks/stripe",
             content=again,
-            headers={"Stripe-Signature": sign_payload(again, WEBHOOK_SECRET), "Content-Type": "application/json"},
+            headers={
+                "Stripe-Signature": sign_payload(again, WEBHOOK_SECRET),
+                "Content-Type": "application/json",
+            },
         )
         assert (reported.status_code, reported.json()["duplicate"]) == (200, False)
 
