@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -107,7 +108,11 @@ def test_registry_install_refusals_use_spell_runtime_wording(
 
 
 def test_source_refusals_use_spell_runtime_wording(home: SpellHome) -> None:
-    refused(run_cli("install", "https://spell.example.test/repo.git"), "git source requires explicit ref (#<ref>)", 6)
+    refused(
+        run_cli("install", "https://spell.example.test/repo.git"),
+        "git source requires explicit ref (#<ref>)",
+        6,
+    )
     refused(run_cli("install", "oci:"), "invalid oci source", 6)
 
 
@@ -119,7 +124,9 @@ def test_registry_management_refusals_use_spell_runtime_wording(tmp_path: Path, 
         "registry index already exists: mirror",
         7,
     )
-    refused(run_cli("registry", "add", "   ", "https://x.example.test/i.json"), "invalid registry index name", 6)
+    refused(
+        run_cli("registry", "add", "   ", "https://x.example.test/i.json"), "invalid registry index name", 6
+    )
     refused(run_cli("registry", "remove", "default"), "cannot remove registry index 'default'", 6)
     refused(run_cli("registry", "validate", "--name", "missing"), "registry index not found: missing", 3)
     missing = (tmp_path / "gone.json").as_uri()
@@ -140,7 +147,10 @@ def test_registry_catalog_lists_every_entry_of_the_chosen_index(tmp_path: Path, 
         "commit": "a" * 40,
         "digest": "sha256:" + "b" * 64,
     }
-    spells = [{"id": "acme/hello", "version": "1.0.0", "source": "https://x.example.test/hello.git#v1"}, pinned]
+    spells = [
+        {"id": "acme/hello", "version": "1.0.0", "source": "https://x.example.test/hello.git#v1"},
+        pinned,
+    ]
     run_cli("registry", "set", _index(tmp_path, spells))
     mirror = tmp_path / "mirror.json"
     mirror.write_text(json.dumps({"version": "v1", "spells": [spells[0]]}))
@@ -157,16 +167,16 @@ def test_registry_catalog_lists_every_entry_of_the_chosen_index(tmp_path: Path, 
         ["acme/hello@1.2.0", pinned["source"], pinned["commit"], pinned["digest"]],
         ["acme/hello@1.0.0", spells[0]["source"], "-", "-"],
     ]
-    assert [e["version"] for e in run_cli("registry", "catalog", "--name", "mirror", "--json").json()["spells"]] == [
-        "1.0.0"
-    ]
+    assert [
+        e["version"] for e in run_cli("registry", "catalog", "--name", "mirror", "--json").json()["spells"]
+    ] == ["1.0.0"]
     refused(run_cli("registry", "catalog", "--name", "missing"), "registry index not found: missing", 3)
 
 
 # --- cast: guard order and refusals ---------------------------------------------------
 
 
-def _guarded(tmp_path: Path, name: str, *, sign: bool = True, **extra: object) -> str:
+def _guarded(tmp_path: Path, name: str, *, sign: bool = True, **extra: Any) -> str:
     return host_spell(tmp_path, name, HELLO, sign=sign, **extra)
 
 
@@ -175,9 +185,13 @@ def test_each_cast_guard_refuses_in_spell_runtime_words(
 ) -> None:
     risky = _guarded(tmp_path, "risky", risk="high")
     refused(run_cli("cast", risky), "risk high requires --yes", 5)
-    billed = _guarded(tmp_path, "billed", billing={"enabled": True, "mode": "upfront", "currency": "USD", "max_amount": 5})
+    billed = _guarded(
+        tmp_path, "billed", billing={"enabled": True, "mode": "upfront", "currency": "USD", "max_amount": 5}
+    )
     refused(run_cli("cast", billed), "billing enabled requires --allow-billing", 5)
-    refused(run_cli("cast", billed, "--allow-billing"), "billing enabled requires matching entitlement token", 5)
+    refused(
+        run_cli("cast", billed, "--allow-billing"), "billing enabled requires matching entitlement token", 5
+    )
     token = _guarded(tmp_path, "token", permissions=[{"connector": "github", "scopes": ["repo:read"]}])
     refused(run_cli("cast", token), "missing connector token CONNECTOR_GITHUB_TOKEN", 5)
     elsewhere = _guarded(tmp_path, "elsewhere", runtime={"platforms": ["plan9/mips"]})
@@ -244,7 +258,10 @@ def test_guards_fire_in_spell_runtime_order(
     order = [
         (("--allow-unsigned",), "risk critical requires --yes"),
         (("--allow-unsigned", "--yes"), "billing enabled requires --allow-billing"),
-        (("--allow-unsigned", "--yes", "--allow-billing"), "billing enabled requires matching entitlement token"),
+        (
+            ("--allow-unsigned", "--yes", "--allow-billing"),
+            "billing enabled requires matching entitlement token",
+        ),
     ]
     for flags, text in order:
         assert text in run_cli("cast", spell, *flags).stderr
@@ -307,14 +324,21 @@ def test_trust_commands_print_spell_runtime_lines(home: SpellHome) -> None:
         "trusted publisher=acme key_id=k1\n"
     )
     run_cli("trust", "add", "acme", DEMO_PUBLIC, "--key-id", "k2")
-    assert "revoked publisher=acme key_id=k1" in run_cli("trust", "revoke-key", "acme", "--key-id", "k1").stdout
-    assert "restored publisher=acme key_id=k1" in run_cli("trust", "restore-key", "acme", "--key-id", "k1").stdout
+    assert (
+        "revoked publisher=acme key_id=k1" in run_cli("trust", "revoke-key", "acme", "--key-id", "k1").stdout
+    )
+    assert (
+        "restored publisher=acme key_id=k1"
+        in run_cli("trust", "restore-key", "acme", "--key-id", "k1").stdout
+    )
     refused(
         run_cli("trust", "remove-key", "acme", "--key-id", "missing"),
         "trusted key not found: publisher=acme key_id=missing",
         3,
     )
-    assert "removed publisher=acme key_id=k1" in run_cli("trust", "remove-key", "acme", "--key-id", "k1").stdout
+    assert (
+        "removed publisher=acme key_id=k1" in run_cli("trust", "remove-key", "acme", "--key-id", "k1").stdout
+    )
     refused(run_cli("trust", "inspect", "nobody"), "trusted publisher not found: nobody", 3)
     refused(run_cli("trust", "add", "acme", "not-a-key"), "invalid public key", 6)
 
@@ -348,6 +372,8 @@ def test_sign_keygen_prints_the_trust_add_line(tmp_path: Path, home: SpellHome) 
     assert lines["key_id"] == "k1"
     assert lines["trust_add"] == f"spell trust add acme {lines['public_key_base64url']} --key-id k1"
     bundle = write_spell(tmp_path / "b")
-    signed = run_cli("sign", "bundle", str(bundle), "--private-key", lines["private_key"], "--key-id", "k1").stdout
+    signed = run_cli(
+        "sign", "bundle", str(bundle), "--private-key", lines["private_key"], "--key-id", "k1"
+    ).stdout
     assert f"signed: {bundle / 'spell.sig.json'}" in signed
     assert re.search(r"^digest: [0-9a-f]{64}$", signed, re.MULTILINE)
