@@ -74,7 +74,8 @@ def test_untrusted_publisher_exits_non_zero(home: Path) -> None:
     result = run_cli("verify", "--path", str(COMPAT / "greet"))
     assert result.exit_code == 4
     assert "[SIGNATURE_UNTRUSTED]" in result.stderr
-    assert result.stdout == ""
+    assert "signature untrusted: " in result.stderr
+    assert result.stdout.splitlines()[:2] == ["status: untrusted", "publisher: compat"]
 
 
 def test_changed_byte_is_invalid_digest_mismatch(home: Path, tmp_path: Path) -> None:
