@@ -173,6 +173,24 @@ def test_registry_catalog_lists_every_entry_of_the_chosen_index(tmp_path: Path, 
     refused(run_cli("registry", "catalog", "--name", "missing"), "registry index not found: missing", 3)
 
 
+def test_registry_catalog_orders_ids_then_versions_highest_first(tmp_path: Path, home: SpellHome) -> None:
+    src = "https://x.example.test/r.git#v"
+    versions = [("b/x", "1.9.0"), ("a/y", "nightly"), ("b/x", "1.10.0"), ("a/y", "2.0.0"), ("b/x", "beta")]
+    run_cli(
+        "registry", "set", _index(tmp_path, [{"id": i, "version": v, "source": src} for i, v in versions])
+    )
+    listed = [(e["id"], e["version"]) for e in run_cli("registry", "catalog", "--json").json()["spells"]]
+    assert listed == [
+        ("a/y", "2.0.0"),
+        ("a/y", "nightly"),
+        ("b/x", "1.10.0"),
+        ("b/x", "1.9.0"),
+        ("b/x", "beta"),
+    ]
+    run_cli("registry", "set", _index(tmp_path, []))
+    assert run_cli("registry", "catalog").stdout == "No spells in this index\n"
+
+
 # --- cast: guard order and refusals ---------------------------------------------------
 
 

@@ -37,6 +37,7 @@ def command(spell_id: str | None, version: str | None, bundle_path: Path | None,
     """
     from spell.bundle.loaders import load_manifest
     from spell.config.home import SpellHome
+    from spell.errors import SpellError
     from spell.signing.trust import TrustStore
     from spell.signing.verifier import check_bundle_signature
 
@@ -52,8 +53,6 @@ def command(spell_id: str | None, version: str | None, bundle_path: Path | None,
         if version is not None:
             raise click.UsageError("--version applies to installed spells, not to --path")
         path, manifest = bundle_path, load_manifest(bundle_path)
-    from spell.errors import SpellError
-
     report = check_bundle_signature(path, manifest, TrustStore(home.trust))
     status_lines = (
         f"status: {report.status}\npublisher: {report.publisher}\n"
