@@ -25,8 +25,8 @@ def command(spell_id: str | None, version: str | None, bundle_path: Path | None,
     """Verify a spell's digest and signature against the trust store.
 
     The outcome is verified, unsigned, untrusted or invalid, with the reason (for example
-    "digest mismatch" when a covered file changed after signing). The report (status, publisher,
-    key_id, digest) goes to stdout. Exits 0 only when verified; otherwise stderr says
+    "digest mismatch" when a covered file changed after signing). Exits 0 only when verified,
+    printing status, publisher, key_id and digest; otherwise stdout stays empty and stderr says
     "signature <status>: <reason>" (with --json: the error document, the report in its details).
 
     \b
@@ -61,10 +61,8 @@ def command(spell_id: str | None, version: str | None, bundle_path: Path | None,
     try:
         report.raise_unless_verified()
     except SpellError as exc:
-        # As spell-runtime: the report on stdout, "signature <status>: <reason>" on stderr.
+        # spell-runtime's "signature <status>: <reason>"; stdout stays empty as for every refusal
         exc.message = f"signature {report.status}: {report.message}"
-        if not as_json:
-            click.echo(status_lines)
         raise
     data = {**report.to_dict(), "id": manifest.id, "version": manifest.version, "path": str(path)}
     emit(data, as_json=as_json, human=f"verified {manifest.id}@{manifest.version}\n{status_lines}")
