@@ -119,7 +119,7 @@ def test_the_next_steps_init_prints_take_the_project_to_a_cast(
     done = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert '"name": "world"' in done.stdout  # the template echoes its input
-    assert "(SUCCEEDED)" in done.stdout
+    assert "execution_id: exec_" in done.stdout
 
 
 def test_a_project_that_needs_building_is_built_before_it_is_signed(tmp_path: Path) -> None:

@@ -106,4 +106,11 @@ def test_resolve_shows_the_concrete_entry_and_applies_the_pin_policy(
     data = run_cli("registry", "resolve", "registry:acme/hello@1.0.0", "--json").json()
     assert (data["version"], data["commit"], data["index"]) == ("1.0.0", commit, "default")
     monkeypatch.setenv("SPELL_REGISTRY_REQUIRED_PINS", "none")
-    assert run_cli("registry", "resolve", "registry:acme/hello").stdout.startswith("acme/hello@1.2.0\n")
+    lines = run_cli("registry", "resolve", "registry:acme/hello").stdout.splitlines()
+    assert lines[0].startswith("registry\tdefault\t")
+    assert lines[1:] == [
+        "id@version\tacme/hello@1.2.0",
+        f"source\tfile://{tmp_path / 'repo'}#v1",
+        "commit\t-",
+        "digest\t-",
+    ]

@@ -74,6 +74,7 @@ def test_untrusted_publisher_exits_non_zero(home: Path) -> None:
     result = run_cli("verify", "--path", str(COMPAT / "greet"))
     assert result.exit_code == 4
     assert "[SIGNATURE_UNTRUSTED]" in result.stderr
+    assert "signature untrusted: " in result.stderr
     assert result.stdout == ""
 
 

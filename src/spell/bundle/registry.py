@@ -41,6 +41,7 @@ __all__ = [
     "RegistryIndex",
     "RegistryIndexRef",
     "add_index",
+    "catalog_entries",
     "enforce_required_pins",
     "fetch_index",
     "load_registry_config",
@@ -235,6 +236,22 @@ def fetch_index(url: str, *, timeout_s: float = 30.0, max_bytes: int = MAX_INDEX
     return parse_index(raw, url)
 
 
+def catalog_entries(index: RegistryIndex) -> list[RegistryEntry]:
+    """Every entry of ``index``: ids in order, each id's versions highest first (as ``latest`` picks)."""
+    by_id: dict[str, list[RegistryEntry]] = {}
+    for entry in index.spells:
+        by_id.setdefault(entry.id, []).append(entry)
+    ordered: list[RegistryEntry] = []
+    for spell_id in sorted(by_id):
+        entries = by_id[spell_id]
+        semver = [e for e in entries if version_key(e.version) is not None]
+        other = [e for e in entries if version_key(e.version) is None]
+        semver.sort(key=lambda e: version_key(e.version) or (0, 0, 0), reverse=True)
+        other.sort(key=lambda e: e.version, reverse=True)
+        ordered += semver + other
+    return ordered
+
+
 def resolve_entry(index: RegistryIndex, spell_id: str, version: str | None) -> RegistryEntry:
     """The entry for ``spell_id@version``; None or ``latest`` picks the highest version.
 
@@ -243,7 +260,9 @@ def resolve_entry(index: RegistryIndex, spell_id: str, version: str | None) -> R
     """
     candidates = [e for e in index.spells if e.id == spell_id]
     if not candidates:
-        raise SpellNotFound(f"registry entry not found: {spell_id}", details={"id": spell_id})
+        raise SpellNotFound(
+            f"registry entry not found: {spell_id}@{version or 'latest'}", details={"id": spell_id}
+        )
     if version is None or version == "latest":
         semver = [e for e in candidates if version_key(e.version) is not None]
         if semver:

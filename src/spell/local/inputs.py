@@ -61,13 +61,14 @@ def check_input_size(value: Any, max_bytes: int) -> int:
     """Return the size of the serialised input; ``PayloadTooLarge`` past ``max_bytes``."""
     size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
     if size > max_bytes:
-        raise _too_large(size, max_bytes)
+        raise _too_large(size, max_bytes, what="merged input")
     return size
 
 
-def _too_large(size: int, limit: int) -> PayloadTooLarge:
+def _too_large(size: int, limit: int, *, what: str = "input") -> PayloadTooLarge:
+    # spell-runtime's wording ("merged input is N bytes … SPELL_RUNTIME_INPUT_MAX_BYTES=L"): scripts grep it
     return PayloadTooLarge(
-        f"input is {size} bytes; the limit is {limit}",
+        f"{what} is {size} bytes, above SPELL_RUNTIME_INPUT_MAX_BYTES={limit}",
         details={"size": size, "limit": limit},
         hint="raise SPELL_RUNTIME_INPUT_MAX_BYTES if this input is expected",
     )

@@ -126,7 +126,7 @@ def preflight(options: CastOptions, ctx: LocalContext, *, stage: Stage | None = 
         manifest.runtime.targets, ctx.target
     ):
         raise PlatformMismatch(
-            f"target mismatch: host={ctx.target}, spell supports={','.join(manifest.runtime.targets)}",
+            f"platform mismatch: host={ctx.target}, spell supports={','.join(manifest.runtime.targets)}",
             details={"host": ctx.target, "platforms": list(manifest.runtime.targets)},
         )
     note("risk")

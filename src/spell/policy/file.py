@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
 from spell.bundle.manifest import Execution, Risk
 from spell.errors import InvalidPolicyFile
@@ -205,7 +206,7 @@ def parse_policy(raw: bytes | str, *, source: str = "policy.json") -> RuntimePol
         ]
         first = problems[0]
         raise InvalidPolicyFile(
-            f"invalid policy: {first['path']}: {first['message']}",
+            f"invalid policy: {_first_problem(exc.errors(include_url=False)[0], first['path'])}",
             details={"file": source, "errors": problems},
         ) from None
 
@@ -250,3 +251,11 @@ def save_policy(path: Path, policy: RuntimePolicy) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _first_problem(error: ErrorDetails, path: str) -> str:
+    """One validation error as a sentence; a wrong choice in spell-runtime's words, which scripts match."""
+    if error["type"] == "literal_error":
+        expected = (error.get("ctx") or {}).get("expected", "one of the allowed values")
+        return f"{path} must be {expected}, got {error['input']!r}"
+    return f"{path}: {error['msg']}"

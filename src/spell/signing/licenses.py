@@ -199,8 +199,10 @@ def find_entitlement(
             continue
         return stored
     raise EntitlementRequired(
-        f"billing entitlement required for {spell_id}: no valid, non-revoked entitlement matches "
-        f"mode={billing.mode} currency={billing.currency} max_amount>={billing.max_amount}",
+        # spell-runtime's sentence comes first: scripts written against it match on it.
+        f"billing enabled requires matching entitlement token for {spell_id}: "
+        f"no valid, non-revoked one matches mode={billing.mode} currency={billing.currency} "
+        f"max_amount>={billing.max_amount}",
         details={
             "id": spell_id,
             "mode": billing.mode,

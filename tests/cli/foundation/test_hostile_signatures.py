@@ -65,7 +65,7 @@ def test_a_changed_byte_in_any_covered_file_is_invalid_digest_mismatch(
     path.write_bytes(bytes(data))
     error = assert_refused(home, "SIGNATURE_INVALID", "verify", "--path", str(bundle)).error()
     assert (error["details"]["status"], error["details"]["message"]) == ("invalid", "digest mismatch")
-    assert error["message"] == "signature required: digest mismatch"
+    assert error["message"] == "signature invalid: digest mismatch"
 
 
 def test_a_changed_byte_in_an_installed_spell_is_invalid_digest_mismatch(home: Path) -> None:

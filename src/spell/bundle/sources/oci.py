@@ -22,7 +22,7 @@ def fetch_oci(text: str, workdir: Path, ctx: FetchContext) -> Fetched:
     """Copy ``/spell`` out of the image into ``workdir/bundle``."""
     image = text[len(PREFIX) :].strip()
     if not image or image.startswith("-") or any(c.isspace() for c in image):
-        raise InvalidInput(f"invalid OCI source: {text} (expected oci:<image-ref>)", details={"source": text})
+        raise InvalidInput(f"invalid oci source: {text} (expected oci:<image-ref>)", details={"source": text})
     require_engine(ctx)
     ctx.progress(f"creating a container from {image}")
     container = _docker(ctx, ["create", image], f"failed to create a container from '{image}'").strip()

@@ -102,7 +102,8 @@ def print_result(result: LocalCast, *, verbose: bool = False) -> None:
     if verbose or result.dry_run:
         click.echo(render_summary(result.summary))
     if result.dry_run:
-        click.echo(f"dry run: nothing executed (log: {result.execution_id})")
+        click.echo("dry run: nothing executed")
+        _echo_ids(result)
         return
     for key, value in result.outputs.items():
         if key.endswith(".json") and f"{key.removesuffix('.json')}.stdout" in result.outputs:
@@ -114,8 +115,14 @@ def print_result(result: LocalCast, *, verbose: bool = False) -> None:
     for artifact in result.record.get("artifacts", []):
         click.echo(f"artifact: {artifact['name']} ({artifact['size']} bytes, sha256 {artifact['sha256']})")
         click.echo(f"  saved at {artifact['path']}")
-    click.echo(f"execution_id: {result.execution_id} ({result.outcome.value})")
+    _echo_ids(result)
     stderr = result.record.get("stderr")
     if not result.outcome.is_success and isinstance(stderr, str) and stderr:
         click.echo("--- stderr", err=True)
         click.echo(stderr, err=True, nl=not stderr.endswith("\n"))
+
+
+def _echo_ids(result: LocalCast) -> None:
+    # spell-runtime's two closing lines, exactly: scripts read the id with `execution_id:\s*(.+)`
+    click.echo(f"execution_id: {result.execution_id}")
+    click.echo(f"log: {result.log_path}")

@@ -72,10 +72,11 @@ def command(
     Checks, in order (the first refusal stops the cast):
       resolve → input (-p / --input) → size cap (SPELL_RUNTIME_INPUT_MAX_BYTES) → JSON Schema →
       signature (required unless --allow-unsigned; policy signature.require_verified wins) →
-      policy → target (os/arch) → risk (high/critical need --yes) → billing (--allow-billing and a
+      policy → platform (os/arch) → risk (high/critical need --yes) → billing (--allow-billing and a
       licence) → connector tokens (CONNECTOR_<NAME>_TOKEN) → execution summary.
 
-    By default only the result is printed: the outputs, artifacts and the execution id. -v
+    By default only the result is printed: the outputs and artifacts, then the lines
+    `execution_id: EXEC_ID` and `log: PATH` (as spell-runtime prints them). -v
     adds the execution summary (what the spell may touch, its limits and signature) and the
     progress of each check and step; --dry-run prints the summary and runs nothing. When the
     cast fails, what a wasm spell wrote to stderr is printed to stderr.

@@ -36,6 +36,7 @@ def command(source: str, registry_name: str | None, force: bool, profile: str | 
     is set by SPELL_REGISTRY_REQUIRED_PINS: none, commit, digest or both — the default), and the
     signature status is recorded in source.json. A spell.sigstore.json is verified (offline) when
     the publisher was trusted with --sigstore-identity, and a failure refuses the install.
+    --registry applies to registry: sources only; with any other source it is refused.
     Installing the same version with the same digest and signature again changes nothing; the
     same files with a new signature (re-signed, or signed for the first time) are installed again
     and reported as "resigned"; a different digest needs --force. Progress goes to stderr (a
@@ -46,6 +47,15 @@ def command(source: str, registry_name: str | None, force: bool, profile: str | 
       spell install ./hello
       spell install registry:acme/hello --registry mirror --json
     """
+    if registry_name is not None and not source.startswith("registry:"):
+        from spell.errors import InvalidInput
+
+        # Refused before the source is read, as spell-runtime does, in its words.
+        raise InvalidInput(
+            "--registry is only supported for registry:<id> install sources",
+            details={"source": source, "registry": registry_name},
+            hint=f"drop --registry, or install registry:<id> from the {registry_name!r} index",
+        )
     if source.startswith("server:"):
         from spell.cli.commands._remote_install import install_from_server
 

@@ -19,7 +19,8 @@ def command(execution_id: str | None, as_json: bool) -> None:
     and the head of stdout/stderr, the outputs (and a wasm spell's output document), checks,
     rollback state, usage and the artifacts a cast wrote (name, size, sha256, saved path). For a
     wasm spell it also holds what the spell wrote to stderr: the last 64 KiB, led by a
-    "[… N bytes cut …]" line when there was more. Without EXEC_ID, the newest log is shown.
+    "[… N bytes cut …]" line when there was more. Without EXEC_ID, the newest log is shown;
+    EXEC_ID.json (the log's file name) is accepted too.
 
     \b
     Examples:
@@ -31,7 +32,9 @@ def command(execution_id: str | None, as_json: bool) -> None:
     from spell.local.logs import ExecutionLogs
 
     logs = ExecutionLogs(SpellHome.from_env().logs)
-    record = logs.read(execution_id if execution_id is not None else logs.latest())
+    # spell-runtime takes the log's file name too (EXEC_ID.json)
+    wanted = execution_id.removesuffix(".json") if execution_id is not None else logs.latest()
+    record = logs.read(wanted)
     emit(record, as_json=as_json, human=_human(record))
 
 

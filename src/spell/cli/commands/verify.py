@@ -25,8 +25,9 @@ def command(spell_id: str | None, version: str | None, bundle_path: Path | None,
     """Verify a spell's digest and signature against the trust store.
 
     The outcome is verified, unsigned, untrusted or invalid, with the reason (for example
-    "digest mismatch" when a covered file changed after signing). Exits 0 only when verified;
-    otherwise the error on stderr carries the full report.
+    "digest mismatch" when a covered file changed after signing). Exits 0 only when verified,
+    printing status, publisher, key_id and digest; otherwise stdout stays empty and stderr says
+    "signature <status>: <reason>" (with --json: the error document, the report in its details).
 
     \b
     Examples:
@@ -36,6 +37,7 @@ def command(spell_id: str | None, version: str | None, bundle_path: Path | None,
     """
     from spell.bundle.loaders import load_manifest
     from spell.config.home import SpellHome
+    from spell.errors import SpellError
     from spell.signing.trust import TrustStore
     from spell.signing.verifier import check_bundle_signature
 
@@ -52,10 +54,15 @@ def command(spell_id: str | None, version: str | None, bundle_path: Path | None,
             raise click.UsageError("--version applies to installed spells, not to --path")
         path, manifest = bundle_path, load_manifest(bundle_path)
     report = check_bundle_signature(path, manifest, TrustStore(home.trust))
-    report.raise_unless_verified()
-    data = {**report.to_dict(), "id": manifest.id, "version": manifest.version, "path": str(path)}
-    human = (
-        f"verified {manifest.id}@{manifest.version}\n"
-        f"publisher: {report.publisher}\nkey_id: {report.key_id}\ndigest: sha256:{report.digest}"
+    status_lines = (
+        f"status: {report.status}\npublisher: {report.publisher}\n"
+        f"key_id: {report.key_id or '-'}\ndigest: {f'sha256:{report.digest}' if report.digest else '-'}"
     )
-    emit(data, as_json=as_json, human=human)
+    try:
+        report.raise_unless_verified()
+    except SpellError as exc:
+        # spell-runtime's "signature <status>: <reason>"; stdout stays empty as for every refusal
+        exc.message = f"signature {report.status}: {report.message}"
+        raise
+    data = {**report.to_dict(), "id": manifest.id, "version": manifest.version, "path": str(path)}
+    emit(data, as_json=as_json, human=f"verified {manifest.id}@{manifest.version}\n{status_lines}")

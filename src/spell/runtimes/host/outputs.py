@@ -29,7 +29,7 @@ def resolve_output(outputs: Mapping[str, Any], ref: str) -> Any:
     base = outputs[key]
     if kind == "stdout":
         if path:
-            raise InvalidInput(f"stdout has no nested paths: {ref}", hint=f"use {key}")
+            raise InvalidInput(f"stdout reference does not support nested path: {ref}", hint=f"use {key}")
         return base
     if not path:
         return base

@@ -16,6 +16,7 @@ group = verb_group(
         "remove": "Remove a named registry index (not 'default').",
         "validate": "Fetch and validate the configured indexes.",
         "resolve": "Show what a registry: source resolves to, without installing.",
+        "catalog": "List every spell version an index offers, with source and pins.",
     },
     help_text="""Configure registry indexes and query them.
 
@@ -29,5 +30,6 @@ Example:
   spell registry set https://registry.example.com/spell-index.v1.json
   spell registry add mirror https://mirror.example.com/spell-index.v1.json
   spell registry resolve registry:acme/hello@latest
+  spell registry catalog --name mirror
 """,
 )

@@ -17,7 +17,8 @@ def command(source: str, name: str | None, as_json: bool) -> None:
     """Show the concrete entry a registry: SOURCE resolves to, with its pins, without installing.
 
     The pin policy (SPELL_REGISTRY_REQUIRED_PINS) is applied, so a source that install would
-    refuse for a missing pin is refused here too.
+    refuse for a missing pin is refused here too. Prints one "key<TAB>value" line each for
+    registry (name and URL), id@version, source, commit and digest ("-" when not pinned).
 
     \b
     Example:
@@ -38,11 +39,12 @@ def command(source: str, name: str | None, as_json: bool) -> None:
     resolved = resolve_registry_source(source, ctx)
     entry = resolved.entry
     data = {"index": resolved.index_name, "index_url": resolved.index_url, **entry.model_dump(mode="json")}
+    # spell-runtime's lines (key, tab, value), which scripts cut on the tab
     lines = [
-        f"{entry.id}@{entry.version}",
-        f"index: {resolved.index_name}",
-        f"source: {entry.source}",
-        f"commit: {entry.commit or '-'}",
-        f"digest: {entry.digest or '-'}",
+        f"registry\t{resolved.index_name}\t{resolved.index_url}",
+        f"id@version\t{entry.id}@{entry.version}",
+        f"source\t{entry.source}",
+        f"commit\t{entry.commit or '-'}",
+        f"digest\t{entry.digest or '-'}",
     ]
     emit(data, as_json=as_json, human="\n".join(lines))
