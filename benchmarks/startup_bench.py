@@ -79,7 +79,11 @@ def _prepare_home(root: Path) -> SpellHome:
 def _modules_at_exit(args: tuple[str, ...], env: dict[str, str]) -> int:
     """How many modules a ``spell`` process with ``args`` had imported when it exited."""
     done = subprocess.run(
-        [sys.executable, "-c", _COUNT, *args], env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [sys.executable, "-c", _COUNT, *args],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     return int(done.stderr.decode().rsplit("modules=", 1)[1])
 
@@ -99,7 +103,9 @@ def main() -> None:
     """Measure and print the table."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=31)
-    parser.add_argument("--source", action="append", default=[], help="A source tree to measure (repeatable).")
+    parser.add_argument(
+        "--source", action="append", default=[], help="A source tree to measure (repeatable)."
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = _prepare_home(Path(tmp))
@@ -124,8 +130,11 @@ def main() -> None:
         for _ in range(args.runs):
             for name, argv, env, _ in cases:
                 samples[name].append(_time_ms(argv, env))
-        modules = {name: _modules_at_exit(spell_args, env) for name, _, env, spell_args in cases if spell_args}
-    print(f"runs={args.runs} load={os.getloadavg()[0]:.2f} cpus={os.cpu_count()} python={sys.version.split()[0]}")
+        modules = {
+            name: _modules_at_exit(spell_args, env) for name, _, env, spell_args in cases if spell_args
+        }
+    python = sys.version.split()[0]
+    print(f"runs={args.runs} load={os.getloadavg()[0]:.2f} cpus={os.cpu_count()} python={python}")
     print(
         f"| measure | median ms | fastest ms | runs <= {TARGET_MS:.0f} ms | median CPU ms | modules at exit |"
     )

@@ -103,7 +103,9 @@ def test_spell_help_stays_within_its_module_budget() -> None:
 
 
 @pytest.mark.parametrize("mode", ["--dry-run", "--json"])
-def test_a_signed_host_cast_stays_within_its_module_budget(tmp_path: Path, home: SpellHome, mode: str) -> None:
+def test_a_signed_host_cast_stays_within_its_module_budget(
+    tmp_path: Path, home: SpellHome, mode: str
+) -> None:
     spell = host_spell(tmp_path, "budget", "#!/bin/sh\necho hi\n")
     added, stdout = _spell("cast", spell, mode, home=home.root)
     assert len(added) <= CAST_BUDGET, sorted(added)
