@@ -4,7 +4,7 @@
 
 Every process is timed in one interleaved loop (one of each per round), so bursts of other work on
 the machine hit every row alike. Rows, per source tree (``--source`` puts a tree's ``src`` first on
-``PYTHONPATH``; without it, the installed ``spell`` runs):
+``PYTHONPATH``; without it, the ``spell`` this interpreter imports runs):
 
 - ``python -c pass`` (the interpreter alone);
 - ``spell --help``;
