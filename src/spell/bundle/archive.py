@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from spell.bundle.names import is_utf8
 from spell.errors import InvalidBundle, InvalidInput, UnsafeArchive
 
 __all__ = ["EXCLUDED_DIRS", "ArchiveLimits", "is_utf8", "pack_bundle", "unpack_archive", "write_archive"]
@@ -117,15 +118,6 @@ def unpack_archive(
         dest.rmdir()
     staging.replace(dest)
     return files
-
-
-def is_utf8(name: str) -> bool:
-    """False for a file name the OS handed over with undecodable bytes (lone surrogates)."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _open(source: Path | bytes) -> BinaryIO:

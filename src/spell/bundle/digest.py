@@ -19,9 +19,9 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from spell.bundle.archive import is_utf8
 from spell.bundle.collation import sort_paths
 from spell.bundle.manifest import STEPS_DIR, SpellManifest
+from spell.bundle.names import is_utf8
 from spell.errors import InvalidBundle, InvalidSbom
 
 __all__ = ["DOMAIN_TAG", "SBOM_FILES", "BundleDigest", "bundle_digest", "covered_files", "sbom_file"]

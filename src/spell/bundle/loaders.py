@@ -8,7 +8,6 @@ refused before any value is built.
 from __future__ import annotations
 
 import re
-import tomllib
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -65,6 +64,8 @@ def parse_yaml_manifest(data: bytes, *, source: str = "spell.yaml") -> SpellMani
 
 def parse_toml_manifest(data: bytes, *, source: str = "manifest.toml") -> SpellManifest:
     """Validate a ``manifest.toml`` document, mapping its sections onto the internal model."""
+    import tomllib  # a spell.yaml bundle does not need it
+
     if len(data) > MAX_MANIFEST_BYTES:
         raise _too_big(source, len(data))
     try:

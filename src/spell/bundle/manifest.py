@@ -6,8 +6,6 @@ keys, so a typo is an error that names its path instead of a silently ignored se
 than pydantic keeps the import and validation cost of ``spell cast`` to a few milliseconds.
 """
 
-from __future__ import annotations
-
 import re
 import types
 import typing
@@ -390,7 +388,7 @@ class SpellManifest(_Model, frozen=True, forbid_unknown_fields=True, kw_only=Tru
     source_format: Literal["yaml", "toml"] = "yaml"
 
     @classmethod
-    def from_dict(cls, raw: Any) -> SpellManifest:
+    def from_dict(cls, raw: Any) -> "SpellManifest":
         """Validate a parsed manifest document; raises ``ManifestValidationError``."""
         if isinstance(raw, dict) and "version" in raw:
             # Before type checks: YAML reads `version: 1.0` as a float, and "expected str" would not

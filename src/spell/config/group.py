@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,13 +95,14 @@ def layered(environ: Mapping[str, str] | None = None) -> dict[str, str]:
         values = _toml_file(path) if path.suffix == ".toml" else _dotenv_file(path)
     except OSError as exc:
         raise InvalidInput(f"{SETTINGS_FILE}: cannot read {path}: {exc.strerror}") from None
-    except (tomllib.TOMLDecodeError, ValueError) as exc:
+    except ValueError as exc:  # tomllib.TOMLDecodeError is one
         raise InvalidInput(f"{SETTINGS_FILE}: {path} is not valid: {exc}") from None
     return {**values, **env}
 
 
 def _toml_file(path: Path) -> dict[str, str]:
     import json
+    import tomllib  # only when a TOML settings file is set
 
     with path.open("rb") as handle:
         data = tomllib.load(handle)

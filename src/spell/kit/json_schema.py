@@ -24,6 +24,7 @@ from spell.kit.canonical_json import canonical_bytes
 __all__ = ["CompiledSchema", "SchemaInvalid", "SchemaProblem", "compile_schema", "schema_problems"]
 
 META_SCHEMA_URI = "https://json-schema.org/draft/2020-12/schema"
+_META_URIS = (META_SCHEMA_URI, f"{META_SCHEMA_URI}#")
 CACHE_SIZE = 128
 
 
@@ -91,8 +92,7 @@ def _compile_cached(canonical_text: str) -> CompiledSchema:
 
 
 def _compile(schema: Any) -> CompiledSchema:
-    meta = _meta_validator()
-    if not meta.is_valid(schema):
+    if not _meets_meta_schema(schema) and not (meta := _meta_validator()).is_valid(schema):
         problems = _sorted_problems((e.instance_path, e.message) for e in meta.iter_errors(schema))
         first = problems[0]
         raise SchemaInvalid(f"not a valid JSON Schema 2020-12: {first['path']}: {first['message']}", problems)
@@ -102,6 +102,18 @@ def _compile(schema: Any) -> CompiledSchema:
         problem = SchemaProblem(path=_pointer(getattr(exc, "instance_path", [])), message=exc.message)
         raise SchemaInvalid(f"schema cannot be compiled: {exc.message}", [problem]) from None
     return CompiledSchema(validator)
+
+
+def _meets_meta_schema(schema: Any) -> bool:
+    """True when jsonschema-rs's own 2020-12 meta-schema check passes ``schema``.
+
+    That check is built into jsonschema-rs, while ``_meta_validator`` compiles the meta-schema
+    (several milliseconds, once per process): a valid schema, the common case, skips it. Any other
+    answer goes through ``_meta_validator``, which also names the problems. The built-in check reads
+    ``$schema``, so only schemas that name no draft or 2020-12 take this path.
+    """
+    declared = schema.get("$schema", META_SCHEMA_URI) if isinstance(schema, dict) else None
+    return declared in _META_URIS and bool(jsonschema_rs.meta.is_valid(schema))
 
 
 @functools.cache

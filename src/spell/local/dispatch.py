@@ -6,10 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from spell.bundle.manifest import SpellManifest
+from spell.config.docker import DockerOptions
 from spell.config.wasm import WasmSettings
 from spell.errors import PolicyViolation
 from spell.runtimes.base import Runtime
-from spell.runtimes.docker import DockerOptions, DockerRuntime
 from spell.runtimes.host.engine import EngineSettings
 from spell.runtimes.host.runtime import HostRuntime
 
@@ -34,6 +34,8 @@ def runtime_for(manifest: SpellManifest, choice: RuntimeChoice) -> Runtime:
     if execution == "host":
         return HostRuntime(choice.engine)
     if execution == "docker":
+        from spell.runtimes.docker import DockerRuntime  # only docker spells need it
+
         return DockerRuntime(choice.docker)
     if execution == "api":
         from spell.runtimes.api import ApiRuntime

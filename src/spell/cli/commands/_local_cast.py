@@ -12,6 +12,7 @@ from types import FrameType
 
 import click
 
+from spell.config.docker import DockerOptions
 from spell.config.group import layered
 from spell.config.home import SpellHome
 from spell.config.logs import LogSettings
@@ -21,7 +22,6 @@ from spell.kit.time import utcnow
 from spell.local import CastOptions, LocalCast, LocalContext, Retention, RuntimeChoice, cast_local
 from spell.local.summary import render_summary
 from spell.runtimes.base import ProgressSink, Runtime
-from spell.runtimes.docker import DockerOptions
 from spell.runtimes.host.engine import EngineSettings
 
 __all__ = ["build_context", "print_result", "run_cast"]

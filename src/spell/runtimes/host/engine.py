@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spell.bundle.manifest import SpellManifest, Step, When
 from spell.config.runtime import RuntimeSettings
@@ -22,14 +22,15 @@ from spell.kit.jsonpath import MISSING, get_path
 from spell.kit.time import to_rfc3339, utcnow
 from spell.runtimes.base import MAX_OUTPUT_DEPTH, LogSink, Outcome, ProgressSink, Usage
 from spell.runtimes.egress import EgressPolicy
-from spell.runtimes.host.checks import CheckResult, evaluate_checks
 from spell.runtimes.host.dag import run_wave, waves
-from spell.runtimes.host.http_step import load_request, send_request
 from spell.runtimes.host.outputs import resolve_output
 from spell.runtimes.host.process import ProcessLimits, ProcessResult
 from spell.runtimes.host.records import RollbackSummary, StepRecord, head
 from spell.runtimes.host.sandbox import Sandbox
 from spell.runtimes.host.shell import run_shell_step, step_environment
+
+if TYPE_CHECKING:  # checks and http steps load their modules when a spell has them
+    from spell.runtimes.host.checks import CheckResult
 
 __all__ = ["EngineResult", "EngineSettings", "ProgressHook", "StepEngine"]
 
@@ -155,15 +156,18 @@ class StepEngine:
                 failures = [stop for stop in outcomes if stop is not None]
                 if failures:
                     raise failures[0]
-            checks = evaluate_checks(
-                self.manifest.checks,
-                work_dir=self.work_dir,
-                outputs=self._outputs,
-                http_statuses=self._statuses,
-                steps_succeeded=True,
-                egress=self.settings.egress,
-                net_allow=self.manifest.runtime.policy.net_allow,
-            )
+            if self.manifest.checks:
+                from spell.runtimes.host.checks import evaluate_checks
+
+                checks = evaluate_checks(
+                    self.manifest.checks,
+                    work_dir=self.work_dir,
+                    outputs=self._outputs,
+                    http_statuses=self._statuses,
+                    steps_succeeded=True,
+                    egress=self.settings.egress,
+                    net_allow=self.manifest.runtime.policy.net_allow,
+                )
             failed = [c for c in checks if not c.success]
             if failed:
                 raise _Stop(Outcome.FAILED, f"check failed: {failed[0].message}")
@@ -258,6 +262,8 @@ class StepEngine:
         return lambda stream, text: log(step, stream, text)
 
     def _attempt_http(self, step: Step, record: StepRecord, timeout_s: float) -> _Stop | None:
+        from spell.runtimes.host.http_step import load_request, send_request
+
         try:
             request = load_request(self.definitions_dir / step.run, self.input_value, self.env)
         except SpellError as exc:
