@@ -118,7 +118,9 @@ class ServerSettings:
         4, "`Prefer: wait` casts run by the request at once; 0 queues every cast", ge=0
     )
     quick_casts: bool = setting(
-        True, "on SQLite, try pure WASM `Prefer: wait` casts on the event loop (below)"
+        True,
+        "try short `Prefer: wait` casts in one transaction: on the event loop on SQLite, on a cast "
+        "thread on PostgreSQL (free spells only there; below)",
     )
     cache_ms: int = setting(
         2000,
