@@ -135,7 +135,7 @@ def _bulk(db: Database, table: Table, rows: list[dict[str, Any]]) -> None:
     raw = db.engine.raw_connection()
     try:
         cursor = raw.cursor()
-        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row([json.dumps(v) if isinstance(v, (dict, list)) else v for v in row.values()])
         raw.commit()
@@ -248,7 +248,7 @@ def _seed(db: Database, scale: float) -> dict[str, int]:
         b = LEDGER.repo.account_id(uow.session, "usr_seed_b", "holds", "USD")
     for start in range(0, n_postings // 2, CHUNK):
         stop = min(start + CHUNK, n_postings // 2)
-        txns = [
+        txns: list[dict[str, Any]] = [
             {
                 "id": f"txn_seed{i:010d}",
                 "idempotency_key": f"seed:{i}",
