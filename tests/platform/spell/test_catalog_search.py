@@ -10,8 +10,8 @@ from spell.errors import InvalidInput
 from spell.kit.encoding import b64url_encode
 from spell.kit.time import utcnow
 from spell.models import Publisher, Spell, SpellVersion, Tenant
-from spell.platform.server import Platform
 from spell.platform.auth.schemas import Principal
+from spell.platform.server import Platform
 
 T0 = utcnow()
 
