@@ -1,4 +1,4 @@
-"""catalog search: an index per listing order and the full-text index
+"""catalog search: an index per listing order, one on delisted versions, and the full-text index
 
 Revision ID: 0012
 Revises: 0011
@@ -6,6 +6,7 @@ Revises: 0011
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 from spell.models.spell_search import POSTGRES_DDL, POSTGRES_DROP, SQLITE_DDL, SQLITE_DROP
@@ -25,6 +26,14 @@ def _statements(sqlite: tuple[str, ...], postgres: tuple[str, ...]) -> tuple[str
 def upgrade() -> None:
     for column in _ORDERS:
         op.create_index(f"ix_spells_{column}", "spells", [column])
+    delisted = sa.text("delisted_at IS NOT NULL")
+    op.create_index(
+        "ix_spell_versions_delisted",
+        "spell_versions",
+        ["spell_id", "version"],
+        sqlite_where=delisted,
+        postgresql_where=delisted,
+    )
     for statement in _statements(SQLITE_DDL, POSTGRES_DDL):
         op.execute(statement)
 
@@ -32,5 +41,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     for statement in _statements(SQLITE_DROP, POSTGRES_DROP):
         op.execute(statement)
+    op.drop_index("ix_spell_versions_delisted", table_name="spell_versions")
     for column in _ORDERS:
         op.drop_index(f"ix_spells_{column}", table_name="spells")
