@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from spell.models.base import Base, JsonValue
@@ -19,6 +19,12 @@ class Spell(Base):
     """A spell id (``publisher/name``) in the grimoire."""
 
     __tablename__ = "spells"
+    # one per listing order: a page walks its index from the cursor instead of sorting every row
+    __table_args__ = (
+        Index("ix_spells_updated_at", "updated_at"),
+        Index("ix_spells_cast_count", "cast_count"),
+        Index("ix_spells_price_amount", "price_amount"),
+    )
 
     id: Mapped[str] = mapped_column(String(200), primary_key=True)
     publisher: Mapped[str] = mapped_column(ForeignKey("publishers.name"), index=True)
@@ -40,7 +46,17 @@ class SpellVersion(Base):
     """One immutable version: digest, manifest, input schema, signature, where the bundle lives."""
 
     __tablename__ = "spell_versions"
-    __table_args__ = (UniqueConstraint("spell_id", "version"),)
+    __table_args__ = (
+        UniqueConstraint("spell_id", "version"),
+        # the catalog leaves out spells whose latest version is delisted: few rows, read on every page
+        Index(
+            "ix_spell_versions_delisted",
+            "spell_id",
+            "version",
+            sqlite_where=text("delisted_at IS NOT NULL"),
+            postgresql_where=text("delisted_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     spell_id: Mapped[str] = mapped_column(ForeignKey("spells.id"), index=True)

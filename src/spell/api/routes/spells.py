@@ -108,11 +108,15 @@ def list_spells(
     platform: CurrentPlatform,
     q: str | None = None,
     tag: str | None = None,
-    sort: str = "recent",
+    sort: str | None = None,
     limit: int = 20,
     cursor: str | None = None,
 ) -> SpellList:
-    """Search listed spells (public ones, and your tenant's private and team ones)."""
+    """Search listed spells (public ones, and your tenant's private and team ones).
+
+    ``q`` keeps spells holding each of its words, or a word starting with it, in their id, name or
+    summary; ``sort`` is ``recent`` (the default), ``popular`` or ``price``. ``next_cursor`` continues
+    the same listing in the same order."""
     with platform.db.unit_of_work(write=False) as uow:
         page = platform.spells.search(uow, principal, q=q, tag=tag, sort=sort, limit=limit, cursor=cursor)
         return SpellList(items=[SpellOut.from_row(s) for s in page.items], next_cursor=page.next_cursor)

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, false, or_, select, text
+from sqlalchemy.sql.elements import TextClause
 
 from spell.models import Publisher, PublisherKey, PublisherSigstoreIdentity, Spell, SpellVersion
+from spell.platform.spell.listing import SORTS, After, words
 from spell.storage.session import UnitOfWork
 
-__all__ = ["SpellRepository"]
+__all__ = ["SORTS", "SpellRepository"]
 
-_ORDER: dict[str, tuple[Any, ...]] = {
-    "recent": (Spell.updated_at.desc(), Spell.id),
-    "popular": (Spell.cast_count.desc(), Spell.id),
-    "price": (Spell.price_amount.asc(), Spell.id),
+_KEYS: dict[str, tuple[Any, bool]] = {  # the order's column, and whether it runs high to low
+    "recent": (Spell.updated_at, True),
+    "popular": (Spell.cast_count, True),
+    "price": (Spell.price_amount, False),
 }
-SORTS = tuple(_ORDER)
 
 
 class SpellRepository:
@@ -46,9 +47,20 @@ class SpellRepository:
         """Every version of a spell, in no order."""
         return list(uow.session.scalars(select(SpellVersion).where(SpellVersion.spell_id == spell_id)))
 
-    def listed(self, uow: UnitOfWork, tenant_id: str, *, q: str | None, sort: str) -> list[Spell]:
-        """Public spells and the tenant's own unlisted, private and team ones, matching ``q``, sorted;
-        a spell whose latest version was delisted (supply chain) is not listed."""
+    def listed(
+        self,
+        uow: UnitOfWork,
+        tenant_id: str,
+        *,
+        q: str | None,
+        tag: str | None,
+        sort: str,
+        after: After | None,
+        limit: int,
+    ) -> list[Spell]:
+        """Up to ``limit`` listed spells after ``after`` in ``sort`` order (ties by id): public ones and
+        the tenant's own unlisted, private and team ones, holding every word of ``q`` (as a word or the
+        start of one) and tagged ``tag``; a spell whose latest version was delisted is not listed."""
         delisted_latest = (
             select(SpellVersion.id)
             .where(
@@ -65,16 +77,20 @@ class SpellRepository:
             ),
             ~delisted_latest,
         )
-        if q:
-            like = f"%{q.lower()}%"
+        dialect = uow.session.get_bind().dialect.name
+        if q is not None and q.strip():
+            query = query.where(_matching(dialect, words(q)))
+        if tag is not None:
+            query = query.where(_tagged(dialect, tag))
+        column, descending = _KEYS[sort]
+        if after is not None:
+            beyond = column < after.key if descending else column > after.key
             query = query.where(
-                or_(
-                    func.lower(Spell.id).like(like),
-                    func.lower(Spell.name).like(like),
-                    func.lower(Spell.summary).like(like),
-                )
+                column <= after.key if descending else column >= after.key,
+                or_(beyond, (column == after.key) & (Spell.id > after.spell_id)),
             )
-        return list(uow.session.scalars(query.order_by(*_ORDER[sort])))
+        order = (column.desc() if descending else column.asc(), Spell.id.asc())
+        return list(uow.session.scalars(query.order_by(*order).limit(limit)))
 
     def of_tenant(self, uow: UnitOfWork, tenant_id: str) -> list[Spell]:
         """Every spell the tenant publishes, whatever its visibility, by id."""
@@ -123,3 +139,25 @@ class SpellRepository:
                 PublisherSigstoreIdentity.issuer == issuer,
             )
         )
+
+
+def _matching(dialect: str, terms: list[str]) -> ColumnElement[bool] | TextClause:
+    """Spells holding every term as a word or a word's start, through the full-text index."""
+    if not terms:
+        return false()  # a query of punctuation alone names no word, so no spell
+    if dialect == "sqlite":
+        # each term a quoted prefix phrase: no FTS5 operator can come from the caller
+        match = " ".join(f'"{term}"*' for term in terms)
+        ids = text("SELECT spell_id FROM spells_fts WHERE spells_fts MATCH :match").bindparams(match=match)
+        return Spell.id.in_(ids.columns(spell_id=Spell.id.type))
+    query = " & ".join(f"{term}:*" for term in terms)
+    return text("spells.search_vector @@ to_tsquery('simple', :tsquery)").bindparams(tsquery=query)
+
+
+def _tagged(dialect: str, tag: str) -> ColumnElement[bool] | TextClause:
+    """Spells whose tags hold ``tag``."""
+    if dialect == "sqlite":
+        return text("EXISTS (SELECT 1 FROM json_each(spells.tags) WHERE json_each.value = :tag)").bindparams(
+            tag=tag
+        )
+    return text("CAST(spells.tags AS jsonb) @> jsonb_build_array(CAST(:tag AS text))").bindparams(tag=tag)

@@ -23,7 +23,6 @@ from spell.bundle.manifest import SpellManifest
 from spell.config.supply import SupplySettings
 from spell.errors import InvalidInput, InvalidManifest
 from spell.kit.clock import Clock, SystemClock
-from spell.kit.encoding import b64url_decode, b64url_encode
 from spell.kit.ids import new_id
 from spell.kit.money import MAX_MICROS
 from spell.models import VISIBILITIES, Spell, SpellVersion
@@ -35,8 +34,9 @@ from spell.platform.cast.errors import SpellSuspended
 from spell.platform.spell import sigstore
 from spell.platform.spell.bundles import BundleCache
 from spell.platform.spell.errors import spell_not_found, version_exists, version_not_found
+from spell.platform.spell.listing import SORTS, decode_cursor, encode_cursor
 from spell.platform.spell.publishers import SIGNATURE_HINTS, RegisteredKeys, owned_publisher
-from spell.platform.spell.repository import SORTS, SpellRepository
+from spell.platform.spell.repository import SpellRepository
 from spell.platform.spell.schemas import VersionSbomOut
 from spell.platform.supply.publish_gate import keep_sbom, require_sboms, screen
 from spell.platform.supply.sbom_report import sbom_report
@@ -356,23 +356,34 @@ class SpellService:
         *,
         q: str | None = None,
         tag: str | None = None,
-        sort: str = "recent",
+        sort: str | None = None,
         limit: int = 20,
         cursor: str | None = None,
     ) -> SpellPage:
-        """Listed spells: public ones, and the caller's tenant's private and team ones (``spell:read``)."""
+        """Listed spells: public ones, and the caller's tenant's private and team ones (``spell:read``).
+
+        ``q`` keeps spells holding each of its words (or a word starting so) in their id, name or
+        summary. A cursor continues the listing it was issued for, in its order (``sort``, when given,
+        must be that order); without either the order is ``recent``."""
         principal.require("spell:read")
-        if sort not in SORTS:
+        if sort is not None and sort not in SORTS:
             raise InvalidInput(f"sort must be one of {list(SORTS)}", details={"sort": sort})
         if not 1 <= limit <= 100:
             raise InvalidInput("limit must be between 1 and 100", details={"limit": limit})
-        offset = _decode_cursor(cursor)
-        rows = self.repo.listed(uow, principal.tenant_id, q=q, sort=sort)
-        if tag:
-            rows = [row for row in rows if tag in row.tags]
-        page = rows[offset : offset + limit]
-        more = offset + limit < len(rows)
-        return SpellPage(items=page, next_cursor=_encode_cursor(offset + limit) if more else None)
+        after = decode_cursor(cursor) if cursor else None
+        if after is not None and sort is not None and sort != after.sort:
+            raise InvalidInput(
+                "cursor belongs to another sort order", details={"cursor": cursor, "sort": sort}
+            )
+        order = after.sort if after is not None else sort or "recent"
+        if tag is not None and "\x00" in tag:
+            return SpellPage(items=[], next_cursor=None)  # no tag holds NUL, and PostgreSQL text cannot
+        rows = self.repo.listed(
+            uow, principal.tenant_id, q=q, tag=tag, sort=order, after=after, limit=limit + 1
+        )
+        page = rows[:limit]
+        more = len(rows) > limit
+        return SpellPage(items=page, next_cursor=encode_cursor(page[-1], order) if more else None)
 
     # maker and operator controls ------------------------------------------------------------------
     def owned(self, uow: UnitOfWork, principal: Principal, spell_id: str) -> Spell:
@@ -466,25 +477,6 @@ def _may_see(spell: Spell, principal: Principal) -> bool:
 
 def _semver(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
-
-
-def _encode_cursor(offset: int) -> str:
-    return b64url_encode(f"o:{offset}".encode())
-
-
-def _decode_cursor(cursor: str | None) -> int:
-    if not cursor:
-        return 0
-    try:
-        text = b64url_decode(cursor).decode("ascii")
-        if not text.startswith("o:"):
-            raise ValueError(text)
-        offset = int(text[2:])
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("cursor is not one this server issued", details={"cursor": cursor}) from None
-    if offset < 0:
-        raise InvalidInput("cursor is not one this server issued", details={"cursor": cursor})
-    return offset
 
 
 def _check_price(manifest: SpellManifest) -> None:

@@ -1,0 +1,419 @@
+"""Scale benchmark: the catalog and a cast on a crowded database vs an empty one.
+
+Run: .venv/bin/python benchmarks/scale_bench.py [--scale 1.0] [--rounds 30] [--backend sqlite|postgresql|both]
+
+The crowded database holds ``--scale`` x (100 000 published spells, 1 000 000 casts, 10 000 000
+ledger postings), written with bulk inserts (COPY on PostgreSQL), not through the API. Both databases
+also hold the same small catalog the measured calls look at. Each round times, on the empty database
+and then the crowded one: the first page of the listing, the sixth page reached by cursor, a word
+search, a word search with a tag, a spell's detail, and a cast's database path (budget reservation and
+capture with its ledger postings, the cast row, the spell's cast count). Target: crowded / empty
+median <= 1.2 for every row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Table, insert, text, update
+
+from spell.kit.money import Money
+from spell.kit.time import utcnow
+from spell.models import (
+    Base,
+    Cast,
+    LedgerPosting,
+    LedgerTransaction,
+    Publisher,
+    Spell,
+    SpellVersion,
+    Tenant,
+    User,
+)
+from spell.platform.audit.service import AuditService
+from spell.platform.auth.schemas import Principal
+from spell.platform.budget.schemas import BudgetCaps
+from spell.platform.budget.service import BudgetService
+from spell.platform.ledger.service import LedgerService
+from spell.platform.spell.service import GrimoirePolicy, SpellService
+from spell.storage.engine import make_engine
+from spell.storage.session import Database
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+TENANT, OTHER, CASTER = "ten_bench", "ten_other", "usr_bench"
+CHUNK = 20_000
+LEDGER = LedgerService()
+BUDGETS = BudgetService(LEDGER, AuditService())
+WORDS = [
+    "pdf",
+    "image",
+    "resize",
+    "merge",
+    "split",
+    "translate",
+    "summarize",
+    "invoice",
+    "receipt",
+    "audio",
+    "video",
+    "transcribe",
+    "chart",
+    "table",
+    "csv",
+    "json",
+    "yaml",
+    "markdown",
+    "email",
+    "calendar",
+    "weather",
+    "map",
+    "route",
+    "ocr",
+    "scan",
+    "barcode",
+    "qr",
+    "compress",
+    "encrypt",
+    "sign",
+    "verify",
+    "hash",
+    "diff",
+    "lint",
+    "format",
+    "test",
+    "deploy",
+    "backup",
+    "sync",
+    "report",
+]
+NOW = utcnow() - timedelta(days=40)
+
+
+@contextmanager
+def _database(backend: str, tmp: Path, name: str) -> Iterator[Database]:
+    if backend == "sqlite":
+        db = Database(make_engine(f"sqlite:///{tmp / name}.db"))
+        Base.metadata.create_all(db.engine)
+        yield db
+        db.dispose()
+        return
+    admin = make_engine(PG_ADMIN).execution_options(isolation_level="AUTOCOMMIT")
+    dbname = f"scale_bench_{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{dbname}"'))
+    db = Database(make_engine(PG_ADMIN.rsplit("/", 1)[0] + f"/{dbname}"))
+    Base.metadata.create_all(db.engine)
+    try:
+        yield db
+    finally:
+        db.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _bulk(db: Database, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows``: COPY on PostgreSQL, one executemany on SQLite."""
+    if not rows:
+        return
+    if db.engine.dialect.name != "postgresql":
+        with db.unit_of_work() as uow:
+            uow.session.execute(insert(table), rows)
+        return
+    columns = list(rows[0])
+    raw = db.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([json.dumps(v) if isinstance(v, (dict, list)) else v for v in row.values()])
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def _spell_row(
+    spell_id: str, tenant: str, summary: str, visibility: str, rng: random.Random
+) -> dict[str, Any]:
+    return {
+        "id": spell_id,
+        "publisher": spell_id.split("/")[0],
+        "tenant_id": tenant,
+        "name": spell_id.split("/")[1],
+        "summary": summary,
+        "tags": [rng.choice(WORDS)],
+        "visibility": visibility,
+        "is_suspended": False,
+        "latest_version": "1.0.0",
+        "price_amount": rng.randrange(0, 10_000),
+        "cast_count": rng.randrange(0, 1_000),
+        "created_at": NOW,
+        "updated_at": NOW + timedelta(seconds=rng.randrange(0, 3_000_000)),
+    }
+
+
+def _version_row(spell_id: str, delisted: bool) -> dict[str, Any]:
+    return {
+        "id": "ver_" + spell_id.replace("/", "_"),
+        "spell_id": spell_id,
+        "version": "1.0.0",
+        "digest": "sha256:" + "0" * 64,
+        "execution": "wasm",
+        "manifest": {},
+        "input_schema": {},
+        "is_yanked": False,
+        "archive_size": 1,
+        "created_at": NOW,
+        "delisted_at": NOW if delisted else None,
+    }
+
+
+def _prepare(db: Database) -> None:
+    """What both databases hold: tenants, the caster, publishers and a small catalog of 40 spells."""
+    rng = random.Random(1)
+    with db.unit_of_work() as uow:
+        uow.session.add_all([Tenant(id=t, name=t, created_at=NOW) for t in (TENANT, OTHER)])
+        uow.session.flush()
+        uow.session.add(
+            User(id=CASTER, email="b@example.com", tenant_id=TENANT, roles=["caster"], created_at=NOW)
+        )
+        uow.session.add_all(
+            [Publisher(name=p, tenant_id=t, created_at=NOW) for p, t in (("acme", TENANT), ("zeta", OTHER))]
+        )
+        uow.session.flush()
+        LEDGER.credit(uow, CASTER, Money(10**15, "USD"), idempotency_key="bench:fund", memo={})
+        BUDGETS.set_caps(uow, CASTER, BudgetCaps(monthly_micros=10**14, daily_micros=10**14))
+    spells = [
+        _spell_row(f"acme/tool-{i}", TENANT, f"{WORDS[i % len(WORDS)]} helper", "public", rng)
+        for i in range(40)
+    ]
+    _bulk(db, Spell.__table__, spells)  # type: ignore[arg-type]
+    _bulk(db, SpellVersion.__table__, [_version_row(s["id"], False) for s in spells])  # type: ignore[arg-type]
+
+
+def _seed(db: Database, scale: float) -> dict[str, int]:
+    """The crowd: spells (mostly public; some private to either tenant; 1 % delisted), casts, postings."""
+    rng = random.Random(2)
+    n_spells, n_casts, n_postings = int(100_000 * scale), int(1_000_000 * scale), int(10_000_000 * scale)
+    for start in range(0, n_spells, CHUNK):
+        spells, versions = [], []
+        for i in range(start, min(start + CHUNK, n_spells)):
+            roll = rng.random()
+            tenant, visibility = (
+                (OTHER, "private")
+                if roll < 0.05
+                else (TENANT, "private")
+                if roll < 0.1
+                else (OTHER, "public")
+            )
+            summary = " ".join(rng.sample(WORDS, 4)) + f" number {i}"
+            spells.append(_spell_row(f"zeta/crowd-{i}", tenant, summary, visibility, rng))
+            versions.append(_version_row(f"zeta/crowd-{i}", rng.random() < 0.01))
+        _bulk(db, Spell.__table__, spells)  # type: ignore[arg-type]
+        _bulk(db, SpellVersion.__table__, versions)  # type: ignore[arg-type]
+    for start in range(0, n_casts, CHUNK):
+        casts = [
+            {
+                "id": f"cast_seed{i:09d}",
+                "tenant_id": TENANT,
+                "user_id": CASTER,
+                "spell_id": f"zeta/crowd-{i % max(n_spells, 1)}",
+                "version": "1.0.0",
+                "spell_digest": "sha256:0",
+                "status": "succeeded",
+                "idempotency_key": f"seed:{i}",
+                "request_digest": "0",
+                "input": {},
+                "input_digest": "0",
+                "cancel_requested": False,
+                "created_at": NOW,
+                "finished_at": NOW,
+            }
+            for i in range(start, min(start + CHUNK, n_casts))
+        ]
+        _bulk(db, Cast.__table__, casts)  # type: ignore[arg-type]
+    with db.unit_of_work() as uow:
+        a = LEDGER.repo.account_id(uow.session, "usr_seed_a", "holds", "USD")
+        b = LEDGER.repo.account_id(uow.session, "usr_seed_b", "holds", "USD")
+    for start in range(0, n_postings // 2, CHUNK):
+        stop = min(start + CHUNK, n_postings // 2)
+        txns: list[dict[str, Any]] = [
+            {
+                "id": f"txn_seed{i:010d}",
+                "idempotency_key": f"seed:{i}",
+                "kind": "seed",
+                "cast_id": None,
+                "currency": "USD",
+                "memo": {},
+                "created_at": NOW,
+            }
+            for i in range(start, stop)
+        ]
+        # every transaction moves one micro from a to b and back on the next, so balances stay zero
+        legs = [(a, b) if i % 2 == 0 else (b, a) for i in range(start, stop)]
+        postings = [
+            {
+                "transaction_id": f"txn_seed{i:010d}",
+                "account_id": acc,
+                "amount_micros": amount,
+                "created_at": NOW,
+            }
+            for i, (src, dst) in zip(range(start, stop), legs, strict=True)
+            for acc, amount in ((dst, 1), (src, -1))
+        ]
+        _bulk(db, LedgerTransaction.__table__, txns)  # type: ignore[arg-type]
+        _bulk(db, LedgerPosting.__table__, postings)  # type: ignore[arg-type]
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))
+    return {"spells": n_spells, "casts": n_casts, "postings": n_postings}
+
+
+class Calls:
+    """The measured calls on one database."""
+
+    def __init__(self, db: Database, tmp: Path) -> None:
+        self.db = db
+        self.spells = SpellService(tmp / "bundles", GrimoirePolicy())
+        self.reader = Principal(CASTER, TENANT, ("caster",), ("spell:read",))
+        self.casts = 0
+        with db.unit_of_work(write=False) as uow:
+            cursor = None
+            for _ in range(5):
+                cursor = self.spells.search(uow, self.reader, limit=20, cursor=cursor).next_cursor
+        self.cursor = cursor
+
+    def _search(self, **query: Any) -> None:
+        with self.db.unit_of_work(write=False) as uow:
+            assert self.spells.search(uow, self.reader, limit=20, **query).items  # noqa: S101
+
+    def first_page(self) -> None:
+        self._search()
+
+    def sixth_page(self) -> None:
+        self._search(cursor=self.cursor)
+
+    def word(self) -> None:
+        self._search(q="helper", sort="popular")
+
+    def common_word(self) -> None:
+        self._search(q="pdf", sort="popular")
+
+    def word_and_tag(self) -> None:
+        self._search(q="helper", tag="pdf")
+
+    def detail(self) -> None:
+        with self.db.unit_of_work(write=False) as uow:
+            self.spells.detail(uow, self.reader, "acme/tool-7")
+
+    def cast(self) -> None:
+        self.casts += 1
+        cast_id = f"cast_bench{self.casts:08d}"
+        with self.db.unit_of_work() as uow:
+            uow.session.add(
+                Cast(
+                    id=cast_id,
+                    tenant_id=TENANT,
+                    user_id=CASTER,
+                    spell_id="acme/tool-7",
+                    version="1.0.0",
+                    spell_digest="sha256:0",
+                    status="running",
+                    idempotency_key=cast_id,
+                    request_digest="0",
+                    input={},
+                    input_digest="0",
+                    created_at=utcnow(),
+                )
+            )
+            uow.session.flush()
+            BUDGETS.reserve(
+                uow,
+                cast_id=cast_id,
+                caster_id=CASTER,
+                spell_id="acme/tool-7",
+                maker_id=TENANT,
+                estimate=Money(1_000, "USD"),
+                maker_share_bps=8000,
+            )
+        with self.db.unit_of_work() as uow:
+            BUDGETS.capture(uow, cast_id, Money(500, "USD"))
+            uow.session.execute(
+                update(Cast).where(Cast.id == cast_id).values(status="succeeded", finished_at=utcnow())
+            )
+            uow.session.execute(
+                update(Spell).where(Spell.id == "acme/tool-7").values(cast_count=Spell.cast_count + 1)
+            )
+
+
+OPS: tuple[tuple[str, Callable[[Calls], None]], ...] = (
+    ("search: first page", Calls.first_page),
+    ("search: page 6 by cursor", Calls.sixth_page),
+    ("search: q=helper, popular", Calls.word),
+    ("search: q=pdf (10 % of the crowd), popular", Calls.common_word),
+    ("search: q=helper, tag=pdf", Calls.word_and_tag),
+    ("spell detail", Calls.detail),
+    ("cast (database path)", Calls.cast),
+)
+
+
+def run(
+    backend: str, scale: float, rounds: int
+) -> tuple[dict[str, dict[str, list[float]]], dict[str, int], float]:
+    """Time every call on both databases of one backend, interleaved so load hits both alike."""
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        _database(backend, Path(tmp), "empty") as empty,
+        _database(backend, Path(tmp), "crowded") as crowded,
+    ):
+        for db in (empty, crowded):
+            _prepare(db)
+        started = time.perf_counter()
+        counts = _seed(crowded, scale)
+        seed_seconds = time.perf_counter() - started
+        calls = {"empty": Calls(empty, Path(tmp)), "crowded": Calls(crowded, Path(tmp))}
+        times: dict[str, dict[str, list[float]]] = {name: {"empty": [], "crowded": []} for name, _ in OPS}
+        for warm in range(rounds + 5):
+            for name, op in OPS:
+                for which, target in calls.items():
+                    began = time.perf_counter()
+                    op(target)
+                    if warm >= 5:  # the first rounds warm connections and statement caches
+                        times[name][which].append((time.perf_counter() - began) * 1000)
+        for db in (empty, crowded):
+            with db.unit_of_work(write=False) as uow:
+                LEDGER.verify(uow)
+    return times, counts, seed_seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="fraction of 100k spells / 1M casts / 10M postings"
+    )
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    args = parser.parse_args()
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    print("| backend | call | empty median ms | crowded median ms | ratio |")
+    print("|---|---|---:|---:|---:|")
+    for backend in backends:
+        times, counts, seed_seconds = run(backend, args.scale, args.rounds)
+        for name, _ in OPS:
+            empty, crowded = (statistics.median(times[name][k]) for k in ("empty", "crowded"))
+            print(f"| {backend} | {name} | {empty:.2f} | {crowded:.2f} | {crowded / empty:.2f} |")
+        print(f"<!-- {backend}: seeded {counts} in {seed_seconds:.0f} s -->", flush=True)
+
+
+if __name__ == "__main__":
+    main()
