@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from spell.config.abuse import AbuseSettings
 from spell.config.server import ServerSettings
 from spell.platform.server import Platform, host_egress
 from spell.runtimes.base import Runtime
@@ -23,6 +24,7 @@ from spell.runtimes.egress import EgressPolicy
 from spell.runtimes.host import EngineSettings, HostRuntime
 from spell.runtimes.wasm import WasmRuntime
 from spell.signing.signature import sign_bundle
+from spell.storage.session import Database
 from tests.fixtures.bundles import EMPTY_SBOM, Publisher, archive_of, write_sbom
 from tests.fixtures.server import Caller, seed_maker
 from tests.runtimes.egress.world import PUBLIC, Local, World, local_server
@@ -71,6 +73,20 @@ def server_settings(tmp_path: Path, database_url: str) -> ServerSettings:
     return ServerSettings.for_home(
         tmp_path / "home", database_url=database_url, secret_key="s", workers=2, allow_host_runtime=True
     )
+
+
+@pytest.fixture
+def platform(
+    server_settings: ServerSettings, database: Database, runtimes: dict[str, Runtime]
+) -> Iterator[Platform]:
+    # Every refusal here is a policy violation: with the default threshold the eleventh spelling would
+    # meet a spell suspended for abuse (tests/platform/abuse covers that), not the egress rule.
+    built = Platform.build(
+        server_settings, runtimes=runtimes, database=database, abuse=AbuseSettings(suspend_threshold=0)
+    )
+    built.start()
+    yield built
+    built.stop()
 
 
 @pytest.fixture
