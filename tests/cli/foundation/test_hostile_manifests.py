@@ -36,7 +36,11 @@ def test_a_manifest_with_an_unknown_runtime_or_bad_version_is_refused_naming_the
     assert error["details"]["file"] == "spell.yaml"
     assert any(problem["path"].startswith(field) for problem in error["details"]["errors"]), error
     assert error["message"].startswith(f"spell.yaml: {field}")
-    expected = "'host', 'docker', 'wasm', 'builtin' or 'api'" if field == "runtime.execution" else "(x.y.z)"
+    expected = (
+        "'host', 'docker', 'wasm', 'builtin', 'api' or 'workflow'"
+        if field == "runtime.execution"
+        else "(x.y.z)"
+    )
     assert expected in error["message"]  # what was expected, not only that it was wrong
 
 
