@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from _scratch import host_hello_bundle
 from _timing import median_and_fastest_ms, user_env
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -51,22 +52,6 @@ def _per_second(fn: Callable[[], object], count: int) -> float:
     return count / (time.perf_counter() - start)
 
 
-def _make_bundle(root: Path) -> Path:
-    bundle = root / "hello"
-    (bundle / "steps").mkdir(parents=True)
-    (bundle / "spell.yaml").write_text(
-        "id: bench/hello\nversion: 1.0.0\nname: Hello\nruntime:\n  execution: host\n"
-        "  platforms: [linux/amd64, linux/arm64]\n"
-        "steps:\n  - uses: shell\n    name: hello\n    run: steps/hello.sh\n",
-        encoding="utf-8",
-    )
-    (bundle / "schema.json").write_text('{"type": "object"}\n', encoding="utf-8")
-    script = bundle / "steps" / "hello.sh"
-    script.write_text('#!/bin/sh\necho "hello"\n', encoding="utf-8")
-    script.chmod(0o755)
-    return bundle
-
-
 def main() -> None:
     """Measure and print the table."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -76,7 +61,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         home = SpellHome(root / "home")
-        bundle = _make_bundle(root)
+        bundle = host_hello_bundle(root)
         key = Ed25519PrivateKey.generate()
         sign_bundle(bundle, key)
         trust = TrustStore(home.trust)

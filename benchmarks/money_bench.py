@@ -16,55 +16,27 @@ import argparse
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from _scratch import scratch_database
 from sqlalchemy import insert, text
 
 from spell.kit.money import Money
 from spell.kit.time import utcnow
-from spell.models import Base
 from spell.models.budget import Hold
 from spell.models.ledger import LedgerPosting, LedgerTransaction
 from spell.platform.audit.service import AuditService
 from spell.platform.budget.schemas import BudgetCaps
 from spell.platform.budget.service import BudgetService
 from spell.platform.ledger.service import PLATFORM, LedgerService
-from spell.storage.engine import make_engine
 from spell.storage.session import Database
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 CASTER, MAKER, PRICE = "usr_bench", "ten_maker", 1_000
 CHUNK = 50_000
 LEDGER = LedgerService()
 BUDGETS = BudgetService(LEDGER, AuditService())
-
-
-@contextmanager
-def _database(backend: str, tmp: Path, name: str) -> Iterator[Database]:
-    if backend == "sqlite":
-        db = Database(make_engine(f"sqlite:///{tmp / name}.db"))
-        Base.metadata.create_all(db.engine)
-        yield db
-        db.dispose()
-        return
-    admin = make_engine(PG_ADMIN).execution_options(isolation_level="AUTOCOMMIT")
-    dbname = f"money_bench_{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{dbname}"'))
-    db = Database(make_engine(PG_ADMIN.rsplit("/", 1)[0] + f"/{dbname}"))
-    Base.metadata.create_all(db.engine)
-    try:
-        yield db
-    finally:
-        db.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _prepare(db: Database) -> None:
@@ -206,8 +178,8 @@ def run(backend: str, entries: int, cycles: int) -> tuple[dict[str, list[float]]
     """Measure both databases of one backend, interleaved; also check both ledgers still verify."""
     with (
         tempfile.TemporaryDirectory() as tmp,
-        _database(backend, Path(tmp), "empty") as empty,
-        _database(backend, Path(tmp), "seeded") as seeded,
+        scratch_database(backend, Path(tmp), "money_bench_empty") as empty,
+        scratch_database(backend, Path(tmp), "money_bench_seeded") as seeded,
     ):
         for db in (empty, seeded):
             _prepare(db)

@@ -19,18 +19,17 @@ import random
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from _scratch import scratch_database
 from sqlalchemy import Table, insert, text, update
 
 from spell.kit.money import Money
 from spell.kit.time import utcnow
 from spell.models import (
-    Base,
     Cast,
     LedgerPosting,
     LedgerTransaction,
@@ -46,10 +45,8 @@ from spell.platform.budget.schemas import BudgetCaps
 from spell.platform.budget.service import BudgetService
 from spell.platform.ledger.service import LedgerService
 from spell.platform.spell.service import GrimoirePolicy, SpellService
-from spell.storage.engine import make_engine
 from spell.storage.session import Database
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TENANT, OTHER, CASTER = "ten_bench", "ten_other", "usr_bench"
 CHUNK = 20_000
 LEDGER = LedgerService()
@@ -97,30 +94,6 @@ WORDS = [
     "report",
 ]
 NOW = utcnow() - timedelta(days=40)
-
-
-@contextmanager
-def _database(backend: str, tmp: Path, name: str) -> Iterator[Database]:
-    if backend == "sqlite":
-        db = Database(make_engine(f"sqlite:///{tmp / name}.db"))
-        Base.metadata.create_all(db.engine)
-        yield db
-        db.dispose()
-        return
-    admin = make_engine(PG_ADMIN).execution_options(isolation_level="AUTOCOMMIT")
-    dbname = f"scale_bench_{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{dbname}"'))
-    db = Database(make_engine(PG_ADMIN.rsplit("/", 1)[0] + f"/{dbname}"))
-    Base.metadata.create_all(db.engine)
-    try:
-        yield db
-    finally:
-        db.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _bulk(db: Database, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -373,8 +346,8 @@ def run(
     """Time every call on both databases of one backend, interleaved so load hits both alike."""
     with (
         tempfile.TemporaryDirectory() as tmp,
-        _database(backend, Path(tmp), "empty") as empty,
-        _database(backend, Path(tmp), "crowded") as crowded,
+        scratch_database(backend, Path(tmp), "scale_bench_empty") as empty,
+        scratch_database(backend, Path(tmp), "scale_bench_crowded") as crowded,
     ):
         for db in (empty, crowded):
             _prepare(db)

@@ -28,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from _scratch import host_hello_bundle
 from _timing import user_env
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -50,25 +51,9 @@ _COUNT = (
 )
 
 
-def _make_bundle(root: Path) -> Path:
-    bundle = root / "hello"
-    (bundle / "steps").mkdir(parents=True)
-    (bundle / "spell.yaml").write_text(
-        "id: bench/hello\nversion: 1.0.0\nname: Hello\nruntime:\n  execution: host\n"
-        "  platforms: [linux/amd64, linux/arm64]\n"
-        "steps:\n  - uses: shell\n    name: hello\n    run: steps/hello.sh\n",
-        encoding="utf-8",
-    )
-    (bundle / "schema.json").write_text('{"type": "object"}\n', encoding="utf-8")
-    script = bundle / "steps" / "hello.sh"
-    script.write_text('#!/bin/sh\necho "hello"\n', encoding="utf-8")
-    script.chmod(0o755)
-    return bundle
-
-
 def _prepare_home(root: Path) -> SpellHome:
     home = SpellHome(root / "home")
-    bundle = _make_bundle(root)
+    bundle = host_hello_bundle(root)
     key = Ed25519PrivateKey.generate()
     sign_bundle(bundle, key)
     TrustStore(home.trust).add_key("bench", public_key_to_b64url(key.public_key()))
