@@ -321,7 +321,7 @@ class Platform:
         outbox = WebhookService(endpoints, clock=time)
         delivery = DeliveryWorker(db, outbox, webhook_secrets, sender, webhook_settings, clock=time)
         cast_webhooks = CastWebhooks(outbox, delivery)
-        notices = SupplyNotices(db, webhook_secrets, sender, egress=webhook_targets, audit=audit, clock=time)
+        notices = SupplyNotices(db, outbox, egress=webhook_targets, audit=audit, clock=time)
         supply_scan = SupplyScanService(supply, notices, audit, clock=time)
         ending = CastEnding(repo, cast_money, hub, cast_webhooks, time)
         casts = CastService(

@@ -6,8 +6,8 @@ the default nor listed, yet casts by exact version; casters see the flag."""
 from __future__ import annotations
 
 import json
-import logging
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 from standardwebhooks import Webhook
 
 from spell.kit.clock import FakeClock
-from spell.models import AuditRecord, SpellVersion
+from spell.models import AuditRecord, SpellVersion, WebhookDelivery
 from spell.models.supply import SupplyFinding, SupplyNotice, VersionSbom
 from spell.platform.server import Platform
 from spell.platform.supply.repository import SupplyRepository
@@ -67,6 +67,32 @@ def _delivery(receiver: Receiver, index: int) -> tuple[dict[str, str], bytes]:
         assert receiver.arrived.wait(10)
         receiver.arrived.clear()
     return receiver.requests[index]
+
+
+def _supply_deliveries(platform: Platform) -> list[WebhookDelivery]:
+    with platform.db.unit_of_work(write=False) as uow:
+        rows = list(
+            uow.session.scalars(
+                select(WebhookDelivery)
+                .where(WebhookDelivery.event_type.like("supply.%"))
+                .order_by(WebhookDelivery.id)
+            )
+        )
+        uow.session.expunge_all()
+        return rows
+
+
+def _recorded(platform: Platform, delivery_id: str, attempts: int) -> WebhookDelivery:
+    """The delivery once its ``attempts``-th attempt is recorded (just after the receiver answered)."""
+    for _ in range(200):
+        with platform.db.unit_of_work(write=False) as uow:
+            row = uow.session.get(WebhookDelivery, delivery_id)
+            assert row is not None
+            if row.attempt_count >= attempts:
+                uow.session.expunge(row)
+                return row
+        time.sleep(0.05)
+    raise AssertionError(f"attempt {attempts} of {delivery_id} was never recorded")
 
 
 async def _cast(
@@ -172,8 +198,9 @@ async def test_a_withdrawn_advisory_clears_a_delisted_version_and_lists_it_again
     listed = (await client.get("/v1/spells", headers=maker.headers)).json()["items"]
     assert [spell["id"] for spell in listed] == ["acme/hello"]
     assert (await _cast(client, maker, "again"))["version"] == "1.0.0"
-    events = [json.loads(_delivery(receiver, i)[1])["type"] for i in range(3)]
-    assert events == ["supply.flagged", "supply.delisted", "supply.cleared"]
+    # The outbox sends due deliveries in parallel: their order of arrival is not the events' order.
+    events = {json.loads(_delivery(receiver, i)[1])["type"] for i in range(3)}
+    assert events == {"supply.flagged", "supply.delisted", "supply.cleared"}
 
 
 async def test_a_version_out_of_the_narrowed_range_is_cleared_and_a_match_again_reopens_its_finding(
@@ -211,27 +238,62 @@ async def test_an_advisory_below_the_block_score_is_a_finding_that_flags_nothing
     assert _notices(platform) == []
 
 
-async def test_a_webhook_that_cannot_be_sent_is_logged_and_the_flag_stands(
-    client: httpx.AsyncClient,
-    platform: Platform,
-    tmp_path: Path,
-    receiver: Receiver,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+async def test_a_receiver_that_fails_gets_the_notice_again_on_the_outbox_schedule_and_the_flag_stands(
+    client: httpx.AsyncClient, platform: Platform, clock: FakeClock, tmp_path: Path
+) -> None:
+    failing = Receiver(statuses=[503])
+    try:
+        maker = await _hooked_maker(client, platform, failing)
+        await publish_with_sbom(client, platform, maker, tmp_path)
+        assert _import(platform, osv("GHSA-b")).flagged == ("acme/hello@1.0.0",)
+        _delivery(failing, 0)
+        assert _notices(platform) == ["flagged acme/hello@1.0.0"]
+        (pending,) = _supply_deliveries(platform)
+        delivery = _recorded(platform, pending.id, 1)
+        assert (delivery.status, delivery.last_status_code) == ("pending", 503)
+        clock.advance(3600)
+        platform.webhooks.wakeup.set()
+        headers, body = _delivery(failing, 1)
+        assert headers["webhook-id"] == delivery.id
+        assert json.loads(body)["type"] == "supply.flagged"
+        assert _recorded(platform, delivery.id, 2).status == "delivered"
+    finally:
+        failing.close()
+
+
+async def test_a_tenant_endpoint_taking_supply_events_hears_of_the_flag_with_no_publisher_hook(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, receiver: Receiver
+) -> None:
+    maker = await seed_maker(client, platform)
+    response = await client.post(
+        "/v1/webhooks/endpoints",
+        headers=maker.headers,
+        json={"url": receiver.url, "events": ["supply.flagged"]},
+    )
+    assert response.status_code == 201, response.text
+    await publish_with_sbom(client, platform, maker, tmp_path)
+    assert _import(platform, osv("GHSA-e")).flagged == ("acme/hello@1.0.0",)
+    headers, body = _delivery(receiver, 0)
+    delivered = Webhook(response.json()["secret"]).verify(body, headers)
+    assert (delivered["type"], delivered["data"]["spell_id"]) == ("supply.flagged", "acme/hello")
+
+
+async def test_a_scan_that_rolls_back_queues_no_webhook(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, receiver: Receiver
 ) -> None:
     maker = await _hooked_maker(client, platform, receiver)
     await publish_with_sbom(client, platform, maker, tmp_path)
-    sender = platform.supply_notices.sender
-    assert sender is not None
 
-    def broken(*_args: Any, **_kwargs: Any) -> threading.Thread:
-        raise RuntimeError("no threads left")
+    def import_then_fail() -> None:
+        with platform.db.unit_of_work() as uow:
+            assert platform.advisories.import_records(uow, records(osv("GHSA-r"))).scan is not None
+            raise RuntimeError("the import's transaction fails after the flag")
 
-    monkeypatch.setattr(sender, "send_async", broken)
-    with caplog.at_level(logging.ERROR):
-        assert _import(platform, osv("GHSA-b")).flagged == ("acme/hello@1.0.0",)
-    assert "its webhook could not be sent" in caplog.text
-    assert _notices(platform) == ["flagged acme/hello@1.0.0"]
+    with pytest.raises(RuntimeError):
+        import_then_fail()
+    assert _notices(platform) == []
+    assert _supply_deliveries(platform) == []
+    assert receiver.requests == []
 
 
 async def test_without_a_webhook_url_the_notice_is_only_recorded(
@@ -256,14 +318,15 @@ async def test_versions_kept_without_an_sbom_are_not_scanned(
     assert (scan.scanned, scan.flagged) == (1, ("acme/hello@1.0.0",))
 
 
-async def test_without_a_sender_the_notice_is_recorded_and_nothing_is_posted(
+async def test_without_an_outbox_the_notice_is_recorded_and_nothing_is_queued(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path, receiver: Receiver
 ) -> None:
     maker = await _hooked_maker(client, platform, receiver)
     await publish_with_sbom(client, platform, maker, tmp_path)
-    platform.supply_notices.sender = None
+    platform.supply_notices.outbox = None
     assert _import(platform, osv("GHSA-z")).flagged == ("acme/hello@1.0.0",)
     assert _notices(platform) == ["flagged acme/hello@1.0.0"]
+    assert _supply_deliveries(platform) == []
     assert receiver.requests == []
 
 

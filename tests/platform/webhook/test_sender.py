@@ -1,10 +1,9 @@
 """Webhook delivery: URLs checked against the egress rules and without credentials, redacted in logs,
-failed deliveries retried as one message."""
+and every attempt of a message the same id and bytes."""
 
 from __future__ import annotations
 
 import base64
-import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -46,22 +45,20 @@ def test_urls_are_redacted_of_user_info_query_and_fragment() -> None:
     assert redact_url("https://host:notaport/") == "<unparsable url>"
 
 
-def test_a_failing_delivery_is_logged_without_credentials_or_query(caplog: pytest.LogCaptureFixture) -> None:
+def test_an_attempt_reports_what_failed_without_credentials_or_query() -> None:
     failing = Receiver(status=500)
     try:
-        sender = WebhookSender(egress=OPEN, attempts=1, backoff_s=0.0)
-        with caplog.at_level(logging.WARNING, logger="spell.platform.webhook.service"):
-            assert (
-                sender.send(failing.url + "?token=query-secret", "cast.failed", {}, secrets=[_SECRET])
-                is False
-            )
-            assert sender.send("http://u:pw-secret@127.0.0.1:9/x", "e", {}, secrets=[_SECRET]) is False
+        sender = WebhookSender(egress=OPEN)
+        answer = sender.attempt(
+            failing.url + "?token=query-secret", "msg_1", "cast.failed", b"{}", secrets=[_SECRET]
+        )
+        assert (answer.status, answer.error, answer.is_success) == (500, None, False)
+        refused = sender.attempt("http://u:pw-secret@127.0.0.1:9/x", "msg_2", "e", b"{}", secrets=[_SECRET])
     finally:
         failing.close()
-    # only this sender's records: a sweep thread of another test's platform may log meanwhile
-    assert len([r for r in caplog.records if r.name == "spell.platform.webhook.service"]) == 2
-    assert "query-secret" not in caplog.text
-    assert "pw-secret" not in caplog.text
+    assert (refused.status, refused.is_success) == (None, False)
+    assert refused.error is not None
+    assert "pw-secret" not in refused.error
 
 
 def test_webhook_urls_must_be_public_https() -> None:
@@ -78,16 +75,19 @@ def test_webhook_urls_must_be_public_https() -> None:
     check_webhook_url("http://127.0.0.1:9/x", OPEN)
 
 
-def test_the_sender_retries_and_reports_a_receiver_that_keeps_failing() -> None:
+def test_every_attempt_of_a_message_sends_the_same_id_and_bytes_signed_and_never_unsigned() -> None:
     failing = Receiver(status=500)
     try:
-        sender = WebhookSender(egress=OPEN, attempts=2, backoff_s=0.0)
-        assert sender.send(failing.url, "cast.failed", {"id": "cast_1"}, secrets=[_SECRET]) is False
-        assert len(failing.requests) == 2
-        ids = {headers["webhook-id"] for headers, _ in failing.requests}
-        assert len(ids) == 1  # a retry is the same message: receivers de-duplicate on its id
-        quick = WebhookSender(egress=OPEN, attempts=1, timeout_s=0.5)
-        assert quick.send("http://127.0.0.1:9/x", "e", {}, secrets=[_SECRET]) is False
+        sender = WebhookSender(egress=OPEN)
+        body = b'{"data":{"id":"cast_1"},"type":"cast.failed"}'
+        for _ in range(2):
+            assert not sender.attempt(failing.url, "msg_1", "cast.failed", body, secrets=[_SECRET]).is_success
+        assert [(headers["webhook-id"], sent) for headers, sent in failing.requests] == [("msg_1", body)] * 2
+        with pytest.raises(ValueError, match="unsigned"):
+            sender.attempt(failing.url, "msg_2", "cast.failed", body, secrets=[])
+        quick = WebhookSender(egress=OPEN, timeout_s=0.5)
+        closed = quick.attempt("http://127.0.0.1:9/x", "msg_3", "e", body, secrets=[_SECRET])
+        assert (closed.status, closed.error) == (None, "ConnectionRefusedError")
     finally:
         failing.close()
 

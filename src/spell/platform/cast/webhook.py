@@ -59,5 +59,5 @@ class CastWebhooks:
             cast.tenant_id,
             f"cast.{values['status']}",
             lambda: _shown(cast, values),
-            cast_webhook_url=cast.webhook_url or None,
+            url=cast.webhook_url or None,
         )

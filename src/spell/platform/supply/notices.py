@@ -1,14 +1,14 @@
 """What makers are told about their versions: a notice row they can list, and a webhook to their
-publisher's ``webhook_url`` signed with their tenant's secret, exactly as cast webhooks are.
+publisher's ``webhook_url`` (and to every endpoint of their tenant that takes ``supply.*`` events),
+signed with their tenant's secret, exactly as cast webhooks are.
 
-The webhook leaves only after the notice committed, and a delivery that fails is logged, never raised:
-it cannot undo the flag it reports.
+The webhook goes through the durable outbox in the notice's own transaction: it leaves only if the
+notice commits, a failed attempt is retried on the outbox's schedule, and a process that dies after
+the commit loses nothing (any node's delivery worker sends it).
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,31 +21,28 @@ from spell.platform.auth.schemas import Principal
 from spell.platform.spell.publishers import owned_publisher
 from spell.platform.supply.repository import SupplyRepository
 from spell.platform.supply.schemas import NoticeOut
-from spell.platform.webhook.secret import WebhookSecretService
-from spell.platform.webhook.service import WebhookSender, check_webhook_url, redact_url
+from spell.platform.webhook.outbox import WebhookService
+from spell.platform.webhook.service import check_webhook_url, redact_url
 from spell.runtimes.egress import EgressPolicy
 from spell.storage.session import Database, UnitOfWork
 
 __all__ = ["SupplyNotices"]
 
-_log = logging.getLogger(__name__)
-
 
 class SupplyNotices:
-    """Records notices and sends their webhooks; ``sender`` None sends nothing."""
+    """Records notices and queues their webhooks; ``outbox`` None queues nothing."""
 
     def __init__(
         self,
         db: Database,
-        secrets: WebhookSecretService,
-        sender: WebhookSender | None,
+        outbox: WebhookService | None,
         *,
         egress: EgressPolicy,
         audit: AuditService,
         clock: Clock | None = None,
         repo: SupplyRepository | None = None,
     ) -> None:
-        self.db, self.secrets, self.sender, self.egress, self.audit = db, secrets, sender, egress, audit
+        self.db, self.outbox, self.egress, self.audit = db, outbox, egress, audit
         self.clock = clock or SystemClock()
         self.repo = repo or SupplyRepository()
 
@@ -58,7 +55,7 @@ class SupplyNotices:
         details: dict[str, Any],
         now: datetime,
     ) -> SupplyNotice:
-        """Record a notice about ``version`` and, once ``uow`` commits, post it to the publisher's hook."""
+        """Record a notice about ``version`` and queue its webhook in ``uow``."""
         return self.tell(uow, spell.publisher, spell.id, version.version, kind, details, now)
 
     def tell(
@@ -83,13 +80,14 @@ class SupplyNotices:
         )
         self.repo.add(uow, notice)
         publisher = self.repo.publisher(uow, publisher_name)
-        sender = self.sender
-        if sender is not None and publisher is not None and publisher.webhook_url:
-            # The secret is read (or made) in the transaction; the post waits for its commit.
-            secrets = self.secrets.ensure_signing_secrets(uow, publisher.tenant_id)
-            payload = NoticeOut.from_row(notice).model_dump(mode="json")
-            url = publisher.webhook_url
-            uow.after_commit(lambda: _deliver(sender, url, f"supply.{kind}", payload, secrets))
+        if self.outbox is not None and publisher is not None:
+            self.outbox.emit(
+                uow,
+                publisher.tenant_id,
+                f"supply.{kind}",
+                lambda: NoticeOut.from_row(notice).model_dump(mode="json"),
+                url=publisher.webhook_url or None,
+            )
         return notice
 
     def of_publisher(
@@ -119,12 +117,3 @@ class SupplyNotices:
             )
             uow.session.flush()
             return row
-
-
-def _deliver(
-    sender: WebhookSender, url: str, event: str, payload: dict[str, Any], secrets: Sequence[str]
-) -> None:
-    try:
-        sender.send_async(url, event, payload, secrets=secrets)
-    except Exception:  # after the commit: the notice stands whatever happens here
-        _log.exception("supply notice %s: its webhook could not be sent", payload.get("id"))

@@ -6,15 +6,18 @@ from collections.abc import Iterable
 
 from spell.errors import InvalidInput
 
-__all__ = ["EVENT_TYPES", "TERMINAL_CAST_EVENTS", "check_event_types"]
+__all__ = ["EVENT_TYPES", "SUPPLY_EVENTS", "TERMINAL_CAST_EVENTS", "check_event_types"]
 
 TERMINAL_CAST_EVENTS = frozenset(
     {"cast.succeeded", "cast.failed", "cast.timeout", "cast.canceled", "cast.aborted"}
 )
+#: What a maker is told about a published version (platform/supply/notices.py).
+SUPPLY_EVENTS = frozenset({"supply.flagged", "supply.delisted", "supply.cleared", "supply.suspended"})
 #: Every event an endpoint may subscribe to.
 EVENT_TYPES = (
     frozenset({"cast.queued", "cast.running", "cast.progress", "cast.refunded", "payment.refunded"})
     | TERMINAL_CAST_EVENTS
+    | SUPPLY_EVENTS
 )
 
 

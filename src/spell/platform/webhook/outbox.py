@@ -1,7 +1,8 @@
 """The webhook outbox: events written in the transaction of the change they tell of.
 
 ``emit`` inserts one delivery per receiver (each of the tenant's endpoints that takes the event, and
-the ``webhook_url`` of a cast) in the caller's unit of work: a change that rolls back sends nothing,
+the URL the event itself names: a cast's ``webhook_url``, a publisher's notice hook) in the caller's
+unit of work: a change that rolls back sends nothing,
 and one that commits is delivered even if the process dies right after (a worker of any node picks it
 up). After the commit it wakes this process's delivery worker, so the first attempt does not wait for
 a poll. With no endpoint and no URL it writes nothing and, once the tenant's endpoints are cached,
@@ -61,27 +62,27 @@ class WebhookService:
         event_type: str,
         payload: Payload,
         *,
-        cast_webhook_url: str | None = None,
+        url: str | None = None,
     ) -> list[str]:
-        """Queue ``event_type`` for the tenant's endpoints that take it and for ``cast_webhook_url``, in
-        ``uow``; the ids of the deliveries made (the ``webhook-id`` receivers see)."""
+        """Queue ``event_type`` for the tenant's endpoints that take it and for ``url`` (signed with the
+        tenant's secret), in ``uow``; the ids of the deliveries made (the ``webhook-id`` receivers see)."""
         routes = [route for route in self.endpoints.routes(uow, tenant_id) if route.wants(event_type)]
-        if not routes and cast_webhook_url is None:
+        if not routes and url is None:
             return []
         data = dict(payload() if callable(payload) else payload)
         now = self.clock.now()
         # The body's timestamp is the event's: every attempt sends the same bytes.
         body = {"type": event_type, "timestamp": to_rfc3339(now), "data": data}
         targets: list[tuple[str | None, str]] = [(route.endpoint_id, route.url) for route in routes]
-        if cast_webhook_url is not None:
-            targets.append((None, cast_webhook_url))
+        if url is not None:
+            targets.append((None, url))
         ids = [new_id("msg") for _ in targets]
         rows = [
             {
                 "id": delivery_id,
                 "tenant_id": tenant_id,
                 "endpoint_id": endpoint_id,
-                "url": url,
+                "url": target_url,
                 "event_type": event_type,
                 "payload": body,
                 "status": PENDING,
@@ -93,7 +94,7 @@ class WebhookService:
                 "created_at": now,
                 "delivered_at": None,
             }
-            for delivery_id, (endpoint_id, url) in zip(ids, targets, strict=True)
+            for delivery_id, (endpoint_id, target_url) in zip(ids, targets, strict=True)
         ]
         self.repo.add_many(uow, rows)
         uow.after_commit(self.wakeup.set)

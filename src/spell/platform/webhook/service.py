@@ -16,26 +16,18 @@ without their query string (which may).
 from __future__ import annotations
 
 import http.client
-import logging
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 from standardwebhooks import Webhook
 
 from spell.errors import EgressDenied, InvalidInput
-from spell.kit.canonical_json import canonical_bytes
-from spell.kit.ids import new_id
-from spell.kit.time import to_rfc3339, utcnow
 from spell.runtimes.egress import Denied, EgressPolicy, Refused
 
 __all__ = ["Answer", "WebhookSender", "check_webhook_url", "redact_url", "signature_headers"]
-
-_log = logging.getLogger(__name__)
 
 
 def signature_headers(secrets: Sequence[str], msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
@@ -104,64 +96,11 @@ class Answer:
 
 
 class WebhookSender:
-    """Sends in a background thread with a few retries; a receiver that is down never blocks a worker."""
+    """One signed POST at a time through the egress rules; the outbox's worker schedules the retries."""
 
-    def __init__(
-        self,
-        *,
-        egress: EgressPolicy | None = None,
-        timeout_s: float = 5.0,
-        attempts: int = 3,
-        backoff_s: float = 1.0,
-    ) -> None:
+    def __init__(self, *, egress: EgressPolicy | None = None, timeout_s: float = 5.0) -> None:
         self.egress = egress or EgressPolicy()
         self.timeout_s = timeout_s
-        self.attempts = attempts
-        self.backoff_s = backoff_s
-
-    def send_async(
-        self, url: str, event: str, payload: dict[str, Any], *, secrets: Sequence[str]
-    ) -> threading.Thread:
-        """Start delivering and return the thread (tests join it)."""
-        thread = threading.Thread(
-            target=self.send,
-            args=(url, event, payload),
-            kwargs={"secrets": secrets},
-            name="spell-webhook",
-            daemon=True,
-        )
-        thread.start()
-        return thread
-
-    def send(self, url: str, event: str, payload: dict[str, Any], *, secrets: Sequence[str]) -> bool:
-        """Deliver now, signed with each of ``secrets``; True when the receiver answered 2xx."""
-        if not secrets:
-            raise ValueError("a webhook is never sent unsigned")
-        msg_id = new_id("msg")
-        # What is signed is serialised canonically (RFC 8785), as everything signed here is.
-        body = canonical_bytes({"type": event, "timestamp": to_rfc3339(utcnow()), "data": payload})
-        shown = redact_url(url)
-        for attempt in range(self.attempts):
-            headers = {
-                "Content-Type": "application/json",
-                "Spell-Event": event,
-                **signature_headers(secrets, msg_id, int(time.time()), body),
-            }
-            try:
-                status = self._post(url, body, headers)
-                if 200 <= status < 300:
-                    return True
-                _log.warning("webhook %s answered %s", shown, status)
-            except Denied as exc:
-                # What the address check refuses now it refuses on every retry.
-                _log.warning("webhook %s refused (%s): %s", shown, exc.reason, exc.message)
-                return False
-            except (Refused, OSError, http.client.HTTPException) as exc:
-                # The exception's text may quote the full URL; its type says enough.
-                _log.warning("webhook %s failed: %s", shown, type(exc).__name__)
-            if attempt + 1 < self.attempts:
-                time.sleep(self.backoff_s * (2**attempt))  # retry pacing of a background sender
-        return False
 
     def attempt(self, url: str, msg_id: str, event: str, body: bytes, *, secrets: Sequence[str]) -> Answer:
         """One POST of ``body`` signed now; what came back, never raising for a receiver's failure."""
