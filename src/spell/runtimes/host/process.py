@@ -13,6 +13,7 @@ import contextlib
 import errno
 import os
 import resource
+import select
 import signal
 import subprocess
 import threading
@@ -44,22 +45,20 @@ class ProcessLimits:
     processes: int = 256
     max_output_bytes: int = 4 * 1024 * 1024
 
-    def preexec(self) -> Callable[[], None]:
-        """Return the function the child runs between fork and exec."""
+    def rlimits(self) -> tuple[tuple[int, int], ...]:
+        """``(resource, value)`` pairs, each capped at this process's hard limit, which a child
+        inherits and cannot raise."""
         limits = (
             (resource.RLIMIT_CPU, self.cpu_seconds),
             (resource.RLIMIT_AS, self.address_space_mb * 1024 * 1024),
             (resource.RLIMIT_NOFILE, self.open_files),
             (resource.RLIMIT_NPROC, self.processes),
         )
-
-        def apply() -> None:
-            for kind, value in limits:
-                _, hard = resource.getrlimit(kind)
-                capped = value if hard == resource.RLIM_INFINITY else min(value, hard)
-                resource.setrlimit(kind, (capped, capped))
-
-        return apply
+        capped = []
+        for kind, value in limits:
+            _, hard = resource.getrlimit(kind)
+            capped.append((kind, value if hard == resource.RLIM_INFINITY else min(value, hard)))
+        return tuple(capped)
 
 
 @dataclass(frozen=True)
@@ -169,7 +168,7 @@ def _spawn(
                     stdin=stdin,
                     stdout=out,
                     stderr=err,
-                    preexec=limits.preexec(),
+                    rlimits=limits.rlimits(),
                 )
                 return sandbox.spawn(request)
         except OSError as exc:
@@ -182,35 +181,33 @@ def _spawn(
 def _wait(
     proc: subprocess.Popen[bytes], deadline: float, cancel: threading.Event | None, tails: list[_Tail]
 ) -> tuple[int, resource.struct_rusage, bool, bool]:
-    """Reap the child in a helper thread while this one watches the deadline and ``cancel`` and
-    passes new output on."""
-    reaped: list[tuple[int, int, resource.struct_rusage]] = []
-    done = threading.Event()
-
-    def reap() -> None:
-        reaped.append(os.wait4(proc.pid, 0))
-        done.set()
-
-    waiter = threading.Thread(target=reap, daemon=True)
-    waiter.start()
+    """Wait for the child's exit on a pidfd while watching the deadline and ``cancel`` and passing new
+    output on; then reap it with its resource usage."""
+    pidfd = os.pidfd_open(proc.pid)  # still our unreaped child: the pid cannot have been reused
     timed_out = canceled = False
-    while not done.is_set():
-        remaining = deadline - time.perf_counter()
-        if remaining <= 0:
-            timed_out = True
-            break
-        if cancel is not None and cancel.is_set():
-            canceled = True
-            break
-        if tails:
-            remaining = min(remaining, _OUTPUT_POLL_S)
-        done.wait(min(remaining, _CANCEL_POLL_S) if cancel is not None else remaining)
-        for tail in tails:
-            tail.poll()
+    try:
+        while True:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                timed_out = True
+                break
+            if cancel is not None and cancel.is_set():
+                canceled = True
+                break
+            if tails:
+                remaining = min(remaining, _OUTPUT_POLL_S)
+            if cancel is not None:
+                remaining = min(remaining, _CANCEL_POLL_S)
+            exited, _, _ = select.select([pidfd], [], [], remaining)
+            for tail in tails:
+                tail.poll()
+            if exited:
+                break
+    finally:
+        os.close(pidfd)
     if timed_out or canceled:
         _kill_group(proc.pid)
-    waiter.join()
-    _, status, usage = reaped[0]
+    _, status, usage = os.wait4(proc.pid, 0)
     return status, usage, timed_out, canceled
 
 
