@@ -50,6 +50,47 @@ if seed.skipped:
 print(seed.token)
 """
 
+# One cast in process, in a server-sized process (the platform built as ``spell serve`` builds it):
+# CPU of this process and of its children (setpriv, prlimit, bwrap, sh) per cast, and the median wall.
+STAGES = """
+import os, resource, statistics, sys, time
+from pathlib import Path
+from spell.bundle.loaders import load_manifest
+from spell.config.server import ServerSettings
+from spell.platform.cast.service import CastRequestBody
+from spell.platform.server import Platform, default_runtimes
+from spell.runtimes.base import CastRequest
+
+token, bundle, count, spell, label = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), *sys.argv[4:6]
+settings = ServerSettings.from_env()
+runtimes = default_runtimes(settings)
+platform = Platform.build(settings, runtimes=runtimes)
+with platform.db.unit_of_work(write=False) as uow:
+    principal = platform.auth.authenticate_key(uow, token)
+body = CastRequestBody(spell_id=spell, input={})
+request = CastRequest(bundle_dir=bundle, manifest=load_manifest(bundle), input={})
+casting = platform.orchestrator
+casting.cast_now(principal, body, "stage-warm-up")
+
+
+def stage(name, run):
+    walls = []
+    own, children = time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    for index in range(count):
+        started = time.perf_counter()
+        run(index)
+        walls.append(time.perf_counter() - started)
+    own = (time.process_time() - own) / count * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    child = (after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime) / count * 1000
+    print(f"| {name}{label} | {own:.2f} | {child:.2f} | {statistics.median(walls) * 1000:.2f} |")
+
+
+stage("host runtime: workspace, sandboxed `sh`, clean-up", lambda _i: runtimes["host"].run(request))
+stage("cast_now: admit, create, run, record (no HTTP)", lambda i: casting.cast_now(principal, body, f"s{i}"))
+platform.stop()
+"""
+
 SIGN = """
 import sys
 from pathlib import Path
@@ -96,6 +137,19 @@ def seed(home: Path, src: Path, spells: Path) -> tuple[dict[str, str], str]:
     return env, seeded.stdout.strip().splitlines()[-1]
 
 
+def stage_table(label: str, env: dict[str, str], token: str, bundle: Path, count: int) -> None:
+    out = subprocess.run(
+        [PY, "-c", STAGES, token, str(bundle), str(count), SPELL_ID, label],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"host_cast_bench: the in-process run failed:\n{out.stderr}")
+    print(out.stdout.rstrip())
+
+
 def serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     serve_argv = ["serve", "--port", str(port), "--processes", "1"]
@@ -118,6 +172,7 @@ def main() -> None:
     parser.add_argument("--baseline-src", help="another checkout measured in the same run")
     parser.add_argument("--target-ms", type=float, default=8.0)
     parser.add_argument("--target-rate", type=float, default=150.0)
+    parser.add_argument("--casts", type=int, default=100, help="casts per in-process stage (0: none)")
     args = parser.parse_args()
     levels = [int(part) for part in args.concurrency.split(",")]
     trees = [("", ROOT / "src")]
@@ -127,9 +182,11 @@ def main() -> None:
         scratch = Path(tmp)
         spells = host_spell(scratch).parent
         servers: list[tuple[str, subprocess.Popen[bytes], str, dict[str, str]]] = []
+        seeded = []
         try:
             for index, (label, src) in enumerate(trees):
                 env, token = seed(scratch / f"home{index}", src, spells)
+                seeded.append((label, env, token))
                 server, port = serve(env)
                 url = f"http://127.0.0.1:{port}/v1/spells/{SPELL_ID}/cast"
                 headers = {"Authorization": f"Bearer {token}", "Prefer": "wait=10"}
@@ -140,6 +197,12 @@ def main() -> None:
             for _label, server, _url, _headers in servers:
                 server.terminate()
                 server.wait(timeout=20)
+        if args.casts:
+            print("\n| one cast in process | own CPU ms | children's CPU ms | median wall ms |")
+            print("| --- | ---: | ---: | ---: |")
+            for label, env, token in seeded:
+                stage_table(label, env, token, spells / "hello", args.casts)
+            print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 def run(
