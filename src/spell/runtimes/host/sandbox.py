@@ -105,7 +105,7 @@ class SpawnRequest:
     stdin: IO[bytes]
     stdout: IO[bytes]
     stderr: IO[bytes]
-    rlimits: tuple[tuple[int, int], ...] = ()  # (resource.RLIMIT_*, soft and hard value)
+    rlimits: tuple[tuple[int, int], ...]  # (resource.RLIMIT_*, soft and hard value)
 
 
 def _popen(
