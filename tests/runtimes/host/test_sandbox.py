@@ -15,8 +15,9 @@ import pytest
 
 from spell.bundle.loaders import load_manifest
 from spell.config.server import HOST_SANDBOXES
+from spell.errors import SandboxUnavailable
 from spell.runtimes.base import CastRequest, CastResult, Outcome
-from spell.runtimes.host import HostRuntime
+from spell.runtimes.host import EngineSettings, HostRuntime, ProcessLimits
 from spell.runtimes.host.sandbox import (
     SANDBOX_NAMES,
     BwrapSandbox,
@@ -31,13 +32,18 @@ ONE = [{"uses": "shell", "name": "main", "run": "steps/main.sh"}]
 
 
 def _cast(
-    tmp_path: Path, script: str, sandbox: BwrapSandbox, *, cancel: threading.Event | None = None
+    tmp_path: Path,
+    script: str,
+    sandbox: BwrapSandbox,
+    *,
+    cancel: threading.Event | None = None,
+    settings: EngineSettings | None = None,
 ) -> CastResult:
     bundle = make_bundle(tmp_path / "bundle", ONE, {"steps/main.sh": script})
     request = CastRequest(
         bundle_dir=bundle, manifest=load_manifest(bundle), input={"name": "x"}, env={}, cancel=cancel
     )
-    return HostRuntime(sandbox=sandbox).run(request)
+    return HostRuntime(settings, sandbox=sandbox).run(request)
 
 
 @pytest.fixture
@@ -82,6 +88,68 @@ printf '{{"uid": %s, "gid": %s, "input": %s, "root": "%s"}}' \\
         "tmp",
         "usr",
     }
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a server running as root switches to another user")
+def test_a_sandboxed_step_is_unprivileged_outside_its_namespace_and_has_the_casts_limits(
+    tmp_path: Path,
+) -> None:
+    marker = f"{os.getpid()}.{threading.get_ident() % 10**6}"
+    script = f"""#!/bin/sh
+grep -E '^(CapEff|CapPrm|CapBnd):' /proc/self/status | cut -f2
+ulimit -t; ulimit -v; ulimit -n; ulimit -Hn
+echo started
+exec sleep {marker}
+"""
+    limits = ProcessLimits(cpu_seconds=7, address_space_mb=512, open_files=64, processes=300)
+    bundle = make_bundle(tmp_path / "bundle", ONE, {"steps/main.sh": script})
+    cancel = threading.Event()
+    said: list[str] = []
+    outside: list[dict[str, str]] = []
+
+    def on_log(_step: str, _stream: str, text: str) -> None:
+        said.append(text)
+        if "started" in text:
+            for pid in _sleeping(marker):  # the step as the host sees it, from outside the namespaces
+                lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+                outside.append(dict(line.split(":", 1) for line in lines if ":" in line))
+            cancel.set()
+
+    request = CastRequest(
+        bundle_dir=bundle, manifest=load_manifest(bundle), input={}, env={}, log=on_log, cancel=cancel
+    )
+    result = HostRuntime(EngineSettings(limits=limits), sandbox=BwrapSandbox()).run(request)
+
+    assert result.outcome is Outcome.CANCELED
+    assert len(outside) == 1
+    assert outside[0]["Uid"].split() == ["65534"] * 4  # real, effective, saved, file-system: nobody
+    assert outside[0]["Gid"].split() == ["65534"] * 4
+    assert outside[0]["Groups"].split() == []
+    assert outside[0]["CapEff"].strip() == "0000000000000000"
+    lines = "".join(said).split("\n")
+    assert lines[:3] == ["0000000000000000"] * 3
+    assert lines[3:8] == ["7", str(512 * 1024), "64", "64", "started"]
+
+
+@pytest.mark.parametrize("helper", ["setpriv", "prlimit"])
+def test_without_the_launcher_programs_the_sandbox_is_unavailable_and_no_step_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, helper: str
+) -> None:
+    if helper == "setpriv" and os.geteuid() != 0:
+        pytest.skip("setpriv is only needed to switch users, as root")
+    real = shutil.which
+    monkeypatch.setattr(
+        "spell.runtimes.host.sandbox._which", lambda name: None if name == helper else real(name)
+    )
+
+    with pytest.raises(SandboxUnavailable) as refused:
+        BwrapSandbox().check()
+    result = _cast(tmp_path, "#!/bin/sh\necho ran\n", BwrapSandbox())
+
+    assert helper in refused.value.message
+    assert result.outcome is Outcome.FAILED
+    assert helper in result.message
+    assert "ran" not in result.stdout
 
 
 def test_a_sandboxed_step_has_no_network(tmp_path: Path) -> None:

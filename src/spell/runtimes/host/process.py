@@ -4,7 +4,8 @@ Why a process group: a step may fork helpers (and they may fork again). On timeo
 or normal exit the whole group gets SIGKILL, so nothing a step started outlives the step. A helper
 that left the group with ``setsid()`` is only caught by a sandbox with its own PID namespace
 (``sandbox.BwrapSandbox``), which is then ended too.
-Output goes to files, not pipes, so a grandchild holding stdout open never blocks the wait.
+Output goes to files, not pipes, so a grandchild holding stdout open never blocks the wait. The
+files are anonymous (``O_TMPFILE``): no folder to make and remove per step, and nothing left behind.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ import contextlib
 import errno
 import os
 import resource
+import select
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from spell.runtimes.host.sandbox import Sandbox, Spawned, SpawnRequest, Unconfined
 
@@ -44,22 +48,20 @@ class ProcessLimits:
     processes: int = 256
     max_output_bytes: int = 4 * 1024 * 1024
 
-    def preexec(self) -> Callable[[], None]:
-        """Return the function the child runs between fork and exec."""
+    def rlimits(self) -> tuple[tuple[int, int], ...]:
+        """``(resource, value)`` pairs, each capped at this process's hard limit, which a child
+        inherits and cannot raise."""
         limits = (
             (resource.RLIMIT_CPU, self.cpu_seconds),
             (resource.RLIMIT_AS, self.address_space_mb * 1024 * 1024),
             (resource.RLIMIT_NOFILE, self.open_files),
             (resource.RLIMIT_NPROC, self.processes),
         )
-
-        def apply() -> None:
-            for kind, value in limits:
-                _, hard = resource.getrlimit(kind)
-                capped = value if hard == resource.RLIM_INFINITY else min(value, hard)
-                resource.setrlimit(kind, (capped, capped))
-
-        return apply
+        capped = []
+        for kind, value in limits:
+            _, hard = resource.getrlimit(kind)
+            capped.append((kind, value if hard == resource.RLIM_INFINITY else min(value, hard)))
+        return tuple(capped)
 
 
 @dataclass(frozen=True)
@@ -89,38 +91,70 @@ def run_process(
     cwd: Path,
     env: Mapping[str, str],
     stdin_path: Path,
-    scratch: Path,
     timeout_s: float,
     limits: ProcessLimits,
     cancel: threading.Event | None = None,
     on_output: OutputHook | None = None,
     sandbox: Sandbox | None = None,
     root: Path | None = None,
+    scratch: Path | None = None,
 ) -> ProcessResult:
     """Run ``argv`` (no shell) to its end, the deadline, or ``cancel``; the group is killed after.
 
     ``sandbox`` (default: unconfined) starts the process and may see only ``root`` (default ``cwd``)
     of the host's files. ``on_output`` gets the output as it is written, in complete lines, a few
-    times a second; the result still holds the whole (capped) output.
+    times a second; the result still holds the whole (capped) output. The output files are made in
+    ``scratch`` (default: the temporary folder), without a name.
     """
-    started = time.perf_counter()
-    out_path, err_path = scratch / "stdout", scratch / "stderr"
-    try:
-        spawned = _spawn(
+    with tempfile.TemporaryFile(dir=scratch) as out, tempfile.TemporaryFile(dir=scratch) as err:
+        return _run(
             argv,
-            sandbox=sandbox or Unconfined(),
-            root=root or cwd,
             cwd=cwd,
             env=env,
             stdin_path=stdin_path,
-            out_path=out_path,
-            err_path=err_path,
+            out=out,
+            err=err,
+            timeout_s=timeout_s,
+            limits=limits,
+            cancel=cancel,
+            on_output=on_output,
+            sandbox=sandbox or Unconfined(),
+            root=root or cwd,
+        )
+
+
+def _run(
+    argv: list[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    stdin_path: Path,
+    out: IO[bytes],
+    err: IO[bytes],
+    timeout_s: float,
+    limits: ProcessLimits,
+    cancel: threading.Event | None,
+    on_output: OutputHook | None,
+    sandbox: Sandbox,
+    root: Path,
+) -> ProcessResult:
+    started = time.perf_counter()
+    try:
+        spawned = _spawn(
+            argv,
+            sandbox=sandbox,
+            root=root,
+            cwd=cwd,
+            env=env,
+            stdin_path=stdin_path,
+            out=out,
+            err=err,
             limits=limits,
         )
     except OSError as exc:
         return ProcessResult(None, b"", b"", False, False, _ms(started), 0.0, 0, start_error=str(exc))
     proc = spawned.proc
-    tails = [_Tail(out_path, "stdout", on_output), _Tail(err_path, "stderr", on_output)] if on_output else []
+    tails = [_Tail(out, "stdout", on_output), _Tail(err, "stderr", on_output)] if on_output else []
     try:
         status, usage, timed_out, canceled = _wait(proc, started + timeout_s, cancel, tails)
     finally:
@@ -129,8 +163,8 @@ def run_process(
     for tail in tails:
         tail.poll(final=True)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    stdout, truncated = _read_capped(out_path, limits.max_output_bytes)
-    stderr, _ = _read_capped(err_path, limits.max_output_bytes)
+    stdout, truncated = _read_capped(out, limits.max_output_bytes)
+    stderr, _ = _read_capped(err, limits.max_output_bytes)
     return ProcessResult(
         exit_code=proc.returncode,
         stdout=stdout,
@@ -152,15 +186,15 @@ def _spawn(
     cwd: Path,
     env: Mapping[str, str],
     stdin_path: Path,
-    out_path: Path,
-    err_path: Path,
+    out: IO[bytes],
+    err: IO[bytes],
     limits: ProcessLimits,
 ) -> Spawned:
     # A step file just copied by one thread can still be open for writing in a child that another
     # thread forked but has not exec'd yet; exec then fails with ETXTBSY for a moment. Try again.
     for attempt in range(_ETXTBSY_TRIES):
         try:
-            with stdin_path.open("rb") as stdin, out_path.open("wb") as out, err_path.open("wb") as err:
+            with stdin_path.open("rb") as stdin:
                 request = SpawnRequest(
                     argv=argv,
                     root=root,
@@ -169,7 +203,7 @@ def _spawn(
                     stdin=stdin,
                     stdout=out,
                     stderr=err,
-                    preexec=limits.preexec(),
+                    rlimits=limits.rlimits(),
                 )
                 return sandbox.spawn(request)
         except OSError as exc:
@@ -182,53 +216,50 @@ def _spawn(
 def _wait(
     proc: subprocess.Popen[bytes], deadline: float, cancel: threading.Event | None, tails: list[_Tail]
 ) -> tuple[int, resource.struct_rusage, bool, bool]:
-    """Reap the child in a helper thread while this one watches the deadline and ``cancel`` and
-    passes new output on."""
-    reaped: list[tuple[int, int, resource.struct_rusage]] = []
-    done = threading.Event()
-
-    def reap() -> None:
-        reaped.append(os.wait4(proc.pid, 0))
-        done.set()
-
-    waiter = threading.Thread(target=reap, daemon=True)
-    waiter.start()
+    """Wait for the child's exit on a pidfd while watching the deadline and ``cancel`` and passing new
+    output on; then reap it with its resource usage."""
+    pidfd = os.pidfd_open(proc.pid)  # still our unreaped child: the pid cannot have been reused
     timed_out = canceled = False
-    while not done.is_set():
-        remaining = deadline - time.perf_counter()
-        if remaining <= 0:
-            timed_out = True
-            break
-        if cancel is not None and cancel.is_set():
-            canceled = True
-            break
-        if tails:
-            remaining = min(remaining, _OUTPUT_POLL_S)
-        done.wait(min(remaining, _CANCEL_POLL_S) if cancel is not None else remaining)
-        for tail in tails:
-            tail.poll()
+    try:
+        while True:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                timed_out = True
+                break
+            if cancel is not None and cancel.is_set():
+                canceled = True
+                break
+            if tails:
+                remaining = min(remaining, _OUTPUT_POLL_S)
+            if cancel is not None:
+                remaining = min(remaining, _CANCEL_POLL_S)
+            exited, _, _ = select.select([pidfd], [], [], remaining)
+            for tail in tails:
+                tail.poll()
+            if exited:
+                break
+    finally:
+        os.close(pidfd)
     if timed_out or canceled:
         _kill_group(proc.pid)
-    waiter.join()
-    _, status, usage = reaped[0]
+    _, status, usage = os.wait4(proc.pid, 0)
     return status, usage, timed_out, canceled
 
 
 class _Tail:
     """Passes on what was appended to a process's output file since the last poll, in whole lines."""
 
-    def __init__(self, path: Path, stream: str, hook: OutputHook) -> None:
-        self.path, self.stream, self.hook = path, stream, hook
+    def __init__(self, file: IO[bytes], stream: str, hook: OutputHook) -> None:
+        self.file, self.stream, self.hook = file, stream, hook
         self.offset = 0
         self.partial = b""
 
     def poll(self, *, final: bool = False) -> None:
         """Pass on new complete lines; with ``final`` also a last line without its newline."""
         try:
-            with self.path.open("rb") as handle:
-                handle.seek(self.offset)
-                data = handle.read(_TAIL_CHUNK)
-        except OSError:
+            # pread: the file's own offset is shared with the process that writes it
+            data = os.pread(self.file.fileno(), _TAIL_CHUNK, self.offset)
+        except (OSError, ValueError):  # closed
             return
         self.offset += len(data)
         data = self.partial + data
@@ -243,9 +274,8 @@ def _kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
-def _read_capped(path: Path, limit: int) -> tuple[bytes, bool]:
-    with path.open("rb") as handle:
-        data = handle.read(limit + 1)
+def _read_capped(file: IO[bytes], limit: int) -> tuple[bytes, bool]:
+    data = os.pread(file.fileno(), limit + 1, 0)
     return data[:limit], len(data) > limit
 
 

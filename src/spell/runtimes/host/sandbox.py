@@ -13,6 +13,12 @@ and when PID 1 dies the kernel kills every process in the namespace, including t
 ``setsid()`` to leave the process group. After a step ends (exit, timeout or cancel) the init is
 killed through a pidfd and waited for, so nothing of the step is alive when ``run_process`` returns.
 
+Starting a step must not fork the server: copying the page tables of a process of a few hundred MB
+took most of a host cast's time. So bubblewrap is started with ``vfork`` semantics (no Python code
+between fork and exec) through two small util-linux programs that do what that code did:
+``setpriv`` switches to the step's user (when the server runs as root) and ``prlimit`` sets the
+step's rlimits, then each execs the next.
+
 ``unsafe-none`` is for trusted code only: the process runs as the caller's user in its
 own process group only. It is named unsafe on purpose; the server uses it only when the operator
 chooses it.
@@ -21,8 +27,11 @@ chooses it.
 from __future__ import annotations
 
 import contextlib
+import errno
+import functools
 import json
 import os
+import resource
 import select
 import shutil
 import signal
@@ -66,6 +75,23 @@ _ETC = (
     "nsswitch.conf",
 )
 _TOP_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
+# prlimit(1)'s option for each limit a step gets.
+_PRLIMIT_OPTIONS = {
+    resource.RLIMIT_CPU: "--cpu",
+    resource.RLIMIT_AS: "--as",
+    resource.RLIMIT_NOFILE: "--nofile",
+    resource.RLIMIT_NPROC: "--nproc",
+}
+
+
+def set_rlimits(limits: tuple[tuple[int, int], ...]) -> Callable[[], None]:
+    """A function that sets each ``(resource, value)`` as soft and hard limit of the calling process."""
+
+    def apply() -> None:
+        for kind, value in limits:
+            resource.setrlimit(kind, (value, value))
+
+    return apply
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,7 +105,7 @@ class SpawnRequest:
     stdin: IO[bytes]
     stdout: IO[bytes]
     stderr: IO[bytes]
-    preexec: Callable[[], None]
+    rlimits: tuple[tuple[int, int], ...]  # (resource.RLIMIT_*, soft and hard value)
 
 
 def _popen(
@@ -88,11 +114,10 @@ def _popen(
     *,
     cwd: Path,
     pass_fds: tuple[int, ...] = (),
-    user: int | None = None,
-    group: int | None = None,
-    extra_groups: list[int] | None = None,
+    preexec: Callable[[], None] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start ``argv`` with the request's streams and environment in a new session."""
+    """Start ``argv`` with the request's streams and environment in a new session (without
+    ``preexec``, Python starts it with vfork: the server's memory is not copied)."""
     return subprocess.Popen(
         argv,
         cwd=cwd,
@@ -101,13 +126,32 @@ def _popen(
         stdout=request.stdout,
         stderr=request.stderr,
         start_new_session=True,
-        preexec_fn=request.preexec,  # only setrlimit calls between fork and exec
+        preexec_fn=preexec,
         close_fds=True,
         pass_fds=pass_fds,
-        user=user,
-        group=group,
-        extra_groups=extra_groups,
     )
+
+
+def _program(name: str) -> str:
+    """The full path of ``name`` (a name on ``PATH`` or a path); FileNotFoundError naming it if absent."""
+    found = _which(name)
+    if found is None:
+        raise FileNotFoundError(errno.ENOENT, "no such program", name)
+    return found
+
+
+@functools.lru_cache(maxsize=8)
+def _which_cached(name: str) -> str | None:
+    return shutil.which(name)
+
+
+def _which(name: str) -> str | None:
+    # The helpers (setpriv, prlimit) are looked up once; bubblewrap's setting may name a path that
+    # is created or removed later, so a miss is not remembered.
+    found = _which_cached(name)
+    if found is None:
+        _which_cached.cache_clear()
+    return found
 
 
 @dataclass
@@ -160,8 +204,9 @@ class Unconfined:
         """Nothing to do: the step runs as the user who made the workspace."""
 
     def spawn(self, request: SpawnRequest) -> Spawned:
-        """Start the request's ``argv`` directly."""
-        return Spawned(_popen(request.argv, request, cwd=request.cwd))
+        """Start the request's ``argv`` directly, its rlimits set between fork and exec (a local cast's
+        process is small, so the fork is cheap)."""
+        return Spawned(_popen(request.argv, request, cwd=request.cwd, preexec=set_rlimits(request.rlimits)))
 
 
 @dataclass(frozen=True)
@@ -180,7 +225,8 @@ class BwrapSandbox:
     def check(self) -> None:
         """Start ``true`` in the sandbox once; any failure names the binary and bubblewrap's words."""
         hint = (
-            "install bubblewrap (apt-get install bubblewrap), point SPELL_SERVER_HOST_SANDBOX_BWRAP at it, "
+            "install bubblewrap (apt-get install bubblewrap) and util-linux (setpriv, prlimit), "
+            "point SPELL_SERVER_HOST_SANDBOX_BWRAP at bubblewrap, "
             f"or set SPELL_SERVER_HOST_SANDBOX={UNSAFE_NONE} to run host steps unconfined"
         )
         true = shutil.which("true", path="/usr/bin:/bin") or "/usr/bin/true"
@@ -188,15 +234,11 @@ class BwrapSandbox:
             root = Path(probe)
             self.prepare(root)
             try:
-                user, group, extra_groups = self._user()
                 done = subprocess.run(
-                    self._argv([true], root=root, cwd=root, info_fd=None),
+                    self._launcher(_probe_limits()) + self._argv([true], root=root, cwd=root, info_fd=None),
                     capture_output=True,
                     timeout=_PROBE_S,
                     check=False,
-                    user=user,
-                    group=group,
-                    extra_groups=extra_groups,
                 )
             except (OSError, subprocess.SubprocessError) as exc:
                 raise SandboxUnavailable(
@@ -223,17 +265,14 @@ class BwrapSandbox:
 
     def spawn(self, request: SpawnRequest) -> Spawned:
         """Start the request's ``argv`` under bubblewrap and keep a pidfd of the namespace's init."""
-        user, group, extra_groups = self._user()
+        launcher = self._launcher(request.rlimits)
         info_read, info_write = os.pipe()
         try:
             proc = _popen(
-                self._argv(request.argv, root=request.root, cwd=request.cwd, info_fd=info_write),
+                launcher + self._argv(request.argv, root=request.root, cwd=request.cwd, info_fd=info_write),
                 request,
                 cwd=request.root,
                 pass_fds=(info_write,),
-                user=user,
-                group=group,
-                extra_groups=extra_groups,
             )
         except BaseException:
             os.close(info_read)
@@ -246,13 +285,27 @@ class BwrapSandbox:
             report = info.read()
         return Spawned(proc, _init_pidfd(report, parent=proc.pid))
 
-    def _user(self) -> tuple[int | None, int | None, list[int] | None]:
-        """Who bubblewrap itself runs as: the step's user when we may switch to it, else us."""
-        return (self.uid, self.gid, []) if self._as_root else (None, None, None)
+    def _launcher(self, rlimits: tuple[tuple[int, int], ...]) -> list[str]:
+        """What runs before bubblewrap, each exec'ing the next: ``setpriv`` to the step's user (only
+        root can switch, and only root needs to), then ``prlimit`` with the step's limits."""
+        launcher = []
+        if self._as_root:
+            launcher += [
+                _program("setpriv"),
+                f"--reuid={self.uid}",
+                f"--regid={self.gid}",
+                "--clear-groups",
+                "--",
+            ]
+        if rlimits:
+            launcher.append(_program("prlimit"))
+            launcher += [f"{_PRLIMIT_OPTIONS[kind]}={value}:{value}" for kind, value in rlimits]
+            launcher.append("--")
+        return launcher
 
     def _argv(self, argv: list[str], *, root: Path, cwd: Path, info_fd: int | None) -> list[str]:
         args = [
-            self.binary,
+            _program(self.binary),
             "--unshare-all",
             "--unshare-user",
             "--disable-userns",
@@ -280,6 +333,13 @@ class BwrapSandbox:
         if info_fd is not None:
             args += ["--info-fd", str(info_fd)]
         return [*args, "--", *argv]
+
+
+def _probe_limits() -> tuple[tuple[int, int], ...]:
+    """A CPU limit for the probe, so that it starts ``true`` the way every step is started."""
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    seconds = int(_PROBE_S) if hard == resource.RLIM_INFINITY else min(int(_PROBE_S), hard)
+    return ((resource.RLIMIT_CPU, seconds),)
 
 
 def _init_pidfd(report: bytes, *, parent: int) -> int | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -61,20 +60,18 @@ def run_shell_step(
         return _not_started(f"step file not found: {script.relative_to(work_dir)}")
     with contextlib.suppress(FileExistsError):  # e.g. a step left a link there; TMPDIR is then its problem
         (work_dir / ".tmp").mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="spell-step-") as scratch:
-        return run_process(
-            [str(script)],
-            cwd=work_dir,
-            env=env,
-            stdin_path=input_path,
-            scratch=Path(scratch),
-            timeout_s=timeout_s,
-            limits=limits,
-            cancel=cancel,
-            on_output=on_output,
-            sandbox=sandbox,
-            root=root,
-        )
+    return run_process(
+        [str(script)],
+        cwd=work_dir,
+        env=env,
+        stdin_path=input_path,
+        timeout_s=timeout_s,
+        limits=limits,
+        cancel=cancel,
+        on_output=on_output,
+        sandbox=sandbox,
+        root=root,
+    )
 
 
 def _not_started(message: str) -> ProcessResult:
