@@ -170,7 +170,7 @@ class CastOrchestrator:
         """
         casts = self.casts
         key, digest = casts.admit(principal, body, idempotency_key)
-        called_out = casts.call_out(principal, body, key, digest)
+        casts.call_out(principal, body, key, digest)
         try:
             with casts.db.unit_of_work() as uow:
                 created = casts.create_in(uow, principal, body, key, digest, claim=True)
@@ -184,7 +184,7 @@ class CastOrchestrator:
         except RecordingFailed:
             # The cast and its attempt were rolled back together: create it again for a rerun, where
             # a fault that persists ends it as the platform's failure (``execute``).
-            again = casts.create_claimed(principal, body, idempotency_key, called_out=called_out)
+            again = casts.create_claimed(principal, body, idempotency_key, called_out=True)
             return again, again.replay
         if ended is None:
             return created, False
@@ -198,7 +198,7 @@ class CastOrchestrator:
         gives up, leaves nothing behind: the cast is created queued instead (``CastService.create``)."""
         casts = self.casts
         key, digest = casts.admit(principal, body, idempotency_key)
-        called_out = casts.call_out(principal, body, key, digest)
+        casts.call_out(principal, body, key, digest)
         try:
             with casts.db.unit_of_work() as uow:
                 created = casts.create_in(uow, principal, body, key, digest, claim=True)
@@ -211,7 +211,7 @@ class CastOrchestrator:
                 raise _TakeTheQueue  # rolls the claimed cast back
         except (_TakeTheQueue, RecordingFailed):
             pass
-        return casts.create(principal, body, idempotency_key, called_out=called_out)
+        return casts.create(principal, body, idempotency_key, called_out=True)
 
     # inline slots ------------------------------------------------------------------------------------
     async def _inline(

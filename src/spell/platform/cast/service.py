@@ -295,25 +295,23 @@ class CastService:
         )
         return key, digest
 
-    def call_out(self, principal: Principal, body: CastRequestBody, key: str, digest: str) -> bool:
-        """The admissions that call out, for a request that passed ``admit``: to make before the
-        creating transaction opens (it may block, so never on an event loop). True when one was asked.
+    def call_out(self, principal: Principal, body: CastRequestBody, key: str, digest: str) -> None:
+        """Ask the admissions that call out about a request that passed ``admit``: before the creating
+        transaction opens, as it may block (never on an event loop).
 
         A repeated request (its key made a cast already) asks nothing: the transaction replays it."""
         if not self.calls_out:
-            return False
+            return
         with self.db.unit_of_work(write=False) as uow:
             if self._replay(uow, principal, key, digest) is not None:
-                return False
+                return
             spell, version, manifest = self._resolve(uow, principal, body)
-            asked = [a for a in self.admissions if a.calls_out and a.applies(version.execution)]
-            if not asked:
-                return False
+            if not any(a.calls_out and a.applies(version.execution) for a in self.admissions):
+                return
             # The caller's own refusals come first, as in the transaction: nothing leaves the
             # platform for a cast it would refuse anyway.
             self._admit(Asking(principal, spell, version, manifest, body.input, uow), calls_out=False)
         self._admit(Asking(principal, spell, version, manifest, body.input), calls_out=True)
-        return True
 
     def _admit(self, asking: Asking, *, calls_out: bool) -> None:
         execution = asking.version.execution
