@@ -232,7 +232,31 @@ class TestConfigured:
         assert response.status_code == 422, response.text
         assert response.json()["error"]["code"] == "VALIDATION_ERROR"
 
-    async def test_a_missing_workflow_fails_the_cast_with_workflow_not_found(
+    @pytest.mark.parametrize("wait", [0, 30])
+    async def test_a_missing_workflow_is_404_at_creation_and_nothing_is_cast(
+        self,
+        client: httpx.AsyncClient,
+        platform: Platform,
+        github: FakeGitHub,
+        bindings: dict[str, GitHubInstallation],
+        tmp_path: Path,
+        wait: int,
+    ) -> None:
+        await _publish(client, await seed_maker(client, platform), tmp_path, file="deploy.yml")
+        caster = self._caster(platform, bindings)
+        headers = {**caster.headers, "Idempotency-Key": "nf"} | ({"Prefer": f"wait={wait}"} if wait else {})
+        response = await client.post(
+            "/v1/spells/acme/ci/cast", headers=headers, json={"input": {"repo": REPO}}
+        )
+        assert response.status_code == 404, response.text
+        error = response.json()["error"]
+        assert (error["code"], error["details"]) == (
+            "WORKFLOW_NOT_FOUND",
+            {"repo": REPO, "workflow": "deploy.yml"},
+        )
+        await _nothing_cast(client, caster, github)
+
+    async def test_a_workflow_deleted_after_a_cast_refuses_the_next_one(
         self,
         client: httpx.AsyncClient,
         platform: Platform,
@@ -240,17 +264,123 @@ class TestConfigured:
         bindings: dict[str, GitHubInstallation],
         tmp_path: Path,
     ) -> None:
-        await _publish(client, await seed_maker(client, platform), tmp_path, file="deploy.yml")
+        await _publish(client, await seed_maker(client, platform), tmp_path)
         caster = self._caster(platform, bindings)
-        response = await client.post(
+        first = await client.post(
             "/v1/spells/acme/ci/cast",
-            headers={**caster.headers, "Idempotency-Key": "nf", "Prefer": "wait=30"},
+            headers={**caster.headers, "Idempotency-Key": "one", "Prefer": "wait=30"},
             json={"input": {"repo": REPO}},
         )
-        cast = response.json()
-        assert cast["status"] == "failed", response.text
-        assert cast["error"]["code"] == "WORKFLOW_NOT_FOUND"
-        assert github.runs == {}
+        assert first.json()["status"] == "succeeded", first.text
+        del github.repos[REPO].workflows["build.yml"]
+        second = await client.post(
+            "/v1/spells/acme/ci/cast",
+            headers={**caster.headers, "Idempotency-Key": "two", "Prefer": "wait=30"},
+            json={"input": {"repo": REPO}},
+        )
+        assert second.status_code == 404, second.text
+        assert second.json()["error"]["code"] == "WORKFLOW_NOT_FOUND"
+        # The first cast's request again is its replay, whatever GitHub says now.
+        again = await client.post(
+            "/v1/spells/acme/ci/cast",
+            headers={**caster.headers, "Idempotency-Key": "one"},
+            json={"input": {"repo": REPO}},
+        )
+        assert (again.status_code, again.json()["id"]) == (200, first.json()["id"]), again.text
+        listed = (await client.get("/v1/casts", headers=caster.headers)).json()["items"]
+        assert [c["id"] for c in listed] == [first.json()["id"]]
+
+    async def test_a_retry_of_a_cast_whose_workflow_is_gone_is_404_and_creates_nothing(
+        self,
+        client: httpx.AsyncClient,
+        platform: Platform,
+        github: FakeGitHub,
+        bindings: dict[str, GitHubInstallation],
+        tmp_path: Path,
+    ) -> None:
+        github.repos[REPO].workflows["build.yml"] = FakeWorkflow(conclusion="failure")
+        await _publish(client, await seed_maker(client, platform), tmp_path)
+        caster = self._caster(platform, bindings)
+        failed = await client.post(
+            "/v1/spells/acme/ci/cast",
+            headers={**caster.headers, "Idempotency-Key": "r", "Prefer": "wait=30"},
+            json={"input": {"repo": REPO}},
+        )
+        assert failed.json()["status"] == "failed", failed.text
+        del github.repos[REPO].workflows["build.yml"]
+        retried = await client.post(f"/v1/casts/{failed.json()['id']}/retry", headers=caster.headers)
+        assert retried.status_code == 404, retried.text
+        assert retried.json()["error"]["code"] == "WORKFLOW_NOT_FOUND"
+        listed = (await client.get("/v1/casts", headers=caster.headers)).json()["items"]
+        assert [(c["id"], c["retried_by"]) for c in listed] == [(failed.json()["id"], None)]
+
+    @pytest.mark.parametrize(
+        "failing",
+        [r"/repos/octo/builds/actions/workflows/build\.yml", r"/app/installations/\d+/access_tokens"],
+    )
+    async def test_github_failing_at_creation_is_502_fetch_failed_and_nothing_is_cast(
+        self,
+        client: httpx.AsyncClient,
+        platform: Platform,
+        github: FakeGitHub,
+        bindings: dict[str, GitHubInstallation],
+        tmp_path: Path,
+        failing: str,
+    ) -> None:
+        await _publish(client, await seed_maker(client, platform), tmp_path)
+        caster = self._caster(platform, bindings)
+        github.fail[failing] = 500
+        request = {
+            "headers": {**caster.headers, "Idempotency-Key": "down"},
+            "json": {"input": {"repo": REPO}},
+        }
+        response = await client.post("/v1/spells/acme/ci/cast", **request)  # type: ignore[arg-type]
+        assert response.status_code == 502, response.text
+        assert response.headers["Retry-After"] == "5"
+        error = response.json()["error"]
+        assert (error["code"], error["details"]["status"]) == ("FETCH_FAILED", 500)
+        await _nothing_cast(client, caster, github)
+        github.fail.clear()  # GitHub is back: the same request is a new cast
+        again = await client.post("/v1/spells/acme/ci/cast", **request)  # type: ignore[arg-type]
+        assert again.status_code in (201, 202), again.text
+
+    async def test_the_execution_api_refuses_with_404_and_403_before_anything_is_cast(
+        self,
+        client: httpx.AsyncClient,
+        platform: Platform,
+        github: FakeGitHub,
+        bindings: dict[str, GitHubInstallation],
+        tmp_path: Path,
+    ) -> None:
+        maker = await seed_maker(client, platform)
+        await _publish(client, maker, tmp_path, file="deploy.yml")
+        button = {"id": "ci", "spell_id": "acme/ci", "version": "1.0.0", "allowed_tenants": ["*"]}
+        assert (await client.post("/v1/buttons", headers=maker.headers, json=button)).status_code == 201
+        caster = self._caster(platform, bindings)
+        for repo, status, code in (
+            (REPO, 404, "WORKFLOW_NOT_FOUND"),
+            ("octo/private", 403, "FORBIDDEN_REPO"),
+        ):
+            pressed = await client.post(
+                "/api/spell-executions",
+                headers={**caster.headers, "Idempotency-Key": f"press-{repo}"},
+                json={"button_id": "ci", "input": {"repo": repo}},
+            )
+            assert pressed.status_code == status, pressed.text
+            body = pressed.json()
+            assert (body["ok"], body["error_code"]) == (False, code)
+        github.fail[r"/repos/octo/builds/actions/workflows/deploy\.yml"] = 503
+        down = await client.post(
+            "/api/spell-executions",
+            headers={**caster.headers, "Idempotency-Key": "press-down"},
+            json={"button_id": "ci", "input": {"repo": REPO}},
+        )
+        assert down.status_code == 502, down.text
+        assert (down.json()["error_code"], down.json()["retry_after"]) == ("FETCH_FAILED", 5)
+        listed = await client.get("/api/spell-executions", headers=caster.headers)
+        assert listed.status_code == 200, listed.text
+        assert listed.json()["executions"] == []
+        await _nothing_cast(client, caster, github)
 
     async def test_over_a_live_server_the_caster_follows_the_run_and_fetches_its_artifacts(
         self,
@@ -278,3 +408,11 @@ class TestConfigured:
         assert download.status_code == 200
         with zipfile.ZipFile(io.BytesIO(download.content)) as archive:
             assert archive.read("report.txt") == b"all green"
+
+
+async def _nothing_cast(client: httpx.AsyncClient, caster: Caller, github: FakeGitHub) -> None:
+    """No cast of the caster's, no money of theirs moved, no run dispatched on GitHub."""
+    assert (await client.get("/v1/casts", headers=caster.headers)).json()["items"] == []
+    assert (await client.get("/v1/ledger", headers=caster.headers)).json()["items"] == []
+    assert github.runs == {}
+    assert not [r for r in github.requests if r[0] == "POST" and r[1].endswith("/dispatches")]

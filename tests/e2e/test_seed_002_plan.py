@@ -192,6 +192,51 @@ def test_t4_a_repository_not_bound_to_the_callers_tenant_is_403_forbidden_repo_b
     stack.books_balance()
 
 
+def test_t4_a_workflow_missing_from_the_callers_own_repository_is_404_workflow_not_found_before_money_is_held(
+    stack: Stack,
+) -> None:
+    caster, repo = stack.caster("t4-missing", top_up_micros=FUNDS)
+    del stack.github.repos[repo].workflows["build.yml"]
+    with stack.http(caster) as http:
+        for wait in (30, 0):  # waiting for the result, and not
+            refused = _cast(http, f"t4-missing-{wait}", {"repo": repo}, wait=wait)
+            assert refused.status_code == 404, refused.text
+            error = refused.json()["error"]
+            assert (error["code"], error["details"]) == (
+                "WORKFLOW_NOT_FOUND",
+                {"repo": repo, "workflow": "build.yml"},
+            )
+        assert _casts(http) == []
+        assert _balance(http) == FUNDS
+        assert _postings(http) == [("credit", "wallet", FUNDS)]
+    assert _dispatched(stack, repo) == 0
+    stack.books_balance()
+
+
+def test_t4_github_not_answering_at_creation_is_502_fetch_failed_and_the_same_request_casts_once_it_is_back(
+    stack: Stack,
+) -> None:
+    caster, repo = stack.caster("t4-down", top_up_micros=FUNDS)
+    failing = rf"/repos/{repo}/actions/workflows/build\.yml"
+    stack.github.fail[failing] = 503
+    try:
+        with stack.http(caster) as http:
+            refused = _cast(http, "t4-down", {"repo": repo})
+            assert refused.status_code == 502, refused.text
+            assert refused.headers["Retry-After"] == "5"
+            assert refused.json()["error"]["code"] == "FETCH_FAILED"
+            assert _casts(http) == []
+            assert _postings(http) == [("credit", "wallet", FUNDS)]
+    finally:
+        del stack.github.fail[failing]
+    with stack.http(caster) as http:
+        cast = _cast(http, "t4-down", {"repo": repo})
+        assert cast.status_code == 200, cast.text
+        assert cast.json()["status"] == "succeeded"
+        _charged_once(http, cast.json()["id"])
+    stack.books_balance()
+
+
 def test_t5_an_artifact_past_its_time_to_live_is_410_artifact_expired_and_its_cast_stays_paid(
     stack: Stack,
 ) -> None:

@@ -3,6 +3,7 @@ artifacts collected, and each way a cast can go wrong ending it with its own out
 
 from __future__ import annotations
 
+import socket
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ import pytest
 
 from spell.bundle.manifest import SpellManifest
 from spell.config.github import GitHubInstallation, GitHubSettings
-from spell.errors import FetchFailed, ForbiddenRepo, InvalidInput
+from spell.errors import FetchFailed, ForbiddenRepo, InvalidInput, WorkflowNotFound
 from spell.kit.clock import Clock, FakeClock
 from spell.runtimes.base import CastRequest, Limits, Outcome
 from spell.runtimes.workflow import (
@@ -371,13 +372,13 @@ def test_a_manifest_without_its_workflow_block_is_refused_by_the_runtime(
     assert result.details["code"] == "VALIDATION_ERROR"
 
 
-def test_admission_refuses_an_unbound_repository_and_malformed_input_without_github(
+def test_the_local_check_refuses_an_unbound_repository_and_malformed_input_without_github(
     app: FakeApp, github: FakeGitHub
 ) -> None:
     runtime = _runtime(app, github)
-    runtime.admit(TENANT, _manifest(), {"repo": REPO})
+    runtime.check(TENANT, _manifest(), {"repo": REPO})
     with pytest.raises(ForbiddenRepo) as forbidden:
-        runtime.admit(TENANT, _manifest(), {"repo": "octo/elsewhere"})
+        runtime.check(TENANT, _manifest(), {"repo": "octo/elsewhere"})
     assert forbidden.value.code == "FORBIDDEN_REPO"
     for cast_input in ({"repo": "nope"}, {"repo": REPO, "inputs": [1]}):
         with pytest.raises(InvalidInput) as invalid:
@@ -393,7 +394,71 @@ def test_admission_refuses_an_unbound_repository_and_malformed_input_without_git
     )
     with pytest.raises(InvalidInput):
         runtime.admit(TENANT, builtin, {"repo": REPO})
+    with pytest.raises(ForbiddenRepo):
+        runtime.admit(TENANT, _manifest(), {"repo": "octo/elsewhere"})
     assert github.requests == []
+
+
+def test_admission_asks_github_whether_the_workflow_is_there_every_time(
+    app: FakeApp, github: FakeGitHub
+) -> None:
+    runtime = _runtime(app, github)
+    runtime.admit(TENANT, _manifest(), {"repo": REPO})
+    reads = [r for r in github.requests if r == ("GET", "/repos/octo/builds/actions/workflows/build.yml")]
+    assert len(reads) == 1
+    assert github.runs == {}  # nothing dispatched
+
+    del github.repos[REPO].workflows["build.yml"]  # deleted after a cast was admitted
+    with pytest.raises(WorkflowNotFound) as missing:
+        runtime.admit(TENANT, _manifest(), {"repo": REPO})
+    assert (missing.value.code, missing.value.status_code) == ("WORKFLOW_NOT_FOUND", 404)
+    assert missing.value.details == {"repo": REPO, "workflow": "build.yml"}
+    assert len(github.minted()) == 1  # the token was reused; the workflow was asked for again
+
+
+def test_admission_refuses_a_bound_repository_the_app_is_not_installed_on(
+    app: FakeApp, github: FakeGitHub
+) -> None:
+    runtime = _runtime(app, github, tokens=_tokens(app, github, repos=(REPO, "octo/nowhere")))
+    with pytest.raises(ForbiddenRepo) as forbidden:
+        runtime.admit(TENANT, _manifest(), {"repo": "octo/nowhere"})
+    assert forbidden.value.details == {"repo": "octo/nowhere"}
+    assert github.minted() == []
+
+
+@pytest.mark.parametrize(
+    "failing",
+    [r"/repos/octo/builds/actions/workflows/build\.yml", r"/app/installations/\d+/access_tokens"],
+)
+def test_github_failing_at_admission_is_fetch_failed_to_try_again(
+    app: FakeApp, github: FakeGitHub, failing: str
+) -> None:
+    github.fail[failing] = 503
+    with pytest.raises(FetchFailed) as failed:
+        _runtime(app, github).admit(TENANT, _manifest(), {"repo": REPO})
+    assert (failed.value.code, failed.value.status_code) == ("FETCH_FAILED", 502)
+    assert failed.value.details["status"] == 503
+    assert failed.value.retry_after == 5
+    assert "nothing was created" in (failed.value.hint or "")
+
+
+def test_github_unreachable_at_admission_is_fetch_failed(app: FakeApp, github: FakeGitHub) -> None:
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    runtime = WorkflowRuntime(
+        AppTokens(
+            app.app_id,
+            app.private_pem,
+            {TENANT: GitHubInstallation(INSTALLATION, frozenset({REPO}))},
+            api_url=url,
+        ),
+        lambda token: githubkit_client(url, token),
+    )
+    with pytest.raises(FetchFailed) as failed:
+        runtime.admit(TENANT, _manifest(), {"repo": REPO})
+    assert failed.value.code == "FETCH_FAILED"
+    assert failed.value.retry_after == 5
 
 
 def test_the_settings_build_the_runtime_only_when_an_app_is_configured(

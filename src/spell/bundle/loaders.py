@@ -179,9 +179,11 @@ def _toml_to_model(raw: dict[str, Any], source: str) -> dict[str, Any]:
         model["inputs_schema"] = io.pop("input_schema")
     model["io"] = io
     model["runtime"] = _toml_runtime(runtime, source)
-    for key in ("supply_chain", "components", "steps", "checks"):
+    for key in ("components", "steps", "checks"):
         if key in raw:
             model[key] = raw[key]
+    if "supply_chain" in raw:
+        model["supply_chain"] = _toml_supply_chain(raw["supply_chain"], metadata, source)
     if "pricing" in raw:
         model["pricing"] = _toml_pricing(raw["pricing"], source)
     if metadata:
@@ -244,6 +246,47 @@ def _toml_pricing(pricing: Any, source: str) -> Any:
     out["currency"] = "USD"
     if micros > 0:
         out.setdefault("model", "flat")
+    return out
+
+
+#: ``[supply_chain] sbom_format`` -> the SBOM file a bundle carries at its root.
+SBOM_FORMAT_FILES = {"spdx-json": "sbom.spdx.json", "cyclonedx-json": "sbom.cdx.json"}
+
+
+def _toml_supply_chain(section: Any, metadata: dict[str, Any], source: str) -> Any:
+    """The Spell Platform declaration (``sbom_included`` with ``sbom_format``) as the SBOM path it
+    names; ``dependency_scan_passed`` is the maker's own claim, kept in ``metadata`` because the
+    platform scans every published version itself."""
+    if not isinstance(section, dict):
+        return section
+    out = dict(section)
+
+    def refuse(key: str, message: str) -> InvalidManifest:
+        return InvalidManifest(
+            f"{source}: supply_chain.{key}: {message}",
+            details={"file": source, "errors": [{"path": f"supply_chain.{key}", "message": message}]},
+        )
+
+    included = out.pop("sbom_included", None)
+    form = out.pop("sbom_format", None)
+    if included is not None and not isinstance(included, bool):
+        raise refuse("sbom_included", "must be true or false")
+    if form is not None and form not in SBOM_FORMAT_FILES:
+        raise refuse("sbom_format", f"must be one of {sorted(SBOM_FORMAT_FILES)}")
+    if form is not None and included is False:
+        raise refuse("sbom_format", "names the format of an SBOM that sbom_included says is not there")
+    if included:
+        named = SBOM_FORMAT_FILES[form or "spdx-json"]
+        if out.get("sbom", named) != named:
+            raise refuse("sbom", f"is {out['sbom']!r} but sbom_format says {named!r}")
+        out["sbom"] = named
+    if "dependency_scan_passed" in out:
+        claim = out.pop("dependency_scan_passed")
+        if not isinstance(claim, bool):
+            raise refuse("dependency_scan_passed", "must be true or false")
+        if metadata.get("dependency_scan_passed", claim) != claim:
+            raise refuse("dependency_scan_passed", "is given in [metadata] too, with another value")
+        metadata["dependency_scan_passed"] = claim
     return out
 
 

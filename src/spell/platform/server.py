@@ -51,7 +51,7 @@ from spell.platform.cast.recovery import CastRecovery
 from spell.platform.cast.relay import CancelRelay
 from spell.platform.cast.repository import CastRepository
 from spell.platform.cast.runner import CastRunner, RunnerParts
-from spell.platform.cast.service import CastParts, CastPolicy, CastService
+from spell.platform.cast.service import Admission, Asking, CastParts, CastPolicy, CastService
 from spell.platform.cast.slots import TenantSlots
 from spell.platform.cast.webhook import CastWebhooks
 from spell.platform.ledger.service import LedgerService
@@ -160,6 +160,17 @@ def _with_platform_runtimes(
     if workflow is not None and "workflow" not in merged:
         merged["workflow"] = workflow
     return merged
+
+
+def workflow_admission(workflow: WorkflowRuntime) -> Admission:
+    """Workflow casts are created only once GitHub confirmed the workflow is in the caster's repository
+    (and the repository is theirs to use): asked afresh for every cast, so a deleted workflow is
+    refused as soon as GitHub says so."""
+
+    def check(asking: Asking) -> None:
+        workflow.admit(asking.principal.tenant_id, asking.manifest, asking.input)
+
+    return Admission("workflow", check, executions=frozenset({"workflow"}), calls_out=True)
 
 
 def _refund_webhooks(outbox: WebhookService) -> RefundHook:
@@ -333,9 +344,10 @@ class Platform:
                 force_require_signature=settings.force_require_signature,
                 runtimes=runtimes_allowed,
                 webhook_egress=webhook_targets,
-                admissions={"workflow": workflow.admit} if workflow is not None else {},
             ),
         )
+        if workflow is not None:
+            casts.admissions.append(workflow_admission(workflow))
         artifacts = ArtifactService(
             blobs,
             secret,
@@ -378,7 +390,7 @@ class Platform:
         rights = PrivacyService(
             PrivacyParts(auth, casts, audit, budgets, ledger, blobs), privacy or PrivacySettings(), clock=time
         )
-        casts.admission_checks.append(rights.check_processing_allowed)  # restricted users cast nothing
+        casts.admissions.append(rights.admission())  # restricted users cast nothing
         kept = RetentionService(retention or RetentionSettings(), audit, blobs, checkpoint_key, clock=time)
         kept.erasure = rights  # erased users' data is purged by the same scheduled run
         holds = LegalHoldService(audit)

@@ -170,6 +170,7 @@ class CastOrchestrator:
         """
         casts = self.casts
         key, digest = casts.admit(principal, body, idempotency_key)
+        casts.call_out(principal, body, key, digest)
         try:
             with casts.db.unit_of_work() as uow:
                 created = casts.create_in(uow, principal, body, key, digest, claim=True)
@@ -183,7 +184,7 @@ class CastOrchestrator:
         except RecordingFailed:
             # The cast and its attempt were rolled back together: create it again for a rerun, where
             # a fault that persists ends it as the platform's failure (``execute``).
-            again = casts.create_claimed(principal, body, idempotency_key)
+            again = casts.create_claimed(principal, body, idempotency_key, called_out=True)
             return again, again.replay
         if ended is None:
             return created, False
@@ -197,6 +198,7 @@ class CastOrchestrator:
         gives up, leaves nothing behind: the cast is created queued instead (``CastService.create``)."""
         casts = self.casts
         key, digest = casts.admit(principal, body, idempotency_key)
+        casts.call_out(principal, body, key, digest)
         try:
             with casts.db.unit_of_work() as uow:
                 created = casts.create_in(uow, principal, body, key, digest, claim=True)
@@ -209,7 +211,7 @@ class CastOrchestrator:
                 raise _TakeTheQueue  # rolls the claimed cast back
         except (_TakeTheQueue, RecordingFailed):
             pass
-        return casts.create(principal, body, idempotency_key)
+        return casts.create(principal, body, idempotency_key, called_out=True)
 
     # inline slots ------------------------------------------------------------------------------------
     async def _inline(
@@ -219,8 +221,9 @@ class CastOrchestrator:
         no slot is free (the cast should take the queue)."""
         if not self._take(principal.tenant_id):
             return None
-        # A webhook URL is resolved when the cast is created: never on the loop's thread.
-        if self.quick and body.webhook_url is None:
+        # A webhook URL is resolved when the cast is created, and an admission may ask another service:
+        # never on the loop's thread.
+        if self.quick and body.webhook_url is None and not self.casts.calls_out:
             return await self._cast_quick(principal, body, idempotency_key, wait_s)
         created: concurrent.futures.Future[tuple[Cast, bool]] = concurrent.futures.Future()
         try:

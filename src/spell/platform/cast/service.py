@@ -7,7 +7,7 @@ Creation is idempotent per tenant and ``Idempotency-Key``: the same request give
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -49,12 +49,16 @@ from spell.runtimes.egress import EgressPolicy
 from spell.signing.verifier import SignatureRule
 from spell.storage.session import Database, UnitOfWork
 
-__all__ = ["Admission", "CastParts", "CastPolicy", "CastRequestBody", "CastService", "Created", "cast_job"]
-
-
-#: A runtime's own check of who casts what, before the cast is created: (caster's tenant, manifest,
-#: input) -> None, raising the refusal (a workflow spell's repository must be bound to the tenant).
-Admission = Callable[[str, SpellManifest, Any], None]
+__all__ = [
+    "Admission",
+    "Asking",
+    "CastParts",
+    "CastPolicy",
+    "CastRequestBody",
+    "CastService",
+    "Created",
+    "cast_job",
+]
 
 
 @dataclass(frozen=True)
@@ -66,8 +70,6 @@ class CastPolicy:
     runtimes: ExecutionGuard = field(default_factory=runtime_allow_list)
     # Where webhook URLs may point; the platform builds it from the settings (strict by default).
     webhook_egress: EgressPolicy = field(default_factory=EgressPolicy)
-    # By execution; no network and no database, as they run inside the creating transaction.
-    admissions: Mapping[str, Admission] = field(default_factory=dict)
 
     @property
     def signature(self) -> SignatureRule:
@@ -88,6 +90,41 @@ class CastRequestBody:
     button_id: str | None = None
     require_signature: bool | None = None
     as_tenant: str | None = None  # a button resolves its spell as the button owner's tenant sees it
+
+
+@dataclass(frozen=True)
+class Asking:
+    """A cast about to be created, as an admission sees it."""
+
+    principal: Principal
+    spell: Spell
+    version: SpellVersion
+    manifest: SpellManifest
+    input: Any
+    # The creating transaction, to read in; None for an admission that calls out.
+    uow: UnitOfWork | None = None
+
+
+@dataclass(frozen=True)
+class Admission:
+    """Another domain's say on new casts (``CastService.admissions``): ``check`` raises the refusal, or
+    returns to admit.
+
+    Admissions run once the spell is resolved, guarded and the input matches its schema, before the
+    cast exists or any money is held. One that ``calls_out`` (asks another service: a workflow's
+    repository on GitHub) runs before the creating transaction opens, with none open, so nothing waits
+    on it holding a connection or SQLite's write lock; the others run inside that transaction and may
+    read there. ``executions`` limits an admission to spells of those runtimes (None: every spell).
+    """
+
+    name: str
+    check: Callable[[Asking], None]
+    executions: frozenset[str] | None = None
+    calls_out: bool = False
+
+    def applies(self, execution: str) -> bool:
+        """Whether it has a say on spells of ``execution``."""
+        return self.executions is None or execution in self.executions
 
 
 @dataclass(frozen=True)
@@ -154,9 +191,15 @@ class CastService:
         # Set when other server processes share the data dir: cancels for casts running there.
         self.relay: CancelRelay | None = None
         self._schemas: dict[str, InputSchema] = {}
-        # Other domains' refusals of a new cast for its caller (a user who restricted processing),
-        # run in the creating transaction; each raises or returns None.
-        self.admission_checks: list[Callable[[UnitOfWork, Principal], None]] = []
+        # Other domains' refusals of new casts (a user who restricted processing, a workflow that is
+        # not in the caster's repository), added by the platform as it wires them.
+        self.admissions: list[Admission] = []
+
+    @property
+    def calls_out(self) -> bool:
+        """Whether creating a cast may wait on another service (an admission that calls out): it must
+        then never run on the event loop."""
+        return any(a.calls_out for a in self.admissions)
 
     @property
     def webhooks(self) -> WebhookSender | None:
@@ -183,23 +226,43 @@ class CastService:
         return schema
 
     def create(
-        self, principal: Principal, body: CastRequestBody, idempotency_key: str | None
+        self,
+        principal: Principal,
+        body: CastRequestBody,
+        idempotency_key: str | None,
+        *,
+        called_out: bool = False,
     ) -> tuple[Cast, bool]:
-        """Create (or replay) a queued cast in its own transaction; True as second value on replay."""
-        created = self._create(principal, body, idempotency_key, claim=False)
+        """Create (or replay) a queued cast in its own transaction; True as second value on replay.
+
+        ``called_out``: the caller made this request's ``call_out`` already."""
+        created = self._create(principal, body, idempotency_key, claim=False, called_out=called_out)
         return created.cast, created.replay
 
     def create_claimed(
-        self, principal: Principal, body: CastRequestBody, idempotency_key: str | None
+        self,
+        principal: Principal,
+        body: CastRequestBody,
+        idempotency_key: str | None,
+        *,
+        called_out: bool = False,
     ) -> Created:
         """Create (or replay) a cast the caller runs itself, now (``CastRunner.execute``): it is
         created ``running`` and no job is queued. A replay is returned as it is, whatever its status."""
-        return self._create(principal, body, idempotency_key, claim=True)
+        return self._create(principal, body, idempotency_key, claim=True, called_out=called_out)
 
     def _create(
-        self, principal: Principal, body: CastRequestBody, idempotency_key: str | None, *, claim: bool
+        self,
+        principal: Principal,
+        body: CastRequestBody,
+        idempotency_key: str | None,
+        *,
+        claim: bool,
+        called_out: bool = False,
     ) -> Created:
         key, digest = self.admit(principal, body, idempotency_key)
+        if not called_out:
+            self.call_out(principal, body, key, digest)
         for attempt in range(2):
             try:
                 with self.db.unit_of_work() as uow:
@@ -231,6 +294,30 @@ class CastService:
             }
         )
         return key, digest
+
+    def call_out(self, principal: Principal, body: CastRequestBody, key: str, digest: str) -> None:
+        """Ask the admissions that call out about a request that passed ``admit``: before the creating
+        transaction opens, as it may block (never on an event loop).
+
+        A repeated request (its key made a cast already) asks nothing: the transaction replays it."""
+        if not self.calls_out:
+            return
+        with self.db.unit_of_work(write=False) as uow:
+            if self._replay(uow, principal, key, digest) is not None:
+                return
+            spell, version, manifest = self._resolve(uow, principal, body)
+            if not any(a.calls_out and a.applies(version.execution) for a in self.admissions):
+                return
+            # The caller's own refusals come first, as in the transaction: nothing leaves the
+            # platform for a cast it would refuse anyway.
+            self._admit(Asking(principal, spell, version, manifest, body.input, uow), calls_out=False)
+        self._admit(Asking(principal, spell, version, manifest, body.input), calls_out=True)
+
+    def _admit(self, asking: Asking, *, calls_out: bool) -> None:
+        execution = asking.version.execution
+        for admission in self.admissions:
+            if admission.calls_out == calls_out and admission.applies(execution):
+                admission.check(asking)
 
     def create_in(
         self,
@@ -324,17 +411,20 @@ class CastService:
         self, uow: UnitOfWork, principal: Principal, body: CastRequestBody
     ) -> tuple[Spell, SpellVersion, SpellManifest]:
         """The spell and version the request names, once they may be cast with its input."""
-        for check in self.admission_checks:
-            check(uow, principal)
+        spell, version, manifest = self._resolve(uow, principal, body)
+        metrics.note_runtime(version.digest, version.execution)
+        # Those that call out were asked before this transaction opened (``call_out``).
+        self._admit(Asking(principal, spell, version, manifest, body.input, uow), calls_out=False)
+        return spell, version, manifest
+
+    def _resolve(
+        self, uow: UnitOfWork, principal: Principal, body: CastRequestBody
+    ) -> tuple[Spell, SpellVersion, SpellManifest]:
         viewer = principal if body.as_tenant is None else replace(principal, tenant_id=body.as_tenant)
         spell, version = self.spells.resolve(uow, viewer, body.spell_id, body.version)
         manifest = self.spells.manifest_of(version)
-        metrics.note_runtime(version.digest, version.execution)
         self._guard(spell, version, manifest, body)
         self._input_schema(version, manifest).check(body.input)
-        admit = self.policy.admissions.get(version.execution)
-        if admit is not None:
-            admit(principal.tenant_id, manifest, body.input)
         return spell, version, manifest
 
     def _guard(
@@ -456,6 +546,10 @@ class CastService:
     def retry(self, principal: Principal, cast_id: str) -> Cast:
         """A new cast with the same request, linked both ways (``retry_of`` / ``retried_by``)."""
         principal.require("cast:invoke")
+        if self.calls_out:
+            with self.db.unit_of_work(write=False) as uow:
+                body = _retry_body(_retryable(self.repo.get_for_tenant(uow, principal.tenant_id, cast_id)))
+            self.call_out(principal, body, f"retry:{cast_id}", canonical_sha256({"retry_of": cast_id}))
         try:
             return self._retry(principal, cast_id)
         except IntegrityError:
@@ -464,25 +558,8 @@ class CastService:
 
     def _retry(self, principal: Principal, cast_id: str) -> Cast:
         with self.db.unit_of_work() as uow:
-            old = self.repo.get_for_tenant(uow, principal.tenant_id, cast_id)
-            if old.status not in RETRYABLE_STATUSES or old.retried_by is not None:
-                raise NotRetryable(
-                    f"cast {cast_id} cannot be retried ({old.status})",
-                    details={"status": old.status, "retried_by": old.retried_by},
-                )
-            if old.input_reduced_at is not None:  # retention kept only the input's digest
-                raise NotRetryable(
-                    f"cast {cast_id} cannot be retried: its input is no longer kept",
-                    details={"status": old.status, "input_reduced_at": old.input_reduced_at.isoformat()},
-                    hint="cast the spell again with its input",
-                )
-            body = CastRequestBody(
-                spell_id=old.spell_id,
-                input=old.input,
-                version=old.version,
-                webhook_url=old.webhook_url,
-                button_id=old.button_id,
-            )
+            old = _retryable(self.repo.get_for_tenant(uow, principal.tenant_id, cast_id))
+            body = _retry_body(old)
             digest = canonical_sha256({"retry_of": old.id})
             created = self.create_in(uow, principal, body, f"retry:{old.id}", digest)
             new = created.cast
@@ -502,3 +579,30 @@ class CastService:
         with self.db.unit_of_work(write=False) as uow:
             cast = self.repo.get_for_tenant(uow, principal.tenant_id, cast_id)
             return cast, self.repo.events_after(uow, cast_id, after)
+
+
+def _retryable(old: Cast) -> Cast:
+    """``old``, once it may be retried: ended without success, not retried yet, its input kept."""
+    if old.status not in RETRYABLE_STATUSES or old.retried_by is not None:
+        raise NotRetryable(
+            f"cast {old.id} cannot be retried ({old.status})",
+            details={"status": old.status, "retried_by": old.retried_by},
+        )
+    if old.input_reduced_at is not None:  # retention kept only the input's digest
+        raise NotRetryable(
+            f"cast {old.id} cannot be retried: its input is no longer kept",
+            details={"status": old.status, "input_reduced_at": old.input_reduced_at.isoformat()},
+            hint="cast the spell again with its input",
+        )
+    return old
+
+
+def _retry_body(old: Cast) -> CastRequestBody:
+    """The request of a retry: the one that made ``old``."""
+    return CastRequestBody(
+        spell_id=old.spell_id,
+        input=old.input,
+        version=old.version,
+        webhook_url=old.webhook_url,
+        button_id=old.button_id,
+    )

@@ -2,8 +2,8 @@
 
 Every right exercised leaves an audit record (``privacy.*``) naming the user by id only. Restricting
 processing is enforced where data would be processed: ``CastService`` asks ``check_processing_allowed``
-before it creates a cast, so a restricted user's data is kept but no new cast runs on it (403
-``PROCESSING_RESTRICTED``); reading, exporting, correcting and erasing stay open to them.
+(its ``admission``) before it creates a cast, so a restricted user's data is kept but no new cast runs
+on it (403 ``PROCESSING_RESTRICTED``); reading, exporting, correcting and erasing stay open to them.
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ from spell.kit.clock import Clock, SystemClock
 from spell.kit.ids import new_id
 from spell.models import PrivacyPreference, TransferConsent, User
 from spell.platform.audit.service import AuditService
-from spell.platform.auth.schemas import Principal
 from spell.platform.auth.service import AuthService
 from spell.platform.budget.service import BudgetService
-from spell.platform.cast.service import CastService
+from spell.platform.cast.service import Admission, Asking, CastService
 from spell.platform.ledger.service import LedgerService
 from spell.platform.privacy.erasure import Eraser
 from spell.platform.privacy.errors import ConsentNotFound, ErasureNotConfirmed, ProcessingRestricted
@@ -183,9 +182,16 @@ class PrivacyService:
             )
         return PreferencesOut.from_row(row)
 
-    def check_processing_allowed(self, uow: UnitOfWork, principal: Principal) -> None:
+    def admission(self) -> Admission:
+        """The cast service's admission of this service: restricted users cast nothing."""
+        return Admission("privacy", self.check_processing_allowed)
+
+    def check_processing_allowed(self, asking: Asking) -> None:
         """Refuse (403 ``PROCESSING_RESTRICTED``) a new cast for a user who restricted processing."""
-        row = self.repo.preference(uow, principal.user_id)
+        if asking.uow is None:  # pragma: no cover - an admission that does not call out gets one
+            raise AssertionError("the processing check reads in the creating transaction")
+        principal = asking.principal
+        row = self.repo.preference(asking.uow, principal.user_id)
         if row is not None and row.is_processing_restricted:
             raise ProcessingRestricted(
                 "you restricted the processing of your data: no new cast runs until you lift it",

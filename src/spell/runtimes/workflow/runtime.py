@@ -46,6 +46,7 @@ _CONCLUSIONS = {
     "timed_out": Outcome.TIMEOUT,
 }
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+_RETRY_AFTER_S = 5  # a cast refused because GitHub did not answer at admission
 
 
 @dataclass(frozen=True)
@@ -116,16 +117,36 @@ class WorkflowRuntime:
         self.max_artifact_bytes = max_artifact_bytes
         self.clock = clock or SystemClock()
 
-    def admit(self, tenant_id: str, manifest: SpellManifest, cast_input: Any) -> None:
-        """Refuse, before a cast is created, what its run would refuse without asking GitHub anything: a
-        malformed ``repo`` or workflow inputs (``VALIDATION_ERROR``), a repository the caster's tenant is
-        not bound to (``FORBIDDEN_REPO``)."""
+    def check(self, tenant_id: str, manifest: SpellManifest, cast_input: Any) -> tuple[WorkflowSpec, Repo]:
+        """Refuse what a run would refuse without asking GitHub anything: a malformed ``repo`` or
+        workflow inputs (``VALIDATION_ERROR``), a repository the caster's tenant is not bound to
+        (``FORBIDDEN_REPO``). The workflow and the repository otherwise."""
         spec = manifest.runtime.workflow
         if spec is None:
             raise InvalidInput("not a workflow spell: runtime.workflow is missing")
         repo = Repo.parse(cast_input.get("repo") if isinstance(cast_input, dict) else None)
         workflow_inputs(spec, cast_input)
         self.tokens.check(tenant_id, repo)
+        return spec, repo
+
+    def admit(self, tenant_id: str, manifest: SpellManifest, cast_input: Any) -> None:
+        """Refuse, before a cast is created, what its run would refuse: ``check``, then GitHub asked
+        whether the App is installed on the repository for the tenant (``FORBIDDEN_REPO``) and whether
+        the workflow file is there (``WORKFLOW_NOT_FOUND``). GitHub failing to answer is
+        ``FETCH_FAILED`` (502), to try again: nothing was created.
+
+        Only the installation token is reused from one cast to the next; whether the workflow exists is
+        asked every time."""
+        spec, repo = self.check(tenant_id, manifest, cast_input)
+        try:
+            self.clients(self.tokens.token_for(tenant_id, repo)).check_workflow(repo, spec.file)
+        except FetchFailed as exc:
+            raise FetchFailed(
+                exc.message,
+                details=exc.details,
+                hint="GitHub did not answer; nothing was created or charged: try again shortly",
+                retry_after=_RETRY_AFTER_S,
+            ) from None
 
     def run(self, request: CastRequest) -> CastResult:
         """Dispatch the workflow, follow its run to the end and collect its artifacts."""
@@ -160,6 +181,7 @@ class WorkflowRuntime:
         repo = Repo.parse(request.input.get("repo") if isinstance(request.input, dict) else None)
         inputs = workflow_inputs(spec, request.input)
         api = Metered(self.clients(self.tokens.token_for(request.tenant_id, repo)), usage)
+        # Asked at admission too; asked again, as the workflow may have gone while the cast was queued.
         api.check_workflow(repo, spec.file)
         marker = new_id("run")
         since = self.clock.now() - _CLOCK_SKEW
