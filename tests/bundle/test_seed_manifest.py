@@ -1,7 +1,8 @@
-"""The ``manifest.toml`` example of the Spell Platform seeds (§7.1), loaded as written.
+"""A ``manifest.toml`` written as the Spell Platform seeds' §7.1 example is (the same tables, keys and
+value types, with values of our own), loaded as written.
 
-``seed_manifest/manifest.toml`` is the example byte for byte; every field of it lands somewhere in
-the one manifest model, as docs/bundles.md tables it.
+Every field of ``seed_manifest/manifest.toml`` lands somewhere in the one manifest model, as
+docs/bundles.md tables it.
 """
 
 from __future__ import annotations
@@ -19,47 +20,47 @@ SEED = Path(__file__).parent / "seed_manifest"
 def test_the_seed_example_loads_from_its_bundle_folder_and_every_field_is_mapped() -> None:
     manifest = load_manifest(SEED)
     # [spell]: a reverse-DNS key, description as summary, the descriptive keys as metadata
-    assert (manifest.id, manifest.publisher) == ("com.acme/resize", "com.acme")
-    assert (manifest.name, manifest.version) == ("Image Resizer Pro", "1.2.3")
-    assert manifest.summary == "Fast image resizing with WebP support"
+    assert (manifest.id, manifest.publisher) == ("org.example/thumbnail", "org.example")
+    assert (manifest.name, manifest.version) == ("Thumbnail Maker", "0.4.1")
+    assert manifest.summary == "Small previews of large pictures"
     # [runtime]: wasm by default, entry as the module, the limits under runtime.wasm
     assert manifest.runtime.execution == "wasm"
     wasm = manifest.runtime.wasm
     assert wasm is not None
     assert (wasm.module, wasm.target, wasm.timeout_ms, wasm.max_memory_mb, wasm.max_output_mb) == (
-        "spell.wasm",
+        "thumbnail.wasm",
         "wasm32-wasi",
-        5000,
-        128,
-        50,
+        3000,
+        64,
+        20,
     )
     policy = manifest.runtime.policy
     assert (policy.fs_read, policy.fs_write, policy.net_allow, policy.env_vars) == (
-        ("./resources",),
+        ("./assets",),
         (),
         (),
-        ("TINIFY_API_KEY",),
+        ("THUMB_QUALITY",),
     )
     # [io]
     assert manifest.inputs_schema == "schema.json"
     assert (manifest.io.input_format, manifest.io.output_format) == ("json", "json")
     # [pricing]: dollars as integer micro-dollars
     pricing = manifest.pricing
-    assert (pricing.model, pricing.currency, pricing.amount_micros) == ("flat", "USD", 50_000)
+    assert (pricing.model, pricing.currency, pricing.amount_micros) == ("flat", "USD", 20_000)
     assert isinstance(pricing.amount_micros, int)
     # [supply_chain]: the SBOM declaration as the file it names; the scan claim is descriptive
     assert manifest.supply_chain.sbom == "sbom.spdx.json"
     assert manifest.metadata == {
-        "author": "acme",
-        "license": "MIT",
-        "homepage": "https://github.com/acme/spell-resize",
-        "icon": "icon.png",
-        "language": "rust",
+        "author": "example",
+        "license": "Apache-2.0",
+        "homepage": "https://example.org/thumbnail",
+        "icon": "logo.png",
+        "language": "c",
         "dependency_scan_passed": True,
-        "tags": ["image", "resize", "webp"],
+        "tags": ["image", "thumbnail"],
         "category": "media",
-        "repository": "https://github.com/acme/spell-resize",
-        "changelog": "CHANGELOG.md",
+        "repository": "https://example.org/thumbnail.git",
+        "changelog": "CHANGES.md",
     }
     assert manifest.source_format == "toml"
 
