@@ -12,6 +12,7 @@ value as if there were no cache. Failing to write an entry is not an error.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from pathlib import Path
@@ -61,7 +62,8 @@ class PrivateCache:
                 entry.write(data)
             os.replace(temporary, self.root / key)
         except OSError:
-            temporary.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
 
     def _private_dir(self) -> bool:
         try:
