@@ -9,7 +9,10 @@ the machine hit every row alike. Rows, per source tree (``--source`` puts a tree
 - ``python -c pass`` (the interpreter alone);
 - ``spell --help``;
 - ``spell cast bench/hello --dry-run`` (every check, the summary and the log, nothing executed);
-- ``spell cast bench/hello`` (the same plus one ``sh`` step in the sandbox).
+- ``spell cast bench/hello`` (the same plus one ``sh`` step in the sandbox);
+- ``spell cast bench/hello`` with ``$SPELL_HOME/cache`` emptied before each run (the first cast of a
+  spell: its manifest parse, signature check and input verdict are not remembered yet). The other
+  rows run after a warm-up run, so they are repeated casts.
 
 Each row gives the median and fastest wall time, how many runs met the 100 ms target, the median CPU
 time (user + system; other work on the machine moves it less than the wall time) and how many
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -84,6 +88,29 @@ def _time_ms(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, cpu
 
 
+# (row name, argv, environment, spell arguments, whether $SPELL_HOME/cache is emptied first)
+Case = tuple[str, list[str], dict[str, str], tuple[str, ...], bool]
+ROWS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
+    ("`spell --help`", ("--help",), False),
+    ("`spell cast --dry-run`", ("cast", "bench/hello", "--dry-run"), False),
+    ("`spell cast`", ("cast", "bench/hello"), False),
+    ("`spell cast`, empty cache", ("cast", "bench/hello"), True),
+)
+
+
+def _cases(trees: list[str], base_env: dict[str, str]) -> list[Case]:
+    cases: list[Case] = [("`python -c pass`", [sys.executable, "-c", "pass"], base_env, (), False)]
+    for tree in trees:
+        env = dict(base_env)
+        if tree:
+            env["PYTHONPATH"] = str(Path(tree).resolve() / "src")
+        label = f" ({Path(tree).name})" if len(trees) > 1 else ""
+        for name, spell_args, cold in ROWS:
+            cases.append((name + label, [sys.executable, "-c", _SPELL, *spell_args], env, spell_args, cold))
+    # The empty-cache rows last: the tree that writes the cache fills it again for the next round.
+    return sorted(cases, key=lambda case: case[4])
+
+
 def main() -> None:
     """Measure and print the table."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -94,30 +121,21 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = _prepare_home(Path(tmp))
-        trees = args.source or [""]
-        cases: list[tuple[str, list[str], dict[str, str], tuple[str, ...]]] = []
-        base_env = user_env(SPELL_HOME=str(home.root))
-        cases.append(("`python -c pass`", [sys.executable, "-c", "pass"], base_env, ()))
-        for tree in trees:
-            env = dict(base_env)
-            if tree:
-                env["PYTHONPATH"] = str(Path(tree).resolve() / "src")
-            label = f" ({Path(tree).name})" if len(trees) > 1 else ""
-            for name, spell_args in (
-                ("`spell --help`", ("--help",)),
-                ("`spell cast --dry-run`", ("cast", "bench/hello", "--dry-run")),
-                ("`spell cast`", ("cast", "bench/hello")),
-            ):
-                cases.append((name + label, [sys.executable, "-c", _SPELL, *spell_args], env, spell_args))
-        for _, argv, env, _ in cases:
+        cases = _cases(args.source or [""], user_env(SPELL_HOME=str(home.root)))
+        for _, argv, env, _, _ in cases:
             _time_ms(argv, env)  # warm the byte-code caches
         samples: dict[str, list[tuple[float, float]]] = {name: [] for name, *_ in cases}
         for _ in range(args.runs):
-            for name, argv, env, _ in cases:
+            for name, argv, env, _, cold in cases:
+                if cold:
+                    shutil.rmtree(home.cache, ignore_errors=True)
                 samples[name].append(_time_ms(argv, env))
-        modules = {
-            name: _modules_at_exit(spell_args, env) for name, _, env, spell_args in cases if spell_args
-        }
+        modules: dict[str, int] = {}
+        for name, _, env, spell_args, cold in cases:
+            if spell_args:
+                if cold:
+                    shutil.rmtree(home.cache, ignore_errors=True)
+                modules[name] = _modules_at_exit(spell_args, env)
     python = sys.version.split()[0]
     print(f"runs={args.runs} load={os.getloadavg()[0]:.2f} cpus={os.cpu_count()} python={python}")
     print(

@@ -7,15 +7,20 @@ refused before any value is built.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from spell.bundle.manifest import ManifestValidationError, SpellManifest
 from spell.errors import InvalidManifest
+
+if TYPE_CHECKING:
+    import yaml
+
+    from spell.bundle.cache import PrivateCache
 
 __all__ = [
     "MANIFEST_NAMES",
@@ -45,18 +50,24 @@ def find_manifest(bundle_dir: Path) -> Path:
     )
 
 
-def load_manifest(bundle_dir: Path) -> SpellManifest:
-    """Find, read and validate the manifest of the bundle at ``bundle_dir``."""
+def load_manifest(bundle_dir: Path, *, cache: PrivateCache | None = None) -> SpellManifest:
+    """Find, read and validate the manifest of the bundle at ``bundle_dir``.
+
+    ``cache``: where the YAML parse of a ``spell.yaml`` is kept, keyed by the file's exact bytes
+    (the model is still validated from it on every load).
+    """
     path = find_manifest(bundle_dir)
     data = _read_capped(path)
     if path.name == "spell.yaml":
-        return parse_yaml_manifest(data, source=path.name)
+        return parse_yaml_manifest(data, source=path.name, cache=cache)
     return parse_toml_manifest(data, source=path.name)
 
 
-def parse_yaml_manifest(data: bytes, *, source: str = "spell.yaml") -> SpellManifest:
+def parse_yaml_manifest(
+    data: bytes, *, source: str = "spell.yaml", cache: PrivateCache | None = None
+) -> SpellManifest:
     """Validate a ``spell.yaml`` document."""
-    raw = _safe_yaml(data, source)
+    raw = _safe_yaml(data, source) if cache is None else _cached_yaml(data, source, cache)
     if not isinstance(raw, dict):
         raise InvalidManifest(f"{source}: the document must be a mapping", details={"file": source})
     return _validate({**raw, "source_format": "yaml"}, source)
@@ -89,9 +100,50 @@ def _too_big(source: str, size: int) -> InvalidManifest:
     )
 
 
+# Part of every entry's key: a change to what the parse returns must not reuse old entries.
+_YAML_CACHE_VERSION = b"spell.yaml parse v1\0"
+
+
+def _cached_yaml(data: bytes, source: str, cache: PrivateCache) -> Any:
+    """``_safe_yaml(data)`` from the cache when these exact bytes were parsed before.
+
+    Importing PyYAML and parsing cost more than all the rest of resolving a spell, and the parse is a
+    pure function of the bytes. Only a document of plain JSON values is kept (JSON gives it back
+    unchanged); one with dates, binary or other YAML-only values is parsed every time.
+    """
+    key = hashlib.sha256(_YAML_CACHE_VERSION + data).hexdigest()
+    entry = cache.get(key)
+    if entry is not None:
+        try:
+            return json.loads(entry)["raw"]
+        except (ValueError, KeyError, TypeError, RecursionError):
+            pass  # a damaged entry is a miss; the one written below replaces it
+    raw = _safe_yaml(data, source)
+    try:
+        if _plain_json(raw):
+            cache.put(key, json.dumps({"raw": raw}, ensure_ascii=False, allow_nan=False).encode("utf-8"))
+    except (RecursionError, ValueError):
+        pass
+    return raw
+
+
+def _plain_json(value: Any) -> bool:
+    """True when JSON round-trips ``value`` to an equal value of the same types."""
+    kind = type(value)
+    if kind is dict:
+        return all(type(k) is str and _plain_json(v) for k, v in value.items())
+    if kind is list:
+        return all(_plain_json(item) for item in value)
+    if kind is float:
+        return value == value and value not in (float("inf"), float("-inf"))
+    return kind in (str, int, bool) or value is None
+
+
 def _safe_yaml(data: bytes, source: str) -> Any:
     if len(data) > MAX_MANIFEST_BYTES:
         raise _too_big(source, len(data))
+    import yaml  # PyYAML is a large import; a cached parse (``_cached_yaml``) does without it
+
     try:
         loader = yaml.SafeLoader(data.decode("utf-8"))
         try:
@@ -110,6 +162,8 @@ def _safe_yaml(data: bytes, source: str) -> Any:
 
 def _check_expansion(root: yaml.Node, source: str) -> None:
     """Count nodes as if every alias were expanded; refuse past the cap without expanding."""
+    import yaml
+
     memo: dict[int, int] = {}
 
     def size(node: yaml.Node) -> int:

@@ -19,13 +19,16 @@ import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from spell.bundle.loaders import load_manifest
 from spell.bundle.manifest import SpellManifest
 from spell.bundle.provenance import SOURCE_FILE, SourceRecord, read_source_record
 from spell.errors import AlreadyExists, InvalidBundle, SpellNotFound, StoreInconsistent, VersionNotFound
 from spell.kit.encoding import storage_key
+
+if TYPE_CHECKING:
+    from spell.bundle.cache import PrivateCache
 
 __all__ = ["ID_FILE", "AddOutcome", "InstalledSpell", "LocalStore", "version_key"]
 
@@ -65,10 +68,14 @@ class AddOutcome:
 
 
 class LocalStore:
-    """Installed spells under ``root`` (normally ``$SPELL_HOME/spells``)."""
+    """Installed spells under ``root`` (normally ``$SPELL_HOME/spells``).
 
-    def __init__(self, root: Path) -> None:
+    ``manifest_cache``: where manifest parses are kept between processes (``load_manifest``).
+    """
+
+    def __init__(self, root: Path, *, manifest_cache: PrivateCache | None = None) -> None:
         self.root = root
+        self.manifest_cache = manifest_cache
 
     def id_dir(self, spell_id: str) -> Path:
         """The folder holding every version of ``spell_id``."""
@@ -212,7 +219,7 @@ class LocalStore:
 
     def _load(self, spell_id: str, version: str) -> InstalledSpell:
         path = self.id_dir(spell_id) / version
-        manifest = load_manifest(path)
+        manifest = load_manifest(path, cache=self.manifest_cache)
         if manifest.id != spell_id or manifest.version != version:
             raise StoreInconsistent(
                 f"installed manifest at {path} says {manifest.id}@{manifest.version}, "

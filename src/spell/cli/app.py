@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
-import click
-
-from spell.cli.lazy import LazyGroup
-
-__all__ = ["cli", "main"]
+# ``cli`` (the click group) is provided by ``__getattr__``, built on first use.
+__all__ = ["main"]
 
 _C = "spell.cli.commands"
 
@@ -138,50 +136,35 @@ SECTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-@click.group(
-    cls=LazyGroup,
-    lazy=COMMANDS,
-    sections=SECTIONS,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-)
-@click.version_option(package_name="spell-platform", prog_name="spell")
-def cli() -> None:
-    """Spell: package, sign, verify and cast sandboxed programs.
+def __getattr__(name: str) -> Any:
+    # The click group is built on first use: a plain local cast is dispatched without click.
+    if name == "cli":
+        from spell.cli.group import cli
 
-    \b
-    Typical flow:
-      spell sign keygen acme              # once, makes .spell-keys/
-      spell sign bundle ./my-spell --private-key .spell-keys/acme__default.private.pem
-      spell trust add acme <public-key>   # on the caster's machine
-      spell install ./my-spell
-      spell cast acme/my-spell -p name=world
-
-    \b
-    Remote flow (a Spell server):
-      spell login --server https://spell.example.com
-      spell publish ./my-spell
-      spell cast acme/my-spell --remote -p name=world
-
-    State lives in $SPELL_HOME (default ~/.spell). Add --json to data commands for scripts.
-    """
+        return cli
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI, rendering ``SpellError`` once, here, as text or JSON."""
+    """Run the CLI, rendering ``SpellError`` once, here, as text or JSON.
+
+    A plain local ``spell cast`` (see ``spell.cli.fastcast``) skips click; it runs the same code as
+    the click command and is rendered by the same handler.
+    """
     args = sys.argv[1:] if argv is None else argv
     # The CLI uses no pydantic plugins; without this, building the first model scans the entry
     # points of every installed package for them (an operator can still set the variable to "").
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    request = None
+    if args and args[0] == "cast":
+        from spell.cli.fastcast import plain_local_cast
+
+        request = plain_local_cast(args, os.environ)
     try:
-        cli.main(args=args, prog_name="spell", standalone_mode=False)
-    except click.exceptions.Abort:
-        sys.stderr.write("aborted\n")
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        if request is None:
+            _run_click(args)
+        else:
+            _run_plain_cast(request)
     except Exception as exc:  # the edge: every library error is rendered once, here
         from spell.errors import SpellError
 
@@ -192,3 +175,43 @@ def main(argv: list[str] | None = None) -> None:
         render_error(exc, as_json="--json" in args)
         sys.exit(exit_code_for(exc))
     sys.exit(0)
+
+
+def _run_click(args: list[str]) -> None:
+    import click
+
+    from spell.cli.group import cli
+
+    try:
+        cli.main(args=args, prog_name="spell", standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.stderr.write("aborted\n")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+
+
+def _run_plain_cast(request: dict[str, Any]) -> None:
+    """The cast command's body; Ctrl-C and a closed pipe end it as click's ``main`` would."""
+    import errno
+
+    try:
+        from spell.cli.commands._local_cast import cast_here
+
+        cast_here(**request)
+    except (EOFError, KeyboardInterrupt):
+        sys.stderr.write("\n")  # closes the terminal's ``^C`` echo
+        sys.stderr.flush()
+        sys.stderr.write("aborted\n")
+        sys.exit(130)
+    except OSError as exc:
+        if exc.errno != errno.EPIPE:
+            raise
+        from click.utils import _PacifyFlushWrapper
+
+        sys.stdout = _PacifyFlushWrapper(sys.stdout)
+        sys.stderr = _PacifyFlushWrapper(sys.stderr)
+        sys.exit(1)

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Iterable
-from typing import Any, TypedDict
-
-import jsonschema_rs
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from spell.kit.canonical_json import canonical_bytes
+
+if TYPE_CHECKING:
+    import jsonschema_rs
 
 __all__ = ["CompiledSchema", "SchemaInvalid", "SchemaProblem", "compile_schema", "schema_problems"]
 
@@ -81,6 +83,28 @@ def compile_schema(schema: Any) -> CompiledSchema:
     return _compile_cached(text)
 
 
+@functools.cache
+def validator_build() -> bytes:
+    """Identifies the installed jsonschema-rs (its package file's path, size and mtime) without
+    importing it, so a remembered verdict (``spell.bundle.input_schema``) is never reused across an
+    upgrade of the validator. Empty when it cannot be found: nothing should be remembered then."""
+    from importlib.machinery import PathFinder
+
+    spec = PathFinder.find_spec("jsonschema_rs")
+    if spec is None or not spec.origin:
+        return b""
+    try:
+        info = os.stat(spec.origin)
+    except OSError:
+        return b""
+    return f"{spec.origin}\0{info.st_size}\0{info.st_mtime_ns}\0{_VERDICT_RULES}".encode()
+
+
+# Part of ``validator_build``: a change to how this module compiles or checks schemas must be
+# followed by a new value, so verdicts remembered under the old rules are not reused.
+_VERDICT_RULES = "draft2020-12 remote-refs-refused v1"
+
+
 def schema_problems(schema: Any, value: Any) -> list[SchemaProblem]:
     """Validate ``value`` against ``schema``; the problems sorted by path (empty when valid)."""
     return compile_schema(schema).problems(value)
@@ -92,6 +116,8 @@ def _compile_cached(canonical_text: str) -> CompiledSchema:
 
 
 def _compile(schema: Any) -> CompiledSchema:
+    import jsonschema_rs  # imported on first compile: a remembered verdict needs no validator
+
     if not _meets_meta_schema(schema) and not (meta := _meta_validator()).is_valid(schema):
         problems = _sorted_problems((e.instance_path, e.message) for e in meta.iter_errors(schema))
         first = problems[0]
@@ -112,12 +138,16 @@ def _meets_meta_schema(schema: Any) -> bool:
     answer goes through ``_meta_validator``, which also names the problems. The built-in check reads
     ``$schema``, so only schemas that name no draft or 2020-12 take this path.
     """
+    import jsonschema_rs
+
     declared = schema.get("$schema", META_SCHEMA_URI) if isinstance(schema, dict) else None
     return declared in _META_URIS and bool(jsonschema_rs.meta.is_valid(schema))
 
 
 @functools.cache
 def _meta_validator() -> jsonschema_rs.Validator:
+    import jsonschema_rs
+
     # The 2020-12 meta-schema ships inside jsonschema-rs, so this reference resolves offline.
     return jsonschema_rs.Draft202012Validator({"$ref": META_SCHEMA_URI}, retriever=_refuse_remote)
 

@@ -101,7 +101,8 @@ class ExecutionLogs:
                     entries.append((stem, entry.stat().st_mtime))
         entries.sort()  # ids sort by creation time
         doomed = [stem for stem, mtime in entries if max_age_days > 0 and mtime < cutoff]
-        kept = [stem for stem, _ in entries if stem not in set(doomed)]
+        expired = set(doomed)
+        kept = [stem for stem, _ in entries if stem not in expired]
         if max_files > 0 and len(kept) > max_files:
             doomed.extend(kept[: len(kept) - max_files])
         for stem in doomed:

@@ -15,7 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from spell.bundle.input_schema import check_input_json, read_input_schema
+from spell.bundle.cache import PrivateCache
+from spell.bundle.input_schema import check_input, check_input_json
 from spell.bundle.manifest import SpellManifest
 from spell.bundle.store import InstalledSpell, LocalStore
 from spell.config.home import SpellHome
@@ -102,16 +103,18 @@ def preflight(options: CastOptions, ctx: LocalContext, *, stage: Stage | None = 
     """Run the checks in order and return the plan, or raise the first refusal."""
     note = stage or (lambda _name: None)
     note("resolve")
-    installed = LocalStore(ctx.home.spells).resolve(options.spell_id, options.version)
+    store = LocalStore(ctx.home.spells, manifest_cache=PrivateCache(ctx.home.cache / "manifests"))
+    installed = store.resolve(options.spell_id, options.version)
     manifest = installed.manifest
     note("input")
     value = assemble_input(options.params, options.input_file, max_bytes=ctx.input_max_bytes)
     check_input_size(value, ctx.input_max_bytes)
     check_input_json(value)
-    read_input_schema(installed.path, manifest).check(value)
+    check_input(installed.path, manifest, value, verdicts=PrivateCache(ctx.home.cache / "inputs"))
     note("signature")
     trust = TrustStore(ctx.home.trust)
-    report = check_bundle_signature(installed.path, manifest, trust)
+    verified = PrivateCache(ctx.home.cache / "signatures")
+    report = check_bundle_signature(installed.path, manifest, trust, verified=verified)
     SignatureRule(allow_unsigned=options.allow_unsigned, force=options.require_signature).enforce(report)
     note("policy")
     egress = EgressPolicy()

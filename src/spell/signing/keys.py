@@ -11,12 +11,13 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import TYPE_CHECKING
 
 from spell.errors import AlreadyExists, InvalidInput
 from spell.kit.encoding import b64url_decode, b64url_encode
+
+if TYPE_CHECKING:  # cryptography is imported where a key is used: a cached verification needs none
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 __all__ = [
     "KeyPairFiles",
@@ -81,6 +82,7 @@ def generate_keypair(
             hint="choose another --key-id, or pass --force to replace them",
         )
     from cryptography.hazmat.primitives import serialization  # heavy (SSH, ciphers): keygen only
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(
@@ -110,7 +112,9 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
         data = Path(path).read_bytes()
     except OSError:
         raise InvalidInput(f"private key file not found: {path}", details={"path": str(path)}) from None
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives import serialization  # heavy (SSH, ciphers): signing only
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     try:
         key = serialization.load_pem_private_key(data, password=None)
@@ -128,6 +132,9 @@ def public_key_to_b64url(key: Ed25519PublicKey) -> str:
 
 def public_key_from_b64url(text: str) -> Ed25519PublicKey:
     """Parse base64url SPKI DER into an Ed25519 public key; ``InvalidInput`` when it is not one."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     try:
         der = b64url_decode(text)
         if len(der) == len(_ED25519_SPKI_PREFIX) + 32 and der.startswith(_ED25519_SPKI_PREFIX):

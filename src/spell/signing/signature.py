@@ -11,15 +11,16 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from typing import TYPE_CHECKING, Any
 
 from spell.bundle.digest import bundle_digest
 from spell.bundle.loaders import load_manifest
 from spell.errors import InvalidBundle, InvalidInput, VerificationError
 from spell.kit.encoding import b64url_encode
 from spell.signing.keys import check_token
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 __all__ = ["SIGNATURE_FILE", "SignatureFile", "read_signature", "sign_bundle", "write_signature"]
 

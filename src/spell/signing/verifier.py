@@ -13,11 +13,10 @@ invalid ("digest mismatch"); trusted key unusable → untrusted; Ed25519 check f
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-
-from cryptography.exceptions import InvalidSignature
+from typing import TYPE_CHECKING, Any, Literal
 
 from spell.bundle.digest import BundleDigest, bundle_digest
 from spell.bundle.manifest import SpellManifest
@@ -26,6 +25,9 @@ from spell.kit.encoding import b64url_decode
 from spell.signing.keys import public_key_from_b64url
 from spell.signing.signature import SignatureFile, read_signature
 from spell.signing.trust import TrustSource
+
+if TYPE_CHECKING:
+    from spell.bundle.cache import PrivateCache
 
 __all__ = [
     "SignatureHints",
@@ -116,11 +118,19 @@ class SignatureRule:
 
 
 def check_bundle_signature(
-    bundle_dir: Path, manifest: SpellManifest, trust: TrustSource, *, digest: BundleDigest | None = None
+    bundle_dir: Path,
+    manifest: SpellManifest,
+    trust: TrustSource,
+    *,
+    digest: BundleDigest | None = None,
+    verified: PrivateCache | None = None,
 ) -> SignatureReport:
     """Evaluate the bundle's signature; a malformed ``spell.sig.json`` is reported as invalid.
 
     ``digest``: the bundle's digest when the caller computed it already (it is recomputed otherwise).
+    ``verified``: where Ed25519 checks that passed are remembered (``_ed25519_ok``); every other
+    step — reading the signature, the trust and revocation checks, the digest recomputed from the
+    files — runs each time.
     """
     publisher = manifest.publisher
     try:
@@ -144,16 +154,47 @@ def check_bundle_signature(
     digest = digest or bundle_digest(bundle_dir, manifest)
     if digest.hex != sig.digest_hex:
         return _report("invalid", sig, publisher, "digest mismatch", digest=digest.hex)
-    try:
-        public_key = public_key_from_b64url(key.public_key)
-    except InvalidInput as exc:
-        message = f"invalid trusted public key: {exc.message.removeprefix('invalid public key: ')}"
-        return _report("untrusted", sig, publisher, message, digest=digest.hex)
-    try:
-        public_key.verify(b64url_decode(sig.signature), digest.value)
-    except (InvalidSignature, ValueError):
-        return _report("invalid", sig, publisher, "signature verification failed", digest=digest.hex)
+    failure = _ed25519_check(key.public_key, sig.signature, digest.value, verified)
+    if failure is not None:
+        status, message = failure
+        return _report(status, sig, publisher, message, digest=digest.hex)
     return _report("verified", sig, publisher, "verified", digest=digest.hex)
+
+
+# Part of every remembered check's key, so an entry never stands for anything but this check.
+_ED25519_CACHE_DOMAIN = b"spell ed25519 verified v1\0"
+
+
+def _ed25519_check(
+    public_key_text: str, signature_text: str, message: bytes, verified: PrivateCache | None
+) -> tuple[SignatureStatus, str] | None:
+    """None when ``signature_text`` is a valid Ed25519 signature of ``message`` by the key; else the
+    report's status and message.
+
+    The check is a pure function of the three values, so one that passed is remembered under a
+    SHA-256 of all three (in ``verified``, a private cache: ``spell.bundle.cache``): the next
+    check of the same signature over the same digest by the same key skips cryptography's import
+    (most of the check's cost in a CLI process) and the arithmetic. A failure is never remembered.
+    """
+    key = None
+    if verified is not None:
+        material = "\0".join((public_key_text, signature_text, message.hex())).encode("utf-8")
+        key = hashlib.sha256(_ED25519_CACHE_DOMAIN + material).hexdigest()
+        if verified.get(key) == b"verified":
+            return None
+    from cryptography.exceptions import InvalidSignature
+
+    try:
+        public_key = public_key_from_b64url(public_key_text)
+    except InvalidInput as exc:
+        return "untrusted", f"invalid trusted public key: {exc.message.removeprefix('invalid public key: ')}"
+    try:
+        public_key.verify(b64url_decode(signature_text), message)
+    except (InvalidSignature, ValueError):
+        return "invalid", "signature verification failed"
+    if verified is not None and key is not None:
+        verified.put(key, b"verified")
+    return None
 
 
 def verify_bundle(bundle_dir: Path, manifest: SpellManifest, trust: TrustSource) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from spell.cli.output import emit, json_option
+from spell.cli.output import json_option
 from spell.cli.profiles import profile_option
 
 __all__ = ["command"]
@@ -102,9 +102,6 @@ def command(
       spell cast acme/deploy --dry-run
       spell cast acme/hello --remote -p name=world
     """
-    import os
-    import sys
-
     from spell.cli.commands._remote_cast import cast_remote, is_remote
 
     if is_remote(spell_id, remote=remote, profile=profile):
@@ -119,37 +116,18 @@ def command(
         )
         return
 
-    from spell.cli.commands._local_cast import build_context, print_result, run_cast
-    from spell.local import CastOptions
+    from spell.cli.commands._local_cast import cast_here
 
-    def stage(name: str) -> None:
-        if verbose:
-            sys.stderr.write(f"spell: check {name}\n" if name != "run" else "spell: running\n")
-
-    def progress(event: str, step: str, detail: str) -> None:
-        if verbose:
-            sys.stderr.write(f"spell: step {step}: {event}{f' ({detail})' if detail else ''}\n")
-            sys.stderr.flush()
-
-    ctx, choice, retention = build_context(dict(os.environ))
-    document: Path | bytes | None = input_file
-    if input_file is not None and str(input_file) == "-":
-        # One byte past the cap is enough for the size check to refuse it, without reading it all.
-        document = sys.stdin.buffer.read(ctx.input_max_bytes + 1)
-    options = CastOptions(
+    cast_here(
         spell_id=spell_id,
         version=version,
         params=params,
-        input_file=document,
+        input_file=input_file,
         dry_run=dry_run,
         yes=yes,
         allow_billing=allow_billing,
         allow_unsigned=allow_unsigned,
         require_signature=require_signature,
+        verbose=verbose,
+        as_json=as_json,
     )
-    result = run_cast(options, ctx, choice, retention, progress=progress, stage=stage)
-    if as_json:
-        emit(result.to_dict(), as_json=True)
-    else:
-        print_result(result, verbose=verbose)
-    result.raise_for_outcome()
