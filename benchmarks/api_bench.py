@@ -473,6 +473,7 @@ def run(
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     hello_port = free_port()
     hello = subprocess.Popen([PY, "-c", HELLO_APP, str(hello_port)], cwd=ROOT, stderr=subprocess.DEVNULL)
+    hello_rates: dict[int, float] = {}
     try:
         wait_ready(f"http://127.0.0.1:{hello_port}/docs", hello)
         url = f"http://127.0.0.1:{hello_port}/hello"
@@ -482,6 +483,7 @@ def run(
                 for _ in range(args.rounds)
             ]
             print(row("bare FastAPI hello (baseline)", level, rounds), flush=True)
+            hello_rates[level] = sorted(r.rate for r in rounds)[len(rounds) // 2]
     finally:
         hello.terminate()
         hello.wait(timeout=10)
@@ -499,6 +501,15 @@ def run(
                     )
     if set(databases) == {"sqlite", "postgresql"}:
         ratio_table(rates, args.repeat, counts, trees, levels)
+    heads = " | ".join(f"c={v}" for v in levels)
+    print(f"\n| casts/s over the bare hello's req/s (same run) | {heads} |")
+    print("| --- |" + " ---: |" * len(levels))
+    for (rep, database, count, label), got in rates.items():
+        name = f"{database}, {count} process{'es' if count > 1 else ''}{label}" + (
+            f", run {rep + 1}" if args.repeat > 1 else ""
+        )
+        shares = " | ".join(f"{got[v] / max(hello_rates[v], 1e-9):.0%}" for v in levels)
+        print(f"| {name} | {shares} |")
     for database in databases:
         env, token = seeded[(database, "")]
         print(f"\n{'PostgreSQL' if database == 'postgresql' else 'SQLite'}:")

@@ -15,10 +15,11 @@ from sqlalchemy import func, select
 
 from spell.kit.clock import FakeClock
 from spell.models import Cast, CastEvent, Spell, SpellVersion
-from spell.platform.cast.runner import QUICK_BENCH_S, QUICK_BUDGET_S
+from spell.platform.cast.runner import QUICK_BENCH_S, QUICK_BUDGET_S, QUICK_FIRST_BENCH_S
 from spell.platform.cast.service import CastRequestBody
 from spell.platform.server import Platform
 from spell.queue.base import Job
+from spell.runtimes.base import CastRequest, CastResult, Outcome
 from spell.storage.session import UnitOfWork
 from tests.api.money_helpers import FLAT, credit, publish_priced
 from tests.fixtures.bundles import SPIN_FUEL, SPIN_WAT
@@ -164,7 +165,7 @@ async def test_a_cast_over_the_budget_runs_again_with_its_full_limit_and_only_th
         assert uow.session.scalar(select(func.count()).select_from(Cast)) == 2  # with the warm-up
     # an overrun spell is not tried quickly again for a while
     assert platform.runner.quick_fits(_version(platform)) is False
-    clock.advance(QUICK_BENCH_S - 1)
+    clock.advance(QUICK_FIRST_BENCH_S / 2)
     assert platform.runner.quick_fits(_version(platform)) is False
     again = await client.post(
         "/v1/spells/acme/hello/cast",
@@ -173,7 +174,66 @@ async def test_a_cast_over_the_budget_runs_again_with_its_full_limit_and_only_th
     )
     assert again.json()["status"] == "timeout"
     assert paths.ran_on_a_cast_thread(body["id"], again.json()["id"])
-    clock.advance(1)  # the bench is over
+    clock.advance(QUICK_FIRST_BENCH_S / 2)  # the bench is over
+    assert platform.runner.quick_fits(_version(platform)) is True
+
+
+async def test_each_overrun_in_a_row_benches_the_spell_twice_as_long_up_to_the_longest_bench(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, clock: FakeClock
+) -> None:
+    caster = await _caster(
+        client, platform, tmp_path, wat=SPIN_WAT, schema={"type": "object"}, timeout_ms=300
+    )
+    await _warm_up(client, caster, x=1)
+    clock.advance(QUICK_BENCH_S)
+    with platform.db.unit_of_work(write=False) as uow:
+        principal = platform.auth.authenticate_key(uow, caster.token)
+    body = CastRequestBody(spell_id="acme/hello", input={})
+    benches = [QUICK_FIRST_BENCH_S * 2**n for n in range(6)]
+    assert benches[-1] < QUICK_BENCH_S < benches[-1] * 2
+    for attempt, bench in enumerate([*benches, QUICK_BENCH_S, QUICK_BENCH_S]):
+        assert platform.runner.quick_fits(_version(platform)) is True
+        _created, done = platform.orchestrator.cast_quick(principal, body, f"overrun-{attempt}")
+        assert done is False
+        clock.advance(bench - QUICK_FIRST_BENCH_S / 4)
+        assert platform.runner.quick_fits(_version(platform)) is False, attempt
+        clock.advance(QUICK_FIRST_BENCH_S / 4)
+
+
+async def test_an_attempt_that_ends_in_time_resets_the_bench_to_the_first(
+    client: httpx.AsyncClient,
+    platform: Platform,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    clock: FakeClock,
+) -> None:
+    caster = await _caster(client, platform, tmp_path)
+    await _warm_up(client, caster)
+    runtime = platform.runner.runtimes["wasm"]
+    real_run = runtime.run
+
+    def preempted(request: CastRequest) -> CastResult:
+        # a busy moment of the machine: the attempt ran out of its budget
+        assert request.within_s is not None  # the attempt, never the rerun
+        return CastResult(outcome=Outcome.TIMEOUT, message="the budget ran out")
+
+    def cast(key: str) -> dict[str, Any]:
+        with platform.db.unit_of_work(write=False) as uow:
+            principal = platform.auth.authenticate_key(uow, caster.token)
+        body = CastRequestBody(spell_id="acme/hello", input={"name": "b"})
+        created, done = platform.orchestrator.cast_quick(principal, body, key)
+        return {"done": done, "status": created.cast.status}
+
+    for attempt in range(3):  # benched 1, 2, then 4 times the first bench
+        monkeypatch.setattr(runtime, "run", preempted)
+        assert cast(f"slow-{attempt}") == {"done": False, "status": "running"}
+        clock.advance(QUICK_FIRST_BENCH_S * 2**attempt)
+    monkeypatch.setattr(runtime, "run", real_run)
+    assert cast("in-time") == {"done": True, "status": "succeeded"}
+    monkeypatch.setattr(runtime, "run", preempted)
+    assert cast("slow-again") == {"done": False, "status": "running"}
+    assert platform.runner.quick_fits(_version(platform)) is False
+    clock.advance(QUICK_FIRST_BENCH_S)  # the first bench again, not eight times it
     assert platform.runner.quick_fits(_version(platform)) is True
 
 

@@ -13,7 +13,17 @@ from spell.api.errors import SpellErrorResponse
 from spell.errors import PayloadTooLarge
 from spell.platform import logs, metrics
 
-__all__ = ["BodyLimitMiddleware", "RequestIdMiddleware"]
+__all__ = ["BodyLimitMiddleware", "RequestIdMiddleware", "header"]
+
+
+def header(scope: Scope, name: bytes) -> bytes | None:
+    """The value of one request header (lower-case ``name``; the last one when sent twice), read
+    without building a dict of them all, which every request would pay for in each middleware."""
+    found = None
+    for key, value in scope["headers"]:
+        if key == name:
+            found = value
+    return found
 
 
 class RequestIdMiddleware:
@@ -27,7 +37,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        given = (header(scope, b"x-request-id") or b"").decode("latin-1")
         request_id = given if 0 < len(given) <= 100 and given.isprintable() else "req_" + secrets.token_hex(8)
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
@@ -59,7 +69,7 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = dict(scope["headers"]).get(b"content-length")
+        length = header(scope, b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
             await _too_large(scope, send, self.max_bytes)
             return

@@ -18,6 +18,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from spell.api.middleware import header
 from spell.platform import metrics
 
 __all__ = ["API_DOCS_POLICY", "CONTENT_SECURITY_POLICY", "CorsMiddleware", "SecurityHeadersMiddleware"]
@@ -107,11 +108,11 @@ class CorsMiddleware:
         if scope["type"] != "http" or not scope["path"].startswith(CORS_PATHS):
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        origin = headers.get(b"origin", b"").decode("latin-1")
+        origin = (header(scope, b"origin") or b"").decode("latin-1")
         if not origin:
             await self.app(scope, receive, send)
             return
+        headers = dict(scope["headers"])
         allowed = self.allows(origin)
         if scope["method"] == "OPTIONS" and b"access-control-request-method" in headers:
             await self._preflight(scope, send, origin, allowed, headers)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Response
 
 from spell.api.deps import CastingCall, CurrentPlatform, CurrentPrincipal, blocking
 from spell.api.routes.casts import CAST_RESPONSES, IDEMPOTENCY_KEY_DOC, start_cast
@@ -45,7 +44,7 @@ def delete_button(button_id: str, principal: CurrentPrincipal, platform: Current
     responses=CAST_RESPONSES,
     openapi_extra=IDEMPOTENCY_KEY_DOC,
 )
-async def press_button(button_id: str, body: PressBody, call: CastingCall) -> JSONResponse:
+async def press_button(button_id: str, body: PressBody, call: CastingCall) -> Response:
     """Cast the button's fixed spell@version (same idempotency and ``Prefer: wait`` rules as casting)."""
     request = await blocking(_pressed, call.platform, call.principal, button_id, body)
     return await start_cast(call, request)

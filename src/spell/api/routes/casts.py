@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fastapi import APIRouter, Header, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from spell.api.deps import (
@@ -40,17 +40,23 @@ CAST_RESPONSES: dict[int | str, dict[str, Any]] = {
     ),
 }
 
-# The key is checked by the cast service (which says how to fix a missing one), so the parameter is
-# documented here as required rather than left to the framework's own check.
+# The headers a cast-starting route reads (``CastingCall`` reads them itself). The key is checked by
+# the cast service (which says how to fix a missing one), so it is documented as required.
 IDEMPOTENCY_KEY_DOC: dict[str, Any] = {
     "parameters": [
+        {
+            "name": "prefer",
+            "in": "header",
+            "required": False,
+            "schema": {"anyOf": [{"type": "string"}, {"type": "null"}], "title": "Prefer"},
+        },
         {
             "name": "Idempotency-Key",
             "in": "header",
             "required": True,
             "description": "A unique key per intended cast: the same key and request replay the same cast.",
             "schema": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[ -~]+$"},
-        }
+        },
     ]
 }
 
@@ -73,11 +79,14 @@ def prefer_wait(header: str | None, maximum: int) -> int:
     return min(int(match.group(1)), maximum) if match else 0
 
 
-def cast_response(cast: Cast, replay: bool) -> JSONResponse:
+def cast_response(cast: Cast, replay: bool) -> Response:
     """A created (or replayed) cast: 200 when it ended, else 202; ``Location`` names it either way."""
-    body = CastOut.from_row(cast, replay=replay).model_dump(mode="json")
+    # pydantic writes the JSON itself: no dict of the model in between, no second encoder
+    body = CastOut.from_row(cast, replay=replay).model_dump_json().encode()
     status = 200 if cast.status in TERMINAL_STATUSES else 202
-    return JSONResponse(body, status_code=status, headers={"Location": f"/v1/casts/{cast.id}"})
+    return Response(
+        body, status_code=status, headers={"Location": f"/v1/casts/{cast.id}"}, media_type="application/json"
+    )
 
 
 @router.post(
@@ -94,7 +103,7 @@ def cast_response(cast: Cast, replay: bool) -> JSONResponse:
     summary="Cast a spell (the custom-method form of the same route)",
     operation_id="cast_spell_custom_method",
 )
-async def cast_spell(spell_id: str, body: CastCreate, call: CastingCall) -> JSONResponse:
+async def cast_spell(spell_id: str, body: CastCreate, call: CastingCall) -> Response:
     """Cast a spell. ``Idempotency-Key`` is required; ``Prefer: wait=N`` (N ≤ 60) answers 200 with the
     finished cast when it ends in time, else 202 with the queued one."""
     request = CastRequestBody(
@@ -103,7 +112,7 @@ async def cast_spell(spell_id: str, body: CastCreate, call: CastingCall) -> JSON
     return await start_cast(call, request)
 
 
-async def start_cast(call: CastCall, request: CastRequestBody) -> JSONResponse:
+async def start_cast(call: CastCall, request: CastRequestBody) -> Response:
     """Create (or replay) a cast, waiting up to ``Prefer: wait`` for its end (``CastOrchestrator``)."""
     wait = prefer_wait(call.prefer, call.platform.settings.max_wait_seconds)
     orchestrator = call.platform.orchestrator

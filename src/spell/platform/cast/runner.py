@@ -34,6 +34,7 @@ __all__ = [
     "PLATFORM_FAULT",
     "QUICK_BENCH_S",
     "QUICK_BUDGET_S",
+    "QUICK_FIRST_BENCH_S",
     "QUICK_THREAD_BUDGET_S",
     "CastRunner",
     "RecordingFailed",
@@ -50,6 +51,12 @@ QUICK_BUDGET_S = 0.010
 # moment of the machine does not bench the spell. It still bounds how long the cast is invisible.
 QUICK_THREAD_BUDGET_S = 0.050
 WASM_STEP = "wasm"  # the step name of a WASM cast's log events: the module is its one step
+# A spell that overran its attempt is benched (not tried quickly) for QUICK_FIRST_BENCH_S, twice as
+# long after each further overrun in a row, at most QUICK_BENCH_S. One overrun is as often the
+# machine's (a busy moment preempted the loop) as the spell's: a short first bench keeps a busy
+# server's casts off the slower thread path, and a spell that is really slow reaches the full bench
+# after seven overruns in a row (about a minute of benches between them).
+QUICK_FIRST_BENCH_S = 1.0
 QUICK_BENCH_S = 60.0
 
 _CAST_COLUMNS = tuple(column.key for column in Cast.__table__.columns)
@@ -118,6 +125,7 @@ class CastRunner:
         self.work_dir = work_dir
         self._versions: dict[tuple[str, str], SpellVersion] = {}
         self._slow: dict[str, float] = {}  # spell digest → until when (clock's monotonic) not tried quickly
+        self._overruns: dict[str, int] = {}  # spell digest → attempts in a row that overran the budget
         # Spells that ran here on a cast thread: their module is compiled and cached, so a quick
         # attempt's time goes to running it (loading a big module could hold the event loop for long).
         self._warm: set[str] = set()
@@ -256,7 +264,8 @@ class CastRunner:
         """Run a cast just created ``running`` in ``uow`` within ``budget_s`` and end it there.
 
         None when the attempt gave up (the budget ran out): nothing of it is kept, the spell is not
-        tried quickly for ``QUICK_BENCH_S``, and ``execute`` must run the cast from the start once
+        tried quickly for a while (``QUICK_FIRST_BENCH_S``, doubled per overrun in a row), and
+        ``execute`` must run the cast from the start once
         ``uow`` committed. ``RecordingFailed`` when its end could not be recorded: roll ``uow`` back.
         """
         parts = self.parts
@@ -272,8 +281,9 @@ class CastRunner:
             else:
                 if result.outcome is Outcome.TIMEOUT:
                     # the attempt's output, files and usage are dropped; the rerun counts
-                    self._slow[version.digest] = parts.clock.monotonic() + QUICK_BENCH_S
+                    self._bench(version.digest)
                     return None
+                self._overruns.pop(version.digest, None)
                 try:
                     ended = self._finish(cast, manifest, result, uow=uow)
                 except Exception as exc:  # its writes are in the creating transaction: roll all back
@@ -285,6 +295,12 @@ class CastRunner:
                 shutil.rmtree(work, ignore_errors=True)
         assert ended is not None  # noqa: S101 - uncommitted, the cast cannot have been canceled
         return _ended(cast, ended)
+
+    def _bench(self, digest: str) -> None:
+        overruns = self._overruns.get(digest, 0) + 1
+        self._overruns[digest] = overruns
+        bench = min(QUICK_BENCH_S, QUICK_FIRST_BENCH_S * 2 ** min(overruns - 1, 16))
+        self._slow[digest] = self.parts.clock.monotonic() + bench
 
     # running and recording -------------------------------------------------------------------------
     def _run(
