@@ -94,6 +94,31 @@ _END = Prepared(
     .where(_CASTS.c.id == bindparam("cid"), _CASTS.c.status == CastStatus.RUNNING)
     .values({name: bindparam(name, type_=_CASTS.c[name].type) for name in END_FIELDS})
 )
+# PostgreSQL, for a cast made in the same transaction (nobody else can lock its row or add its events,
+# so the event's ``max(seq)`` cannot miss one): the end and its event in one statement.
+_ENDED = (
+    update(_CASTS)
+    .where(_CASTS.c.id == bindparam("cid"), _CASTS.c.status == CastStatus.RUNNING)
+    .values({name: bindparam(name, type_=_CASTS.c[name].type) for name in END_FIELDS})
+    .returning(_CASTS.c.id)
+    .cte("ended")
+)
+_END_WITH_EVENT = Prepared(
+    insert(_EVENTS)
+    .from_select(
+        ["cast_id", "seq", "type", "data", "created_at"],
+        select(
+            _ENDED.c.id,
+            select(func.coalesce(func.max(_EVENTS.c.seq), 0) + 1)
+            .where(_EVENTS.c.cast_id == bindparam("cid"))
+            .scalar_subquery(),
+            bindparam("etype", type_=_EVENTS.c.type.type),
+            bindparam("edata", type_=_EVENTS.c.data.type),
+            bindparam("eat", type_=_EVENTS.c.created_at.type),
+        ),
+    )
+    .returning(_EVENTS.c.seq)
+)
 _VERSION = select(SpellVersion).where(
     SpellVersion.spell_id == bindparam("sid"), SpellVersion.version == bindparam("ver")
 )
@@ -234,6 +259,17 @@ class CastRepository:
             # The end of every run: one statement built once.
             return bool(_END.run(uow.session, {"cid": cast_id, **values}).rowcount == 1)
         return self.move(uow, cast_id, from_status=from_status, **values)
+
+    def end_with_event(
+        self, uow: UnitOfWork, cast_id: str, values: dict[str, Any], data: dict[str, Any], *, at: datetime
+    ) -> bool | None:
+        """``end`` from ``running`` and ``add_event`` of its terminal event (type: the status) in one
+        statement, for a cast created in this transaction only; None (nothing written) where that
+        cannot be one statement: do the two steps."""
+        if values.keys() != _END_KEYS or uow.session.get_bind().dialect.name != "postgresql":
+            return None
+        params = {"cid": cast_id, **values, "etype": values["status"], "edata": data, "eat": at}
+        return _END_WITH_EVENT.run(uow.session, params).fetchone() is not None
 
     def version_of(self, uow: UnitOfWork, spell_id: str, version: str) -> SpellVersion | None:
         """The published version a cast names (None only for a cast whose spell row is gone)."""
