@@ -297,10 +297,13 @@ class CastRepository:
         return uow.session.get(Cast, cast_id, populate_existing=True)
 
     def claim(self, uow: UnitOfWork, cast_id: str, *, started_at: datetime) -> Cast | None:
-        """Move a cast ``queued → running`` and return it in the same statement; None if not queued.
+        """Move a cast ``queued → running``, append its ``running`` event (at ``started_at``) and return
+        the cast; None (nothing written) if it was not queued.
 
         The returned ``Cast`` is not attached to the session (a plain UPDATE … RETURNING, no ORM
-        bookkeeping): read its fields, do not expect changes to it to be saved.
+        bookkeeping): read its fields, do not expect changes to it to be saved. On PostgreSQL the move
+        and the event are one statement: every writer of a cast's events holds its row (as this
+        UPDATE does) and moves it out of ``queued`` first, so the event's ``max(seq)`` misses none.
         """
         statement = (
             update(_CASTS)
@@ -308,8 +311,28 @@ class CastRepository:
             .values(status=CastStatus.RUNNING, started_at=started_at)
             .returning(*_CASTS.c)
         )
+        data = {"status": CastStatus.RUNNING}
+        if uow.session.get_bind().dialect.name == "postgresql":
+            claimed = statement.cte("claimed")
+            event = insert(_EVENTS).from_select(
+                ["cast_id", "seq", "type", "data", "created_at"],
+                select(
+                    claimed.c.id,
+                    select(func.coalesce(func.max(_EVENTS.c.seq), 0) + 1)
+                    .where(_EVENTS.c.cast_id == cast_id)
+                    .scalar_subquery(),
+                    bindparam("etype", CastStatus.RUNNING.value, type_=_EVENTS.c.type.type),
+                    bindparam("edata", data, type_=_EVENTS.c.data.type),
+                    bindparam("eat", started_at, type_=_EVENTS.c.created_at.type),
+                ),
+            )
+            row = uow.session.execute(select(claimed).add_cte(event.cte("running_event"))).first()
+            return None if row is None else detached_cast(row._asdict())
         row = uow.session.execute(statement).first()
-        return None if row is None else detached_cast(row._asdict())
+        if row is None:
+            return None
+        self.add_event(uow, cast_id, CastStatus.RUNNING, data, at=started_at)
+        return detached_cast(row._asdict())
 
     def add_event(
         self, uow: UnitOfWork, cast_id: str, type_: str, data: dict[str, Any], at: datetime | None = None

@@ -166,7 +166,6 @@ class CastRunner:
             cast = parts.repo.claim(uow, cast_id, started_at=now)
             if cast is None:
                 return None
-            parts.repo.add_event(uow, cast_id, CastStatus.RUNNING, {"status": CastStatus.RUNNING}, at=now)
             parts.ending.webhooks.running(uow, cast)
             version = self._version_of(uow, cast)
             uow.after_commit(lambda: parts.hub.notify(cast_id, terminal=False))
