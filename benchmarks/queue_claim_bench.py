@@ -10,6 +10,7 @@ worker's claim committed; it prints the median, p90 and p99 of that span, and fo
 own part (publish → the worker's handler starts).
 
     .venv/bin/python benchmarks/queue_claim_bench.py [--casts 300] [--nats nats://127.0.0.1:4222]
+                                                     [--baseline-src <another checkout>]
 """
 
 from __future__ import annotations
@@ -112,35 +113,43 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--casts", type=int, default=300)
     parser.add_argument("--nats", default=os.environ.get("SPELL_BENCH_NATS_URL", "nats://127.0.0.1:4222"))
+    parser.add_argument("--baseline-src", help="another checkout measured first, in the same run")
     args = parser.parse_args()
+    trees = [("", ROOT / "src")]
+    if args.baseline_src:
+        trees.insert(0, (" (baseline)", Path(args.baseline_src).resolve() / "src"))
+    print(f"NATS JetStream + PostgreSQL, {args.casts} queued casts one after another:\n")
+    print("| code | span | median ms | p90 ms | p99 ms |")
+    print("| --- | --- | ---: | ---: | ---: |")
+    spans = (
+        ("published → claimed (claim committed)", "claimed_ms"),
+        ("published → handler starts", "broker_ms"),
+    )
+    for label, src in trees:
+        result = measure(args, src)
+        for span, key in spans:
+            got = result[key]
+            print(f"| this{label} | {span} | {got['median']:.2f} | {got['p90']:.2f} | {got['p99']:.2f} |")
+
+
+def measure(args: argparse.Namespace, src: Path) -> dict[str, dict[str, float]]:
+    """One run of ``MEASURE`` with the code under ``src``, on a database and a stream of its own."""
     created: list[str] = []
     name = f"bench_{uuid.uuid4().hex[:10]}"
     with tempfile.TemporaryDirectory() as home:
         try:
-            env, token = seed(Path(home) / "h", ROOT / "src", postgres_database(created))
+            env, token = seed(Path(home) / "h", src, postgres_database(created))
             env = {**env, "SPELL_QUEUE_URL": args.nats, "SPELL_SERVER_QUEUE_NAME": name}
-            out = subprocess.run(
-                [PY, "-c", MEASURE, token, str(args.casts)], env=env, cwd=ROOT, capture_output=True, text=True
-            )
+            command = [PY, "-c", MEASURE, token, str(args.casts)]
+            out = subprocess.run(command, env=env, cwd=src.parent, capture_output=True, text=True)
             if out.returncode != 0:
                 raise SystemExit(f"queue_claim_bench: the run failed:\n{out.stderr[-4000:]}")
-            result = json.loads(out.stdout.strip().splitlines()[-1])
+            result: dict[str, dict[str, float]] = json.loads(out.stdout.strip().splitlines()[-1])
+            return result
         finally:
             remove_stream(args.nats, name)
             if created:
                 drop_databases(created)
-    claimed, broker = result["claimed_ms"], result["broker_ms"]
-    print(f"NATS JetStream + PostgreSQL, {args.casts} queued casts one after another:")
-    print("| span | median ms | p90 ms | p99 ms |")
-    print("| --- | ---: | ---: | ---: |")
-    print(
-        f"| published → claimed (claim committed) | {claimed['median']:.2f} | {claimed['p90']:.2f} | "
-        f"{claimed['p99']:.2f} |"
-    )
-    print(
-        f"| published → worker's handler starts | {broker['median']:.2f} | {broker['p90']:.2f} | "
-        f"{broker['p99']:.2f} |"
-    )
 
 
 if __name__ == "__main__":
