@@ -88,3 +88,66 @@ def test_orm_changes_are_flushed_before_the_deferred_writes_run(database: Databa
 def test_an_unregistered_kind_is_refused(database: Database) -> None:
     with database.unit_of_work() as uow, pytest.raises(ValueError, match="no handler"):
         deferred.defer(uow.session, "test.unknown", 1)
+
+
+def test_the_commit_ends_the_transaction_with_the_deferred_writes(database: Database) -> None:
+    # On PostgreSQL the COMMIT rides in the deferred writes' pipeline; either way the writes and the
+    # rows of the transaction are committed together, and the session's own commit adds nothing.
+    with database.unit_of_work() as uow:
+        uow.session.add(Tenant(id="ten_commit", name="c", created_at=utcnow()))
+        deferred.defer(uow.session, "test.late", 1)
+    with database.unit_of_work(write=False) as uow:
+        assert uow.session.get(Tenant, "ten_commit") is not None
+    assert SEEN == [("late", [1])]
+
+
+def test_a_savepoint_commit_does_not_end_the_transaction(database: Database) -> None:
+    def rolled_back() -> None:
+        with database.unit_of_work() as uow:
+            with uow.session.begin_nested():
+                uow.session.add(Tenant(id="ten_nested", name="n", created_at=utcnow()))
+                deferred.defer(uow.session, "test.late", "inner")
+            raise RuntimeError("after the savepoint")
+
+    with pytest.raises(RuntimeError):
+        rolled_back()
+    with database.unit_of_work(write=False) as uow:
+        assert uow.session.get(Tenant, "ten_nested") is None
+
+
+def test_a_failing_deferred_write_fails_the_commit_and_keeps_nothing(database: Database) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from spell.platform.cast.repository import CastRepository
+
+    def commit_a_duplicate() -> None:
+        with database.unit_of_work() as uow:
+            uow.session.add(Tenant(id="ten_failed", name="f", created_at=utcnow()))
+            uow.session.flush()
+            uow.session.add(Tenant(id="ten_failed_too", name="g", created_at=utcnow()))
+            CastRepository().count_cast(uow, "no/such-spell")  # an update of no row: not an error
+            deferred.defer(uow.session, "test.duplicate", "ten_failed")
+
+    with pytest.raises(IntegrityError):
+        commit_a_duplicate()
+    with database.unit_of_work(write=False) as uow:
+        assert uow.session.get(Tenant, "ten_failed") is None
+        assert uow.session.get(Tenant, "ten_failed_too") is None
+    with database.unit_of_work() as uow:  # the connection went back to the pool usable
+        uow.session.add(Tenant(id="ten_after", name="a", created_at=utcnow()))
+    with database.unit_of_work(write=False) as uow:
+        assert uow.session.get(Tenant, "ten_after") is not None
+
+
+def _duplicate(session: Session, items: list[Any]) -> None:
+    from sqlalchemy import insert
+
+    from spell.storage.prepared import Prepared
+
+    for tenant_id in items:
+        Prepared(insert(Tenant)).run(
+            session, {"id": tenant_id, "name": "dup", "legal_hold": False, "created_at": utcnow()}
+        )
+
+
+deferred.register("test.duplicate", _duplicate, order=50)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import Compiled
 
-__all__ = ["Prepared", "pipelined"]
+__all__ = ["Prepared", "commit_in_pipeline", "pipelined"]
 
 
 class _Plan:
@@ -115,6 +115,20 @@ def pipelined(session: Session) -> Iterator[None]:
             connection.engine.pool._invalidate(connection.connection, exc, _checkin=False)
             connection.invalidate(exc)
         raise _wrapped("(pipeline)", None, exc, connection.dialect, lost=lost) from exc
+
+
+def commit_in_pipeline(session: Session) -> None:
+    """Inside ``pipelined`` on PostgreSQL: queue the transaction's ``COMMIT`` behind the statements
+    already queued, so it costs no round trip of its own. Only the session's commit may call this, as
+    the last thing before it: the driver then finds no transaction open and sends nothing more."""
+    connection = session.connection()
+    raw: Any = connection.connection.dbapi_connection
+    pgconn = getattr(raw, "pgconn", None)
+    if connection.dialect.name != "postgresql" or pgconn is None or not pgconn.pipeline_status:
+        return
+    if connection.in_nested_transaction():  # a savepoint's release is not the transaction's end
+        return
+    raw.execute("COMMIT")
 
 
 def _wrapped(sql: str, args: Any, error: Exception, dialect: Any, *, lost: bool = False) -> Exception:

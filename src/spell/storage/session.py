@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from spell.errors import DatabaseUnavailable
+from spell.storage.deferred import OWN_COMMIT
 from spell.storage.engine import write_engine
 from spell.storage.writer_lock import WriterLock
 
@@ -44,8 +45,9 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._read = sessionmaker(bind=engine, expire_on_commit=False)
-        self._write = sessionmaker(bind=write_engine(engine), expire_on_commit=False)
+        own = {OWN_COMMIT: True}  # the session's commit ends its transaction (``deferred``)
+        self._read = sessionmaker(bind=engine, expire_on_commit=False, info=own)
+        self._write = sessionmaker(bind=write_engine(engine), expire_on_commit=False, info=own)
         self._writer = _sqlite_writer(engine)
 
     @contextmanager

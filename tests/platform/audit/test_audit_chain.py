@@ -157,3 +157,63 @@ def test_appends_rolled_back_leave_nothing_pending_for_the_next_transaction(data
         service = AuditService()
         assert [r.actor_id for r in service.list(uow)] == ["usr_a", "usr_d"]
         assert service.verify(uow).records == 2
+
+
+@pytest.mark.parametrize("count", [1, 2, 9])  # 9: more than one statement chains, hashed here
+def test_records_of_any_text_hash_the_same_wherever_they_are_chained(database: Database, count: int) -> None:
+    # On PostgreSQL the server hashes the canonical bytes around prev_hash and seq; floats, non-ASCII
+    # text, nested data, NULLs and a record quoting the stand-ins must hash as verify recomputes them.
+    datas: list[dict[str, object]] = [
+        {"amount": 1.5, "name": "Zoë ✓ 雪", "nested": {"b": [1, None, True], "a": 'x\ny"z'}},
+        {"note": "~spell-audit-prev~", "also": "~spell-audit-seq~"},
+        {},
+    ]
+    with database.unit_of_work() as uow:
+        audit = AuditService()
+        for n in range(count):
+            audit.append(
+                uow,
+                "charge.captured",
+                actor_id=None if n % 2 else "usr_ä",
+                tenant_id="ten_1",
+                subject=None,
+                data=datas[n % len(datas)],
+                personal={"name": "Zoë"} if n == 0 else None,
+            )
+    with database.unit_of_work() as uow:
+        AuditService().append(uow, "cast.created", actor_id="usr_b")
+    with database.unit_of_work(write=False) as uow:
+        service = AuditService()
+        assert service.verify(uow).records == count + 1
+        records = service.list(uow)
+        assert [r.seq for r in records] == list(range(1, count + 2))
+        assert records[0].data == datas[0]
+        assert records[0].personal == {"name": "Zoë"}
+        head = uow.session.get(AuditHead, 1)
+        assert head is not None
+        assert (head.seq, head.hash) == (count + 1, records[-1].hash)
+
+
+def test_a_record_hashed_from_its_parts_is_the_record_hash() -> None:
+    import hashlib
+
+    from spell.kit.time import utcnow
+    from spell.platform.audit.chain import fields_hash, hash_parts
+
+    fields = {
+        "seq": 0,
+        "id": "aud_1",
+        "at": utcnow(),
+        "action": "cast.created",
+        "actor_id": "usr_é",
+        "tenant_id": None,
+        "subject": "s",
+        "data": {"f": 0.1, "big": 2**53 - 1, "e": 1e21},
+        "prev_hash": GENESIS,
+    }
+    parts = hash_parts(fields)
+    assert parts is not None
+    pre, mid, post = parts
+    digest = hashlib.sha256(pre + GENESIS.encode() + mid + b"12345" + post).hexdigest()
+    assert "sha256:" + digest == fields_hash({**fields, "seq": 12345})
+    assert hash_parts({**fields, "subject": "~spell-audit-seq~"}) is None  # hashed in Python instead

@@ -230,3 +230,27 @@ async def test_a_worker_still_alive_after_its_cast_was_ended_for_it_charges_noth
 
     assert _status_and_ends(platform, cast_id) == (CastStatus.ABORTED, "INTERNAL", 1)
     assert hold_and_balance(platform, cast_id, caster.user_id) == ("released", 1_000_000)
+
+
+def test_a_claim_moves_a_queued_cast_once_and_appends_its_running_event(built: Platform) -> None:
+    _cast(built, "cast_claim")
+    queued = {"status": "queued"}
+    with built.db.unit_of_work() as uow:
+        event = CastEvent(
+            cast_id="cast_claim", seq=1, type="queued", data=queued, created_at=datetime.now(UTC)
+        )
+        uow.session.add(event)
+    at = datetime.now(UTC)
+    repo = built.runner.parts.repo
+    with built.db.unit_of_work() as uow:
+        claimed = repo.claim(uow, "cast_claim", started_at=at)
+    assert claimed is not None
+    assert (claimed.id, claimed.status, claimed.started_at) == ("cast_claim", CastStatus.RUNNING, at)
+    with built.db.unit_of_work() as uow:  # claimed already: nothing moves, no event is added
+        assert repo.claim(uow, "cast_claim", started_at=datetime.now(UTC)) is None
+    with built.db.unit_of_work(write=False) as uow:
+        events = uow.session.query(CastEvent).filter_by(cast_id="cast_claim").order_by(CastEvent.seq).all()
+        assert [(event.seq, event.type, event.data) for event in events] == [
+            (1, "queued", {"status": "queued"}),
+            (2, "running", {"status": "running"}),
+        ]

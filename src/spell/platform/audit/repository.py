@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import LargeBinary, Table, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -56,6 +56,59 @@ def _insert_and_set_head(count: int) -> Prepared:
 
 _INSERT_AND_SET_HEAD = {count: _insert_and_set_head(count) for count in range(1, _ONE_STATEMENT_MAX + 1)}
 
+# PostgreSQL chains the records itself (``append_chained``): nothing is read back before the commit.
+_PG_BUMP_HEAD = Prepared(
+    update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + bindparam("n", type_=_HEAD.c.seq.type))
+)
+# The head's hash becomes the last record's: NOT NULL, so a record missing would fail the commit.
+_PG_SET_HEAD_HASH = Prepared(
+    text(
+        "UPDATE audit_head SET hash = (SELECT r.hash FROM audit_records AS r WHERE r.seq = audit_head.seq) "
+        "WHERE audit_head.id = 1"
+    )
+)
+_CHAINED_COLUMNS = ("id", "at", "action", "actor_id", "tenant_id", "subject", "data", "personal")
+_CHAIN_MAX = 8  # records chained by the database in one statement, up to this many per transaction
+
+
+_CHAIN_SQL = (
+    "INSERT INTO audit_records (seq, $columns, prev_hash, hash) "
+    "WITH RECURSIVE rec (i, $columns, pre, mid, post) AS (VALUES $rows), "
+    "chain (i, seq, prev_hash, hash) AS ("
+    "SELECT 0, head.seq - :n, CAST(NULL AS TEXT), CAST(head.hash AS TEXT) "
+    "FROM audit_head AS head WHERE head.id = 1 "
+    "UNION ALL "
+    "SELECT chain.i + 1, chain.seq + 1, chain.hash, 'sha256:' || encode(sha256(rec.pre "
+    "|| convert_to(chain.hash, 'UTF8') || rec.mid || convert_to(CAST(chain.seq + 1 AS TEXT), 'UTF8') "
+    "|| rec.post), 'hex') FROM chain JOIN rec ON rec.i = chain.i + 1) "
+    "SELECT chain.seq, $picked, chain.prev_hash, chain.hash FROM chain JOIN rec ON rec.i = chain.i"
+)
+
+
+def _insert_chained(count: int) -> Prepared:
+    """PostgreSQL: ``count`` records after the head (bumped by ``count`` already in this transaction),
+    each hashed by the server from the canonical bytes around its ``prev_hash`` and ``seq``
+    (``chain.hash_parts``): ``sha256(pre || prev_hash || mid || seq || post)``."""
+    pg = postgresql.dialect()  # type: ignore[no-untyped-call]
+    ddl = {name: _RECORDS.c[name].type.compile(dialect=pg) for name in _CHAINED_COLUMNS}
+    binds = []
+    rows = []
+    for row in range(count):
+        cells = [str(row + 1)]
+        for name in (*_CHAINED_COLUMNS, "pre", "mid", "post"):
+            kind = _RECORDS.c[name].type if name in ddl else LargeBinary()
+            binds.append(bindparam(f"r{row}_{name}", type_=kind))
+            cells.append(f"CAST(:r{row}_{name} AS {ddl.get(name, 'BYTEA')})")
+        rows.append("(" + ", ".join(cells) + ")")
+    columns = ", ".join(_CHAINED_COLUMNS)
+    picked = ", ".join("rec." + name for name in _CHAINED_COLUMNS)
+    # Built from this module's column and bind names only: no value goes into the text.
+    sql = _CHAIN_SQL.replace("$columns", columns).replace("$rows", ", ".join(rows)).replace("$picked", picked)
+    return Prepared(text(sql).bindparams(*binds, bindparam("n", type_=_HEAD.c.seq.type)))
+
+
+_INSERT_CHAINED: dict[int, Prepared] = {}
+
 
 class AuditRepository:
     """Audit rows; every method works in the session it is given."""
@@ -82,6 +135,28 @@ class AuditRepository:
             return
         _INSERT_RECORD.run_many(session, records)
         _SET_HEAD_HASH.run(session, {"head_hash": head_hash})
+
+    def chains_in_database(self, session: Session, count: int) -> bool:
+        """Whether ``append_chained`` takes ``count`` records here (PostgreSQL, not too many)."""
+        return count <= _CHAIN_MAX and session.get_bind().dialect.name == "postgresql"
+
+    def append_chained(self, session: Session, records: list[dict[str, Any]]) -> None:
+        """PostgreSQL (``chains_in_database``): append ``records`` (each with ``pre``, ``mid`` and
+        ``post`` from ``chain.hash_parts``) and chain them in the database, reading nothing back:
+        inside a pipeline this costs no round trip of its own. The head row is locked from its bump to
+        the commit."""
+        count = len(records)
+        statement = _INSERT_CHAINED.get(count)
+        if statement is None:
+            statement = _INSERT_CHAINED[count] = _insert_chained(count)  # races only redo this
+        params: dict[str, Any] = {"n": count}
+        for row, record in enumerate(records):
+            for name in (*_CHAINED_COLUMNS, "pre", "mid", "post"):
+                params[f"r{row}_{name}"] = record[name]
+        _CREATE_HEAD["postgresql"].run(session, {})
+        _PG_BUMP_HEAD.run(session, {"n": count})
+        statement.run(session, params)
+        _PG_SET_HEAD_HASH.run(session, {})
 
     def head(self, session: Session) -> tuple[int, str]:
         """The head's ``seq`` and hash (``0`` and the genesis hash before the first record)."""

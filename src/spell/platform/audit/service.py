@@ -2,7 +2,9 @@
 
 An append is held in memory until its transaction commits (``spell.storage.deferred``); then the
 transaction's records are chained in one go: the single ``audit_head`` row is bumped by their count,
-which hands back the previous hash, and the records are written with the head's new hash. On
+which hands back the previous hash, and the records are written with the head's new hash (on
+PostgreSQL the server hashes them itself, from the canonical bytes around ``prev_hash`` and ``seq``,
+so nothing is read back and the writes ride in the commit's round trip). On
 PostgreSQL that row lock orders concurrent appends; on SQLite the write transaction holds the
 database lock; so the chain never forks. Because the head is taken last, just before the commit,
 concurrent transactions wait on it only for their commit, not for all their work. Records are never
@@ -21,7 +23,7 @@ from spell.kit.clock import Clock, SystemClock
 from spell.kit.ids import new_id
 from spell.models.audit import AuditRecord
 from spell.models.audit_checkpoint import AuditCheckpoint
-from spell.platform.audit.chain import GENESIS, fields_hash, record_hash
+from spell.platform.audit.chain import GENESIS, fields_hash, hash_parts, record_hash
 from spell.platform.audit.checkpoint import EMPTY_DIGEST, CheckpointKey, extend_digest, lock_folds
 from spell.platform.audit.errors import AuditChainBroken
 from spell.platform.audit.repository import AuditRepository
@@ -61,6 +63,16 @@ _HEADS = AuditRepository()  # the commit hook is process-wide; the repository ho
 
 
 def _chain(session: Session, records: list[dict[str, Any]]) -> None:
+    if _HEADS.chains_in_database(session, len(records)):
+        parts = [hash_parts({**fields, "seq": 0, "prev_hash": GENESIS}) for fields in records]
+        chained = [
+            {**fields, "pre": part[0], "mid": part[1], "post": part[2]}
+            for fields, part in zip(records, parts, strict=True)
+            if part is not None
+        ]
+        if len(chained) == len(records):
+            _HEADS.append_chained(session, chained)
+            return
     seq, prev_hash = _HEADS.advance_head(session, len(records))
     for offset, fields in enumerate(records, start=seq - len(records) + 1):
         fields["seq"], fields["prev_hash"] = offset, prev_hash

@@ -80,18 +80,27 @@ class CastEnding:
         *,
         from_status: CastStatus = CastStatus.RUNNING,
         release: bool = True,
+        fresh: bool = False,
     ) -> dict[str, Any] | None:
         """End ``cast`` in ``uow`` if it is still in ``from_status``; the values written, or None (and
         nothing written) when another ender was first.
 
         ``release``: free the whole hold (False when the run settled the money already). The cast's
         webhook is queued with the end, whatever the ending; after the commit, this process's waiters wake.
+        ``fresh``: the cast was created ``running`` in ``uow``'s transaction, so no other ender can
+        race this one (the end and its event may then be one statement).
         """
         with tracing.span("spell.finish", cast_id=cast.id, status=ending.status.value):
-            return self._end(uow, cast, ending, from_status, release)
+            return self._end(uow, cast, ending, from_status, release, fresh)
 
     def _end(
-        self, uow: UnitOfWork, cast: Cast, ending: Ending, from_status: CastStatus, release: bool
+        self,
+        uow: UnitOfWork,
+        cast: Cast,
+        ending: Ending,
+        from_status: CastStatus,
+        release: bool,
+        fresh: bool,
     ) -> dict[str, Any] | None:
         now = self.clock.now()
         values: dict[str, Any] = {
@@ -102,11 +111,18 @@ class CastEnding:
             **ending.values,
         }
         cast_id = cast.id
-        if not self.repo.end(uow, cast_id, values, from_status=from_status):
+        data = {"status": ending.status, **ending.event}
+        together = None
+        if fresh and from_status == CastStatus.RUNNING:
+            together = self.repo.end_with_event(uow, cast_id, values, data, at=now)
+        if together is False:
             return None
+        if together is None:
+            if not self.repo.end(uow, cast_id, values, from_status=from_status):
+                return None
+            self.repo.add_event(uow, cast_id, ending.status, data, at=now)
         if release:
             self.money.release(uow, cast)
-        self.repo.add_event(uow, cast_id, ending.status, {"status": ending.status, **ending.event}, at=now)
         if ending.error_code is not None and self.on_failure is not None:
             self.on_failure(uow, cast, ending.error_code)
         # Counted once committed (a quick attempt's end may yet roll back with its cast), and before

@@ -94,6 +94,31 @@ _END = Prepared(
     .where(_CASTS.c.id == bindparam("cid"), _CASTS.c.status == CastStatus.RUNNING)
     .values({name: bindparam(name, type_=_CASTS.c[name].type) for name in END_FIELDS})
 )
+# PostgreSQL, for a cast made in the same transaction (nobody else can lock its row or add its events,
+# so the event's ``max(seq)`` cannot miss one): the end and its event in one statement.
+_ENDED = (
+    update(_CASTS)
+    .where(_CASTS.c.id == bindparam("cid"), _CASTS.c.status == CastStatus.RUNNING)
+    .values({name: bindparam(name, type_=_CASTS.c[name].type) for name in END_FIELDS})
+    .returning(_CASTS.c.id)
+    .cte("ended")
+)
+_END_WITH_EVENT = Prepared(
+    insert(_EVENTS)
+    .from_select(
+        ["cast_id", "seq", "type", "data", "created_at"],
+        select(
+            _ENDED.c.id,
+            select(func.coalesce(func.max(_EVENTS.c.seq), 0) + 1)
+            .where(_EVENTS.c.cast_id == bindparam("cid"))
+            .scalar_subquery(),
+            bindparam("etype", type_=_EVENTS.c.type.type),
+            bindparam("edata", type_=_EVENTS.c.data.type),
+            bindparam("eat", type_=_EVENTS.c.created_at.type),
+        ),
+    )
+    .returning(_EVENTS.c.seq)
+)
 _VERSION = select(SpellVersion).where(
     SpellVersion.spell_id == bindparam("sid"), SpellVersion.version == bindparam("ver")
 )
@@ -235,6 +260,17 @@ class CastRepository:
             return bool(_END.run(uow.session, {"cid": cast_id, **values}).rowcount == 1)
         return self.move(uow, cast_id, from_status=from_status, **values)
 
+    def end_with_event(
+        self, uow: UnitOfWork, cast_id: str, values: dict[str, Any], data: dict[str, Any], *, at: datetime
+    ) -> bool | None:
+        """``end`` from ``running`` and ``add_event`` of its terminal event (type: the status) in one
+        statement, for a cast created in this transaction only; None (nothing written) where that
+        cannot be one statement: do the two steps."""
+        if values.keys() != _END_KEYS or uow.session.get_bind().dialect.name != "postgresql":
+            return None
+        params = {"cid": cast_id, **values, "etype": values["status"], "edata": data, "eat": at}
+        return _END_WITH_EVENT.run(uow.session, params).fetchone() is not None
+
     def version_of(self, uow: UnitOfWork, spell_id: str, version: str) -> SpellVersion | None:
         """The published version a cast names (None only for a cast whose spell row is gone)."""
         found: SpellVersion | None = uow.session.scalar(_VERSION, {"sid": spell_id, "ver": version})
@@ -261,10 +297,13 @@ class CastRepository:
         return uow.session.get(Cast, cast_id, populate_existing=True)
 
     def claim(self, uow: UnitOfWork, cast_id: str, *, started_at: datetime) -> Cast | None:
-        """Move a cast ``queued → running`` and return it in the same statement; None if not queued.
+        """Move a cast ``queued → running``, append its ``running`` event (at ``started_at``) and return
+        the cast; None (nothing written) if it was not queued.
 
         The returned ``Cast`` is not attached to the session (a plain UPDATE … RETURNING, no ORM
-        bookkeeping): read its fields, do not expect changes to it to be saved.
+        bookkeeping): read its fields, do not expect changes to it to be saved. On PostgreSQL the move
+        and the event are one statement: every writer of a cast's events holds its row (as this
+        UPDATE does) and moves it out of ``queued`` first, so the event's ``max(seq)`` misses none.
         """
         statement = (
             update(_CASTS)
@@ -272,8 +311,28 @@ class CastRepository:
             .values(status=CastStatus.RUNNING, started_at=started_at)
             .returning(*_CASTS.c)
         )
+        data = {"status": CastStatus.RUNNING}
+        if uow.session.get_bind().dialect.name == "postgresql":
+            claimed = statement.cte("claimed")
+            event = insert(_EVENTS).from_select(
+                ["cast_id", "seq", "type", "data", "created_at"],
+                select(
+                    claimed.c.id,
+                    select(func.coalesce(func.max(_EVENTS.c.seq), 0) + 1)
+                    .where(_EVENTS.c.cast_id == cast_id)
+                    .scalar_subquery(),
+                    bindparam("etype", CastStatus.RUNNING.value, type_=_EVENTS.c.type.type),
+                    bindparam("edata", data, type_=_EVENTS.c.data.type),
+                    bindparam("eat", started_at, type_=_EVENTS.c.created_at.type),
+                ),
+            )
+            row = uow.session.execute(select(claimed).add_cte(event.cte("running_event"))).first()
+            return None if row is None else detached_cast(row._asdict())
         row = uow.session.execute(statement).first()
-        return None if row is None else detached_cast(row._asdict())
+        if row is None:
+            return None
+        self.add_event(uow, cast_id, CastStatus.RUNNING, data, at=started_at)
+        return detached_cast(row._asdict())
 
     def add_event(
         self, uow: UnitOfWork, cast_id: str, type_: str, data: dict[str, Any], at: datetime | None = None

@@ -174,7 +174,6 @@ class CastRunner:
             cast = parts.repo.claim(uow, cast_id, started_at=now)
             if cast is None:
                 return None
-            parts.repo.add_event(uow, cast_id, CastStatus.RUNNING, {"status": CastStatus.RUNNING}, at=now)
             parts.ending.webhooks.running(uow, cast)
             version = self._version_of(uow, cast)
             uow.after_commit(lambda: parts.hub.notify(cast_id, terminal=False))
@@ -350,19 +349,22 @@ class CastRunner:
                 live.close()  # the step events are written before the cast's end
 
     def _end(self, cast: Cast, ending: Ending, *, uow: UnitOfWork | None = None) -> dict[str, Any] | None:
+        """End ``cast`` in a commit of its own, or in ``uow``: the quick attempt's, which created it."""
+        fresh = uow is not None
         with self.parts.db.unit_of_work() if uow is None else nullcontext(uow) as uow:
-            return self.parts.ending.end(uow, cast, ending)
+            return self.parts.ending.end(uow, cast, ending, fresh=fresh)
 
     def _finish(
         self, cast: Cast, manifest: SpellManifest, result: CastResult, *, uow: UnitOfWork | None = None
     ) -> dict[str, Any] | None:
-        """Record the end in one commit (or in ``uow``); the values written, or None when the cast was
-        canceled."""
+        """Record the end in one commit (or in ``uow``, the quick attempt's, which created the cast); the
+        values written, or None when the cast was canceled."""
         # ``cast`` is the row as claimed: money and artifacts read only fields that never change (ids,
         # spell), and the status moves by a conditional update, so it is not read again.
         parts = self.parts
         error_code = None if result.outcome.is_success else result.details.get("code", result.outcome.value)
         usage = result.usage if isinstance(result.usage, Usage) else Usage()
+        fresh = uow is not None
         with parts.db.unit_of_work() if uow is None else nullcontext(uow) as uow:
             # Settled whether or not a cancel came first: a canceled run still pays for what it used.
             parts.money.settle(uow, cast, manifest, result.outcome, usage, output=result.output)
@@ -374,7 +376,7 @@ class CastRunner:
                 values={"output": result.output, "usage": usage.to_dict()},
                 event={"artifacts": len(stored), **({"error_code": error_code} if error_code else {})},
             )
-            values = parts.ending.end(uow, cast, ending, release=False)
+            values = parts.ending.end(uow, cast, ending, release=False, fresh=fresh)
             if values is None:  # canceled while running: keep the cancel, record what it used
                 parts.repo.move(uow, cast.id, from_status=CastStatus.CANCELED, usage=ending.values["usage"])
             return values
