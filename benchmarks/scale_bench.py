@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sqlite3
 import statistics
@@ -415,8 +416,9 @@ def run(
     """Time every call on both databases of one backend, interleaved so load hits both alike."""
     with (
         tempfile.TemporaryDirectory() as tmp,
-        scratch_database(backend, Path(tmp), "scale_bench_empty") as empty,
-        scratch_database(backend, Path(tmp), "scale_bench_crowded") as crowded,
+        # named per run: two runs side by side must not drop each other's databases
+        scratch_database(backend, Path(tmp), f"scale_bench_empty_{os.getpid()}") as empty,
+        scratch_database(backend, Path(tmp), f"scale_bench_crowded_{os.getpid()}") as crowded,
     ):
         for db in (empty, crowded):
             _prepare(db)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from spell.errors import InvalidInput
 from spell.kit.encoding import b64url_encode
@@ -14,6 +14,8 @@ from spell.models import Publisher, Spell, SpellVersion, Tenant
 from spell.platform.auth.schemas import Principal
 from spell.platform.server import Platform
 from spell.platform.spell import listing
+from spell.storage.engine import make_engine
+from spell.storage.migrate import upgrade
 
 T0 = utcnow()
 
@@ -281,3 +283,27 @@ def test_a_common_word_is_sorted_from_its_matches_when_the_walk_runs_out(
     monkeypatch.setattr(listing, "COMMON_MATCHES", 2)
     assert _walk(catalog, "ten_a", "popular", 5, q="pdf") == expected
     assert len(expected) == 10  # 8 of the 12 new spells and the two pdf spells of the catalog
+
+
+def _gin_options(url: str) -> list[str]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            options = conn.execute(
+                text("SELECT reloptions FROM pg_class WHERE oid = to_regclass('ix_spells_search_vector')")
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return list(options or [])
+
+
+def test_the_postgresql_full_text_index_keeps_no_pending_list(
+    empty_database_url: str, database_url: str
+) -> None:
+    """A pending list is read in full by every search until a vacuum merges it, so the index is
+    updated on each write instead, whether the schema came from the migrations or from the models."""
+    if not empty_database_url.startswith("postgresql"):
+        pytest.skip("SQLite's full-text index is an FTS5 table")
+    upgrade(empty_database_url)
+    assert "fastupdate=off" in _gin_options(empty_database_url)
+    assert "fastupdate=off" in _gin_options(database_url)

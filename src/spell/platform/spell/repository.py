@@ -90,7 +90,7 @@ class SpellRepository:
             )
         if dialect == "sqlite":
             return self._fts5_search(uow, terms, [*listed, *wanted], order, limit)
-        return self._tsvector_search(uow, terms, listed, tag, tenant_id, after, sort, limit)
+        return self._tsvector_search(uow, terms, tag, tenant_id, after, sort, limit)
 
     def _fts5_search(
         self,
@@ -118,7 +118,6 @@ class SpellRepository:
         self,
         uow: UnitOfWork,
         terms: list[str],
-        listed: list[ColumnElement[bool] | TextClause],
         tag: str | None,
         tenant_id: str,
         after: After | None,
@@ -126,50 +125,44 @@ class SpellRepository:
         limit: int,
     ) -> list[Spell]:
         """PostgreSQL: walk a bounded stretch of the order's index testing each listed spell's
-        ``tsvector``; when that does not fill the page, sort the matches read from the GIN index."""
+        ``tsvector``; when that does not fill the page, sort the matches read from the GIN index.
+
+        The planner cannot choose between the two itself: its estimate for a prefix ``tsquery`` is the
+        same whatever the word, so it walks for a rare word too, through half the catalog."""
         tsquery = " & ".join(f"{term}:*" for term in terms)
         column, descending = _KEYS[sort]
         order = (column.desc() if descending else column.asc(), Spell.id.asc())
+        tagged = [_tagged("postgresql", tag, "walk")] if tag is not None else []
         walk = (
-            select(Spell.id, column.label("key"), literal_column("spells.search_vector"), Spell.tags)
-            .where(*listed)
+            select(Spell, literal_column("spells.search_vector"))
+            .where(_visible(tenant_id), *_beyond(after, sort))
             .order_by(*order)
             .limit(limit * listing.WALK_ROWS_PER_ITEM)
             .subquery("walk")
         )
+        walked = aliased(Spell, walk)
+        key = getattr(walked, column.key)
         hits = (
-            select(walk.c.id)
-            .where(
-                _words_in("walk", tsquery), *([_tagged("postgresql", tag, "walk")] if tag is not None else [])
-            )
-            .order_by(walk.c.key.desc() if descending else walk.c.key.asc(), walk.c.id.asc())
+            # the words first: the delisted test then runs for the matches only
+            select(walked)
+            .where(_words_in("walk", tsquery), *tagged, ~_delisted(walked))
+            .order_by(key.desc() if descending else key.asc(), walked.id.asc())
             .limit(limit)
         )
-        rows = list(uow.session.scalars(select(Spell).where(Spell.id.in_(hits)).order_by(*order)))
+        rows = list(uow.session.scalars(hits))
         if len(rows) == limit:
             return rows
-        # The matches come from the GIN index (MATERIALIZED keeps the planner from folding them back
-        # into a walk of the whole order index), and the delisted test is a subquery per match rather
-        # than an anti-join, which would hash every delisted version in the catalog.
-        delisted = (
-            select(literal(True))
-            .where(
-                SpellVersion.spell_id == Spell.id,
-                SpellVersion.version == Spell.latest_version,
-                SpellVersion.delisted_at.is_not(None),
-            )
-            .limit(1)
-            .scalar_subquery()
-        )
+        # MATERIALIZED keeps the planner from folding the GIN index's matches back into a walk of the
+        # whole order index.
         found = select(Spell).where(
             _visible(tenant_id),
             *_beyond(after, sort),
             _words_in("spells", tsquery),
             *([_tagged("postgresql", tag, "spells")] if tag is not None else []),
-            ~func.coalesce(delisted, False),
+            ~_delisted(Spell),
         )
         matches = aliased(Spell, found.cte("matches").prefix_with("MATERIALIZED"))
-        key = getattr(matches, column.key)
+        key = getattr(matches, column.key)  # the same order, on the matches
         ordered = select(matches).order_by(key.desc() if descending else key.asc(), matches.id.asc())
         return list(uow.session.scalars(ordered.limit(limit)))
 
@@ -234,6 +227,23 @@ def _tagged(dialect: str, tag: str, table: str = "spells") -> TextClause:
 def _words_in(table: str, tsquery: str) -> TextClause:
     """Rows of ``table`` whose ``search_vector`` holds every word of ``tsquery``."""
     return text(f"{table}.search_vector @@ to_tsquery('simple', :tsquery)").bindparams(tsquery=tsquery)
+
+
+def _delisted(spell: Any) -> ColumnElement[bool]:
+    """Whether the latest version of ``spell`` (the spells table or a selection of its rows) was
+    delisted: a subquery run per spell, which the planner cannot turn into an anti-join hashing every
+    delisted version in the catalog."""
+    latest_delisted = (
+        select(literal(True))
+        .where(
+            SpellVersion.spell_id == spell.id,
+            SpellVersion.version == spell.latest_version,
+            SpellVersion.delisted_at.is_not(None),
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+    return func.coalesce(latest_delisted, False)
 
 
 def _visible(tenant_id: str) -> ColumnElement[bool]:
