@@ -12,7 +12,14 @@ from sqlalchemy import DDL, event
 
 from spell.models.spell import Spell
 
-__all__ = ["POSTGRES_DDL", "POSTGRES_DROP", "SQLITE_DDL", "SQLITE_DROP", "is_search_object"]
+__all__ = [
+    "POSTGRES_DDL",
+    "POSTGRES_DROP",
+    "POSTGRES_GIN_DIRECT",
+    "SQLITE_DDL",
+    "SQLITE_DROP",
+    "is_search_object",
+]
 
 _TABLE = "spells_fts"
 _COLUMN = "search_vector"
@@ -45,6 +52,11 @@ POSTGRES_DDL = (
     f"CREATE INDEX {_INDEX} ON spells USING gin ({_COLUMN})",
 )
 POSTGRES_DROP = (f"DROP INDEX IF EXISTS {_INDEX}", f"ALTER TABLE spells DROP COLUMN IF EXISTS {_COLUMN}")
+# With GIN's fast update, new entries wait in a pending list that every search reads in full until a
+# vacuum merges it: after publishing 100 000 spells a rare word's lookup took 3 ms instead of 0.02 ms.
+# Spells are written seldom and searched often, so each write updates the index itself. Run by
+# migration 0013 (which also merges the list an existing index holds) and by ``create_all``.
+POSTGRES_GIN_DIRECT = (f"ALTER INDEX {_INDEX} SET (fastupdate = off)",)
 
 
 def is_search_object(name: str | None, type_: str) -> bool:
@@ -63,6 +75,6 @@ def _hook(when: str, dialect: str, statements: tuple[str, ...]) -> None:
 
 
 _hook("after_create", "sqlite", SQLITE_DDL)
-_hook("after_create", "postgresql", POSTGRES_DDL)
+_hook("after_create", "postgresql", POSTGRES_DDL + POSTGRES_GIN_DIRECT)
 _hook("before_drop", "sqlite", SQLITE_DROP)
 _hook("before_drop", "postgresql", POSTGRES_DROP)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event, text
 
 from spell.errors import InvalidInput
 from spell.kit.encoding import b64url_encode
@@ -12,6 +13,9 @@ from spell.kit.time import utcnow
 from spell.models import Publisher, Spell, SpellVersion, Tenant
 from spell.platform.auth.schemas import Principal
 from spell.platform.server import Platform
+from spell.platform.spell import listing
+from spell.storage.engine import make_engine
+from spell.storage.migrate import upgrade
 
 T0 = utcnow()
 
@@ -189,3 +193,117 @@ def test_a_cursor_used_with_another_order_is_a_validation_error(catalog: Platfor
         with pytest.raises(InvalidInput) as refused:
             catalog.spells.search(uow, _reader("ten_a"), sort="popular", cursor=cursor)
     assert refused.value.code == "VALIDATION_ERROR"
+
+
+def _walk(platform: Platform, tenant: str, sort: str, limit: int, **query: object) -> list[str]:
+    """Every spell a search lists, page after page by cursor."""
+    seen: list[str] = []
+    cursor = None
+    with platform.db.unit_of_work(write=False) as uow:
+        while True:
+            page = platform.spells.search(
+                uow,
+                _reader(tenant),
+                sort=None if cursor else sort,
+                limit=limit,
+                cursor=cursor,
+                **query,  # type: ignore[arg-type]
+            )
+            seen += [s.id for s in page.items]
+            if page.next_cursor is None:
+                return seen
+            cursor = page.next_cursor
+
+
+def _more_pdf_spells(platform: Platform) -> None:
+    """Enough matches that a word's page can be filled early or late in each order."""
+    with platform.db.unit_of_work() as uow:
+        uow.session.add_all(
+            [
+                _spell(
+                    f"acme/doc-tool-{i}",
+                    "ten_a",
+                    summary="pdf tool" if i % 3 else "image tool",
+                    minutes=10 + i % 4,
+                    cast_count=i % 5,
+                    price_amount=i % 7,
+                    tags=["pdf"] if i % 2 else [],
+                )
+                for i in range(12)
+            ]
+        )
+
+
+_QUERIES: list[dict[str, object]] = [
+    {"q": "pdf"},
+    {"q": "tool"},
+    {"q": "pdf tool"},
+    {"q": "pdf", "tag": "pdf"},
+    {"q": "image"},
+    {"q": "nothing"},
+]
+
+
+@pytest.mark.parametrize("sort", ["recent", "popular", "price"])
+def test_a_word_lists_the_same_spells_whichever_way_the_matches_are_read(
+    catalog: Platform, monkeypatch: pytest.MonkeyPatch, sort: str
+) -> None:
+    """Common words walk the order's index; rare ones sort their matches. Forcing each way over the same
+    catalog lists the same spells in the same order, page by page."""
+    _more_pdf_spells(catalog)
+    statements: list[str] = []
+    event.listen(catalog.db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    usual = {
+        (tenant, limit, i): _walk(catalog, tenant, sort, limit, **query)
+        for tenant in ("ten_a", "ten_b")
+        for limit in (1, 2, 5)
+        for i, query in enumerate(_QUERIES)
+    }
+    assert len(usual["ten_a", 2, 0]) == 10  # 8 of the 12 new spells and the two pdf spells of the catalog
+    assert usual["ten_b", 5, 5] == []
+    # every word is common (SQLite walks with the FTS5 matches as a set) and no walk fills a page
+    # (PostgreSQL sorts the matches read from the GIN index)
+    monkeypatch.setattr(listing, "COMMON_MATCHES", 0)
+    monkeypatch.setattr(listing, "WALK_ROWS_PER_ITEM", 0)
+    statements.clear()
+    for (tenant, limit, i), expected in usual.items():
+        assert _walk(catalog, tenant, sort, limit, **_QUERIES[i]) == expected, (tenant, limit, _QUERIES[i])
+    forced = "+spells.id IN" if catalog.db.engine.dialect.name == "sqlite" else "matches AS MATERIALIZED"
+    assert any(forced in s for s in statements)
+
+
+def test_a_common_word_is_sorted_from_its_matches_when_the_walk_runs_out(
+    catalog: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A walk bounded to fewer spells than the page needs falls back to the matches, so a page is never
+    short while later spells match."""
+    _more_pdf_spells(catalog)
+    expected = _walk(catalog, "ten_a", "popular", 5, q="pdf")
+    monkeypatch.setattr(listing, "WALK_ROWS_PER_ITEM", 1)
+    monkeypatch.setattr(listing, "COMMON_MATCHES", 2)
+    assert _walk(catalog, "ten_a", "popular", 5, q="pdf") == expected
+    assert len(expected) == 10  # 8 of the 12 new spells and the two pdf spells of the catalog
+
+
+def _gin_options(url: str) -> list[str]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            options = conn.execute(
+                text("SELECT reloptions FROM pg_class WHERE oid = to_regclass('ix_spells_search_vector')")
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return list(options or [])
+
+
+def test_the_postgresql_full_text_index_keeps_no_pending_list(
+    empty_database_url: str, database_url: str
+) -> None:
+    """A pending list is read in full by every search until a vacuum merges it, so the index is
+    updated on each write instead, whether the schema came from the migrations or from the models."""
+    if not empty_database_url.startswith("postgresql"):
+        pytest.skip("SQLite's full-text index is an FTS5 table")
+    upgrade(empty_database_url)
+    assert "fastupdate=off" in _gin_options(empty_database_url)
+    assert "fastupdate=off" in _gin_options(database_url)

@@ -16,10 +16,30 @@ from spell.errors import InvalidInput
 from spell.kit.encoding import b64url_decode, b64url_encode
 from spell.models import Spell
 
-__all__ = ["SORTS", "After", "decode_cursor", "encode_cursor", "words"]
+__all__ = [
+    "COMMON_MATCHES",
+    "SORTS",
+    "WALK_ROWS_PER_ITEM",
+    "After",
+    "decode_cursor",
+    "encode_cursor",
+    "words",
+]
 
 # the sort key of each order; every order breaks ties by id, ascending
 SORTS = ("recent", "popular", "price")
+
+# A word search either walks the order's index testing each spell for the words, which reads about
+# page x (catalog / matches) rows, or reads every match from the full-text index and sorts them, which
+# costs about one row per match; the walk wins for common words, the sort for rare ones.
+# SQLite counts FTS5 matches up to this many (cheap: no spell row is read) and walks above it. The
+# crossover, measured at 100 000 spells, lies between about 1 000 and 2 000 matches.
+COMMON_MATCHES = 1_000
+# PostgreSQL cannot count a prefix tsquery's matches cheaply (the GIN bitmap of a common word costs more
+# than the walk), and its estimate for one is a constant, so it walks first but gives up after this
+# many rows per requested item and then sorts the matches read from the GIN index instead. A word on
+# 1 spell in 25 or more fills a page within the bound.
+WALK_ROWS_PER_ITEM = 25
 _WORD = re.compile(r"[^\W_]+")
 
 
