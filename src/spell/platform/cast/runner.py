@@ -18,12 +18,12 @@ from spell.kit.clock import Clock
 from spell.models import Cast, CastStatus, SpellVersion
 from spell.platform import logs, metrics, tracing
 from spell.platform.artifact.service import ArtifactService
-from spell.platform.cast.ending import PLATFORM_FAULT, CastEnding, Ending, platform_fault
+from spell.platform.cast.ending import PLATFORM_FAULT, CastEnding, Ending, ended_copy, platform_fault
 from spell.platform.cast.hub import CancelTokens, CastHub
 from spell.platform.cast.limits import CastLimits
 from spell.platform.cast.live_events import EventWriter, LiveEvents
 from spell.platform.cast.money import CastMoney
-from spell.platform.cast.repository import CastRepository, detached_cast
+from spell.platform.cast.repository import CastRepository
 from spell.platform.cast.slots import TenantSlots
 from spell.platform.spell.service import SpellService
 from spell.queue.base import Deferred, Job
@@ -52,7 +52,6 @@ QUICK_THREAD_BUDGET_S = 0.050
 WASM_STEP = "wasm"  # the step name of a WASM cast's log events: the module is its one step
 QUICK_BENCH_S = 60.0
 
-_CAST_COLUMNS = tuple(column.key for column in Cast.__table__.columns)
 _STATUS = {
     Outcome.SUCCEEDED: CastStatus.SUCCEEDED,
     Outcome.TIMEOUT: CastStatus.TIMEOUT,
@@ -91,9 +90,7 @@ class RunnerParts:
     clock: Clock
 
 
-def _ended(cast: Cast, values: dict[str, Any]) -> Cast:
-    """A detached copy of ``cast`` with the values its end wrote."""
-    return detached_cast({**{column: getattr(cast, column) for column in _CAST_COLUMNS}, **values})
+_ended = ended_copy
 
 
 def status_for(outcome: Outcome) -> CastStatus:
@@ -111,6 +108,7 @@ class CastRunner:
         work_dir: Path,
         *,
         slots: TenantSlots | None = None,
+        quick_jobs: bool = False,
     ) -> None:
         self.parts = parts
         self.artifacts = parts.artifacts
@@ -123,6 +121,10 @@ class CastRunner:
         self._warm: set[str] = set()
         # The queue workers' share per tenant: a tenant holding all of its own defers its next jobs.
         self.slots = slots or TenantSlots(0)
+        # A job whose spell would fit a quick attempt is claimed, run and ended in one transaction.
+        # Write transactions run side by side except on SQLite (see ``quick_fits``).
+        self.quick_jobs = quick_jobs
+        self._concurrent = parts.db.engine.dialect.name != "sqlite"
 
     # the cast.run job ------------------------------------------------------------------------------
     def __call__(self, job: Job) -> None:
@@ -143,13 +145,18 @@ class CastRunner:
     def _handle(self, cast_id: str, job: Job) -> None:
         # the worker's spans join the trace of the request that queued the cast
         with tracing.resumed(job.trace), logs.cast_context(cast_id):
-            claimed = self._claim(cast_id)
+            try:
+                claimed = self._claim(cast_id, quick=self.quick_jobs)
+            except RecordingFailed:  # the claim rolled back with the attempt: claim it on its own
+                claimed = self._claim(cast_id, quick=False)
             if claimed is None:
                 # Claimed before: by a live runner (nothing to do), or by one whose job came back
                 # because it went silent (``redelivered``): the cast is ended, never run a second time.
                 self.parts.orphans.abort_if_orphaned(cast_id, redelivered=job.redelivered)
                 return
-            self.execute(*claimed)
+            cast, version, ended = claimed
+            if ended is None:
+                self.execute(cast, version)
 
     def _park(self, tenant: str, resume: Callable[[], None]) -> bool:
         """Have ``resume`` called when one of the tenant's casts ends (True), or False when a slot
@@ -159,7 +166,16 @@ class CastRunner:
             return False
         return True
 
-    def _claim(self, cast_id: str) -> tuple[Cast, SpellVersion] | None:
+    def _claim(self, cast_id: str, *, quick: bool) -> tuple[Cast, SpellVersion, Cast | None] | None:
+        """Claim a queued cast (None when it was not queued any more); with ``quick``, a spell that
+        fits a quick attempt is run and ended in the claiming transaction too (the third value, else
+        None: the cast is committed ``running`` and ``execute`` runs it).
+
+        Claimed, run and ended in one commit, a cast is ``queued`` to everyone else until it ended: a
+        worker that dies meanwhile leaves no claim behind, and its redelivered job runs the cast (the
+        spell has no network access, so the lost attempt left no trace). ``RecordingFailed`` when
+        the attempt's end could not be recorded: the claim rolled back with it.
+        """
         parts = self.parts
         with parts.db.unit_of_work() as uow:
             now = parts.clock.now()
@@ -170,7 +186,10 @@ class CastRunner:
             parts.ending.webhooks.running(uow, cast)
             version = self._version_of(uow, cast)
             uow.after_commit(lambda: parts.hub.notify(cast_id, terminal=False))
-            return cast, version
+            if not quick or not self.quick_fits(version, concurrent=self._concurrent):
+                return cast, version, None
+            budget = QUICK_THREAD_BUDGET_S if self._concurrent else QUICK_BUDGET_S
+            return cast, version, self.attempt(uow, cast, version, budget_s=budget)
 
     def _version_of(self, uow: UnitOfWork, cast: Cast) -> SpellVersion:
         # A job names its cast only. A published version never changes what it runs (same version,
@@ -335,7 +354,7 @@ class CastRunner:
 
     def _end(self, cast: Cast, ending: Ending, *, uow: UnitOfWork | None = None) -> dict[str, Any] | None:
         with self.parts.db.unit_of_work() if uow is None else nullcontext(uow) as uow:
-            return self.parts.ending.end(uow, cast, ending)
+            return self.parts.ending.end(uow, cast, ending, hand_over=True)
 
     def _finish(
         self, cast: Cast, manifest: SpellManifest, result: CastResult, *, uow: UnitOfWork | None = None
@@ -358,7 +377,7 @@ class CastRunner:
                 values={"output": result.output, "usage": usage.to_dict()},
                 event={"artifacts": len(stored), **({"error_code": error_code} if error_code else {})},
             )
-            values = parts.ending.end(uow, cast, ending, release=False)
+            values = parts.ending.end(uow, cast, ending, release=False, hand_over=True)
             if values is None:  # canceled while running: keep the cancel, record what it used
                 parts.repo.move(uow, cast.id, from_status=CastStatus.CANCELED, usage=ending.values["usage"])
             return values
