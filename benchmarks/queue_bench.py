@@ -394,7 +394,7 @@ def serve_rounds(args: argparse.Namespace, env: dict[str, str], token: str, tag:
                 for name, values in times.items():
                     median, fast = statistics.median(values), percentile(values, 0.1)
                     first = name.startswith("inline")
-                    over = "| |" if first else f"| {median - inline:+.2f} | {fast - inline_p10:+.2f} |"
+                    over = "| | |" if first else f"| {median - inline:+.2f} | {fast - inline_p10:+.2f} |"
                     print(
                         f"| {tag} | {run}.{number} | {name} | {median:.2f} | {fast:.2f} "
                         f"| {percentile(values, 0.9):.2f} {over} {load:.1f} |",

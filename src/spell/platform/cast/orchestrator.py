@@ -2,7 +2,9 @@
 or queued, and the wait for its end.
 
 A queued cast crosses four threads before its answer leaves (request → queue worker → hub → event
-loop) and commits three times (create, claim, finish). A caller who waits for the result
+loop) and commits three times (create, claim, finish; two when the worker claims, runs and ends a
+quick-fit spell in one transaction). On SQLite with the in-process queue it is created on the event
+loop itself, as a quick cast is. A caller who waits for the result
 (``Prefer: wait``) gains nothing from the queue, so while an inline slot is free the cast is created
 already ``running``, run and finished on one cast thread, in two commits. When every slot is busy
 the cast takes the queue, so a burst never piles up unbounded work on the request side. A tenant
