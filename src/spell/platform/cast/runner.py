@@ -90,9 +90,6 @@ class RunnerParts:
     clock: Clock
 
 
-_ended = ended_copy
-
-
 def status_for(outcome: Outcome) -> CastStatus:
     """The cast status an outcome ends in."""
     return _STATUS.get(outcome, CastStatus.FAILED)
@@ -242,7 +239,7 @@ class CastRunner:
                 final = parts.repo.fresh(uow, cast_id)
                 assert final is not None  # noqa: S101 - casts are never deleted
                 return final
-        return _ended(cast, ended)
+        return ended_copy(cast, ended)
 
     # the quick attempt -----------------------------------------------------------------------------
     def quick_fits(self, version: SpellVersion, *, concurrent: bool = False) -> bool:
@@ -303,7 +300,7 @@ class CastRunner:
             if work is not None:
                 shutil.rmtree(work, ignore_errors=True)
         assert ended is not None  # noqa: S101 - uncommitted, the cast cannot have been canceled
-        return _ended(cast, ended)
+        return ended_copy(cast, ended)
 
     # running and recording -------------------------------------------------------------------------
     def _run(
