@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from api_bench import free_port, seed, wait_ready
+from api_bench import free_port, seed, tree_cpu_seconds, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -428,12 +428,15 @@ def profile(args: argparse.Namespace, trees: list[tuple[str, Path]], queues: lis
                             caster.modes.clear()
                             for name, mode in MODES.items():
                                 before = _counts(proc, stamps_file)
+                                cpu = tree_cpu_seconds(proc.pid)
                                 for _ in range(args.casts):
                                     mode(caster)
+                                cpu = tree_cpu_seconds(proc.pid) - cpu
                                 after = _counts(proc, stamps_file)
                                 counts[name] = {
                                     k: (after[k] - before[k]) / args.casts for k in ("statements", "commits")
                                 }
+                                counts[name]["cpu_ms"] = cpu * 1000 / args.casts
                             stamps = _counts(proc, stamps_file)["stamps"]
                         finally:
                             caster.close()
@@ -503,11 +506,14 @@ def _print_profile(
         for stage in sorted(names, key=since.__getitem__):
             print(f"| {stage} | {since[stage]:.2f} | {since[stage] - previous:+.2f} |")
             previous = since[stage]
-    print(f"\n{tag}: database work per cast (whole server, all threads)\n")
-    print("| mode | statements | commits |")
-    print("| --- | ---: | ---: |")
+    gave_up = sum(stage == "quick attempt gave up" for stage, _key, _at in stamps)
+    tried = sum(stage == "quick attempt start" for stage, _key, _at in stamps)
+    print(f"\n{tag}: quick attempts over the whole run, warm-up included: {tried}, {gave_up} gave up")
+    print(f"\n{tag}: per cast, whole server (all threads; CPU with the timing hooks on)\n")
+    print("| mode | statements | commits | server CPU ms |")
+    print("| --- | ---: | ---: | ---: |")
     for name, got in counts.items():
-        print(f"| {name} | {got['statements']:.1f} | {got['commits']:.1f} |")
+        print(f"| {name} | {got['statements']:.1f} | {got['commits']:.1f} | {got['cpu_ms']:.2f} |")
 
 
 def main() -> None:

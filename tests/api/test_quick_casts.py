@@ -68,7 +68,7 @@ class _Paths:
             self.executed.append(cast.id)
             return execute(cast, version)
 
-        def spy_attempt(uow: UnitOfWork, cast: Cast, version: SpellVersion, **kwargs: float) -> Cast | None:
+        def spy_attempt(uow: UnitOfWork, cast: Cast, version: SpellVersion, **kwargs: Any) -> Cast | None:
             self.attempted_on.append(threading.current_thread().name)
             return attempt(uow, cast, version, **kwargs)
 
@@ -315,6 +315,10 @@ async def test_with_every_slot_taken_an_attempt_that_gives_up_leaves_nothing_and
     assert paths.queued == [body["id"]]
     # tried once: by the request's thread on PostgreSQL, else by the queue's worker as it claimed it
     assert len(paths.attempted_on) == 1
+    version = _version(platform)
+    assert not platform.runner.quick_fits(version, job=True)  # benched for the workers either way
+    # a worker's overrun leaves the request side's quick casts alone; the request's benches both
+    assert platform.runner.quick_fits(version) is _on_the_loop(platform)
     assert _events(platform, body["id"]) == ["queued", "running", "timeout"]
     with platform.db.unit_of_work(write=False) as uow:
         assert uow.session.scalar(select(func.count()).select_from(Cast)) == 2  # with the warm-up
@@ -413,7 +417,7 @@ async def test_a_long_poll_woken_by_a_worker_gets_the_ended_cast_without_reading
     await _warm_up(client, caster)
     attempt, go = platform.runner.attempt, threading.Event()
 
-    def held_attempt(uow: UnitOfWork, cast: Cast, version: SpellVersion, **kwargs: float) -> Cast | None:
+    def held_attempt(uow: UnitOfWork, cast: Cast, version: SpellVersion, **kwargs: Any) -> Cast | None:
         assert go.wait(10)  # until the long poll read the cast not ended yet
         return attempt(uow, cast, version, **kwargs)
 

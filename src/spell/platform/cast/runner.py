@@ -113,6 +113,9 @@ class CastRunner:
         self.work_dir = work_dir
         self._versions: dict[tuple[str, str], SpellVersion] = {}
         self._slow: dict[str, float] = {}  # spell digest → until when (clock's monotonic) not tried quickly
+        # The same for the queue workers' attempts: one overrun by a worker does not bench the spell's
+        # quick casts on the request side, where the event loop's attempts have a bench of their own.
+        self._slow_jobs: dict[str, float] = {}
         # Spells that ran here on a cast thread: their module is compiled and cached, so a quick
         # attempt's time goes to running it (loading a big module could hold the event loop for long).
         self._warm: set[str] = set()
@@ -183,10 +186,10 @@ class CastRunner:
             parts.ending.webhooks.running(uow, cast)
             version = self._version_of(uow, cast)
             uow.after_commit(lambda: parts.hub.notify(cast_id, terminal=False))
-            if not quick or not self.quick_fits(version, concurrent=self._concurrent):
+            if not quick or not self.quick_fits(version, concurrent=self._concurrent, job=True):
                 return cast, version, None
             budget = QUICK_THREAD_BUDGET_S if self._concurrent else QUICK_BUDGET_S
-            return cast, version, self.attempt(uow, cast, version, budget_s=budget)
+            return cast, version, self.attempt(uow, cast, version, budget_s=budget, job=True)
 
     def _version_of(self, uow: UnitOfWork, cast: Cast) -> SpellVersion:
         # A job names its cast only. A published version never changes what it runs (same version,
@@ -242,7 +245,7 @@ class CastRunner:
         return ended_copy(cast, ended)
 
     # the quick attempt -----------------------------------------------------------------------------
-    def quick_fits(self, version: SpellVersion, *, concurrent: bool = False) -> bool:
+    def quick_fits(self, version: SpellVersion, *, concurrent: bool = False, job: bool = False) -> bool:
         """A WASM spell with no network access (re-running it changes nothing outside the cast), whose
         time limit is over the budget, that ran here before (its module is loaded) and did not overrun
         the budget lately.
@@ -251,14 +254,17 @@ class CastRunner:
         priced cast's hold and capture in one transaction would lock its caster's ledger rows in two
         batches, each sorted, which a concurrent capture of the same accounts may take the other way
         round: a deadlock, where separate transactions only queue. The attempt then runs on a cast
-        thread, within ``QUICK_THREAD_BUDGET_S``."""
+        thread, within ``QUICK_THREAD_BUDGET_S``.
+
+        ``job``: for a queue worker's attempt, which a worker's own overruns bench as well."""
         if version.execution != "wasm" or version.digest not in self._warm:
             return False
-        benched = self._slow.get(version.digest)
-        if benched is not None:
-            if self.parts.clock.monotonic() < benched:
-                return False
-            self._slow.pop(version.digest, None)
+        for bench in (self._slow, self._slow_jobs) if job else (self._slow,):
+            benched = bench.get(version.digest)
+            if benched is not None:
+                if self.parts.clock.monotonic() < benched:
+                    return False
+                bench.pop(version.digest, None)
         manifest = self.parts.spells.manifest_of(version)
         if concurrent and not _free(manifest):
             return False
@@ -267,13 +273,21 @@ class CastRunner:
         return not manifest.runtime.policy.net_allow and limit.timeout_ms / 1000 > budget
 
     def attempt(
-        self, uow: UnitOfWork, cast: Cast, version: SpellVersion, *, budget_s: float = QUICK_BUDGET_S
+        self,
+        uow: UnitOfWork,
+        cast: Cast,
+        version: SpellVersion,
+        *,
+        budget_s: float = QUICK_BUDGET_S,
+        job: bool = False,
     ) -> Cast | None:
-        """Run a cast just created ``running`` in ``uow`` within ``budget_s`` and end it there.
+        """Run a cast just created (or claimed) ``running`` in ``uow`` within ``budget_s`` and end it
+        there.
 
         None when the attempt gave up (the budget ran out): nothing of it is kept, the spell is not
-        tried quickly for ``QUICK_BENCH_S``, and ``execute`` must run the cast from the start once
-        ``uow`` committed. ``RecordingFailed`` when its end could not be recorded: roll ``uow`` back.
+        tried quickly for ``QUICK_BENCH_S`` (by queue workers only, for a worker's ``job``), and
+        ``execute`` must run the cast from the start once ``uow`` committed. ``RecordingFailed`` when
+        its end could not be recorded: roll ``uow`` back.
         """
         parts = self.parts
         manifest = parts.spells.manifest_of(version)
@@ -288,7 +302,8 @@ class CastRunner:
             else:
                 if result.outcome is Outcome.TIMEOUT:
                     # the attempt's output, files and usage are dropped; the rerun counts
-                    self._slow[version.digest] = parts.clock.monotonic() + QUICK_BENCH_S
+                    bench = self._slow_jobs if job else self._slow
+                    bench[version.digest] = parts.clock.monotonic() + QUICK_BENCH_S
                     return None
                 try:
                     ended = self._finish(cast, manifest, result, uow=uow)
