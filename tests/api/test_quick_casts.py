@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from spell.kit.clock import FakeClock
 from spell.models import Cast, CastEvent, Spell, SpellVersion
+from spell.platform.cast import runner as runner_module
 from spell.platform.cast.runner import QUICK_BENCH_S, QUICK_BUDGET_S, QUICK_FIRST_BENCH_S
 from spell.platform.cast.service import CastRequestBody
 from spell.platform.server import Platform
@@ -68,7 +69,7 @@ class _Paths:
             self.executed.append(cast.id)
             return execute(cast, version)
 
-        def spy_attempt(uow: UnitOfWork, cast: Cast, version: SpellVersion, **kwargs: float) -> Cast | None:
+        def spy_attempt(uow: UnitOfWork, cast: Cast, version: SpellVersion, **kwargs: Any) -> Cast | None:
             self.attempted_on.append(threading.current_thread().name)
             return attempt(uow, cast, version, **kwargs)
 
@@ -372,7 +373,12 @@ async def test_with_every_slot_taken_an_attempt_that_gives_up_leaves_nothing_and
     assert body["status"] == "timeout"
     assert body["usage"]["wall_ms"] >= 300  # the queued run, with the spell's own limit
     assert paths.queued == [body["id"]]
-    assert len(paths.attempted_on) == (0 if _on_the_loop(platform) else 1)
+    # tried once: by the request's thread on PostgreSQL, else by the queue's worker as it claimed it
+    assert len(paths.attempted_on) == 1
+    version = _version(platform)
+    assert not platform.runner.quick_fits(version, job=True)  # benched for the workers either way
+    # a worker's overrun leaves the request side's quick casts alone; the request's benches both
+    assert platform.runner.quick_fits(version) is _on_the_loop(platform)
     assert _events(platform, body["id"]) == ["queued", "running", "timeout"]
     with platform.db.unit_of_work(write=False) as uow:
         assert uow.session.scalar(select(func.count()).select_from(Cast)) == 2  # with the warm-up
@@ -403,3 +409,119 @@ async def test_a_priced_spell_is_tried_quickly_only_where_write_transactions_que
         wallet = platform.ledger.balance(uow, caster.user_id, "wallet", "USD").micros
         holds = platform.ledger.balance(uow, caster.user_id, "holds", "USD").micros
     assert (wallet, holds) == (10_000_000 - 2 * 250_000, 0)  # the warm-up and this cast, once each
+
+
+async def test_a_queued_cast_of_a_warm_pure_wasm_spell_is_claimed_run_and_ended_in_one_transaction(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _roomy_budgets(monkeypatch)
+    caster = await _caster(client, platform, tmp_path)
+    await _warm_up(client, caster)
+    paths = _Paths(platform, monkeypatch)
+    commits: list[str] = []
+    monkeypatch.setattr(platform.casts.hub, "notify", _counting(platform.casts.hub.notify, commits))
+    response = await client.post(
+        "/v1/spells/acme/hello/cast",
+        headers={**caster.headers, "Idempotency-Key": "queued-quick"},
+        json={"input": {"name": "q"}},
+    )
+    assert response.status_code == 202, response.text
+    cast_id = response.json()["id"]
+    ended = await client.get(f"/v1/casts/{cast_id}", params={"wait": 10}, headers=caster.headers)
+    assert ended.json()["status"] == "succeeded", ended.text
+    assert ended.json()["output"] == {"greeting": "hello", "input": {"name": "q"}}
+    assert paths.queued == [cast_id]
+    assert paths.executed == []
+    [thread] = paths.attempted_on
+    assert thread.startswith(("spell-worker", "spell-job"))
+    assert _events(platform, cast_id) == ["queued", "running", "succeeded"]
+    # one commit for claim and end: its moves to running and to its end are told together
+    assert commits == [f"{cast_id} moved", f"{cast_id} ended"]
+
+
+async def test_a_worker_attempt_whose_end_cannot_be_recorded_rolls_back_its_claim_and_runs_it_anew(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _roomy_budgets(monkeypatch)
+    caster = await _caster(client, platform, tmp_path)
+    await _warm_up(client, caster)
+    paths = _Paths(platform, monkeypatch)
+    store, failed = platform.runner.artifacts.store, list[str]()
+
+    def store_once_failing(uow: UnitOfWork, cast: Cast, artifacts: Any) -> Any:
+        if not failed:
+            failed.append(cast.id)
+            raise OSError("the blob store is down")
+        return store(uow, cast, artifacts)
+
+    monkeypatch.setattr(platform.runner.artifacts, "store", store_once_failing)
+    response = await client.post(
+        "/v1/spells/acme/hello/cast",
+        headers={**caster.headers, "Idempotency-Key": "queued-rollback"},
+        json={"input": {"name": "r"}},
+    )
+    cast_id = response.json()["id"]
+    ended = await client.get(f"/v1/casts/{cast_id}", params={"wait": 10}, headers=caster.headers)
+    assert ended.json()["status"] == "succeeded", ended.text
+    assert failed == [cast_id]
+    assert len(paths.attempted_on) == 1
+    assert paths.executed == [cast_id]
+    assert _events(platform, cast_id) == ["queued", "running", "succeeded"]  # the first claim left nothing
+
+
+async def test_a_long_poll_woken_by_a_worker_gets_the_ended_cast_without_reading_it_again(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _roomy_budgets(monkeypatch)
+    caster = await _caster(client, platform, tmp_path)
+    await _warm_up(client, caster)
+    attempt, go = platform.runner.attempt, threading.Event()
+
+    def held_attempt(uow: UnitOfWork, cast: Cast, version: SpellVersion, **kwargs: Any) -> Cast | None:
+        assert go.wait(10)  # until the long poll read the cast not ended yet
+        return attempt(uow, cast, version, **kwargs)
+
+    monkeypatch.setattr(platform.runner, "attempt", held_attempt)
+    get, reads = platform.casts.get, []
+
+    def counted_get(principal: Any, cast_id: str) -> Cast:
+        cast = get(principal, cast_id)
+        reads.append(cast.status)
+        return cast
+
+    monkeypatch.setattr(platform.casts, "get", counted_get)
+    response = await client.post(
+        "/v1/spells/acme/hello/cast",
+        headers={**caster.headers, "Idempotency-Key": "handed-over"},
+        json={"input": {"name": "h"}},
+    )
+    cast_id = response.json()["id"]
+    answers: list[httpx.Response] = []
+
+    async def long_poll() -> None:
+        answers.append(await client.get(f"/v1/casts/{cast_id}", params={"wait": 10}, headers=caster.headers))
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(long_poll)
+        while not reads:
+            await anyio.sleep(0.005)
+        go.set()
+    [answer] = answers
+    assert answer.json()["status"] == "succeeded", answer.text
+    assert answer.json()["output"] == {"greeting": "hello", "input": {"name": "h"}}
+    assert reads == ["queued"]  # the end came with the wake-up
+
+
+def _roomy_budgets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Budgets a busy test machine cannot overrun (the spells' limit is 10 s): an overrun would run
+    the cast again on its own, which other tests cover."""
+    monkeypatch.setattr(runner_module, "QUICK_BUDGET_S", 2.0)
+    monkeypatch.setattr(runner_module, "QUICK_THREAD_BUDGET_S", 2.0)
+
+
+def _counting(notify: Any, told: list[str]) -> Any:
+    def counted(cast_id: str, *, terminal: bool = True, **kwargs: Any) -> None:
+        told.append(f"{cast_id} {'ended' if terminal else 'moved'}")
+        notify(cast_id, terminal=terminal, **kwargs)
+
+    return counted

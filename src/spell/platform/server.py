@@ -368,6 +368,7 @@ class Platform:
             ),
             Path(settings.data_dir) / "work",
             slots=TenantSlots(settings.tenant_slots(settings.workers)),
+            quick_jobs=settings.quick_casts,
         )
         # Quick casts block the event loop for their statements: only where those never wait on a network.
         orchestrator = CastOrchestrator(

@@ -73,3 +73,20 @@ def test_a_cast_forgotten_for_space_counts_as_maybe_ended(monkeypatch: pytest.Mo
     assert not hub.may_have_ended(
         "cast_1", later
     )  # forgotten: the oldest end made room    assert not hub.may_have_ended("cast_9", hub.mark())
+
+
+async def test_an_end_handed_over_reaches_each_waiter_and_a_move_hands_nothing() -> None:
+    hub = CastHub()
+    ended = object()
+    with hub.watch("cast_1") as first, hub.watch("cast_1", terminal_only=True) as second:
+        hub.notify("cast_1", terminal=False)
+        assert await wait_event(first, 1.0)
+        assert first.ended is None
+    with hub.watch("cast_1") as first, hub.watch("cast_1", terminal_only=True) as second:
+        worker = threading.Thread(target=lambda: hub.notify("cast_1", ended=ended))  # type: ignore[arg-type]
+        worker.start()
+        assert await wait_event(first, 1.0)
+        assert await wait_event(second, 1.0)
+        worker.join()
+        assert first.ended is ended
+        assert second.ended is ended

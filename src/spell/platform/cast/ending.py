@@ -18,13 +18,14 @@ from spell.models import Cast, CastStatus
 from spell.platform import metrics, tracing
 from spell.platform.cast.hub import CastHub
 from spell.platform.cast.money import CastMoney
-from spell.platform.cast.repository import CastRepository
+from spell.platform.cast.repository import CastRepository, detached_cast
 from spell.platform.cast.webhook import CastWebhooks
 from spell.storage.session import UnitOfWork
 
-__all__ = ["PLATFORM_FAULT", "CastEnding", "Ending", "lost", "platform_fault"]
+__all__ = ["PLATFORM_FAULT", "CastEnding", "Ending", "ended_copy", "lost", "platform_fault"]
 
 PLATFORM_FAULT = "INTERNAL"  # the error code of a cast the platform (not the spell) failed
+_CAST_COLUMNS = tuple(column.key for column in Cast.__table__.columns)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,11 @@ def lost(why: str) -> Ending:
     )
 
 
+def ended_copy(cast: Cast, values: Mapping[str, Any]) -> Cast:
+    """A detached copy of ``cast`` with the values its end wrote."""
+    return detached_cast({**{column: getattr(cast, column) for column in _CAST_COLUMNS}, **values})
+
+
 class CastEnding:
     """Writes terminal states; every ended cast went through ``end``."""
 
@@ -81,17 +87,20 @@ class CastEnding:
         from_status: CastStatus = CastStatus.RUNNING,
         release: bool = True,
         fresh: bool = False,
+        hand_over: bool = False,
     ) -> dict[str, Any] | None:
         """End ``cast`` in ``uow`` if it is still in ``from_status``; the values written, or None (and
         nothing written) when another ender was first.
 
         ``release``: free the whole hold (False when the run settled the money already). The cast's
         webhook is queued with the end, whatever the ending; after the commit, this process's waiters wake.
-        ``fresh``: the cast was created ``running`` in ``uow``'s transaction, so no other ender can
-        race this one (the end and its event may then be one statement).
+        ``fresh``: the cast was created or claimed ``running`` in ``uow``'s transaction, which holds its
+        row since, so no other ender can race this one (the end and its event may then be one statement).
+        ``hand_over``: ``cast`` holds every column as the row had them before this end (a runner's
+        claimed cast), so the waiters are handed the ended cast and need not read it again.
         """
         with tracing.span("spell.finish", cast_id=cast.id, status=ending.status.value):
-            return self._end(uow, cast, ending, from_status, release, fresh)
+            return self._end(uow, cast, ending, from_status, release, fresh, hand_over)
 
     def _end(
         self,
@@ -101,6 +110,7 @@ class CastEnding:
         from_status: CastStatus,
         release: bool,
         fresh: bool,
+        hand_over: bool,
     ) -> dict[str, Any] | None:
         now = self.clock.now()
         values: dict[str, Any] = {
@@ -134,6 +144,7 @@ class CastEnding:
             cast.started_at,
         )
         uow.after_commit(lambda: metrics.cast_ended(status, digest, created, started, now))
-        uow.after_commit(lambda: self.hub.notify(cast_id))
+        ended = ended_copy(cast, values) if hand_over else None
+        uow.after_commit(lambda: self.hub.notify(cast_id, ended=ended))
         self.webhooks.ended(uow, cast, values)
         return values

@@ -12,10 +12,21 @@ import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-__all__ = ["CancelTokens", "CastHub", "wait_event"]
+if TYPE_CHECKING:
+    from spell.models import Cast
+
+__all__ = ["CancelTokens", "CastHub", "Wake", "wait_event"]
 
 _ENDED_KEPT = 4096
+
+
+class Wake(asyncio.Event):
+    """A waiter's event; ``ended`` is the cast as its end wrote it, when the ender handed it over, so a
+    waiter that already may read the cast need not read it again."""
+
+    ended: Cast | None = None
 
 
 class CastHub:
@@ -24,17 +35,16 @@ class CastHub:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         # (loop, event, terminal_only): a ``Prefer: wait`` waiter only cares about the end of a cast.
-        self._waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event, bool]]] = defaultdict(
-            set
-        )
+        self._waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, Wake, bool]]] = defaultdict(set)
         # Casts that ended here lately: a request that just created a cast can tell, without reading
         # the database, whether it may already have ended before the request started watching.
         self._ended: OrderedDict[str, None] = OrderedDict()
         self._ended_total = 0
 
-    def notify(self, cast_id: str, *, terminal: bool = True) -> None:
+    def notify(self, cast_id: str, *, terminal: bool = True, ended: Cast | None = None) -> None:
         """Wake everything waiting on ``cast_id`` (thread-safe); ``terminal=False`` (the cast moved but
-        has not ended) leaves the waiters that asked for the end only."""
+        has not ended) leaves the waiters that asked for the end only. ``ended``: the cast as its end
+        was committed, handed to each waiter (``Wake.ended``)."""
         with self._lock:
             if terminal:
                 self._ended[cast_id] = None
@@ -49,6 +59,8 @@ class CastHub:
                 if not bucket:
                     self._waiters.pop(cast_id, None)
         for loop, event, _ in waiters:
+            if ended is not None:
+                event.ended = ended
             try:
                 loop.call_soon_threadsafe(event.set)
             except RuntimeError:  # that request's loop has closed; nobody is waiting any more
@@ -66,12 +78,12 @@ class CastHub:
             return cast_id in self._ended or self._ended_total - since >= _ENDED_KEPT
 
     @contextmanager
-    def watch(self, cast_id: str, *, terminal_only: bool = False) -> Iterator[asyncio.Event]:
+    def watch(self, cast_id: str, *, terminal_only: bool = False) -> Iterator[Wake]:
         """Register for wake-ups *before* reading the cast: a change between read and wait is not lost.
 
         ``terminal_only`` sleeps through notifications that the cast merely moved (queued → running).
         """
-        entry = (asyncio.get_running_loop(), asyncio.Event(), terminal_only)
+        entry = (asyncio.get_running_loop(), Wake(), terminal_only)
         with self._lock:
             self._waiters[cast_id].add(entry)
         try:

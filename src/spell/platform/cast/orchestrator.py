@@ -2,7 +2,9 @@
 or queued, and the wait for its end.
 
 A queued cast crosses four threads before its answer leaves (request → queue worker → hub → event
-loop) and commits three times (create, claim, finish). A caller who waits for the result
+loop) and commits three times (create, claim, finish; two when the worker claims, runs and ends a
+quick-fit spell in one transaction). On SQLite with the in-process queue it is created on the event
+loop itself, as a quick cast is. A caller who waits for the result
 (``Prefer: wait``) gains nothing from the queue, so while an inline slot is free the cast is created
 already ``running``, run and finished on one cast thread, in two commits. When every slot is busy
 the cast takes the queue, so a burst never piles up unbounded work on the request side. A tenant
@@ -44,6 +46,7 @@ from spell.platform.cast.runner import (
 )
 from spell.platform.cast.service import CastRequestBody, CastService, Created
 from spell.platform.cast.slots import TenantSlots
+from spell.queue.memory import MemoryQueue
 
 __all__ = ["CastOrchestrator"]
 
@@ -93,7 +96,10 @@ class CastOrchestrator:
         # With every slot taken, a caller who waits may still get a quick attempt (it holds its request
         # thread no longer than a creation would, plus the budget); else, or if it gives up, the queue.
         create = self.cast_quick_or_queued if wait_s > 0 and self.quick_on_thread else self.casts.create
-        cast, replay = await _blocking(create, principal, body, idempotency_key)
+        if self._create_on_loop(body):
+            cast, replay = create(principal, body, idempotency_key)
+        else:
+            cast, replay = await _blocking(create, principal, body, idempotency_key)
         if wait_s > 0 and cast.status not in TERMINAL_STATUSES:
             cast = await self.wait_for_end(principal, cast.id, wait_s, fresh=None if replay else (cast, mark))
         return cast, replay
@@ -120,7 +126,15 @@ class CastOrchestrator:
                 remaining = deadline - loop.time()
                 if cast.status in TERMINAL_STATUSES or remaining <= 0:
                     return cast
-                await wait_event(woke, min(remaining, 1.0))
+                # the caller may read this cast (read above): its ender's copy saves reading it again
+                if await wait_event(woke, min(remaining, 1.0)) and woke.ended is not None:
+                    return woke.ended
+
+    def _create_on_loop(self, body: CastRequestBody) -> bool:
+        """Whether a queued cast is created on the event loop itself (saving two thread hand-offs): as
+        a quick cast, only where statements never wait on a network (SQLite), with no webhook URL to
+        resolve, and with a queue that takes the job without waiting on a broker (in-process)."""
+        return self.quick and body.webhook_url is None and isinstance(self.casts.queue, MemoryQueue)
 
     def free_slots(self) -> int:
         """Inline slots not taken right now."""

@@ -18,12 +18,12 @@ from spell.kit.clock import Clock
 from spell.models import Cast, CastStatus, SpellVersion
 from spell.platform import logs, metrics, tracing
 from spell.platform.artifact.service import ArtifactService
-from spell.platform.cast.ending import PLATFORM_FAULT, CastEnding, Ending, platform_fault
+from spell.platform.cast.ending import PLATFORM_FAULT, CastEnding, Ending, ended_copy, platform_fault
 from spell.platform.cast.hub import CancelTokens, CastHub
 from spell.platform.cast.limits import CastLimits
 from spell.platform.cast.live_events import EventWriter, LiveEvents
 from spell.platform.cast.money import CastMoney
-from spell.platform.cast.repository import CastRepository, detached_cast
+from spell.platform.cast.repository import CastRepository
 from spell.platform.cast.slots import TenantSlots
 from spell.platform.spell.service import SpellService
 from spell.queue.base import Deferred, Job
@@ -59,7 +59,6 @@ WASM_STEP = "wasm"  # the step name of a WASM cast's log events: the module is i
 QUICK_FIRST_BENCH_S = 1.0
 QUICK_BENCH_S = 60.0
 
-_CAST_COLUMNS = tuple(column.key for column in Cast.__table__.columns)
 _STATUS = {
     Outcome.SUCCEEDED: CastStatus.SUCCEEDED,
     Outcome.TIMEOUT: CastStatus.TIMEOUT,
@@ -98,11 +97,6 @@ class RunnerParts:
     clock: Clock
 
 
-def _ended(cast: Cast, values: dict[str, Any]) -> Cast:
-    """A detached copy of ``cast`` with the values its end wrote."""
-    return detached_cast({**{column: getattr(cast, column) for column in _CAST_COLUMNS}, **values})
-
-
 def status_for(outcome: Outcome) -> CastStatus:
     """The cast status an outcome ends in."""
     return _STATUS.get(outcome, CastStatus.FAILED)
@@ -118,6 +112,7 @@ class CastRunner:
         work_dir: Path,
         *,
         slots: TenantSlots | None = None,
+        quick_jobs: bool = False,
     ) -> None:
         self.parts = parts
         self.artifacts = parts.artifacts
@@ -126,11 +121,19 @@ class CastRunner:
         self._versions: dict[tuple[str, str], SpellVersion] = {}
         self._slow: dict[str, float] = {}  # spell digest → until when (clock's monotonic) not tried quickly
         self._overruns: dict[str, int] = {}  # spell digest → attempts in a row that overran the budget
+        # The same for the queue workers' attempts: one overrun by a worker does not bench the spell's
+        # quick casts on the request side, where the event loop's attempts have a bench of their own.
+        self._slow_jobs: dict[str, float] = {}
+        self._job_overruns: dict[str, int] = {}
         # Spells that ran here on a cast thread: their module is compiled and cached, so a quick
         # attempt's time goes to running it (loading a big module could hold the event loop for long).
         self._warm: set[str] = set()
         # The queue workers' share per tenant: a tenant holding all of its own defers its next jobs.
         self.slots = slots or TenantSlots(0)
+        # A job whose spell would fit a quick attempt is claimed, run and ended in one transaction.
+        # Write transactions run side by side except on SQLite (see ``quick_fits``).
+        self.quick_jobs = quick_jobs
+        self._concurrent = parts.db.engine.dialect.name != "sqlite"
 
     # the cast.run job ------------------------------------------------------------------------------
     def __call__(self, job: Job) -> None:
@@ -151,13 +154,18 @@ class CastRunner:
     def _handle(self, cast_id: str, job: Job) -> None:
         # the worker's spans join the trace of the request that queued the cast
         with tracing.resumed(job.trace), logs.cast_context(cast_id):
-            claimed = self._claim(cast_id)
+            try:
+                claimed = self._claim(cast_id, quick=self.quick_jobs)
+            except RecordingFailed:  # the claim rolled back with the attempt: claim it on its own
+                claimed = self._claim(cast_id, quick=False)
             if claimed is None:
                 # Claimed before: by a live runner (nothing to do), or by one whose job came back
                 # because it went silent (``redelivered``): the cast is ended, never run a second time.
                 self.parts.orphans.abort_if_orphaned(cast_id, redelivered=job.redelivered)
                 return
-            self.execute(*claimed)
+            cast, version, ended = claimed
+            if ended is None:
+                self.execute(cast, version)
 
     def _park(self, tenant: str, resume: Callable[[], None]) -> bool:
         """Have ``resume`` called when one of the tenant's casts ends (True), or False when a slot
@@ -167,7 +175,16 @@ class CastRunner:
             return False
         return True
 
-    def _claim(self, cast_id: str) -> tuple[Cast, SpellVersion] | None:
+    def _claim(self, cast_id: str, *, quick: bool) -> tuple[Cast, SpellVersion, Cast | None] | None:
+        """Claim a queued cast (None when it was not queued any more); with ``quick``, a spell that
+        fits a quick attempt is run and ended in the claiming transaction too (the third value, else
+        None: the cast is committed ``running`` and ``execute`` runs it).
+
+        Claimed, run and ended in one commit, a cast is ``queued`` to everyone else until it ended: a
+        worker that dies meanwhile leaves no claim behind, and its redelivered job runs the cast (the
+        spell has no network access, so the lost attempt left no trace). ``RecordingFailed`` when
+        the attempt's end could not be recorded: the claim rolled back with it.
+        """
         parts = self.parts
         with parts.db.unit_of_work() as uow:
             now = parts.clock.now()
@@ -177,7 +194,10 @@ class CastRunner:
             parts.ending.webhooks.running(uow, cast)
             version = self._version_of(uow, cast)
             uow.after_commit(lambda: parts.hub.notify(cast_id, terminal=False))
-            return cast, version
+            if not quick or not self.quick_fits(version, concurrent=self._concurrent, job=True):
+                return cast, version, None
+            budget = QUICK_THREAD_BUDGET_S if self._concurrent else QUICK_BUDGET_S
+            return cast, version, self.attempt(uow, cast, version, budget_s=budget, job=True)
 
     def _version_of(self, uow: UnitOfWork, cast: Cast) -> SpellVersion:
         # A job names its cast only. A published version never changes what it runs (same version,
@@ -230,10 +250,10 @@ class CastRunner:
                 final = parts.repo.fresh(uow, cast_id)
                 assert final is not None  # noqa: S101 - casts are never deleted
                 return final
-        return _ended(cast, ended)
+        return ended_copy(cast, ended)
 
     # the quick attempt -----------------------------------------------------------------------------
-    def quick_fits(self, version: SpellVersion, *, concurrent: bool = False) -> bool:
+    def quick_fits(self, version: SpellVersion, *, concurrent: bool = False, job: bool = False) -> bool:
         """A WASM spell with no network access (re-running it changes nothing outside the cast), whose
         time limit is over the budget, that ran here before (its module is loaded) and did not overrun
         the budget lately.
@@ -242,14 +262,17 @@ class CastRunner:
         priced cast's hold and capture in one transaction would lock its caster's ledger rows in two
         batches, each sorted, which a concurrent capture of the same accounts may take the other way
         round: a deadlock, where separate transactions only queue. The attempt then runs on a cast
-        thread, within ``QUICK_THREAD_BUDGET_S``."""
+        thread, within ``QUICK_THREAD_BUDGET_S``.
+
+        ``job``: for a queue worker's attempt, which a worker's own overruns bench as well."""
         if version.execution != "wasm" or version.digest not in self._warm:
             return False
-        benched = self._slow.get(version.digest)
-        if benched is not None:
-            if self.parts.clock.monotonic() < benched:
-                return False
-            self._slow.pop(version.digest, None)
+        for bench in (self._slow, self._slow_jobs) if job else (self._slow,):
+            benched = bench.get(version.digest)
+            if benched is not None:
+                if self.parts.clock.monotonic() < benched:
+                    return False
+                bench.pop(version.digest, None)
         manifest = self.parts.spells.manifest_of(version)
         if concurrent and not _free(manifest):
             return False
@@ -258,13 +281,20 @@ class CastRunner:
         return not manifest.runtime.policy.net_allow and limit.timeout_ms / 1000 > budget
 
     def attempt(
-        self, uow: UnitOfWork, cast: Cast, version: SpellVersion, *, budget_s: float = QUICK_BUDGET_S
+        self,
+        uow: UnitOfWork,
+        cast: Cast,
+        version: SpellVersion,
+        *,
+        budget_s: float = QUICK_BUDGET_S,
+        job: bool = False,
     ) -> Cast | None:
-        """Run a cast just created ``running`` in ``uow`` within ``budget_s`` and end it there.
+        """Run a cast just created (or claimed) ``running`` in ``uow`` within ``budget_s`` and end it
+        there.
 
         None when the attempt gave up (the budget ran out): nothing of it is kept, the spell is not
-        tried quickly for a while (``QUICK_FIRST_BENCH_S``, doubled per overrun in a row), and
-        ``execute`` must run the cast from the start once
+        tried quickly for a while (``QUICK_FIRST_BENCH_S``, doubled per overrun in a row; by queue
+        workers only, for a worker's ``job``), and ``execute`` must run the cast from the start once
         ``uow`` committed. ``RecordingFailed`` when its end could not be recorded: roll ``uow`` back.
         """
         parts = self.parts
@@ -280,9 +310,9 @@ class CastRunner:
             else:
                 if result.outcome is Outcome.TIMEOUT:
                     # the attempt's output, files and usage are dropped; the rerun counts
-                    self._bench(version.digest)
+                    self._bench(version.digest, job=job)
                     return None
-                self._overruns.pop(version.digest, None)
+                (self._job_overruns if job else self._overruns).pop(version.digest, None)
                 try:
                     ended = self._finish(cast, manifest, result, uow=uow)
                 except Exception as exc:  # its writes are in the creating transaction: roll all back
@@ -293,13 +323,14 @@ class CastRunner:
             if work is not None:
                 shutil.rmtree(work, ignore_errors=True)
         assert ended is not None  # noqa: S101 - uncommitted, the cast cannot have been canceled
-        return _ended(cast, ended)
+        return ended_copy(cast, ended)
 
-    def _bench(self, digest: str) -> None:
-        overruns = self._overruns.get(digest, 0) + 1
-        self._overruns[digest] = overruns
+    def _bench(self, digest: str, *, job: bool) -> None:
+        counts, slow = (self._job_overruns, self._slow_jobs) if job else (self._overruns, self._slow)
+        overruns = counts.get(digest, 0) + 1
+        counts[digest] = overruns
         bench = min(QUICK_BENCH_S, QUICK_FIRST_BENCH_S * 2 ** min(overruns - 1, 16))
-        self._slow[digest] = self.parts.clock.monotonic() + bench
+        slow[digest] = self.parts.clock.monotonic() + bench
 
     # running and recording -------------------------------------------------------------------------
     def _run(
@@ -349,10 +380,10 @@ class CastRunner:
                 live.close()  # the step events are written before the cast's end
 
     def _end(self, cast: Cast, ending: Ending, *, uow: UnitOfWork | None = None) -> dict[str, Any] | None:
-        """End ``cast`` in a commit of its own, or in ``uow``: the quick attempt's, which created it."""
+        """End ``cast`` in a commit of its own, or in ``uow``: the quick attempt's, which created or claimed it."""
         fresh = uow is not None
         with self.parts.db.unit_of_work() if uow is None else nullcontext(uow) as uow:
-            return self.parts.ending.end(uow, cast, ending, fresh=fresh)
+            return self.parts.ending.end(uow, cast, ending, fresh=fresh, hand_over=True)
 
     def _finish(
         self, cast: Cast, manifest: SpellManifest, result: CastResult, *, uow: UnitOfWork | None = None
@@ -376,7 +407,7 @@ class CastRunner:
                 values={"output": result.output, "usage": usage.to_dict()},
                 event={"artifacts": len(stored), **({"error_code": error_code} if error_code else {})},
             )
-            values = parts.ending.end(uow, cast, ending, release=False, fresh=fresh)
+            values = parts.ending.end(uow, cast, ending, release=False, fresh=fresh, hand_over=True)
             if values is None:  # canceled while running: keep the cancel, record what it used
                 parts.repo.move(uow, cast.id, from_status=CastStatus.CANCELED, usage=ending.values["usage"])
             return values
