@@ -97,5 +97,6 @@ def set_publisher_webhook(
 ) -> PublisherWebhookOut:
     """Where the publisher's notices are posted (``{"url": null}``: nowhere), signed with your tenant's
     webhook secret like cast webhooks, through the durable outbox (event types ``supply.flagged``,
-    ``supply.delisted``, ``supply.cleared``, ``supply.suspended``). The URL follows the webhook egress rules (403 ``EGRESS_DENIED``)."""
+    ``supply.delisted``, ``supply.cleared``, ``supply.suspended``). The URL follows the webhook egress rules
+    (403 ``EGRESS_DENIED``)."""
     return PublisherWebhookOut.from_row(platform.supply_notices.set_webhook(principal, publisher, body.url))

@@ -380,7 +380,8 @@ class CastRunner:
                 live.close()  # the step events are written before the cast's end
 
     def _end(self, cast: Cast, ending: Ending, *, uow: UnitOfWork | None = None) -> dict[str, Any] | None:
-        """End ``cast`` in a commit of its own, or in ``uow``: the quick attempt's, which created or claimed it."""
+        """End ``cast`` in a commit of its own, or in ``uow``: the quick attempt's, which created or
+        claimed it."""
         fresh = uow is not None
         with self.parts.db.unit_of_work() if uow is None else nullcontext(uow) as uow:
             return self.parts.ending.end(uow, cast, ending, fresh=fresh, hand_over=True)
