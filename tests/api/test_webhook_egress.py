@@ -40,7 +40,7 @@ class RecordingSender(WebhookSender):
     """Delivers as the platform does and records each delivery's result."""
 
     def __init__(self, egress: EgressPolicy) -> None:
-        super().__init__(egress=egress, attempts=1, timeout_s=5)
+        super().__init__(egress=egress, timeout_s=5)
         self.results: list[bool] = []
         self.delivered = threading.Event()
 
