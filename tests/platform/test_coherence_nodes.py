@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from spell.config.server import ServerSettings
+from spell.platform.privacy.schemas import PreferencesUpdate
 from spell.platform.server import Platform
 from spell.storage import changes
 from spell.storage.migrate import upgrade
@@ -176,6 +177,33 @@ def test_a_spell_suspended_on_one_node_is_not_cast_on_the_other(nodes: Nodes, tm
     _until(
         lambda: _cast(nodes, caster, "hello", f"again-{next(attempts)}", wait=True).status_code >= 400,
         "casts the suspended spell",
+    )
+
+
+def test_a_restriction_of_processing_set_on_one_node_is_refused_by_the_other_on_its_next_cast(
+    nodes: Nodes, tmp_path: Path
+) -> None:
+    caster = _publish(nodes, tmp_path, "kept", QUICK_WAT)
+    ran = _cast(nodes, caster, "kept", "first", wait=True)  # B caches the caster as unrestricted
+    assert ran.status_code in (200, 201), ran.text
+
+    def restrict(wanted: bool) -> None:
+        with nodes.a.db.unit_of_work() as uow:
+            update = PreferencesUpdate(restrict_processing=wanted)
+            nodes.a.privacy.set_preferences(uow, caster.user_id, update, actor_id=caster.user_id)
+
+    restrict(True)
+    attempts = iter(range(1000))
+    _until(
+        lambda: _cast(nodes, caster, "kept", f"restricted-{next(attempts)}", wait=True).status_code == 403,
+        "casts for the caster who restricted processing",
+    )
+    refused = _cast(nodes, caster, "kept", "refused", wait=True)
+    assert refused.json()["error"]["code"] == "PROCESSING_RESTRICTED"
+    restrict(False)
+    _until(
+        lambda: _cast(nodes, caster, "kept", f"lifted-{next(attempts)}", wait=True).status_code in (200, 201),
+        "refuses the caster whose restriction was lifted",
     )
 
 

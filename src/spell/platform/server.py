@@ -389,7 +389,10 @@ class Platform:
         violations = AbuseService(abuse or AbuseSettings(), spells, auth, notices, audit, clock=time)
         ending.on_failure = violations.cast_failed
         rights = PrivacyService(
-            PrivacyParts(auth, casts, audit, budgets, ledger, blobs), privacy or PrivacySettings(), clock=time
+            PrivacyParts(auth, casts, audit, budgets, ledger, blobs),
+            privacy or PrivacySettings(),
+            clock=time,
+            cache_s=settings.cache_ms / 1000,
         )
         casts.admissions.append(rights.admission())  # restricted users cast nothing
         kept = RetentionService(retention or RetentionSettings(), audit, blobs, checkpoint_key, clock=time)

@@ -39,6 +39,7 @@ from spell.platform.privacy.schemas import (
     TransferConsentIn,
 )
 from spell.storage.blobs import BlobStore
+from spell.storage.changes import CachedReads
 from spell.storage.session import UnitOfWork
 
 __all__ = ["PrivacyParts", "PrivacyService"]
@@ -66,10 +67,16 @@ class PrivacyService:
         *,
         clock: Clock | None = None,
         repository: PrivacyRepository | None = None,
+        cache_s: float = 1.0,
     ) -> None:
         self.parts, self.settings = parts, settings
         self.clock = clock or SystemClock()
         self.repo = repository or PrivacyRepository()
+        # Every cast asks; a change to a preference is seen on the next request, here and (through the
+        # change generations and their notifications) on every node, as a revoked key is.
+        self._restricted: CachedReads[str, bool] = CachedReads(
+            PrivacyPreference, ttl_s=cache_s, clock=self.clock
+        )
         self.audit = parts.audit
         self.eraser = Eraser(
             self.repo,
@@ -191,13 +198,21 @@ class PrivacyService:
         if asking.uow is None:  # pragma: no cover - an admission that does not call out gets one
             raise AssertionError("the processing check reads in the creating transaction")
         principal = asking.principal
-        row = self.repo.preference(asking.uow, principal.user_id)
-        if row is not None and row.is_processing_restricted:
+        if self._is_restricted(asking.uow, principal.user_id):
             raise ProcessingRestricted(
                 "you restricted the processing of your data: no new cast runs until you lift it",
                 details={"user_id": principal.user_id},
                 hint='PATCH /v1/users/me/privacy with {"restrict_processing": false}',
             )
+
+    def _is_restricted(self, uow: UnitOfWork, user_id: str) -> bool:
+        restricted = self._restricted.get(user_id)
+        if restricted is None:
+            seen = self._restricted.snapshot()
+            row = self.repo.preference(uow, user_id)
+            restricted = row is not None and row.is_processing_restricted
+            self._restricted.put(user_id, restricted, seen)
+        return restricted
 
     # cross-border transfers ---------------------------------------------------------------------------
     def consents(self, uow: UnitOfWork, user_id: str) -> list[TransferConsent]:
