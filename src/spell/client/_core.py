@@ -19,6 +19,7 @@ from spell.client.models import CastEvent, CastOut
 
 __all__ = [
     "DEFAULT_SERVER",
+    "LONG_POLL_SECONDS",
     "Call",
     "ClientSettings",
     "RetryPolicy",
@@ -36,6 +37,9 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 # Answers worth asking again for: the server said "later" or a proxy or the server was busy.
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# The longest ``GET /v1/casts/{id}?wait=N`` a server honours by default (SPELL_SERVER_MAX_WAIT_SECONDS);
+# one configured lower answers sooner with the cast still going, and the follower simply asks again.
+LONG_POLL_SECONDS = 60
 
 
 def new_idempotency_key() -> str:

@@ -13,7 +13,7 @@ import httpx
 from pydantic import BaseModel
 
 from spell.client import _calls as calls
-from spell.client._core import Call, ClientSettings, RetryPolicy, SseDecoder, next_delay
+from spell.client._core import LONG_POLL_SECONDS, Call, ClientSettings, RetryPolicy, SseDecoder, next_delay
 from spell.client._errors import error_from_response
 from spell.client.models import (
     ArtifactList,
@@ -264,8 +264,9 @@ class Casts(_Resource):
         idempotency_key: str | None = None,
         webhook_url: str | None = None,
     ) -> CastOut:
-        """Cast a spell (an ``Idempotency-Key`` is made when none is given); with ``wait`` follow its
-        events to the end and return the ended cast."""
+        """Cast a spell (an ``Idempotency-Key`` is made when none is given); with ``wait`` follow it to
+        its end (as ``wait`` does: by long poll, or over its events for ``on_event``) and return the
+        ended cast."""
         call = calls.cast_create(
             spell_id,
             {} if input is None else input,
@@ -278,10 +279,16 @@ class Casts(_Resource):
         return self.wait(cast.id, on_event=on_event) if wait and not ended(cast) else cast
 
     def wait(self, cast_id: str, *, on_event: EventHook | None = None) -> CastOut:
-        """Follow a cast's events until it ends; the ended cast."""
+        """Follow a cast until it ends; the ended cast. Without ``on_event`` by long poll (``GET ?wait``,
+        answered as soon as the cast ends: one request per minute of the cast); with it over the event
+        stream, each event handed to ``on_event``, then one read of the ended cast."""
+        if on_event is None:
+            while True:
+                cast = self.get(cast_id, wait=LONG_POLL_SECONDS)
+                if ended(cast):
+                    return cast
         for event in self.events(cast_id):
-            if on_event is not None:
-                on_event(event)
+            on_event(event)
         return self.get(cast_id)
 
     def get(self, cast_id: str, *, wait: int = 0) -> CastOut:
