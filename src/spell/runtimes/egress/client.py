@@ -12,28 +12,22 @@ import ipaddress
 import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
+from spell.runtimes.egress.policy import EgressPolicy
 from spell.runtimes.egress.rules import (
-    LOOPBACK_NETWORKS,
-    PRIVATE_NETWORKS,
     Address,
     Denied,
-    Network,
-    Resolver,
     Target,
     address_allowed,
-    check_url,
     in_networks,
     is_public_address,
-    system_resolver,
 )
 
 if TYPE_CHECKING:  # http.client and ssl load email and OpenSSL: only requests that are sent pay for them
     import http.client
-    import ssl
     from concurrent.futures import ThreadPoolExecutor
 
 __all__ = [
@@ -44,6 +38,9 @@ __all__ = [
     "Refused",
     "Response",
     "check_headers",
+    "connect",
+    "fetch",
+    "pin",
     "without_credentials_across_origins",
 ]
 
@@ -53,10 +50,6 @@ Dial = Callable[[tuple[str, int], float], socket.socket]
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CREDENTIALS = frozenset({"authorization", "proxy-authorization", "cookie"})
 _CHUNK = 64 * 1024
-
-
-def _dial(address: tuple[str, int], timeout: float) -> socket.socket:
-    return socket.create_connection(address, timeout=timeout)
 
 
 # Set by the sender, never by the spell: Host would reach other sites behind an allowed address, and
@@ -84,188 +77,152 @@ class Response:
     requests: int
 
 
-@dataclass(frozen=True)
-class EgressPolicy:
-    """The operator's side of egress; the spell's side is the host allow-list given per request.
+def pin(
+    policy: EgressPolicy, target: Target, *, reason_prefix: str = "", timeout_s: float | None = None
+) -> str:
+    """``EgressPolicy.pin``: the address to dial for ``target``, every answer of its name checked."""
+    try:
+        return _pin(policy, target, reason_prefix, timeout_s)
+    except Denied as exc:
+        exc.url = target.url[:2048]
+        raise
 
-    ``allow_http``: plain http to public hosts. ``networks``: non-public networks opened (loopback
-    for a local developer, everything for a closed network); plain http is allowed to addresses in
-    them, and a host name off the allow-list is allowed when it resolves only into them.
-    ``resolver``, ``dial`` and ``ssl_context`` default to the system's; tests replace them.
-    """
 
-    allow_http: bool = False
-    networks: tuple[Network, ...] = ()
-    resolver: Resolver = system_resolver
-    dial: Dial = _dial
-    ssl_context: ssl.SSLContext | None = field(default=None, compare=False)
+def _resolve(policy: EgressPolicy, target: Target, timeout_s: float | None) -> Sequence[str]:
+    if timeout_s is None:
+        return policy.resolver(target.host, target.port)
+    from concurrent.futures import TimeoutError as FutureTimeout
 
-    @classmethod
-    def loopback_allowed(cls, *, allow_http: bool = False) -> EgressPolicy:
-        """Public hosts as usual, plus this machine (``127.0.0.0/8``, ``::1``)."""
-        return cls(allow_http=allow_http, networks=LOOPBACK_NETWORKS)
+    lookup = _lookups().submit(policy.resolver, target.host, target.port)
+    try:
+        return lookup.result(timeout=max(timeout_s, 0.0))
+    except FutureTimeout:
+        raise Refused("TIMEOUT", f"resolving {target.host} took longer than the request's time") from None
 
-    @classmethod
-    def unsafe_private_allowed(cls) -> EgressPolicy:
-        """Any address and plain http: only for receivers inside a closed network, and tests."""
-        return cls(allow_http=True, networks=PRIVATE_NETWORKS)
 
-    def check(self, url: str, allow: tuple[str, ...] | None, *, reason_prefix: str = "") -> Target:
-        """The URL rules alone (no resolution): raise ``Denied`` or return the target."""
-        return check_url(
-            url, allow, allow_http=self.allow_http, networks=self.networks, reason_prefix=reason_prefix
-        )
+def _pin(policy: EgressPolicy, target: Target, prefix: str, timeout_s: float | None) -> str:
+    address: Address
+    if target.literal is not None:
+        address = target.literal
+    else:
+        answers = [ipaddress.ip_address(a) for a in _resolve(policy, target, timeout_s)]
+        if not answers:
+            raise OSError(f"{target.host} does not resolve")
+        for answer in answers:
+            if not address_allowed(answer, policy.networks):
+                raise Denied(
+                    prefix + "private_address",
+                    f"{target.host} resolves to a non-public address {answer}",
+                )
+        address = answers[0]
+    # A name counts as opened only when every answer is: one private answer among public ones
+    # must not lift the allow-list for the rest.
+    pinned = [address] if target.literal is not None else answers
+    opened = all(in_networks(a, policy.networks) and not is_public_address(a) for a in pinned)
+    if not target.listed and not opened:
+        raise Denied(prefix + "host_not_allowed", f"host {target.host} is not in runtime.policy.net_allow")
+    if target.scheme == "http" and not (policy.allow_http or opened):
+        raise Denied(prefix + "not_https", "only https:// URLs are allowed, got 'http'")
+    return str(address)
 
-    def pin(self, target: Target, *, reason_prefix: str = "", timeout_s: float | None = None) -> str:
-        """Resolve ``target`` once and return the address to dial; raise ``Denied`` when an answer is
-        not allowed, ``OSError`` when the name does not resolve, ``Refused("TIMEOUT")`` when the
-        lookup outlasts ``timeout_s``. Blocking: call it off the event loop."""
-        try:
-            return self._pin(target, reason_prefix, timeout_s)
-        except Denied as exc:
-            exc.url = target.url[:2048]
-            raise
 
-    def _resolve(self, target: Target, timeout_s: float | None) -> Sequence[str]:
-        if timeout_s is None:
-            return self.resolver(target.host, target.port)
-        from concurrent.futures import TimeoutError as FutureTimeout
+def connect(policy: EgressPolicy, target: Target, address: str, timeout: float) -> http.client.HTTPConnection:
+    """``EgressPolicy.connect``: dial ``address``; TLS names and verifies ``target.host``."""
+    import http.client
+    import ssl
 
-        lookup = _lookups().submit(self.resolver, target.host, target.port)
-        try:
-            return lookup.result(timeout=max(timeout_s, 0.0))
-        except FutureTimeout:
-            raise Refused("TIMEOUT", f"resolving {target.host} took longer than the request's time") from None
-
-    def _pin(self, target: Target, prefix: str, timeout_s: float | None) -> str:
-        address: Address
-        if target.literal is not None:
-            address = target.literal
-        else:
-            answers = [ipaddress.ip_address(a) for a in self._resolve(target, timeout_s)]
-            if not answers:
-                raise OSError(f"{target.host} does not resolve")
-            for answer in answers:
-                if not address_allowed(answer, self.networks):
-                    raise Denied(
-                        prefix + "private_address",
-                        f"{target.host} resolves to a non-public address {answer}",
-                    )
-            address = answers[0]
-        # A name counts as opened only when every answer is: one private answer among public ones
-        # must not lift the allow-list for the rest.
-        pinned = [address] if target.literal is not None else answers
-        opened = all(in_networks(a, self.networks) and not is_public_address(a) for a in pinned)
-        if not target.listed and not opened:
-            raise Denied(
-                prefix + "host_not_allowed", f"host {target.host} is not in runtime.policy.net_allow"
-            )
-        if target.scheme == "http" and not (self.allow_http or opened):
-            raise Denied(prefix + "not_https", "only https:// URLs are allowed, got 'http'")
-        return str(address)
-
-    def connect(self, target: Target, address: str, timeout: float) -> http.client.HTTPConnection:
-        """An HTTP(S) connection to ``address`` for ``target``; TLS names and verifies ``target.host``."""
-        import http.client
-        import ssl
-
-        sock = self.dial((address, target.port), timeout)
-        if target.scheme == "http":
-            conn = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
-            conn.sock = sock
-            return conn
-        context = self.ssl_context or ssl.create_default_context()
-        try:
-            wrapped = context.wrap_socket(sock, server_hostname=target.host)
-        except BaseException:
-            sock.close()
-            raise
-        conn = http.client.HTTPSConnection(target.host, target.port, timeout=timeout, context=context)
-        conn.sock = wrapped
+    sock = policy.dial((address, target.port), timeout)
+    if target.scheme == "http":
+        conn = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
+        conn.sock = sock
         return conn
+    context = policy.ssl_context or ssl.create_default_context()
+    try:
+        wrapped = context.wrap_socket(sock, server_hostname=target.host)
+    except BaseException:
+        sock.close()
+        raise
+    conn = http.client.HTTPSConnection(target.host, target.port, timeout=timeout, context=context)
+    conn.sock = wrapped
+    return conn
 
-    def fetch(
-        self,
-        method: str,
-        url: str,
-        *,
-        allow: tuple[str, ...] | None,
-        headers: Mapping[str, str] | None = None,
-        body: bytes | None = None,
-        timeout_s: float,
-        max_bytes: int,
-        max_redirects: int = 5,
-        before_send: Callable[[int], None] | None = None,
-    ) -> Response:
-        """Send the request, following up to ``max_redirects`` redirects (0: none), each hop checked
-        and pinned like the first. Raises ``Denied``, ``Refused``, ``OSError`` or ``HTTPException``.
 
-        ``timeout_s`` bounds the whole request, lookups and redirects included: a server that answers
-        slowly, byte by byte, or through a chain of redirects is given up as ``Refused("TIMEOUT")``.
-        ``before_send(body_bytes)`` is called before each hop is sent and may refuse it by raising
-        (a caller's request budget).
-        """
-        check_headers(headers or {})
-        target = self.check(url, allow)
-        prefix = ""
-        deadline = time.monotonic() + timeout_s
-        for hop in range(max_redirects + 1):
-            address = self.pin(target, reason_prefix=prefix, timeout_s=_left(deadline, timeout_s))
-            if before_send is not None:
-                before_send(len(body or b""))
-            status, answer_headers, data = self._one(
-                method, target, address, headers, body, deadline, timeout_s, max_bytes
-            )
-            location = answer_headers.get("location")
-            if status not in REDIRECTS or location is None or max_redirects == 0:
-                return Response(status, answer_headers, data, target.url, hop + 1)
-            prefix = "redirect_"
-            previous = target
-            target = self.check(urljoin(target.url, location), allow, reason_prefix=prefix)
-            headers = without_credentials_across_origins(previous, target, headers or {})
-            if status == 303 or (status in (301, 302) and method == "POST"):
-                method, body = "GET", None
-        raise Refused("TOO_MANY_REDIRECTS", f"more than {max_redirects} redirects")
+def fetch(
+    policy: EgressPolicy,
+    method: str,
+    url: str,
+    *,
+    allow: tuple[str, ...] | None,
+    headers: Mapping[str, str] | None = None,
+    body: bytes | None = None,
+    timeout_s: float,
+    max_bytes: int,
+    max_redirects: int = 5,
+    before_send: Callable[[int], None] | None = None,
+) -> Response:
+    """``EgressPolicy.fetch``: send the request, each redirect hop checked and pinned like the first."""
+    check_headers(headers or {})
+    target = policy.check(url, allow)
+    prefix = ""
+    deadline = time.monotonic() + timeout_s
+    for hop in range(max_redirects + 1):
+        address = policy.pin(target, reason_prefix=prefix, timeout_s=_left(deadline, timeout_s))
+        if before_send is not None:
+            before_send(len(body or b""))
+        status, answer_headers, data = _one(
+            policy, method, target, address, headers, body, deadline, timeout_s, max_bytes
+        )
+        location = answer_headers.get("location")
+        if status not in REDIRECTS or location is None or max_redirects == 0:
+            return Response(status, answer_headers, data, target.url, hop + 1)
+        prefix = "redirect_"
+        previous = target
+        target = policy.check(urljoin(target.url, location), allow, reason_prefix=prefix)
+        headers = without_credentials_across_origins(previous, target, headers or {})
+        if status == 303 or (status in (301, 302) and method == "POST"):
+            method, body = "GET", None
+    raise Refused("TOO_MANY_REDIRECTS", f"more than {max_redirects} redirects")
 
-    def _one(
-        self,
-        method: str,
-        target: Target,
-        address: str,
-        headers: Mapping[str, str] | None,
-        body: bytes | None,
-        deadline: float,
-        timeout_s: float,
-        max_bytes: int,
-    ) -> tuple[int, dict[str, str], bytes]:
-        conn = self.connect(target, address, _left(deadline, timeout_s))
-        # Kept here: the connection lets go of its socket once an answer says it closes.
-        sock = conn.sock
-        response: http.client.HTTPResponse | None = None
-        try:
-            conn.request(method, target.path, body=body, headers=dict(headers or {}))
+
+def _one(
+    policy: EgressPolicy,
+    method: str,
+    target: Target,
+    address: str,
+    headers: Mapping[str, str] | None,
+    body: bytes | None,
+    deadline: float,
+    timeout_s: float,
+    max_bytes: int,
+) -> tuple[int, dict[str, str], bytes]:
+    conn = policy.connect(target, address, _left(deadline, timeout_s))
+    # Kept here: the connection lets go of its socket once an answer says it closes.
+    sock = conn.sock
+    response: http.client.HTTPResponse | None = None
+    try:
+        conn.request(method, target.path, body=body, headers=dict(headers or {}))
+        sock.settimeout(_left(deadline, timeout_s))
+        response = conn.getresponse()
+        chunks: list[bytes] = []
+        size = 0
+        while size <= max_bytes:
+            # Each read waits at most for what is left, so trickled bytes cannot stretch the request.
             sock.settimeout(_left(deadline, timeout_s))
-            response = conn.getresponse()
-            chunks: list[bytes] = []
-            size = 0
-            while size <= max_bytes:
-                # Each read waits at most for what is left, so trickled bytes cannot stretch the request.
-                sock.settimeout(_left(deadline, timeout_s))
-                chunk = response.read1(min(_CHUNK, max_bytes + 1 - size))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-            if size > max_bytes:
-                raise Refused("RESPONSE_TOO_LARGE", f"the response body is larger than {max_bytes} bytes")
-            return response.status, {k.lower(): v for k, v in response.getheaders()}, b"".join(chunks)
-        except TimeoutError:
-            raise Refused("TIMEOUT", f"no complete answer within {timeout_s:g}s") from None
-        finally:
-            if response is not None:
-                response.close()
-            conn.close()
-            sock.close()
+            chunk = response.read1(min(_CHUNK, max_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > max_bytes:
+            raise Refused("RESPONSE_TOO_LARGE", f"the response body is larger than {max_bytes} bytes")
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, b"".join(chunks)
+    except TimeoutError:
+        raise Refused("TIMEOUT", f"no complete answer within {timeout_s:g}s") from None
+    finally:
+        if response is not None:
+            response.close()
+        conn.close()
+        sock.close()
 
 
 @functools.cache

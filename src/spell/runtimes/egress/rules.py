@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from spell.runtimes.egress.policy import system_resolver
+
 __all__ = [
     "LOOPBACK_NETWORKS",
     "PRIVATE_NETWORKS",
@@ -92,15 +94,6 @@ class Target:
     scheme: str = "https"
     literal: Address | None = None
     listed: bool = True  # the host is on the allow-list (else only allowed networks may take it)
-
-
-def system_resolver(host: str, port: int) -> list[str]:
-    """The addresses ``host`` resolves to, in the system's order, without duplicates."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    seen: dict[str, None] = {}
-    for info in infos:
-        seen.setdefault(str(info[4][0]).split("%", 1)[0], None)
-    return list(seen)
 
 
 def host_allowed(host: str, allow: tuple[str, ...]) -> bool:
