@@ -66,7 +66,7 @@ from spell.platform.supply.notices import SupplyNotices
 from spell.platform.supply.rescan import SupplyScanService
 from spell.platform.webhook.delivery import DeliveryWorker
 from spell.platform.webhook.endpoints import EndpointService
-from spell.platform.webhook.outbox import WebhookService
+from spell.platform.webhook.outbox import WAKE_CHANNEL, WebhookService
 from spell.platform.webhook.secret import WebhookSecretService
 from spell.platform.webhook.service import WebhookSender
 from spell.queue.base import Queue
@@ -473,6 +473,8 @@ class Platform:
                 on_cancel=self.casts.cancels.cancel,
                 on_gap=changes.bump_all_here,
                 on_state=lambda up: changes.hold_caching(not up),
+                # An API-only node's events wake the workers here, and a gap wakes them too.
+                wakes={WAKE_CHANNEL: self.webhooks.wakeup.set},
             ).start()
 
     def start(self, *, recover: bool = True) -> None:

@@ -10,6 +10,10 @@ Notifications sent while a listener is away are lost, so a listener that (re)con
 every cached read, and while it is away caching is off (``changes.hold_caching``): a node never
 serves a cached row it might not have heard was changed.
 
+A service that wants its threads on every node woken by a commit (work waiting in a table) names a
+channel of its own: ``send_wake`` in the commit's transaction, and a ``wakes`` callback on the
+listener, which it also calls on every gap (a missed wake-up must not wait for a poll).
+
 Channels are per schema: deployments (and tests) sharing a database under different search paths do
 not hear each other.
 """
@@ -20,9 +24,10 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from sqlalchemy import Engine, make_url, text
+from sqlalchemy.orm import Session, SessionTransaction
 
 __all__ = [
     "CANCELS",
@@ -32,6 +37,7 @@ __all__ = [
     "conninfo_of",
     "origin",
     "send_cancel",
+    "send_wake",
 ]
 
 _log = logging.getLogger(__name__)
@@ -70,6 +76,22 @@ def send_cancel(engine: Engine, cast_id: str) -> None:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(_SEND, {"payload": cast_id[:200]})
 
 
+def send_wake(session: Session, base: str) -> None:
+    """Wake ``base``'s listeners on other processes when (and if) the session's transaction commits.
+
+    Once per transaction: later calls in it send nothing, unless the savepoint that sent it rolled
+    back (PostgreSQL dropped its notification). Nothing on other databases: no node listens there.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = f"spell.wake.{base}"
+    sent: SessionTransaction | None = session.info.get(key)
+    if sent is not None and sent.is_active:
+        return
+    session.execute(text(f"SELECT pg_notify({channel_sql(base)}, :payload)"), {"payload": origin()})
+    session.info[key] = session.get_nested_transaction() or session.get_transaction()
+
+
 def conninfo_of(url: str) -> str:
     """The libpq URI of a SQLAlchemy PostgreSQL URL (the driver name dropped, options kept)."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -80,7 +102,9 @@ class Listener:
 
     ``on_change`` gets each model name another process changed, ``on_cancel`` each cast id to stop,
     ``on_gap`` is called when notifications may have been missed (connected again, or lost the
-    connection) and ``on_state`` with True once listening and False once not.
+    connection) and ``on_state`` with True once listening and False once not. ``wakes`` maps a channel
+    (``send_wake``'s ``base``) to what it wakes: called on each wake-up from another process, and on
+    every gap too.
     """
 
     def __init__(
@@ -91,12 +115,14 @@ class Listener:
         on_cancel: Callable[[str], object],
         on_gap: Callable[[], object],
         on_state: Callable[[bool], object] = lambda _up: None,
+        wakes: Mapping[str, Callable[[], object]] | None = None,
         backoff: tuple[float, float] = (0.05, 5.0),
         poll_s: float = 0.25,
     ) -> None:
         self._conninfo = conninfo_of(url)
         self._on_change, self._on_cancel = on_change, on_cancel
         self._on_gap, self._on_state = on_gap, on_state
+        self._wakes = dict(wakes or {})
         self._backoff, self._poll_s = backoff, poll_s
         self._stopping = threading.Event()
         self.listening = threading.Event()
@@ -130,7 +156,7 @@ class Listener:
                 self.listening.clear()
                 self._on_state(False)
                 delay = self._backoff[0]
-            self._on_gap()
+            self._gap()
             if self._stopping.wait(delay):
                 return
             delay = min(delay * 2, self._backoff[1])
@@ -152,10 +178,12 @@ class Listener:
             row = conn.execute("SELECT current_schema(), pg_backend_pid()").fetchone()
             schema, self.backend_pid = (row[0], int(row[1])) if row is not None else (None, None)
             changes, cancels = _channel(CHANGES, schema), _channel(CANCELS, schema)
-            for channel in (changes, cancels):
+            wakes = {_channel(base, schema): wake for base, wake in self._wakes.items()}
+            for channel in (changes, cancels, *wakes):
                 conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+            own = origin()
             # Whatever was sent before LISTEN took effect went unheard.
-            self._on_gap()
+            self._gap()
             self.connections += 1
             self.listening.set()
             self._on_state(True)
@@ -165,8 +193,15 @@ class Listener:
                         self._on_cancel(note.payload)
                     elif note.channel == changes:
                         sender, _, names = note.payload.partition(" ")
-                        if sender != origin():
+                        if sender != own:
                             for name in names.split():
                                 self._on_change(name)
+                    elif note.channel in wakes and note.payload != own:  # its own commit woke it already
+                        wakes[note.channel]()
             self.listening.clear()
             self._on_state(False)
+
+    def _gap(self) -> None:
+        self._on_gap()
+        for wake in self._wakes.values():
+            wake()

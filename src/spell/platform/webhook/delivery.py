@@ -6,6 +6,9 @@ attempt), commits the claim, posts outside any transaction with ``WebhookSender`
 checks, pinned address, no redirects), then records the attempt and schedules the next one:
 ``retry_schedule[i]`` seconds after the ``i``-th failure, ``failed`` past the last. A worker that dies
 mid-attempt leaves its claim to lapse (``lease``) and the delivery is tried again.
+
+Between rounds it waits for ``WebhookService.wakeup`` (set by an emit in this process, or by another
+node's through the notification listener) or ``poll_seconds``, whichever comes first.
 """
 
 from __future__ import annotations

@@ -4,9 +4,10 @@
 the URL the event itself names: a cast's ``webhook_url``, a publisher's notice hook) in the caller's
 unit of work: a change that rolls back sends nothing,
 and one that commits is delivered even if the process dies right after (a worker of any node picks it
-up). After the commit it wakes this process's delivery worker, so the first attempt does not wait for
-a poll. With no endpoint and no URL it writes nothing and, once the tenant's endpoints are cached,
-reads nothing either.
+up). After the commit it wakes this process's delivery worker and, on PostgreSQL, those of every other
+node (a notification on ``WAKE_CHANNEL``, sent once per transaction and dropped on rollback), so the
+first attempt does not wait for a poll, even when this node runs no worker. With no endpoint and no
+URL it writes nothing and, once the tenant's endpoints are cached, reads nothing either.
 """
 
 from __future__ import annotations
@@ -29,9 +30,13 @@ from spell.platform.webhook.delivery_repository import (
 from spell.platform.webhook.endpoints import EndpointService
 from spell.platform.webhook.errors import WebhookDeliveryNotFound
 from spell.platform.webhook.events import EVENT_TYPES
+from spell.storage.notify import send_wake
 from spell.storage.session import UnitOfWork
 
-__all__ = ["STATUSES", "Payload", "WebhookService"]
+__all__ = ["STATUSES", "WAKE_CHANNEL", "Payload", "WebhookService"]
+
+#: The channel that wakes the delivery workers of every node (``storage.notify``).
+WAKE_CHANNEL = "spell_webhooks"
 
 STATUSES = (PENDING, DELIVERED, FAILED)
 
@@ -97,7 +102,7 @@ class WebhookService:
             for delivery_id, (endpoint_id, target_url) in zip(ids, targets, strict=True)
         ]
         self.repo.add_many(uow, rows)
-        uow.after_commit(self.wakeup.set)
+        self._wake(uow)
         return ids
 
     def deliveries(
@@ -158,5 +163,10 @@ class WebhookService:
         row = self.repo.get(uow, delivery_id, for_update=True) or row
         row.status, row.retry_index, row.next_attempt_at = PENDING, 0, self.clock.now()
         uow.session.flush()
-        uow.after_commit(self.wakeup.set)
+        self._wake(uow)
         return row
+
+    def _wake(self, uow: UnitOfWork) -> None:
+        """Once ``uow`` commits, wake the delivery workers: this process's, and other nodes'."""
+        send_wake(uow.session, WAKE_CHANNEL)
+        uow.after_commit(self.wakeup.set)
