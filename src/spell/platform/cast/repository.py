@@ -119,6 +119,31 @@ _END_WITH_EVENT = Prepared(
     )
     .returning(_EVENTS.c.seq)
 )
+# Built once: a claim's statements are the same for every cast (only their parameters differ).
+_CLAIM = (
+    update(_CASTS)
+    .where(_CASTS.c.id == bindparam("cid"), _CASTS.c.status == CastStatus.QUEUED)
+    .values(status=CastStatus.RUNNING, started_at=bindparam("started", type_=_CASTS.c.started_at.type))
+    .returning(*_CASTS.c)
+)
+# PostgreSQL: the claim and its ``running`` event in one statement (see ``CastRepository.claim``).
+_CLAIMED = _CLAIM.cte("claimed")
+_CLAIM_WITH_EVENT = select(_CLAIMED).add_cte(
+    insert(_EVENTS)
+    .from_select(
+        ["cast_id", "seq", "type", "data", "created_at"],
+        select(
+            _CLAIMED.c.id,
+            select(func.coalesce(func.max(_EVENTS.c.seq), 0) + 1)
+            .where(_EVENTS.c.cast_id == bindparam("cid"))
+            .scalar_subquery(),
+            bindparam("etype", type_=_EVENTS.c.type.type),
+            bindparam("edata", type_=_EVENTS.c.data.type),
+            bindparam("eat", type_=_EVENTS.c.created_at.type),
+        ),
+    )
+    .cte("running_event")
+)
 _VERSION = select(SpellVersion).where(
     SpellVersion.spell_id == bindparam("sid"), SpellVersion.version == bindparam("ver")
 )
@@ -305,30 +330,12 @@ class CastRepository:
         and the event are one statement: every writer of a cast's events holds its row (as this
         UPDATE does) and moves it out of ``queued`` first, so the event's ``max(seq)`` misses none.
         """
-        statement = (
-            update(_CASTS)
-            .where(_CASTS.c.id == cast_id, _CASTS.c.status == CastStatus.QUEUED)
-            .values(status=CastStatus.RUNNING, started_at=started_at)
-            .returning(*_CASTS.c)
-        )
         data = {"status": CastStatus.RUNNING}
         if uow.session.get_bind().dialect.name == "postgresql":
-            claimed = statement.cte("claimed")
-            event = insert(_EVENTS).from_select(
-                ["cast_id", "seq", "type", "data", "created_at"],
-                select(
-                    claimed.c.id,
-                    select(func.coalesce(func.max(_EVENTS.c.seq), 0) + 1)
-                    .where(_EVENTS.c.cast_id == cast_id)
-                    .scalar_subquery(),
-                    bindparam("etype", CastStatus.RUNNING.value, type_=_EVENTS.c.type.type),
-                    bindparam("edata", data, type_=_EVENTS.c.data.type),
-                    bindparam("eat", started_at, type_=_EVENTS.c.created_at.type),
-                ),
-            )
-            row = uow.session.execute(select(claimed).add_cte(event.cte("running_event"))).first()
+            params = {"cid": cast_id, "started": started_at, "etype": CastStatus.RUNNING.value}
+            row = uow.session.execute(_CLAIM_WITH_EVENT, {**params, "edata": data, "eat": started_at}).first()
             return None if row is None else detached_cast(row._asdict())
-        row = uow.session.execute(statement).first()
+        row = uow.session.execute(_CLAIM, {"cid": cast_id, "started": started_at}).first()
         if row is None:
             return None
         self.add_event(uow, cast_id, CastStatus.RUNNING, data, at=started_at)
