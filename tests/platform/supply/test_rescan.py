@@ -318,18 +318,6 @@ async def test_versions_kept_without_an_sbom_are_not_scanned(
     assert (scan.scanned, scan.flagged) == (1, ("acme/hello@1.0.0",))
 
 
-async def test_without_an_outbox_the_notice_is_recorded_and_nothing_is_queued(
-    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, receiver: Receiver
-) -> None:
-    maker = await _hooked_maker(client, platform, receiver)
-    await publish_with_sbom(client, platform, maker, tmp_path)
-    platform.supply_notices.outbox = None
-    assert _import(platform, osv("GHSA-z")).flagged == ("acme/hello@1.0.0",)
-    assert _notices(platform) == ["flagged acme/hello@1.0.0"]
-    assert _supply_deliveries(platform) == []
-    assert receiver.requests == []
-
-
 async def test_concurrent_rescans_flag_a_version_and_tell_its_maker_once(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path
 ) -> None:

@@ -103,12 +103,15 @@ _ENDED = (
     .returning(_CASTS.c.id)
     .cte("ended")
 )
-_END_WITH_EVENT = Prepared(
-    insert(_EVENTS)
-    .from_select(
+
+
+def _next_event_of(moved: Any) -> Any:
+    """The event (``etype``, ``edata``, ``eat``) appended to the cast the CTE ``moved`` returned, with
+    the next ``seq``: only for a cast whose row this transaction holds, so ``max(seq)`` misses none."""
+    return insert(_EVENTS).from_select(
         ["cast_id", "seq", "type", "data", "created_at"],
         select(
-            _ENDED.c.id,
+            moved.c.id,
             select(func.coalesce(func.max(_EVENTS.c.seq), 0) + 1)
             .where(_EVENTS.c.cast_id == bindparam("cid"))
             .scalar_subquery(),
@@ -117,8 +120,9 @@ _END_WITH_EVENT = Prepared(
             bindparam("eat", type_=_EVENTS.c.created_at.type),
         ),
     )
-    .returning(_EVENTS.c.seq)
-)
+
+
+_END_WITH_EVENT = Prepared(_next_event_of(_ENDED).returning(_EVENTS.c.seq))
 # Built once: a claim's statements are the same for every cast (only their parameters differ).
 _CLAIM = (
     update(_CASTS)
@@ -128,22 +132,7 @@ _CLAIM = (
 )
 # PostgreSQL: the claim and its ``running`` event in one statement (see ``CastRepository.claim``).
 _CLAIMED = _CLAIM.cte("claimed")
-_CLAIM_WITH_EVENT = select(_CLAIMED).add_cte(
-    insert(_EVENTS)
-    .from_select(
-        ["cast_id", "seq", "type", "data", "created_at"],
-        select(
-            _CLAIMED.c.id,
-            select(func.coalesce(func.max(_EVENTS.c.seq), 0) + 1)
-            .where(_EVENTS.c.cast_id == bindparam("cid"))
-            .scalar_subquery(),
-            bindparam("etype", type_=_EVENTS.c.type.type),
-            bindparam("edata", type_=_EVENTS.c.data.type),
-            bindparam("eat", type_=_EVENTS.c.created_at.type),
-        ),
-    )
-    .cte("running_event")
-)
+_CLAIM_WITH_EVENT = select(_CLAIMED).add_cte(_next_event_of(_CLAIMED).cte("running_event"))
 _VERSION = select(SpellVersion).where(
     SpellVersion.spell_id == bindparam("sid"), SpellVersion.version == bindparam("ver")
 )

@@ -30,12 +30,12 @@ __all__ = ["SupplyNotices"]
 
 
 class SupplyNotices:
-    """Records notices and queues their webhooks; ``outbox`` None queues nothing."""
+    """Records notices and queues their webhooks."""
 
     def __init__(
         self,
         db: Database,
-        outbox: WebhookService | None,
+        outbox: WebhookService,
         *,
         egress: EgressPolicy,
         audit: AuditService,
@@ -80,7 +80,7 @@ class SupplyNotices:
         )
         self.repo.add(uow, notice)
         publisher = self.repo.publisher(uow, publisher_name)
-        if self.outbox is not None and publisher is not None:
+        if publisher is not None:
             self.outbox.emit(
                 uow,
                 publisher.tenant_id,
