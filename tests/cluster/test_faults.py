@@ -247,6 +247,18 @@ def _terminate_connections(cluster: Cluster) -> int:
     return int(killed)
 
 
+def _server_errors(cluster: Cluster) -> list[str]:
+    """The tracebacks the nodes logged for requests that failed unexpectedly."""
+    found = []
+    for log in sorted(cluster.api[0].logs.glob("*.log")):
+        text_ = log.read_text(errors="replace")
+        at = text_.find("unhandled error")
+        while at >= 0 and len(found) < 5:
+            found.append(f"{log.name}: {text_[at : at + 4000]}")
+            at = text_.find("unhandled error", at + 1)
+    return found
+
+
 def _jobs() -> list[tuple[int, str, str, bool]]:
     rng = random.Random(500)  # noqa: S311 - a reproducible mix
     jobs = [(i, f"fault-{i}", "acme/paid" if i % 2 else "acme/free", i % 3 == 0) for i in range(CASTS)]
@@ -317,7 +329,7 @@ def test_casts_survive_killed_workers_a_nats_restart_and_dropped_database_connec
     settle = _until_terminal(cluster, 60)
     total = time.monotonic() - started
 
-    assert not tally.unclean, tally.unclean[:5]
+    assert not tally.unclean, (tally.unclean[:5], _server_errors(cluster))
     assert 500 not in tally.statuses
     keys = {key for _, key, _, _ in jobs}
     assert set(tally.accepted) == keys

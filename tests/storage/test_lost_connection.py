@@ -4,14 +4,17 @@ the pool recovers with new connections."""
 
 from __future__ import annotations
 
+import threading
 from contextlib import ExitStack
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import func, select, text, update
 
 from spell.errors import DatabaseUnavailable
 from spell.models import Spell
-from spell.storage.prepared import Prepared
+from spell.storage.deferred import defer, register
+from spell.storage.lost import connection_lost
+from spell.storage.prepared import Prepared, pipelined
 from spell.storage.session import Database, UnitOfWork
 from tests.fixtures.database import PG_ADMIN_URL
 
@@ -116,3 +119,99 @@ def test_after_a_server_restart_one_unit_of_work_fails_and_the_pool_replaces_eve
     for _ in range(3):
         use()
     assert not set(_pooled_backends(pg_database, 3)) & set(pids)
+
+
+_SLEEP = Prepared(select(func.pg_sleep(0.4)))
+
+
+@pytest.mark.parametrize("path", ["orm", "prepared"])
+@pytest.mark.parametrize("when", ["queued", "running"])
+def test_a_connection_dropped_inside_a_pipeline_is_database_unavailable_and_leaves_the_pool(
+    pg_database: Database, path: str, when: str
+) -> None:
+    # The server's error arrives as a statement's result while the socket still looks open, and the
+    # driver cannot then leave pipeline mode: the connection must not go back to the pool like that.
+    def lose_the_connection() -> None:
+        with pg_database.unit_of_work() as uow:
+            pid = uow.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            with pipelined(uow.session):
+                _BUMP.run(uow.session, {})
+                if when == "queued":
+                    _terminate([pid])
+                else:
+                    threading.Timer(0.1, _terminate, [[pid]]).start()
+                if path == "orm":
+                    uow.session.execute(text("SELECT pg_sleep(0.4)"))
+                else:
+                    _SLEEP.run(uow.session, {})
+                _BUMP.run(uow.session, {})
+
+    with pytest.raises(DatabaseUnavailable):
+        lose_the_connection()
+    for _ in range(3):
+        with pg_database.unit_of_work() as uow:
+            assert _BUMP.run(uow.session, {}).rowcount == 0
+            assert uow.session.execute(text("SELECT 1")).scalar_one() == 1
+
+
+def test_a_connection_dropped_while_the_commit_pipeline_runs_is_database_unavailable(
+    pg_database: Database,
+) -> None:
+    # The deferred writes and COMMIT go in one pipeline: the server ends the backend while it sleeps
+    # in the pipeline's middle statement, with COMMIT queued behind it.
+    register("test.sleep", lambda session, _items: _SLEEP.run(session, {}), order=1_000_000)
+
+    def commit_while_dropped() -> None:
+        with pg_database.unit_of_work() as uow:
+            pid = uow.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            _BUMP.run(uow.session, {})
+            defer(uow.session, "test.sleep", None)
+            defer(uow.session, "test.sleep", None)
+            threading.Timer(0.1, _terminate, [[pid]]).start()
+
+    with pytest.raises(DatabaseUnavailable):
+        commit_while_dropped()
+    for _ in range(3):
+        with pg_database.unit_of_work() as uow:
+            assert _BUMP.run(uow.session, {}).rowcount == 0
+
+
+def test_the_servers_shutdown_error_means_a_lost_connection_even_while_the_socket_looks_open(
+    pg_database: Database,
+) -> None:
+    import psycopg
+
+    dialect = pg_database.engine.dialect
+    with pg_database.engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        assert not raw.broken  # what SQLAlchemy's own check looks at
+        assert connection_lost(dialect, psycopg.errors.AdminShutdown("terminating connection"), raw)
+        assert connection_lost(dialect, psycopg.errors.CannotConnectNow("starting up"), raw)
+        assert not connection_lost(dialect, psycopg.errors.UndefinedTable("no such table"), raw)
+        # psycopg raises its own error while handling the server's, which it keeps as the context.
+        busy = psycopg.OperationalError("cannot exit pipeline mode while busy")
+        busy.__context__ = psycopg.errors.AdminShutdown("terminating connection")
+        assert connection_lost(dialect, busy, raw)
+        assert not connection_lost(
+            dialect, psycopg.OperationalError("cannot exit pipeline mode while busy"), raw
+        )
+
+
+def test_a_shutdown_error_on_an_open_socket_is_database_unavailable_on_sqlalchemys_path(
+    pg_database: Database,
+) -> None:
+    import psycopg
+    from sqlalchemy import event
+
+    def shut_down(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "pg_sleep" in statement:
+            raise psycopg.errors.AdminShutdown("terminating connection due to administrator command")
+
+    event.listen(pg_database.engine, "before_cursor_execute", shut_down)
+    try:
+        with pytest.raises(DatabaseUnavailable), pg_database.unit_of_work() as uow:
+            uow.session.execute(text("SELECT pg_sleep(0)"))
+    finally:
+        event.remove(pg_database.engine, "before_cursor_execute", shut_down)
+    with pg_database.unit_of_work() as uow:
+        assert uow.session.execute(text("SELECT 1")).scalar_one() == 1

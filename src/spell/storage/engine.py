@@ -19,6 +19,7 @@ from sqlalchemy.pool import NullPool
 
 from spell.errors import InvalidInput
 from spell.kit.private_files import DIR_MODE, private_file
+from spell.storage import lost
 
 __all__ = ["make_engine", "write_engine"]
 
@@ -43,6 +44,7 @@ def make_engine(url: str, *, echo: bool = False, connect_args: dict[str, Any] | 
             max_overflow=20,
             connect_args=dict(connect_args or {}),
         )
+        lost.install(engine)
     event.listen(engine, "before_cursor_execute", _refuse_nul)
     return engine
 

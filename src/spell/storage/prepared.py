@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import Compiled
 
+from spell.storage.lost import connection_lost
+
 __all__ = ["Prepared", "commit_in_pipeline", "pipelined"]
 
 
@@ -72,7 +74,7 @@ class Prepared:
             # As SQLAlchemy's own path does: a dropped connection leaves the pool, and says so; the
             # server likely dropped its siblings too, so those opened before now are replaced at
             # their next checkout (there is no pre-ping to find them).
-            lost = connection.dialect.is_disconnect(exc, connection.connection, cursor)
+            lost = connection_lost(connection.dialect, exc, connection.connection)
             if lost:
                 connection.engine.pool._invalidate(connection.connection, exc, _checkin=False)
                 connection.invalidate(exc)
@@ -100,7 +102,7 @@ def pipelined(session: Session) -> Iterator[None]:
     for the server only when its result is read, and the rest at the end of the block, so a run of
     writes whose results nobody reads costs one round trip. Elsewhere a no-op."""
     connection = session.connection()
-    raw = connection.connection.dbapi_connection
+    raw: Any = connection.connection.dbapi_connection
     pipeline = getattr(raw, "pipeline", None)
     if connection.dialect.name != "postgresql" or pipeline is None:
         yield
@@ -109,9 +111,10 @@ def pipelined(session: Session) -> Iterator[None]:
         with pipeline():
             yield
     except connection.dialect.loaded_dbapi.Error as exc:
-        # An error the server reports at the end of the block, as ``Prepared`` reports its own.
-        lost = connection.dialect.is_disconnect(exc, connection.connection, None)
-        if lost:
+        # An error the server reports at the end of the block, as ``Prepared`` reports its own. A
+        # connection the driver could not take out of pipeline mode answers nothing else: it goes too.
+        lost = connection_lost(connection.dialect, exc, raw) or bool(raw.pgconn.pipeline_status)
+        if lost and not connection.invalidated:  # a statement inside may have retired it already
             connection.engine.pool._invalidate(connection.connection, exc, _checkin=False)
             connection.invalidate(exc)
         raise _wrapped("(pipeline)", None, exc, connection.dialect, lost=lost) from exc
