@@ -157,8 +157,14 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     request = None
     if args and args[0] == "cast":
+        from pathlib import Path
+
+        from spell.cli.dataclass_code import install
         from spell.cli.fastcast import plain_local_cast
 
+        # A cast defines some forty dataclasses before it runs; their methods are compiled once
+        # and kept beside the byte code (``spell.cli.dataclass_code``).
+        install(Path(__file__).parent.parent)
         request = plain_local_cast(args, os.environ)
     try:
         if request is None:
