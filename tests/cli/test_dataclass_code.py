@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from spell.cli.app import main
 from spell.cli.dataclass_code import CachedExec, install, load
 from spell.config.home import SpellHome
 from tests.local.harness import host_spell, use_home
@@ -139,11 +140,13 @@ def test_install_hooks_dataclasses_once_and_not_without_bytecode(
 
 
 _PROBE = """
-import contextlib, dataclasses, io, json, sys
+import atexit, dataclasses, json, sys
+def report():
+    hook = dataclasses.exec
+    sys.stderr.write(json.dumps({"compiled": hook.compiled, "kept": len(hook.kept)}))
+atexit.register(report)  # runs after the hook's own save: atexit is last in, first out
 from spell.cli.app import main
-with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
-    main(sys.argv[1:])
-print(json.dumps({"compiled": dataclasses.exec.compiled, "kept": len(dataclasses.exec.kept)}))
+main()
 """
 
 
@@ -163,10 +166,20 @@ def test_a_repeated_cast_compiles_no_dataclass_method(
             check=True,
             env=env,
         )
-        report: dict[str, int] = json.loads(done.stdout)
+        assert json.loads(done.stdout)["outcome"] == "SUCCEEDED"
+        report: dict[str, int] = json.loads(done.stderr)
         return report
 
     cast()  # writes the file unless an earlier run of this tree did
     second = cast()
     assert second["compiled"] == 0
     assert second["kept"] > 100
+
+
+def test_a_cast_called_in_process_leaves_dataclasses_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_home(tmp_path, monkeypatch)
+    with pytest.raises(SystemExit):
+        main(["cast", "nobody/nothing", "--json"])
+    assert "exec" not in vars(dataclasses)  # the hook is for a process of its own

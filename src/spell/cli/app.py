@@ -150,19 +150,19 @@ def main(argv: list[str] | None = None) -> None:
 
     A plain local ``spell cast`` (see ``spell.cli.fastcast``) skips click; it runs the same code as
     the click command and is rendered by the same handler. When ``main`` is the program (no
-    ``argv``: it reads the command line), a cast ends without the interpreter's teardown
-    (``_end_now``).
+    ``argv``: it reads the command line), a cast reuses compiled dataclass methods
+    (``spell.cli.dataclass_code``) and ends without the interpreter's teardown (``_end_now``).
     """
     args = sys.argv[1:] if argv is None else argv
     try:
-        _main(args)
+        _main(args, program=argv is None)
     except SystemExit as done:
         if argv is None and args[:1] == ["cast"]:
             _end_now(done.code)
         raise
 
 
-def _main(args: list[str]) -> None:
+def _main(args: list[str], *, program: bool) -> None:
     # The CLI uses no pydantic plugins; without this, building the first model scans the entry
     # points of every installed package for them (an operator can still set the variable to "").
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
@@ -174,8 +174,10 @@ def _main(args: list[str]) -> None:
         from spell.cli.fastcast import plain_local_cast
 
         # A cast defines some forty dataclasses before it runs; their methods are compiled once
-        # and kept beside the byte code (``spell.cli.dataclass_code``).
-        install(Path(__file__).parent.parent)
+        # and kept beside the byte code (``spell.cli.dataclass_code``). Only in a process of its
+        # own: the hook stays for the life of the process.
+        if program:
+            install(Path(__file__).parent.parent)
         request = plain_local_cast(args, os.environ)
     try:
         if request is None:
