@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from spell.cli.app import main
-from spell.cli.dataclass_code import CachedExec, install, load
+from spell.cli.dataclass_code import MAX_ENTRIES, CachedExec, install, load
 from spell.config.home import SpellHome
 from tests.local.harness import host_spell, use_home
 
@@ -90,6 +90,20 @@ def test_the_file_is_not_written_when_nothing_was_compiled_or_bytecode_is_off(
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
     hook.save(path)
     assert not path.exists()
+
+
+def test_past_its_cap_the_file_keeps_only_what_the_writer_used(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    other = compile("x = 1", "<string>", "exec")
+    hook = CachedExec({f"# another cast's method {n}\n": other for n in range(MAX_ENTRIES)})
+    _define(hook)
+    path = cache_dir / "code.marshal"
+    hook.save(path)
+    kept = load(path)
+    assert kept.keys() == hook.used
+    assert 0 < len(kept) < MAX_ENTRIES
 
 
 def test_a_file_that_cannot_be_trusted_is_a_miss(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -30,8 +30,9 @@ from typing import Any
 
 __all__ = ["CachedExec", "install"]
 
-# More entries than any one command defines means the memo holds what others brought in: not kept.
-MAX_ENTRIES = 2048
+# A local cast defines about 230 methods. Past this many, the file keeps only what the process that
+# writes it used, so what other kinds of cast brought in cannot make every start load more.
+MAX_ENTRIES = 1024
 _FILE_PREFIX = "dataclass-code"
 
 
@@ -40,6 +41,7 @@ class CachedExec:
 
     def __init__(self, kept: dict[str, CodeType]) -> None:
         self.kept = kept
+        self.used: set[str] = set()
         self.compiled = 0  # sources compiled in this process: the file is worth writing again
 
     def __call__(self, source: Any, globals_: Any = None, locals_: Any = None) -> None:
@@ -51,16 +53,22 @@ class CachedExec:
                 code = compile(source, "<string>", "exec", dont_inherit=True)
                 self.kept[source] = code
                 self.compiled += 1
+            self.used.add(source)
             source = code
         exec(source, globals_, locals_)  # noqa: S102 - the code dataclasses generated, as it runs it
 
     def save(self, path: Path) -> None:
         """Write the kept code atomically when this process compiled any; failing to is no error."""
-        if not self.compiled or len(self.kept) > MAX_ENTRIES or sys.dont_write_bytecode:
+        if not self.compiled or sys.dont_write_bytecode:
             return
+        kept = self.kept
+        if len(kept) > MAX_ENTRIES:
+            kept = {source: kept[source] for source in self.used}
+            if len(kept) > MAX_ENTRIES:
+                return
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
-            data = _header() + marshal.dumps(self.kept)
+            data = _header() + marshal.dumps(kept)
             fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
