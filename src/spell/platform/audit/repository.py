@@ -35,7 +35,7 @@ LANES = 64
 
 _HEAD = cast(Table, AuditHead.__table__)  # declarative tables are Table objects
 _RECORDS = cast(Table, AuditRecord.__table__)
-_LANE = bindparam("lane", type_=_HEAD.c.lane.type)
+_LANE = bindparam("in_lane", type_=_HEAD.c.lane.type)  # not "lane": a column's own bind name
 # ``hash`` is not changed here: RETURNING hands back the hash the new records follow.
 _BUMP_HEAD = Prepared(
     update(_HEAD)
@@ -86,7 +86,7 @@ _PG_SET_HEAD_HASH = Prepared(
     text(
         "UPDATE audit_head SET hash = (SELECT r.hash FROM audit_records AS r "
         "WHERE r.lane = audit_head.lane AND r.lane_seq = audit_head.seq) "
-        "WHERE audit_head.lane = :lane"
+        "WHERE audit_head.lane = :in_lane"
     ).bindparams(_LANE)
 )
 _CHAINED_COLUMNS = ("id", "at", "action", "actor_id", "tenant_id", "subject", "data", "personal")
@@ -99,12 +99,12 @@ _CHAIN_SQL = (
     "WITH RECURSIVE rec (i, $columns, pre, mid, post) AS (VALUES $rows), "
     "chain (i, seq, prev_hash, hash) AS ("
     "SELECT 0, head.seq - :n, CAST(NULL AS TEXT), CAST(head.hash AS TEXT) "
-    "FROM audit_head AS head WHERE head.lane = :lane "
+    "FROM audit_head AS head WHERE head.lane = :in_lane "
     "UNION ALL "
     "SELECT chain.i + 1, chain.seq + 1, chain.hash, 'sha256:' || encode(sha256(rec.pre "
     "|| convert_to(chain.hash, 'UTF8') || rec.mid || convert_to(CAST(chain.seq + 1 AS TEXT), 'UTF8') "
     "|| rec.post), 'hex') FROM chain JOIN rec ON rec.i = chain.i + 1) "
-    "SELECT CAST(:lane AS INTEGER), chain.seq, $picked, chain.prev_hash, chain.hash "
+    "SELECT CAST(:in_lane AS INTEGER), chain.seq, $picked, chain.prev_hash, chain.hash "
     "FROM chain JOIN rec ON rec.i = chain.i ORDER BY chain.i"
 )
 
@@ -169,10 +169,10 @@ class AuditRepository:
     def advance_head(self, session: Session, lane: int, count: int) -> tuple[int, str]:
         """Reserve ``count`` numbers of ``lane``: the last one and the hash the first record follows.
         The head row is created on first use, and stays locked until the transaction ends."""
-        row = _BUMP_HEAD.run(session, {"n": count, "lane": lane}).fetchone()
+        row = _BUMP_HEAD.run(session, {"n": count, "in_lane": lane}).fetchone()
         if row is None:
-            _CREATE_HEAD[session.get_bind().dialect.name].run(session, {"lane": lane})
-            row = _BUMP_HEAD.run(session, {"n": count, "lane": lane}).fetchone()
+            _CREATE_HEAD[session.get_bind().dialect.name].run(session, {"in_lane": lane})
+            row = _BUMP_HEAD.run(session, {"n": count, "in_lane": lane}).fetchone()
         return int(row[0]), str(row[1])
 
     def append(self, session: Session, lane: int, records: list[dict[str, Any]], head_hash: str) -> None:
@@ -187,12 +187,12 @@ class AuditRepository:
                 for row, record in enumerate(records)
                 for name, value in record.items()
             }
-            together.run(session, {**params, "head_hash": head_hash, "lane": lane})
+            together.run(session, {**params, "head_hash": head_hash, "in_lane": lane})
             return
         if not postgres:
             records = [{**record, "seq": record["lane_seq"]} for record in records]
         _INSERT_RECORD.run_many(session, records)
-        _SET_HEAD_HASH.run(session, {"head_hash": head_hash, "lane": lane})
+        _SET_HEAD_HASH.run(session, {"head_hash": head_hash, "in_lane": lane})
 
     def chains_in_database(self, session: Session, count: int) -> bool:
         """Whether ``append_chained`` takes ``count`` records here (PostgreSQL, not too many)."""
@@ -207,14 +207,14 @@ class AuditRepository:
         statement = _INSERT_CHAINED.get(count)
         if statement is None:
             statement = _INSERT_CHAINED[count] = _insert_chained(count)  # races only redo this
-        params: dict[str, Any] = {"n": count, "lane": lane}
+        params: dict[str, Any] = {"n": count, "in_lane": lane}
         for row, record in enumerate(records):
             for name in (*_CHAINED_COLUMNS, "pre", "mid", "post"):
                 params[f"r{row}_{name}"] = record[name]
-        _CREATE_HEAD["postgresql"].run(session, {"lane": lane})
-        _PG_BUMP_HEAD.run(session, {"n": count, "lane": lane})
+        _CREATE_HEAD["postgresql"].run(session, {"in_lane": lane})
+        _PG_BUMP_HEAD.run(session, {"n": count, "in_lane": lane})
         statement.run(session, params)
-        _PG_SET_HEAD_HASH.run(session, {"lane": lane})
+        _PG_SET_HEAD_HASH.run(session, {"in_lane": lane})
 
     def heads(self, session: Session) -> dict[int, tuple[int, str]]:
         """Every lane's head: its last ``lane_seq`` and hash."""
