@@ -48,7 +48,12 @@ def _lane_one(db: Database) -> list[AuditRecord]:
 def test_an_open_transaction_holding_a_lane_does_not_hold_up_appends_in_others(database: Database) -> None:
     with lane_zero_held(database):
         done = threading.Event()
-        worker = threading.Thread(target=lambda: (_append(database, 3), done.set()))
+
+        def others() -> None:
+            _append(database, 3)
+            done.set()
+
+        worker = threading.Thread(target=others)
         worker.start()
         # One head row for every append would keep the other transaction waiting for this one.
         assert done.wait(20), "appends waited for another transaction's lane"
