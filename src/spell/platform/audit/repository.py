@@ -221,11 +221,6 @@ class AuditRepository:
         rows = session.execute(select(_HEAD.c.lane, _HEAD.c.seq, _HEAD.c.hash))
         return {int(lane): (int(seq), str(hash_)) for lane, seq, hash_ in rows}
 
-    def head(self, session: Session, lane: int = 0) -> tuple[int, str]:
-        """``lane``'s head: ``seq`` and hash (``0`` and the genesis hash before its first record)."""
-        head = session.get(AuditHead, lane)
-        return (head.seq, head.hash) if head else (0, GENESIS)
-
     def record_lanes(self, session: Session) -> list[int]:
         """The lanes that hold records."""
         return [int(lane) for lane in session.scalars(_LANES_IN_RECORDS)]
