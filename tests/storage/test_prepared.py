@@ -16,8 +16,8 @@ from spell.storage.session import Database
 _RECORDS = cast(Table, AuditRecord.__table__)
 _HEAD = cast(Table, AuditHead.__table__)
 _INSERT = Prepared(insert(_RECORDS))
-_BUMP = Prepared(update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + 1).returning(_HEAD.c.seq))
-_SET = Prepared(update(_HEAD).where(_HEAD.c.id == bindparam("hid")).values(hash=bindparam("h")))
+_BUMP = Prepared(update(_HEAD).where(_HEAD.c.lane == 1).values(seq=_HEAD.c.seq + 1).returning(_HEAD.c.seq))
+_SET = Prepared(update(_HEAD).where(_HEAD.c.lane == bindparam("hid")).values(hash=bindparam("h")))
 AT = datetime(2026, 12, 4, 12, 30, 15, 123456, tzinfo=UTC)
 
 
@@ -31,6 +31,8 @@ def _record(seq: int, **extra: object) -> dict[str, object]:
         "tenant_id": "ten_1",
         "subject": "cast_1",
         "data": {"spell_id": "acme/hello", "n": [1, 2], "ok": True},
+        "lane": 0,
+        "lane_seq": seq,
         "prev_hash": "p",
         "hash": f"h{seq}",
         **extra,
@@ -50,7 +52,7 @@ def test_values_are_converted_by_the_column_types_and_read_back_through_the_orm(
 
 def test_returning_rows_and_rowcounts_come_from_the_cursor(database: Database) -> None:
     with database.unit_of_work() as uow:
-        uow.session.add(AuditHead(id=1, seq=5, hash="g"))
+        uow.session.add(AuditHead(lane=1, seq=5, hash="g"))
         uow.session.flush()
         assert _BUMP.run(uow.session).fetchone()[0] == 6
         assert _SET.run(uow.session, {"hid": 1, "h": "new"}).rowcount == 1
@@ -84,7 +86,7 @@ def test_a_column_left_to_its_python_default_takes_the_full_path(database: Datab
     del row["data"]  # ``default=dict`` is computed by SQLAlchemy's execution context
     with database.unit_of_work() as uow:
         _INSERT.run(uow.session, row)
-        _INSERT.run_many(uow.session, [{**row, "seq": 2, "id": "aud_2"}])
+        _INSERT.run_many(uow.session, [{**row, "seq": 2, "lane_seq": 2, "id": "aud_2"}])
     with database.unit_of_work(write=False) as uow:
         assert [r.data for r in uow.session.scalars(select(AuditRecord).order_by(AuditRecord.seq))] == [
             {},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, String
+from sqlalchemy import BigInteger, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from spell.models.base import Base
@@ -13,14 +13,19 @@ __all__ = ["AuditCheckpoint"]
 
 
 class AuditCheckpoint(Base):
-    """The chain up to ``last_seq``: its head hash then, and a digest of the records still kept below it.
+    """One lane's chain up to its record ``last_seq`` (a ``lane_seq``): its head hash then, and a digest
+    of the records still kept below it.
 
-    Each checkpoint covers every record from the first one; the newest is the one ``verify`` starts
-    from. ``number`` counts them, so two nodes folding at once cannot both write the next one.
+    Each checkpoint covers every record of its lane from the first one; the newest of a lane is the one
+    ``verify`` starts that lane from. ``number`` counts a lane's checkpoints, so two nodes folding at
+    once cannot both write the next one.
     """
 
     __tablename__ = "audit_checkpoints"
 
+    lane: Mapped[int] = mapped_column(
+        Integer, primary_key=True, server_default=text("0"), autoincrement=False
+    )
     number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_seq: Mapped[int] = mapped_column(BigInteger)
     head_hash: Mapped[str] = mapped_column(String(80))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from spell.models.audit import AuditHead, AuditRecord
@@ -38,7 +38,10 @@ def test_records_chain_by_hash_and_verify(database: Database) -> None:
         assert [r.seq for r in records] == [1, 2, 3]
         assert records[0].prev_hash == GENESIS
         assert records[1].prev_hash == records[0].hash
-        assert service.verify(uow).model_dump() == {"records": 3, "head_hash": records[2].hash}
+        assert [(r.lane, r.lane_seq) for r in records] == [(0, 1), (0, 2), (0, 3)]  # one connection
+        check = service.verify(uow).model_dump()
+        assert (check["records"], check["head_hash"]) == (3, records[2].hash)
+        assert check["lanes"] == [{"lane": 0, "records": 3, "head_seq": 3, "head_hash": records[2].hash}]
 
 
 def test_list_filters_and_pages(database: Database) -> None:
@@ -62,7 +65,7 @@ def test_an_edited_record_is_named(database: Database) -> None:
     with database.unit_of_work() as uow:
         uow.session.execute(update(AuditRecord).where(AuditRecord.seq == 3).values(data={"n": 999}))
     details = _broken(database)
-    assert (details["seq"], details["problem"]) == (3, "edited")
+    assert (details["lane"], details["lane_seq"], details["seq"], details["problem"]) == (0, 3, 3, "edited")
 
 
 def test_a_deleted_record_is_named(database: Database) -> None:
@@ -70,7 +73,8 @@ def test_a_deleted_record_is_named(database: Database) -> None:
     with database.unit_of_work() as uow:
         uow.session.execute(delete(AuditRecord).where(AuditRecord.seq == 2))
     details = _broken(database)
-    assert (details["seq"], details["problem"]) == (2, "deleted")
+    assert (details["lane"], details["lane_seq"], details["problem"]) == (0, 2, "deleted")
+    assert (details["next_lane_seq"], details["next_seq"]) == (3, 3)
 
 
 def test_a_deleted_last_record_is_found_through_the_head(database: Database) -> None:
@@ -78,17 +82,18 @@ def test_a_deleted_last_record_is_found_through_the_head(database: Database) -> 
     with database.unit_of_work() as uow:
         uow.session.execute(delete(AuditRecord).where(AuditRecord.seq == 3))
     details = _broken(database)
-    assert (details["seq"], details["problem"]) == (3, "deleted")
+    assert (details["lane"], details["lane_seq"], details["problem"]) == (0, 3, "deleted")
 
 
 def test_swapped_records_are_named(database: Database) -> None:
     _append(database, 4)
     with database.unit_of_work() as uow:
-        uow.session.execute(update(AuditRecord).where(AuditRecord.seq == 2).values(seq=-2))
-        uow.session.execute(update(AuditRecord).where(AuditRecord.seq == 3).values(seq=2))
-        uow.session.execute(update(AuditRecord).where(AuditRecord.seq == -2).values(seq=3))
+        for number, to in ((2, -2), (3, 2), (-2, 3)):
+            uow.session.execute(
+                update(AuditRecord).where(AuditRecord.lane_seq == number).values(lane_seq=to, seq=to)
+            )
     details = _broken(database)
-    assert (details["seq"], details["problem"]) == (2, "reordered")
+    assert (details["lane"], details["lane_seq"], details["problem"]) == (0, 2, "reordered")
 
 
 def test_concurrent_appends_never_fork_the_chain(database: Database) -> None:
@@ -104,7 +109,7 @@ def test_concurrent_appends_never_fork_the_chain(database: Database) -> None:
 
 def test_an_empty_log_verifies(database: Database) -> None:
     with database.unit_of_work(write=False) as uow:
-        assert AuditService().verify(uow).model_dump() == {"records": 0, "head_hash": GENESIS}
+        assert AuditService().verify(uow).model_dump() == {"records": 0, "head_hash": GENESIS, "lanes": []}
 
 
 def test_several_appends_in_one_transaction_chain_and_move_the_head_once(database: Database) -> None:
@@ -119,9 +124,11 @@ def test_several_appends_in_one_transaction_chain_and_move_the_head_once(databas
     with database.unit_of_work(write=False) as uow:
         service = AuditService()
         assert service.verify(uow).records == 36
-        head = uow.session.get(AuditHead, 1)
-        assert head is not None
-        assert (head.seq, head.hash) == (36, service.list(uow, after_seq=35)[0].hash)
+        heads = uow.session.scalars(select(AuditHead)).all()
+        ends = {r.lane: r for r in service.list(uow)}  # each lane's last record, in listing order
+        assert sum(head.seq for head in heads) == 36
+        assert all(head.seq % 3 == 0 for head in heads)  # the three records of a transaction stay together
+        assert {head.lane: head.hash for head in heads} == {lane: r.hash for lane, r in ends.items()}
 
 
 def test_an_append_from_inside_a_flush_follows_the_pending_ones(database: Database) -> None:
@@ -187,9 +194,10 @@ def test_records_of_any_text_hash_the_same_wherever_they_are_chained(database: D
         assert service.verify(uow).records == count + 1
         records = service.list(uow)
         assert [r.seq for r in records] == list(range(1, count + 2))
+        assert [r.lane_seq for r in records] == list(range(1, count + 2))
         assert records[0].data == datas[0]
         assert records[0].personal == {"name": "Zoë"}
-        head = uow.session.get(AuditHead, 1)
+        head = uow.session.get(AuditHead, 0)
         assert head is not None
         assert (head.seq, head.hash) == (count + 1, records[-1].hash)
 

@@ -10,9 +10,10 @@ from spell.kit.clock import FakeClock
 from spell.kit.money import Money
 from spell.models import AuditCheckpoint, AuditRecord
 from spell.platform.audit.chain import record_hash
-from spell.platform.audit.checkpoint import CheckpointKey
+from spell.platform.audit.checkpoint import CheckpointKey, signed_body
 from spell.platform.audit.errors import AuditChainBroken
 from spell.platform.server import Platform
+from tests.platform.audit.lanes import lane_zero_held, postgres_only
 from tests.platform.retention.helpers import DAY, audit_at
 
 NOT_MONEY = "webhook_secret.rotated"
@@ -139,3 +140,37 @@ def test_money_records_fold_after_the_ledger_period_and_the_ledger_still_verifie
         (checkpoint,) = uow.session.scalars(select(AuditCheckpoint))  # only the newest is kept
     assert check.records == 1  # the second run's own record
     assert (checkpoint.kept, checkpoint.folded) == (0, 12)
+
+
+@postgres_only
+def test_retention_folds_and_checkpoints_each_lane(platform: Platform, clock: FakeClock) -> None:
+    with lane_zero_held(platform.db, platform.audit):  # lane 0: 1 record; lane 1: 5, 2 of them money
+        audit_at(platform, "webhook_secret.rotated", count=2)
+        audit_at(platform, "charge.captured", actor_id="usr_payer", count=2)
+        clock.advance(450 * DAY)
+        audit_at(platform, "webhook_secret.rotated", count=1)  # young: lane 1, number 5
+
+    report = platform.retention.run(platform.db)
+
+    assert report.audit_folded == 3  # lane 0's record and lane 1's two old ones not about money
+    assert report.audit_checkpoints == {0: 1, 1: 4}
+    assert report.audit_checkpoint_seq == 1
+    with platform.db.unit_of_work(write=False) as uow:
+        check = platform.audit.verify(uow)
+        checkpoints = {c.lane: c for c in uow.session.scalars(select(AuditCheckpoint))}
+        kept = list(uow.session.scalars(select(AuditRecord.lane_seq).where(AuditRecord.lane == 1)))
+    assert sorted(checkpoints) == [0, 1]
+    assert (checkpoints[0].last_seq, checkpoints[0].folded, checkpoints[0].kept) == (1, 1, 0)
+    assert (checkpoints[1].last_seq, checkpoints[1].folded, checkpoints[1].kept) == (4, 2, 2)
+    assert {3, 4, 5} <= set(kept)
+    assert check.records == 4  # the two kept, the young one and the run's own record
+    key = CheckpointKey.from_secret(platform.secret)
+    assert all(key.is_valid(c) for c in checkpoints.values())
+    assert b'"lane":1' in signed_body(checkpoints[1])
+
+    with platform.db.unit_of_work() as uow:  # a kept money record of lane 1, edited
+        uow.session.execute(
+            update(AuditRecord).where(AuditRecord.lane == 1, AuditRecord.lane_seq == 3).values(data={})
+        )
+    details = _broken(platform)
+    assert (details["lane"], details["lane_seq"], details["problem"]) == (1, 3, "edited")

@@ -1,10 +1,11 @@
 """Signed checkpoints of a folded audit log, and how ``verify`` checks the records they cover.
 
-Retention deletes old records but must leave a chain that still proves nothing was edited. A checkpoint
-holds the hash of the last folded record (the chain head at that point): the first record after it must
-link to that hash. Records kept below it (money movements, legally held ones) no longer link to their
-deleted neighbours; each still carries its own hash, and the checkpoint holds a running digest of their
-``(seq, hash)`` pairs, so an edited, removed or added one is found. The checkpoint is signed with an
+Retention deletes old records but must leave chains that still prove nothing was edited. Each lane is
+folded on its own: its checkpoint holds the hash of the lane's last folded record (the lane's head at
+that point): the first record after it must link to that hash. Records kept below it (money movements,
+legally held ones) no longer link to their deleted neighbours; each still carries its own hash, and the
+checkpoint holds a running digest of their ``(lane_seq, hash)`` pairs, so an edited, removed or added
+one is found. The checkpoint is signed with an
 Ed25519 key derived from the server secret: every node of a deployment derives the same key, and the
 operator can check a checkpoint against the public key ``GET /v1/admin/retention`` shows.
 """
@@ -44,12 +45,14 @@ def lock_folds(session: Session, *, shared: bool) -> None:
 
 
 def extend_digest(digest: str, seq: int, record_hash: str) -> str:
-    """The running digest of kept records after one more (records are taken in ``seq`` order)."""
+    """The running digest of kept records after one more (a lane's records, taken in ``lane_seq``
+    order; ``seq`` is that number)."""
     return "sha256:" + hashlib.sha256(f"{digest}\0{seq}\0{record_hash}".encode()).hexdigest()
 
 
 def signed_body(row: AuditCheckpoint) -> bytes:
-    """The bytes a checkpoint's signature covers: every field but the signature, RFC 8785."""
+    """The bytes a checkpoint's signature covers: every field but the signature, RFC 8785 (the lane
+    only when it is not 0: checkpoints from before lanes existed keep their signatures)."""
     body: dict[str, Any] = {
         "number": row.number,
         "last_seq": row.last_seq,
@@ -62,6 +65,8 @@ def signed_body(row: AuditCheckpoint) -> bytes:
         "created_at": to_rfc3339(row.created_at),
         "key_id": row.key_id,
     }
+    if row.lane:
+        body["lane"] = row.lane
     return canonical_bytes(body)
 
 

@@ -9,11 +9,12 @@ from pydantic import BaseModel, Field
 from spell.kit.time import to_rfc3339
 from spell.models.audit import AuditRecord
 
-__all__ = ["AuditCheck", "AuditEntry", "AuditPage"]
+__all__ = ["AuditCheck", "AuditEntry", "AuditLaneCheck", "AuditPage"]
 
 
 class AuditEntry(BaseModel):
-    """One record of the hash chain."""
+    """One record of the hash chain: ``seq`` orders the whole log, ``lane`` and ``lane_seq`` place it in
+    its chain (the hash covers ``lane_seq`` as ``seq``, and ``lane`` unless it is 0)."""
 
     seq: int
     id: str
@@ -26,6 +27,8 @@ class AuditEntry(BaseModel):
     personal: dict[str, Any] | None = Field(
         default=None, description="free text about a person, outside the hash; cleared when they are erased"
     )
+    lane: int = Field(default=0, description="the hash chain the record belongs to")
+    lane_seq: int = Field(description="the record's number in its lane, what its hash covers as seq")
     prev_hash: str
     hash: str
 
@@ -42,6 +45,8 @@ class AuditEntry(BaseModel):
             subject=record.subject,
             data=record.data,
             personal=record.personal,
+            lane=record.lane,
+            lane_seq=record.lane_seq,
             prev_hash=record.prev_hash,
             hash=record.hash,
         )
@@ -54,8 +59,18 @@ class AuditPage(BaseModel):
     next_cursor: str | None = Field(default=None, description="pass as ``cursor`` for the next page")
 
 
+class AuditLaneCheck(BaseModel):
+    """One lane of the log, checked: its records and the number and hash of its last one."""
+
+    lane: int
+    records: int
+    head_seq: int
+    head_hash: str
+
+
 class AuditCheck(BaseModel):
-    """A whole chain: how many records it holds and the hash of the last one."""
+    """The whole log, checked: how many records it holds, lane 0's last hash, and every lane's."""
 
     records: int
-    head_hash: str
+    head_hash: str = Field(description="the hash lane 0 ends with (the only lane on SQLite)")
+    lanes: list[AuditLaneCheck] = Field(default_factory=list)

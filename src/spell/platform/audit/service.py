@@ -1,14 +1,16 @@
 """Append to and verify the hash-chained audit log.
 
-An append is held in memory until its transaction commits (``spell.storage.deferred``); then the
-transaction's records are chained in one go: the single ``audit_head`` row is bumped by their count,
-which hands back the previous hash, and the records are written with the head's new hash (on
-PostgreSQL the server hashes them itself, from the canonical bytes around ``prev_hash`` and ``seq``,
-so nothing is read back and the writes ride in the commit's round trip). On
-PostgreSQL that row lock orders concurrent appends; on SQLite the write transaction holds the
-database lock; so the chain never forks. Because the head is taken last, just before the commit,
-concurrent transactions wait on it only for their commit, not for all their work. Records are never
-updated or deleted by the platform; ``verify`` finds the first one that was.
+The log is a set of independent hash chains, "lanes" (``repository.lane_of``): a transaction's records
+go to its connection's lane, each record linking to the one before it there and numbered in it
+(``lane_seq``, what its hash covers as ``seq``). An append is held in memory until its transaction
+commits (``spell.storage.deferred``); then the transaction's records are chained in one go: the lane's
+``audit_head`` row is bumped by their count, which hands back the previous hash, and the records are
+written with the head's new hash (on PostgreSQL the server hashes them itself, from the canonical bytes
+around ``prev_hash`` and ``seq``, so nothing is read back and the writes ride in the commit's round
+trip). On PostgreSQL that row lock orders the appends of one lane, and concurrent transactions, holding
+other connections, append to other lanes without waiting; on SQLite the write transaction holds the
+database lock, and every append goes to lane 0. So no lane ever forks. Records are never updated or
+deleted by the platform; ``verify`` walks every lane and finds the first record that was.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from spell.platform.audit.chain import GENESIS, fields_hash, hash_parts, record_
 from spell.platform.audit.checkpoint import EMPTY_DIGEST, CheckpointKey, extend_digest, lock_folds
 from spell.platform.audit.errors import AuditChainBroken
 from spell.platform.audit.repository import AuditRepository
-from spell.platform.audit.schemas import AuditCheck, AuditEntry, AuditPage
+from spell.platform.audit.schemas import AuditCheck, AuditEntry, AuditLaneCheck, AuditPage
 from spell.platform.auth.schemas import Principal
 from spell.storage import deferred
 from spell.storage.session import UnitOfWork
@@ -63,24 +65,27 @@ _HEADS = AuditRepository()  # the commit hook is process-wide; the repository ho
 
 
 def _chain(session: Session, records: list[dict[str, Any]]) -> None:
+    lane = _HEADS.lane_of(session)
     if _HEADS.chains_in_database(session, len(records)):
-        parts = [hash_parts({**fields, "seq": 0, "prev_hash": GENESIS}) for fields in records]
+        parts = [hash_parts({**fields, "seq": 0, "prev_hash": GENESIS, "lane": lane}) for fields in records]
         chained = [
             {**fields, "pre": part[0], "mid": part[1], "post": part[2]}
             for fields, part in zip(records, parts, strict=True)
             if part is not None
         ]
         if len(chained) == len(records):
-            _HEADS.append_chained(session, chained)
+            _HEADS.append_chained(session, lane, chained)
             return
-    seq, prev_hash = _HEADS.advance_head(session, len(records))
-    for offset, fields in enumerate(records, start=seq - len(records) + 1):
-        fields["seq"], fields["prev_hash"] = offset, prev_hash
-        fields["hash"] = prev_hash = fields_hash(fields)
-    _HEADS.append(session, records, prev_hash)
+    last, prev_hash = _HEADS.advance_head(session, lane, len(records))
+    rows = []
+    for number, fields in enumerate(records, start=last - len(records) + 1):
+        record_hash = fields_hash({**fields, "seq": number, "prev_hash": prev_hash, "lane": lane})
+        rows.append({**fields, "lane": lane, "lane_seq": number, "prev_hash": prev_hash, "hash": record_hash})
+        prev_hash = record_hash
+    _HEADS.append(session, lane, rows, prev_hash)
 
 
-# The head is the last row a transaction locks: after counters and everything else it wrote.
+# The lane's head is the last row a transaction locks: after counters and everything else it wrote.
 deferred.register(_KIND, _chain, order=1_000)
 
 
@@ -161,7 +166,8 @@ class AuditService:
         after_seq: int = 0,
         limit: int = 100,
     ) -> list[AuditRecord]:
-        """Records in chain order, filtered, from ``after_seq`` on (keyset pagination)."""
+        """Records of every lane in the order they were appended, filtered, from ``after_seq`` on
+        (keyset pagination)."""
         deferred.run_deferred(uow.session)
         return self.repo.records(
             uow.session,
@@ -196,63 +202,81 @@ class AuditService:
         )
 
     def verify(self, uow: UnitOfWork) -> AuditCheck:
-        """Walk the chain; raise ``AUDIT_CHAIN_BROKEN`` naming the first edited, missing or moved record.
+        """Walk every lane; raise ``AUDIT_CHAIN_BROKEN`` naming the first edited, missing or moved record
+        (its ``lane`` and ``lane_seq``; ``seq`` too while the record is there).
 
-        After a retention fold the walk starts at the newest checkpoint (``checkpoint.py``): its
+        After a retention fold a lane's walk starts at its newest checkpoint (``checkpoint.py``): its
         signature, and the records kept below it, are checked first."""
         session = uow.session
         deferred.run_deferred(session)
-        expected_seq, prev_hash, checked = 1, GENESIS, 0
         lock_folds(session, shared=True)
-        # The head first: on PostgreSQL each statement sees the latest commits, so a record appended
-        # while the walk runs must not count as one the head forgot. A record and the head move in
-        # one transaction, so every record up to this head is already visible.
-        head_seq, head_hash = self.repo.head(session)
-        checkpoint = self.repo.latest_checkpoint(session)
+        # The heads first: on PostgreSQL each statement sees the latest commits, so a record appended
+        # while the walk runs must not count as one a head forgot. A record and its head move in one
+        # transaction, so every record up to a head read here is already visible.
+        heads = self.repo.heads(session)
+        checkpoints = self.repo.latest_checkpoints(session)
+        headless = [lane for lane in self.repo.record_lanes(session) if lane not in heads]
+        if headless:
+            # A lane's first append creates its head with its records: read again, it is there now.
+            heads = self.repo.heads(session)
+        lanes: list[AuditLaneCheck] = []
+        for lane in sorted({*heads, *checkpoints, *headless}):
+            if lane not in heads:
+                raise AuditChainBroken(
+                    f"audit lane {lane} has records but no head: its head row was deleted",
+                    details={"lane": lane, "problem": "deleted", "head_seq": None},
+                )
+            lanes.append(self._verify_lane(session, lane, heads[lane], checkpoints.get(lane)))
+        lane_zero = next((check.head_hash for check in lanes if check.lane == 0), GENESIS)
+        return AuditCheck(records=sum(check.records for check in lanes), head_hash=lane_zero, lanes=lanes)
+
+    def _verify_lane(
+        self, session: Session, lane: int, head: tuple[int, str], checkpoint: AuditCheckpoint | None
+    ) -> AuditLaneCheck:
+        head_seq, head_hash = head
+        expected, prev_hash, checked = 1, GENESIS, 0
         if checkpoint is not None:
             checked = self._verify_checkpoint(session, checkpoint)
-            expected_seq, prev_hash = checkpoint.last_seq + 1, checkpoint.head_hash
-        while batch := self.repo.records(
-            session, after_seq=expected_seq - 1, limit=_BATCH, up_to_seq=head_seq
+            expected, prev_hash = checkpoint.last_seq + 1, checkpoint.head_hash
+        while batch := self.repo.lane_records(
+            session, lane, after=expected - 1, limit=_BATCH, up_to=head_seq
         ):
             for record in batch:
-                _check(record, expected_seq, prev_hash)
-                expected_seq, prev_hash, checked = record.seq + 1, record.hash, checked + 1
-        if (head_seq, head_hash) != (expected_seq - 1, prev_hash):
+                _check(record, expected, prev_hash)
+                expected, prev_hash, checked = record.lane_seq + 1, record.hash, checked + 1
+        if (head_seq, head_hash) != (expected - 1, prev_hash):
             raise AuditChainBroken(
-                f"the audit log ends at record {expected_seq - 1} but its head says {head_seq}:"
+                f"audit lane {lane} ends at record {expected - 1} but its head says {head_seq}:"
                 " records were deleted",
-                details={"seq": expected_seq, "problem": "deleted", "head_seq": head_seq},
+                details={"lane": lane, "lane_seq": expected, "problem": "deleted", "head_seq": head_seq},
             )
-        return AuditCheck(records=checked, head_hash=prev_hash)
+        return AuditLaneCheck(lane=lane, records=checked, head_seq=head_seq, head_hash=prev_hash)
 
     def _verify_checkpoint(self, session: Session, checkpoint: AuditCheckpoint) -> int:
-        """Check the checkpoint's signature and the records it keeps; their count."""
-        where = {"seq": checkpoint.last_seq, "checkpoint": checkpoint.number}
+        """Check the checkpoint's signature and the records of its lane it keeps; their count."""
+        lane = checkpoint.lane
+        where = {"lane": lane, "lane_seq": checkpoint.last_seq, "checkpoint": checkpoint.number}
         if self.checkpoint_key is None or not self.checkpoint_key.is_valid(checkpoint):
             raise AuditChainBroken(
-                f"audit checkpoint {checkpoint.number} is not signed by this deployment's key",
+                f"audit checkpoint {checkpoint.number} of lane {lane} is not signed by this deployment's key",
                 details={**where, "problem": "checkpoint_signature"},
             )
         digest, kept, after = EMPTY_DIGEST, 0, 0
-        while batch := self.repo.records(
-            session, after_seq=after, limit=_BATCH, up_to_seq=checkpoint.last_seq
+        while batch := self.repo.lane_records(
+            session, lane, after=after, limit=_BATCH, up_to=checkpoint.last_seq
         ):
             for record in batch:
                 if record_hash(record) != record.hash:
                     raise AuditChainBroken(
-                        f"audit record {record.seq} ({record.id}) was edited",
-                        details={
-                            "seq": record.seq,
-                            "id": record.id,
-                            "action": record.action,
-                            "problem": "edited",
-                        },
+                        f"audit record {record.lane_seq} of lane {lane} ({record.id}) was edited",
+                        details={**_named(record), "problem": "edited"},
                     )
-                digest, kept, after = extend_digest(digest, record.seq, record.hash), kept + 1, record.seq
+                digest = extend_digest(digest, record.lane_seq, record.hash)
+                kept, after = kept + 1, record.lane_seq
         if (kept, digest) != (checkpoint.kept, checkpoint.kept_digest):
             raise AuditChainBroken(
-                f"the records kept below audit checkpoint {checkpoint.number} are not the ones it names",
+                f"the records kept below audit checkpoint {checkpoint.number} of lane {lane} are not the"
+                " ones it names",
                 details={
                     **where,
                     "problem": "checkpoint_mismatch",
@@ -263,20 +287,38 @@ class AuditService:
         return kept
 
 
-def _check(record: AuditRecord, expected_seq: int, prev_hash: str) -> None:
-    where = {"seq": record.seq, "id": record.id, "action": record.action}
-    if record.seq != expected_seq:
+def _named(record: AuditRecord) -> dict[str, Any]:
+    return {
+        "lane": record.lane,
+        "lane_seq": record.lane_seq,
+        "seq": record.seq,
+        "id": record.id,
+        "action": record.action,
+    }
+
+
+def _check(record: AuditRecord, expected: int, prev_hash: str) -> None:
+    where = _named(record)
+    lane = record.lane
+    if record.lane_seq != expected:
         raise AuditChainBroken(
-            f"audit record {expected_seq} is missing (next is {record.seq})",
-            details={**where, "seq": expected_seq, "problem": "deleted", "next_seq": record.seq},
+            f"audit record {expected} of lane {lane} is missing (next is {record.lane_seq})",
+            details={
+                "lane": lane,
+                "lane_seq": expected,
+                "problem": "deleted",
+                "next_lane_seq": record.lane_seq,
+                "next_seq": record.seq,
+            },
         )
     if record.prev_hash != prev_hash:
         raise AuditChainBroken(
-            f"audit record {record.seq} ({record.id}) does not follow the record before it",
+            f"audit record {record.lane_seq} of lane {lane} ({record.id}) does not follow the record"
+            " before it",
             details={**where, "problem": "reordered"},
         )
     if record_hash(record) != record.hash:
         raise AuditChainBroken(
-            f"audit record {record.seq} ({record.id}) was edited",
+            f"audit record {record.lane_seq} of lane {lane} ({record.id}) was edited",
             details={**where, "problem": "edited"},
         )

@@ -1,12 +1,14 @@
 """Folding old audit records into a signed checkpoint (``spell.platform.audit.checkpoint``).
 
-One batch: the records after the newest checkpoint that are older than the audit period (in chain
+Each lane of the log (``spell.platform.audit.repository``) folds on its own. One batch goes through the
+lanes: in each, the records after its newest checkpoint that are older than the audit period (in chain
 order, stopping at the first younger one) are deleted, except those that back money movements (kept
 for the ledger period) and those of held users and tenants; records kept by earlier folds whose
-reason has lapsed go too. A new checkpoint then covers everything up to the last record looked at.
+reason has lapsed go too. A new checkpoint of the lane then covers everything up to the last record
+looked at. A batch looks at about ``limit`` records in all, lane after lane.
 Folds are ordered by a PostgreSQL advisory lock (``lock_folds``; SQLite's writes are serial), and a
-checkpoint's number is its primary key, so two nodes never both write the next one; only the newest
-is kept.
+checkpoint's lane and number are its primary key, so two nodes never both write a lane's next one;
+only each lane's newest is kept.
 """
 
 from __future__ import annotations
@@ -76,42 +78,58 @@ class AuditFold:
         """Fold one batch: the records looked at (0 when there is nothing left) and those deleted."""
         session = uow.session
         lock_folds(session, shared=False)
-        previous = self.repo.latest_checkpoint(session)
+        looked = deleted = 0
+        for lane in self.repo.lanes(session):
+            lane_looked, lane_deleted = self._fold_lane(uow, lane, cutoffs, now, limit - looked)
+            looked, deleted = looked + lane_looked, deleted + lane_deleted
+            if looked >= limit:
+                break
+        return looked, deleted
+
+    def _fold_lane(
+        self, uow: UnitOfWork, lane: int, cutoffs: FoldCutoffs, now: datetime, limit: int
+    ) -> tuple[int, int]:
+        session = uow.session
+        previous = self.repo.latest_checkpoint(session, lane)
         start = previous.last_seq if previous else 0
+        in_lane = AuditRecord.lane == lane
         # Records kept by an earlier fold whose money period ended or whose hold was released.
         lapsed = list(
             session.scalars(
-                select(AuditRecord.seq)
-                .where(AuditRecord.seq <= start, _lapsed(cutoffs))
-                .order_by(AuditRecord.seq)
+                select(AuditRecord.lane_seq)
+                .where(in_lane, AuditRecord.lane_seq <= start, _lapsed(cutoffs))
+                .order_by(AuditRecord.lane_seq)
                 .limit(limit)
             )
         )
-        after = self.repo.records(session, after_seq=start, limit=limit)
+        after = self.repo.lane_records(session, lane, after=start, limit=limit)
         older = list(takewhile(lambda record: record.at < cutoffs.audit, after))
         if not lapsed and not older:
             return 0, 0
         fold = set(
             session.scalars(
-                select(AuditRecord.seq).where(
-                    AuditRecord.seq.in_([record.seq for record in older]), _lapsed(cutoffs)
+                select(AuditRecord.lane_seq).where(
+                    in_lane, AuditRecord.lane_seq.in_([record.lane_seq for record in older]), _lapsed(cutoffs)
                 )
             )
         )
         gone = [*lapsed, *sorted(fold)]
         for first in range(0, len(gone), _READ):
-            session.execute(delete(AuditRecord).where(AuditRecord.seq.in_(gone[first : first + _READ])))
+            session.execute(
+                delete(AuditRecord).where(in_lane, AuditRecord.lane_seq.in_(gone[first : first + _READ]))
+            )
         if lapsed or previous is None:
-            digest, kept = self._kept_below(uow, start)
+            digest, kept = self._kept_below(uow, lane, start)
         else:
             digest, kept = previous.kept_digest, previous.kept
         for record in older:
-            if record.seq not in fold:
-                digest, kept = extend_digest(digest, record.seq, record.hash), kept + 1
+            if record.lane_seq not in fold:
+                digest, kept = extend_digest(digest, record.lane_seq, record.hash), kept + 1
         last = older[-1] if older else None
         checkpoint = AuditCheckpoint(
+            lane=lane,
             number=(previous.number if previous else 0) + 1,
-            last_seq=last.seq if last else start,
+            last_seq=last.lane_seq if last else start,
             head_hash=last.hash if last else previous.head_hash if previous else "",
             folded=(previous.folded if previous else 0) + len(gone),
             kept=kept,
@@ -124,16 +142,20 @@ class AuditFold:
         session.add(checkpoint)
         session.flush()
         # The new checkpoint covers all its predecessors did: they would only pile up.
-        session.execute(delete(AuditCheckpoint).where(AuditCheckpoint.number < checkpoint.number))
+        session.execute(
+            delete(AuditCheckpoint).where(
+                AuditCheckpoint.lane == lane, AuditCheckpoint.number < checkpoint.number
+            )
+        )
         return len(lapsed) + len(older), len(gone)
 
-    def _kept_below(self, uow: UnitOfWork, last_seq: int) -> tuple[str, int]:
-        """The digest and count of the records still kept up to ``last_seq`` (after deletions)."""
+    def _kept_below(self, uow: UnitOfWork, lane: int, last_seq: int) -> tuple[str, int]:
+        """The digest and count of ``lane``'s records still kept up to ``last_seq`` (after deletions)."""
         digest, kept, after = EMPTY_DIGEST, 0, 0
         while rows := uow.session.execute(
-            select(AuditRecord.seq, AuditRecord.hash)
-            .where(AuditRecord.seq > after, AuditRecord.seq <= last_seq)
-            .order_by(AuditRecord.seq)
+            select(AuditRecord.lane_seq, AuditRecord.hash)
+            .where(AuditRecord.lane == lane, AuditRecord.lane_seq > after, AuditRecord.lane_seq <= last_seq)
+            .order_by(AuditRecord.lane_seq)
             .limit(_READ)
         ).all():
             for seq, record_hash in rows:

@@ -44,7 +44,11 @@ class RetentionReport(BaseModel):
     blobs_deleted: int = Field(default=0, description="artifact blobs removed from the blob store")
     audit_folded: int = Field(default=0, description="audit records folded into a checkpoint")
     audit_checkpoint_seq: int | None = Field(
-        default=None, description="the last record the newest checkpoint covers"
+        default=None, description="the last record of audit lane 0 its newest checkpoint covers"
+    )
+    audit_checkpoints: dict[int, int] = Field(
+        default_factory=dict,
+        description="per audit lane, the last record (lane_seq) its newest checkpoint covers",
     )
     checkpoint_key: str = Field(
         description="Ed25519 public key (SPKI, base64url) checkpoints are signed with"

@@ -19,7 +19,7 @@ from spell.config.retention import RetentionSettings
 from spell.kit.clock import Clock, SystemClock
 from spell.kit.ids import new_id
 from spell.kit.time import to_rfc3339
-from spell.models import AuditCheckpoint, RetentionRun
+from spell.models import RetentionRun
 from spell.platform.audit.checkpoint import CheckpointKey
 from spell.platform.audit.service import AuditService
 from spell.platform.auth.schemas import Principal
@@ -184,10 +184,9 @@ class RetentionService:
             progress("erasures", report.erasures_purged)
 
     def _record(self, uow: UnitOfWork, started: datetime, report: RetentionReport) -> None:
-        checkpoint = uow.session.scalars(
-            select(AuditCheckpoint).order_by(AuditCheckpoint.number.desc()).limit(1)
-        ).first()
-        report.audit_checkpoint_seq = checkpoint.last_seq if checkpoint else None
+        newest = self.fold.repo.latest_checkpoints(uow.session)
+        report.audit_checkpoints = {lane: checkpoint.last_seq for lane, checkpoint in sorted(newest.items())}
+        report.audit_checkpoint_seq = report.audit_checkpoints.get(0)
         uow.session.add(
             RetentionRun(
                 id=new_id("ret"),

@@ -14,10 +14,13 @@ __all__ = ["command"]
 def command(as_json: bool) -> None:
     """Recompute each audit record's hash and its link to the one before.
 
-    Exits 0 when the chain is intact; otherwise exits 4 with AUDIT_CHAIN_BROKEN naming the first
-    edited, deleted or reordered record (details.seq, details.id, details.problem). After retention
-    folded old records, the walk starts at the newest checkpoint, whose signature and kept records
-    are checked first (problem checkpoint_signature or checkpoint_mismatch).
+    The log is several independent chains ("lanes"; on SQLite only lane 0): each is walked on its
+    own. Exits 0 when every lane is intact (--json lists them: records, head_seq, head_hash);
+    otherwise exits 4 with AUDIT_CHAIN_BROKEN naming the first edited, deleted or reordered record
+    (details.lane, details.lane_seq, details.problem; details.seq and details.id while the record is
+    there). After retention folded old records, a lane's walk starts at its newest checkpoint, whose
+    signature and kept records are checked first (problem checkpoint_signature or
+    checkpoint_mismatch).
 
     \b
     Example:
@@ -30,5 +33,5 @@ def command(as_json: bool) -> None:
     emit(
         {"ok": True, **report.model_dump()},
         as_json=as_json,
-        human=f"audit chain ok: {report.records} records",
+        human=f"audit chain ok: {report.records} records in {len(report.lanes)} lanes",
     )
