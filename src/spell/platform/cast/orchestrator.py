@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import functools
 import threading
@@ -44,7 +45,7 @@ from spell.platform.cast.runner import (
     CastRunner,
     RecordingFailed,
 )
-from spell.platform.cast.service import CastRequestBody, CastService, Created
+from spell.platform.cast.service import CallOutFirst, CastRequestBody, CastService, Created
 from spell.platform.cast.slots import TenantSlots
 from spell.queue.memory import MemoryQueue
 
@@ -96,10 +97,14 @@ class CastOrchestrator:
         # With every slot taken, a caller who waits may still get a quick attempt (it holds its request
         # thread no longer than a creation would, plus the budget); else, or if it gives up, the queue.
         create = self.cast_quick_or_queued if wait_s > 0 and self.quick_on_thread else self.casts.create
+        made: tuple[Cast, bool] | None = None
         if self._create_on_loop(body):
-            cast, replay = create(principal, body, idempotency_key)
-        else:
-            cast, replay = await _blocking(create, principal, body, idempotency_key)
+            # CallOutFirst: another service has a say on this spell, which the loop may not wait for
+            with contextlib.suppress(CallOutFirst):
+                made = self.casts.create(principal, body, idempotency_key, on_loop=True)
+        if made is None:
+            made = await _blocking(create, principal, body, idempotency_key)
+        cast, replay = made
         if wait_s > 0 and cast.status not in TERMINAL_STATUSES:
             cast = await self.wait_for_end(principal, cast.id, wait_s, fresh=None if replay else (cast, mark))
         return cast, replay
@@ -173,7 +178,12 @@ class CastOrchestrator:
         return self.runner.execute(created.cast, created.version), False
 
     def cast_quick(
-        self, principal: Principal, body: CastRequestBody, idempotency_key: str | None
+        self,
+        principal: Principal,
+        body: CastRequestBody,
+        idempotency_key: str | None,
+        *,
+        on_loop: bool = False,
     ) -> tuple[Created, bool]:
         """Create a cast and, when it is a pure WASM spell, try to run it to its end within
         ``QUICK_BUDGET_S`` (``QUICK_THREAD_BUDGET_S`` with ``quick_on_thread``; see
@@ -181,13 +191,35 @@ class CastOrchestrator:
 
         Returns the cast (ended when done) and whether it is done here: False means the cast is
         ``running`` and ``CastRunner.execute`` (on a thread that may block) must run it from the start.
+        ``on_loop``: this thread may not wait on another service; a spell an admission that calls out
+        applies to raises ``CallOutFirst`` (nothing written).
         """
         casts = self.casts
         key, digest = casts.admit(principal, body, idempotency_key)
+        try:
+            return self._cast_quick_in(principal, body, idempotency_key, key, digest, called_out=False)
+        except CallOutFirst:
+            if on_loop:
+                raise
         casts.call_out(principal, body, key, digest)
+        return self._cast_quick_in(principal, body, idempotency_key, key, digest, called_out=True)
+
+    def _cast_quick_in(
+        self,
+        principal: Principal,
+        body: CastRequestBody,
+        idempotency_key: str | None,
+        key: str,
+        digest: str,
+        *,
+        called_out: bool,
+    ) -> tuple[Created, bool]:
+        casts = self.casts
         try:
             with casts.db.unit_of_work() as uow:
-                created = casts.create_in(uow, principal, body, key, digest, claim=True)
+                created = casts.create_in(
+                    uow, principal, body, key, digest, claim=True, called_out=called_out
+                )
                 if created.version is None:
                     return created, True
                 if not self.runner.quick_fits(created.version, concurrent=self.quick_on_thread):
@@ -212,10 +244,14 @@ class CastOrchestrator:
         gives up, leaves nothing behind: the cast is created queued instead (``CastService.create``)."""
         casts = self.casts
         key, digest = casts.admit(principal, body, idempotency_key)
-        casts.call_out(principal, body, key, digest)
+        called_out = False
         try:
             with casts.db.unit_of_work() as uow:
-                created = casts.create_in(uow, principal, body, key, digest, claim=True)
+                try:
+                    created = casts.create_in(uow, principal, body, key, digest, claim=True)
+                except CallOutFirst:
+                    called_out = True
+                    raise _TakeTheQueue from None
                 if created.version is None:
                     return created.cast, True
                 if self.runner.quick_fits(created.version, concurrent=self.quick_on_thread):
@@ -225,6 +261,8 @@ class CastOrchestrator:
                 raise _TakeTheQueue  # rolls the claimed cast back
         except (_TakeTheQueue, RecordingFailed):
             pass
+        if called_out:  # a spell another service has a say on (no quick attempt fits it anyway)
+            casts.call_out(principal, body, key, digest)
         return casts.create(principal, body, idempotency_key, called_out=True)
 
     # inline slots ------------------------------------------------------------------------------------
@@ -235,10 +273,12 @@ class CastOrchestrator:
         no slot is free (the cast should take the queue)."""
         if not self._take(principal.tenant_id):
             return None
-        # A webhook URL is resolved when the cast is created, and an admission may ask another service:
-        # never on the loop's thread.
-        if self.quick and body.webhook_url is None and not self.casts.calls_out:
-            return await self._cast_quick(principal, body, idempotency_key, wait_s)
+        # A webhook URL is resolved when the cast is created, and an admission may ask another service
+        # about the spell (``CallOutFirst``): never on the loop's thread.
+        if self.quick and body.webhook_url is None:
+            ran = await self._cast_quick(principal, body, idempotency_key, wait_s)
+            if ran is not None:
+                return ran
         created: concurrent.futures.Future[tuple[Cast, bool]] = concurrent.futures.Future()
         try:
             # the request's context (its trace span, its request id for logs) goes along to the cast thread
@@ -263,9 +303,13 @@ class CastOrchestrator:
 
     async def _cast_quick(
         self, principal: Principal, body: CastRequestBody, idempotency_key: str | None, wait_s: float
-    ) -> tuple[Cast, bool]:
+    ) -> tuple[Cast, bool] | None:
+        """``cast_quick`` on the loop, then the rest of a rerun on a cast thread; None (the slot still
+        taken) when the spell needs an admission that calls out, which a cast thread must ask."""
         try:
-            created, done = self.cast_quick(principal, body, idempotency_key)
+            created, done = self.cast_quick(principal, body, idempotency_key, on_loop=True)
+        except CallOutFirst:
+            return None
         except BaseException:
             self._free(principal.tenant_id)
             raise
