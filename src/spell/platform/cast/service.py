@@ -513,7 +513,7 @@ class CastService:
         """One of the tenant's casts."""
         principal.require_any(*CAST_READ_SCOPES)
         with self.db.unit_of_work(write=False) as uow:
-            return self.repo.get_for_tenant(uow, principal.tenant_id, cast_id)
+            return self.repo.read_for_tenant(uow, principal.tenant_id, cast_id)
 
     def list_casts(
         self,
