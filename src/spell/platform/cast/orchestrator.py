@@ -30,6 +30,7 @@ import contextlib
 import contextvars
 import functools
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -37,7 +38,7 @@ from typing import Any, TypeVar
 import anyio.to_thread
 
 from spell.models import TERMINAL_STATUSES, Cast, SpellVersion
-from spell.platform.auth.schemas import Principal
+from spell.platform.auth.schemas import CAST_READ_SCOPES, Principal
 from spell.platform.cast.hub import wait_event
 from spell.platform.cast.runner import (
     QUICK_BUDGET_S,
@@ -52,6 +53,10 @@ from spell.queue.memory import MemoryQueue
 __all__ = ["CastOrchestrator"]
 
 T = TypeVar("T")
+
+# Casts kept for the long poll that follows their creation (``_remember``): one per request in flight
+# is enough, as each long poll takes its cast's entry.
+_QUEUED_KEPT = 1024
 
 
 class CastOrchestrator:
@@ -77,6 +82,8 @@ class CastOrchestrator:
         self._tenants = TenantSlots(per_tenant)
         self._pool: ThreadPoolExecutor | None = None  # made on first use, again after ``close``
         self._lock = threading.Lock()
+        # Casts created queued here lately, for the long poll that follows them (``_remember``).
+        self._queued: OrderedDict[str, tuple[Cast, int]] = OrderedDict()
 
     # what a request calls ----------------------------------------------------------------------------
     async def cast(
@@ -107,6 +114,8 @@ class CastOrchestrator:
         cast, replay = made
         if wait_s > 0 and cast.status not in TERMINAL_STATUSES:
             cast = await self.wait_for_end(principal, cast.id, wait_s, fresh=None if replay else (cast, mark))
+        if not replay and cast.status not in TERMINAL_STATUSES and isinstance(self.casts.queue, MemoryQueue):
+            self._remember(cast, mark)
         return cast, replay
 
     async def wait_for_end(
@@ -116,15 +125,21 @@ class CastOrchestrator:
         at least every second, so a cast finished by another process is noticed too.
 
         ``fresh`` is a cast this request just created and the hub's ``mark`` from before: while the hub
-        knows it has not ended, the first read is skipped.
+        knows it has not ended, the first read is skipped. So is it for a cast this process queued lately
+        (``_remember``), asked for by its tenant: the long poll that follows a queued cast then waits for
+        its end without reading it first.
         """
         loop = asyncio.get_running_loop()  # the waits below time out on the loop's clock: so does this
         deadline = loop.time() + seconds
         hub = self.casts.hub
+        if fresh is None and seconds > 0:
+            fresh = self._queued_here(principal, cast_id)
         while True:
             with hub.watch(cast_id, terminal_only=True) as woke:
                 if fresh is not None and not hub.may_have_ended(cast_id, fresh[1]):
                     cast = fresh[0]
+                elif self.quick:  # SQLite: a read never waits on a network, nor in WAL mode on writers
+                    cast = self.casts.get(principal, cast_id)
                 else:
                     cast = await _blocking(self.casts.get, principal, cast_id)
                 fresh = None
@@ -134,6 +149,25 @@ class CastOrchestrator:
                 # the caller may read this cast (read above): its ender's copy saves reading it again
                 if await wait_event(woke, min(remaining, 1.0)) and woke.ended is not None:
                     return woke.ended
+
+    def _remember(self, cast: Cast, mark: int) -> None:
+        """Keep a cast this process created queued, with the hub's ``mark`` from before its creation,
+        for the long poll that follows it (``wait_for_end``). Only with the in-process queue, whose
+        workers are this process's, so the hub hears of the cast's end."""
+        with self._lock:
+            self._queued[cast.id] = (cast, mark)
+            if len(self._queued) > _QUEUED_KEPT:
+                self._queued.popitem(last=False)
+
+    def _queued_here(self, principal: Principal, cast_id: str) -> tuple[Cast, int] | None:
+        """The cast and mark ``_remember`` kept, when ``principal`` may read the cast."""
+        with self._lock:
+            kept = self._queued.get(cast_id)
+            if kept is None or kept[0].tenant_id != principal.tenant_id:
+                return None  # another tenant's: its read answers not found, and the entry stays
+            del self._queued[cast_id]
+        principal.require_any(*CAST_READ_SCOPES)
+        return kept
 
     def _create_on_loop(self, body: CastRequestBody) -> bool:
         """Whether a queued cast is created on the event loop itself (saving two thread hand-offs): as
