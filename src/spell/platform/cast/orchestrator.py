@@ -40,6 +40,7 @@ import anyio.to_thread
 from spell.models import TERMINAL_STATUSES, Cast, SpellVersion
 from spell.platform.auth.schemas import CAST_READ_SCOPES, Principal
 from spell.platform.cast.hub import wait_event
+from spell.platform.cast.repository import detached_cast
 from spell.platform.cast.runner import (
     QUICK_BUDGET_S,
     QUICK_THREAD_BUDGET_S,
@@ -154,8 +155,12 @@ class CastOrchestrator:
         """Keep a cast this process created queued, with the hub's ``mark`` from before its creation,
         for the long poll that follows it (``wait_for_end``). Only with the in-process queue, whose
         workers are this process's, so the hub hears of the cast's end."""
+        # without its input (never part of an answer: ``CastOut`` shows its digest), which may be large
+        kept = detached_cast(
+            {k: v for k, v in vars(cast).items() if not k.startswith("_sa_")} | {"input": None}
+        )
         with self._lock:
-            self._queued[cast.id] = (cast, mark)
+            self._queued[cast.id] = (kept, mark)
             if len(self._queued) > _QUEUED_KEPT:
                 self._queued.popitem(last=False)
 
