@@ -512,6 +512,62 @@ async def test_a_long_poll_woken_by_a_worker_gets_the_ended_cast_without_reading
     assert reads == ["queued"]  # the end came with the wake-up
 
 
+async def test_a_long_poll_following_a_cast_queued_here_waits_for_its_end_without_reading_it(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _roomy_budgets(monkeypatch)
+    caster = await _caster(client, platform, tmp_path)
+    await _warm_up(client, caster)
+    attempt, go = platform.runner.attempt, threading.Event()
+
+    def held_attempt(uow: UnitOfWork, cast: Cast, version: SpellVersion, **kwargs: Any) -> Cast | None:
+        assert go.wait(10)  # until the long poll waits
+        return attempt(uow, cast, version, **kwargs)
+
+    monkeypatch.setattr(platform.runner, "attempt", held_attempt)
+    get, reads = platform.casts.get, []
+
+    def counted_get(principal: Any, cast_id: str) -> Cast:
+        reads.append(cast_id)
+        return get(principal, cast_id)
+
+    monkeypatch.setattr(platform.casts, "get", counted_get)
+    # made and its key first used (a write) before the held worker holds SQLite's write lock
+    stranger = seed_user(platform, "stranger@example.com", ["caster"])
+    assert (await client.get("/v1/casts", headers=stranger.headers)).status_code == 200
+    response = await client.post(
+        "/v1/spells/acme/hello/cast",
+        headers={**caster.headers, "Idempotency-Key": "followed"},
+        json={"input": {"name": "f"}},
+    )
+    assert response.status_code == 202, response.text
+    cast_id = response.json()["id"]
+    # another tenant learns nothing of it, though this process keeps it for the caster's long poll
+    other = await client.get(f"/v1/casts/{cast_id}", params={"wait": 10}, headers=stranger.headers)
+    assert other.status_code == 404, other.text
+    assert other.json()["error"]["code"] == "CAST_NOT_FOUND"
+    reads.clear()
+    answers: list[httpx.Response] = []
+
+    async def long_poll() -> None:
+        answers.append(await client.get(f"/v1/casts/{cast_id}", params={"wait": 10}, headers=caster.headers))
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(long_poll)
+        while not platform.casts.hub.waiting():
+            await anyio.sleep(0.005)
+        go.set()
+    [answer] = answers
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "succeeded", answer.text
+    assert answer.json()["output"] == {"greeting": "hello", "input": {"name": "f"}}
+    assert reads == []  # neither before waiting nor after: the end came with the wake-up
+    # the next long poll of the ended cast reads it, as any read does
+    again = await client.get(f"/v1/casts/{cast_id}", params={"wait": 10}, headers=caster.headers)
+    assert again.json() == answer.json()
+    assert reads == [cast_id]
+
+
 def _roomy_budgets(monkeypatch: pytest.MonkeyPatch) -> None:
     """Budgets a busy test machine cannot overrun (the spells' limit is 10 s): an overrun would run
     the cast again on its own, which other tests cover."""

@@ -7,19 +7,23 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from spell.config.github import GitHubInstallation, GitHubSettings
 from spell.config.server import ServerSettings
+from spell.models import Cast, SpellVersion
+from spell.platform.cast.service import CastRequestBody
 from spell.platform.server import Platform
 from spell.runtimes.base import Runtime
 from spell.signing.signature import sign_bundle
-from spell.storage.session import Database
+from spell.storage.session import Database, UnitOfWork
 from tests.client.live_server import serving
 from tests.fakes.github_server import (
     FakeApp,
@@ -31,7 +35,7 @@ from tests.fakes.github_server import (
     zip_of,
 )
 from tests.fixtures.bundles import EMPTY_SBOM, Publisher, archive_of, write_sbom
-from tests.fixtures.server import Caller, seed_maker, seed_user
+from tests.fixtures.server import Caller, publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 
@@ -343,6 +347,61 @@ class TestConfigured:
         github.fail.clear()  # GitHub is back: the same request is a new cast
         again = await client.post("/v1/spells/acme/ci/cast", **request)  # type: ignore[arg-type]
         assert again.status_code in (201, 202), again.text
+
+    async def test_a_cast_of_another_runtime_asks_no_one_and_a_quick_one_stays_on_the_loop(
+        self,
+        client: httpx.AsyncClient,
+        platform: Platform,
+        github: FakeGitHub,
+        bindings: dict[str, GitHubInstallation],
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        maker = await seed_maker(client, platform)
+        await publish(client, maker, tmp_path)  # acme/hello, a pure WASM spell
+        caster = self._caster(platform, bindings)
+        warm = await client.post(  # its first cast loads the module, on a cast thread
+            "/v1/spells/acme/hello/cast",
+            headers={**caster.headers, "Idempotency-Key": "warm", "Prefer": "wait=20"},
+            json={"input": {"name": "w"}},
+        )
+        assert warm.status_code == 200, warm.text
+        asked: list[str] = []
+        call_out, attempt = platform.casts.call_out, platform.runner.attempt
+
+        def spy_call_out(principal: Any, body: CastRequestBody, key: str, digest: str) -> None:
+            asked.append(body.spell_id)
+            call_out(principal, body, key, digest)
+
+        attempted_on: list[str] = []
+
+        def spy_attempt(uow: UnitOfWork, cast: Cast, version: SpellVersion, **kwargs: Any) -> Cast | None:
+            attempted_on.append(threading.current_thread().name)
+            return attempt(uow, cast, version, **kwargs)
+
+        monkeypatch.setattr(platform.casts, "call_out", spy_call_out)
+        monkeypatch.setattr(platform.runner, "attempt", spy_attempt)
+        loop_thread = threading.current_thread().name
+        for key, prefer in (("quick", {"Prefer": "wait=10"}), ("queued", {})):
+            response = await client.post(
+                "/v1/spells/acme/hello/cast",
+                headers={**caster.headers, "Idempotency-Key": key, **prefer},
+                json={"input": {"name": key}},
+            )
+            assert response.status_code in (200, 202), response.text
+        assert asked == []
+        assert github.requests == []
+        if platform.orchestrator.quick:  # SQLite: the waiting cast ran on the request's event loop
+            assert attempted_on[0] == loop_thread
+        # the workflow spell is still asked about, off the loop, before its cast exists
+        await _publish(client, maker, tmp_path)
+        response = await client.post(
+            "/v1/spells/acme/ci/cast",
+            headers={**caster.headers, "Idempotency-Key": "wf", "Prefer": "wait=30"},
+            json={"input": {"repo": REPO}},
+        )
+        assert response.status_code == 200, response.text
+        assert asked == ["acme/ci"]
 
     async def test_the_execution_api_refuses_with_404_and_403_before_anything_is_cast(
         self,

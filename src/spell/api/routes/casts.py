@@ -139,13 +139,15 @@ def list_casts(
 @router.get("/v1/casts/{cast_id}", response_model=CastOut)
 async def get_cast(
     cast_id: str, principal: CurrentPrincipal, platform: CurrentPlatform, wait: int = 0
-) -> CastOut:
+) -> Response:
     """One cast; ``?wait=N`` long-polls up to N seconds (≤ 60) for it to end."""
-    # Async: the long poll waits on the event loop, and the read hops to the threadpool only once.
+    # Async: the long poll waits on the event loop, and the read hops to the threadpool at most once.
     if wait < 0:
         raise InvalidInput("wait must be 0 or more seconds")
     seconds = min(wait, platform.settings.max_wait_seconds)
-    return CastOut.from_row(await platform.orchestrator.wait_for_end(principal, cast_id, seconds))
+    cast = await platform.orchestrator.wait_for_end(principal, cast_id, seconds)
+    # pydantic writes the JSON itself, as for a created cast: the response model is for the docs only
+    return Response(CastOut.from_row(cast).model_dump_json().encode(), media_type="application/json")
 
 
 @router.post("/v1/casts/{cast_id}/cancel", response_model=CastOut)

@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import functools
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -36,21 +38,26 @@ from typing import Any, TypeVar
 import anyio.to_thread
 
 from spell.models import TERMINAL_STATUSES, Cast, SpellVersion
-from spell.platform.auth.schemas import Principal
+from spell.platform.auth.schemas import CAST_READ_SCOPES, Principal
 from spell.platform.cast.hub import wait_event
+from spell.platform.cast.repository import detached_cast
 from spell.platform.cast.runner import (
     QUICK_BUDGET_S,
     QUICK_THREAD_BUDGET_S,
     CastRunner,
     RecordingFailed,
 )
-from spell.platform.cast.service import CastRequestBody, CastService, Created
+from spell.platform.cast.service import CallOutFirst, CastRequestBody, CastService, Created
 from spell.platform.cast.slots import TenantSlots
 from spell.queue.memory import MemoryQueue
 
 __all__ = ["CastOrchestrator"]
 
 T = TypeVar("T")
+
+# Casts kept for the long poll that follows their creation (``_remember``): one per request in flight
+# is enough, as each long poll takes its cast's entry.
+_QUEUED_KEPT = 1024
 
 
 class CastOrchestrator:
@@ -76,6 +83,8 @@ class CastOrchestrator:
         self._tenants = TenantSlots(per_tenant)
         self._pool: ThreadPoolExecutor | None = None  # made on first use, again after ``close``
         self._lock = threading.Lock()
+        # Casts created queued here lately, for the long poll that follows them (``_remember``).
+        self._queued: OrderedDict[str, tuple[Cast, int]] = OrderedDict()
 
     # what a request calls ----------------------------------------------------------------------------
     async def cast(
@@ -96,12 +105,18 @@ class CastOrchestrator:
         # With every slot taken, a caller who waits may still get a quick attempt (it holds its request
         # thread no longer than a creation would, plus the budget); else, or if it gives up, the queue.
         create = self.cast_quick_or_queued if wait_s > 0 and self.quick_on_thread else self.casts.create
+        made: tuple[Cast, bool] | None = None
         if self._create_on_loop(body):
-            cast, replay = create(principal, body, idempotency_key)
-        else:
-            cast, replay = await _blocking(create, principal, body, idempotency_key)
+            # CallOutFirst: another service has a say on this spell, which the loop may not wait for
+            with contextlib.suppress(CallOutFirst):
+                made = self.casts.create(principal, body, idempotency_key, on_loop=True)
+        if made is None:
+            made = await _blocking(create, principal, body, idempotency_key)
+        cast, replay = made
         if wait_s > 0 and cast.status not in TERMINAL_STATUSES:
             cast = await self.wait_for_end(principal, cast.id, wait_s, fresh=None if replay else (cast, mark))
+        if not replay and cast.status not in TERMINAL_STATUSES and isinstance(self.casts.queue, MemoryQueue):
+            self._remember(cast, mark)
         return cast, replay
 
     async def wait_for_end(
@@ -111,15 +126,21 @@ class CastOrchestrator:
         at least every second, so a cast finished by another process is noticed too.
 
         ``fresh`` is a cast this request just created and the hub's ``mark`` from before: while the hub
-        knows it has not ended, the first read is skipped.
+        knows it has not ended, the first read is skipped. So is it for a cast this process queued lately
+        (``_remember``), asked for by its tenant: the long poll that follows a queued cast then waits for
+        its end without reading it first.
         """
         loop = asyncio.get_running_loop()  # the waits below time out on the loop's clock: so does this
         deadline = loop.time() + seconds
         hub = self.casts.hub
+        if fresh is None and seconds > 0:
+            fresh = self._queued_here(principal, cast_id)
         while True:
             with hub.watch(cast_id, terminal_only=True) as woke:
                 if fresh is not None and not hub.may_have_ended(cast_id, fresh[1]):
                     cast = fresh[0]
+                elif self.quick:  # SQLite: a read never waits on a network, nor in WAL mode on writers
+                    cast = self.casts.get(principal, cast_id)
                 else:
                     cast = await _blocking(self.casts.get, principal, cast_id)
                 fresh = None
@@ -129,6 +150,29 @@ class CastOrchestrator:
                 # the caller may read this cast (read above): its ender's copy saves reading it again
                 if await wait_event(woke, min(remaining, 1.0)) and woke.ended is not None:
                     return woke.ended
+
+    def _remember(self, cast: Cast, mark: int) -> None:
+        """Keep a cast this process created queued, with the hub's ``mark`` from before its creation,
+        for the long poll that follows it (``wait_for_end``). Only with the in-process queue, whose
+        workers are this process's, so the hub hears of the cast's end."""
+        # without its input (never part of an answer: ``CastOut`` shows its digest), which may be large
+        kept = detached_cast(
+            {k: v for k, v in vars(cast).items() if not k.startswith("_sa_")} | {"input": None}
+        )
+        with self._lock:
+            self._queued[cast.id] = (kept, mark)
+            if len(self._queued) > _QUEUED_KEPT:
+                self._queued.popitem(last=False)
+
+    def _queued_here(self, principal: Principal, cast_id: str) -> tuple[Cast, int] | None:
+        """The cast and mark ``_remember`` kept, when ``principal`` may read the cast."""
+        with self._lock:
+            kept = self._queued.get(cast_id)
+            if kept is None or kept[0].tenant_id != principal.tenant_id:
+                return None  # another tenant's: its read answers not found, and the entry stays
+            del self._queued[cast_id]
+        principal.require_any(*CAST_READ_SCOPES)
+        return kept
 
     def _create_on_loop(self, body: CastRequestBody) -> bool:
         """Whether a queued cast is created on the event loop itself (saving two thread hand-offs): as
@@ -173,7 +217,12 @@ class CastOrchestrator:
         return self.runner.execute(created.cast, created.version), False
 
     def cast_quick(
-        self, principal: Principal, body: CastRequestBody, idempotency_key: str | None
+        self,
+        principal: Principal,
+        body: CastRequestBody,
+        idempotency_key: str | None,
+        *,
+        on_loop: bool = False,
     ) -> tuple[Created, bool]:
         """Create a cast and, when it is a pure WASM spell, try to run it to its end within
         ``QUICK_BUDGET_S`` (``QUICK_THREAD_BUDGET_S`` with ``quick_on_thread``; see
@@ -181,13 +230,35 @@ class CastOrchestrator:
 
         Returns the cast (ended when done) and whether it is done here: False means the cast is
         ``running`` and ``CastRunner.execute`` (on a thread that may block) must run it from the start.
+        ``on_loop``: this thread may not wait on another service; a spell an admission that calls out
+        applies to raises ``CallOutFirst`` (nothing written).
         """
         casts = self.casts
         key, digest = casts.admit(principal, body, idempotency_key)
+        try:
+            return self._cast_quick_in(principal, body, idempotency_key, key, digest, called_out=False)
+        except CallOutFirst:
+            if on_loop:
+                raise
         casts.call_out(principal, body, key, digest)
+        return self._cast_quick_in(principal, body, idempotency_key, key, digest, called_out=True)
+
+    def _cast_quick_in(
+        self,
+        principal: Principal,
+        body: CastRequestBody,
+        idempotency_key: str | None,
+        key: str,
+        digest: str,
+        *,
+        called_out: bool,
+    ) -> tuple[Created, bool]:
+        casts = self.casts
         try:
             with casts.db.unit_of_work() as uow:
-                created = casts.create_in(uow, principal, body, key, digest, claim=True)
+                created = casts.create_in(
+                    uow, principal, body, key, digest, claim=True, called_out=called_out
+                )
                 if created.version is None:
                     return created, True
                 if not self.runner.quick_fits(created.version, concurrent=self.quick_on_thread):
@@ -212,10 +283,14 @@ class CastOrchestrator:
         gives up, leaves nothing behind: the cast is created queued instead (``CastService.create``)."""
         casts = self.casts
         key, digest = casts.admit(principal, body, idempotency_key)
-        casts.call_out(principal, body, key, digest)
+        called_out = False
         try:
             with casts.db.unit_of_work() as uow:
-                created = casts.create_in(uow, principal, body, key, digest, claim=True)
+                try:
+                    created = casts.create_in(uow, principal, body, key, digest, claim=True)
+                except CallOutFirst:
+                    called_out = True
+                    raise _TakeTheQueue from None
                 if created.version is None:
                     return created.cast, True
                 if self.runner.quick_fits(created.version, concurrent=self.quick_on_thread):
@@ -225,6 +300,8 @@ class CastOrchestrator:
                 raise _TakeTheQueue  # rolls the claimed cast back
         except (_TakeTheQueue, RecordingFailed):
             pass
+        if called_out:  # a spell another service has a say on (no quick attempt fits it anyway)
+            casts.call_out(principal, body, key, digest)
         return casts.create(principal, body, idempotency_key, called_out=True)
 
     # inline slots ------------------------------------------------------------------------------------
@@ -235,10 +312,12 @@ class CastOrchestrator:
         no slot is free (the cast should take the queue)."""
         if not self._take(principal.tenant_id):
             return None
-        # A webhook URL is resolved when the cast is created, and an admission may ask another service:
-        # never on the loop's thread.
-        if self.quick and body.webhook_url is None and not self.casts.calls_out:
-            return await self._cast_quick(principal, body, idempotency_key, wait_s)
+        # A webhook URL is resolved when the cast is created, and an admission may ask another service
+        # about the spell (``CallOutFirst``): never on the loop's thread.
+        if self.quick and body.webhook_url is None:
+            ran = await self._cast_quick(principal, body, idempotency_key, wait_s)
+            if ran is not None:
+                return ran
         created: concurrent.futures.Future[tuple[Cast, bool]] = concurrent.futures.Future()
         try:
             # the request's context (its trace span, its request id for logs) goes along to the cast thread
@@ -263,9 +342,13 @@ class CastOrchestrator:
 
     async def _cast_quick(
         self, principal: Principal, body: CastRequestBody, idempotency_key: str | None, wait_s: float
-    ) -> tuple[Cast, bool]:
+    ) -> tuple[Cast, bool] | None:
+        """``cast_quick`` on the loop, then the rest of a rerun on a cast thread; None (the slot still
+        taken) when the spell needs an admission that calls out, which a cast thread must ask."""
         try:
-            created, done = self.cast_quick(principal, body, idempotency_key)
+            created, done = self.cast_quick(principal, body, idempotency_key, on_loop=True)
+        except CallOutFirst:
+            return None
         except BaseException:
             self._free(principal.tenant_id)
             raise

@@ -52,6 +52,7 @@ from spell.storage.session import Database, UnitOfWork
 __all__ = [
     "Admission",
     "Asking",
+    "CallOutFirst",
     "CastParts",
     "CastPolicy",
     "CastRequestBody",
@@ -125,6 +126,12 @@ class Admission:
     def applies(self, execution: str) -> bool:
         """Whether it has a say on spells of ``execution``."""
         return self.executions is None or execution in self.executions
+
+
+class CallOutFirst(Exception):
+    """A creation that was not to call out (``create_in`` without ``called_out``) met a spell that an
+    admission calling out applies to: nothing was written; ask ``call_out`` (never on an event loop),
+    then create again."""
 
 
 @dataclass(frozen=True)
@@ -232,11 +239,16 @@ class CastService:
         idempotency_key: str | None,
         *,
         called_out: bool = False,
+        on_loop: bool = False,
     ) -> tuple[Cast, bool]:
         """Create (or replay) a queued cast in its own transaction; True as second value on replay.
 
-        ``called_out``: the caller made this request's ``call_out`` already."""
-        created = self._create(principal, body, idempotency_key, claim=False, called_out=called_out)
+        ``called_out``: the caller made this request's ``call_out`` already. ``on_loop``: the caller
+        runs on an event loop, which must never wait on another service: a spell that an admission
+        calling out applies to raises ``CallOutFirst`` instead (nothing written)."""
+        created = self._create(
+            principal, body, idempotency_key, claim=False, called_out=called_out, on_loop=on_loop
+        )
         return created.cast, created.replay
 
     def create_claimed(
@@ -259,14 +271,36 @@ class CastService:
         *,
         claim: bool,
         called_out: bool = False,
+        on_loop: bool = False,
     ) -> Created:
         key, digest = self.admit(principal, body, idempotency_key)
         if not called_out:
+            # Most spells need no admission that calls out: their casts skip ``call_out`` (and its read
+            # transaction); the others learn it before anything is written, and call out first.
+            try:
+                return self._create_once(principal, body, key, digest, claim=claim, called_out=False)
+            except CallOutFirst:
+                if on_loop:
+                    raise
             self.call_out(principal, body, key, digest)
+        return self._create_once(principal, body, key, digest, claim=claim, called_out=True)
+
+    def _create_once(
+        self,
+        principal: Principal,
+        body: CastRequestBody,
+        key: str,
+        digest: str,
+        *,
+        claim: bool,
+        called_out: bool,
+    ) -> Created:
         for attempt in range(2):
             try:
                 with self.db.unit_of_work() as uow:
-                    return self.create_in(uow, principal, body, key, digest, claim=claim)
+                    return self.create_in(
+                        uow, principal, body, key, digest, claim=claim, called_out=called_out
+                    )
             except IntegrityError:
                 # A concurrent request with the same key committed first (PostgreSQL); replay it.
                 if attempt:
@@ -328,11 +362,15 @@ class CastService:
         digest: str,
         *,
         claim: bool = False,
+        called_out: bool = False,
     ) -> Created:
         """``create`` (or with ``claim``, ``create_claimed``) inside the caller's transaction, with
-        ``key`` and ``digest`` from ``admit``."""
+        ``key`` and ``digest`` from ``admit``.
+
+        ``called_out``: the caller made this request's ``call_out``; else a spell that an admission
+        calling out applies to raises ``CallOutFirst`` before anything is written."""
         with tracing.span("spell.admit", spell_id=body.spell_id):
-            return self._create_in(uow, principal, body, key, digest, claim=claim)
+            return self._create_in(uow, principal, body, key, digest, claim=claim, called_out=called_out)
 
     def _create_in(
         self,
@@ -343,6 +381,7 @@ class CastService:
         digest: str,
         *,
         claim: bool,
+        called_out: bool,
     ) -> Created:
         # PostgreSQL checks the key in the INSERT itself (one round trip fewer); elsewhere it is looked up
         # first, under the write lock.
@@ -350,7 +389,7 @@ class CastService:
         if not checked_by_insert and (replay := self._replay(uow, principal, key, digest)) is not None:
             return replay
         try:
-            spell, version, manifest = self._admit_spell(uow, principal, body)
+            spell, version, manifest = self._admit_spell(uow, principal, body, called_out=called_out)
         except SpellError:
             # The same request as a cast made before its spell changed (suspended, yanked …) replays it.
             if checked_by_insert and (replay := self._replay(uow, principal, key, digest)) is not None:
@@ -408,10 +447,12 @@ class CastService:
         return Created(existing, True)
 
     def _admit_spell(
-        self, uow: UnitOfWork, principal: Principal, body: CastRequestBody
+        self, uow: UnitOfWork, principal: Principal, body: CastRequestBody, *, called_out: bool
     ) -> tuple[Spell, SpellVersion, SpellManifest]:
         """The spell and version the request names, once they may be cast with its input."""
         spell, version, manifest = self._resolve(uow, principal, body)
+        if not called_out and any(a.calls_out and a.applies(version.execution) for a in self.admissions):
+            raise CallOutFirst(version.execution)
         metrics.note_runtime(version.digest, version.execution)
         # Those that call out were asked before this transaction opened (``call_out``).
         self._admit(Asking(principal, spell, version, manifest, body.input, uow), calls_out=False)
@@ -472,7 +513,7 @@ class CastService:
         """One of the tenant's casts."""
         principal.require_any(*CAST_READ_SCOPES)
         with self.db.unit_of_work(write=False) as uow:
-            return self.repo.get_for_tenant(uow, principal.tenant_id, cast_id)
+            return self.repo.read_for_tenant(uow, principal.tenant_id, cast_id)
 
     def list_casts(
         self,
@@ -561,7 +602,8 @@ class CastService:
             old = _retryable(self.repo.get_for_tenant(uow, principal.tenant_id, cast_id))
             body = _retry_body(old)
             digest = canonical_sha256({"retry_of": old.id})
-            created = self.create_in(uow, principal, body, f"retry:{old.id}", digest)
+            # ``retry`` asked the admissions that call out, if any, before this transaction opened
+            created = self.create_in(uow, principal, body, f"retry:{old.id}", digest, called_out=True)
             new = created.cast
             if created.replay:
                 # A concurrent retry committed its new cast after we read the old one (PostgreSQL,
