@@ -4,11 +4,13 @@ Run: .venv/bin/python benchmarks/scale_bench.py [--scale 1.0] [--rounds 30] [--b
 
 The crowded database holds ``--scale`` x (100 000 published spells, 1 000 000 casts, 10 000 000
 ledger postings), written with bulk inserts (COPY on PostgreSQL), not through the API. Both databases
-also hold the same small catalog the measured calls look at. Each round times, on the empty database
-and then the crowded one: the first page of the listing, the sixth page reached by cursor, a word
-search, a word search with a tag, a spell's detail, and a cast's database path (budget reservation and
-capture with its ledger postings, the cast row, the spell's cast count). Target: crowded / empty
-median <= 1.2 for every row.
+also hold the same small catalog the measured calls look at (61 spells: 40 ``helper`` ones and 21
+whose common word, ``report``, fills a page on the empty database as it does in the crowd). Each
+round times, on the empty database and then the crowded one: the first page of the listing, the sixth
+page reached by cursor, a rare word search, two common word searches (one finding a single spell on
+the empty database, one a full page), a word search with a tag, a spell's detail, and a cast's
+database path (budget reservation and capture with its ledger postings, the cast row, the spell's cast
+count). Target: crowded / empty median <= 1.2 for every row.
 """
 
 from __future__ import annotations
@@ -174,6 +176,9 @@ def _prepare(db: Database) -> None:
         _spell_row(f"acme/tool-{i}", TENANT, f"{WORDS[i % len(WORDS)]} helper", "public", rng)
         for i in range(40)
     ]
+    # a common word that fills a page on the empty database too, so its row compares a page of 21
+    # spells with a page of 21 (``pdf`` finds one spell there and 21 in the crowd)
+    spells += [_spell_row(f"acme/report-{i}", TENANT, "report maker", "public", rng) for i in range(21)]
     _bulk(db, Spell.__table__, spells)  # type: ignore[arg-type]
     _bulk(db, SpellVersion.__table__, [_version_row(s["id"], False) for s in spells])  # type: ignore[arg-type]
 
@@ -352,6 +357,9 @@ class Calls:
     def common_word(self) -> None:
         self._search(q="pdf", sort="popular")
 
+    def common_word_full_page(self) -> None:
+        self._search(q="report", sort="popular")
+
     def word_and_tag(self) -> None:
         self._search(q="helper", tag="pdf")
 
@@ -404,6 +412,7 @@ OPS: tuple[tuple[str, Callable[[Calls], None]], ...] = (
     ("search: page 6 by cursor", Calls.sixth_page),
     ("search: q=helper, popular", Calls.word),
     ("search: q=pdf (10 % of the crowd), popular", Calls.common_word),
+    ("search: q=report (10 % of the crowd, a full page on both), popular", Calls.common_word_full_page),
     ("search: q=helper, tag=pdf", Calls.word_and_tag),
     ("spell detail", Calls.detail),
     ("cast (database path)", Calls.cast),

@@ -19,6 +19,7 @@ from sqlalchemy.pool import NullPool
 
 from spell.errors import InvalidInput
 from spell.kit.private_files import DIR_MODE, private_file
+from spell.kit.search_words import SQL_FUNCTION, indexed
 from spell.storage import lost
 
 __all__ = ["make_engine", "write_engine"]
@@ -89,6 +90,8 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # the catalog's triggers store each spell's search words through it (spell.models.spell_search)
+        dbapi_connection.create_function(SQL_FUNCTION, 3, indexed, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:

@@ -5,17 +5,22 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, text
+from alembic import command
+from sqlalchemy import delete, event, select, text
 
 from spell.errors import InvalidInput
 from spell.kit.encoding import b64url_encode
+from spell.kit.search_words import indexed, words
 from spell.kit.time import utcnow
 from spell.models import Publisher, Spell, SpellVersion, Tenant
+from spell.models.spell_search import PREFIX_CHARS
 from spell.platform.auth.schemas import Principal
 from spell.platform.server import Platform
 from spell.platform.spell import listing
+from spell.platform.spell.repository import SpellRepository
 from spell.storage.engine import make_engine
-from spell.storage.migrate import upgrade
+from spell.storage.migrate import alembic_config, upgrade
+from spell.storage.session import Database
 
 T0 = utcnow()
 
@@ -240,49 +245,149 @@ _QUERIES: list[dict[str, object]] = [
     {"q": "pdf tool"},
     {"q": "pdf", "tag": "pdf"},
     {"q": "image"},
+    {"q": "to"},
+    {"q": "doc tool 1"},
     {"q": "nothing"},
 ]
+_ORDER_KEYS = {"recent": "updated_at", "popular": "cast_count", "price": "price_amount"}
+
+
+def _expected(platform: Platform, tenant: str, sort: str, q: str, tag: str | None = None) -> list[str]:
+    """What a search lists, worked out in Python from every spell: the visibility rules, the delisted
+    latest versions, every word of ``q`` starting a word of the spell, ``tag``, the order, ties by id."""
+    with platform.db.unit_of_work(write=False) as uow:
+        spells = list(uow.session.scalars(select(Spell)))
+        delisted = {
+            (v.spell_id, v.version)
+            for v in uow.session.scalars(select(SpellVersion).where(SpellVersion.delisted_at.is_not(None)))
+        }
+    terms = words(q)
+    kept = [
+        s
+        for s in spells
+        if (s.visibility == "public" or s.tenant_id == tenant)
+        and (s.id, s.latest_version) not in delisted
+        and all(any(w.startswith(t) for w in words(f"{s.id} {s.name} {s.summary}")) for t in terms)
+        and (tag is None or tag in s.tags)
+    ]
+    key = _ORDER_KEYS[sort]
+    kept.sort(key=lambda s: s.id)
+    kept.sort(key=lambda s: getattr(s, key), reverse=sort != "price")  # stable: ties stay by id
+    return [s.id for s in kept]
 
 
 @pytest.mark.parametrize("sort", ["recent", "popular", "price"])
-def test_a_word_lists_the_same_spells_whichever_way_the_matches_are_read(
+def test_a_word_lists_the_spells_its_words_name_whichever_way_the_matches_are_read(
     catalog: Platform, monkeypatch: pytest.MonkeyPatch, sort: str
 ) -> None:
-    """Common words walk the order's index; rare ones sort their matches. Forcing each way over the same
-    catalog lists the same spells in the same order, page by page."""
+    """Every page of every order, tenant and page size lists what the words name. On SQLite, common
+    words walk the order's index testing each spell's stored words and rare ones sort their FTS5
+    matches: forcing each way over the same catalog lists the same spells."""
     _more_pdf_spells(catalog)
+    cases = [
+        (tenant, limit, query) for tenant in ("ten_a", "ten_b") for limit in (1, 2, 5) for query in _QUERIES
+    ]
+    expected = [_expected(catalog, tenant, sort, **query) for tenant, _, query in cases]  # type: ignore[arg-type]
+    assert len(expected[0]) == 10  # 8 of the 12 new spells and the two pdf spells of the catalog
+    assert expected[-1] == []
     statements: list[str] = []
     event.listen(catalog.db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
-    usual = {
-        (tenant, limit, i): _walk(catalog, tenant, sort, limit, **query)
-        for tenant in ("ten_a", "ten_b")
-        for limit in (1, 2, 5)
-        for i, query in enumerate(_QUERIES)
-    }
-    assert len(usual["ten_a", 2, 0]) == 10  # 8 of the 12 new spells and the two pdf spells of the catalog
-    assert usual["ten_b", 5, 5] == []
-    # every word is common (SQLite walks with the FTS5 matches as a set) and no walk fills a page
-    # (PostgreSQL sorts the matches read from the GIN index)
-    monkeypatch.setattr(listing, "COMMON_MATCHES", 0)
-    monkeypatch.setattr(listing, "WALK_ROWS_PER_ITEM", 0)
-    statements.clear()
-    for (tenant, limit, i), expected in usual.items():
-        assert _walk(catalog, tenant, sort, limit, **_QUERIES[i]) == expected, (tenant, limit, _QUERIES[i])
-    forced = "+spells.id IN" if catalog.db.engine.dialect.name == "sqlite" else "matches AS MATERIALIZED"
-    assert any(forced in s for s in statements)
+    # the statement each way runs: as chosen, a walk testing stored words, the FTS5 matches sorted
+    ways: list[tuple[int, str | None]] = [(listing.COMMON_MATCHES, None)]
+    if catalog.db.engine.dialect.name == "sqlite":
+        ways += [(-1, "instr(spells.search_words"), (10**9, "spells.id IN (SELECT spell_id FROM spells_fts")]
+    for common, marker in ways:
+        monkeypatch.setattr(listing, "COMMON_MATCHES", common)
+        statements.clear()
+        for (tenant, limit, query), listed in zip(cases, expected, strict=True):
+            assert _walk(catalog, tenant, sort, limit, **query) == listed, (common, tenant, limit, query)
+        if marker is not None:
+            searches = [s for s in statements if s.startswith("SELECT spells.")]  # not the count
+            assert searches
+            assert all(marker in s for s in searches), marker
 
 
-def test_a_common_word_is_sorted_from_its_matches_when_the_walk_runs_out(
-    catalog: Platform, monkeypatch: pytest.MonkeyPatch
+def test_words_longer_than_the_indexed_starts_and_letters_beyond_ascii(catalog: Platform) -> None:
+    """PostgreSQL indexes the starts of words up to PREFIX_CHARS characters; a longer query word is
+    still matched as the start of a word. Words are lower-cased letters of any script, on both."""
+    with catalog.db.unit_of_work() as uow:
+        uow.session.add_all(
+            [
+                _spell("acme/long", "ten_a", summary="Supercalifragilisticexpialidocious maker"),
+                _spell("acme/dessert", "ten_a", summary="CRÈME brûlée"),
+            ]
+        )
+    word = "supercalifragilisticexpialidocious"
+    assert len(word) > PREFIX_CHARS
+    assert _ids(catalog, "ten_a", q=word) == ["acme/long"]
+    assert _ids(catalog, "ten_a", q=word[: PREFIX_CHARS + 1]) == ["acme/long"]
+    assert _ids(catalog, "ten_a", q=word[:PREFIX_CHARS]) == ["acme/long"]
+    assert _ids(catalog, "ten_a", q=word + "x") == []
+    assert _ids(catalog, "ten_a", q="califragilistic") == []  # the middle of a word, even a long one
+    assert _ids(catalog, "ten_a", q="crème BRÛ") == ["acme/dessert"]
+    assert _ids(catalog, "ten_a", q="creme") == []  # accents are letters of their own, on both
+
+
+def test_stored_words_follow_renames_and_leave_with_the_spell(catalog: Platform) -> None:
+    """SQLite's triggers keep each spell's stored words and its FTS5 row in step with the spell."""
+    if catalog.db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL generates its tsvector from the row itself")
+    with catalog.db.unit_of_work() as uow:
+        spell = uow.session.get(Spell, "acme/resize")
+        assert spell is not None
+        spell.name, spell.summary = "Shrink", "Thumbnail maker, v2"
+    with catalog.db.engine.connect() as conn:
+        stored = conn.execute(text("SELECT search_words FROM spells WHERE id = 'acme/resize'")).scalar_one()
+        assert (
+            stored
+            == indexed("acme/resize", "Shrink", "Thumbnail maker, v2")
+            == " acme resize shrink thumbnail maker v2"
+        )
+        assert conn.execute(
+            text("SELECT words FROM spells_fts WHERE spell_id = 'acme/resize'")
+        ).scalars().all() == [stored]
+    with catalog.db.unit_of_work() as uow:
+        uow.session.execute(delete(Spell).where(Spell.id == "acme/resize"))
+    with catalog.db.engine.connect() as conn:
+        assert (
+            conn.execute(text("SELECT count(*) FROM spells_fts WHERE spell_id = 'acme/resize'")).scalar_one()
+            == 0
+        )
+
+
+def test_migration_0014_rebuilds_the_index_from_the_spells_and_its_downgrade_restores_0012s(
+    empty_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A walk bounded to fewer spells than the page needs falls back to the matches, so a page is never
-    short while later spells match."""
-    _more_pdf_spells(catalog)
-    expected = _walk(catalog, "ten_a", "popular", 5, q="pdf")
-    monkeypatch.setattr(listing, "WALK_ROWS_PER_ITEM", 1)
-    monkeypatch.setattr(listing, "COMMON_MATCHES", 2)
-    assert _walk(catalog, "ten_a", "popular", 5, q="pdf") == expected
-    assert len(expected) == 10  # 8 of the 12 new spells and the two pdf spells of the catalog
+    """Spells published before 0014 are found after it, by either way of reading the matches."""
+    upgrade(empty_database_url, "0013")
+    engine = make_engine(empty_database_url)
+    db = Database(engine)
+    try:
+        with db.unit_of_work() as uow:  # the models map no column of the full-text index
+            uow.session.add(Tenant(id="ten_a", name="ten_a", created_at=T0))
+            uow.session.flush()
+            uow.session.add(Publisher(name="acme", tenant_id="ten_a", created_at=T0))
+            uow.session.flush()
+            uow.session.add(_spell("acme/pdf-merge", "ten_a", summary="Merge PDF files"))
+        upgrade(empty_database_url)
+        ways = (0, 10**9) if engine.dialect.name == "sqlite" else (listing.COMMON_MATCHES,)
+        for common in ways:
+            monkeypatch.setattr(listing, "COMMON_MATCHES", common)
+            with db.unit_of_work(write=False) as uow:
+                found = SpellRepository().listed(
+                    uow, "ten_a", q="merg pdf", tag=None, sort="recent", after=None, limit=5
+                )
+            assert [s.id for s in found] == ["acme/pdf-merge"]
+        db.dispose()
+        command.downgrade(alembic_config(empty_database_url), "0013")
+        with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                hits = "SELECT spell_id FROM spells_fts WHERE spells_fts MATCH 'merg*'"
+            else:
+                hits = "SELECT id FROM spells WHERE search_vector @@ to_tsquery('simple', 'merg:*')"
+            assert conn.execute(text(hits)).scalars().all() == ["acme/pdf-merge"]
+    finally:
+        db.dispose()
 
 
 def _gin_options(url: str) -> list[str]:

@@ -7,19 +7,18 @@ the next page starts right after it in the order's index instead of counting pas
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from spell.errors import InvalidInput
 from spell.kit.encoding import b64url_decode, b64url_encode
+from spell.kit.search_words import words
 from spell.models import Spell
 
 __all__ = [
     "COMMON_MATCHES",
     "SORTS",
-    "WALK_ROWS_PER_ITEM",
     "After",
     "decode_cursor",
     "encode_cursor",
@@ -33,14 +32,9 @@ SORTS = ("recent", "popular", "price")
 # page x (catalog / matches) rows, or reads every match from the full-text index and sorts them, which
 # costs about one row per match; the walk wins for common words, the sort for rare ones.
 # SQLite counts FTS5 matches up to this many (cheap: no spell row is read) and walks above it. The
-# crossover, measured at 100 000 spells, lies between about 1 000 and 2 000 matches.
+# crossover, measured at 100 000 spells, lies between about 1 000 and 2 000 matches. (PostgreSQL's
+# planner chooses by itself, from its statistics of each word: spell.models.spell_search.)
 COMMON_MATCHES = 1_000
-# PostgreSQL cannot count a prefix tsquery's matches cheaply (the GIN bitmap of a common word costs more
-# than the walk), and its estimate for one is a constant, so it walks first but gives up after this
-# many rows per requested item and then sorts the matches read from the GIN index instead. A word on
-# 1 spell in 25 or more fills a page within the bound.
-WALK_ROWS_PER_ITEM = 25
-_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True)
@@ -84,8 +78,3 @@ def decode_cursor(cursor: str) -> After:
     except (ValueError, TypeError, UnicodeDecodeError):
         raise InvalidInput("cursor is not one this server issued", details={"cursor": cursor}) from None
     return After(sort=sort, key=key, spell_id=spell_id)
-
-
-def words(q: str) -> list[str]:
-    """The words of a query as the index splits them: lower-cased runs of letters and digits."""
-    return _WORD.findall(q.lower())

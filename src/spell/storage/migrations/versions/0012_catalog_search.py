@@ -9,7 +9,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from spell.models.spell_search import POSTGRES_DDL, POSTGRES_DROP, SQLITE_DDL, SQLITE_DROP
+from spell.models.spell_search import (
+    LEGACY_POSTGRES_DDL,
+    LEGACY_POSTGRES_DROP,
+    LEGACY_SQLITE_DDL,
+    LEGACY_SQLITE_DROP,
+)
 
 revision = "0012"
 down_revision = "0011"
@@ -34,12 +39,12 @@ def upgrade() -> None:
         sqlite_where=delisted,
         postgresql_where=delisted,
     )
-    for statement in _statements(SQLITE_DDL, POSTGRES_DDL):
+    for statement in _statements(LEGACY_SQLITE_DDL, LEGACY_POSTGRES_DDL):
         op.execute(statement)
 
 
 def downgrade() -> None:
-    for statement in _statements(SQLITE_DROP, POSTGRES_DROP):
+    for statement in _statements(LEGACY_SQLITE_DROP, LEGACY_POSTGRES_DROP):
         op.execute(statement)
     op.drop_index("ix_spell_versions_delisted", table_name="spell_versions")
     for column in _ORDERS:

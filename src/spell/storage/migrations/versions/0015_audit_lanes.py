@@ -4,8 +4,8 @@ The existing chain becomes lane 0 unchanged: its head row is renamed lane 0, eve
 ``seq`` and gets ``lane_seq = seq`` (the number its hash covers), and checkpoints belong to lane 0. On
 PostgreSQL ``seq`` now comes from the column's own sequence, moved past the records already there.
 
-Revision ID: 0014_audit_lanes
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_audit_lanes"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
