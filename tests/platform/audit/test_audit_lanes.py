@@ -153,7 +153,7 @@ def test_records_of_a_lane_whose_head_was_deleted_are_found(database: Database) 
 
 def test_a_log_from_before_lanes_becomes_lane_0_and_still_verifies(empty_database_url: str) -> None:
     url = empty_database_url
-    upgrade(url, "0013")
+    upgrade(url, "0014")
     key = CheckpointKey.from_secret("s" * 32)
     at = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
     records, prev = [], GENESIS
