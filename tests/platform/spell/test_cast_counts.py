@@ -84,16 +84,25 @@ def test_a_cast_counts_at_its_commit_and_reads_exactly_before_and_after_the_fold
 
 def test_a_rolled_back_cast_and_a_rolled_back_fold_change_nothing(spells: Database) -> None:
     repo = CastRepository()
-    with pytest.raises(RuntimeError), spells.unit_of_work() as uow:
-        repo.count_cast(uow, "acme/one")
-        raise RuntimeError("the cast failed")
+
+    def failed_cast() -> None:
+        with spells.unit_of_work() as uow:
+            repo.count_cast(uow, "acme/one")
+            raise RuntimeError("the cast failed")
+
+    def failed_fold() -> None:
+        with spells.unit_of_work() as uow:
+            counts.fold(uow.session)
+            raise RuntimeError("the sweep died")
+
+    with pytest.raises(RuntimeError):
+        failed_cast()
     assert _exact(spells, "acme/one") == 7
     with spells.unit_of_work() as uow:
         repo.count_cast(uow, "acme/one")
     # a fold whose transaction dies (a crash before its commit) leaves the pending count where it was
-    with pytest.raises(RuntimeError), spells.unit_of_work() as uow:
-        counts.fold(uow.session)
-        raise RuntimeError("the sweep died")
+    with pytest.raises(RuntimeError):
+        failed_fold()
     assert _exact(spells, "acme/one") == 8
     _fold(spells)
     assert _row(spells, "acme/one") == 8
