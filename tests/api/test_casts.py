@@ -291,7 +291,7 @@ async def test_two_hundred_concurrent_casts_on_twenty_keys_make_exactly_twenty_c
         )
         assert counts.exact(uow.session, "acme/hello") == 20  # concurrent creations never lose an increment
     assert started == 20
-    platform.fold_cast_counts()  # the sweep's fold moves them all into the spell's row
+    platform.sweep()  # its fold moves them all into the spell's row
     with platform.db.unit_of_work(write=False) as uow:
         spell = uow.session.get(Spell, "acme/hello")
         assert spell is not None

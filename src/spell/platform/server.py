@@ -536,6 +536,8 @@ class Platform:
 
     def fold_cast_counts(self) -> None:
         """Add the casts counted since the last fold to their spells' ``cast_count`` (``spell.counts``)."""
+        if self.db.engine.dialect.name != "postgresql":
+            return  # SQLite counts in the spell's row directly: nothing waits to be folded
         while True:
             with self.db.unit_of_work() as uow:
                 if counts.fold(uow.session) < counts.FOLD_BATCH:

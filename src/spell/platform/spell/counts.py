@@ -14,7 +14,7 @@ rows to read back.
 
 Readers that must be exact (a spell's detail) read ``cast_count`` plus its pending rows in one
 statement (one snapshot); the catalog's ``popular`` order and the counts it lists lag by up to one
-sweep (``SPELL_SWEEP_SECONDS``).
+sweep (``SPELL_SERVER_SWEEP_SECONDS``).
 """
 
 from __future__ import annotations
