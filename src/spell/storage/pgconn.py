@@ -7,7 +7,7 @@ later statement is current. ``begin_with_next`` runs one statement in a pipeline
 ``BEGIN``, the statement and one ``Sync`` go out together, and the pipeline's end reads both answers, one
 round trip. Only one statement runs inside it, so nothing else reads the status in between.
 
-The override rests on psycopg's ``_start_query`` (3.2 and 3.3 alike); tests/storage/test_pgconn.py
+The override rests on psycopg's ``_start_query`` (as of psycopg 3.3); tests/storage/test_pgconn.py
 counts the round trips, so a psycopg release that changes it fails there, not in production.
 """
 
