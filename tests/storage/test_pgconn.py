@@ -12,10 +12,12 @@ import pytest
 from sqlalchemy import bindparam, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
+from spell.errors import DatabaseUnavailable
 from spell.kit.time import utcnow
 from spell.models import Tenant
 from spell.storage.prepared import Prepared
 from spell.storage.session import Database
+from tests.fixtures.database import PG_ADMIN_URL
 
 _XID = Prepared(select(func.pg_current_xact_id()))
 _ADD_TENANT = Prepared(
@@ -95,3 +97,24 @@ def test_an_error_of_the_first_statement_is_raised_as_before_and_the_connection_
     with pg_database.unit_of_work(write=False) as uow:
         names = set(uow.session.scalars(select(Tenant.name)))
     assert names == {"x", "y"}
+
+
+def test_a_connection_dropped_before_its_first_statement_is_database_unavailable_and_leaves_the_pool(
+    pg_database: Database,
+) -> None:
+    import psycopg
+
+    def lose_the_connection() -> None:
+        with pg_database.unit_of_work() as uow:
+            raw = uow.session.connection().connection.dbapi_connection
+            with psycopg.connect(
+                PG_ADMIN_URL.replace("+psycopg", ""), autocommit=True
+            ) as admin:  # no round trip of ours before
+                admin.execute("SELECT pg_terminate_backend(%s)", (raw.info.backend_pid,))
+            _XID.run(uow.session)  # BEGIN and the statement, on a connection the server ended
+
+    for _ in range(2):  # the second takes a fresh connection, or another old one the server kept
+        with pytest.raises(DatabaseUnavailable):
+            lose_the_connection()
+    with pg_database.unit_of_work() as uow:
+        assert _XID.run(uow.session).fetchone()[0]
