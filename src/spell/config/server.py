@@ -303,7 +303,9 @@ class ServerSettings:
     )
     sweep_seconds: float = setting(
         30.0,
-        "how often each process ends casts a dead runner left `running` and re-runs lost `queued` ones",
+        "how often each process ends casts a dead runner left `running`, re-runs lost `queued` ones and, "
+        "on PostgreSQL, adds the casts counted since to the spells' `cast_count` (the `popular` order "
+        "lags that much)",
         ge=1,
     )
     metrics_token: str | None = setting(

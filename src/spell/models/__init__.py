@@ -19,6 +19,7 @@ from spell.models.publisher_key import Publisher, PublisherKey
 from spell.models.refund import Refund
 from spell.models.retention_run import RetentionRun
 from spell.models.spell import VISIBILITIES, Spell, SpellVersion
+from spell.models.spell_cast_count import SpellCastCount
 from spell.models.spell_search import is_search_object
 from spell.models.supply import (
     Advisory,
@@ -72,6 +73,7 @@ __all__ = [
     "RetentionRun",
     "RevenueShare",
     "Spell",
+    "SpellCastCount",
     "SpellVersion",
     "SupplyFinding",
     "SupplyNotice",

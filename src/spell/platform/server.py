@@ -59,6 +59,7 @@ from spell.platform.ledger.wallet import WalletService
 from spell.platform.privacy.service import PrivacyParts, PrivacyService
 from spell.platform.retention.holds import LegalHoldService
 from spell.platform.retention.service import RetentionService
+from spell.platform.spell import counts
 from spell.platform.spell.api_signer import MakerSigner
 from spell.platform.spell.service import GrimoirePolicy, SpellService, runtime_allow_list
 from spell.platform.supply.advisories import AdvisoryService
@@ -531,6 +532,16 @@ class Platform:
         # costs a duplicate job, which the claim turns away (and the in-process queue, or NATS inside
         # its duplicate window, drops while it holds the first).
         self.recovery.requeue_stale()
+        self.fold_cast_counts()
+
+    def fold_cast_counts(self) -> None:
+        """Add the casts counted since the last fold to their spells' ``cast_count`` (``spell.counts``)."""
+        if self.db.engine.dialect.name != "postgresql":
+            return  # SQLite counts in the spell's row directly: nothing waits to be folded
+        while True:
+            with self.db.unit_of_work() as uow:
+                if counts.fold(uow.session) < counts.FOLD_BATCH:
+                    return
 
     def _sweep(self) -> None:
         while not self._sweeping.wait(self.settings.sweep_seconds):

@@ -46,8 +46,17 @@ def make_engine(url: str, *, echo: bool = False, connect_args: dict[str, Any] | 
             connect_args=dict(connect_args or {}),
         )
         lost.install(engine)
+        if engine.dialect.driver == "psycopg":
+            event.listen(engine, "do_connect", _one_trip_begin)
     event.listen(engine, "before_cursor_execute", _refuse_nul)
     return engine
+
+
+def _one_trip_begin(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+    # psycopg's own connect, on a class whose first statement may carry the BEGIN (``pgconn``)
+    from spell.storage.pgconn import OneTripBegin
+
+    return OneTripBegin.connect(*cargs, **cparams)
 
 
 def _refuse_nul(

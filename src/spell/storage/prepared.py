@@ -10,7 +10,7 @@ A statement that needs what only the full path does (Python-side column defaults
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
@@ -69,7 +69,8 @@ class Prepared:
             if many:
                 cursor.executemany(plan.sql, args)
             else:
-                cursor.execute(plan.sql, args[0])
+                with _first_in_transaction(connection):
+                    cursor.execute(plan.sql, args[0])
         except connection.dialect.loaded_dbapi.Error as exc:
             # As SQLAlchemy's own path does: a dropped connection leaves the pool, and says so; the
             # server likely dropped its siblings too, so those opened before now are replaced at
@@ -94,6 +95,12 @@ class Prepared:
         )
         plan = self._plans[key] = None if needs_context else _Plan(compiled)  # races only redo this
         return plan
+
+
+def _first_in_transaction(connection: Any) -> AbstractContextManager[None]:
+    """On PostgreSQL, a statement that opens its transaction sends the ``BEGIN`` along (``pgconn``)."""
+    begin = getattr(connection.connection.dbapi_connection, "begin_with_next", None)
+    return begin() if begin is not None else nullcontext()
 
 
 @contextmanager

@@ -116,7 +116,9 @@ def list_spells(
 
     ``q`` keeps spells holding each of its words, or a word starting with it, in their id, name or
     summary; ``sort`` is ``recent`` (the default), ``popular`` or ``price``. ``next_cursor`` continues
-    the same listing in the same order."""
+    the same listing in the same order. On PostgreSQL the listed ``cast_count`` (and so the ``popular``
+    order) leaves out the casts of the last ``SPELL_SERVER_SWEEP_SECONDS``; a spell's own page counts
+    them all."""
     with platform.db.unit_of_work(write=False) as uow:
         page = platform.spells.search(uow, principal, q=q, tag=tag, sort=sort, limit=limit, cursor=cursor)
         return SpellList(items=[SpellOut.from_row(s) for s in page.items], next_cursor=page.next_cursor)

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, union_all, update
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import Session, configure_mappers
+from sqlalchemy.orm import configure_mappers
 
 from spell.errors import CastNotFound
 from spell.kit.clock import Clock, SystemClock
-from spell.models import Cast, CastEvent, CastStatus, Spell, SpellVersion
+from spell.models import Cast, CastEvent, CastStatus, SpellVersion
+from spell.platform.spell import counts
 from spell.storage import deferred
 from spell.storage.prepared import Prepared
 from spell.storage.session import UnitOfWork
@@ -21,23 +21,10 @@ __all__ = ["CastRepository"]
 
 _EVENTS = cast(Table, CastEvent.__table__)  # declarative tables are Table objects
 _CASTS = cast(Table, Cast.__table__)
-_SPELLS = cast(Table, Spell.__table__)
-# A plain table UPDATE: an ORM one would also bump ``cast_count`` on a cached, shared Spell row.
-_COUNT_CAST = Prepared(
-    update(_SPELLS)
-    .where(_SPELLS.c.id == bindparam("sid"))
-    .values(cast_count=_SPELLS.c.cast_count + bindparam("n", type_=_SPELLS.c.cast_count.type))
-)
 _COUNTS = "cast_count"
-
-
-def _count_casts(session: Session, spell_ids: list[str]) -> None:
-    for spell_id, count in sorted(Counter(spell_ids).items()):  # sorted: one lock order
-        _COUNT_CAST.run(session, {"sid": spell_id, "n": count})
-
-
-# Every cast of a spell bumps its row: at the commit, so concurrent casts wait on it only that long.
-deferred.register(_COUNTS, _count_casts, order=100)
+# Every cast of a spell adds to its count: at the commit, so concurrent casts wait on the row it adds to
+# only that long (``spell.counts``: on PostgreSQL, one of several rows per spell).
+deferred.register(_COUNTS, counts.add, order=100)
 # Built once (three events per cast): no statement construction or cache-key work per call.
 _ADD_EVENT = Prepared(
     insert(_EVENTS)
@@ -246,8 +233,7 @@ class CastRepository:
         return int(uow.session.scalar(query) or 0)
 
     def count_cast(self, uow: UnitOfWork, spell_id: str) -> None:
-        """One more cast of the spell, counted when the transaction commits (an atomic increment: no
-        lost updates under READ COMMITTED)."""
+        """One more cast of the spell, counted when the transaction commits (``spell.counts``)."""
         deferred.defer(uow.session, _COUNTS, spell_id)
 
     def transition(self, uow: UnitOfWork, cast_id: str, *, from_status: str, **values: Any) -> bool:

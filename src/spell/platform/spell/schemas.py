@@ -206,9 +206,11 @@ class SpellDetail(SpellOut):
     latest: VersionOut
 
     @classmethod
-    def from_rows(cls, spell: Spell, latest: SpellVersion) -> SpellDetail:
-        """A spell row and its latest version's row."""
-        return cls(**SpellOut.from_row(spell).model_dump(), latest=VersionOut.from_row(latest))
+    def from_rows(cls, spell: Spell, latest: SpellVersion, cast_count: int) -> SpellDetail:
+        """A spell row, its latest version's row and its exact cast count (the row's may lag)."""
+        fields = SpellOut.from_row(spell).model_dump()
+        fields["cast_count"] = cast_count
+        return cls(**fields, latest=VersionOut.from_row(latest))
 
 
 class SpellList(BaseModel):

@@ -31,7 +31,7 @@ from spell.platform.auth.schemas import Principal
 from spell.platform.billing.pricing import effective_pricing, estimate_max
 from spell.platform.billing.service import bounds_of
 from spell.platform.cast.errors import SpellSuspended
-from spell.platform.spell import sigstore
+from spell.platform.spell import counts, sigstore
 from spell.platform.spell.bundles import BundleCache
 from spell.platform.spell.errors import spell_not_found, version_exists, version_not_found
 from spell.platform.spell.listing import SORTS, decode_cursor, encode_cursor
@@ -277,11 +277,12 @@ class SpellService:
             raise spell_not_found(spell_id)
         return spell
 
-    def detail(self, uow: UnitOfWork, principal: Principal, spell_id: str) -> tuple[Spell, SpellVersion]:
-        """A spell the caller may see and its latest version (needs ``spell:read``)."""
+    def detail(self, uow: UnitOfWork, principal: Principal, spell_id: str) -> tuple[Spell, SpellVersion, int]:
+        """A spell the caller may see, its latest version and its exact cast count (the row's may lag:
+        ``counts``) (needs ``spell:read``)."""
         principal.require("spell:read")
         spell = self.visible(uow, principal, spell_id)
-        return spell, self.version(uow, spell, spell.latest_version)
+        return spell, self.version(uow, spell, spell.latest_version), counts.exact(uow.session, spell.id)
 
     def list_versions(self, uow: UnitOfWork, principal: Principal, spell_id: str) -> list[SpellVersion]:
         """Every version of a spell the caller may see, newest first (needs ``spell:read``)."""

@@ -40,7 +40,7 @@ class SpellView:
 
 def _load(platform: Platform, principal: Principal, spell_id: str, version: str | None) -> SpellView:
     with platform.db.unit_of_work(write=False) as uow:
-        spell, latest = platform.spells.detail(uow, principal, spell_id)
+        spell, latest, cast_count = platform.spells.detail(uow, principal, spell_id)
         rows = platform.spells.list_versions(uow, principal, spell_id)
         chosen = next((row for row in rows if row.version == version), latest) if version else latest
         try:
@@ -48,7 +48,7 @@ def _load(platform: Platform, principal: Principal, spell_id: str, version: str 
         except SbomNotFound:
             sbom = None
         return SpellView(
-            SpellDetail.from_rows(spell, latest),
+            SpellDetail.from_rows(spell, latest, cast_count),
             VersionOut.from_row(chosen),
             [VersionOut.from_row(row) for row in rows],
             sbom,
