@@ -249,7 +249,7 @@ def _terminate_connections(cluster: Cluster) -> int:
 
 def _server_errors(cluster: Cluster) -> list[str]:
     """The tracebacks the nodes logged for requests that failed unexpectedly."""
-    found = []
+    found: list[str] = []
     for log in sorted(cluster.api[0].logs.glob("*.log")):
         text_ = log.read_text(errors="replace")
         at = text_.find("unhandled error")

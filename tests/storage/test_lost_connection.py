@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import ExitStack
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text, update
@@ -183,7 +184,7 @@ def test_the_servers_shutdown_error_means_a_lost_connection_even_while_the_socke
 
     dialect = pg_database.engine.dialect
     with pg_database.engine.connect() as conn:
-        raw = conn.connection.dbapi_connection
+        raw: Any = conn.connection.dbapi_connection
         assert not raw.broken  # what SQLAlchemy's own check looks at
         assert connection_lost(dialect, psycopg.errors.AdminShutdown("terminating connection"), raw)
         assert connection_lost(dialect, psycopg.errors.CannotConnectNow("starting up"), raw)

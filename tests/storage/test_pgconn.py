@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from sqlalchemy import bindparam, func, insert, select, text
+from sqlalchemy import Table, bindparam, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from spell.errors import DatabaseUnavailable
@@ -21,7 +21,9 @@ from tests.fixtures.database import PG_ADMIN_URL
 
 _XID = Prepared(select(func.pg_current_xact_id()))
 _ADD_TENANT = Prepared(
-    insert(Tenant.__table__).values(id=bindparam("tid"), name=bindparam("tname"), created_at=bindparam("at"))
+    insert(cast(Table, Tenant.__table__)).values(
+        id=bindparam("tid"), name=bindparam("tname"), created_at=bindparam("at")
+    )
 )
 
 
@@ -53,7 +55,7 @@ def test_the_first_prepared_statement_carries_the_begin_in_its_round_trip(
 ) -> None:
     trace = tmp_path / "trace.txt"
     with pg_database.unit_of_work() as uow:
-        raw = uow.session.connection().connection.dbapi_connection
+        raw: Any = uow.session.connection().connection.dbapi_connection
         fd = _traced(raw, trace)
         try:
             first = _XID.run(uow.session).fetchone()[0]
@@ -106,7 +108,7 @@ def test_a_connection_dropped_before_its_first_statement_is_database_unavailable
 
     def lose_the_connection() -> None:
         with pg_database.unit_of_work() as uow:
-            raw = uow.session.connection().connection.dbapi_connection
+            raw: Any = uow.session.connection().connection.dbapi_connection
             with psycopg.connect(
                 PG_ADMIN_URL.replace("+psycopg", ""), autocommit=True
             ) as admin:  # no round trip of ours before
