@@ -82,6 +82,50 @@ def test_naive_datetimes_are_refused(database: Database) -> None:
         store_naive()
 
 
+def test_datetimes_read_back_as_the_same_aware_utc_instant(database: Database) -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    stored = {
+        "ten_utc": datetime(2026, 3, 1, 12, 30, 5, 123456, tzinfo=UTC),
+        "ten_whole_second": datetime(2026, 3, 1, 12, 30, 5, tzinfo=UTC),
+        # another zone is stored as its UTC instant
+        "ten_offset": datetime(2026, 3, 1, 14, 30, 5, 7, tzinfo=timezone(timedelta(hours=2))),
+    }
+    with database.unit_of_work() as uow:
+        uow.session.add_all([Tenant(id=key, name=key, created_at=when) for key, when in stored.items()])
+    with database.unit_of_work(write=False) as uow:
+        for key, when in stored.items():
+            tenant = uow.session.get(Tenant, key)
+            assert tenant is not None
+            assert tenant.created_at == when
+            assert tenant.created_at.tzinfo is UTC
+
+
+def test_sqlite_text_datetimes_are_parsed_as_utc(tmp_path: Path) -> None:
+    # rows written outside the ORM: SQLAlchemy's text form, a 'T' separator, an explicit offset
+    from datetime import UTC, datetime
+
+    database = Database(make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}"))
+    Base.metadata.create_all(database.engine)
+    written = {
+        "ten_text": ("2026-03-01 12:30:05.000042", datetime(2026, 3, 1, 12, 30, 5, 42, tzinfo=UTC)),
+        "ten_iso": ("2026-03-01T12:30:05", datetime(2026, 3, 1, 12, 30, 5, tzinfo=UTC)),
+        "ten_zone": ("2026-03-01 14:30:05+02:00", datetime(2026, 3, 1, 12, 30, 5, tzinfo=UTC)),
+    }
+    with database.engine.begin() as conn:
+        for key, (raw, _) in written.items():
+            conn.execute(
+                text("INSERT INTO tenants (id, name, created_at) VALUES (:id, :id, :at)"), {"id": key, "at": raw}
+            )
+    with database.unit_of_work(write=False) as uow:
+        for key, (_, when) in written.items():
+            tenant = uow.session.get(Tenant, key)
+            assert tenant is not None
+            assert tenant.created_at == when
+            assert tenant.created_at.tzinfo is UTC
+    database.dispose()
+
+
 def test_a_database_behind_the_newest_revision_is_refused_until_upgraded(empty_database_url: str) -> None:
     from spell.errors import InvalidInput
     from spell.storage.migrate import require_current
