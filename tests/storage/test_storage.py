@@ -112,11 +112,10 @@ def test_sqlite_text_datetimes_are_parsed_as_utc(tmp_path: Path) -> None:
         "ten_iso": ("2026-03-01T12:30:05", datetime(2026, 3, 1, 12, 30, 5, tzinfo=UTC)),
         "ten_zone": ("2026-03-01 14:30:05+02:00", datetime(2026, 3, 1, 12, 30, 5, tzinfo=UTC)),
     }
+    insert = text("INSERT INTO tenants (id, name, created_at) VALUES (:id, :id, :at)")
     with database.engine.begin() as conn:
         for key, (raw, _) in written.items():
-            conn.execute(
-                text("INSERT INTO tenants (id, name, created_at) VALUES (:id, :id, :at)"), {"id": key, "at": raw}
-            )
+            conn.execute(insert, {"id": key, "at": raw})
     with database.unit_of_work(write=False) as uow:
         for key, (_, when) in written.items():
             tenant = uow.session.get(Tenant, key)
