@@ -106,6 +106,7 @@ class SpawnRequest:
     stdout: IO[bytes]
     stderr: IO[bytes]
     rlimits: tuple[tuple[int, int], ...]  # (resource.RLIMIT_*, soft and hard value)
+    stdin_path: Path | None = None  # the file ``stdin`` was opened from
 
 
 def _popen(
@@ -156,10 +157,15 @@ def _which(name: str) -> str | None:
 
 @dataclass
 class Spawned:
-    """A started step process and, when sandboxed, a pidfd of the init of its PID namespace."""
+    """A started step process and, when sandboxed, a pidfd of the init of its PID namespace.
+
+    ``stdout``/``stderr``: where the process writes when that is not the request's files (a sandbox
+    started ahead of its step was given its own); the caller reads and closes them."""
 
     proc: subprocess.Popen[bytes]
     init_pidfd: int | None = None
+    stdout: IO[bytes] | None = None
+    stderr: IO[bytes] | None = None
 
     def end(self) -> None:
         """Kill what is left of the step and wait until none of it runs any more."""

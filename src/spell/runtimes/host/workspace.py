@@ -27,9 +27,14 @@ class Workspace:
 
 
 @contextmanager
-def workspace(bundle_dir: Path, input_value: Any, *, base: Path | None = None) -> Iterator[Workspace]:
-    """Copy the bundle and write the input; everything is deleted on exit, whatever happened."""
-    root = Path(tempfile.mkdtemp(prefix="spell-cast-", dir=base))
+def workspace(
+    bundle_dir: Path, input_value: Any, *, base: Path | None = None, root: Path | None = None
+) -> Iterator[Workspace]:
+    """Copy the bundle and write the input; everything is deleted on exit, whatever happened.
+
+    ``root``: an empty folder of mode 0700 made for this cast (default: a new one in ``base``)."""
+    if root is None:
+        root = Path(tempfile.mkdtemp(prefix="spell-cast-", dir=base))
     try:
         os.chmod(root, 0o700)
         bundle = root / "bundle"

@@ -1,0 +1,285 @@
+"""Bubblewrap sandboxes started ahead of their step, so that making the namespaces is off a cast's path.
+
+Starting bubblewrap (user, mount, PID, network, IPC, UTS and cgroup namespaces, the mounts) takes
+5 to 10 ms, most of a one-step host cast. ``WarmBwrapSandbox`` keeps a few sandboxes started ahead of
+time, each exactly as ``BwrapSandbox`` starts one (the same options, the same user, no capabilities)
+around its own new, empty workspace folder, with ``sh`` as PID 2 of the namespace waiting on a pipe.
+
+A cast takes one with ``lease``: the folder becomes the cast's workspace. Its first shell step is
+handed to the waiting ``sh`` as a small script (``handoff_script``): change to the step's folder, take
+the input file as stdin, and exec ``prlimit`` with the step's limits, then ``env -i`` with the step's
+whole environment, then the step. So the step's code starts with the cast's limits and nothing of
+the waiting shell's environment, as a cold start gives it. A sandbox is used for that one step
+only: it ends with the step (the same ``Spawned.end``), and later steps of the cast start cold in
+the same folder. It is never handed to another cast or step.
+
+The sandboxes are started by one long-lived thread: bubblewrap's ``--die-with-parent`` ties each to
+the thread that started it, so a waiting sandbox dies with the server whatever happens. ``close``
+ends the waiting ones and removes their folders.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import shlex
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from spell.runtimes.host.sandbox import (
+    _PRLIMIT_OPTIONS,
+    _PROBE_S,
+    BwrapSandbox,
+    Spawned,
+    SpawnRequest,
+    _init_pidfd,
+    _program,
+)
+
+__all__ = ["WarmBwrapSandbox", "handoff_script"]
+
+_RETRY_S = 1.0  # after a sandbox failed to start, before the next try (a broken setup must not spin)
+_WAITER = "/bin/sh"
+
+
+@dataclass
+class _Warm:
+    """A started sandbox around ``root`` whose ``sh`` waits for its script on ``control``."""
+
+    spawned: Spawned
+    root: Path
+    control: int
+    stdout: IO[bytes]
+    stderr: IO[bytes]
+
+    def discard(self) -> None:
+        """End the sandbox and close what it holds (the folder is its owner's to remove)."""
+        proc = self.spawned.proc
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        try:
+            self.spawned.end()
+            proc.wait()
+        finally:
+            with contextlib.suppress(OSError):
+                os.close(self.control)
+            self.stdout.close()
+            self.stderr.close()
+
+
+@dataclass
+class WarmBwrapSandbox:
+    """``bwrap`` with up to ``size`` sandboxes started ahead, each for one step of one cast.
+
+    ``base`` is where workspace folders are made (None: the temporary folder); ``lease`` serves only
+    callers that make theirs there too.
+    """
+
+    inner: BwrapSandbox
+    size: int = 2
+    base: Path | None = None
+    started: int = field(default=0, init=False)  # sandboxes started ahead so far
+    handed: int = field(default=0, init=False)  # steps started in one of them
+    _ready: list[_Warm] = field(default_factory=list, init=False, repr=False)
+    _leased: dict[Path, _Warm] = field(default_factory=dict, init=False, repr=False)
+    _lock: threading.Condition = field(default_factory=threading.Condition, init=False, repr=False)
+    _thread: threading.Thread | None = field(default=None, init=False, repr=False)
+    _closed: bool = field(default=False, init=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        """The same setting's value as the sandbox it starts ahead."""
+        return self.inner.name
+
+    def check(self) -> None:
+        """Raise ``SandboxUnavailable`` unless bubblewrap starts here; then start filling the pool."""
+        self.inner.check()
+        self._start()
+
+    def prepare(self, root: Path) -> None:
+        """Give the workspace to the step's user (as ``BwrapSandbox`` does)."""
+        self.inner.prepare(root)
+
+    def lease(self, base: Path | None) -> Path | None:
+        """A new, empty workspace folder in ``base`` with a sandbox waiting around it, or None (none
+        ready, or another base): the caller then makes its own. ``release`` it when the cast ends."""
+        if self.size <= 0 or base != self.base:
+            return None
+        self._start()
+        with self._lock:
+            if not self._ready:
+                return None
+            warm = self._ready.pop(0)
+            self._leased[warm.root] = warm
+            self._lock.notify_all()
+        return warm.root
+
+    def release(self, root: Path) -> None:
+        """The cast in ``root`` ended: end its waiting sandbox if no step took it."""
+        with self._lock:
+            warm = self._leased.pop(root, None)
+        if warm is not None:
+            warm.discard()
+
+    def spawn(self, request: SpawnRequest) -> Spawned:
+        """Hand the step to the sandbox waiting around ``request.root`` if there is one, else start
+        one (later steps of a cast, a sandbox that died while it waited)."""
+        with self._lock:
+            warm = self._leased.pop(request.root, None)
+        if warm is not None:
+            script = handoff_script(request)
+            if script is not None and self._hand(warm, script):
+                self.handed += 1
+                # The step writes to the files the sandbox was started with; the request's stay empty.
+                return Spawned(
+                    warm.spawned.proc, warm.spawned.init_pidfd, stdout=warm.stdout, stderr=warm.stderr
+                )
+            warm.discard()
+        return self.inner.spawn(request)
+
+    def close(self) -> None:
+        """Stop starting sandboxes; end the waiting ones and those leased but not taken."""
+        with self._lock:
+            self._closed = True
+            self._lock.notify_all()
+            thread, self._thread = self._thread, None
+            leased, self._leased = list(self._leased.values()), {}
+        if thread is not None:
+            thread.join()
+        for warm in leased:
+            warm.discard()
+
+    # the filling thread ---------------------------------------------------------------------------
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is not None or self._closed or self.size <= 0:
+                return
+            self._thread = threading.Thread(target=self._fill, name="spell-warm-sandboxes", daemon=True)
+            self._thread.start()
+
+    def _fill(self) -> None:
+        try:
+            while True:
+                with self._lock:
+                    while not self._closed and len(self._ready) >= self.size:
+                        self._lock.wait()
+                    if self._closed:
+                        return
+                warm = self._start_one()
+                with self._lock:
+                    if warm is not None:
+                        self._ready.append(warm)
+                        self.started += 1
+                        continue
+                    self._lock.wait(_RETRY_S)
+        finally:
+            with self._lock:
+                ready, self._ready = self._ready, []
+            for warm in ready:
+                warm.discard()
+                shutil.rmtree(warm.root, ignore_errors=True)
+
+    def _start_one(self) -> _Warm | None:
+        """Start one sandbox around a new folder; None (nothing left behind) when it did not start."""
+        root = Path(tempfile.mkdtemp(prefix="spell-cast-", dir=self.base))
+        try:
+            os.chmod(root, 0o700)
+            self.inner.prepare(root)
+            warm = self._launch(root)
+        except Exception:  # a failed start must not end the thread: the next try may work
+            warm = None
+        if warm is None:
+            shutil.rmtree(root, ignore_errors=True)
+        return warm
+
+    def _launch(self, root: Path) -> _Warm | None:
+        control_read, control_write = os.pipe()
+        info_read, info_write = os.pipe()
+        # The step's output files, made now: the step is started with them. They outlive this call.
+        out = tempfile.TemporaryFile(dir=self.base)  # noqa: SIM115
+        err = tempfile.TemporaryFile(dir=self.base)  # noqa: SIM115
+        try:
+            bwrap = self.inner._argv([_WAITER], root=root, cwd=root, info_fd=info_write)
+            argv = self.inner._launcher(()) + bwrap
+            proc = subprocess.Popen(
+                argv,
+                cwd=root,
+                env={},
+                stdin=control_read,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+                close_fds=True,
+                pass_fds=(info_write,),
+            )
+        except BaseException:
+            for fd in (control_read, control_write, info_read):
+                os.close(fd)
+            out.close()
+            err.close()
+            raise
+        finally:
+            os.close(info_write)
+        os.close(control_read)
+        spawned = Spawned(proc, None)
+        warm = _Warm(spawned, root, control_write, out, err)
+        with os.fdopen(info_read, "rb") as info:
+            ready, _, _ = select.select([info], [], [], _PROBE_S)
+            report = info.read() if ready else b""
+        spawned.init_pidfd = _init_pidfd(report, parent=proc.pid) if report else None
+        if spawned.init_pidfd is None:  # bubblewrap failed or hung before making the namespaces
+            warm.discard()
+            return None
+        return warm
+
+    @staticmethod
+    def _hand(warm: _Warm, script: bytes) -> bool:
+        """Write the step's script to the waiting ``sh``; False if the sandbox is gone."""
+        if warm.spawned.proc.poll() is not None:
+            return False
+        try:
+            view = memoryview(script)
+            while view:
+                view = view[os.write(warm.control, view) :]
+        except OSError:  # EPIPE: the waiting shell died
+            return False
+        finally:
+            os.close(warm.control)
+            warm.control = -1
+        return True
+
+
+def handoff_script(request: SpawnRequest) -> bytes | None:
+    """What the waiting ``sh`` runs for ``request``: one compound command, so nothing of it runs
+    unless all of it arrived. None when the request cannot be put that way (a step path ``env``
+    would take for a variable, an input outside the workspace): the step then starts cold."""
+    if request.stdin_path is None or not request.stdin_path.is_relative_to(request.root):
+        return None
+    if not request.argv or "=" in request.argv[0]:
+        return None
+    launch: list[str] = []
+    if request.rlimits:
+        launch.append(_program("prlimit"))
+        launch += [f"{_PRLIMIT_OPTIONS[kind]}={value}:{value}" for kind, value in request.rlimits]
+        launch.append("--")
+    launch += [_program("env"), "-i", "--", *_assignments(request.env), *request.argv]
+    words = " ".join(shlex.quote(word) for word in launch)
+    text = (
+        "{\n"
+        f"cd -- {shlex.quote(str(request.cwd))} || exit 126\n"
+        f"exec {words} <{shlex.quote(str(request.stdin_path))}\n"
+        "}\n"
+    )
+    return text.encode("utf-8", errors="surrogateescape")
+
+
+def _assignments(env: Mapping[str, str]) -> list[str]:
+    return [f"{name}={value}" for name, value in env.items()]
