@@ -26,6 +26,7 @@ import select
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -48,11 +49,13 @@ __all__ = ["WarmBwrapSandbox", "handoff_script"]
 
 _RETRY_S = 1.0  # after a sandbox failed to start, before the next try (a broken setup must not spin)
 _WAITER = "/bin/sh"
+_READY_ASK = b"echo >&0\n"
+_READY_ANSWER = b"\n"
 
 
 @dataclass
 class _Warm:
-    """A started sandbox around ``root`` whose ``sh`` waits for its script on ``control``."""
+    """A started sandbox around ``root`` whose ``sh`` waits for its script on ``control`` (a socket)."""
 
     spawned: Spawned
     root: Path
@@ -88,11 +91,13 @@ class WarmBwrapSandbox:
     base: Path | None = None
     started: int = field(default=0, init=False)  # sandboxes started ahead so far
     handed: int = field(default=0, init=False)  # steps started in one of them
+    failed: int = field(default=0, init=False)  # starts that did not give a waiting sandbox
     _ready: list[_Warm] = field(default_factory=list, init=False, repr=False)
     _leased: dict[Path, _Warm] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Condition = field(default_factory=threading.Condition, init=False, repr=False)
     _thread: threading.Thread | None = field(default=None, init=False, repr=False)
     _closed: bool = field(default=False, init=False, repr=False)
+    _pid: int = field(default_factory=os.getpid, init=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -100,19 +105,29 @@ class WarmBwrapSandbox:
         return self.inner.name
 
     def check(self) -> None:
-        """Raise ``SandboxUnavailable`` unless bubblewrap starts here; then start filling the pool."""
+        """Raise ``SandboxUnavailable`` unless bubblewrap starts here. (Sandboxes are started ahead
+        from the first ``lease`` on: a process that builds the runtime but casts nothing keeps none.)"""
         self.inner.check()
-        self._start()
 
     def prepare(self, root: Path) -> None:
         """Give the workspace to the step's user (as ``BwrapSandbox`` does)."""
         self.inner.prepare(root)
 
+    @property
+    def waiting(self) -> int:
+        """How many sandboxes wait for a cast now."""
+        with self._lock:
+            return len(self._ready)
+
+    def start(self) -> None:
+        """Start filling the pool now rather than at the first ``lease``."""
+        self._start()
+
     def lease(self, base: Path | None) -> Path | None:
         """A new, empty workspace folder in ``base`` with a sandbox waiting around it, or None (none
         ready, or another base): the caller then makes its own. ``release`` it when the cast ends."""
-        if self.size <= 0 or base != self.base:
-            return None
+        if self.size <= 0 or base != self.base or os.getpid() != self._pid:
+            return None  # (a forked copy of this object: its sandboxes are another process's children)
         self._start()
         with self._lock:
             if not self._ready:
@@ -179,6 +194,7 @@ class WarmBwrapSandbox:
                         self._ready.append(warm)
                         self.started += 1
                         continue
+                    self.failed += 1
                     self._lock.wait(_RETRY_S)
         finally:
             with self._lock:
@@ -201,19 +217,21 @@ class WarmBwrapSandbox:
         return warm
 
     def _launch(self, root: Path) -> _Warm | None:
-        control_read, control_write = os.pipe()
+        # The waiting sh reads its commands from one end of a socket pair (its stdin): a first
+        # command it answers on that socket says the sandbox is whole (bubblewrap reports the
+        # namespaces before it makes the mounts, which can still fail); the step's script comes next.
+        control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         info_read, info_write = os.pipe()
         # The step's output files, made now: the step is started with them. They outlive this call.
         out = tempfile.TemporaryFile(dir=self.base)  # noqa: SIM115
         err = tempfile.TemporaryFile(dir=self.base)  # noqa: SIM115
         try:
             bwrap = self.inner._argv([_WAITER], root=root, cwd=root, info_fd=info_write)
-            argv = self.inner._launcher(()) + bwrap
             proc = subprocess.Popen(
-                argv,
+                self.inner._launcher(()) + bwrap,
                 cwd=root,
                 env={},
-                stdin=control_read,
+                stdin=theirs.fileno(),
                 stdout=out,
                 stderr=err,
                 start_new_session=True,
@@ -221,22 +239,22 @@ class WarmBwrapSandbox:
                 pass_fds=(info_write,),
             )
         except BaseException:
-            for fd in (control_read, control_write, info_read):
-                os.close(fd)
+            control.close()
+            os.close(info_read)
             out.close()
             err.close()
             raise
         finally:
+            theirs.close()
             os.close(info_write)
-        os.close(control_read)
         spawned = Spawned(proc, None)
-        warm = _Warm(spawned, root, control_write, out, err)
+        warm = _Warm(spawned, root, control.detach(), out, err)
         with os.fdopen(info_read, "rb") as info:
-            ready, _, _ = select.select([info], [], [], _PROBE_S)
-            report = info.read() if ready else b""
+            reported, _, _ = select.select([info], [], [], _PROBE_S)
+            report = info.read() if reported else b""
         spawned.init_pidfd = _init_pidfd(report, parent=proc.pid) if report else None
-        if spawned.init_pidfd is None:  # bubblewrap failed or hung before making the namespaces
-            warm.discard()
+        if spawned.init_pidfd is None or not _answers(warm.control):
+            warm.discard()  # bubblewrap failed or hung before the sandbox was whole
             return None
         return warm
 
@@ -255,6 +273,16 @@ class WarmBwrapSandbox:
             os.close(warm.control)
             warm.control = -1
         return True
+
+
+def _answers(control: int) -> bool:
+    """True once the waiting sh ran a first command: the sandbox is whole and waits for its step."""
+    try:
+        os.write(control, _READY_ASK)
+        answered, _, _ = select.select([control], [], [], _PROBE_S)
+        return bool(answered) and os.read(control, 1) == _READY_ANSWER
+    except OSError:
+        return False
 
 
 def handoff_script(request: SpawnRequest) -> bytes | None:
