@@ -19,8 +19,9 @@ from spell.config.server import ServerSettings
 from spell.platform.server import host_runtime
 from spell.runtimes.base import CastRequest, CastResult, Outcome
 from spell.runtimes.host import EngineSettings, HostRuntime, ProcessLimits
-from spell.runtimes.host.sandbox import BwrapSandbox, SpawnRequest
+from spell.runtimes.host.sandbox import SPAWN_LOCK, BwrapSandbox, SpawnRequest
 from spell.runtimes.host.warm import WarmBwrapSandbox, _Warm, handoff_script
+from spell.runtimes.host.workspace import workspace
 from tests.runtimes.host.bundles import make_bundle
 
 ONE = [{"uses": "shell", "name": "main", "run": "steps/main.sh"}]
@@ -372,3 +373,26 @@ def test_the_server_starts_sandboxes_ahead_unless_the_setting_is_zero(
         assert warm.sandbox.waiting == 0  # none until the first cast
     finally:
         warm.close()
+
+
+def test_a_bundle_is_not_copied_while_a_process_is_being_started(tmp_path: Path) -> None:
+    # A child between fork and exec holds every descriptor of the server, a step file being written
+    # among them; a step started right after the copy (in a sandbox started ahead) would then fail
+    # with ETXTBSY. So the copy waits for the start to finish.
+    bundle = make_bundle(tmp_path / "bundle", ONE, {"steps/main.sh": "#!/bin/sh\n"})
+    copied = threading.Event()
+    seen: list[bool] = []
+
+    def copy() -> None:
+        with workspace(bundle, {}, base=tmp_path) as space:
+            seen.append((space.bundle / "steps" / "main.sh").exists())
+            copied.set()
+
+    with SPAWN_LOCK:
+        thread = threading.Thread(target=copy)
+        thread.start()
+        copied.wait(0.3)
+        assert not copied.is_set()
+    thread.join()
+
+    assert seen == [True]

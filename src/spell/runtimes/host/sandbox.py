@@ -37,6 +37,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,7 @@ from spell.errors import InvalidInput, SandboxUnavailable
 __all__ = [
     "BWRAP",
     "SANDBOX_NAMES",
+    "SPAWN_LOCK",
     "UNSAFE_NONE",
     "BwrapSandbox",
     "Sandbox",
@@ -84,6 +86,13 @@ _PRLIMIT_OPTIONS = {
 }
 
 
+#: Held while a step's files are copied and while a process is started from this package: a child
+#: between its fork and its exec holds a copy of every descriptor open in the server, and a step file
+#: open for writing there cannot be executed (ETXTBSY). A sandbox started ahead execs the step at
+#: once after the copy, so without this it would meet another thread's child in that window.
+SPAWN_LOCK = threading.Lock()
+
+
 def set_rlimits(limits: tuple[tuple[int, int], ...]) -> Callable[[], None]:
     """A function that sets each ``(resource, value)`` as soft and hard limit of the calling process."""
 
@@ -119,6 +128,18 @@ def _popen(
 ) -> subprocess.Popen[bytes]:
     """Start ``argv`` with the request's streams and environment in a new session (without
     ``preexec``, Python starts it with vfork: the server's memory is not copied)."""
+    with SPAWN_LOCK:
+        return _popen_now(argv, request, cwd=cwd, pass_fds=pass_fds, preexec=preexec)
+
+
+def _popen_now(
+    argv: list[str],
+    request: SpawnRequest,
+    *,
+    cwd: Path,
+    pass_fds: tuple[int, ...],
+    preexec: Callable[[], None] | None,
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         argv,
         cwd=cwd,

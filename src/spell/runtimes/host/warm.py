@@ -38,6 +38,7 @@ from typing import IO
 from spell.runtimes.host.sandbox import (
     _PRLIMIT_OPTIONS,
     _PROBE_S,
+    SPAWN_LOCK,
     BwrapSandbox,
     Spawned,
     SpawnRequest,
@@ -227,17 +228,18 @@ class WarmBwrapSandbox:
         err = tempfile.TemporaryFile(dir=self.base)  # noqa: SIM115
         try:
             bwrap = self.inner._argv([_WAITER], root=root, cwd=root, info_fd=info_write)
-            proc = subprocess.Popen(
-                self.inner._launcher(()) + bwrap,
-                cwd=root,
-                env={},
-                stdin=theirs.fileno(),
-                stdout=out,
-                stderr=err,
-                start_new_session=True,
-                close_fds=True,
-                pass_fds=(info_write,),
-            )
+            with SPAWN_LOCK:
+                proc = subprocess.Popen(
+                    self.inner._launcher(()) + bwrap,
+                    cwd=root,
+                    env={},
+                    stdin=theirs.fileno(),
+                    stdout=out,
+                    stderr=err,
+                    start_new_session=True,
+                    close_fds=True,
+                    pass_fds=(info_write,),
+                )
         except BaseException:
             control.close()
             os.close(info_read)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from spell.errors import InvalidBundle
+from spell.runtimes.host.sandbox import SPAWN_LOCK
 
 __all__ = ["Workspace", "copy_bundle", "workspace"]
 
@@ -38,7 +39,8 @@ def workspace(
     try:
         os.chmod(root, 0o700)
         bundle = root / "bundle"
-        copy_bundle(bundle_dir, bundle)
+        with SPAWN_LOCK:  # no child of this process may hold a step file open for writing
+            copy_bundle(bundle_dir, bundle)
         input_path = root / "input.json"
         fd = os.open(input_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
