@@ -144,7 +144,7 @@ class ServerSettings:
     host_sandbox_uid: int = setting(65534, "the unprivileged user host steps run as", ge=1)
     host_sandbox_gid: int = setting(65534, "the unprivileged group host steps run as", ge=1)
     host_sandbox_warm: int = setting(
-        2,
+        1,
         "`bwrap` sandboxes started ahead, each for one step of one cast (0: every step starts its own)",
         ge=0,
         le=16,

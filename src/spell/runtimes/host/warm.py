@@ -88,7 +88,7 @@ class WarmBwrapSandbox:
     """
 
     inner: BwrapSandbox
-    size: int = 2
+    size: int = 1
     base: Path | None = None
     started: int = field(default=0, init=False)  # sandboxes started ahead so far
     handed: int = field(default=0, init=False)  # steps started in one of them
@@ -135,13 +135,13 @@ class WarmBwrapSandbox:
                 return None
             warm = self._ready.pop(0)
             self._leased[warm.root] = warm
-            self._lock.notify_all()
         return warm.root
 
     def release(self, root: Path) -> None:
         """The cast in ``root`` ended: end its waiting sandbox if no step took it."""
         with self._lock:
             warm = self._leased.pop(root, None)
+            self._lock.notify_all()
         if warm is not None:
             warm.discard()
 
@@ -150,6 +150,8 @@ class WarmBwrapSandbox:
         one (later steps of a cast, a sandbox that died while it waited)."""
         with self._lock:
             warm = self._leased.pop(request.root, None)
+            if warm is not None:
+                self._lock.notify_all()
         if warm is not None:
             script = handoff_script(request)
             if script is not None and self._hand(warm, script):
@@ -185,7 +187,9 @@ class WarmBwrapSandbox:
         try:
             while True:
                 with self._lock:
-                    while not self._closed and len(self._ready) >= self.size:
+                    # A leased sandbox counts until its step took it: the next start then does not
+                    # hold up the cast's copy (``SPAWN_LOCK``), and there are never more than ``size``.
+                    while not self._closed and len(self._ready) + len(self._leased) >= self.size:
                         self._lock.wait()
                     if self._closed:
                         return
