@@ -396,3 +396,22 @@ def test_a_bundle_is_not_copied_while_a_process_is_being_started(tmp_path: Path)
     thread.join()
 
     assert seen == [True]
+
+
+def test_a_handed_step_holds_no_descriptor_a_step_started_cold_does_not(
+    tmp_path: Path, pool: WarmBwrapSandbox
+) -> None:
+    script = '#!/bin/sh\nfor f in /proc/$$/fd/*; do echo "${f##*/} $(readlink "$f" | cut -d: -f1)"; done\n'
+    _ready(pool)
+    warm = _cast(tmp_path, pool, {"steps/main.sh": script})
+    assert pool.handed == 1
+    request = CastRequest(
+        bundle_dir=tmp_path / "bundle", manifest=load_manifest(tmp_path / "bundle"), input={"n": 1}, env={}
+    )
+    cold = HostRuntime(sandbox=BwrapSandbox()).run(request)
+
+    assert warm.outcome is cold.outcome is Outcome.SUCCEEDED
+    assert [line.split()[0] for line in warm.stdout.splitlines()] == [
+        line.split()[0] for line in cold.stdout.splitlines()
+    ]
+    assert "socket" not in warm.stdout  # the waiting shell's end of its socket pair is gone
