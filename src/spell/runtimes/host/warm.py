@@ -155,7 +155,8 @@ class WarmBwrapSandbox:
         if warm is not None:
             script = handoff_script(request)
             if script is not None and self._hand(warm, script):
-                self.handed += 1
+                with self._lock:
+                    self.handed += 1
                 # The step writes to the files the sandbox was started with; the request's stay empty.
                 return Spawned(
                     warm.spawned.proc, warm.spawned.init_pidfd, stdout=warm.stdout, stderr=warm.stderr
