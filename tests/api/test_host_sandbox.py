@@ -21,7 +21,9 @@ from spell.config.server import ServerSettings
 from spell.errors import InvalidInput, SandboxUnavailable
 from spell.platform.server import Platform, default_runtimes, host_runtime
 from spell.runtimes.base import Runtime
+from spell.runtimes.host import HostRuntime
 from spell.runtimes.host.sandbox import Unconfined, sandbox_named
+from spell.runtimes.host.warm import WarmBwrapSandbox
 from spell.runtimes.wasm import WasmRuntime
 from spell.signing.signature import sign_bundle
 from tests.fixtures.bundles import EMPTY_SBOM, Publisher, archive_of, write_sbom
@@ -135,6 +137,38 @@ async def test_a_host_step_on_the_server_cannot_read_the_database_or_the_secret_
     else:  # what the unsafe choice leaves in reach: the reason it is not the default
         assert seen["uid"] == os.geteuid()
         assert (seen["key"], seen["db"], seen["data_dir"]) == ("readable", "readable", "listed")
+
+
+async def test_a_host_step_handed_to_a_sandbox_started_ahead_is_as_confined_over_http(
+    client: httpx.AsyncClient,
+    platform: Platform,
+    server_settings: ServerSettings,
+    runtimes: dict[str, Runtime],
+    tmp_path: Path,
+    sandbox_name: str,
+) -> None:
+    if sandbox_name != "bwrap":
+        pytest.skip("only bubblewrap sandboxes are started ahead")
+    host = runtimes["host"]
+    assert isinstance(host, HostRuntime)
+    sandbox = host.sandbox
+    assert isinstance(sandbox, WarmBwrapSandbox)
+    key = server_settings.data_dir / "secret.key"
+    db = Path(server_settings.database_url.removeprefix("sqlite:///")) if server_settings.is_sqlite else key
+    script = PROBE.format(data_dir=server_settings.data_dir, key=key, db=db, port=5432)
+    maker = await _publish(client, platform, tmp_path, "probe", script)
+    first = await _cast(client, maker, "probe", wait=True)  # the first cast starts the pool
+    for _ in range(3000):
+        if sandbox.waiting:
+            break
+        await anyio.sleep(0.01)
+
+    done = await _cast(client, maker, "probe", wait=True)
+
+    assert sandbox.handed >= 1
+    assert first["status"] == done["status"] == "succeeded", done
+    expected = {"uid": 65534, "key": "unreadable", "db": "unreadable", "data_dir": "hidden", "net": "closed"}
+    assert first["output"]["step.run.json"] == done["output"]["step.run.json"] == expected
 
 
 ESCAPER = """#!/bin/sh

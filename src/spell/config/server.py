@@ -143,6 +143,12 @@ class ServerSettings:
     host_sandbox_bwrap: str = setting("bwrap", "the bubblewrap binary (a name on `PATH` or a path)")
     host_sandbox_uid: int = setting(65534, "the unprivileged user host steps run as", ge=1)
     host_sandbox_gid: int = setting(65534, "the unprivileged group host steps run as", ge=1)
+    host_sandbox_warm: int = setting(
+        1,
+        "`bwrap` sandboxes started ahead, each for one step of one cast (0: every step starts its own)",
+        ge=0,
+        le=16,
+    )
     allow_docker_runtime: bool = setting(False, "run docker spells")
     allow_api_runtime: bool = setting(
         False, "run api spells: casts forwarded to the maker's https endpoint (the caster's input leaves)"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import sys
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -205,7 +206,8 @@ def host_runtime(settings: ServerSettings) -> HostRuntime:
     Checked once at start, so a server never falls back to running host steps unconfined.
     """
     from spell.runtimes.host import EngineSettings, HostRuntime
-    from spell.runtimes.host.sandbox import sandbox_named
+    from spell.runtimes.host.sandbox import BwrapSandbox, sandbox_named
+    from spell.runtimes.host.warm import WarmBwrapSandbox
 
     sandbox = sandbox_named(
         settings.host_sandbox,
@@ -213,6 +215,8 @@ def host_runtime(settings: ServerSettings) -> HostRuntime:
         uid=settings.host_sandbox_uid,
         gid=settings.host_sandbox_gid,
     )
+    if isinstance(sandbox, BwrapSandbox) and settings.host_sandbox_warm > 0:
+        sandbox = WarmBwrapSandbox(sandbox, size=settings.host_sandbox_warm)
     sandbox.check()
     return HostRuntime(EngineSettings(egress=host_egress(settings)), sandbox=sandbox)
 
@@ -514,6 +518,14 @@ class Platform:
             self.queue.stop()
             self.webhook_delivery.stop()
             self._started = False
+        # Casts have ended (the queue's workers and the request side's threads are stopped): the host
+        # runtime's sandboxes started ahead are ended, not left waiting.
+        if "spell.runtimes.host" in sys.modules:  # no host runtime was made if it was never imported
+            from spell.runtimes.host import HostRuntime
+
+            for runtime in self.runner.runtimes.values():
+                if isinstance(runtime, HostRuntime):
+                    runtime.close()
         if self.casts.relay is not None:
             self.casts.relay.close()
             self.casts.relay = None

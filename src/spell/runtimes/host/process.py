@@ -154,17 +154,23 @@ def _run(
     except OSError as exc:
         return ProcessResult(None, b"", b"", False, False, _ms(started), 0.0, 0, start_error=str(exc))
     proc = spawned.proc
-    tails = [_Tail(out, "stdout", on_output), _Tail(err, "stderr", on_output)] if on_output else []
-    try:
-        status, usage, timed_out, canceled = _wait(proc, started + timeout_s, cancel, tails)
-    finally:
-        _kill_group(proc.pid)
-        spawned.end()
-    for tail in tails:
-        tail.poll(final=True)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    stdout, truncated = _read_capped(out, limits.max_output_bytes)
-    stderr, _ = _read_capped(err, limits.max_output_bytes)
+    with contextlib.ExitStack() as owned:
+        # A sandbox started ahead of its step brought the files it writes to; they are read here.
+        if spawned.stdout is not None:
+            out = owned.enter_context(spawned.stdout)
+        if spawned.stderr is not None:
+            err = owned.enter_context(spawned.stderr)
+        tails = [_Tail(out, "stdout", on_output), _Tail(err, "stderr", on_output)] if on_output else []
+        try:
+            status, usage, timed_out, canceled = _wait(proc, started + timeout_s, cancel, tails)
+        finally:
+            _kill_group(proc.pid)
+            spawned.end()
+        for tail in tails:
+            tail.poll(final=True)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        stdout, truncated = _read_capped(out, limits.max_output_bytes)
+        stderr, _ = _read_capped(err, limits.max_output_bytes)
     return ProcessResult(
         exit_code=proc.returncode,
         stdout=stdout,
@@ -204,6 +210,7 @@ def _spawn(
                     stdout=out,
                     stderr=err,
                     rlimits=limits.rlimits(),
+                    stdin_path=stdin_path,
                 )
                 return sandbox.spawn(request)
         except OSError as exc:

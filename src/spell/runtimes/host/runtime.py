@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +11,8 @@ from spell.errors import SpellError
 from spell.runtimes.base import CastRequest, CastResult, Outcome
 from spell.runtimes.host.engine import EngineResult, EngineSettings, StepEngine
 from spell.runtimes.host.sandbox import Sandbox, Unconfined
-from spell.runtimes.host.workspace import workspace
+from spell.runtimes.host.warm import WarmBwrapSandbox
+from spell.runtimes.host.workspace import Workspace, workspace
 
 __all__ = ["HostRuntime", "to_cast_result"]
 
@@ -36,7 +39,7 @@ class HostRuntime:
     def run(self, request: CastRequest) -> CastResult:
         """Run one cast to its end; spell faults become the outcome, never an exception."""
         try:
-            with workspace(request.bundle_dir, request.input, base=self.temp_base) as space:
+            with self._workspace(request) as space:
                 (space.bundle / ".tmp").mkdir(exist_ok=True)
                 self.sandbox.prepare(space.root)
                 engine = StepEngine(
@@ -56,6 +59,24 @@ class HostRuntime:
                 return to_cast_result(engine.run())
         except SpellError as exc:  # e.g. a bundle with a link in it
             return CastResult(Outcome.FAILED, message=exc.message, details={"code": exc.code})
+
+    @contextmanager
+    def _workspace(self, request: CastRequest) -> Iterator[Workspace]:
+        """The cast's workspace, in a folder a sandbox started ahead already waits around if the
+        sandbox has one ready (``warm.py``); that sandbox is ended with the cast if no step took it."""
+        warm = self.sandbox if isinstance(self.sandbox, WarmBwrapSandbox) else None
+        root = warm.lease(self.temp_base) if warm is not None else None
+        try:
+            with workspace(request.bundle_dir, request.input, base=self.temp_base, root=root) as space:
+                yield space
+        finally:
+            if warm is not None and root is not None:
+                warm.release(root)
+
+    def close(self) -> None:
+        """End the sandboxes started ahead, if the sandbox keeps any (call when no cast runs)."""
+        if isinstance(self.sandbox, WarmBwrapSandbox):
+            self.sandbox.close()
 
 
 def to_cast_result(result: EngineResult) -> CastResult:

@@ -37,6 +37,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,7 @@ from spell.errors import InvalidInput, SandboxUnavailable
 __all__ = [
     "BWRAP",
     "SANDBOX_NAMES",
+    "SPAWN_LOCK",
     "UNSAFE_NONE",
     "BwrapSandbox",
     "Sandbox",
@@ -84,6 +86,13 @@ _PRLIMIT_OPTIONS = {
 }
 
 
+#: Held while a step's files are copied and while a process is started from this package: a child
+#: between its fork and its exec holds a copy of every descriptor open in the server, and a step file
+#: open for writing there cannot be executed (ETXTBSY). A sandbox started ahead execs the step at
+#: once after the copy, so without this it would meet another thread's child in that window.
+SPAWN_LOCK = threading.Lock()
+
+
 def set_rlimits(limits: tuple[tuple[int, int], ...]) -> Callable[[], None]:
     """A function that sets each ``(resource, value)`` as soft and hard limit of the calling process."""
 
@@ -106,6 +115,7 @@ class SpawnRequest:
     stdout: IO[bytes]
     stderr: IO[bytes]
     rlimits: tuple[tuple[int, int], ...]  # (resource.RLIMIT_*, soft and hard value)
+    stdin_path: Path | None = None  # the file ``stdin`` was opened from
 
 
 def _popen(
@@ -118,6 +128,18 @@ def _popen(
 ) -> subprocess.Popen[bytes]:
     """Start ``argv`` with the request's streams and environment in a new session (without
     ``preexec``, Python starts it with vfork: the server's memory is not copied)."""
+    with SPAWN_LOCK:
+        return _popen_now(argv, request, cwd=cwd, pass_fds=pass_fds, preexec=preexec)
+
+
+def _popen_now(
+    argv: list[str],
+    request: SpawnRequest,
+    *,
+    cwd: Path,
+    pass_fds: tuple[int, ...],
+    preexec: Callable[[], None] | None,
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         argv,
         cwd=cwd,
@@ -156,10 +178,15 @@ def _which(name: str) -> str | None:
 
 @dataclass
 class Spawned:
-    """A started step process and, when sandboxed, a pidfd of the init of its PID namespace."""
+    """A started step process and, when sandboxed, a pidfd of the init of its PID namespace.
+
+    ``stdout``/``stderr``: where the process writes when that is not the request's files (a sandbox
+    started ahead of its step was given its own); the caller reads and closes them."""
 
     proc: subprocess.Popen[bytes]
     init_pidfd: int | None = None
+    stdout: IO[bytes] | None = None
+    stderr: IO[bytes] | None = None
 
     def end(self) -> None:
         """Kill what is left of the step and wait until none of it runs any more."""

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from spell.errors import InvalidBundle
+from spell.runtimes.host.sandbox import SPAWN_LOCK
 
 __all__ = ["Workspace", "copy_bundle", "workspace"]
 
@@ -27,13 +28,19 @@ class Workspace:
 
 
 @contextmanager
-def workspace(bundle_dir: Path, input_value: Any, *, base: Path | None = None) -> Iterator[Workspace]:
-    """Copy the bundle and write the input; everything is deleted on exit, whatever happened."""
-    root = Path(tempfile.mkdtemp(prefix="spell-cast-", dir=base))
+def workspace(
+    bundle_dir: Path, input_value: Any, *, base: Path | None = None, root: Path | None = None
+) -> Iterator[Workspace]:
+    """Copy the bundle and write the input; everything is deleted on exit, whatever happened.
+
+    ``root``: an empty folder of mode 0700 made for this cast (default: a new one in ``base``)."""
+    if root is None:
+        root = Path(tempfile.mkdtemp(prefix="spell-cast-", dir=base))
     try:
         os.chmod(root, 0o700)
         bundle = root / "bundle"
-        copy_bundle(bundle_dir, bundle)
+        with SPAWN_LOCK:  # no child of this process may hold a step file open for writing
+            copy_bundle(bundle_dir, bundle)
         input_path = root / "input.json"
         fd = os.open(input_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
