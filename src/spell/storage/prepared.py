@@ -19,6 +19,7 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import Compiled
 
 from spell.storage.lost import connection_lost
+from spell.storage.pgconn import OneTripBegin
 
 __all__ = ["Prepared", "commit_in_pipeline", "pipelined"]
 
@@ -42,12 +43,23 @@ class _Plan:
         return values
 
 
+class _LeanPlan(_Plan):
+    """On PostgreSQL: the statement with ``$n`` placeholders (as bytes) for ``OneTripBegin.run``."""
+
+    __slots__ = ("sql_bytes",)
+
+    def __init__(self, compiled: Compiled) -> None:
+        super().__init__(compiled)
+        self.sql_bytes = self.sql.encode()
+
+
 class Prepared:
     """One Core statement; ``run`` it with a mapping of parameters, or ``run_many`` with several."""
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
         self._plans: dict[tuple[str, frozenset[str]], _Plan | None] = {}
+        self._lean_plans: dict[frozenset[str], _LeanPlan | None] = {}
 
     def run(self, session: Session, params: Mapping[str, Any] | None = None) -> Any:
         """Execute in ``session``'s transaction; the DB-API cursor (``fetchone``, ``rowcount``)."""
@@ -59,6 +71,11 @@ class Prepared:
 
     def _execute(self, session: Session, rows: Sequence[Mapping[str, Any]], *, many: bool) -> Any:
         connection = session.connection()
+        raw = connection.connection.dbapi_connection
+        if isinstance(raw, OneTripBegin) and raw.lean_ready():
+            lean = self._lean_plan(connection.dialect, rows[0])
+            if lean is not None:
+                return self._run_lean(connection, raw, lean, rows, many=many)
         plan = self._plan(connection.dialect, rows[0])
         if plan is None:
             given = [dict(row) for row in rows] if many else dict(rows[0])
@@ -82,6 +99,42 @@ class Prepared:
             raise _wrapped(plan.sql, args if many else args[0], exc, connection.dialect, lost=lost) from exc
         return cursor
 
+    def _run_lean(
+        self,
+        connection: Any,
+        raw: OneTripBegin,
+        plan: _LeanPlan,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        many: bool,
+    ) -> Any:
+        args = [plan.args(row) for row in rows]
+        try:
+            with raw.batch():
+                results = [raw.run(plan.sql_bytes, arg) for arg in args]
+        except connection.dialect.loaded_dbapi.Error as exc:
+            # As below; a connection left in pipeline mode answers nothing else either.
+            lost = connection_lost(connection.dialect, exc, raw) or bool(raw.pgconn.pipeline_status)
+            if lost and not connection.invalidated:
+                connection.engine.pool._invalidate(connection.connection, exc, _checkin=False)
+                connection.invalidate(exc)
+            raise _wrapped(plan.sql, args if many else args[0], exc, connection.dialect, lost=lost) from exc
+        return results[0]
+
+    def _lean_plan(self, dialect: Any, params: Mapping[str, Any]) -> _LeanPlan | None:
+        key = frozenset(params)
+        try:
+            return self._lean_plans[key]
+        except KeyError:
+            pass
+        plan = self._plan(dialect, params)  # None when the statement needs SQLAlchemy's context
+        lean = None
+        if plan is not None:
+            compiled = self.statement.compile(dialect=_numbered(dialect), column_keys=list(params))  # type: ignore[attr-defined]
+            lean = _LeanPlan(compiled)
+        self._lean_plans[key] = lean  # races only redo this
+        return lean
+
     def _plan(self, dialect: Any, params: Mapping[str, Any]) -> _Plan | None:
         key = (dialect.name, frozenset(params))
         try:
@@ -95,6 +148,21 @@ class Prepared:
         )
         plan = self._plans[key] = None if needs_context else _Plan(compiled)  # races only redo this
         return plan
+
+
+_NUMBERED: dict[type, Any] = {}
+
+
+def _numbered(dialect: Any) -> Any:
+    """The dialect with ``$n`` placeholders, which libpq takes as they are (psycopg converts ``%(x)s``
+    to them on every execution)."""
+    kind = type(dialect)
+    numbered = _NUMBERED.get(kind)
+    if numbered is None:
+        numbered = _NUMBERED[kind] = kind(paramstyle="numeric_dollar")
+        numbered.server_version_info = dialect.server_version_info
+        numbered._json_serializer = dialect._json_serializer
+    return numbered
 
 
 def _first_in_transaction(connection: Any) -> AbstractContextManager[None]:
@@ -114,8 +182,11 @@ def pipelined(session: Session) -> Iterator[None]:
     if connection.dialect.name != "postgresql" or pipeline is None:
         yield
         return
+    # Statements on the lean path (``OneTripBegin.run``) go in a batch: libpq's pipeline without
+    # psycopg's bookkeeping around each statement.
+    block = raw.batch if isinstance(raw, OneTripBegin) and raw.lean_ready() else pipeline
     try:
-        with pipeline():
+        with block():
             yield
     except connection.dialect.loaded_dbapi.Error as exc:
         # An error the server reports at the end of the block, as ``Prepared`` reports its own. A
@@ -137,6 +208,8 @@ def commit_in_pipeline(session: Session) -> None:
     if connection.dialect.name != "postgresql" or pgconn is None or not pgconn.pipeline_status:
         return
     if connection.in_nested_transaction():  # a savepoint's release is not the transaction's end
+        return
+    if isinstance(raw, OneTripBegin) and raw.commit_in_batch():
         return
     raw.execute("COMMIT")
 
