@@ -163,6 +163,13 @@ class OneTripBegin(psycopg.Connection[Any]):
         finally:
             self._begin_unsynced = False
 
+    def _deallocate(self, name: bytes | None) -> PQGen[None]:
+        # psycopg sends DEALLOCATE ALL after a ROLLBACK (or DROP, ALTER …) once it prepared statements
+        # of its own: ours go with them, and are prepared again on their next use.
+        if name is None:
+            self._lean_names = None
+        yield from super()._deallocate(name)
+
     def _start_query(self) -> PQGen[None]:
         if self._lean is not None and self._lean.open:
             # A statement outside the lean path inside a batch: what the batch sent goes first.
