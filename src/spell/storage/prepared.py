@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -19,7 +19,9 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import Compiled
 
 from spell.storage.lost import connection_lost
-from spell.storage.pgconn import OneTripBegin
+
+if TYPE_CHECKING:  # psycopg is the PostgreSQL extra: SQLite-only installs lack it
+    from spell.storage.pgconn import OneTripBegin
 
 __all__ = ["Prepared", "commit_in_pipeline", "pipelined"]
 
@@ -44,13 +46,60 @@ class _Plan:
 
 
 class _LeanPlan(_Plan):
-    """On PostgreSQL: the statement with ``$n`` placeholders (as bytes) for ``OneTripBegin.run``."""
+    """On PostgreSQL: the statement with ``$n`` placeholders (as bytes) for ``OneTripBegin.run``.
 
-    __slots__ = ("sql_bytes",)
+    Its arguments are built from a recipe learnt on the first call (``construct_params`` walks every
+    bind of the statement each time): per position, the caller's value through the column type's
+    processor, or a value the statement itself holds, processed once. The first call checks the recipe
+    against ``construct_params``; a statement it does not reproduce keeps the general way.
+    """
+
+    __slots__ = ("_learn", "recipe", "sql_bytes")
 
     def __init__(self, compiled: Compiled) -> None:
         super().__init__(compiled)
         self.sql_bytes = self.sql.encode()
+        self.recipe: list[tuple[str | None, Any]] | None = None
+        self._learn = True
+
+    def args(self, params: Mapping[str, Any]) -> Any:
+        recipe = self.recipe
+        if recipe is not None:
+            return tuple(
+                value if name is None else (value(params[name]) if value else params[name])
+                for name, value in recipe
+            )
+        general = super().args(params)
+        if self._learn:
+            self._learn = False  # one try: races only redo it
+            learnt = self._recipe(params)
+            if learnt is not None and _same(self._replay(learnt, params), general):
+                self.recipe = learnt
+        return general
+
+    def _recipe(self, params: Mapping[str, Any]) -> list[tuple[str | None, Any]] | None:
+        compiled: Any = self.compiled
+        if self.positional is None or compiled.escaped_bind_names:
+            return None
+        binds = compiled.binds
+        recipe: list[tuple[str | None, Any]] = []
+        for name in self.positional:
+            bind = binds.get(name)
+            process = self.processors.get(name)
+            if name in params:
+                recipe.append((name, process))
+            elif bind is None or bind.callable is not None or bind.expanding or bind.required:
+                return None
+            else:
+                recipe.append((None, process(bind.value) if process else bind.value))
+        return recipe
+
+    @staticmethod
+    def _replay(recipe: list[tuple[str | None, Any]], params: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(
+            value if name is None else (value(params[name]) if value else params[name])
+            for name, value in recipe
+        )
 
 
 class Prepared:
@@ -72,7 +121,7 @@ class Prepared:
     def _execute(self, session: Session, rows: Sequence[Mapping[str, Any]], *, many: bool) -> Any:
         connection = session.connection()
         raw = connection.connection.dbapi_connection
-        if isinstance(raw, OneTripBegin) and raw.lean_ready():
+        if _lean(raw):
             lean = self._lean_plan(connection.dialect, rows[0])
             if lean is not None:
                 return self._run_lean(connection, raw, lean, rows, many=many)
@@ -150,6 +199,26 @@ class Prepared:
         return plan
 
 
+def _lean(raw: Any) -> bool:
+    """Whether ``raw`` is a PostgreSQL connection that takes statements on the lean path now."""
+    ready = getattr(raw, "lean_ready", None)
+    return ready is not None and bool(ready())
+
+
+def _same(ours: tuple[Any, ...], general: tuple[Any, ...]) -> bool:
+    """Equal values of equal types; psycopg's JSON wrappers (no ``==`` of their own) by what they wrap."""
+    if len(ours) != len(general):
+        return False
+    for mine, theirs in zip(ours, general, strict=True):
+        if type(mine) is not type(theirs):
+            return False
+        if hasattr(mine, "obj") and hasattr(mine, "dumps"):  # psycopg's Json, Jsonb
+            mine, theirs = (mine.obj, mine.dumps), (theirs.obj, theirs.dumps)
+        if mine != theirs:
+            return False
+    return True
+
+
 _NUMBERED: dict[type, Any] = {}
 
 
@@ -184,7 +253,7 @@ def pipelined(session: Session) -> Iterator[None]:
         return
     # Statements on the lean path (``OneTripBegin.run``) go in a batch: libpq's pipeline without
     # psycopg's bookkeeping around each statement.
-    block = raw.batch if isinstance(raw, OneTripBegin) and raw.lean_ready() else pipeline
+    block = raw.batch if _lean(raw) else pipeline
     try:
         with block():
             yield
@@ -209,7 +278,7 @@ def commit_in_pipeline(session: Session) -> None:
         return
     if connection.in_nested_transaction():  # a savepoint's release is not the transaction's end
         return
-    if isinstance(raw, OneTripBegin) and raw.commit_in_batch():
+    if getattr(raw, "commit_in_batch", None) is not None and raw.commit_in_batch():
         return
     raw.execute("COMMIT")
 
