@@ -7,8 +7,13 @@ later statement is current. ``begin_with_next`` runs one statement in a pipeline
 ``BEGIN``, the statement and one ``Sync`` go out together, and the pipeline's end reads both answers, one
 round trip. Only one statement runs inside it, so nothing else reads the status in between.
 
-The override rests on psycopg's ``_start_query`` (as of psycopg 3.3); tests/storage/test_pgconn.py
-counts the round trips, so a psycopg release that changes it fails there, not in production.
+The same class carries the lean path of ``storage.prepared``: ``run`` sends a statement straight to
+libpq (prepared on the server once per connection, then sent by name), ``batch`` keeps several in one
+pipeline until the block ends. BEGIN rides with a transaction's first statement there too.
+
+The overrides rest on psycopg's ``_start_query`` and ``_deallocate`` and its ``_pipeline`` attribute
+(as of psycopg 3.3); tests/storage/test_pgconn.py counts the round trips and checks the prepared
+statements a rollback removes, so a psycopg release that changes them fails there, not in production.
 """
 
 from __future__ import annotations
