@@ -25,6 +25,7 @@ from typing import Any
 import psycopg
 from psycopg import errors, generators
 from psycopg.abc import PQGen
+from psycopg.abc import Transformer as Adapting
 from psycopg.adapt import PyFormat, Transformer
 from psycopg.pq import ExecStatus, TransactionStatus
 
@@ -39,7 +40,7 @@ class OneTripBegin(psycopg.Connection[Any]):
     _begin_unsynced = False
     _lean: _Batch | None = None
     _lean_names: dict[tuple[bytes, tuple[int, ...]], bytes] | None = None
-    _lean_dumper: Transformer | None = None
+    _lean_dumper: Adapting | None = None
 
     # The lean path -----------------------------------------------------------------------------------
     # A cast's few statements, run through psycopg's cursor, cost more of the server's CPU in the
@@ -103,7 +104,7 @@ class OneTripBegin(psycopg.Connection[Any]):
         batch.slots.append(None)
         return True
 
-    def _lean_transformer(self) -> Transformer:
+    def _lean_transformer(self) -> Adapting:
         if self._lean_dumper is None:
             self._lean_dumper = Transformer(self)
         return self._lean_dumper

@@ -120,7 +120,7 @@ class Prepared:
 
     def _execute(self, session: Session, rows: Sequence[Mapping[str, Any]], *, many: bool) -> Any:
         connection = session.connection()
-        raw = connection.connection.dbapi_connection
+        raw: Any = connection.connection.dbapi_connection
         if _lean(raw):
             lean = self._lean_plan(connection.dialect, rows[0])
             if lean is not None:
