@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Table, bindparam, func, insert, select, text
+from sqlalchemy import Integer, Table, bindparam, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from spell.errors import DatabaseUnavailable
@@ -255,3 +255,24 @@ def test_statements_are_prepared_again_after_psycopg_deallocates_all(pg_database
         held = uow.session.scalar(text("SELECT count(*) FROM pg_prepared_statements"))
         assert _TENANT_NAME.run(uow.session, {"tid": "ten_a"}).fetchone() == ("a",)
     assert held == 0  # everything went, ours too, and ours was prepared again
+
+
+def test_a_statement_whose_values_the_recipe_cannot_reproduce_keeps_the_general_way(
+    pg_database: Database,
+) -> None:
+    from sqlalchemy import literal_column
+
+    ticks = iter(range(100))
+    # a value computed per execution: a recipe learnt once would freeze it
+    counted = Prepared(
+        select(
+            literal_column("1").label("one"), bindparam("tick", callable_=lambda: next(ticks), type_=Integer)
+        ).where(bindparam("on", type_=Integer) == 1)
+    )
+    with pg_database.unit_of_work(write=False) as uow:
+        seen = [counted.run(uow.session, {"on": 1}).fetchone()[1] for _ in range(3)]
+    assert seen == [0, 1, 2]
+    plans = list(counted._lean_plans.values())
+    assert len(plans) == 1
+    assert plans[0] is not None
+    assert plans[0].recipe is None
