@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Table, bindparam, func, insert, select, text
+from sqlalchemy import Integer, Table, bindparam, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from spell.errors import DatabaseUnavailable
 from spell.kit.time import utcnow
 from spell.models import Tenant
-from spell.storage.prepared import Prepared
+from spell.storage.prepared import Prepared, commit_in_pipeline, pipelined
 from spell.storage.session import Database
 from tests.fixtures.database import PG_ADMIN_URL
 
@@ -120,3 +120,159 @@ def test_a_connection_dropped_before_its_first_statement_is_database_unavailable
             lose_the_connection()
     with pg_database.unit_of_work() as uow:
         assert _XID.run(uow.session).fetchone()[0]
+
+
+# The lean path: prepared statements sent by libpq directly -----------------------------------------
+
+# every column given: no Python-side default sends it down SQLAlchemy's path
+_ADD = Prepared(
+    insert(cast(Table, Tenant.__table__)).values(
+        id=bindparam("tid"), name=bindparam("tname"), legal_hold=bindparam("hold"), created_at=bindparam("at")
+    )
+)
+_TENANT_NAME = Prepared(select(Tenant.name).where(Tenant.id == bindparam("tid")))
+
+
+def _raw(uow: Any) -> Any:
+    return uow.session.connection().connection.dbapi_connection
+
+
+def test_a_statement_is_prepared_once_per_connection_and_reused_across_transactions(
+    pg_database: Database,
+) -> None:
+    with pg_database.unit_of_work() as uow:
+        _ADD.run(uow.session, {"hold": False, "tid": "ten_a", "tname": "a", "at": utcnow()})
+    for _ in range(3):
+        with pg_database.unit_of_work(write=False) as uow:
+            assert _TENANT_NAME.run(uow.session, {"tid": "ten_a"}).fetchone() == ("a",)
+            raw = _raw(uow)
+            # what the server holds for this connection: each of our statements once
+            held = uow.session.scalars(
+                text("SELECT name FROM pg_prepared_statements WHERE name LIKE '\\_spell\\_%'")
+            ).all()
+            assert sorted(held) == sorted(name.decode() for name in raw._lean_names.values())
+            assert len(held) == len(set(held))
+
+
+def test_a_prepare_aborted_behind_a_failed_statement_is_sent_again(pg_database: Database) -> None:
+    with pg_database.unit_of_work() as uow:
+        _ADD.run(uow.session, {"hold": False, "tid": "ten_a", "tname": "a", "at": utcnow()})
+    never_run = Prepared(select(Tenant.name).where(Tenant.name == bindparam("tname")))
+
+    def duplicate_then_new() -> None:
+        with pg_database.unit_of_work() as uow, pipelined(uow.session):
+            _ADD.run(uow.session, {"hold": False, "tid": "ten_a", "tname": "again", "at": utcnow()})
+            never_run.run(uow.session, {"tname": "a"})  # its prepare is aborted with the batch
+
+    with pytest.raises(IntegrityError):
+        duplicate_then_new()
+    with pg_database.unit_of_work(write=False) as uow:
+        assert never_run.run(uow.session, {"tname": "a"}).fetchone() == ("a",)
+
+
+def test_a_result_read_inside_a_batch_sends_the_batch_first_and_later_statements_still_run(
+    pg_database: Database,
+) -> None:
+    with pg_database.unit_of_work() as uow:
+        with pipelined(uow.session):
+            _ADD.run(uow.session, {"hold": False, "tid": "ten_a", "tname": "a", "at": utcnow()})
+            assert _TENANT_NAME.run(uow.session, {"tid": "ten_a"}).fetchone() == ("a",)
+            _ADD.run(uow.session, {"hold": False, "tid": "ten_b", "tname": "b", "at": utcnow()})
+            late = _TENANT_NAME.run(uow.session, {"tid": "ten_b"})
+        assert late.fetchone() == ("b",)
+        assert late.fetchone() is None
+    with pg_database.unit_of_work(write=False) as uow:
+        assert set(uow.session.scalars(select(Tenant.name))) == {"a", "b"}
+
+
+def test_a_statement_on_sqlalchemys_path_inside_a_batch_sees_what_the_batch_wrote(
+    pg_database: Database,
+) -> None:
+    with pg_database.unit_of_work() as uow:
+        with pipelined(uow.session):
+            _ADD.run(uow.session, {"hold": False, "tid": "ten_a", "tname": "a", "at": utcnow()})
+            seen = uow.session.scalar(select(Tenant.name).where(Tenant.id == "ten_a"))
+        assert seen == "a"
+
+
+def test_writes_and_the_commit_of_a_batch_cost_one_round_trip(pg_database: Database, tmp_path: Path) -> None:
+    trace = tmp_path / "trace.txt"
+    with pg_database.unit_of_work() as uow:
+        _XID.run(uow.session)  # the transaction is open
+        raw = _raw(uow)
+        fd = _traced(raw, trace)
+        try:
+            with pipelined(uow.session):
+                _ADD.run(uow.session, {"hold": False, "tid": "ten_a", "tname": "a", "at": utcnow()})
+                _ADD.run(uow.session, {"hold": False, "tid": "ten_b", "tname": "b", "at": utcnow()})
+                commit_in_pipeline(uow.session)
+            ended = raw.pgconn.transaction_status
+            uow.session.commit()  # finds the transaction ended: sends nothing
+        finally:
+            raw.pgconn.untrace()
+            os.close(fd)
+    assert _turns(trace) == 1
+    assert ended == 0  # IDLE: committed by the batch
+    with pg_database.unit_of_work(write=False) as uow:
+        assert set(uow.session.scalars(select(Tenant.name))) == {"a", "b"}
+
+
+def test_rowcount_and_values_round_trip_through_psycopgs_adapters(pg_database: Database) -> None:
+    with pg_database.unit_of_work() as uow:
+        at = utcnow()
+        _ADD.run(uow.session, {"hold": False, "tid": "ten_ü", "tname": "naïve 'quoted' %s", "at": at})
+        renamed = Prepared(
+            cast(Table, Tenant.__table__)
+            .update()
+            .where(Tenant.id == bindparam("tid"))
+            .values(name=bindparam("n"))
+        )
+        assert renamed.run(uow.session, {"tid": "ten_ü", "n": "renamed"}).rowcount == 1
+        assert renamed.run(uow.session, {"tid": "nobody", "n": "x"}).rowcount == 0
+        row = Prepared(select(Tenant.name, Tenant.created_at).where(Tenant.id == bindparam("tid"))).run(
+            uow.session, {"tid": "ten_ü"}
+        )
+        assert row.fetchall() == [("renamed", at)]
+
+
+def test_statements_are_prepared_again_after_psycopg_deallocates_all(pg_database: Database) -> None:
+    with pg_database.unit_of_work() as uow:
+        _ADD.run(uow.session, {"hold": False, "tid": "ten_a", "tname": "a", "at": utcnow()})
+        raw = _raw(uow)
+        for _ in range(6):  # psycopg prepares a statement of its own from the fifth run on
+            uow.session.execute(text("SELECT 1 WHERE 1 = :one"), {"one": 1})
+
+    def rolled_back() -> None:
+        with pg_database.unit_of_work() as uow:
+            assert _raw(uow) is raw
+            assert _TENANT_NAME.run(uow.session, {"tid": "ten_a"}).fetchone() == ("a",)
+            raise RuntimeError("rolled back: psycopg then sends DEALLOCATE ALL")
+
+    with pytest.raises(RuntimeError):
+        rolled_back()
+    with pg_database.unit_of_work(write=False) as uow:
+        assert _raw(uow) is raw
+        held = uow.session.scalar(text("SELECT count(*) FROM pg_prepared_statements"))
+        assert _TENANT_NAME.run(uow.session, {"tid": "ten_a"}).fetchone() == ("a",)
+    assert held == 0  # everything went, ours too, and ours was prepared again
+
+
+def test_a_statement_whose_values_the_recipe_cannot_reproduce_keeps_the_general_way(
+    pg_database: Database,
+) -> None:
+    from sqlalchemy import literal_column
+
+    ticks = iter(range(100))
+    # a value computed per execution: a recipe learnt once would freeze it
+    counted = Prepared(
+        select(
+            literal_column("1").label("one"), bindparam("tick", callable_=lambda: next(ticks), type_=Integer)
+        ).where(bindparam("on", type_=Integer) == 1)
+    )
+    with pg_database.unit_of_work(write=False) as uow:
+        seen = [counted.run(uow.session, {"on": 1}).fetchone()[1] for _ in range(3)]
+    assert seen == [0, 1, 2]
+    plans = list(counted._lean_plans.values())
+    assert len(plans) == 1
+    assert plans[0] is not None
+    assert plans[0].recipe is None

@@ -7,8 +7,13 @@ later statement is current. ``begin_with_next`` runs one statement in a pipeline
 ``BEGIN``, the statement and one ``Sync`` go out together, and the pipeline's end reads both answers, one
 round trip. Only one statement runs inside it, so nothing else reads the status in between.
 
-The override rests on psycopg's ``_start_query`` (as of psycopg 3.3); tests/storage/test_pgconn.py
-counts the round trips, so a psycopg release that changes it fails there, not in production.
+The same class carries the lean path of ``storage.prepared``: ``run`` sends a statement straight to
+libpq (prepared on the server once per connection, then sent by name), ``batch`` keeps several in one
+pipeline until the block ends. BEGIN rides with a transaction's first statement there too.
+
+The overrides rest on psycopg's ``_start_query`` and ``_deallocate`` and its ``_pipeline`` attribute
+(as of psycopg 3.3); tests/storage/test_pgconn.py counts the round trips and checks the prepared
+statements a rollback removes, so a psycopg release that changes them fails there, not in production.
 """
 
 from __future__ import annotations
@@ -18,16 +23,133 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from psycopg import errors, generators
 from psycopg.abc import PQGen
-from psycopg.pq import TransactionStatus
+from psycopg.abc import Transformer as Adapting
+from psycopg.adapt import PyFormat, Transformer
+from psycopg.pq import ExecStatus, TransactionStatus
 
-__all__ = ["OneTripBegin"]
+__all__ = ["LeanResult", "OneTripBegin"]
+
+_STATEMENT_PREFIX = b"_spell_"
 
 
 class OneTripBegin(psycopg.Connection[Any]):
     """A psycopg connection that can start its transaction in the round trip of its first statement."""
 
     _begin_unsynced = False
+    _lean: _Batch | None = None
+    _lean_names: dict[tuple[bytes, tuple[int, ...]], bytes] | None = None
+    _lean_dumper: Adapting | None = None
+
+    # The lean path -----------------------------------------------------------------------------------
+    # A cast's few statements, run through psycopg's cursor, cost more of the server's CPU in the
+    # driver's Python (a cursor, query conversion, its pipeline bookkeeping: about a millisecond per
+    # cast) than in libpq. Here they go to libpq directly: each statement is prepared on the server
+    # once per connection and then sent by name with its parameters dumped by psycopg's own adapters,
+    # always in a libpq pipeline, so a transaction's BEGIN and a batch of writes with its COMMIT
+    # cost one round trip.
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Statements ``run`` inside are sent at once and read together when the block ends (or earlier,
+        when one's result is asked for); an error of any of them is raised then. Nested: one batch."""
+        if self._lean is not None:
+            yield
+            return
+        batch = self._lean = _Batch()
+        try:
+            yield
+        finally:
+            self._lean = None
+            if batch.open:
+                self._drain(batch)
+
+    def lean_ready(self) -> bool:
+        """Whether ``run`` may be used now (not in autocommit, nor inside psycopg's own pipeline)."""
+        return not self.autocommit and self._pipeline is None
+
+    def run(self, sql: bytes, params: tuple[Any, ...]) -> LeanResult:
+        """Run ``sql`` (placeholders ``$1``…) in the open transaction, or open one with it (its BEGIN
+        in the same round trip). Inside ``batch`` the result is read later."""
+        dumper = self._lean_transformer()
+        values = dumper.dump_sequence(params, [PyFormat.TEXT] * len(params))
+        key = (sql, tuple(dumper.types or ()))
+        batch = self._lean
+        alone = batch is None
+        if batch is None:
+            batch = _Batch()
+        self._lean_open(batch)
+        names = self._lean_names
+        if names is None:
+            names = self._lean_names = {}
+        name = names.get(key) or batch.preparing.get(key)
+        if name is None:
+            name = batch.preparing[key] = _STATEMENT_PREFIX + str(len(names) + len(batch.preparing)).encode()
+            self.pgconn.send_prepare(name, sql, param_types=key[1])
+            batch.slots.append((name, key))
+        self.pgconn.send_query_prepared(name, values)
+        result = LeanResult(self, batch)
+        batch.slots.append(result)
+        if alone:
+            self._drain(batch)
+        return result
+
+    def commit_in_batch(self) -> bool:
+        """Queue the transaction's COMMIT behind the batch's statements; False when no batch is open."""
+        batch = self._lean
+        if batch is None or not batch.open:
+            return False
+        self.pgconn.send_query_params(b"COMMIT", None)
+        batch.slots.append(None)
+        return True
+
+    def _lean_transformer(self) -> Adapting:
+        if self._lean_dumper is None:
+            self._lean_dumper = Transformer(self)
+        return self._lean_dumper
+
+    def _lean_open(self, batch: _Batch) -> None:
+        if batch.open:
+            return
+        idle = self.pgconn.transaction_status == TransactionStatus.IDLE
+        self.pgconn.enter_pipeline_mode()
+        batch.open = True
+        if idle:
+            self.pgconn.send_query_params(b"BEGIN", None)
+            batch.slots.append(None)
+
+    def _drain(self, batch: _Batch) -> None:
+        """Send the batch's Sync, read every answer, leave pipeline mode; raise the first error."""
+        if not batch.open:
+            return
+        batch.open = False
+        slots, batch.slots = batch.slots, []
+        batch.preparing = {}
+        pgconn = self.pgconn
+        failed: Any = None
+        pgconn.pipeline_sync()
+        self.wait(generators.send(pgconn))
+        for slot in slots:
+            results = self.wait(generators.fetch_many(pgconn))
+            result = results[-1] if results else None
+            if result is None:
+                raise errors.OperationalError("the server answered fewer statements than were sent")
+            status = result.status
+            if status == ExecStatus.FATAL_ERROR and failed is None:
+                failed = result
+            if isinstance(slot, LeanResult):
+                slot._result = result
+            elif isinstance(slot, tuple) and status == ExecStatus.COMMAND_OK:
+                name, key = slot
+                if self._lean_names is not None:
+                    self._lean_names[key] = name
+        synced = self.wait(generators.fetch_many(pgconn))
+        if not synced or synced[0].status != ExecStatus.PIPELINE_SYNC:
+            raise errors.OperationalError("the pipeline's end went missing")
+        pgconn.exit_pipeline_mode()
+        if failed is not None:
+            raise errors.error_from_result(failed, encoding=self.info.encoding)
 
     @contextmanager
     def begin_with_next(self) -> Iterator[None]:
@@ -47,10 +169,71 @@ class OneTripBegin(psycopg.Connection[Any]):
         finally:
             self._begin_unsynced = False
 
+    def _deallocate(self, name: bytes | None) -> PQGen[None]:
+        # psycopg sends DEALLOCATE ALL after a ROLLBACK (or DROP, ALTER …) once it prepared statements
+        # of its own: ours go with them, and are prepared again on their next use.
+        if name is None:
+            self._lean_names = None
+        yield from super()._deallocate(name)
+
     def _start_query(self) -> PQGen[None]:
+        if self._lean is not None and self._lean.open:
+            # A statement outside the lean path inside a batch: what the batch sent goes first.
+            self._drain(self._lean)
         unsynced = self._begin_unsynced and self._pipeline is not None and not self._autocommit
         if unsynced and self.pgconn.transaction_status == TransactionStatus.IDLE:
             self._begin_unsynced = False  # one BEGIN: a second statement would queue another
             yield from self._exec_command(self._get_tx_start_command())
             return
         yield from super()._start_query()
+
+
+class _Batch:
+    """Statements sent in one pipeline and not yet read: what each answer goes to, in order."""
+
+    __slots__ = ("open", "preparing", "slots")
+
+    def __init__(self) -> None:
+        self.open = False
+        self.slots: list[LeanResult | tuple[bytes, tuple[bytes, tuple[int, ...]]] | None] = []
+        self.preparing: dict[tuple[bytes, tuple[int, ...]], bytes] = {}
+
+
+class LeanResult:
+    """A statement's answer, read as the DB-API cursor's ``fetchone``, ``fetchall`` and ``rowcount``.
+
+    Inside a batch it is there once the batch is read; asking for it earlier reads the batch first.
+    """
+
+    __slots__ = ("_batch", "_connection", "_next", "_result")
+
+    def __init__(self, connection: OneTripBegin, batch: _Batch) -> None:
+        self._connection, self._batch = connection, batch
+        self._result: Any = None
+        self._next = 0
+
+    def _ready(self) -> Any:
+        if self._result is None:
+            self._connection._drain(self._batch)
+        return self._result
+
+    @property
+    def rowcount(self) -> int:
+        tuples = self._ready().command_tuples
+        return -1 if tuples is None else int(tuples)
+
+    def fetchone(self) -> Any:
+        result = self._ready()
+        if self._next >= result.ntuples:
+            return None
+        transformer = self._connection._lean_transformer()
+        transformer.set_pgresult(result)
+        row = transformer.load_row(self._next, tuple)
+        self._next += 1
+        return row
+
+    def fetchall(self) -> list[Any]:
+        rows = []
+        while (row := self.fetchone()) is not None:
+            rows.append(row)
+        return rows

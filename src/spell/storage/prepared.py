@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -19,6 +19,9 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import Compiled
 
 from spell.storage.lost import connection_lost
+
+if TYPE_CHECKING:  # psycopg is the PostgreSQL extra: SQLite-only installs lack it
+    from spell.storage.pgconn import OneTripBegin
 
 __all__ = ["Prepared", "commit_in_pipeline", "pipelined"]
 
@@ -42,12 +45,70 @@ class _Plan:
         return values
 
 
+class _LeanPlan(_Plan):
+    """On PostgreSQL: the statement with ``$n`` placeholders (as bytes) for ``OneTripBegin.run``.
+
+    Its arguments are built from a recipe learnt on the first call (``construct_params`` walks every
+    bind of the statement each time): per position, the caller's value through the column type's
+    processor, or a value the statement itself holds, processed once. The first call checks the recipe
+    against ``construct_params``; a statement it does not reproduce keeps the general way.
+    """
+
+    __slots__ = ("_learn", "recipe", "sql_bytes")
+
+    def __init__(self, compiled: Compiled) -> None:
+        super().__init__(compiled)
+        self.sql_bytes = self.sql.encode()
+        self.recipe: list[tuple[str | None, Any]] | None = None
+        self._learn = True
+
+    def args(self, params: Mapping[str, Any]) -> Any:
+        recipe = self.recipe
+        if recipe is not None:
+            return tuple(
+                value if name is None else (value(params[name]) if value else params[name])
+                for name, value in recipe
+            )
+        general = super().args(params)
+        if self._learn:
+            self._learn = False  # one try: races only redo it
+            learnt = self._recipe(params)
+            if learnt is not None and _same(self._replay(learnt, params), general):
+                self.recipe = learnt
+        return general
+
+    def _recipe(self, params: Mapping[str, Any]) -> list[tuple[str | None, Any]] | None:
+        compiled: Any = self.compiled
+        if self.positional is None or compiled.escaped_bind_names:
+            return None
+        binds = compiled.binds
+        recipe: list[tuple[str | None, Any]] = []
+        for name in self.positional:
+            bind = binds.get(name)
+            process = self.processors.get(name)
+            if name in params:
+                recipe.append((name, process))
+            elif bind is None or bind.callable is not None or bind.expanding or bind.required:
+                return None
+            else:
+                recipe.append((None, process(bind.value) if process else bind.value))
+        return recipe
+
+    @staticmethod
+    def _replay(recipe: list[tuple[str | None, Any]], params: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(
+            value if name is None else (value(params[name]) if value else params[name])
+            for name, value in recipe
+        )
+
+
 class Prepared:
     """One Core statement; ``run`` it with a mapping of parameters, or ``run_many`` with several."""
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
         self._plans: dict[tuple[str, frozenset[str]], _Plan | None] = {}
+        self._lean_plans: dict[frozenset[str], _LeanPlan | None] = {}
 
     def run(self, session: Session, params: Mapping[str, Any] | None = None) -> Any:
         """Execute in ``session``'s transaction; the DB-API cursor (``fetchone``, ``rowcount``)."""
@@ -59,6 +120,11 @@ class Prepared:
 
     def _execute(self, session: Session, rows: Sequence[Mapping[str, Any]], *, many: bool) -> Any:
         connection = session.connection()
+        raw: Any = connection.connection.dbapi_connection
+        if _lean(raw):
+            lean = self._lean_plan(connection.dialect, rows[0])
+            if lean is not None:
+                return self._run_lean(connection, raw, lean, rows, many=many)
         plan = self._plan(connection.dialect, rows[0])
         if plan is None:
             given = [dict(row) for row in rows] if many else dict(rows[0])
@@ -82,6 +148,42 @@ class Prepared:
             raise _wrapped(plan.sql, args if many else args[0], exc, connection.dialect, lost=lost) from exc
         return cursor
 
+    def _run_lean(
+        self,
+        connection: Any,
+        raw: OneTripBegin,
+        plan: _LeanPlan,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        many: bool,
+    ) -> Any:
+        args = [plan.args(row) for row in rows]
+        try:
+            with raw.batch():
+                results = [raw.run(plan.sql_bytes, arg) for arg in args]
+        except connection.dialect.loaded_dbapi.Error as exc:
+            # As below; a connection left in pipeline mode answers nothing else either.
+            lost = connection_lost(connection.dialect, exc, raw) or bool(raw.pgconn.pipeline_status)
+            if lost and not connection.invalidated:
+                connection.engine.pool._invalidate(connection.connection, exc, _checkin=False)
+                connection.invalidate(exc)
+            raise _wrapped(plan.sql, args if many else args[0], exc, connection.dialect, lost=lost) from exc
+        return results[0]
+
+    def _lean_plan(self, dialect: Any, params: Mapping[str, Any]) -> _LeanPlan | None:
+        key = frozenset(params)
+        try:
+            return self._lean_plans[key]
+        except KeyError:
+            pass
+        plan = self._plan(dialect, params)  # None when the statement needs SQLAlchemy's context
+        lean = None
+        if plan is not None:
+            compiled = self.statement.compile(dialect=_numbered(dialect), column_keys=list(params))  # type: ignore[attr-defined]
+            lean = _LeanPlan(compiled)
+        self._lean_plans[key] = lean  # races only redo this
+        return lean
+
     def _plan(self, dialect: Any, params: Mapping[str, Any]) -> _Plan | None:
         key = (dialect.name, frozenset(params))
         try:
@@ -95,6 +197,41 @@ class Prepared:
         )
         plan = self._plans[key] = None if needs_context else _Plan(compiled)  # races only redo this
         return plan
+
+
+def _lean(raw: Any) -> bool:
+    """Whether ``raw`` is a PostgreSQL connection that takes statements on the lean path now."""
+    ready = getattr(raw, "lean_ready", None)
+    return ready is not None and bool(ready())
+
+
+def _same(ours: tuple[Any, ...], general: tuple[Any, ...]) -> bool:
+    """Equal values of equal types; psycopg's JSON wrappers (no ``==`` of their own) by what they wrap."""
+    if len(ours) != len(general):
+        return False
+    for mine, theirs in zip(ours, general, strict=True):
+        if type(mine) is not type(theirs):
+            return False
+        if hasattr(mine, "obj") and hasattr(mine, "dumps"):  # psycopg's Json, Jsonb
+            mine, theirs = (mine.obj, mine.dumps), (theirs.obj, theirs.dumps)
+        if mine != theirs:
+            return False
+    return True
+
+
+_NUMBERED: dict[type, Any] = {}
+
+
+def _numbered(dialect: Any) -> Any:
+    """The dialect with ``$n`` placeholders, which libpq takes as they are (psycopg converts ``%(x)s``
+    to them on every execution)."""
+    kind = type(dialect)
+    numbered = _NUMBERED.get(kind)
+    if numbered is None:
+        numbered = _NUMBERED[kind] = kind(paramstyle="numeric_dollar")
+        numbered.server_version_info = dialect.server_version_info
+        numbered._json_serializer = dialect._json_serializer
+    return numbered
 
 
 def _first_in_transaction(connection: Any) -> AbstractContextManager[None]:
@@ -114,8 +251,11 @@ def pipelined(session: Session) -> Iterator[None]:
     if connection.dialect.name != "postgresql" or pipeline is None:
         yield
         return
+    # Statements on the lean path (``OneTripBegin.run``) go in a batch: libpq's pipeline without
+    # psycopg's bookkeeping around each statement.
+    block = raw.batch if _lean(raw) else pipeline
     try:
-        with pipeline():
+        with block():
             yield
     except connection.dialect.loaded_dbapi.Error as exc:
         # An error the server reports at the end of the block, as ``Prepared`` reports its own. A
@@ -137,6 +277,8 @@ def commit_in_pipeline(session: Session) -> None:
     if connection.dialect.name != "postgresql" or pgconn is None or not pgconn.pipeline_status:
         return
     if connection.in_nested_transaction():  # a savepoint's release is not the transaction's end
+        return
+    if getattr(raw, "commit_in_batch", None) is not None and raw.commit_in_batch():
         return
     raw.execute("COMMIT")
 
