@@ -20,6 +20,7 @@ from spell.api import create_app
 from spell.config.server import ServerSettings
 from spell.errors import Overloaded
 from spell.models import Cast
+from spell.platform.cast import runner as runner_module
 from spell.platform.server import Platform
 from spell.queue.base import Job
 from spell.runtimes.base import Runtime
@@ -82,8 +83,18 @@ async def test_a_long_poll_of_a_cast_whose_job_a_worker_here_holds_waits_for_its
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The end must come within the long poll's 1 s re-read interval once released, or it reads:
+    # the module is loaded first, and a busy machine's quick attempt does not overrun and run again.
+    monkeypatch.setattr(runner_module, "QUICK_BUDGET_S", 2.0)
+    monkeypatch.setattr(runner_module, "QUICK_THREAD_BUDGET_S", 2.0)
     async with _nats_platform(server_settings, database, wasm_runtime) as (platform, client):
         caster = await _caster(client, platform, tmp_path)
+        warm = await client.post(
+            "/v1/spells/acme/hello/cast",
+            headers={**caster.headers, "Idempotency-Key": "warm-up", "Prefer": "wait=20"},
+            json={"input": {"name": "w"}},
+        )
+        assert warm.json()["status"] == "succeeded", warm.text
         handle, held, go = platform.runner._handle, threading.Event(), threading.Event()
 
         def held_handle(cast_id: str, job: Job) -> None:
