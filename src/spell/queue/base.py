@@ -6,13 +6,19 @@ with a conditional update, so a redelivered job is a no-op).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from spell.storage.session import UnitOfWork
 
-__all__ = ["Deferred", "Handler", "Job", "Queue", "enqueue_after_commit"]
+__all__ = ["Deferred", "Handler", "Job", "Queue", "Submits", "broker_acks", "enqueue_after_commit"]
+
+# Set by ``broker_acks``: where publishes after a commit put the acks their caller awaits.
+_ACKS: ContextVar[list[Future[None]] | None] = ContextVar("spell_queue_acks", default=None)
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,32 @@ class Queue(Protocol):
         ...
 
 
+@runtime_checkable
+class Submits(Protocol):
+    """A broker whose ``publish`` waits for the broker's ack, which can also hand a job over at once."""
+
+    def submit(self, job: Job) -> Future[None]:
+        """Hand a job to the broker without waiting; the future ends with its ack (or its refusal)."""
+        ...
+
+
+@contextmanager
+def broker_acks() -> Iterator[list[Future[None]]]:
+    """Jobs published after a commit in this block, to a broker that ``Submits``, are handed over
+    without waiting for its ack: the caller gets the acks to await (an event loop may not block on a
+    broker) and answers as ``publish`` would once they all came."""
+    acks: list[Future[None]] = []
+    token = _ACKS.set(acks)
+    try:
+        yield acks
+    finally:
+        _ACKS.reset(token)
+
+
 def enqueue_after_commit(uow: UnitOfWork, queue: Queue, job: Job) -> None:
     """Buffer ``job`` on the unit of work; it is published only if the transaction commits."""
+    acks = _ACKS.get()
+    if acks is not None and isinstance(queue, Submits):
+        uow.after_commit(lambda: acks.append(queue.submit(job)))
+        return
     uow.after_commit(lambda: queue.publish(job))

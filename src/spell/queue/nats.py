@@ -97,7 +97,10 @@ class NatsQueue:
         try:
             return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
         except (TimeoutError, OSError, ConnectionClosedError) as exc:
-            raise Overloaded(f"the NATS broker at {self.url} did not answer: {exc}", retry_after=5) from exc
+            raise self._unanswered(exc) from exc
+
+    def _unanswered(self, exc: BaseException) -> Overloaded:
+        return Overloaded(f"the NATS broker at {self.url} did not answer: {exc}", retry_after=5)
 
     async def _connect(self, timeout: float) -> None:
         import nats
@@ -133,11 +136,23 @@ class NatsQueue:
 
     def publish(self, job: Job) -> None:
         """Publish and wait for the stream's ack; a repeated job id inside the window is dropped."""
+        self._call(self._publish(job))
+
+    def submit(self, job: Job) -> Future[None]:
+        """``publish`` without waiting: the future ends with the stream's ack, or ``Overloaded``."""
+        return asyncio.run_coroutine_threadsafe(self._publish(job), self._loop)
+
+    async def _publish(self, job: Job) -> None:
+        from nats.errors import ConnectionClosedError
+
         body = json.dumps(
             {"name": job.name, "id": job.id, "payload": job.payload, "trace": job.trace}
         ).encode()
         subject = f"{self.subject}.{job.name.replace('.', '_')}"
-        self._call(self._js.publish(subject, body, headers={"Nats-Msg-Id": job.id}))
+        try:
+            await self._js.publish(subject, body, headers={"Nats-Msg-Id": job.id})
+        except (TimeoutError, OSError, ConnectionClosedError) as exc:
+            raise self._unanswered(exc) from exc
 
     def start(self, handler: Handler, *, workers: int) -> None:
         """Start ``workers`` pull loops; each runs the handler in a thread and acks after it returns."""

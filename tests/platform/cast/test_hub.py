@@ -90,3 +90,28 @@ async def test_an_end_handed_over_reaches_each_waiter_and_a_move_hands_nothing()
         worker.join()
         assert first.ended is ended
         assert second.ended is ended
+
+
+async def test_a_job_let_go_without_an_end_wakes_its_waiter_and_one_that_ended_does_not_again() -> None:
+    hub = CastHub()
+    with hub.watch("cast_1", terminal_only=True) as woke:
+        with hub.holding("cast_1"), hub.holding("cast_1"):  # a duplicate job held beside it
+            assert hub.held("cast_1")
+        # the claim found the cast taken elsewhere: the waiter must read it now
+        assert await wait_event(woke, 1.0)
+        assert woke.ended is None
+    assert not hub.held("cast_1")
+    mark = hub.mark()
+    assert hub.may_have_ended("cast_1", mark)  # a watch that starts now reads the cast
+
+    told: list[str] = []
+    notify = hub.notify
+
+    def counted(cast_id: str, **kwargs: object) -> None:
+        told.append(cast_id)
+        notify(cast_id, **kwargs)  # type: ignore[arg-type]
+
+    hub.notify = counted  # type: ignore[method-assign]
+    with hub.holding("cast_2"):
+        hub.notify("cast_2")  # ended here: its waiters were woken with the end
+    assert told == ["cast_2"]

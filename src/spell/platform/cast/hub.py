@@ -40,6 +40,9 @@ class CastHub:
         # the database, whether it may already have ended before the request started watching.
         self._ended: OrderedDict[str, None] = OrderedDict()
         self._ended_total = 0
+        # Casts whose job a queue worker of this process holds right now (how many workers hold it):
+        # if such a cast ends, it ends here, and the hub hears of it (``holding``).
+        self._held: dict[str, int] = {}
 
     def notify(self, cast_id: str, *, terminal: bool = True, ended: Cast | None = None) -> None:
         """Wake everything waiting on ``cast_id`` (thread-safe); ``terminal=False`` (the cast moved but
@@ -76,6 +79,34 @@ class CastHub:
         no terminal notification for it was sent, and none could have been forgotten for space."""
         with self._lock:
             return cast_id in self._ended or self._ended_total - since >= _ENDED_KEPT
+
+    @contextmanager
+    def holding(self, cast_id: str) -> Iterator[None]:
+        """A queue worker of this process holds ``cast_id``'s job for the block.
+
+        A waiter that skipped reading the cast because it is held here (``held``) is woken when the
+        block ends without a terminal notification for it (the claim found the cast taken by another
+        process, or the job was deferred): it reads the cast then, instead of sleeping out its
+        re-read interval.
+        """
+        with self._lock:
+            self._held[cast_id] = self._held.get(cast_id, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                left = self._held.pop(cast_id) - 1
+                if left:
+                    self._held[cast_id] = left
+                told = cast_id in self._ended
+            if not told:
+                self.notify(cast_id)
+
+    def held(self, cast_id: str) -> bool:
+        """True while a queue worker of this process holds the cast's job (``holding``). Ask it after
+        ``watch``: a block that ends later wakes the watcher."""
+        with self._lock:
+            return cast_id in self._held
 
     @contextmanager
     def watch(self, cast_id: str, *, terminal_only: bool = False) -> Iterator[Wake]:

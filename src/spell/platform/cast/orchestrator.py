@@ -3,8 +3,8 @@ or queued, and the wait for its end.
 
 A queued cast crosses four threads before its answer leaves (request → queue worker → hub → event
 loop) and commits three times (create, claim, finish; two when the worker claims, runs and ends a
-quick-fit spell in one transaction). On SQLite with the in-process queue it is created on the event
-loop itself, as a quick cast is. A caller who waits for the result
+quick-fit spell in one transaction). On SQLite it is created on the event loop itself, as a quick
+cast is, and with NATS the loop awaits the broker's ack. A caller who waits for the result
 (``Prefer: wait``) gains nothing from the queue, so while an inline slot is free the cast is created
 already ``running``, run and finished on one cast thread, in two commits. When every slot is busy
 the cast takes the queue, so a burst never piles up unbounded work on the request side. A tenant
@@ -49,6 +49,7 @@ from spell.platform.cast.runner import (
 )
 from spell.platform.cast.service import CallOutFirst, CastRequestBody, CastService, Created
 from spell.platform.cast.slots import TenantSlots
+from spell.queue.base import Submits, broker_acks
 from spell.queue.memory import MemoryQueue
 
 __all__ = ["CastOrchestrator"]
@@ -85,6 +86,11 @@ class CastOrchestrator:
         self._lock = threading.Lock()
         # Casts created queued here lately, for the long poll that follows them (``_remember``).
         self._queued: OrderedDict[str, tuple[Cast, int]] = OrderedDict()
+        # Every queued cast runs in this process, so the hub hears of every end (else only of those
+        # whose job a worker here holds: ``CastHub.held``).
+        self._runs_all_here = isinstance(casts.queue, MemoryQueue)
+        # A queue that takes a job without blocking the caller (see ``_create_on_loop``).
+        self._loop_may_queue = self._runs_all_here or isinstance(casts.queue, Submits)
 
     # what a request calls ----------------------------------------------------------------------------
     async def cast(
@@ -109,13 +115,17 @@ class CastOrchestrator:
         if self._create_on_loop(body):
             # CallOutFirst: another service has a say on this spell, which the loop may not wait for
             with contextlib.suppress(CallOutFirst):
-                made = self.casts.create(principal, body, idempotency_key, on_loop=True)
+                with broker_acks() as acks:
+                    made = self.casts.create(principal, body, idempotency_key, on_loop=True)
+                # the 202 still means the broker holds the job (a refusal answers 503, as before)
+                for ack in acks:
+                    await asyncio.wrap_future(ack)
         if made is None:
             made = await _blocking(create, principal, body, idempotency_key)
         cast, replay = made
         if wait_s > 0 and cast.status not in TERMINAL_STATUSES:
             cast = await self.wait_for_end(principal, cast.id, wait_s, fresh=None if replay else (cast, mark))
-        if not replay and cast.status not in TERMINAL_STATUSES and isinstance(self.casts.queue, MemoryQueue):
+        if not replay and cast.status not in TERMINAL_STATUSES:
             self._remember(cast, mark)
         return cast, replay
 
@@ -127,17 +137,25 @@ class CastOrchestrator:
 
         ``fresh`` is a cast this request just created and the hub's ``mark`` from before: while the hub
         knows it has not ended, the first read is skipped. So is it for a cast this process queued lately
-        (``_remember``), asked for by its tenant: the long poll that follows a queued cast then waits for
-        its end without reading it first.
+        (``_remember``), asked for by its tenant, when its end will be told here: on the in-process
+        queue always, on a shared one while a worker of this process holds its job (``CastHub.held``,
+        asked once the watch is on, so a job let go meanwhile wakes it). The long poll that follows
+        a queued cast then waits for its end without reading it first.
         """
         loop = asyncio.get_running_loop()  # the waits below time out on the loop's clock: so does this
         deadline = loop.time() + seconds
         hub = self.casts.hub
+        told_here = True
         if fresh is None and seconds > 0:
             fresh = self._queued_here(principal, cast_id)
+            told_here = self._runs_all_here
         while True:
             with hub.watch(cast_id, terminal_only=True) as woke:
-                if fresh is not None and not hub.may_have_ended(cast_id, fresh[1]):
+                if (
+                    fresh is not None
+                    and not hub.may_have_ended(cast_id, fresh[1])
+                    and (told_here or hub.held(cast_id))
+                ):
                     cast = fresh[0]
                 elif self.quick:  # SQLite: a read never waits on a network, nor in WAL mode on writers
                     cast = self.casts.get(principal, cast_id)
@@ -153,8 +171,7 @@ class CastOrchestrator:
 
     def _remember(self, cast: Cast, mark: int) -> None:
         """Keep a cast this process created queued, with the hub's ``mark`` from before its creation,
-        for the long poll that follows it (``wait_for_end``). Only with the in-process queue, whose
-        workers are this process's, so the hub hears of the cast's end."""
+        for the long poll that follows it (``wait_for_end``)."""
         # without its input (never part of an answer: ``CastOut`` shows its digest), which may be large
         kept = detached_cast(
             {k: v for k, v in vars(cast).items() if not k.startswith("_sa_")} | {"input": None}
@@ -177,8 +194,9 @@ class CastOrchestrator:
     def _create_on_loop(self, body: CastRequestBody) -> bool:
         """Whether a queued cast is created on the event loop itself (saving two thread hand-offs): as
         a quick cast, only where statements never wait on a network (SQLite), with no webhook URL to
-        resolve, and with a queue that takes the job without waiting on a broker (in-process)."""
-        return self.quick and body.webhook_url is None and isinstance(self.casts.queue, MemoryQueue)
+        resolve, and with a queue that takes the job without waiting on a broker (in-process) or
+        whose broker's ack the loop can await (``Submits``: NATS)."""
+        return self.quick and body.webhook_url is None and self._loop_may_queue
 
     def free_slots(self) -> int:
         """Inline slots not taken right now."""

@@ -141,15 +141,17 @@ class CastRunner:
         while the cast's tenant holds all of its worker slots."""
         cast_id = str(job.payload["cast_id"])
         tenant = job.payload.get("tenant_id")
-        if not isinstance(tenant, str):  # a job published without its tenant: run it uncounted
-            self._handle(cast_id, job)
-            return
-        if not self.slots.take(tenant):
-            raise Deferred(park=lambda resume: self._park(tenant, resume))
-        try:
-            self._handle(cast_id, job)
-        finally:
-            self.slots.give_back(tenant)
+        # A long poll of this process may wait for the cast's end without reading it meanwhile.
+        with self.parts.hub.holding(cast_id):
+            if not isinstance(tenant, str):  # a job published without its tenant: run it uncounted
+                self._handle(cast_id, job)
+                return
+            if not self.slots.take(tenant):
+                raise Deferred(park=lambda resume: self._park(tenant, resume))
+            try:
+                self._handle(cast_id, job)
+            finally:
+                self.slots.give_back(tenant)
 
     def _handle(self, cast_id: str, job: Job) -> None:
         # the worker's spans join the trace of the request that queued the cast
