@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import routing as fastapi_routing
+from fastapi.dependencies.utils import solve_dependencies
 
 from spell.platform.server import Platform
 from tests.fixtures.server import Caller, publish, seed_maker, seed_user
@@ -30,13 +30,13 @@ class _GenericHandler:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls = 0
-        solve = fastapi_routing.solve_dependencies
 
         async def counted(*args: Any, **kwargs: Any) -> Any:
             self.calls += 1
-            return await solve(*args, **kwargs)
+            return await solve_dependencies(*args, **kwargs)
 
-        monkeypatch.setattr(fastapi_routing, "solve_dependencies", counted)
+        # the name FastAPI's request handler calls
+        monkeypatch.setattr("fastapi.routing.solve_dependencies", counted)
 
 
 def _headers(caller: Caller, key: str, **extra: str) -> dict[str, str]:

@@ -9,7 +9,8 @@ from typing import Any
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from spell.api.deps import (
     CastCall,
@@ -21,7 +22,6 @@ from spell.api.deps import (
     blocking,
     get_cast_call,
 )
-from spell.api.errors import SpellErrorResponse
 from spell.api.routing import GuardedRoute, StrictJsonRequest, refuse_nul_in_url
 from spell.api.schemas import error_docs
 from spell.api.sse import cast_event_stream
@@ -139,11 +139,13 @@ async def _usual_body(request: StrictJsonRequest) -> CastCreate | None:
     content_type = request.headers.get("content-type", "")
     if content_type.partition(";")[0].strip().lower() != "application/json":
         return None
-    if not await request.body():
-        return None
     try:
+        if not await request.body():
+            return None
         return CastCreate.model_validate(await request.json())
-    except (ValidationError, SpellErrorResponse, ValueError):
+    except StarletteHTTPException:
+        raise  # the body limit's 413 or strict JSON's 422: FastAPI's handler lets them through as well
+    except Exception:  # a body FastAPI turns into its own error (invalid JSON, a model's refusal, …)
         return None
 
 
