@@ -60,7 +60,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         ("spell/platform/money", "spell/platform/cast/money.py", "spell/platform/billing"),
     ),
     ("database: SQLAlchemy, prepared statements, sqlite3", ("/sqlalchemy/", "spell/storage/", "sqlite3")),
-    ("run: WASM sandbox", ("/wasmtime/", "spell/runtime/", "spell/sandbox")),
+    ("run: WASM sandbox", ("/wasmtime/", "spell/runtimes/", "spell/sandbox")),
     ("audit records", ("spell/platform/audit", "spell/kit/canonical")),
     (
         "response encoding",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import OperationalError, StatementError
 
 from spell.kit.time import utcnow
 from spell.models import Base, Tenant, is_search_object
@@ -46,6 +47,24 @@ def test_an_unknown_sqlite_begin_mode_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="begin mode"), engine.begin():
         pass
     engine.dispose()
+
+
+def test_a_sqlite_begin_that_fails_raises_sqlalchemys_error(tmp_path: Path) -> None:
+    """BEGIN goes to the driver directly; its failure is still SQLAlchemy's ``OperationalError``."""
+    path = tmp_path / "db.sqlite"
+    engine = make_engine(f"sqlite:///{path}").execution_options(sqlite_begin="IMMEDIATE")
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        with engine.connect() as conn:
+            conn.connection.dbapi_connection.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
+            holder.execute("BEGIN IMMEDIATE")  # the write lock, held elsewhere
+            with pytest.raises(OperationalError, match="database is locked") as caught, conn.begin():
+                pass
+        assert "BEGIN IMMEDIATE" in str(caught.value)
+    finally:
+        holder.rollback()
+        holder.close()
+        engine.dispose()
 
 
 def test_after_commit_callbacks_run_only_when_the_transaction_commits(database: Database) -> None:

@@ -24,6 +24,7 @@ __all__ = [
     "CastingCall",
     "CurrentPlatform",
     "CurrentPrincipal",
+    "bearer_credentials",
     "blocking",
     "get_platform",
     "get_principal",
@@ -56,6 +57,11 @@ _BEARER = HTTPBearer(
     description="An API key from POST /v1/me/keys, or a JWT from the configured issuer.",
 )
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)]
+
+
+async def bearer_credentials(request: Request) -> HTTPAuthorizationCredentials | None:
+    """What ``Bearer`` gives a route, for a handler that reads the request itself."""
+    return await _BEARER(request)
 
 
 async def get_principal(request: Request, credentials: Bearer) -> Principal:

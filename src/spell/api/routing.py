@@ -19,7 +19,7 @@ from spell.api.errors import SpellErrorResponse
 from spell.errors import InvalidInput
 from spell.kit import json_input
 
-__all__ = ["GuardedRoute", "StrictJsonRequest"]
+__all__ = ["GuardedRoute", "StrictJsonRequest", "refuse_nul_in_url"]
 
 
 class StrictJsonRequest(Request):
@@ -50,13 +50,17 @@ class GuardedRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:
-            scope = request.scope
-            query = scope["query_string"]
-            if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
-                raise InvalidInput(
-                    "the URL contains a NUL character",
-                    details={"errors": [{"path": "url", "message": "NUL (%00) is not allowed"}]},
-                )
-            return await handler(StrictJsonRequest(scope, request.receive))
+            refuse_nul_in_url(request.scope)
+            return await handler(StrictJsonRequest(request.scope, request.receive))
 
         return guarded
+
+
+def refuse_nul_in_url(scope: Any) -> None:
+    """422 ``VALIDATION_ERROR`` for a path or query with NUL."""
+    query = scope["query_string"]
+    if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
+        raise InvalidInput(
+            "the URL contains a NUL character",
+            details={"errors": [{"path": "url", "message": "NUL (%00) is not allowed"}]},
+        )

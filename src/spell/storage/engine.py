@@ -11,10 +11,12 @@ driver error, SQLite would store the name or miss the lookup).
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from spell.errors import InvalidInput
@@ -107,7 +109,13 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         if mode not in _BEGIN_MODES:
             raise ValueError(f"unknown SQLite begin mode {mode!r}")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        # Straight to the driver: every transaction begins here, and SQLAlchemy's execution path
+        # (``exec_driver_sql``) took 14 µs of Python for a statement the driver runs in 1.
+        statement = f"BEGIN {mode}"
+        try:
+            conn.connection.dbapi_connection.execute(statement)
+        except sqlite3.Error as exc:  # as SQLAlchemy's path raises it (``OperationalError`` …)
+            raise DBAPIError.instance(statement, (), exc, sqlite3.Error, dialect=conn.dialect) from exc
 
     return engine
 
