@@ -1,0 +1,125 @@
+"""The test databases' PostgreSQL schemas, emptied and renamed for a later test instead of dropped
+(tests/fixtures/database.py): a later test must find exactly what a fresh schema holds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from spell.storage.engine import make_engine
+from tests.fixtures.database import DatabaseTemplates, require_postgres
+
+SEQUENCES = "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = current_schema()"
+
+
+@pytest.fixture
+def templates(tmp_path: Path) -> Iterator[DatabaseTemplates]:
+    """Templates of this test's own: its free schemas are not the session's."""
+    require_postgres()
+    made = DatabaseTemplates(tmp_path)
+    yield made
+    made.close()
+
+
+def _engine(url: str) -> Engine:
+    return make_engine(url)
+
+
+def _schema(url: str) -> str:
+    return url.rsplit("%3D", 1)[1]
+
+
+def test_a_released_schema_comes_back_empty_under_a_new_name_with_its_sequences_at_the_start(
+    templates: DatabaseTemplates, tmp_path: Path
+) -> None:
+    first = templates.full("postgresql", tmp_path)
+    engine = _engine(first)
+    with engine.begin() as conn:
+        fresh = conn.execute(text(SEQUENCES)).all()
+        conn.execute(text("SELECT nextval('audit_records_seq_seq')"))
+        conn.execute(text("SELECT setval('budget_usage_id_seq', 40)"))
+    engine.dispose()
+    templates.release(first)
+    assert len(templates.free) == 1
+
+    second = templates.full("postgresql", tmp_path)
+    assert _schema(second) != _schema(first)
+    assert templates.free == []
+    engine = _engine(second)
+    with engine.begin() as conn:
+        assert conn.execute(text(SEQUENCES)).all() == fresh
+        assert conn.execute(text("SELECT nextval('audit_records_seq_seq')")).scalar_one() == 1
+        tables = conn.execute(
+            text("SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()")
+        ).scalar_one()
+        assert tables > 10
+    engine.dispose()
+    # The old name is gone: a process left connected to it would find no tables.
+    engine = _engine(first)
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT to_regclass('audit_records')")).scalar_one() is None
+    engine.dispose()
+
+
+def test_rows_of_every_table_are_gone(templates: DatabaseTemplates, tmp_path: Path) -> None:
+    first = templates.full("postgresql", tmp_path)
+    engine = _engine(first)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO tenants (id, name, created_at) VALUES ('ten_1', 'one', now())"))
+    engine.dispose()
+    templates.release(first)
+    second = templates.full("postgresql", tmp_path)
+    engine = _engine(second)
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM tenants")).scalar_one() == 0
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "CREATE TABLE extra (id int)",
+        "ALTER TABLE tenants ADD COLUMN extra int",
+        "CREATE INDEX ix_extra ON tenants (name)",
+        "ALTER TABLE tenants DISABLE TRIGGER ALL",
+        "CREATE FUNCTION extra() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+    ],
+)
+def test_a_schema_whose_shape_a_test_changed_is_dropped(
+    templates: DatabaseTemplates, tmp_path: Path, change: str
+) -> None:
+    first = templates.full("postgresql", tmp_path)
+    engine = _engine(first)
+    with engine.begin() as conn:
+        conn.execute(text(change))
+    engine.dispose()
+    templates.release(first)
+    assert templates.free == []
+    assert _schema(first) not in templates.schemas
+    with templates.admin.begin() as conn:
+        assert conn.execute(text("SELECT to_regnamespace(:s)"), {"s": _schema(first)}).scalar_one() is None
+
+
+def test_a_schema_a_connection_still_locks_is_dropped_not_waited_on(
+    templates: DatabaseTemplates, tmp_path: Path
+) -> None:
+    first = templates.full("postgresql", tmp_path)
+    engine = _engine(first)
+    holder = engine.connect()
+    holder.execute(text("LOCK TABLE tenants IN ACCESS EXCLUSIVE MODE"))
+    assert templates._emptied(_schema(first)) is None
+    holder.rollback()
+    holder.close()
+    engine.dispose()
+    templates.release(first)
+    assert len(templates.free) == 1
+
+
+def test_an_empty_schema_is_never_reused(templates: DatabaseTemplates, tmp_path: Path) -> None:
+    url = templates.empty("postgresql", tmp_path)
+    templates.release(url)
+    assert templates.free == []
+    assert templates.schemas == []
