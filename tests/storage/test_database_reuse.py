@@ -29,7 +29,7 @@ def _engine(url: str) -> Engine:
 
 
 def _schema(url: str) -> str:
-    return url.rsplit("%3D", 1)[1]
+    return url.split("-csearch_path%3D", 1)[1].split("%20", 1)[0]
 
 
 def test_a_released_schema_comes_back_empty_under_a_new_name_with_its_sequences_at_the_start(
@@ -116,6 +116,17 @@ def test_a_schema_a_connection_still_locks_is_dropped_not_waited_on(
     engine.dispose()
     templates.release(first)
     assert len(templates.free) == 1
+
+
+def test_commits_do_not_wait_for_the_disk_and_the_schema_is_the_tests(
+    templates: DatabaseTemplates, tmp_path: Path
+) -> None:
+    url = templates.full("postgresql", tmp_path)
+    engine = _engine(url)
+    with engine.begin() as conn:
+        assert conn.execute(text("SHOW synchronous_commit")).scalar_one() == "off"
+        assert conn.execute(text("SELECT current_schema()")).scalar_one() == _schema(url)
+    engine.dispose()
 
 
 def test_an_empty_schema_is_never_reused(templates: DatabaseTemplates, tmp_path: Path) -> None:
