@@ -15,11 +15,12 @@ from tests.fixtures.database import DatabaseTemplates, require_postgres
 SEQUENCES = "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = current_schema()"
 
 
-@pytest.fixture
-def templates(tmp_path: Path) -> Iterator[DatabaseTemplates]:
-    """Templates of this test's own: its free schemas are not the session's."""
+@pytest.fixture(scope="module")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseTemplates]:
+    """Templates of this module's own (its free schemas are not the session's), kept from test to test
+    as the session's are."""
     require_postgres()
-    made = DatabaseTemplates(tmp_path)
+    made = DatabaseTemplates(tmp_path_factory.mktemp("reuse"))
     yield made
     made.close()
 
@@ -36,6 +37,7 @@ def test_a_released_schema_comes_back_empty_under_a_new_name_with_its_sequences_
     templates: DatabaseTemplates, tmp_path: Path
 ) -> None:
     first = templates.full("postgresql", tmp_path)
+    free = len(templates.free)
     engine = _engine(first)
     with engine.begin() as conn:
         fresh = conn.execute(text(SEQUENCES)).all()
@@ -43,11 +45,11 @@ def test_a_released_schema_comes_back_empty_under_a_new_name_with_its_sequences_
         conn.execute(text("SELECT setval('budget_usage_id_seq', 40)"))
     engine.dispose()
     templates.release(first)
-    assert len(templates.free) == 1
+    assert len(templates.free) == free + 1
 
     second = templates.full("postgresql", tmp_path)
     assert _schema(second) != _schema(first)
-    assert templates.free == []
+    assert len(templates.free) == free
     engine = _engine(second)
     with engine.begin() as conn:
         assert conn.execute(text(SEQUENCES)).all() == fresh
@@ -62,6 +64,7 @@ def test_a_released_schema_comes_back_empty_under_a_new_name_with_its_sequences_
     with engine.begin() as conn:
         assert conn.execute(text("SELECT to_regclass('audit_records')")).scalar_one() is None
     engine.dispose()
+    templates.release(second)
 
 
 def test_rows_of_every_table_are_gone(templates: DatabaseTemplates, tmp_path: Path) -> None:
@@ -76,6 +79,7 @@ def test_rows_of_every_table_are_gone(templates: DatabaseTemplates, tmp_path: Pa
     with engine.begin() as conn:
         assert conn.execute(text("SELECT count(*) FROM tenants")).scalar_one() == 0
     engine.dispose()
+    templates.release(second)
 
 
 @pytest.mark.parametrize(
@@ -92,12 +96,13 @@ def test_a_schema_whose_shape_a_test_changed_is_dropped(
     templates: DatabaseTemplates, tmp_path: Path, change: str
 ) -> None:
     first = templates.full("postgresql", tmp_path)
+    free = list(templates.free)
     engine = _engine(first)
     with engine.begin() as conn:
         conn.execute(text(change))
     engine.dispose()
     templates.release(first)
-    assert templates.free == []
+    assert templates.free == free
     assert _schema(first) not in templates.schemas
     with templates.admin.begin() as conn:
         assert conn.execute(text("SELECT to_regnamespace(:s)"), {"s": _schema(first)}).scalar_one() is None
@@ -107,6 +112,7 @@ def test_a_schema_a_connection_still_locks_is_dropped_not_waited_on(
     templates: DatabaseTemplates, tmp_path: Path
 ) -> None:
     first = templates.full("postgresql", tmp_path)
+    free = len(templates.free)
     engine = _engine(first)
     holder = engine.connect()
     holder.execute(text("LOCK TABLE tenants IN ACCESS EXCLUSIVE MODE"))
@@ -115,7 +121,7 @@ def test_a_schema_a_connection_still_locks_is_dropped_not_waited_on(
     holder.close()
     engine.dispose()
     templates.release(first)
-    assert len(templates.free) == 1
+    assert len(templates.free) == free + 1
 
 
 def test_commits_do_not_wait_for_the_disk_and_the_schema_is_the_tests(
@@ -127,10 +133,12 @@ def test_commits_do_not_wait_for_the_disk_and_the_schema_is_the_tests(
         assert conn.execute(text("SHOW synchronous_commit")).scalar_one() == "off"
         assert conn.execute(text("SELECT current_schema()")).scalar_one() == _schema(url)
     engine.dispose()
+    templates.release(url)
 
 
 def test_an_empty_schema_is_never_reused(templates: DatabaseTemplates, tmp_path: Path) -> None:
+    free, schemas = list(templates.free), list(templates.schemas)
     url = templates.empty("postgresql", tmp_path)
     templates.release(url)
-    assert templates.free == []
-    assert templates.schemas == []
+    assert templates.free == free
+    assert templates.schemas == schemas
