@@ -86,6 +86,7 @@ def test_rows_of_every_table_are_gone(templates: DatabaseTemplates, tmp_path: Pa
     "change",
     [
         "CREATE TABLE extra (id int)",
+        "DROP TABLE tenants CASCADE",
         "ALTER TABLE tenants ADD COLUMN extra int",
         "CREATE INDEX ix_extra ON tenants (name)",
         "ALTER TABLE tenants DISABLE TRIGGER ALL",
