@@ -15,7 +15,7 @@ deleted by the platform; ``verify`` walks every lane and finds the first record 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -32,6 +32,7 @@ from spell.platform.audit.repository import AuditRepository
 from spell.platform.audit.schemas import AuditCheck, AuditEntry, AuditLaneCheck, AuditPage
 from spell.platform.auth.schemas import Principal
 from spell.storage import deferred
+from spell.storage.keyset import keyset_pages
 from spell.storage.session import UnitOfWork
 
 __all__ = ["ACTIONS", "AuditService"]
@@ -238,9 +239,7 @@ class AuditService:
         if checkpoint is not None:
             checked = self._verify_checkpoint(session, checkpoint)
             expected, prev_hash = checkpoint.last_seq + 1, checkpoint.head_hash
-        while batch := self.repo.lane_records(
-            session, lane, after=expected - 1, limit=_BATCH, up_to=head_seq
-        ):
+        for batch in self._lane_pages(session, lane, after=expected - 1, up_to=head_seq):
             for record in batch:
                 _check(record, expected, prev_hash)
                 expected, prev_hash, checked = record.lane_seq + 1, record.hash, checked + 1
@@ -261,10 +260,8 @@ class AuditService:
                 f"audit checkpoint {checkpoint.number} of lane {lane} is not signed by this deployment's key",
                 details={**where, "problem": "checkpoint_signature"},
             )
-        digest, kept, after = EMPTY_DIGEST, 0, 0
-        while batch := self.repo.lane_records(
-            session, lane, after=after, limit=_BATCH, up_to=checkpoint.last_seq
-        ):
+        digest, kept = EMPTY_DIGEST, 0
+        for batch in self._lane_pages(session, lane, after=0, up_to=checkpoint.last_seq):
             for record in batch:
                 if record_hash(record) != record.hash:
                     raise AuditChainBroken(
@@ -272,7 +269,7 @@ class AuditService:
                         details={**_named(record), "problem": "edited"},
                     )
                 digest = extend_digest(digest, record.lane_seq, record.hash)
-                kept, after = kept + 1, record.lane_seq
+                kept += 1
         if (kept, digest) != (checkpoint.kept, checkpoint.kept_digest):
             raise AuditChainBroken(
                 f"the records kept below audit checkpoint {checkpoint.number} of lane {lane} are not the"
@@ -285,6 +282,16 @@ class AuditService:
                 },
             )
         return kept
+
+    def _lane_pages(
+        self, session: Session, lane: int, *, after: int, up_to: int
+    ) -> Iterator[Sequence[AuditRecord]]:
+        """``lane``'s records after ``after`` up to ``up_to``, in chain order, ``_BATCH`` at a time."""
+        return keyset_pages(
+            lambda seq: self.repo.lane_records(session, lane, after=seq, limit=_BATCH, up_to=up_to),
+            after,
+            lambda record: record.lane_seq,
+        )
 
 
 def _named(record: AuditRecord) -> dict[str, Any]:

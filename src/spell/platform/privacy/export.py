@@ -22,6 +22,7 @@ from spell.platform.budget.service import BudgetService
 from spell.platform.ledger.service import LedgerService
 from spell.platform.privacy.repository import PrivacyRepository
 from spell.platform.privacy.schemas import PreferencesOut, ProfileOut, TransferConsentOut
+from spell.storage.keyset import keyset_pages
 from spell.storage.session import UnitOfWork
 
 __all__ = ["FORMAT", "ExportWriter"]
@@ -82,8 +83,10 @@ class ExportWriter:
         out.write(b"]")
 
     def _casts(self, uow: UnitOfWork, user_id: str) -> Iterator[dict[str, Any]]:
-        after = ""
-        while page := self.repo.casts_after(uow, user_id, after, self.batch):
+        pages = keyset_pages(
+            lambda after: self.repo.casts_after(uow, user_id, after, self.batch), "", lambda cast: cast.id
+        )
+        for page in pages:
             ids = [cast.id for cast in page]
             event_rows, artifact_rows = self.repo.events_of(uow, ids), self.repo.artifacts_of(uow, ids)
             events: dict[str, list[dict[str, Any]]] = {cast_id: [] for cast_id in ids}
@@ -96,7 +99,6 @@ class ExportWriter:
                 yield _cast(cast, events[cast.id], artifacts[cast.id])
             for row in (*page, *event_rows, *artifact_rows):  # written: they need not stay in memory
                 uow.session.expunge(row)
-            after = ids[-1]
 
     def _ledger(self, uow: UnitOfWork, user_id: str) -> Iterator[dict[str, Any]]:
         before: int | None = None
@@ -108,10 +110,11 @@ class ExportWriter:
             before = int(page.next_cursor)
 
     def _audit(self, uow: UnitOfWork, user_id: str) -> Iterator[dict[str, Any]]:
-        after = 0
-        while page := self.repo.audit_about(uow, user_id, after, self.batch):
+        pages = keyset_pages(
+            lambda after: self.repo.audit_about(uow, user_id, after, self.batch), 0, lambda record: record.seq
+        )
+        for page in pages:
             yield from (AuditEntry.from_row(record).model_dump(mode="json") for record in page)
-            after = page[-1].seq
 
 
 def _cast(cast: Cast, events: list[dict[str, Any]], artifacts: list[dict[str, Any]]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from spell.models import AuditCheckpoint, AuditRecord
 from spell.platform.audit.checkpoint import EMPTY_DIGEST, CheckpointKey, extend_digest, lock_folds
 from spell.platform.audit.repository import AuditRepository
 from spell.platform.retention.holds import held_tenants, held_users
+from spell.storage.keyset import keyset_pages
 from spell.storage.session import UnitOfWork
 
 __all__ = ["LEDGER_ACTIONS", "AuditFold", "FoldCutoffs"]
@@ -151,13 +152,20 @@ class AuditFold:
 
     def _kept_below(self, uow: UnitOfWork, lane: int, last_seq: int) -> tuple[str, int]:
         """The digest and count of ``lane``'s records still kept up to ``last_seq`` (after deletions)."""
-        digest, kept, after = EMPTY_DIGEST, 0, 0
-        while rows := uow.session.execute(
-            select(AuditRecord.lane_seq, AuditRecord.hash)
-            .where(AuditRecord.lane == lane, AuditRecord.lane_seq > after, AuditRecord.lane_seq <= last_seq)
-            .order_by(AuditRecord.lane_seq)
-            .limit(_READ)
-        ).all():
+        digest, kept = EMPTY_DIGEST, 0
+        pages = keyset_pages(
+            lambda after: uow.session.execute(
+                select(AuditRecord.lane_seq, AuditRecord.hash)
+                .where(
+                    AuditRecord.lane == lane, AuditRecord.lane_seq > after, AuditRecord.lane_seq <= last_seq
+                )
+                .order_by(AuditRecord.lane_seq)
+                .limit(_READ)
+            ).all(),
+            0,
+            lambda row: int(row.lane_seq),
+        )
+        for rows in pages:
             for seq, record_hash in rows:
-                digest, kept, after = extend_digest(digest, seq, record_hash), kept + 1, seq
+                digest, kept = extend_digest(digest, seq, record_hash), kept + 1
         return digest, kept
