@@ -10,8 +10,7 @@ from typing import Any
 from spell.errors import SpellError
 from spell.runtimes.base import CastRequest, CastResult, Outcome
 from spell.runtimes.host.engine import EngineResult, EngineSettings, StepEngine
-from spell.runtimes.host.sandbox import Sandbox, Unconfined
-from spell.runtimes.host.warm import WarmBwrapSandbox
+from spell.runtimes.host.sandbox import Sandbox, StartsAhead, Unconfined
 from spell.runtimes.host.workspace import Workspace, workspace
 
 __all__ = ["HostRuntime", "to_cast_result"]
@@ -64,7 +63,7 @@ class HostRuntime:
     def _workspace(self, request: CastRequest) -> Iterator[Workspace]:
         """The cast's workspace, in a folder a sandbox started ahead already waits around if the
         sandbox has one ready (``warm.py``); that sandbox is ended with the cast if no step took it."""
-        warm = self.sandbox if isinstance(self.sandbox, WarmBwrapSandbox) else None
+        warm = self.sandbox if isinstance(self.sandbox, StartsAhead) else None
         root = warm.lease(self.temp_base) if warm is not None else None
         try:
             with workspace(request.bundle_dir, request.input, base=self.temp_base, root=root) as space:
@@ -75,7 +74,7 @@ class HostRuntime:
 
     def close(self) -> None:
         """End the sandboxes started ahead, if the sandbox keeps any (call when no cast runs)."""
-        if isinstance(self.sandbox, WarmBwrapSandbox):
+        if isinstance(self.sandbox, StartsAhead):
             self.sandbox.close()
 
 

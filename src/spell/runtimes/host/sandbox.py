@@ -41,7 +41,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Protocol, runtime_checkable
 
 from spell.errors import InvalidInput, SandboxUnavailable
 
@@ -54,6 +54,7 @@ __all__ = [
     "Sandbox",
     "SpawnRequest",
     "Spawned",
+    "StartsAhead",
     "Unconfined",
     "sandbox_named",
 ]
@@ -216,6 +217,21 @@ class Sandbox(Protocol):
 
     def spawn(self, request: SpawnRequest) -> Spawned:
         """Start the request's process in a new session; its ``root`` is the only host folder it may see."""
+
+
+@runtime_checkable
+class StartsAhead(Protocol):
+    """A sandbox that keeps some started ahead of their step (``warm.py``): the runtime leases the
+    workspace folder one waits around, and releases it when the cast ends."""
+
+    def lease(self, base: Path | None) -> Path | None:
+        """A new, empty workspace folder in ``base`` with a sandbox waiting around it, or None."""
+
+    def release(self, root: Path) -> None:
+        """The cast in ``root`` ended: end its waiting sandbox if no step took it."""
+
+    def close(self) -> None:
+        """End every sandbox started ahead (call when no cast runs)."""
 
 
 @dataclass(frozen=True)
