@@ -25,6 +25,7 @@ import os
 import secrets
 import threading
 from collections.abc import Callable, Mapping
+from urllib.parse import quote, urlencode
 
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session, SessionTransaction
@@ -93,8 +94,29 @@ def send_wake(session: Session, base: str) -> None:
 
 
 def conninfo_of(url: str) -> str:
-    """The libpq URI of a SQLAlchemy PostgreSQL URL (the driver name dropped, options kept)."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    """The libpq URI of a SQLAlchemy PostgreSQL URL (the driver name dropped, options kept).
+
+    Every part is percent-encoded here: SQLAlchemy renders a space as ``+`` in the query and leaves
+    it bare in a password, neither of which libpq reads back (``options=-csearch_path=s -c…`` would
+    name another schema and listen elsewhere)."""
+    parsed = make_url(url)
+    auth = ""
+    if parsed.username is not None:
+        auth = quote(parsed.username, safe="")
+        if parsed.password is not None:
+            auth += ":" + quote(str(parsed.password), safe="")
+        auth += "@"
+    host = parsed.host or ""
+    host = f"[{host}]" if ":" in host else host
+    port = f":{parsed.port}" if parsed.port else ""
+    database = "/" + quote(parsed.database, safe="") if parsed.database else ""
+    pairs = [
+        (key, value)
+        for key, values in parsed.query.items()
+        for value in ((values,) if isinstance(values, str) else values)
+    ]
+    query = f"?{urlencode(pairs, quote_via=quote)}" if pairs else ""
+    return f"postgresql://{auth}{host}{port}{database}{query}"
 
 
 class Listener:
