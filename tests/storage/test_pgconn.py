@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
@@ -276,3 +277,38 @@ def test_a_statement_whose_values_the_recipe_cannot_reproduce_keeps_the_general_
     assert len(plans) == 1
     assert plans[0] is not None
     assert plans[0].recipe is None
+
+
+@pytest.mark.parametrize("lost", ["an answer", "the pipeline's end"])
+def test_a_pipeline_whose_answers_do_not_add_up_fails_the_unit_of_work_and_the_next_one_works(
+    pg_database: Database, monkeypatch: pytest.MonkeyPatch, lost: str
+) -> None:
+    from psycopg import generators
+    from psycopg.pq import ExecStatus
+
+    from spell.storage import pgconn
+
+    fetched: list[int] = []
+
+    def fetch_many(conn: Any) -> Any:
+        # Read the real answers (so nothing is left behind) and drop one of them.
+        results = yield from generators.fetch_many(conn)
+        fetched.append(len(results))
+        is_sync = bool(results) and results[0].status == ExecStatus.PIPELINE_SYNC
+        return [] if is_sync == (lost == "the pipeline's end") else results
+
+    monkeypatch.setattr(pgconn, "generators", SimpleNamespace(send=generators.send, fetch_many=fetch_many))
+    # The connection is left mid-pipeline: it leaves the pool, and the caller is told to try again.
+    with pytest.raises(DatabaseUnavailable) as raised, pg_database.unit_of_work(write=False) as uow:
+        _TENANT_NAME.run(uow.session, {"tid": "ten_a"}).fetchone()
+    causes = []
+    error: BaseException | None = raised.value
+    while error is not None:
+        causes.append(str(error))
+        error = error.__cause__ or error.__context__
+    expected = "went missing" if lost == "the pipeline's end" else "fewer statements"
+    assert any(expected in cause for cause in causes), causes
+    assert fetched  # the patched reader was the one used
+    monkeypatch.undo()
+    with pg_database.unit_of_work(write=False) as uow:
+        assert _TENANT_NAME.run(uow.session, {"tid": "ten_a"}).fetchone() is None
