@@ -1,6 +1,7 @@
 """Where one sync cast over HTTP spends its CPU, per layer, measured in process.
 
-Seeds a fresh SPELL_HOME (SQLite, the example ``samples/hello-wasm`` spell, as ``api_bench.py``), builds
+Seeds a fresh SPELL_HOME (SQLite, or with ``--database postgresql`` a fresh PostgreSQL database; the
+example ``samples/hello-wasm`` spell, as ``api_bench.py``), builds
 the app exactly as ``spell serve`` does (``spell.api.serving.app_from_env``) and drives it three ways,
 sequentially (concurrency 1), each cast with ``Prefer: wait=10`` and a fresh Idempotency-Key:
 
@@ -14,12 +15,14 @@ sequentially (concurrency 1), each cast with ``Prefer: wait=10`` and a fresh Ide
    and HTTP parsing add.
 
     PYTHONPATH=src .venv/bin/python benchmarks/http_profile.py [--casts 2000] [--server uvicorn|granian]
+        [--database sqlite|postgresql]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import http.client
 import json
@@ -372,15 +375,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--casts", type=int, default=2000)
     parser.add_argument("--server", default="uvicorn", help="the ASGI server of `spell serve --server`")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(in_process(args.child, args.casts)))
         return
-    with tempfile.TemporaryDirectory() as home:
-        env, token = api_bench.seed(Path(home) / "home", ROOT / "src")
+    created: list[str] = []
+    with tempfile.TemporaryDirectory() as home, contextlib.ExitStack() as stack:
+        url = api_bench.postgres_database(created) if args.database == "postgresql" else None
+        stack.callback(api_bench.drop_databases, created)
+        env, token = api_bench.seed(Path(home) / "home", ROOT / "src", url)
         when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-        print(f"http_profile: {args.casts} sequential casts, {when}, load average {os.getloadavg()[0]:.2f}")
+        load = os.getloadavg()[0]
+        print(f"http_profile: {args.casts} sequential casts on {args.database}, {when}, load {load:.2f}")
         child = subprocess.run(
             [sys.executable, __file__, "--child", token, "--casts", str(args.casts)],
             env=env,

@@ -1,6 +1,7 @@
 """Quick casts: a ``Prefer: wait`` cast of a pure WASM spell is created, run within a budget and ended
-in one transaction — on SQLite on the event loop, on PostgreSQL (whose statements wait on the network)
-on a cast thread; one that overruns the budget runs again from the start, and only that run counts."""
+in one transaction on the event loop — on SQLite as it is, on PostgreSQL (whose statements wait on the
+network) in a greenlet whose waits yield to the loop; one that overruns the budget runs again from the
+start, and only that run counts."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from spell.platform.server import Platform
 from spell.platform.spell import counts
 from spell.queue.base import Job
 from spell.runtimes.base import CastRequest, CastResult, Outcome
+from spell.storage import yielding
 from spell.storage.session import UnitOfWork
 from tests.api.money_helpers import FLAT, credit, publish_priced
 from tests.fixtures.bundles import SPIN_FUEL, SPIN_WAT
@@ -64,6 +66,7 @@ class _Paths:
         self.executed: list[str] = []
         self.queued: list[str] = []
         self.attempted_on: list[str] = []
+        self.yielding: list[bool] = []  # whether each attempt's database waits yielded to the loop
         execute, publish_job = platform.runner.execute, platform.queue.publish
         attempt = platform.runner.attempt
 
@@ -73,6 +76,7 @@ class _Paths:
 
         def spy_attempt(uow: UnitOfWork, cast: Cast, version: SpellVersion, **kwargs: Any) -> Cast | None:
             self.attempted_on.append(threading.current_thread().name)
+            self.yielding.append(yielding.active())
             return attempt(uow, cast, version, **kwargs)
 
         monkeypatch.setattr(platform.runner, "attempt", spy_attempt)
@@ -90,6 +94,7 @@ class _Paths:
 
 
 def _on_the_loop(platform: Platform) -> bool:
+    """Whether write transactions queue (SQLite): then an attempt needs a slot, and a priced one fits."""
     return platform.db.engine.dialect.name == "sqlite"
 
 
@@ -115,7 +120,7 @@ async def test_the_first_cast_of_a_spell_loads_it_on_a_cast_thread(
     assert platform.runner.quick_fits(_version(platform)) is True
 
 
-async def test_a_pure_wasm_cast_ends_in_its_creating_transaction_on_the_loop_or_a_cast_thread(
+async def test_a_pure_wasm_cast_ends_in_its_creating_transaction_on_the_loop(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     caster = await _caster(client, platform, tmp_path)
@@ -133,11 +138,12 @@ async def test_a_pure_wasm_cast_ends_in_its_creating_transaction_on_the_loop_or_
     assert _events(platform, body["id"]) == ["queued", "running", "succeeded"]
     # never run again after its creation was committed, nor queued
     assert paths.ran_on_a_cast_thread()
-    # PostgreSQL statements wait on the network: there the attempt leaves the event loop
-    assert platform.orchestrator.quick is _on_the_loop(platform)
+    # on the loop's thread on both; PostgreSQL's statements wait on the network, so there its waits
+    # yield to the loop, and with every slot taken an attempt is still made
+    assert platform.orchestrator.quick is True
     assert platform.orchestrator.quick_on_thread is not _on_the_loop(platform)
-    [thread] = paths.attempted_on
-    assert thread.startswith("spell-cast") is not _on_the_loop(platform)
+    assert paths.attempted_on == [threading.current_thread().name]
+    assert paths.yielding == [not _on_the_loop(platform)]
 
 
 async def test_a_cast_over_the_budget_runs_again_with_its_full_limit_and_only_that_run_counts(
@@ -352,9 +358,10 @@ async def test_with_every_slot_taken_a_waiting_quick_cast_still_ends_without_the
     assert _events(platform, response.json()["id"]) == ["queued", "running", "succeeded"]
     if _on_the_loop(platform):  # SQLite's attempts run on the loop, under a slot: the cast was queued
         assert paths.queued == [response.json()["id"]]
-    else:  # the attempt ran on the request's thread, and ended the cast in its creating transaction
+    else:  # the attempt ran on the loop anyway, and ended the cast in its creating transaction
         assert paths.ran_on_a_cast_thread()
-        assert len(paths.attempted_on) == 1
+        assert paths.attempted_on == [threading.current_thread().name]
+        assert paths.yielding == [True]
 
 
 async def test_with_every_slot_taken_an_attempt_that_gives_up_leaves_nothing_and_the_cast_is_queued(
@@ -381,8 +388,9 @@ async def test_with_every_slot_taken_an_attempt_that_gives_up_leaves_nothing_and
     assert body["status"] == "timeout"
     assert body["usage"]["wall_ms"] >= 300  # the queued run, with the spell's own limit
     assert paths.queued == [body["id"]]
-    # tried once: by the request's thread on PostgreSQL, else by the queue's worker as it claimed it
+    # tried once: on the loop on PostgreSQL, else by the queue's worker as it claimed it
     assert len(paths.attempted_on) == 1
+    assert paths.yielding == [not _on_the_loop(platform)]
     version = _version(platform)
     assert not platform.runner.quick_fits(version, job=True)  # benched for the workers either way
     # a worker's overrun leaves the request side's quick casts alone; the request's benches both

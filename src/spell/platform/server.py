@@ -81,8 +81,7 @@ from spell.runtimes.workflow import WorkflowRuntime, workflow_runtime
 from spell.storage import changes, notify
 from spell.storage.blobs import blob_store
 from spell.storage.changes import share_generations
-from spell.storage.engine import make_engine
-from spell.storage.session import Database, UnitOfWork
+from spell.storage.session import Database, UnitOfWork, open_database
 
 if TYPE_CHECKING:
     from spell.runtimes.host import HostRuntime
@@ -293,7 +292,7 @@ class Platform:
         supply = supply or SupplySettings()
         install_audit_hooks()  # key, publisher-key, spell and ban changes land in the audit chain
         secret = resolve_secret(settings)
-        db = database or Database(make_engine(settings.database_url))
+        db = database or open_database(settings.database_url)
         workflow = workflow_runtime(github, clock=time) if github is not None else None
         runtimes_allowed = runtime_allow_list(
             host=settings.allow_host_runtime,
@@ -375,14 +374,16 @@ class Platform:
             slots=TenantSlots(settings.tenant_slots(settings.workers)),
             quick_jobs=settings.quick_casts,
         )
-        # Quick casts block the event loop for their statements: only where those never wait on a network.
+        # Quick casts run on the event loop: on SQLite their statements block it (they never wait on a
+        # network), on PostgreSQL they wait in a greenlet that yields to it.
         orchestrator = CastOrchestrator(
             casts,
             runner,
             slots=settings.inline_casts,
             per_tenant=settings.tenant_slots(settings.inline_casts),
-            quick=settings.quick_casts and settings.is_sqlite,
+            quick=settings.quick_casts and (settings.is_sqlite or db.loop_connections > 0),
             quick_on_thread=settings.quick_casts,
+            quick_yields=db.loop_connections > 0,
         )
         auth = AuthService(
             secret,

@@ -29,8 +29,16 @@ __all__ = ["make_engine", "write_engine"]
 _BEGIN_MODES = {"DEFERRED", "IMMEDIATE"}
 
 
-def make_engine(url: str, *, echo: bool = False, connect_args: dict[str, Any] | None = None) -> Engine:
-    """Create an engine for ``url``; SQLite files get WAL, foreign keys and a busy timeout."""
+def make_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    connect_args: dict[str, Any] | None = None,
+    pool_size: int = 20,
+    max_overflow: int = 20,
+) -> Engine:
+    """Create an engine for ``url``; SQLite files get WAL, foreign keys and a busy timeout. The pool
+    sizes apply to PostgreSQL."""
     if url.startswith("sqlite"):
         engine = _sqlite_engine(url, echo=echo)
     else:
@@ -43,8 +51,8 @@ def make_engine(url: str, *, echo: bool = False, connect_args: dict[str, Any] | 
             # Connections open as concurrency needs them, up to 40 (anyio's request threads; the
             # inline cast threads and queue workers add a few). 20 stay open so a steady load does
             # not reconnect over and over (each new connection costs the server a process).
-            pool_size=20,
-            max_overflow=20,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
             connect_args=dict(connect_args or {}),
         )
         lost.install(engine)

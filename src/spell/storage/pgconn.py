@@ -18,6 +18,8 @@ statements a rollback removes, so a psycopg release that changes them fails ther
 
 from __future__ import annotations
 
+import asyncio
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -28,6 +30,9 @@ from psycopg.abc import PQGen
 from psycopg.abc import Transformer as Adapting
 from psycopg.adapt import PyFormat, Transformer
 from psycopg.pq import ExecStatus, TransactionStatus
+from psycopg.waiting import Ready, Wait
+
+from spell.storage import yielding
 
 __all__ = ["LeanResult", "OneTripBegin"]
 
@@ -38,9 +43,18 @@ class OneTripBegin(psycopg.Connection[Any]):
     """A psycopg connection that can start its transaction in the round trip of its first statement."""
 
     _begin_unsynced = False
+    may_yield = False
     _lean: _Batch | None = None
     _lean_names: dict[tuple[bytes, tuple[int, ...]], bytes] | None = None
     _lean_dumper: Adapting | None = None
+
+    def wait(self, gen: PQGen[Any], interval: float = 0.1, timeout: float | None = None) -> Any:
+        # Inside ``yielding.run`` (a quick cast on the event loop) the loop waits, not this thread; once
+        # the pool handed the connection out (``may_yield``): while it opens, SQLAlchemy runs its first
+        # connection's set-up under a thread lock, which a greenlet may not hold while suspended.
+        if timeout is None and self.may_yield and yielding.active():
+            return _drive(gen, self.pgconn.socket)
+        return super().wait(gen, interval, timeout)
 
     # The lean path -----------------------------------------------------------------------------------
     # A cast's few statements, run through psycopg's cursor, cost more of the server's CPU in the
@@ -237,3 +251,55 @@ class LeanResult:
         while (row := self.fetchone()) is not None:
             rows.append(row)
         return rows
+
+
+def _drive(gen: PQGen[Any], fileno: int) -> Any:
+    """psycopg's wait inside ``yielding.run``: the generator goes on while its socket is ready, and the
+    loop waits when it is not (one suspension per round trip, not one per wait psycopg asks for)."""
+    try:
+        state = next(gen)
+        while True:
+            ready = _ready_now(fileno, state) or yielding.wait(_ready_later(fileno, state))
+            state = gen.send(ready)
+    except StopIteration as done:
+        return done.value
+    except OSError as exc:
+        raise errors.OperationalError("connection socket closed") from exc
+
+
+def _ready_now(fileno: int, state: int) -> int:
+    poll = select.poll()
+    poll.register(
+        fileno, (select.POLLIN if state & Wait.R else 0) | (select.POLLOUT if state & Wait.W else 0)
+    )
+    events = 0
+    for _fd, happened in poll.poll(0):
+        events |= happened
+    if events & (select.POLLERR | select.POLLHUP | select.POLLNVAL):
+        return int(state & Wait.RW)  # the generator's next read or write meets the error
+    return (Ready.R if events & select.POLLIN else 0) | (Ready.W if events & select.POLLOUT else 0)
+
+
+async def _ready_later(fileno: int, state: int) -> int:
+    loop = asyncio.get_running_loop()
+    woken = loop.create_future()
+    ready = 0
+
+    def wake(flag: int) -> None:
+        nonlocal ready
+        ready |= flag
+        if not woken.done():
+            woken.set_result(None)
+
+    if state & Wait.R:
+        loop.add_reader(fileno, wake, Ready.R)
+    if state & Wait.W:
+        loop.add_writer(fileno, wake, Ready.W)
+    try:
+        await woken
+    finally:
+        if state & Wait.R:
+            loop.remove_reader(fileno)
+        if state & Wait.W:
+            loop.remove_writer(fileno)
+    return ready

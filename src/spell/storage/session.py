@@ -10,17 +10,24 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from spell.errors import DatabaseUnavailable
+from spell.storage import yielding
 from spell.storage.deferred import OWN_COMMIT
-from spell.storage.engine import write_engine
+from spell.storage.engine import make_engine, write_engine
 from spell.storage.writer_lock import WriterLock
 
-__all__ = ["Database", "UnitOfWork"]
+__all__ = ["LOOP_CONNECTIONS", "Database", "UnitOfWork", "open_database"]
+
+# PostgreSQL: quick casts on the event loop, at most this many at once (each holds one of the loop
+# engine's connections while it waits). The loop's thread is one core: a few keep it busy while the
+# others wait on the database.
+LOOP_CONNECTIONS = 8
 
 
 class UnitOfWork:
@@ -41,19 +48,35 @@ class UnitOfWork:
 
 
 class Database:
-    """Session factories over one engine: read transactions and write (``BEGIN IMMEDIATE``) ones."""
+    """Session factories over one engine: read transactions and write (``BEGIN IMMEDIATE``) ones.
 
-    def __init__(self, engine: Engine) -> None:
+    ``loop_engine`` (PostgreSQL): the connections of code run on the event loop by ``yielding.run``,
+    whose units of work take them. Its pool is never waited for: ``loop_connections`` bounds how many
+    such units of work may run at once, so a checkout would only wait for a holder suspended on the
+    loop, which cannot go on while the loop's thread waits.
+    """
+
+    def __init__(self, engine: Engine, *, loop_engine: Engine | None = None) -> None:
         self.engine = engine
         own = {OWN_COMMIT: True}  # the session's commit ends its transaction (``deferred``)
         self._read = sessionmaker(bind=engine, expire_on_commit=False, info=own)
         self._write = sessionmaker(bind=write_engine(engine), expire_on_commit=False, info=own)
         self._writer = _sqlite_writer(engine)
+        self._loop_engine = loop_engine
+        self.loop_connections = 0
+        if loop_engine is not None:
+            event.listen(loop_engine, "checkout", _may_yield)
+            self.loop_connections = loop_engine.pool.size()  # type: ignore[attr-defined]
+            self._loop_read = sessionmaker(bind=loop_engine, expire_on_commit=False, info=own)
+            self._loop_write = sessionmaker(bind=write_engine(loop_engine), expire_on_commit=False, info=own)
 
     @contextmanager
     def unit_of_work(self, *, write: bool = True) -> Iterator[UnitOfWork]:
         """Open a transaction; commit on success, roll back on any exception."""
-        factory = self._write if write else self._read
+        if self._loop_engine is not None and yielding.active():
+            factory = self._loop_write if write else self._loop_read
+        else:
+            factory = self._write if write else self._read
         writer = self._writer if write and self._writer is not None else nullcontext()
         with writer, factory() as session:
             uow = UnitOfWork(session)
@@ -77,8 +100,23 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+        if self._loop_engine is not None:
+            self._loop_engine.dispose()
         if self._writer is not None:
             self._writer.close()
+
+
+def open_database(url: str, *, loop_connections: int = LOOP_CONNECTIONS) -> Database:
+    """The database at ``url``; on PostgreSQL with a loop engine of ``loop_connections`` (0: none)."""
+    engine = make_engine(url)
+    if engine.dialect.name == "sqlite" or loop_connections <= 0:
+        return Database(engine)
+    return Database(engine, loop_engine=make_engine(url, pool_size=loop_connections, max_overflow=0))
+
+
+def _may_yield(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    # a loop connection's waits may yield to the loop from now on (``pgconn.OneTripBegin.wait``)
+    dbapi_connection.may_yield = True
 
 
 def _rollback(session: Session) -> None:

@@ -31,8 +31,9 @@ import contextvars
 import functools
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anyio.to_thread
@@ -51,6 +52,7 @@ from spell.platform.cast.service import CallOutFirst, CastRequestBody, CastServi
 from spell.platform.cast.slots import TenantSlots
 from spell.queue.base import Submits, broker_acks
 from spell.queue.memory import MemoryQueue
+from spell.storage import yielding
 
 __all__ = ["CastOrchestrator"]
 
@@ -74,10 +76,17 @@ class CastOrchestrator:
         per_tenant: int = 0,
         quick: bool = False,
         quick_on_thread: bool = False,
+        quick_yields: bool = False,
     ) -> None:
         self.casts, self.runner = casts, runner
         self.quick = quick
-        self.quick_on_thread = quick_on_thread and not quick
+        # On the loop, a quick cast's database waits block it (SQLite) or yield to it (``quick_yields``,
+        # PostgreSQL: in a greenlet, see ``storage.yielding``); transactions then interleave as on
+        # threads, and a cast that finds every slot taken is still tried quickly on a thread.
+        self._quick_yields = quick and quick_yields
+        self.quick_on_thread = quick_on_thread and (self._quick_yields or not quick)
+        # each quick cast on the loop holds one of the database's loop connections while it waits
+        self._loop_room = asyncio.Semaphore(max(casts.db.loop_connections, 1))
         self._budget_s = QUICK_THREAD_BUDGET_S if self.quick_on_thread else QUICK_BUDGET_S
         self.slots = slots
         self._taken = 0
@@ -110,9 +119,12 @@ class CastOrchestrator:
         mark = self.casts.hub.mark()
         # With every slot taken, a caller who waits may still get a quick attempt (it holds its request
         # thread no longer than a creation would, plus the budget); else, or if it gives up, the queue.
-        create = self.cast_quick_or_queued if wait_s > 0 and self.quick_on_thread else self.casts.create
+        attempt = wait_s > 0 and self.quick_on_thread
+        create = self.cast_quick_or_queued if attempt else self.casts.create
         made: tuple[Cast, bool] | None = None
-        if self._create_on_loop(body):
+        if attempt and self._fits_the_loop(body):
+            made = await _shielded(self._quick_or_queued_on_loop(principal, body, idempotency_key))
+        elif self._create_on_loop(body):
             # CallOutFirst: another service has a say on this spell, which the loop may not wait for
             with contextlib.suppress(CallOutFirst):
                 with broker_acks() as acks:
@@ -196,7 +208,7 @@ class CastOrchestrator:
         a quick cast, only where statements never wait on a network (SQLite), with no webhook URL to
         resolve, and with a queue that takes the job without waiting on a broker (in-process) or
         whose broker's ack the loop can await (``Submits``: NATS)."""
-        return self.quick and body.webhook_url is None and self._loop_may_queue
+        return self.quick and not self._quick_yields and body.webhook_url is None and self._loop_may_queue
 
     def free_slots(self) -> int:
         """Inline slots not taken right now."""
@@ -253,13 +265,16 @@ class CastOrchestrator:
         """
         casts = self.casts
         key, digest = casts.admit(principal, body, idempotency_key)
+        budget_s = QUICK_BUDGET_S if on_loop else self._budget_s
         try:
-            return self._cast_quick_in(principal, body, idempotency_key, key, digest, called_out=False)
+            return self._cast_quick_in(
+                principal, body, idempotency_key, key, digest, budget_s, called_out=False
+            )
         except CallOutFirst:
             if on_loop:
                 raise
         casts.call_out(principal, body, key, digest)
-        return self._cast_quick_in(principal, body, idempotency_key, key, digest, called_out=True)
+        return self._cast_quick_in(principal, body, idempotency_key, key, digest, budget_s, called_out=True)
 
     def _cast_quick_in(
         self,
@@ -268,6 +283,7 @@ class CastOrchestrator:
         idempotency_key: str | None,
         key: str,
         digest: str,
+        budget_s: float,
         *,
         called_out: bool,
     ) -> tuple[Created, bool]:
@@ -283,7 +299,7 @@ class CastOrchestrator:
                     return created, False
                 # Created, run and ended in one commit: nobody can see the cast, or cancel it, before
                 # it ended. An attempt that gives up commits the cast ``running`` for the rerun.
-                ended = self.runner.attempt(uow, created.cast, created.version, budget_s=self._budget_s)
+                ended = self.runner.attempt(uow, created.cast, created.version, budget_s=budget_s)
         except RecordingFailed:
             # The cast and its attempt were rolled back together: create it again for a rerun, where
             # a fault that persists ends it as the platform's failure (``execute``).
@@ -299,6 +315,26 @@ class CastOrchestrator:
         """A quick attempt that needs no slot (see ``cast_quick``): the cast ended, or on a replay the
         earlier cast as it is now, and the replay flag. A spell that does not fit, or an attempt that
         gives up, leaves nothing behind: the cast is created queued instead (``CastService.create``)."""
+        tried = self._attempt_unslotted(principal, body, idempotency_key, self._budget_s)
+        if isinstance(tried, _Queue):
+            return self._queue(principal, body, idempotency_key, tried)
+        return tried
+
+    async def _quick_or_queued_on_loop(
+        self, principal: Principal, body: CastRequestBody, idempotency_key: str | None
+    ) -> tuple[Cast, bool]:
+        """``cast_quick_or_queued`` with its attempt on the loop (``quick_yields``); the queue's way
+        (which may call out, or wait on a broker) on a thread."""
+        tried = await self._yielding(
+            self._attempt_unslotted, principal, body, idempotency_key, QUICK_BUDGET_S
+        )
+        if isinstance(tried, _Queue):
+            return await _blocking(self._queue, principal, body, idempotency_key, tried)
+        return tried
+
+    def _attempt_unslotted(
+        self, principal: Principal, body: CastRequestBody, idempotency_key: str | None, budget_s: float
+    ) -> tuple[Cast, bool] | _Queue:
         casts = self.casts
         key, digest = casts.admit(principal, body, idempotency_key)
         called_out = False
@@ -312,15 +348,32 @@ class CastOrchestrator:
                 if created.version is None:
                     return created.cast, True
                 if self.runner.quick_fits(created.version, concurrent=self.quick_on_thread):
-                    ended = self.runner.attempt(uow, created.cast, created.version, budget_s=self._budget_s)
+                    ended = self.runner.attempt(uow, created.cast, created.version, budget_s=budget_s)
                     if ended is not None:
                         return ended, False
                 raise _TakeTheQueue  # rolls the claimed cast back
         except (_TakeTheQueue, RecordingFailed):
             pass
-        if called_out:  # a spell another service has a say on (no quick attempt fits it anyway)
-            casts.call_out(principal, body, key, digest)
-        return casts.create(principal, body, idempotency_key, called_out=True)
+        return _Queue(key, digest, called_out)
+
+    def _queue(
+        self, principal: Principal, body: CastRequestBody, idempotency_key: str | None, queue: _Queue
+    ) -> tuple[Cast, bool]:
+        if queue.called_out:  # a spell another service has a say on (no quick attempt fits it anyway)
+            self.casts.call_out(principal, body, queue.key, queue.digest)
+        return self.casts.create(principal, body, idempotency_key, called_out=True)
+
+    # the event loop ----------------------------------------------------------------------------------
+    def _fits_the_loop(self, body: CastRequestBody) -> bool:
+        """Whether a quick attempt may run on the loop (``quick_yields``): no webhook URL to resolve."""
+        return self._quick_yields and body.webhook_url is None
+
+    async def _yielding(self, fn: Callable[..., T], *args: Any) -> T:
+        # Waits for one of the loop's connections (never for the pool itself, see ``storage.yielding``).
+        # The loop's thread is one core: a few attempts at once keep it busy while others wait on the
+        # database; more would only contend, as cast threads do for the GIL.
+        async with self._loop_room:
+            return await yielding.run(fn, *args)
 
     # inline slots ------------------------------------------------------------------------------------
     async def _inline(
@@ -332,7 +385,12 @@ class CastOrchestrator:
             return None
         # A webhook URL is resolved when the cast is created, and an admission may ask another service
         # about the spell (``CallOutFirst``): never on the loop's thread.
-        if self.quick and body.webhook_url is None:
+        if self._quick_yields:
+            if self._fits_the_loop(body):
+                ran = await _shielded(self._cast_quick(principal, body, idempotency_key, wait_s))
+                if ran is not None:
+                    return ran
+        elif self.quick and body.webhook_url is None:
             ran = await self._cast_quick(principal, body, idempotency_key, wait_s)
             if ran is not None:
                 return ran
@@ -364,7 +422,11 @@ class CastOrchestrator:
         """``cast_quick`` on the loop, then the rest of a rerun on a cast thread; None (the slot still
         taken) when the spell needs an admission that calls out, which a cast thread must ask."""
         try:
-            created, done = self.cast_quick(principal, body, idempotency_key, on_loop=True)
+            if self._quick_yields:
+                quick = functools.partial(self.cast_quick, principal, body, idempotency_key, on_loop=True)
+                created, done = await self._yielding(quick)
+            else:
+                created, done = self.cast_quick(principal, body, idempotency_key, on_loop=True)
         except CallOutFirst:
             return None
         except BaseException:
@@ -442,6 +504,24 @@ class CastOrchestrator:
 
 class _TakeTheQueue(Exception):
     """Rolls back a cast created for a quick attempt that did not happen or gave up."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Queue:
+    """A quick attempt that did not happen: the cast takes the queue (after asking another service,
+    when ``called_out``)."""
+
+    key: str
+    digest: str
+    called_out: bool
+
+
+async def _shielded(work: Coroutine[Any, Any, T]) -> T:
+    # A quick cast on the loop is a task of its own: a caller who stops waiting does not stop it
+    # between two statements (it goes on to its end, as on a thread).
+    job = asyncio.ensure_future(work)
+    job.add_done_callback(_retrieve)
+    return await asyncio.shield(job)
 
 
 async def _blocking(fn: Callable[..., T], *args: Any) -> T:
