@@ -5,6 +5,7 @@ start, and only that run counts."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -595,3 +596,74 @@ def _counting(notify: Any, told: list[str]) -> Any:
         notify(cast_id, terminal=terminal, **kwargs)
 
     return counted
+
+
+async def test_concurrent_quick_casts_on_postgresql_share_the_loops_own_connections_and_all_end(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if _on_the_loop(platform):
+        pytest.skip("SQLite's attempts block the loop: one at a time")
+    caster = await _caster(client, platform, tmp_path)
+    await _warm_up(client, caster)
+    paths = _Paths(platform, monkeypatch)
+    assert platform.db.loop_engine is not None
+    pool: Any = platform.db.loop_engine.pool
+    held: list[int] = []
+    attempt = platform.runner.attempt
+
+    def counting(uow: UnitOfWork, cast: Cast, version: SpellVersion, **kwargs: Any) -> Cast | None:
+        held.append(pool.checkedout())
+        return attempt(uow, cast, version, **kwargs)
+
+    monkeypatch.setattr(platform.runner, "attempt", counting)
+
+    async def one(index: int) -> httpx.Response:
+        return await client.post(
+            "/v1/spells/acme/hello/cast",
+            headers={**caster.headers, "Idempotency-Key": f"many-{index}", "Prefer": "wait=20"},
+            json={"input": {"name": str(index)}},
+        )
+
+    answers = await asyncio.gather(*(one(index) for index in range(24)))
+    assert [answer.json()["status"] for answer in answers] == ["succeeded"] * 24
+    assert len(held) == 24  # every one tried on the loop: none queued, none on a cast thread
+    assert paths.ran_on_a_cast_thread()
+    assert set(paths.yielding) == {True}
+    # at most the loop's own connections at once, and its pool never grew past them
+    assert 2 <= max(held) <= platform.db.loop_connections  # side by side, within the bound
+    assert pool.overflow() <= 0
+
+
+async def test_a_caller_who_stops_waiting_leaves_a_quick_cast_on_postgresql_running_to_its_end(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if _on_the_loop(platform):
+        pytest.skip("SQLite's attempts never wait: nothing can stop them halfway")
+    caster = await _caster(client, platform, tmp_path)
+    await _warm_up(client, caster)
+    with platform.db.unit_of_work(write=False) as uow:
+        principal = platform.auth.authenticate_key(uow, caster.token)
+    slots = platform.orchestrator.free_slots()
+    attempt = platform.runner.attempt
+    suspended = asyncio.Event()
+
+    def slow(uow: UnitOfWork, cast: Cast, version: SpellVersion, **kwargs: Any) -> Cast | None:
+        suspended.set()
+        yielding.wait(asyncio.sleep(0.3))  # the cast's transaction is open, its caller goes away
+        return attempt(uow, cast, version, **kwargs)
+
+    monkeypatch.setattr(platform.runner, "attempt", slow)
+    body = CastRequestBody(spell_id="acme/hello", input={"name": "gone"})
+    caller = asyncio.ensure_future(platform.orchestrator.cast(principal, body, "gone-1", wait_s=10))
+    await suspended.wait()
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    with anyio.fail_after(10):
+        while platform.orchestrator.free_slots() < slots:  # given back at the cast's end
+            await anyio.sleep(0.01)
+    with platform.db.unit_of_work(write=False) as uow:
+        ended = uow.session.scalar(select(Cast).where(Cast.idempotency_key == "gone-1"))
+        assert ended is not None
+        assert ended.status == "succeeded"
+        assert ended.output == {"greeting": "hello", "input": {"name": "gone"}}

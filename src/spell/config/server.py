@@ -119,8 +119,8 @@ class ServerSettings:
     )
     quick_casts: bool = setting(
         True,
-        "try short `Prefer: wait` casts in one transaction: on the event loop on SQLite, on a cast "
-        "thread on PostgreSQL (free spells only there; below)",
+        "try short `Prefer: wait` casts in one transaction on the event loop (on PostgreSQL in a "
+        "greenlet whose database waits yield to the loop, and for free spells only; below)",
     )
     cache_ms: int = setting(
         2000,

@@ -62,7 +62,7 @@ class Database:
         self._read = sessionmaker(bind=engine, expire_on_commit=False, info=own)
         self._write = sessionmaker(bind=write_engine(engine), expire_on_commit=False, info=own)
         self._writer = _sqlite_writer(engine)
-        self._loop_engine = loop_engine
+        self.loop_engine = loop_engine
         self.loop_connections = 0
         if loop_engine is not None:
             event.listen(loop_engine, "checkout", _may_yield)
@@ -73,7 +73,7 @@ class Database:
     @contextmanager
     def unit_of_work(self, *, write: bool = True) -> Iterator[UnitOfWork]:
         """Open a transaction; commit on success, roll back on any exception."""
-        if self._loop_engine is not None and yielding.active():
+        if self.loop_engine is not None and yielding.active():
             factory = self._loop_write if write else self._loop_read
         else:
             factory = self._write if write else self._read
@@ -100,8 +100,8 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
-        if self._loop_engine is not None:
-            self._loop_engine.dispose()
+        if self.loop_engine is not None:
+            self.loop_engine.dispose()
         if self._writer is not None:
             self._writer.close()
 

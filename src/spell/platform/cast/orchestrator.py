@@ -11,15 +11,18 @@ the cast takes the queue, so a burst never piles up unbounded work on the reques
 holds at most ``per_tenant`` of the slots: its further casts take the queue too, and the slots left
 stay free for other tenants.
 
-With ``quick`` (SQLite, whose statements never wait on a network), the cast is created on the event
-loop itself, and a pure WASM spell is tried right there within a budget of a few milliseconds
-(``CastRunner.attempt``): most casts then never leave the loop's thread, which saves the hand-offs
-to and from a cast thread — under load, the largest cost of a short cast after its own work. A cast
-that overruns the budget is run again from the start on a cast thread; with no network access, the
-abandoned attempt left no trace outside the cast. With ``quick_on_thread`` (PostgreSQL) the same
-attempt, for free spells, runs on the cast thread instead, or with every slot taken on the request's
-thread: one transaction and one commit per cast instead of two (or three through the queue), and the
-event loop never waits on the database.
+With ``quick``, the cast is created on the event loop itself, and a pure WASM spell is tried right
+there within a budget of a few milliseconds (``CastRunner.attempt``): most casts then never leave the
+loop's thread, which saves the hand-offs to and from a cast thread — under load, the largest cost of
+a short cast after its own work. A cast that overruns the budget is run again from the start on a
+cast thread; with no network access, the abandoned attempt left no trace outside the cast. On SQLite
+the statements never wait on a network and the attempt blocks the loop while it runs. On PostgreSQL
+(``quick_yields``) it runs in a greenlet whose waits for the database yield to the loop
+(``storage.yielding``), at most as many at once as the database's loop connections; its write
+transactions then interleave, so only free spells are tried (``quick_on_thread``), and a caller who
+finds every slot taken is still tried, on the loop too (on a thread, ``cast_quick_or_queued``, when
+the loop may not do it). One transaction and one commit per cast instead of two (or three through
+the queue).
 """
 
 from __future__ import annotations
@@ -86,7 +89,8 @@ class CastOrchestrator:
         self._quick_yields = quick and quick_yields
         self.quick_on_thread = quick_on_thread and (self._quick_yields or not quick)
         # each quick cast on the loop holds one of the database's loop connections while it waits
-        self._loop_room = asyncio.Semaphore(max(casts.db.loop_connections, 1))
+        self._loop_connections = max(casts.db.loop_connections, 1)
+        self._loop_room: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
         self._budget_s = QUICK_THREAD_BUDGET_S if self.quick_on_thread else QUICK_BUDGET_S
         self.slots = slots
         self._taken = 0
@@ -372,7 +376,10 @@ class CastOrchestrator:
         # Waits for one of the loop's connections (never for the pool itself, see ``storage.yielding``).
         # The loop's thread is one core: a few attempts at once keep it busy while others wait on the
         # database; more would only contend, as cast threads do for the GIL.
-        async with self._loop_room:
+        loop = asyncio.get_running_loop()
+        if self._loop_room is None or self._loop_room[0] is not loop:  # one per loop (a test may run several)
+            self._loop_room = (loop, asyncio.Semaphore(self._loop_connections))
+        async with self._loop_room[1]:
             return await yielding.run(fn, *args)
 
     # inline slots ------------------------------------------------------------------------------------
