@@ -68,6 +68,9 @@ class _Paths:
         self.queued: list[str] = []
         self.attempted_on: list[str] = []
         self.yielding: list[bool] = []  # whether each attempt's database waits yielded to the loop
+        # the loop's connections out as each attempt began (PostgreSQL)
+        self.loop_held: list[int] = []
+        loop_pool: Any = platform.db.loop_engine.pool if platform.db.loop_engine is not None else None
         execute, publish_job = platform.runner.execute, platform.queue.publish
         attempt = platform.runner.attempt
 
@@ -78,6 +81,8 @@ class _Paths:
         def spy_attempt(uow: UnitOfWork, cast: Cast, version: SpellVersion, **kwargs: Any) -> Cast | None:
             self.attempted_on.append(threading.current_thread().name)
             self.yielding.append(yielding.active())
+            if loop_pool is not None:
+                self.loop_held.append(loop_pool.checkedout())
             return attempt(uow, cast, version, **kwargs)
 
         monkeypatch.setattr(platform.runner, "attempt", spy_attempt)
@@ -608,14 +613,6 @@ async def test_concurrent_quick_casts_on_postgresql_share_the_loops_own_connecti
     paths = _Paths(platform, monkeypatch)
     assert platform.db.loop_engine is not None
     pool: Any = platform.db.loop_engine.pool
-    held: list[int] = []
-    attempt = platform.runner.attempt
-
-    def counting(uow: UnitOfWork, cast: Cast, version: SpellVersion, **kwargs: Any) -> Cast | None:
-        held.append(pool.checkedout())
-        return attempt(uow, cast, version, **kwargs)
-
-    monkeypatch.setattr(platform.runner, "attempt", counting)
 
     async def one(index: int) -> httpx.Response:
         return await client.post(
@@ -626,11 +623,11 @@ async def test_concurrent_quick_casts_on_postgresql_share_the_loops_own_connecti
 
     answers = await asyncio.gather(*(one(index) for index in range(24)))
     assert [answer.json()["status"] for answer in answers] == ["succeeded"] * 24
-    assert len(held) == 24  # every one tried on the loop: none queued, none on a cast thread
+    assert len(paths.attempted_on) == 24  # every one tried on the loop: none queued, none on a cast thread
     assert paths.ran_on_a_cast_thread()
     assert set(paths.yielding) == {True}
     # at most the loop's own connections at once, and its pool never grew past them
-    assert 2 <= max(held) <= platform.db.loop_connections  # side by side, within the bound
+    assert 2 <= max(paths.loop_held) <= platform.db.loop_connections  # side by side, within the bound
     assert pool.overflow() <= 0
 
 

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
+import socket
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Generator, Iterator
 from typing import Any
 
+import psycopg
 import pytest
+from psycopg.waiting import Ready, Wait
 from sqlalchemy import text
 
 from spell.errors import DatabaseUnavailable
-from spell.storage import yielding
+from spell.storage import pgconn, yielding
 from spell.storage.session import LOOP_CONNECTIONS, Database, open_database
 
 _SEEN: contextvars.ContextVar[str] = contextvars.ContextVar("seen", default="unset")
@@ -97,6 +101,61 @@ def test_wait_outside_run_is_refused_and_nothing_is_active() -> None:
     assert yielding.active() is False
     with pytest.raises(RuntimeError, match=r"outside yielding\.run"):
         yielding.wait(asyncio.sleep(0))
+
+
+# the connection's wait inside ``run`` -----------------------------------------------------------------
+
+
+def test_a_socket_ready_now_is_told_without_a_turn_of_the_loop_and_a_broken_one_as_ready() -> None:
+    ours, theirs = socket.socketpair()
+    try:
+        assert pgconn._ready_now(ours.fileno(), Wait.R) == 0  # nothing to read: the loop would wait
+        assert pgconn._ready_now(ours.fileno(), Wait.W) == Ready.W
+        theirs.sendall(b"x")
+        assert pgconn._ready_now(ours.fileno(), Wait.RW) == Ready.RW
+        theirs.close()
+        ours.recv(1)
+        # the peer is gone: the generator's next read is let meet the error
+        assert pgconn._ready_now(ours.fileno(), Wait.R) == Wait.R
+    finally:
+        ours.close()
+    closed = os.dup(0)
+    os.close(closed)
+    assert pgconn._ready_now(closed, Wait.R) == Wait.R  # not a descriptor any more: the same
+
+
+def test_a_socket_error_while_driving_the_driver_is_a_lost_connection() -> None:
+    ours, theirs = socket.socketpair()
+
+    def broken() -> Generator[Wait, int, None]:
+        yield Wait.W
+        raise OSError("the socket went away")
+
+    try:
+        with pytest.raises(psycopg.OperationalError, match="connection socket closed"):
+            pgconn._drive(broken(), ours.fileno())
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_the_driver_waits_on_the_loop_until_the_socket_is_ready() -> None:
+    ours, theirs = socket.socketpair()
+
+    def reads() -> Generator[Wait, int, bytes]:
+        ready = yield Wait.R
+        assert ready == Ready.R
+        return ours.recv(10)
+
+    async def scenario() -> bytes:
+        asyncio.get_running_loop().call_later(0.05, theirs.sendall, b"answer")
+        return await yielding.run(pgconn._drive, reads(), ours.fileno())
+
+    try:
+        assert _on_a_loop(scenario) == b"answer"
+    finally:
+        ours.close()
+        theirs.close()
 
 
 # PostgreSQL ------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 A quick cast's code is synchronous: SQLAlchemy's session and the lean PostgreSQL path. On SQLite its
 statements never wait on a network, so the loop runs it as it is. On PostgreSQL each round trip waits
 for the server; ``run`` calls the code in a greenlet, and a PostgreSQL connection asked to wait there
-(``pgconn.OneTripBegin.wait``) hands psycopg's own asyncio wait to the loop through ``wait``: the
+(``pgconn.OneTripBegin.wait``) hands the wait for its socket to the loop through ``wait``: the
 greenlet is suspended until the answer is there, and the loop serves other requests meanwhile. No
 thread hand-off, and the loop never blocks on the database's network or its row locks. SQLAlchemy's
 asyncio engine rests on the same device.

@@ -85,7 +85,7 @@ class CastOrchestrator:
         self.quick = quick
         # On the loop, a quick cast's database waits block it (SQLite) or yield to it (``quick_yields``,
         # PostgreSQL: in a greenlet, see ``storage.yielding``); transactions then interleave as on
-        # threads, and a cast that finds every slot taken is still tried quickly on a thread.
+        # threads (free spells only), and a cast that finds every slot taken is still tried quickly.
         self._quick_yields = quick and quick_yields
         self.quick_on_thread = quick_on_thread and (self._quick_yields or not quick)
         # each quick cast on the loop holds one of the database's loop connections while it waits
@@ -126,7 +126,7 @@ class CastOrchestrator:
         attempt = wait_s > 0 and self.quick_on_thread
         create = self.cast_quick_or_queued if attempt else self.casts.create
         made: tuple[Cast, bool] | None = None
-        if attempt and self._fits_the_loop(body):
+        if attempt and self._quick_yields and self._fits_the_loop(body):
             made = await _shielded(self._quick_or_queued_on_loop(principal, body, idempotency_key))
         elif self._create_on_loop(body):
             # CallOutFirst: another service has a say on this spell, which the loop may not wait for
@@ -369,8 +369,8 @@ class CastOrchestrator:
 
     # the event loop ----------------------------------------------------------------------------------
     def _fits_the_loop(self, body: CastRequestBody) -> bool:
-        """Whether a quick attempt may run on the loop (``quick_yields``): no webhook URL to resolve."""
-        return self._quick_yields and body.webhook_url is None
+        """Whether a quick attempt may run on the loop: no webhook URL to resolve."""
+        return self.quick and body.webhook_url is None
 
     async def _yielding(self, fn: Callable[..., T], *args: Any) -> T:
         # Waits for one of the loop's connections (never for the pool itself, see ``storage.yielding``).
@@ -392,13 +392,9 @@ class CastOrchestrator:
             return None
         # A webhook URL is resolved when the cast is created, and an admission may ask another service
         # about the spell (``CallOutFirst``): never on the loop's thread.
-        if self._quick_yields:
-            if self._fits_the_loop(body):
-                ran = await _shielded(self._cast_quick(principal, body, idempotency_key, wait_s))
-                if ran is not None:
-                    return ran
-        elif self.quick and body.webhook_url is None:
-            ran = await self._cast_quick(principal, body, idempotency_key, wait_s)
+        if self._fits_the_loop(body):
+            quick = self._cast_quick(principal, body, idempotency_key, wait_s)
+            ran = await (_shielded(quick) if self._quick_yields else quick)
             if ran is not None:
                 return ran
         created: concurrent.futures.Future[tuple[Cast, bool]] = concurrent.futures.Future()
