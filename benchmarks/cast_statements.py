@@ -3,7 +3,8 @@
 Seeds a fresh database (SQLite in a temp SPELL_HOME, or a fresh PostgreSQL database), then runs
 ``--casts`` sequential casts of ``samples/hello-wasm`` in process (no HTTP) while SQLAlchemy's cursor
 events count every statement and time it. Each cast takes the path a ``Prefer: wait`` request takes
-on that database (the quick attempt; on SQLite as on the event loop). Prints, per database: the wall
+on that database: the quick attempt, as on the event loop (on PostgreSQL in a greenlet whose waits
+yield to the loop). Prints, per database: the wall
 time per cast, the share spent inside statements and commits, on PostgreSQL the round trips (from
 libpq's protocol trace: each turn from messages sent to messages read), and each
 statement shape (verb + table) with its count per cast and median time. The same figures guide
@@ -49,14 +50,19 @@ def shape(sql):
     table = re.search(r"(?:FROM|INTO|UPDATE)\s+\"?([A-Z_]+)", text)
     return f"{verb} {table.group(1).lower() if table else ''}".strip()
 
-@event.listens_for(engine, "before_cursor_execute")
+# PostgreSQL: quick casts run on the event loop take the loop engine's connections
+engines = [engine] + ([platform.db.loop_engine] if platform.db.loop_engine is not None else [])
+
 def before(conn, cursor, statement, parameters, context, executemany):
     conn.info["t0"] = time.perf_counter()
 
-@event.listens_for(engine, "after_cursor_execute")
 def after(conn, cursor, statement, parameters, context, executemany):
     if state["on"]:
         stats[shape(statement)].append(time.perf_counter() - conn.info["t0"])
+
+for each in engines:
+    event.listen(each, "before_cursor_execute", before)
+    event.listen(each, "after_cursor_execute", after)
 
 # Hot statements skip SQLAlchemy's execution (spell.storage.prepared): time them where they run.
 from spell.storage import prepared
@@ -90,26 +96,37 @@ dialect_class.do_commit = timed_commit
 # protocol) the client sends waits for the server's answer, one round trip.
 trace = {"path": sys.argv[3] if len(sys.argv) > 3 else "", "fd": None, "seen": set()}
 
-@event.listens_for(engine, "checkout")
 def traced(dbapi_connection, record, proxy):
     pgconn = getattr(dbapi_connection, "pgconn", None)
     if trace["fd"] is not None and pgconn is not None and id(dbapi_connection) not in trace["seen"]:
         pgconn.trace(trace["fd"])
         trace["seen"].add(id(dbapi_connection))
 
+for each in engines:
+    event.listen(each, "checkout", traced)
+
 with platform.db.unit_of_work(write=False) as uow:
     principal = platform.auth.authenticate_key(uow, token)
 body = CastRequestBody(spell_id="samples/hello-wasm", input={"name": "w"})
 orchestrator = platform.orchestrator
 
+import asyncio, functools
+from spell.storage import yielding
+loop = asyncio.new_event_loop()
+
 def cast_now(principal, body, key):
-    # What a ``Prefer: wait`` request does: on SQLite the quick attempt (on the event loop there),
-    # else a cast thread's path; a quick attempt that overran reruns as the server would.
+    # What a ``Prefer: wait`` request does: the quick attempt (on the event loop: on PostgreSQL in a
+    # greenlet whose waits yield to it), else a cast thread's path; a quick attempt that overran
+    # reruns as the server would.
     if not orchestrator.quick:
         ended = orchestrator.cast_now(principal, body, key)
         platform.runner._slow.clear()  # as below: one slow moment does not bench the spell
         return ended
-    created, done = orchestrator.cast_quick(principal, body, key)
+    quick = functools.partial(orchestrator.cast_quick, principal, body, key, on_loop=True)
+    if orchestrator._quick_yields:
+        created, done = loop.run_until_complete(yielding.run(quick))
+    else:
+        created, done = quick()
     if done:
         return created.cast, created.replay
     platform.runner._slow.clear()  # a slow moment of the machine: un-bench the spell
@@ -128,7 +145,8 @@ for index in range(count):
     walls.append(time.perf_counter() - t0)
     assert cast.status == "succeeded", cast.status
 state["on"] = False
-for conn in list(engine.pool._pool.queue) if hasattr(engine.pool, "_pool") else []:
+pooled = [c for each in engines if hasattr(each.pool, "_pool") for c in list(each.pool._pool.queue)]
+for conn in pooled:
     pgconn = getattr(conn.dbapi_connection, "pgconn", None)
     if pgconn is not None:
         pgconn.untrace()

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from spell.kit.clock import FakeClock
-from spell.models import Cast, CastEvent, SpellVersion
+from spell.models import AuditRecord, Cast, CastEvent, SpellVersion
 from spell.platform.cast import runner as runner_module
 from spell.platform.cast.runner import QUICK_BENCH_S, QUICK_BUDGET_S, QUICK_FIRST_BENCH_S
 from spell.platform.cast.service import CastRequestBody
@@ -664,3 +664,95 @@ async def test_a_caller_who_stops_waiting_leaves_a_quick_cast_on_postgresql_runn
         assert ended is not None
         assert ended.status == "succeeded"
         assert ended.output == {"greeting": "hello", "input": {"name": "gone"}}
+
+
+def _cast_records(platform: Platform, key: str) -> tuple[list[str], list[str]]:
+    """The ids of the casts ``key`` made, and the audit actions recorded about them."""
+    with platform.db.unit_of_work(write=False) as uow:
+        ids = list(uow.session.scalars(select(Cast.id).where(Cast.idempotency_key == key)))
+        actions = list(uow.session.scalars(select(AuditRecord.action).where(AuditRecord.subject.in_(ids))))
+    return ids, sorted(actions)
+
+
+async def test_a_repeated_key_on_the_loop_replays_its_cast_and_what_the_attempt_wrote_is_rolled_back(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On PostgreSQL the attempt sends its statements and reads them at its commit: the key's check
+    # comes back then, after the spell ran, and the whole attempt rolls back into a replay.
+    caster = await _caster(client, platform, tmp_path)
+    await _warm_up(client, caster)
+    paths = _Paths(platform, monkeypatch)
+
+    async def send() -> httpx.Response:
+        return await client.post(
+            "/v1/spells/acme/hello/cast",
+            headers={**caster.headers, "Idempotency-Key": "again-1", "Prefer": "wait=10"},
+            json={"input": {"name": "r"}},
+        )
+
+    first, second = await send(), await send()
+    assert first.status_code == second.status_code == 200, second.text
+    assert first.json()["idempotent_replay"] is False
+    assert second.json()["idempotent_replay"] is True
+    assert second.json()["id"] == first.json()["id"]
+    assert second.json()["output"] == first.json()["output"]
+    ids, actions = _cast_records(platform, "again-1")
+    assert ids == [first.json()["id"]]
+    assert actions == ["cast.created", "cast.terminal"]
+    assert _events(platform, ids[0]) == ["queued", "running", "succeeded"]
+    assert paths.ran_on_a_cast_thread()
+    # SQLite looks the key up first and never tries the replay; PostgreSQL tried it and rolled it back
+    assert len(paths.attempted_on) == (1 if _on_the_loop(platform) else 2)
+    with platform.db.unit_of_work(write=False) as uow:
+        assert counts.exact(uow.session, "acme/hello") == 2  # with the warm-up: the replay is not counted
+
+
+async def test_the_same_key_sent_at_once_makes_one_cast_and_every_other_caller_gets_it(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _roomy_budgets(monkeypatch)
+    caster = await _caster(client, platform, tmp_path)
+    await _warm_up(client, caster)
+    _Paths(platform, monkeypatch)
+
+    async def send() -> httpx.Response:
+        return await client.post(
+            "/v1/spells/acme/hello/cast",
+            headers={**caster.headers, "Idempotency-Key": "at-once", "Prefer": "wait=20"},
+            json={"input": {"name": "o"}},
+        )
+
+    answers = await asyncio.gather(*(send() for _ in range(8)))
+    assert {answer.status_code for answer in answers} == {200}
+    assert len({answer.json()["id"] for answer in answers}) == 1
+    assert [answer.json()["idempotent_replay"] for answer in answers].count(False) == 1
+    assert {answer.json()["status"] for answer in answers} == {"succeeded"}
+    ids, actions = _cast_records(platform, "at-once")
+    assert len(ids) == 1
+    assert actions == ["cast.created", "cast.terminal"]
+    assert _events(platform, ids[0]) == ["queued", "running", "succeeded"]
+
+
+async def test_with_every_slot_taken_a_repeated_key_is_replayed_by_the_queues_way(
+    client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caster = await _caster(client, platform, tmp_path)
+    await _warm_up(client, caster)
+    paths = _Paths(platform, monkeypatch)
+    monkeypatch.setattr(platform.orchestrator, "_take", lambda _tenant: False)  # every slot is busy
+
+    async def send() -> httpx.Response:
+        return await client.post(
+            "/v1/spells/acme/hello/cast",
+            headers={**caster.headers, "Idempotency-Key": "busy-again", "Prefer": "wait=10"},
+            json={"input": {"name": "b"}},
+        )
+
+    first, second = await send(), await send()
+    assert first.status_code == second.status_code == 200, second.text
+    assert second.json()["id"] == first.json()["id"]
+    assert second.json()["idempotent_replay"] is True
+    assert _cast_records(platform, "busy-again")[0] == [first.json()["id"]]
+    assert paths.executed == []  # nothing ran again on a thread
+    # at most one job: SQLite queues the first cast (its attempts need a slot), the replay queues nothing
+    assert len(paths.queued) == (1 if _on_the_loop(platform) else 0)

@@ -11,11 +11,13 @@ from typing import Any, cast
 
 import pytest
 from sqlalchemy import Integer, Table, bindparam, func, insert, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
 
 from spell.errors import DatabaseUnavailable
 from spell.kit.time import utcnow
 from spell.models import Tenant
+from spell.storage import deferred
 from spell.storage.prepared import Prepared, commit_in_pipeline, pipelined
 from spell.storage.session import Database
 from tests.fixtures.database import PG_ADMIN_URL
@@ -312,3 +314,147 @@ def test_a_pipeline_whose_answers_do_not_add_up_fails_the_unit_of_work_and_the_n
     monkeypatch.undo()
     with pg_database.unit_of_work(write=False) as uow:
         assert _TENANT_NAME.run(uow.session, {"tid": "ten_a"}).fetchone() is None
+
+
+# A unit of work read at its commit (``one_trip``) -------------------------------------------------
+
+
+def _add_deferred(session: Session, tenants: list[str]) -> None:
+    for tid in tenants:
+        _ADD.run(session, {"hold": False, "tid": tid, "tname": tid, "at": utcnow()})
+
+
+deferred.register("test.pgconn.tenant", _add_deferred, order=50)
+
+
+def _names(database: Database) -> set[str]:
+    with database.unit_of_work(write=False) as uow:
+        return set(uow.session.scalars(select(Tenant.name)))
+
+
+def test_a_one_trip_unit_of_work_sends_its_statements_deferred_writes_and_commit_in_one_round_trip(
+    pg_database: Database, tmp_path: Path
+) -> None:
+    trace = tmp_path / "trace.txt"
+    fd = -1
+    with pg_database.unit_of_work(one_trip=True) as uow:
+        raw = _raw(uow)
+        fd = _traced(raw, trace)
+        _ADD.run(uow.session, {"hold": False, "tid": "ten_a", "tname": "a", "at": utcnow()})
+        _ADD.run(uow.session, {"hold": False, "tid": "ten_b", "tname": "b", "at": utcnow()})
+        deferred.defer(uow.session, "test.pgconn.tenant", "ten_c")
+    raw.pgconn.untrace()
+    os.close(fd)
+    assert _turns(trace) == 1  # BEGIN, three inserts and COMMIT
+    assert raw.pgconn.transaction_status == 0  # IDLE: nothing left open
+    assert _names(pg_database) == {"a", "b", "ten_c"}
+
+
+def test_a_one_trip_unit_of_work_with_nothing_deferred_reads_its_statements_then_commits(
+    pg_database: Database,
+) -> None:
+    with pg_database.unit_of_work(one_trip=True) as uow:
+        _ADD.run(uow.session, {"hold": False, "tid": "ten_a", "tname": "a", "at": utcnow()})
+        raw = _raw(uow)
+        assert raw.pgconn.pipeline_status  # sent, not read yet
+    assert raw.pgconn.transaction_status == 0
+    assert _names(pg_database) == {"a"}
+
+
+def test_a_refused_statement_of_a_one_trip_unit_of_work_fails_its_commit_and_nothing_is_written(
+    pg_database: Database,
+) -> None:
+    with pg_database.unit_of_work() as uow:
+        _ADD.run(uow.session, {"hold": False, "tid": "ten_a", "tname": "a", "at": utcnow()})
+    went_on: list[str] = []
+
+    def duplicate() -> None:
+        with pg_database.unit_of_work(one_trip=True) as uow:
+            _ADD.run(uow.session, {"hold": False, "tid": "ten_b", "tname": "b", "at": utcnow()})
+            _ADD.run(uow.session, {"hold": False, "tid": "ten_a", "tname": "again", "at": utcnow()})
+            deferred.defer(uow.session, "test.pgconn.tenant", "ten_c")
+            went_on.append("the refusal is not known yet")
+
+    with pytest.raises(IntegrityError):
+        duplicate()
+    assert went_on
+    assert _names(pg_database) == {"a"}
+    with pg_database.unit_of_work(one_trip=True) as uow:  # the connection is back in step
+        _ADD.run(uow.session, {"hold": False, "tid": "ten_d", "tname": "d", "at": utcnow()})
+    assert _names(pg_database) == {"a", "d"}
+
+
+def test_a_batch_left_by_an_exception_raises_that_exception_not_the_servers_refusal(
+    pg_database: Database,
+) -> None:
+    with pg_database.unit_of_work() as uow:
+        _ADD.run(uow.session, {"hold": False, "tid": "ten_a", "tname": "a", "at": utcnow()})
+
+    def refused_then_failed() -> None:
+        with pg_database.unit_of_work(one_trip=True) as uow:
+            _ADD.run(uow.session, {"hold": False, "tid": "ten_a", "tname": "again", "at": utcnow()})
+            raise LookupError("the work failed on its own")
+
+    with pytest.raises(LookupError, match="on its own"):
+        refused_then_failed()
+    with pg_database.unit_of_work() as uow:
+        _ADD.run(uow.session, {"hold": False, "tid": "ten_b", "tname": "b", "at": utcnow()})
+    assert _names(pg_database) == {"a", "b"}
+
+
+def test_a_batch_left_by_an_exception_on_a_lost_connection_says_the_database_is_unavailable(
+    pg_database: Database,
+) -> None:
+    import psycopg
+
+    def lost_then_failed() -> None:
+        with pg_database.unit_of_work(one_trip=True) as uow:
+            raw = _raw(uow)
+            _ADD.run(uow.session, {"hold": False, "tid": "ten_a", "tname": "a", "at": utcnow()})
+            with psycopg.connect(PG_ADMIN_URL.replace("+psycopg", ""), autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (raw.info.backend_pid,))
+            raise LookupError("the work failed on its own")
+
+    with pytest.raises(DatabaseUnavailable) as failed:
+        lost_then_failed()
+    chain: list[BaseException] = []
+    error: BaseException | None = failed.value
+    while error is not None and len(chain) < 10:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    assert any(isinstance(each, LookupError) for each in chain)  # what failed first is kept
+    with pg_database.unit_of_work() as uow:
+        _ADD.run(uow.session, {"hold": False, "tid": "ten_b", "tname": "b", "at": utcnow()})
+    assert _names(pg_database) == {"b"}
+
+
+def test_a_rollback_inside_an_open_batch_reads_what_was_sent_and_rolls_it_back(
+    pg_database: Database,
+) -> None:
+    with pg_database.unit_of_work() as uow, pipelined(uow.session):
+        _ADD.run(uow.session, {"hold": False, "tid": "ten_a", "tname": "a", "at": utcnow()})
+        _ADD.run(uow.session, {"hold": False, "tid": "ten_a", "tname": "refused", "at": utcnow()})
+        uow.session.rollback()  # refused or not, what the batch sent goes
+        assert not _raw(uow).pgconn.pipeline_status
+        _ADD.run(uow.session, {"hold": False, "tid": "ten_b", "tname": "b", "at": utcnow()})
+    assert _names(pg_database) == {"b"}
+
+
+def test_a_rollback_inside_an_open_batch_on_a_lost_connection_raises_and_the_pool_replaces_it(
+    pg_database: Database,
+) -> None:
+    import psycopg
+
+    def lost_then_rolled_back() -> None:
+        with pg_database.unit_of_work() as uow, pipelined(uow.session):
+            raw = _raw(uow)
+            _ADD.run(uow.session, {"hold": False, "tid": "ten_a", "tname": "a", "at": utcnow()})
+            with psycopg.connect(PG_ADMIN_URL.replace("+psycopg", ""), autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (raw.info.backend_pid,))
+            uow.session.rollback()
+
+    with pytest.raises((DBAPIError, DatabaseUnavailable)):
+        lost_then_rolled_back()
+    with pg_database.unit_of_work() as uow:
+        _ADD.run(uow.session, {"hold": False, "tid": "ten_b", "tname": "b", "at": utcnow()})
+    assert _names(pg_database) == {"b"}

@@ -8,8 +8,10 @@ later statement is current. ``begin_with_next`` runs one statement in a pipeline
 round trip. Only one statement runs inside it, so nothing else reads the status in between.
 
 The same class carries the lean path of ``storage.prepared``: ``run`` sends a statement straight to
-libpq (prepared on the server once per connection, then sent by name), ``batch`` keeps several in one
-pipeline until the block ends. BEGIN rides with a transaction's first statement there too.
+libpq (prepared on the server once per connection, then sent by name), ``batch`` sends several in one
+pipeline, each as it is run, and reads their answers together when the block ends, a result is asked
+for or the transaction commits (a ``one_trip`` unit of work: its statements, deferred writes and
+COMMIT in one round trip). BEGIN rides with a transaction's first statement there too.
 
 The overrides rest on psycopg's ``_start_query`` and ``_deallocate`` and its ``_pipeline`` attribute
 (as of psycopg 3.3); tests/storage/test_pgconn.py counts the round trips and checks the prepared
@@ -67,17 +69,24 @@ class OneTripBegin(psycopg.Connection[Any]):
     @contextmanager
     def batch(self) -> Iterator[None]:
         """Statements ``run`` inside are sent at once and read together when the block ends (or earlier,
-        when one's result is asked for); an error of any of them is raised then. Nested: one batch."""
+        when one's result is asked for, or the transaction commits); an error of any of them is raised
+        then. Nested: one batch.
+
+        A block left by an exception still reads what was sent (the connection must be back in step
+        before its rollback), but a statement the server refused is not raised over that exception: the
+        transaction is rolled back either way. A connection that cannot be brought back in step is."""
         if self._lean is not None:
             yield
             return
         batch = self._lean = _Batch()
         try:
             yield
-        finally:
+        except BaseException:
             self._lean = None
-            if batch.open:
-                self._drain(batch)
+            self._drain_moot(batch)
+            raise
+        self._lean = None
+        self._drain(batch)
 
     def lean_ready(self) -> bool:
         """Whether ``run`` may be used now (not in autocommit, nor inside psycopg's own pipeline)."""
@@ -107,6 +116,10 @@ class OneTripBegin(psycopg.Connection[Any]):
         batch.slots.append(result)
         if alone:
             self._drain(batch)
+        else:
+            # Each statement leaves at once (as far as the socket takes it without waiting): the
+            # server works on it while this side goes on to the rest of the batch.
+            self.pgconn.flush()
         return result
 
     def commit_in_batch(self) -> bool:
@@ -160,6 +173,9 @@ class OneTripBegin(psycopg.Connection[Any]):
                     self._lean_names[key] = name
         synced = self.wait(generators.fetch_many(pgconn))
         if not synced or synced[0].status != ExecStatus.PIPELINE_SYNC:
+            if synced and synced[0].status == ExecStatus.FATAL_ERROR:
+                # the server ended the session after answering the statements (a shutdown, a terminate)
+                raise errors.error_from_result(synced[0], encoding=self.info.encoding)
             raise errors.OperationalError("the pipeline's end went missing")
         pgconn.exit_pipeline_mode()
         if failed is not None:
@@ -182,6 +198,27 @@ class OneTripBegin(psycopg.Connection[Any]):
                 yield
         finally:
             self._begin_unsynced = False
+
+    def _commit_gen(self) -> PQGen[None]:
+        # A batch still open holds the transaction's last statements (and its COMMIT, when
+        # ``commit_in_batch`` queued it): they are read now, and the COMMIT is sent only if still needed.
+        if self._lean is not None and self._lean.open:
+            self._drain(self._lean)
+        yield from super()._commit_gen()
+
+    def _rollback_gen(self) -> PQGen[None]:
+        if self._lean is not None and self._lean.open:
+            self._drain_moot(self._lean)
+        yield from super()._rollback_gen()
+
+    def _drain_moot(self, batch: _Batch) -> None:
+        """Read the answers of a batch whose transaction is rolled back: a statement the server refused
+        does not matter any more; a connection left out of step (lost) is raised."""
+        try:
+            self._drain(batch)
+        except errors.Error:
+            if self.pgconn.pipeline_status:
+                raise
 
     def _deallocate(self, name: bytes | None) -> PQGen[None]:
         # psycopg sends DEALLOCATE ALL after a ROLLBACK (or DROP, ALTER …) once it prepared statements

@@ -20,6 +20,7 @@ from spell.errors import DatabaseUnavailable
 from spell.storage import yielding
 from spell.storage.deferred import OWN_COMMIT
 from spell.storage.engine import make_engine, write_engine
+from spell.storage.prepared import pipelined
 from spell.storage.writer_lock import WriterLock
 
 __all__ = ["LOOP_CONNECTIONS", "Database", "UnitOfWork", "open_database"]
@@ -71,8 +72,14 @@ class Database:
             self._loop_write = sessionmaker(bind=write_engine(loop_engine), expire_on_commit=False, info=own)
 
     @contextmanager
-    def unit_of_work(self, *, write: bool = True) -> Iterator[UnitOfWork]:
-        """Open a transaction; commit on success, roll back on any exception."""
+    def unit_of_work(self, *, write: bool = True, one_trip: bool = False) -> Iterator[UnitOfWork]:
+        """Open a transaction; commit on success, roll back on any exception.
+
+        ``one_trip`` (PostgreSQL): every statement is sent as it is run but read only when a result is
+        asked for or the transaction commits (``prepared.pipelined``), so a unit of work that reads
+        nothing back costs one round trip, COMMIT included. A statement's error may then surface at
+        the commit: use it only where that is expected (``CastRepository.create``'s ``key_at_commit``).
+        """
         if self.loop_engine is not None and yielding.active():
             factory = self._loop_write if write else self._loop_read
         else:
@@ -81,8 +88,9 @@ class Database:
         with writer, factory() as session:
             uow = UnitOfWork(session)
             try:
-                yield uow
-                session.commit()
+                with pipelined(session) if one_trip else nullcontext():
+                    yield uow
+                    session.commit()
             except DBAPIError as exc:
                 _rollback(session)
                 if exc.connection_invalidated:

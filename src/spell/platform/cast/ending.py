@@ -122,12 +122,8 @@ class CastEnding:
         }
         cast_id = cast.id
         data = {"status": ending.status, **ending.event}
-        together = None
-        if fresh and from_status == CastStatus.RUNNING:
-            together = self.repo.end_with_event(uow, cast_id, values, data, at=now)
-        if together is False:
-            return None
-        if together is None:
+        together = fresh and from_status == CastStatus.RUNNING
+        if not (together and self.repo.end_with_event(uow, cast_id, values, data, at=now)):
             if not self.repo.end(uow, cast_id, values, from_status=from_status):
                 return None
             self.repo.add_event(uow, cast_id, ending.status, data, at=now)

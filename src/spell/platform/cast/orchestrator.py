@@ -40,11 +40,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anyio.to_thread
+from sqlalchemy.exc import IntegrityError
 
 from spell.models import TERMINAL_STATUSES, Cast, SpellVersion
 from spell.platform.auth.schemas import CAST_READ_SCOPES, Principal
 from spell.platform.cast.hub import wait_event
-from spell.platform.cast.repository import detached_cast
+from spell.platform.cast.repository import detached_cast, key_taken
 from spell.platform.cast.runner import (
     QUICK_BUDGET_S,
     QUICK_THREAD_BUDGET_S,
@@ -280,6 +281,13 @@ class CastOrchestrator:
         casts.call_out(principal, body, key, digest)
         return self._cast_quick_in(principal, body, idempotency_key, key, digest, budget_s, called_out=True)
 
+    def _one_trip(self) -> bool:
+        """Whether a quick attempt's statements are read only at its commit (``unit_of_work``'s
+        ``one_trip``): on the loop on PostgreSQL, where each round trip is a suspension of its own. The
+        spell then runs before the cast's row is known to be written: a taken key, found at the
+        commit, rolls back an attempt that had no effect outside its transaction."""
+        return self._quick_yields and yielding.active()
+
     def _cast_quick_in(
         self,
         principal: Principal,
@@ -292,10 +300,18 @@ class CastOrchestrator:
         called_out: bool,
     ) -> tuple[Created, bool]:
         casts = self.casts
+        one_trip = self._one_trip()
         try:
-            with casts.db.unit_of_work() as uow:
+            with casts.db.unit_of_work(one_trip=one_trip) as uow:
                 created = casts.create_in(
-                    uow, principal, body, key, digest, claim=True, called_out=called_out
+                    uow,
+                    principal,
+                    body,
+                    key,
+                    digest,
+                    claim=True,
+                    called_out=called_out,
+                    key_at_commit=one_trip,
                 )
                 if created.version is None:
                     return created, True
@@ -304,9 +320,12 @@ class CastOrchestrator:
                 # Created, run and ended in one commit: nobody can see the cast, or cancel it, before
                 # it ended. An attempt that gives up commits the cast ``running`` for the rerun.
                 ended = self.runner.attempt(uow, created.cast, created.version, budget_s=budget_s)
-        except RecordingFailed:
+        except (RecordingFailed, IntegrityError) as exc:
             # The cast and its attempt were rolled back together: create it again for a rerun, where
-            # a fault that persists ends it as the platform's failure (``execute``).
+            # a fault that persists ends it as the platform's failure (``execute``); or the key was
+            # taken by a request that committed first (``key_at_commit``), which this one replays.
+            if isinstance(exc, IntegrityError) and not key_taken(exc):
+                raise
             again = casts.create_claimed(principal, body, idempotency_key, called_out=True)
             return again, again.replay
         if ended is None:
@@ -342,10 +361,13 @@ class CastOrchestrator:
         casts = self.casts
         key, digest = casts.admit(principal, body, idempotency_key)
         called_out = False
+        one_trip = self._one_trip()
         try:
-            with casts.db.unit_of_work() as uow:
+            with casts.db.unit_of_work(one_trip=one_trip) as uow:
                 try:
-                    created = casts.create_in(uow, principal, body, key, digest, claim=True)
+                    created = casts.create_in(
+                        uow, principal, body, key, digest, claim=True, key_at_commit=one_trip
+                    )
                 except CallOutFirst:
                     called_out = True
                     raise _TakeTheQueue from None
@@ -358,6 +380,9 @@ class CastOrchestrator:
                 raise _TakeTheQueue  # rolls the claimed cast back
         except (_TakeTheQueue, RecordingFailed):
             pass
+        except IntegrityError as exc:  # the key's cast committed first: the queue's way replays it
+            if not key_taken(exc):
+                raise
         return _Queue(key, digest, called_out)
 
     def _queue(

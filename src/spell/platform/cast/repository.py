@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, union_all, update
+from sqlalchemy import Table, UniqueConstraint, bindparam, func, insert, select, union_all, update
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import configure_mappers
 
 from spell.errors import CastNotFound
@@ -17,7 +18,7 @@ from spell.storage import deferred
 from spell.storage.prepared import Prepared
 from spell.storage.session import UnitOfWork
 
-__all__ = ["CastRepository"]
+__all__ = ["CastRepository", "key_taken"]
 
 _EVENTS = cast(Table, CastEvent.__table__)  # declarative tables are Table objects
 _CASTS = cast(Table, Cast.__table__)
@@ -41,19 +42,38 @@ _ADD_EVENT = Prepared(
 )
 _INSERT_EVENT = Prepared(insert(_EVENTS))
 _INSERT_CAST = Prepared(insert(_CASTS))
-_CREATES: dict[tuple[tuple[str, ...], int], Prepared] = {}  # PostgreSQL, by cast columns and event count
+# PostgreSQL, by cast columns, event count and whether a taken key is an error
+_CREATES: dict[tuple[tuple[str, ...], int, bool], Prepared] = {}
+# The unique constraint on a tenant's idempotency keys, by the name PostgreSQL reports it with.
+_KEY_CONSTRAINT = next(
+    str(constraint.name)
+    for constraint in _CASTS.constraints
+    if isinstance(constraint, UniqueConstraint)
+    and [column.name for column in constraint.columns] == ["tenant_id", "idempotency_key"]
+)
 
 
-def _create_statement(columns: tuple[str, ...], events: int) -> Prepared:
-    """PostgreSQL: a new cast and its first ``events`` events in one statement (one round trip); no row
-    back when the tenant's idempotency key is taken (a concurrent holder of the key is waited for)."""
-    made = (
-        postgresql.insert(_CASTS)
-        .values({name: bindparam(name, type_=_CASTS.c[name].type) for name in columns})
-        .on_conflict_do_nothing(index_elements=[_CASTS.c.tenant_id, _CASTS.c.idempotency_key])
-        .returning(_CASTS.c.id)
-        .cte("made")
+def key_taken(error: BaseException) -> bool:
+    """Whether ``error`` is PostgreSQL refusing a cast whose tenant's idempotency key is taken (the
+    ``key_at_commit`` create): the request is then a replay of the cast that holds it."""
+    if not isinstance(error, IntegrityError):
+        return False
+    diag = getattr(error.orig, "diag", None)
+    return getattr(diag, "constraint_name", None) == _KEY_CONSTRAINT
+
+
+def _create_statement(columns: tuple[str, ...], events: int, strict: bool) -> Prepared:
+    """PostgreSQL: a new cast and its first ``events`` events in one statement (one round trip). When
+    the tenant's idempotency key is taken (a concurrent holder of the key is waited for): no row back,
+    or with ``strict`` the statement fails (``key_taken``)."""
+    insert_cast = postgresql.insert(_CASTS).values(
+        {name: bindparam(name, type_=_CASTS.c[name].type) for name in columns}
     )
+    if not strict:
+        insert_cast = insert_cast.on_conflict_do_nothing(
+            index_elements=[_CASTS.c.tenant_id, _CASTS.c.idempotency_key]
+        )
+    made = insert_cast.returning(_CASTS.c.id).cte("made")
     rows = [
         select(
             made.c.id,
@@ -179,24 +199,33 @@ class CastRepository:
         return bool(uow.session.get_bind().dialect.name == "postgresql")
 
     def create(
-        self, uow: UnitOfWork, values: dict[str, Any], statuses: tuple[str, ...], *, at: datetime
+        self,
+        uow: UnitOfWork,
+        values: dict[str, Any],
+        statuses: tuple[str, ...],
+        *,
+        at: datetime,
+        key_at_commit: bool = False,
     ) -> Cast | None:
         """Insert a new cast and its first events (``seq`` 1, 2, … of ``statuses``); return it, detached.
 
         None (nothing written) on PostgreSQL when the tenant's idempotency key is taken; elsewhere the
-        caller looked the key up first, in a transaction that holds the write lock."""
+        caller looked the key up first, in a transaction that holds the write lock. With
+        ``key_at_commit`` (PostgreSQL, a ``one_trip`` unit of work) the statement's answer is not
+        waited for: a taken key fails the transaction, at the latest at its commit (``key_taken``)."""
         if not self.one_statement_create(uow):
             _INSERT_CAST.run(uow.session, values)
             self.add_first_events(uow, values["id"], statuses, at=at)
             return detached_cast({**_UNSET, **values})
-        shape = (tuple(values), len(statuses))
+        shape = (tuple(values), len(statuses), key_at_commit)
         statement = _CREATES.get(shape)
         if statement is None:
             statement = _CREATES[shape] = _create_statement(*shape)  # races only redo this
         params = {**values, "at": at}
         for seq, status in enumerate(statuses, start=1):
             params |= {f"seq{seq}": seq, f"type{seq}": status, f"data{seq}": {"status": status}}
-        if statement.run(uow.session, params).fetchone() is None:
+        made = statement.run(uow.session, params)
+        if not key_at_commit and made.fetchone() is None:
             return None
         return detached_cast({**_UNSET, **values})
 
@@ -272,14 +301,17 @@ class CastRepository:
 
     def end_with_event(
         self, uow: UnitOfWork, cast_id: str, values: dict[str, Any], data: dict[str, Any], *, at: datetime
-    ) -> bool | None:
+    ) -> bool:
         """``end`` from ``running`` and ``add_event`` of its terminal event (type: the status) in one
-        statement, for a cast created in this transaction only; None (nothing written) where that
-        cannot be one statement: do the two steps."""
+        statement, for a cast created or claimed in this transaction only; False (nothing written)
+        where that cannot be one statement: do the two steps."""
         if values.keys() != _END_KEYS or uow.session.get_bind().dialect.name != "postgresql":
-            return None
+            return False
         params = {"cid": cast_id, **values, "etype": values["status"], "edata": data, "eat": at}
-        return _END_WITH_EVENT.run(uow.session, params).fetchone() is not None
+        # The transaction made or claimed the cast ``running`` and holds its row: nobody else can have
+        # moved it, so the answer is not waited for (a ``one_trip`` unit of work reads it at the commit).
+        _END_WITH_EVENT.run(uow.session, params)
+        return True
 
     def version_of(self, uow: UnitOfWork, spell_id: str, version: str) -> SpellVersion | None:
         """The published version a cast names (None only for a cast whose spell row is gone)."""

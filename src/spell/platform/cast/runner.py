@@ -23,7 +23,7 @@ from spell.platform.cast.hub import CancelTokens, CastHub
 from spell.platform.cast.limits import CastLimits
 from spell.platform.cast.live_events import EventWriter, LiveEvents
 from spell.platform.cast.money import CastMoney
-from spell.platform.cast.repository import CastRepository
+from spell.platform.cast.repository import CastRepository, key_taken
 from spell.platform.cast.slots import TenantSlots
 from spell.platform.spell.service import SpellService
 from spell.queue.base import Deferred, Job
@@ -318,6 +318,8 @@ class CastRunner:
                 try:
                     ended = self._finish(cast, manifest, result, uow=uow)
                 except Exception as exc:  # its writes are in the creating transaction: roll all back
+                    if key_taken(exc):  # the create's answer, read here: the request is a replay
+                        raise
                     _log.exception("cast %s: recording the quick attempt failed; it runs again", cast.id)
                     raise RecordingFailed from exc
         finally:

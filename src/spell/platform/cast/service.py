@@ -363,14 +363,26 @@ class CastService:
         *,
         claim: bool = False,
         called_out: bool = False,
+        key_at_commit: bool = False,
     ) -> Created:
         """``create`` (or with ``claim``, ``create_claimed``) inside the caller's transaction, with
         ``key`` and ``digest`` from ``admit``.
 
         ``called_out``: the caller made this request's ``call_out``; else a spell that an admission
-        calling out applies to raises ``CallOutFirst`` before anything is written."""
+        calling out applies to raises ``CallOutFirst`` before anything is written. ``key_at_commit``
+        (a ``one_trip`` unit of work): the key is not checked now; a taken one fails the transaction
+        (``repository.key_taken``), and the caller replays the request in another."""
         with tracing.span("spell.admit", spell_id=body.spell_id):
-            return self._create_in(uow, principal, body, key, digest, claim=claim, called_out=called_out)
+            return self._create_in(
+                uow,
+                principal,
+                body,
+                key,
+                digest,
+                claim=claim,
+                called_out=called_out,
+                key_at_commit=key_at_commit,
+            )
 
     def _create_in(
         self,
@@ -382,6 +394,7 @@ class CastService:
         *,
         claim: bool,
         called_out: bool,
+        key_at_commit: bool,
     ) -> Created:
         # PostgreSQL checks the key in the INSERT itself (one round trip fewer); elsewhere it is looked up
         # first, under the write lock.
@@ -419,6 +432,7 @@ class CastService:
             },
             first,
             at=now,
+            key_at_commit=key_at_commit and checked_by_insert,
         )
         if cast is None:  # a concurrent request with the same key committed first (PostgreSQL)
             replay = self._replay(uow, principal, key, digest)
