@@ -115,6 +115,17 @@ async def _warm_up(client: httpx.AsyncClient, caster: Caller, spell: str = "acme
     return str(first.json()["id"])
 
 
+async def _send(
+    client: httpx.AsyncClient, caster: Caller, key: str, given: dict[str, Any], *, wait: int = 20
+) -> httpx.Response:
+    """A cast of acme/hello under ``key`` whose caller waits up to ``wait`` seconds for its end."""
+    return await client.post(
+        "/v1/spells/acme/hello/cast",
+        headers={**caster.headers, "Idempotency-Key": key, "Prefer": f"wait={wait}"},
+        json={"input": given},
+    )
+
+
 async def test_the_first_cast_of_a_spell_loads_it_on_a_cast_thread(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -132,11 +143,7 @@ async def test_a_pure_wasm_cast_ends_in_its_creating_transaction_on_the_loop(
     caster = await _caster(client, platform, tmp_path)
     await _warm_up(client, caster)
     paths = _Paths(platform, monkeypatch)
-    response = await client.post(
-        "/v1/spells/acme/hello/cast",
-        headers={**caster.headers, "Idempotency-Key": "q-1", "Prefer": "wait=10"},
-        json={"input": {"name": "a"}},
-    )
+    response = await _send(client, caster, "q-1", {"name": "a"}, wait=10)
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["status"] == "succeeded"
@@ -164,11 +171,7 @@ async def test_a_cast_over_the_budget_runs_again_with_its_full_limit_and_only_th
     )
     await _warm_up(client, caster, x=1)
     paths = _Paths(platform, monkeypatch)
-    response = await client.post(
-        "/v1/spells/acme/hello/cast",
-        headers={**caster.headers, "Idempotency-Key": "q-spin", "Prefer": "wait=20"},
-        json={"input": {}},
-    )
+    response = await _send(client, caster, "q-spin", {})
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["status"] == "timeout"
@@ -182,11 +185,7 @@ async def test_a_cast_over_the_budget_runs_again_with_its_full_limit_and_only_th
     assert platform.runner.quick_fits(_version(platform)) is False
     clock.advance(QUICK_FIRST_BENCH_S / 2)
     assert platform.runner.quick_fits(_version(platform)) is False
-    again = await client.post(
-        "/v1/spells/acme/hello/cast",
-        headers={**caster.headers, "Idempotency-Key": "q-spin-2", "Prefer": "wait=20"},
-        json={"input": {}},
-    )
+    again = await _send(client, caster, "q-spin-2", {})
     assert again.json()["status"] == "timeout"
     assert paths.ran_on_a_cast_thread(body["id"], again.json()["id"])
     clock.advance(QUICK_FIRST_BENCH_S / 2)  # the bench is over
@@ -311,11 +310,7 @@ async def test_a_failing_quick_cast_frees_its_slot_and_answers_the_catalog_error
 ) -> None:
     caster = await _caster(client, platform, tmp_path)
     for attempt in range(platform.settings.inline_casts + 2):
-        response = await client.post(
-            "/v1/spells/acme/hello/cast",
-            headers={**caster.headers, "Idempotency-Key": f"bad-{attempt}", "Prefer": "wait=5"},
-            json={"input": {"name": 7}},
-        )
+        response = await _send(client, caster, f"bad-{attempt}", {"name": 7}, wait=5)
         assert response.status_code == 422
         assert response.json()["error"]["code"] == "VALIDATION_ERROR"
     assert platform.orchestrator.free_slots() == platform.settings.inline_casts
@@ -329,11 +324,7 @@ async def test_a_rerun_longer_than_the_wait_answers_202_running_and_frees_its_sl
     )
     await _warm_up(client, caster, x=1)
     clock.advance(QUICK_BENCH_S)
-    response = await client.post(
-        "/v1/spells/acme/hello/cast",
-        headers={**caster.headers, "Idempotency-Key": "q-long", "Prefer": "wait=1"},
-        json={"input": {}},
-    )
+    response = await _send(client, caster, "q-long", {}, wait=1)
     assert response.status_code == 202, response.text
     cast_id = response.json()["id"]
     assert response.json()["status"] == "running"
@@ -354,11 +345,7 @@ async def test_with_every_slot_taken_a_waiting_quick_cast_still_ends_without_the
     await _warm_up(client, caster)
     paths = _Paths(platform, monkeypatch)
     monkeypatch.setattr(platform.orchestrator, "_take", lambda _tenant: False)  # every slot is busy
-    response = await client.post(
-        "/v1/spells/acme/hello/cast",
-        headers={**caster.headers, "Idempotency-Key": "busy-1", "Prefer": "wait=10"},
-        json={"input": {"name": "b"}},
-    )
+    response = await _send(client, caster, "busy-1", {"name": "b"}, wait=10)
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "succeeded"
     assert _events(platform, response.json()["id"]) == ["queued", "running", "succeeded"]
@@ -384,11 +371,7 @@ async def test_with_every_slot_taken_an_attempt_that_gives_up_leaves_nothing_and
     clock.advance(QUICK_BENCH_S)  # the warm-up overran the budget too: its bench is over
     paths = _Paths(platform, monkeypatch)
     monkeypatch.setattr(platform.orchestrator, "_take", lambda _tenant: False)
-    response = await client.post(
-        "/v1/spells/acme/hello/cast",
-        headers={**caster.headers, "Idempotency-Key": "busy-spin", "Prefer": "wait=20"},
-        json={"input": {}},
-    )
+    response = await _send(client, caster, "busy-spin", {})
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["status"] == "timeout"
@@ -615,11 +598,7 @@ async def test_concurrent_quick_casts_on_postgresql_share_the_loops_own_connecti
     pool: Any = platform.db.loop_engine.pool
 
     async def one(index: int) -> httpx.Response:
-        return await client.post(
-            "/v1/spells/acme/hello/cast",
-            headers={**caster.headers, "Idempotency-Key": f"many-{index}", "Prefer": "wait=20"},
-            json={"input": {"name": str(index)}},
-        )
+        return await _send(client, caster, f"many-{index}", {"name": str(index)})
 
     answers = await asyncio.gather(*(one(index) for index in range(24)))
     assert [answer.json()["status"] for answer in answers] == ["succeeded"] * 24
@@ -683,14 +662,8 @@ async def test_a_repeated_key_on_the_loop_replays_its_cast_and_what_the_attempt_
     await _warm_up(client, caster)
     paths = _Paths(platform, monkeypatch)
 
-    async def send() -> httpx.Response:
-        return await client.post(
-            "/v1/spells/acme/hello/cast",
-            headers={**caster.headers, "Idempotency-Key": "again-1", "Prefer": "wait=10"},
-            json={"input": {"name": "r"}},
-        )
-
-    first, second = await send(), await send()
+    first = await _send(client, caster, "again-1", {"name": "r"})
+    second = await _send(client, caster, "again-1", {"name": "r"})
     assert first.status_code == second.status_code == 200, second.text
     assert first.json()["idempotent_replay"] is False
     assert second.json()["idempotent_replay"] is True
@@ -715,14 +688,7 @@ async def test_the_same_key_sent_at_once_makes_one_cast_and_every_other_caller_g
     await _warm_up(client, caster)
     _Paths(platform, monkeypatch)
 
-    async def send() -> httpx.Response:
-        return await client.post(
-            "/v1/spells/acme/hello/cast",
-            headers={**caster.headers, "Idempotency-Key": "at-once", "Prefer": "wait=20"},
-            json={"input": {"name": "o"}},
-        )
-
-    answers = await asyncio.gather(*(send() for _ in range(8)))
+    answers = await asyncio.gather(*(_send(client, caster, "at-once", {"name": "o"}) for _ in range(8)))
     assert {answer.status_code for answer in answers} == {200}
     assert len({answer.json()["id"] for answer in answers}) == 1
     assert [answer.json()["idempotent_replay"] for answer in answers].count(False) == 1
@@ -741,14 +707,8 @@ async def test_with_every_slot_taken_a_repeated_key_is_replayed_by_the_queues_wa
     paths = _Paths(platform, monkeypatch)
     monkeypatch.setattr(platform.orchestrator, "_take", lambda _tenant: False)  # every slot is busy
 
-    async def send() -> httpx.Response:
-        return await client.post(
-            "/v1/spells/acme/hello/cast",
-            headers={**caster.headers, "Idempotency-Key": "busy-again", "Prefer": "wait=10"},
-            json={"input": {"name": "b"}},
-        )
-
-    first, second = await send(), await send()
+    first = await _send(client, caster, "busy-again", {"name": "b"})
+    second = await _send(client, caster, "busy-again", {"name": "b"})
     assert first.status_code == second.status_code == 200, second.text
     assert second.json()["id"] == first.json()["id"]
     assert second.json()["idempotent_replay"] is True
