@@ -11,11 +11,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -250,3 +253,64 @@ def test_each_process_counts_its_share_in_memory_and_the_whole_limit_in_redis(tm
         shared.hit(credential=credential, tenant_id="t")
     with pytest.raises(CastRateLimited):
         shared.hit(credential=credential, tenant_id="t")
+
+
+async def _ticks_while(work: Any) -> tuple[Any, int]:
+    """What ``work`` (awaited) gave, and how often the loop ran another task meanwhile."""
+    ticks = 0
+    done = False
+
+    async def tick() -> None:
+        nonlocal ticks
+        while not done:
+            ticks += 1
+            await anyio.sleep(0.01)
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(tick)
+        try:
+            result = await work
+        finally:
+            done = True
+    return result, ticks
+
+
+async def test_a_slow_shared_store_holds_its_request_not_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    limiter = _redis_or_skip(f"test-{secrets.token_hex(4)}")
+    hit = limiter._strategy.hit
+    threads: list[str] = []
+
+    def slow_hit(*args: Any) -> bool:
+        threads.append(threading.current_thread().name)
+        time.sleep(0.3)  # a slow Redis: each of the two limits waits this long
+        return hit(*args)
+
+    monkeypatch.setattr(limiter._strategy, "hit", slow_hit)
+    quota, ticks = await _ticks_while(limiter.hit_on_loop(credential="k", tenant_id="t"))
+    assert quota is not None
+    assert quota.scope == "credential"
+    assert ticks >= 20  # the loop went on serving through 0.6 s of waiting
+    assert threading.current_thread().name not in threads
+
+
+async def test_counting_in_memory_stays_on_the_loop_and_an_unreachable_store_is_overloaded() -> None:
+    memory = RateLimiter.in_memory(per_credential=1, per_tenant=0)
+    strategy_hit = memory._strategy.hit
+    threads: list[str] = []
+
+    def spy(*args: Any) -> bool:
+        threads.append(threading.current_thread().name)
+        return strategy_hit(*args)
+
+    memory._strategy.hit = spy  # type: ignore[method-assign]
+    quota = await memory.hit_on_loop(credential="k", tenant_id="t")
+    assert quota is not None
+    assert (quota.scope, quota.remaining) == ("credential", 0)
+    with pytest.raises(CastRateLimited):
+        await memory.hit_on_loop(credential="k", tenant_id="t")
+    assert threads == [threading.current_thread().name] * 2
+    down = RateLimiter("redis://127.0.0.1:9/0", per_credential=5, per_tenant=0)
+    with pytest.raises(Overloaded):
+        await down.hit_on_loop(credential="k", tenant_id="t")

@@ -89,7 +89,7 @@ async def get_cast_principal(request: Request, credentials: Bearer) -> Principal
         return principal
     credential = f"key:{principal.key_id}" if principal.key_id else f"user:{principal.user_id}"
     try:
-        quota = limiter.hit(credential=credential, tenant_id=principal.tenant_id)
+        quota = await limiter.hit_on_loop(credential=credential, tenant_id=principal.tenant_id)
     except CastRateLimited as exc:
         request.state.rate_limit_headers = exc.quota.headers(limiter.policies)
         platform: Platform = request.app.state.platform

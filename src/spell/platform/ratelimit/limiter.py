@@ -12,10 +12,12 @@ counted first, so a key refused by its own limit spends none of its tenant's sha
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass
 
+import anyio.to_thread
 from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.errors import StorageError
 from limits.storage import MemoryStorage, Storage, storage_from_string
@@ -83,8 +85,10 @@ class RateLimiter:
         if per_credential < 0 or per_tenant < 0:
             raise ValueError("rate limits must be 0 (off) or more")
         self.prefix = prefix
+        # a store in another process (Redis): each hit waits on the network
+        self.shared = not storage_uri.startswith("memory")
         storage: Storage
-        if storage_uri.startswith("memory"):
+        if not self.shared:
             storage = _InlineSweptMemoryStorage()
         else:
             # socket_timeout: a hung Redis answers OVERLOADED in two seconds instead of holding requests
@@ -135,3 +139,12 @@ class RateLimiter:
             if tightest is None or quota.remaining < tightest.remaining:
                 tightest = quota
         return tightest
+
+    async def hit_on_loop(self, *, credential: str, tenant_id: str) -> Quota | None:
+        """``hit`` from an event loop. A shared store's round trips (two per limit) run on a worker
+        thread, so a slow or hung Redis holds this request up to its socket timeout, not the loop
+        and every request it serves; counting in memory stays on the loop (microseconds)."""
+        if self.shared:
+            count = functools.partial(self.hit, credential=credential, tenant_id=tenant_id)
+            return await anyio.to_thread.run_sync(count)
+        return self.hit(credential=credential, tenant_id=tenant_id)

@@ -103,7 +103,7 @@ async def cast_from_form(
         return _render(request, view, value=value, problems=problems, idempotency_key=key, status_code=422)
     body = CastRequestBody(spell_id=view.spell.id, input=value, version=view.version.version)
     try:
-        _count_cast(request, session)
+        await _count_cast(request, session)
         cast, _ = await platform.orchestrator.cast(session.principal, body, key, wait_s=0)
     except AuthError:
         raise
@@ -136,13 +136,13 @@ def _problems(schema: Any, value: Any) -> list[SchemaProblem]:
     return []
 
 
-def _count_cast(request: Request, session: ConsoleSession) -> None:
+async def _count_cast(request: Request, session: ConsoleSession) -> None:
     """Count the cast against the credential's and the tenant's rate limits, as the REST route does."""
     limiter: RateLimiter = request.app.state.limiter
     if limiter.is_on:
         principal = session.principal
         credential = f"key:{principal.key_id}" if principal.key_id else f"user:{principal.user_id}"
-        limiter.hit(credential=credential, tenant_id=principal.tenant_id)
+        await limiter.hit_on_loop(credential=credential, tenant_id=principal.tenant_id)
 
 
 @router.get("/spells/{spell_id:path}", response_class=HTMLResponse)
