@@ -295,7 +295,9 @@ async def test_a_slow_shared_store_holds_its_request_not_the_event_loop(
     assert threading.current_thread().name not in threads
 
 
-async def test_counting_in_memory_stays_on_the_loop_and_an_unreachable_store_is_overloaded() -> None:
+async def test_counting_in_memory_stays_on_the_loop_and_an_unreachable_store_is_overloaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     memory = RateLimiter.in_memory(per_credential=1, per_tenant=0)
     strategy_hit = memory._strategy.hit
     threads: list[str] = []
@@ -304,7 +306,7 @@ async def test_counting_in_memory_stays_on_the_loop_and_an_unreachable_store_is_
         threads.append(threading.current_thread().name)
         return strategy_hit(*args)
 
-    memory._strategy.hit = spy  # type: ignore[method-assign]
+    monkeypatch.setattr(memory._strategy, "hit", spy)
     quota = await memory.hit_on_loop(credential="k", tenant_id="t")
     assert quota is not None
     assert (quota.scope, quota.remaining) == ("credential", 0)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import sys
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -74,7 +73,7 @@ from spell.platform.webhook.service import WebhookSender
 from spell.queue.base import Queue
 from spell.queue.memory import MemoryQueue
 from spell.runtimes.api import ApiRuntime
-from spell.runtimes.base import Runtime
+from spell.runtimes.base import Closes, Runtime
 from spell.runtimes.builtin import BuiltinRuntime
 from spell.runtimes.egress import EgressPolicy
 from spell.runtimes.workflow import WorkflowRuntime, workflow_runtime
@@ -519,14 +518,12 @@ class Platform:
             self.queue.stop()
             self.webhook_delivery.stop()
             self._started = False
-        # Casts have ended (the queue's workers and the request side's threads are stopped): the host
-        # runtime's sandboxes started ahead are ended, not left waiting.
-        if "spell.runtimes.host" in sys.modules:  # no host runtime was made if it was never imported
-            from spell.runtimes.host import HostRuntime
-
-            for runtime in self.runner.runtimes.values():
-                if isinstance(runtime, HostRuntime):
-                    runtime.close()
+        # Casts have ended (the queue's workers and the request side's threads are stopped): what the
+        # runtimes hold between casts (the host runtime's sandboxes started ahead, the WASM epoch
+        # ticker) is let go, not left waiting.
+        for runtime in self.runner.runtimes.values():
+            if isinstance(runtime, Closes):
+                runtime.close()
         if self.casts.relay is not None:
             self.casts.relay.close()
             self.casts.relay = None

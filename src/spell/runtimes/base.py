@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from spell.bundle.manifest import SpellManifest
 
@@ -23,6 +23,7 @@ __all__ = [
     "Artifact",
     "CastRequest",
     "CastResult",
+    "Closes",
     "Limits",
     "LogSink",
     "Outcome",
@@ -154,4 +155,14 @@ class Runtime(Protocol):
 
     def run(self, request: CastRequest) -> CastResult:
         """Run one cast to its end and return the measured result (never raises for spell faults)."""
+        ...
+
+
+@runtime_checkable
+class Closes(Protocol):
+    """A runtime holding something of its own between casts (threads, sandboxes started ahead), which
+    its owner lets go once no cast runs; a later cast may take it up again."""
+
+    def close(self) -> None:
+        """Let go of what the runtime holds between casts."""
         ...
