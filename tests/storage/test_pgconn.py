@@ -458,3 +458,31 @@ def test_a_rollback_inside_an_open_batch_on_a_lost_connection_raises_and_the_poo
     with pg_database.unit_of_work() as uow:
         _ADD.run(uow.session, {"hold": False, "tid": "ten_b", "tname": "b", "at": utcnow()})
     assert _names(pg_database) == {"b"}
+
+
+_XACT_LOCK = Prepared(select(func.pg_advisory_xact_lock(bindparam("k", type_=Integer))))
+
+
+def _lock_is_free(key: int) -> bool:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL.replace("+psycopg", ""), autocommit=True) as other:
+        free = other.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+        assert free is not None
+        if free[0]:
+            other.execute("SELECT pg_advisory_unlock(%s)", (key,))
+        return bool(free[0])
+
+
+def test_a_pipelines_statements_reach_the_server_as_they_run_and_a_plain_batchs_with_its_end(
+    pg_database: Database,
+) -> None:
+    with pg_database.unit_of_work() as uow, pipelined(uow.session):
+        _XACT_LOCK.run(uow.session, {"k": 7001})
+        assert not _lock_is_free(7001)  # taken by the server before the block read anything
+    with pg_database.unit_of_work() as uow:
+        raw = _raw(uow)
+        with raw.batch():
+            raw.run(b"SELECT pg_advisory_xact_lock($1)", (7002,))
+            assert _lock_is_free(7002)  # still in this side's buffer: it leaves with the batch's end
+        assert not _lock_is_free(7002)

@@ -67,10 +67,15 @@ class OneTripBegin(psycopg.Connection[Any]):
     # cost one round trip.
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
-        """Statements ``run`` inside are sent at once and read together when the block ends (or earlier,
-        when one's result is asked for, or the transaction commits); an error of any of them is raised
-        then. Nested: one batch.
+    def batch(self, *, eager: bool = False) -> Iterator[None]:
+        """Statements ``run`` inside are sent together and read together when the block ends (or
+        earlier, when one's result is asked for, or the transaction commits); an error of any of them
+        is raised then. Nested: one batch, eager if the outer one is.
+
+        ``eager``: each statement leaves as it is run (as far as the socket takes it without waiting),
+        so the server works on it while this side prepares the next; for a batch whose statements have
+        work between them (a ``one_trip`` unit of work, the deferred writes). Without, they leave with
+        the batch's end: one send for a batch read right away.
 
         A block left by an exception still reads what was sent (the connection must be back in step
         before its rollback), but a statement the server refused is not raised over that exception: the
@@ -78,7 +83,7 @@ class OneTripBegin(psycopg.Connection[Any]):
         if self._lean is not None:
             yield
             return
-        batch = self._lean = _Batch()
+        batch = self._lean = _Batch(eager)
         try:
             yield
         except BaseException:
@@ -101,7 +106,7 @@ class OneTripBegin(psycopg.Connection[Any]):
         batch = self._lean
         alone = batch is None
         if batch is None:
-            batch = _Batch()
+            batch = _Batch(eager=False)
         self._lean_open(batch)
         names = self._lean_names
         if names is None:
@@ -116,9 +121,7 @@ class OneTripBegin(psycopg.Connection[Any]):
         batch.slots.append(result)
         if alone:
             self._drain(batch)
-        else:
-            # Each statement leaves at once (as far as the socket takes it without waiting): the
-            # server works on it while this side goes on to the rest of the batch.
+        elif batch.eager:
             self.pgconn.flush()
         return result
 
@@ -242,9 +245,10 @@ class OneTripBegin(psycopg.Connection[Any]):
 class _Batch:
     """Statements sent in one pipeline and not yet read: what each answer goes to, in order."""
 
-    __slots__ = ("open", "preparing", "slots")
+    __slots__ = ("eager", "open", "preparing", "slots")
 
-    def __init__(self) -> None:
+    def __init__(self, eager: bool) -> None:
+        self.eager = eager
         self.open = False
         self.slots: list[LeanResult | tuple[bytes, tuple[bytes, tuple[int, ...]]] | None] = []
         self.preparing: dict[tuple[bytes, tuple[int, ...]], bytes] = {}

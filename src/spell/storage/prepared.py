@@ -9,6 +9,7 @@ A statement that needs what only the full path does (Python-side column defaults
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
@@ -242,9 +243,10 @@ def _first_in_transaction(connection: Any) -> AbstractContextManager[None]:
 
 @contextmanager
 def pipelined(session: Session) -> Iterator[None]:
-    """On PostgreSQL, send the statements run inside together (psycopg's pipeline mode): each one waits
-    for the server only when its result is read, and the rest at the end of the block, so a run of
-    writes whose results nobody reads costs one round trip. Elsewhere a no-op."""
+    """On PostgreSQL, send the statements run inside in one pipeline (psycopg's pipeline mode): each
+    leaves as it is run, and waits for the server only when its result is read; the rest are read at
+    the end of the block, so a run of writes whose results nobody reads costs one round trip, and the
+    server works on them while this side prepares the next. Elsewhere a no-op."""
     connection = session.connection()
     raw: Any = connection.connection.dbapi_connection
     pipeline = getattr(raw, "pipeline", None)
@@ -252,8 +254,8 @@ def pipelined(session: Session) -> Iterator[None]:
         yield
         return
     # Statements on the lean path (``OneTripBegin.run``) go in a batch: libpq's pipeline without
-    # psycopg's bookkeeping around each statement.
-    block = raw.batch if _lean(raw) else pipeline
+    # psycopg's bookkeeping around each statement; each leaves as it is run (``eager``).
+    block = functools.partial(raw.batch, eager=True) if _lean(raw) else pipeline
     try:
         with block():
             yield
