@@ -16,6 +16,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from spell.api import create_app
+from spell.config.server import ServerSettings
 from spell.kit.clock import FakeClock
 from spell.models import AuditRecord, Cast, CastEvent, SpellVersion
 from spell.platform.cast import runner as runner_module
@@ -716,3 +718,16 @@ async def test_with_every_slot_taken_a_repeated_key_is_replayed_by_the_queues_wa
     assert paths.executed == []  # nothing ran again on a thread
     # at most one job: SQLite queues the first cast (its attempts need a slot), the replay queues nothing
     assert len(paths.queued) == (1 if _on_the_loop(platform) else 0)
+
+
+async def test_the_app_opens_the_loops_database_connections_before_it_serves(
+    platform: Platform, server_settings: ServerSettings
+) -> None:
+    app = create_app(server_settings, platform=platform, manage=False)
+    loop_engine = platform.db.loop_engine
+    async with app.router.lifespan_context(app):
+        if loop_engine is None:  # SQLite: quick casts block the loop anyway, and there is no such pool
+            assert platform.db.loop_connections == 0
+        else:
+            pool: Any = loop_engine.pool
+            assert pool.checkedin() == platform.db.loop_connections == 8

@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg.waiting import Ready, Wait
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from spell.errors import DatabaseUnavailable
 from spell.storage import pgconn, yielding
@@ -278,3 +278,35 @@ def test_the_loop_has_its_own_bounded_pool_and_threads_never_use_it(loop_db: Dat
     on_the_loop = _on_a_loop(scenario)
     on_a_thread = pool_of_this_unit()
     assert on_the_loop != on_a_thread == id(loop_db.engine.pool)
+
+
+def test_loop_connections_opened_ahead_serve_the_loop_without_opening_one_there(loop_db: Database) -> None:
+    assert loop_db.loop_engine is not None
+    opened: list[str] = []
+    event.listen(loop_db.loop_engine, "connect", lambda *_: opened.append(threading.current_thread().name))
+    assert loop_db.open_loop_connections() == 4
+    assert opened == [threading.current_thread().name] * 4  # here, not on a loop
+    pool: Any = loop_db.loop_engine.pool
+    assert pool.checkedin() == 4
+
+    async def scenario() -> None:
+        await asyncio.gather(*(yielding.run(_sleep_in_a_unit_of_work, loop_db, 0.05) for _ in range(4)))
+
+    _on_a_loop(scenario)
+    assert len(opened) == 4  # the loop took the open ones
+    assert pool.checkedin() == 4
+
+
+def test_opening_loop_connections_ahead_where_there_are_none_or_the_database_is_down(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    if database.loop_engine is None:
+        assert database.open_loop_connections() == 0  # SQLite: nothing to open
+        return
+    down = open_database("postgresql+psycopg://postgres@127.0.0.1:9/spell", loop_connections=2)
+    try:
+        with caplog.at_level("WARNING", logger="spell.storage.session"):
+            assert down.open_loop_connections() == 0
+        assert "were not opened ahead" in caplog.text
+    finally:
+        down.dispose()

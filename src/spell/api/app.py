@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
@@ -68,6 +69,7 @@ def create_app(
         if manage:
             # one of several processes: the others' casts are alive (the parent recovered dead ones)
             chosen.start(recover=settings.processes == 1)
+        await anyio.to_thread.run_sync(chosen.orchestrator.open_loop_connections)
         try:
             async with mcp.running():
                 yield

@@ -7,6 +7,7 @@ so a rolled-back cast is never run.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
@@ -24,6 +25,8 @@ from spell.storage.prepared import pipelined
 from spell.storage.writer_lock import WriterLock
 
 __all__ = ["LOOP_CONNECTIONS", "Database", "UnitOfWork", "open_database"]
+
+_log = logging.getLogger(__name__)
 
 # PostgreSQL: quick casts on the event loop, at most this many at once (each holds one of the loop
 # engine's connections while it waits). The loop's thread is one core: a few keep it busy while the
@@ -104,6 +107,24 @@ class Database:
                 session.rollback()
                 raise
         uow._run_after_commit()
+
+    def open_loop_connections(self) -> int:
+        """Open the loop engine's connections now, on this thread; how many are open (0 without a loop
+        engine). A connection's opening cannot yield to the loop (its set-up runs under SQLAlchemy's
+        thread lock, and psycopg's connect waits on its own): opened ahead, it never holds the loop up.
+        A database that does not answer is logged and left to the first casts, as before."""
+        if self.loop_engine is None:
+            return 0
+        held = []
+        try:
+            for _ in range(self.loop_connections):
+                held.append(self.loop_engine.connect())
+        except DBAPIError as exc:
+            _log.warning("the loop's database connections were not opened ahead: %s", exc.orig or exc)
+        finally:
+            for connection in held:
+                connection.close()  # back to the pool, open
+        return len(held)
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -215,6 +215,12 @@ class CastOrchestrator:
         whose broker's ack the loop can await (``Submits``: NATS)."""
         return self.quick and not self._quick_yields and body.webhook_url is None and self._loop_may_queue
 
+    def open_loop_connections(self) -> None:
+        """Before serving: open the database connections quick casts on the loop take (PostgreSQL), so
+        that none is opened on the loop, which its opening would block. Blocking: call it on a thread."""
+        if self._quick_yields:
+            self.casts.db.open_loop_connections()
+
     def free_slots(self) -> int:
         """Inline slots not taken right now."""
         with self._lock:
