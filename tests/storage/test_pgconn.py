@@ -486,3 +486,23 @@ def test_a_pipelines_statements_reach_the_server_as_they_run_and_a_plain_batchs_
             raw.run(b"SELECT pg_advisory_xact_lock($1)", (7002,))
             assert _lock_is_free(7002)  # still in this side's buffer: it leaves with the batch's end
         assert not _lock_is_free(7002)
+
+
+def test_a_connection_lost_before_a_one_trip_commit_is_database_unavailable_and_nothing_is_written(
+    pg_database: Database,
+) -> None:
+    import psycopg
+
+    def lost_before_the_commit() -> None:
+        with pg_database.unit_of_work(one_trip=True) as uow:
+            raw = _raw(uow)
+            _ADD.run(uow.session, {"hold": False, "tid": "ten_a", "tname": "a", "at": utcnow()})
+            deferred.defer(uow.session, "test.pgconn.tenant", "ten_c")
+            with psycopg.connect(PG_ADMIN_URL.replace("+psycopg", ""), autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (raw.info.backend_pid,))
+
+    with pytest.raises(DatabaseUnavailable):
+        lost_before_the_commit()
+    with pg_database.unit_of_work(one_trip=True) as uow:  # the pool handed out a working connection
+        _ADD.run(uow.session, {"hold": False, "tid": "ten_b", "tname": "b", "at": utcnow()})
+    assert _names(pg_database) == {"b"}
