@@ -12,17 +12,11 @@ import pytest
 from fastapi.dependencies.utils import solve_dependencies
 
 from spell.platform.server import Platform
-from tests.fixtures.server import Caller, publish, seed_maker, seed_user
+from tests.fixtures.server import Caller, seed_caster
 
 pytestmark = pytest.mark.anyio
 
 PATH = "/v1/spells/acme/hello/cast"
-
-
-async def _caster(client: httpx.AsyncClient, platform: Platform, tmp_path: Path) -> Caller:
-    maker = await seed_maker(client, platform)
-    await publish(client, maker, tmp_path)
-    return seed_user(platform, "caster@example.com", ["caster"])
 
 
 class _GenericHandler:
@@ -51,7 +45,7 @@ async def test_the_usual_cast_skips_the_generic_handler(
     monkeypatch: pytest.MonkeyPatch,
     content_type: str,
 ) -> None:
-    caster = await _caster(client, platform, tmp_path)
+    caster = await seed_caster(client, platform, tmp_path)
     generic = _GenericHandler(monkeypatch)
     for path in (PATH, "/v1/spells/acme/hello:cast"):
         response = await client.post(
@@ -69,7 +63,7 @@ async def test_the_usual_cast_skips_the_generic_handler(
 async def test_a_body_the_model_refuses_goes_to_the_generic_handler_and_is_a_validation_error(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    caster = await _caster(client, platform, tmp_path)
+    caster = await seed_caster(client, platform, tmp_path)
     generic = _GenericHandler(monkeypatch)
     response = await client.post(PATH, headers=_headers(caster, "v"), json={"input": {}, "version": 7})
     assert response.status_code == 422, response.text
@@ -81,7 +75,7 @@ async def test_a_body_the_model_refuses_goes_to_the_generic_handler_and_is_a_val
 async def test_authentication_is_still_judged_before_the_body(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path
 ) -> None:
-    await _caster(client, platform, tmp_path)
+    await seed_caster(client, platform, tmp_path)
     bad_body = await client.post(
         PATH, headers={"Idempotency-Key": "a", "Prefer": "wait=10"}, json={"input": {}, "version": 7}
     )
@@ -113,7 +107,7 @@ async def test_other_requests_get_the_generic_handlers_answer(
     content: bytes,
     status: int,
 ) -> None:
-    caster = await _caster(client, platform, tmp_path)
+    caster = await seed_caster(client, platform, tmp_path)
     generic = _GenericHandler(monkeypatch)
     response = await client.post(PATH, headers=_headers(caster, "o", **headers), content=content)
     assert response.status_code == status, response.text
@@ -126,7 +120,7 @@ async def test_other_requests_get_the_generic_handlers_answer(
 async def test_a_nul_in_the_url_is_refused_on_the_cast_route(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path
 ) -> None:
-    caster = await _caster(client, platform, tmp_path)
+    caster = await seed_caster(client, platform, tmp_path)
     response = await client.post(f"{PATH}?x=%00", headers=_headers(caster, "n"), json={"input": {}})
     assert response.status_code == 422, response.text
     assert response.json()["error"]["details"]["errors"][0]["path"] == "url"
@@ -135,7 +129,7 @@ async def test_a_nul_in_the_url_is_refused_on_the_cast_route(
 async def test_each_request_counts_once_against_the_rate_limit_on_either_path(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path
 ) -> None:
-    caster = await _caster(client, platform, tmp_path)
+    caster = await seed_caster(client, platform, tmp_path)
     usual = await client.post(PATH, headers=_headers(caster, "r1"), json={"input": {"name": "a"}})
     refused_body = await client.post(PATH, headers=_headers(caster, "r2"), json={"input": {}, "version": 7})
     after = await client.post(PATH, headers=_headers(caster, "r3"), json={"input": {"name": "b"}})

@@ -16,7 +16,7 @@ from spell.models import Cast, CastEvent
 from spell.platform.server import Platform
 from spell.queue.base import Job
 from tests.fixtures.bundles import SPIN_FUEL, SPIN_WAT
-from tests.fixtures.server import Caller, publish, seed_maker, seed_user
+from tests.fixtures.server import Caller, publish, seed_caster, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 
@@ -42,12 +42,6 @@ def published_jobs(platform: Platform) -> Iterator[list[Job]]:
     platform.queue.publish = original  # type: ignore[method-assign]
 
 
-async def _caster(client: httpx.AsyncClient, platform: Platform, tmp_path: Path, **kwargs: object) -> Caller:
-    maker = await seed_maker(client, platform)
-    await publish(client, maker, tmp_path, **kwargs)  # type: ignore[arg-type]
-    return seed_user(platform, "caster@example.com", ["caster"])
-
-
 def _headers(caller: Caller, key: str, wait: int) -> dict[str, str]:
     return {**caller.headers, "Idempotency-Key": key, "Prefer": f"wait={wait}"}
 
@@ -63,7 +57,7 @@ def _event_types(platform: Platform, cast_id: str) -> list[tuple[int, str]]:
 async def test_a_waiting_cast_runs_on_the_request_side_without_a_queue_job(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path, published_jobs: list[Job]
 ) -> None:
-    caster = await _caster(client, platform, tmp_path)
+    caster = await seed_caster(client, platform, tmp_path)
     response = await client.post(
         "/v1/spells/acme/hello/cast", headers=_headers(caster, "in-1", 10), json={"input": {"name": "a"}}
     )
@@ -115,7 +109,7 @@ async def test_when_every_slot_is_busy_a_waiting_cast_takes_the_queue(
 async def test_a_cast_longer_than_the_wait_answers_202_running_and_can_be_canceled(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path
 ) -> None:
-    caster = await _caster(
+    caster = await seed_caster(
         client, platform, tmp_path, wat=SPIN_WAT, schema={"type": "object"}, timeout_ms=30_000, fuel=SPIN_FUEL
     )
     with anyio.fail_after(20):
@@ -144,7 +138,7 @@ async def test_a_cast_longer_than_the_wait_answers_202_running_and_can_be_cancel
 async def test_bad_input_to_a_waiting_cast_is_refused_persists_nothing_and_frees_the_slot(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path
 ) -> None:
-    caster = await _caster(
+    caster = await seed_caster(
         client,
         platform,
         tmp_path,
@@ -167,7 +161,7 @@ async def test_bad_input_to_a_waiting_cast_is_refused_persists_nothing_and_frees
 async def test_a_replayed_waiting_cast_is_the_same_cast_and_runs_once(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path
 ) -> None:
-    caster = await _caster(client, platform, tmp_path)
+    caster = await seed_caster(client, platform, tmp_path)
     first = await client.post(
         "/v1/spells/acme/hello/cast", headers=_headers(caster, "same", 10), json={"input": {"name": "a"}}
     )

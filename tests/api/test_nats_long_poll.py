@@ -26,7 +26,7 @@ from spell.queue.base import Job
 from spell.runtimes.base import Runtime
 from spell.storage.session import Database
 from tests.fixtures.nats import NATS_URL, delete_stream, nats_queue_or_skip
-from tests.fixtures.server import Caller, publish, seed_maker, seed_user
+from tests.fixtures.server import Caller, seed_caster
 
 pytestmark = pytest.mark.anyio
 
@@ -47,12 +47,6 @@ async def _nats_platform(
     finally:
         platform.stop()
         await anyio.to_thread.run_sync(delete_stream, stream)  # it runs an event loop of its own
-
-
-async def _caster(client: httpx.AsyncClient, platform: Platform, tmp_path: Path) -> Caller:
-    maker = await seed_maker(client, platform)
-    await publish(client, maker, tmp_path)
-    return seed_user(platform, "caster@example.com", ["caster"])
 
 
 async def _queue_one(client: httpx.AsyncClient, caster: Caller, key: str) -> str:
@@ -88,7 +82,7 @@ async def test_a_long_poll_of_a_cast_whose_job_a_worker_here_holds_waits_for_its
     monkeypatch.setattr(runner_module, "QUICK_BUDGET_S", 2.0)
     monkeypatch.setattr(runner_module, "QUICK_THREAD_BUDGET_S", 2.0)
     async with _nats_platform(server_settings, database, wasm_runtime) as (platform, client):
-        caster = await _caster(client, platform, tmp_path)
+        caster = await seed_caster(client, platform, tmp_path)
         warm = await client.post(
             "/v1/spells/acme/hello/cast",
             headers={**caster.headers, "Idempotency-Key": "warm-up", "Prefer": "wait=20"},
@@ -134,7 +128,7 @@ async def test_a_long_poll_of_a_cast_whose_job_no_worker_here_holds_reads_it(
 ) -> None:
     # an API node: `spell worker` processes run its queued casts
     async with _nats_platform(server_settings, database, wasm_runtime, workers=False) as (platform, client):
-        caster = await _caster(client, platform, tmp_path)
+        caster = await seed_caster(client, platform, tmp_path)
         reads = _counted_reads(platform, monkeypatch)
         cast_id = await _queue_one(client, caster, "held-elsewhere")
         answer = await client.get(f"/v1/casts/{cast_id}", params={"wait": 1}, headers=caster.headers)
@@ -160,7 +154,7 @@ async def test_a_job_the_broker_refuses_answers_503_and_the_cast_stays_queued_fo
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     async with _nats_platform(server_settings, database, wasm_runtime) as (platform, client):
-        caster = await _caster(client, platform, tmp_path)
+        caster = await seed_caster(client, platform, tmp_path)
         # created on the event loop (SQLite), the job's ack is awaited there; else a thread waits
         monkeypatch.setattr(platform.queue, "submit", _refused)
         monkeypatch.setattr(platform.queue, "publish", _refuse)

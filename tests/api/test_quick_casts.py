@@ -32,17 +32,11 @@ from spell.storage.session import UnitOfWork
 from tests.api.money_helpers import FLAT, credit, publish_priced
 from tests.fixtures.bundles import SPIN_FUEL, SPIN_WAT
 from tests.fixtures.clock import clock, platform
-from tests.fixtures.server import Caller, publish, seed_maker, seed_user
+from tests.fixtures.server import Caller, publish, seed_caster, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
 
 __all__ = ["clock", "platform"]  # fixtures: casts on a fake clock
-
-
-async def _caster(client: httpx.AsyncClient, platform: Platform, tmp_path: Path, **kwargs: Any) -> Caller:
-    maker = await seed_maker(client, platform)
-    await publish(client, maker, tmp_path, **kwargs)
-    return seed_user(platform, "caster@example.com", ["caster"])
 
 
 def _version(platform: Platform) -> SpellVersion:
@@ -131,7 +125,7 @@ async def _send(
 async def test_the_first_cast_of_a_spell_loads_it_on_a_cast_thread(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    caster = await _caster(client, platform, tmp_path)
+    caster = await seed_caster(client, platform, tmp_path)
     paths = _Paths(platform, monkeypatch)
     assert platform.runner.quick_fits(_version(platform)) is False
     cast_id = await _warm_up(client, caster)
@@ -142,7 +136,7 @@ async def test_the_first_cast_of_a_spell_loads_it_on_a_cast_thread(
 async def test_a_pure_wasm_cast_ends_in_its_creating_transaction_on_the_loop(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    caster = await _caster(client, platform, tmp_path)
+    caster = await seed_caster(client, platform, tmp_path)
     await _warm_up(client, caster)
     paths = _Paths(platform, monkeypatch)
     response = await _send(client, caster, "q-1", {"name": "a"}, wait=10)
@@ -168,7 +162,7 @@ async def test_a_cast_over_the_budget_runs_again_with_its_full_limit_and_only_th
     monkeypatch: pytest.MonkeyPatch,
     clock: FakeClock,
 ) -> None:
-    caster = await _caster(
+    caster = await seed_caster(
         client, platform, tmp_path, wat=SPIN_WAT, schema={"type": "object"}, timeout_ms=400
     )
     await _warm_up(client, caster, x=1)
@@ -197,7 +191,7 @@ async def test_a_cast_over_the_budget_runs_again_with_its_full_limit_and_only_th
 async def test_each_overrun_in_a_row_benches_the_spell_twice_as_long_up_to_the_longest_bench(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path, clock: FakeClock
 ) -> None:
-    caster = await _caster(
+    caster = await seed_caster(
         client, platform, tmp_path, wat=SPIN_WAT, schema={"type": "object"}, timeout_ms=300
     )
     await _warm_up(client, caster, x=1)
@@ -223,7 +217,7 @@ async def test_an_attempt_that_ends_in_time_resets_the_bench_to_the_first(
     monkeypatch: pytest.MonkeyPatch,
     clock: FakeClock,
 ) -> None:
-    caster = await _caster(client, platform, tmp_path)
+    caster = await seed_caster(client, platform, tmp_path)
     await _warm_up(client, caster)
     runtime = platform.runner.runtimes["wasm"]
     real_run = runtime.run
@@ -262,7 +256,7 @@ async def test_an_attempt_that_ends_in_time_resets_the_bench_to_the_first(
 async def test_a_budgeted_attempt_that_gives_up_records_nothing_and_leaves_the_cast_running(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path, clock: FakeClock
 ) -> None:
-    caster = await _caster(
+    caster = await seed_caster(
         client, platform, tmp_path, wat=SPIN_WAT, schema={"type": "object"}, timeout_ms=300, fs_write=("out",)
     )
     await _warm_up(client, caster, x=1)
@@ -310,7 +304,7 @@ async def test_spells_with_network_access_or_a_limit_under_the_budget_are_not_tr
 async def test_a_failing_quick_cast_frees_its_slot_and_answers_the_catalog_error(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path
 ) -> None:
-    caster = await _caster(client, platform, tmp_path)
+    caster = await seed_caster(client, platform, tmp_path)
     for attempt in range(platform.settings.inline_casts + 2):
         response = await _send(client, caster, f"bad-{attempt}", {"name": 7}, wait=5)
         assert response.status_code == 422
@@ -321,7 +315,7 @@ async def test_a_failing_quick_cast_frees_its_slot_and_answers_the_catalog_error
 async def test_a_rerun_longer_than_the_wait_answers_202_running_and_frees_its_slot_at_its_end(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path, clock: FakeClock
 ) -> None:
-    caster = await _caster(
+    caster = await seed_caster(
         client, platform, tmp_path, wat=SPIN_WAT, schema={"type": "object"}, timeout_ms=2500, fuel=SPIN_FUEL
     )
     await _warm_up(client, caster, x=1)
@@ -343,7 +337,7 @@ async def test_a_rerun_longer_than_the_wait_answers_202_running_and_frees_its_sl
 async def test_with_every_slot_taken_a_waiting_quick_cast_still_ends_without_the_queue_on_postgresql(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    caster = await _caster(client, platform, tmp_path)
+    caster = await seed_caster(client, platform, tmp_path)
     await _warm_up(client, caster)
     paths = _Paths(platform, monkeypatch)
     monkeypatch.setattr(platform.orchestrator, "_take", lambda _tenant: False)  # every slot is busy
@@ -366,7 +360,7 @@ async def test_with_every_slot_taken_an_attempt_that_gives_up_leaves_nothing_and
     monkeypatch: pytest.MonkeyPatch,
     clock: FakeClock,
 ) -> None:
-    caster = await _caster(
+    caster = await seed_caster(
         client, platform, tmp_path, wat=SPIN_WAT, schema={"type": "object"}, timeout_ms=400
     )
     await _warm_up(client, caster, x=1)
@@ -420,7 +414,7 @@ async def test_a_queued_cast_of_a_warm_pure_wasm_spell_is_claimed_run_and_ended_
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _roomy_budgets(monkeypatch)
-    caster = await _caster(client, platform, tmp_path)
+    caster = await seed_caster(client, platform, tmp_path)
     await _warm_up(client, caster)
     paths = _Paths(platform, monkeypatch)
     commits: list[str] = []
@@ -448,7 +442,7 @@ async def test_a_worker_attempt_whose_end_cannot_be_recorded_rolls_back_its_clai
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _roomy_budgets(monkeypatch)
-    caster = await _caster(client, platform, tmp_path)
+    caster = await seed_caster(client, platform, tmp_path)
     await _warm_up(client, caster)
     paths = _Paths(platform, monkeypatch)
     store, failed = platform.runner.artifacts.store, list[str]()
@@ -478,7 +472,7 @@ async def test_a_long_poll_woken_by_a_worker_gets_the_ended_cast_without_reading
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _roomy_budgets(monkeypatch)
-    caster = await _caster(client, platform, tmp_path)
+    caster = await seed_caster(client, platform, tmp_path)
     await _warm_up(client, caster)
     attempt, go = platform.runner.attempt, threading.Event()
 
@@ -521,7 +515,7 @@ async def test_a_long_poll_following_a_cast_queued_here_waits_for_its_end_withou
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _roomy_budgets(monkeypatch)
-    caster = await _caster(client, platform, tmp_path)
+    caster = await seed_caster(client, platform, tmp_path)
     await _warm_up(client, caster)
     attempt, go = platform.runner.attempt, threading.Event()
 
@@ -593,7 +587,7 @@ async def test_concurrent_quick_casts_on_postgresql_share_the_loops_own_connecti
 ) -> None:
     if _on_the_loop(platform):
         pytest.skip("SQLite's attempts block the loop: one at a time")
-    caster = await _caster(client, platform, tmp_path)
+    caster = await seed_caster(client, platform, tmp_path)
     await _warm_up(client, caster)
     paths = _Paths(platform, monkeypatch)
     assert platform.db.loop_engine is not None
@@ -617,7 +611,7 @@ async def test_a_caller_who_stops_waiting_leaves_a_quick_cast_on_postgresql_runn
 ) -> None:
     if _on_the_loop(platform):
         pytest.skip("SQLite's attempts never wait: nothing can stop them halfway")
-    caster = await _caster(client, platform, tmp_path)
+    caster = await seed_caster(client, platform, tmp_path)
     await _warm_up(client, caster)
     with platform.db.unit_of_work(write=False) as uow:
         principal = platform.auth.authenticate_key(uow, caster.token)
@@ -660,7 +654,7 @@ async def test_a_repeated_key_on_the_loop_replays_its_cast_and_what_the_attempt_
 ) -> None:
     # On PostgreSQL the attempt sends its statements and reads them at its commit: the key's check
     # comes back then, after the spell ran, and the whole attempt rolls back into a replay.
-    caster = await _caster(client, platform, tmp_path)
+    caster = await seed_caster(client, platform, tmp_path)
     await _warm_up(client, caster)
     paths = _Paths(platform, monkeypatch)
 
@@ -686,7 +680,7 @@ async def test_the_same_key_sent_at_once_makes_one_cast_and_every_other_caller_g
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _roomy_budgets(monkeypatch)
-    caster = await _caster(client, platform, tmp_path)
+    caster = await seed_caster(client, platform, tmp_path)
     await _warm_up(client, caster)
     _Paths(platform, monkeypatch)
 
@@ -704,7 +698,7 @@ async def test_the_same_key_sent_at_once_makes_one_cast_and_every_other_caller_g
 async def test_with_every_slot_taken_a_repeated_key_is_replayed_by_the_queues_way(
     client: httpx.AsyncClient, platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    caster = await _caster(client, platform, tmp_path)
+    caster = await seed_caster(client, platform, tmp_path)
     await _warm_up(client, caster)
     paths = _Paths(platform, monkeypatch)
     monkeypatch.setattr(platform.orchestrator, "_take", lambda _tenant: False)  # every slot is busy

@@ -47,6 +47,14 @@ def _turns(trace: Path) -> int:
     return sum(1 for index in range(1, len(sides)) if sides[index] == "B" and sides[index - 1] == "F")
 
 
+def _terminate(raw: Any) -> None:
+    """End ``raw``'s session from the server's side, as an operator's ``pg_terminate_backend`` does."""
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL.replace("+psycopg", ""), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (raw.info.backend_pid,))
+
+
 def _traced(raw: Any, trace: Path) -> int:
     fd = os.open(trace, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     raw.pgconn.trace(fd)
@@ -107,15 +115,10 @@ def test_an_error_of_the_first_statement_is_raised_as_before_and_the_connection_
 def test_a_connection_dropped_before_its_first_statement_is_database_unavailable_and_leaves_the_pool(
     pg_database: Database,
 ) -> None:
-    import psycopg
-
     def lose_the_connection() -> None:
         with pg_database.unit_of_work() as uow:
             raw: Any = uow.session.connection().connection.dbapi_connection
-            with psycopg.connect(
-                PG_ADMIN_URL.replace("+psycopg", ""), autocommit=True
-            ) as admin:  # no round trip of ours before
-                admin.execute("SELECT pg_terminate_backend(%s)", (raw.info.backend_pid,))
+            _terminate(raw)  # no round trip of ours before
             _XID.run(uow.session)  # BEGIN and the statement, on a connection the server ended
 
     for _ in range(2):  # the second takes a fresh connection, or another old one the server kept
@@ -405,14 +408,12 @@ def test_a_batch_left_by_an_exception_raises_that_exception_not_the_servers_refu
 def test_a_batch_left_by_an_exception_on_a_lost_connection_says_the_database_is_unavailable(
     pg_database: Database,
 ) -> None:
-    import psycopg
 
     def lost_then_failed() -> None:
         with pg_database.unit_of_work(one_trip=True) as uow:
             raw = _raw(uow)
             _ADD.run(uow.session, {"hold": False, "tid": "ten_a", "tname": "a", "at": utcnow()})
-            with psycopg.connect(PG_ADMIN_URL.replace("+psycopg", ""), autocommit=True) as admin:
-                admin.execute("SELECT pg_terminate_backend(%s)", (raw.info.backend_pid,))
+            _terminate(raw)
             raise LookupError("the work failed on its own")
 
     with pytest.raises(DatabaseUnavailable) as failed:
@@ -443,14 +444,12 @@ def test_a_rollback_inside_an_open_batch_reads_what_was_sent_and_rolls_it_back(
 def test_a_rollback_inside_an_open_batch_on_a_lost_connection_raises_and_the_pool_replaces_it(
     pg_database: Database,
 ) -> None:
-    import psycopg
 
     def lost_then_rolled_back() -> None:
         with pg_database.unit_of_work() as uow, pipelined(uow.session):
             raw = _raw(uow)
             _ADD.run(uow.session, {"hold": False, "tid": "ten_a", "tname": "a", "at": utcnow()})
-            with psycopg.connect(PG_ADMIN_URL.replace("+psycopg", ""), autocommit=True) as admin:
-                admin.execute("SELECT pg_terminate_backend(%s)", (raw.info.backend_pid,))
+            _terminate(raw)
             uow.session.rollback()
 
     with pytest.raises((DBAPIError, DatabaseUnavailable)):
@@ -491,15 +490,13 @@ def test_a_pipelines_statements_reach_the_server_as_they_run_and_a_plain_batchs_
 def test_a_connection_lost_before_a_one_trip_commit_is_database_unavailable_and_nothing_is_written(
     pg_database: Database,
 ) -> None:
-    import psycopg
 
     def lost_before_the_commit() -> None:
         with pg_database.unit_of_work(one_trip=True) as uow:
             raw = _raw(uow)
             _ADD.run(uow.session, {"hold": False, "tid": "ten_a", "tname": "a", "at": utcnow()})
             deferred.defer(uow.session, "test.pgconn.tenant", "ten_c")
-            with psycopg.connect(PG_ADMIN_URL.replace("+psycopg", ""), autocommit=True) as admin:
-                admin.execute("SELECT pg_terminate_backend(%s)", (raw.info.backend_pid,))
+            _terminate(raw)
 
     with pytest.raises(DatabaseUnavailable):
         lost_before_the_commit()

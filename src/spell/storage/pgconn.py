@@ -68,7 +68,7 @@ class OneTripBegin(psycopg.Connection[Any]):
 
     @contextmanager
     def batch(self, *, eager: bool = False) -> Iterator[None]:
-        """Statements ``run`` inside are sent together and read together when the block ends (or
+        """Statements ``run`` inside go in one pipeline and are read together when the block ends (or
         earlier, when one's result is asked for, or the transaction commits); an error of any of them
         is raised then. Nested: one batch, eager if the outer one is.
 

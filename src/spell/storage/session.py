@@ -112,7 +112,7 @@ class Database:
         """Open the loop engine's connections now, on this thread; how many are open (0 without a loop
         engine). A connection's opening cannot yield to the loop (its set-up runs under SQLAlchemy's
         thread lock, and psycopg's connect waits on its own): opened ahead, it never holds the loop up.
-        A database that does not answer is logged and left to the first casts, as before."""
+        A database that does not answer is logged, and the first casts open them."""
         if self.loop_engine is None:
             return 0
         held = []

@@ -19,7 +19,7 @@ from spell.platform.cast.repository import key_taken
 from spell.platform.cast.service import CastRequestBody, Created
 from spell.platform.server import Platform
 from spell.storage.session import UnitOfWork
-from tests.fixtures.server import Caller, publish, seed_maker, seed_user
+from tests.fixtures.server import Caller, seed_caster
 
 pytestmark = pytest.mark.anyio
 
@@ -30,9 +30,7 @@ async def _cast_once(client: httpx.AsyncClient, platform: Platform, tmp_path: Pa
     """A caster whose key ``taken`` made a cast already; its id."""
     if platform.db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite looks the key up first, under its write lock")
-    maker = await seed_maker(client, platform)
-    await publish(client, maker, tmp_path)
-    caster = seed_user(platform, "caster@example.com", ["caster"])
+    caster = await seed_caster(client, platform, tmp_path)
     response = await client.post(
         "/v1/spells/acme/hello/cast",
         headers={**caster.headers, "Idempotency-Key": "taken", "Prefer": "wait=20"},
