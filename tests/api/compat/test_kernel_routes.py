@@ -9,9 +9,14 @@ import httpx
 import pytest
 
 from spell.platform.server import Platform
+from tests.fixtures.clock import clock, platform
 from tests.fixtures.server import publish, seed_maker, seed_user
 
 pytestmark = pytest.mark.anyio
+
+# The platform's clock moves only when a test moves it: the two budget reads compared below tell the
+# same seconds to a window's reset, whenever the second turns between them.
+__all__ = ["clock", "platform"]
 
 
 async def test_execute_estimate_and_me_alias_the_v1_routes(
